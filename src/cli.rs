@@ -1,0 +1,178 @@
+//! The command line: `serve`, `migrate`, `demo`, `user add`, `token create`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app;
+use crate::config::{LogFormat, Settings};
+use crate::domain::{Email, Role, Token, password};
+use crate::store::users::{insert_api_token, upsert_user};
+
+/// Dialogforum: mailing list, meetings, invitations, RSVPs, evaluations and exports for a dialogue forum.
+#[derive(Debug, Parser)]
+#[command(name = "dialogforum", version)]
+pub struct Cli {
+    /// A configuration file read after config/default.toml's defaults.
+    #[arg(long, global = true, env = "DIALOGFORUM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server and the outbox worker (applies pending migrations first).
+    Serve {
+        /// Load the demo data (the forum's meeting history and sample contacts) first.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo data; loading it again changes nothing.
+    Demo,
+    /// Organiser accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account, or give an existing one a new role and password. The password is read from stdin.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "organiser", "viewer"])]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for an account; the token is the last line printed.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A note saying what the token is for.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+/// Runs the command line and turns the outcome into an exit code.
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo } => {
+            let store = app::open_store(&settings).await?;
+            store.migrate().await.context("applying database migrations")?;
+            if demo {
+                load_demo(&store).await?;
+            }
+            let running = app::start_with_store(settings, store, app::StartOptions::default()).await?;
+            eprintln!("Dialogforum is running at http://{}/ (Ctrl-C stops it)", running.addr);
+            let stop = running.shutdown_handle();
+            tokio::spawn(async move {
+                app::stop_signal().await;
+                tracing::info!("stopping: finishing requests in flight and the mail being sent");
+                let _ = stop.send(true);
+            });
+            running.wait().await
+        }
+        Command::Migrate => {
+            let store = app::open_store(&settings).await?;
+            let n = store.migrate().await.context("applying database migrations")?;
+            println!("{n} migration(s) applied; the {} database is up to date", store.engine_name());
+            Ok(())
+        }
+        Command::Demo => {
+            let store = app::open_store(&settings).await?;
+            store.migrate().await.context("applying database migrations")?;
+            load_demo(&store).await
+        }
+        Command::User { command: UserCommand::Add { email, role } } => {
+            let email = Email::parse(&email).context("--email")?;
+            let role = Role::parse(&role)?;
+            let mut password_text = String::new();
+            std::io::stdin().read_to_string(&mut password_text).context("reading the password from stdin")?;
+            let password_text = password_text.trim_end_matches(['\r', '\n']).to_owned();
+            let hash = tokio::task::spawn_blocking(move || password::hash(&password_text)).await??;
+            let store = app::open_store(&settings).await?;
+            store.migrate().await?;
+            let mut tx = store.begin().await?;
+            let id = upsert_user(&mut tx, &email, role, &hash).await?;
+            tx.commit().await?;
+            println!("user {} ({}) saved with role {role}", email.masked(), id);
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { email, name } } => {
+            let email = Email::parse(&email).context("--email")?;
+            let store = app::open_store(&settings).await?;
+            store.migrate().await?;
+            let Some((user, _)) = store.user_for_login(&email).await? else {
+                bail!("no enabled account with that address; create it with `dialogforum user add`");
+            };
+            let token = Token::generate();
+            let mut tx = store.begin().await?;
+            insert_api_token(&mut tx, user.id, &name, &token.hash()).await?;
+            tx.commit().await?;
+            eprintln!("API token for {} ({}); it is shown once and stored only as a hash:", email.masked(), user.role);
+            println!("{}", token.expose());
+            Ok(())
+        }
+    }
+}
+
+async fn load_demo(store: &crate::store::Store) -> anyhow::Result<()> {
+    let today = jiff::ZonedDateTime::now().with_time_zone(crate::domain::copenhagen()).date();
+    let r = crate::demo::load(store, today).await?;
+    eprintln!("demo data: {} meeting(s) and {} contact(s) added", r.meetings_added, r.people_added);
+    Ok(())
+}

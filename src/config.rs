@@ -1,0 +1,202 @@
+//! Typed settings from `config/default.toml`, an optional file and `DIALOGFORUM_*` variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The defaults, compiled in so the binary runs without the `config/` folder.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Every setting of the service. See `config/default.toml` for meaning and defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: Server,
+    pub database: Database,
+    pub mail: Mail,
+    pub inbound: Inbound,
+    pub security: Security,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub bind: SocketAddr,
+    pub base_url: String,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: String,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+/// How mail leaves the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Smtp,
+    File,
+    Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    pub transport: Transport,
+    pub smtp_url: String,
+    pub from: String,
+    pub from_name: String,
+    pub reply_to: String,
+    pub file_dir: PathBuf,
+    pub list_id: String,
+    pub max_connections: u32,
+    pub rate_per_second: u32,
+    pub batch_size: u32,
+    pub lease_secs: u64,
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    pub max_attempts: u32,
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inbound {
+    pub bind: String,
+    pub join_address: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    pub session_idle_minutes: u64,
+    pub session_absolute_hours: u64,
+    pub token_ttl_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A setting that is present but unusable; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads the defaults, then `file` (if any), then the environment.
+    ///
+    /// # Errors
+    /// A file that cannot be read, a value of the wrong type, an unknown key or
+    /// a value that fails validation; the message names the key.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(file))
+    }
+
+    /// The layered sources, for callers that add their own overrides (tests).
+    #[must_use]
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(Env::prefixed("DIALOGFORUM_").split("__").ignore(&["config"]))
+    }
+
+    /// Extracts and validates settings from `figment`.
+    ///
+    /// # Errors
+    /// As [`Settings::load`].
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Self = figment
+            .extract()
+            .map_err(|e| ConfigError(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        match url::Url::parse(&self.server.base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => return bad("server.base_url", "must be an absolute http:// or https:// URL"),
+        }
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return bad("database.url", "must start with sqlite:// or postgres://");
+        }
+        if self.database.max_connections == 0 {
+            return bad("database.max_connections", "must be at least 1");
+        }
+        if crate::domain::Email::parse(&self.mail.from).is_err() {
+            return bad("mail.from", "must be a mail address such as dialogforum@example.dk");
+        }
+        if !self.mail.reply_to.is_empty() && crate::domain::Email::parse(&self.mail.reply_to).is_err() {
+            return bad("mail.reply_to", "must be empty or a mail address");
+        }
+        if self.mail.transport == Transport::Smtp {
+            match url::Url::parse(&self.mail.smtp_url) {
+                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
+                _ => {
+                    return bad(
+                        "mail.smtp_url",
+                        "must be smtp://host:port or smtps://user:pass@host:port when mail.transport = \"smtp\"",
+                    );
+                }
+            }
+        }
+        if self.mail.max_connections == 0 {
+            return bad("mail.max_connections", "must be at least 1");
+        }
+        if self.mail.batch_size == 0 {
+            return bad("mail.batch_size", "must be at least 1");
+        }
+        if self.mail.lease_secs == 0 {
+            return bad("mail.lease_secs", "must be at least 1");
+        }
+        if self.mail.backoff_base_secs > self.mail.backoff_max_secs {
+            return bad("mail.backoff_base_secs", "must not exceed mail.backoff_max_secs");
+        }
+        if !self.inbound.bind.is_empty() && self.inbound.bind.parse::<SocketAddr>().is_err() {
+            return bad("inbound.bind", "must be empty or an address such as 0.0.0.0:2525");
+        }
+        if !self.inbound.join_address.is_empty() && crate::domain::Email::parse(&self.inbound.join_address).is_err() {
+            return bad("inbound.join_address", "must be empty or a mail address");
+        }
+        if self.security.session_idle_minutes == 0 || self.security.session_absolute_hours == 0 {
+            return bad("security.session_idle_minutes", "session lifetimes must be positive");
+        }
+        Ok(())
+    }
+
+    /// Whether links and cookies are served over https.
+    #[must_use]
+    pub fn is_https(&self) -> bool {
+        self.server.base_url.starts_with("https://")
+    }
+
+    /// The base URL without a trailing slash.
+    #[must_use]
+    pub fn base_url(&self) -> &str {
+        self.server.base_url.trim_end_matches('/')
+    }
+}

@@ -1,0 +1,20 @@
+//! The forum's words as types. Values here are valid by construction: they are
+//! built by parsing, so a [`Email`] in hand is always a usable address. No web,
+//! database or mail library appears in this module.
+
+mod email;
+mod ids;
+mod meeting;
+pub mod password;
+mod text;
+mod time;
+mod token;
+mod user;
+
+pub use email::Email;
+pub use ids::{CampaignId, MeetingId, OrganisationId, OutboxId, PersonId, RegistrationId, UserId};
+pub use meeting::{MeetingFormat, MeetingStatus, RegistrationStatus};
+pub use text::{Name, ParseError, SingleLine};
+pub use time::{Timestamp, copenhagen};
+pub use token::{Token, TokenHash, TokenPurpose};
+pub use user::{PersonStatus, Role};

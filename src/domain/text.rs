@@ -1,0 +1,140 @@
+//! Short texts typed by people: names, organisations, titles.
+
+use std::fmt;
+
+/// Why a value typed by a person was refused; the message is fit to show them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(String);
+
+impl ParseError {
+    /// A message fit for the person who typed the value.
+    #[must_use]
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    /// The message.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One line of text: trimmed, no control characters (so no CR/LF that could
+/// reach a mail header), at most `MAX` characters. May be empty.
+#[derive(Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(transparent)]
+pub struct SingleLine(String);
+
+impl SingleLine {
+    /// Longest accepted text, in characters.
+    pub const MAX: usize = 300;
+
+    /// Parses one line of text.
+    ///
+    /// # Errors
+    /// Too long, or containing line breaks or other control characters.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim();
+        if s.chars().count() > Self::MAX {
+            return Err(ParseError::new(format!("Højst {} tegn.", Self::MAX)));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(ParseError::new("Teksten må ikke indeholde linjeskift eller kontroltegn."));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the text is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The text, owned.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for SingleLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for SingleLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's or organisation's name: a non-empty [`SingleLine`].
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Name(SingleLine);
+
+impl Name {
+    /// Parses a name.
+    ///
+    /// # Errors
+    /// Empty, too long or containing control characters.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let line = SingleLine::parse(input)?;
+        if line.is_empty() {
+            return Err(ParseError::new("Skriv et navn."));
+        }
+        Ok(Self(line))
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! serde_by_parsing {
+    ($($t:ty),*) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+serde_by_parsing!(SingleLine, Name);
+
+#[cfg(test)]
+mod tests {
+    use super::{Name, SingleLine};
+
+    #[test]
+    fn line_breaks_are_refused_so_they_never_reach_a_header() {
+        assert!(Name::parse("Anna\r\nBcc: evil@example.com").is_err());
+        assert!(SingleLine::parse("a\nb").is_err());
+        assert!(Name::parse("   ").is_err());
+        assert_eq!(Name::parse("  Søren Ærø ").unwrap().as_str(), "Søren Ærø");
+    }
+}

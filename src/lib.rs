@@ -1,0 +1,15 @@
+//! Dialogforum: a self-hosted service for a recurring dialogue forum between a
+//! public body and its suppliers — mailing list, meetings, invitations, RSVPs,
+//! evaluations and exports.
+//!
+//! Dependencies point one way: `domain` ← `store` ← (`mail`, `web`) ← `app` ← `cli`.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod mail;
+pub mod store;
+pub mod web;

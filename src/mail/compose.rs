@@ -1,0 +1,150 @@
+//! Turning a mail's parts into the bytes that go over the wire.
+//!
+//! Names and subjects arrive as domain types without line breaks, and lettre
+//! encodes them (RFC 2047) on top of that; the tests in `tests/mail.rs` check
+//! what reaches a real SMTP server.
+
+use lettre::Message;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+
+use crate::domain::{CampaignId, Email, ParseError, PersonId};
+use crate::store::outbox::NewMessage;
+
+/// The fixed parts of every message.
+#[derive(Debug, Clone)]
+pub struct Composer {
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    list_id: String,
+    /// Right-hand side of Message-IDs.
+    id_domain: String,
+}
+
+/// One message to one person.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    pub kind: &'static str,
+    pub to: &'a Email,
+    pub to_name: Option<&'a str>,
+    pub person_id: Option<PersonId>,
+    pub campaign_id: Option<CampaignId>,
+    pub subject: &'a str,
+    pub text: String,
+    pub html: String,
+    /// The personal one-click unsubscribe URL; `None` for mail that is not
+    /// list mail (a sign-up confirmation, say).
+    pub unsubscribe_url: Option<String>,
+    /// A calendar entry (`text/calendar`), attached as `invitation.ics`.
+    pub ics: Option<String>,
+}
+
+/// Why a message could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("invalid address: {0}")]
+    Address(String),
+    #[error("could not build message: {0}")]
+    Build(#[from] lettre::error::Error),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+}
+
+impl Composer {
+    /// A composer sending as `from_name <from>`.
+    ///
+    /// # Errors
+    /// An address lettre does not accept.
+    pub fn new(from: &Email, from_name: &str, reply_to: Option<&Email>, list_id: &str) -> Result<Self, ComposeError> {
+        let mailbox = |name: Option<&str>, e: &Email| -> Result<Mailbox, ComposeError> {
+            let address = e.as_str().parse().map_err(|_| ComposeError::Address(e.masked()))?;
+            Ok(Mailbox::new(
+                name.map(|n| crate::domain::SingleLine::parse(n).map(|s| s.into_string())).transpose()?,
+                address,
+            ))
+        };
+        Ok(Self {
+            from: mailbox(Some(from_name), from)?,
+            reply_to: reply_to.map(|r| mailbox(None, r)).transpose()?,
+            list_id: list_id.to_owned(),
+            id_domain: from.domain().to_owned(),
+        })
+    }
+
+    /// The sender address, also used as the envelope sender.
+    #[must_use]
+    pub fn from(&self) -> &Mailbox {
+        &self.from
+    }
+
+    /// Builds the message and its outbox row.
+    ///
+    /// # Errors
+    /// A name or subject with control characters, or an address lettre refuses.
+    pub fn compose(&self, m: &Outgoing<'_>) -> Result<NewMessage, ComposeError> {
+        // A second line of defence: domain types already refuse these.
+        let subject = crate::domain::SingleLine::parse(m.subject)?;
+        let name = m.to_name.map(crate::domain::SingleLine::parse).transpose()?;
+        let address = m.to.as_str().parse().map_err(|_| ComposeError::Address(m.to.masked()))?;
+        let to = Mailbox::new(name.map(crate::domain::SingleLine::into_string), address);
+        let message_id = format!("{}@{}", uuid::Uuid::new_v4(), self.id_domain);
+
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject.as_str())
+            .message_id(Some(format!("<{message_id}>")))
+            .date_now();
+        if let Some(r) = &self.reply_to {
+            builder = builder.reply_to(r.clone());
+        }
+        builder = builder.raw_header(raw("List-Id", &format!("<{}>", self.list_id)));
+        builder = builder.raw_header(raw("Auto-Submitted", "auto-generated"));
+        if let Some(url) = &m.unsubscribe_url {
+            builder = builder
+                .raw_header(raw("List-Unsubscribe", &format!("<{url}>")))
+                .raw_header(raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"));
+        }
+        let alternative = MultiPart::alternative_plain_html(m.text.clone(), m.html.clone());
+        let message = match &m.ics {
+            None => builder.multipart(alternative)?,
+            Some(ics) => builder.multipart(
+                MultiPart::mixed().multipart(alternative).singlepart(
+                    Attachment::new("invitation.ics".to_owned()).body(
+                        ics.clone(),
+                        ContentType::parse("text/calendar; charset=utf-8; method=REQUEST")
+                            .map_err(|e| ComposeError::Address(e.to_string()))?,
+                    ),
+                ),
+            )?,
+        };
+        Ok(NewMessage {
+            kind: m.kind,
+            recipient: m.to.clone(),
+            person_id: m.person_id,
+            campaign_id: m.campaign_id,
+            message_id,
+            raw: message.formatted(),
+        })
+    }
+
+    /// A plain text message, for notices that need no HTML part.
+    ///
+    /// # Errors
+    /// As [`Composer::compose`].
+    pub fn plain(&self, to: &Email, subject: &str, text: &str) -> Result<Vec<u8>, ComposeError> {
+        let address = to.as_str().parse().map_err(|_| ComposeError::Address(to.masked()))?;
+        let subject = crate::domain::SingleLine::parse(subject)?;
+        Ok(Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, address))
+            .subject(subject.as_str())
+            .singlepart(SinglePart::plain(text.to_owned()))?
+            .formatted())
+    }
+}
+
+/// A header whose value we wrote ourselves and know to be one line of ASCII.
+fn raw(name: &'static str, value: &str) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value.replace(['\r', '\n'], ""))
+}

@@ -1,0 +1,217 @@
+//! The mail outbox: every outgoing message is a row, written in the same
+//! transaction as the change that caused it, and claimed by workers with a lease.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{Engine, Result, Store, WriteTx, db_time, now, on_tx};
+use crate::domain::{CampaignId, Email, OutboxId, PersonId, Timestamp};
+
+/// A message ready to be queued.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// What the message is, e.g. `confirm`, `invitation`; for counts and logs.
+    pub kind: &'static str,
+    pub recipient: Email,
+    pub person_id: Option<PersonId>,
+    pub campaign_id: Option<CampaignId>,
+    /// The Message-ID header, without angle brackets; a resend carries the same.
+    pub message_id: String,
+    /// The complete message as it goes over the wire.
+    pub raw: Vec<u8>,
+}
+
+/// A message a worker holds a lease on.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: OutboxId,
+    pub recipient: String,
+    pub raw: Vec<u8>,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+/// What happened when a claimed message was handed to the mail server.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The server accepted it.
+    Sent,
+    /// A temporary failure; try again at the given instant.
+    Retry { at: Timestamp, error: String },
+    /// A permanent failure: recorded, never retried.
+    Failed { error: String },
+}
+
+/// Counts of messages by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxCounts {
+    pub queued: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+/// Queues a message.
+///
+/// # Errors
+/// The database failed.
+pub async fn enqueue(tx: &mut WriteTx, m: &NewMessage) -> Result<OutboxId> {
+    let id = OutboxId::new();
+    let at = db_time(now());
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into outbox (id, campaign_id, person_id, kind, recipient, message_id, raw, status, \
+             next_attempt_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $8)",
+        )
+        .bind(id.uuid())
+        .bind(m.campaign_id.map(CampaignId::uuid))
+        .bind(m.person_id.map(PersonId::uuid))
+        .bind(m.kind)
+        .bind(m.recipient.as_str())
+        .bind(&m.message_id)
+        .bind(&m.raw)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: Uuid,
+    recipient: String,
+    raw: Option<Vec<u8>>,
+    attempts: i32,
+}
+
+/// The due messages: queued and due, or claimed by a worker whose lease ran out.
+/// Messages of a paused campaign wait.
+const DUE: &str = "select id from outbox \
+     where ((status = 'queued' and next_attempt_at <= $2) or (status = 'sending' and lease_until <= $2)) \
+     and (campaign_id is null or campaign_id not in (select id from campaign where state = 'paused')) \
+     order by next_attempt_at, id limit $3";
+
+impl Store {
+    /// Claims up to `limit` due messages for `lease`. On PostgreSQL several
+    /// workers claim side by side (`for update skip locked`); on SQLite the
+    /// single writer serialises them.
+    ///
+    /// # Errors
+    /// The database failed.
+    #[tracing::instrument(skip_all, fields(limit))]
+    pub async fn claim_due(&self, limit: u32, lease: Duration) -> Result<Vec<Claimed>> {
+        let at = now();
+        let until = db_time(at) + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        let sql = match self.engine {
+            Engine::Sqlite(..) => format!(
+                "update outbox set status = 'sending', lease_until = $1, attempts = attempts + 1 \
+                 where id in ({DUE}) returning id, recipient, raw, attempts"
+            ),
+            Engine::Postgres(_) => format!(
+                "update outbox set status = 'sending', lease_until = $1, attempts = attempts + 1 \
+                 where id in ({DUE} for update skip locked) returning id, recipient, raw, attempts"
+            ),
+        };
+        let mut tx = self.begin().await?;
+        let rows: Vec<ClaimRow> = on_tx!(tx, |c| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(until)
+                .bind(db_time(at))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *c)
+                .await?
+        });
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(Claimed {
+                    id: OutboxId::from_uuid(r.id),
+                    recipient: r.recipient,
+                    raw: r.raw?,
+                    attempts: r.attempts,
+                })
+            })
+            .collect())
+    }
+
+    /// Records what happened to claimed messages, all in one transaction. A
+    /// sent or failed message loses its body: it held personal links.
+    ///
+    /// # Errors
+    /// The database failed; the messages stay claimed and are retried when the lease runs out.
+    #[tracing::instrument(skip_all, fields(n = outcomes.len()))]
+    pub async fn record_outcomes(&self, outcomes: &[(OutboxId, Outcome)]) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let at = db_time(now());
+        let mut tx = self.begin().await?;
+        for (id, outcome) in outcomes {
+            on_tx!(tx, |c| {
+                let q = match outcome {
+                    Outcome::Sent => sqlx::query(
+                        "update outbox set status = 'sent', sent_at = $2, raw = null, lease_until = null, \
+                         last_error = '' where id = $1 and status = 'sending'",
+                    )
+                    .bind(id.uuid())
+                    .bind(at),
+                    Outcome::Retry { at: next, error } => sqlx::query(
+                        "update outbox set status = 'queued', next_attempt_at = $2, lease_until = null, \
+                         last_error = $3 where id = $1 and status = 'sending'",
+                    )
+                    .bind(id.uuid())
+                    .bind(db_time(*next))
+                    .bind(error.as_str()),
+                    Outcome::Failed { error } => sqlx::query(
+                        "update outbox set status = 'failed', raw = null, lease_until = null, last_error = $2 \
+                         where id = $1 and status = 'sending'",
+                    )
+                    .bind(id.uuid())
+                    .bind(error.as_str()),
+                };
+                q.execute(&mut *c).await?;
+            });
+        }
+        tx.commit().await
+    }
+
+    /// How many messages are in each state.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
+        let rows: Vec<(String, i64)> = super::on_pool!(self, |db| {
+            sqlx::query_as("select status, count(*) from outbox group by status").fetch_all(db).await?
+        });
+        let mut c = OutboxCounts::default();
+        for (status, n) in rows {
+            match status.as_str() {
+                "queued" => c.queued = n,
+                "sending" => c.sending = n,
+                "sent" => c.sent = n,
+                "failed" => c.failed = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// The earliest instant at which a message becomes due, if any waits.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn next_due(&self) -> Result<Option<Timestamp>> {
+        let at: Option<i64> = super::on_pool!(self, |db| {
+            sqlx::query_scalar(
+                "select min(case when status = 'queued' then next_attempt_at else lease_until end) \
+                 from outbox where status in ('queued', 'sending')",
+            )
+            .fetch_one(db)
+            .await?
+        });
+        Ok(at.map(super::from_db_time))
+    }
+}

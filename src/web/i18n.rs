@@ -1,0 +1,337 @@
+//! The two languages of the pages: Danish by default, English as the alternative.
+//!
+//! Texts are fields of a struct, so a template that names a missing text does
+//! not compile. The set is small; should it grow past a few hundred texts, a
+//! Fluent-based catalogue is the next step.
+
+use jiff::ZonedDateTime;
+
+use crate::domain::{MeetingFormat, MeetingStatus, Timestamp, copenhagen};
+
+/// A page language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Da,
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute value.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Da => "da",
+            Self::En => "en",
+        }
+    }
+
+    /// Reads a language code; anything unknown is Danish.
+    #[must_use]
+    pub fn from_code(s: &str) -> Self {
+        if s.eq_ignore_ascii_case("en") { Self::En } else { Self::Da }
+    }
+
+    /// The other language, offered by the switch in the header.
+    #[must_use]
+    pub const fn other(self) -> Self {
+        match self {
+            Self::Da => Self::En,
+            Self::En => Self::Da,
+        }
+    }
+
+    /// The texts in this language.
+    #[must_use]
+    pub const fn texts(self) -> &'static Texts {
+        match self {
+            Self::Da => &DA,
+            Self::En => &EN,
+        }
+    }
+
+    /// "22. november 2024" or "22 November 2024", in Copenhagen time.
+    #[must_use]
+    pub fn date(self, t: Timestamp) -> String {
+        let z = t.to_zoned_datetime(copenhagen());
+        let month = self.texts().months[usize::try_from(z.month() - 1).unwrap_or(0)];
+        match self {
+            Self::Da => format!("{}. {} {}", z.day(), month, z.year()),
+            Self::En => format!("{} {} {}", z.day(), month, z.year()),
+        }
+    }
+
+    /// "kl. 13.00" or "13:00", in Copenhagen time.
+    #[must_use]
+    pub fn time(self, t: Timestamp) -> String {
+        let z: ZonedDateTime = t.to_zoned_datetime(copenhagen());
+        match self {
+            Self::Da => format!("kl. {:02}.{:02}", z.hour(), z.minute()),
+            Self::En => format!("{:02}:{:02}", z.hour(), z.minute()),
+        }
+    }
+
+    /// The name of a meeting format.
+    #[must_use]
+    pub const fn format(self, f: MeetingFormat) -> &'static str {
+        let t = self.texts();
+        match f {
+            MeetingFormat::Physical => t.format_physical,
+            MeetingFormat::Virtual => t.format_virtual,
+            MeetingFormat::Hybrid => t.format_hybrid,
+        }
+    }
+
+    /// The name of a meeting status.
+    #[must_use]
+    pub const fn status(self, s: MeetingStatus) -> &'static str {
+        let t = self.texts();
+        match s {
+            MeetingStatus::Draft => t.status_draft,
+            MeetingStatus::Published => t.status_published,
+            MeetingStatus::Open => t.status_open,
+            MeetingStatus::Closed => t.status_closed,
+            MeetingStatus::Held => t.status_held,
+            MeetingStatus::Evaluated => t.status_evaluated,
+            MeetingStatus::Archived => t.status_archived,
+            MeetingStatus::Cancelled => t.status_cancelled,
+        }
+    }
+}
+
+/// Every text on the pages.
+#[allow(clippy::struct_field_names)]
+pub struct Texts {
+    pub language_name: &'static str,
+    pub switch_label: &'static str,
+    pub skip_to_content: &'static str,
+    pub site_tagline: &'static str,
+    pub nav_label: &'static str,
+    pub nav_home: &'static str,
+    pub nav_meetings: &'static str,
+    pub nav_organisers: &'static str,
+    pub footer_about: &'static str,
+    pub accessibility: &'static str,
+    pub home_title: &'static str,
+    pub home_intro: &'static str,
+    pub next_meeting: &'static str,
+    pub no_upcoming: &'static str,
+    pub join_call: &'static str,
+    pub upcoming: &'static str,
+    pub archive: &'static str,
+    pub all_meetings: &'static str,
+    pub meeting_number: &'static str,
+    pub themes: &'static str,
+    pub programme: &'static str,
+    pub speakers: &'static str,
+    pub when: &'static str,
+    pub where_: &'static str,
+    pub format: &'static str,
+    pub virtual_meeting: &'static str,
+    pub track: &'static str,
+    pub cancelled_item: &'static str,
+    pub format_physical: &'static str,
+    pub format_virtual: &'static str,
+    pub format_hybrid: &'static str,
+    pub status_draft: &'static str,
+    pub status_published: &'static str,
+    pub status_open: &'static str,
+    pub status_closed: &'static str,
+    pub status_held: &'static str,
+    pub status_evaluated: &'static str,
+    pub status_archived: &'static str,
+    pub status_cancelled: &'static str,
+    pub months: [&'static str; 12],
+    pub login_title: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub log_in: &'static str,
+    pub log_out: &'static str,
+    pub login_failed: &'static str,
+    pub dashboard_title: &'static str,
+    pub meetings: &'static str,
+    pub people: &'static str,
+    pub mail_queue: &'static str,
+    pub count: &'static str,
+    pub status: &'static str,
+    pub signed_in_as: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_text: &'static str,
+    pub error_title: &'static str,
+    pub error_text: &'static str,
+    pub unavailable_title: &'static str,
+    pub unavailable_text: &'static str,
+    pub forbidden_title: &'static str,
+    pub forbidden_text: &'static str,
+    pub bad_request_title: &'static str,
+    pub back_home: &'static str,
+    pub accessibility_title: &'static str,
+    pub accessibility_text: &'static str,
+    pub demo_notice: &'static str,
+}
+
+/// Dansk.
+pub static DA: Texts = Texts {
+    language_name: "Dansk",
+    switch_label: "English",
+    skip_to_content: "Gå til indhold",
+    site_tagline: "Strategisk dialog mellem kommunerne og it-leverandører og konsulenthuse",
+    nav_label: "Hovedmenu",
+    nav_home: "Forside",
+    nav_meetings: "Møder",
+    nav_organisers: "For arrangører",
+    footer_about: "Dialogforum samler kommunale it-leverandører og konsulenthuse til dialog med kommunerne.",
+    accessibility: "Tilgængelighedserklæring",
+    home_title: "Dialogforum",
+    home_intro: "Dialogforum er et strategisk forum, hvor kommunerne mødes med it-leverandører og konsulenthuse om digitalisering, it-sikkerhed og den gode markedsdialog.",
+    next_meeting: "Næste møde",
+    no_upcoming: "Der er ikke planlagt et nyt møde endnu.",
+    join_call: "Vil du inviteres til møderne? Skriv dig på mailinglisten.",
+    upcoming: "Kommende møder",
+    archive: "Tidligere møder",
+    all_meetings: "Alle møder",
+    meeting_number: "møde",
+    themes: "Temaer",
+    programme: "Program",
+    speakers: "Oplægsholdere",
+    when: "Tidspunkt",
+    where_: "Sted",
+    format: "Form",
+    virtual_meeting: "Virtuelt møde",
+    track: "Spor",
+    cancelled_item: "Aflyst",
+    format_physical: "Fysisk møde",
+    format_virtual: "Virtuelt møde",
+    format_hybrid: "Hybridmøde",
+    status_draft: "Kladde",
+    status_published: "Offentliggjort",
+    status_open: "Åben for tilmelding",
+    status_closed: "Tilmelding lukket",
+    status_held: "Afholdt",
+    status_evaluated: "Evalueret",
+    status_archived: "Arkiveret",
+    status_cancelled: "Aflyst",
+    months: [
+        "januar",
+        "februar",
+        "marts",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    login_title: "Log ind som arrangør",
+    email: "E-mailadresse",
+    password: "Adgangskode",
+    log_in: "Log ind",
+    log_out: "Log ud",
+    login_failed: "E-mailadressen eller adgangskoden er forkert.",
+    dashboard_title: "Overblik",
+    meetings: "Møder",
+    people: "Personer",
+    mail_queue: "Udgående post",
+    count: "Antal",
+    status: "Status",
+    signed_in_as: "Logget ind som",
+    not_found_title: "Siden findes ikke",
+    not_found_text: "Vi kan ikke finde den side, du leder efter. Måske er linket forældet.",
+    error_title: "Der skete en fejl",
+    error_text: "Noget gik galt hos os. Prøv igen om lidt. Fejlen er registreret.",
+    unavailable_title: "Tjenesten er midlertidigt utilgængelig",
+    unavailable_text: "Vi kan ikke svare lige nu. Prøv igen om et øjeblik.",
+    forbidden_title: "Adgang nægtet",
+    forbidden_text: "Du har ikke adgang til denne side.",
+    bad_request_title: "Forespørgslen kunne ikke behandles",
+    back_home: "Til forsiden",
+    accessibility_title: "Tilgængelighedserklæring",
+    accessibility_text: "Dialogforum skal kunne bruges af alle. Siderne er bygget efter WCAG 2.1 niveau AA: de virker uden JavaScript, kan betjenes med tastatur, har synligt fokus, og felter har tilknyttede etiketter. Oplever du problemer med tilgængeligheden, så skriv til sekretariatet.",
+    demo_notice: "Demodata: mødehistorikken er hentet fra forummets offentlige side; personerne er opdigtede.",
+};
+
+/// English.
+pub static EN: Texts = Texts {
+    language_name: "English",
+    switch_label: "Dansk",
+    skip_to_content: "Skip to content",
+    site_tagline: "Strategic dialogue between the municipalities and IT suppliers and consultancies",
+    nav_label: "Main menu",
+    nav_home: "Home",
+    nav_meetings: "Meetings",
+    nav_organisers: "For organisers",
+    footer_about: "Dialogforum brings municipal IT suppliers and consultancies into dialogue with the municipalities.",
+    accessibility: "Accessibility statement",
+    home_title: "Dialogforum",
+    home_intro: "Dialogforum is a strategic forum where the municipalities meet IT suppliers and consultancies on digitalisation, IT security and good market dialogue.",
+    next_meeting: "Next meeting",
+    no_upcoming: "No new meeting has been planned yet.",
+    join_call: "Want to be invited to the meetings? Join the mailing list.",
+    upcoming: "Upcoming meetings",
+    archive: "Past meetings",
+    all_meetings: "All meetings",
+    meeting_number: "meeting",
+    themes: "Themes",
+    programme: "Programme",
+    speakers: "Speakers",
+    when: "When",
+    where_: "Where",
+    format: "Format",
+    virtual_meeting: "Virtual meeting",
+    track: "Track",
+    cancelled_item: "Cancelled",
+    format_physical: "In person",
+    format_virtual: "Virtual",
+    format_hybrid: "Hybrid",
+    status_draft: "Draft",
+    status_published: "Published",
+    status_open: "Open for registration",
+    status_closed: "Registration closed",
+    status_held: "Held",
+    status_evaluated: "Evaluated",
+    status_archived: "Archived",
+    status_cancelled: "Cancelled",
+    months: [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    login_title: "Organiser sign-in",
+    email: "Email address",
+    password: "Password",
+    log_in: "Sign in",
+    log_out: "Sign out",
+    login_failed: "The email address or the password is wrong.",
+    dashboard_title: "Overview",
+    meetings: "Meetings",
+    people: "People",
+    mail_queue: "Outgoing mail",
+    count: "Count",
+    status: "Status",
+    signed_in_as: "Signed in as",
+    not_found_title: "Page not found",
+    not_found_text: "We cannot find the page you are looking for. The link may be out of date.",
+    error_title: "Something went wrong",
+    error_text: "Something went wrong on our side. Please try again shortly. The error has been logged.",
+    unavailable_title: "Temporarily unavailable",
+    unavailable_text: "We cannot answer right now. Please try again in a moment.",
+    forbidden_title: "Access denied",
+    forbidden_text: "You do not have access to this page.",
+    bad_request_title: "The request could not be processed",
+    back_home: "Back to the home page",
+    accessibility_title: "Accessibility statement",
+    accessibility_text: "Dialogforum must be usable by everyone. The pages follow WCAG 2.1 level AA: they work without JavaScript, can be used with a keyboard, show visible focus, and fields have labels. If you meet an accessibility problem, please write to the secretariat.",
+    demo_notice: "Demo data: the meeting history is taken from the forum's public page; the people are fictional.",
+};

@@ -1,0 +1,174 @@
+//! The web edge: public pages, organiser pages, the JSON API and the health
+//! endpoints. Each area owns a `router()`; they are merged here, and the
+//! layers that every request passes through are set here.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod i18n;
+pub mod pages;
+pub mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{Error, Result};
+use i18n::Lang;
+pub use state::AppState;
+
+/// The Content-Security-Policy of every response: no inline script, no plugins, no framing.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
+    let limit = state.settings.server.body_limit_bytes;
+    let common = |r: Router<AppState>| {
+        r.layer(CatchPanicLayer::new())
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+            .layer(RequestBodyLimitLayer::new(limit))
+            .layer(DefaultBodyLimit::max(limit))
+    };
+    let pages = common(pages::router().merge(auth::router()).merge(admin::router()).fallback(not_found))
+        .layer(tower_http::csrf::CsrfLayer::new())
+        .layer(middleware::from_fn(pages::dress_errors));
+    let api = common(api::router().fallback(not_found)).layer(middleware::from_fn(api::dress_errors));
+    Router::new()
+        .merge(health::router())
+        .nest("/api/v1", api)
+        .merge(pages)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // The route template, never the URI: personal links carry tokens.
+                    let route = req.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str);
+                    tracing::info_span!("request", method = %req.method(), route)
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), ms = latency.as_millis(), "answered");
+                }),
+        )
+        .layer(middleware::from_fn(count_requests))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::NotFound
+}
+
+async fn count_requests(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let class = match res.status().as_u16() {
+        100..=399 => "ok",
+        400..=499 => "client_error",
+        _ => "server_error",
+    };
+    metrics::counter!("dialogforum_http_requests_total", "class" => class).increment(1);
+    res
+}
+
+/// What every page needs: the visitor's language and the path being shown.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub path: String,
+}
+
+impl Ctx {
+    fn from_parts(parts: &Parts) -> Self {
+        let lang =
+            cookie(parts.headers.get_all(header::COOKIE).iter(), "lang").map_or(Lang::Da, |v| Lang::from_code(&v));
+        Self { lang, path: parts.uri.path().to_owned() }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(parts))
+    }
+}
+
+/// The value of cookie `name`, if sent.
+fn cookie<'a>(headers: impl Iterator<Item = &'a HeaderValue>, name: &str) -> Option<String> {
+    headers
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Replaces the body of an error response, keeping status and headers.
+fn replace_body(res: Response, content_type: &'static str, body: String) -> Response {
+    let (mut parts, _) = res.into_parts();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Whether `res` is an error that the edge still has to dress.
+fn needs_dressing(res: &Response, content_type: &str) -> bool {
+    (res.status().is_client_error() || res.status().is_server_error())
+        && !res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with(content_type))
+}
+
+/// The detail of an error response: what the handler said, or the body text
+/// of a rejection from axum or tower-http.
+async fn error_detail(res: Response) -> (Response, String) {
+    if let Some(info) = res.extensions().get::<error::ErrorInfo>() {
+        let detail = info.detail.clone();
+        return (res, detail);
+    }
+    let status = res.status();
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let detail = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    (Response::from_parts(parts, Body::empty()), detail)
+}
+
+/// A redirect target from a form or query: only same-origin paths are followed.
+#[must_use]
+pub fn safe_redirect(target: Option<&str>) -> String {
+    match target {
+        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.starts_with("/\\") && !t.contains(['\r', '\n']) => {
+            t.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}

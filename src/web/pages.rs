@@ -1,0 +1,254 @@
+//! Public pages: the home page, the meetings and their archive, a meeting,
+//! the language switch and the accessibility statement.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use super::i18n::{Lang, Texts};
+use super::{AppState, Ctx, Error, Result, error_detail, needs_dressing, replace_body, safe_redirect};
+use crate::domain::{MeetingFormat, MeetingStatus, Timestamp};
+use crate::store::meetings::{Meeting, MeetingFilter};
+
+/// Routes of the public pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/meetings", get(meetings))
+        .route("/meetings/{number}", get(meeting))
+        .route("/lang/{code}", get(switch_language))
+        .route("/accessibility", get(accessibility))
+        .route("/static/site.css", get(stylesheet))
+}
+
+/// A meeting as the pages show it.
+pub struct MeetingView {
+    pub url: String,
+    pub number: Option<i32>,
+    pub title: String,
+    pub date: String,
+    pub time: String,
+    pub year: i16,
+    pub format: &'static str,
+    pub is_virtual: bool,
+    pub venue: String,
+    pub themes: Vec<String>,
+    pub description: String,
+    pub status: &'static str,
+    pub cancelled: bool,
+    pub tracks: Vec<(String, String)>,
+    pub programme: Vec<ItemView>,
+}
+
+/// A programme item as the pages show it.
+pub struct ItemView {
+    pub time: String,
+    pub title: String,
+    pub speakers: String,
+    pub track: String,
+    pub cancelled: bool,
+}
+
+impl MeetingView {
+    /// Prepares a meeting for the pages in `lang`.
+    #[must_use]
+    pub fn new(m: &Meeting, lang: Lang) -> Self {
+        let time = if lang.time(m.starts_at) == lang.time(m.ends_at) {
+            String::new()
+        } else {
+            format!("{}–{}", lang.time(m.starts_at), lang.time(m.ends_at).trim_start_matches("kl. "))
+        };
+        let track_title = |key: &Option<String>| {
+            key.as_ref()
+                .map(|k| m.tracks.iter().find(|t| &t.key == k).map_or_else(|| k.clone(), |t| t.title.clone()))
+                .unwrap_or_default()
+        };
+        Self {
+            url: m.number.map_or_else(|| format!("/meetings/{}", m.id), |n| format!("/meetings/{n}")),
+            number: m.number,
+            title: m.title.clone(),
+            date: lang.date(m.starts_at),
+            time,
+            year: m.starts_at.to_zoned_datetime(crate::domain::copenhagen()).year(),
+            format: lang.format(m.format),
+            is_virtual: m.format == MeetingFormat::Virtual,
+            venue: m.venue.clone(),
+            themes: m.themes.clone(),
+            description: m.description.clone(),
+            status: lang.status(m.status),
+            cancelled: m.status == MeetingStatus::Cancelled,
+            tracks: m.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect(),
+            programme: m
+                .programme
+                .iter()
+                .map(|p| ItemView {
+                    time: p.starts_at.map(|t| lang.time(t)).unwrap_or_default(),
+                    title: p.title.clone(),
+                    speakers: p
+                        .speakers
+                        .iter()
+                        .map(|s| {
+                            let extra: Vec<&str> = [s.role.as_str(), s.organisation.as_str()]
+                                .into_iter()
+                                .filter(|x| !x.is_empty())
+                                .collect();
+                            if extra.is_empty() { s.name.clone() } else { format!("{} ({})", s.name, extra.join(", ")) }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    track: track_title(&p.track),
+                    cancelled: p.cancelled,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+struct HomePage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    next: Option<MeetingView>,
+    recent: Vec<MeetingView>,
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<HomePage> {
+    let all = state.store.meetings(MeetingFilter { public_only: true, ..MeetingFilter::default() }).await?;
+    let now = Timestamp::now();
+    let next = all
+        .iter()
+        .filter(|m| m.ends_at >= now && m.status != MeetingStatus::Cancelled)
+        .min_by_key(|m| m.starts_at)
+        .map(|m| MeetingView::new(m, ctx.lang));
+    let recent = all.iter().filter(|m| m.ends_at < now).take(3).map(|m| MeetingView::new(m, ctx.lang)).collect();
+    Ok(HomePage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path, next, recent })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "meetings.html")]
+struct MeetingsPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    upcoming: Vec<MeetingView>,
+    /// Past meetings grouped by year, newest year first.
+    years: Vec<(i16, Vec<MeetingView>)>,
+}
+
+async fn meetings(State(state): State<AppState>, ctx: Ctx) -> Result<MeetingsPage> {
+    let all = state.store.meetings(MeetingFilter { public_only: true, ..MeetingFilter::default() }).await?;
+    let now = Timestamp::now();
+    let mut upcoming: Vec<MeetingView> =
+        all.iter().filter(|m| m.ends_at >= now).map(|m| MeetingView::new(m, ctx.lang)).collect();
+    upcoming.reverse();
+    let mut years: Vec<(i16, Vec<MeetingView>)> = Vec::new();
+    for m in all.iter().filter(|m| m.ends_at < now) {
+        let v = MeetingView::new(m, ctx.lang);
+        match years.last_mut() {
+            Some((y, list)) if *y == v.year => list.push(v),
+            _ => years.push((v.year, vec![v])),
+        }
+    }
+    Ok(MeetingsPage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path, upcoming, years })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "meeting.html")]
+struct MeetingPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    m: MeetingView,
+}
+
+async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<MeetingPage> {
+    let found = if let Ok(n) = key.parse::<i32>() {
+        state.store.meeting_by_number(n).await?
+    } else {
+        let id = key.parse().map_err(|_| Error::NotFound)?;
+        state.store.meeting(id).await?
+    };
+    if !found.status.is_public() {
+        return Err(Error::NotFound);
+    }
+    Ok(MeetingPage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path, m: MeetingView::new(&found, ctx.lang) })
+}
+
+#[derive(serde::Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// Sets the language cookie and returns to the page the visitor came from.
+async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+    let lang = Lang::from_code(&code);
+    let mut res = Redirect::to(&safe_redirect(q.back.as_deref())).into_response();
+    let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accessibility.html")]
+struct AccessibilityPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+}
+
+async fn accessibility(ctx: Ctx) -> AccessibilityPage {
+    AccessibilityPage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path }
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/site.css"),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    title: &'static str,
+    text: String,
+}
+
+/// Gives every error response of the pages a friendly page in the visitor's language.
+pub async fn dress_errors(req: Request, next: Next) -> Response {
+    let ctx = {
+        let (parts, body) = req.into_parts();
+        let ctx = Ctx::from_parts(&parts);
+        (ctx, Request::from_parts(parts, body))
+    };
+    let (ctx, req) = ctx;
+    let res = next.run(req).await;
+    if !needs_dressing(&res, "text/html") {
+        return res;
+    }
+    let status = res.status();
+    let (res, detail) = error_detail(res).await;
+    let t = ctx.lang.texts();
+    let (title, text) = match status.as_u16() {
+        404 => (t.not_found_title, t.not_found_text.to_owned()),
+        401 | 403 => (t.forbidden_title, t.forbidden_text.to_owned()),
+        503 => (t.unavailable_title, t.unavailable_text.to_owned()),
+        500..=599 => (t.error_title, t.error_text.to_owned()),
+        _ => (t.bad_request_title, detail),
+    };
+    let page = ErrorPage { lang: ctx.lang, t, path: ctx.path, title, text };
+    let html = page.render().unwrap_or_else(|_| title.to_owned());
+    replace_body(res, "text/html; charset=utf-8", html)
+}

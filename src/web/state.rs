@@ -1,0 +1,40 @@
+//! What every handler can reach.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::mail::Composer;
+use crate::store::Store;
+
+/// Shared, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of [`AppState`].
+pub struct Inner {
+    pub store: Store,
+    pub settings: Settings,
+    pub composer: Composer,
+    /// Wakes the outbox worker after mail was queued.
+    pub mail_wake: Arc<Notify>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Bundles the parts.
+    #[must_use]
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
