@@ -119,7 +119,9 @@ impl Settings {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment.merge(Env::prefixed("DIALOGFORUM_").split("__").ignore(&["config"]))
+        // Only DIALOGFORUM_<SECTION>__<KEY> names are settings; others with the
+        // prefix (DIALOGFORUM_CONFIG, test variables) are not.
+        figment.merge(Env::prefixed("DIALOGFORUM_").filter(|k| k.as_str().contains("__")).split("__"))
     }
 
     /// Extracts and validates settings from `figment`.
@@ -127,9 +129,18 @@ impl Settings {
     /// # Errors
     /// As [`Settings::load`].
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let settings: Self = figment
-            .extract()
-            .map_err(|e| ConfigError(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))?;
+        let settings: Self = figment.extract().map_err(|e| {
+            ConfigError(
+                e.into_iter()
+                    .map(|e| {
+                        let key = e.path.join(".").to_lowercase();
+                        let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+                        if key.is_empty() { format!("{}{source}", e.kind) } else { format!("{key}: {}{source}", e.kind) }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
         settings.validate()?;
         Ok(settings)
     }

@@ -80,12 +80,24 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
                 Self::Conflict(db.constraint().unwrap_or("unique").to_owned())
             }
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-                Self::Unavailable(e)
-            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(e),
+            sqlx::Error::Database(db) if db.code().as_deref().is_some_and(is_unavailable_code) => Self::Unavailable(e),
             _ => Self::Database(e),
         }
     }
+}
+
+/// SQLSTATE codes that mean "the database is not there right now" rather than
+/// "this statement is wrong": connection exceptions (class 08), operator
+/// intervention (57P01–57P03), a database that refuses connections (55000) or
+/// is missing (3D000), and SQLite's busy and locked codes (5, 6).
+fn is_unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P") || matches!(code, "55000" | "3D000" | "5" | "6")
 }
 
 /// Short form used throughout the store.

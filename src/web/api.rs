@@ -14,14 +14,15 @@ use uuid::Uuid;
 
 use super::auth::ApiUser;
 use super::{AppState, Error, Result, error_detail, needs_dressing, replace_body};
-use crate::domain::{MeetingId, Timestamp, copenhagen};
-use crate::store::meetings::{Meeting, MeetingFilter};
+use crate::domain::{MeetingFormat, MeetingId, MeetingStatus, Name, SingleLine, Timestamp, copenhagen};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::meetings::{Meeting, MeetingFilter, NewMeeting, ProgrammeItem, Speaker, Track, insert_meeting};
 
 /// Routes of the API, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/meetings", get(list_meetings))
+        .route("/meetings", get(list_meetings).post(create_meeting))
         .route("/meetings/{id}", get(get_meeting))
 }
 
@@ -29,8 +30,8 @@ pub fn router() -> Router<AppState> {
 #[openapi(
     info(title = "Dialogforum organiser API", version = "1"),
     servers((url = "/api/v1")),
-    paths(list_meetings, get_meeting),
-    components(schemas(MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem)),
+    paths(list_meetings, create_meeting, get_meeting),
+    components(schemas(MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -245,4 +246,191 @@ async fn get_meeting(State(state): State<AppState>, _: ApiUser, Path(id): Path<S
     let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
     let m = state.store.meeting(id).await?;
     Ok(Json(MeetingJson::from(&m)))
+}
+
+/// A new meeting. Times are RFC 3339 with an offset.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingInput {
+    title: String,
+    number: Option<i32>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    themes: Vec<String>,
+    #[schema(value_type = String, format = DateTime)]
+    starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    ends_at: Timestamp,
+    /// `physical`, `virtual` or `hybrid`.
+    format: String,
+    #[serde(default)]
+    venue: String,
+    #[serde(default)]
+    online_url: String,
+    capacity: Option<i32>,
+    per_organisation_limit: Option<i32>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    registration_deadline: Option<Timestamp>,
+    #[serde(default)]
+    tracks: Vec<TrackInput>,
+    #[serde(default)]
+    programme: Vec<ProgrammeItemInput>,
+}
+
+/// A track of a new meeting.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackInput {
+    key: String,
+    title: String,
+    capacity: Option<i32>,
+}
+
+/// A programme item of a new meeting.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeItemInput {
+    #[schema(value_type = Option<String>, format = DateTime)]
+    starts_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    ends_at: Option<Timestamp>,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    speakers: Vec<SpeakerInput>,
+    track: Option<String>,
+}
+
+/// A speaker of a new programme item.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpeakerInput {
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    organisation: String,
+}
+
+fn line(field: &str, value: &str) -> Result<String> {
+    SingleLine::parse(value).map(SingleLine::into_string).map_err(|e| Error::invalid(field, e))
+}
+
+fn positive(field: &str, value: Option<i32>) -> Result<Option<i32>> {
+    match value {
+        Some(n) if n < 1 => Err(Error::invalid(field, "must be at least 1")),
+        other => Ok(other),
+    }
+}
+
+impl MeetingInput {
+    /// Checks every field and builds the meeting, naming the first field that is wrong.
+    fn parse(self) -> Result<NewMeeting> {
+        let title = Name::parse(&self.title).map_err(|e| Error::invalid("title", e))?.to_string();
+        if self.ends_at < self.starts_at {
+            return Err(Error::invalid("ends_at", "must not be before starts_at"));
+        }
+        if self.registration_deadline.is_some_and(|d| d > self.ends_at) {
+            return Err(Error::invalid("registration_deadline", "must not be after the meeting ends"));
+        }
+        if let Some(n) = self.number
+            && n < 1
+        {
+            return Err(Error::invalid("number", "must be at least 1"));
+        }
+        let format = MeetingFormat::parse(&self.format).map_err(|e| Error::invalid("format", e))?;
+        if !self.online_url.is_empty() && !self.online_url.starts_with("https://") {
+            return Err(Error::invalid("online_url", "must be an https:// link"));
+        }
+        let mut tracks = Vec::new();
+        for (i, t) in self.tracks.into_iter().enumerate() {
+            let field = format!("tracks[{i}]");
+            if t.key.is_empty() || !t.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(Error::invalid(format!("{field}.key"), "must be lowercase letters, digits and hyphens"));
+            }
+            if tracks.iter().any(|x: &Track| x.key == t.key) {
+                return Err(Error::invalid(format!("{field}.key"), "is used twice"));
+            }
+            tracks.push(Track {
+                key: t.key,
+                title: Name::parse(&t.title).map_err(|e| Error::invalid(format!("{field}.title"), e))?.to_string(),
+                capacity: positive(&format!("{field}.capacity"), t.capacity)?,
+            });
+        }
+        let mut programme = Vec::new();
+        for (i, p) in self.programme.into_iter().enumerate() {
+            let field = format!("programme[{i}]");
+            if let Some(k) = &p.track
+                && !tracks.iter().any(|t| &t.key == k)
+            {
+                return Err(Error::invalid(format!("{field}.track"), "names no track of this meeting"));
+            }
+            programme.push(ProgrammeItem {
+                starts_at: p.starts_at,
+                ends_at: p.ends_at,
+                title: Name::parse(&p.title).map_err(|e| Error::invalid(format!("{field}.title"), e))?.to_string(),
+                description: p.description,
+                speakers: p
+                    .speakers
+                    .into_iter()
+                    .map(|s| {
+                        Ok(Speaker {
+                            name: line(&format!("{field}.speakers.name"), &s.name)?,
+                            role: line(&format!("{field}.speakers.role"), &s.role)?,
+                            organisation: line(&format!("{field}.speakers.organisation"), &s.organisation)?,
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+                track: p.track,
+                cancelled: false,
+            });
+        }
+        Ok(NewMeeting {
+            number: self.number,
+            title,
+            description: self.description,
+            themes: self.themes.iter().map(|t| line("themes", t)).collect::<Result<_>>()?,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            format,
+            venue: line("venue", &self.venue)?,
+            online_url: line("online_url", &self.online_url)?,
+            capacity: positive("capacity", self.capacity)?,
+            per_organisation_limit: positive("per_organisation_limit", self.per_organisation_limit)?,
+            registration_deadline: self.registration_deadline,
+            status: MeetingStatus::Draft,
+            tracks,
+            programme,
+        })
+    }
+}
+
+/// Creates a meeting as a draft.
+#[utoipa::path(post, path = "/meetings", request_body = MeetingInput,
+    responses((status = 201, body = MeetingJson), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_meeting(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    body: std::result::Result<Json<MeetingInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<(axum::http::StatusCode, Json<MeetingJson>)> {
+    if !user.role.can_write() {
+        return Err(Error::Forbidden("this needs the organiser or admin role"));
+    }
+    let Json(input) = body?;
+    let new = input.parse()?;
+    let mut tx = state.store.begin().await?;
+    let id = insert_meeting(&mut tx, &new).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(_) => Error::Conflict("number: another meeting has this number".into()),
+        other => other.into(),
+    })?;
+    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let entry = Entry { action: "meeting.create", subject_kind: "meeting", subject_id: Some(id.uuid()), detail: &new.title, row_count: None };
+    audit::record(&mut tx, &actor, &entry).await?;
+    tx.commit().await?;
+    let m = state.store.meeting(id).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(MeetingJson::from(&m))))
 }

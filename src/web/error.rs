@@ -26,12 +26,31 @@ pub enum Error {
     Forbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// A value that does not make sense; `field` names it for the form or the API client.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A request axum could not read (malformed JSON, wrong content type); keeps its status.
+    #[error("{1}")]
+    Rejected(StatusCode, String),
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// A field-level validation error.
+    pub fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Self::Invalid { field: field.into(), message: message.to_string() }
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for Error {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        Self::Rejected(e.status(), e.body_text())
+    }
 }
 
 /// Result type of handlers.
@@ -68,7 +87,9 @@ impl IntoResponse for Error {
             }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Rejected(status, _) => *status,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(e) => {
                 // The whole cause chain, once; the visitor sees an apology.

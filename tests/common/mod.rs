@@ -1,0 +1,204 @@
+//! Test helpers: a fresh database per test on either engine, the real
+//! application started on port 0, and a real SMTP server on a local port.
+#![allow(dead_code, clippy::missing_panics_doc)]
+
+pub mod smtp;
+
+use std::path::PathBuf;
+
+use dialogforum::app::{self, Running, StartOptions};
+use dialogforum::config::Settings;
+use dialogforum::store::{ConnectOptions, Store};
+use figment::Figment;
+
+/// The two engines every store and journey test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Defines `$name::sqlite` and `$name::postgres` from one async test body
+/// taking an [`Engine`]. The PostgreSQL variant needs
+/// `DIALOGFORUM_TEST_POSTGRES_URL`; without it the test says so and passes,
+/// unless `DIALOGFORUM_REQUIRE_POSTGRES=1` (set by the test script and CI), in
+/// which case it fails.
+#[macro_export]
+macro_rules! both_engines {
+    ($(#[$meta:meta])* async fn $name:ident($engine:ident: Engine) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($engine: $crate::common::Engine) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::common::Engine::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::common::postgres_url().is_none() {
+                    return;
+                }
+                run($crate::common::Engine::Postgres).await;
+            }
+        }
+    };
+}
+
+/// The PostgreSQL server for tests, if configured.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("DIALOGFORUM_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("DIALOGFORUM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "DIALOGFORUM_REQUIRE_POSTGRES=1 but DIALOGFORUM_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("PostgreSQL test skipped: DIALOGFORUM_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+/// A database of its own for one test, removed when the test is done.
+pub struct TestDb {
+    pub engine: Engine,
+    pub url: String,
+    dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A fresh, empty database on `engine`.
+    pub async fn new(engine: Engine) -> Self {
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("dialogforum.db").display());
+                Self { engine, url, dir: Some(dir), pg: None }
+            }
+            Engine::Postgres => {
+                let admin = postgres_url().expect("PostgreSQL URL");
+                let name = format!("dialogforum_test_{}", uuid::Uuid::new_v4().simple());
+                let pool = sqlx::PgPool::connect(&admin).await.expect("connect to the PostgreSQL test server");
+                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                    .execute(&pool)
+                    .await
+                    .expect("create test database");
+                pool.close().await;
+                let mut url = url::Url::parse(&admin).expect("PostgreSQL URL");
+                url.set_path(&format!("/{name}"));
+                Self { engine, url: url.to_string(), dir: None, pg: Some((admin, name)) }
+            }
+        }
+    }
+
+    /// A folder that lives as long as the database (for mail files and such).
+    pub fn scratch(&self) -> PathBuf {
+        match &self.dir {
+            Some(d) => d.path().to_path_buf(),
+            None => std::env::temp_dir(),
+        }
+    }
+
+    /// Opens a store on this database and applies the migrations.
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&self.url, &ConnectOptions::default()).await.expect("open store");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    /// Drops the PostgreSQL database (the SQLite folder goes with the value).
+    pub async fn drop_db(self) {
+        if let Some((admin, name)) = &self.pg
+            && let Ok(pool) = sqlx::PgPool::connect(admin).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+                .execute(&pool)
+                .await;
+            pool.close().await;
+        }
+    }
+}
+
+/// Settings for a test: port 0, the given database, mail to the log, fast polling.
+pub fn settings(db: &TestDb, overrides: &[(&str, &str)]) -> Settings {
+    let mut f: Figment = Settings::figment(None)
+        .merge(("server.bind", "127.0.0.1:0"))
+        .merge(("database.url", db.url.as_str()))
+        .merge(("mail.transport", "log"))
+        .merge(("mail.poll_interval_ms", 50))
+        .merge(("mail.backoff_base_secs", 1))
+        .merge(("mail.from", "dialogforum@forum.example"));
+    for (k, v) in overrides {
+        f = match (v.parse::<i64>(), v.parse::<bool>()) {
+            (Ok(n), _) => f.merge((*k, n)),
+            (_, Ok(b)) => f.merge((*k, b)),
+            _ => f.merge((*k, *v)),
+        };
+    }
+    Settings::from_figment(f).expect("test settings")
+}
+
+/// The application, running.
+pub struct TestApp {
+    pub db: TestDb,
+    pub running: Running,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    /// Starts the app on a fresh database of `engine`.
+    pub async fn spawn(engine: Engine) -> Self {
+        Self::spawn_with(engine, &[]).await
+    }
+
+    /// Starts the app with extra settings (`("mail.transport", "smtp")`, …).
+    pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Self {
+        let db = TestDb::new(engine).await;
+        let running = app::start(settings(&db, overrides), StartOptions::default()).await.expect("start the app");
+        let base = format!("http://{}", running.addr);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("http client");
+        Self { db, running, base, http }
+    }
+
+    /// The store of the running app.
+    pub fn store(&self) -> &Store {
+        &self.running.state.store
+    }
+
+    /// `GET` a path.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+
+    /// Stops the app and drops its database.
+    pub async fn stop(self) {
+        self.running.stop().await.expect("clean stop");
+        self.db.drop_db().await;
+    }
+}
+
+/// Runs the `dialogforum` binary with the given arguments, environment and stdin.
+pub fn cli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dialogforum"));
+    cmd.args(args)
+        .env_remove("DIALOGFORUM_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run dialogforum");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("dialogforum output")
+}

@@ -1,0 +1,240 @@
+//! A real SMTP server on a local port for tests, built on the `mailin`
+//! protocol state machine. It records every command line and message, can
+//! answer chosen recipients with 4xx or 5xx, can be stopped and started again
+//! on the same port, and counts concurrent connections.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use mailin::{Action, Handler, Response, SessionBuilder};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A message as the server received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: Vec<u8>,
+    pub at: Instant,
+}
+
+impl Received {
+    /// The message as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.data).into_owned()
+    }
+
+    /// The value of the first header named `name` (unfolded).
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = self.text();
+        let head = text.split("\r\n\r\n").next().unwrap_or("");
+        let mut unfolded: Vec<String> = Vec::new();
+        for line in head.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                if let Some(last) = unfolded.last_mut() {
+                    last.push_str(line);
+                }
+            } else {
+                unfolded.push(line.to_owned());
+            }
+        }
+        unfolded.into_iter().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+#[derive(Default)]
+struct State {
+    messages: Vec<Received>,
+    commands: Vec<String>,
+    /// Recipient → reply code for RCPT TO (e.g. 450, 550).
+    rcpt_rules: HashMap<String, u16>,
+    open: usize,
+    max_open: usize,
+    connections: usize,
+}
+
+/// The server; clone to share.
+#[derive(Clone)]
+pub struct SmtpServer {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl SmtpServer {
+    /// Starts on a free local port.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP test server");
+        let addr = listener.local_addr().expect("address");
+        let server = Self { addr, state: Arc::default(), task: Arc::default() };
+        server.serve(listener);
+        server
+    }
+
+    /// `smtp://127.0.0.1:PORT`, for `mail.smtp_url`.
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let state = Arc::clone(&self.state);
+        let handle = tokio::spawn(async move {
+            let mut sessions = tokio::task::JoinSet::new();
+            while let Ok((stream, peer)) = listener.accept().await {
+                sessions.spawn(session(stream, peer.ip(), Arc::clone(&state)));
+            }
+        });
+        *self.task.lock().unwrap() = Some(handle);
+    }
+
+    /// Stops listening and drops every open connection (the server "goes down").
+    pub fn stop(&self) {
+        if let Some(t) = self.task.lock().unwrap().take() {
+            t.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restart(&self) {
+        let listener = TcpListener::bind(self.addr).await.expect("rebind SMTP test server");
+        self.serve(listener);
+    }
+
+    /// Answers RCPT TO for `recipient` with `code` from now on.
+    pub fn reply_to_rcpt(&self, recipient: &str, code: u16) {
+        self.state.lock().unwrap().rcpt_rules.insert(recipient.to_lowercase(), code);
+    }
+
+    /// Every message received so far.
+    pub fn messages(&self) -> Vec<Received> {
+        self.state.lock().unwrap().messages.clone()
+    }
+
+    /// Every command line received so far (outside message data).
+    pub fn commands(&self) -> Vec<String> {
+        self.state.lock().unwrap().commands.clone()
+    }
+
+    /// The most connections that were open at the same time.
+    pub fn max_concurrent_connections(&self) -> usize {
+        self.state.lock().unwrap().max_open
+    }
+
+    /// Waits until at least `n` messages arrived, up to `secs` seconds.
+    pub async fn wait_for(&self, n: usize, secs: u64) -> Vec<Received> {
+        let deadline = Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let msgs = self.messages();
+            if msgs.len() >= n || Instant::now() > deadline {
+                return msgs;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.task) == 1 {
+            self.stop();
+        }
+    }
+}
+
+struct Recorder {
+    state: Arc<Mutex<State>>,
+    from: String,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl Handler for Recorder {
+    fn mail(&mut self, _ip: IpAddr, _domain: &str, from: &str) -> Response {
+        from.clone_into(&mut self.from);
+        self.to.clear();
+        self.data.clear();
+        mailin::response::OK
+    }
+
+    fn rcpt(&mut self, to: &str) -> Response {
+        let code = self.state.lock().unwrap().rcpt_rules.get(&to.to_lowercase()).copied();
+        match code {
+            Some(c) if c >= 500 => Response::custom(c, "5.1.1 No such user here".to_owned()),
+            Some(c) if c >= 400 => Response::custom(c, "4.2.1 Mailbox busy, try again later".to_owned()),
+            _ => {
+                self.to.push(to.to_owned());
+                mailin::response::OK
+            }
+        }
+    }
+
+    fn data(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let message = Received {
+            from: std::mem::take(&mut self.from),
+            to: std::mem::take(&mut self.to),
+            data: std::mem::take(&mut self.data),
+            at: Instant::now(),
+        };
+        self.state.lock().unwrap().messages.push(message);
+        mailin::response::OK
+    }
+}
+
+async fn session(stream: tokio::net::TcpStream, ip: IpAddr, state: Arc<Mutex<State>>) {
+    {
+        let mut s = state.lock().unwrap();
+        s.open += 1;
+        s.connections += 1;
+        s.max_open = s.max_open.max(s.open);
+    }
+    let _ = converse(stream, ip, Arc::clone(&state)).await;
+    state.lock().unwrap().open -= 1;
+}
+
+async fn converse(stream: tokio::net::TcpStream, ip: IpAddr, state: Arc<Mutex<State>>) -> io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let builder = SessionBuilder::new("smtp.test.example");
+    let mut session =
+        builder.build(ip, Recorder { state: Arc::clone(&state), from: String::new(), to: Vec::new(), data: Vec::new() });
+    write.write_all(&session.greeting().buffer()?).await?;
+    let mut in_data = false;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).await? == 0 {
+            return Ok(());
+        }
+        if !in_data {
+            state.lock().unwrap().commands.push(String::from_utf8_lossy(&line).into_owned());
+        }
+        let response = session.process(&line);
+        if !in_data && line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"DATA") && response.code == 354 {
+            in_data = true;
+        } else if in_data && line == b".\r\n" {
+            in_data = false;
+        }
+        match response.action {
+            Action::Reply => write.write_all(&response.buffer()?).await?,
+            Action::Close => {
+                write.write_all(&response.buffer()?).await?;
+                return Ok(());
+            }
+            Action::NoReply => {}
+            _ => {}
+        }
+    }
+}
