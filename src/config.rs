@@ -135,7 +135,11 @@ impl Settings {
                     .map(|e| {
                         let key = e.path.join(".").to_lowercase();
                         let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
-                        if key.is_empty() { format!("{}{source}", e.kind) } else { format!("{key}: {}{source}", e.kind) }
+                        if key.is_empty() {
+                            format!("{}{source}", e.kind)
+                        } else {
+                            format!("{key}: {}{source}", e.kind)
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join("; "),

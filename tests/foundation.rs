@@ -361,7 +361,8 @@ fn the_cli_adds_users_creates_tokens_and_explains_bad_settings() {
     let out = cli(&["user", "add", "--email", "admin@forum.example", "--role", "admin"], &env, "short\n");
     assert!(!out.status.success(), "a short password is refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12"));
-    let out = cli(&["user", "add", "--email", "admin@forum.example", "--role", "admin"], &env, "a long enough password\n");
+    let out =
+        cli(&["user", "add", "--email", "admin@forum.example", "--role", "admin"], &env, "a long enough password\n");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("admin@forum.example"), "addresses are masked");
 
@@ -384,7 +385,11 @@ fn the_cli_adds_users_creates_tokens_and_explains_bad_settings() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.base_url"));
     let out = cli(&["migrate"], &[("DIALOGFORUM_MAIL__MAX_CONNECTIONS", "many")], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("max_connections"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("max_connections"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = cli(&["migrate"], &[("DIALOGFORUM_DATABASE__URL", "postgres://dialogforum:secret@127.0.0.1:1/none")], "");
     assert_eq!(out.status.code(), Some(1));

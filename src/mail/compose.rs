@@ -59,7 +59,8 @@ impl Composer {
         let mailbox = |name: Option<&str>, e: &Email| -> Result<Mailbox, ComposeError> {
             let address = e.as_str().parse().map_err(|_| ComposeError::Address(e.masked()))?;
             Ok(Mailbox::new(
-                name.map(|n| crate::domain::SingleLine::parse(n).map(|s| s.into_string())).transpose()?,
+                name.map(|n| crate::domain::SingleLine::parse(n).map(crate::domain::SingleLine::into_string))
+                    .transpose()?,
                 address,
             ))
         };

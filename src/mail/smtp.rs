@@ -11,7 +11,7 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use tokio::net::TcpStream;
 
@@ -82,7 +82,7 @@ impl SmtpTarget {
             let decode = |s: &str| percent_decode(s);
             Credentials::new(decode(u.username()), decode(u.password().unwrap_or("")))
         });
-        Ok(Self { host, port, tls, credentials, timeout: Duration::from_secs(60), hello: ClientId::default() })
+        Ok(Self { host, port, tls, credentials, timeout: Duration::from_mins(1), hello: ClientId::default() })
     }
 
     /// Opens, greets, secures and authenticates a connection.
@@ -138,10 +138,13 @@ impl Connection {
     /// The server's answer, classified.
     pub async fn send(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<(), SendError> {
         let result = self.transaction(envelope, raw).await;
+        // A refusal (4xx/5xx) leaves the session usable once reset; if the
+        // reset fails too, the connection is dropped.
         if let Err(e) = &result
-            && e.is_response()
+            && (e.is_transient() || e.is_permanent())
+            && self.inner.command(Rset).await.is_err()
         {
-            let _ = self.inner.command("RSET").await;
+            self.inner.abort().await;
         }
         result.map_err(classify)
     }

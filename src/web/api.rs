@@ -428,7 +428,13 @@ async fn create_meeting(
         other => other.into(),
     })?;
     let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
-    let entry = Entry { action: "meeting.create", subject_kind: "meeting", subject_id: Some(id.uuid()), detail: &new.title, row_count: None };
+    let entry = Entry {
+        action: "meeting.create",
+        subject_kind: "meeting",
+        subject_id: Some(id.uuid()),
+        detail: &new.title,
+        row_count: None,
+    };
     audit::record(&mut tx, &actor, &entry).await?;
     tx.commit().await?;
     let m = state.store.meeting(id).await?;

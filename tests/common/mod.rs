@@ -19,7 +19,7 @@ pub enum Engine {
 }
 
 /// Defines `$name::sqlite` and `$name::postgres` from one async test body
-/// taking an [`Engine`]. The PostgreSQL variant needs
+/// taking an [`Engine`]. The `PostgreSQL` variant needs
 /// `DIALOGFORUM_TEST_POSTGRES_URL`; without it the test says so and passes,
 /// unless `DIALOGFORUM_REQUIRE_POSTGRES=1` (set by the test script and CI), in
 /// which case it fails.
@@ -47,7 +47,7 @@ macro_rules! both_engines {
     };
 }
 
-/// The PostgreSQL server for tests, if configured.
+/// The `PostgreSQL` server for tests, if configured.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("DIALOGFORUM_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
@@ -110,7 +110,7 @@ impl TestDb {
         store
     }
 
-    /// Drops the PostgreSQL database (the SQLite folder goes with the value).
+    /// Drops the `PostgreSQL` database (the `SQLite` folder goes with the value).
     pub async fn drop_db(self) {
         if let Some((admin, name)) = &self.pg
             && let Ok(pool) = sqlx::PgPool::connect(admin).await
@@ -201,4 +201,19 @@ pub fn cli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> std::process::Ou
     let mut child = cmd.spawn().expect("run dialogforum");
     child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
     child.wait_with_output().expect("dialogforum output")
+}
+
+/// Starts the `dialogforum` binary in the background.
+pub fn spawn_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dialogforum"));
+    cmd.args(args)
+        .env_remove("DIALOGFORUM_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start dialogforum")
 }

@@ -208,8 +208,8 @@ async fn converse(stream: tokio::net::TcpStream, ip: IpAddr, state: Arc<Mutex<St
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let builder = SessionBuilder::new("smtp.test.example");
-    let mut session =
-        builder.build(ip, Recorder { state: Arc::clone(&state), from: String::new(), to: Vec::new(), data: Vec::new() });
+    let mut session = builder
+        .build(ip, Recorder { state: Arc::clone(&state), from: String::new(), to: Vec::new(), data: Vec::new() });
     write.write_all(&session.greeting().buffer()?).await?;
     let mut in_data = false;
     let mut line = Vec::new();
@@ -233,8 +233,8 @@ async fn converse(stream: tokio::net::TcpStream, ip: IpAddr, state: Arc<Mutex<St
                 write.write_all(&response.buffer()?).await?;
                 return Ok(());
             }
-            Action::NoReply => {}
-            _ => {}
+            // No reply while message data arrives; TLS is not offered.
+            Action::NoReply | Action::UpgradeTls => {}
         }
     }
 }

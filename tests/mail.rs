@@ -1,0 +1,371 @@
+//! Mail delivery through a real SMTP server on a local port: the outbox is
+//! durable, retries temporary failures, records permanent ones, honours its
+//! limits, and nothing a person typed can reach a header or an SMTP command.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::smtp::{Received, SmtpServer};
+use common::{Engine, TestApp, TestDb, cli};
+use dialogforum::app::{self, StartOptions};
+use dialogforum::domain::Email;
+use dialogforum::mail::{Composer, Outgoing};
+use dialogforum::store::Store;
+use dialogforum::store::outbox::{OutboxCounts, enqueue};
+
+fn composer() -> Composer {
+    Composer::new(&Email::parse("dialogforum@forum.example").unwrap(), "Dialogforum", None, "dialogforum.forum.example")
+        .unwrap()
+}
+
+fn letter<'a>(to: &'a Email, name: Option<&'a str>, subject: &'a str, text: &str) -> Outgoing<'a> {
+    Outgoing {
+        kind: "notice",
+        to,
+        to_name: name,
+        person_id: None,
+        campaign_id: None,
+        subject,
+        text: text.to_owned(),
+        html: format!("<p>{}</p>", text.replace('\n', "<br>")),
+        unsubscribe_url: Some("https://forum.example/unsubscribe/abc".to_owned()),
+        ics: None,
+    }
+}
+
+/// Queues `n` messages to `who{i}@firma.example` in one transaction.
+async fn queue_many(store: &Store, n: usize) {
+    let c = composer();
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..n {
+        let to = Email::parse(&format!("who{i}@firma.example")).unwrap();
+        let m = c.compose(&letter(&to, Some("Modtager"), "Invitation til Dialogforum", "Hej\nVelkommen.")).unwrap();
+        enqueue(&mut tx, &m).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn wait_for_counts(store: &Store, done: impl Fn(&OutboxCounts) -> bool, secs: u64) -> OutboxCounts {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let c = store.outbox_counts().await.unwrap();
+        if done(&c) || Instant::now() > deadline {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn per_recipient(msgs: &[Received]) -> HashMap<String, Vec<&Received>> {
+    let mut m: HashMap<String, Vec<&Received>> = HashMap::new();
+    for r in msgs {
+        for to in &r.to {
+            m.entry(to.clone()).or_default().push(r);
+        }
+    }
+    m
+}
+
+async fn smtp_app(engine: Engine, smtp: &SmtpServer, extra: &[(&str, &str)]) -> TestApp {
+    let url = smtp.url();
+    let mut overrides = vec![("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())];
+    overrides.extend_from_slice(extra);
+    TestApp::spawn_with(engine, &overrides).await
+}
+
+both_engines! {
+    async fn a_queued_message_arrives_once_as_text_and_html_with_list_headers(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = smtp_app(engine, &smtp, &[]).await;
+        let to = Email::parse("anna.bogh@nordlys-it.example").unwrap();
+        let m = composer().compose(&letter(&to, Some("Anna Bøgh"), "Invitation: 17. møde i Dialogforum", "Hej Anna")).unwrap();
+        let message_id = m.message_id.clone();
+        let mut tx = app.store().begin().await.unwrap();
+        enqueue(&mut tx, &m).await.unwrap();
+        tx.commit().await.unwrap();
+        app.running.state.mail_wake.notify_one();
+
+        let msgs = smtp.wait_for(1, 10).await;
+        assert_eq!(msgs.len(), 1);
+        let got = &msgs[0];
+        assert_eq!(got.to, vec!["anna.bogh@nordlys-it.example"]);
+        assert_eq!(got.from, "dialogforum@forum.example");
+        assert_eq!(got.header("Message-ID").unwrap(), format!("<{message_id}>"));
+        assert!(got.header("Subject").unwrap().contains("=?utf-8?"), "non-ASCII subjects are encoded");
+        assert_eq!(got.header("List-Unsubscribe").unwrap(), "<https://forum.example/unsubscribe/abc>");
+        assert_eq!(got.header("List-Unsubscribe-Post").unwrap(), "List-Unsubscribe=One-Click");
+        assert_eq!(got.header("List-Id").unwrap(), "<dialogforum.forum.example>");
+        assert!(got.header("Date").is_some());
+        let text = got.text();
+        assert!(text.contains("multipart/alternative") && text.contains("text/plain") && text.contains("text/html"));
+
+        let c = wait_for_counts(app.store(), |c| c.sent == 1, 10).await;
+        assert_eq!(c, OutboxCounts { sent: 1, ..OutboxCounts::default() });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(smtp.messages().len(), 1, "sent once, not again");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn mail_queued_while_no_worker_runs_goes_out_when_one_starts(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let db = TestDb::new(engine).await;
+        let url = smtp.url();
+        let settings = common::settings(&db, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]);
+        let first = app::start(settings.clone(), StartOptions { worker: false }).await.unwrap();
+        queue_many(&first.state.store, 5).await;
+        first.stop().await.unwrap();
+        assert!(smtp.messages().is_empty());
+
+        let second = app::start(settings, StartOptions::default()).await.unwrap();
+        let msgs = smtp.wait_for(5, 10).await;
+        assert_eq!(per_recipient(&msgs).len(), 5);
+        assert_eq!(msgs.len(), 5);
+        second.stop().await.unwrap();
+        db.drop_db().await;
+    }
+}
+
+both_engines! {
+    async fn a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let db = TestDb::new(engine).await;
+        let store = db.store().await;
+        queue_many(&store, 3).await;
+        // A worker claims everything and dies before sending.
+        let claimed = store.claim_due(10, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(claimed.len(), 3);
+        assert!(store.claim_due(10, Duration::from_secs(1)).await.unwrap().is_empty(), "leased rows are not claimed twice");
+
+        let url = smtp.url();
+        let settings = common::settings(&db, &[("mail.transport", "smtp"), ("mail.smtp_url", &url), ("mail.lease_secs", "1")]);
+        let running = app::start(settings, StartOptions::default()).await.unwrap();
+        let msgs = smtp.wait_for(3, 15).await;
+        assert_eq!(msgs.len(), 3);
+        let c = wait_for_counts(&store, |c| c.sent == 3, 10).await;
+        assert_eq!(c.sent, 3);
+        running.stop().await.unwrap();
+        db.drop_db().await;
+    }
+}
+
+both_engines! {
+    async fn names_and_subjects_cannot_inject_and_dot_lines_arrive_intact(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = smtp_app(engine, &smtp, &[]).await;
+        let c = composer();
+        let to = Email::parse("ida@velfaerdstek.example").unwrap();
+
+        // Our own types refuse line breaks in names and subjects.
+        assert!(c.compose(&letter(&to, Some("Ida\r\nBcc: evil@attacker.example"), "Hej", "x")).is_err());
+        assert!(c.compose(&letter(&to, Some("Ida"), "Hej\r\nBcc: evil@attacker.example", "x")).is_err());
+        assert!(Email::parse("ida@velfaerdstek.example>\r\nRCPT TO:<evil@attacker.example").is_err());
+
+        // Below them, lettre itself: a subject with CR/LF is encoded, and a
+        // display name with CR/LF makes lettre 0.11 panic rather than write
+        // it — which our Name type keeps from ever happening.
+        let name_panics = std::panic::catch_unwind(|| {
+            lettre::message::Mailbox::new(Some("Ida\r\nBcc: evil@attacker.example".to_owned()), "i@v.dk".parse().unwrap())
+                .to_string()
+        });
+        assert!(name_panics.is_err() || !name_panics.unwrap().contains("\r\nBcc"));
+        let hostile = lettre::Message::builder()
+            .from("Dialogforum <dialogforum@forum.example>".parse().unwrap())
+            .to(lettre::message::Mailbox::new(Some("Ida Frølich".to_owned()), "ida@velfaerdstek.example".parse().unwrap()))
+            .subject("Hej\r\nBcc: evil2@attacker.example\r\n\r\nbody")
+            .message_id(Some("<hostile@forum.example>".to_owned()))
+            .body("Linje 1\r\n.\r\nLinje 3\r\n..\r\n.skjult?\r\nAEbleoel".to_owned())
+            .unwrap();
+        let mut tx = app.store().begin().await.unwrap();
+        enqueue(
+            &mut tx,
+            &dialogforum::store::outbox::NewMessage {
+                kind: "notice",
+                recipient: to.clone(),
+                person_id: None,
+                campaign_id: None,
+                message_id: "hostile@forum.example".to_owned(),
+                raw: hostile.formatted(),
+            },
+        )
+        .await
+        .unwrap();
+        let body = "Første linje\n.\nEn linje med kun et punktum ovenfor\n..\nSlut æøå";
+        let m = c.compose(&letter(&to, Some("Ida Frølich"), "Punktum", body)).unwrap();
+        enqueue(&mut tx, &m).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let msgs = smtp.wait_for(2, 10).await;
+        assert_eq!(msgs.len(), 2);
+        for m in &msgs {
+            assert_eq!(m.to, vec!["ida@velfaerdstek.example"], "exactly the intended recipient");
+            let head = m.text().split("\r\n\r\n").next().unwrap().to_owned();
+            assert!(!head.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "no injected header:\n{head}");
+        }
+        let rcpts: Vec<String> = smtp.commands().into_iter().filter(|c| c.to_ascii_uppercase().starts_with("RCPT")).collect();
+        assert_eq!(rcpts.len(), 2, "one RCPT per message: {rcpts:?}");
+        assert!(rcpts.iter().all(|r| r.contains("<ida@velfaerdstek.example>") && !r.contains("attacker")));
+
+        let hostile_got = msgs.iter().find(|m| m.header("Message-ID").is_some_and(|id| id.contains("hostile"))).unwrap_or(&msgs[0]);
+        let text = hostile_got.text();
+        assert!(text.contains("Linje 1\r\n.\r\nLinje 3\r\n..\r\n.skjult?"), "dot lines arrive as sent:\n{text}");
+
+        let ours = msgs.iter().find(|m| m.header("Subject").as_deref() == Some("Punktum")).unwrap();
+        let plain = decode_plain_part(&ours.text());
+        assert!(plain.contains("Første linje\r\n.\r\nEn linje med kun et punktum ovenfor\r\n..\r\nSlut æøå"), "{plain}");
+        app.stop().await;
+    }
+}
+
+/// The text/plain part of a message, decoded by a real MIME parser.
+fn decode_plain_part(raw: &str) -> String {
+    let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).expect("a MIME message");
+    message.body_text(0).expect("a text part").into_owned()
+}
+
+both_engines! {
+    async fn an_smtp_outage_delays_mail_but_loses_none(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        smtp.stop();
+        let app = smtp_app(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.backoff_max_secs", "2")]).await;
+        queue_many(app.store(), 4).await;
+        app.running.state.mail_wake.notify_one();
+        let c = wait_for_counts(app.store(), |_| false, 2).await;
+        assert_eq!(c.sent, 0);
+        assert_eq!(c.failed, 0, "a server that is down is a temporary failure");
+        assert_eq!(c.queued + c.sending, 4);
+
+        smtp.restart().await;
+        let msgs = smtp.wait_for(4, 20).await;
+        assert_eq!(per_recipient(&msgs).len(), 4);
+        let c = wait_for_counts(app.store(), |c| c.sent == 4, 10).await;
+        assert_eq!(c.sent, 4);
+        assert_eq!(msgs.len(), 4, "each exactly once");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn a_refused_recipient_fails_alone_and_a_busy_one_is_retried(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        smtp.reply_to_rcpt("who1@firma.example", 550);
+        smtp.reply_to_rcpt("who2@firma.example", 451);
+        let app = smtp_app(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.max_connections", "1")]).await;
+        queue_many(app.store(), 4).await;
+        app.running.state.mail_wake.notify_one();
+
+        let c = wait_for_counts(app.store(), |c| c.sent == 2 && c.failed == 1, 10).await;
+        assert_eq!((c.sent, c.failed), (2, 1), "550 fails only its own message; 451 waits: {c:?}");
+        let got = per_recipient(&smtp.messages()).into_keys().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(got, ["who0@firma.example", "who3@firma.example"].map(String::from).into());
+
+        smtp.reply_to_rcpt("who2@firma.example", 250);
+        let c = wait_for_counts(app.store(), |c| c.sent == 3, 15).await;
+        assert_eq!((c.sent, c.failed, c.queued), (3, 1, 0));
+        assert!(smtp.messages().iter().all(|m| !m.to.contains(&"who1@firma.example".to_owned())));
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn the_connection_limit_and_the_rate_limit_are_honoured(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = smtp_app(engine, &smtp, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")]).await;
+        queue_many(app.store(), 30).await;
+        app.running.state.mail_wake.notify_one();
+        let msgs = smtp.wait_for(30, 20).await;
+        assert_eq!(msgs.len(), 30);
+        assert!(smtp.max_concurrent_connections() <= 2, "saw {} connections at once", smtp.max_concurrent_connections());
+        // 30 messages at 20/s: the last can arrive no sooner than 29/20 s after the first.
+        let span = msgs.last().unwrap().at - msgs.first().unwrap().at;
+        assert!(span >= Duration::from_millis(1400), "30 messages took only {span:?}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_postgres_database_send_each_message_once() {
+    if common::postgres_url().is_none() {
+        return;
+    }
+    let smtp = SmtpServer::start().await;
+    let db = TestDb::new(Engine::Postgres).await;
+    let url = smtp.url();
+    let settings =
+        common::settings(&db, &[("mail.transport", "smtp"), ("mail.smtp_url", &url), ("mail.batch_size", "10")]);
+    let a = app::start(settings.clone(), StartOptions::default()).await.unwrap();
+    let b = app::start(settings, StartOptions::default()).await.unwrap();
+    queue_many(&a.state.store, 300).await;
+    a.state.mail_wake.notify_one();
+    b.state.mail_wake.notify_one();
+    let msgs = smtp.wait_for(300, 30).await;
+    let c = wait_for_counts(&a.state.store, |c| c.sent == 300, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let msgs_after = smtp.messages();
+    assert_eq!(c.sent, 300);
+    assert_eq!(per_recipient(&msgs).len(), 300);
+    assert_eq!(msgs_after.len(), 300, "every message exactly once across both instances");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+    db.drop_db().await;
+}
+
+both_engines! {
+    async fn a_killed_process_loses_nothing_and_repeats_at_most_what_was_in_flight(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let db = TestDb::new(engine).await;
+        let store = db.store().await;
+        queue_many(&store, 200).await;
+        let url = smtp.url();
+        let env = [
+            ("DIALOGFORUM_DATABASE__URL", db.url.as_str()),
+            ("DIALOGFORUM_SERVER__BIND", "127.0.0.1:0"),
+            ("DIALOGFORUM_MAIL__TRANSPORT", "smtp"),
+            ("DIALOGFORUM_MAIL__SMTP_URL", url.as_str()),
+            ("DIALOGFORUM_MAIL__FROM", "dialogforum@forum.example"),
+            ("DIALOGFORUM_MAIL__RATE_PER_SECOND", "200"),
+            ("DIALOGFORUM_MAIL__BATCH_SIZE", "20"),
+            ("DIALOGFORUM_MAIL__MAX_CONNECTIONS", "2"),
+            ("DIALOGFORUM_MAIL__LEASE_SECS", "2"),
+        ];
+        let mut child = common::spawn_cli(&["serve"], &env);
+        // Kill it hard part-way through.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while smtp.messages().len() < 50 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let at_kill = smtp.messages().len();
+        assert!(at_kill < 200, "the process was killed before it finished ({at_kill} sent)");
+
+        let mut child = common::spawn_cli(&["serve"], &env);
+        let msgs = smtp.wait_for(200, 30).await;
+        let c = wait_for_counts(&store, |c| c.sent == 200, 20).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let msgs = if msgs.len() < smtp.messages().len() { smtp.messages() } else { msgs };
+
+        assert_eq!(c.sent, 200);
+        let by = per_recipient(&msgs);
+        assert_eq!(by.len(), 200, "nobody is missing");
+        let duplicates: usize = by.values().map(|v| v.len() - 1).sum();
+        // In flight at the kill: at most one claimed batch waiting plus one message per connection.
+        assert!(duplicates <= 20 + 2, "{duplicates} duplicates");
+        for copies in by.values().filter(|v| v.len() > 1) {
+            let ids: std::collections::HashSet<_> = copies.iter().map(|m| m.header("Message-ID")).collect();
+            assert_eq!(ids.len(), 1, "a repeated message carries the same Message-ID");
+        }
+        store.close().await;
+        db.drop_db().await;
+    }
+}
+
+#[test]
+fn the_cli_binary_is_built() {
+    let out = cli(&["--version"], &[], "");
+    assert!(out.status.success());
+}
