@@ -143,16 +143,20 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
     let mail_wake = Arc::new(Notify::new());
     let (shutdown, shutdown_rx) = watch::channel(false);
 
-    let worker = opts.worker.then(|| {
-        let worker = Worker::new(
-            store.clone(),
-            transport,
-            composer.from().email.clone(),
-            WorkerSettings::from_settings(&settings.mail),
-            Arc::clone(&mail_wake),
-        );
-        tokio::spawn(worker.run(shutdown_rx.clone()))
-    });
+    let worker = if opts.worker {
+        Some({
+            let worker = Worker::new(
+                store.clone(),
+                transport,
+                settings.bounce_base().context("mail.bounce_address")?,
+                WorkerSettings::from_settings(&settings.mail),
+                Arc::clone(&mail_wake),
+            );
+            tokio::spawn(worker.run(shutdown_rx.clone()))
+        })
+    } else {
+        None
+    };
 
     let listener = TcpListener::bind(settings.server.bind)
         .await

@@ -56,6 +56,7 @@ pub struct Mail {
     pub from: String,
     pub from_name: String,
     pub reply_to: String,
+    pub bounce_address: String,
     pub file_dir: PathBuf,
     pub list_id: String,
     pub max_connections: u32,
@@ -73,6 +74,8 @@ pub struct Mail {
 pub struct Inbound {
     pub bind: String,
     pub join_address: String,
+    pub max_message_bytes: usize,
+    pub soft_bounce_limit: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -168,6 +171,9 @@ impl Settings {
         if !self.mail.reply_to.is_empty() && crate::domain::Email::parse(&self.mail.reply_to).is_err() {
             return bad("mail.reply_to", "must be empty or a mail address");
         }
+        if !self.mail.bounce_address.is_empty() && crate::domain::Email::parse(&self.mail.bounce_address).is_err() {
+            return bad("mail.bounce_address", "must be empty or a mail address");
+        }
         if self.mail.transport == Transport::Smtp {
             match url::Url::parse(&self.mail.smtp_url) {
                 Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
@@ -201,6 +207,15 @@ impl Settings {
             return bad("security.session_idle_minutes", "session lifetimes must be positive");
         }
         Ok(())
+    }
+
+    /// The base of per-message bounce addresses: `mail.bounce_address`, or the sender.
+    ///
+    /// # Errors
+    /// Not a mail address (validation has already refused that).
+    pub fn bounce_base(&self) -> Result<crate::domain::Email, crate::domain::ParseError> {
+        let base = if self.mail.bounce_address.is_empty() { &self.mail.from } else { &self.mail.bounce_address };
+        crate::domain::Email::parse(base)
     }
 
     /// Whether links and cookies are served over https.

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod smtp;
 pub mod transport;
+pub mod verp;
 pub mod worker;
 
 pub use compose::{Composer, Outgoing};

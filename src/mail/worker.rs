@@ -17,7 +17,7 @@ use tokio::sync::{Mutex, Notify, mpsc, watch};
 use super::smtp::SendError;
 use super::transport::{Lane, Transport, mask};
 use crate::config;
-use crate::domain::{OutboxId, Timestamp};
+use crate::domain::{Email, OutboxId, Timestamp};
 use crate::store::Store;
 use crate::store::outbox::{Claimed, Outcome};
 
@@ -78,22 +78,23 @@ impl WorkerSettings {
 pub struct Worker {
     store: Store,
     transport: Transport,
-    envelope_from: Address,
+    bounce_base: Email,
     settings: WorkerSettings,
     wake: Arc<Notify>,
 }
 
 impl Worker {
     /// A worker that wakes early when `wake` is notified (new mail was queued).
+    /// Envelope senders are per-message addresses built on `bounce_base` (see [`super::verp`]).
     #[must_use]
     pub fn new(
         store: Store,
         transport: Transport,
-        envelope_from: Address,
+        bounce_base: Email,
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Self {
-        Self { store, transport, envelope_from, settings, wake }
+        Self { store, transport, bounce_base, settings, wake }
     }
 
     /// Runs until `shutdown` turns true, then finishes the messages it holds.
@@ -113,7 +114,7 @@ impl Worker {
                 Arc::clone(&job_rx),
                 out_tx.clone(),
                 Arc::clone(&pace),
-                self.envelope_from.clone(),
+                self.bounce_base.clone(),
                 self.settings.clone(),
             )));
         }
@@ -169,16 +170,20 @@ async fn run_lane(
     jobs: Arc<Mutex<mpsc::Receiver<Claimed>>>,
     outcomes: mpsc::UnboundedSender<(OutboxId, Outcome)>,
     pace: Arc<Pace>,
-    from: Address,
+    bounce_base: Email,
     settings: WorkerSettings,
 ) {
     loop {
         let job = { jobs.lock().await.recv().await };
         let Some(job) = job else { break };
         pace.wait().await;
-        let outcome = match job.recipient.parse::<Address>() {
+        let envelope =
+            job.recipient.parse::<Address>().map_err(|e| e.to_string()).and_then(|to| {
+                Ok((to, super::verp::envelope_sender(&bounce_base, job.id).map_err(|e| e.to_string())?))
+            });
+        let outcome = match envelope {
             Err(e) => Outcome::Failed { error: format!("invalid recipient: {e}") },
-            Ok(to) => match Envelope::new(Some(from.clone()), vec![to]) {
+            Ok((to, from)) => match Envelope::new(Some(from), vec![to]) {
                 Err(e) => Outcome::Failed { error: format!("invalid envelope: {e}") },
                 Ok(envelope) => match lane.deliver(&envelope, &job.raw, &job.id.to_string()).await {
                     Ok(()) => Outcome::Sent,
