@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 use crate::domain::Email;
+use crate::mail::campaign::{self, MailContext};
+use crate::mail::inbound::{self, InboundSettings};
 use crate::mail::{Composer, Transport, Worker, WorkerSettings};
 use crate::store::{ConnectOptions, Store};
 use crate::web::{self, AppState, state::Inner};
@@ -67,6 +69,9 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     worker: Option<JoinHandle<()>>,
+    /// Where the inbound SMTP listener listens, if `inbound.bind` is set.
+    pub inbound_addr: Option<SocketAddr>,
+    inbound: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -89,6 +94,10 @@ impl Running {
         if let Some(w) = self.worker {
             let _ = self.shutdown.send(true);
             w.await.context("mail worker task")?;
+        }
+        if let Some(i) = self.inbound {
+            let _ = self.shutdown.send(true);
+            i.await.context("inbound mail task")?;
         }
         Ok(())
     }
@@ -138,42 +147,74 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         .map(Email::parse)
         .transpose()
         .context("mail.reply_to")?;
-    let composer = Composer::new(&from, &settings.mail.from_name, reply_to.as_ref(), &settings.mail.list_id)?;
+    let mut composer = Composer::new(&from, &settings.mail.from_name, reply_to.as_ref(), &settings.mail.list_id)?;
+    let mail = &settings.mail;
+    if !mail.dkim_key_file.as_os_str().is_empty() {
+        let key = std::fs::read_to_string(&mail.dkim_key_file)
+            .with_context(|| format!("mail.dkim_key_file: cannot read {}", mail.dkim_key_file.display()))?;
+        let domain = if mail.dkim_domain.is_empty() { from.domain() } else { mail.dkim_domain.as_str() };
+        let ed25519 = mail.dkim_algorithm == crate::config::DkimAlgorithm::Ed25519;
+        composer = composer.with_dkim(&mail.dkim_selector, domain, &key, ed25519).context("mail.dkim_key_file")?;
+    }
     let transport = Transport::from_settings(&settings.mail).map_err(anyhow::Error::msg)?;
     let mail_wake = Arc::new(Notify::new());
+    let campaign_wake = Arc::new(Notify::new());
     let (shutdown, shutdown_rx) = watch::channel(false);
 
+    // The outbox worker and the campaign runner run together and stop together.
     let worker = if opts.worker {
-        Some({
-            let worker = Worker::new(
-                store.clone(),
-                transport,
-                settings.bounce_base().context("mail.bounce_address")?,
-                WorkerSettings::from_settings(&settings.mail),
-                Arc::clone(&mail_wake),
-            );
-            tokio::spawn(worker.run(shutdown_rx.clone()))
-        })
+        let worker = Worker::new(
+            store.clone(),
+            transport,
+            settings.bounce_base().context("mail.bounce_address")?,
+            WorkerSettings::from_settings(&settings.mail),
+            Arc::clone(&mail_wake),
+        );
+        let ctx = Arc::new(MailContext { composer: composer.clone(), base_url: settings.base_url().to_owned() });
+        let runner =
+            campaign::run(store.clone(), ctx, Arc::clone(&campaign_wake), Arc::clone(&mail_wake), shutdown_rx.clone());
+        let worker = worker.run(shutdown_rx.clone());
+        Some(tokio::spawn(async move {
+            tokio::join!(worker, runner);
+        }))
     } else {
         None
     };
 
+    let (inbound_addr, inbound) = start_inbound(&settings, &store, &shutdown_rx).await?.unzip();
     let listener = TcpListener::bind(settings.server.bind)
         .await
         .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(Inner { store, settings, composer, mail_wake, metrics: metrics_handle() });
+    let state = AppState::new(Inner { store, settings, composer, mail_wake, campaign_wake, metrics: metrics_handle() });
     let app = web::router(state.clone());
     let mut stop = shutdown_rx;
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await
     });
     tracing::info!(%addr, "listening");
-    Ok(Running { addr, state, shutdown, server, worker })
+    Ok(Running { addr, state, shutdown, server, worker, inbound_addr, inbound })
+}
+
+/// Binds `inbound.bind` and spawns the inbound SMTP listener, unless the key is empty.
+async fn start_inbound(
+    settings: &Settings,
+    store: &Store,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Option<(SocketAddr, JoinHandle<()>)>> {
+    let bind = settings.inbound.bind.as_str();
+    if bind.is_empty() {
+        return Ok(None);
+    }
+    let inbound_settings = InboundSettings::from_settings(settings).map_err(anyhow::Error::msg)?;
+    let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind} (inbound.bind)"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "receiving mail");
+    Ok(Some((addr, tokio::spawn(inbound::serve(listener, store.clone(), inbound_settings, shutdown.clone())))))
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).

@@ -45,6 +45,36 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import data.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Campaigns (one send to many).
+    Campaign {
+        #[command(subcommand)]
+        command: CampaignCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import the mailing list from a CSV file with columns email, name, organisation [, interests].
+    Subscribers {
+        /// The CSV file (comma or semicolon separated, UTF-8).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CampaignCommand {
+    /// Show a campaign's progress; with --watch, a progress bar until it is done.
+    Status {
+        /// The campaign id (from the API's answer to an invitation).
+        id: String,
+        #[arg(long)]
+        watch: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,7 +130,11 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.level));
+    // mailin traces SMTP commands with whole addresses in them; those never reach the log.
+    if let Ok(quiet) = "mailin=off".parse() {
+        filter = filter.add_directive(quiet);
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
@@ -167,7 +201,63 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{}", token.expose());
             Ok(())
         }
+        Command::Import { command: ImportCommand::Subscribers { file } } => {
+            let store = app::open_store(&settings).await?;
+            store.migrate().await?;
+            let input = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let bar = indicatif::ProgressBar::new_spinner();
+            let actor = crate::store::audit::Actor::System("cli");
+            let report = crate::transfer::import::subscribers(&store, input, &actor, |n| {
+                bar.set_message(format!("{n} rows read"));
+                bar.tick();
+            })
+            .await?;
+            bar.finish_and_clear();
+            for r in &report.rejected {
+                println!("line {}: {}", r.line, r.reason);
+            }
+            println!(
+                "{} imported, {} already on the list, {} rejected",
+                report.imported,
+                report.already_known,
+                report.rejected.len()
+            );
+            Ok(())
+        }
+        Command::Campaign { command: CampaignCommand::Status { id, watch } } => {
+            campaign_status(&settings, &id, watch).await
+        }
     }
+}
+
+async fn campaign_status(settings: &Settings, id: &str, watch: bool) -> anyhow::Result<()> {
+    let id: crate::domain::CampaignId = id.parse().context("the campaign id is not a UUID")?;
+    let store = app::open_store(settings).await?;
+    let mut p = store.campaign_progress(id).await.context("no such campaign")?;
+    if watch {
+        let bar = indicatif::ProgressBar::new(u64::try_from(p.total).unwrap_or(0));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg:10} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        while !matches!(p.state.as_str(), "done" | "cancelled") {
+            bar.set_length(u64::try_from(p.total).unwrap_or(0));
+            bar.set_position(u64::try_from(p.sent + p.failed).unwrap_or(0));
+            bar.set_message(p.state.clone());
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            p = store.campaign_progress(id).await?;
+        }
+        bar.set_position(u64::try_from(p.sent + p.failed).unwrap_or(0));
+        bar.finish_with_message(p.state.clone());
+    }
+    println!(
+        "campaign {id}: {}; total {}, queued {}, sent {}, failed {}",
+        p.state, p.total, p.queued, p.sent, p.failed
+    );
+    Ok(())
 }
 
 async fn load_demo(store: &crate::store::Store) -> anyhow::Result<()> {

@@ -29,6 +29,7 @@ pub struct Server {
     pub base_url: String,
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +58,10 @@ pub struct Mail {
     pub from_name: String,
     pub reply_to: String,
     pub bounce_address: String,
+    pub dkim_key_file: PathBuf,
+    pub dkim_algorithm: DkimAlgorithm,
+    pub dkim_selector: String,
+    pub dkim_domain: String,
     pub file_dir: PathBuf,
     pub list_id: String,
     pub max_connections: u32,
@@ -67,6 +72,14 @@ pub struct Mail {
     pub backoff_max_secs: u64,
     pub max_attempts: u32,
     pub poll_interval_ms: u64,
+}
+
+/// The DKIM key type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DkimAlgorithm {
+    Rsa,
+    Ed25519,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +97,8 @@ pub struct Security {
     pub session_idle_minutes: u64,
     pub session_absolute_hours: u64,
     pub token_ttl_hours: u64,
+    pub signups_per_ip_per_hour: u32,
+    pub confirmations_per_address_per_day: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,7 +2,7 @@
 //! public body and its suppliers — mailing list, meetings, invitations, RSVPs,
 //! evaluations and exports.
 //!
-//! Dependencies point one way: `domain` ← `store` ← (`mail`, `web`) ← `app` ← `cli`.
+//! Dependencies point one way: `domain` ← (`i18n`, `store`) ← (`mail`, `web`) ← `app` ← `cli`.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod i18n;
 pub mod mail;
 pub mod store;
+pub mod transfer;
 pub mod web;

@@ -14,6 +14,7 @@ use dialogforum::domain::Email;
 use dialogforum::mail::{Composer, Outgoing};
 use dialogforum::store::Store;
 use dialogforum::store::outbox::{OutboxCounts, enqueue};
+use mail_parser::MimeHeaders as _;
 
 fn composer() -> Composer {
     Composer::new(&Email::parse("dialogforum@forum.example").unwrap(), "Dialogforum", None, "dialogforum.forum.example")
@@ -369,4 +370,209 @@ both_engines! {
 fn the_cli_binary_is_built() {
     let out = cli(&["--version"], &[], "");
     assert!(out.status.success());
+}
+
+/// Creates an organiser token on the app's database.
+async fn organiser_token(app: &TestApp) -> String {
+    use dialogforum::domain::{Role, Token, password};
+    let hash = password::hash("a long enough password").unwrap();
+    let mut tx = app.store().begin().await.unwrap();
+    let email = Email::parse("secretariat@forum.example").unwrap();
+    let id = dialogforum::store::users::upsert_user(&mut tx, &email, Role::Organiser, &hash).await.unwrap();
+    let token = Token::generate();
+    dialogforum::store::users::insert_api_token(&mut tx, id, "test", &token.hash()).await.unwrap();
+    tx.commit().await.unwrap();
+    token.expose().to_owned()
+}
+
+async fn meeting_17(app: &TestApp) -> String {
+    dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    app.store().meeting_by_number(17).await.unwrap().id.to_string()
+}
+
+async fn wait_for_campaign(app: &TestApp, token: &str, id: &str, state: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let p: serde_json::Value = app
+            .http
+            .get(format!("{}/api/v1/campaigns/{id}", app.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if p["state"] == state || Instant::now() > deadline {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+both_engines! {
+    async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = smtp_app(engine, &smtp, &[]).await;
+        let meeting = meeting_17(&app).await;
+        let token = organiser_token(&app).await;
+        let body = serde_json::json!({
+            "audience": {"all": true},
+            "guests": [
+                {"email": "it-ordfoerer@parti.example", "name": "Karen Ærtebjerg", "organisation": "Folketinget"},
+                {"email": "Anna.Bogh@nordlys-it.example", "name": "Anna igen"}
+            ]
+        });
+        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 202);
+        let created: serde_json::Value = res.json().await.unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+
+        let p = wait_for_campaign(&app, &token, &id, "done").await;
+        assert_eq!(p["state"], "done", "{p}");
+        assert_eq!((p["total"].as_i64(), p["sent"].as_i64(), p["queued"].as_i64(), p["failed"].as_i64()), (Some(9), Some(9), Some(0), Some(0)));
+
+        let msgs = smtp.wait_for(9, 5).await;
+        let by = per_recipient(&msgs);
+        assert_eq!(msgs.len(), 9);
+        assert_eq!(by.len(), 9, "each address once; the guest who is also a member is not doubled");
+        let mut rsvp_links = std::collections::HashSet::new();
+        for m in &msgs {
+            let text = decode_plain_part(&m.text());
+            let link = text.lines().find(|l| l.contains("/rsvp/")).expect("an RSVP link").trim().to_owned();
+            assert!(link.starts_with("http://127.0.0.1:8080/rsvp/"), "an absolute link from the base URL: {link}");
+            rsvp_links.insert(link);
+            assert!(m.text().contains("text/calendar"), "a calendar entry is attached");
+            assert!(m.header("Subject").is_some());
+        }
+        assert_eq!(rsvp_links.len(), 9, "every invitation has its own link");
+        let guest = by["it-ordfoerer@parti.example"][0];
+        assert!(guest.header("List-Unsubscribe").is_none(), "a guest is not on the list");
+        let member = by["anna.bogh@nordlys-it.example"][0];
+        assert!(member.header("List-Unsubscribe").unwrap().contains("/unsubscribe/"));
+        let parsed = mail_parser::MessageParser::default().parse(&member.data).unwrap();
+        let ics = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
+        let ics = String::from_utf8_lossy(ics.contents()).into_owned();
+        assert!(ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:PUBLISH"), "{ics}");
+        let m17 = app.store().meeting_by_number(17).await.unwrap();
+        let start = m17.starts_at.strftime("%Y%m%dT%H%M%SZ").to_string();
+        assert!(ics.contains(&format!("DTSTART:{start}")), "starts in UTC: {ics}");
+
+        let people = app.store().person_counts().await.unwrap();
+        assert!(people.contains(&("guest".to_owned(), 1)), "the guest is kept apart from the list: {people:?}");
+
+        // The same invitation again reaches nobody new.
+        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
+        let again = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let p = wait_for_campaign(&app, &token, &again, "done").await;
+        assert_eq!((p["total"].as_i64(), p["sent"].as_i64()), (Some(0), Some(0)), "{p}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(smtp.messages().len(), 9, "nobody is invited twice");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn an_interest_segment_reaches_only_those_interested(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = smtp_app(engine, &smtp, &[]).await;
+        let meeting = meeting_17(&app).await;
+        let token = organiser_token(&app).await;
+        let body = serde_json::json!({"audience": {"interests": ["cybersecurity", "green-it"]}});
+        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
+        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let p = wait_for_campaign(&app, &token, &id, "done").await;
+        let got: std::collections::BTreeSet<String> = per_recipient(&smtp.messages()).into_keys().collect();
+        let expected: std::collections::BTreeSet<String> = [
+            "mads@fjordsikkerhed.example",
+            "jonas.lund@groenkode.example",
+            "rasmus@kommunedata.example",
+            "camilla.haugaard@nordlys-it.example",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(got, expected);
+        assert_eq!(p["total"], 4);
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn a_paused_campaign_stops_and_resumes_without_sending_anyone_twice(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = smtp_app(engine, &smtp, &[("mail.rate_per_second", "4"), ("mail.max_connections", "1")]).await;
+        let meeting = meeting_17(&app).await;
+        let token = organiser_token(&app).await;
+        let body = serde_json::json!({"audience": {"all": true}});
+        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
+        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        smtp.wait_for(1, 10).await;
+        let res = app.http.post(format!("{}/api/v1/campaigns/{id}/pause", app.base)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        // What was already claimed may still go out; then nothing more.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let during = smtp.messages().len();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(smtp.messages().len(), during, "nothing is sent while paused");
+        assert!(during < 8, "the pause took effect before the end ({during} sent)");
+        let p = wait_for_campaign(&app, &token, &id, "paused").await;
+        assert_eq!(p["state"], "paused");
+
+        let res = app.http.post(format!("{}/api/v1/campaigns/{id}/resume", app.base)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let p = wait_for_campaign(&app, &token, &id, "done").await;
+        assert_eq!(p["sent"], 8);
+        let msgs = smtp.messages();
+        assert_eq!(msgs.len(), 8, "everyone once");
+        assert_eq!(per_recipient(&msgs).len(), 8);
+        let res = app.http.post(format!("{}/api/v1/campaigns/{id}/pause", app.base)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 409, "a finished campaign cannot be paused");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = smtp_app(engine, &smtp, &[]).await;
+        let meeting = meeting_17(&app).await;
+        let token = organiser_token(&app).await;
+        let body = serde_json::json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"});
+        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
+        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let p = wait_for_campaign(&app, &token, &id, "scheduled").await;
+        assert_eq!((p["state"].as_str(), p["total"].as_i64()), (Some("scheduled"), Some(0)));
+        assert_eq!(p["scheduled_at"], "2030-01-01T09:00:00+01:00");
+        assert!(smtp.messages().is_empty());
+        let res = app.http.post(format!("{}/api/v1/campaigns/{id}/cancel", app.base)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(wait_for_campaign(&app, &token, &id, "cancelled").await["state"], "cancelled");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn invitations_need_a_published_meeting_and_a_sensible_audience(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = organiser_token(&app).await;
+        let draft = serde_json::json!({"title": "Kladde", "starts_at": "2027-09-01T09:00:00+02:00", "ends_at": "2027-09-01T12:00:00+02:00", "format": "virtual"});
+        let m: serde_json::Value = app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).json(&draft).send().await.unwrap().json().await.unwrap();
+        let id = m["id"].as_str().unwrap();
+        let invite = |body: serde_json::Value| app.http.post(format!("{}/api/v1/meetings/{id}/invitations", app.base)).bearer_auth(&token).json(&body).send();
+        let res = invite(serde_json::json!({"audience": {"all": true}})).await.unwrap();
+        assert_eq!(res.status(), 409, "a draft cannot be invited to");
+        let res = app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "published");
+        let res = invite(serde_json::json!({"audience": {"all": true, "interests": ["ai"]}})).await.unwrap();
+        assert_eq!(res.status(), 422);
+        let res = invite(serde_json::json!({"guests": [{"email": "not-an-address", "name": "X"}]})).await.unwrap();
+        assert_eq!(res.status(), 422);
+        let p: serde_json::Value = res.json().await.unwrap();
+        assert!(p["detail"].as_str().unwrap().starts_with("guests[0].email"), "{p}");
+        let res = invite(serde_json::json!({})).await.unwrap();
+        assert_eq!(res.status(), 422);
+        app.stop().await;
+    }
 }

@@ -4,7 +4,12 @@
 //! encodes them (RFC 2047) on top of that; the tests in `tests/mail.rs` check
 //! what reaches a real SMTP server.
 
+use std::sync::Arc;
+
 use lettre::Message;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
+};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
@@ -19,7 +24,23 @@ pub struct Composer {
     list_id: String,
     /// Right-hand side of Message-IDs.
     id_domain: String,
+    dkim: Option<Arc<DkimConfig>>,
 }
+
+/// The headers a DKIM signature covers. Those a message lacks are signed as
+/// absent (RFC 6376, 5.4), so nobody can add them on the way.
+const SIGNED_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Reply-To",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "Content-Type",
+];
 
 /// One message to one person.
 #[derive(Debug, Clone)]
@@ -48,6 +69,8 @@ pub enum ComposeError {
     Build(#[from] lettre::error::Error),
     #[error(transparent)]
     Parse(#[from] ParseError),
+    #[error("DKIM key: {0}")]
+    Dkim(String),
 }
 
 impl Composer {
@@ -69,7 +92,23 @@ impl Composer {
             reply_to: reply_to.map(|r| mailbox(None, r)).transpose()?,
             list_id: list_id.to_owned(),
             id_domain: from.domain().to_owned(),
+            dkim: None,
         })
+    }
+
+    /// Signs every message with DKIM from now on.
+    ///
+    /// # Errors
+    /// A key that does not parse; the message says which kind was expected.
+    pub fn with_dkim(mut self, selector: &str, domain: &str, key: &str, ed25519: bool) -> Result<Self, ComposeError> {
+        let algorithm = if ed25519 { DkimSigningAlgorithm::Ed25519 } else { DkimSigningAlgorithm::Rsa };
+        let key = DkimSigningKey::new(key.trim(), algorithm).map_err(|e| ComposeError::Dkim(e.to_string()))?;
+        let headers = SIGNED_HEADERS.iter().map(|h| HeaderName::new_from_ascii_str(h)).collect();
+        let canonicalization =
+            DkimCanonicalization { header: DkimCanonicalizationType::Relaxed, body: DkimCanonicalizationType::Relaxed };
+        self.dkim =
+            Some(Arc::new(DkimConfig::new(selector.to_owned(), domain.to_owned(), key, headers, canonicalization)));
+        Ok(self)
     }
 
     /// The sender address, also used as the envelope sender.
@@ -107,18 +146,21 @@ impl Composer {
                 .raw_header(raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"));
         }
         let alternative = MultiPart::alternative_plain_html(m.text.clone(), m.html.clone());
-        let message = match &m.ics {
+        let mut message = match &m.ics {
             None => builder.multipart(alternative)?,
             Some(ics) => builder.multipart(
                 MultiPart::mixed().multipart(alternative).singlepart(
                     Attachment::new("invitation.ics".to_owned()).body(
                         ics.clone(),
-                        ContentType::parse("text/calendar; charset=utf-8; method=REQUEST")
+                        ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
                             .map_err(|e| ComposeError::Address(e.to_string()))?,
                     ),
                 ),
             )?,
         };
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
         Ok(NewMessage {
             kind: m.kind,
             recipient: m.to.clone(),
@@ -148,4 +190,46 @@ impl Composer {
 /// A header whose value we wrote ourselves and know to be one line of ASCII.
 fn raw(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.replace(['\r', '\n'], ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    use super::{Composer, Outgoing};
+    use crate::domain::Email;
+
+    #[test]
+    fn dkim_signs_the_list_headers_too() {
+        let seed = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let from = Email::parse("dialogforum@forum.example").unwrap();
+        let composer = Composer::new(&from, "Dialogforum", None, "dialogforum.forum.example")
+            .unwrap()
+            .with_dkim("sel1", "forum.example", &seed, true)
+            .unwrap();
+        let to = Email::parse("anna@firma.example").unwrap();
+        let m = composer
+            .compose(&Outgoing {
+                kind: "notice",
+                to: &to,
+                to_name: Some("Anna"),
+                person_id: None,
+                campaign_id: None,
+                subject: "Hej",
+                text: "Hej".into(),
+                html: "<p>Hej</p>".into(),
+                unsubscribe_url: Some("https://forum.example/unsubscribe/x".into()),
+                ics: None,
+            })
+            .unwrap();
+        let raw = String::from_utf8(m.raw).unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ").replace("\r\n\t", " ");
+        let sig = head.lines().find(|l| l.starts_with("DKIM-Signature:")).expect("a DKIM signature");
+        assert!(sig.contains("d=forum.example") && sig.contains("s=sel1") && sig.contains("a=ed25519-sha256"), "{sig}");
+        let h = sig.split("h=").nth(1).unwrap().split(';').next().unwrap().to_ascii_lowercase();
+        for header in ["from", "subject", "message-id", "list-id", "list-unsubscribe", "list-unsubscribe-post"] {
+            assert!(h.split(':').any(|x| x.trim() == header), "{header} is not signed: {h}");
+        }
+        assert!(Composer::new(&from, "x", None, "l").unwrap().with_dkim("s", "d", "not a key", false).is_err());
+    }
 }

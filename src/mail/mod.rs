@@ -1,7 +1,11 @@
-//! Outgoing mail: composing messages, the transports that carry them and the
-//! outbox worker that delivers what the store has queued.
+//! Mail: composing messages, the transports that carry them, the outbox worker
+//! that delivers what the store has queued, and the inbound listener that
+//! receives bounces and complaints.
 
+pub mod campaign;
 pub mod compose;
+pub mod inbound;
+pub mod notices;
 pub mod smtp;
 pub mod transport;
 pub mod verp;

@@ -38,7 +38,7 @@ mod tests {
         let base = Email::parse("dialogforum@forum.example").unwrap();
         let sender = envelope_sender(&base, id).unwrap();
         assert!(sender.to_string().starts_with("dialogforum+bounce-"));
-        assert_eq!(message_of(&sender.to_string()), Some(id));
+        assert_eq!(message_of(sender.as_ref()), Some(id));
         assert_eq!(message_of(&format!("<{sender}>")), Some(id));
         assert_eq!(message_of("dialogforum@forum.example"), None);
         assert_eq!(message_of("dialogforum+bounce-nothex@forum.example"), None);

@@ -63,14 +63,11 @@ impl WorkerSettings {
         (base + jitter).min(self.backoff_max)
     }
 
-    /// How many messages to claim at once: never more than can be sent well
-    /// within the lease at the configured rate.
+    /// How many messages to claim at once: with a rate limit, one second's
+    /// worth, so claimed messages never wait long for their turn (their lease
+    /// is safe) and a paused campaign stops within about a second.
     fn claim_size(&self) -> u32 {
-        if self.rate_per_second == 0 {
-            return self.batch_size;
-        }
-        let within_lease = u64::from(self.rate_per_second) * self.lease.as_secs() / 4;
-        self.batch_size.min(u32::try_from(within_lease.max(1)).unwrap_or(u32::MAX))
+        if self.rate_per_second == 0 { self.batch_size } else { self.batch_size.min(self.rate_per_second).max(1) }
     }
 }
 

@@ -11,9 +11,15 @@
 //! timeout covers other processes on the same file.
 
 pub mod audit;
+pub mod bounces;
+pub mod campaigns;
 pub mod meetings;
 pub mod outbox;
 pub mod people;
+pub mod rate;
+pub mod registrations;
+pub mod subscriptions;
+pub mod tokens;
 pub mod users;
 
 use std::str::FromStr;
@@ -242,7 +248,8 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. Never open a second one in the same task
+    /// while holding one: on SQLite the second waits for the first's gate forever.
     ///
     /// # Errors
     /// The database cannot be reached.

@@ -148,3 +148,24 @@ impl Store {
         }))
     }
 }
+
+/// An interest members can choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interest {
+    pub key: String,
+    pub title_da: String,
+    pub title_en: String,
+}
+
+impl Store {
+    /// The interests, in their order.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn interests(&self) -> Result<Vec<Interest>> {
+        let rows: Vec<(String, String, String)> = on_pool!(self, |db| {
+            sqlx::query_as("select key, title_da, title_en from interest order by position, key").fetch_all(db).await?
+        });
+        Ok(rows.into_iter().map(|(key, title_da, title_en)| Interest { key, title_da, title_en }).collect())
+    }
+}

@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::routing::get;
 
 use super::auth::Organiser;
-use super::i18n::{Lang, Texts};
 use super::pages::MeetingView;
 use super::{AppState, Ctx, Result};
+use crate::i18n::{Lang, Texts};
 use crate::store::meetings::MeetingFilter;
 use crate::store::outbox::OutboxCounts;
 

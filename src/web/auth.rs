@@ -13,9 +13,9 @@ use axum::routing::{get, post};
 use jiff::SignedDuration;
 use serde::Deserialize;
 
-use super::i18n::{Lang, Texts};
 use super::{AppState, Ctx, Error, Result, cookie, safe_redirect};
 use crate::domain::{Email, Timestamp, Token, password};
+use crate::i18n::{Lang, Texts};
 use crate::store::users::User;
 
 /// Routes for signing in and out.

@@ -7,9 +7,9 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod health;
-pub mod i18n;
 pub mod pages;
 pub mod state;
+pub mod subscribe;
 
 use std::time::Duration;
 
@@ -26,8 +26,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::i18n::Lang;
 pub use error::{Error, Result};
-use i18n::Lang;
 pub use state::AppState;
 
 /// The Content-Security-Policy of every response: no inline script, no plugins, no framing.
@@ -44,9 +44,15 @@ pub fn router(state: AppState) -> Router {
             .layer(RequestBodyLimitLayer::new(limit))
             .layer(DefaultBodyLimit::max(limit))
     };
-    let pages = common(pages::router().merge(auth::router()).merge(admin::router()).fallback(not_found))
-        .layer(tower_http::csrf::CsrfLayer::new())
-        .layer(middleware::from_fn(pages::dress_errors));
+    let pages = common(
+        pages::router().merge(subscribe::router()).merge(auth::router()).merge(admin::router()).fallback(not_found),
+    )
+    // The unsubscribe URL must take RFC 8058 one-click POSTs from anywhere; its
+    // unguessable token is its protection, and it can only take someone off the list.
+    .layer(tower_http::csrf::CsrfLayer::new().with_insecure_bypass(|method, uri| {
+        method == axum::http::Method::POST && uri.path().starts_with("/unsubscribe/")
+    }))
+    .layer(middleware::from_fn(pages::dress_errors));
     let api = common(api::router().fallback(not_found)).layer(middleware::from_fn(api::dress_errors));
     Router::new()
         .merge(health::router())
@@ -114,6 +120,34 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Self::Rejection> {
         Ok(Self::from_parts(parts))
+    }
+}
+
+/// The client's IP address: the connecting address, or — when that is a
+/// configured proxy — the nearest address in `X-Forwarded-For` that is not a
+/// proxy. Never logged in full alongside an address.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let proxies = &state.settings.server.trusted_proxies;
+        let Some(peer) = peer else { return Ok(Self("unknown".into())) };
+        if !proxies.contains(&peer) {
+            return Ok(Self(peer.to_string()));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>();
+        let client = forwarded.into_iter().rev().find(|ip| !proxies.contains(ip)).unwrap_or(peer);
+        Ok(Self(client.to_string()))
     }
 }
 

@@ -10,9 +10,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use super::i18n::{Lang, Texts};
 use super::{AppState, Ctx, Error, Result, error_detail, needs_dressing, replace_body, safe_redirect};
 use crate::domain::{MeetingFormat, MeetingStatus, Timestamp};
+use crate::i18n::{Lang, Texts};
 use crate::store::meetings::{Meeting, MeetingFilter};
 
 /// Routes of the public pages.

@@ -21,6 +21,8 @@ pub struct Inner {
     pub composer: Composer,
     /// Wakes the outbox worker after mail was queued.
     pub mail_wake: Arc<Notify>,
+    /// Wakes the campaign runner after a campaign was created.
+    pub campaign_wake: Arc<Notify>,
     pub metrics: PrometheusHandle,
 }
 

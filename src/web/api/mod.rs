@@ -1,5 +1,7 @@
 //! The organiser API under `/api/v1`: JSON, Bearer tokens, problem+json errors.
 
+mod campaigns;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
@@ -24,14 +26,18 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/meetings", get(list_meetings).post(create_meeting))
         .route("/meetings/{id}", get(get_meeting))
+        .merge(campaigns::router())
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Dialogforum organiser API", version = "1"),
     servers((url = "/api/v1")),
-    paths(list_meetings, create_meeting, get_meeting),
-    components(schemas(MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput)),
+    paths(list_meetings, create_meeting, get_meeting, campaigns::invite, campaigns::publish, campaigns::cancel_meeting,
+        campaigns::progress, campaigns::pause, campaigns::resume, campaigns::cancel_campaign),
+    components(schemas(MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput,
+        campaigns::InvitationInput, campaigns::AudienceInput, campaigns::GuestInput, campaigns::CampaignCreated,
+        campaigns::CampaignJson)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

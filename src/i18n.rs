@@ -1,4 +1,4 @@
-//! The two languages of the pages: Danish by default, English as the alternative.
+//! The two languages of pages and mail: Danish by default, English as the alternative.
 //!
 //! Texts are fields of a struct, so a template that names a missing text does
 //! not compile. The set is small; should it grow past a few hundred texts, a
@@ -71,6 +71,23 @@ impl Lang {
         }
     }
 
+    /// "17. møde" or "the 17th meeting".
+    #[must_use]
+    pub fn meeting_number(self, n: i32) -> String {
+        match self {
+            Self::Da => format!("{n}. møde"),
+            Self::En => {
+                let suffix = match (n % 10, n % 100) {
+                    (1, x) if x != 11 => "st",
+                    (2, x) if x != 12 => "nd",
+                    (3, x) if x != 13 => "rd",
+                    _ => "th",
+                };
+                format!("the {n}{suffix} meeting")
+            }
+        }
+    }
+
     /// The name of a meeting format.
     #[must_use]
     pub const fn format(self, f: MeetingFormat) -> &'static str {
@@ -98,6 +115,9 @@ impl Lang {
         }
     }
 }
+
+/// The version of the consent text shown on the sign-up form; recorded with each consent.
+pub const CONSENT_VERSION: &str = "2026-11";
 
 /// Every text on the pages.
 #[allow(clippy::struct_field_names)]
@@ -168,6 +188,36 @@ pub struct Texts {
     pub accessibility_title: &'static str,
     pub accessibility_text: &'static str,
     pub demo_notice: &'static str,
+    pub subscribe_title: &'static str,
+    pub subscribe_intro: &'static str,
+    pub name: &'static str,
+    pub organisation: &'static str,
+    pub organisation_hint: &'static str,
+    pub interests_legend: &'static str,
+    pub consent_label: &'static str,
+    pub subscribe_button: &'static str,
+    pub errors_heading: &'static str,
+    pub consent_required: &'static str,
+    pub check_mail_title: &'static str,
+    pub check_mail_text: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_text: &'static str,
+    pub confirm_button: &'static str,
+    pub confirmed_title: &'static str,
+    pub confirmed_text: &'static str,
+    pub link_expired_title: &'static str,
+    pub link_expired_text: &'static str,
+    pub link_invalid_title: &'static str,
+    pub link_invalid_text: &'static str,
+    pub unsubscribe_title: &'static str,
+    pub unsubscribe_text: &'static str,
+    pub unsubscribe_button: &'static str,
+    pub unsubscribed_title: &'static str,
+    pub unsubscribed_text: &'static str,
+    pub too_many_title: &'static str,
+    pub too_many_text: &'static str,
+    pub nav_subscribe: &'static str,
+    pub required: &'static str,
 }
 
 /// Dansk.
@@ -251,6 +301,36 @@ pub static DA: Texts = Texts {
     accessibility_title: "Tilgængelighedserklæring",
     accessibility_text: "Dialogforum skal kunne bruges af alle. Siderne er bygget efter WCAG 2.1 niveau AA: de virker uden JavaScript, kan betjenes med tastatur, har synligt fokus, og felter har tilknyttede etiketter. Oplever du problemer med tilgængeligheden, så skriv til sekretariatet.",
     demo_notice: "Demodata: mødehistorikken er hentet fra forummets offentlige side; personerne er opdigtede.",
+    subscribe_title: "Tilmeld dig mailinglisten",
+    subscribe_intro: "Få invitationer til Dialogforums møder og nyt fra forummet. Du bekræfter din tilmelding via et link, vi sender til dig.",
+    name: "Navn",
+    organisation: "Organisation",
+    organisation_hint: "Virksomhed eller organisation, fx Nordlys IT A/S.",
+    interests_legend: "Hvad interesserer dig? (valgfrit)",
+    consent_label: "Ja, jeg vil gerne modtage invitationer og nyt fra Dialogforum. Mit navn, min e-mailadresse, min organisation og mine interesser bruges kun til det, og jeg kan altid framelde mig med ét klik i hver mail.",
+    subscribe_button: "Tilmeld mig",
+    errors_heading: "Ret venligst følgende",
+    consent_required: "Sæt kryds, hvis du vil på listen.",
+    check_mail_title: "Tjek din indbakke",
+    check_mail_text: "Hvis adressen kan tilmeldes, har vi sendt en mail med et link. Åbn linket og bekræft for at komme på listen. Kommer mailen ikke, så tjek spamfilteret.",
+    confirm_title: "Bekræft din tilmelding",
+    confirm_text: "Tryk på knappen for at bekræfte, at du vil på Dialogforums mailingliste.",
+    confirm_button: "Bekræft tilmeldingen",
+    confirmed_title: "Du er nu på listen",
+    confirmed_text: "Tak. Du får invitationer til de kommende møder. Du kan altid framelde dig med ét klik i hver mail.",
+    link_expired_title: "Linket er udløbet",
+    link_expired_text: "Linket er for gammelt. Tilmeld dig igen, så sender vi et nyt.",
+    link_invalid_title: "Linket virker ikke",
+    link_invalid_text: "Linket er ukendt eller allerede brugt. Kopier hele linket fra mailen, eller bed om et nyt.",
+    unsubscribe_title: "Frameld mailinglisten",
+    unsubscribe_text: "Tryk på knappen for at blive fjernet fra Dialogforums mailingliste. Du får derefter ingen flere mails fra listen.",
+    unsubscribe_button: "Frameld mig",
+    unsubscribed_title: "Du er frameldt",
+    unsubscribed_text: "Du får ikke flere mails fra Dialogforums mailingliste. Fortryder du, kan du tilmelde dig igen.",
+    too_many_title: "For mange forsøg",
+    too_many_text: "Der er kommet for mange forespørgsler fra din forbindelse. Prøv igen om en time.",
+    nav_subscribe: "Tilmeld",
+    required: "obligatorisk",
 };
 
 /// English.
@@ -334,4 +414,34 @@ pub static EN: Texts = Texts {
     accessibility_title: "Accessibility statement",
     accessibility_text: "Dialogforum must be usable by everyone. The pages follow WCAG 2.1 level AA: they work without JavaScript, can be used with a keyboard, show visible focus, and fields have labels. If you meet an accessibility problem, please write to the secretariat.",
     demo_notice: "Demo data: the meeting history is taken from the forum's public page; the people are fictional.",
+    subscribe_title: "Join the mailing list",
+    subscribe_intro: "Get invitations to Dialogforum's meetings and news from the forum. You confirm your sign-up through a link we send you.",
+    name: "Name",
+    organisation: "Organisation",
+    organisation_hint: "Company or organisation, e.g. Nordlys IT A/S.",
+    interests_legend: "What interests you? (optional)",
+    consent_label: "Yes, I want to receive invitations and news from Dialogforum. My name, email address, organisation and interests are used only for that, and I can always leave with one click in every mail.",
+    subscribe_button: "Sign me up",
+    errors_heading: "Please correct the following",
+    consent_required: "Tick the box if you want to join the list.",
+    check_mail_title: "Check your inbox",
+    check_mail_text: "If the address can be signed up, we have sent a mail with a link. Open the link and confirm to join the list. If the mail does not arrive, check your spam filter.",
+    confirm_title: "Confirm your sign-up",
+    confirm_text: "Press the button to confirm that you want to join the Dialogforum mailing list.",
+    confirm_button: "Confirm the sign-up",
+    confirmed_title: "You are now on the list",
+    confirmed_text: "Thank you. You will receive invitations to the coming meetings. You can always leave with one click in every mail.",
+    link_expired_title: "The link has expired",
+    link_expired_text: "The link is too old. Sign up again and we will send a new one.",
+    link_invalid_title: "The link does not work",
+    link_invalid_text: "The link is unknown or already used. Copy the whole link from the mail, or ask for a new one.",
+    unsubscribe_title: "Leave the mailing list",
+    unsubscribe_text: "Press the button to be removed from the Dialogforum mailing list. You will get no more mails from the list.",
+    unsubscribe_button: "Remove me",
+    unsubscribed_title: "You have left the list",
+    unsubscribed_text: "You will get no more mails from the Dialogforum mailing list. If you change your mind, you can sign up again.",
+    too_many_title: "Too many attempts",
+    too_many_text: "Too many requests came from your connection. Please try again in an hour.",
+    nav_subscribe: "Sign up",
+    required: "required",
 };

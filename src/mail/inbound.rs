@@ -1,0 +1,771 @@
+//! The inbound SMTP listener: receives the bounces and complaints that come
+//! back to the per-message return paths ([`super::verp`]) and suppresses the
+//! addresses that fail, and accepts mail for the join address.
+//!
+//! The SMTP conversation is `mailin`'s state machine; this module does the I/O
+//! and the decisions. It accepts only our own bounce addresses and the join
+//! address (no open relay), limits line length, recipients, message size,
+//! connections, errors and idle time, answers 250 only after what a message
+//! means has been recorded (451 if the database is away, so the sender tries
+//! again), and never sends mail of its own in reply to anything.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use mail_parser::{MessageParser, MessagePart, MimeHeaders};
+use mailin::{Action, Handler, Response, Session, SessionBuilder};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::transport::mask;
+use super::verp;
+use crate::config::Settings;
+use crate::domain::{Email, OutboxId};
+use crate::store::bounces::{self, BounceKind};
+use crate::store::{Store, StoreError};
+
+/// Longest command line accepted, CRLF included: twice what RFC 5321 allows
+/// (1000), so slightly sloppy senders still get through. Longer lines of
+/// message data are read in pieces of this size.
+const MAX_LINE: usize = 2048;
+/// RCPT commands accepted per message (RFC 5321 asks servers to take at least 100).
+const MAX_RECIPIENTS: usize = 100;
+/// Connections served at once; more are told to come back later.
+const MAX_CONNECTIONS: usize = 64;
+/// Refused commands after which a connection is closed.
+const MAX_ERRORS: u32 = 20;
+/// How long open connections may take to finish when the service stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The reverse path handed to `mailin`, whose parser refuses the null path
+/// `<>` that every bounce carries and any MAIL parameter but BODY; the real
+/// reverse path is kept here.
+const PLACEHOLDER_SENDER: &str = "sender@inbound.invalid";
+
+/// What the listener needs to know.
+#[derive(Debug, Clone)]
+pub struct InboundSettings {
+    /// The base of our bounce addresses ([`Settings::bounce_base`]).
+    pub bounce_base: Email,
+    /// The address whose mail means "put me on the list", if there is one.
+    pub join_address: Option<Email>,
+    /// Largest message accepted, in bytes; larger ones get 552.
+    pub max_message_bytes: usize,
+    /// Soft bounces after which an address is suppressed; 0 = never.
+    pub soft_bounce_limit: u32,
+    /// A connection that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+impl InboundSettings {
+    /// The listener settings from `[mail]` and `[inbound]`, closing idle connections after five minutes.
+    ///
+    /// # Errors
+    /// An unusable bounce or join address; the message names the key.
+    pub fn from_settings(settings: &Settings) -> Result<Self, String> {
+        let bounce_base = settings.bounce_base().map_err(|e| format!("mail.bounce_address: {e}"))?;
+        let join = settings.inbound.join_address.as_str();
+        let join_address = if join.is_empty() {
+            None
+        } else {
+            Some(Email::parse(join).map_err(|e| format!("inbound.join_address: {e}"))?)
+        };
+        Ok(Self {
+            bounce_base,
+            join_address,
+            max_message_bytes: settings.inbound.max_message_bytes,
+            soft_bounce_limit: settings.inbound.soft_bounce_limit,
+            idle_timeout: Duration::from_mins(5),
+        })
+    }
+}
+
+/// Receives mail on `listener` until `shutdown` turns true (or its sender is
+/// gone), then lets open connections finish for a few seconds.
+pub async fn serve(
+    listener: TcpListener,
+    store: Store,
+    settings: InboundSettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let host = settings.bounce_base.domain().to_owned();
+    let inbox = Arc::new(Inbox { store, settings, host });
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut sessions = JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    while sessions.try_join_next().is_some() {}
+                    let _ = stream.set_nodelay(true);
+                    if let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
+                        sessions.spawn(session(Arc::clone(&inbox), stream, peer, shutdown.clone(), slot));
+                    } else {
+                        tracing::warn!(limit = MAX_CONNECTIONS, "too many inbound SMTP connections; one turned away");
+                        sessions.spawn(turn_away(stream));
+                    }
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %e, "could not accept an inbound SMTP connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async { while sessions.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = sessions.len(),
+            "inbound SMTP connections cut off at shutdown; their senders will try again"
+        );
+        sessions.shutdown().await;
+    }
+    tracing::info!("inbound mail listener stopped");
+}
+
+async fn turn_away(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        stream.write_all(b"421 4.3.2 Too many connections, try again later\r\n"),
+    )
+    .await;
+}
+
+async fn session(
+    inbox: Arc<Inbox>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) {
+    if let Err(e) = converse(inbox, stream, peer.ip(), shutdown).await {
+        tracing::debug!(error = %e, "inbound SMTP connection ended");
+    }
+}
+
+/// What is shared by every connection.
+struct Inbox {
+    store: Store,
+    settings: InboundSettings,
+    /// The name in the greeting: the bounce base's domain.
+    host: String,
+}
+
+/// Who a message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recipient {
+    /// The bounce address of one of our messages.
+    Bounce(OutboxId),
+    /// The join address.
+    Join,
+}
+
+/// The message being received.
+#[derive(Default)]
+struct Envelope {
+    rcpt_commands: usize,
+    recipients: Vec<Recipient>,
+    data: Vec<u8>,
+    size: usize,
+    too_big: bool,
+}
+
+impl Envelope {
+    /// Adds message data, keeping none of it once the message is over `max` bytes.
+    fn collect(&mut self, bytes: &[u8], max: usize) {
+        self.size = self.size.saturating_add(bytes.len());
+        if self.size > max {
+            if !self.too_big {
+                self.too_big = true;
+                self.data = Vec::new();
+            }
+        } else {
+            self.data.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// The `mailin` handler of one connection. `mailin`'s callbacks are not async,
+/// so the handler only collects the envelope; the connection's loop acts on it
+/// once the message is complete.
+struct Collector {
+    inbox: Arc<Inbox>,
+    envelope: Arc<Mutex<Envelope>>,
+}
+
+fn lock(envelope: &Mutex<Envelope>) -> MutexGuard<'_, Envelope> {
+    envelope.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Handler for Collector {
+    fn mail(&mut self, _ip: IpAddr, _domain: &str, _from: &str) -> Response {
+        *lock(&self.envelope) = Envelope::default();
+        mailin::response::OK
+    }
+
+    fn rcpt(&mut self, to: &str) -> Response {
+        let mut envelope = lock(&self.envelope);
+        envelope.rcpt_commands += 1;
+        if envelope.rcpt_commands > MAX_RECIPIENTS {
+            return Response::custom(452, "4.5.3 Too many recipients".to_owned());
+        }
+        match self.inbox.recipient(to) {
+            Ok(r) => {
+                if !envelope.recipients.contains(&r) {
+                    envelope.recipients.push(r);
+                }
+                Response::custom(250, "2.1.5 OK".to_owned())
+            }
+            Err(refusal) => {
+                tracing::info!(to = %mask(to), "inbound mail for an address that is not ours refused");
+                refusal
+            }
+        }
+    }
+
+    fn data(&mut self, buf: &[u8]) -> io::Result<()> {
+        lock(&self.envelope).collect(buf, self.inbox.settings.max_message_bytes);
+        Ok(())
+    }
+
+    // `data_end` keeps its default (250), which returns `mailin` to its ready
+    // state; the real answer is given by the connection's loop. (An error here
+    // would leave `mailin` reading message data.)
+}
+
+impl Inbox {
+    /// Whether we take mail for `to`: our bounce addresses and the join address, nothing else.
+    fn recipient(&self, to: &str) -> Result<Recipient, Response> {
+        let Ok(to) = Email::parse(to) else {
+            return Err(Response::custom(550, "5.1.3 Bad recipient address syntax".to_owned()));
+        };
+        if self.settings.join_address.as_ref() == Some(&to) {
+            return Ok(Recipient::Join);
+        }
+        if to.domain() != self.settings.bounce_base.domain() {
+            return Err(Response::custom(550, "5.7.1 Relaying denied".to_owned()));
+        }
+        // Exactly the address we would have sent that message from.
+        match verp::message_of(to.as_str()) {
+            Some(id)
+                if verp::envelope_sender(&self.settings.bounce_base, id)
+                    .is_ok_and(|ours| ours.to_string() == to.as_str()) =>
+            {
+                Ok(Recipient::Bounce(id))
+            }
+            _ => Err(Response::custom(550, "5.1.1 No such recipient here".to_owned())),
+        }
+    }
+
+    /// Acts on a complete message and returns the answer for the sender.
+    async fn deliver(&self, reverse_path: &str, envelope: Envelope) -> Reply {
+        if envelope.too_big {
+            tracing::info!(
+                bytes = envelope.size,
+                limit = self.settings.max_message_bytes,
+                "inbound message too big; refused"
+            );
+            return Reply::new(552, "5.3.4 Message too big for system");
+        }
+        let mut report = None;
+        for recipient in &envelope.recipients {
+            let done = match recipient {
+                Recipient::Join => self.join_request(reverse_path, &envelope.data).await,
+                Recipient::Bounce(id) => {
+                    let report = report.get_or_insert_with(|| classify(&envelope.data));
+                    self.bounce(*id, report).await
+                }
+            };
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "could not record inbound mail; the sender will try again");
+                return Reply::new(451, "4.3.0 Temporary failure, please try again later");
+            }
+        }
+        Reply::new(250, "2.0.0 OK")
+    }
+
+    /// Mail for the join address. Sign-up by email belongs to the mailing list;
+    /// this is the one place where it is to be handled. For now the message is
+    /// accepted, logged and dropped — and never answered.
+    #[expect(clippy::unused_async, reason = "the hook that sign-up by email will fill in")]
+    async fn join_request(&self, reverse_path: &str, message: &[u8]) -> Result<(), StoreError> {
+        tracing::info!(
+            from = %mask(reverse_path),
+            bytes = message.len(),
+            "mail to the join address accepted; sign-up by email is handled by the mailing list"
+        );
+        Ok(())
+    }
+
+    /// Mail to the bounce address of message `id`, read as `report`.
+    async fn bounce(&self, id: OutboxId, report: &Report) -> Result<(), StoreError> {
+        let (kind, detail) = match report {
+            Report::Hard { status } => (BounceKind::Hard, status.as_str()),
+            Report::Soft { status } => (BounceKind::Soft, status.as_str()),
+            Report::Complaint { feedback_type } => (BounceKind::Complaint, feedback_type.as_str()),
+            Report::Ignored(what) => {
+                metrics::counter!("dialogforum_inbound_reports_total", "kind" => "ignored").increment(1);
+                tracing::info!(what, "mail to a bounce address that is neither a bounce nor a complaint; ignored");
+                return Ok(());
+            }
+        };
+        let Some(person) = self.store.person_of_message(id).await? else {
+            tracing::info!(?kind, "bounce for a message without a person, or whose person has a new address; ignored");
+            return Ok(());
+        };
+        let mut tx = self.store.begin().await?;
+        let recorded =
+            match bounces::record_bounce(&mut tx, person, kind, detail, self.settings.soft_bounce_limit).await {
+                Err(StoreError::NotFound) => {
+                    tracing::info!(%person, ?kind, "bounce for a person who is gone; ignored");
+                    return Ok(());
+                }
+                r => r?,
+            };
+        tx.commit().await?;
+        let label = match kind {
+            BounceKind::Hard => "hard",
+            BounceKind::Soft => "soft",
+            BounceKind::Complaint => "complaint",
+        };
+        metrics::counter!("dialogforum_inbound_reports_total", "kind" => label).increment(1);
+        tracing::info!(
+            %person,
+            kind = label,
+            detail,
+            soft_bounces = recorded.soft_bounces,
+            suppressed = recorded.suppressed,
+            cancelled = recorded.cancelled,
+            "bounce recorded"
+        );
+        Ok(())
+    }
+}
+
+/// An answer to the sender.
+struct Reply {
+    code: u16,
+    bytes: Vec<u8>,
+    close: bool,
+}
+
+impl Reply {
+    fn new(code: u16, text: &str) -> Self {
+        Self { code, bytes: format!("{code} {text}\r\n").into_bytes(), close: code == 421 }
+    }
+
+    /// `mailin`'s answer, if it has one to send.
+    fn from_mailin(r: &Response) -> io::Result<Option<Self>> {
+        Ok(match r.action {
+            Action::NoReply => None,
+            Action::Reply | Action::UpgradeTls => Some(Self { code: r.code, bytes: r.buffer()?, close: false }),
+            Action::Close => Some(Self { code: r.code, bytes: r.buffer()?, close: true }),
+        })
+    }
+}
+
+/// A command line, as far as this module looks at it before `mailin` does.
+enum Command<'a> {
+    Mail { path: &'a str, size: Option<u64> },
+    Rcpt { path: &'a str },
+    Ehlo,
+    Other,
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+}
+
+/// The path of a MAIL or RCPT command (without brackets) and its parameters.
+fn path_and_parameters(rest: &str) -> (&str, &str) {
+    let rest = rest.trim_start();
+    match rest.strip_prefix('<') {
+        Some(inner) => inner.split_once('>').unwrap_or((inner, "")),
+        None => rest.split_once(' ').unwrap_or((rest, "")),
+    }
+}
+
+fn parse_command(line: &[u8]) -> Command<'_> {
+    let Ok(text) = std::str::from_utf8(line) else { return Command::Other };
+    let text = text.trim_end_matches(['\r', '\n']);
+    if let Some(rest) = strip_prefix_ci(text, "MAIL FROM:") {
+        let (path, parameters) = path_and_parameters(rest);
+        let size = parameters.split_ascii_whitespace().find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.eq_ignore_ascii_case("SIZE").then(|| v.parse().ok()).flatten()
+        });
+        Command::Mail { path, size }
+    } else if let Some(rest) = strip_prefix_ci(text, "RCPT TO:") {
+        Command::Rcpt { path: path_and_parameters(rest).0 }
+    } else if strip_prefix_ci(text, "EHLO ").is_some() {
+        Command::Ehlo
+    } else {
+        Command::Other
+    }
+}
+
+/// How reading one line ended.
+enum Line {
+    Complete,
+    TooLong,
+    Closed,
+}
+
+async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R, line: &mut Vec<u8>) -> io::Result<Line> {
+    line.clear();
+    let limit = u64::try_from(MAX_LINE).unwrap_or(u64::MAX);
+    let n = reader.take(limit).read_until(b'\n', line).await?;
+    Ok(if line.ends_with(b"\n") {
+        Line::Complete
+    } else if n >= MAX_LINE {
+        Line::TooLong
+    } else {
+        Line::Closed
+    })
+}
+
+/// A piece of an overlong line of message data, which goes into the message
+/// as it is: `mailin` would take it for a line of its own, and a dot that
+/// happens to begin it for dot-stuffing. Only the first piece begins a line, so
+/// only there a leading dot is stuffing. `None` for an ordinary line.
+fn long_line_piece<'a>(line: &'a [u8], too_long: bool, in_long_line: &mut bool) -> Option<&'a [u8]> {
+    let starts_line = !*in_long_line;
+    let piece = too_long || *in_long_line;
+    *in_long_line = too_long;
+    piece.then(|| if starts_line { line.strip_prefix(b".").unwrap_or(line) } else { line })
+}
+
+async fn send(write: &mut OwnedWriteHalf, reply: &Reply) -> io::Result<()> {
+    write.write_all(&reply.bytes).await
+}
+
+/// One SMTP connection, from greeting to goodbye.
+async fn converse(
+    inbox: Arc<Inbox>,
+    stream: TcpStream,
+    ip: IpAddr,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let envelope = Arc::new(Mutex::new(Envelope::default()));
+    let collector = Collector { inbox: Arc::clone(&inbox), envelope: Arc::clone(&envelope) };
+    let mut session = SessionBuilder::new(inbox.host.as_str()).build(ip, collector);
+    let max = inbox.settings.max_message_bytes;
+    // Past this a sender that keeps streaming is cut off instead of being read to the end.
+    let cut_off = max.saturating_mul(2).saturating_add(1 << 20);
+    let idle = inbox.settings.idle_timeout;
+
+    write.write_all(&session.greeting().buffer()?).await?;
+    let mut reverse_path = String::new();
+    let mut in_data = false;
+    let mut in_long_line = false;
+    let mut data_bytes = 0usize;
+    let mut errors = 0u32;
+    let mut line = Vec::with_capacity(256);
+    loop {
+        let read = tokio::select! {
+            read = tokio::time::timeout(idle, read_line(&mut reader, &mut line)) => read,
+            () = async { let _ = shutdown.wait_for(|stop| *stop).await; }, if !in_data => {
+                return send(&mut write, &Reply::new(421, "4.3.2 Service shutting down, try again later")).await;
+            }
+        };
+        let Ok(read) = read else {
+            return send(&mut write, &Reply::new(421, "4.4.2 Idle for too long, closing connection")).await;
+        };
+        let too_long = match read? {
+            Line::Closed => return Ok(()),
+            Line::TooLong if !in_data => return send(&mut write, &Reply::new(500, "5.5.2 Line too long")).await,
+            Line::TooLong => true,
+            Line::Complete => false,
+        };
+
+        if in_data {
+            data_bytes = data_bytes.saturating_add(line.len());
+            if data_bytes > cut_off {
+                return send(&mut write, &Reply::new(552, "5.3.4 Message too big for system")).await;
+            }
+            if let Some(piece) = long_line_piece(&line, too_long, &mut in_long_line) {
+                lock(&envelope).collect(piece, max);
+                continue;
+            }
+            let end = line == b".\r\n";
+            let response = session.process(&line);
+            if end {
+                in_data = false;
+                let complete = std::mem::take(&mut *lock(&envelope));
+                let reply = inbox.deliver(&reverse_path, complete).await;
+                send(&mut write, &reply).await?;
+            } else if let Some(reply) = Reply::from_mailin(&response)? {
+                send(&mut write, &reply).await?;
+            }
+            continue;
+        }
+
+        if line.ends_with(b"\n") && !line.ends_with(b"\r\n") {
+            // A bare LF ends a command line too; `mailin` wants CRLF.
+            line.pop();
+            line.extend_from_slice(b"\r\n");
+        }
+        let Some(reply) = answer(&mut session, &inbox, &line, &mut reverse_path)? else { continue };
+        if reply.code == 354 {
+            in_data = true;
+            in_long_line = false;
+            data_bytes = 0;
+        }
+        send(&mut write, &reply).await?;
+        if reply.close {
+            return Ok(());
+        }
+        if reply.code >= 500 {
+            errors += 1;
+            if errors >= MAX_ERRORS {
+                return send(&mut write, &Reply::new(421, "4.7.0 Too many errors, closing connection")).await;
+            }
+        }
+    }
+}
+
+/// The answer to one command line outside message data, if there is one.
+/// MAIL and RCPT are tidied before `mailin` sees them (see [`PLACEHOLDER_SENDER`]);
+/// EHLO also announces the size limit (RFC 1870).
+fn answer(
+    session: &mut Session<Collector>,
+    inbox: &Inbox,
+    line: &[u8],
+    reverse_path: &mut String,
+) -> io::Result<Option<Reply>> {
+    let max = inbox.settings.max_message_bytes;
+    Ok(Some(match parse_command(line) {
+        Command::Mail { size: Some(size), .. } if size > u64::try_from(max).unwrap_or(u64::MAX) => {
+            Reply::new(552, "5.3.4 Message size exceeds fixed maximum message size")
+        }
+        Command::Mail { path, .. } => {
+            let path = path.to_owned();
+            let response = session.process(format!("MAIL FROM:<{PLACEHOLDER_SENDER}>\r\n").as_bytes());
+            if response.code == 250 {
+                *reverse_path = path;
+            }
+            Reply::from_mailin(&response)?.unwrap_or_else(|| Reply::new(250, "2.1.0 OK"))
+        }
+        Command::Rcpt { path } => {
+            let normalised = format!("RCPT TO:<{path}>\r\n");
+            Reply::from_mailin(&session.process(normalised.as_bytes()))?.unwrap_or_else(|| Reply::new(250, "2.1.5 OK"))
+        }
+        Command::Ehlo => {
+            let response = session.process(line);
+            if response.code == 250 {
+                Reply {
+                    code: 250,
+                    bytes: format!("250-{}\r\n250-8BITMIME\r\n250 SIZE {max}\r\n", inbox.host).into_bytes(),
+                    close: false,
+                }
+            } else {
+                Reply::from_mailin(&response)?.unwrap_or_else(|| Reply::new(250, "OK"))
+            }
+        }
+        Command::Other => {
+            let Some(reply) = Reply::from_mailin(&session.process(line))? else { return Ok(None) };
+            reply
+        }
+    }))
+}
+
+/// What a message to a bounce address says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Report {
+    /// A delivery status notification with a permanent failure; the status code (`5.1.1`).
+    Hard { status: String },
+    /// A delivery status notification with a temporary failure or a delay; the status code.
+    Soft { status: String },
+    /// An abuse report (RFC 5965); the feedback type.
+    Complaint { feedback_type: String },
+    /// Anything else — an auto-reply, an out-of-office, a success notice; what it looked like.
+    Ignored(&'static str),
+}
+
+/// Reads a message sent to a bounce address: an RFC 3464 delivery status
+/// notification, an RFC 5965 feedback report, or something else.
+fn classify(raw: &[u8]) -> Report {
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return Report::Ignored("not a readable message");
+    };
+    let Some(report) = message.parts.iter().find(|p| p.is_content_type("multipart", "report")) else {
+        let auto = message.header_raw("Auto-Submitted").is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"))
+            || message.header_raw("X-Autoreply").is_some()
+            || message.header_raw("X-Autorespond").is_some();
+        return Report::Ignored(if auto { "an automatic reply" } else { "not a delivery or feedback report" });
+    };
+    let report_type =
+        report.content_type().and_then(|ct| ct.attribute("report-type")).unwrap_or_default().to_ascii_lowercase();
+    let part = |subtypes: &[&str]| {
+        report.sub_parts().unwrap_or_default().iter().filter_map(|&id| message.parts.get(id as usize)).find(|p| {
+            p.content_type().is_some_and(|ct| {
+                ct.ctype().eq_ignore_ascii_case("message")
+                    && ct.subtype().is_some_and(|s| subtypes.iter().any(|t| s.eq_ignore_ascii_case(t)))
+            })
+        })
+    };
+    match report_type.as_str() {
+        "delivery-status" | "global-delivery-status" => part(&["delivery-status", "global-delivery-status"])
+            .map_or(Report::Ignored("a delivery report without status"), delivery_status),
+        "feedback-report" => complaint(part(&["feedback-report"])),
+        _ => Report::Ignored("another kind of report"),
+    }
+}
+
+/// Field groups of a `message/delivery-status` or `message/feedback-report`
+/// body: header-like fields, lower-cased names, unfolded values, groups
+/// separated by blank lines.
+fn field_groups(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut groups = Vec::new();
+    let mut group: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !group.is_empty() {
+                groups.push(std::mem::take(&mut group));
+            }
+        } else if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = group.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            group.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    if !group.is_empty() {
+        groups.push(group);
+    }
+    groups
+}
+
+fn field<'a>(group: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    group.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// A status code such as `5.1.1`, checked, so nothing else (an address in a
+/// comment) can pass into the audit log.
+fn status_code(value: &str) -> Option<String> {
+    let code = value.split_whitespace().next()?;
+    let mut parts = code.split('.');
+    let class = parts.next()?;
+    let subject = parts.next()?;
+    let detail = parts.next()?;
+    let number = |s: &str| !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
+    (matches!(class, "2" | "4" | "5") && number(subject) && number(detail) && parts.next().is_none())
+        .then(|| code.to_owned())
+}
+
+/// The most severe outcome among the per-recipient fields of a DSN: `failed`
+/// with a 5.x.x status (or none) is hard; `delayed`, or any 4.x.x status, is soft.
+fn delivery_status(part: &MessagePart<'_>) -> Report {
+    let text = String::from_utf8_lossy(part.contents());
+    let mut soft = None;
+    for group in field_groups(&text) {
+        let Some(action) = field(&group, "action") else { continue };
+        let action = action.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+        let status = field(&group, "status").and_then(status_code);
+        let class = status.as_deref().and_then(|s| s.split('.').next());
+        match (action.as_str(), class) {
+            ("failed", Some("5") | None) => {
+                return Report::Hard { status: status.unwrap_or_else(|| "5.0.0".to_owned()) };
+            }
+            ("delayed", _) | (_, Some("4")) => {
+                soft.get_or_insert_with(|| status.unwrap_or_else(|| "4.0.0".to_owned()));
+            }
+            _ => {}
+        }
+    }
+    soft.map_or(Report::Ignored("a delivery report without a failure"), |status| Report::Soft { status })
+}
+
+/// An abuse report. A `not-spam` report (RFC 6650) is the opposite of a complaint.
+fn complaint(part: Option<&MessagePart<'_>>) -> Report {
+    let feedback_type = part
+        .and_then(|p| {
+            let text = String::from_utf8_lossy(p.contents());
+            field_groups(&text).iter().find_map(|g| field(g, "feedback-type").map(str::to_ascii_lowercase))
+        })
+        .unwrap_or_else(|| "abuse".to_owned());
+    let feedback_type = feedback_type.split_whitespace().next().unwrap_or("abuse");
+    if feedback_type == "not-spam" {
+        return Report::Ignored("a not-spam report");
+    }
+    let known = !feedback_type.is_empty()
+        && feedback_type.len() <= 32
+        && feedback_type.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    Report::Complaint { feedback_type: if known { feedback_type.to_owned() } else { "other".to_owned() } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Report, classify, long_line_piece, status_code};
+
+    fn dsn(fields: &str) -> Vec<u8> {
+        format!(
+            "From: MAILER-DAEMON@mx.example\r\nTo: x@forum.example\r\nSubject: Delivery Status Notification\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nIt did not work.\r\n\r\n\
+             --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n{fields}\r\n\
+             --b--\r\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn delivery_reports_are_read_by_action_and_status() {
+        let hard = dsn("Final-Recipient: rfc822; a@b.example\r\nAction: failed\r\nStatus: 5.1.1 (user unknown)\r\n");
+        assert_eq!(classify(&hard), Report::Hard { status: "5.1.1".to_owned() });
+        let gave_up = dsn("Final-Recipient: rfc822; a@b.example\r\nAction: failed\r\nStatus: 4.4.7\r\n");
+        assert_eq!(classify(&gave_up), Report::Soft { status: "4.4.7".to_owned() });
+        let delayed = dsn("Final-Recipient: rfc822; a@b.example\r\nAction: delayed\r\nStatus: 4.2.2\r\n");
+        assert_eq!(classify(&delayed), Report::Soft { status: "4.2.2".to_owned() });
+        let folded = dsn("Final-Recipient: rfc822;\r\n a@b.example\r\nACTION:Failed\r\nstatus:\r\n\t5.2.1\r\n");
+        assert_eq!(classify(&folded), Report::Hard { status: "5.2.1".to_owned() });
+        let delivered = dsn("Final-Recipient: rfc822; a@b.example\r\nAction: delivered\r\nStatus: 2.0.0\r\n");
+        assert!(matches!(classify(&delivered), Report::Ignored(_)));
+    }
+
+    #[test]
+    fn an_overlong_line_is_unstuffed_once_and_ordinary_lines_go_to_mailin() {
+        let mut in_long_line = false;
+        assert_eq!(long_line_piece(b"..abc", true, &mut in_long_line), Some(&b".abc"[..]));
+        assert_eq!(long_line_piece(b".def", true, &mut in_long_line), Some(&b".def"[..]));
+        assert_eq!(long_line_piece(b".ghi\r\n", false, &mut in_long_line), Some(&b".ghi\r\n"[..]));
+        assert_eq!(long_line_piece(b"..next\r\n", false, &mut in_long_line), None);
+        assert_eq!(long_line_piece(b".\r\n", false, &mut in_long_line), None);
+    }
+
+    #[test]
+    fn status_codes_carry_nothing_else() {
+        assert_eq!(status_code("5.1.1 <anna@firma.example> unknown").as_deref(), Some("5.1.1"));
+        assert_eq!(status_code("<anna@firma.example>"), None);
+        assert_eq!(status_code("5.1"), None);
+        assert_eq!(status_code("5.1.1.1"), None);
+        assert_eq!(status_code("3.1.1"), None);
+    }
+
+    #[test]
+    fn other_mail_is_ignored() {
+        let reply = b"From: a@b.example\r\nTo: x@forum.example\r\nSubject: Out of office\r\n\
+                      Auto-Submitted: auto-replied\r\n\r\nBack on Monday.\r\n";
+        assert_eq!(classify(reply), Report::Ignored("an automatic reply"));
+        assert!(matches!(classify(b"\r\n"), Report::Ignored(_)));
+    }
+}

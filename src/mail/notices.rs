@@ -1,0 +1,191 @@
+//! Single mails to one person: sign-up confirmation, "you are already on the
+//! list", profile links, leave confirmations. Each is queued in the outbox in
+//! the caller's transaction.
+
+use askama::Template;
+use jiff::SignedDuration;
+
+use super::campaign::MailContext;
+use super::compose::Outgoing;
+use crate::domain::{Email, PersonId, Token, TokenPurpose};
+use crate::i18n::Lang;
+use crate::store::WriteTx;
+use crate::store::outbox::enqueue;
+use crate::store::tokens::insert_link_token;
+
+/// A short mail: greeting, paragraphs, at most one button, small print.
+pub struct Notice {
+    pub lang: &'static str,
+    pub subject: String,
+    pub greeting: String,
+    pub paragraphs: Vec<String>,
+    pub action: Option<(String, String)>,
+    pub footer: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/notice/body.txt", escape = "none")]
+struct NoticeText<'a> {
+    m: &'a Notice,
+}
+
+#[derive(Template)]
+#[template(path = "mail/notice/body.html")]
+struct NoticeHtml<'a> {
+    m: &'a Notice,
+}
+
+/// Who a notice goes to.
+#[derive(Debug, Clone, Copy)]
+pub struct To<'a> {
+    pub person: PersonId,
+    pub email: &'a Email,
+    /// The person's name, as they typed it. It is never put into the body of a
+    /// sign-up mail (a name can carry a link); only into the To header.
+    pub name: &'a str,
+    pub lang: Lang,
+}
+
+async fn queue(tx: &mut WriteTx, ctx: &MailContext, kind: &'static str, to: To<'_>, n: &Notice) -> anyhow::Result<()> {
+    let message = ctx.composer.compose(&Outgoing {
+        kind,
+        to: to.email,
+        to_name: Some(to.name),
+        person_id: Some(to.person),
+        campaign_id: None,
+        subject: &n.subject,
+        text: NoticeText { m: n }.render()?,
+        html: NoticeHtml { m: n }.render()?,
+        unsubscribe_url: None,
+        ics: None,
+    })?;
+    enqueue(tx, &message).await?;
+    Ok(())
+}
+
+async fn link(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    purpose: TokenPurpose,
+    person: PersonId,
+    ttl: Option<SignedDuration>,
+) -> anyhow::Result<String> {
+    let token = Token::generate();
+    let expires = ttl.map(|d| crate::store::now() + d);
+    insert_link_token(tx, &token.hash(), purpose, Some(person), None, expires).await?;
+    let path = match purpose {
+        TokenPurpose::Confirm => "confirm",
+        TokenPurpose::Profile => "me",
+        TokenPurpose::Unsubscribe => "unsubscribe",
+        TokenPurpose::Rsvp => "rsvp",
+        TokenPurpose::Evaluation => "evaluation",
+    };
+    Ok(format!("{}/{path}/{}", ctx.base_url, token.expose()))
+}
+
+/// Asks a new member to confirm. The link opens a page with a button; only
+/// the button confirms, so mail scanners that fetch links confirm nothing.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn confirm_signup(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    to: To<'_>,
+    ttl: SignedDuration,
+) -> anyhow::Result<()> {
+    let url = link(tx, ctx, TokenPurpose::Confirm, to.person, Some(ttl)).await?;
+    let days = ttl.as_hours() / 24;
+    let n = match to.lang {
+        Lang::Da => Notice {
+            lang: "da",
+            subject: "Bekræft din tilmelding til Dialogforum".into(),
+            greeting: "Hej".into(),
+            paragraphs: vec![
+                "Vi har modtaget en tilmelding til Dialogforums mailingliste med denne adresse.".into(),
+                "Klik på knappen og bekræft på siden, der åbner, for at komme på listen.".into(),
+            ],
+            action: Some(("Bekræft tilmeldingen".into(), url)),
+            footer: vec![format!(
+                "Linket virker i {days} dage. Har du ikke bedt om at komme på listen, kan du se bort fra denne mail; så sker der intet."
+            )],
+        },
+        Lang::En => Notice {
+            lang: "en",
+            subject: "Confirm your Dialogforum sign-up".into(),
+            greeting: "Hello".into(),
+            paragraphs: vec![
+                "We received a request to put this address on the Dialogforum mailing list.".into(),
+                "Follow the button and confirm on the page that opens to join the list.".into(),
+            ],
+            action: Some(("Confirm the sign-up".into(), url)),
+            footer: vec![format!(
+                "The link works for {days} days. If you did not ask to join, ignore this mail and nothing will happen."
+            )],
+        },
+    };
+    queue(tx, ctx, "confirm", to, &n).await
+}
+
+/// Tells someone already on the list so, with a link to their profile.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn already_subscribed(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    to: To<'_>,
+    ttl: SignedDuration,
+) -> anyhow::Result<()> {
+    let url = link(tx, ctx, TokenPurpose::Profile, to.person, Some(ttl)).await?;
+    let n = match to.lang {
+        Lang::Da => Notice {
+            lang: "da",
+            subject: "Du er allerede på Dialogforums mailingliste".into(),
+            greeting: "Hej".into(),
+            paragraphs: vec![
+                "Nogen (måske dig) har forsøgt at tilmelde denne adresse, men den er allerede på listen.".into(),
+            ],
+            action: Some(("Se og ret dine oplysninger".into(), url)),
+            footer: vec!["Har du ikke selv forsøgt at tilmelde dig, kan du se bort fra denne mail.".into()],
+        },
+        Lang::En => Notice {
+            lang: "en",
+            subject: "You are already on the Dialogforum mailing list".into(),
+            greeting: "Hello".into(),
+            paragraphs: vec![
+                "Someone (perhaps you) tried to sign this address up, but it is already on the list.".into(),
+            ],
+            action: Some(("See and change your details".into(), url)),
+            footer: vec!["If this was not you, ignore this mail.".into()],
+        },
+    };
+    queue(tx, ctx, "already-subscribed", to, &n).await
+}
+
+/// Sends a link to the person's own profile page.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn profile_link(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: SignedDuration) -> anyhow::Result<()> {
+    let url = link(tx, ctx, TokenPurpose::Profile, to.person, Some(ttl)).await?;
+    let n = match to.lang {
+        Lang::Da => Notice {
+            lang: "da",
+            subject: "Dit link til dine oplysninger i Dialogforum".into(),
+            greeting: "Hej".into(),
+            paragraphs: vec!["Her er linket til at se, rette, hente eller slette dine oplysninger.".into()],
+            action: Some(("Åbn dine oplysninger".into(), url)),
+            footer: vec!["Har du ikke bedt om linket, kan du se bort fra denne mail.".into()],
+        },
+        Lang::En => Notice {
+            lang: "en",
+            subject: "Your link to your Dialogforum details".into(),
+            greeting: "Hello".into(),
+            paragraphs: vec!["Here is the link to see, change, download or erase your details.".into()],
+            action: Some(("Open your details".into(), url)),
+            footer: vec!["If you did not ask for this link, ignore this mail.".into()],
+        },
+    };
+    queue(tx, ctx, "profile-link", to, &n).await
+}

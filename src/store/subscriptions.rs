@@ -1,0 +1,259 @@
+//! Joining and leaving the list: sign-up requests, confirmation, leaving,
+//! and the personal link tokens that drive them.
+
+use uuid::Uuid;
+
+use super::{Result, Store, WriteTx, db_time, from_db_time, now, on_pool, on_tx, people};
+use crate::domain::{Email, Name, PersonId, PersonStatus, RegistrationId, Timestamp, TokenHash, TokenPurpose};
+
+/// The mail kinds that are list mail: they stop the moment a person leaves.
+pub const LIST_MAIL: &[&str] = &["invitation", "reminder", "evaluation", "announcement"];
+
+/// Evidence of consent.
+#[derive(Debug, Clone)]
+pub struct Consent {
+    pub text: String,
+    pub version: String,
+    /// `web`, `email`, `import`, `api`.
+    pub method: &'static str,
+    /// The client's IP address, or the Message-ID of the mail that asked.
+    pub proof: String,
+}
+
+/// A request to join the list.
+#[derive(Debug, Clone)]
+pub struct Signup {
+    pub email: Email,
+    pub name: Name,
+    pub organisation: Option<Name>,
+    pub interests: Vec<String>,
+    pub language: &'static str,
+    pub consent: Consent,
+}
+
+/// What a sign-up request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignupOutcome {
+    /// New to the list (or returning after leaving): a confirmation is due.
+    Pending(PersonId),
+    /// Already confirmed: nothing changes; a "you are already on the list" mail is due.
+    AlreadyConfirmed(PersonId),
+}
+
+/// A personal link token, looked up.
+#[derive(Debug, Clone)]
+pub struct LinkToken {
+    pub person_id: Option<PersonId>,
+    pub registration_id: Option<RegistrationId>,
+    pub expires_at: Option<Timestamp>,
+    pub used_at: Option<Timestamp>,
+}
+
+impl LinkToken {
+    /// Whether the token has expired at `at`.
+    #[must_use]
+    pub fn expired(&self, at: Timestamp) -> bool {
+        self.expires_at.is_some_and(|e| e <= at)
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    use std::fmt::Write;
+
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// Records a sign-up request. A person who is new, a guest, or who left or
+/// bounced becomes `pending` with a fresh consent request; a pending person's
+/// details are refreshed; a confirmed person is left untouched.
+///
+/// # Errors
+/// The database failed.
+pub async fn request(tx: &mut WriteTx, s: &Signup) -> Result<SignupOutcome> {
+    let at = db_time(now());
+    let existing: Option<(Uuid, String)> = on_tx!(tx, |c| {
+        sqlx::query_as("select id, status from person where email = $1")
+            .bind(s.email.as_str())
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    if let Some((id, status)) = &existing
+        && status == PersonStatus::Confirmed.as_str()
+    {
+        return Ok(SignupOutcome::AlreadyConfirmed(PersonId::from_uuid(*id)));
+    }
+    let organisation = match &s.organisation {
+        Some(o) => Some(people::upsert_organisation(tx, o).await?.uuid()),
+        None => None,
+    };
+    let id = existing.map_or_else(Uuid::now_v7, |(id, _)| id);
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into person (id, email, name, organisation_id, status, language, created_at, updated_at) \
+             values ($1, $2, $3, $4, 'pending', $5, $6, $6) \
+             on conflict (email) do update set name = excluded.name, organisation_id = excluded.organisation_id, \
+             status = 'pending', language = excluded.language, updated_at = excluded.updated_at, left_at = null, \
+             soft_bounces = 0",
+        )
+        .bind(id)
+        .bind(s.email.as_str())
+        .bind(s.name.as_str())
+        .bind(organisation)
+        .bind(s.language)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("delete from person_interest where person_id = $1").bind(id).execute(&mut *c).await?;
+        for key in &s.interests {
+            sqlx::query(
+                "insert into person_interest (person_id, interest_key) select $1, key from interest where key = $2",
+            )
+            .bind(id)
+            .bind(key)
+            .execute(&mut *c)
+            .await?;
+        }
+        sqlx::query(
+            "insert into consent (id, person_id, purpose, text_shown, text_version, method, given_at, requested_at, \
+             text_hash, proof) values ($1, $2, 'mailing-list', $3, $4, $5, $6, $6, $7, $8)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(id)
+        .bind(&s.consent.text)
+        .bind(&s.consent.version)
+        .bind(s.consent.method)
+        .bind(at)
+        .bind(sha256_hex(&s.consent.text))
+        .bind(&s.consent.proof)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(SignupOutcome::Pending(PersonId::from_uuid(id)))
+}
+
+/// How many mails of `kind` went to `email` since `since` (for rate limits).
+///
+/// # Errors
+/// The database failed.
+pub async fn mails_since(tx: &mut WriteTx, email: &Email, kind: &str, since: Timestamp) -> Result<i64> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_scalar("select count(*) from outbox where recipient = $1 and kind = $2 and created_at > $3")
+            .bind(email.as_str())
+            .bind(kind)
+            .bind(db_time(since))
+            .fetch_one(&mut *c)
+            .await?
+    }))
+}
+
+/// Confirms a pending person's membership and their open consent request,
+/// and uses up the token. Returns false when the person was not pending.
+///
+/// # Errors
+/// The database failed.
+pub async fn confirm(tx: &mut WriteTx, person: PersonId, token: &TokenHash) -> Result<bool> {
+    let at = db_time(now());
+    Ok(on_tx!(tx, |c| {
+        let n = sqlx::query(
+            "update person set status = 'confirmed', confirmed_at = $2, list_consent = true, updated_at = $2 \
+             where id = $1 and status = 'pending'",
+        )
+        .bind(person.uuid())
+        .bind(at)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            sqlx::query(
+                "update consent set confirmed_at = $2 where person_id = $1 and purpose = 'mailing-list' \
+                 and confirmed_at is null and withdrawn_at is null",
+            )
+            .bind(person.uuid())
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        }
+        sqlx::query("update link_token set used_at = $2 where hash = $1 and used_at is null")
+            .bind(token.as_bytes())
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        n == 1
+    }))
+}
+
+/// Takes a person off the list at once: status `unsubscribed`, consent
+/// withdrawn, and their queued list mail withdrawn (campaigns already queued
+/// included). Returns false when they were not on the list.
+///
+/// # Errors
+/// The database failed.
+pub async fn leave(tx: &mut WriteTx, person: PersonId) -> Result<bool> {
+    let at = db_time(now());
+    let kinds = LIST_MAIL.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+    let cancel = format!(
+        "update outbox set status = 'cancelled', raw = null where person_id = $1 and status = 'queued' and kind in ({kinds})"
+    );
+    Ok(on_tx!(tx, |c| {
+        let n = sqlx::query(
+            "update person set status = 'unsubscribed', left_at = $2, list_consent = false, updated_at = $2 \
+             where id = $1 and status in ('pending', 'confirmed')",
+        )
+        .bind(person.uuid())
+        .bind(at)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        sqlx::query("update consent set withdrawn_at = $2 where person_id = $1 and purpose = 'mailing-list' and withdrawn_at is null")
+            .bind(person.uuid())
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(cancel.clone())).bind(person.uuid()).execute(&mut *c).await?;
+        n == 1
+    }))
+}
+
+impl Store {
+    /// A personal link token of `purpose`, if it exists.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn link_token(&self, hash: &TokenHash, purpose: TokenPurpose) -> Result<Option<LinkToken>> {
+        type Row = (Option<Uuid>, Option<Uuid>, Option<i64>, Option<i64>);
+        let row: Option<Row> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select person_id, registration_id, expires_at, used_at from link_token where hash = $1 and purpose = $2",
+            )
+            .bind(hash.as_bytes())
+            .bind(purpose.as_str())
+            .fetch_optional(db)
+            .await?
+        });
+        Ok(row.map(|(p, r, e, u)| LinkToken {
+            person_id: p.map(PersonId::from_uuid),
+            registration_id: r.map(RegistrationId::from_uuid),
+            expires_at: e.map(from_db_time),
+            used_at: u.map(from_db_time),
+        }))
+    }
+
+    /// A person's address, name and status.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`] when there is no such person.
+    pub async fn person_contact(&self, id: PersonId) -> Result<(Email, String, PersonStatus, String)> {
+        let (email, name, status, language): (String, String, String, String) = on_pool!(self, |db| {
+            sqlx::query_as("select email, name, status, language from person where id = $1")
+                .bind(id.uuid())
+                .fetch_one(db)
+                .await?
+        });
+        let corrupt = |e: crate::domain::ParseError| super::StoreError::Database(sqlx::Error::Decode(e.into()));
+        Ok((Email::parse(&email).map_err(corrupt)?, name, PersonStatus::parse(&status).map_err(corrupt)?, language))
+    }
+}

@@ -1,0 +1,303 @@
+//! Invitations, campaign progress, pausing and cancelling, and the meeting
+//! transitions that go with them.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Problem;
+use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, PersonId, Timestamp};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::campaigns::{Audience, Guest, NewCampaign, Progress, Target, insert_campaign};
+use crate::store::users::User;
+use crate::web::auth::ApiUser;
+use crate::web::{AppState, Error, Result};
+
+/// Routes, relative to `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/meetings/{id}/invitations", post(invite))
+        .route("/meetings/{id}/publish", post(publish))
+        .route("/meetings/{id}/cancel", post(cancel_meeting))
+        .route("/campaigns/{id}", get(progress))
+        .route("/campaigns/{id}/pause", post(pause))
+        .route("/campaigns/{id}/resume", post(resume))
+        .route("/campaigns/{id}/cancel", post(cancel_campaign))
+}
+
+fn writer(user: &User) -> Result<()> {
+    if user.role.can_write() { Ok(()) } else { Err(Error::Forbidden("this needs the organiser or admin role")) }
+}
+
+fn actor(user: &User) -> Actor {
+    Actor::User { id: user.id.uuid(), label: user.email.masked() }
+}
+
+fn meeting_id(s: &str) -> Result<MeetingId> {
+    s.parse().map_err(|_| Error::NotFound)
+}
+
+/// Who to invite: exactly one of the three forms, or none when only guests are invited.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceInput {
+    /// Everybody confirmed on the list.
+    all: Option<bool>,
+    /// Confirmed members with any of these interests.
+    interests: Option<Vec<String>>,
+    /// These confirmed members.
+    subscriber_ids: Option<Vec<Uuid>>,
+}
+
+/// A guest, invited without being put on the list.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuestInput {
+    email: String,
+    name: String,
+    organisation: Option<String>,
+}
+
+/// An invitation to a meeting.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationInput {
+    audience: Option<AudienceInput>,
+    #[serde(default)]
+    guests: Vec<GuestInput>,
+    /// When to send; now if absent. RFC 3339.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    send_at: Option<Timestamp>,
+}
+
+impl InvitationInput {
+    fn target(self) -> Result<(Target, Option<Timestamp>)> {
+        let audience = match self.audience {
+            None => None,
+            Some(a) => Some(match (a.all, a.interests, a.subscriber_ids) {
+                (Some(true), None, None) => Audience::All,
+                (None, Some(i), None) if !i.is_empty() => Audience::Interests(i),
+                (None, None, Some(ids)) if !ids.is_empty() => {
+                    Audience::People(ids.into_iter().map(PersonId::from_uuid).collect())
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        "audience",
+                        "give exactly one of {\"all\": true}, {\"interests\": [...]} or {\"subscriber_ids\": [...]}",
+                    ));
+                }
+            }),
+        };
+        let mut guests = Vec::new();
+        for (i, g) in self.guests.into_iter().enumerate() {
+            guests.push(Guest {
+                email: Email::parse(&g.email).map_err(|e| Error::invalid(format!("guests[{i}].email"), e))?,
+                name: Name::parse(&g.name).map_err(|e| Error::invalid(format!("guests[{i}].name"), e))?,
+                organisation: g
+                    .organisation
+                    .filter(|o| !o.trim().is_empty())
+                    .map(|o| Name::parse(&o))
+                    .transpose()
+                    .map_err(|e| Error::invalid(format!("guests[{i}].organisation"), e))?,
+            });
+        }
+        if audience.is_none() && guests.is_empty() {
+            return Err(Error::invalid("audience", "invite an audience, guests or both"));
+        }
+        Ok((Target { audience, guests }, self.send_at))
+    }
+}
+
+/// The answer to a new campaign.
+#[derive(Serialize, ToSchema)]
+pub struct CampaignCreated {
+    id: Uuid,
+    state: String,
+}
+
+/// Invites an audience and guests to a published meeting. The campaign is
+/// expanded into one personal message per address (each address once;
+/// people who left the list or bounced are left out) and sent in the background.
+#[utoipa::path(post, path = "/meetings/{id}/invitations", request_body = InvitationInput,
+    params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 202, body = CampaignCreated), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn invite(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: std::result::Result<Json<InvitationInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<CampaignCreated>)> {
+    writer(&user)?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    if !matches!(meeting.status, MeetingStatus::Published | MeetingStatus::Open) {
+        return Err(Error::Conflict(format!("the meeting is {}; publish it before inviting", meeting.status.as_str())));
+    }
+    let Json(input) = body?;
+    let (target, send_at) = input.target()?;
+    let campaign = NewCampaign {
+        kind: "invitation",
+        meeting_id: Some(meeting.id),
+        subject: meeting.title.clone(),
+        target,
+        scheduled_at: send_at.unwrap_or_else(crate::store::now),
+        created_by: Some(user.id),
+    };
+    let mut tx = state.store.begin().await?;
+    let cid = insert_campaign(&mut tx, &campaign).await?;
+    let entry = Entry {
+        action: "campaign.create",
+        subject_kind: "meeting",
+        subject_id: Some(meeting.id.uuid()),
+        detail: "invitation",
+        row_count: None,
+    };
+    audit::record(&mut tx, &actor(&user), &entry).await?;
+    tx.commit().await?;
+    state.campaign_wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(CampaignCreated { id: cid.uuid(), state: "scheduled".into() })))
+}
+
+/// A campaign's progress.
+#[derive(Serialize, ToSchema)]
+pub struct CampaignJson {
+    id: Uuid,
+    kind: String,
+    meeting_id: Option<Uuid>,
+    /// `scheduled`, `sending`, `paused`, `done` or `cancelled`.
+    state: String,
+    #[schema(format = DateTime)]
+    scheduled_at: String,
+    total: i64,
+    queued: i64,
+    sent: i64,
+    failed: i64,
+}
+
+impl From<Progress> for CampaignJson {
+    fn from(p: Progress) -> Self {
+        Self {
+            id: p.id.uuid(),
+            kind: p.kind,
+            meeting_id: p.meeting_id.map(MeetingId::uuid),
+            state: p.state,
+            scheduled_at: super::rfc3339(p.scheduled_at),
+            total: p.total,
+            queued: p.queued,
+            sent: p.sent,
+            failed: p.failed,
+        }
+    }
+}
+
+fn campaign_id(s: &str) -> Result<CampaignId> {
+    s.parse().map_err(|_| Error::NotFound)
+}
+
+/// State and progress of a campaign. `done` only when every message is sent or has failed.
+#[utoipa::path(get, path = "/campaigns/{id}", params(("id" = Uuid, Path, description = "campaign id")),
+    responses((status = 200, body = CampaignJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn progress(State(state): State<AppState>, _: ApiUser, Path(id): Path<String>) -> Result<Json<CampaignJson>> {
+    Ok(Json(state.store.campaign_progress(campaign_id(&id)?).await?.into()))
+}
+
+async fn transition(state: &AppState, user: &User, id: &str, from: &[&str], to: &str) -> Result<Json<CampaignJson>> {
+    writer(user)?;
+    let id = campaign_id(id)?;
+    if !state.store.change_campaign_state(id, from, to).await? {
+        let now = state.store.campaign_progress(id).await?;
+        return Err(Error::Conflict(format!("the campaign is {}; it cannot become {to}", now.state)));
+    }
+    tracing::info!(campaign = %id, to, "campaign state changed");
+    state.mail_wake.notify_one();
+    Ok(Json(state.store.campaign_progress(id).await?.into()))
+}
+
+/// Pauses sending; messages already handed to the mail server are not recalled.
+#[utoipa::path(post, path = "/campaigns/{id}/pause", params(("id" = Uuid, Path, description = "campaign id")),
+    responses((status = 200, body = CampaignJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn pause(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignJson>> {
+    transition(&state, &user, &id, &["sending", "scheduled"], "paused").await
+}
+
+/// Resumes a paused campaign; nothing already sent is sent again.
+#[utoipa::path(post, path = "/campaigns/{id}/resume", params(("id" = Uuid, Path, description = "campaign id")),
+    responses((status = 200, body = CampaignJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn resume(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignJson>> {
+    let id_ = campaign_id(&id)?;
+    // A campaign paused before it was expanded goes back to waiting for its time.
+    let expanded = state.store.campaign_progress(id_).await?.total > 0;
+    let to = if expanded { "sending" } else { "scheduled" };
+    let res = transition(&state, &user, &id, &["paused"], to).await;
+    state.campaign_wake.notify_one();
+    res
+}
+
+/// Cancels a campaign: its queued messages are withdrawn.
+#[utoipa::path(post, path = "/campaigns/{id}/cancel", params(("id" = Uuid, Path, description = "campaign id")),
+    responses((status = 200, body = CampaignJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn cancel_campaign(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignJson>> {
+    transition(&state, &user, &id, &["scheduled", "sending", "paused"], "cancelled").await
+}
+
+async fn meeting_transition(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    allowed: &[MeetingStatus],
+    to: MeetingStatus,
+) -> Result<Json<super::MeetingJson>> {
+    writer(user)?;
+    let id = meeting_id(id)?;
+    let m = state.store.meeting(id).await?;
+    if !allowed.contains(&m.status) {
+        return Err(Error::Conflict(format!("the meeting is {}; it cannot become {}", m.status, to)));
+    }
+    state.store.set_meeting_status(id, to).await?;
+    let mut tx = state.store.begin().await?;
+    let action = format!("meeting.{to}");
+    let entry =
+        Entry { action: &action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail: "", row_count: None };
+    audit::record(&mut tx, &actor(user), &entry).await?;
+    tx.commit().await?;
+    Ok(Json(super::MeetingJson::from(&state.store.meeting(id).await?)))
+}
+
+/// Publishes a draft: the meeting appears on the public pages and can be invited to.
+#[utoipa::path(post, path = "/meetings/{id}/publish", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn publish(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<super::MeetingJson>> {
+    meeting_transition(&state, &user, &id, &[MeetingStatus::Draft], MeetingStatus::Published).await
+}
+
+/// Cancels a meeting that has not been held.
+#[utoipa::path(post, path = "/meetings/{id}/cancel", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn cancel_meeting(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<super::MeetingJson>> {
+    let allowed = [MeetingStatus::Draft, MeetingStatus::Published, MeetingStatus::Open, MeetingStatus::Closed];
+    meeting_transition(&state, &user, &id, &allowed, MeetingStatus::Cancelled).await
+}

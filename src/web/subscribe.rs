@@ -1,0 +1,317 @@
+//! Joining and leaving the list on the web: the sign-up form, the
+//! confirmation page and the unsubscribe page (with RFC 8058 one-click).
+//!
+//! Opening a link never changes anything: each link shows a page whose button
+//! posts the change, so mail scanners that fetch links confirm or unsubscribe
+//! nothing. The one exception is the one-click POST a mail client sends to the
+//! `List-Unsubscribe` URL, which by RFC 8058 needs no further step.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::SignedDuration;
+
+use super::{AppState, ClientIp, Ctx, Error, Result};
+use crate::domain::{Email, Name, Timestamp, Token, TokenPurpose};
+use crate::i18n::{CONSENT_VERSION, Lang, Texts};
+use crate::mail::campaign::MailContext;
+use crate::mail::notices::{self, To};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::people::Interest;
+use crate::store::subscriptions::{self, Consent, Signup, SignupOutcome};
+
+/// Routes for joining and leaving.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/subscribe", get(form).post(submit))
+        .route("/confirm/{token}", get(confirm_page).post(confirm))
+        .route("/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe))
+}
+
+/// The mail context of the running service.
+pub(crate) fn mail_context(state: &AppState) -> MailContext {
+    MailContext { composer: state.composer.clone(), base_url: state.settings.base_url().to_owned() }
+}
+
+/// An interest as a checkbox.
+pub struct InterestBox {
+    pub key: String,
+    pub title: String,
+    pub checked: bool,
+}
+
+fn boxes(all: &[Interest], chosen: &[String], lang: Lang) -> Vec<InterestBox> {
+    all.iter()
+        .map(|i| InterestBox {
+            key: i.key.clone(),
+            title: if lang == Lang::En { i.title_en.clone() } else { i.title_da.clone() },
+            checked: chosen.contains(&i.key),
+        })
+        .collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "subscribe.html")]
+struct FormPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    name: String,
+    email: String,
+    organisation: String,
+    interests: Vec<InterestBox>,
+    consent: bool,
+    /// (field, message), in the order of the form.
+    errors: Vec<(&'static str, String)>,
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+async fn form(State(state): State<AppState>, ctx: Ctx) -> Result<FormPage> {
+    let all = state.store.interests().await?;
+    Ok(FormPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        path: ctx.path,
+        name: String::new(),
+        email: String::new(),
+        organisation: String::new(),
+        interests: boxes(&all, &[], ctx.lang),
+        consent: false,
+        errors: Vec::new(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "message.html")]
+struct MessagePage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    title: &'static str,
+    text: &'static str,
+    /// A form with one button: (action, label).
+    button: Option<(String, &'static str)>,
+    link: Option<(&'static str, &'static str)>,
+}
+
+fn message(ctx: &Ctx, title: &'static str, text: &'static str) -> MessagePage {
+    MessagePage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path.clone(), title, text, button: None, link: None }
+}
+
+/// Reads a form body in which `interests` may repeat.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: axum::body::Bytes) -> Result<Response> {
+    let fields = form_fields(&body);
+    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map_or("", |(_, v)| v.as_str()).to_owned();
+    let all = state.store.interests().await?;
+    let chosen: Vec<String> = fields
+        .iter()
+        .filter(|(k, v)| k == "interests" && all.iter().any(|i| &i.key == v))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let t = ctx.lang.texts();
+
+    let mut errors = Vec::new();
+    let name = Name::parse(&get("name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
+    let email = Email::parse(&get("email")).map_err(|e| errors.push(("email", e.message().to_owned()))).ok();
+    let org_text = get("organisation");
+    let organisation = if org_text.trim().is_empty() {
+        None
+    } else {
+        Name::parse(&org_text).map_err(|e| errors.push(("organisation", e.message().to_owned()))).ok()
+    };
+    let consent = get("consent") == "yes";
+    if !consent {
+        errors.push(("consent", t.consent_required.to_owned()));
+    }
+    let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+        let page = FormPage {
+            lang: ctx.lang,
+            t,
+            path: ctx.path,
+            name: get("name"),
+            email: get("email"),
+            organisation: org_text,
+            interests: boxes(&all, &chosen, ctx.lang),
+            consent,
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+
+    let sec = &state.settings.security;
+    let mut tx = state.store.begin().await?;
+    let hour_ago = Timestamp::now() - SignedDuration::from_hours(1);
+    if !crate::store::rate::hit(
+        &mut tx,
+        &format!("signup-ip:{}", ip.0),
+        hour_ago,
+        i64::from(sec.signups_per_ip_per_hour),
+    )
+    .await?
+    {
+        tx.commit().await?;
+        tracing::warn!(ip = %ip.0, "sign-up rate limit reached");
+        let page = message(&ctx, t.too_many_title, t.too_many_text);
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+    }
+    let signup = Signup {
+        email: email.clone(),
+        name: name.clone(),
+        organisation,
+        interests: chosen,
+        language: ctx.lang.code(),
+        consent: Consent {
+            text: t.consent_label.to_owned(),
+            version: CONSENT_VERSION.to_owned(),
+            method: "web",
+            proof: ip.0.clone(),
+        },
+    };
+    let outcome = subscriptions::request(&mut tx, &signup).await?;
+    let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
+    let ttl = SignedDuration::from_hours(i64::try_from(sec.token_ttl_hours).unwrap_or(168));
+    let mail = mail_context(&state);
+    let (person, kind) = match outcome {
+        SignupOutcome::Pending(p) => (p, "confirm"),
+        SignupOutcome::AlreadyConfirmed(p) => (p, "already-subscribed"),
+    };
+    let sent_today = subscriptions::mails_since(&mut tx, &email, kind, day_ago).await?;
+    // The answer is the same whatever happened, so the page reveals nothing about the address.
+    if sent_today < i64::from(sec.confirmations_per_address_per_day) {
+        let to = To { person, email: &email, name: name.as_str(), lang: ctx.lang };
+        match outcome {
+            SignupOutcome::Pending(_) => notices::confirm_signup(&mut tx, &mail, to, ttl).await?,
+            SignupOutcome::AlreadyConfirmed(_) => notices::already_subscribed(&mut tx, &mail, to, ttl).await?,
+        }
+    } else {
+        tracing::info!(to = %email.masked(), "no more confirmation mails to this address today");
+    }
+    audit::record(
+        &mut tx,
+        &Actor::Person(person.uuid()),
+        &Entry {
+            action: "person.signup",
+            subject_kind: "person",
+            subject_id: Some(person.uuid()),
+            detail: "web",
+            row_count: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.mail_wake.notify_one();
+    Ok(message(&ctx, t.check_mail_title, t.check_mail_text).into_response())
+}
+
+/// Looks a link token up; an unknown, used or expired one gets an explanation page.
+async fn valid_token(
+    state: &AppState,
+    ctx: &Ctx,
+    raw: &str,
+    purpose: TokenPurpose,
+) -> Result<std::result::Result<(Token, crate::store::subscriptions::LinkToken), MessagePage>> {
+    let t = ctx.lang.texts();
+    let invalid = || {
+        let mut page = message(ctx, t.link_invalid_title, t.link_invalid_text);
+        page.link = Some(("/subscribe", t.subscribe_title));
+        page
+    };
+    let Some(token) = Token::from_presented(raw) else { return Ok(Err(invalid())) };
+    let Some(found) = state.store.link_token(&token.hash(), purpose).await? else { return Ok(Err(invalid())) };
+    if found.expired(Timestamp::now()) {
+        let mut page = message(ctx, t.link_expired_title, t.link_expired_text);
+        page.link = Some(("/subscribe", t.subscribe_title));
+        return Ok(Err(page));
+    }
+    Ok(Ok((token, found)))
+}
+
+async fn confirm_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
+    let t = ctx.lang.texts();
+    Ok(match valid_token(&state, &ctx, &raw, TokenPurpose::Confirm).await? {
+        Err(page) => (StatusCode::NOT_FOUND, page).into_response(),
+        Ok((_, found)) if found.used_at.is_some() => message(&ctx, t.confirmed_title, t.confirmed_text).into_response(),
+        Ok(_) => {
+            let mut page = message(&ctx, t.confirm_title, t.confirm_text);
+            page.button = Some((format!("/confirm/{raw}"), t.confirm_button));
+            page.into_response()
+        }
+    })
+}
+
+async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
+    let t = ctx.lang.texts();
+    let (token, found) = match valid_token(&state, &ctx, &raw, TokenPurpose::Confirm).await? {
+        Err(page) => return Ok((StatusCode::NOT_FOUND, page).into_response()),
+        Ok(x) => x,
+    };
+    let person = found.person_id.ok_or(Error::NotFound)?;
+    let mut tx = state.store.begin().await?;
+    if subscriptions::confirm(&mut tx, person, &token.hash()).await? {
+        audit::record(
+            &mut tx,
+            &Actor::Person(person.uuid()),
+            &Entry {
+                action: "person.confirm",
+                subject_kind: "person",
+                subject_id: Some(person.uuid()),
+                detail: "",
+                row_count: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(message(&ctx, t.confirmed_title, t.confirmed_text).into_response())
+}
+
+async fn unsubscribe_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
+    let t = ctx.lang.texts();
+    if let Err(page) = valid_token(&state, &ctx, &raw, TokenPurpose::Unsubscribe).await? {
+        return Ok((StatusCode::NOT_FOUND, page).into_response());
+    }
+    let mut page = message(&ctx, t.unsubscribe_title, t.unsubscribe_text);
+    page.button = Some((format!("/unsubscribe/{raw}"), t.unsubscribe_button));
+    Ok(page.into_response())
+}
+
+/// Leaves the list: from the page's button, or RFC 8058 one-click (a POST with
+/// `List-Unsubscribe=One-Click`, no cookie, no CSRF token, no further step).
+async fn unsubscribe(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
+    let t = ctx.lang.texts();
+    let found = match valid_token(&state, &ctx, &raw, TokenPurpose::Unsubscribe).await? {
+        Err(page) => return Ok((StatusCode::NOT_FOUND, page).into_response()),
+        Ok((_, found)) => found,
+    };
+    let person = found.person_id.ok_or(Error::NotFound)?;
+    let mut tx = state.store.begin().await?;
+    if subscriptions::leave(&mut tx, person).await? {
+        audit::record(
+            &mut tx,
+            &Actor::Person(person.uuid()),
+            &Entry {
+                action: "person.leave",
+                subject_kind: "person",
+                subject_id: Some(person.uuid()),
+                detail: "",
+                row_count: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(message(&ctx, t.unsubscribed_title, t.unsubscribed_text).into_response())
+}

@@ -1,0 +1,571 @@
+//! The inbound SMTP listener over real SMTP: delivery status notifications
+//! suppress addresses (hard at once, soft at the limit) and cancel their queued
+//! mail, abuse reports suppress, auto-replies change nothing and are never
+//! answered, and the listener is no open relay and keeps to its size limit.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{Engine, TestDb};
+use dialogforum::app::{self, Running, StartOptions};
+use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
+use dialogforum::mail::verp::envelope_sender;
+use dialogforum::mail::{Composer, Outgoing};
+use dialogforum::store::Store;
+use dialogforum::store::outbox::{Outcome, enqueue};
+use dialogforum::store::people::{NewPerson, insert_person_if_new};
+use lettre::AsyncTransport;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+const FROM: &str = "dialogforum@forum.example";
+
+/// Runs `$body` with `$pool` connected to the test database with the native driver.
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db.engine {
+            Engine::Sqlite => {
+                let $pool = sqlx::SqlitePool::connect(&$db.url).await.unwrap();
+                let r = $body;
+                $pool.close().await;
+                r
+            }
+            Engine::Postgres => {
+                let $pool = sqlx::PgPool::connect(&$db.url).await.unwrap();
+                let r = $body;
+                $pool.close().await;
+                r
+            }
+        }
+    };
+}
+
+/// The app with the inbound listener on a free port and no outbox worker, so
+/// queued mail stays queued until a test says it was sent.
+struct Inbound {
+    db: TestDb,
+    running: Running,
+    addr: SocketAddr,
+}
+
+impl Inbound {
+    async fn start(engine: Engine, extra: &[(&str, &str)]) -> Self {
+        let db = TestDb::new(engine).await;
+        let mut overrides = vec![("inbound.bind", "127.0.0.1:0")];
+        overrides.extend_from_slice(extra);
+        let running =
+            app::start(common::settings(&db, &overrides), StartOptions { worker: false }).await.expect("start the app");
+        let addr = running.inbound_addr.expect("the inbound listener runs when inbound.bind is set");
+        Self { db, running, addr }
+    }
+
+    fn store(&self) -> &Store {
+        &self.running.state.store
+    }
+
+    async fn stop(self) {
+        self.running.stop().await.expect("clean stop");
+        self.db.drop_db().await;
+    }
+
+    /// A confirmed (or otherwise) list member.
+    async fn person(&self, email: &str, name: &str, status: PersonStatus) -> PersonId {
+        let mut tx = self.store().begin().await.unwrap();
+        let p = NewPerson {
+            email: Email::parse(email).unwrap(),
+            name: Name::parse(name).unwrap(),
+            organisation: Some(Name::parse("Nordlys IT A/S").unwrap()),
+            status,
+            interests: Vec::new(),
+        };
+        let (id, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// Queues list mail to `person` at `to`.
+    async fn queue(&self, person: PersonId, to: &str, subject: &str) -> OutboxId {
+        let composer =
+            Composer::new(&Email::parse(FROM).unwrap(), "Dialogforum", None, "dialogforum.forum.example").unwrap();
+        let to = Email::parse(to).unwrap();
+        let m = composer
+            .compose(&Outgoing {
+                kind: "newsletter",
+                to: &to,
+                to_name: Some("Modtager"),
+                person_id: Some(person),
+                campaign_id: None,
+                subject,
+                text: "Hej\nHer er nyt fra Dialogforum.".to_owned(),
+                html: "<p>Hej</p><p>Her er nyt fra Dialogforum.</p>".to_owned(),
+                unsubscribe_url: Some("https://forum.example/afmeld/abc".to_owned()),
+                ics: None,
+            })
+            .unwrap();
+        let mut tx = self.store().begin().await.unwrap();
+        let id = enqueue(&mut tx, &m).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// Does what the outbox worker does when the server accepts everything due.
+    async fn send_everything_due(&self) {
+        let claimed = self.store().claim_due(100, Duration::from_mins(1)).await.unwrap();
+        let outcomes: Vec<_> = claimed.into_iter().map(|c| (c.id, Outcome::Sent)).collect();
+        self.store().record_outcomes(&outcomes).await.unwrap();
+    }
+
+    /// Queues a message to `person` and has it sent; returns its bounce address.
+    async fn sent_message(&self, person: PersonId, to: &str, subject: &str) -> String {
+        let id = self.queue(person, to, subject).await;
+        self.send_everything_due().await;
+        assert_eq!(self.outbox_status(id).await, "sent");
+        bounce_address(id)
+    }
+
+    async fn person_state(&self, id: PersonId) -> (String, i32) {
+        let sql = "select status, soft_bounces from person where id = $1";
+        on_db!(self.db, |pool| sqlx::query_as(sql).bind(id.uuid()).fetch_one(&pool).await.unwrap())
+    }
+
+    async fn outbox_status(&self, id: OutboxId) -> String {
+        let sql = "select status from outbox where id = $1";
+        on_db!(self.db, |pool| sqlx::query_scalar(sql).bind(id.uuid()).fetch_one(&pool).await.unwrap())
+    }
+
+    async fn outbox_total(&self) -> i64 {
+        let sql = "select count(*) from outbox";
+        on_db!(self.db, |pool| sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap())
+    }
+
+    /// The audit actions about `person`, oldest first, with who did them.
+    async fn audit(&self, person: PersonId) -> Vec<(String, String, String)> {
+        let sql = "select action, actor_kind, actor_label from audit_log where subject_id = $1 order by id";
+        on_db!(self.db, |pool| sqlx::query_as(sql).bind(person.uuid()).fetch_all(&pool).await.unwrap())
+    }
+}
+
+fn bounce_address(id: OutboxId) -> String {
+    envelope_sender(&Email::parse(FROM).unwrap(), id).unwrap().to_string()
+}
+
+/// A raw SMTP conversation.
+struct Smtp {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl Smtp {
+    async fn connect(addr: SocketAddr) -> Self {
+        let (read, writer) = TcpStream::connect(addr).await.expect("connect to the inbound listener").into_split();
+        let mut smtp = Self { reader: BufReader::new(read), writer };
+        let (code, greeting) = smtp.reply().await;
+        assert_eq!(code, 220, "{greeting}");
+        smtp
+    }
+
+    /// The next reply: its code and all its lines.
+    async fn reply(&mut self) -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut line))
+                .await
+                .expect("a reply within 10 s")
+                .unwrap();
+            assert!(n > 0, "connection closed; so far: {text:?}");
+            text.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return (line[..3].parse().expect("a reply code"), text);
+            }
+        }
+    }
+
+    async fn command(&mut self, line: &str) -> (u16, String) {
+        self.writer.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+        self.reply().await
+    }
+
+    /// DATA, the message (dot-stuffed), the final dot; returns the final reply.
+    async fn data(&mut self, message: &str) -> (u16, String) {
+        let (code, text) = self.command("DATA").await;
+        assert_eq!(code, 354, "{text}");
+        let mut wire = String::new();
+        for line in message.lines() {
+            if line.starts_with('.') {
+                wire.push('.');
+            }
+            wire.push_str(line);
+            wire.push_str("\r\n");
+        }
+        wire.push_str(".\r\n");
+        self.writer.write_all(wire.as_bytes()).await.unwrap();
+        self.reply().await
+    }
+
+    /// A whole transaction from `from` to `to`; returns the answer to the message.
+    async fn send(&mut self, from: &str, to: &str, message: &str) -> (u16, String) {
+        let (code, text) = self.command(&format!("MAIL FROM:<{from}>")).await;
+        assert_eq!(code, 250, "MAIL: {text}");
+        let (code, text) = self.command(&format!("RCPT TO:<{to}>")).await;
+        assert_eq!(code, 250, "RCPT: {text}");
+        self.data(message).await
+    }
+}
+
+/// One message over a fresh connection.
+async fn deliver(addr: SocketAddr, from: &str, to: &str, message: &str) -> (u16, String) {
+    let mut smtp = Smtp::connect(addr).await;
+    let (code, text) = smtp.command("EHLO mx.nordlys-it.example").await;
+    assert_eq!(code, 250, "{text}");
+    let answer = smtp.send(from, to, message).await;
+    assert_eq!(smtp.command("QUIT").await.0, 221);
+    answer
+}
+
+/// A delivery status notification as Postfix writes it (RFC 3464).
+fn postfix_dsn(bounce_to: &str, recipient: &str, action: &str, status: &str, diagnostic: &str) -> String {
+    let subject =
+        if action == "delayed" { "Delayed Mail (still being retried)" } else { "Undelivered Mail Returned to Sender" };
+    format!(
+        "Return-Path: <>\r
+Received: by mx.nordlys-it.example (Postfix) id 4VXk2T0cLbz9sQ; Wed,  1 May 2024 10:00:03 +0200 (CEST)\r
+Date: Wed,  1 May 2024 10:00:03 +0200 (CEST)\r
+From: MAILER-DAEMON@mx.nordlys-it.example (Mail Delivery System)\r
+Subject: {subject}\r
+To: {bounce_to}\r
+Auto-Submitted: auto-replied\r
+MIME-Version: 1.0\r
+Content-Type: multipart/report; report-type=delivery-status;\r
+\tboundary=\"4VXk2T0cLbz9sQ.1714550403/mx.nordlys-it.example\"\r
+Content-Transfer-Encoding: 8bit\r
+Message-Id: <4VXk2T0cLbz9sQ@mx.nordlys-it.example>\r
+\r
+This is a MIME-encapsulated message.\r
+\r
+--4VXk2T0cLbz9sQ.1714550403/mx.nordlys-it.example\r
+Content-Description: Notification\r
+Content-Type: text/plain; charset=utf-8\r
+Content-Transfer-Encoding: 8bit\r
+\r
+This is the mail system at host mx.nordlys-it.example.\r
+\r
+I'm sorry to have to inform you that your message could not\r
+be delivered to one or more recipients. It's attached below.\r
+\r
+For further assistance, please send mail to postmaster.\r
+\r
+                   The mail system\r
+\r
+<{recipient}>: host mailstore.nordlys-it.example[10.20.0.5] said:\r
+    {diagnostic} (in reply to RCPT TO command)\r
+\r
+--4VXk2T0cLbz9sQ.1714550403/mx.nordlys-it.example\r
+Content-Description: Delivery report\r
+Content-Type: message/delivery-status\r
+\r
+Reporting-MTA: dns; mx.nordlys-it.example\r
+X-Postfix-Queue-ID: 4VXk2T0cLbz9sQ\r
+X-Postfix-Sender: rfc822; {bounce_to}\r
+Arrival-Date: Wed,  1 May 2024 10:00:01 +0200 (CEST)\r
+\r
+Final-Recipient: rfc822; {recipient}\r
+Original-Recipient: rfc822;{recipient}\r
+Action: {action}\r
+Status: {status}\r
+Remote-MTA: dns; mailstore.nordlys-it.example\r
+Diagnostic-Code: smtp; {diagnostic}\r
+\r
+--4VXk2T0cLbz9sQ.1714550403/mx.nordlys-it.example\r
+Content-Description: Undelivered Message Headers\r
+Content-Type: text/rfc822-headers\r
+Content-Transfer-Encoding: 8bit\r
+\r
+Return-Path: <{bounce_to}>\r
+From: Dialogforum <dialogforum@forum.example>\r
+To: Modtager <{recipient}>\r
+Subject: Nyt fra Dialogforum\r
+List-Id: <dialogforum.forum.example>\r
+\r
+--4VXk2T0cLbz9sQ.1714550403/mx.nordlys-it.example--\r
+"
+    )
+}
+
+/// An abuse report from a mailbox provider's feedback loop (RFC 5965).
+fn arf_complaint(bounce_to: &str, recipient: &str) -> String {
+    format!(
+        "From: <staff-fbl@mail.example.net>\r
+Date: Thu, 2 May 2024 14:00:00 +0200\r
+Subject: FW: Nyt fra Dialogforum\r
+To: <{bounce_to}>\r
+MIME-Version: 1.0\r
+Content-Type: multipart/report; report-type=feedback-report;\r
+     boundary=\"part1_13d.2e68ed54_boundary\"\r
+\r
+--part1_13d.2e68ed54_boundary\r
+Content-Type: text/plain; charset=\"US-ASCII\"\r
+Content-Transfer-Encoding: 7bit\r
+\r
+This is an email abuse report for an email message received from IP\r
+192.0.2.1 on Thu, 2 May 2024 13:58:12 +0200.\r
+For more information about this format please see\r
+https://www.rfc-editor.org/rfc/rfc5965.\r
+\r
+--part1_13d.2e68ed54_boundary\r
+Content-Type: message/feedback-report\r
+\r
+Feedback-Type: abuse\r
+User-Agent: SomeGenerator/1.0\r
+Version: 1\r
+Original-Mail-From: <{bounce_to}>\r
+Original-Rcpt-To: <{recipient}>\r
+Arrival-Date: Thu, 2 May 2024 13:58:12 +0200\r
+Reporting-MTA: dns; mail.example.net\r
+Source-IP: 192.0.2.1\r
+Authentication-Results: mail.example.net; spf=pass smtp.mailfrom=forum.example\r
+Reported-Domain: forum.example\r
+\r
+--part1_13d.2e68ed54_boundary\r
+Content-Type: message/rfc822\r
+Content-Disposition: inline\r
+\r
+Return-Path: <{bounce_to}>\r
+From: Dialogforum <dialogforum@forum.example>\r
+To: Modtager <{recipient}>\r
+Subject: Nyt fra Dialogforum\r
+Date: Thu, 2 May 2024 13:58:10 +0200\r
+Message-ID: <nyhed-1@forum.example>\r
+Content-Type: text/plain; charset=utf-8\r
+\r
+Hej\r
+Her er nyt fra Dialogforum.\r
+\r
+--part1_13d.2e68ed54_boundary--\r
+"
+    )
+}
+
+/// An out-of-office reply, sent (wrongly, but it happens) to the return path.
+fn out_of_office(bounce_to: &str, from: &str) -> String {
+    format!(
+        "From: Ida Frølich <{from}>\r
+To: {bounce_to}\r
+Subject: Automatisk svar: Nyt fra Dialogforum\r
+Date: Fri, 3 May 2024 08:15:00 +0200\r
+Auto-Submitted: auto-replied\r
+X-Autoreply: yes\r
+Precedence: auto_reply\r
+MIME-Version: 1.0\r
+Content-Type: text/plain; charset=utf-8\r
+Content-Transfer-Encoding: 8bit\r
+\r
+Tak for din mail. Jeg er på ferie til og med 12. august og læser ikke\r
+mail i den periode. I hastende sager kan du skrive til kontakt@velfaerdstek.example.\r
+\r
+Venlig hilsen\r
+Ida\r
+"
+    )
+}
+
+both_engines! {
+    async fn a_hard_bounce_suppresses_the_person_and_cancels_their_queued_mail(engine: Engine) {
+        let app = Inbound::start(engine, &[]).await;
+        let anna = app.person("anna.bogh@nordlys-it.example", "Anna Bøgh", PersonStatus::Confirmed).await;
+        let bo = app.person("bo@velfaerdstek.example", "Bo Holm", PersonStatus::Confirmed).await;
+        let bounce_to = app.sent_message(anna, "anna.bogh@nordlys-it.example", "Nyt fra Dialogforum").await;
+        // More list mail waits in the queue for both.
+        let later = app.queue(anna, "anna.bogh@nordlys-it.example", "Invitation til 17. møde").await;
+        let reminder = app.queue(anna, "anna.bogh@nordlys-it.example", "Påmindelse").await;
+        let bos = app.queue(bo, "bo@velfaerdstek.example", "Invitation til 17. møde").await;
+        let total = app.outbox_total().await;
+
+        // The remote MTA bounces with a null reverse path, through a real SMTP client.
+        let dsn = postfix_dsn(
+            &bounce_to,
+            "anna.bogh@nordlys-it.example",
+            "failed",
+            "5.1.1",
+            "550 5.1.1 <anna.bogh@nordlys-it.example>: Recipient address rejected: User unknown",
+        );
+        let client = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(app.addr.port())
+            .build();
+        let envelope = lettre::address::Envelope::new(None, vec![bounce_to.parse().unwrap()]).unwrap();
+        let answer = client.send_raw(&envelope, dsn.as_bytes()).await.expect("the bounce is accepted");
+        assert_eq!(answer.code().to_string(), "250");
+
+        assert_eq!(app.person_state(anna).await, ("bounced".to_owned(), 0));
+        assert_eq!(app.outbox_status(later).await, "cancelled");
+        assert_eq!(app.outbox_status(reminder).await, "cancelled");
+        assert_eq!(app.outbox_status(bos).await, "queued", "other people's mail is untouched");
+        assert_eq!(app.person_state(bo).await, ("confirmed".to_owned(), 0));
+        assert_eq!(app.outbox_total().await, total, "nothing is sent in reply");
+        let audit = app.audit(anna).await;
+        assert_eq!(audit, vec![("person.bounced".to_owned(), "system".to_owned(), "inbound".to_owned())]);
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn soft_bounces_are_counted_and_suppress_at_the_limit(engine: Engine) {
+        let app = Inbound::start(engine, &[("inbound.soft_bounce_limit", "3")]).await;
+        let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
+        let mut bounce_addresses = Vec::new();
+        for subject in ["Nyt 1", "Nyt 2", "Nyt 3"] {
+            bounce_addresses.push(app.sent_message(ida, "ida@velfaerdstek.example", subject).await);
+        }
+        let waiting = app.queue(ida, "ida@velfaerdstek.example", "Invitation til 17. møde").await;
+        let total = app.outbox_total().await;
+
+        let full = "452 4.2.2 <ida@velfaerdstek.example>: Mailbox full, try again later";
+        for (i, bounce_to) in bounce_addresses.iter().take(2).enumerate() {
+            let dsn = postfix_dsn(bounce_to, "ida@velfaerdstek.example", "delayed", "4.2.2", full);
+            let (code, text) = deliver(app.addr, "", bounce_to, &dsn).await;
+            assert_eq!(code, 250, "{text}");
+            let expected = i32::try_from(i + 1).unwrap();
+            assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), expected), "counted, not yet suppressed");
+            assert_eq!(app.outbox_status(waiting).await, "queued");
+        }
+        // The third: the MTA gave up on a temporary failure; still soft, but the limit is reached.
+        let dsn = postfix_dsn(&bounce_addresses[2], "ida@velfaerdstek.example", "failed", "4.4.7", full);
+        let (code, text) = deliver(app.addr, "", &bounce_addresses[2], &dsn).await;
+        assert_eq!(code, 250, "{text}");
+        assert_eq!(app.person_state(ida).await, ("bounced".to_owned(), 3));
+        assert_eq!(app.outbox_status(waiting).await, "cancelled");
+        assert_eq!(app.outbox_total().await, total);
+        let actions: Vec<String> = app.audit(ida).await.into_iter().map(|(a, _, _)| a).collect();
+        assert_eq!(actions, ["person.soft_bounce", "person.soft_bounce", "person.soft_bounce", "person.bounced"]);
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn an_abuse_report_suppresses_but_an_unsubscribed_person_stays_unsubscribed(engine: Engine) {
+        let app = Inbound::start(engine, &[]).await;
+        let carl = app.person("carl@kommunedata.example", "Carl Juhl", PersonStatus::Confirmed).await;
+        let dora = app.person("dora@kommunedata.example", "Dora Lind", PersonStatus::Unsubscribed).await;
+        let to_carl = app.sent_message(carl, "carl@kommunedata.example", "Nyt fra Dialogforum").await;
+        let to_dora = app.sent_message(dora, "dora@kommunedata.example", "Farvel fra Dialogforum").await;
+        let waiting = app.queue(carl, "carl@kommunedata.example", "Invitation til 17. møde").await;
+
+        // The reported message quotes a line far longer than SMTP allows; that must not lose the report.
+        let long_line = format!(".{}", "Dialogforum ".repeat(500));
+        let report = arf_complaint(&to_carl, "carl@kommunedata.example")
+            .replace("Her er nyt fra Dialogforum.\r\n", &format!("Her er nyt fra Dialogforum.\r\n{long_line}\r\n"));
+        assert!(report.contains(&long_line));
+        let (code, text) = deliver(app.addr, "staff-fbl@mail.example.net", &to_carl, &report).await;
+        assert_eq!(code, 250, "{text}");
+        assert_eq!(app.person_state(carl).await, ("bounced".to_owned(), 0));
+        assert_eq!(app.outbox_status(waiting).await, "cancelled");
+        assert_eq!(app.audit(carl).await[0].0, "person.complaint");
+
+        let (code, text) =
+            deliver(app.addr, "staff-fbl@mail.example.net", &to_dora, &arf_complaint(&to_dora, "dora@kommunedata.example"))
+                .await;
+        assert_eq!(code, 250, "{text}");
+        assert_eq!(app.person_state(dora).await, ("unsubscribed".to_owned(), 0));
+        assert_eq!(app.audit(dora).await[0].0, "person.complaint", "the complaint is on record all the same");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn an_out_of_office_reply_changes_nothing_and_is_not_answered(engine: Engine) {
+        let app = Inbound::start(engine, &[]).await;
+        let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
+        let bounce_to = app.sent_message(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
+        let waiting = app.queue(ida, "ida@velfaerdstek.example", "Invitation til 17. møde").await;
+        let total = app.outbox_total().await;
+
+        let reply = out_of_office(&bounce_to, "ida@velfaerdstek.example");
+        let (code, text) = deliver(app.addr, "ida@velfaerdstek.example", &bounce_to, &reply).await;
+        assert_eq!(code, 250, "accepted and dropped: {text}");
+        assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0));
+        assert_eq!(app.outbox_status(waiting).await, "queued");
+        assert_eq!(app.outbox_total().await, total, "no mail goes out in reply");
+        assert!(app.audit(ida).await.is_empty());
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn only_our_bounce_addresses_and_the_join_address_are_accepted(engine: Engine) {
+        let app = Inbound::start(engine, &[("inbound.join_address", "tilmeld@forum.example")]).await;
+        let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
+        let id = app.queue(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
+        let ours = bounce_address(id);
+        let hex = id.uuid().simple().to_string();
+        let total = app.outbox_total().await;
+
+        let mut smtp = Smtp::connect(app.addr).await;
+        let (code, ehlo) = smtp.command("EHLO relay-test.example").await;
+        assert_eq!(code, 250);
+        assert!(ehlo.contains("SIZE "), "the size limit is announced: {ehlo}");
+        assert_eq!(smtp.command("MAIL FROM:<spammer@relay-test.example>").await.0, 250);
+        for foreign in [
+            "victim@elsewhere.example".to_owned(),
+            FROM.to_owned(),
+            "postmaster@forum.example".to_owned(),
+            format!("someoneelse+bounce-{hex}@forum.example"),
+            format!("dialogforum+bounce-{hex}@elsewhere.example"),
+            "dialogforum+bounce-nothex@forum.example".to_owned(),
+        ] {
+            let (code, text) = smtp.command(&format!("RCPT TO:<{foreign}>")).await;
+            assert_eq!(code, 550, "{foreign}: {text}");
+        }
+        assert_eq!(smtp.command("DATA").await.0, 503, "no recipient, no message");
+        assert_eq!(smtp.command(&format!("RCPT TO:<{ours}>")).await.0, 250);
+        assert_eq!(smtp.command("RCPT TO:<Tilmeld@Forum.Example>").await.0, 250);
+        let (code, text) = smtp.data("From: Eva <eva@firma.example>\r\nSubject: Tilmeld\r\n\r\nTilmeld mig, tak.\r\n").await;
+        assert_eq!(code, 250, "{text}");
+        assert_eq!(smtp.command("QUIT").await.0, 221);
+
+        assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0));
+        assert_eq!(app.outbox_total().await, total);
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn a_message_over_the_size_limit_is_refused_with_552(engine: Engine) {
+        let app = Inbound::start(engine, &[("inbound.max_message_bytes", "4096")]).await;
+        let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
+        let bounce_to = app.sent_message(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
+        let mut dsn = postfix_dsn(&bounce_to, "ida@velfaerdstek.example", "failed", "5.1.1", "550 5.1.1 User unknown");
+        // An attachment that makes it too big (line-wrapped, as MTAs send it).
+        let filler = vec!["A".repeat(76); 100].join("\r\n");
+        let end = "--4VXk2T0cLbz9sQ.1714550403/mx.nordlys-it.example--";
+        dsn = dsn.replace(end, &format!("{filler}\r\n{end}"));
+        assert!(dsn.len() > 4096);
+
+        let mut smtp = Smtp::connect(app.addr).await;
+        assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
+        // Announced up front, refused up front (RFC 1870).
+        let (code, text) = smtp.command(&format!("MAIL FROM:<> SIZE={}", dsn.len())).await;
+        assert_eq!(code, 552, "{text}");
+        // Not announced: read to the end, then refused.
+        assert_eq!(smtp.command("MAIL FROM:<>").await.0, 250);
+        assert_eq!(smtp.command(&format!("RCPT TO:<{bounce_to}>")).await.0, 250);
+        let (code, text) = smtp.data(&dsn).await;
+        assert_eq!(code, 552, "{text}");
+        assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0), "a refused message changes nothing");
+        // The connection is still in order: the same bounce, small enough, goes through.
+        assert_eq!(smtp.command("RSET").await.0, 250);
+        let small = postfix_dsn(&bounce_to, "ida@velfaerdstek.example", "failed", "5.1.1", "550 5.1.1 User unknown");
+        let (code, text) = smtp.send("", &bounce_to, &small).await;
+        assert_eq!(code, 250, "{text}");
+        assert_eq!(app.person_state(ida).await, ("bounced".to_owned(), 0));
+        assert_eq!(smtp.command("QUIT").await.0, 221);
+
+        // Stopping does not wait for a connection that sits idle: it is told to come back later.
+        let mut idle = Smtp::connect(app.addr).await;
+        assert_eq!(idle.command("EHLO mx.nordlys-it.example").await.0, 250);
+        tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("a prompt stop");
+        assert_eq!(idle.reply().await.0, 421);
+    }
+}
