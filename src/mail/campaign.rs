@@ -12,14 +12,14 @@ use tokio::sync::{Notify, watch};
 
 use super::Composer;
 use super::compose::Outgoing;
-use crate::domain::{CampaignId, MeetingFormat, PersonStatus, Token, TokenPurpose};
+use crate::domain::{CampaignId, MeetingFormat, PersonStatus, RegistrationId, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::store::campaigns::{Expansion, Recipient, audience_members, recipient_by_id, set_total, take_due};
 use crate::store::meetings::Meeting;
-use crate::store::outbox::enqueue;
+use crate::store::outbox::enqueue_many;
 use crate::store::people::{NewPerson, insert_person_if_new};
-use crate::store::registrations::ensure_invited;
-use crate::store::tokens::insert_link_token;
+use crate::store::registrations::{insert_invited, people_with_registration};
+use crate::store::tokens::{NewLinkToken, insert_link_tokens};
 use crate::store::{Store, WriteTx};
 
 /// What rendering personal mail needs besides the store.
@@ -79,17 +79,10 @@ pub async fn expand_next(store: &Store, ctx: &MailContext) -> anyhow::Result<Opt
         None => None,
     };
     let recipients = recipients(&mut tx, &campaign).await?;
-    let mut queued = 0;
-    for r in &recipients {
-        match (campaign.kind.as_str(), &meeting) {
-            ("invitation", Some(m)) => {
-                if queue_invitation(&mut tx, ctx, &campaign, m, r).await? {
-                    queued += 1;
-                }
-            }
-            (kind, _) => anyhow::bail!("campaign kind {kind:?} cannot be expanded"),
-        }
-    }
+    let queued = match (campaign.kind.as_str(), &meeting) {
+        ("invitation", Some(m)) => queue_invitations(&mut tx, ctx, &campaign, m, &recipients).await?,
+        (kind, _) => anyhow::bail!("campaign kind {kind:?} cannot be expanded"),
+    };
     set_total(&mut tx, campaign.id, i64::try_from(queued)?).await?;
     tx.commit().await?;
     Ok(Some((campaign.id, queued)))
@@ -151,47 +144,70 @@ struct InvitationHtml<'a> {
     m: &'a Invitation,
 }
 
-/// Queues one invitation; `false` when the person was invited to this meeting
-/// before (by an earlier campaign), so that nobody is invited twice.
-async fn queue_invitation(
+/// Queues an invitation to everyone not invited to this meeting before (by an
+/// earlier campaign), so that nobody is invited twice. Registrations, tokens
+/// and messages go in with multi-row inserts; returns how many were queued.
+async fn queue_invitations(
     tx: &mut WriteTx,
     ctx: &MailContext,
     campaign: &Expansion,
     meeting: &Meeting,
-    r: &Recipient,
-) -> anyhow::Result<bool> {
-    let lang = Lang::from_code(&r.language);
-    let (registration, new) = ensure_invited(tx, meeting.id, r.person_id).await?;
-    if !new {
-        return Ok(false);
-    }
-    let rsvp = Token::generate();
+    recipients: &[Recipient],
+) -> anyhow::Result<usize> {
+    let already = people_with_registration(tx, meeting.id).await?;
+    let fresh: Vec<&Recipient> = recipients.iter().filter(|r| !already.contains(&r.person_id)).collect();
+    let mut registrations = Vec::with_capacity(fresh.len());
+    let mut tokens = Vec::with_capacity(fresh.len() * 2);
+    let mut messages = Vec::with_capacity(fresh.len());
     let expires = meeting.ends_at + SignedDuration::from_hours(24 * 30);
-    insert_link_token(tx, &rsvp.hash(), TokenPurpose::Rsvp, Some(r.person_id), Some(registration), Some(expires))
-        .await?;
-    let unsubscribe = if r.status == PersonStatus::Confirmed {
-        let t = Token::generate();
-        insert_link_token(tx, &t.hash(), TokenPurpose::Unsubscribe, Some(r.person_id), None, None).await?;
-        Some(format!("{}/unsubscribe/{}", ctx.base_url, t.expose()))
-    } else {
-        None
-    };
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url);
+    for r in fresh {
+        let registration = RegistrationId::new();
+        registrations.push((registration, r.person_id));
+        let rsvp = Token::generate();
+        tokens.push(NewLinkToken {
+            hash: rsvp.hash(),
+            purpose: TokenPurpose::Rsvp,
+            person: Some(r.person_id),
+            registration: Some(registration),
+            expires_at: Some(expires),
+        });
+        let unsubscribe = (r.status == PersonStatus::Confirmed).then(|| {
+            let t = Token::generate();
+            tokens.push(NewLinkToken {
+                hash: t.hash(),
+                purpose: TokenPurpose::Unsubscribe,
+                person: Some(r.person_id),
+                registration: None,
+                expires_at: None,
+            });
+            format!("{}/unsubscribe/{}", ctx.base_url, t.expose())
+        });
+        messages.push(invitation(ctx, campaign, meeting, r, &rsvp, unsubscribe, &ics)?);
+    }
+    insert_invited(tx, meeting.id, &registrations).await?;
+    insert_link_tokens(tx, &tokens).await?;
+    enqueue_many(tx, &messages).await?;
+    Ok(messages.len())
+}
+
+/// Builds one person's invitation.
+fn invitation(
+    ctx: &MailContext,
+    campaign: &Expansion,
+    meeting: &Meeting,
+    r: &Recipient,
+    rsvp: &Token,
+    unsubscribe_url: Option<String>,
+    ics: &str,
+) -> anyhow::Result<crate::store::outbox::NewMessage> {
+    let lang = Lang::from_code(&r.language);
     let number = meeting.number.map(|n| lang.meeting_number(n));
     let subject = match (&number, lang) {
         (Some(n), Lang::Da) => format!("Invitation: {n} i Dialogforum – {}", meeting.title),
         (Some(n), Lang::En) => format!("Invitation: {n} of Dialogforum – {}", meeting.title),
         (None, _) => format!("Invitation: {}", meeting.title),
     };
-    let place = match meeting.format {
-        MeetingFormat::Virtual => lang.format(MeetingFormat::Virtual).to_owned(),
-        MeetingFormat::Hybrid => format!("{} ({})", meeting.venue, lang.format(MeetingFormat::Hybrid)),
-        MeetingFormat::Physical => meeting.venue.clone(),
-    };
-    let meeting_url = format!(
-        "{}/meetings/{}",
-        ctx.base_url,
-        meeting.number.map_or_else(|| meeting.id.to_string(), |n| n.to_string())
-    );
     let m = Invitation {
         lang: lang.code(),
         subject,
@@ -204,14 +220,13 @@ async fn queue_invitation(
             lang.time(meeting.starts_at),
             lang.time(meeting.ends_at).trim_start_matches("kl. ")
         ),
-        place,
+        place: place(meeting, lang),
         themes: meeting.themes.join(", "),
         rsvp_url: format!("{}/rsvp/{}", ctx.base_url, rsvp.expose()),
-        meeting_url,
-        unsubscribe_url: unsubscribe,
+        meeting_url: meeting_url(meeting, &ctx.base_url),
+        unsubscribe_url,
     };
-    let ics = calendar_entry(meeting, &m, &ctx.composer);
-    let message = ctx.composer.compose(&Outgoing {
+    Ok(ctx.composer.compose(&Outgoing {
         kind: "invitation",
         to: &r.email,
         to_name: Some(&r.name),
@@ -221,28 +236,42 @@ async fn queue_invitation(
         text: InvitationText { m: &m }.render()?,
         html: InvitationHtml { m: &m }.render()?,
         unsubscribe_url: m.unsubscribe_url.clone(),
-        ics: Some(ics),
-    })?;
-    enqueue(tx, &message).await?;
-    Ok(true)
+        ics: Some(ics.to_owned()),
+    })?)
+}
+
+/// Where the meeting is, in words.
+fn place(meeting: &Meeting, lang: Lang) -> String {
+    match meeting.format {
+        MeetingFormat::Virtual => lang.format(MeetingFormat::Virtual).to_owned(),
+        MeetingFormat::Hybrid => format!("{} ({})", meeting.venue, lang.format(MeetingFormat::Hybrid)),
+        MeetingFormat::Physical => meeting.venue.clone(),
+    }
+}
+
+/// The meeting's public page.
+fn meeting_url(meeting: &Meeting, base_url: &str) -> String {
+    format!("{base_url}/meetings/{}", meeting.number.map_or_else(|| meeting.id.to_string(), |n| n.to_string()))
 }
 
 /// A calendar entry for the meeting (iCalendar, RFC 5545), in UTC so that no
 /// time zone block is needed. `METHOD:PUBLISH`: it adds the meeting to the
-/// calendar; the answer goes through the RSVP link, not a calendar reply.
+/// calendar; the answer goes through the personal RSVP link in the mail, so
+/// the entry is the same for everyone.
 #[must_use]
-pub fn calendar_entry(meeting: &Meeting, m: &Invitation, composer: &Composer) -> String {
+pub fn calendar_entry(meeting: &Meeting, composer: &Composer, base_url: &str) -> String {
     use icalendar::{Calendar, Component, Event, EventLike};
     let utc = |t: crate::domain::Timestamp| chrono::DateTime::from_timestamp(t.as_second(), 0).unwrap_or_default();
     let domain = composer.from().email.domain().to_owned();
+    let url = meeting_url(meeting, base_url);
     let event = Event::new()
         .uid(&format!("meeting-{}@{domain}", meeting.id))
         .summary(&format!("Dialogforum: {}", meeting.title))
         .starts(utc(meeting.starts_at))
         .ends(utc(meeting.ends_at))
-        .location(&m.place)
-        .description(&format!("{}\n{}", m.rsvp_url, m.meeting_url))
-        .url(&m.meeting_url)
+        .location(&place(meeting, Lang::Da))
+        .description(&url)
+        .url(&url)
         .done();
     let mut calendar = Calendar::new();
     calendar.append_property(("METHOD", "PUBLISH"));

@@ -63,11 +63,12 @@ impl WorkerSettings {
         (base + jitter).min(self.backoff_max)
     }
 
-    /// How many messages to claim at once: with a rate limit, one second's
-    /// worth, so claimed messages never wait long for their turn (their lease
-    /// is safe) and a paused campaign stops within about a second.
+    /// How many messages to claim at once. With a rate limit, half a second's
+    /// worth: with two batches in hand, claimed messages never wait long for
+    /// their turn (their lease is safe) and a paused campaign stops within
+    /// about a second.
     fn claim_size(&self) -> u32 {
-        if self.rate_per_second == 0 { self.batch_size } else { self.batch_size.min(self.rate_per_second).max(1) }
+        if self.rate_per_second == 0 { self.batch_size } else { self.batch_size.min(self.rate_per_second / 2).max(1) }
     }
 }
 
@@ -97,8 +98,10 @@ impl Worker {
     /// Runs until `shutdown` turns true, then finishes the messages it holds.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let claim_size = self.settings.claim_size();
-        let capacity = usize::try_from(claim_size).unwrap_or(64).max(1);
-        let (job_tx, job_rx) = mpsc::channel::<Claimed>(capacity);
+        let batch = usize::try_from(claim_size).unwrap_or(64).max(1);
+        // Room for two batches: the next claim happens while the lanes still
+        // have the previous batch's second half to send.
+        let (job_tx, job_rx) = mpsc::channel::<Claimed>(batch * 2);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (out_tx, out_rx) = mpsc::unbounded_channel::<(OutboxId, Outcome)>();
         let pace = Arc::new(Pace::new(self.settings.rate_per_second));
@@ -125,7 +128,7 @@ impl Worker {
             // Claim only what the lanes can take now, so claimed messages do
             // not sit waiting while their lease runs out.
             let permits = tokio::select! {
-                p = job_tx.reserve_many(capacity) => match p { Ok(p) => p, Err(_) => break },
+                p = job_tx.reserve_many(batch) => match p { Ok(p) => p, Err(_) => break },
                 _ = shutdown.changed() => continue,
             };
             match self.store.claim_due(claim_size, self.settings.lease).await {

@@ -34,3 +34,46 @@ pub async fn ensure_invited(tx: &mut WriteTx, meeting: MeetingId, person: Person
     });
     Ok((RegistrationId::from_uuid(id), created))
 }
+
+/// Everyone who already has a registration for the meeting (invited or answered).
+///
+/// # Errors
+/// The database failed.
+pub async fn people_with_registration(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+) -> Result<std::collections::HashSet<PersonId>> {
+    let ids: Vec<Uuid> = on_tx!(tx, |c| {
+        sqlx::query_scalar("select person_id from registration where meeting_id = $1")
+            .bind(meeting.uuid())
+            .fetch_all(&mut *c)
+            .await?
+    });
+    Ok(ids.into_iter().map(PersonId::from_uuid).collect())
+}
+
+/// Creates `invited` registrations in bulk for people who have none yet
+/// (the caller checked with [`people_with_registration`] in the same transaction).
+///
+/// # Errors
+/// The database failed.
+pub async fn insert_invited(tx: &mut WriteTx, meeting: MeetingId, rows: &[(RegistrationId, PersonId)]) -> Result<()> {
+    let at = db_time(now());
+    for chunk in rows.chunks(1000) {
+        on_tx!(tx, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut row, (id, person)| {
+                row.push_bind(id.uuid())
+                    .push_bind(meeting.uuid())
+                    .push_bind(person.uuid())
+                    .push_bind("invited")
+                    .push_bind(at)
+                    .push_bind(at);
+            });
+            q.build().execute(&mut *c).await?;
+        });
+    }
+    Ok(())
+}

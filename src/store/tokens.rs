@@ -31,3 +31,38 @@ pub async fn insert_link_token(
     });
     Ok(())
 }
+
+/// A link token to record.
+#[derive(Debug, Clone)]
+pub struct NewLinkToken {
+    pub hash: TokenHash,
+    pub purpose: TokenPurpose,
+    pub person: Option<PersonId>,
+    pub registration: Option<RegistrationId>,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Records many link tokens with multi-row inserts.
+///
+/// # Errors
+/// The database failed.
+pub async fn insert_link_tokens(tx: &mut WriteTx, tokens: &[NewLinkToken]) -> Result<()> {
+    let at = db_time(now());
+    for chunk in tokens.chunks(1000) {
+        on_tx!(tx, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "insert into link_token (hash, purpose, person_id, registration_id, created_at, expires_at) ",
+            );
+            q.push_values(chunk, |mut row, t| {
+                row.push_bind(t.hash.as_bytes().to_vec())
+                    .push_bind(t.purpose.as_str())
+                    .push_bind(t.person.map(PersonId::uuid))
+                    .push_bind(t.registration.map(RegistrationId::uuid))
+                    .push_bind(at)
+                    .push_bind(t.expires_at.map(db_time));
+            });
+            q.build().execute(&mut *c).await?;
+        });
+    }
+    Ok(())
+}
