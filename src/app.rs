@@ -156,6 +156,11 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         let ed25519 = mail.dkim_algorithm == crate::config::DkimAlgorithm::Ed25519;
         composer = composer.with_dkim(&mail.dkim_selector, domain, &key, ed25519).context("mail.dkim_key_file")?;
     }
+    if !settings.inbound.bind.is_empty() {
+        // The listener takes mail for the leave address, so list mail may name it.
+        let inbound = InboundSettings::from_settings(&settings).map_err(anyhow::Error::msg)?;
+        composer = composer.with_leave_address(&inbound.leave_address);
+    }
     let transport = Transport::from_settings(&settings.mail).map_err(anyhow::Error::msg)?;
     let mail_wake = Arc::new(Notify::new());
     let campaign_wake = Arc::new(Notify::new());
@@ -181,7 +186,9 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         None
     };
 
-    let (inbound_addr, inbound) = start_inbound(&settings, &store, &shutdown_rx).await?.unzip();
+    let inbound_mail = MailContext { composer: composer.clone(), base_url: settings.base_url().to_owned() };
+    let (inbound_addr, inbound) =
+        start_inbound(&settings, &store, inbound_mail, Arc::clone(&mail_wake), &shutdown_rx).await?.unzip();
     let listener = TcpListener::bind(settings.server.bind)
         .await
         .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
@@ -204,6 +211,8 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
 async fn start_inbound(
     settings: &Settings,
     store: &Store,
+    mail: MailContext,
+    mail_wake: Arc<Notify>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<Option<(SocketAddr, JoinHandle<()>)>> {
     let bind = settings.inbound.bind.as_str();
@@ -214,7 +223,8 @@ async fn start_inbound(
     let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind} (inbound.bind)"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "receiving mail");
-    Ok(Some((addr, tokio::spawn(inbound::serve(listener, store.clone(), inbound_settings, shutdown.clone())))))
+    let serve = inbound::serve(listener, store.clone(), inbound_settings, mail, mail_wake, shutdown.clone());
+    Ok(Some((addr, tokio::spawn(serve))))
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).

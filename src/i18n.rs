@@ -119,6 +119,12 @@ impl Lang {
 /// The version of the consent text shown on the sign-up form; recorded with each consent.
 pub const CONSENT_VERSION: &str = "2026-11";
 
+/// The consent recorded for a sign-up by mail to the join address (in Danish,
+/// the language of the list): what writing to that address means.
+pub const EMAIL_CONSENT_TEXT: &str = "En mail til Dialogforums tilmeldingsadresse er en anmodning om at komme på \
+mailinglisten og modtage invitationer og nyt fra Dialogforum. Navn og e-mailadresse bruges kun til det, og man kan \
+altid framelde sig med ét klik i hver mail.";
+
 /// Every text on the pages.
 #[allow(clippy::struct_field_names)]
 pub struct Texts {
@@ -218,6 +224,33 @@ pub struct Texts {
     pub too_many_text: &'static str,
     pub nav_subscribe: &'static str,
     pub required: &'static str,
+    pub profile_request_title: &'static str,
+    pub profile_request_intro: &'static str,
+    pub profile_request_button: &'static str,
+    pub profile_sent_title: &'static str,
+    pub profile_sent_text: &'static str,
+    pub profile_title: &'static str,
+    pub profile_intro: &'static str,
+    pub profile_language_legend: &'static str,
+    pub profile_save_button: &'static str,
+    pub profile_saved: &'static str,
+    pub profile_status_pending: &'static str,
+    pub profile_status_confirmed: &'static str,
+    pub profile_status_unsubscribed: &'static str,
+    pub profile_status_bounced: &'static str,
+    pub profile_status_guest: &'static str,
+    pub data_title: &'static str,
+    pub data_text: &'static str,
+    pub data_link: &'static str,
+    pub erase_title: &'static str,
+    pub erase_text: &'static str,
+    pub erase_confirm_label: &'static str,
+    pub erase_button: &'static str,
+    pub erase_confirm_required: &'static str,
+    pub erased_title: &'static str,
+    pub erased_text: &'static str,
+    pub profile_link_invalid_text: &'static str,
+    pub profile_language_required: &'static str,
 }
 
 /// Dansk.
@@ -331,6 +364,33 @@ pub static DA: Texts = Texts {
     too_many_text: "Der er kommet for mange forespørgsler fra din forbindelse. Prøv igen om en time.",
     nav_subscribe: "Tilmeld",
     required: "obligatorisk",
+    profile_request_title: "Se og ret dine oplysninger",
+    profile_request_intro: "Skriv din e-mailadresse, så sender vi dig et personligt link. Med linket kan du rette dine oplysninger, hente alt, hvad vi har om dig, eller slette dig.",
+    profile_request_button: "Send mig linket",
+    profile_sent_title: "Tjek din indbakke",
+    profile_sent_text: "Hvis adressen er på listen, har vi sendt en mail med et link til dine oplysninger. Kommer mailen ikke, så tjek spamfilteret.",
+    profile_title: "Dine oplysninger",
+    profile_intro: "Her kan du se og rette det, Dialogforum har om dig, hente det hele eller slette dig.",
+    profile_language_legend: "Sprog i mails og på siderne",
+    profile_save_button: "Gem ændringerne",
+    profile_saved: "Dine ændringer er gemt.",
+    profile_status_pending: "Tilmeldt, venter på din bekræftelse",
+    profile_status_confirmed: "På mailinglisten",
+    profile_status_unsubscribed: "Frameldt mailinglisten",
+    profile_status_bounced: "Frameldt, fordi mails til adressen kom retur",
+    profile_status_guest: "Gæst, ikke på mailinglisten",
+    data_title: "Hent dine data",
+    data_text: "Hent alt, hvad vi har om dig, som en fil i JSON-format: dine oplysninger, dine samtykker, dine tilmeldinger til møder, de mails, vi har sendt dig, og loggen over, hvad der er gjort med dine data.",
+    data_link: "Hent mine data (JSON)",
+    erase_title: "Slet dig",
+    erase_text: "Vi sletter dit navn, din adresse, dine samtykker, dine tilmeldinger og alt, hvad du har skrevet til os, og du får ingen flere mails. Det kan ikke fortrydes. Tilbage bliver kun loggen over, hvad der er sket, uden navn og adresse.",
+    erase_confirm_label: "Ja, slet alle mine oplysninger",
+    erase_button: "Slet mine oplysninger",
+    erase_confirm_required: "Sæt kryds for at bekræfte, at alt skal slettes.",
+    erased_title: "Dine oplysninger er slettet",
+    erased_text: "Vi har slettet dit navn, din adresse og alt andet, vi havde om dig. Du får ingen flere mails fra Dialogforum.",
+    profile_link_invalid_text: "Linket er ukendt eller udløbet. Bed om et nyt link til dine oplysninger.",
+    profile_language_required: "Vælg dansk eller engelsk.",
 };
 
 /// English.
@@ -444,4 +504,31 @@ pub static EN: Texts = Texts {
     too_many_text: "Too many requests came from your connection. Please try again in an hour.",
     nav_subscribe: "Sign up",
     required: "required",
+    profile_request_title: "See and change your details",
+    profile_request_intro: "Enter your email address and we will send you a personal link. With it you can change your details, download everything we hold about you, or erase it.",
+    profile_request_button: "Send me the link",
+    profile_sent_title: "Check your inbox",
+    profile_sent_text: "If the address is on the list, we have sent a mail with a link to your details. If the mail does not arrive, check your spam filter.",
+    profile_title: "Your details",
+    profile_intro: "Here you can see and change what Dialogforum holds about you, download all of it, or erase it.",
+    profile_language_legend: "Language of mails and pages",
+    profile_save_button: "Save the changes",
+    profile_saved: "Your changes are saved.",
+    profile_status_pending: "Signed up, waiting for your confirmation",
+    profile_status_confirmed: "On the mailing list",
+    profile_status_unsubscribed: "Left the mailing list",
+    profile_status_bounced: "Off the list, because mail to the address came back",
+    profile_status_guest: "Guest, not on the mailing list",
+    data_title: "Download your data",
+    data_text: "Download everything we hold about you as a JSON file: your details, your consents, your registrations for meetings, the mails we sent you, and the log of what was done with your data.",
+    data_link: "Download my data (JSON)",
+    erase_title: "Erase your data",
+    erase_text: "We erase your name, your address, your consents, your registrations and everything you wrote to us, and you get no more mail. This cannot be undone. Only the log of what happened remains, without name or address.",
+    erase_confirm_label: "Yes, erase all my data",
+    erase_button: "Erase my data",
+    erase_confirm_required: "Tick the box to confirm that everything is to be erased.",
+    erased_title: "Your data has been erased",
+    erased_text: "We have erased your name, your address and everything else we held about you. You will get no more mail from Dialogforum.",
+    profile_link_invalid_text: "The link is unknown or has expired. Ask for a new link to your details.",
+    profile_language_required: "Choose Danish or English.",
 };

@@ -432,3 +432,38 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers_by_itse
     pool.close().await;
     app.stop().await;
 }
+
+#[test]
+fn sigterm_stops_the_service_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/term.db", dir.path().display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialogforum"))
+        .args(["serve"])
+        .env("DIALOGFORUM_DATABASE__URL", &db)
+        .env("DIALOGFORUM_SERVER__BIND", "127.0.0.1:0")
+        .env("DIALOGFORUM_MAIL__TRANSPORT", "log")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it says it is running.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("is running at") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "serve exited early");
+    }
+    let addr = line.split("http://").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    assert!(std::net::TcpStream::connect(&addr).is_ok());
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(exit.success(), "a clean stop exits 0: {exit:?}");
+    assert!(std::net::TcpStream::connect(&addr).is_err(), "the port is closed");
+}

@@ -2,16 +2,24 @@
 //! suppress addresses (hard at once, soft at the limit) and cancel their queued
 //! mail, abuse reports suppress, auto-replies change nothing and are never
 //! answered, and the listener is no open relay and keeps to its size limit.
+//!
+//! Joining and leaving by mail, with the outbox worker sending through a real
+//! SMTP server: a mail to the join address brings a confirmation whose button
+//! confirms; automatic mail sets nothing off; "afmeld" (or any mail to the
+//! leave address) from a member brings an unsubscribe link, from a stranger
+//! nothing; and list mail names the leave address in `List-Unsubscribe`.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Engine, TestDb};
+use common::smtp::{Received, SmtpServer};
+use common::{Engine, TestApp, TestDb};
 use dialogforum::app::{self, Running, StartOptions};
 use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
-use dialogforum::mail::verp::envelope_sender;
+use dialogforum::i18n::EMAIL_CONSENT_TEXT;
+use dialogforum::mail::verp::{envelope_sender, leave_address};
 use dialogforum::mail::{Composer, Outgoing};
 use dialogforum::store::Store;
 use dialogforum::store::outbox::{Outcome, enqueue};
@@ -22,6 +30,8 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 const FROM: &str = "dialogforum@forum.example";
+const JOIN: &str = "tilmeld@forum.example";
+const LEAVE: &str = "dialogforum+leave@forum.example";
 
 /// Runs `$body` with `$pool` connected to the test database with the native driver.
 macro_rules! on_db {
@@ -53,13 +63,53 @@ struct Inbound {
 
 impl Inbound {
     async fn start(engine: Engine, extra: &[(&str, &str)]) -> Self {
+        Self::launch(engine, extra, false).await
+    }
+
+    /// The app with the join address set and the outbox worker sending to `smtp`.
+    async fn relaying(engine: Engine, smtp: &SmtpServer, extra: &[(&str, &str)]) -> Self {
+        let url = smtp.url();
+        let mut overrides =
+            vec![("inbound.join_address", JOIN), ("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())];
+        overrides.extend_from_slice(extra);
+        Self::launch(engine, &overrides, true).await
+    }
+
+    async fn launch(engine: Engine, extra: &[(&str, &str)], worker: bool) -> Self {
         let db = TestDb::new(engine).await;
         let mut overrides = vec![("inbound.bind", "127.0.0.1:0")];
         overrides.extend_from_slice(extra);
         let running =
-            app::start(common::settings(&db, &overrides), StartOptions { worker: false }).await.expect("start the app");
+            app::start(common::settings(&db, &overrides), StartOptions { worker }).await.expect("start the app");
         let addr = running.inbound_addr.expect("the inbound listener runs when inbound.bind is set");
         Self { db, running, addr }
+    }
+
+    /// `url` (from a mail, on the configured base URL) on the running web server.
+    fn local(&self, url: &str) -> String {
+        let path = url.split_once("://").unwrap().1.split_once('/').unwrap().1;
+        format!("http://{}/{path}", self.running.addr)
+    }
+
+    /// The status and name of the person at `email`, if there is one.
+    async fn person_by_email(&self, email: &str) -> Option<(String, String)> {
+        let sql = "select status, name from person where email = $1";
+        on_db!(self.db, |pool| sqlx::query_as(sql).bind(email).fetch_optional(&pool).await.unwrap())
+    }
+
+    async fn people_total(&self) -> i64 {
+        let sql = "select count(*) from person";
+        on_db!(self.db, |pool| sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap())
+    }
+
+    /// The mailing-list consents of the person at `email`: method, proof, text, confirmed.
+    async fn consents(&self, email: &str) -> Vec<(String, String, String, bool)> {
+        let sql = "select consent.method, consent.proof, consent.text_shown, consent.confirmed_at \
+                   from consent join person on person.id = consent.person_id \
+                   where person.email = $1 and consent.purpose = 'mailing-list'";
+        let rows: Vec<(String, String, String, Option<i64>)> =
+            on_db!(self.db, |pool| sqlx::query_as(sql).bind(email).fetch_all(&pool).await.unwrap());
+        rows.into_iter().map(|(m, p, t, c)| (m, p, t, c.is_some())).collect()
     }
 
     fn store(&self) -> &Store {
@@ -494,7 +544,7 @@ both_engines! {
 }
 
 both_engines! {
-    async fn only_our_bounce_addresses_and_the_join_address_are_accepted(engine: Engine) {
+    async fn only_our_bounce_addresses_and_the_join_and_leave_addresses_are_accepted(engine: Engine) {
         let app = Inbound::start(engine, &[("inbound.join_address", "tilmeld@forum.example")]).await;
         let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
         let id = app.queue(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
@@ -514,6 +564,8 @@ both_engines! {
             format!("someoneelse+bounce-{hex}@forum.example"),
             format!("dialogforum+bounce-{hex}@elsewhere.example"),
             "dialogforum+bounce-nothex@forum.example".to_owned(),
+            "dialogforum+leave@elsewhere.example".to_owned(),
+            "someoneelse+leave@forum.example".to_owned(),
         ] {
             let (code, text) = smtp.command(&format!("RCPT TO:<{foreign}>")).await;
             assert_eq!(code, 550, "{foreign}: {text}");
@@ -521,6 +573,7 @@ both_engines! {
         assert_eq!(smtp.command("DATA").await.0, 503, "no recipient, no message");
         assert_eq!(smtp.command(&format!("RCPT TO:<{ours}>")).await.0, 250);
         assert_eq!(smtp.command("RCPT TO:<Tilmeld@Forum.Example>").await.0, 250);
+        assert_eq!(smtp.command(&format!("RCPT TO:<{LEAVE}>")).await.0, 250);
         let (code, text) = smtp.data("From: Eva <eva@firma.example>\r\nSubject: Tilmeld\r\n\r\nTilmeld mig, tak.\r\n").await;
         assert_eq!(code, 250, "{text}");
         assert_eq!(smtp.command("QUIT").await.0, 221);
@@ -567,5 +620,218 @@ both_engines! {
         assert_eq!(idle.command("EHLO mx.nordlys-it.example").await.0, 250);
         tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("a prompt stop");
         assert_eq!(idle.reply().await.0, 421);
+    }
+}
+
+/// A person's mail to the forum, as their mail program writes it. The body
+/// says things a command parser would trip over; it must be ignored.
+fn personal_mail(from: &str, to: &str, subject: &str, message_id: &str, extra_headers: &str) -> String {
+    format!(
+        "From: {from}\r
+To: {to}\r
+Subject: {subject}\r
+Date: Mon, 2 Nov 2026 09:12:00 +0100\r
+Message-ID: {message_id}\r
+{extra_headers}MIME-Version: 1.0\r
+Content-Type: text/plain; charset=utf-8\r
+Content-Transfer-Encoding: 8bit\r
+\r
+Hej\r
+\r
+unsubscribe\r
+afmeld\r
+\r
+Venlig hilsen\r
+Anna Bøgh\r
+Nordlys IT A/S\r
+"
+    )
+}
+
+const ANNA: &str = "anna.bogh@nordlys-it.example";
+const ANNA_FROM: &str = "=?utf-8?q?Anna_B=C3=B8gh?= <anna.bogh@nordlys-it.example>";
+
+/// The text part of a received mail.
+fn plain(m: &Received) -> String {
+    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
+    parsed.body_text(0).expect("a text part").into_owned()
+}
+
+/// The first link in the text part whose path starts with `prefix`.
+fn link(m: &Received, prefix: &str) -> String {
+    let text = plain(m);
+    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
+    let start = text[..at].rfind("http").unwrap();
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+fn subject(m: &Received) -> String {
+    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
+    parsed.subject().unwrap_or_default().to_owned()
+}
+
+both_engines! {
+    async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = Inbound::relaying(engine, &smtp, &[]).await;
+        let http = reqwest::Client::new();
+
+        let id = "<CAF=tilmeld-1@mail.nordlys-it.example>";
+        let mail = personal_mail(ANNA_FROM, JOIN, "Tilmelding", id, "Organization: Nordlys IT A/S\r\n");
+        let (code, text) = deliver(app.addr, ANNA, JOIN, &mail).await;
+        assert_eq!(code, 250, "{text}");
+        assert_eq!(app.person_by_email(ANNA).await, Some(("pending".to_owned(), "Anna Bøgh".to_owned())));
+
+        let msgs = smtp.wait_for(1, 10).await;
+        assert_eq!(msgs.len(), 1, "one confirmation");
+        assert_eq!(msgs[0].to, [ANNA]);
+        assert_eq!(subject(&msgs[0]), "Bekræft din tilmelding til Dialogforum");
+        assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
+        assert_eq!(msgs[0].header("Auto-Submitted").as_deref(), Some("auto-generated"), "so it cannot start a loop");
+        let confirm = link(&msgs[0], "/confirm/");
+
+        let page = http.get(app.local(&confirm)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "pending", "opening the link changes nothing");
+        let res = http.post(app.local(&confirm)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+        let consents = app.consents(ANNA).await;
+        assert_eq!(consents, vec![("email".to_owned(), id.to_owned(), EMAIL_CONSENT_TEXT.to_owned(), true)]);
+
+        // Writing again: nothing changes, and an "already on the list" mail answers.
+        let again = personal_mail(ANNA_FROM, JOIN, "Tilmelding", "<tilmeld-2@mail.nordlys-it.example>", "");
+        assert_eq!(deliver(app.addr, ANNA, JOIN, &again).await.0, 250);
+        let msgs = smtp.wait_for(2, 10).await;
+        assert_eq!(msgs.len(), 2);
+        assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn automatic_mail_to_the_join_address_sets_nothing_off(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = Inbound::relaying(engine, &smtp, &[]).await;
+        let id = "<auto-1@mail.nordlys-it.example>";
+        let join = |subject: &str, headers: &str| personal_mail(ANNA_FROM, JOIN, subject, id, headers);
+        let cases = [
+            ("an auto-reply", ANNA, join("Automatisk svar: Tilmelding", "Auto-Submitted: auto-replied\r\n")),
+            ("bulk mail", ANNA, join("Nyhedsbrev", "Precedence: bulk\r\n")),
+            ("a null sender", "", join("Tilmelding", "")),
+            ("a mail system", "MAILER-DAEMON@nordlys-it.example", join("Tilmelding", "")),
+            ("another domain", "spammer@elsewhere.example", join("Tilmelding", "")),
+        ];
+        for (what, sender, mail) in &cases {
+            let (code, text) = deliver(app.addr, sender, JOIN, mail).await;
+            assert_eq!(code, 250, "{what} is accepted and dropped: {text}");
+            assert_eq!(app.people_total().await, 0, "{what} creates nobody");
+            assert_eq!(app.outbox_total().await, 0, "{what} queues nothing");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(smtp.messages().is_empty(), "nothing is sent");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_takes_them_off(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = Inbound::relaying(engine, &smtp, &[]).await;
+        let http = reqwest::Client::new();
+        app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
+
+        let mail = personal_mail(ANNA_FROM, JOIN, " Re: AFMELD ", "<afmeld-1@mail.nordlys-it.example>", "");
+        let (code, text) = deliver(app.addr, ANNA, JOIN, &mail).await;
+        assert_eq!(code, 250, "{text}");
+        let msgs = smtp.wait_for(1, 10).await;
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].to, [ANNA]);
+        assert_eq!(subject(&msgs[0]), "Bekræft, at du vil af Dialogforums mailingliste");
+        assert!(msgs[0].header("List-Unsubscribe").is_none(), "a notice, not list mail");
+        let unsubscribe = link(&msgs[0], "/unsubscribe/");
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed", "a From can be forged: nothing yet");
+
+        let page = http.get(app.local(&unsubscribe)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed", "opening the link changes nothing");
+        let res = http.post(app.local(&unsubscribe)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "unsubscribed");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn a_request_to_leave_from_an_unknown_address_sends_nothing(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = Inbound::relaying(engine, &smtp, &[]).await;
+        let stranger = "Eva Holm <eva@velfaerdstek.example>";
+        let afmeld = personal_mail(stranger, JOIN, "afmeld", "<afmeld-2@velfaerdstek.example>", "");
+        assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", JOIN, &afmeld).await.0, 250);
+        let any = personal_mail(stranger, LEAVE, "Hej", "<afmeld-3@velfaerdstek.example>", "");
+        assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", LEAVE, &any).await.0, 250);
+        assert_eq!(app.people_total().await, 0, "a request to leave creates nobody");
+        assert_eq!(app.outbox_total().await, 0);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(smtp.messages().is_empty(), "nothing is sent");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = Inbound::relaying(engine, &smtp, &[]).await;
+        assert_eq!(leave_address(&Email::parse(FROM).unwrap()).unwrap().as_str(), LEAVE);
+        let anna = app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
+
+        // An invitation, composed by the running app's own composer.
+        let to = Email::parse(ANNA).unwrap();
+        let url = "https://forum.example/unsubscribe/abc";
+        let invitation = Outgoing {
+            kind: "invitation",
+            to: &to,
+            to_name: Some("Anna Bøgh"),
+            person_id: Some(anna),
+            campaign_id: None,
+            subject: "Invitation til 17. møde",
+            text: "Hej\nDu er inviteret.".to_owned(),
+            html: "<p>Hej</p><p>Du er inviteret.</p>".to_owned(),
+            unsubscribe_url: Some(url.to_owned()),
+            ics: None,
+        };
+        let m = app.running.state.composer.compose(&invitation).unwrap();
+        let mut tx = app.store().begin().await.unwrap();
+        enqueue(&mut tx, &m).await.unwrap();
+        tx.commit().await.unwrap();
+        app.running.state.mail_wake.notify_one();
+        let msgs = smtp.wait_for(1, 10).await;
+        assert_eq!(msgs.len(), 1);
+        let header = msgs[0].header("List-Unsubscribe").unwrap();
+        assert_eq!(header, format!("<{url}>, <mailto:{LEAVE}?subject=afmeld>"));
+        assert_eq!(msgs[0].header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+        // Read as tests/list.rs reads it for one-click: the HTTPS URL comes first.
+        let first = header.trim_matches(['<', '>']).split(">,").next().unwrap().trim_matches(['<', '>']);
+        assert_eq!(first, url);
+
+        // The mail program follows the mailto: a mail to the leave address, subject "afmeld".
+        let mail = personal_mail(ANNA, LEAVE, "afmeld", "<mailto-1@mail.nordlys-it.example>", "");
+        assert_eq!(deliver(app.addr, ANNA, LEAVE, &mail).await.0, 250);
+        let msgs = smtp.wait_for(2, 10).await;
+        assert_eq!(msgs.len(), 2);
+        assert!(link(&msgs[1], "/unsubscribe/").contains("/unsubscribe/"));
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+        app.stop().await;
+
+        // Without the listener nobody reads the leave address, so list mail does not name it.
+        let quiet = TestApp::spawn(engine).await;
+        let m = quiet.running.state.composer.compose(&invitation).unwrap();
+        let raw = String::from_utf8(m.raw).unwrap();
+        assert!(raw.contains(&format!("List-Unsubscribe: <{url}>\r\n")), "{raw}");
+        assert!(!raw.contains("mailto:"));
+        quiet.stop().await;
     }
 }

@@ -25,6 +25,9 @@ pub struct Composer {
     /// Right-hand side of Message-IDs.
     id_domain: String,
     dkim: Option<Arc<DkimConfig>>,
+    /// `mailto:` URI of the leave address, offered after the HTTPS URL in
+    /// `List-Unsubscribe` (RFC 2369) while the inbound listener runs.
+    leave_mailto: Option<String>,
 }
 
 /// The headers a DKIM signature covers. Those a message lacks are signed as
@@ -93,7 +96,17 @@ impl Composer {
             list_id: list_id.to_owned(),
             id_domain: from.domain().to_owned(),
             dkim: None,
+            leave_mailto: None,
         })
+    }
+
+    /// Offers `leave` as a `mailto:` (subject `afmeld`) after the HTTPS URL in
+    /// the `List-Unsubscribe` header of list mail, for mail programs that
+    /// unsubscribe by mail. Only for a leave address the inbound listener takes.
+    #[must_use]
+    pub fn with_leave_address(mut self, leave: &Email) -> Self {
+        self.leave_mailto = Some(format!("mailto:{}?subject=afmeld", mailto_escape(leave.as_str())));
+        self
     }
 
     /// Signs every message with DKIM from now on.
@@ -141,8 +154,13 @@ impl Composer {
         builder = builder.raw_header(raw("List-Id", &format!("<{}>", self.list_id)));
         builder = builder.raw_header(raw("Auto-Submitted", "auto-generated"));
         if let Some(url) = &m.unsubscribe_url {
+            // RFC 8058: the HTTPS URL carries one-click; the mailto comes after it (RFC 2369).
+            let value = match &self.leave_mailto {
+                Some(mailto) => format!("<{url}>, <{mailto}>"),
+                None => format!("<{url}>"),
+            };
             builder = builder
-                .raw_header(raw("List-Unsubscribe", &format!("<{url}>")))
+                .raw_header(raw("List-Unsubscribe", &value))
                 .raw_header(raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"));
         }
         let alternative = MultiPart::alternative_plain_html(m.text.clone(), m.html.clone());
@@ -187,6 +205,21 @@ impl Composer {
     }
 }
 
+/// An address as the `addr-spec` of a `mailto:` URI (RFC 6068): anything but
+/// unreserved characters, `@` and `+` is percent-encoded, so a non-ASCII
+/// address never reaches the header as such.
+fn mailto_escape(address: &str) -> String {
+    use std::fmt::Write;
+    address.bytes().fold(String::with_capacity(address.len()), |mut out, b| {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@' | b'+') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
 /// A header whose value we wrote ourselves and know to be one line of ASCII.
 fn raw(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.replace(['\r', '\n'], ""))
@@ -196,8 +229,50 @@ fn raw(name: &'static str, value: &str) -> HeaderValue {
 mod tests {
     use base64::Engine;
 
-    use super::{Composer, Outgoing};
+    use super::{Composer, Outgoing, mailto_escape};
     use crate::domain::Email;
+
+    fn list_mail<'a>(to: &'a Email, unsubscribe_url: Option<&str>) -> Outgoing<'a> {
+        Outgoing {
+            kind: "announcement",
+            to,
+            to_name: Some("Anna"),
+            person_id: None,
+            campaign_id: None,
+            subject: "Nyt fra Dialogforum",
+            text: "Hej".into(),
+            html: "<p>Hej</p>".into(),
+            unsubscribe_url: unsubscribe_url.map(str::to_owned),
+            ics: None,
+        }
+    }
+
+    fn head(raw: &[u8]) -> String {
+        let raw = String::from_utf8_lossy(raw);
+        raw.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ").replace("\r\n\t", " ")
+    }
+
+    #[test]
+    fn list_unsubscribe_offers_the_leave_address_after_the_https_url() {
+        let from = Email::parse("dialogforum@forum.example").unwrap();
+        let to = Email::parse("anna@firma.example").unwrap();
+        let leave = Email::parse("dialogforum+leave@forum.example").unwrap();
+        let plain = Composer::new(&from, "Dialogforum", None, "dialogforum.forum.example").unwrap();
+        let with_leave = plain.clone().with_leave_address(&leave);
+        let url = "https://forum.example/unsubscribe/abc";
+
+        let h = head(&plain.compose(&list_mail(&to, Some(url))).unwrap().raw);
+        assert!(h.contains(&format!("List-Unsubscribe: <{url}>\r\n")), "{h}");
+        let h = head(&with_leave.compose(&list_mail(&to, Some(url))).unwrap().raw);
+        let expected =
+            format!("List-Unsubscribe: <{url}>, <mailto:dialogforum+leave@forum.example?subject=afmeld>\r\n");
+        assert!(h.contains(&expected), "{h}");
+        assert!(h.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{h}");
+        let h = head(&with_leave.compose(&list_mail(&to, None)).unwrap().raw);
+        assert!(!h.contains("List-Unsubscribe"), "mail that is not list mail has none: {h}");
+
+        assert_eq!(mailto_escape("søren+leave@æblehus.dk"), "s%C3%B8ren+leave@%C3%A6blehus.dk");
+    }
 
     #[test]
     fn dkim_signs_the_list_headers_too() {

@@ -1,27 +1,33 @@
 //! The inbound SMTP listener: receives the bounces and complaints that come
 //! back to the per-message return paths ([`super::verp`]) and suppresses the
-//! addresses that fail, and accepts mail for the join address.
+//! addresses that fail, and takes mail for the join and leave addresses, which
+//! ask to join or leave the list ([`super::requests`]).
 //!
 //! The SMTP conversation is `mailin`'s state machine; this module does the I/O
-//! and the decisions. It accepts only our own bounce addresses and the join
-//! address (no open relay), limits line length, recipients, message size,
-//! connections, errors and idle time, answers 250 only after what a message
-//! means has been recorded (451 if the database is away, so the sender tries
-//! again), and never sends mail of its own in reply to anything.
+//! and the decisions. It accepts only our own bounce addresses, the join
+//! address and the leave address (no open relay), limits line length,
+//! recipients, message size, connections, errors and idle time, and answers 250
+//! only after what a message means has been recorded (451 if the database is
+//! away, so the sender tries again). It never answers a bounce, a complaint or
+//! anything automatic; the only mail it sets off is the confirmation that a
+//! person's own request to join or leave calls for.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use jiff::SignedDuration;
 use mail_parser::{MessageParser, MessagePart, MimeHeaders};
 use mailin::{Action, Handler, Response, Session, SessionBuilder};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
+use super::campaign::MailContext;
+use super::requests::{self, Limits};
 use super::transport::mask;
 use super::verp;
 use crate::config::Settings;
@@ -53,6 +59,10 @@ pub struct InboundSettings {
     pub bounce_base: Email,
     /// The address whose mail means "put me on the list", if there is one.
     pub join_address: Option<Email>,
+    /// The address whose mail means "take me off the list" ([`verp::leave_address`]).
+    pub leave_address: Email,
+    /// How often and for how long the confirmations of requests by mail go out.
+    pub limits: Limits,
     /// Largest message accepted, in bytes; larger ones get 552.
     pub max_message_bytes: usize,
     /// Soft bounces after which an address is suppressed; 0 = never.
@@ -62,12 +72,17 @@ pub struct InboundSettings {
 }
 
 impl InboundSettings {
-    /// The listener settings from `[mail]` and `[inbound]`, closing idle connections after five minutes.
+    /// The listener settings from `[mail]`, `[inbound]` and `[security]`,
+    /// closing idle connections after five minutes.
     ///
     /// # Errors
     /// An unusable bounce or join address; the message names the key.
     pub fn from_settings(settings: &Settings) -> Result<Self, String> {
         let bounce_base = settings.bounce_base().map_err(|e| format!("mail.bounce_address: {e}"))?;
+        let leave_address = verp::leave_address(&bounce_base).map_err(|_| {
+            "mail.bounce_address: the part before @ is too long to take +leave (the leave address)".to_owned()
+        })?;
+        let security = &settings.security;
         let join = settings.inbound.join_address.as_str();
         let join_address = if join.is_empty() {
             None
@@ -77,6 +92,11 @@ impl InboundSettings {
         Ok(Self {
             bounce_base,
             join_address,
+            leave_address,
+            limits: Limits {
+                link_ttl: SignedDuration::from_hours(i64::try_from(security.token_ttl_hours).unwrap_or(168)),
+                mails_per_address_per_day: security.confirmations_per_address_per_day,
+            },
             max_message_bytes: settings.inbound.max_message_bytes,
             soft_bounce_limit: settings.inbound.soft_bounce_limit,
             idle_timeout: Duration::from_mins(5),
@@ -85,15 +105,19 @@ impl InboundSettings {
 }
 
 /// Receives mail on `listener` until `shutdown` turns true (or its sender is
-/// gone), then lets open connections finish for a few seconds.
+/// gone), then lets open connections finish for a few seconds. Confirmations
+/// of requests to join or leave are queued with `mail` and `mail_wake` wakes
+/// the outbox worker for them.
 pub async fn serve(
     listener: TcpListener,
     store: Store,
     settings: InboundSettings,
+    mail: MailContext,
+    mail_wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let host = settings.bounce_base.domain().to_owned();
-    let inbox = Arc::new(Inbox { store, settings, host });
+    let inbox = Arc::new(Inbox { store, settings, host, mail, mail_wake });
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut sessions = JoinSet::new();
     loop {
@@ -163,6 +187,10 @@ struct Inbox {
     settings: InboundSettings,
     /// The name in the greeting: the bounce base's domain.
     host: String,
+    /// What queuing a confirmation needs.
+    mail: MailContext,
+    /// Wakes the outbox worker once a confirmation is queued.
+    mail_wake: Arc<Notify>,
 }
 
 /// Who a message is for.
@@ -172,6 +200,8 @@ enum Recipient {
     Bounce(OutboxId),
     /// The join address.
     Join,
+    /// The leave address.
+    Leave,
 }
 
 /// The message being received.
@@ -248,13 +278,17 @@ impl Handler for Collector {
 }
 
 impl Inbox {
-    /// Whether we take mail for `to`: our bounce addresses and the join address, nothing else.
+    /// Whether we take mail for `to`: our bounce addresses, the join address
+    /// and the leave address, nothing else.
     fn recipient(&self, to: &str) -> Result<Recipient, Response> {
         let Ok(to) = Email::parse(to) else {
             return Err(Response::custom(550, "5.1.3 Bad recipient address syntax".to_owned()));
         };
         if self.settings.join_address.as_ref() == Some(&to) {
             return Ok(Recipient::Join);
+        }
+        if self.settings.leave_address == to {
+            return Ok(Recipient::Leave);
         }
         if to.domain() != self.settings.bounce_base.domain() {
             return Err(Response::custom(550, "5.7.1 Relaying denied".to_owned()));
@@ -281,33 +315,57 @@ impl Inbox {
             );
             return Reply::new(552, "5.3.4 Message too big for system");
         }
-        let mut report = None;
-        for recipient in &envelope.recipients {
-            let done = match recipient {
-                Recipient::Join => self.join_request(reverse_path, &envelope.data).await,
-                Recipient::Bounce(id) => {
-                    let report = report.get_or_insert_with(|| classify(&envelope.data));
-                    self.bounce(*id, report).await
-                }
-            };
-            if let Err(e) = done {
-                tracing::warn!(error = %e, "could not record inbound mail; the sender will try again");
-                return Reply::new(451, "4.3.0 Temporary failure, please try again later");
-            }
+        if let Err(e) = self.act_on(reverse_path, &envelope).await {
+            tracing::warn!(error = format!("{e:#}"), "could not record inbound mail; the sender will try again");
+            return Reply::new(451, "4.3.0 Temporary failure, please try again later");
         }
         Reply::new(250, "2.0.0 OK")
     }
 
-    /// Mail for the join address. Sign-up by email belongs to the mailing list;
-    /// this is the one place where it is to be handled. For now the message is
-    /// accepted, logged and dropped — and never answered.
-    #[expect(clippy::unused_async, reason = "the hook that sign-up by email will fill in")]
-    async fn join_request(&self, reverse_path: &str, message: &[u8]) -> Result<(), StoreError> {
-        tracing::info!(
-            from = %mask(reverse_path),
-            bytes = message.len(),
-            "mail to the join address accepted; sign-up by email is handled by the mailing list"
-        );
+    /// Does what a complete message means for each of its recipients.
+    async fn act_on(&self, reverse_path: &str, envelope: &Envelope) -> anyhow::Result<()> {
+        let to_leave = envelope.recipients.contains(&Recipient::Leave);
+        if to_leave || envelope.recipients.contains(&Recipient::Join) {
+            // One request per message, even when it went to both addresses; leaving wins.
+            self.list_request(reverse_path, &envelope.data, to_leave).await?;
+        }
+        let mut report = None;
+        for recipient in &envelope.recipients {
+            if let Recipient::Bounce(id) = recipient {
+                let report = report.get_or_insert_with(|| classify(&envelope.data));
+                self.bounce(*id, report).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Mail for the join or leave address: a request to join, or to leave when
+    /// it went to the leave address or its subject says so. Automatic mail and
+    /// mail that is not to be believed are logged and dropped.
+    async fn list_request(&self, reverse_path: &str, message: &[u8], to_leave_address: bool) -> anyhow::Result<()> {
+        let settings = &self.settings;
+        let mut ours = vec![&settings.bounce_base, &settings.leave_address];
+        ours.extend(settings.join_address.as_ref());
+        let letter = match requests::read(message, reverse_path, &ours) {
+            Ok(letter) => letter,
+            Err(why) => {
+                metrics::counter!("dialogforum_inbound_requests_total", "kind" => "ignored").increment(1);
+                tracing::info!(from = %mask(reverse_path), why, "mail to the join or leave address ignored");
+                return Ok(());
+            }
+        };
+        let leave = to_leave_address || letter.asks_to_leave;
+        let queued = if leave {
+            requests::leave(&self.store, &self.mail, settings.limits, &letter).await?
+        } else {
+            requests::join(&self.store, &self.mail, settings.limits, &letter).await?
+        };
+        if queued {
+            self.mail_wake.notify_one();
+        }
+        let kind = if leave { "leave" } else { "join" };
+        metrics::counter!("dialogforum_inbound_requests_total", "kind" => kind).increment(1);
+        tracing::info!(from = %letter.from.masked(), kind, confirmation_queued = queued, "request by mail handled");
         Ok(())
     }
 

@@ -1,11 +1,13 @@
 //! Mail: composing messages, the transports that carry them, the outbox worker
 //! that delivers what the store has queued, and the inbound listener that
-//! receives bounces and complaints.
+//! receives bounces, complaints and requests to join or leave the list.
 
 pub mod campaign;
 pub mod compose;
 pub mod inbound;
 pub mod notices;
+pub mod requests;
+pub mod rsvp;
 pub mod smtp;
 pub mod transport;
 pub mod verp;

@@ -189,3 +189,44 @@ pub async fn profile_link(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: 
     };
     queue(tx, ctx, "profile-link", to, &n).await
 }
+
+/// Asks someone who wrote to the leave address (or "afmeld" to the join
+/// address) to confirm that they want to leave, with a fresh unsubscribe link.
+/// The link opens a page with a button, and only the button takes them off the
+/// list: the sender of a mail can be forged, a click in their inbox cannot.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn confirm_leave(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: SignedDuration) -> anyhow::Result<()> {
+    let url = link(tx, ctx, TokenPurpose::Unsubscribe, to.person, Some(ttl)).await?;
+    let days = ttl.as_hours() / 24;
+    let n = match to.lang {
+        Lang::Da => Notice {
+            lang: "da",
+            subject: "Bekræft, at du vil af Dialogforums mailingliste".into(),
+            greeting: "Hej".into(),
+            paragraphs: vec![
+                "Vi har modtaget en mail om at tage denne adresse af Dialogforums mailingliste.".into(),
+                "Klik på knappen og bekræft på siden, der åbner, for at blive frameldt.".into(),
+            ],
+            action: Some(("Frameld mig".into(), url)),
+            footer: vec![format!(
+                "Linket virker i {days} dage. Vil du blive på listen, kan du se bort fra denne mail; så sker der intet."
+            )],
+        },
+        Lang::En => Notice {
+            lang: "en",
+            subject: "Confirm that you want to leave the Dialogforum mailing list".into(),
+            greeting: "Hello".into(),
+            paragraphs: vec![
+                "We received a mail asking us to take this address off the Dialogforum mailing list.".into(),
+                "Follow the button and confirm on the page that opens to leave the list.".into(),
+            ],
+            action: Some(("Take me off the list".into(), url)),
+            footer: vec![format!(
+                "The link works for {days} days. To stay on the list, ignore this mail and nothing will happen."
+            )],
+        },
+    };
+    queue(tx, ctx, "leave-confirm", to, &n).await
+}

@@ -13,11 +13,14 @@
 pub mod audit;
 pub mod bounces;
 pub mod campaigns;
+pub mod erasure;
 pub mod meetings;
 pub mod outbox;
 pub mod people;
 pub mod rate;
 pub mod registrations;
+pub mod rsvp;
+pub mod subscribers;
 pub mod subscriptions;
 pub mod tokens;
 pub mod users;
@@ -177,7 +180,10 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(opts.busy_timeout)
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // Deleted rows are overwritten on disk, so an erased person's data
+                // does not linger in free pages of the file.
+                .pragma("secure_delete", "on");
             if let Some(dir) = options.get_filename().parent()
                 && !dir.as_os_str().is_empty()
             {

@@ -57,7 +57,8 @@ impl LinkToken {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
+/// The SHA-256 of a text in hex, as a consent record keeps the text it showed.
+pub(crate) fn sha256_hex(text: &str) -> String {
     use std::fmt::Write;
 
     use sha2::{Digest, Sha256};
@@ -133,6 +134,29 @@ pub async fn request(tx: &mut WriteTx, s: &Signup) -> Result<SignupOutcome> {
         .await?;
     });
     Ok(SignupOutcome::Pending(PersonId::from_uuid(id)))
+}
+
+/// Someone on the list, pending or confirmed.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub person: PersonId,
+    pub name: String,
+    /// `da` or `en`.
+    pub language: String,
+}
+
+/// The person at `email` if they are on the list (pending or confirmed).
+///
+/// # Errors
+/// The database failed.
+pub async fn member_by_email(tx: &mut WriteTx, email: &Email) -> Result<Option<Member>> {
+    let row: Option<(Uuid, String, String)> = on_tx!(tx, |c| {
+        sqlx::query_as("select id, name, language from person where email = $1 and status in ('pending', 'confirmed')")
+            .bind(email.as_str())
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    Ok(row.map(|(id, name, language)| Member { person: PersonId::from_uuid(id), name, language }))
 }
 
 /// How many mails of `kind` went to `email` since `since` (for rate limits).

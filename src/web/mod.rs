@@ -8,6 +8,8 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod pages;
+pub mod profile;
+pub mod rsvp;
 pub mod state;
 pub mod subscribe;
 
@@ -45,7 +47,13 @@ pub fn router(state: AppState) -> Router {
             .layer(DefaultBodyLimit::max(limit))
     };
     let pages = common(
-        pages::router().merge(subscribe::router()).merge(auth::router()).merge(admin::router()).fallback(not_found),
+        pages::router()
+            .merge(subscribe::router())
+            .merge(rsvp::router())
+            .merge(profile::router())
+            .merge(auth::router())
+            .merge(admin::router())
+            .fallback(not_found),
     )
     // The unsubscribe URL must take RFC 8058 one-click POSTs from anywhere; its
     // unguessable token is its protection, and it can only take someone off the list.

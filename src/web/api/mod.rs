@@ -1,6 +1,8 @@
 //! The organiser API under `/api/v1`: JSON, Bearer tokens, problem+json errors.
 
 mod campaigns;
+mod registrations;
+mod subscribers;
 
 use axum::Json;
 use axum::Router;
@@ -27,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/meetings", get(list_meetings).post(create_meeting))
         .route("/meetings/{id}", get(get_meeting))
         .merge(campaigns::router())
+        .merge(registrations::router())
+        .merge(subscribers::router())
 }
 
 #[derive(OpenApi)]
@@ -34,10 +38,14 @@ pub fn router() -> Router<AppState> {
     info(title = "Dialogforum organiser API", version = "1"),
     servers((url = "/api/v1")),
     paths(list_meetings, create_meeting, get_meeting, campaigns::invite, campaigns::publish, campaigns::cancel_meeting,
-        campaigns::progress, campaigns::pause, campaigns::resume, campaigns::cancel_campaign),
+        campaigns::progress, campaigns::pause, campaigns::resume, campaigns::cancel_campaign,
+        registrations::list, registrations::check_in,
+        subscribers::list_subscribers, subscribers::create_subscriber, subscribers::get_subscriber,
+        subscribers::update_subscriber, subscribers::delete_subscriber, subscribers::import_subscribers),
     components(schemas(MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput,
         campaigns::InvitationInput, campaigns::AudienceInput, campaigns::GuestInput, campaigns::CampaignCreated,
-        campaigns::CampaignJson)),
+        campaigns::CampaignJson, registrations::RegistrationJson, registrations::RegistrationList, registrations::CheckIn, subscribers::SubscriberJson, subscribers::SubscriberPage, subscribers::SubscriberInput,
+        subscribers::SubscriberPatch, crate::transfer::import::Report, crate::transfer::import::Reject)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -1,0 +1,154 @@
+//! Mails about a person's answer: the confirmation of every answer (with the
+//! calendar entry and, for virtual meetings, the joining link when they got a
+//! seat), and the news that a seat came free for someone on the waiting list.
+
+use askama::Template;
+
+use super::campaign::{MailContext, calendar_entry};
+use super::compose::Outgoing;
+use super::notices::{Notice, To};
+use crate::domain::MeetingFormat;
+use crate::i18n::Lang;
+use crate::store::WriteTx;
+use crate::store::meetings::Meeting;
+use crate::store::outbox::enqueue;
+use crate::store::rsvp::Seat;
+
+#[derive(Template)]
+#[template(path = "mail/notice/body.txt", escape = "none")]
+struct Text<'a> {
+    m: &'a Notice,
+}
+
+#[derive(Template)]
+#[template(path = "mail/notice/body.html")]
+struct Html<'a> {
+    m: &'a Notice,
+}
+
+fn joining(meeting: &Meeting, lang: Lang) -> Option<String> {
+    (meeting.format != MeetingFormat::Physical && !meeting.online_url.is_empty()).then(|| match lang {
+        Lang::Da => format!("Link til at deltage online: {}", meeting.online_url),
+        Lang::En => format!("Link to join online: {}", meeting.online_url),
+    })
+}
+
+/// Confirms an answer. `rsvp_url` lets the person change it.
+///
+/// # Errors
+/// The mail could not be built or queued.
+pub async fn confirm_answer(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    to: To<'_>,
+    meeting: &Meeting,
+    seat: Seat,
+    rsvp_url: Option<&str>,
+) -> anyhow::Result<()> {
+    let lang = to.lang;
+    let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
+    let (subject, mut paragraphs) = match (seat, lang) {
+        (Seat::Attending, Lang::Da) => (
+            format!("Du er tilmeldt: {}", meeting.title),
+            vec![format!(
+                "Tak for din tilmelding til {} ({when}). Mødet er sat i din kalender med den vedhæftede fil.",
+                meeting.title
+            )],
+        ),
+        (Seat::Attending, Lang::En) => (
+            format!("You are registered: {}", meeting.title),
+            vec![format!(
+                "Thank you for registering for {} ({when}). The attached file puts the meeting in your calendar.",
+                meeting.title
+            )],
+        ),
+        (Seat::Waitlisted { place }, Lang::Da) => (
+            format!("Du er på venteliste: {}", meeting.title),
+            vec![format!(
+                "Mødet er fuldt. Du er nr. {place} på ventelisten og får besked, så snart der bliver en plads."
+            )],
+        ),
+        (Seat::Waitlisted { place }, Lang::En) => (
+            format!("You are on the waiting list: {}", meeting.title),
+            vec![format!(
+                "The meeting is full. You are number {place} on the waiting list and will hear from us as soon as a seat comes free."
+            )],
+        ),
+        (Seat::Declined, Lang::Da) => (
+            format!("Tak for dit svar: {}", meeting.title),
+            vec![format!("Vi har noteret, at du ikke deltager i {} ({when}).", meeting.title)],
+        ),
+        (Seat::Declined, Lang::En) => (
+            format!("Thank you for your answer: {}", meeting.title),
+            vec![format!("We have noted that you will not attend {} ({when}).", meeting.title)],
+        ),
+    };
+    if seat == Seat::Attending {
+        paragraphs.extend(joining(meeting, lang));
+    }
+    let action = rsvp_url.map(|u| {
+        let label = if lang == Lang::Da { "Se eller ændr dit svar" } else { "See or change your answer" };
+        (label.to_owned(), u.to_owned())
+    });
+    let n = Notice {
+        lang: lang.code(),
+        subject,
+        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
+        paragraphs,
+        action,
+        footer: Vec::new(),
+    };
+    let ics = (seat == Seat::Attending).then(|| calendar_entry(meeting, &ctx.composer, &ctx.base_url));
+    queue(tx, ctx, "rsvp-confirm", to, &n, ics).await
+}
+
+/// Tells someone from the waiting list that they now have a seat.
+///
+/// # Errors
+/// The mail could not be built or queued.
+pub async fn promoted(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, meeting: &Meeting) -> anyhow::Result<()> {
+    let lang = to.lang;
+    let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
+    let mut paragraphs = vec![match lang {
+        Lang::Da => format!("Der er blevet en plads til dig på {} ({when}). Du er nu tilmeldt.", meeting.title),
+        Lang::En => format!("A seat has come free for you at {} ({when}). You are now registered.", meeting.title),
+    }];
+    paragraphs.extend(joining(meeting, lang));
+    let n = Notice {
+        lang: lang.code(),
+        subject: match lang {
+            Lang::Da => format!("Du har fået en plads: {}", meeting.title),
+            Lang::En => format!("You have a seat: {}", meeting.title),
+        },
+        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
+        paragraphs,
+        action: None,
+        footer: Vec::new(),
+    };
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url);
+    queue(tx, ctx, "rsvp-promoted", to, &n, Some(ics)).await
+}
+
+async fn queue(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    kind: &'static str,
+    to: To<'_>,
+    n: &Notice,
+    ics: Option<String>,
+) -> anyhow::Result<()> {
+    let message = ctx.composer.compose(&Outgoing {
+        kind,
+        to: to.email,
+        to_name: Some(to.name),
+        person_id: Some(to.person),
+        campaign_id: None,
+        subject: &n.subject,
+        text: Text { m: n }.render()?,
+        html: Html { m: n }.render()?,
+        unsubscribe_url: None,
+        ics,
+    })?;
+    enqueue(tx, &message).await?;
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! A meeting's registrations and check-in at the door.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Problem, rfc3339};
+use crate::domain::{MeetingId, RegistrationId};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::rsvp::{self, Registration};
+use crate::web::auth::ApiUser;
+use crate::web::{AppState, Error, Result};
+
+/// Routes, relative to `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/meetings/{id}/registrations", get(list)).route("/meetings/{id}/checkins", post(check_in))
+}
+
+/// One person's registration.
+#[derive(Serialize, ToSchema)]
+pub struct RegistrationJson {
+    id: Uuid,
+    /// `invited`, `attending`, `declined`, `waitlisted` or `cancelled`.
+    status: String,
+    track: Option<String>,
+    diet: String,
+    access_needs: String,
+    comment: String,
+    /// Order on the waiting list (lower goes first), for waitlisted people.
+    waitlist_position: Option<i64>,
+    #[schema(format = DateTime)]
+    checked_in_at: Option<String>,
+    #[schema(format = DateTime)]
+    answered_at: Option<String>,
+    person_id: Uuid,
+    name: String,
+    email: String,
+    organisation: String,
+}
+
+impl From<Registration> for RegistrationJson {
+    fn from(r: Registration) -> Self {
+        Self {
+            id: r.id.uuid(),
+            status: r.status.as_str().to_owned(),
+            track: r.track,
+            diet: r.diet,
+            access_needs: r.access_needs,
+            comment: r.comment,
+            waitlist_position: r.waitlist_position,
+            checked_in_at: r.checked_in_at.map(rfc3339),
+            answered_at: r.answered_at.map(rfc3339),
+            person_id: r.person_id.uuid(),
+            name: r.name,
+            email: r.email,
+            organisation: r.organisation,
+        }
+    }
+}
+
+/// The registrations of a meeting.
+#[derive(Serialize, ToSchema)]
+pub struct RegistrationList {
+    items: Vec<RegistrationJson>,
+    /// Always `null`: a meeting's registrations come in one page.
+    next: Option<String>,
+}
+
+fn meeting_id(s: &str) -> Result<MeetingId> {
+    s.parse().map_err(|_| Error::NotFound)
+}
+
+/// A meeting's registrations: attending, then the waiting list in order, then invited and the rest.
+#[utoipa::path(get, path = "/meetings/{id}/registrations", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = RegistrationList), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn list(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<RegistrationList>> {
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let regs = state.store.registrations(meeting.id).await?;
+    let mut tx = state.store.begin().await?;
+    let count = i64::try_from(regs.len()).ok();
+    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let entry = Entry {
+        action: "registrations.view",
+        subject_kind: "meeting",
+        subject_id: Some(meeting.id.uuid()),
+        detail: "",
+        row_count: count,
+    };
+    audit::record(&mut tx, &actor, &entry).await?;
+    tx.commit().await?;
+    Ok(Json(RegistrationList { items: regs.into_iter().map(RegistrationJson::from).collect(), next: None }))
+}
+
+/// A check-in.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckIn {
+    registration_id: Uuid,
+    /// `false` undoes a check-in made by mistake.
+    #[serde(default = "yes")]
+    present: bool,
+}
+
+const fn yes() -> bool {
+    true
+}
+
+/// Checks an attending person in at the door (or undoes it).
+#[utoipa::path(post, path = "/meetings/{id}/checkins", request_body = CheckIn, params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = RegistrationJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn check_in(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: std::result::Result<Json<CheckIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<RegistrationJson>> {
+    if !user.role.can_write() {
+        return Err(Error::Forbidden("this needs the organiser or admin role"));
+    }
+    let meeting = meeting_id(&id)?;
+    let Json(c) = body?;
+    let reg = RegistrationId::from_uuid(c.registration_id);
+    let mut tx = state.store.begin().await?;
+    rsvp::check_in(&mut tx, meeting, reg, c.present.then(crate::store::now)).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => {
+            Error::invalid("registration_id", "is not an attending registration of this meeting")
+        }
+        other => other.into(),
+    })?;
+    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let action = if c.present { "registration.check_in" } else { "registration.check_in_undone" };
+    audit::record(
+        &mut tx,
+        &actor,
+        &Entry { action, subject_kind: "registration", subject_id: Some(reg.uuid()), detail: "", row_count: None },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(state.store.registration(reg).await?.into()))
+}

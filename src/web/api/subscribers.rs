@@ -1,0 +1,424 @@
+//! The mailing list for organisers: search and page through it, add a person,
+//! read, change and erase one, and import a CSV file.
+//!
+//! Every call that shows, searches, changes, imports or erases personal data
+//! leaves an audit entry naming the account, the action, the person's id or
+//! the search, and the number of rows. Viewers may list and read; changing,
+//! importing and erasing need the organiser or admin role.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Problem;
+use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::subscribers::{self as list, Changes, NewSubscriber, Subscriber, SubscriberFilter};
+use crate::store::subscriptions::{self, Consent};
+use crate::store::{StoreError, erasure};
+use crate::transfer::import::{self, ImportError, Report};
+use crate::web::auth::ApiUser;
+use crate::web::{AppState, Error, Result};
+
+/// Routes, relative to `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/subscribers", get(list_subscribers).post(create_subscriber))
+        .route("/subscribers/import", post(import_subscribers))
+        .route("/subscribers/{id}", get(get_subscriber).patch(update_subscriber).delete(delete_subscriber))
+}
+
+fn writer(user: &crate::store::users::User) -> Result<()> {
+    if user.role.can_write() { Ok(()) } else { Err(Error::Forbidden("this needs the organiser or admin role")) }
+}
+
+fn actor(user: &crate::store::users::User) -> Actor {
+    Actor::User { id: user.id.uuid(), label: user.email.masked() }
+}
+
+fn person_id(s: &str) -> Result<PersonId> {
+    s.parse().map_err(|_| Error::NotFound)
+}
+
+/// A person on the list.
+#[derive(Serialize, ToSchema)]
+pub struct SubscriberJson {
+    id: Uuid,
+    email: String,
+    name: String,
+    organisation: Option<String>,
+    /// Interest keys.
+    interests: Vec<String>,
+    /// `pending`, `confirmed`, `unsubscribed` or `bounced` (`guest` for a
+    /// guest read by id; guests are never listed).
+    status: String,
+    /// `da` or `en`.
+    language: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    confirmed_at: Option<String>,
+}
+
+impl From<Subscriber> for SubscriberJson {
+    fn from(s: Subscriber) -> Self {
+        Self {
+            id: s.id.uuid(),
+            email: s.email.as_str().to_owned(),
+            name: s.name,
+            organisation: s.organisation,
+            interests: s.interests,
+            status: s.status.as_str().to_owned(),
+            language: s.language,
+            created_at: super::rfc3339(s.created_at),
+            confirmed_at: s.confirmed_at.map(super::rfc3339),
+        }
+    }
+}
+
+/// One page of the list, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct SubscriberPage {
+    items: Vec<SubscriberJson>,
+    /// Pass back as `?cursor=` for the next page; `null` on the last page.
+    next: Option<String>,
+}
+
+/// Filters and paging of the list.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct SubscriberQuery {
+    /// Part of the name, the address or the organisation, in any case.
+    q: Option<String>,
+    /// `pending`, `confirmed`, `unsubscribed` or `bounced`.
+    status: Option<String>,
+    /// An interest key: only people with this interest.
+    interest: Option<String>,
+    /// An organisation's name, in any case: only its people.
+    organisation: Option<String>,
+    /// From the `next` field of the previous page.
+    cursor: Option<String>,
+    /// Items per page, 1–200; default 50.
+    limit: Option<u32>,
+}
+
+fn encode_cursor(s: &Subscriber) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}_{}", crate::store::db_time(s.created_at), s.id))
+}
+
+fn decode_cursor(c: &str) -> Result<(Timestamp, PersonId)> {
+    let bad = || Error::BadRequest("cursor: not a cursor from this API; pass back the `next` value unchanged".into());
+    let text = URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
+    let (at, id) = text.split_once('_').ok_or_else(bad)?;
+    Ok((crate::store::from_db_time(at.parse().map_err(|_| bad())?), id.parse().map_err(|_| bad())?))
+}
+
+/// The interest keys that exist, or an error naming the first that does not.
+async fn known_interests(state: &AppState, field: &str, keys: &[String]) -> Result<Vec<String>> {
+    let all = state.store.interests().await?;
+    let mut out = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        if !all.iter().any(|x| &x.key == key) {
+            let known = all.iter().map(|x| x.key.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(Error::invalid(format!("{field}[{i}]"), format!("no such interest; known: {known}")));
+        }
+        if !out.contains(key) {
+            out.push(key.clone());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn nonempty(value: Option<&String>) -> Option<&str> {
+    value.map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// Lists the people on the list (never guests), newest first.
+#[utoipa::path(get, path = "/subscribers", params(SubscriberQuery),
+    responses((status = 200, body = SubscriberPage), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn list_subscribers(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Query<SubscriberQuery>,
+) -> Result<Json<SubscriberPage>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::BadRequest("limit: must be between 1 and 200".into()));
+    }
+    let status = match nonempty(q.status.as_ref()) {
+        None => None,
+        Some(s) => match PersonStatus::parse(s) {
+            Ok(PersonStatus::Guest) | Err(_) => {
+                return Err(Error::BadRequest("status: must be pending, confirmed, unsubscribed or bounced".into()));
+            }
+            Ok(status) => Some(status),
+        },
+    };
+    let interest = nonempty(q.interest.as_ref()).map(str::to_owned);
+    if let Some(key) = &interest {
+        known_interests(&state, "interest", std::slice::from_ref(key))
+            .await
+            .map_err(|_| Error::BadRequest(format!("interest: there is no interest {key:?}")))?;
+    }
+    let filter = SubscriberFilter {
+        q: nonempty(q.q.as_ref()).map(str::to_owned),
+        status,
+        interest,
+        organisation: nonempty(q.organisation.as_ref()).map(str::to_owned),
+        before: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit: limit + 1,
+    };
+    let mut people = state.store.subscribers(&filter).await?;
+    let more = people.len() > limit as usize;
+    people.truncate(limit as usize);
+    let next = if more { people.last().map(encode_cursor) } else { None };
+
+    // The search itself is recorded: which filters, and how many people it showed.
+    let search = [
+        ("q", filter.q.as_deref()),
+        ("status", filter.status.map(PersonStatus::as_str)),
+        ("interest", filter.interest.as_deref()),
+        ("organisation", filter.organisation.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+    .collect::<Vec<_>>()
+    .join("; ");
+    let page = if filter.before.is_some() { "; a later page" } else { "" };
+    let detail = format!("{search}{page}");
+    let mut tx = state.store.begin().await?;
+    let entry = Entry {
+        action: "subscribers.list",
+        subject_kind: "person",
+        subject_id: None,
+        detail: &detail,
+        row_count: Some(i64::try_from(people.len()).unwrap_or(i64::MAX)),
+    };
+    audit::record(&mut tx, &actor(&user), &entry).await?;
+    tx.commit().await?;
+    Ok(Json(SubscriberPage { items: people.into_iter().map(SubscriberJson::from).collect(), next }))
+}
+
+/// One person, guests included.
+#[utoipa::path(get, path = "/subscribers/{id}", params(("id" = Uuid, Path, description = "person id")),
+    responses((status = 200, body = SubscriberJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_subscriber(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<SubscriberJson>> {
+    let id = person_id(&id)?;
+    let person = state.store.subscriber(id).await?;
+    let mut tx = state.store.begin().await?;
+    let entry = Entry {
+        action: "subscriber.view",
+        subject_kind: "person",
+        subject_id: Some(id.uuid()),
+        detail: "",
+        row_count: Some(1),
+    };
+    audit::record(&mut tx, &actor(&user), &entry).await?;
+    tx.commit().await?;
+    Ok(Json(person.into()))
+}
+
+/// A person an organiser adds: confirmed at once, with the organiser's
+/// account recorded as the basis of the consent (method `api`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberInput {
+    email: String,
+    name: String,
+    organisation: Option<String>,
+    /// Interest keys.
+    #[serde(default)]
+    interests: Vec<String>,
+    /// `da` (default) or `en`.
+    language: Option<String>,
+}
+
+fn language(field: &str, value: &str) -> Result<&'static str> {
+    match value {
+        "da" => Ok("da"),
+        "en" => Ok("en"),
+        _ => Err(Error::invalid(field, "must be da or en")),
+    }
+}
+
+fn organisation(value: &str) -> Result<Option<Name>> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        Name::parse(value).map(Some).map_err(|e| Error::invalid("organisation", e))
+    }
+}
+
+/// Adds a person to the list as confirmed.
+#[utoipa::path(post, path = "/subscribers", request_body = SubscriberInput,
+    responses((status = 201, body = SubscriberJson), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_subscriber(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    body: std::result::Result<Json<SubscriberInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<SubscriberJson>)> {
+    writer(&user)?;
+    let Json(input) = body?;
+    let new = NewSubscriber {
+        email: Email::parse(&input.email).map_err(|e| Error::invalid("email", e))?,
+        name: Name::parse(&input.name).map_err(|e| Error::invalid("name", e))?,
+        organisation: organisation(input.organisation.as_deref().unwrap_or(""))?,
+        interests: known_interests(&state, "interests", &input.interests).await?,
+        language: language("language", input.language.as_deref().unwrap_or("da"))?,
+    };
+    let consent = Consent {
+        text: "Tilføjet af en arrangør, der har samtykket på personens vegne.".into(),
+        version: "api".into(),
+        method: "api",
+        proof: format!("API token of account {}", user.id),
+    };
+    let mut tx = state.store.begin().await?;
+    let id = list::insert_confirmed(&mut tx, &new, &consent).await.map_err(|e| match e {
+        StoreError::Conflict(_) => Error::Conflict("email: this address is already known".into()),
+        other => other.into(),
+    })?;
+    let entry = Entry {
+        action: "subscriber.create",
+        subject_kind: "person",
+        subject_id: Some(id.uuid()),
+        detail: "",
+        row_count: Some(1),
+    };
+    audit::record(&mut tx, &actor(&user), &entry).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(state.store.subscriber(id).await?.into())))
+}
+
+/// Reads `null` as `Some(None)`, so that a missing field and `null` differ.
+#[allow(clippy::option_option, reason = "absent, null and a value mean three different things in a PATCH")]
+fn present<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Changes to a person; fields left out stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberPatch {
+    name: Option<String>,
+    /// `null` or `""` removes the organisation.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    #[allow(clippy::option_option, reason = "absent, null and a value mean three different things in a PATCH")]
+    organisation: Option<Option<String>>,
+    /// Replaces the interests (keys).
+    interests: Option<Vec<String>>,
+    /// `da` or `en`.
+    language: Option<String>,
+    /// Only `unsubscribed`: takes the person off the list at once. People
+    /// confirm themselves, and bounces come from returned mail.
+    status: Option<String>,
+}
+
+/// Changes a person's details, or takes them off the list.
+#[utoipa::path(patch, path = "/subscribers/{id}", request_body = SubscriberPatch,
+    params(("id" = Uuid, Path, description = "person id")),
+    responses((status = 200, body = SubscriberJson), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn update_subscriber(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: std::result::Result<Json<SubscriberPatch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<SubscriberJson>> {
+    writer(&user)?;
+    let id = person_id(&id)?;
+    let Json(input) = body?;
+    let leave = match input.status.as_deref() {
+        None => false,
+        Some("unsubscribed") => true,
+        Some(_) => return Err(Error::invalid("status", "can only be set to unsubscribed")),
+    };
+    let changes = Changes {
+        name: input.name.as_deref().map(Name::parse).transpose().map_err(|e| Error::invalid("name", e))?,
+        organisation: input.organisation.map(|o| organisation(o.as_deref().unwrap_or(""))).transpose()?,
+        interests: match &input.interests {
+            Some(keys) => Some(known_interests(&state, "interests", keys).await?),
+            None => None,
+        },
+        language: input.language.as_deref().map(|l| language("language", l)).transpose()?,
+    };
+    let mut fields = changes.fields();
+    if leave {
+        fields.push("status");
+    }
+    if fields.is_empty() {
+        return Err(Error::invalid("body", "give at least one of name, organisation, interests, language, status"));
+    }
+    let mut tx = state.store.begin().await?;
+    list::update(&mut tx, id, &changes).await?;
+    if leave {
+        subscriptions::leave(&mut tx, id).await?;
+    }
+    let detail = fields.join(", ");
+    let entry = Entry {
+        action: "subscriber.update",
+        subject_kind: "person",
+        subject_id: Some(id.uuid()),
+        detail: &detail,
+        row_count: Some(1),
+    };
+    audit::record(&mut tx, &actor(&user), &entry).await?;
+    tx.commit().await?;
+    Ok(Json(state.store.subscriber(id).await?.into()))
+}
+
+/// Erases a person: name, address and everything they wrote are removed
+/// everywhere; the audit log keeps pseudonymous entries (their id) only.
+#[utoipa::path(delete, path = "/subscribers/{id}", params(("id" = Uuid, Path, description = "person id")),
+    responses((status = 204, description = "erased"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn delete_subscriber(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    writer(&user)?;
+    let id = person_id(&id)?;
+    let mut tx = state.store.begin().await?;
+    let erased = erasure::erase_person(&mut tx, id, &actor(&user)).await?;
+    tx.commit().await?;
+    tracing::info!(person = %id, rows = erased.total(), "person erased by an organiser");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Imports people from a CSV file sent as the body (see the README for the
+/// columns). Imported people are confirmed, with the import as the basis;
+/// addresses already known are left as they are. One transaction: on a
+/// database failure nothing is imported.
+#[utoipa::path(post, path = "/subscribers/import",
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header row naming email, name and organisation"),
+    responses((status = 200, body = Report), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn import_subscribers(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    body: Bytes,
+) -> Result<Json<Report>> {
+    writer(&user)?;
+    let report = import::subscribers(&state.store, &body[..], &actor(&user), |_| {}).await.map_err(|e| match e {
+        ImportError::File(why) => Error::invalid("file", why),
+        ImportError::Store(e) => e.into(),
+    })?;
+    tracing::info!(imported = report.imported, rejected = report.rejected.len(), "subscribers imported by API");
+    Ok(Json(report))
+}

@@ -1,0 +1,297 @@
+//! RSVP, capacity and the waiting list, end to end over HTTP: never one seat
+//! too many, whatever the concurrency, and the waiting list moves up by itself.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestApp;
+use common::smtp::SmtpServer;
+use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose, password};
+use dialogforum::store::people::{NewPerson, insert_person_if_new};
+use dialogforum::store::registrations::insert_invited;
+use dialogforum::store::rsvp::{Answer, Locking, Seat};
+use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+use serde_json::{Value, json};
+
+async fn api_token(app: &TestApp) -> String {
+    let hash = password::hash("a long enough password").unwrap();
+    let mut tx = app.store().begin().await.unwrap();
+    let id = dialogforum::store::users::upsert_user(
+        &mut tx,
+        &Email::parse("org@forum.example").unwrap(),
+        Role::Organiser,
+        &hash,
+    )
+    .await
+    .unwrap();
+    let token = Token::generate();
+    dialogforum::store::users::insert_api_token(&mut tx, id, "t", &token.hash()).await.unwrap();
+    tx.commit().await.unwrap();
+    token.expose().to_owned()
+}
+
+/// A published meeting with the given limits, created through the API.
+async fn meeting(app: &TestApp, token: &str, capacity: i32, per_org: Option<i32>, tracks: Value) -> MeetingId {
+    let body = json!({
+        "title": "Kapacitetsprøve", "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
+        "format": "virtual", "online_url": "https://meet.example/df", "capacity": capacity,
+        "per_organisation_limit": per_org, "tracks": tracks
+    });
+    let m: Value = app
+        .http
+        .post(format!("{}/api/v1/meetings", app.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = m["id"].as_str().unwrap().to_owned();
+    let res =
+        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    id.parse().unwrap()
+}
+
+/// Invites `n` people (organisation `org(i)`) and returns their RSVP tokens and registrations.
+async fn invite(
+    app: &TestApp,
+    meeting: MeetingId,
+    n: usize,
+    org: impl Fn(usize) -> String,
+) -> Vec<(String, RegistrationId)> {
+    let mut tx = app.store().begin().await.unwrap();
+    let mut regs = Vec::new();
+    let mut tokens = Vec::new();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let person = NewPerson {
+            email: Email::parse(&format!("p{i}@firma{}.example", org(i).len())).unwrap(),
+            name: Name::parse(&format!("Person {i:02}")).unwrap(),
+            organisation: Some(Name::parse(&org(i)).unwrap()),
+            status: PersonStatus::Confirmed,
+            interests: vec![],
+        };
+        let (pid, _) = insert_person_if_new(&mut tx, &person, None).await.unwrap();
+        let rid = RegistrationId::new();
+        regs.push((rid, pid));
+        let t = Token::generate();
+        tokens.push(NewLinkToken {
+            hash: t.hash(),
+            purpose: TokenPurpose::Rsvp,
+            person: Some(pid),
+            registration: Some(rid),
+            expires_at: None,
+        });
+        out.push((t.expose().to_owned(), rid));
+    }
+    insert_invited(&mut tx, meeting, &regs).await.unwrap();
+    insert_link_tokens(&mut tx, &tokens).await.unwrap();
+    tx.commit().await.unwrap();
+    out
+}
+
+async fn counts(app: &TestApp, meeting: MeetingId) -> (usize, usize, usize) {
+    let regs = app.store().registrations(meeting).await.unwrap();
+    let n = |s: &str| regs.iter().filter(|r| r.status.as_str() == s).count();
+    (n("attending"), n("waitlisted"), n("declined"))
+}
+
+both_engines! {
+    async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_calendar_entry(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let url = smtp.url();
+        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+        let token = api_token(&app).await;
+        let m = meeting(&app, &token, 10, None, json!([{"key": "ai", "title": "AI"}, {"key": "sikkerhed", "title": "Sikkerhed"}])).await;
+        let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
+        let (rsvp, reg) = &people[0];
+
+        let page = app.get(&format!("/rsvp/{rsvp}")).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Kapacitetsprøve") && html.contains(r#"name="track""#));
+        assert!(!html.contains("meet.example"), "the joining link is only for registered people");
+        assert_eq!(app.store().registration(*reg).await.unwrap().status.as_str(), "invited", "opening changes nothing");
+
+        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes"), ("diet", "vegetar")]).send().await.unwrap();
+        assert_eq!(res.status(), 422, "a meeting with tracks needs a track");
+        assert!(res.text().await.unwrap().contains(r#"id="track-error""#));
+
+        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base))
+            .form(&[("answer", "yes"), ("track", "sikkerhed"), ("diet", "vegetar"), ("access_needs", "kørestol")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("Du er tilmeldt"));
+        let msgs = smtp.wait_for(1, 10).await;
+        let mail = mail_parser::MessageParser::default().parse(&msgs[0].data).unwrap();
+        assert!(mail.body_text(0).unwrap().contains("https://meet.example/df"), "attendees of a virtual meeting get the link");
+        assert!(msgs[0].text().contains("text/calendar"));
+
+        let list: Value = app.http.get(format!("{}/api/v1/meetings/{m}/registrations", app.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let r = &list["items"][0];
+        assert_eq!((r["status"].as_str(), r["track"].as_str(), r["diet"].as_str(), r["access_needs"].as_str()),
+            (Some("attending"), Some("sikkerhed"), Some("vegetar"), Some("kørestol")));
+
+        let res = app.http.post(format!("{}/api/v1/meetings/{m}/checkins", app.base)).bearer_auth(&token).json(&json!({"registration_id": reg})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.json::<Value>().await.unwrap()["checked_in_at"].is_string());
+
+        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(counts(&app, m).await, (0, 0, 1));
+        assert_eq!(smtp.wait_for(2, 10).await.len(), 2, "every answer is confirmed by mail");
+        app.stop().await;
+    }
+}
+
+/// Fires every token's "yes" at once over HTTP and returns the status codes.
+async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<&str>) -> Vec<u16> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (t, _) in tokens {
+        let url = format!("{}/rsvp/{t}", app.base);
+        let http = app.http.clone();
+        let mut form = vec![("answer", "yes".to_owned())];
+        if let Some(track) = track {
+            form.push(("track", track.to_owned()));
+        }
+        tasks.spawn(async move { http.post(url).form(&form).send().await.unwrap().status().as_u16() });
+    }
+    let mut codes = Vec::new();
+    while let Some(c) = tasks.join_next().await {
+        codes.push(c.unwrap());
+    }
+    codes
+}
+
+both_engines! {
+    async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = api_token(&app).await;
+        let m = meeting(&app, &token, 5, None, json!([])).await;
+        let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
+        let codes = rush(&app, &people, None).await;
+        assert!(codes.iter().all(|c| *c == 200), "no errors: {codes:?}");
+        assert_eq!(counts(&app, m).await, (5, 35, 0));
+        let waiting: Vec<i64> = app.store().registrations(m).await.unwrap().iter().filter_map(|r| r.waitlist_position).collect();
+        let mut sorted = waiting.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 35, "every place on the waiting list is distinct");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = api_token(&app).await;
+        let m = meeting(&app, &token, 5, None, json!([])).await;
+        let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
+        let yes = Answer { attend: true, track: None, diet: String::new(), access_needs: String::new(), comment: String::new() };
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, reg) in people {
+            let store = app.store().clone();
+            let yes = yes.clone();
+            tasks.spawn(async move {
+                let (tx, seat, _) = dialogforum::store::rsvp::answer(&store, reg, &yes, Locking::Off).await.unwrap();
+                tx.commit().await.unwrap();
+                seat
+            });
+        }
+        let mut attending = 0;
+        while let Some(seat) = tasks.join_next().await {
+            if seat.unwrap() == Seat::Attending {
+                attending += 1;
+            }
+        }
+        assert!(attending > 5, "the control must oversell, else the race test proves nothing ({attending} seats given)");
+        assert!(counts(&app, m).await.0 > 5);
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = api_token(&app).await;
+        let m = meeting(&app, &token, 30, Some(2), json!([{"key": "ai", "title": "AI", "capacity": 3}])).await;
+        // Six colleagues from one company: two seats for their organisation.
+        let same = invite(&app, m, 6, |_| "Nordlys IT A/S".into()).await;
+        rush(&app, &same, Some("ai")).await;
+        assert_eq!(counts(&app, m).await, (2, 4, 0));
+        // Ten from different companies into a track with three seats, one of them taken.
+        let others = invite(&app, m, 10, |i| format!("Konsulenthus {i:02}")).await;
+        let codes = rush(&app, &others, Some("ai")).await;
+        assert!(codes.iter().all(|c| *c == 200));
+        let regs = app.store().registrations(m).await.unwrap();
+        let in_ai = regs.iter().filter(|r| r.status.as_str() == "attending" && r.track.as_deref() == Some("ai")).count();
+        assert_eq!(in_ai, 3, "the track holds three");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = api_token(&app).await;
+        let m = meeting(&app, &token, 5, None, json!([])).await;
+        let one = invite(&app, m, 1, |_| "Firma".into()).await;
+        let twenty: Vec<_> = std::iter::repeat_n(one[0].clone(), 20).collect();
+        let codes = rush(&app, &twenty, None).await;
+        assert!(codes.iter().all(|c| *c == 200), "{codes:?}");
+        let regs = app.store().registrations(m).await.unwrap();
+        assert_eq!(regs.len(), 1);
+        assert_eq!(counts(&app, m).await, (1, 0, 0));
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let url = smtp.url();
+        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+        let token = api_token(&app).await;
+        let m = meeting(&app, &token, 3, None, json!([])).await;
+        let people = invite(&app, m, 7, |i| format!("Firma {i}")).await;
+        // One at a time, so the order is known: 0, 1, 2 get seats; 3, 4, 5, 6 wait in that order.
+        for (t, _) in &people {
+            let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+        }
+        assert_eq!(counts(&app, m).await, (3, 4, 0));
+        let first = smtp.wait_for(7, 10).await.len();
+        assert_eq!(first, 7);
+
+        // Two attendees cancel at the same moment.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (t, _) in &people[..2] {
+            let url = format!("{}/rsvp/{t}", app.base);
+            let http = app.http.clone();
+            tasks.spawn(async move { http.post(url).form(&[("answer", "no")]).send().await.unwrap().status().as_u16() });
+        }
+        while let Some(c) = tasks.join_next().await {
+            assert_eq!(c.unwrap(), 200);
+        }
+        assert_eq!(counts(&app, m).await, (3, 2, 2));
+        let regs = app.store().registrations(m).await.unwrap();
+        let status = |i: usize| regs.iter().find(|r| r.id == people[i].1).unwrap().status.as_str().to_owned();
+        assert_eq!((status(3), status(4), status(5), status(6)), ("attending".into(), "attending".into(), "waitlisted".into(), "waitlisted".into()), "first come, first served");
+
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let msgs = smtp.wait_for(11, 10).await;
+        let promoted: Vec<_> = msgs
+            .iter()
+            .filter(|m| {
+                let p = mail_parser::MessageParser::default().parse(&m.data).unwrap();
+                p.subject().is_some_and(|s| s.starts_with("Du har fået en plads"))
+            })
+            .collect();
+        assert_eq!(promoted.len(), 2, "each promoted person gets exactly one mail");
+        let to: std::collections::BTreeSet<_> = promoted.iter().map(|m| m.to[0].clone()).collect();
+        assert_eq!(to.len(), 2);
+        app.stop().await;
+    }
+}
