@@ -3,24 +3,12 @@
 
 mod common;
 
-use common::{Engine, TestApp, TestDb, cli};
-use dialogforum::domain::{Email, Role, Token, password};
-use dialogforum::store::users::{insert_api_token, upsert_user};
+use common::{Engine, TestApp, TestDb, api_token, cli};
+use dialogforum::domain::{Email, Role, Token};
 use serde_json::Value;
 
 fn today() -> jiff::civil::Date {
     jiff::civil::date(2026, 11, 27)
-}
-
-/// Creates an account with `role` and returns an API token for it.
-async fn api_token(app: &TestApp, email: &str, role: Role) -> String {
-    let hash = password::hash("a long enough password").unwrap();
-    let mut tx = app.store().begin().await.unwrap();
-    let id = upsert_user(&mut tx, &Email::parse(email).unwrap(), role, &hash).await.unwrap();
-    let token = Token::generate();
-    insert_api_token(&mut tx, id, "test", &token.hash()).await.unwrap();
-    tx.commit().await.unwrap();
-    token.expose().to_owned()
 }
 
 #[test]

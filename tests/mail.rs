@@ -372,19 +372,6 @@ fn the_cli_binary_is_built() {
     assert!(out.status.success());
 }
 
-/// Creates an organiser token on the app's database.
-async fn organiser_token(app: &TestApp) -> String {
-    use dialogforum::domain::{Role, Token, password};
-    let hash = password::hash("a long enough password").unwrap();
-    let mut tx = app.store().begin().await.unwrap();
-    let email = Email::parse("secretariat@forum.example").unwrap();
-    let id = dialogforum::store::users::upsert_user(&mut tx, &email, Role::Organiser, &hash).await.unwrap();
-    let token = Token::generate();
-    dialogforum::store::users::insert_api_token(&mut tx, id, "test", &token.hash()).await.unwrap();
-    tx.commit().await.unwrap();
-    token.expose().to_owned()
-}
-
 async fn meeting_17(app: &TestApp) -> String {
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     app.store().meeting_by_number(17).await.unwrap().id.to_string()
@@ -415,7 +402,7 @@ both_engines! {
         let smtp = SmtpServer::start().await;
         let app = smtp_app(engine, &smtp, &[]).await;
         let meeting = meeting_17(&app).await;
-        let token = organiser_token(&app).await;
+        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
         let body = serde_json::json!({
             "audience": {"all": true},
             "guests": [
@@ -477,7 +464,7 @@ both_engines! {
         let smtp = SmtpServer::start().await;
         let app = smtp_app(engine, &smtp, &[]).await;
         let meeting = meeting_17(&app).await;
-        let token = organiser_token(&app).await;
+        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
         let body = serde_json::json!({"audience": {"interests": ["cybersecurity", "green-it"]}});
         let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
         let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
@@ -502,7 +489,7 @@ both_engines! {
         let smtp = SmtpServer::start().await;
         let app = smtp_app(engine, &smtp, &[("mail.rate_per_second", "4"), ("mail.max_connections", "1")]).await;
         let meeting = meeting_17(&app).await;
-        let token = organiser_token(&app).await;
+        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
         let body = serde_json::json!({"audience": {"all": true}});
         let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
         let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
@@ -536,7 +523,7 @@ both_engines! {
         let smtp = SmtpServer::start().await;
         let app = smtp_app(engine, &smtp, &[]).await;
         let meeting = meeting_17(&app).await;
-        let token = organiser_token(&app).await;
+        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
         let body = serde_json::json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"});
         let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
         let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
@@ -555,7 +542,7 @@ both_engines! {
 both_engines! {
     async fn invitations_need_a_published_meeting_and_a_sensible_audience(engine: Engine) {
         let app = TestApp::spawn(engine).await;
-        let token = organiser_token(&app).await;
+        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
         let draft = serde_json::json!({"title": "Kladde", "starts_at": "2027-09-01T09:00:00+02:00", "ends_at": "2027-09-01T12:00:00+02:00", "format": "virtual"});
         let m: serde_json::Value = app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).json(&draft).send().await.unwrap().json().await.unwrap();
         let id = m["id"].as_str().unwrap();

@@ -7,29 +7,12 @@ use std::time::Duration;
 
 use common::TestApp;
 use common::smtp::SmtpServer;
-use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose, password};
+use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::registrations::insert_invited;
 use dialogforum::store::rsvp::{Answer, Locking, Seat};
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use serde_json::{Value, json};
-
-async fn api_token(app: &TestApp) -> String {
-    let hash = password::hash("a long enough password").unwrap();
-    let mut tx = app.store().begin().await.unwrap();
-    let id = dialogforum::store::users::upsert_user(
-        &mut tx,
-        &Email::parse("org@forum.example").unwrap(),
-        Role::Organiser,
-        &hash,
-    )
-    .await
-    .unwrap();
-    let token = Token::generate();
-    dialogforum::store::users::insert_api_token(&mut tx, id, "t", &token.hash()).await.unwrap();
-    tx.commit().await.unwrap();
-    token.expose().to_owned()
-}
 
 /// A published meeting with the given limits, created through the API.
 async fn meeting(app: &TestApp, token: &str, capacity: i32, per_org: Option<i32>, tracks: Value) -> MeetingId {
@@ -105,7 +88,7 @@ both_engines! {
         let smtp = SmtpServer::start().await;
         let url = smtp.url();
         let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
-        let token = api_token(&app).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
         let m = meeting(&app, &token, 10, None, json!([{"key": "ai", "title": "AI"}, {"key": "sikkerhed", "title": "Sikkerhed"}])).await;
         let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
         let (rsvp, reg) = &people[0];
@@ -169,7 +152,7 @@ async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<
 both_engines! {
     async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
         let app = TestApp::spawn(engine).await;
-        let token = api_token(&app).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
         let m = meeting(&app, &token, 5, None, json!([])).await;
         let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
         let codes = rush(&app, &people, None).await;
@@ -186,7 +169,7 @@ both_engines! {
 both_engines! {
     async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch(engine: Engine) {
         let app = TestApp::spawn(engine).await;
-        let token = api_token(&app).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
         let m = meeting(&app, &token, 5, None, json!([])).await;
         let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
         let yes = Answer { attend: true, track: None, diet: String::new(), access_needs: String::new(), comment: String::new() };
@@ -215,7 +198,7 @@ both_engines! {
 both_engines! {
     async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
         let app = TestApp::spawn(engine).await;
-        let token = api_token(&app).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
         let m = meeting(&app, &token, 30, Some(2), json!([{"key": "ai", "title": "AI", "capacity": 3}])).await;
         // Six colleagues from one company: two seats for their organisation.
         let same = invite(&app, m, 6, |_| "Nordlys IT A/S".into()).await;
@@ -235,7 +218,7 @@ both_engines! {
 both_engines! {
     async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: Engine) {
         let app = TestApp::spawn(engine).await;
-        let token = api_token(&app).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
         let m = meeting(&app, &token, 5, None, json!([])).await;
         let one = invite(&app, m, 1, |_| "Firma".into()).await;
         let twenty: Vec<_> = std::iter::repeat_n(one[0].clone(), 20).collect();
@@ -253,7 +236,7 @@ both_engines! {
         let smtp = SmtpServer::start().await;
         let url = smtp.url();
         let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
-        let token = api_token(&app).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
         let m = meeting(&app, &token, 3, None, json!([])).await;
         let people = invite(&app, m, 7, |i| format!("Firma {i}")).await;
         // One at a time, so the order is known: 0, 1, 2 get seats; 3, 4, 5, 6 wait in that order.

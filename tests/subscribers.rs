@@ -8,21 +8,9 @@ mod common;
 use std::fmt::Write as _;
 
 use common::smtp::{Received, SmtpServer};
-use common::{Engine, TestApp};
-use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role, Token, password};
-use dialogforum::store::users::{insert_api_token, upsert_user};
+use common::{Engine, TestApp, api_token};
+use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role, Token};
 use serde_json::{Value, json};
-
-/// Creates an account with `role` and returns an API token for it.
-async fn api_token(app: &TestApp, email: &str, role: Role) -> String {
-    let hash = password::hash("a long enough password").unwrap();
-    let mut tx = app.store().begin().await.unwrap();
-    let id = upsert_user(&mut tx, &Email::parse(email).unwrap(), role, &hash).await.unwrap();
-    let token = Token::generate();
-    insert_api_token(&mut tx, id, "test", &token.hash()).await.unwrap();
-    tx.commit().await.unwrap();
-    token.expose().to_owned()
-}
 
 fn api(app: &TestApp, path: &str) -> String {
     format!("{}/api/v1{path}", app.base)

@@ -46,7 +46,15 @@ pub struct To<'a> {
     pub lang: Lang,
 }
 
-async fn queue(tx: &mut WriteTx, ctx: &MailContext, kind: &'static str, to: To<'_>, n: &Notice) -> anyhow::Result<()> {
+/// Queues a notice, with a calendar entry attached when `ics` is given.
+pub(crate) async fn queue_with(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    kind: &'static str,
+    to: To<'_>,
+    n: &Notice,
+    ics: Option<String>,
+) -> anyhow::Result<()> {
     let message = ctx.composer.compose(&Outgoing {
         kind,
         to: to.email,
@@ -57,10 +65,14 @@ async fn queue(tx: &mut WriteTx, ctx: &MailContext, kind: &'static str, to: To<'
         text: NoticeText { m: n }.render()?,
         html: NoticeHtml { m: n }.render()?,
         unsubscribe_url: None,
-        ics: None,
+        ics,
     })?;
     enqueue(tx, &message).await?;
     Ok(())
+}
+
+async fn queue(tx: &mut WriteTx, ctx: &MailContext, kind: &'static str, to: To<'_>, n: &Notice) -> anyhow::Result<()> {
+    queue_with(tx, ctx, kind, to, n, None).await
 }
 
 async fn link(
@@ -229,4 +241,49 @@ pub async fn confirm_leave(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl:
         },
     };
     queue(tx, ctx, "leave-confirm", to, &n).await
+}
+
+/// Records a sign-up request (web or mail) and, in the same transaction,
+/// queues the confirmation — or "you are already on the list" for a confirmed
+/// person — at most `per_day` such mails to one address in 24 hours, and
+/// audits the request. Returns whether a mail was queued; callers answer the
+/// same either way, so nothing is revealed about the address.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn answer_signup(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    signup: &crate::store::subscriptions::Signup,
+    lang: Lang,
+    per_day: u32,
+    ttl: SignedDuration,
+) -> anyhow::Result<bool> {
+    use crate::store::audit::{self, Actor, Entry};
+    use crate::store::subscriptions::{self, SignupOutcome};
+    let outcome = subscriptions::request(tx, signup).await?;
+    let (person, kind) = match outcome {
+        SignupOutcome::Pending(p) => (p, "confirm"),
+        SignupOutcome::AlreadyConfirmed(p) => (p, "already-subscribed"),
+    };
+    let day_ago = crate::store::now() - SignedDuration::from_hours(24);
+    let queue = subscriptions::mails_since(tx, &signup.email, kind, day_ago).await? < i64::from(per_day);
+    if queue {
+        let to = To { person, email: &signup.email, name: signup.name.as_str(), lang };
+        match outcome {
+            SignupOutcome::Pending(_) => confirm_signup(tx, ctx, to, ttl).await?,
+            SignupOutcome::AlreadyConfirmed(_) => already_subscribed(tx, ctx, to, ttl).await?,
+        }
+    } else {
+        tracing::info!(to = %signup.email.masked(), "no more confirmation mails to this address today");
+    }
+    let entry = Entry {
+        action: "person.signup",
+        subject_kind: "person",
+        subject_id: Some(person.uuid()),
+        detail: signup.consent.method,
+        row_count: None,
+    };
+    audit::record(tx, &Actor::Person(person.uuid()), &entry).await?;
+    Ok(queue)
 }

@@ -19,8 +19,7 @@ use super::verp;
 use crate::domain::{Email, Name, SingleLine, Timestamp};
 use crate::i18n::{CONSENT_VERSION, EMAIL_CONSENT_TEXT, Lang};
 use crate::store::Store;
-use crate::store::audit::{self, Actor, Entry};
-use crate::store::subscriptions::{self, Consent, Signup, SignupOutcome};
+use crate::store::subscriptions::{self, Consent, Signup};
 
 /// Subjects (after any "Re:") that turn mail to the join address into a request to leave.
 const LEAVE_SUBJECTS: &[&str] = &["afmeld", "frameld", "unsubscribe"];
@@ -203,36 +202,9 @@ pub async fn join(store: &Store, ctx: &MailContext, limits: Limits, letter: &Let
             proof: letter.message_id.clone(),
         },
     };
-    let outcome = subscriptions::request(&mut tx, &signup).await?;
-    let (person, kind) = match outcome {
-        SignupOutcome::Pending(p) => (p, "confirm"),
-        SignupOutcome::AlreadyConfirmed(p) => (p, "already-subscribed"),
-    };
-    let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
-    let sent_today = subscriptions::mails_since(&mut tx, &letter.from, kind, day_ago).await?;
-    let queue = sent_today < i64::from(limits.mails_per_address_per_day);
-    if queue {
-        let to = To { person, email: &letter.from, name: letter.name.as_str(), lang: Lang::Da };
-        let ttl = limits.link_ttl;
-        match outcome {
-            SignupOutcome::Pending(_) => notices::confirm_signup(&mut tx, ctx, to, ttl).await?,
-            SignupOutcome::AlreadyConfirmed(_) => notices::already_subscribed(&mut tx, ctx, to, ttl).await?,
-        }
-    } else {
-        tracing::info!(to = %letter.from.masked(), "no more confirmation mails to this address today");
-    }
-    audit::record(
-        &mut tx,
-        &Actor::Person(person.uuid()),
-        &Entry {
-            action: "person.signup",
-            subject_kind: "person",
-            subject_id: Some(person.uuid()),
-            detail: "email",
-            row_count: None,
-        },
-    )
-    .await?;
+    let queue =
+        notices::answer_signup(&mut tx, ctx, &signup, Lang::Da, limits.mails_per_address_per_day, limits.link_ttl)
+            .await?;
     tx.commit().await?;
     Ok(queue)
 }

@@ -2,29 +2,13 @@
 //! calendar entry and, for virtual meetings, the joining link when they got a
 //! seat), and the news that a seat came free for someone on the waiting list.
 
-use askama::Template;
-
 use super::campaign::{MailContext, calendar_entry};
-use super::compose::Outgoing;
-use super::notices::{Notice, To};
+use super::notices::{Notice, To, queue_with};
 use crate::domain::MeetingFormat;
 use crate::i18n::Lang;
 use crate::store::WriteTx;
 use crate::store::meetings::Meeting;
-use crate::store::outbox::enqueue;
 use crate::store::rsvp::Seat;
-
-#[derive(Template)]
-#[template(path = "mail/notice/body.txt", escape = "none")]
-struct Text<'a> {
-    m: &'a Notice,
-}
-
-#[derive(Template)]
-#[template(path = "mail/notice/body.html")]
-struct Html<'a> {
-    m: &'a Notice,
-}
 
 fn joining(meeting: &Meeting, lang: Lang) -> Option<String> {
     (meeting.format != MeetingFormat::Physical && !meeting.online_url.is_empty()).then(|| match lang {
@@ -99,7 +83,7 @@ pub async fn confirm_answer(
         footer: Vec::new(),
     };
     let ics = (seat == Seat::Attending).then(|| calendar_entry(meeting, &ctx.composer, &ctx.base_url));
-    queue(tx, ctx, "rsvp-confirm", to, &n, ics).await
+    queue_with(tx, ctx, "rsvp-confirm", to, &n, ics).await
 }
 
 /// Tells someone from the waiting list that they now have a seat.
@@ -126,29 +110,5 @@ pub async fn promoted(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, meeting: 
         footer: Vec::new(),
     };
     let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url);
-    queue(tx, ctx, "rsvp-promoted", to, &n, Some(ics)).await
-}
-
-async fn queue(
-    tx: &mut WriteTx,
-    ctx: &MailContext,
-    kind: &'static str,
-    to: To<'_>,
-    n: &Notice,
-    ics: Option<String>,
-) -> anyhow::Result<()> {
-    let message = ctx.composer.compose(&Outgoing {
-        kind,
-        to: to.email,
-        to_name: Some(to.name),
-        person_id: Some(to.person),
-        campaign_id: None,
-        subject: &n.subject,
-        text: Text { m: n }.render()?,
-        html: Html { m: n }.render()?,
-        unsubscribe_url: None,
-        ics,
-    })?;
-    enqueue(tx, &message).await?;
-    Ok(())
+    queue_with(tx, ctx, "rsvp-promoted", to, &n, Some(ics)).await
 }

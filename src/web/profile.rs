@@ -18,7 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::SignedDuration;
 
-use super::subscribe::{InterestBox, mail_context};
+use super::forms::{InterestBox, boxes, field, form_fields, message};
+use super::subscribe::mail_context;
 use super::{AppState, ClientIp, Ctx, Result};
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
 use crate::i18n::{Lang, Texts};
@@ -45,22 +46,6 @@ struct RequestPage {
     path: String,
     email: String,
     error: Option<String>,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "message.html")]
-struct MessagePage {
-    lang: Lang,
-    t: &'static Texts,
-    path: String,
-    title: &'static str,
-    text: &'static str,
-    button: Option<(String, &'static str)>,
-    link: Option<(&'static str, &'static str)>,
-}
-
-fn message(ctx: &Ctx, title: &'static str, text: &'static str) -> MessagePage {
-    MessagePage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path.clone(), title, text, button: None, link: None }
 }
 
 #[derive(Template, WebTemplate)]
@@ -116,25 +101,6 @@ const fn status_text(t: &'static Texts, status: PersonStatus) -> &'static str {
         PersonStatus::Unsubscribed => t.profile_status_unsubscribed,
         PersonStatus::Bounced => t.profile_status_bounced,
     }
-}
-
-fn boxes(all: &[Interest], chosen: &[String], lang: Lang) -> Vec<InterestBox> {
-    all.iter()
-        .map(|i| InterestBox {
-            key: i.key.clone(),
-            title: if lang == Lang::En { i.title_en.clone() } else { i.title_da.clone() },
-            checked: chosen.contains(&i.key),
-        })
-        .collect()
-}
-
-/// The fields of a form body, in which `interests` may repeat.
-fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
 
 async fn request_form(ctx: Ctx) -> RequestPage {

@@ -15,14 +15,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::SignedDuration;
 
+use super::forms::{InterestBox, MessagePage, boxes, form_fields, message};
 use super::{AppState, ClientIp, Ctx, Error, Result};
 use crate::domain::{Email, Name, Timestamp, Token, TokenPurpose};
 use crate::i18n::{CONSENT_VERSION, Lang, Texts};
 use crate::mail::campaign::MailContext;
-use crate::mail::notices::{self, To};
+use crate::mail::notices::{self};
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::people::Interest;
-use crate::store::subscriptions::{self, Consent, Signup, SignupOutcome};
+use crate::store::subscriptions::{self, Consent, Signup};
 
 /// Routes for joining and leaving.
 pub fn router() -> Router<AppState> {
@@ -35,23 +35,6 @@ pub fn router() -> Router<AppState> {
 /// The mail context of the running service.
 pub(crate) fn mail_context(state: &AppState) -> MailContext {
     MailContext { composer: state.composer.clone(), base_url: state.settings.base_url().to_owned() }
-}
-
-/// An interest as a checkbox.
-pub struct InterestBox {
-    pub key: String,
-    pub title: String,
-    pub checked: bool,
-}
-
-fn boxes(all: &[Interest], chosen: &[String], lang: Lang) -> Vec<InterestBox> {
-    all.iter()
-        .map(|i| InterestBox {
-            key: i.key.clone(),
-            title: if lang == Lang::En { i.title_en.clone() } else { i.title_da.clone() },
-            checked: chosen.contains(&i.key),
-        })
-        .collect()
 }
 
 #[derive(Template, WebTemplate)]
@@ -88,28 +71,6 @@ async fn form(State(state): State<AppState>, ctx: Ctx) -> Result<FormPage> {
         consent: false,
         errors: Vec::new(),
     })
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "message.html")]
-struct MessagePage {
-    lang: Lang,
-    t: &'static Texts,
-    path: String,
-    title: &'static str,
-    text: &'static str,
-    /// A form with one button: (action, label).
-    button: Option<(String, &'static str)>,
-    link: Option<(&'static str, &'static str)>,
-}
-
-fn message(ctx: &Ctx, title: &'static str, text: &'static str) -> MessagePage {
-    MessagePage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path.clone(), title, text, button: None, link: None }
-}
-
-/// Reads a form body in which `interests` may repeat.
-fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: axum::body::Bytes) -> Result<Response> {
@@ -180,37 +141,9 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: axu
             proof: ip.0.clone(),
         },
     };
-    let outcome = subscriptions::request(&mut tx, &signup).await?;
-    let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
     let ttl = SignedDuration::from_hours(i64::try_from(sec.token_ttl_hours).unwrap_or(168));
-    let mail = mail_context(&state);
-    let (person, kind) = match outcome {
-        SignupOutcome::Pending(p) => (p, "confirm"),
-        SignupOutcome::AlreadyConfirmed(p) => (p, "already-subscribed"),
-    };
-    let sent_today = subscriptions::mails_since(&mut tx, &email, kind, day_ago).await?;
-    // The answer is the same whatever happened, so the page reveals nothing about the address.
-    if sent_today < i64::from(sec.confirmations_per_address_per_day) {
-        let to = To { person, email: &email, name: name.as_str(), lang: ctx.lang };
-        match outcome {
-            SignupOutcome::Pending(_) => notices::confirm_signup(&mut tx, &mail, to, ttl).await?,
-            SignupOutcome::AlreadyConfirmed(_) => notices::already_subscribed(&mut tx, &mail, to, ttl).await?,
-        }
-    } else {
-        tracing::info!(to = %email.masked(), "no more confirmation mails to this address today");
-    }
-    audit::record(
-        &mut tx,
-        &Actor::Person(person.uuid()),
-        &Entry {
-            action: "person.signup",
-            subject_kind: "person",
-            subject_id: Some(person.uuid()),
-            detail: "web",
-            row_count: None,
-        },
-    )
-    .await?;
+    let per_day = sec.confirmations_per_address_per_day;
+    notices::answer_signup(&mut tx, &mail_context(&state), &signup, ctx.lang, per_day, ttl).await?;
     tx.commit().await?;
     state.mail_wake.notify_one();
     Ok(message(&ctx, t.check_mail_title, t.check_mail_text).into_response())

@@ -217,3 +217,17 @@ pub fn spawn_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
     }
     cmd.spawn().expect("start dialogforum")
 }
+
+/// Creates an account with `role` on the app's database and returns an API token for it.
+pub async fn api_token(app: &TestApp, email: &str, role: dialogforum::domain::Role) -> String {
+    use dialogforum::domain::{Email, Token, password};
+    let hash = password::hash("a long enough password").expect("hash");
+    let mut tx = app.store().begin().await.expect("begin");
+    let id = dialogforum::store::users::upsert_user(&mut tx, &Email::parse(email).expect("email"), role, &hash)
+        .await
+        .expect("user");
+    let token = Token::generate();
+    dialogforum::store::users::insert_api_token(&mut tx, id, "test", &token.hash()).await.expect("token");
+    tx.commit().await.expect("commit");
+    token.expose().to_owned()
+}
