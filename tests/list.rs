@@ -80,6 +80,7 @@ both_engines! {
         let msgs = smtp.wait_for(1, 10).await;
         assert_eq!(msgs.len(), 1);
         assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
+        assert_eq!(msgs[0].header("To").as_deref(), Some("soren@nordlys-it.example"), "the typed name is not echoed");
         let confirm = link(&msgs[0], "/confirm/");
         assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "pending");
 

@@ -40,8 +40,8 @@ struct NoticeHtml<'a> {
 pub struct To<'a> {
     pub person: PersonId,
     pub email: &'a Email,
-    /// The person's name, as they typed it. It is never put into the body of a
-    /// sign-up mail (a name can carry a link); only into the To header.
+    /// The person's name, for the To header; empty for none. Sign-up mails
+    /// leave it out, since a name typed into a form can carry a link.
     pub name: &'a str,
     pub lang: Lang,
 }
@@ -58,7 +58,7 @@ pub(crate) async fn queue_with(
     let message = ctx.composer.compose(&Outgoing {
         kind,
         to: to.email,
-        to_name: Some(to.name),
+        to_name: Some(to.name).filter(|n| !n.is_empty()),
         person_id: Some(to.person),
         campaign_id: None,
         subject: &n.subject,
@@ -136,7 +136,9 @@ pub async fn confirm_signup(
             )],
         },
     };
-    queue(tx, ctx, "confirm", to, &n).await
+    // The name was typed by whoever filled in the form: it stays out of the
+    // mail entirely, headers included, so a "name" with a link in it reaches nobody.
+    queue(tx, ctx, "confirm", To { name: "", ..to }, &n).await
 }
 
 /// Tells someone already on the list so, with a link to their profile.
@@ -172,7 +174,7 @@ pub async fn already_subscribed(
             footer: vec!["If this was not you, ignore this mail.".into()],
         },
     };
-    queue(tx, ctx, "already-subscribed", to, &n).await
+    queue(tx, ctx, "already-subscribed", To { name: "", ..to }, &n).await
 }
 
 /// Sends a link to the person's own profile page.
