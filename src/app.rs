@@ -176,8 +176,14 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
             Arc::clone(&mail_wake),
         );
         let ctx = Arc::new(MailContext { composer: composer.clone(), base_url: settings.base_url().to_owned() });
-        let runner =
-            campaign::run(store.clone(), ctx, Arc::clone(&campaign_wake), Arc::clone(&mail_wake), shutdown_rx.clone());
+        let runner = campaign::run(
+            store.clone(),
+            ctx,
+            settings.security.pending_retention_days,
+            Arc::clone(&campaign_wake),
+            Arc::clone(&mail_wake),
+            shutdown_rx.clone(),
+        );
         let worker = worker.run(shutdown_rx.clone());
         Some(tokio::spawn(async move {
             tokio::join!(worker, runner);
@@ -227,24 +233,22 @@ async fn start_inbound(
     Ok(Some((addr, tokio::spawn(serve))))
 }
 
-/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
-pub async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future that resolves when the process is asked to stop (SIGTERM or
+/// Ctrl-C). The SIGTERM handler is installed before this returns, so a signal
+/// that arrives right after start-up is not lost to the default action.
+///
+/// # Errors
+/// The signal handler cannot be installed.
+pub fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

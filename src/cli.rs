@@ -151,10 +151,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 load_demo(&store).await?;
             }
             let running = app::start_with_store(settings, store, app::StartOptions::default()).await?;
+            let stopped = app::stop_signal().context("installing the SIGTERM handler")?;
             eprintln!("Dialogforum is running at http://{}/ (Ctrl-C stops it)", running.addr);
             let stop = running.shutdown_handle();
             tokio::spawn(async move {
-                app::stop_signal().await;
+                stopped.await;
                 tracing::info!("stopping: finishing requests in flight and the mail being sent");
                 let _ = stop.send(true);
             });

@@ -99,6 +99,9 @@ pub struct Security {
     pub token_ttl_hours: u64,
     pub signups_per_ip_per_hour: u32,
     pub confirmations_per_address_per_day: u32,
+    /// Days after which a sign-up that was never confirmed is deleted, with
+    /// its tokens and mail.
+    pub pending_retention_days: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -440,10 +440,20 @@ both_engines! {
         let parsed = mail_parser::MessageParser::default().parse(&member.data).unwrap();
         let ics = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
         let ics = String::from_utf8_lossy(ics.contents()).into_owned();
-        assert!(ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:PUBLISH"), "{ics}");
+        assert!(ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:REQUEST"), "{ics}");
         let m17 = app.store().meeting_by_number(17).await.unwrap();
-        let start = m17.starts_at.strftime("%Y%m%dT%H%M%SZ").to_string();
-        assert!(ics.contains(&format!("DTSTART:{start}")), "starts in UTC: {ics}");
+        assert!(ics.contains(&format!("DTSTART;TZID=Europe/Copenhagen:{}", local_ical(m17.starts_at))), "starts in local time: {ics}");
+        let props = ical_lines(&ics);
+        assert!(props.iter().any(|(n, v)| n == "BEGIN" && v == "VTIMEZONE"), "a VTIMEZONE block: {ics}");
+        assert_eq!(ical_prop(&props, "TZID").as_deref(), Some("Europe/Copenhagen"));
+        assert_eq!(ical_prop(&props, "DTSTART;TZID=Europe/Copenhagen"), Some(local_ical(m17.starts_at)));
+        assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
+        assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("0"));
+        assert_eq!(ical_prop(&props, "STATUS").as_deref(), Some("CONFIRMED"));
+        assert!(ical_prop(&props, "ORGANIZER").is_some_and(|o| o.starts_with("mailto:")), "{ics}");
+        if !m17.online_url.is_empty() {
+            assert!(!ics.contains(&m17.online_url), "an invitation carries no joining link");
+        }
 
         let people = app.store().person_counts().await.unwrap();
         assert!(people.contains(&("guest".to_owned(), 1)), "the guest is kept apart from the list: {people:?}");
@@ -560,6 +570,125 @@ both_engines! {
         assert!(p["detail"].as_str().unwrap().starts_with("guests[0].email"), "{p}");
         let res = invite(serde_json::json!({})).await.unwrap();
         assert_eq!(res.status(), 422);
+        app.stop().await;
+    }
+}
+
+/// A meeting time as a local iCalendar DATE-TIME in Europe/Copenhagen.
+fn local_ical(t: jiff::Timestamp) -> String {
+    t.to_zoned_datetime(dialogforum::domain::copenhagen()).strftime("%Y%m%dT%H%M%S").to_string()
+}
+
+/// A minimal iCalendar reader: unfolds the lines and splits each into its
+/// name (with parameters) and value.
+fn ical_lines(ics: &str) -> Vec<(String, String)> {
+    let unfolded = ics.replace("\r\n ", "").replace("\r\n\t", "");
+    unfolded
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.split_once(':').expect("a content line has a colon");
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+/// The value of the first property with this name (parameters, if not
+/// named, ignored).
+fn ical_prop(props: &[(String, String)], name: &str) -> Option<String> {
+    props.iter().find(|(n, _)| n == name || n.starts_with(&format!("{name};"))).map(|(_, v)| v.clone())
+}
+
+/// The calendar entry attached to a message, and the MIME type it came with.
+fn attached_ics(m: &Received) -> (String, String) {
+    let parsed = mail_parser::MessageParser::default().parse(&m.data).unwrap();
+    let a = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
+    let ct = a
+        .content_type()
+        .map(|c| format!("{}/{}; method={}", c.ctype(), c.subtype().unwrap_or(""), c.attribute("method").unwrap_or("")))
+        .unwrap_or_default();
+    (String::from_utf8_lossy(a.contents()).into_owned(), ct)
+}
+
+both_engines! {
+    async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calendar_entry(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = smtp_app(engine, &smtp, &[]).await;
+        let meeting = meeting_17(&app).await;
+        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+        let body = serde_json::json!({"audience": {"all": true}, "guests": [{"email": "it-ordfoerer@parti.example", "name": "Karen Ærtebjerg"}]});
+        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
+        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let p = wait_for_campaign(&app, &token, &id, "done").await;
+        let invited = usize::try_from(p["total"].as_i64().unwrap()).unwrap();
+        assert!(invited >= 3, "{p}");
+        let msgs = smtp.wait_for(invited, 10).await;
+        assert_eq!(msgs.len(), invited);
+
+        // One person declines; they hear nothing more about the meeting.
+        let decliner = msgs[0].to[0].clone();
+        let text = decode_plain_part(&msgs[0].text());
+        let link = text.lines().find(|l| l.contains("/rsvp/")).unwrap().trim().to_owned();
+        let rsvp = link.rsplit('/').next().unwrap().to_owned();
+        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
+        assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+        let before = smtp.wait_for(invited + 1, 10).await.len();
+        assert_eq!(before, invited + 1, "the answer is confirmed");
+
+        // Reschedule by a week.
+        let m17 = app.store().meeting_by_number(17).await.unwrap();
+        let week = jiff::SignedDuration::from_hours(24 * 7);
+        let (starts, ends) = (m17.starts_at + week, m17.ends_at + week);
+        let patch = serde_json::json!({"starts_at": starts.to_string(), "ends_at": ends.to_string()});
+        let res = app.http.patch(format!("{}/api/v1/meetings/{meeting}", app.base)).bearer_auth(&token).json(&patch).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let expected = invited - 1;
+        let all = smtp.wait_for(before + expected, 10).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let all_now = smtp.messages();
+        assert_eq!(all_now.len(), all.len(), "nothing more than the updates");
+        let updates = &all[before..];
+        assert_eq!(updates.len(), expected, "one update to each invited person who did not decline");
+        let by = per_recipient(updates);
+        assert_eq!(by.len(), expected, "exactly one each");
+        assert!(!by.contains_key(&decliner), "who declined hears nothing");
+        for m in updates {
+            let (ics, ct) = attached_ics(m);
+            assert_eq!(ct, "text/calendar; method=REQUEST");
+            let props = ical_lines(&ics);
+            assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some("REQUEST"), "{ics}");
+            assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
+            assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("1"), "one higher: {ics}");
+            assert_eq!(ical_prop(&props, "DTSTART;TZID=Europe/Copenhagen"), Some(local_ical(starts)), "{ics}");
+            assert_eq!(ical_prop(&props, "DTEND;TZID=Europe/Copenhagen"), Some(local_ical(ends)), "{ics}");
+        }
+
+        // A change of the description alone sends nothing.
+        let res = app.http.patch(format!("{}/api/v1/meetings/{meeting}", app.base)).bearer_auth(&token).json(&serde_json::json!({"description": "Nyt program"})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let res = app.http.patch(format!("{}/api/v1/meetings/{meeting}", app.base)).bearer_auth(&token).json(&serde_json::json!({"ends_at": "2000-01-01T00:00:00Z"})).send().await.unwrap();
+        assert_eq!(res.status(), 422, "validated like creation");
+
+        // Cancel: one METHOD:CANCEL to each of the same people.
+        let before = all.len();
+        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/cancel", app.base)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let all = smtp.wait_for(before + expected, 10).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(smtp.messages().len(), before + expected);
+        let cancels = &all[before..];
+        let by = per_recipient(cancels);
+        assert_eq!(by.len(), expected);
+        assert!(!by.contains_key(&decliner));
+        for m in cancels {
+            let (ics, ct) = attached_ics(m);
+            assert_eq!(ct, "text/calendar; method=CANCEL");
+            let props = ical_lines(&ics);
+            assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some("CANCEL"), "{ics}");
+            assert_eq!(ical_prop(&props, "STATUS").as_deref(), Some("CANCELLED"));
+            assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("2"));
+            assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
+        }
         app.stop().await;
     }
 }

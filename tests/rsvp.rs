@@ -278,3 +278,100 @@ both_engines! {
         app.stop().await;
     }
 }
+
+both_engines! {
+    async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let url = smtp.url();
+        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+        let m = meeting(&app, &token, 1, None, json!([])).await;
+        let people = invite(&app, m, 2, |i| format!("Firma {i}")).await;
+        for (t, _) in &people {
+            app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        }
+        assert_eq!(counts(&app, m).await, (1, 1, 0));
+        smtp.wait_for(2, 10).await;
+        let (first, first_reg) = &people[0];
+        let holder = app.store().registration(*first_reg).await.unwrap();
+        let domain = holder.email.split('@').nth(1).unwrap().to_owned();
+
+        let res = app.http.post(format!("{}/rsvp/{first}/colleague", app.base))
+            .form(&[("colleague_name", "Kollega"), ("colleague_email", "kollega@andet.example")]).send().await.unwrap();
+        assert_eq!(res.status(), 422, "a colleague is someone at the same organisation");
+        assert!(res.text().await.unwrap().contains(r#"id="colleague_email-error""#));
+
+        let colleague = format!("kollega@{domain}");
+        let res = app.http.post(format!("{}/rsvp/{first}/colleague", app.base))
+            .form(&[("colleague_name", "Kim Kollega"), ("colleague_email", colleague.as_str())]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let msgs = smtp.wait_for(4, 10).await;
+        let to_colleague: Vec<_> = msgs.iter().filter(|m| m.to == vec![colleague.clone()]).collect();
+        assert_eq!(to_colleague.len(), 1, "the colleague gets one invitation");
+        let text = mail_parser::MessageParser::default().parse(&to_colleague[0].data).unwrap().body_text(0).unwrap().into_owned();
+        let link = text.split_whitespace().find(|w| w.contains("/rsvp/")).unwrap().to_owned();
+        assert!(!link.contains(first.as_str()), "a link of their own");
+
+        // The original link no longer works; the waiting list moved up.
+        let res = app.http.post(format!("{}/rsvp/{first}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        assert_eq!(res.status(), 409);
+        assert_eq!(app.store().registration(people[1].1).await.unwrap().status.as_str(), "attending");
+        let path = link.split_once("/rsvp/").unwrap().1;
+        let res = app.http.post(format!("{}/rsvp/{path}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("venteliste"), "the colleague queues like anyone else");
+        app.stop().await;
+    }
+}
+
+/// Signs the app's client in with a new account of `role`.
+async fn sign_in(app: &TestApp, email: &str, role: Role) {
+    common::api_token(app, email, role).await;
+    let res = app
+        .http
+        .post(format!("{}/login", app.base))
+        .form(&[("email", email), ("password", "a long enough password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+both_engines! {
+    async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+        let m = meeting(&app, &token, 10, None, json!([])).await;
+        let people = invite(&app, m, 3, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS", "Grøn Kode ApS"][i].to_owned()).await;
+        for (t, _) in &people {
+            app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        }
+        sign_in(&app, "door@forum.example", Role::Organiser).await;
+        let page = app.get(&format!("/admin/meetings/{m}/checkin?q=fjord")).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Fjord Sikkerhed ApS") && !html.contains("Nordlys IT A/S"), "the search narrows the list");
+        assert!(html.contains("0 til stede af 3"));
+        let reg = people[1].1;
+        let csrf = csrf_of(&html);
+        let res = app.http.post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
+            .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("q", "fjord")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_some());
+        let html = app.get(&format!("/admin/meetings/{m}/checkin")).await.text().await.unwrap();
+        assert!(html.contains("1 til stede af 3"));
+        let res = app.http.post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
+            .form(&[("csrf", csrf.as_str()), ("present", "no")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_none(), "undo works");
+        let res = app.http.post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
+            .form(&[("csrf", "forged"), ("present", "yes")]).send().await.unwrap();
+        assert_eq!(res.status(), 403, "the form needs the session's CSRF token");
+        app.stop().await;
+    }
+}

@@ -2,6 +2,7 @@
 //! built by parsing, so a [`Email`] in hand is always a usable address. No web,
 //! database or mail library appears in this module.
 
+mod cvr;
 mod email;
 mod ids;
 mod meeting;
@@ -11,6 +12,7 @@ mod time;
 mod token;
 mod user;
 
+pub use cvr::{Cvr, CvrError};
 pub use email::Email;
 pub use ids::{CampaignId, MeetingId, OrganisationId, OutboxId, PersonId, RegistrationId, UserId};
 pub use meeting::{MeetingFormat, MeetingStatus, RegistrationStatus};

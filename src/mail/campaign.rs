@@ -30,17 +30,34 @@ pub struct MailContext {
     pub base_url: String,
 }
 
-/// Expands campaigns as they fall due until `shutdown` turns true.
+/// Expands campaigns as they fall due until `shutdown` turns true, and once an
+/// hour purges sign-ups left unconfirmed for `retention_days`.
 pub async fn run(
     store: Store,
     ctx: Arc<MailContext>,
+    retention_days: u64,
     wake: Arc<Notify>,
     mail_wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Retention runs at most hourly; the first pass runs at start-up.
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
+        }
+        if last_purge.is_none_or(|at| at.elapsed() >= Duration::from_hours(1)) {
+            last_purge = Some(std::time::Instant::now());
+            match crate::store::retention::purge(&store, retention_days).await {
+                Ok(p) => tracing::info!(
+                    pending = p.pending,
+                    tokens = p.link_tokens,
+                    messages = p.messages,
+                    rate_counters = p.rate_counters,
+                    "retention purge"
+                ),
+                Err(e) => tracing::warn!(error = %e, "retention purge failed; retried in an hour"),
+            }
         }
         loop {
             match expand_next(&store, &ctx).await {
@@ -160,7 +177,7 @@ async fn queue_invitations(
     let mut tokens = Vec::with_capacity(fresh.len() * 2);
     let mut messages = Vec::with_capacity(fresh.len());
     let expires = meeting.ends_at + SignedDuration::from_hours(24 * 30);
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url);
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
     for r in fresh {
         let registration = RegistrationId::new();
         registrations.push((registration, r.person_id));
@@ -254,27 +271,156 @@ fn meeting_url(meeting: &Meeting, base_url: &str) -> String {
     format!("{base_url}/meetings/{}", meeting.number.map_or_else(|| meeting.id.to_string(), |n| n.to_string()))
 }
 
-/// A calendar entry for the meeting (iCalendar, RFC 5545), in UTC so that no
-/// time zone block is needed. `METHOD:PUBLISH`: it adds the meeting to the
-/// calendar; the answer goes through the personal RSVP link in the mail, so
-/// the entry is the same for everyone.
+/// What a calendar entry asks of the calendar that receives it (RFC 5546).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarMethod {
+    /// Add the meeting, or update it when the UID is known and the SEQUENCE higher.
+    Request,
+    /// Take the meeting out: it is cancelled.
+    Cancel,
+}
+
+impl CalendarMethod {
+    /// The `METHOD` value, also the `method` parameter of the MIME type.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "REQUEST",
+            Self::Cancel => "CANCEL",
+        }
+    }
+}
+
+/// The time zone block for Europe/Copenhagen: CET (+0100) from the last
+/// Sunday of October, CEST (+0200) from the last Sunday of March.
+const COPENHAGEN_VTIMEZONE: &[&str] = &[
+    "BEGIN:VTIMEZONE",
+    "TZID:Europe/Copenhagen",
+    "BEGIN:DAYLIGHT",
+    "TZOFFSETFROM:+0100",
+    "TZOFFSETTO:+0200",
+    "TZNAME:CEST",
+    "DTSTART:19700329T020000",
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+    "END:DAYLIGHT",
+    "BEGIN:STANDARD",
+    "TZOFFSETFROM:+0200",
+    "TZOFFSETTO:+0100",
+    "TZNAME:CET",
+    "DTSTART:19701025T030000",
+    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+    "END:STANDARD",
+    "END:VTIMEZONE",
+];
+
+/// Escapes a TEXT value (RFC 5545, 3.3.11).
+fn ical_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Appends one content line, folded at 75 octets without splitting a character.
+fn push_line(out: &mut String, line: &str) {
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out.push_str("\r\n");
+}
+
+/// A calendar entry for the meeting (iCalendar, RFC 5545): the same UID every
+/// time, the meeting's SEQUENCE, local times in Europe/Copenhagen with their
+/// VTIMEZONE, the sender as ORGANIZER. `Request` adds or updates the entry,
+/// `Cancel` withdraws it. The answer goes through the personal RSVP link in
+/// the mail, so the entry names no attendee. `joining` puts the online
+/// joining link in LOCATION: only for mail to people with a seat, never in
+/// invitations.
 #[must_use]
-pub fn calendar_entry(meeting: &Meeting, composer: &Composer, base_url: &str) -> String {
-    use icalendar::{Calendar, Component, Event, EventLike};
-    let utc = |t: crate::domain::Timestamp| chrono::DateTime::from_timestamp(t.as_second(), 0).unwrap_or_default();
-    let domain = composer.from().email.domain().to_owned();
+pub fn calendar_entry(
+    meeting: &Meeting,
+    composer: &Composer,
+    base_url: &str,
+    method: CalendarMethod,
+    joining: bool,
+) -> String {
+    let from = composer.from();
+    let domain = from.email.domain().to_owned();
     let url = meeting_url(meeting, base_url);
-    let event = Event::new()
-        .uid(&format!("meeting-{}@{domain}", meeting.id))
-        .summary(&format!("Dialogforum: {}", meeting.title))
-        .starts(utc(meeting.starts_at))
-        .ends(utc(meeting.ends_at))
-        .location(&place(meeting, Lang::Da))
-        .description(&url)
-        .url(&url)
-        .done();
-    let mut calendar = Calendar::new();
-    calendar.append_property(("METHOD", "PUBLISH"));
-    calendar.push(event);
-    calendar.done().to_string()
+    let local = |t: crate::domain::Timestamp| {
+        t.to_zoned_datetime(crate::domain::copenhagen()).strftime("%Y%m%dT%H%M%S").to_string()
+    };
+    let online = joining && meeting.format != MeetingFormat::Physical && !meeting.online_url.is_empty();
+    let location = match (meeting.format, online) {
+        (MeetingFormat::Virtual, true) => meeting.online_url.clone(),
+        (MeetingFormat::Hybrid, true) => format!("{}, {}", meeting.venue, meeting.online_url),
+        _ => place(meeting, Lang::Da),
+    };
+    let cn = from.name.as_deref().unwrap_or("Dialogforum").replace('"', "");
+    let status = match method {
+        CalendarMethod::Request => "CONFIRMED",
+        CalendarMethod::Cancel => "CANCELLED",
+    };
+    let mut out = String::new();
+    for l in ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Dialogforum//dialogforum//DA", "CALSCALE:GREGORIAN"] {
+        push_line(&mut out, l);
+    }
+    push_line(&mut out, &format!("METHOD:{}", method.as_str()));
+    for l in COPENHAGEN_VTIMEZONE {
+        push_line(&mut out, l);
+    }
+    let lines = [
+        "BEGIN:VEVENT".to_owned(),
+        format!("UID:meeting-{}@{domain}", meeting.id),
+        format!("SEQUENCE:{}", meeting.ical_sequence),
+        format!("DTSTAMP:{}", crate::store::now().strftime("%Y%m%dT%H%M%SZ")),
+        format!("DTSTART;TZID=Europe/Copenhagen:{}", local(meeting.starts_at)),
+        format!("DTEND;TZID=Europe/Copenhagen:{}", local(meeting.ends_at)),
+        format!("SUMMARY:{}", ical_text(&format!("Dialogforum: {}", meeting.title))),
+        format!("LOCATION:{}", ical_text(&location)),
+        format!("DESCRIPTION:{}", ical_text(&url)),
+        format!("URL:{url}"),
+        format!("ORGANIZER;CN=\"{cn}\":mailto:{}", from.email),
+        format!("STATUS:{status}"),
+        "END:VEVENT".to_owned(),
+        "END:VCALENDAR".to_owned(),
+    ];
+    for l in &lines {
+        push_line(&mut out, l);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ical_text, push_line};
+
+    #[test]
+    fn long_lines_fold_at_75_octets_without_splitting_a_character() {
+        let mut out = String::new();
+        push_line(&mut out, &format!("SUMMARY:{}", "ø".repeat(60)));
+        for l in out.split("\r\n").filter(|l| !l.is_empty()) {
+            assert!(l.len() <= 75, "{l:?} is {} octets", l.len());
+        }
+        assert_eq!(out.replace("\r\n ", ""), format!("SUMMARY:{}\r\n", "ø".repeat(60)));
+    }
+
+    #[test]
+    fn text_values_are_escaped() {
+        assert_eq!(ical_text("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
 }

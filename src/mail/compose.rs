@@ -170,7 +170,7 @@ impl Composer {
                 MultiPart::mixed().multipart(alternative).singlepart(
                     Attachment::new("invitation.ics".to_owned()).body(
                         ics.clone(),
-                        ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                        ContentType::parse(&format!("text/calendar; charset=utf-8; method={}", ics_method(ics)))
                             .map_err(|e| ComposeError::Address(e.to_string()))?,
                     ),
                 ),
@@ -223,6 +223,16 @@ fn mailto_escape(address: &str) -> String {
 /// A header whose value we wrote ourselves and know to be one line of ASCII.
 fn raw(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.replace(['\r', '\n'], ""))
+}
+
+/// The `METHOD` of a calendar entry, for the `method` parameter of its MIME
+/// type (RFC 6047): `REQUEST` unless the entry says otherwise.
+fn ics_method(ics: &str) -> &str {
+    ics.lines()
+        .find_map(|l| l.strip_prefix("METHOD:"))
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap_or("REQUEST")
 }
 
 #[cfg(test)]

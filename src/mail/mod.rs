@@ -3,6 +3,7 @@
 //! receives bounces, complaints and requests to join or leave the list.
 
 pub mod campaign;
+pub mod changes;
 pub mod compose;
 pub mod inbound;
 pub mod notices;

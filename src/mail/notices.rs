@@ -55,7 +55,20 @@ pub(crate) async fn queue_with(
     n: &Notice,
     ics: Option<String>,
 ) -> anyhow::Result<()> {
-    let message = ctx.composer.compose(&Outgoing {
+    let message = compose_notice(ctx, kind, to, n, ics)?;
+    enqueue(tx, &message).await?;
+    Ok(())
+}
+
+/// Builds a notice without queueing it, for callers that queue many at once.
+pub(crate) fn compose_notice(
+    ctx: &MailContext,
+    kind: &'static str,
+    to: To<'_>,
+    n: &Notice,
+    ics: Option<String>,
+) -> anyhow::Result<crate::store::outbox::NewMessage> {
+    Ok(ctx.composer.compose(&Outgoing {
         kind,
         to: to.email,
         to_name: Some(to.name).filter(|n| !n.is_empty()),
@@ -66,9 +79,7 @@ pub(crate) async fn queue_with(
         html: NoticeHtml { m: n }.render()?,
         unsubscribe_url: None,
         ics,
-    })?;
-    enqueue(tx, &message).await?;
-    Ok(())
+    })?)
 }
 
 async fn queue(tx: &mut WriteTx, ctx: &MailContext, kind: &'static str, to: To<'_>, n: &Notice) -> anyhow::Result<()> {

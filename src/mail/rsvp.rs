@@ -2,7 +2,7 @@
 //! calendar entry and, for virtual meetings, the joining link when they got a
 //! seat), and the news that a seat came free for someone on the waiting list.
 
-use super::campaign::{MailContext, calendar_entry};
+use super::campaign::{CalendarMethod, MailContext, calendar_entry};
 use super::notices::{Notice, To, queue_with};
 use crate::domain::MeetingFormat;
 use crate::i18n::Lang;
@@ -82,7 +82,8 @@ pub async fn confirm_answer(
         action,
         footer: Vec::new(),
     };
-    let ics = (seat == Seat::Attending).then(|| calendar_entry(meeting, &ctx.composer, &ctx.base_url));
+    let ics = (seat == Seat::Attending)
+        .then(|| calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true));
     queue_with(tx, ctx, "rsvp-confirm", to, &n, ics).await
 }
 
@@ -109,6 +110,45 @@ pub async fn promoted(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, meeting: 
         action: None,
         footer: Vec::new(),
     };
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url);
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
     queue_with(tx, ctx, "rsvp-promoted", to, &n, Some(ics)).await
+}
+
+/// Invites a colleague to whom an invitation was passed on, with their own link.
+///
+/// # Errors
+/// The mail could not be built or queued.
+pub async fn colleague_invitation(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    to: To<'_>,
+    meeting: &Meeting,
+    from_name: &str,
+    rsvp_url: &str,
+) -> anyhow::Result<()> {
+    let lang = to.lang;
+    let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
+    let n = Notice {
+        lang: lang.code(),
+        subject: format!("Invitation: {}", meeting.title),
+        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
+        paragraphs: vec![match lang {
+            Lang::Da => format!(
+                "{from_name} har givet sin invitation til Dialogforum videre til dig: {} ({when}). Svar venligst via knappen.",
+                meeting.title
+            ),
+            Lang::En => format!(
+                "{from_name} has passed their invitation to Dialogforum on to you: {} ({when}). Please answer with the button.",
+                meeting.title
+            ),
+        }],
+        action: Some((
+            if lang == Lang::Da { "Svar på invitationen" } else { "Answer the invitation" }.to_owned(),
+            rsvp_url.to_owned(),
+        )),
+        footer: Vec::new(),
+    };
+    // An invitation: no joining link until they have a seat.
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
+    queue_with(tx, ctx, "invitation", to, &n, Some(ics)).await
 }

@@ -229,6 +229,31 @@ pub async fn recipient_by_id(tx: &mut WriteTx, id: PersonId) -> Result<Option<Re
     row.map(recipient).transpose()
 }
 
+#[derive(sqlx::FromRow)]
+struct RegisteredRow {
+    #[sqlx(flatten)]
+    person: RecipientRow,
+    registration: String,
+}
+
+/// Everyone invited to the meeting who has not declined (registration
+/// `invited`, `attending` or `waitlisted`), with whether they hold a seat
+/// (`attending`), ordered by address. People whose address bounced are left
+/// out; someone who left the list still hears about a meeting they are
+/// registered for.
+///
+/// # Errors
+/// The database failed.
+pub async fn registered_recipients(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<(Recipient, bool)>> {
+    let sql = "select p.id, p.email, p.name, o.name as organisation, p.status, p.language, r.status as registration \
+               from registration r join person p on p.id = r.person_id \
+               left join organisation o on o.id = p.organisation_id \
+               where r.meeting_id = $1 and r.status in ('invited', 'attending', 'waitlisted') \
+               and p.status <> 'bounced' order by p.email";
+    let rows: Vec<RegisteredRow> = on_tx!(tx, |c| sqlx::query_as(sql).bind(meeting.uuid()).fetch_all(&mut *c).await?);
+    rows.into_iter().map(|r| Ok((recipient(r.person)?, r.registration == "attending"))).collect()
+}
+
 /// Records how many messages the expansion queued.
 ///
 /// # Errors

@@ -59,6 +59,9 @@ pub struct Meeting {
     pub per_organisation_limit: Option<i32>,
     pub registration_deadline: Option<Timestamp>,
     pub status: MeetingStatus,
+    /// The SEQUENCE of its calendar entry; raised on every change of time or
+    /// place and on cancellation.
+    pub ical_sequence: i32,
     pub tracks: Vec<Track>,
     pub programme: Vec<ProgrammeItem>,
     pub created_at: Timestamp,
@@ -112,6 +115,7 @@ struct MeetingRow {
     per_organisation_limit: Option<i32>,
     registration_deadline: Option<i64>,
     status: String,
+    ical_sequence: i32,
     created_at: i64,
     updated_at: i64,
 }
@@ -137,7 +141,7 @@ struct ItemRow {
 }
 
 const MEETING_COLUMNS: &str = "select id, number, title, description, themes, starts_at, ends_at, format, venue, \
-     online_url, capacity, per_organisation_limit, registration_deadline, status, created_at, updated_at \
+     online_url, capacity, per_organisation_limit, registration_deadline, status, ical_sequence, created_at, updated_at \
      from meeting";
 
 impl MeetingRow {
@@ -158,6 +162,7 @@ impl MeetingRow {
             per_organisation_limit: self.per_organisation_limit,
             registration_deadline: self.registration_deadline.map(from_db_time),
             status: MeetingStatus::parse(&self.status).map_err(corrupt)?,
+            ical_sequence: self.ical_sequence,
             tracks: Vec::new(),
             programme: Vec::new(),
             created_at: from_db_time(self.created_at),
@@ -367,4 +372,39 @@ pub async fn number_taken(tx: &mut WriteTx, number: i32) -> Result<bool> {
         sqlx::query_scalar("select count(*) from meeting where number = $1").bind(number).fetch_one(&mut *c).await?
     });
     Ok(n > 0)
+}
+
+/// Writes a meeting's changeable fields (title, description, times, venue,
+/// joining link, capacity, deadline), its status and its calendar sequence,
+/// provided nobody changed its status or sequence since `seen` was read.
+/// Returns `false` when somebody did; then nothing is written.
+///
+/// # Errors
+/// The database failed.
+pub async fn update_meeting(tx: &mut WriteTx, seen: &Meeting, m: &Meeting) -> Result<bool> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query(
+            "update meeting set title = $1, description = $2, starts_at = $3, ends_at = $4, venue = $5, \
+             online_url = $6, capacity = $7, registration_deadline = $8, status = $9, ical_sequence = $10, \
+             updated_at = $11 where id = $12 and status = $13 and ical_sequence = $14",
+        )
+        .bind(&m.title)
+        .bind(&m.description)
+        .bind(db_time(m.starts_at))
+        .bind(db_time(m.ends_at))
+        .bind(&m.venue)
+        .bind(&m.online_url)
+        .bind(m.capacity)
+        .bind(m.registration_deadline.map(db_time))
+        .bind(m.status.as_str())
+        .bind(m.ical_sequence)
+        .bind(db_time(now()))
+        .bind(m.id.uuid())
+        .bind(seen.status.as_str())
+        .bind(seen.ical_sequence)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(n == 1)
 }

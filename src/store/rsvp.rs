@@ -403,3 +403,42 @@ pub async fn check_in(tx: &mut WriteTx, meeting: MeetingId, id: RegistrationId, 
     }
     Ok(())
 }
+
+/// Passes an invitation on to a colleague: the colleague gets a registration
+/// of their own (as invited), the original one is cancelled and points to it,
+/// so its link stops working. A seat the original person held is given to the
+/// waiting list. Returns the new registration and those promoted.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the colleague already has a registration for
+/// the meeting or the invitation was passed on before.
+pub async fn pass_on(
+    tx: &mut WriteTx,
+    from: RegistrationId,
+    colleague: PersonId,
+) -> Result<(RegistrationId, Vec<RegistrationId>)> {
+    let reg = registration_in(tx, from).await?;
+    if reg.replaced_by.is_some() {
+        return Err(StoreError::Conflict("the invitation was passed on before".into()));
+    }
+    lock_meeting(tx, reg.meeting_id).await?;
+    let (new, created) = super::registrations::ensure_invited(tx, reg.meeting_id, colleague).await?;
+    if !created {
+        return Err(StoreError::Conflict("the colleague is already invited to this meeting".into()));
+    }
+    let at = db_time(now());
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "update registration set status = 'cancelled', replaced_by = $2, waitlist_position = null, \
+             updated_at = $3 where id = $1",
+        )
+        .bind(from.uuid())
+        .bind(new.uuid())
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+    });
+    let promoted =
+        if reg.status == RegistrationStatus::Attending { promote(tx, reg.meeting_id).await? } else { Vec::new() };
+    Ok((new, promoted))
+}

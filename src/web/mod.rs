@@ -5,10 +5,12 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod checkin;
 pub mod error;
 pub mod forms;
 pub mod health;
 pub mod pages;
+pub mod people;
 pub mod profile;
 pub mod rsvp;
 pub mod state;
@@ -51,9 +53,10 @@ pub fn router(state: AppState) -> Router {
         pages::router()
             .merge(subscribe::router())
             .merge(rsvp::router())
+            .merge(checkin::router())
             .merge(profile::router())
             .merge(auth::router())
-            .merge(admin::router())
+            .merge(admin::router().merge(people::router()))
             .fallback(not_found),
     )
     // The unsubscribe URL must take RFC 8058 one-click POSTs from anywhere; its

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::pages::MeetingView;
 use super::subscribe::mail_context;
@@ -22,7 +22,7 @@ use crate::store::rsvp::{self, Answer, Locking, Registration, Seat};
 
 /// Routes for answering invitations.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/rsvp/{token}", get(page).post(submit))
+    Router::new().route("/rsvp/{token}", get(page).post(submit)).route("/rsvp/{token}/colleague", post(colleague))
 }
 
 /// The texts of the RSVP pages.
@@ -46,6 +46,14 @@ pub struct RsvpTexts {
     pub answer_required: &'static str,
     pub unknown_track: &'static str,
     pub current: &'static str,
+    pub colleague_title: &'static str,
+    pub colleague_text: &'static str,
+    pub colleague_name: &'static str,
+    pub colleague_email: &'static str,
+    pub colleague_send: &'static str,
+    pub colleague_done: &'static str,
+    pub colleague_domain: &'static str,
+    pub colleague_taken: &'static str,
 }
 
 const DA: RsvpTexts = RsvpTexts {
@@ -68,6 +76,14 @@ const DA: RsvpTexts = RsvpTexts {
     answer_required: "Vælg ja eller nej.",
     unknown_track: "Vælg et af sporene.",
     current: "Dit nuværende svar",
+    colleague_title: "Send en kollega i stedet",
+    colleague_text: "Kan du ikke selv komme, kan du give invitationen videre til en kollega i din organisation. Kollegaen får sin egen invitation, og dit link holder op med at virke.",
+    colleague_name: "Kollegaens navn",
+    colleague_email: "Kollegaens e-mailadresse",
+    colleague_send: "Giv invitationen videre",
+    colleague_done: "Invitationen er givet videre. Din kollega har fået en mail med sit eget link.",
+    colleague_domain: "Skriv en adresse i din egen organisation (samme domæne som din).",
+    colleague_taken: "Din kollega er allerede inviteret til mødet.",
 };
 
 const EN: RsvpTexts = RsvpTexts {
@@ -90,6 +106,14 @@ const EN: RsvpTexts = RsvpTexts {
     answer_required: "Choose yes or no.",
     unknown_track: "Choose one of the tracks.",
     current: "Your current answer",
+    colleague_title: "Send a colleague instead",
+    colleague_text: "If you cannot come yourself, you can pass the invitation on to a colleague in your organisation. Your colleague gets an invitation of their own, and your link stops working.",
+    colleague_name: "Your colleague's name",
+    colleague_email: "Your colleague's email address",
+    colleague_send: "Pass the invitation on",
+    colleague_done: "The invitation has been passed on. Your colleague has received a mail with their own link.",
+    colleague_domain: "Give an address in your own organisation (the same domain as yours).",
+    colleague_taken: "Your colleague is already invited to the meeting.",
 };
 
 const fn texts(lang: Lang) -> &'static RsvpTexts {
@@ -122,6 +146,8 @@ struct RsvpPage {
     /// The outcome of the answer just given.
     outcome: Option<String>,
     errors: Vec<(&'static str, String)>,
+    colleague_name: String,
+    colleague_email: String,
 }
 
 impl RsvpPage {
@@ -196,6 +222,8 @@ fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
         closed: closed_reason(m, reg, r),
         outcome: None,
         errors: Vec::new(),
+        colleague_name: String::new(),
+        colleague_email: String::new(),
     }
 }
 
@@ -278,14 +306,7 @@ async fn submit(
     let rsvp_url = format!("{}/rsvp/{raw}", mail.base_url);
     let to = To { person: reg.person_id, email: &email, name: &reg.name, lang };
     crate::mail::rsvp::confirm_answer(&mut tx, &mail, to, &m, seat, Some(&rsvp_url)).await?;
-    for id in &promoted {
-        // Read inside the transaction's snapshot is not needed: the promoted
-        // person's address and name do not change with the answer.
-        let p = state.store.registration(*id).await?;
-        let (email, _, _, language) = state.store.person_contact(p.person_id).await?;
-        let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
-        crate::mail::rsvp::promoted(&mut tx, &mail, to, &m).await?;
-    }
+    tell_promoted(&state, &mut tx, &mail, &promoted, &m).await?;
     let action = match seat {
         Seat::Attending => "rsvp.attending",
         Seat::Waitlisted { .. } => "rsvp.waitlisted",
@@ -304,5 +325,119 @@ async fn submit(
         Seat::Waitlisted { place } => format!("{} {place}.", r.now_waitlisted),
         Seat::Declined => r.now_declined.to_owned(),
     });
+    Ok(page.into_response())
+}
+
+/// Tells each person promoted from the waiting list, in the answer's transaction.
+async fn tell_promoted(
+    state: &AppState,
+    tx: &mut crate::store::WriteTx,
+    mail: &crate::mail::campaign::MailContext,
+    promoted: &[crate::domain::RegistrationId],
+    m: &Meeting,
+) -> Result<()> {
+    for id in promoted {
+        // A read beside the transaction is enough: the promoted person's
+        // address and name do not change with the answer.
+        let p = state.store.registration(*id).await?;
+        let (email, _, _, language) = state.store.person_contact(p.person_id).await?;
+        let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
+        crate::mail::rsvp::promoted(tx, mail, to, m).await?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct ColleagueForm {
+    #[serde(default)]
+    colleague_name: String,
+    #[serde(default)]
+    colleague_email: String,
+}
+
+/// Passes the invitation on to a colleague at the same organisation (an
+/// address in the same domain): the colleague gets their own invitation and
+/// link, and this link stops working.
+async fn colleague(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(raw): Path<String>,
+    axum::Form(form): axum::Form<ColleagueForm>,
+) -> Result<Response> {
+    let Some((_, reg, m)) = load(&state, &raw).await? else { return Err(Error::NotFound) };
+    let r = texts(ctx.lang);
+    let mut page = view(&ctx, &raw, &reg, &m);
+    if page.closed.is_some() {
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    let mut errors = Vec::new();
+    let name = crate::domain::Name::parse(&form.colleague_name)
+        .map_err(|e| errors.push(("colleague_name", e.message().to_owned())))
+        .ok();
+    let inviter = Email::parse(&reg.email).map_err(|e| Error::Internal(e.into()))?;
+    let email = Email::parse(&form.colleague_email)
+        .map_err(|e| errors.push(("colleague_email", e.message().to_owned())))
+        .ok()
+        .filter(|e| {
+            let same = e.domain() == inviter.domain() && *e != inviter;
+            if !same {
+                errors.push(("colleague_email", r.colleague_domain.to_owned()));
+            }
+            same
+        });
+    let (Some(name), Some(email)) = (name, email) else {
+        page.errors = errors;
+        (page.colleague_name, page.colleague_email) = (form.colleague_name, form.colleague_email);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let organisation =
+        Some(reg.organisation.as_str()).filter(|o| !o.is_empty()).and_then(|o| crate::domain::Name::parse(o).ok());
+    let mut tx = state.store.begin().await?;
+    let person = crate::store::people::NewPerson {
+        email: email.clone(),
+        name: name.clone(),
+        organisation,
+        status: crate::domain::PersonStatus::Guest,
+        interests: Vec::new(),
+    };
+    let (colleague_id, _) = crate::store::people::insert_person_if_new(&mut tx, &person, None).await?;
+    let (new_reg, promoted) = match rsvp::pass_on(&mut tx, reg.id, colleague_id).await {
+        Ok(x) => x,
+        Err(StoreError::Conflict(_)) => {
+            drop(tx);
+            page.errors = vec![("colleague_email", r.colleague_taken.to_owned())];
+            (page.colleague_name, page.colleague_email) = (form.colleague_name, form.colleague_email);
+            return Ok((StatusCode::CONFLICT, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let token = Token::generate();
+    let expires = m.ends_at + jiff::SignedDuration::from_hours(24 * 30);
+    crate::store::tokens::insert_link_token(
+        &mut tx,
+        &token.hash(),
+        TokenPurpose::Rsvp,
+        Some(colleague_id),
+        Some(new_reg),
+        Some(expires),
+    )
+    .await?;
+    let mail = mail_context(&state);
+    let url = format!("{}/rsvp/{}", mail.base_url, token.expose());
+    let to = To { person: colleague_id, email: &email, name: name.as_str(), lang: ctx.lang };
+    crate::mail::rsvp::colleague_invitation(&mut tx, &mail, to, &m, &reg.name, &url).await?;
+    tell_promoted(&state, &mut tx, &mail, &promoted, &m).await?;
+    let entry = Entry {
+        action: "rsvp.passed_on",
+        subject_kind: "registration",
+        subject_id: Some(reg.id.uuid()),
+        detail: "",
+        row_count: None,
+    };
+    audit::record(&mut tx, &Actor::Person(reg.person_id.uuid()), &entry).await?;
+    tx.commit().await?;
+    state.mail_wake.notify_one();
+    let mut page = view(&ctx, &raw, &state.store.registration(reg.id).await?, &m);
+    page.outcome = Some(r.colleague_done.to_owned());
     Ok(page.into_response())
 }

@@ -11,8 +11,10 @@ use uuid::Uuid;
 
 use super::Problem;
 use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, PersonId, Timestamp};
+use crate::mail::changes::{Change, queue_change};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::campaigns::{Audience, Guest, NewCampaign, Progress, Target, insert_campaign};
+use crate::store::meetings::update_meeting;
 use crate::store::users::User;
 use crate::web::auth::ApiUser;
 use crate::web::{AppState, Error, Result};
@@ -290,7 +292,9 @@ async fn publish(
     meeting_transition(&state, &user, &id, &[MeetingStatus::Draft], MeetingStatus::Published).await
 }
 
-/// Cancels a meeting that has not been held.
+/// Cancels a meeting that has not been held. Everyone invited who has not
+/// declined gets, in the same transaction, a notice with a calendar entry that
+/// withdraws the meeting (`METHOD:CANCEL`, same UID, SEQUENCE one higher).
 #[utoipa::path(post, path = "/meetings/{id}/cancel", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn cancel_meeting(
@@ -298,6 +302,33 @@ async fn cancel_meeting(
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<super::MeetingJson>> {
+    writer(&user)?;
+    let id = meeting_id(&id)?;
+    let seen = state.store.meeting(id).await?;
     let allowed = [MeetingStatus::Draft, MeetingStatus::Published, MeetingStatus::Open, MeetingStatus::Closed];
-    meeting_transition(&state, &user, &id, &allowed, MeetingStatus::Cancelled).await
+    if !allowed.contains(&seen.status) {
+        return Err(Error::Conflict(format!("the meeting is {}; it cannot become cancelled", seen.status)));
+    }
+    let mut m = seen.clone();
+    m.status = MeetingStatus::Cancelled;
+    m.ical_sequence = seen.ical_sequence + 1;
+    let mut tx = state.store.begin().await?;
+    if !update_meeting(&mut tx, &seen, &m).await? {
+        return Err(Error::Conflict("the meeting changed meanwhile; read it again and retry".into()));
+    }
+    let ctx = crate::web::subscribe::mail_context(&state);
+    let queued = queue_change(&mut tx, &ctx, &m, Change::Cancelled).await.map_err(Error::Internal)?;
+    let entry = Entry {
+        action: "meeting.cancelled",
+        subject_kind: "meeting",
+        subject_id: Some(id.uuid()),
+        detail: "",
+        row_count: i64::try_from(queued).ok(),
+    };
+    audit::record(&mut tx, &actor(&user), &entry).await?;
+    tx.commit().await?;
+    if queued > 0 {
+        state.mail_wake.notify_one();
+    }
+    Ok(Json(super::MeetingJson::from(&state.store.meeting(id).await?)))
 }

@@ -20,14 +20,16 @@ use super::auth::ApiUser;
 use super::{AppState, Error, Result, error_detail, needs_dressing, replace_body};
 use crate::domain::{MeetingFormat, MeetingId, MeetingStatus, Name, SingleLine, Timestamp, copenhagen};
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::meetings::{Meeting, MeetingFilter, NewMeeting, ProgrammeItem, Speaker, Track, insert_meeting};
+use crate::store::meetings::{
+    Meeting, MeetingFilter, NewMeeting, ProgrammeItem, Speaker, Track, insert_meeting, update_meeting as write_meeting,
+};
 
 /// Routes of the API, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/meetings", get(list_meetings).post(create_meeting))
-        .route("/meetings/{id}", get(get_meeting))
+        .route("/meetings/{id}", get(get_meeting).patch(update_meeting))
         .merge(campaigns::router())
         .merge(registrations::router())
         .merge(subscribers::router())
@@ -37,12 +39,12 @@ pub fn router() -> Router<AppState> {
 #[openapi(
     info(title = "Dialogforum organiser API", version = "1"),
     servers((url = "/api/v1")),
-    paths(list_meetings, create_meeting, get_meeting, campaigns::invite, campaigns::publish, campaigns::cancel_meeting,
+    paths(list_meetings, create_meeting, get_meeting, update_meeting, campaigns::invite, campaigns::publish, campaigns::cancel_meeting,
         campaigns::progress, campaigns::pause, campaigns::resume, campaigns::cancel_campaign,
         registrations::list, registrations::check_in,
         subscribers::list_subscribers, subscribers::create_subscriber, subscribers::get_subscriber,
         subscribers::update_subscriber, subscribers::delete_subscriber, subscribers::import_subscribers),
-    components(schemas(MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput,
+    components(schemas(MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput, MeetingPatch,
         campaigns::InvitationInput, campaigns::AudienceInput, campaigns::GuestInput, campaigns::CampaignCreated,
         campaigns::CampaignJson, registrations::RegistrationJson, registrations::RegistrationList, registrations::CheckIn, subscribers::SubscriberJson, subscribers::SubscriberPage, subscribers::SubscriberInput,
         subscribers::SubscriberPatch, crate::transfer::import::Report, crate::transfer::import::Reject)),
@@ -453,4 +455,117 @@ async fn create_meeting(
     tx.commit().await?;
     let m = state.store.meeting(id).await?;
     Ok((axum::http::StatusCode::CREATED, Json(MeetingJson::from(&m))))
+}
+
+/// Changes to a meeting; absent fields stay as they are. Times are RFC 3339
+/// with an offset.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingPatch {
+    title: Option<String>,
+    description: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    starts_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    ends_at: Option<Timestamp>,
+    venue: Option<String>,
+    online_url: Option<String>,
+    capacity: Option<i32>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    registration_deadline: Option<Timestamp>,
+}
+
+impl MeetingPatch {
+    /// The meeting with the changes applied, checked as on creation.
+    fn apply(self, m: &Meeting) -> Result<Meeting> {
+        let mut out = m.clone();
+        if let Some(t) = self.title {
+            out.title = Name::parse(&t).map_err(|e| Error::invalid("title", e))?.to_string();
+        }
+        if let Some(d) = self.description {
+            out.description = d;
+        }
+        out.starts_at = self.starts_at.unwrap_or(m.starts_at);
+        out.ends_at = self.ends_at.unwrap_or(m.ends_at);
+        if out.ends_at < out.starts_at {
+            return Err(Error::invalid("ends_at", "must not be before starts_at"));
+        }
+        if let Some(v) = self.venue {
+            out.venue = line("venue", &v)?;
+        }
+        if let Some(u) = self.online_url {
+            if !u.is_empty() && !u.starts_with("https://") {
+                return Err(Error::invalid("online_url", "must be an https:// link"));
+            }
+            out.online_url = line("online_url", &u)?;
+        }
+        if self.capacity.is_some() {
+            out.capacity = positive("capacity", self.capacity)?;
+        }
+        if self.registration_deadline.is_some() {
+            out.registration_deadline = self.registration_deadline;
+        }
+        if out.registration_deadline.is_some_and(|d| d > out.ends_at) {
+            return Err(Error::invalid("registration_deadline", "must not be after the meeting ends"));
+        }
+        Ok(out)
+    }
+}
+
+/// Changes a meeting. When the time or place of a published or open meeting
+/// changes, everyone invited who has not declined gets, in the same
+/// transaction, a notice with the updated calendar entry (same UID, SEQUENCE
+/// one higher).
+#[utoipa::path(patch, path = "/meetings/{id}", request_body = MeetingPatch,
+    params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = MeetingJson), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn update_meeting(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: std::result::Result<Json<MeetingPatch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<MeetingJson>> {
+    if !user.role.can_write() {
+        return Err(Error::Forbidden("this needs the organiser or admin role"));
+    }
+    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    let seen = state.store.meeting(id).await?;
+    let Json(patch) = body?;
+    let mut m = patch.apply(&seen)?;
+    let moved = m.starts_at != seen.starts_at
+        || m.ends_at != seen.ends_at
+        || m.venue != seen.venue
+        || m.online_url != seen.online_url;
+    let notify = moved && matches!(seen.status, MeetingStatus::Published | MeetingStatus::Open);
+    if notify {
+        m.ical_sequence = seen.ical_sequence + 1;
+    }
+    let mut tx = state.store.begin().await?;
+    if !write_meeting(&mut tx, &seen, &m).await? {
+        return Err(Error::Conflict("the meeting changed meanwhile; read it again and retry".into()));
+    }
+    let queued = if notify {
+        let ctx = super::subscribe::mail_context(&state);
+        crate::mail::changes::queue_change(&mut tx, &ctx, &m, crate::mail::changes::Change::Rescheduled)
+            .await
+            .map_err(Error::Internal)?
+    } else {
+        0
+    };
+    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let entry = Entry {
+        action: if notify { "meeting.reschedule" } else { "meeting.update" },
+        subject_kind: "meeting",
+        subject_id: Some(id.uuid()),
+        detail: "",
+        row_count: i64::try_from(queued).ok().filter(|_| notify),
+    };
+    audit::record(&mut tx, &actor, &entry).await?;
+    tx.commit().await?;
+    if queued > 0 {
+        state.mail_wake.notify_one();
+    }
+    Ok(Json(MeetingJson::from(&state.store.meeting(id).await?)))
 }

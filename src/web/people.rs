@@ -1,0 +1,484 @@
+//! Organiser pages for people and organisations: searching the register,
+//! reading and editing one person, erasing them, and setting the CVR number
+//! of an organisation. Every search is recorded in the audit log; every
+//! change needs the CSRF token and a role that may write.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::auth::Organiser;
+use super::forms::{InterestBox, boxes, field, form_fields};
+use super::{AppState, Ctx, Result};
+use crate::domain::{Cvr, CvrError, Name, OrganisationId, PersonId, PersonStatus};
+use crate::i18n::{Lang, Texts};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::organisations::{self, Organisation};
+use crate::store::subscribers::{self, Changes, ConsentData, RegistrationData, Subscriber, SubscriberFilter};
+use crate::store::{erasure, from_db_time};
+
+/// Routes of the people and organisation pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/people", get(list))
+        .route("/admin/people/{id}", get(detail).post(save))
+        .route("/admin/people/{id}/erase", post(erase))
+        .route("/admin/organisations", get(organisations_page))
+        .route("/admin/organisations/{id}", post(set_cvr))
+}
+
+/// The texts of the people and organisation pages.
+pub struct PeopleTexts {
+    pub people_title: &'static str,
+    pub search: &'static str,
+    pub search_button: &'static str,
+    pub any_status: &'static str,
+    pub organisation: &'static str,
+    pub no_one: &'static str,
+    pub next_page: &'static str,
+    pub details: &'static str,
+    pub consents: &'static str,
+    pub registrations: &'static str,
+    pub purpose: &'static str,
+    pub method: &'static str,
+    pub given: &'static str,
+    pub withdrawn: &'static str,
+    pub meeting: &'static str,
+    pub edit: &'static str,
+    pub save: &'static str,
+    pub saved: &'static str,
+    pub erase_heading: &'static str,
+    pub erase_warning: &'static str,
+    pub erase_confirm: &'static str,
+    pub erase_button: &'static str,
+    pub erase_confirm_required: &'static str,
+    pub organisations_title: &'static str,
+    pub contacts: &'static str,
+    pub cvr: &'static str,
+    pub cvr_hint: &'static str,
+    pub cvr_format: &'static str,
+    pub cvr_checksum: &'static str,
+    pub set_cvr: &'static str,
+}
+
+const DA: PeopleTexts = PeopleTexts {
+    people_title: "Personer",
+    search: "Søg i navn, adresse eller organisation",
+    search_button: "Søg",
+    any_status: "Alle",
+    organisation: "Organisation",
+    no_one: "Ingen personer passer til søgningen.",
+    next_page: "Næste side",
+    details: "Oplysninger",
+    consents: "Samtykker",
+    registrations: "Tilmeldinger",
+    purpose: "Formål",
+    method: "Metode",
+    given: "Givet",
+    withdrawn: "Trukket tilbage",
+    meeting: "Møde",
+    edit: "Ret oplysninger",
+    save: "Gem",
+    saved: "Ændringerne er gemt.",
+    erase_heading: "Slet personen",
+    erase_warning: "Alle oplysninger om personen slettes for altid. Det kan ikke fortrydes.",
+    erase_confirm: "Ja, slet alle oplysninger om personen",
+    erase_button: "Slet",
+    erase_confirm_required: "Sæt kryds for at bekræfte sletningen.",
+    organisations_title: "Organisationer",
+    contacts: "Kontakter",
+    cvr: "CVR-nummer",
+    cvr_hint: "8 cifre, fx 10150817. Lad feltet stå tomt for at fjerne nummeret.",
+    cvr_format: "Et CVR-nummer har 8 cifre.",
+    cvr_checksum: "Det er ikke et gyldigt CVR-nummer. Tjek cifrene.",
+    set_cvr: "Gem CVR-nummer",
+};
+
+const EN: PeopleTexts = PeopleTexts {
+    people_title: "People",
+    search: "Search name, address or organisation",
+    search_button: "Search",
+    any_status: "Any",
+    organisation: "Organisation",
+    no_one: "Nobody matches the search.",
+    next_page: "Next page",
+    details: "Details",
+    consents: "Consents",
+    registrations: "Registrations",
+    purpose: "Purpose",
+    method: "Method",
+    given: "Given",
+    withdrawn: "Withdrawn",
+    meeting: "Meeting",
+    edit: "Edit details",
+    save: "Save",
+    saved: "The changes are saved.",
+    erase_heading: "Erase this person",
+    erase_warning: "Everything held about the person is deleted for good. This cannot be undone.",
+    erase_confirm: "Yes, erase everything about this person",
+    erase_button: "Erase",
+    erase_confirm_required: "Tick the box to confirm the erasure.",
+    organisations_title: "Organisations",
+    contacts: "Contacts",
+    cvr: "CVR number",
+    cvr_hint: "8 digits, e.g. 10150817. Leave it empty to remove the number.",
+    cvr_format: "A CVR number has 8 digits.",
+    cvr_checksum: "This is not a valid CVR number. Check the digits.",
+    set_cvr: "Save CVR number",
+};
+
+const fn texts(lang: Lang) -> &'static PeopleTexts {
+    match lang {
+        Lang::Da => &DA,
+        Lang::En => &EN,
+    }
+}
+
+/// How many people one page lists.
+const PAGE: u32 = 50;
+
+fn actor(organiser: &Organiser) -> Actor {
+    Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() }
+}
+
+/// One row of the listing.
+struct Row {
+    id: String,
+    name: String,
+    organisation: String,
+    status: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/people.html")]
+struct ListPage {
+    lang: Lang,
+    t: &'static Texts,
+    p: &'static PeopleTexts,
+    path: String,
+    q: String,
+    status: String,
+    statuses: [&'static str; 5],
+    rows: Vec<Row>,
+    /// The query string of the next page, if there is one.
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    status: Option<String>,
+    /// `MICROS.UUID` of the last row of the previous page.
+    before: Option<String>,
+}
+
+fn parse_before(raw: &str) -> Option<(crate::domain::Timestamp, PersonId)> {
+    let (at, id) = raw.split_once('.')?;
+    Some((from_db_time(at.parse().ok()?), PersonId::from_uuid(Uuid::parse_str(id).ok()?)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Query(query): Query<ListQuery>,
+) -> Result<ListPage> {
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    let status = query.status.as_deref().and_then(|s| PersonStatus::parse(s).ok());
+    let filter = SubscriberFilter {
+        q: (!q.is_empty()).then(|| q.clone()),
+        status,
+        before: query.before.as_deref().and_then(parse_before),
+        limit: PAGE + 1,
+        ..SubscriberFilter::default()
+    };
+    let mut found = state.store.subscribers(&filter).await?;
+    let more = found.len() > PAGE as usize;
+    found.truncate(PAGE as usize);
+
+    let mut tx = state.store.begin().await?;
+    let entry = Entry {
+        action: "person.search",
+        subject_kind: "person",
+        subject_id: None,
+        detail: &q,
+        row_count: Some(i64::try_from(found.len()).unwrap_or(i64::MAX)),
+    };
+    audit::record(&mut tx, &actor(&organiser), &entry).await?;
+    tx.commit().await?;
+
+    let status_code = status.map(PersonStatus::as_str).unwrap_or_default();
+    let next = found.last().filter(|_| more).map(|last| {
+        let before = format!("{}.{}", crate::store::db_time(last.created_at), last.id.uuid());
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &q)
+            .append_pair("status", status_code)
+            .append_pair("before", &before)
+            .finish()
+    });
+    Ok(ListPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        p: texts(ctx.lang),
+        path: ctx.path,
+        q,
+        status: status_code.to_owned(),
+        statuses: ["pending", "confirmed", "unsubscribed", "bounced", ""],
+        rows: found
+            .into_iter()
+            .map(|s| Row {
+                id: s.id.uuid().to_string(),
+                name: s.name,
+                organisation: s.organisation.unwrap_or_default(),
+                status: s.status.as_str(),
+            })
+            .collect(),
+        next,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/person.html")]
+struct PersonPage {
+    lang: Lang,
+    t: &'static Texts,
+    p: &'static PeopleTexts,
+    path: String,
+    csrf: String,
+    can_write: bool,
+    id: String,
+    email: String,
+    status: &'static str,
+    name: String,
+    organisation: String,
+    interests: Vec<InterestBox>,
+    consents: Vec<ConsentData>,
+    registrations: Vec<RegistrationData>,
+    errors: Vec<(&'static str, String)>,
+    saved: bool,
+}
+
+impl PersonPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+async fn person_page(state: &AppState, ctx: &Ctx, organiser: &Organiser, person: &Subscriber) -> Result<PersonPage> {
+    let all = state.store.interests().await?;
+    let data = state.store.personal_data(person.id).await?;
+    Ok(PersonPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        p: texts(ctx.lang),
+        path: ctx.path.clone(),
+        csrf: organiser.csrf.clone(),
+        can_write: organiser.user.role.can_write(),
+        id: person.id.uuid().to_string(),
+        email: person.email.to_string(),
+        status: person.status.as_str(),
+        name: person.name.clone(),
+        organisation: person.organisation.clone().unwrap_or_default(),
+        interests: boxes(&all, &person.interests, ctx.lang),
+        consents: data.consents,
+        registrations: data.registrations,
+        errors: Vec::new(),
+        saved: false,
+    })
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<Uuid>,
+) -> Result<PersonPage> {
+    let person = state.store.subscriber(PersonId::from_uuid(id)).await?;
+    person_page(&state, &ctx, &organiser, &person).await
+}
+
+async fn save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let id = PersonId::from_uuid(id);
+    let person = state.store.subscriber(id).await?;
+    let all = state.store.interests().await?;
+    let fields = form_fields(&body);
+    let mut chosen: Vec<String> = fields
+        .iter()
+        .filter(|(k, v)| k == "interests" && all.iter().any(|i| &i.key == v))
+        .map(|(_, v)| v.clone())
+        .collect();
+    chosen.sort();
+    chosen.dedup();
+
+    let mut errors = Vec::new();
+    let name = Name::parse(field(&fields, "name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
+    let org_text = field(&fields, "organisation");
+    let organisation = if org_text.trim().is_empty() {
+        Some(None)
+    } else {
+        Name::parse(org_text).map(Some).map_err(|e| errors.push(("organisation", e.message().to_owned()))).ok()
+    };
+    let (Some(name), Some(organisation), true) = (name, organisation, errors.is_empty()) else {
+        let mut page = person_page(&state, &ctx, &organiser, &person).await?;
+        field(&fields, "name").clone_into(&mut page.name);
+        org_text.clone_into(&mut page.organisation);
+        page.interests = boxes(&all, &chosen, ctx.lang);
+        page.errors = errors;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let changes = Changes {
+        name: (name.as_str() != person.name).then_some(name),
+        organisation: (organisation.as_ref().map(Name::as_str) != person.organisation.as_deref())
+            .then_some(organisation),
+        interests: (chosen != person.interests).then_some(chosen),
+        language: None,
+    };
+    let touched = changes.fields();
+    if !touched.is_empty() {
+        let mut tx = state.store.begin().await?;
+        subscribers::update(&mut tx, id, &changes).await?;
+        let detail = touched.join(", ");
+        let entry = Entry {
+            action: "person.update",
+            subject_kind: "person",
+            subject_id: Some(id.uuid()),
+            detail: &detail,
+            row_count: Some(1),
+        };
+        audit::record(&mut tx, &actor(&organiser), &entry).await?;
+        tx.commit().await?;
+    }
+    let mut page = person_page(&state, &ctx, &organiser, &state.store.subscriber(id).await?).await?;
+    page.saved = true;
+    Ok(page.into_response())
+}
+
+async fn erase(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let id = PersonId::from_uuid(id);
+    if field(&form_fields(&body), "confirm") != "yes" {
+        let person = state.store.subscriber(id).await?;
+        let mut page = person_page(&state, &ctx, &organiser, &person).await?;
+        page.errors = vec![("confirm", texts(ctx.lang).erase_confirm_required.to_owned())];
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let mut tx = state.store.begin().await?;
+    let erased = erasure::erase_person(&mut tx, id, &actor(&organiser)).await?;
+    tx.commit().await?;
+    tracing::info!(person = %id, user = %organiser.user.id, rows = erased.total(), "person erased by an organiser");
+    Ok(Redirect::to("/admin/people").into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/organisations.html")]
+struct OrganisationsPage {
+    lang: Lang,
+    t: &'static Texts,
+    p: &'static PeopleTexts,
+    path: String,
+    csrf: String,
+    can_write: bool,
+    organisations: Vec<Organisation>,
+    /// The organisation whose form failed, what was entered and why.
+    error: Option<(OrganisationId, String, &'static str)>,
+}
+
+impl OrganisationsPage {
+    /// The value to show in the CVR field of `o`.
+    fn value(&self, o: &Organisation) -> String {
+        match &self.error {
+            Some((id, entered, _)) if *id == o.id => entered.clone(),
+            _ => o.cvr.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The message by the CVR field of `o`, if its form failed.
+    fn error_for(&self, o: &Organisation) -> Option<&'static str> {
+        self.error.as_ref().filter(|(id, _, _)| *id == o.id).map(|(_, _, m)| *m)
+    }
+}
+
+async fn organisations_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+) -> Result<OrganisationsPage> {
+    Ok(OrganisationsPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        p: texts(ctx.lang),
+        path: ctx.path,
+        csrf: organiser.csrf.clone(),
+        can_write: organiser.user.role.can_write(),
+        organisations: state.store.organisations().await?,
+        error: None,
+    })
+}
+
+async fn set_cvr(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let id = OrganisationId::from_uuid(id);
+    let fields = form_fields(&body);
+    let entered = field(&fields, "cvr").trim();
+    let cvr = if entered.is_empty() {
+        None
+    } else {
+        match Cvr::parse(entered) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let p = texts(ctx.lang);
+                let message = match e {
+                    CvrError::Format => p.cvr_format,
+                    CvrError::Checksum => p.cvr_checksum,
+                };
+                let mut page = organisations_page(State(state), ctx, organiser).await?;
+                if !page.organisations.iter().any(|o| o.id == id) {
+                    return Err(super::Error::NotFound);
+                }
+                page.error = Some((id, entered.to_owned(), message));
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
+        }
+    };
+    let mut tx = state.store.begin().await?;
+    organisations::set_cvr(&mut tx, id, cvr.as_ref()).await?;
+    let entry = Entry {
+        action: "organisation.cvr",
+        subject_kind: "organisation",
+        subject_id: Some(id.uuid()),
+        detail: cvr.as_ref().map_or("", Cvr::as_str),
+        row_count: Some(1),
+    };
+    audit::record(&mut tx, &actor(&organiser), &entry).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/organisations").into_response())
+}
