@@ -55,3 +55,36 @@ pub(crate) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
 pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
 }
+
+/// A person's details as a form sent them: name, organisation (empty means
+/// none) and the chosen interests, with a message by each field that is wrong.
+pub(crate) struct PersonFields<'a> {
+    pub name: Option<crate::domain::Name>,
+    /// `None` when the field was left empty (or is wrong: see `errors`).
+    pub organisation: Option<crate::domain::Name>,
+    /// What was typed, to put back into the form.
+    pub organisation_text: &'a str,
+    pub interests: Vec<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+/// Reads [`PersonFields`] from a form body's fields; unknown interests are ignored.
+pub(crate) fn person_fields<'a>(fields: &'a [(String, String)], all: &[Interest]) -> PersonFields<'a> {
+    use crate::domain::Name;
+    let mut interests: Vec<String> = fields
+        .iter()
+        .filter(|(k, v)| k == "interests" && all.iter().any(|i| &i.key == v))
+        .map(|(_, v)| v.clone())
+        .collect();
+    interests.sort();
+    interests.dedup();
+    let mut errors = Vec::new();
+    let name = Name::parse(field(fields, "name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
+    let organisation_text = field(fields, "organisation");
+    let organisation = if organisation_text.trim().is_empty() {
+        None
+    } else {
+        Name::parse(organisation_text).map_err(|e| errors.push(("organisation", e.message().to_owned()))).ok()
+    };
+    PersonFields { name, organisation, organisation_text, interests, errors }
+}

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::auth::Organiser;
-use super::forms::{InterestBox, boxes, field, form_fields};
+use super::forms::{InterestBox, PersonFields, boxes, field, form_fields, person_fields};
 use super::{AppState, Ctx, Result};
 use crate::domain::{Cvr, CvrError, Name, OrganisationId, PersonId, PersonStatus};
 use crate::i18n::{Lang, Texts};
@@ -317,23 +317,9 @@ async fn save(
     let person = state.store.subscriber(id).await?;
     let all = state.store.interests().await?;
     let fields = form_fields(&body);
-    let mut chosen: Vec<String> = fields
-        .iter()
-        .filter(|(k, v)| k == "interests" && all.iter().any(|i| &i.key == v))
-        .map(|(_, v)| v.clone())
-        .collect();
-    chosen.sort();
-    chosen.dedup();
-
-    let mut errors = Vec::new();
-    let name = Name::parse(field(&fields, "name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
-    let org_text = field(&fields, "organisation");
-    let organisation = if org_text.trim().is_empty() {
-        Some(None)
-    } else {
-        Name::parse(org_text).map(Some).map_err(|e| errors.push(("organisation", e.message().to_owned()))).ok()
-    };
-    let (Some(name), Some(organisation), true) = (name, organisation, errors.is_empty()) else {
+    let PersonFields { name, organisation, organisation_text: org_text, interests: chosen, errors } =
+        person_fields(&fields, &all);
+    let (Some(name), true) = (name, errors.is_empty()) else {
         let mut page = person_page(&state, &ctx, &organiser, &person).await?;
         field(&fields, "name").clone_into(&mut page.name);
         org_text.clone_into(&mut page.organisation);

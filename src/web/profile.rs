@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::SignedDuration;
 
-use super::forms::{InterestBox, boxes, field, form_fields, message};
+use super::forms::{InterestBox, PersonFields, boxes, field, form_fields, message, person_fields};
 use super::subscribe::mail_context;
 use super::{AppState, ClientIp, Ctx, Result};
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
@@ -212,22 +212,8 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, 
     let person = state.store.subscriber(id).await?;
     let all = state.store.interests().await?;
     let fields = form_fields(&body);
-    let mut chosen: Vec<String> = fields
-        .iter()
-        .filter(|(k, v)| k == "interests" && all.iter().any(|i| &i.key == v))
-        .map(|(_, v)| v.clone())
-        .collect();
-    chosen.sort();
-    chosen.dedup();
-
-    let mut errors = Vec::new();
-    let name = Name::parse(field(&fields, "name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
-    let org_text = field(&fields, "organisation");
-    let organisation = if org_text.trim().is_empty() {
-        Some(None)
-    } else {
-        Name::parse(org_text).map(Some).map_err(|e| errors.push(("organisation", e.message().to_owned()))).ok()
-    };
+    let PersonFields { name, organisation, organisation_text: org_text, interests: chosen, mut errors } =
+        person_fields(&fields, &all);
     let language = match field(&fields, "language") {
         "da" => Some("da"),
         "en" => Some("en"),
@@ -236,8 +222,7 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, 
             None
         }
     };
-    let (Some(name), Some(organisation), Some(language), true) = (name, organisation, language, errors.is_empty())
-    else {
+    let (Some(name), Some(language), true) = (name, language, errors.is_empty()) else {
         let mut page = ProfilePage::of(&ctx, &raw, &person, &all);
         field(&fields, "name").clone_into(&mut page.name);
         org_text.clone_into(&mut page.organisation);
