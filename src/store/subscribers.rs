@@ -617,3 +617,27 @@ impl Store {
         })
     }
 }
+
+/// Writes the fields of `changes` that are set, with one audit entry naming
+/// them, in one transaction; nothing at all when nothing changed.
+///
+/// # Errors
+/// The database failed.
+pub async fn save_changes(store: &Store, id: PersonId, changes: &Changes, actor: &super::audit::Actor) -> Result<()> {
+    let touched = changes.fields();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.begin().await?;
+    update(&mut tx, id, changes).await?;
+    let detail = touched.join(", ");
+    let entry = super::audit::Entry {
+        action: "person.update",
+        subject_kind: "person",
+        subject_id: Some(id.uuid()),
+        detail: &detail,
+        row_count: Some(1),
+    };
+    super::audit::record(&mut tx, actor, &entry).await?;
+    tx.commit().await
+}

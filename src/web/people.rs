@@ -334,21 +334,7 @@ async fn save(
         interests: (chosen != person.interests).then_some(chosen),
         language: None,
     };
-    let touched = changes.fields();
-    if !touched.is_empty() {
-        let mut tx = state.store.begin().await?;
-        subscribers::update(&mut tx, id, &changes).await?;
-        let detail = touched.join(", ");
-        let entry = Entry {
-            action: "person.update",
-            subject_kind: "person",
-            subject_id: Some(id.uuid()),
-            detail: &detail,
-            row_count: Some(1),
-        };
-        audit::record(&mut tx, &actor(&organiser), &entry).await?;
-        tx.commit().await?;
-    }
+    subscribers::save_changes(&state.store, id, &changes, &actor(&organiser)).await?;
     let mut page = person_page(&state, &ctx, &organiser, &state.store.subscriber(id).await?).await?;
     page.saved = true;
     Ok(page.into_response())

@@ -240,21 +240,7 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, 
         interests: (chosen != person.interests).then_some(chosen),
         language: (language != person.language).then_some(language),
     };
-    let touched = changes.fields();
-    if !touched.is_empty() {
-        let mut tx = state.store.begin().await?;
-        subscribers::update(&mut tx, id, &changes).await?;
-        let detail = touched.join(", ");
-        let entry = Entry {
-            action: "person.update",
-            subject_kind: "person",
-            subject_id: Some(id.uuid()),
-            detail: &detail,
-            row_count: Some(1),
-        };
-        audit::record(&mut tx, &Actor::Person(id.uuid()), &entry).await?;
-        tx.commit().await?;
-    }
+    subscribers::save_changes(&state.store, id, &changes, &Actor::Person(id.uuid())).await?;
     let mut page = ProfilePage::of(&ctx, &raw, &state.store.subscriber(id).await?, &all);
     page.saved = true;
     Ok(page.into_response())
