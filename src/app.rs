@@ -179,7 +179,8 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         let runner = campaign::run(
             store.clone(),
             ctx,
-            settings.security.pending_retention_days,
+            crate::store::retention::Policy::from(&settings.security),
+            settings.reminders,
             Arc::clone(&campaign_wake),
             Arc::clone(&mail_wake),
             shutdown_rx.clone(),
@@ -199,7 +200,15 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         .await
         .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(Inner { store, settings, composer, mail_wake, campaign_wake, metrics: metrics_handle() });
+    let state = AppState::new(Inner {
+        store,
+        settings,
+        composer,
+        mail_wake,
+        campaign_wake,
+        metrics: metrics_handle(),
+        rsvp_desks: web::rsvp::Desks::default(),
+    });
     let app = web::router(state.clone());
     let mut stop = shutdown_rx;
     let server = tokio::spawn(async move {

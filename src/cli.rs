@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `demo`, `user add`, `token create`.
+//! The command line: `serve`, `migrate`, `demo`, `user add`, `token create`,
+//! `import`, `export`, `campaign`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -50,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Export data as CSV or XLSX (a progress bar shows how far it is).
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Campaigns (one send to many).
     Campaign {
         #[command(subcommand)]
@@ -64,6 +70,37 @@ enum ImportCommand {
         /// The CSV file (comma or semicolon separated, UTF-8).
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// A meeting's participant list: everyone who answered the invitation.
+    Participants {
+        /// The meeting's number (e.g. 16) or its id.
+        meeting: String,
+        #[command(flatten)]
+        out: ExportArgs,
+    },
+    /// The mailing list (never guests).
+    Subscribers {
+        #[command(flatten)]
+        out: ExportArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    #[arg(long, value_parser = ["csv", "xlsx"], default_value = "csv")]
+    format: String,
+    /// The file to write.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+    /// CSV field separator: semicolon (what a Danish Excel expects) or comma.
+    #[arg(long, value_parser = ["semicolon", "comma"], default_value = "semicolon")]
+    sep: String,
+    /// Language of the headers and texts.
+    #[arg(long, value_parser = ["da", "en"], default_value = "da")]
+    lang: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +264,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Export { command } => export(&settings, command).await,
         Command::Campaign { command: CampaignCommand::Status { id, watch } } => {
             campaign_status(&settings, &id, watch).await
         }
@@ -263,9 +301,85 @@ async fn campaign_status(settings: &Settings, id: &str, watch: bool) -> anyhow::
     Ok(())
 }
 
+/// Writes an export to a file with a progress bar, and records it in the audit log.
+async fn export(settings: &Settings, command: ExportCommand) -> anyhow::Result<()> {
+    use crate::transfer::export::{self, Dest, Format, Job, Separator, Spec};
+    let store = app::open_store(settings).await?;
+    store.migrate().await.context("applying database migrations")?;
+    let (meeting, out) = match command {
+        ExportCommand::Participants { meeting, out } => {
+            let m = match meeting.parse::<i32>() {
+                Ok(n) => store.meeting_by_number(n).await,
+                Err(_) => match meeting.parse::<crate::domain::MeetingId>() {
+                    Ok(id) => store.meeting(id).await,
+                    Err(_) => bail!("MEETING must be a meeting number or id"),
+                },
+            };
+            (Some(m.with_context(|| format!("no meeting {meeting}"))?), out)
+        }
+        ExportCommand::Subscribers { out } => (None, out),
+    };
+    let lang = crate::i18n::Lang::from_code(&out.lang);
+    let format = match (out.format.as_str(), out.sep.as_str()) {
+        ("xlsx", _) => Format::Xlsx,
+        (_, "comma") => Format::Csv(Separator::Comma),
+        _ => Format::Csv(Separator::Semicolon),
+    };
+    let (table, total) = match &meeting {
+        Some(m) => (&export::PARTICIPANTS, store.participant_count(m.id).await?),
+        None => (&export::SUBSCRIBERS, store.list_member_count(None).await?),
+    };
+    let sheet = meeting.as_ref().map_or_else(|| table.file_word(lang).to_owned(), |m| export::meeting_sheet(m, lang));
+    let file = std::fs::File::create(&out.output).with_context(|| format!("cannot create {}", out.output.display()))?;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut job = Job::start(Spec { table, lang, format, sheet }, Dest::File(file));
+    let progress = |n: u64| {
+        if n.is_multiple_of(500) {
+            bar.set_position(n);
+        }
+    };
+    let written = async {
+        let rows = match &meeting {
+            Some(m) => export::participants(&store, m.id, lang, &mut job, progress).await?,
+            None => export::subscribers(&store, None, lang, &mut job, progress).await?,
+        };
+        let mut tx = store.begin().await?;
+        let entry = crate::store::audit::Entry {
+            action: if meeting.is_some() { "export.participants" } else { "export.subscribers" },
+            subject_kind: if meeting.is_some() { "meeting" } else { "person" },
+            subject_id: meeting.as_ref().map(|m| m.id.uuid()),
+            detail: &out.output.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            row_count: i64::try_from(rows).ok(),
+        };
+        crate::store::audit::record(&mut tx, &crate::store::audit::Actor::System("cli"), &entry).await?;
+        tx.commit().await?;
+        job.finish().await?;
+        anyhow::Ok(rows)
+    }
+    .await;
+    bar.finish_and_clear();
+    match written {
+        Ok(rows) => {
+            println!("{rows} rows written to {}", out.output.display());
+            Ok(())
+        }
+        Err(e) => {
+            // A half-written file must not pass for a whole one.
+            let _ = std::fs::remove_file(&out.output);
+            Err(e)
+        }
+    }
+}
+
 async fn load_demo(store: &crate::store::Store) -> anyhow::Result<()> {
     let today = jiff::ZonedDateTime::now().with_time_zone(crate::domain::copenhagen()).date();
     let r = crate::demo::load(store, today).await?;
     eprintln!("demo data: {} meeting(s) and {} contact(s) added", r.meetings_added, r.people_added);
+    eprintln!("demo data: evaluation results for {} meeting(s) added", r.evaluations_added);
     Ok(())
 }

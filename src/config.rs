@@ -20,6 +20,37 @@ pub struct Settings {
     pub inbound: Inbound,
     pub security: Security,
     pub log: Log,
+    pub evaluation: Evaluation,
+    pub reminders: Reminders,
+    pub materials: Materials,
+}
+
+/// Files organisers upload to a meeting.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Materials {
+    /// The largest file accepted, in bytes.
+    pub max_bytes: usize,
+}
+
+/// Reminders before a meeting, sent by the campaign runner.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reminders {
+    /// Days before the registration deadline at which invitees who have not answered are reminded; 0 = none.
+    pub deadline_days: u32,
+    /// Hours before the start at which attendees get the practical information; 0 = none.
+    pub start_hours: u32,
+}
+
+/// Evaluations after a meeting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evaluation {
+    /// Days after sending at which those who have not answered get a reminder; 0 = none.
+    pub reminder_after_days: u32,
+    /// Days after sending at which answers are no longer taken, unless the organiser gives a date.
+    pub close_after_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +133,13 @@ pub struct Security {
     /// Days after which a sign-up that was never confirmed is deleted, with
     /// its tokens and mail.
     pub pending_retention_days: u64,
+    /// Login attempts per account (the address typed) within `login_window_minutes`.
+    pub login_attempts_per_account: u32,
+    /// Login attempts per client IP address within `login_window_minutes`.
+    pub login_attempts_per_ip: u32,
+    pub login_window_minutes: u64,
+    /// Months the audit log is kept before the retention job deletes entries; at least 6.
+    pub audit_retention_months: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,6 +258,12 @@ impl Settings {
         }
         if !self.inbound.join_address.is_empty() && crate::domain::Email::parse(&self.inbound.join_address).is_err() {
             return bad("inbound.join_address", "must be empty or a mail address");
+        }
+        if self.security.audit_retention_months < 6 {
+            return bad("security.audit_retention_months", "must be at least 6");
+        }
+        if !(1..=1440).contains(&self.security.login_window_minutes) {
+            return bad("security.login_window_minutes", "must be between 1 and 1440");
         }
         if self.security.session_idle_minutes == 0 || self.security.session_absolute_hours == 0 {
             return bad("security.session_idle_minutes", "session lifetimes must be positive");

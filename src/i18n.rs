@@ -119,6 +119,10 @@ impl Lang {
 /// The version of the consent text shown on the sign-up form; recorded with each consent.
 pub const CONSENT_VERSION: &str = "2026-11";
 
+/// The version of the consent text on the RSVP form for naming one's
+/// organisation on a meeting's public list of participants.
+pub const LISTING_CONSENT_VERSION: &str = "2026-11";
+
 /// The consent recorded for a sign-up by mail to the join address (in Danish,
 /// the language of the list): what writing to that address means.
 pub const EMAIL_CONSENT_TEXT: &str = "En mail til Dialogforums tilmeldingsadresse er en anmodning om at komme på \

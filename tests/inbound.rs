@@ -33,26 +33,6 @@ const FROM: &str = "dialogforum@forum.example";
 const JOIN: &str = "tilmeld@forum.example";
 const LEAVE: &str = "dialogforum+leave@forum.example";
 
-/// Runs `$body` with `$pool` connected to the test database with the native driver.
-macro_rules! on_db {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db.engine {
-            Engine::Sqlite => {
-                let $pool = sqlx::SqlitePool::connect(&$db.url).await.unwrap();
-                let r = $body;
-                $pool.close().await;
-                r
-            }
-            Engine::Postgres => {
-                let $pool = sqlx::PgPool::connect(&$db.url).await.unwrap();
-                let r = $body;
-                $pool.close().await;
-                r
-            }
-        }
-    };
-}
-
 /// The app with the inbound listener on a free port and no outbox worker, so
 /// queued mail stays queued until a test says it was sent.
 struct Inbound {
@@ -706,6 +686,38 @@ both_engines! {
         assert_eq!(msgs.len(), 2);
         assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
         assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = Inbound::relaying(engine, &smtp, &[]).await;
+        let http = reqwest::Client::new();
+        // A colleague already put "Nordlys IT A/S" on record.
+        app.person("ole@nordlys-it.example", "Ole Holm", PersonStatus::Confirmed).await;
+
+        let mail = personal_mail(ANNA_FROM, JOIN, "Tilmelding", "<tilmeld-org@mail.nordlys-it.example>", "");
+        assert_eq!(deliver(app.addr, ANNA, JOIN, &mail).await.0, 250);
+        let confirm = link(&smtp.wait_for(1, 10).await[0], "/confirm/");
+        let page = http.get(app.local(&confirm)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(r#"id="organisation""#), "the organisation is asked for:\n{page}");
+
+        // A line break is refused by the field, and nothing is confirmed.
+        let res = http.post(app.local(&confirm)).form(&[("organisation", "Nordlys\nBcc: x@evil.example")]).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains(r#"id="organisation-error""#));
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "pending");
+
+        // Case and spacing differ, yet it is the same organisation.
+        let res = http.post(app.local(&confirm)).form(&[("organisation", "  nordlys   IT\u{a0}a/s ")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+        let organisations = app.store().organisations().await.unwrap();
+        assert_eq!(organisations.len(), 1, "merged into the one on record");
+        assert_eq!(organisations[0].name, "Nordlys IT A/S");
+        assert_eq!(organisations[0].contacts.len(), 2, "Anna joined Ole's organisation");
         app.stop().await;
     }
 }

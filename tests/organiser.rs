@@ -5,31 +5,11 @@
 
 mod common;
 
-use common::{Engine, TestApp, TestDb, api_token};
+use common::{TestApp, TestDb, api_token};
 use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role, Token, TokenPurpose};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use dialogforum::store::{Store, StoreError, retention};
-
-/// Runs `$body` with `$pool` connected to the test database with the native driver.
-macro_rules! on_db {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db.engine {
-            Engine::Sqlite => {
-                let $pool = sqlx::SqlitePool::connect(&$db.url).await.unwrap();
-                let r = $body;
-                $pool.close().await;
-                r
-            }
-            Engine::Postgres => {
-                let $pool = sqlx::PgPool::connect(&$db.url).await.unwrap();
-                let r = $body;
-                $pool.close().await;
-                r
-            }
-        }
-    };
-}
 
 fn csrf_of(html: &str) -> String {
     let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
@@ -253,6 +233,111 @@ both_engines! {
         let html = text(http.get(format!("{}{next}", app.base)).send().await.unwrap(), 200).await;
         assert_eq!(rows(&html), 2);
         assert!(!html.contains(r#"<a href="/admin/people?"#), "no next link on the last page");
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn organisers_add_rename_reorder_and_remove_interests(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        api_token(&app, "organiser@forum.example", Role::Organiser).await;
+        let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+        let page = |path: &str| format!("{}{path}", app.base);
+        let mut tx = app.store().begin().await.unwrap();
+        let p = NewPerson {
+            email: Email::parse("ida@velfaerdstek.example").unwrap(),
+            name: Name::parse("Ida Frølich").unwrap(),
+            organisation: None,
+            status: PersonStatus::Confirmed,
+            interests: vec!["welfare-tech".to_owned(), "ai".to_owned()],
+        };
+        let (ida, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // A blank title is refused by its field and nothing is added.
+        let res = http.post(page("/admin/interests")).form(&[("csrf", csrf.as_str()), ("title_da", " "), ("title_en", "Health")]).send().await.unwrap();
+        let html = text(res, 422).await;
+        assert!(html.contains(r#"id="new-da-error""#) && html.contains(r#"value="Health""#), "{html}");
+        assert_eq!(app.store().interests().await.unwrap().len(), 6);
+
+        let res = http
+            .post(page("/admin/interests"))
+            .form(&[("csrf", csrf.as_str()), ("title_da", "Sundhed og velfærd"), ("title_en", "Health and welfare")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let keys = |list: Vec<dialogforum::store::people::Interest>| list.into_iter().map(|i| i.key).collect::<Vec<_>>();
+        assert_eq!(keys(app.store().interests().await.unwrap()).last().map(String::as_str), Some("sundhed-og-velfaerd"));
+
+        // Renaming keeps the key and so Ida's choice; moving up swaps with the one before.
+        let res = http
+            .post(page("/admin/interests/welfare-tech"))
+            .form(&[("csrf", csrf.as_str()), ("action", "rename"), ("title_da", "Velfærdsteknologi og sundhed"), ("title_en", "Welfare and health technology")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let res = http.post(page("/admin/interests/sundhed-og-velfaerd")).form(&[("csrf", csrf.as_str()), ("action", "up")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        let order = keys(app.store().interests().await.unwrap());
+        assert_eq!(&order[5..], ["sundhed-og-velfaerd", "welfare-tech"]);
+        assert_eq!(app.store().subscriber(ida).await.unwrap().interests, ["ai", "welfare-tech"]);
+        let form = app.get("/subscribe").await.text().await.unwrap();
+        assert!(form.contains("Velfærdsteknologi og sundhed") && form.contains("Sundhed og velfærd"), "the sign-up form offers them");
+
+        // Removing takes it off Ida's profile too.
+        let res = http.post(page("/admin/interests/welfare-tech")).form(&[("csrf", csrf.as_str()), ("action", "remove")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(!keys(app.store().interests().await.unwrap()).contains(&"welfare-tech".to_owned()));
+        assert_eq!(app.store().subscriber(ida).await.unwrap().interests, ["ai"]);
+
+        // Without the CSRF token nothing changes.
+        let res = http.post(page("/admin/interests/ai")).form(&[("action", "remove")]).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn the_mailings_page_pauses_resumes_and_cancels_a_scheduled_invitation(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
+        let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+        let api = |path: &str| format!("{}/api/v1{path}", app.base);
+        let meeting = serde_json::json!({
+            "title": "Grøn it i kommunerne", "starts_at": "2031-05-01T09:00:00+02:00",
+            "ends_at": "2031-05-01T12:00:00+02:00", "format": "physical", "venue": "KL-huset", "capacity": 60
+        });
+        let m: serde_json::Value = app.http.post(api("/meetings")).bearer_auth(&token).json(&meeting).send().await.unwrap().json().await.unwrap();
+        let id = m["id"].as_str().unwrap();
+        assert_eq!(app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(&token).send().await.unwrap().status(), 200);
+        let invite = serde_json::json!({"audience": {"all": true}, "send_at": "2031-04-01T09:00:00+02:00"});
+        let res = app.http.post(api(&format!("/meetings/{id}/invitations"))).bearer_auth(&token).json(&invite).send().await.unwrap();
+        let created: serde_json::Value = res.json().await.unwrap();
+        let campaign = created["id"].as_str().or(created["campaign_id"].as_str()).expect("a campaign id").to_owned();
+
+        let page = text(http.get(format!("{}/admin/campaigns", app.base)).send().await.unwrap(), 200).await;
+        assert!(page.contains("Grøn it i kommunerne") && page.contains("planlagt"), "{page}");
+        let state = |what: &'static str| {
+            let http = http.clone();
+            let url = format!("{}/admin/campaigns/{campaign}", app.base);
+            let csrf = csrf.clone();
+            async move { http.post(url).form(&[("csrf", csrf.as_str()), ("action", what)]).send().await.unwrap().status() }
+        };
+        let progress = || async {
+            let p: serde_json::Value =
+                app.http.get(api(&format!("/campaigns/{campaign}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+            p["state"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(state("pause").await, 303);
+        assert_eq!(progress().await, "paused");
+        assert_eq!(state("resume").await, 303);
+        assert_eq!(progress().await, "scheduled", "not yet expanded, so it waits for its time again");
+        assert_eq!(state("cancel").await, 303);
+        assert_eq!(progress().await, "cancelled");
+        assert_eq!(state("resume").await, 409, "a cancelled mailing stays cancelled");
+        assert_eq!(state("explode").await, 400);
         app.stop().await;
     }
 }

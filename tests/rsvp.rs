@@ -1,5 +1,7 @@
 //! RSVP, capacity and the waiting list, end to end over HTTP: never one seat
-//! too many, whatever the concurrency, and the waiting list moves up by itself.
+//! too many, whatever the concurrency, and the waiting list moves up by itself
+//! (in the organisers' order once they reorder it). Seat mails carry a QR code
+//! that opens the person's check-in; consent to a public listing is recorded.
 
 mod common;
 
@@ -172,7 +174,7 @@ both_engines! {
         let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
         let m = meeting(&app, &token, 5, None, json!([])).await;
         let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
-        let yes = Answer { attend: true, track: None, diet: String::new(), access_needs: String::new(), comment: String::new() };
+        let yes = Answer { attend: true, track: None, diet: String::new(), access_needs: String::new(), comment: String::new(), listing: None };
         let mut tasks = tokio::task::JoinSet::new();
         for (_, reg) in people {
             let store = app.store().clone();
@@ -372,6 +374,182 @@ both_engines! {
         let res = app.http.post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
             .form(&[("csrf", "forged"), ("present", "yes")]).send().await.unwrap();
         assert_eq!(res.status(), 403, "the form needs the session's CSRF token");
+        app.stop().await;
+    }
+}
+
+/// The QR codes of a received mail, decoded: the PNG images it carries inline,
+/// each referred to from the HTML part by its Content-ID.
+fn qr_codes(data: &[u8]) -> Vec<String> {
+    use mail_parser::MimeHeaders;
+    let mail = mail_parser::MessageParser::default().parse(data).unwrap();
+    let html = mail.body_html(0).map(std::borrow::Cow::into_owned).unwrap_or_default();
+    let mut found = Vec::new();
+    for part in &mail.parts {
+        let Some(ct) = part.content_type() else { continue };
+        if ct.ctype() != "image" || ct.subtype() != Some("png") {
+            continue;
+        }
+        let cid = part.content_id().expect("an inline image has a Content-ID");
+        assert!(html.contains(&format!("cid:{cid}")), "the HTML part shows the image");
+        assert!(html.contains("alt=\""), "the image has an alt text");
+        let mut reader = png::Decoder::new(std::io::Cursor::new(part.contents().to_vec())).read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Grayscale);
+        let width = info.width as usize;
+        let mut img =
+            rqrr::PreparedImage::prepare_from_greyscale(width, info.height as usize, |x, y| pixels[y * width + x]);
+        for grid in img.detect_grids() {
+            found.push(grid.decode().unwrap().1);
+        }
+    }
+    found
+}
+
+fn subject_of(data: &[u8]) -> String {
+    mail_parser::MessageParser::default().parse(data).unwrap().subject().unwrap_or_default().to_owned()
+}
+
+both_engines! {
+    async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_signed_in_organiser(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let url = smtp.url();
+        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url), ("server.base_url", "https://forum.example")]).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+        let m = meeting(&app, &token, 1, None, json!([])).await;
+        let people = invite(&app, m, 2, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS"][i].to_owned()).await;
+        for (t, _) in &people {
+            let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+        }
+        let msgs = smtp.wait_for(2, 10).await;
+        let seat = msgs.iter().find(|m| subject_of(&m.data).starts_with("Du er tilmeldt")).expect("a confirmation of the seat");
+        let expected = format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[0].1);
+        assert_eq!(qr_codes(&seat.data), vec![expected.clone()], "the QR code holds the person's check-in link");
+        let text = mail_parser::MessageParser::default().parse(&seat.data).unwrap().body_text(0).unwrap().into_owned();
+        assert!(text.contains(&expected), "the link is in the text too");
+        let waiting = msgs.iter().find(|m| subject_of(&m.data).starts_with("Du er på venteliste")).unwrap();
+        assert!(qr_codes(&waiting.data).is_empty(), "no seat, no check-in code");
+
+        let path = expected.strip_prefix("https://forum.example").unwrap();
+        let res = app.get(path).await;
+        assert_ne!(res.status(), 200, "only a signed-in organiser gets the check-in page");
+        sign_in(&app, "door@forum.example", Role::Organiser).await;
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Person 00") && html.contains("Nordlys IT A/S") && html.contains("Tjek ind"), "{html}");
+        assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_none(), "opening it changes nothing");
+        let csrf = csrf_of(&html);
+        let res = app.http.post(format!("{}{path}", app.base))
+            .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("back", "person")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], path, "back to the person's page");
+        assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_some());
+        assert!(app.get(path).await.text().await.unwrap().contains("tjekket ind"));
+
+        // A seat that comes free: the promotion mail carries the promoted person's code.
+        let res = app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let msgs = smtp.wait_for(4, 10).await;
+        let promoted = msgs.iter().find(|m| subject_of(&m.data).starts_with("Du har fået en plads")).expect("a promotion mail");
+        assert_eq!(qr_codes(&promoted.data), vec![format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[1].1)]);
+        let html = app.get(path).await.text().await.unwrap();
+        assert!(html.contains("ikke en plads") && !html.contains(r#"name="present""#), "no button for someone without a seat");
+        app.stop().await;
+    }
+}
+
+/// The meeting's waiting list, first in line first.
+async fn waiting(app: &TestApp, meeting: MeetingId) -> Vec<RegistrationId> {
+    app.store()
+        .registrations(meeting)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.status.as_str() == "waitlisted")
+        .map(|r| r.id)
+        .collect()
+}
+
+both_engines! {
+    async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_the_waiting_list(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+        let m = meeting(&app, &token, 1, None, json!([])).await;
+        let people = invite(&app, m, 5, |i| format!("Firma {i}")).await;
+        let reg = |i: usize| people[i].1;
+        for (t, _) in &people[..4] {
+            app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        }
+        assert_eq!(waiting(&app, m).await, vec![reg(1), reg(2), reg(3)], "first come, first served");
+
+        let api = format!("{}/api/v1/meetings/{m}/waitlist", app.base);
+        let res = app.http.post(&api).bearer_auth(&token).json(&json!({"order": [reg(3)]})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let items: Vec<String> = res.json::<Value>().await.unwrap()["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(items, [reg(3), reg(1), reg(2)].map(|r| r.to_string()));
+        let res = app.http.post(&api).bearer_auth(&token).json(&json!({"order": [reg(0)]})).send().await.unwrap();
+        assert_eq!(res.status(), 422, "only people on the waiting list can be ordered");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+        // On the page: move the last one up a place.
+        sign_in(&app, "door@forum.example", Role::Organiser).await;
+        let html = app.get(&format!("/admin/meetings/{m}/waitlist")).await.text().await.unwrap();
+        let (p3, p1) = (html.find("Person 03").unwrap(), html.find("Person 01").unwrap());
+        assert!(p3 < p1, "the page shows the new order");
+        let res = app.http.post(format!("{}/admin/meetings/{m}/waitlist/{}", app.base, reg(2)))
+            .form(&[("csrf", csrf_of(&html).as_str()), ("to", "up")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1)]);
+
+        // Someone joining now still queues at the end.
+        app.http.post(format!("{}/rsvp/{}", app.base, people[4].0)).form(&[("answer", "yes")]).send().await.unwrap();
+        assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1), reg(4)]);
+
+        let res = app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(app.store().registration(reg(3)).await.unwrap().status.as_str(), "attending", "the organiser's choice gets the seat");
+        assert_eq!(waiting(&app, m).await, vec![reg(2), reg(1), reg(4)]);
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+        let m = meeting(&app, &token, 10, None, json!([])).await;
+        let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
+        let (rsvp, reg) = &people[0];
+        let html = app.get(&format!("/rsvp/{rsvp}")).await.text().await.unwrap();
+        let tick = html.split(r#"id="list_organisation""#).nth(1).unwrap().split('>').next().unwrap().to_owned();
+        assert!(!tick.contains("checked"), "not ticked by default");
+        assert!(html.contains(r#"<label for="list_organisation">Ja, min organisations navn"#));
+
+        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes"), ("list_organisation", "yes")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.split(r#"id="list_organisation""#).nth(1).unwrap().split('>').next().unwrap().contains("checked"));
+        let r = app.store().registration(*reg).await.unwrap();
+        assert!(r.list_organisation);
+        let consents = app.store().personal_data(r.person_id).await.unwrap().consents;
+        let listing: Vec<_> = consents.iter().filter(|c| c.purpose == "participant-listing").collect();
+        assert_eq!(listing.len(), 1);
+        assert_eq!(listing[0].text_version, dialogforum::i18n::LISTING_CONSENT_VERSION);
+        assert!(listing[0].text_shown.starts_with("Ja, min organisations navn") && listing[0].method == "web");
+        assert!(listing[0].withdrawn_at.is_none() && !listing[0].proof.is_empty());
+
+        // The same answer again changes nothing; without the tick, the consent is withdrawn.
+        app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes"), ("list_organisation", "yes")]).send().await.unwrap();
+        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(!app.store().registration(*reg).await.unwrap().list_organisation);
+        let consents = app.store().personal_data(r.person_id).await.unwrap().consents;
+        let listing: Vec<_> = consents.iter().filter(|c| c.purpose == "participant-listing").collect();
+        assert_eq!(listing.len(), 1, "one record, given once");
+        assert!(listing[0].withdrawn_at.is_some(), "and withdrawn");
         app.stop().await;
     }
 }

@@ -1,6 +1,9 @@
 //! Demo data: the forum's sixteen meetings from 2014 to 2024, taken from its
 //! public page (Danish), one upcoming meeting and a few fictional supplier
-//! contacts. Loading it twice changes nothing.
+//! contacts, and made-up evaluation results for the last few meetings.
+//! Loading it twice changes nothing.
+
+mod evaluations;
 
 use anyhow::Context;
 use figment::Figment;
@@ -74,6 +77,8 @@ struct HistoricItem {
 pub struct Report {
     pub meetings_added: usize,
     pub people_added: usize,
+    /// Meetings that got demo evaluation results.
+    pub evaluations_added: usize,
 }
 
 fn at(date: Date, time: &str) -> anyhow::Result<Timestamp> {
@@ -219,6 +224,7 @@ pub async fn load(store: &Store, today: Date) -> anyhow::Result<Report> {
         audit::record(&mut tx, &Actor::System("demo"), &entry).await?;
     }
     tx.commit().await?;
+    report.evaluations_added = evaluations::load(store).await?;
     Ok(report)
 }
 

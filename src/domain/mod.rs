@@ -4,6 +4,7 @@
 
 mod cvr;
 mod email;
+pub mod evaluation;
 mod ids;
 mod meeting;
 pub mod password;
@@ -16,7 +17,7 @@ pub use cvr::{Cvr, CvrError};
 pub use email::Email;
 pub use ids::{CampaignId, MeetingId, OrganisationId, OutboxId, PersonId, RegistrationId, UserId};
 pub use meeting::{MeetingFormat, MeetingStatus, RegistrationStatus};
-pub use text::{Name, ParseError, SingleLine};
+pub use text::{Name, ParseError, SingleLine, name_key};
 pub use time::{Timestamp, copenhagen};
 pub use token::{Token, TokenHash, TokenPurpose};
 pub use user::{PersonStatus, Role};

@@ -100,6 +100,20 @@ impl Name {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+
+    /// The key under which names are the same: lower case, with every run of
+    /// whitespace (including no-break spaces) taken as one space. "ACME  A/S"
+    /// and "Acme A/S" share a key.
+    #[must_use]
+    pub fn key(&self) -> String {
+        name_key(self.as_str())
+    }
+}
+
+/// [`Name::key`] for text not yet parsed, such as a search filter.
+#[must_use]
+pub fn name_key(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 impl fmt::Debug for Name {
@@ -136,5 +150,6 @@ mod tests {
         assert!(SingleLine::parse("a\nb").is_err());
         assert!(Name::parse("   ").is_err());
         assert_eq!(Name::parse("  Søren Ærø ").unwrap().as_str(), "Søren Ærø");
+        assert_eq!(Name::parse("ACME\u{a0} A/S").unwrap().key(), Name::parse(" acme a/s").unwrap().key());
     }
 }

@@ -12,10 +12,11 @@ use tokio::sync::{Notify, watch};
 
 use super::Composer;
 use super::compose::Outgoing;
-use crate::domain::{CampaignId, MeetingFormat, PersonStatus, RegistrationId, Token, TokenPurpose};
+use super::personal::{self, MessageError, Values};
+use crate::domain::{CampaignId, Email, MeetingFormat, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose};
 use crate::i18n::Lang;
-use crate::store::campaigns::{Expansion, Recipient, audience_members, recipient_by_id, set_total, take_due};
-use crate::store::meetings::Meeting;
+use crate::store::campaigns::{Expansion, Recipient, Target, audience_members, recipient_by_id, set_total, take_due};
+use crate::store::meetings::{Meeting, invitation_message_in};
 use crate::store::outbox::enqueue_many;
 use crate::store::people::{NewPerson, insert_person_if_new};
 use crate::store::registrations::{insert_invited, people_with_registration};
@@ -30,12 +31,14 @@ pub struct MailContext {
     pub base_url: String,
 }
 
-/// Expands campaigns as they fall due until `shutdown` turns true, and once an
-/// hour purges sign-ups left unconfirmed for `retention_days`.
+/// Expands campaigns as they fall due and queues due reminders until
+/// `shutdown` turns true, and once an hour applies the retention `Policy`
+/// (stale sign-ups, old audit entries).
 pub async fn run(
     store: Store,
     ctx: Arc<MailContext>,
-    retention_days: u64,
+    retention: crate::store::retention::Policy,
+    reminders: crate::config::Reminders,
     wake: Arc<Notify>,
     mail_wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
@@ -48,12 +51,13 @@ pub async fn run(
         }
         if last_purge.is_none_or(|at| at.elapsed() >= Duration::from_hours(1)) {
             last_purge = Some(std::time::Instant::now());
-            match crate::store::retention::purge(&store, retention_days).await {
+            match crate::store::retention::purge(&store, retention).await {
                 Ok(p) => tracing::info!(
                     pending = p.pending,
                     tokens = p.link_tokens,
                     messages = p.messages,
                     rate_counters = p.rate_counters,
+                    audit_entries = p.audit_entries,
                     "retention purge"
                 ),
                 Err(e) => tracing::warn!(error = %e, "retention purge failed; retried in an hour"),
@@ -71,6 +75,11 @@ pub async fn run(
                     break;
                 }
             }
+        }
+        match super::reminders::send_due(&store, &ctx, reminders).await {
+            Ok(0) => {}
+            Ok(_) => mail_wake.notify_one(),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "reminders failed; retried at the next tick"),
         }
         if let Err(e) = store.finish_campaigns().await {
             tracing::warn!(error = %e, "could not update campaign states");
@@ -98,6 +107,10 @@ pub async fn expand_next(store: &Store, ctx: &MailContext) -> anyhow::Result<Opt
     let recipients = recipients(&mut tx, &campaign).await?;
     let queued = match (campaign.kind.as_str(), &meeting) {
         ("invitation", Some(m)) => queue_invitations(&mut tx, ctx, &campaign, m, &recipients).await?,
+        (super::evaluations::KIND, Some(m)) => super::evaluations::queue(&mut tx, ctx, &campaign, m, false).await?,
+        (super::evaluations::REMINDER_KIND, Some(m)) => {
+            super::evaluations::queue(&mut tx, ctx, &campaign, m, true).await?
+        }
         (kind, _) => anyhow::bail!("campaign kind {kind:?} cannot be expanded"),
     };
     set_total(&mut tx, campaign.id, i64::try_from(queued)?).await?;
@@ -109,11 +122,15 @@ pub async fn expand_next(store: &Store, ctx: &MailContext) -> anyhow::Result<Opt
 /// members, then guests not already among them. Guests are not put on the
 /// list; a guest who left the list or bounced is not written to.
 async fn recipients(tx: &mut WriteTx, campaign: &Expansion) -> anyhow::Result<Vec<Recipient>> {
-    let mut out = match &campaign.target.audience {
+    recipients_of(tx, &campaign.target).await
+}
+
+async fn recipients_of(tx: &mut WriteTx, target: &Target) -> anyhow::Result<Vec<Recipient>> {
+    let mut out = match &target.audience {
         Some(a) => audience_members(tx, a).await?,
         None => Vec::new(),
     };
-    for g in &campaign.target.guests {
+    for g in &target.guests {
         if out.iter().any(|r| r.email == g.email) {
             continue;
         }
@@ -147,6 +164,10 @@ pub struct Invitation {
     pub rsvp_url: String,
     pub meeting_url: String,
     pub unsubscribe_url: Option<String>,
+    /// The organiser's personal message, rendered and safe (may be empty).
+    pub message_html: String,
+    /// The same message as plain text.
+    pub message_text: String,
 }
 
 #[derive(Template)]
@@ -178,6 +199,7 @@ async fn queue_invitations(
     let mut messages = Vec::with_capacity(fresh.len());
     let expires = meeting.ends_at + SignedDuration::from_hours(24 * 30);
     let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
+    let message = invitation_message_in(tx, meeting.id).await?;
     for r in fresh {
         let registration = RegistrationId::new();
         registrations.push((registration, r.person_id));
@@ -200,7 +222,16 @@ async fn queue_invitations(
             });
             format!("{}/unsubscribe/{}", ctx.base_url, t.expose())
         });
-        messages.push(invitation(ctx, campaign, meeting, r, &rsvp, unsubscribe, &ics)?);
+        let letter = Letter {
+            to: &r.email,
+            name: &r.name,
+            organisation: &r.organisation,
+            lang: Lang::from_code(&r.language),
+            rsvp_url: format!("{}/rsvp/{}", ctx.base_url, rsvp.expose()),
+            unsubscribe_url: unsubscribe,
+        };
+        let m = invitation(ctx, meeting, &message, &letter, false)?;
+        messages.push(compose_invitation(ctx, &m, &letter, Some(r.person_id), Some(campaign.id), "invitation", &ics)?);
     }
     insert_invited(tx, meeting.id, &registrations).await?;
     insert_link_tokens(tx, &tokens).await?;
@@ -208,53 +239,142 @@ async fn queue_invitations(
     Ok(messages.len())
 }
 
-/// Builds one person's invitation.
-fn invitation(
+/// One person an invitation is written to.
+pub struct Letter<'a> {
+    pub to: &'a Email,
+    pub name: &'a str,
+    pub organisation: &'a str,
+    pub lang: Lang,
+    pub rsvp_url: String,
+    pub unsubscribe_url: Option<String>,
+}
+
+/// The fields of one person's invitation, with the personal message rendered
+/// for them. `test` marks the subject as a test.
+///
+/// # Errors
+/// The personal message uses a placeholder not on the allow-list.
+pub fn invitation(
     ctx: &MailContext,
-    campaign: &Expansion,
     meeting: &Meeting,
-    r: &Recipient,
-    rsvp: &Token,
-    unsubscribe_url: Option<String>,
-    ics: &str,
-) -> anyhow::Result<crate::store::outbox::NewMessage> {
-    let lang = Lang::from_code(&r.language);
+    message: &str,
+    letter: &Letter<'_>,
+    test: bool,
+) -> Result<Invitation, MessageError> {
+    let lang = letter.lang;
     let number = meeting.number.map(|n| lang.meeting_number(n));
     let subject = match (&number, lang) {
         (Some(n), Lang::Da) => format!("Invitation: {n} i Dialogforum – {}", meeting.title),
         (Some(n), Lang::En) => format!("Invitation: {n} of Dialogforum – {}", meeting.title),
         (None, _) => format!("Invitation: {}", meeting.title),
     };
-    let m = Invitation {
+    let subject = if test { format!("[TEST] {subject}") } else { subject };
+    let date = lang.date(meeting.starts_at);
+    let (message_html, message_text) = personal::render(
+        message,
+        &Values {
+            name: letter.name,
+            organisation: letter.organisation,
+            meeting_title: &meeting.title,
+            meeting_date: &date,
+            rsvp_link: &letter.rsvp_url,
+        },
+    )?;
+    Ok(Invitation {
         lang: lang.code(),
         subject,
-        name: r.name.clone(),
+        name: letter.name.to_owned(),
         number,
         title: meeting.title.clone(),
         when: format!(
-            "{}, {}–{}",
-            lang.date(meeting.starts_at),
+            "{date}, {}–{}",
             lang.time(meeting.starts_at),
             lang.time(meeting.ends_at).trim_start_matches("kl. ")
         ),
         place: place(meeting, lang),
         themes: meeting.themes.join(", "),
-        rsvp_url: format!("{}/rsvp/{}", ctx.base_url, rsvp.expose()),
+        rsvp_url: letter.rsvp_url.clone(),
         meeting_url: meeting_url(meeting, &ctx.base_url),
-        unsubscribe_url,
-    };
+        unsubscribe_url: letter.unsubscribe_url.clone(),
+        message_html,
+        message_text,
+    })
+}
+
+/// The invitation's text and HTML bodies.
+///
+/// # Errors
+/// A template failed to render.
+pub fn invitation_bodies(m: &Invitation) -> askama::Result<(String, String)> {
+    Ok((InvitationText { m }.render()?, InvitationHtml { m }.render()?))
+}
+
+/// Composes an invitation into a message for the outbox.
+fn compose_invitation(
+    ctx: &MailContext,
+    m: &Invitation,
+    letter: &Letter<'_>,
+    person_id: Option<PersonId>,
+    campaign_id: Option<CampaignId>,
+    kind: &'static str,
+    ics: &str,
+) -> anyhow::Result<crate::store::outbox::NewMessage> {
+    let (text, html) = invitation_bodies(m)?;
     Ok(ctx.composer.compose(&Outgoing {
-        kind: "invitation",
-        to: &r.email,
-        to_name: Some(&r.name),
-        person_id: Some(r.person_id),
-        campaign_id: Some(campaign.id),
+        kind,
+        to: letter.to,
+        to_name: Some(letter.name),
+        person_id,
+        campaign_id,
         subject: &m.subject,
-        text: InvitationText { m: &m }.render()?,
-        html: InvitationHtml { m: &m }.render()?,
+        text,
+        html,
         unsubscribe_url: m.unsubscribe_url.clone(),
         ics: Some(ics.to_owned()),
     })?)
+}
+
+/// An invitation to `meeting` for the organiser's own address, marked as a
+/// test in its subject and kind: it invites nobody, creates no registration
+/// and carries no working answer link.
+///
+/// # Errors
+/// The personal message is wrong or the mail could not be built.
+pub fn test_invitation(
+    ctx: &MailContext,
+    meeting: &Meeting,
+    message: &str,
+    to: &Email,
+    name: &str,
+    lang: Lang,
+) -> anyhow::Result<crate::store::outbox::NewMessage> {
+    let letter = Letter {
+        to,
+        name,
+        organisation: "",
+        lang,
+        rsvp_url: format!("{}/rsvp/TEST", ctx.base_url),
+        unsubscribe_url: None,
+    };
+    let m = invitation(ctx, meeting, message, &letter, true)?;
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
+    compose_invitation(ctx, &m, &letter, None, None, "invitation-test", &ics)
+}
+
+/// How many invitations a campaign to `target` would queue for `meeting`
+/// now: the very expansion the runner does (deduplication, people who left
+/// the list or bounced, people already invited), run in a transaction that
+/// is rolled back.
+///
+/// # Errors
+/// The database failed.
+pub async fn count_invitees(store: &Store, meeting: &Meeting, target: &Target) -> anyhow::Result<usize> {
+    let mut tx = store.begin().await?;
+    let found = recipients_of(&mut tx, target).await?;
+    let already = people_with_registration(&mut tx, meeting.id).await?;
+    // Dropped without commit: guests looked up on the way are not kept.
+    drop(tx);
+    Ok(found.iter().filter(|r| !already.contains(&r.person_id)).count())
 }
 
 /// Where the meeting is, in words.

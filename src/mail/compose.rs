@@ -63,6 +63,17 @@ pub struct Outgoing<'a> {
     pub ics: Option<String>,
 }
 
+/// An image shown inside the HTML part as `<img src="cid:…">`, sent with it
+/// as a related part (RFC 2387) so mail programs show it without fetching
+/// anything from the web.
+#[derive(Debug, Clone)]
+pub struct InlineImage {
+    /// The Content-ID, without angle brackets.
+    pub content_id: String,
+    /// The image as PNG.
+    pub png: Vec<u8>,
+}
+
 /// Why a message could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -135,6 +146,18 @@ impl Composer {
     /// # Errors
     /// A name or subject with control characters, or an address lettre refuses.
     pub fn compose(&self, m: &Outgoing<'_>) -> Result<NewMessage, ComposeError> {
+        self.compose_parts(m, None)
+    }
+
+    /// Builds the message with `image` shown in its HTML part, and its outbox row.
+    ///
+    /// # Errors
+    /// As [`Composer::compose`].
+    pub fn compose_with_image(&self, m: &Outgoing<'_>, image: &InlineImage) -> Result<NewMessage, ComposeError> {
+        self.compose_parts(m, Some(image))
+    }
+
+    fn compose_parts(&self, m: &Outgoing<'_>, image: Option<&InlineImage>) -> Result<NewMessage, ComposeError> {
         // A second line of defence: domain types already refuse these.
         let subject = crate::domain::SingleLine::parse(m.subject)?;
         let name = m.to_name.map(crate::domain::SingleLine::parse).transpose()?;
@@ -163,7 +186,14 @@ impl Composer {
                 .raw_header(raw("List-Unsubscribe", &value))
                 .raw_header(raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"));
         }
-        let alternative = MultiPart::alternative_plain_html(m.text.clone(), m.html.clone());
+        let mut alternative = MultiPart::alternative_plain_html(m.text.clone(), m.html.clone());
+        if let Some(image) = image {
+            // multipart/related around the text and HTML, so the HTML can show the image by its Content-ID.
+            let png = ContentType::parse("image/png").map_err(|e| ComposeError::Address(e.to_string()))?;
+            alternative = MultiPart::related()
+                .multipart(alternative)
+                .singlepart(Attachment::new_inline(image.content_id.clone()).body(image.png.clone(), png));
+        }
         let mut message = match &m.ics {
             None => builder.multipart(alternative)?,
             Some(ics) => builder.multipart(

@@ -5,8 +5,11 @@
 pub mod campaign;
 pub mod changes;
 pub mod compose;
+pub mod evaluations;
 pub mod inbound;
 pub mod notices;
+pub mod personal;
+pub mod reminders;
 pub mod requests;
 pub mod rsvp;
 pub mod smtp;

@@ -1,14 +1,126 @@
 //! Mails about a person's answer: the confirmation of every answer (with the
 //! calendar entry and, for virtual meetings, the joining link when they got a
 //! seat), and the news that a seat came free for someone on the waiting list.
+//! Mail that gives a seat carries a QR code with the person's check-in link
+//! for the organisers at the door.
+
+use askama::Template;
 
 use super::campaign::{CalendarMethod, MailContext, calendar_entry};
-use super::notices::{Notice, To, queue_with};
-use crate::domain::MeetingFormat;
+use super::compose::{InlineImage, Outgoing};
+use super::notices::{Notice, To, compose_notice, queue_with};
+use crate::domain::{MeetingFormat, RegistrationId};
 use crate::i18n::Lang;
 use crate::store::WriteTx;
 use crate::store::meetings::Meeting;
+use crate::store::outbox::{NewMessage, enqueue};
 use crate::store::rsvp::Seat;
+
+/// Pixels per QR module; with the quiet zone a typical link gives an image of about 250 pixels.
+const QR_SCALE: usize = 5;
+/// The blank margin the QR standard asks for, in modules.
+const QR_QUIET_ZONE: usize = 4;
+
+/// The check-in link of one registration, shown as a QR code and as text.
+struct Checkin {
+    url: String,
+    content_id: String,
+    caption: &'static str,
+    alt: &'static str,
+    size: usize,
+}
+
+#[derive(Template)]
+#[template(path = "mail/rsvp/body.txt", escape = "none")]
+struct SeatText<'a> {
+    m: &'a Notice,
+    c: &'a Checkin,
+}
+
+#[derive(Template)]
+#[template(path = "mail/rsvp/body.html")]
+struct SeatHtml<'a> {
+    m: &'a Notice,
+    c: &'a Checkin,
+}
+
+/// The page an organiser opens at the door to check `registration` in.
+#[must_use]
+pub fn checkin_url(base_url: &str, meeting: &Meeting, registration: RegistrationId) -> String {
+    format!("{base_url}/admin/meetings/{}/checkin/{registration}", meeting.id)
+}
+
+/// `text` as a QR code in a greyscale PNG, black on white with a quiet zone;
+/// returns the image and its width (= height) in pixels.
+///
+/// # Errors
+/// The text is too long for a QR code, or the PNG could not be written.
+pub fn qr_png(text: &str) -> anyhow::Result<(Vec<u8>, usize)> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| anyhow::anyhow!("QR code: {e}"))?;
+    let modules = code.width();
+    let side = (modules + 2 * QR_QUIET_ZONE) * QR_SCALE;
+    let mut pixels = vec![255u8; side * side];
+    for (i, colour) in code.to_colors().into_iter().enumerate() {
+        if colour == qrcode::Color::Dark {
+            let (x, y) = ((i % modules + QR_QUIET_ZONE) * QR_SCALE, (i / modules + QR_QUIET_ZONE) * QR_SCALE);
+            for row in y..y + QR_SCALE {
+                pixels[row * side + x..row * side + x + QR_SCALE].fill(0);
+            }
+        }
+    }
+    let px = u32::try_from(side)?;
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, px, px);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&pixels)?;
+    writer.finish()?;
+    Ok((png, side))
+}
+
+/// Builds a mail that gives a seat: the notice with the check-in QR code
+/// shown inline and the link beside it, and the calendar entry attached.
+fn compose_with_checkin(
+    ctx: &MailContext,
+    kind: &'static str,
+    to: To<'_>,
+    n: &Notice,
+    ics: String,
+    url: String,
+) -> anyhow::Result<NewMessage> {
+    let (png, size) = qr_png(&url)?;
+    let id_domain = ctx.composer.from().email.domain().to_owned();
+    let c = Checkin {
+        url,
+        content_id: format!("checkin-{}@{id_domain}", uuid::Uuid::new_v4().simple()),
+        caption: match to.lang {
+            Lang::Da => "Vis denne QR-kode ved indgangen, så tjekker vi dig hurtigt ind:",
+            Lang::En => "Show this QR code at the entrance and we will check you in quickly:",
+        },
+        alt: match to.lang {
+            Lang::Da => "QR-kode til indtjekning",
+            Lang::En => "QR code for check-in",
+        },
+        size,
+    };
+    Ok(ctx.composer.compose_with_image(
+        &Outgoing {
+            kind,
+            to: to.email,
+            to_name: Some(to.name).filter(|n| !n.is_empty()),
+            person_id: Some(to.person),
+            campaign_id: None,
+            subject: &n.subject,
+            text: SeatText { m: n, c: &c }.render()?,
+            html: SeatHtml { m: n, c: &c }.render()?,
+            unsubscribe_url: None,
+            ics: Some(ics),
+        },
+        &InlineImage { content_id: c.content_id.clone(), png },
+    )?)
+}
 
 fn joining(meeting: &Meeting, lang: Lang) -> Option<String> {
     (meeting.format != MeetingFormat::Physical && !meeting.online_url.is_empty()).then(|| match lang {
@@ -17,7 +129,7 @@ fn joining(meeting: &Meeting, lang: Lang) -> Option<String> {
     })
 }
 
-/// Confirms an answer. `rsvp_url` lets the person change it.
+/// Confirms an answer to `registration`. `rsvp_url` lets the person change it.
 ///
 /// # Errors
 /// The mail could not be built or queued.
@@ -26,9 +138,26 @@ pub async fn confirm_answer(
     ctx: &MailContext,
     to: To<'_>,
     meeting: &Meeting,
+    registration: RegistrationId,
     seat: Seat,
     rsvp_url: Option<&str>,
 ) -> anyhow::Result<()> {
+    enqueue(tx, &confirmation(ctx, to, meeting, registration, seat, rsvp_url)?).await?;
+    Ok(())
+}
+
+/// The confirmation of an answer, built but not queued (for callers that queue many at once).
+///
+/// # Errors
+/// The mail could not be built.
+pub fn confirmation(
+    ctx: &MailContext,
+    to: To<'_>,
+    meeting: &Meeting,
+    registration: RegistrationId,
+    seat: Seat,
+    rsvp_url: Option<&str>,
+) -> anyhow::Result<NewMessage> {
     let lang = to.lang;
     let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
     let (subject, mut paragraphs) = match (seat, lang) {
@@ -82,16 +211,39 @@ pub async fn confirm_answer(
         action,
         footer: Vec::new(),
     };
-    let ics = (seat == Seat::Attending)
-        .then(|| calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true));
-    queue_with(tx, ctx, "rsvp-confirm", to, &n, ics).await
+    if seat == Seat::Attending {
+        let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
+        let url = checkin_url(&ctx.base_url, meeting, registration);
+        return compose_with_checkin(ctx, "rsvp-confirm", to, &n, ics, url);
+    }
+    compose_notice(ctx, "rsvp-confirm", to, &n, None)
 }
 
-/// Tells someone from the waiting list that they now have a seat.
+/// Tells someone from the waiting list that `registration` now has a seat.
 ///
 /// # Errors
 /// The mail could not be built or queued.
-pub async fn promoted(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, meeting: &Meeting) -> anyhow::Result<()> {
+pub async fn promoted(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    to: To<'_>,
+    meeting: &Meeting,
+    registration: RegistrationId,
+) -> anyhow::Result<()> {
+    enqueue(tx, &promotion(ctx, to, meeting, registration)?).await?;
+    Ok(())
+}
+
+/// The news of a seat from the waiting list, built but not queued.
+///
+/// # Errors
+/// The mail could not be built.
+pub fn promotion(
+    ctx: &MailContext,
+    to: To<'_>,
+    meeting: &Meeting,
+    registration: RegistrationId,
+) -> anyhow::Result<NewMessage> {
     let lang = to.lang;
     let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
     let mut paragraphs = vec![match lang {
@@ -111,7 +263,8 @@ pub async fn promoted(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, meeting: 
         footer: Vec::new(),
     };
     let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
-    queue_with(tx, ctx, "rsvp-promoted", to, &n, Some(ics)).await
+    let url = checkin_url(&ctx.base_url, meeting, registration);
+    compose_with_checkin(ctx, "rsvp-promoted", to, &n, ics, url)
 }
 
 /// Invites a colleague to whom an invitation was passed on, with their own link.

@@ -1,8 +1,15 @@
 //! The audit log: an append-only record of who did what to personal data.
+//!
+//! Entries are only ever added. The database refuses to change one (except
+//! that an erasure blanks a detail naming the erased person) and to delete
+//! one younger than 180 days; the retention job deletes entries older than
+//! the configured retention.
 
 use uuid::Uuid;
 
-use super::{Result, WriteTx, db_time, now, on_tx};
+use super::users::User;
+use super::{Result, Store, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
+use crate::domain::Timestamp;
 
 /// Who acted.
 #[derive(Debug, Clone)]
@@ -15,6 +22,14 @@ pub enum Actor {
     System(&'static str),
 }
 
+impl Actor {
+    /// An organiser account, recorded by id and masked address.
+    #[must_use]
+    pub fn of(user: &User) -> Self {
+        Self::User { id: user.id.uuid(), label: user.email.masked() }
+    }
+}
+
 /// One audit entry.
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
@@ -24,6 +39,22 @@ pub struct Entry<'a> {
     /// A search term, a file name or a short note; never a token or password.
     pub detail: &'a str,
     pub row_count: Option<i64>,
+}
+
+impl<'a> Entry<'a> {
+    /// A read of personal data: `action` on `subject_kind` (one subject, or a
+    /// search when `subject_id` is `None`, with the term as `detail`) that
+    /// showed `rows` rows.
+    #[must_use]
+    pub fn read(
+        action: &'a str,
+        subject_kind: &'a str,
+        subject_id: Option<Uuid>,
+        detail: &'a str,
+        rows: usize,
+    ) -> Self {
+        Self { action, subject_kind, subject_id, detail, row_count: Some(i64::try_from(rows).unwrap_or(i64::MAX)) }
+    }
 }
 
 /// Appends an entry in the same transaction as the change it records.
@@ -54,4 +85,124 @@ pub async fn record(tx: &mut WriteTx, actor: &Actor, e: &Entry<'_>) -> Result<()
         .await?;
     });
     Ok(())
+}
+
+/// Records a read (a view, a search, an export) in a transaction of its own:
+/// the one call a handler makes after it has fetched personal data and before
+/// it shows it.
+///
+/// # Errors
+/// The database failed; the handler should then not show the data.
+pub async fn record_read(store: &Store, actor: &Actor, e: &Entry<'_>) -> Result<()> {
+    let mut tx = store.begin().await?;
+    record(&mut tx, actor, e).await?;
+    tx.commit().await
+}
+
+/// Deletes entries older than `before` (the retention job only).
+///
+/// # Errors
+/// The database failed, or refused because an entry is younger than 180 days.
+pub async fn purge(tx: &mut WriteTx, before: Timestamp) -> Result<u64> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query("delete from audit_log where at < $1").bind(db_time(before)).execute(&mut *c).await?.rows_affected()
+    }))
+}
+
+/// Which entries to show. Every field narrows; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// One account (or person) that acted.
+    pub actor_id: Option<Uuid>,
+    /// `user`, `person` or `system`.
+    pub actor_kind: Option<String>,
+    pub action: Option<String>,
+    /// The subject's id.
+    pub subject_id: Option<Uuid>,
+    /// Text in the detail (a search term, a file name), in any case.
+    pub detail: Option<String>,
+    /// From this instant, inclusive.
+    pub from: Option<Timestamp>,
+    /// Until this instant, exclusive.
+    pub until: Option<Timestamp>,
+    /// Only entries older than this entry (paging, newest first).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// One entry as stored.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_label: String,
+    pub action: String,
+    pub subject_kind: String,
+    pub subject_id: Option<Uuid>,
+    pub detail: String,
+    pub row_count: Option<i64>,
+}
+
+type RawRow = (i64, i64, String, Option<Uuid>, String, String, String, Option<Uuid>, String, Option<i64>);
+
+impl Store {
+    /// Entries matching `filter`, newest first, at most `filter.limit`.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>> {
+        let detail = filter.detail.as_ref().map(|d| {
+            let escaped = d.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let rows: Vec<RawRow> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select id, at, actor_kind, actor_id, actor_label, action, subject_kind, subject_id, detail, row_count \
+                 from audit_log where ($1 is null or actor_id = $1) and ($2 is null or actor_kind = $2) \
+                 and ($3 is null or action = $3) and ($4 is null or subject_id = $4) \
+                 and ($5 is null or lower(detail) like $5 escape '\\') and ($6 is null or at >= $6) \
+                 and ($7 is null or at < $7) and ($8 is null or id < $8) order by id desc limit $9",
+            )
+            .bind(filter.actor_id)
+            .bind(filter.actor_kind.as_deref())
+            .bind(filter.action.as_deref())
+            .bind(filter.subject_id)
+            .bind(detail.as_deref())
+            .bind(filter.from.map(db_time))
+            .bind(filter.until.map(db_time))
+            .bind(filter.before_id)
+            .bind(i64::from(filter.limit))
+            .fetch_all(db)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, actor_kind, actor_id, actor_label, action, subject_kind, subject_id, detail, row_count)| {
+                AuditRow {
+                    id,
+                    at: from_db_time(at),
+                    actor_kind,
+                    actor_id,
+                    actor_label,
+                    action,
+                    subject_kind,
+                    subject_id,
+                    detail,
+                    row_count,
+                }
+            })
+            .collect())
+    }
+
+    /// The actions that occur in the log, for a filter's choices.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn audit_actions(&self) -> Result<Vec<String>> {
+        Ok(on_pool!(self, |db| {
+            sqlx::query_scalar("select distinct action from audit_log order by action").fetch_all(db).await?
+        }))
+    }
 }

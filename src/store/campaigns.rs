@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Result, Store, StoreError, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
-use crate::domain::{CampaignId, Email, MeetingId, Name, PersonId, PersonStatus, Timestamp, UserId};
+use crate::domain::{CampaignId, Email, MeetingId, Name, OrganisationId, PersonId, PersonStatus, Timestamp, UserId};
 
 /// Who a campaign goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +19,10 @@ pub enum Audience {
     Interests(Vec<String>),
     /// These people (confirmed members only).
     People(Vec<PersonId>),
+    /// Confirmed members who belong to any of these organisations.
+    Organisations(Vec<OrganisationId>),
+    /// Confirmed members who attended (or were checked in at) any of these meetings.
+    AttendeesOf(Vec<MeetingId>),
 }
 
 /// A guest invited by name and address; guests are not put on the list.
@@ -188,20 +192,36 @@ pub async fn audience_members(tx: &mut WriteTx, audience: &Audience) -> Result<V
             out
         }
         Audience::People(ids) => {
-            let mut out = Vec::new();
             let sql = format!("{RECIPIENT} where p.status = 'confirmed' and p.id = $1");
-            for id in ids {
-                let row: Option<RecipientRow> = on_tx!(tx, |c| {
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id.uuid()).fetch_optional(&mut *c).await?
-                });
-                out.extend(row);
-            }
-            out.sort_by(|a, b| a.email.cmp(&b.email));
-            out.dedup_by(|a, b| a.id == b.id);
-            out
+            members_each(tx, &sql, ids.iter().map(|id| id.uuid())).await?
+        }
+        Audience::Organisations(ids) => {
+            let sql = format!("{RECIPIENT} where p.status = 'confirmed' and p.organisation_id = $1");
+            members_each(tx, &sql, ids.iter().map(|id| id.uuid())).await?
+        }
+        Audience::AttendeesOf(ids) => {
+            let sql = format!(
+                "{RECIPIENT} where p.status = 'confirmed' and p.id in (select r.person_id from registration r \
+                 where r.meeting_id = $1 and (r.status = 'attending' or r.checked_in_at is not null))"
+            );
+            members_each(tx, &sql, ids.iter().map(|id| id.uuid())).await?
         }
     };
     rows.into_iter().map(recipient).collect()
+}
+
+/// Runs `sql` (one `$1`) once per id and merges the rows, each person once,
+/// ordered by address.
+async fn members_each(tx: &mut WriteTx, sql: &str, ids: impl Iterator<Item = Uuid>) -> Result<Vec<RecipientRow>> {
+    let mut out: Vec<RecipientRow> = Vec::new();
+    for id in ids {
+        let rows: Vec<RecipientRow> =
+            on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned())).bind(id).fetch_all(&mut *c).await?);
+        out.extend(rows);
+    }
+    out.sort_by(|a, b| a.email.cmp(&b.email).then(a.id.cmp(&b.id)));
+    out.dedup_by(|a, b| a.id == b.id);
+    Ok(out)
 }
 
 fn recipient(r: RecipientRow) -> Result<Recipient> {
@@ -362,5 +382,168 @@ impl Store {
             sqlx::query_scalar("select min(scheduled_at) from campaign where state = 'scheduled'").fetch_one(db).await?
         });
         Ok(at.map(from_db_time))
+    }
+}
+
+/// A reminder before a meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderKind {
+    /// Before the registration deadline, to those invited who have not answered.
+    Deadline,
+    /// Before the start, to those attending.
+    Start,
+}
+
+impl ReminderKind {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Deadline => "deadline",
+            Self::Start => "start",
+        }
+    }
+}
+
+/// Meetings whose reminder of `kind` is due at `at`: the deadline (or start)
+/// lies after `at` and no later than `at + lead`. Only meetings that still
+/// take place are returned.
+///
+/// # Errors
+/// The database failed.
+pub async fn meetings_due_for_reminder(
+    store: &Store,
+    kind: ReminderKind,
+    at: Timestamp,
+    lead: jiff::SignedDuration,
+) -> Result<Vec<MeetingId>> {
+    let sql = match kind {
+        ReminderKind::Deadline => {
+            "select id from meeting where status in ('published', 'open') and registration_deadline is not null \
+             and registration_deadline > $1 and registration_deadline <= $2 order by id"
+        }
+        ReminderKind::Start => {
+            "select id from meeting where status in ('published', 'open', 'closed') \
+             and starts_at > $1 and starts_at <= $2 order by id"
+        }
+    };
+    let ids: Vec<Uuid> = on_pool!(store, |db| {
+        sqlx::query_scalar(sql).bind(db_time(at)).bind(db_time(at + lead)).fetch_all(db).await?
+    });
+    Ok(ids.into_iter().map(MeetingId::from_uuid).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct RemindRow {
+    #[sqlx(flatten)]
+    person: RecipientRow,
+    registration: Uuid,
+}
+
+/// Claims the reminder of `kind` for everyone who should have it and has
+/// not had it — for `Deadline` those still `invited`, for `Start` those
+/// `attending`; people who left the list or bounced are left out — and
+/// returns them with their registration. With `invited_before`, only people
+/// invited before then are reminded (not someone invited a moment ago).
+/// The claim is a row per person in
+/// `reminder_sent`, written in `tx`: a second runner, or a second tick,
+/// finds nobody left.
+///
+/// # Errors
+/// The database failed.
+pub async fn claim_reminders(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    kind: ReminderKind,
+    invited_before: Option<Timestamp>,
+) -> Result<Vec<(Recipient, crate::domain::RegistrationId)>> {
+    let status = match kind {
+        ReminderKind::Deadline => "invited",
+        ReminderKind::Start => "attending",
+    };
+    let at = db_time(now());
+    let (claimed, rows): (Vec<Uuid>, Vec<RemindRow>) = on_tx!(tx, |c| {
+        let claimed = sqlx::query_scalar(
+            "insert into reminder_sent (meeting_id, person_id, kind, sent_at) \
+             select r.meeting_id, r.person_id, $2, $3 from registration r join person p on p.id = r.person_id \
+             where r.meeting_id = $1 and r.status = $4 and p.status not in ('bounced', 'unsubscribed') \
+             and r.created_at <= $5 on conflict (meeting_id, person_id, kind) do nothing returning person_id",
+        )
+        .bind(meeting.uuid())
+        .bind(kind.as_str())
+        .bind(at)
+        .bind(status)
+        .bind(invited_before.map_or(i64::MAX, db_time))
+        .fetch_all(&mut *c)
+        .await?;
+        let rows = sqlx::query_as(
+            "select p.id, p.email, p.name, o.name as organisation, p.status, p.language, r.id as registration \
+             from registration r join person p on p.id = r.person_id \
+             left join organisation o on o.id = p.organisation_id \
+             where r.meeting_id = $1 and r.status = $2 order by p.email",
+        )
+        .bind(meeting.uuid())
+        .bind(status)
+        .fetch_all(&mut *c)
+        .await?;
+        (claimed, rows)
+    });
+    rows.into_iter()
+        .filter(|r| claimed.contains(&r.person.id))
+        .map(|r| Ok((recipient(r.person)?, crate::domain::RegistrationId::from_uuid(r.registration))))
+        .collect()
+}
+
+impl Store {
+    /// The most recent campaigns, latest first, each with its progress and
+    /// the title of its meeting.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn recent_campaigns(&self, limit: i64) -> Result<Vec<(Progress, Option<String>)>> {
+        type Row = (Uuid, String, Option<Uuid>, String, i64, i32, i64, i64, i64, Option<String>);
+        let rows: Vec<Row> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select c.id, c.kind, c.meeting_id, c.state, c.scheduled_at, c.total, \
+                 count(case when o.status in ('queued', 'sending') then 1 end), \
+                 count(case when o.status = 'sent' then 1 end), \
+                 count(case when o.status = 'failed' then 1 end), m.title \
+                 from campaign c left join outbox o on o.campaign_id = c.id \
+                 left join meeting m on m.id = c.meeting_id \
+                 group by c.id, c.kind, c.meeting_id, c.state, c.scheduled_at, c.total, m.title \
+                 order by c.scheduled_at desc, c.id desc limit $1",
+            )
+            .bind(limit)
+            .fetch_all(db)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, meeting, state, at, total, queued, sent, failed, title)| {
+                let progress = Progress {
+                    id: CampaignId::from_uuid(id),
+                    kind,
+                    meeting_id: meeting.map(MeetingId::from_uuid),
+                    state,
+                    scheduled_at: from_db_time(at),
+                    total: i64::from(total),
+                    queued,
+                    sent,
+                    failed,
+                };
+                (progress, title)
+            })
+            .collect())
+    }
+
+    /// Resumes a paused campaign: back to `sending` when it was expanded
+    /// already, else to `scheduled`, to wait for its time. False when it was
+    /// not paused.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such campaign.
+    pub async fn resume_campaign(&self, id: CampaignId) -> Result<bool> {
+        let expanded = self.campaign_progress(id).await?.total > 0;
+        self.change_campaign_state(id, &["paused"], if expanded { "sending" } else { "scheduled" }).await
     }
 }

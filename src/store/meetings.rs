@@ -408,3 +408,223 @@ pub async fn update_meeting(tx: &mut WriteTx, seen: &Meeting, m: &Meeting) -> Re
     });
     Ok(n == 1)
 }
+
+/// The statuses from which a meeting may move to `to`: draft → published →
+/// (open →) closed → held → (evaluated →) archived, and cancelled from any
+/// status before the meeting is held. Nothing leads back to a draft.
+#[must_use]
+pub const fn allowed_from(to: MeetingStatus) -> &'static [MeetingStatus] {
+    use MeetingStatus::{Archived, Cancelled, Closed, Draft, Evaluated, Held, Open, Published};
+    match to {
+        Draft => &[],
+        Published => &[Draft],
+        Open => &[Published, Closed],
+        Closed => &[Published, Open],
+        Held => &[Published, Open, Closed],
+        Evaluated => &[Held],
+        Archived => &[Held, Evaluated],
+        Cancelled => &[Draft, Published, Open, Closed],
+    }
+}
+
+/// Why a meeting could not change status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAllowed {
+    /// Where the meeting is.
+    pub from: MeetingStatus,
+    /// Where it was asked to go.
+    pub to: MeetingStatus,
+}
+
+impl std::fmt::Display for NotAllowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the meeting is {}; it cannot become {}", self.from, self.to)
+    }
+}
+
+/// Moves a meeting to `to` if [`allowed_from`] permits it from its present
+/// status, checked and written in one statement so two organisers cannot
+/// both move it. Returns the status it left, or why it may not move.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such meeting.
+pub async fn move_status(
+    tx: &mut WriteTx,
+    id: MeetingId,
+    to: MeetingStatus,
+) -> Result<std::result::Result<MeetingStatus, NotAllowed>> {
+    let from: String = on_tx!(tx, |c| {
+        sqlx::query_scalar("select status from meeting where id = $1").bind(id.uuid()).fetch_one(&mut *c).await?
+    });
+    let from = MeetingStatus::parse(&from).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+    if !allowed_from(to).contains(&from) {
+        return Ok(Err(NotAllowed { from, to }));
+    }
+    let n = on_tx!(tx, |c| {
+        sqlx::query("update meeting set status = $1, updated_at = $2 where id = $3 and status = $4")
+            .bind(to.as_str())
+            .bind(db_time(now()))
+            .bind(id.uuid())
+            .bind(from.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    if n == 0 {
+        return Ok(Err(NotAllowed { from, to }));
+    }
+    Ok(Ok(from))
+}
+
+/// Writes every field an organiser edits (number, title, description,
+/// themes, times, format, venue, joining link, capacities, deadline) and the
+/// calendar sequence, provided nobody changed the meeting's status or
+/// sequence since `seen` was read; returns `false` when somebody did.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the number is taken.
+pub async fn update_meeting_details(tx: &mut WriteTx, seen: &Meeting, m: &Meeting) -> Result<bool> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query(
+            "update meeting set number = $1, title = $2, description = $3, themes = $4, starts_at = $5, \
+             ends_at = $6, format = $7, venue = $8, online_url = $9, capacity = $10, per_organisation_limit = $11, \
+             registration_deadline = $12, ical_sequence = $13, updated_at = $14 \
+             where id = $15 and status = $16 and ical_sequence = $17",
+        )
+        .bind(m.number)
+        .bind(&m.title)
+        .bind(&m.description)
+        .bind(Json(&m.themes))
+        .bind(db_time(m.starts_at))
+        .bind(db_time(m.ends_at))
+        .bind(m.format.as_str())
+        .bind(&m.venue)
+        .bind(&m.online_url)
+        .bind(m.capacity)
+        .bind(m.per_organisation_limit)
+        .bind(m.registration_deadline.map(db_time))
+        .bind(m.ical_sequence)
+        .bind(db_time(now()))
+        .bind(m.id.uuid())
+        .bind(seen.status.as_str())
+        .bind(seen.ical_sequence)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    Ok(n == 1)
+}
+
+/// Replaces a meeting's tracks, in the order given.
+///
+/// # Errors
+/// The database failed.
+pub async fn replace_tracks(tx: &mut WriteTx, id: MeetingId, tracks: &[Track]) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query("delete from track where meeting_id = $1").bind(id.uuid()).execute(&mut *c).await?;
+        for (pos, t) in (0_i32..).zip(tracks) {
+            sqlx::query("insert into track (meeting_id, key, title, capacity, position) values ($1, $2, $3, $4, $5)")
+                .bind(id.uuid())
+                .bind(&t.key)
+                .bind(&t.title)
+                .bind(t.capacity)
+                .bind(pos)
+                .execute(&mut *c)
+                .await?;
+        }
+    });
+    Ok(())
+}
+
+/// Replaces a meeting's programme, in the order given, provided the meeting
+/// was not changed since `seen_updated_at`; returns `false` when it was.
+/// The meeting's `updated_at` moves on, so a form showing the old programme
+/// cannot overwrite the new one.
+///
+/// # Errors
+/// The database failed.
+pub async fn replace_programme(
+    tx: &mut WriteTx,
+    id: MeetingId,
+    seen_updated_at: Timestamp,
+    items: &[ProgrammeItem],
+) -> Result<bool> {
+    let at = db_time(now()).max(db_time(seen_updated_at) + 1);
+    let n = on_tx!(tx, |c| {
+        sqlx::query("update meeting set updated_at = $1 where id = $2 and updated_at = $3")
+            .bind(at)
+            .bind(id.uuid())
+            .bind(db_time(seen_updated_at))
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    if n == 0 {
+        return Ok(false);
+    }
+    on_tx!(tx, |c| {
+        sqlx::query("delete from programme_item where meeting_id = $1").bind(id.uuid()).execute(&mut *c).await?;
+        for (pos, p) in (0_i32..).zip(items) {
+            sqlx::query(
+                "insert into programme_item (id, meeting_id, position, starts_at, ends_at, title, description, \
+                 speakers, track_key, cancelled) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(id.uuid())
+            .bind(pos)
+            .bind(p.starts_at.map(db_time))
+            .bind(p.ends_at.map(db_time))
+            .bind(&p.title)
+            .bind(&p.description)
+            .bind(Json(&p.speakers))
+            .bind(p.track.as_deref())
+            .bind(p.cancelled)
+            .execute(&mut *c)
+            .await?;
+        }
+    });
+    Ok(true)
+}
+
+impl Store {
+    /// The organiser's personal message for the meeting's invitations ("" when none).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such meeting.
+    pub async fn invitation_message(&self, id: MeetingId) -> Result<String> {
+        Ok(on_pool!(self, |db| {
+            sqlx::query_scalar("select invitation_message from meeting where id = $1")
+                .bind(id.uuid())
+                .fetch_one(db)
+                .await?
+        }))
+    }
+}
+
+/// The personal message as seen inside the transaction.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such meeting.
+pub async fn invitation_message_in(tx: &mut WriteTx, id: MeetingId) -> Result<String> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_scalar("select invitation_message from meeting where id = $1")
+            .bind(id.uuid())
+            .fetch_one(&mut *c)
+            .await?
+    }))
+}
+
+/// Sets the organiser's personal message for the meeting's invitations.
+///
+/// # Errors
+/// The database failed.
+pub async fn set_invitation_message(tx: &mut WriteTx, id: MeetingId, message: &str) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query("update meeting set invitation_message = $1 where id = $2")
+            .bind(message)
+            .bind(id.uuid())
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(())
+}

@@ -26,12 +26,12 @@ pub struct ConsentRecord {
 }
 
 /// Finds or creates the organisation named `name`; names differing only in case
-/// and surrounding space are the same organisation.
+/// and whitespace are the same organisation ([`Name::key`]).
 ///
 /// # Errors
 /// The database failed.
 pub async fn upsert_organisation(tx: &mut WriteTx, name: &Name) -> Result<OrganisationId> {
-    let key = name.as_str().to_lowercase();
+    let key = name.key();
     let id: Uuid = on_tx!(tx, |c| {
         sqlx::query(
             "insert into organisation (id, name, name_key, created_at) values ($1, $2, $3, $4) \
@@ -167,5 +167,135 @@ impl Store {
             sqlx::query_as("select key, title_da, title_en from interest order by position, key").fetch_all(db).await?
         });
         Ok(rows.into_iter().map(|(key, title_da, title_en)| Interest { key, title_da, title_en }).collect())
+    }
+}
+
+/// How an organiser changes the set of interests.
+impl Store {
+    /// The interests with how many people chose each, in their order.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn interest_counts(&self) -> Result<Vec<(Interest, i64)>> {
+        let rows: Vec<(String, String, String, i64)> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select i.key, i.title_da, i.title_en, count(pi.person_id) from interest i \
+                 left join person_interest pi on pi.interest_key = i.key \
+                 group by i.key, i.title_da, i.title_en, i.position order by i.position, i.key",
+            )
+            .fetch_all(db)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(key, title_da, title_en, n)| (Interest { key, title_da, title_en }, n)).collect())
+    }
+}
+
+/// Adds an interest after the others, its key made from the Danish title
+/// ("Grøn it" → `groen-it`, with a number added if taken). Returns the key.
+///
+/// # Errors
+/// The database failed.
+pub async fn add_interest(tx: &mut WriteTx, title_da: &Name, title_en: &Name) -> Result<String> {
+    let base = interest_key(title_da.as_str());
+    on_tx!(tx, |c| {
+        let taken: Vec<String> = sqlx::query_scalar("select key from interest").fetch_all(&mut *c).await?;
+        // Fewer than taken.len() + 1 candidates can all be taken, so one of these is free.
+        let key = (1..=taken.len() + 1)
+            .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+            .find(|k| !taken.contains(k))
+            .unwrap_or_default();
+        sqlx::query(
+            "insert into interest (key, title_da, title_en, position) \
+             select $1, $2, $3, coalesce(max(position), -1) + 1 from interest",
+        )
+        .bind(&key)
+        .bind(title_da.as_str())
+        .bind(title_en.as_str())
+        .execute(&mut *c)
+        .await?;
+        Ok(key)
+    })
+}
+
+/// Renames an interest; its key, and so everyone's choice of it, stays.
+///
+/// # Errors
+/// [`super::StoreError::NotFound`] for an unknown key; otherwise the database failed.
+pub async fn rename_interest(tx: &mut WriteTx, key: &str, title_da: &Name, title_en: &Name) -> Result<()> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query("update interest set title_da = $2, title_en = $3 where key = $1")
+            .bind(key)
+            .bind(title_da.as_str())
+            .bind(title_en.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    if n == 0 { Err(super::StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Removes an interest and everyone's choice of it.
+///
+/// # Errors
+/// [`super::StoreError::NotFound`] for an unknown key; otherwise the database failed.
+pub async fn remove_interest(tx: &mut WriteTx, key: &str) -> Result<()> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query("delete from person_interest where interest_key = $1").bind(key).execute(&mut *c).await?;
+        sqlx::query("delete from interest where key = $1").bind(key).execute(&mut *c).await?.rows_affected()
+    });
+    if n == 0 { Err(super::StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Moves an interest one place up (`up`) or down in the order shown to people.
+///
+/// # Errors
+/// [`super::StoreError::NotFound`] for an unknown key; otherwise the database failed.
+pub async fn move_interest(tx: &mut WriteTx, key: &str, up: bool) -> Result<()> {
+    on_tx!(tx, |c| {
+        let mut keys: Vec<String> =
+            sqlx::query_scalar("select key from interest order by position, key").fetch_all(&mut *c).await?;
+        let at = keys.iter().position(|k| k == key).ok_or(super::StoreError::NotFound)?;
+        let other = if up { at.checked_sub(1) } else { Some(at + 1).filter(|&o| o < keys.len()) };
+        if let Some(other) = other {
+            keys.swap(at, other);
+            for (position, k) in keys.iter().enumerate() {
+                sqlx::query("update interest set position = $2 where key = $1")
+                    .bind(k)
+                    .bind(i32::try_from(position).unwrap_or(i32::MAX))
+                    .execute(&mut *c)
+                    .await?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A key for an interest titled `title`: lower-case ASCII letters, digits and
+/// dashes, with the Danish letters spelt out.
+fn interest_key(title: &str) -> String {
+    let mut key = String::new();
+    for ch in title.to_lowercase().chars() {
+        match ch {
+            'æ' => key.push_str("ae"),
+            'ø' => key.push_str("oe"),
+            'å' => key.push_str("aa"),
+            'é' | 'è' => key.push('e'),
+            'ü' => key.push('u'),
+            c if c.is_ascii_alphanumeric() => key.push(c),
+            _ if !key.is_empty() && !key.ends_with('-') => key.push('-'),
+            _ => {}
+        }
+    }
+    let key = key.trim_end_matches('-');
+    if key.is_empty() { "interest".to_owned() } else { key.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn interest_keys_spell_out_danish_letters() {
+        assert_eq!(super::interest_key("Grøn it"), "groen-it");
+        assert_eq!(super::interest_key("  Velfærd & sundhed!"), "velfaerd-sundhed");
+        assert_eq!(super::interest_key("???"), "interest");
     }
 }

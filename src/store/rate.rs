@@ -29,6 +29,35 @@ pub async fn hit(tx: &mut WriteTx, key: &str, since: Timestamp, limit: i64) -> R
     }))
 }
 
+/// How many attempts were counted under `key` since `since`.
+///
+/// # Errors
+/// The database failed.
+pub async fn count(tx: &mut WriteTx, key: &str, since: Timestamp) -> Result<i64> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_scalar("select count(*) from login_attempt where key = $1 and at > $2")
+            .bind(key)
+            .bind(db_time(since))
+            .fetch_one(&mut *c)
+            .await?
+    }))
+}
+
+/// Counts one attempt under `key` (a failed login, say), whatever the limit.
+///
+/// # Errors
+/// The database failed.
+pub async fn add(tx: &mut WriteTx, key: &str) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query("insert into login_attempt (key, at) values ($1, $2)")
+            .bind(key)
+            .bind(db_time(now()))
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(())
+}
+
 /// Forgets attempts older than `before`.
 ///
 /// # Errors

@@ -1,9 +1,33 @@
-//! Retention: sign-ups that were never confirmed and old rate-limit counters
-//! are deleted once they have served their purpose.
+//! Retention: sign-ups that were never confirmed, old rate-limit counters and
+//! audit entries past their retention are deleted once they have served their
+//! purpose.
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Span};
 
-use super::{Result, Store, db_time, now, on_tx, rate};
+use super::{Result, Store, audit, db_time, now, on_tx, rate};
+use crate::domain::copenhagen;
+
+/// How long things are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Days a sign-up may stay unconfirmed.
+    pub pending_days: u64,
+    /// Months the audit log is kept (at least six).
+    pub audit_months: u32,
+}
+
+impl From<u64> for Policy {
+    /// The given pending days, with the audit log kept the minimum six months.
+    fn from(pending_days: u64) -> Self {
+        Self { pending_days, audit_months: 6 }
+    }
+}
+
+impl From<&crate::config::Security> for Policy {
+    fn from(s: &crate::config::Security) -> Self {
+        Self { pending_days: s.pending_retention_days, audit_months: s.audit_retention_months.max(6) }
+    }
+}
 
 /// How many rows a purge removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -13,17 +37,21 @@ pub struct Purged {
     pub link_tokens: u64,
     pub messages: u64,
     pub rate_counters: u64,
+    pub audit_entries: u64,
 }
 
 /// Deletes people still pending that signed up more than `pending_days` days
 /// ago, with their link tokens and outbox rows (queued or sent), and
-/// rate-limit counters older than a day. All in one transaction.
+/// rate-limit counters older than a day, and audit entries older than
+/// `audit_months` months (counted in the forum's calendar). All in one
+/// transaction.
 ///
 /// # Errors
 /// The database failed; nothing was deleted.
-pub async fn purge(store: &Store, pending_days: u64) -> Result<Purged> {
+pub async fn purge(store: &Store, policy: impl Into<Policy>) -> Result<Purged> {
+    let policy = policy.into();
     // At most a century, which keeps the duration in range.
-    let days = i64::try_from(pending_days.min(36_500)).unwrap_or(36_500);
+    let days = i64::try_from(policy.pending_days.min(36_500)).unwrap_or(36_500);
     let pending_before = db_time(now() - SignedDuration::from_hours(days * 24));
     let stale = "select id from person where status = 'pending' and created_at < $1";
     let mut tx = store.begin().await?;
@@ -46,6 +74,14 @@ pub async fn purge(store: &Store, pending_days: u64) -> Result<Purged> {
         (tokens, messages, people)
     });
     let rate_counters = rate::purge(&mut tx, now() - SignedDuration::from_hours(24)).await?;
+    let audit_entries = audit::purge(&mut tx, audit_cutoff(policy.audit_months)).await?;
     tx.commit().await?;
-    Ok(Purged { pending, link_tokens, messages, rate_counters })
+    Ok(Purged { pending, link_tokens, messages, rate_counters, audit_entries })
+}
+
+/// The instant `months` calendar months ago in Copenhagen (never fewer than six).
+fn audit_cutoff(months: u32) -> crate::domain::Timestamp {
+    let months = i64::from(months.clamp(6, 1200));
+    let here = now().to_zoned_datetime(copenhagen());
+    here.checked_sub(Span::new().months(months)).map_or(crate::domain::Timestamp::UNIX_EPOCH, |z| z.timestamp())
 }

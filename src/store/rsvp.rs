@@ -8,17 +8,25 @@
 
 use uuid::Uuid;
 
+use super::subscriptions::{Consent, sha256_hex};
 use super::{Result, Store, StoreError, TxInner, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
 use crate::domain::{MeetingId, PersonId, RegistrationId, RegistrationStatus, Timestamp};
 
+/// The purpose of a consent record for naming the person's organisation on a
+/// meeting's public list of participants.
+pub const LISTING_PURPOSE: &str = "participant-listing";
+
 /// What a person answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Answer {
     pub attend: bool,
     pub track: Option<String>,
     pub diet: String,
     pub access_needs: String,
     pub comment: String,
+    /// Consent, with its evidence, to name the person's organisation on the
+    /// meeting's public list of participants; `None` withdraws one given before.
+    pub listing: Option<Consent>,
 }
 
 /// What the answer led to.
@@ -60,6 +68,8 @@ pub struct Registration {
     pub email: String,
     pub organisation: String,
     pub answered_at: Option<Timestamp>,
+    /// The person agreed to have their organisation named on the public list of participants.
+    pub list_organisation: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -79,11 +89,12 @@ struct Row {
     email: String,
     organisation: Option<String>,
     answered_at: Option<i64>,
+    list_organisation: bool,
 }
 
 const SELECT: &str = "select r.id, r.meeting_id, r.person_id, r.status, r.track_key, r.diet, r.access_needs, \
      r.comment, r.waitlist_position, r.checked_in_at, r.replaced_by, p.name, p.email, o.name as organisation, \
-     r.answered_at from registration r join person p on p.id = r.person_id \
+     r.answered_at, r.list_organisation from registration r join person p on p.id = r.person_id \
      left join organisation o on o.id = p.organisation_id";
 
 impl TryFrom<Row> for Registration {
@@ -106,6 +117,7 @@ impl TryFrom<Row> for Registration {
             email: r.email,
             organisation: r.organisation.unwrap_or_default(),
             answered_at: r.answered_at.map(from_db_time),
+            list_organisation: r.list_organisation,
         })
     }
 }
@@ -193,9 +205,9 @@ fn fits((total, in_track, in_org): (i64, i64, i64), track: Option<&str>, l: Limi
         && under(in_org, l.per_organisation)
 }
 
-/// Whether one more person of `reg`'s organisation in `track` fits, as seen inside `tx`.
-async fn seat_free(tx: &mut WriteTx, reg: &Registration, track: Option<&str>, l: Limits) -> Result<bool> {
-    let counts: (i64, i64, i64) = on_tx!(tx, |c| {
+/// People attending besides `reg`: in all, in `track`, and of `reg`'s organisation, as seen inside `tx`.
+async fn attending(tx: &mut WriteTx, reg: &Registration, track: Option<&str>) -> Result<(i64, i64, i64)> {
+    Ok(on_tx!(tx, |c| {
         sqlx::query_as(ATTENDING)
             .bind(reg.meeting_id.uuid())
             .bind(reg.id.uuid())
@@ -203,8 +215,7 @@ async fn seat_free(tx: &mut WriteTx, reg: &Registration, track: Option<&str>, l:
             .bind(reg.person_id.uuid())
             .fetch_one(&mut *c)
             .await?
-    });
-    Ok(fits(counts, track, l))
+    }))
 }
 
 async fn registration_in(tx: &mut WriteTx, id: RegistrationId) -> Result<Registration> {
@@ -241,32 +252,56 @@ async fn set(
     Ok(())
 }
 
-async fn next_place(tx: &mut WriteTx, meeting: MeetingId) -> Result<i64> {
-    let max: Option<i64> = on_tx!(tx, |c| {
-        sqlx::query_scalar(
-            "select max(waitlist_position) from registration where meeting_id = $1 and status = 'waitlisted'",
-        )
-        .bind(meeting.uuid())
-        .fetch_one(&mut *c)
-        .await?
-    });
-    Ok(max.unwrap_or(0) + 1)
+/// Everything an answer is judged on, read in one statement: the
+/// registration, the meeting's limits, and the counts of people attending
+/// (in all, in the chosen track, from the same organisation) and waiting.
+#[derive(sqlx::FromRow)]
+struct Standing {
+    meeting_id: Uuid,
+    person_id: Uuid,
+    status: String,
+    track_key: Option<String>,
+    waitlist_position: Option<i64>,
+    replaced_by: Option<Uuid>,
+    list_organisation: bool,
+    capacity: Option<i32>,
+    per_organisation_limit: Option<i32>,
+    track_capacity: Option<i32>,
+    total: i64,
+    in_track: i64,
+    in_org: i64,
+    last_place: Option<i64>,
+    /// People waiting ahead of this registration: all who wait, when it does not.
+    ahead: i64,
 }
 
-/// The place of a waitlisted registration: 1 for the first in line.
-async fn place_of(tx: &mut WriteTx, reg: RegistrationId, meeting: MeetingId, position: i64) -> Result<i64> {
-    let ahead: i64 = on_tx!(tx, |c| {
-        sqlx::query_scalar(
-            "select count(*) from registration where meeting_id = $1 and status = 'waitlisted' \
-             and (waitlist_position < $2 or (waitlist_position = $2 and id < $3))",
-        )
-        .bind(meeting.uuid())
-        .bind(position)
-        .bind(reg.uuid())
-        .fetch_one(&mut *c)
-        .await?
-    });
-    Ok(ahead + 1)
+/// Binds: `$1` the registration, `$2` the chosen track.
+const STANDING: &str = "select r.meeting_id, r.person_id, r.status, r.track_key, r.waitlist_position, \
+     r.replaced_by, r.list_organisation, m.capacity, m.per_organisation_limit, \
+     (select t.capacity from track t where t.meeting_id = r.meeting_id and t.key = $2) as track_capacity, \
+     (select count(*) from registration a where a.meeting_id = r.meeting_id and a.status = 'attending' \
+         and a.id <> r.id) as total, \
+     (select count(*) from registration a where a.meeting_id = r.meeting_id and a.status = 'attending' \
+         and a.id <> r.id and a.track_key = $2) as in_track, \
+     (select count(*) from registration a join person q on q.id = a.person_id where a.meeting_id = r.meeting_id \
+         and a.status = 'attending' and a.id <> r.id and q.organisation_id = p.organisation_id) as in_org, \
+     (select max(w.waitlist_position) from registration w where w.meeting_id = r.meeting_id \
+         and w.status = 'waitlisted') as last_place, \
+     (select count(*) from registration w where w.meeting_id = r.meeting_id and w.status = 'waitlisted' \
+         and w.id <> r.id and (r.status <> 'waitlisted' or w.waitlist_position < r.waitlist_position \
+         or (w.waitlist_position = r.waitlist_position and w.id < r.id))) as ahead \
+     from registration r join meeting m on m.id = r.meeting_id join person p on p.id = r.person_id \
+     where r.id = $1";
+
+impl Standing {
+    fn fits(&self, track: Option<&str>) -> bool {
+        let limits = Limits {
+            capacity: self.capacity,
+            per_organisation: self.per_organisation_limit,
+            track_capacity: self.track_capacity,
+        };
+        fits((self.total, self.in_track, self.in_org), track, limits)
+    }
 }
 
 /// Records an answer and returns the open transaction with what the answer
@@ -274,9 +309,13 @@ async fn place_of(tx: &mut WriteTx, reg: RegistrationId, meeting: MeetingId, pos
 /// free (in promotion order). The caller queues the mails in that transaction
 /// and commits it.
 ///
+/// Inside the serialised part an answer costs few statements: the meeting's
+/// lock (PostgreSQL), one read of everything the seat depends on, and one
+/// write — each statement there is time every other answer waits.
+///
 /// # Errors
-/// The database failed; [`StoreError::Conflict`] for a registration that was
-/// passed on to a colleague.
+/// The database failed; [`StoreError::NotFound`] for an unknown registration;
+/// [`StoreError::Conflict`] for a registration that was passed on to a colleague.
 pub async fn answer(
     store: &Store,
     id: RegistrationId,
@@ -290,67 +329,104 @@ pub async fn answer(
     let judged_early = match locking {
         Locking::PerMeeting => None,
         Locking::Off => {
-            let reg = store.registration(id).await?;
-            let counts: (i64, i64, i64) = on_pool!(store, |db| {
-                sqlx::query_as(ATTENDING)
-                    .bind(reg.meeting_id.uuid())
-                    .bind(reg.id.uuid())
-                    .bind(track)
-                    .bind(reg.person_id.uuid())
-                    .fetch_one(db)
-                    .await?
-            });
-            let mut tx = store.begin().await?;
-            let l = limits(&mut tx, reg.meeting_id, track).await?;
-            drop(tx);
+            let s: Standing =
+                on_pool!(store, |db| sqlx::query_as(STANDING).bind(id.uuid()).bind(track).fetch_one(db).await?);
             tokio::task::yield_now().await;
-            Some(fits(counts, track, l))
+            Some(s.fits(track))
         }
     };
     let mut tx = store.begin().await?;
-    let reg = registration_in(&mut tx, id).await?;
-    if reg.replaced_by.is_some() {
+    if locking == Locking::PerMeeting {
+        lock_meeting_of(&mut tx, id).await?;
+    }
+    let (seat, promoted) = decide(&mut tx, None, id, a, judged_early).await?;
+    Ok((tx, seat, promoted))
+}
+
+/// Serialises seat allocation for `meeting` until `tx` ends, for a batch of
+/// answers recorded with [`answer_locked`].
+///
+/// # Errors
+/// The database failed.
+pub async fn lock_for_answers(tx: &mut WriteTx, meeting: MeetingId) -> Result<()> {
+    lock_meeting(tx, meeting).await
+}
+
+/// Records one answer of a batch, in a transaction that holds the meeting's
+/// lock ([`lock_for_answers`]): each answer is judged after those recorded
+/// before it in the transaction, exactly as if they came one at a time.
+/// Returns what the answer led to and the people promoted.
+///
+/// # Errors
+/// The database failed; [`StoreError::NotFound`] when the registration is not
+/// one of `meeting`; [`StoreError::Conflict`] for a registration that was
+/// passed on to a colleague.
+pub async fn answer_locked(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    id: RegistrationId,
+    a: &Answer,
+) -> Result<(Seat, Vec<RegistrationId>)> {
+    decide(tx, Some(meeting), id, a, None).await
+}
+
+/// The seat for an answer, judged on what `tx` sees (or on `judged_early`,
+/// the control's stale judgment), written to the registration.
+async fn decide(
+    tx: &mut WriteTx,
+    expected_meeting: Option<MeetingId>,
+    id: RegistrationId,
+    a: &Answer,
+    judged_early: Option<bool>,
+) -> Result<(Seat, Vec<RegistrationId>)> {
+    let track = a.track.as_deref();
+    let s: Standing =
+        on_tx!(tx, |c| sqlx::query_as(STANDING).bind(id.uuid()).bind(track).fetch_optional(&mut *c).await?)
+            .ok_or(StoreError::NotFound)?;
+    let meeting = MeetingId::from_uuid(s.meeting_id);
+    if expected_meeting.is_some_and(|m| m != meeting) {
+        return Err(StoreError::NotFound);
+    }
+    if s.replaced_by.is_some() {
         return Err(StoreError::Conflict("the invitation was passed on to a colleague".into()));
     }
-    if locking == Locking::PerMeeting {
-        lock_meeting(&mut tx, reg.meeting_id).await?;
-    }
+    let status =
+        RegistrationStatus::parse(&s.status).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+    let listed = Listed { id, person: PersonId::from_uuid(s.person_id), meeting, now: s.list_organisation };
+    record_listing(tx, &listed, a.listing.as_ref()).await?;
     if !a.attend {
-        set(&mut tx, id, RegistrationStatus::Declined, a, None).await?;
-        let promoted = if reg.status == RegistrationStatus::Attending {
-            promote(&mut tx, reg.meeting_id).await?
-        } else {
-            Vec::new()
-        };
-        return Ok((tx, Seat::Declined, promoted));
+        set(tx, id, RegistrationStatus::Declined, a, None).await?;
+        let promoted = if status == RegistrationStatus::Attending { promote(tx, meeting).await? } else { Vec::new() };
+        return Ok((Seat::Declined, promoted));
     }
-    if reg.status == RegistrationStatus::Attending && reg.track.as_deref() == track {
-        set(&mut tx, id, RegistrationStatus::Attending, a, None).await?;
-        return Ok((tx, Seat::Attending, Vec::new()));
+    if status == RegistrationStatus::Attending && s.track_key.as_deref() == track {
+        set(tx, id, RegistrationStatus::Attending, a, None).await?;
+        return Ok((Seat::Attending, Vec::new()));
     }
-    let free = if let Some(free) = judged_early {
-        free
-    } else {
-        let l = limits(&mut tx, reg.meeting_id, track).await?;
-        seat_free(&mut tx, &reg, track, l).await?
-    };
-    if free {
-        set(&mut tx, id, RegistrationStatus::Attending, a, None).await?;
+    if judged_early.unwrap_or_else(|| s.fits(track)) {
+        set(tx, id, RegistrationStatus::Attending, a, None).await?;
         // Moving to another track frees a seat in the old one.
-        let promoted = if reg.status == RegistrationStatus::Attending {
-            promote(&mut tx, reg.meeting_id).await?
-        } else {
-            Vec::new()
-        };
-        return Ok((tx, Seat::Attending, promoted));
+        let promoted = if status == RegistrationStatus::Attending { promote(tx, meeting).await? } else { Vec::new() };
+        return Ok((Seat::Attending, promoted));
     }
-    let position = match (reg.status, reg.waitlist_position) {
+    let position = match (status, s.waitlist_position) {
         (RegistrationStatus::Waitlisted, Some(p)) => p,
-        _ => next_place(&mut tx, reg.meeting_id).await?,
+        _ => s.last_place.unwrap_or(0) + 1,
     };
-    set(&mut tx, id, RegistrationStatus::Waitlisted, a, Some(position)).await?;
-    let place = place_of(&mut tx, id, reg.meeting_id, position).await?;
-    Ok((tx, Seat::Waitlisted { place }, Vec::new()))
+    set(tx, id, RegistrationStatus::Waitlisted, a, Some(position)).await?;
+    Ok((Seat::Waitlisted { place: s.ahead + 1 }, Vec::new()))
+}
+
+/// Serialises seat allocation for the meeting of registration `id` until
+/// `tx` ends, as [`lock_meeting`] does.
+async fn lock_meeting_of(tx: &mut WriteTx, id: RegistrationId) -> Result<()> {
+    if let TxInner::Postgres(t) = &mut tx.inner {
+        sqlx::query("select id from meeting where id = (select meeting_id from registration where id = $1) for update")
+            .bind(id.uuid())
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Gives free seats to the waiting list, first come first served, skipping
@@ -366,18 +442,22 @@ async fn promote(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<Registratio
     for row in waiting {
         let reg: Registration = row.try_into()?;
         let limits = limits(tx, meeting, reg.track.as_deref()).await?;
-        if seat_free(tx, &reg, reg.track.as_deref(), limits).await? {
+        let counts = attending(tx, &reg, reg.track.as_deref()).await?;
+        if limits.capacity.is_some_and(|c| counts.0 >= i64::from(c)) {
+            // The meeting is full: nobody further down the list fits either.
+            break;
+        }
+        if fits(counts, reg.track.as_deref(), limits) {
             let answer = Answer {
                 attend: true,
                 track: reg.track.clone(),
                 diet: reg.diet.clone(),
                 access_needs: reg.access_needs.clone(),
                 comment: reg.comment.clone(),
+                listing: None,
             };
             set(tx, reg.id, RegistrationStatus::Attending, &answer, None).await?;
             promoted.push(reg.id);
-        } else if limits.capacity.is_some_and(|c| c <= 0) {
-            break;
         }
     }
     Ok(promoted)
@@ -441,4 +521,164 @@ pub async fn pass_on(
     let promoted =
         if reg.status == RegistrationStatus::Attending { promote(tx, reg.meeting_id).await? } else { Vec::new() };
     Ok((new, promoted))
+}
+
+/// A registration's consent to a public listing, as it stands.
+struct Listed {
+    id: RegistrationId,
+    person: PersonId,
+    meeting: MeetingId,
+    now: bool,
+}
+
+/// Sets whether the organisation of `reg` may be named on the meeting's public
+/// list of participants, with a consent record when it is given and the
+/// record marked withdrawn when it is taken back. An unchanged choice writes nothing.
+async fn record_listing(tx: &mut WriteTx, reg: &Listed, consent: Option<&Consent>) -> Result<()> {
+    if consent.is_some() == reg.now {
+        return Ok(());
+    }
+    let at = db_time(now());
+    on_tx!(tx, |c| {
+        sqlx::query("update registration set list_organisation = $2, updated_at = $3 where id = $1")
+            .bind(reg.id.uuid())
+            .bind(consent.is_some())
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        match consent {
+            Some(k) => {
+                sqlx::query(
+                    "insert into consent (id, person_id, purpose, text_shown, text_version, method, given_at, \
+                     requested_at, confirmed_at, text_hash, proof, meeting_id) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(reg.person.uuid())
+                .bind(LISTING_PURPOSE)
+                .bind(&k.text)
+                .bind(&k.version)
+                .bind(k.method)
+                .bind(at)
+                .bind(sha256_hex(&k.text))
+                .bind(&k.proof)
+                .bind(reg.meeting.uuid())
+                .execute(&mut *c)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "update consent set withdrawn_at = $4 where person_id = $1 and purpose = $2 \
+                     and meeting_id = $3 and withdrawn_at is null",
+                )
+                .bind(reg.person.uuid())
+                .bind(LISTING_PURPOSE)
+                .bind(reg.meeting.uuid())
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// A move on the waiting list, made by an organiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitlistMove {
+    /// To the head of the list: the next seat that comes free is theirs.
+    Top,
+    /// One place ahead.
+    Up,
+    /// One place back.
+    Down,
+}
+
+/// The meeting's waiting list in order, first in line first.
+async fn waitlist_in(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<RegistrationId>> {
+    let ids: Vec<Uuid> = on_tx!(tx, |c| {
+        sqlx::query_scalar(
+            "select id from registration where meeting_id = $1 and status = 'waitlisted' \
+             order by waitlist_position, id",
+        )
+        .bind(meeting.uuid())
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(ids.into_iter().map(RegistrationId::from_uuid).collect())
+}
+
+/// Numbers the waiting list 1, 2, … in the given order. People who join
+/// later are placed after the highest number, so they still queue at the end.
+async fn renumber(tx: &mut WriteTx, order: &[RegistrationId]) -> Result<()> {
+    let at = db_time(now());
+    for (i, id) in order.iter().enumerate() {
+        let position = i64::try_from(i).unwrap_or(i64::MAX - 1) + 1;
+        on_tx!(tx, |c| {
+            sqlx::query(
+                "update registration set waitlist_position = $2, updated_at = $3 \
+                 where id = $1 and waitlist_position <> $2",
+            )
+            .bind(id.uuid())
+            .bind(position)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        });
+    }
+    Ok(())
+}
+
+/// Puts `first` at the head of the meeting's waiting list, in that order;
+/// everyone else keeps their order behind them. Returns the new order.
+/// Seats that come free later go to the waiting list in this order.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when an id is named twice or is not on this
+/// meeting's waiting list.
+pub async fn reorder_waitlist(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    first: &[RegistrationId],
+) -> Result<Vec<RegistrationId>> {
+    lock_meeting(tx, meeting).await?;
+    let current = waitlist_in(tx, meeting).await?;
+    for (i, id) in first.iter().enumerate() {
+        if !current.contains(id) {
+            return Err(StoreError::Conflict(format!("{id} is not on this meeting's waiting list")));
+        }
+        if first[..i].contains(id) {
+            return Err(StoreError::Conflict(format!("{id} is named twice")));
+        }
+    }
+    let order: Vec<RegistrationId> =
+        first.iter().copied().chain(current.into_iter().filter(|id| !first.contains(id))).collect();
+    renumber(tx, &order).await?;
+    Ok(order)
+}
+
+/// Moves one person on the meeting's waiting list. Returns the new order.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when `id` is not on this meeting's waiting list.
+pub async fn move_waitlisted(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    id: RegistrationId,
+    how: WaitlistMove,
+) -> Result<Vec<RegistrationId>> {
+    lock_meeting(tx, meeting).await?;
+    let mut order = waitlist_in(tx, meeting).await?;
+    let i = order.iter().position(|r| *r == id).ok_or(StoreError::NotFound)?;
+    match how {
+        WaitlistMove::Top => {
+            let moved = order.remove(i);
+            order.insert(0, moved);
+        }
+        WaitlistMove::Up if i > 0 => order.swap(i, i - 1),
+        WaitlistMove::Down if i + 1 < order.len() => order.swap(i, i + 1),
+        WaitlistMove::Up | WaitlistMove::Down => {}
+    }
+    renumber(tx, &order).await?;
+    Ok(order)
 }

@@ -121,7 +121,7 @@ impl Store {
         let pattern = contains_pattern(&q);
         let status = filter.status.map(PersonStatus::as_str).unwrap_or_default();
         let interest = filter.interest.as_deref().unwrap_or_default();
-        let organisation = filter.organisation.as_deref().map(|o| o.trim().to_lowercase()).unwrap_or_default();
+        let organisation = filter.organisation.as_deref().map(crate::domain::name_key).unwrap_or_default();
         let rows: Vec<SubscriberRow> = on_pool!(self, |db| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(&q)
@@ -571,7 +571,8 @@ impl Store {
         let audit: Vec<(i64, String, String, String, Option<i64>)> = on_pool!(self, |db| {
             sqlx::query_as(
                 "select at, actor_kind, action, detail, row_count from audit_log \
-                 where subject_id = $1 or actor_id = $1 order by id",
+                 where subject_id = $1 or actor_id = $1 \
+                 or subject_id in (select id from registration where person_id = $1) order by id",
             )
             .bind(id.uuid())
             .fetch_all(db)

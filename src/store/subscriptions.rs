@@ -210,6 +210,23 @@ pub async fn confirm(tx: &mut WriteTx, person: PersonId, token: &TokenHash) -> R
     }))
 }
 
+/// Sets the organisation of a person who has none yet (someone who joined by
+/// mail and named it on the confirmation page); a known one is kept.
+///
+/// # Errors
+/// The database failed.
+pub async fn set_organisation_if_missing(tx: &mut WriteTx, person: PersonId, organisation: &Name) -> Result<()> {
+    let id = people::upsert_organisation(tx, organisation).await?;
+    on_tx!(tx, |c| {
+        sqlx::query("update person set organisation_id = $2 where id = $1 and organisation_id is null")
+            .bind(person.uuid())
+            .bind(id.uuid())
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(())
+}
+
 /// Takes a person off the list at once: status `unsubscribed`, consent
 /// withdrawn, and their queued list mail withdrawn (campaigns already queued
 /// included). Returns false when they were not on the list.

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{Result, Store, StoreError, WriteTx, db_time, now, on_pool, on_tx};
+use super::{Result, Store, StoreError, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
 use crate::domain::{Email, Role, Timestamp, TokenHash, UserId};
 
 /// An organiser account.
@@ -175,15 +175,257 @@ impl Store {
     /// # Errors
     /// The database failed.
     pub async fn api_token_user(&self, hash: &TokenHash) -> Result<Option<User>> {
-        let row: Option<UserRow> = on_pool!(self, |db| {
+        let row: Option<(Uuid, String, String, String, Option<i64>)> = on_pool!(self, |db| {
             sqlx::query_as(
-                "select u.id, u.email, u.name, u.role from api_token t join app_user u on u.id = t.user_id \
+                "select u.id, u.email, u.name, u.role, t.last_used_at from api_token t \
+                 join app_user u on u.id = t.user_id \
                  where t.hash = $1 and t.revoked_at is null and u.disabled_at is null",
             )
             .bind(hash.as_bytes())
             .fetch_optional(db)
             .await?
         });
-        row.map(User::try_from).transpose()
+        let Some((id, email, name, role, last_used)) = row else { return Ok(None) };
+        // Noted at most once a minute, so that reading does not turn into a write per request.
+        let at = db_time(now());
+        if last_used.is_none_or(|l| at - l > 60_000_000) {
+            let mut tx = self.begin().await?;
+            on_tx!(tx, |c| {
+                sqlx::query("update api_token set last_used_at = $1 where hash = $2")
+                    .bind(at)
+                    .bind(hash.as_bytes())
+                    .execute(&mut *c)
+                    .await?;
+            });
+            tx.commit().await?;
+        }
+        Ok(Some(UserRow { id, email, name, role }.try_into()?))
+    }
+}
+
+/// An account as the admin pages show it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: User,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+}
+
+/// An API token as the admin pages show it (never the token itself).
+#[derive(Debug, Clone)]
+pub struct ApiTokenInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub owner_id: UserId,
+    pub owner_email: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Creates an account; an address already in use is a conflict.
+///
+/// # Errors
+/// [`StoreError::Conflict`] for a known address; the database failed.
+pub async fn insert_user(
+    tx: &mut WriteTx,
+    email: &Email,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+) -> Result<UserId> {
+    let id = Uuid::now_v7();
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into app_user (id, email, name, role, password_hash, created_at, password_changed_at) \
+             values ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(id)
+        .bind(email.as_str())
+        .bind(name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(db_time(now()))
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(UserId::from_uuid(id))
+}
+
+/// Gives an account another role.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown account; the database failed.
+pub async fn set_role(tx: &mut WriteTx, id: UserId, role: Role) -> Result<()> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query("update app_user set role = $2 where id = $1")
+            .bind(id.uuid())
+            .bind(role.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Disables an account (ending its sessions; its API tokens stop working
+/// with it) or enables it again.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown account; the database failed.
+pub async fn set_disabled(tx: &mut WriteTx, id: UserId, disabled: bool) -> Result<()> {
+    let at = disabled.then(|| db_time(now()));
+    let n = on_tx!(tx, |c| {
+        let n = sqlx::query("update app_user set disabled_at = $2 where id = $1")
+            .bind(id.uuid())
+            .bind(at)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        if disabled {
+            sqlx::query("delete from user_session where user_id = $1").bind(id.uuid()).execute(&mut *c).await?;
+        }
+        n
+    });
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Sets a new password and ends every session of the account but `keep`
+/// (the one that made the change).
+///
+/// # Errors
+/// The database failed.
+pub async fn change_password(tx: &mut WriteTx, id: UserId, password_hash: &str, keep: &TokenHash) -> Result<u64> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query("update app_user set password_hash = $2, password_changed_at = $3 where id = $1")
+            .bind(id.uuid())
+            .bind(password_hash)
+            .bind(db_time(now()))
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("delete from user_session where user_id = $1 and hash <> $2")
+            .bind(id.uuid())
+            .bind(keep.as_bytes())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    }))
+}
+
+/// Records a new API token and returns its id.
+///
+/// # Errors
+/// The database failed.
+pub async fn create_api_token(tx: &mut WriteTx, user: UserId, name: &str, hash: &TokenHash) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    on_tx!(tx, |c| {
+        sqlx::query("insert into api_token (id, user_id, name, hash, created_at) values ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(user.uuid())
+            .bind(name)
+            .bind(hash.as_bytes())
+            .bind(db_time(now()))
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(id)
+}
+
+/// Revokes an API token; returns its owner. Revoking twice changes nothing.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown token; the database failed.
+pub async fn revoke_api_token(tx: &mut WriteTx, id: Uuid) -> Result<UserId> {
+    let owner: Option<Uuid> = on_tx!(tx, |c| {
+        sqlx::query("update api_token set revoked_at = $2 where id = $1 and revoked_at is null")
+            .bind(id)
+            .bind(db_time(now()))
+            .execute(&mut *c)
+            .await?;
+        sqlx::query_scalar("select user_id from api_token where id = $1").bind(id).fetch_optional(&mut *c).await?
+    });
+    owner.map(UserId::from_uuid).ok_or(StoreError::NotFound)
+}
+
+type AccountRow = (Uuid, String, String, String, i64, Option<i64>);
+
+fn account(r: AccountRow) -> Result<Account> {
+    let (id, email, name, role, created_at, disabled_at) = r;
+    Ok(Account {
+        user: UserRow { id, email, name, role }.try_into()?,
+        created_at: from_db_time(created_at),
+        disabled_at: disabled_at.map(from_db_time),
+    })
+}
+
+impl Store {
+    /// Every account, by address.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        let rows: Vec<AccountRow> = on_pool!(self, |db| {
+            sqlx::query_as("select id, email, name, role, created_at, disabled_at from app_user order by email")
+                .fetch_all(db)
+                .await?
+        });
+        rows.into_iter().map(account).collect()
+    }
+
+    /// One account, enabled or not.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; the database failed.
+    pub async fn account(&self, id: UserId) -> Result<Account> {
+        let row: AccountRow = on_pool!(self, |db| {
+            sqlx::query_as("select id, email, name, role, created_at, disabled_at from app_user where id = $1")
+                .bind(id.uuid())
+                .fetch_one(db)
+                .await?
+        });
+        account(row)
+    }
+
+    /// The password hash of an enabled account.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
+        Ok(on_pool!(self, |db| {
+            sqlx::query_scalar("select password_hash from app_user where id = $1 and disabled_at is null")
+                .bind(id.uuid())
+                .fetch_optional(db)
+                .await?
+        }))
+    }
+
+    /// API tokens, newest first: all of them, or those of `owner`.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn api_tokens(&self, owner: Option<UserId>) -> Result<Vec<ApiTokenInfo>> {
+        #[allow(clippy::type_complexity, reason = "one row of a query")]
+        let rows: Vec<(Uuid, String, Uuid, String, i64, Option<i64>, Option<i64>)> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select t.id, t.name, u.id, u.email, t.created_at, t.last_used_at, t.revoked_at \
+                 from api_token t join app_user u on u.id = t.user_id \
+                 where ($1 is null or t.user_id = $1) order by t.created_at desc, t.id desc",
+            )
+            .bind(owner.map(UserId::uuid))
+            .fetch_all(db)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, owner, owner_email, created_at, last_used_at, revoked_at)| ApiTokenInfo {
+                id,
+                name,
+                owner_id: UserId::from_uuid(owner),
+                owner_email,
+                created_at: from_db_time(created_at),
+                last_used_at: last_used_at.map(from_db_time),
+                revoked_at: revoked_at.map(from_db_time),
+            })
+            .collect())
     }
 }

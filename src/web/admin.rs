@@ -1,21 +1,137 @@
-//! Organiser pages. For now the overview; each area adds its own pages.
+//! The organiser dashboard: the next meeting with its registrations by
+//! status, campaigns going out with their progress, the list's growth over
+//! the last twelve months, what bounces hold back, and the way to every
+//! organiser page the role may open.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use jiff::Span;
 
 use super::auth::Organiser;
 use super::pages::MeetingView;
 use super::{AppState, Ctx, Result};
+use crate::domain::{Timestamp, copenhagen};
 use crate::i18n::{Lang, Texts};
 use crate::store::meetings::MeetingFilter;
 use crate::store::outbox::OutboxCounts;
+use crate::store::overview::{BounceCounts, CampaignUnderway, NextMeeting};
 
-/// Routes of the organiser workspace.
+/// Routes of the organiser workspace's front page.
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin", get(dashboard))
+}
+
+/// The dashboard's own words.
+pub struct DashboardTexts {
+    pub next_meeting: &'static str,
+    pub no_next_meeting: &'static str,
+    pub capacity: &'static str,
+    pub checked_in: &'static str,
+    pub no_registrations: &'static str,
+    pub campaigns: &'static str,
+    pub no_campaigns: &'static str,
+    pub campaign: &'static str,
+    pub progress: &'static str,
+    pub sent_of: &'static str,
+    pub failed: &'static str,
+    pub growth: &'static str,
+    pub growth_intro: &'static str,
+    pub month: &'static str,
+    pub confirmed: &'static str,
+    pub bounces: &'static str,
+    pub suppressed: &'static str,
+    pub soft_pending: &'static str,
+    pub failed_messages: &'static str,
+    pub workspace: &'static str,
+    pub all_meetings: &'static str,
+    pub organisations: &'static str,
+    pub interests: &'static str,
+    pub evaluations: &'static str,
+    pub exports: &'static str,
+    pub users: &'static str,
+    pub tokens: &'static str,
+    pub audit: &'static str,
+    pub password: &'static str,
+}
+
+const DA: DashboardTexts = DashboardTexts {
+    next_meeting: "Næste møde",
+    no_next_meeting: "Der er ikke planlagt noget møde.",
+    capacity: "Pladser",
+    checked_in: "Tjekket ind",
+    no_registrations: "Ingen tilmeldinger endnu.",
+    campaigns: "Udsendelser i gang",
+    no_campaigns: "Ingen udsendelser er i gang.",
+    campaign: "Udsendelse",
+    progress: "Fremdrift",
+    sent_of: "sendt af",
+    failed: "fejlet",
+    growth: "Listens vækst",
+    growth_intro: "Bekræftede tilmeldinger til listen pr. måned, de seneste 12 måneder.",
+    month: "Måned",
+    confirmed: "Bekræftede",
+    bounces: "Returmails",
+    suppressed: "Spærrede adresser (hårde returmails og klager)",
+    soft_pending: "Adresser med bløde returmails",
+    failed_messages: "Mails, der ikke kunne leveres",
+    workspace: "Arbejdsområder",
+    all_meetings: "Møder",
+    organisations: "Organisationer",
+    interests: "Interesser",
+    evaluations: "Evalueringer",
+    exports: "Eksport",
+    users: "Brugere",
+    tokens: "API-nøgler",
+    audit: "Revisionslog",
+    password: "Skift adgangskode",
+};
+
+const EN: DashboardTexts = DashboardTexts {
+    next_meeting: "Next meeting",
+    no_next_meeting: "No meeting is planned.",
+    capacity: "Seats",
+    checked_in: "Checked in",
+    no_registrations: "No registrations yet.",
+    campaigns: "Mailings under way",
+    no_campaigns: "No mailing is under way.",
+    campaign: "Mailing",
+    progress: "Progress",
+    sent_of: "sent of",
+    failed: "failed",
+    growth: "Growth of the list",
+    growth_intro: "Confirmed sign-ups to the list per month, the last 12 months.",
+    month: "Month",
+    confirmed: "Confirmed",
+    bounces: "Bounces",
+    suppressed: "Suppressed addresses (hard bounces and complaints)",
+    soft_pending: "Addresses with soft bounces",
+    failed_messages: "Messages that could not be delivered",
+    workspace: "Workspace",
+    all_meetings: "Meetings",
+    organisations: "Organisations",
+    interests: "Interests",
+    evaluations: "Evaluations",
+    exports: "Exports",
+    users: "Users",
+    tokens: "API tokens",
+    audit: "Audit log",
+    password: "Change password",
+};
+
+const fn texts(lang: Lang) -> &'static DashboardTexts {
+    match lang {
+        Lang::Da => &DA,
+        Lang::En => &EN,
+    }
+}
+
+/// A month of the growth table.
+pub struct MonthRow {
+    pub label: String,
+    pub confirmed: i64,
 }
 
 #[derive(Template, WebTemplate)]
@@ -23,26 +139,103 @@ pub fn router() -> Router<AppState> {
 struct Dashboard {
     lang: Lang,
     t: &'static Texts,
+    d: &'static DashboardTexts,
     path: String,
     user_email: String,
     role: &'static str,
+    can_write: bool,
+    is_admin: bool,
     csrf: String,
+    next: Option<NextMeeting>,
+    next_when: String,
+    campaigns: Vec<CampaignUnderway>,
+    growth: Vec<MonthRow>,
+    growth_max: i64,
+    bounces: BounceCounts,
     people: Vec<(String, i64)>,
     outbox: OutboxCounts,
     meetings: Vec<MeetingView>,
 }
 
+/// Confirmations counted per month for the twelve months up to and including
+/// this one, in the forum's calendar.
+fn months(now: Timestamp, confirmed: &[Timestamp], lang: Lang) -> Vec<MonthRow> {
+    let here = now.to_zoned_datetime(copenhagen());
+    let this_month = here.date().first_of_month();
+    (0..12)
+        .rev()
+        .filter_map(|back| this_month.checked_sub(Span::new().months(back)).ok())
+        .map(|first| {
+            let n = confirmed
+                .iter()
+                .map(|t| t.to_zoned_datetime(copenhagen()).date())
+                .filter(|d| d.year() == first.year() && d.month() == first.month())
+                .count();
+            let name = lang.texts().months[usize::try_from(first.month() - 1).unwrap_or(0)];
+            MonthRow { label: format!("{name} {}", first.year()), confirmed: i64::try_from(n).unwrap_or(i64::MAX) }
+        })
+        .collect()
+}
+
+/// The first instant of the month eleven months before this one.
+fn growth_start(now: Timestamp) -> Timestamp {
+    let here = now.to_zoned_datetime(copenhagen());
+    here.date()
+        .first_of_month()
+        .checked_sub(Span::new().months(11))
+        .ok()
+        .and_then(|d| d.to_datetime(jiff::civil::Time::midnight()).to_zoned_datetime(copenhagen()).ok())
+        .map_or(Timestamp::UNIX_EPOCH, |z| z.timestamp())
+}
+
 async fn dashboard(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<Dashboard> {
+    let now = Timestamp::now();
     let meetings = state.store.meetings(MeetingFilter::default()).await?;
+    let next = state.store.next_meeting_overview().await?;
+    let confirmed = state.store.confirmations_since(growth_start(now)).await?;
+    let growth = months(now, &confirmed, ctx.lang);
     Ok(Dashboard {
         lang: ctx.lang,
         t: ctx.lang.texts(),
+        d: texts(ctx.lang),
         path: ctx.path,
         user_email: organiser.user.email.to_string(),
         role: organiser.user.role.as_str(),
+        can_write: organiser.user.role.can_write(),
+        is_admin: organiser.user.role.is_admin(),
         csrf: organiser.csrf,
+        next_when: next
+            .as_ref()
+            .map(|m| format!("{} {}", ctx.lang.date(m.starts_at), ctx.lang.time(m.starts_at)))
+            .unwrap_or_default(),
+        next,
+        campaigns: state.store.campaigns_underway().await?,
+        growth_max: growth.iter().map(|m| m.confirmed).max().unwrap_or(0).max(1),
+        growth,
+        bounces: state.store.bounce_counts().await?,
         people: state.store.person_counts().await?,
         outbox: state.store.outbox_counts().await?,
         meetings: meetings.iter().map(|m| MeetingView::new(m, ctx.lang)).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twelve_months_end_with_this_one_and_count_each_confirmation_once() {
+        let now: Timestamp = "2026-03-10T12:00:00Z".parse().unwrap();
+        let confirmed: Vec<Timestamp> =
+            ["2025-04-01T00:30:00+02:00", "2026-03-01T00:10:00+01:00", "2026-02-28T23:30:00Z"]
+                .iter()
+                .map(|t| t.parse().unwrap())
+                .collect();
+        let rows = months(now, &confirmed, Lang::En);
+        assert_eq!(rows.len(), 12);
+        assert_eq!(rows[0].label, "April 2025");
+        assert_eq!(rows[11].label, "March 2026");
+        assert_eq!(rows.iter().map(|r| r.confirmed).collect::<Vec<_>>(), [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        assert_eq!(growth_start(now).to_string(), "2025-03-31T22:00:00Z");
+    }
 }

@@ -3,12 +3,21 @@
 //! layers that every request passes through are set here.
 
 pub mod admin;
+pub mod admin_audit;
+pub mod admin_campaigns;
+pub mod admin_evaluations;
+pub mod admin_exports;
+pub mod admin_meetings;
+pub mod admin_users;
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod checkin;
 pub mod error;
+pub mod evaluation;
 pub mod forms;
 pub mod health;
+pub mod interests;
 pub mod pages;
 pub mod people;
 pub mod profile;
@@ -53,19 +62,36 @@ pub fn router(state: AppState) -> Router {
         pages::router()
             .merge(subscribe::router())
             .merge(rsvp::router())
+            .merge(evaluation::router())
+            .merge(admin_evaluations::router())
             .merge(checkin::router())
             .merge(profile::router())
             .merge(auth::router())
-            .merge(admin::router().merge(people::router()))
+            .merge(admin_users::router().merge(admin_audit::router()))
+            .merge(
+                admin::router()
+                    .merge(people::router())
+                    .merge(interests::router())
+                    .merge(admin_campaigns::router())
+                    .merge(admin_meetings::router())
+                    .merge(admin_exports::router()),
+            )
             .fallback(not_found),
     )
+    // Uploads have their own, larger body limit.
+    .merge(admin_meetings::upload_router(&state.settings))
     // The unsubscribe URL must take RFC 8058 one-click POSTs from anywhere; its
     // unguessable token is its protection, and it can only take someone off the list.
+    // Every page under /admin: a live session and a role that may do what is asked.
+    .layer(middleware::from_fn_with_state(state.clone(), auth::guard_pages))
     .layer(tower_http::csrf::CsrfLayer::new().with_insecure_bypass(|method, uri| {
         method == axum::http::Method::POST && uri.path().starts_with("/unsubscribe/")
     }))
     .layer(middleware::from_fn(pages::dress_errors));
-    let api = common(api::router().fallback(not_found)).layer(middleware::from_fn(api::dress_errors));
+    // Every API route: a valid token and a role that may do what is asked.
+    let guard = middleware::from_fn_with_state(state.clone(), auth::guard_api);
+    let api =
+        common(api::router().route_layer(guard).fallback(not_found)).layer(middleware::from_fn(api::dress_errors));
     Router::new()
         .merge(health::router())
         .nest("/api/v1", api)
@@ -95,6 +121,13 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
         ))
+        // Over https, browsers are told to use nothing else for a year.
+        .layer(tower::util::option_layer(state.settings.is_https().then(|| {
+            SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            )
+        })))
         .with_state(state)
 }
 
@@ -212,7 +245,14 @@ async fn error_detail(res: Response) -> (Response, String) {
 #[must_use]
 pub fn safe_redirect(target: Option<&str>) -> String {
     match target {
-        Some(t) if t.starts_with('/') && !t.starts_with("//") && !t.starts_with("/\\") && !t.contains(['\r', '\n']) => {
+        // Browsers drop tabs and newlines from URLs and read `\` as `/`, so
+        // `/\t/evil` and `/\evil` would leave the site.
+        Some(t)
+            if t.starts_with('/')
+                && !t.starts_with("//")
+                && !t.contains('\\')
+                && !t.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
             t.to_owned()
         }
         _ => "/".to_owned(),

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/meetings", get(meetings))
         .route("/meetings/{number}", get(meeting))
+        .route("/meetings/{number}/materials/{id}", get(material))
         .route("/lang/{code}", get(switch_language))
         .route("/accessibility", get(accessibility))
         .route("/static/site.css", get(stylesheet))
@@ -166,9 +167,23 @@ struct MeetingPage {
     t: &'static Texts,
     path: String,
     m: MeetingView,
+    /// After the meeting: its files as (download path, name, size in kB).
+    materials: Vec<(String, String, i64)>,
+    /// After the meeting: the organisations that agreed to be listed.
+    organisations: Vec<String>,
 }
 
-async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<MeetingPage> {
+impl MeetingPage {
+    const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
+        match self.lang {
+            Lang::Da => da,
+            Lang::En => en,
+        }
+    }
+}
+
+/// A public meeting by number or id; drafts are not found.
+async fn public_meeting(state: &AppState, key: &str) -> Result<Meeting> {
     let found = if let Ok(n) = key.parse::<i32>() {
         state.store.meeting_by_number(n).await?
     } else {
@@ -178,7 +193,57 @@ async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String
     if !found.status.is_public() {
         return Err(Error::NotFound);
     }
-    Ok(MeetingPage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path, m: MeetingView::new(&found, ctx.lang) })
+    Ok(found)
+}
+
+/// Whether the meeting has taken place, so its materials and participants may be shown.
+fn is_over(m: &Meeting) -> bool {
+    m.status != MeetingStatus::Cancelled
+        && (m.ends_at < Timestamp::now()
+            || matches!(m.status, MeetingStatus::Held | MeetingStatus::Evaluated | MeetingStatus::Archived))
+}
+
+async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<MeetingPage> {
+    let found = public_meeting(&state, &key).await?;
+    let (materials, organisations) = if is_over(&found) {
+        let view = MeetingView::new(&found, ctx.lang);
+        let files = state
+            .store
+            .materials(found.id)
+            .await?
+            .into_iter()
+            .map(|f| (format!("{}/materials/{}", view.url, f.id), f.filename, (f.size + 1023) / 1024))
+            .collect();
+        (files, state.store.listed_organisations(found.id).await?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(MeetingPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        path: ctx.path,
+        m: MeetingView::new(&found, ctx.lang),
+        materials,
+        organisations,
+    })
+}
+
+/// A file of a meeting that has taken place, always as a download: never
+/// shown inline, never sniffed into another type.
+async fn material(State(state): State<AppState>, Path((key, id)): Path<(String, uuid::Uuid)>) -> Result<Response> {
+    let found = public_meeting(&state, &key).await?;
+    if !is_over(&found) {
+        return Err(Error::NotFound);
+    }
+    let (file, data) = state.store.material(found.id, id).await?;
+    let disposition = format!("attachment; filename=\"{}\"", file.filename.replace(['"', '\\'], "_"));
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_str(&file.content_type).map_err(|e| Error::Internal(e.into()))?),
+        (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| Error::Internal(e.into()))?),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600")),
+    ];
+    Ok((headers, data).into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -19,7 +19,7 @@ use super::forms::{InterestBox, PersonFields, boxes, field, form_fields, person_
 use super::{AppState, Ctx, Result};
 use crate::domain::{Cvr, CvrError, Name, OrganisationId, PersonId, PersonStatus};
 use crate::i18n::{Lang, Texts};
-use crate::store::audit::{self, Actor, Entry};
+use crate::store::audit::{self, Entry};
 use crate::store::organisations::{self, Organisation};
 use crate::store::subscribers::{self, Changes, ConsentData, RegistrationData, Subscriber, SubscriberFilter};
 use crate::store::{erasure, from_db_time};
@@ -144,10 +144,6 @@ const fn texts(lang: Lang) -> &'static PeopleTexts {
 /// How many people one page lists.
 const PAGE: u32 = 50;
 
-fn actor(organiser: &Organiser) -> Actor {
-    Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() }
-}
-
 /// One row of the listing.
 struct Row {
     id: String,
@@ -203,16 +199,12 @@ async fn list(
     let more = found.len() > PAGE as usize;
     found.truncate(PAGE as usize);
 
-    let mut tx = state.store.begin().await?;
-    let entry = Entry {
-        action: "person.search",
-        subject_kind: "person",
-        subject_id: None,
-        detail: &q,
-        row_count: Some(i64::try_from(found.len()).unwrap_or(i64::MAX)),
-    };
-    audit::record(&mut tx, &actor(&organiser), &entry).await?;
-    tx.commit().await?;
+    audit::record_read(
+        &state.store,
+        &organiser.actor(),
+        &Entry::read("person.search", "person", None, &q, found.len()),
+    )
+    .await?;
 
     let status_code = status.map(PersonStatus::as_str).unwrap_or_default();
     let next = found.last().filter(|_| more).map(|last| {
@@ -301,7 +293,10 @@ async fn detail(
     Path(id): Path<Uuid>,
 ) -> Result<PersonPage> {
     let person = state.store.subscriber(PersonId::from_uuid(id)).await?;
-    person_page(&state, &ctx, &organiser, &person).await
+    let page = person_page(&state, &ctx, &organiser, &person).await?;
+    audit::record_read(&state.store, &organiser.actor(), &Entry::read("person.view", "person", Some(id), "", 1))
+        .await?;
+    Ok(page)
 }
 
 async fn save(
@@ -334,7 +329,7 @@ async fn save(
         interests: (chosen != person.interests).then_some(chosen),
         language: None,
     };
-    subscribers::save_changes(&state.store, id, &changes, &actor(&organiser)).await?;
+    subscribers::save_changes(&state.store, id, &changes, &organiser.actor()).await?;
     let mut page = person_page(&state, &ctx, &organiser, &state.store.subscriber(id).await?).await?;
     page.saved = true;
     Ok(page.into_response())
@@ -357,7 +352,7 @@ async fn erase(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut tx = state.store.begin().await?;
-    let erased = erasure::erase_person(&mut tx, id, &actor(&organiser)).await?;
+    let erased = erasure::erase_person(&mut tx, id, &organiser.actor()).await?;
     tx.commit().await?;
     tracing::info!(person = %id, user = %organiser.user.id, rows = erased.total(), "person erased by an organiser");
     Ok(Redirect::to("/admin/people").into_response())
@@ -450,7 +445,7 @@ async fn set_cvr(
         detail: cvr.as_ref().map_or("", Cvr::as_str),
         row_count: Some(1),
     };
-    audit::record(&mut tx, &actor(&organiser), &entry).await?;
+    audit::record(&mut tx, &organiser.actor(), &entry).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/organisations").into_response())
 }

@@ -1,5 +1,10 @@
 //! Answering an invitation: `/rsvp/{token}` shows the meeting and a form; only
 //! the POST records the answer. The answer can change until the deadline.
+//! Answers reach the store through their meeting's desk, which records those
+//! that arrive together in one transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -8,17 +13,21 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tokio::sync::{mpsc, oneshot};
 
 use super::pages::MeetingView;
 use super::subscribe::mail_context;
-use super::{AppState, Ctx, Error, Result};
-use crate::domain::{Email, MeetingStatus, RegistrationStatus, SingleLine, Timestamp, Token, TokenPurpose};
-use crate::i18n::{Lang, Texts};
+use super::{AppState, ClientIp, Ctx, Error, Result};
+use crate::domain::{
+    Email, MeetingId, MeetingStatus, RegistrationId, RegistrationStatus, SingleLine, Timestamp, Token, TokenPurpose,
+};
+use crate::i18n::{LISTING_CONSENT_VERSION, Lang, Texts};
 use crate::mail::notices::To;
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::meetings::Meeting;
-use crate::store::rsvp::{self, Answer, Locking, Registration, Seat};
+use crate::store::rsvp::{self, Answer, Registration, Seat};
+use crate::store::subscriptions::Consent;
 
 /// Routes for answering invitations.
 pub fn router() -> Router<AppState> {
@@ -35,6 +44,9 @@ pub struct RsvpTexts {
     pub diet: &'static str,
     pub access_needs: &'static str,
     pub comment: &'static str,
+    pub listing_legend: &'static str,
+    /// The consent text itself: recorded word for word with the consent.
+    pub listing: &'static str,
     pub send: &'static str,
     pub deadline: &'static str,
     pub closed: &'static str,
@@ -65,6 +77,8 @@ const DA: RsvpTexts = RsvpTexts {
     diet: "Kost (fx vegetar, allergier)",
     access_needs: "Behov for tilgængelighed (fx kørestol, tolk)",
     comment: "Kommentar",
+    listing_legend: "Offentlig deltagerliste",
+    listing: "Ja, min organisations navn må stå på den offentlige liste over organisationer, der deltager i mødet. Mit eget navn vises ikke. Jeg kan trække samtykket tilbage ved at svare igen uden kryds.",
     send: "Send svar",
     deadline: "Du kan ændre dit svar indtil",
     closed: "Tilmeldingen er lukket. Kontakt sekretariatet, hvis du har brug for at ændre dit svar.",
@@ -95,6 +109,8 @@ const EN: RsvpTexts = RsvpTexts {
     diet: "Diet (e.g. vegetarian, allergies)",
     access_needs: "Access needs (e.g. wheelchair, interpreter)",
     comment: "Comment",
+    listing_legend: "Public list of participants",
+    listing: "Yes, my organisation's name may appear on the public list of organisations taking part in the meeting. My own name is not shown. I can withdraw this consent by answering again without the tick.",
     send: "Send answer",
     deadline: "You can change your answer until",
     closed: "Registration is closed. Contact the secretariat if you need to change your answer.",
@@ -140,6 +156,7 @@ struct RsvpPage {
     diet: String,
     access_needs: String,
     comment: String,
+    list_organisation: bool,
     deadline: String,
     /// Why the form is not shown, if it is not.
     closed: Option<&'static str>,
@@ -218,6 +235,7 @@ fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
         diet: reg.diet.clone(),
         access_needs: reg.access_needs.clone(),
         comment: reg.comment.clone(),
+        list_organisation: reg.list_organisation,
         deadline: format!("{} {}", ctx.lang.date(deadline(m)), ctx.lang.time(deadline(m))),
         closed: closed_reason(m, reg, r),
         outcome: None,
@@ -242,11 +260,13 @@ struct Form {
     access_needs: String,
     #[serde(default)]
     comment: String,
+    list_organisation: Option<String>,
 }
 
 async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
+    ip: ClientIp,
     Path(raw): Path<String>,
     axum::Form(form): axum::Form<Form>,
 ) -> Result<Response> {
@@ -284,42 +304,57 @@ async fn submit(
     let diet = text("diet", &form.diet);
     let access_needs = text("access_needs", &form.access_needs);
     let comment = text("comment", &form.comment);
+    let list_organisation = form.list_organisation.as_deref() == Some("yes");
     let Some(attend) = attend.filter(|_| errors.is_empty()) else {
         page.errors = errors;
         page.attend = attend;
         page.track = track.unwrap_or_default();
         (page.diet, page.access_needs, page.comment) = (diet, access_needs, comment);
+        page.list_organisation = list_organisation;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let answer = Answer { attend, track: if attend { track } else { None }, diet, access_needs, comment };
-    let (mut tx, seat, promoted) = match rsvp::answer(&state.store, reg.id, &answer, Locking::PerMeeting).await {
-        Ok(x) => x,
-        Err(StoreError::Conflict(_)) => {
+    let listing = list_organisation.then(|| Consent {
+        text: r.listing.to_owned(),
+        version: LISTING_CONSENT_VERSION.to_owned(),
+        method: "web",
+        proof: ip.0.clone(),
+    });
+    let answer = Answer { attend, track: if attend { track } else { None }, diet, access_needs, comment, listing };
+    let email = Email::parse(&reg.email).map_err(|e| Error::Internal(e.into()))?;
+    // What the page shows next: the answer as recorded, without reading it back.
+    let mut after = reg.clone();
+    (after.track, after.diet, after.access_needs, after.comment) =
+        (answer.track.clone(), answer.diet.clone(), answer.access_needs.clone(), answer.comment.clone());
+    after.list_organisation = answer.listing.is_some();
+    let (reply, outcome) = oneshot::channel();
+    let job = Job {
+        registration: reg.id,
+        person: reg.person_id,
+        email,
+        name: reg.name.clone(),
+        lang: ctx.lang,
+        rsvp_url: format!("{}/rsvp/{raw}", state.settings.base_url()),
+        answer,
+        meeting: Arc::new(m.clone()),
+        reply,
+    };
+    state.rsvp_desks.submit(&state, reg.meeting_id, job);
+    let seat = match outcome.await {
+        Ok(Outcome::Seat(seat)) => seat,
+        Ok(Outcome::PassedOn) => {
             page.closed = Some(r.passed_on);
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
-        Err(e) => return Err(e.into()),
+        Ok(Outcome::Gone) => return Err(Error::NotFound),
+        Ok(Outcome::Failed) | Err(_) => return Err(Error::Internal(anyhow::anyhow!("the answer was not recorded"))),
     };
-    let mail = mail_context(&state);
-    let email = Email::parse(&reg.email).map_err(|e| Error::Internal(e.into()))?;
-    let lang = ctx.lang;
-    let rsvp_url = format!("{}/rsvp/{raw}", mail.base_url);
-    let to = To { person: reg.person_id, email: &email, name: &reg.name, lang };
-    crate::mail::rsvp::confirm_answer(&mut tx, &mail, to, &m, seat, Some(&rsvp_url)).await?;
-    tell_promoted(&state, &mut tx, &mail, &promoted, &m).await?;
-    let action = match seat {
-        Seat::Attending => "rsvp.attending",
-        Seat::Waitlisted { .. } => "rsvp.waitlisted",
-        Seat::Declined => "rsvp.declined",
-    };
-    let entry =
-        Entry { action, subject_kind: "registration", subject_id: Some(reg.id.uuid()), detail: "", row_count: None };
-    audit::record(&mut tx, &Actor::Person(reg.person_id.uuid()), &entry).await?;
-    tx.commit().await?;
-    state.mail_wake.notify_one();
 
-    let reg = state.store.registration(reg.id).await?;
-    let mut page = view(&ctx, &raw, &reg, &m);
+    after.status = match seat {
+        Seat::Attending => RegistrationStatus::Attending,
+        Seat::Waitlisted { .. } => RegistrationStatus::Waitlisted,
+        Seat::Declined => RegistrationStatus::Declined,
+    };
+    let mut page = view(&ctx, &raw, &after, &m);
     page.outcome = Some(match seat {
         Seat::Attending => r.now_attending.to_owned(),
         Seat::Waitlisted { place } => format!("{} {place}.", r.now_waitlisted),
@@ -342,7 +377,7 @@ async fn tell_promoted(
         let p = state.store.registration(*id).await?;
         let (email, _, _, language) = state.store.person_contact(p.person_id).await?;
         let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
-        crate::mail::rsvp::promoted(tx, mail, to, m).await?;
+        crate::mail::rsvp::promoted(tx, mail, to, m, *id).await?;
     }
     Ok(())
 }
@@ -440,4 +475,162 @@ async fn colleague(
     let mut page = view(&ctx, &raw, &state.store.registration(reg.id).await?, &m);
     page.outcome = Some(r.colleague_done.to_owned());
     Ok(page.into_response())
+}
+
+/// How many answers one transaction takes at most.
+const MAX_BATCH: usize = 256;
+/// A meeting's desk closes after this long without answers; the next answer opens it again.
+const DESK_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One answer waiting at its meeting's desk.
+pub struct Job {
+    registration: RegistrationId,
+    person: crate::domain::PersonId,
+    email: Email,
+    name: String,
+    lang: Lang,
+    rsvp_url: String,
+    answer: Answer,
+    meeting: Arc<Meeting>,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// What the desk made of one answer.
+enum Outcome {
+    Seat(Seat),
+    /// The invitation was passed on to a colleague.
+    PassedOn,
+    /// The registration is gone (erased).
+    Gone,
+    Failed,
+}
+
+/// The seat allocation desks, one per meeting with answers coming in. Each
+/// desk takes the answers that queued while it wrote the previous ones and
+/// records them in one transaction: one lock of the meeting, one commit and
+/// one write of the mails for the lot. Answers are handled in the order they
+/// arrived, and each is judged after the ones before it, so seats are given
+/// exactly as one at a time would give them.
+#[derive(Default)]
+pub struct Desks(std::sync::Mutex<HashMap<MeetingId, mpsc::UnboundedSender<Job>>>);
+
+impl Desks {
+    /// Hands `job` to its meeting's desk, opening the desk if needed.
+    fn submit(&self, state: &AppState, meeting: MeetingId, job: Job) {
+        let mut desks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let job = match desks.get(&meeting) {
+            None => job,
+            Some(desk) => match desk.send(job) {
+                Ok(()) => return,
+                // The desk stopped (its task ended with the runtime): open a new one.
+                Err(mpsc::error::SendError(job)) => job,
+            },
+        };
+        let (send, receive) = mpsc::unbounded_channel();
+        let _ = send.send(job);
+        desks.insert(meeting, send);
+        tokio::spawn(desk(state.clone(), meeting, receive));
+    }
+
+    /// Closes the meeting's desk if nothing waits at it; sends happen under the
+    /// same lock, so no answer can slip in between the check and the close.
+    fn close_if_idle(&self, meeting: MeetingId, receive: &mpsc::UnboundedReceiver<Job>) -> bool {
+        let mut desks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if receive.is_empty() {
+            desks.remove(&meeting);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn desk(state: AppState, meeting: MeetingId, mut receive: mpsc::UnboundedReceiver<Job>) {
+    loop {
+        let first = match tokio::time::timeout(DESK_IDLE, receive.recv()).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(_) if state.rsvp_desks.close_if_idle(meeting, &receive) => return,
+            Err(_) => continue,
+        };
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match receive.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        match record_batch(&state, meeting, &jobs).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
+                state.mail_wake.notify_one();
+            }
+            Err(e) => {
+                tracing::error!(error = ?e, answers = jobs.len(), "recording answers failed");
+                for job in jobs {
+                    let _ = job.reply.send(Outcome::Failed);
+                }
+            }
+        }
+    }
+}
+
+/// Records a batch of answers to one meeting in one transaction, with their
+/// confirmations, the mails to anyone promoted, and the audit entries.
+async fn record_batch(state: &AppState, meeting: MeetingId, jobs: &[Job]) -> anyhow::Result<Vec<Outcome>> {
+    let mail = mail_context(state);
+    let mut tx = state.store.begin().await?;
+    rsvp::lock_for_answers(&mut tx, meeting).await?;
+    let mut messages = Vec::with_capacity(jobs.len());
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let (seat, promoted) = match rsvp::answer_locked(&mut tx, meeting, job.registration, &job.answer).await {
+            Ok(x) => x,
+            Err(StoreError::Conflict(_)) => {
+                outcomes.push(Outcome::PassedOn);
+                continue;
+            }
+            Err(StoreError::NotFound) => {
+                outcomes.push(Outcome::Gone);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let to = To { person: job.person, email: &job.email, name: &job.name, lang: job.lang };
+        messages.push(crate::mail::rsvp::confirmation(
+            &mail,
+            to,
+            &job.meeting,
+            job.registration,
+            seat,
+            Some(&job.rsvp_url),
+        )?);
+        for id in promoted {
+            // A read beside the transaction is enough: the promoted person's
+            // address and name do not change with the answer.
+            let p = state.store.registration(id).await?;
+            let (email, _, _, language) = state.store.person_contact(p.person_id).await?;
+            let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
+            messages.push(crate::mail::rsvp::promotion(&mail, to, &job.meeting, id)?);
+        }
+        let action = match seat {
+            Seat::Attending => "rsvp.attending",
+            Seat::Waitlisted { .. } => "rsvp.waitlisted",
+            Seat::Declined => "rsvp.declined",
+        };
+        let entry = Entry {
+            action,
+            subject_kind: "registration",
+            subject_id: Some(job.registration.uuid()),
+            detail: "",
+            row_count: None,
+        };
+        audit::record(&mut tx, &Actor::Person(job.person.uuid()), &entry).await?;
+        outcomes.push(Outcome::Seat(seat));
+    }
+    crate::store::outbox::enqueue_many(&mut tx, &messages).await?;
+    tx.commit().await?;
+    Ok(outcomes)
 }

@@ -24,6 +24,8 @@ pub struct Inner {
     /// Wakes the campaign runner after a campaign was created.
     pub campaign_wake: Arc<Notify>,
     pub metrics: PrometheusHandle,
+    /// Where answers to invitations queue for their meeting's seats.
+    pub rsvp_desks: crate::web::rsvp::Desks,
 }
 
 impl AppState {

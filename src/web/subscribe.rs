@@ -9,15 +9,16 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::SignedDuration;
 
-use super::forms::{InterestBox, MessagePage, boxes, form_fields, message};
+use super::forms::{InterestBox, MessagePage, boxes, field, form_fields, message};
 use super::{AppState, ClientIp, Ctx, Error, Result};
-use crate::domain::{Email, Name, Timestamp, Token, TokenPurpose};
+use crate::domain::{Email, Name, PersonId, Timestamp, Token, TokenPurpose};
 use crate::i18n::{CONSENT_VERSION, Lang, Texts};
 use crate::mail::campaign::MailContext;
 use crate::mail::notices::{self};
@@ -172,28 +173,73 @@ async fn valid_token(
     Ok(Ok((token, found)))
 }
 
+/// The confirmation page: a button, and the organisation question for people
+/// who joined by mail without naming one.
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    action: String,
+    ask_organisation: bool,
+    organisation: String,
+    error: Option<String>,
+}
+
+impl ConfirmPage {
+    async fn new(state: &AppState, ctx: &Ctx, raw: &str, person: PersonId) -> Result<Self> {
+        let known = state.store.subscriber(person).await?.organisation.is_some();
+        Ok(Self {
+            lang: ctx.lang,
+            t: ctx.lang.texts(),
+            path: ctx.path.clone(),
+            action: format!("/confirm/{raw}"),
+            ask_organisation: !known,
+            organisation: String::new(),
+            error: None,
+        })
+    }
+}
+
 async fn confirm_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
     let t = ctx.lang.texts();
     Ok(match valid_token(&state, &ctx, &raw, TokenPurpose::Confirm).await? {
         Err(page) => (StatusCode::NOT_FOUND, page).into_response(),
         Ok((_, found)) if found.used_at.is_some() => message(&ctx, t.confirmed_title, t.confirmed_text).into_response(),
-        Ok(_) => {
-            let mut page = message(&ctx, t.confirm_title, t.confirm_text);
-            page.button = Some((format!("/confirm/{raw}"), t.confirm_button));
-            page.into_response()
+        Ok((_, found)) => {
+            let person = found.person_id.ok_or(Error::NotFound)?;
+            ConfirmPage::new(&state, &ctx, &raw, person).await?.into_response()
         }
     })
 }
 
-async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
+async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, body: Bytes) -> Result<Response> {
     let t = ctx.lang.texts();
     let (token, found) = match valid_token(&state, &ctx, &raw, TokenPurpose::Confirm).await? {
         Err(page) => return Ok((StatusCode::NOT_FOUND, page).into_response()),
         Ok(x) => x,
     };
     let person = found.person_id.ok_or(Error::NotFound)?;
+    let fields = form_fields(&body);
+    let entered = field(&fields, "organisation");
+    let organisation = match entered.trim() {
+        "" => None,
+        text => match Name::parse(text) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                let mut page = ConfirmPage::new(&state, &ctx, &raw, person).await?;
+                entered.clone_into(&mut page.organisation);
+                page.error = Some(e.message().to_owned());
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
+        },
+    };
     let mut tx = state.store.begin().await?;
     if subscriptions::confirm(&mut tx, person, &token.hash()).await? {
+        if let Some(o) = &organisation {
+            subscriptions::set_organisation_if_missing(&mut tx, person, o).await?;
+        }
         audit::record(
             &mut tx,
             &Actor::Person(person.uuid()),

@@ -47,6 +47,28 @@ macro_rules! both_engines {
     };
 }
 
+/// Runs `$body` with `$pool` connected to a [`TestDb`] with the engine's own
+/// driver, for tests that read or set rows behind the application's back.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db.engine {
+            $crate::common::Engine::Sqlite => {
+                let $pool = sqlx::SqlitePool::connect(&$db.url).await.unwrap();
+                let r = $body;
+                $pool.close().await;
+                r
+            }
+            $crate::common::Engine::Postgres => {
+                let $pool = sqlx::PgPool::connect(&$db.url).await.unwrap();
+                let r = $body;
+                $pool.close().await;
+                r
+            }
+        }
+    };
+}
+
 /// The `PostgreSQL` server for tests, if configured.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("DIALOGFORUM_TEST_POSTGRES_URL") {

@@ -10,11 +10,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Problem;
-use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, PersonId, Timestamp};
-use crate::mail::changes::{Change, queue_change};
+use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonId, Timestamp};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::campaigns::{Audience, Guest, NewCampaign, Progress, Target, insert_campaign};
-use crate::store::meetings::update_meeting;
 use crate::store::users::User;
 use crate::web::auth::ApiUser;
 use crate::web::{AppState, Error, Result};
@@ -25,6 +23,9 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/invitations", post(invite))
         .route("/meetings/{id}/publish", post(publish))
         .route("/meetings/{id}/cancel", post(cancel_meeting))
+        .route("/meetings/{id}/close", post(close_registration))
+        .route("/meetings/{id}/held", post(mark_held))
+        .route("/meetings/{id}/archive", post(archive))
         .route("/campaigns/{id}", get(progress))
         .route("/campaigns/{id}/pause", post(pause))
         .route("/campaigns/{id}/resume", post(resume))
@@ -53,6 +54,10 @@ pub struct AudienceInput {
     interests: Option<Vec<String>>,
     /// These confirmed members.
     subscriber_ids: Option<Vec<Uuid>>,
+    /// Confirmed members of these organisations.
+    organisations: Option<Vec<Uuid>>,
+    /// Confirmed members who attended (or were checked in at) these meetings.
+    attendees_of: Option<Vec<Uuid>>,
 }
 
 /// A guest, invited without being put on the list.
@@ -80,16 +85,23 @@ impl InvitationInput {
     fn target(self) -> Result<(Target, Option<Timestamp>)> {
         let audience = match self.audience {
             None => None,
-            Some(a) => Some(match (a.all, a.interests, a.subscriber_ids) {
-                (Some(true), None, None) => Audience::All,
-                (None, Some(i), None) if !i.is_empty() => Audience::Interests(i),
-                (None, None, Some(ids)) if !ids.is_empty() => {
+            Some(a) => Some(match (a.all, a.interests, a.subscriber_ids, a.organisations, a.attendees_of) {
+                (Some(true), None, None, None, None) => Audience::All,
+                (None, Some(i), None, None, None) if !i.is_empty() => Audience::Interests(i),
+                (None, None, Some(ids), None, None) if !ids.is_empty() => {
                     Audience::People(ids.into_iter().map(PersonId::from_uuid).collect())
+                }
+                (None, None, None, Some(ids), None) if !ids.is_empty() => {
+                    Audience::Organisations(ids.into_iter().map(OrganisationId::from_uuid).collect())
+                }
+                (None, None, None, None, Some(ids)) if !ids.is_empty() => {
+                    Audience::AttendeesOf(ids.into_iter().map(MeetingId::from_uuid).collect())
                 }
                 _ => {
                     return Err(Error::invalid(
                         "audience",
-                        "give exactly one of {\"all\": true}, {\"interests\": [...]} or {\"subscriber_ids\": [...]}",
+                        "give exactly one of {\"all\": true}, {\"interests\": [...]}, {\"subscriber_ids\": [...]}, \
+                         {\"organisations\": [...]} or {\"attendees_of\": [...]}",
                     ));
                 }
             }),
@@ -238,13 +250,16 @@ async fn resume(
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignJson>> {
-    let id_ = campaign_id(&id)?;
-    // A campaign paused before it was expanded goes back to waiting for its time.
-    let expanded = state.store.campaign_progress(id_).await?.total > 0;
-    let to = if expanded { "sending" } else { "scheduled" };
-    let res = transition(&state, &user, &id, &["paused"], to).await;
+    writer(&user)?;
+    let id = campaign_id(&id)?;
+    if !state.store.resume_campaign(id).await? {
+        let now = state.store.campaign_progress(id).await?;
+        return Err(Error::Conflict(format!("the campaign is {}; it cannot be resumed", now.state)));
+    }
+    tracing::info!(campaign = %id, "campaign resumed");
+    state.mail_wake.notify_one();
     state.campaign_wake.notify_one();
-    res
+    Ok(Json(state.store.campaign_progress(id).await?.into()))
 }
 
 /// Cancels a campaign: its queued messages are withdrawn.
@@ -262,23 +277,11 @@ async fn meeting_transition(
     state: &AppState,
     user: &User,
     id: &str,
-    allowed: &[MeetingStatus],
     to: MeetingStatus,
 ) -> Result<Json<super::MeetingJson>> {
     writer(user)?;
-    let id = meeting_id(id)?;
-    let m = state.store.meeting(id).await?;
-    if !allowed.contains(&m.status) {
-        return Err(Error::Conflict(format!("the meeting is {}; it cannot become {}", m.status, to)));
-    }
-    state.store.set_meeting_status(id, to).await?;
-    let mut tx = state.store.begin().await?;
-    let action = format!("meeting.{to}");
-    let entry =
-        Entry { action: &action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail: "", row_count: None };
-    audit::record(&mut tx, &actor(user), &entry).await?;
-    tx.commit().await?;
-    Ok(Json(super::MeetingJson::from(&state.store.meeting(id).await?)))
+    let m = crate::web::admin_meetings::transition(state, &actor(user), meeting_id(id)?, to).await?;
+    Ok(Json(super::MeetingJson::from(&m)))
 }
 
 /// Publishes a draft: the meeting appears on the public pages and can be invited to.
@@ -289,7 +292,40 @@ async fn publish(
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, &id, &[MeetingStatus::Draft], MeetingStatus::Published).await
+    meeting_transition(&state, &user, &id, MeetingStatus::Published).await
+}
+
+/// Closes registration of a published (or open) meeting.
+#[utoipa::path(post, path = "/meetings/{id}/close", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn close_registration(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<super::MeetingJson>> {
+    meeting_transition(&state, &user, &id, MeetingStatus::Closed).await
+}
+
+/// Marks a meeting as held (from published, open or closed).
+#[utoipa::path(post, path = "/meetings/{id}/held", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn mark_held(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<super::MeetingJson>> {
+    meeting_transition(&state, &user, &id, MeetingStatus::Held).await
+}
+
+/// Archives a meeting that was held (or evaluated).
+#[utoipa::path(post, path = "/meetings/{id}/archive", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn archive(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<super::MeetingJson>> {
+    meeting_transition(&state, &user, &id, MeetingStatus::Archived).await
 }
 
 /// Cancels a meeting that has not been held. Everyone invited who has not
@@ -302,33 +338,5 @@ async fn cancel_meeting(
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<super::MeetingJson>> {
-    writer(&user)?;
-    let id = meeting_id(&id)?;
-    let seen = state.store.meeting(id).await?;
-    let allowed = [MeetingStatus::Draft, MeetingStatus::Published, MeetingStatus::Open, MeetingStatus::Closed];
-    if !allowed.contains(&seen.status) {
-        return Err(Error::Conflict(format!("the meeting is {}; it cannot become cancelled", seen.status)));
-    }
-    let mut m = seen.clone();
-    m.status = MeetingStatus::Cancelled;
-    m.ical_sequence = seen.ical_sequence + 1;
-    let mut tx = state.store.begin().await?;
-    if !update_meeting(&mut tx, &seen, &m).await? {
-        return Err(Error::Conflict("the meeting changed meanwhile; read it again and retry".into()));
-    }
-    let ctx = crate::web::subscribe::mail_context(&state);
-    let queued = queue_change(&mut tx, &ctx, &m, Change::Cancelled).await.map_err(Error::Internal)?;
-    let entry = Entry {
-        action: "meeting.cancelled",
-        subject_kind: "meeting",
-        subject_id: Some(id.uuid()),
-        detail: "",
-        row_count: i64::try_from(queued).ok(),
-    };
-    audit::record(&mut tx, &actor(&user), &entry).await?;
-    tx.commit().await?;
-    if queued > 0 {
-        state.mail_wake.notify_one();
-    }
-    Ok(Json(super::MeetingJson::from(&state.store.meeting(id).await?)))
+    meeting_transition(&state, &user, &id, MeetingStatus::Cancelled).await
 }

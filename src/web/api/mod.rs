@@ -1,6 +1,8 @@
 //! The organiser API under `/api/v1`: JSON, Bearer tokens, problem+json errors.
 
 mod campaigns;
+mod evaluations;
+pub mod exports;
 mod registrations;
 mod subscribers;
 
@@ -31,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/meetings", get(list_meetings).post(create_meeting))
         .route("/meetings/{id}", get(get_meeting).patch(update_meeting))
         .merge(campaigns::router())
+        .merge(evaluations::router())
+        .merge(exports::router())
         .merge(registrations::router())
         .merge(subscribers::router())
 }
@@ -39,14 +43,20 @@ pub fn router() -> Router<AppState> {
 #[openapi(
     info(title = "Dialogforum organiser API", version = "1"),
     servers((url = "/api/v1")),
-    paths(list_meetings, create_meeting, get_meeting, update_meeting, campaigns::invite, campaigns::publish, campaigns::cancel_meeting,
+    paths(list_meetings, exports::participants_csv, exports::participants_xlsx, exports::organisations_json,
+        exports::organisations_csv, exports::organisations_xlsx, exports::subscribers_csv, exports::subscribers_xlsx,
+        exports::evaluation_csv, exports::evaluation_xlsx,
+        create_meeting, get_meeting, update_meeting, campaigns::invite, campaigns::publish, campaigns::cancel_meeting,
+        campaigns::close_registration, campaigns::mark_held, campaigns::archive,
         campaigns::progress, campaigns::pause, campaigns::resume, campaigns::cancel_campaign,
-        registrations::list, registrations::check_in,
+        evaluations::questionnaire, evaluations::replace_questionnaire, evaluations::send, evaluations::remind,
+        evaluations::close, evaluations::get_results, evaluations::get_trend,
+        registrations::list, registrations::check_in, registrations::reorder_waitlist,
         subscribers::list_subscribers, subscribers::create_subscriber, subscribers::get_subscriber,
         subscribers::update_subscriber, subscribers::delete_subscriber, subscribers::import_subscribers),
-    components(schemas(MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput, MeetingPatch,
+    components(schemas(exports::OrganisationList, exports::ListedOrganisationJson, MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput, MeetingPatch,
         campaigns::InvitationInput, campaigns::AudienceInput, campaigns::GuestInput, campaigns::CampaignCreated,
-        campaigns::CampaignJson, registrations::RegistrationJson, registrations::RegistrationList, registrations::CheckIn, subscribers::SubscriberJson, subscribers::SubscriberPage, subscribers::SubscriberInput,
+        campaigns::CampaignJson, registrations::RegistrationJson, registrations::RegistrationList, registrations::CheckIn, registrations::WaitlistOrder, registrations::Waitlist, subscribers::SubscriberJson, subscribers::SubscriberPage, subscribers::SubscriberInput,
         subscribers::SubscriberPatch, crate::transfer::import::Report, crate::transfer::import::Reject)),
     modifiers(&BearerAuth),
     security(("bearer" = []))

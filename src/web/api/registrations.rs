@@ -16,7 +16,10 @@ use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/meetings/{id}/registrations", get(list)).route("/meetings/{id}/checkins", post(check_in))
+    Router::new()
+        .route("/meetings/{id}/registrations", get(list))
+        .route("/meetings/{id}/checkins", post(check_in))
+        .route("/meetings/{id}/waitlist", post(reorder_waitlist))
 }
 
 /// One person's registration.
@@ -144,4 +147,66 @@ async fn check_in(
     .await?;
     tx.commit().await?;
     Ok(Json(state.store.registration(reg).await?.into()))
+}
+
+/// A new order for the waiting list.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitlistOrder {
+    /// Registration ids of waitlisted people, first in line first. Those not
+    /// named keep their order behind them, so naming one id moves that person
+    /// to the top.
+    order: Vec<Uuid>,
+}
+
+/// The waiting list, first in line first.
+#[derive(Serialize, ToSchema)]
+pub struct Waitlist {
+    items: Vec<RegistrationJson>,
+    /// Always `null`: the waiting list comes in one page.
+    next: Option<String>,
+}
+
+/// Reorders the waiting list: the next seat that comes free goes to the first
+/// in the new order whose track and organisation quota allow it.
+#[utoipa::path(post, path = "/meetings/{id}/waitlist", request_body = WaitlistOrder, params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = Waitlist), (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn reorder_waitlist(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: std::result::Result<Json<WaitlistOrder>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Waitlist>> {
+    if !user.role.can_write() {
+        return Err(Error::Forbidden("this needs the organiser or admin role"));
+    }
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let Json(w) = body?;
+    let first: Vec<RegistrationId> = w.order.into_iter().map(RegistrationId::from_uuid).collect();
+    let mut tx = state.store.begin().await?;
+    rsvp::reorder_waitlist(&mut tx, meeting.id, &first).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(why) => Error::invalid("order", why),
+        other => other.into(),
+    })?;
+    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let count = i64::try_from(first.len()).ok();
+    let entry = Entry {
+        action: "waitlist.reorder",
+        subject_kind: "meeting",
+        subject_id: Some(meeting.id.uuid()),
+        detail: "",
+        row_count: count,
+    };
+    audit::record(&mut tx, &actor, &entry).await?;
+    tx.commit().await?;
+    let items = state
+        .store
+        .registrations(meeting.id)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == crate::domain::RegistrationStatus::Waitlisted)
+        .map(RegistrationJson::from)
+        .collect();
+    Ok(Json(Waitlist { items, next: None }))
 }

@@ -40,7 +40,7 @@ fn writer(user: &crate::store::users::User) -> Result<()> {
 }
 
 fn actor(user: &crate::store::users::User) -> Actor {
-    Actor::User { id: user.id.uuid(), label: user.email.masked() }
+    Actor::of(user)
 }
 
 fn person_id(s: &str) -> Result<PersonId> {
@@ -194,16 +194,12 @@ async fn list_subscribers(
     .join("; ");
     let page = if filter.before.is_some() { "; a later page" } else { "" };
     let detail = format!("{search}{page}");
-    let mut tx = state.store.begin().await?;
-    let entry = Entry {
-        action: "subscribers.list",
-        subject_kind: "person",
-        subject_id: None,
-        detail: &detail,
-        row_count: Some(i64::try_from(people.len()).unwrap_or(i64::MAX)),
-    };
-    audit::record(&mut tx, &actor(&user), &entry).await?;
-    tx.commit().await?;
+    audit::record_read(
+        &state.store,
+        &actor(&user),
+        &Entry::read("subscribers.list", "person", None, &detail, people.len()),
+    )
+    .await?;
     Ok(Json(SubscriberPage { items: people.into_iter().map(SubscriberJson::from).collect(), next }))
 }
 
@@ -217,16 +213,8 @@ async fn get_subscriber(
 ) -> Result<Json<SubscriberJson>> {
     let id = person_id(&id)?;
     let person = state.store.subscriber(id).await?;
-    let mut tx = state.store.begin().await?;
-    let entry = Entry {
-        action: "subscriber.view",
-        subject_kind: "person",
-        subject_id: Some(id.uuid()),
-        detail: "",
-        row_count: Some(1),
-    };
-    audit::record(&mut tx, &actor(&user), &entry).await?;
-    tx.commit().await?;
+    audit::record_read(&state.store, &actor(&user), &Entry::read("subscriber.view", "person", Some(id.uuid()), "", 1))
+        .await?;
     Ok(Json(person.into()))
 }
 

@@ -1,0 +1,365 @@
+//! The audit log for admins: filtered by actor, action, subject and dates,
+//! paged newest first, and downloadable as CSV for a Danish Excel.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::civil::Date;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::auth::Organiser;
+use super::{AppState, Ctx, Error, Result};
+use crate::domain::{Timestamp, copenhagen};
+use crate::i18n::{Lang, Texts};
+use crate::store::audit::{self, AuditFilter, AuditRow, Entry};
+
+/// Routes of the audit pages.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/audit", get(page)).route("/admin/audit/export.csv", get(export))
+}
+
+/// How many entries one page shows.
+const PAGE: u32 = 50;
+/// The most entries one CSV file holds.
+const CSV_LIMIT: u32 = 1_000_000;
+
+/// The byte-order mark that tells Excel the file is UTF-8.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Text a spreadsheet would take for a formula, with a `'` in front.
+fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}").into() } else { s.into() }
+}
+
+/// A date and time in Copenhagen, in `lang`.
+pub(crate) fn when(lang: Lang, t: Timestamp) -> String {
+    format!("{} {}", lang.date(t), lang.time(t))
+}
+
+/// The words of the audit pages.
+pub struct AuditTexts {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub actor: &'static str,
+    pub action: &'static str,
+    pub subject: &'static str,
+    pub subject_hint: &'static str,
+    pub from: &'static str,
+    pub until: &'static str,
+    pub date_hint: &'static str,
+    pub bad_date: &'static str,
+    pub any: &'static str,
+    pub people: &'static str,
+    pub system: &'static str,
+    pub filter: &'static str,
+    pub at: &'static str,
+    pub detail: &'static str,
+    pub rows: &'static str,
+    pub none: &'static str,
+    pub older: &'static str,
+    pub download: &'static str,
+    pub csv_headers: [&'static str; 8],
+}
+
+const DA: AuditTexts = AuditTexts {
+    title: "Revisionslog",
+    intro: "Hvem har set, søgt i, ændret, eksporteret eller slettet personoplysninger og hvornår. Nyeste først.",
+    actor: "Hvem",
+    action: "Handling",
+    subject: "Emne eller søgeord",
+    subject_hint: "Et id (UUID) eller tekst fra søgeord og noter.",
+    from: "Fra dato",
+    until: "Til og med dato",
+    date_hint: "ÅÅÅÅ-MM-DD",
+    bad_date: "Skriv datoen som ÅÅÅÅ-MM-DD, fx 2026-01-31.",
+    any: "Alle",
+    people: "Personerne selv",
+    system: "Systemet",
+    filter: "Filtrér",
+    at: "Tidspunkt",
+    detail: "Søgeord eller note",
+    rows: "Rækker",
+    none: "Ingen hændelser passer til filteret.",
+    older: "Ældre hændelser",
+    download: "Hent som CSV",
+    csv_headers: ["Tidspunkt", "Hvem", "Hvem (id)", "Handling", "Emne", "Emne (id)", "Søgeord eller note", "Rækker"],
+};
+
+const EN: AuditTexts = AuditTexts {
+    title: "Audit log",
+    intro: "Who viewed, searched, changed, exported or erased personal data, and when. Newest first.",
+    actor: "Who",
+    action: "Action",
+    subject: "Subject or search term",
+    subject_hint: "An id (UUID) or text from search terms and notes.",
+    from: "From date",
+    until: "Up to and including",
+    date_hint: "YYYY-MM-DD",
+    bad_date: "Write the date as YYYY-MM-DD, e.g. 2026-01-31.",
+    any: "Any",
+    people: "The people themselves",
+    system: "The system",
+    filter: "Filter",
+    at: "Time",
+    detail: "Search term or note",
+    rows: "Rows",
+    none: "No entries match the filter.",
+    older: "Older entries",
+    download: "Download as CSV",
+    csv_headers: ["Time", "Who", "Who (id)", "Action", "Subject", "Subject (id)", "Search term or note", "Rows"],
+};
+
+const fn texts(lang: Lang) -> &'static AuditTexts {
+    match lang {
+        Lang::Da => &DA,
+        Lang::En => &EN,
+    }
+}
+
+/// The filter as the form sends it.
+#[derive(Debug, Default, Deserialize)]
+struct FilterQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    subject: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    before: Option<i64>,
+}
+
+fn text(v: Option<&String>) -> &str {
+    v.map_or("", |s| s.trim())
+}
+
+/// Midnight at the start of `date` in Copenhagen.
+fn day_start(date: Date) -> Option<Timestamp> {
+    date.to_datetime(jiff::civil::Time::midnight()).to_zoned_datetime(copenhagen()).ok().map(|z| z.timestamp())
+}
+
+impl FilterQuery {
+    /// The store's filter, or the fields that are wrong.
+    fn parse(&self, limit: u32, a: &AuditTexts) -> std::result::Result<AuditFilter, Vec<(&'static str, String)>> {
+        let mut errors = Vec::new();
+        let mut date = |field: &'static str, raw: &str, next_day: bool| {
+            if raw.is_empty() {
+                return None;
+            }
+            let parsed = raw.parse::<Date>().ok().and_then(|d| if next_day { d.tomorrow().ok() } else { Some(d) });
+            let at = parsed.and_then(day_start);
+            if at.is_none() {
+                errors.push((field, a.bad_date.to_owned()));
+            }
+            at
+        };
+        let from = date("from", text(self.from.as_ref()), false);
+        let until = date("until", text(self.until.as_ref()), true);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let actor = text(self.actor.as_ref());
+        let (actor_id, actor_kind) = match actor {
+            "" => (None, None),
+            "person" | "system" => (None, Some(actor.to_owned())),
+            id => (Some(Uuid::parse_str(id).unwrap_or(Uuid::nil())), None),
+        };
+        let subject = text(self.subject.as_ref());
+        let (subject_id, detail) = match Uuid::parse_str(subject) {
+            Ok(id) => (Some(id), None),
+            Err(_) => (None, (!subject.is_empty()).then(|| subject.to_owned())),
+        };
+        let action = text(self.action.as_ref());
+        Ok(AuditFilter {
+            actor_id,
+            actor_kind,
+            action: (!action.is_empty()).then(|| action.to_owned()),
+            subject_id,
+            detail,
+            from,
+            until,
+            before_id: self.before,
+            limit,
+        })
+    }
+
+    /// The query string of this filter, without paging.
+    fn query_string(&self) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("actor", &self.actor), ("action", &self.action), ("subject", &self.subject)] {
+            out.append_pair(k, text(v.as_ref()));
+        }
+        out.append_pair("from", text(self.from.as_ref()));
+        out.append_pair("until", text(self.until.as_ref()));
+        out.finish()
+    }
+}
+
+/// One entry as a row of the page.
+pub struct Row {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+    pub rows: String,
+}
+
+fn actor_name(r: &AuditRow, a: &AuditTexts) -> String {
+    match r.actor_kind.as_str() {
+        "person" => a.people.to_owned(),
+        "system" if r.actor_label.is_empty() => a.system.to_owned(),
+        "system" => format!("{} ({})", a.system, r.actor_label),
+        _ => r.actor_label.clone(),
+    }
+}
+
+fn subject(r: &AuditRow) -> String {
+    match r.subject_id {
+        Some(id) => format!("{} {id}", r.subject_kind),
+        None => r.subject_kind.clone(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    lang: Lang,
+    t: &'static Texts,
+    a: &'static AuditTexts,
+    path: String,
+    /// The filter as entered.
+    actor: String,
+    action: String,
+    subject: String,
+    from: String,
+    until: String,
+    /// Accounts to choose from: (id, address).
+    actors: Vec<(String, String)>,
+    actions: Vec<String>,
+    rows: Vec<Row>,
+    errors: Vec<(&'static str, String)>,
+    /// The query string of the CSV download and of the next page.
+    query: String,
+    next: Option<i64>,
+}
+
+impl AuditPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Query(q): Query<FilterQuery>,
+) -> Result<Response> {
+    organiser.require_admin()?;
+    let a = texts(ctx.lang);
+    let parsed = q.parse(PAGE + 1, a);
+    let (mut found, errors) = match &parsed {
+        Ok(filter) => (state.store.audit_entries(filter).await?, Vec::new()),
+        Err(errors) => (Vec::new(), errors.clone()),
+    };
+    let more = found.len() > PAGE as usize;
+    found.truncate(PAGE as usize);
+    let actors = state
+        .store
+        .accounts()
+        .await?
+        .into_iter()
+        .map(|acc| (acc.user.id.uuid().to_string(), acc.user.email.to_string()))
+        .collect();
+    let page = AuditPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        a,
+        path: ctx.path,
+        actor: text(q.actor.as_ref()).to_owned(),
+        action: text(q.action.as_ref()).to_owned(),
+        subject: text(q.subject.as_ref()).to_owned(),
+        from: text(q.from.as_ref()).to_owned(),
+        until: text(q.until.as_ref()).to_owned(),
+        actors,
+        actions: state.store.audit_actions().await?,
+        next: found.last().filter(|_| more).map(|r| r.id),
+        rows: found
+            .iter()
+            .map(|r| Row {
+                at: when(ctx.lang, r.at),
+                actor: actor_name(r, a),
+                action: r.action.clone(),
+                subject: subject(r),
+                detail: r.detail.clone(),
+                rows: r.row_count.map(|n| n.to_string()).unwrap_or_default(),
+            })
+            .collect(),
+        query: q.query_string(),
+        errors,
+    };
+    let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, page).into_response())
+}
+
+/// The filtered log as CSV: UTF-8 with a byte-order mark, `;`, CRLF. The
+/// download is itself recorded.
+async fn export(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Query(q): Query<FilterQuery>,
+) -> Result<Response> {
+    organiser.require_admin()?;
+    let a = texts(ctx.lang);
+    let filter = q.parse(CSV_LIMIT, a).map_err(|e| {
+        let (field, message) = e.into_iter().next().unwrap_or(("from", String::new()));
+        Error::invalid(field, message)
+    })?;
+    let found = state.store.audit_entries(&filter).await?;
+    let mut out = BOM.to_vec();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(&mut out);
+        let csv_error = |e: csv::Error| Error::Internal(e.into());
+        w.write_record(a.csv_headers).map_err(csv_error)?;
+        for r in &found {
+            let at = r.at.to_zoned_datetime(copenhagen()).strftime("%Y-%m-%d %H:%M:%S").to_string();
+            let actor = actor_name(r, a);
+            let actor_id = r.actor_id.map(|id| id.to_string()).unwrap_or_default();
+            let subject_id = r.subject_id.map(|id| id.to_string()).unwrap_or_default();
+            let rows = r.row_count.map(|n| n.to_string()).unwrap_or_default();
+            w.write_record([
+                at.as_str(),
+                &neutralise(&actor),
+                &actor_id,
+                &neutralise(&r.action),
+                &neutralise(&r.subject_kind),
+                &subject_id,
+                &neutralise(&r.detail),
+                &rows,
+            ])
+            .map_err(csv_error)?;
+        }
+        w.flush().map_err(|e| Error::Internal(e.into()))?;
+    }
+    let detail = q.query_string();
+    audit::record_read(
+        &state.store,
+        &organiser.actor(),
+        &Entry::read("audit.export", "audit_log", None, &detail, found.len()),
+    )
+    .await?;
+    let mut res = (StatusCode::OK, out).into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"audit-log.csv\""));
+    Ok(res)
+}

@@ -1,0 +1,202 @@
+//! Organiser page for mailings: every campaign (invitations, calendar
+//! updates, evaluations, reminders) with its state and progress, and buttons
+//! to pause, resume or cancel one — the same transitions as the API.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use uuid::Uuid;
+
+use super::auth::Organiser;
+use super::forms::{field, form_fields};
+use super::{AppState, Ctx, Error, Result};
+use crate::domain::CampaignId;
+use crate::i18n::{Lang, Texts};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::campaigns::Progress;
+
+/// How many campaigns the page lists.
+const SHOWN: i64 = 100;
+
+/// Routes of the campaigns page.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/campaigns", get(page)).route("/admin/campaigns/{id}", post(change))
+}
+
+/// The texts of the campaigns page.
+pub struct CampaignTexts {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub none: &'static str,
+    pub caption: &'static str,
+    pub mailing: &'static str,
+    pub meeting: &'static str,
+    pub when: &'static str,
+    pub state: &'static str,
+    pub progress: &'static str,
+    pub actions: &'static str,
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub cancel: &'static str,
+    pub of: &'static str,
+    pub failed: &'static str,
+}
+
+const DA: CampaignTexts = CampaignTexts {
+    title: "Udsendelser",
+    intro: "Alle udsendelser med deres fremdrift. En sat på pause sender intet, før den genoptages; \
+            en aflyst trækker sine ventende mails tilbage. Mails, der allerede er afleveret, kan ikke kaldes tilbage.",
+    none: "Der er ingen udsendelser endnu.",
+    caption: "Udsendelser, nyeste først",
+    mailing: "Udsendelse",
+    meeting: "Møde",
+    when: "Tidspunkt",
+    state: "Status",
+    progress: "Sendt",
+    actions: "Handlinger",
+    pause: "Sæt på pause",
+    resume: "Genoptag",
+    cancel: "Aflys",
+    of: "af",
+    failed: "fejlet",
+};
+
+const EN: CampaignTexts = CampaignTexts {
+    title: "Mailings",
+    intro: "Every mailing with its progress. A paused one sends nothing until it is resumed; a cancelled one \
+            withdraws its waiting mail. Mail already handed over cannot be recalled.",
+    none: "There are no mailings yet.",
+    caption: "Mailings, latest first",
+    mailing: "Mailing",
+    meeting: "Meeting",
+    when: "Time",
+    state: "State",
+    progress: "Sent",
+    actions: "Actions",
+    pause: "Pause",
+    resume: "Resume",
+    cancel: "Cancel",
+    of: "of",
+    failed: "failed",
+};
+
+fn texts(lang: Lang) -> &'static CampaignTexts {
+    match lang {
+        Lang::Da => &DA,
+        Lang::En => &EN,
+    }
+}
+
+/// One campaign as the page shows it.
+struct Row {
+    id: String,
+    kind: &'static str,
+    meeting: String,
+    when: String,
+    state: &'static str,
+    sent: i64,
+    failed: i64,
+    total: i64,
+    can_pause: bool,
+    can_resume: bool,
+    can_cancel: bool,
+}
+
+impl Row {
+    fn new(lang: Lang, p: &Progress, meeting: Option<String>) -> Self {
+        let say = |da: &'static str, en: &'static str| if lang == Lang::En { en } else { da };
+        let kind = match p.kind.as_str() {
+            "invitation" => say("Invitation", "Invitation"),
+            "evaluation" => say("Evaluering", "Evaluation"),
+            _ => say("Besked", "Notice"),
+        };
+        let state = match p.state.as_str() {
+            "scheduled" => say("planlagt", "scheduled"),
+            "sending" => say("sender", "sending"),
+            "paused" => say("på pause", "paused"),
+            "done" => say("færdig", "done"),
+            "cancelled" => say("aflyst", "cancelled"),
+            _ => "–",
+        };
+        let s = p.state.as_str();
+        Self {
+            id: p.id.to_string(),
+            kind,
+            meeting: meeting.unwrap_or_else(|| "–".to_owned()),
+            when: format!("{} {}", lang.date(p.scheduled_at), lang.time(p.scheduled_at)),
+            state,
+            sent: p.sent,
+            failed: p.failed,
+            total: p.total,
+            can_pause: matches!(s, "scheduled" | "sending"),
+            can_resume: s == "paused",
+            can_cancel: matches!(s, "scheduled" | "sending" | "paused"),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/campaigns.html")]
+struct CampaignsPage {
+    lang: Lang,
+    t: &'static Texts,
+    p: &'static CampaignTexts,
+    path: String,
+    csrf: String,
+    can_write: bool,
+    rows: Vec<Row>,
+}
+
+async fn page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<CampaignsPage> {
+    let rows = state.store.recent_campaigns(SHOWN).await?;
+    Ok(CampaignsPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        p: texts(ctx.lang),
+        path: ctx.path,
+        csrf: organiser.csrf.clone(),
+        can_write: organiser.user.role.can_write(),
+        rows: rows.into_iter().map(|(p, title)| Row::new(ctx.lang, &p, title)).collect(),
+    })
+}
+
+async fn change(
+    State(state): State<AppState>,
+    organiser: Organiser,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let id = CampaignId::from_uuid(id);
+    let fields = form_fields(&body);
+    let action = field(&fields, "action");
+    let changed = match action {
+        "pause" => state.store.change_campaign_state(id, &["scheduled", "sending"], "paused").await?,
+        "resume" => state.store.resume_campaign(id).await?,
+        "cancel" => state.store.change_campaign_state(id, &["scheduled", "sending", "paused"], "cancelled").await?,
+        _ => return Err(Error::BadRequest("action must be pause, resume or cancel".to_owned())),
+    };
+    if !changed {
+        let now = state.store.campaign_progress(id).await?;
+        return Err(Error::Conflict(format!("the mailing is {}; it cannot {action}", now.state)));
+    }
+    let mut tx = state.store.begin().await?;
+    let who = Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() };
+    let entry = Entry {
+        action: "campaign.state",
+        subject_kind: "campaign",
+        subject_id: Some(id.uuid()),
+        detail: action,
+        row_count: None,
+    };
+    audit::record(&mut tx, &who, &entry).await?;
+    tx.commit().await?;
+    state.mail_wake.notify_one();
+    state.campaign_wake.notify_one();
+    Ok(Redirect::to("/admin/campaigns").into_response())
+}

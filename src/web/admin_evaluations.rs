@@ -1,0 +1,954 @@
+//! Organiser pages for evaluations: edit a meeting's questionnaire before it
+//! is sent, send it (with a closing date), remind or close it, read its
+//! results as charts with data tables, and follow each stable question's trend
+//! across meetings.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::auth::Organiser;
+use super::charts::{Bar, bar_chart};
+use super::forms::{field, form_fields};
+use super::{AppState, Ctx, Error, Result};
+use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
+use crate::domain::{MeetingId, MeetingStatus, Timestamp, copenhagen};
+use crate::i18n::{Lang, Texts};
+use crate::mail::evaluations::{Schedule, SendError};
+use crate::store::audit::Actor;
+use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, trend};
+use crate::store::meetings::Meeting;
+
+/// Routes of the evaluation pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/evaluations", get(trend_page))
+        .route("/admin/meetings/{id}/evaluation", get(editor))
+        .route("/admin/meetings/{id}/evaluation/questions", post(add_question))
+        .route("/admin/meetings/{id}/evaluation/questions/{index}", post(change_question))
+        .route("/admin/meetings/{id}/evaluation/settings", post(settings))
+        .route("/admin/meetings/{id}/evaluation/send", post(send))
+        .route("/admin/meetings/{id}/evaluation/remind", post(remind))
+        .route("/admin/meetings/{id}/evaluation/close", post(close))
+        .route("/admin/meetings/{id}/evaluation/results", get(results_page))
+}
+
+/// The words of these pages.
+pub struct Labels {
+    pub heading: &'static str,
+    pub results: &'static str,
+    pub trend: &'static str,
+    pub not_sent: &'static str,
+    pub sent_at: &'static str,
+    pub closes_at: &'static str,
+    pub reminder_at: &'static str,
+    pub recipients: &'static str,
+    pub responses: &'static str,
+    pub response_rate: &'static str,
+    pub questionnaire: &'static str,
+    pub locked: &'static str,
+    pub key: &'static str,
+    pub key_hint: &'static str,
+    pub kind: &'static str,
+    pub text_da: &'static str,
+    pub text_en: &'static str,
+    pub options: &'static str,
+    pub options_hint: &'static str,
+    pub save: &'static str,
+    pub up: &'static str,
+    pub down: &'static str,
+    pub remove: &'static str,
+    pub add: &'static str,
+    pub anonymous: &'static str,
+    pub anonymous_hint: &'static str,
+    pub save_settings: &'static str,
+    pub send: &'static str,
+    pub send_hint: &'static str,
+    pub closes_on: &'static str,
+    pub closes_on_hint: &'static str,
+    pub not_ended: &'static str,
+    pub remind: &'static str,
+    pub close: &'static str,
+    pub closed: &'static str,
+    pub demo: &'static str,
+    pub answered: &'static str,
+    pub average: &'static str,
+    pub option: &'static str,
+    pub count: &'static str,
+    pub share: &'static str,
+    pub free_text: &'static str,
+    pub no_text: &'static str,
+    pub volunteers: &'static str,
+    pub meeting: &'static str,
+    pub no_evaluations: &'static str,
+    pub evaluation: &'static str,
+    pub kinds: [&'static str; 4],
+    pub saved: &'static str,
+    pub sent: &'static str,
+    pub reminded: &'static str,
+    pub closed_now: &'static str,
+    pub ended_meetings: &'static str,
+    pub not_sent_short: &'static str,
+    pub open_short: &'static str,
+    pub closed_short: &'static str,
+}
+
+const DA: Labels = Labels {
+    heading: "Evaluering",
+    results: "Resultater",
+    trend: "Udvikling på tværs af møder",
+    not_sent: "Evalueringen er ikke sendt endnu.",
+    sent_at: "Sendt",
+    closes_at: "Lukker",
+    reminder_at: "Påmindelse",
+    recipients: "Sendt til",
+    responses: "Svar",
+    response_rate: "Svarprocent",
+    questionnaire: "Spørgeskema",
+    locked: "Evalueringen er sendt, så spørgsmålene kan ikke længere ændres.",
+    key: "Nøgle",
+    key_hint: "Fast nøgle, så spørgsmålet kan sammenlignes på tværs af møder (fx overall).",
+    kind: "Type",
+    text_da: "Spørgsmål på dansk",
+    text_en: "Spørgsmål på engelsk",
+    options: "Svarmuligheder",
+    options_hint: "Én pr. linje: nøgle | dansk | engelsk. Kun for valg-spørgsmål.",
+    save: "Gem",
+    up: "Flyt op",
+    down: "Flyt ned",
+    remove: "Fjern",
+    add: "Tilføj spørgsmål",
+    anonymous: "Anonyme svar (svar gemmes uden forbindelse til personen)",
+    anonymous_hint: "Standard. Fravælg kun, hvis deltagerne skal vide, at deres navn står ved svarene.",
+    save_settings: "Gem indstilling",
+    send: "Send evalueringen",
+    send_hint: "Sendes til dem, der blev tjekket ind, eller – hvis indtjekning ikke blev brugt – dem, der var tilmeldt.",
+    closes_on: "Lukkedato (valgfri)",
+    closes_on_hint: "Svar modtages til og med denne dag. Tom: efter det antal dage, der er sat op.",
+    not_ended: "Evalueringen kan sendes, når mødet er slut:",
+    remind: "Send påmindelse nu",
+    close: "Luk evalueringen nu",
+    closed: "Evalueringen er lukket.",
+    demo: "Demodata: opdigtede svar, så siderne har noget at vise.",
+    answered: "besvaret af",
+    average: "Gennemsnit",
+    option: "Svar",
+    count: "Antal",
+    share: "Andel",
+    free_text: "Fritekstsvar",
+    no_text: "Ingen fritekstsvar.",
+    volunteers: "Vil kontaktes om planlægningsgruppen",
+    meeting: "Møde",
+    no_evaluations: "Ingen evalueringer er sendt endnu.",
+    evaluation: "Evaluering",
+    kinds: ["Vurdering 1–5", "Ét valg", "Flere valg", "Fritekst"],
+    saved: "Gemt.",
+    sent: "Evalueringen sendes nu.",
+    reminded: "Påmindelsen sendes nu til dem, der ikke har svaret.",
+    closed_now: "Evalueringen er lukket.",
+    ended_meetings: "Afholdte møder",
+    not_sent_short: "ikke sendt",
+    open_short: "åben for svar",
+    closed_short: "lukket",
+};
+
+const EN: Labels = Labels {
+    heading: "Evaluation",
+    results: "Results",
+    trend: "Trend across meetings",
+    not_sent: "The evaluation has not been sent yet.",
+    sent_at: "Sent",
+    closes_at: "Closes",
+    reminder_at: "Reminder",
+    recipients: "Sent to",
+    responses: "Answers",
+    response_rate: "Response rate",
+    questionnaire: "Questionnaire",
+    locked: "The evaluation has been sent, so its questions can no longer change.",
+    key: "Key",
+    key_hint: "A fixed key, so the question can be compared across meetings (e.g. overall).",
+    kind: "Type",
+    text_da: "Question in Danish",
+    text_en: "Question in English",
+    options: "Options",
+    options_hint: "One per line: key | Danish | English. Choice questions only.",
+    save: "Save",
+    up: "Move up",
+    down: "Move down",
+    remove: "Remove",
+    add: "Add question",
+    anonymous: "Anonymous answers (stored with no link to the person)",
+    anonymous_hint: "The default. Untick only if attendees are to know their name goes with their answers.",
+    save_settings: "Save setting",
+    send: "Send the evaluation",
+    send_hint: "Goes to those checked in or, when check-in was not used, those registered as attending.",
+    closes_on: "Closing date (optional)",
+    closes_on_hint: "Answers are taken up to and including this day. Empty: after the configured number of days.",
+    not_ended: "The evaluation can be sent once the meeting has ended:",
+    remind: "Send reminder now",
+    close: "Close the evaluation now",
+    closed: "The evaluation is closed.",
+    demo: "Demo data: made-up answers, so the pages have something to show.",
+    answered: "answered by",
+    average: "Average",
+    option: "Answer",
+    count: "Count",
+    share: "Share",
+    free_text: "Free-text answers",
+    no_text: "No free-text answers.",
+    volunteers: "Would like to be contacted about the planning group",
+    meeting: "Meeting",
+    no_evaluations: "No evaluation has been sent yet.",
+    evaluation: "Evaluation",
+    kinds: ["Rating 1–5", "Single choice", "Multiple choice", "Free text"],
+    saved: "Saved.",
+    sent: "The evaluation is being sent.",
+    reminded: "The reminder is being sent to those who have not answered.",
+    closed_now: "The evaluation is closed.",
+    ended_meetings: "Meetings held",
+    not_sent_short: "not sent",
+    open_short: "open for answers",
+    closed_short: "closed",
+};
+
+fn labels(lang: Lang) -> &'static Labels {
+    match lang {
+        Lang::Da => &DA,
+        Lang::En => &EN,
+    }
+}
+
+/// A number as the language writes it, with `decimals` decimals.
+fn num(lang: Lang, v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    if lang == Lang::Da { s.replace('.', ",") } else { s }
+}
+
+fn percent(lang: Lang, share: f64) -> String {
+    format!("{} %", num(lang, share * 100.0, 0))
+}
+
+fn when(lang: Lang, t: Option<Timestamp>) -> String {
+    t.map(|t| format!("{} {}", lang.date(t), lang.time(t))).unwrap_or_default()
+}
+
+fn meeting_id(s: &str) -> Result<MeetingId> {
+    s.parse().map_err(|_| Error::NotFound)
+}
+
+fn actor(o: &Organiser) -> Actor {
+    Actor::User { id: o.user.id.uuid(), label: o.user.email.masked() }
+}
+
+/// A question as the editor shows it.
+pub struct EditQuestion {
+    pub index: usize,
+    /// The prefix of its field ids: `q3`, or `new` for the form that adds one.
+    pub prefix: String,
+    pub key: String,
+    pub kind: &'static str,
+    pub da: String,
+    pub en: String,
+    pub options: String,
+    pub first: bool,
+    pub last: bool,
+}
+
+fn edit_view(i: usize, n: usize, q: &Question) -> EditQuestion {
+    EditQuestion {
+        index: i,
+        prefix: format!("q{i}"),
+        key: q.key.clone(),
+        kind: q.kind.as_str(),
+        da: q.da.clone(),
+        en: q.en.clone(),
+        options: q.options.iter().map(|o| format!("{} | {} | {}", o.key, o.da, o.en)).collect::<Vec<_>>().join("\n"),
+        first: i == 0,
+        last: i + 1 == n,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/evaluation.html")]
+#[allow(clippy::struct_excessive_bools)] // the switches of one page's template
+struct EditorPage {
+    lang: Lang,
+    t: &'static Texts,
+    l: &'static Labels,
+    path: String,
+    csrf: String,
+    meeting_id: String,
+    title: String,
+    date: String,
+    ended: bool,
+    ends: String,
+    sent: Option<String>,
+    closes: String,
+    reminder: String,
+    closed: bool,
+    recipients: i64,
+    responses: i64,
+    editable: bool,
+    anonymous: bool,
+    demo: bool,
+    questions: Vec<EditQuestion>,
+    new_question: EditQuestion,
+    kinds: Vec<(&'static str, &'static str)>,
+    notice: Option<&'static str>,
+    errors: Vec<(String, String)>,
+}
+
+impl EditorPage {
+    fn error(&self, id: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == id).map(|(_, m)| m.as_str())
+    }
+
+    /// The message for field `name` of the question form `prefix` (`q3`, `new`).
+    fn err(&self, prefix: &str, name: &str) -> Option<&str> {
+        self.error(&format!("{prefix}-{name}"))
+    }
+}
+
+async fn editor_page(state: &AppState, ctx: &Ctx, o: &Organiser, meeting: &Meeting) -> Result<EditorPage> {
+    let e = state.store.evaluation_or_default(meeting.id).await?;
+    let responses = if e.sent_at.is_some() { results(&state.store, meeting.id).await?.responses } else { 0 };
+    let l = labels(ctx.lang);
+    let n = e.questionnaire.questions.len();
+    let now = Timestamp::now();
+    Ok(EditorPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        l,
+        path: ctx.path.clone(),
+        csrf: o.csrf.clone(),
+        meeting_id: meeting.id.to_string(),
+        title: meeting.title.clone(),
+        date: ctx.lang.date(meeting.starts_at),
+        ended: meeting.ends_at <= now,
+        ends: when(ctx.lang, Some(meeting.ends_at)),
+        sent: e.sent_at.map(|t| when(ctx.lang, Some(t))),
+        closes: when(ctx.lang, e.closes_at),
+        reminder: when(ctx.lang, e.reminder_at),
+        closed: e.closed(now),
+        recipients: e.recipients,
+        responses,
+        editable: e.sent_at.is_none(),
+        anonymous: e.anonymous,
+        demo: e.demo,
+        questions: e.questionnaire.questions.iter().enumerate().map(|(i, q)| edit_view(i, n, q)).collect(),
+        new_question: EditQuestion {
+            index: n,
+            prefix: "new".to_owned(),
+            key: String::new(),
+            kind: "rating",
+            da: String::new(),
+            en: String::new(),
+            options: String::new(),
+            first: false,
+            last: true,
+        },
+        kinds: QuestionKind::ALL.iter().zip(l.kinds).map(|(k, label)| (k.as_str(), label)).collect(),
+        notice: None,
+        errors: Vec::new(),
+    })
+}
+
+async fn editor(State(state): State<AppState>, ctx: Ctx, o: Organiser, Path(id): Path<String>) -> Result<EditorPage> {
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    editor_page(&state, &ctx, &o, &meeting).await
+}
+
+/// Reads one option line: `key | dansk | english`, or just a text, whose key
+/// is then made from it.
+fn option_line(line: &str) -> std::result::Result<Choice, String> {
+    let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+    let (key, da, en) = match parts.as_slice() {
+        [text] => {
+            let key: String = text
+                .to_lowercase()
+                .chars()
+                .map(|c| match c {
+                    'æ' => 'e',
+                    'ø' => 'o',
+                    'å' => 'a',
+                    c if c.is_ascii_alphanumeric() => c,
+                    _ => '_',
+                })
+                .collect();
+            (key.trim_matches('_').to_owned(), *text, *text)
+        }
+        [key, da] => ((*key).to_owned(), *da, *da),
+        [key, da, en] => ((*key).to_owned(), *da, *en),
+        _ => return Err(format!("“{line}”: write key | dansk | english")),
+    };
+    let key = parse_key(&key).map_err(|e| format!("“{line}”: {}", e.message()))?;
+    if da.is_empty() {
+        return Err(format!("“{line}”: the Danish text is missing"));
+    }
+    Ok(Choice { key, da: da.to_owned(), en: en.to_owned() })
+}
+
+/// Reads a question from the editor fields named `{prefix}-key` and so on;
+/// errors are keyed by those field ids.
+fn read_question(fields: &[(String, String)], prefix: &str) -> std::result::Result<Question, Vec<(String, String)>> {
+    let id = |name: &str| format!("{prefix}-{name}");
+    let mut errors = Vec::new();
+    let key = parse_key(field(fields, &id("key"))).map_err(|e| errors.push((id("key"), e.message().to_owned()))).ok();
+    let kind = QuestionKind::parse(field(fields, &id("kind")))
+        .map_err(|e| errors.push((id("kind"), e.message().to_owned())))
+        .ok();
+    let da = field(fields, &id("da")).trim().to_owned();
+    if da.is_empty() || da.chars().count() > 500 {
+        errors.push((id("da"), "write the question in Danish (at most 500 characters)".to_owned()));
+    }
+    let en = field(fields, &id("en")).trim().to_owned();
+    let mut options = Vec::new();
+    if matches!(kind, Some(QuestionKind::Single | QuestionKind::Multiple)) {
+        for line in field(fields, &id("options")).lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match option_line(line) {
+                Ok(c) => options.push(c),
+                Err(m) => errors.push((id("options"), m)),
+            }
+        }
+        if options.len() < 2 {
+            errors.push((id("options"), "a choice question needs at least two options".to_owned()));
+        }
+    }
+    match (key, kind) {
+        (Some(key), Some(kind)) if errors.is_empty() => Ok(Question { key, kind, da, en, options }),
+        _ => Err(errors),
+    }
+}
+
+/// Keeps what was typed into a failed editor form.
+fn draft(fields: &[(String, String)], prefix: &str, into: &mut EditQuestion) {
+    let get = |name: &str| field(fields, &format!("{prefix}-{name}")).to_owned();
+    into.key = get("key");
+    into.kind = QuestionKind::parse(&get("kind")).map_or("rating", QuestionKind::as_str);
+    into.da = get("da");
+    into.en = get("en");
+    into.options = get("options");
+}
+
+/// Applies an edit to the questionnaire and stores it, or re-renders the
+/// editor with the messages by the fields.
+async fn apply(
+    state: &AppState,
+    ctx: &Ctx,
+    o: &Organiser,
+    meeting: &Meeting,
+    edit: impl FnOnce(&mut Evaluation) -> std::result::Result<(), Vec<(String, String)>>,
+    fields: &[(String, String)],
+    prefix: &str,
+) -> Result<Response> {
+    let mut e = state.store.evaluation_or_default(meeting.id).await?;
+    if e.sent_at.is_some() {
+        let mut page = editor_page(state, ctx, o, meeting).await?;
+        page.errors = vec![("questions".into(), labels(ctx.lang).locked.into())];
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    let outcome = edit(&mut e).and_then(|()| {
+        e.questionnaire.validate().map_err(|err| vec![(format!("{prefix}-key"), err.message().to_owned())])
+    });
+    if let Err(errors) = outcome {
+        let mut page = editor_page(state, ctx, o, meeting).await?;
+        if prefix == "new" {
+            draft(fields, prefix, &mut page.new_question);
+        } else if let Some(q) = page.questions.iter_mut().find(|q| q.prefix == prefix) {
+            draft(fields, prefix, q);
+        }
+        page.errors = errors;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    match state.store.save_questionnaire(meeting.id, &e.questionnaire, e.anonymous).await {
+        Ok(()) => {}
+        Err(crate::store::StoreError::Conflict(_)) => return Err(Error::Conflict(labels(ctx.lang).locked.into())),
+        Err(err) => return Err(err.into()),
+    }
+    Ok(Redirect::to(&format!("/admin/meetings/{}/evaluation#questions", meeting.id)).into_response())
+}
+
+async fn add_question(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    o: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    o.check_csrf(&body)?;
+    o.require_write()?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let fields = form_fields(&body);
+    let read = read_question(&fields, "new");
+    apply(
+        &state,
+        &ctx,
+        &o,
+        &meeting,
+        |e| {
+            e.questionnaire.questions.push(read?);
+            Ok(())
+        },
+        &fields,
+        "new",
+    )
+    .await
+}
+
+async fn change_question(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    o: Organiser,
+    Path((id, index)): Path<(String, usize)>,
+    body: Bytes,
+) -> Result<Response> {
+    o.check_csrf(&body)?;
+    o.require_write()?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let fields = form_fields(&body);
+    let prefix = format!("q{index}");
+    let action = field(&fields, "action").to_owned();
+    let read = if action == "save" { Some(read_question(&fields, &prefix)) } else { None };
+    apply(
+        &state,
+        &ctx,
+        &o,
+        &meeting,
+        |e| {
+            let qs = &mut e.questionnaire.questions;
+            if index >= qs.len() {
+                return Err(vec![("questions".into(), "the question is gone; reload the page".into())]);
+            }
+            match (action.as_str(), read) {
+                ("save", Some(q)) => qs[index] = q?,
+                ("up", _) if index > 0 => qs.swap(index, index - 1),
+                ("down", _) if index + 1 < qs.len() => qs.swap(index, index + 1),
+                ("remove", _) => {
+                    qs.remove(index);
+                }
+                _ => {}
+            }
+            Ok(())
+        },
+        &fields,
+        &prefix,
+    )
+    .await
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    o: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    o.check_csrf(&body)?;
+    o.require_write()?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let fields = form_fields(&body);
+    let anonymous = field(&fields, "anonymous") == "yes";
+    apply(
+        &state,
+        &ctx,
+        &o,
+        &meeting,
+        |e| {
+            e.anonymous = anonymous;
+            Ok(())
+        },
+        &fields,
+        "settings",
+    )
+    .await
+}
+
+/// The settings' schedule for closing and reminding.
+pub(crate) fn schedule(state: &AppState) -> Schedule {
+    Schedule {
+        reminder_after_days: state.settings.evaluation.reminder_after_days,
+        close_after_days: state.settings.evaluation.close_after_days,
+    }
+}
+
+/// The end of day `date` in Copenhagen, as the closing instant.
+fn end_of_day(date: &str) -> Option<Timestamp> {
+    let d: jiff::civil::Date = date.trim().parse().ok()?;
+    d.to_datetime(jiff::civil::Time::constant(23, 59, 59, 0))
+        .to_zoned_datetime(copenhagen())
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+async fn send(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    o: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    o.check_csrf(&body)?;
+    o.require_write()?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let fields = form_fields(&body);
+    let closes_on = field(&fields, "closes_on");
+    let closes_at = if closes_on.trim().is_empty() { Ok(None) } else { end_of_day(closes_on).map(Some).ok_or(()) };
+    let outcome = match closes_at {
+        Ok(closes_at) => {
+            crate::mail::evaluations::send(
+                &state.store,
+                &meeting,
+                schedule(&state),
+                closes_at,
+                Some(o.user.id),
+                &actor(&o),
+            )
+            .await
+        }
+        Err(()) => Err(SendError::ClosingInPast),
+    };
+    match outcome {
+        Ok(_) => {
+            state.campaign_wake.notify_one();
+            let mut page = editor_page(&state, &ctx, &o, &meeting).await?;
+            page.notice = Some(labels(ctx.lang).sent);
+            Ok(page.into_response())
+        }
+        Err(SendError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let (status, field) = match e {
+                SendError::ClosingInPast => (StatusCode::UNPROCESSABLE_ENTITY, "closes_on"),
+                _ => (StatusCode::CONFLICT, "send"),
+            };
+            let mut page = editor_page(&state, &ctx, &o, &meeting).await?;
+            page.errors = vec![(field.to_owned(), refusal(ctx.lang, &e))];
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn remind(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    o: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    o.check_csrf(&body)?;
+    o.require_write()?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let outcome = crate::mail::evaluations::remind_now(&state.store, meeting.id, Some(o.user.id), &actor(&o)).await;
+    state.campaign_wake.notify_one();
+    finish(&state, &ctx, &o, &meeting, outcome.map(|_| labels(ctx.lang).reminded)).await
+}
+
+async fn close(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    o: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    o.check_csrf(&body)?;
+    o.require_write()?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let outcome = crate::mail::evaluations::close_now(&state.store, meeting.id, &actor(&o)).await;
+    finish(&state, &ctx, &o, &meeting, outcome.map(|()| labels(ctx.lang).closed_now)).await
+}
+
+/// Why a send, reminder or closing was refused, in the page's language.
+fn refusal(lang: Lang, e: &SendError) -> String {
+    if lang == Lang::En {
+        return e.to_string();
+    }
+    match e {
+        SendError::NotEnded(at) => format!("Mødet er ikke slut endnu; evalueringen kan sendes efter {at}."),
+        SendError::Cancelled => "Mødet er aflyst.".to_owned(),
+        SendError::AlreadySent => "Evalueringen er allerede sendt.".to_owned(),
+        SendError::NotSent => "Evalueringen er ikke sendt endnu.".to_owned(),
+        SendError::Closed => "Evalueringen er lukket.".to_owned(),
+        SendError::ClosingInPast => "Lukkedatoen skal ligge i fremtiden.".to_owned(),
+        SendError::Store(_) => "Databasen svarede ikke; prøv igen.".to_owned(),
+    }
+}
+
+async fn finish(
+    state: &AppState,
+    ctx: &Ctx,
+    o: &Organiser,
+    meeting: &Meeting,
+    outcome: std::result::Result<&'static str, SendError>,
+) -> Result<Response> {
+    let mut page = editor_page(state, ctx, o, meeting).await?;
+    match outcome {
+        Ok(notice) => {
+            page.notice = Some(notice);
+            Ok(page.into_response())
+        }
+        Err(SendError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            page.errors = vec![("send".to_owned(), refusal(ctx.lang, &e))];
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
+    }
+}
+
+/// A chart with its data table.
+pub struct ChartView {
+    pub svg: String,
+    pub caption: String,
+    pub head: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One question's results as the page shows them.
+pub struct QuestionView {
+    pub key: String,
+    pub text: String,
+    pub answered: i64,
+    pub average: Option<String>,
+    pub chart: Option<ChartView>,
+    pub texts: Vec<String>,
+    pub is_text: bool,
+}
+
+fn question_views(r: &Results, lang: Lang) -> Vec<QuestionView> {
+    let l = labels(lang);
+    let en = lang == Lang::En;
+    r.questions
+        .iter()
+        .map(|q| {
+            let text = if en && !q.text_en.is_empty() { q.text_en.clone() } else { q.text_da.clone() };
+            let is_text = q.kind == QuestionKind::Text;
+            #[allow(clippy::cast_precision_loss)] // counts are small
+            let share = |n: i64| if q.answered > 0 { n as f64 / q.answered as f64 } else { 0.0 };
+            let chart = (!is_text).then(|| {
+                let label = |o: &crate::store::evaluations::OptionCount| {
+                    if en && !o.label_en.is_empty() { o.label_en.clone() } else { o.label_da.clone() }
+                };
+                #[allow(clippy::cast_precision_loss)]
+                let bars: Vec<Bar> = q
+                    .options
+                    .iter()
+                    .map(|o| Bar { label: label(o), value: o.count as f64, shown: o.count.to_string() })
+                    .collect();
+                ChartView {
+                    svg: bar_chart(
+                        &format!("chart-{}", q.key),
+                        &format!("{text} ({} {})", l.answered, q.answered),
+                        &bars,
+                        1.0,
+                    ),
+                    caption: text.clone(),
+                    head: vec![l.option.to_owned(), l.count.to_owned(), l.share.to_owned()],
+                    rows: q
+                        .options
+                        .iter()
+                        .map(|o| vec![label(o), o.count.to_string(), percent(lang, share(o.count))])
+                        .collect(),
+                }
+            });
+            QuestionView {
+                key: q.key.clone(),
+                text,
+                answered: q.answered,
+                average: q.average.map(|a| num(lang, a, 2)),
+                chart,
+                texts: q.texts.clone(),
+                is_text,
+            }
+        })
+        .collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/evaluation_results.html")]
+struct ResultsPage {
+    lang: Lang,
+    t: &'static Texts,
+    l: &'static Labels,
+    path: String,
+    meeting_id: String,
+    title: String,
+    date: String,
+    demo: bool,
+    anonymous: bool,
+    sent: String,
+    closes: String,
+    recipients: i64,
+    responses: i64,
+    rate: String,
+    questions: Vec<QuestionView>,
+    volunteers: Vec<(String, String)>,
+}
+
+async fn results_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    _o: Organiser,
+    Path(id): Path<String>,
+) -> Result<ResultsPage> {
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let r = results(&state.store, meeting.id).await?;
+    Ok(ResultsPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        l: labels(ctx.lang),
+        path: ctx.path,
+        meeting_id: meeting.id.to_string(),
+        title: meeting.title.clone(),
+        date: ctx.lang.date(meeting.starts_at),
+        demo: r.demo,
+        anonymous: r.anonymous,
+        sent: when(ctx.lang, r.sent_at),
+        closes: when(ctx.lang, r.closes_at),
+        recipients: r.recipients,
+        responses: r.responses,
+        rate: r.response_rate.map_or_else(|| "–".to_owned(), |x| percent(ctx.lang, x)),
+        questions: question_views(&r, ctx.lang),
+        volunteers: state.store.evaluation_volunteers(meeting.id).await?,
+    })
+}
+
+/// One stable question's trend as the page shows it.
+pub struct SeriesView {
+    pub key: String,
+    pub text: String,
+    pub chart: ChartView,
+}
+
+fn meeting_label(lang: Lang, p: &crate::store::evaluations::TrendPoint) -> String {
+    let year = p.starts_at.to_zoned_datetime(copenhagen()).year();
+    let demo = if p.demo { " (demo)" } else { "" };
+    match p.number {
+        Some(n) => format!("{} ({year}){demo}", lang.meeting_number(n)),
+        None => format!("{} ({year}){demo}", p.title),
+    }
+}
+
+fn series_view(s: &TrendSeries, lang: Lang) -> SeriesView {
+    let l = labels(lang);
+    let en = lang == Lang::En;
+    let text = if en && !s.text_en.is_empty() { s.text_en.clone() } else { s.text_da.clone() };
+    let chart = if s.kind == QuestionKind::Rating {
+        let bars: Vec<Bar> = s
+            .points
+            .iter()
+            .map(|p| Bar {
+                label: meeting_label(lang, p),
+                value: p.average.unwrap_or(0.0),
+                shown: p.average.map_or_else(|| "–".to_owned(), |a| num(lang, a, 2)),
+            })
+            .collect();
+        ChartView {
+            svg: bar_chart(&format!("trend-{}", s.key), &format!("{text}: {}", l.average), &bars, 5.0),
+            caption: text.clone(),
+            head: vec![l.meeting.to_owned(), l.average.to_owned(), l.answered.to_owned()],
+            rows: s
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        meeting_label(lang, p),
+                        p.average.map_or_else(|| "–".to_owned(), |a| num(lang, a, 2)),
+                        p.answered.to_string(),
+                    ]
+                })
+                .collect(),
+        }
+    } else {
+        // The chart shows the share of the first option (the one a trend is
+        // usually read by); the table gives every option.
+        let option_label = |o: &(String, String, String)| if en && !o.2.is_empty() { o.2.clone() } else { o.1.clone() };
+        let first = s.options.first();
+        let share_of = |p: &crate::store::evaluations::TrendPoint, key: &str| {
+            p.shares.iter().find(|(k, _)| k == key).map_or(0.0, |(_, v)| *v)
+        };
+        let bars: Vec<Bar> = s
+            .points
+            .iter()
+            .map(|p| {
+                let v = first.map_or(0.0, |o| share_of(p, &o.0));
+                Bar { label: meeting_label(lang, p), value: v * 100.0, shown: percent(lang, v) }
+            })
+            .collect();
+        let mut head = vec![l.meeting.to_owned()];
+        head.extend(s.options.iter().map(option_label));
+        head.push(l.answered.to_owned());
+        ChartView {
+            svg: bar_chart(
+                &format!("trend-{}", s.key),
+                &format!("{text}: {}", first.map(option_label).unwrap_or_default()),
+                &bars,
+                100.0,
+            ),
+            caption: text.clone(),
+            head,
+            rows: s
+                .points
+                .iter()
+                .map(|p| {
+                    let mut row = vec![meeting_label(lang, p)];
+                    row.extend(s.options.iter().map(|o| percent(lang, share_of(p, &o.0))));
+                    row.push(p.answered.to_string());
+                    row
+                })
+                .collect(),
+        }
+    };
+    SeriesView { key: s.key.clone(), text, chart }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/evaluation_trend.html")]
+struct TrendPage {
+    lang: Lang,
+    t: &'static Texts,
+    l: &'static Labels,
+    path: String,
+    demo: bool,
+    meetings: Vec<(String, String, String)>,
+    series: Vec<SeriesView>,
+    /// Meetings that have ended, newest first: id, title, date, evaluation state.
+    ended: Vec<(String, String, String, &'static str)>,
+}
+
+async fn trend_page(State(state): State<AppState>, ctx: Ctx, _o: Organiser) -> Result<TrendPage> {
+    let series = trend(&state.store).await?;
+    let mut meetings: Vec<(String, String, String)> = Vec::new();
+    let mut demo = false;
+    for p in series.iter().flat_map(|s| &s.points) {
+        demo |= p.demo;
+        let id = p.meeting_id.to_string();
+        if !meetings.iter().any(|(m, _, _)| *m == id) {
+            meetings.push((id, meeting_label(ctx.lang, p), p.title.clone()));
+        }
+    }
+    let l = labels(ctx.lang);
+    let now = Timestamp::now();
+    let mut ended = Vec::new();
+    let all = state.store.meetings(crate::store::meetings::MeetingFilter::default()).await?;
+    for m in all.iter().filter(|m| m.ends_at <= now && m.status.is_public() && m.status != MeetingStatus::Cancelled) {
+        let state_text = match state.store.evaluation(m.id).await? {
+            Some(e) if e.closed(now) => l.closed_short,
+            Some(e) if e.sent_at.is_some() => l.open_short,
+            _ => l.not_sent_short,
+        };
+        ended.push((m.id.to_string(), m.title.clone(), ctx.lang.date(m.starts_at), state_text));
+    }
+    Ok(TrendPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        l,
+        path: ctx.path,
+        demo,
+        meetings,
+        series: series.iter().map(|s| series_view(s, ctx.lang)).collect(),
+        ended,
+    })
+}

@@ -1,0 +1,417 @@
+//! The meeting forms as typed text, and their parsing into a meeting and a
+//! programme item with a message by each field that is wrong. Times are
+//! entered in Europe/Copenhagen.
+
+use jiff::civil::{DateTime, Time};
+
+use super::{Errors, l};
+use crate::domain::{MeetingFormat, MeetingStatus, Name, SingleLine, Timestamp, copenhagen};
+use crate::i18n::Lang;
+use crate::store::meetings::{Meeting, NewMeeting, ProgrammeItem, Speaker, Track};
+use crate::web::forms::field;
+
+/// The value of a `datetime-local` input for `t`, in Copenhagen time.
+fn local(t: Timestamp) -> String {
+    t.to_zoned_datetime(copenhagen()).strftime("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// The value of a `time` input for `t`, in Copenhagen time.
+fn clock(t: Timestamp) -> String {
+    t.to_zoned_datetime(copenhagen()).strftime("%H:%M").to_string()
+}
+
+/// Reads a `datetime-local` value as Copenhagen time.
+pub(crate) fn parse_local(s: &str) -> Option<Timestamp> {
+    let dt: DateTime = s.trim().parse().ok()?;
+    dt.to_zoned_datetime(copenhagen()).ok().map(|z| z.timestamp())
+}
+
+/// The details form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct DetailsForm {
+    pub number: String,
+    pub title: String,
+    pub description: String,
+    pub themes: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub format: String,
+    pub venue: String,
+    pub online_url: String,
+    pub capacity: String,
+    pub per_organisation_limit: String,
+    pub registration_deadline: String,
+    /// One track a line: `key | title | capacity`.
+    pub tracks: String,
+}
+
+/// The details form, checked.
+pub struct Details {
+    pub number: Option<i32>,
+    pub title: String,
+    pub description: String,
+    pub themes: Vec<String>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub format: MeetingFormat,
+    pub venue: String,
+    pub online_url: String,
+    pub capacity: Option<i32>,
+    pub per_organisation_limit: Option<i32>,
+    pub registration_deadline: Option<Timestamp>,
+    pub tracks: Vec<Track>,
+}
+
+impl DetailsForm {
+    /// The form filled in from a meeting.
+    pub fn from_meeting(m: &Meeting) -> Self {
+        let n = |v: Option<i32>| v.map(|n| n.to_string()).unwrap_or_default();
+        Self {
+            number: n(m.number),
+            title: m.title.clone(),
+            description: m.description.clone(),
+            themes: m.themes.join(", "),
+            starts_at: local(m.starts_at),
+            ends_at: local(m.ends_at),
+            format: m.format.as_str().to_owned(),
+            venue: m.venue.clone(),
+            online_url: m.online_url.clone(),
+            capacity: n(m.capacity),
+            per_organisation_limit: n(m.per_organisation_limit),
+            registration_deadline: m.registration_deadline.map(local).unwrap_or_default(),
+            tracks: m
+                .tracks
+                .iter()
+                .map(|t| match t.capacity {
+                    Some(c) => format!("{} | {} | {c}", t.key, t.title),
+                    None => format!("{} | {}", t.key, t.title),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    /// The form as sent.
+    pub fn read(fields: &[(String, String)]) -> Self {
+        let f = |name: &str| field(fields, name).to_owned();
+        Self {
+            number: f("number"),
+            title: f("title"),
+            description: f("description"),
+            themes: f("themes"),
+            starts_at: f("starts_at"),
+            ends_at: f("ends_at"),
+            format: f("format"),
+            venue: f("venue"),
+            online_url: f("online_url"),
+            capacity: f("capacity"),
+            per_organisation_limit: f("per_organisation_limit"),
+            registration_deadline: f("registration_deadline"),
+            tracks: f("tracks"),
+        }
+    }
+
+    /// Checks every field, with a message by each one that is wrong.
+    pub fn parse(&self, lang: Lang) -> Result<Details, Errors> {
+        let mut errors: Errors = Vec::new();
+        let mut fail = |field: &str, msg: &str| errors.push((field.to_owned(), msg.to_owned()));
+        let whole = l(
+            lang,
+            "Skriv et helt tal på mindst 1, eller lad feltet stå tomt.",
+            "Enter a whole number of at least 1, or leave it empty.",
+        );
+        let positive = |s: &str, fail: &mut dyn FnMut(&str, &str), name: &str| {
+            count(s).map_err(|()| fail(name, whole)).ok().flatten()
+        };
+        let number = positive(&self.number, &mut fail, "number");
+        let capacity = positive(&self.capacity, &mut fail, "capacity");
+        let per_organisation_limit = positive(&self.per_organisation_limit, &mut fail, "per_organisation_limit");
+        let title = Name::parse(&self.title).map(|n| n.to_string()).map_err(|e| fail("title", e.message())).ok();
+        let when = l(lang, "Vælg dato og klokkeslæt.", "Choose a date and time.");
+        let starts_at = parse_local(&self.starts_at);
+        if starts_at.is_none() {
+            fail("starts_at", when);
+        }
+        let ends_at = parse_local(&self.ends_at);
+        match (starts_at, ends_at) {
+            (_, None) => fail("ends_at", when),
+            (Some(s), Some(e)) if e < s => {
+                fail(
+                    "ends_at",
+                    l(lang, "Mødet kan ikke slutte, før det begynder.", "The meeting cannot end before it starts."),
+                );
+            }
+            _ => {}
+        }
+        let registration_deadline = if self.registration_deadline.trim().is_empty() {
+            None
+        } else {
+            match parse_local(&self.registration_deadline) {
+                Some(d) if ends_at.is_some_and(|e| d > e) => {
+                    fail(
+                        "registration_deadline",
+                        l(lang, "Fristen kan ikke ligge efter mødet.", "The deadline cannot be after the meeting."),
+                    );
+                    None
+                }
+                None => {
+                    fail("registration_deadline", when);
+                    None
+                }
+                d => d,
+            }
+        };
+        let format = MeetingFormat::parse(&self.format)
+            .map_err(|_| fail("format", l(lang, "Vælg en form.", "Choose a format.")))
+            .ok();
+        let venue =
+            SingleLine::parse(&self.venue).map(SingleLine::into_string).map_err(|e| fail("venue", e.message())).ok();
+        let online_url = self.online_url.trim().to_owned();
+        if !online_url.is_empty() && (!online_url.starts_with("https://") || online_url.contains(char::is_whitespace)) {
+            fail("online_url", l(lang, "Linket skal begynde med https://.", "The link must start with https://."));
+        }
+        if format.is_some_and(|f| f != MeetingFormat::Physical) && online_url.is_empty() {
+            fail(
+                "online_url",
+                l(
+                    lang,
+                    "Et virtuelt eller hybridt møde skal have et link.",
+                    "A virtual or hybrid meeting needs a link.",
+                ),
+            );
+        }
+        let themes: Vec<String> =
+            self.themes.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+        let tracks = parse_tracks(&self.tracks, lang, &mut fail);
+        match (title, starts_at, ends_at, format, venue) {
+            (Some(title), Some(starts_at), Some(ends_at), Some(format), Some(venue)) if errors.is_empty() => {
+                Ok(Details {
+                    number,
+                    title,
+                    description: self.description.trim().to_owned(),
+                    themes,
+                    starts_at,
+                    ends_at,
+                    format,
+                    venue,
+                    online_url,
+                    capacity,
+                    per_organisation_limit,
+                    registration_deadline,
+                    tracks,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A whole number of at least 1, or `None` for an empty field.
+fn count(s: &str) -> Result<Option<i32>, ()> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<i32>().ok().filter(|n| *n >= 1).map(Some).ok_or(())
+}
+
+/// Reads the tracks, one a line: `key | title | capacity` (capacity optional).
+fn parse_tracks(text: &str, lang: Lang, fail: &mut dyn FnMut(&str, &str)) -> Vec<Track> {
+    let mut tracks: Vec<Track> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+        let key = parts[0];
+        let ok_key = !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let title = parts.get(1).and_then(|t| Name::parse(t).ok());
+        let capacity = parts.get(2).filter(|c| !c.is_empty()).map(|c| c.parse::<i32>().ok().filter(|n| *n >= 1));
+        match (ok_key, title, capacity) {
+            (true, Some(title), None | Some(Some(_))) if parts.len() <= 3 && !tracks.iter().any(|t| t.key == key) => {
+                tracks.push(Track { key: key.to_owned(), title: title.to_string(), capacity: capacity.flatten() });
+            }
+            _ => {
+                fail(
+                    "tracks",
+                    l(
+                        lang,
+                        "Skriv ét spor pr. linje: nøgle | titel | pladser. Nøglen er små bogstaver, tal og bindestreg, og hver nøgle kun én gang.",
+                        "One track a line: key | title | seats. The key is lowercase letters, digits and hyphens, each key once.",
+                    ),
+                );
+                break;
+            }
+        }
+    }
+    tracks
+}
+
+impl Details {
+    /// A new draft meeting with no programme yet.
+    pub fn into_new(self) -> NewMeeting {
+        NewMeeting {
+            number: self.number,
+            title: self.title,
+            description: self.description,
+            themes: self.themes,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            format: self.format,
+            venue: self.venue,
+            online_url: self.online_url,
+            capacity: self.capacity,
+            per_organisation_limit: self.per_organisation_limit,
+            registration_deadline: self.registration_deadline,
+            status: MeetingStatus::Draft,
+            tracks: self.tracks,
+            programme: Vec::new(),
+        }
+    }
+
+    /// `seen` with these details.
+    pub fn apply(&self, seen: &Meeting) -> Meeting {
+        let mut m = seen.clone();
+        m.number = self.number;
+        m.title.clone_from(&self.title);
+        m.description.clone_from(&self.description);
+        m.themes.clone_from(&self.themes);
+        m.starts_at = self.starts_at;
+        m.ends_at = self.ends_at;
+        m.format = self.format;
+        m.venue.clone_from(&self.venue);
+        m.online_url.clone_from(&self.online_url);
+        m.capacity = self.capacity;
+        m.per_organisation_limit = self.per_organisation_limit;
+        m.registration_deadline = self.registration_deadline;
+        m.tracks.clone_from(&self.tracks);
+        m
+    }
+}
+
+/// A programme item's form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct ItemForm {
+    /// `HH:MM` on the meeting's day.
+    pub start: String,
+    pub end: String,
+    pub title: String,
+    pub description: String,
+    /// One speaker a line: `name | organisation | role`.
+    pub speakers: String,
+    /// A track key, or empty for all.
+    pub track: String,
+}
+
+impl ItemForm {
+    /// The form filled in from an item.
+    pub fn from_item(p: &ProgrammeItem) -> Self {
+        Self {
+            start: p.starts_at.map(clock).unwrap_or_default(),
+            end: p.ends_at.map(clock).unwrap_or_default(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            speakers: p
+                .speakers
+                .iter()
+                .map(|s| {
+                    let mut parts = vec![s.name.as_str()];
+                    if !s.organisation.is_empty() || !s.role.is_empty() {
+                        parts.push(&s.organisation);
+                    }
+                    if !s.role.is_empty() {
+                        parts.push(&s.role);
+                    }
+                    parts.join(" | ")
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            track: p.track.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The form as sent.
+    pub fn read(fields: &[(String, String)]) -> Self {
+        let f = |name: &str| field(fields, name).to_owned();
+        Self {
+            start: f("start"),
+            end: f("end"),
+            title: f("item_title"),
+            description: f("item_description"),
+            speakers: f("speakers"),
+            track: f("track"),
+        }
+    }
+
+    /// Checks the item against its meeting.
+    pub fn parse(&self, m: &Meeting, lang: Lang) -> Result<ProgrammeItem, Errors> {
+        let mut errors: Errors = Vec::new();
+        let day = m.starts_at.to_zoned_datetime(copenhagen()).date();
+        let at = |s: &str| -> Result<Option<Timestamp>, ()> {
+            if s.trim().is_empty() {
+                return Ok(None);
+            }
+            let t: Time = s.trim().parse().map_err(|_| ())?;
+            day.to_datetime(t).to_zoned_datetime(copenhagen()).map(|z| Some(z.timestamp())).map_err(|_| ())
+        };
+        let clock_msg = l(
+            lang,
+            "Skriv et klokkeslæt som 09:30, eller lad feltet stå tomt.",
+            "Enter a time like 09:30, or leave it empty.",
+        );
+        let starts_at = at(&self.start).map_err(|()| errors.push(("start".into(), clock_msg.into()))).ok().flatten();
+        let ends_at = at(&self.end).map_err(|()| errors.push(("end".into(), clock_msg.into()))).ok().flatten();
+        if let (Some(s), Some(e)) = (starts_at, ends_at)
+            && e < s
+        {
+            errors.push((
+                "end".into(),
+                l(lang, "Punktet kan ikke slutte, før det begynder.", "The item cannot end before it starts.").into(),
+            ));
+        }
+        let title =
+            Name::parse(&self.title).map_err(|e| errors.push(("item_title".into(), e.message().to_owned()))).ok();
+        let mut speakers = Vec::new();
+        for line in self.speakers.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+            let name = Name::parse(parts[0]).ok();
+            let rest =
+                |i: usize| SingleLine::parse(parts.get(i).copied().unwrap_or("")).map(SingleLine::into_string).ok();
+            match (name, rest(1), rest(2)) {
+                (Some(name), Some(organisation), Some(role)) if parts.len() <= 3 => {
+                    speakers.push(Speaker { name: name.to_string(), role, organisation });
+                }
+                _ => {
+                    errors.push((
+                        "speakers".into(),
+                        l(
+                            lang,
+                            "Skriv én oplægsholder pr. linje: navn | organisation | rolle.",
+                            "One speaker a line: name | organisation | role.",
+                        )
+                        .into(),
+                    ));
+                    break;
+                }
+            }
+        }
+        let track = Some(self.track.trim().to_owned()).filter(|k| !k.is_empty());
+        if let Some(k) = &track
+            && !m.tracks.iter().any(|t| &t.key == k)
+        {
+            errors.push((
+                "track".into(),
+                l(lang, "Vælg et af mødets spor.", "Choose one of the meeting's tracks.").into(),
+            ));
+        }
+        match title {
+            Some(title) if errors.is_empty() => Ok(ProgrammeItem {
+                starts_at,
+                ends_at,
+                title: title.to_string(),
+                description: self.description.trim().to_owned(),
+                speakers,
+                track,
+                cancelled: false,
+            }),
+            _ => Err(errors),
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! The invitation page of a meeting: choose the audience (everybody,
+//! interests, organisations, attendees of earlier meetings or named people)
+//! and guests, write the personal message, see how many will be invited and
+//! what the mail looks like, send a test to oneself, and send now or later.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::form::parse_local;
+use super::{Errors, actor, error_of, l, meeting_id, record};
+use crate::domain::{Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonStatus};
+use crate::i18n::{Lang, Texts};
+use crate::mail::campaign::{Letter, count_invitees, invitation, invitation_bodies, test_invitation};
+use crate::mail::personal::{self, MessageError, PLACEHOLDERS};
+use crate::store::campaigns::{Audience, Guest, NewCampaign, Target, insert_campaign};
+use crate::store::meetings::{Meeting, MeetingFilter, set_invitation_message};
+use crate::store::outbox::enqueue_many;
+use crate::store::subscribers::person_by_email;
+use crate::web::auth::Organiser;
+use crate::web::forms::{field, form_fields};
+use crate::web::{AppState, Ctx, Error, Result};
+
+/// Routes of the invitation page.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/meetings/{id}/invitations", get(page).post(act))
+}
+
+/// A checkbox: (value, label, ticked).
+type Choice = (String, String, bool);
+
+/// The form as typed.
+#[derive(Debug, Clone, Default)]
+struct InviteForm {
+    /// `all`, `interests`, `organisations`, `attendees_of`, `people` or `none`.
+    audience: String,
+    interests: Vec<String>,
+    organisations: Vec<String>,
+    attendees_of: Vec<String>,
+    /// Addresses of people on the list, one a line.
+    people: String,
+    /// Guests, one a line: `name; address; organisation`.
+    guests: String,
+    message: String,
+    /// `datetime-local`; empty means now.
+    send_at: String,
+}
+
+impl InviteForm {
+    fn read(fields: &[(String, String)]) -> Self {
+        let all = |name: &str| fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect();
+        Self {
+            audience: field(fields, "audience").to_owned(),
+            interests: all("interests"),
+            organisations: all("organisations"),
+            attendees_of: all("attendees_of"),
+            people: field(fields, "people").to_owned(),
+            guests: field(fields, "guests").to_owned(),
+            message: field(fields, "message").to_owned(),
+            send_at: field(fields, "send_at").to_owned(),
+        }
+    }
+}
+
+/// What the page shows after "how many, and what does it look like".
+struct Preview {
+    count: usize,
+    subject: String,
+    text: String,
+    message_html: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/invitation.html")]
+struct InvitationPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    csrf: String,
+    id: String,
+    title: String,
+    can_invite: bool,
+    /// Whether the signed-in role may send (viewers only look).
+    can_write: bool,
+    /// The audience choices as (value, label).
+    audiences: [(&'static str, &'static str); 6],
+    form: InviteForm,
+    interests: Vec<Choice>,
+    organisations: Vec<Choice>,
+    meetings: Vec<Choice>,
+    placeholders: String,
+    preview: Option<Preview>,
+    errors: Errors,
+    notice: Option<String>,
+}
+
+impl InvitationPage {
+    const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
+        l(self.lang, da, en)
+    }
+
+    fn error(&self, field: &str) -> Option<&str> {
+        error_of(&self.errors, field)
+    }
+
+    fn audience_is(&self, value: &str) -> bool {
+        self.form.audience == value || (self.form.audience.is_empty() && value == "all")
+    }
+}
+
+async fn build_page(
+    state: &AppState,
+    ctx: &Ctx,
+    organiser: &Organiser,
+    m: &Meeting,
+    form: InviteForm,
+) -> Result<InvitationPage> {
+    let tick = |list: &[String], v: &str| list.iter().any(|x| x == v);
+    let interests = state
+        .store
+        .interests()
+        .await?
+        .into_iter()
+        .map(|i| {
+            let checked = tick(&form.interests, &i.key);
+            (i.key, if ctx.lang == Lang::En { i.title_en } else { i.title_da }, checked)
+        })
+        .collect();
+    let organisations = state
+        .store
+        .organisations()
+        .await?
+        .into_iter()
+        .map(|o| {
+            let id = o.id.to_string();
+            let checked = tick(&form.organisations, &id);
+            (id, o.name, checked)
+        })
+        .collect();
+    let meetings = state
+        .store
+        .meetings(MeetingFilter { public_only: true, ..MeetingFilter::default() })
+        .await?
+        .into_iter()
+        .filter(|x| x.id != m.id && x.status != MeetingStatus::Cancelled)
+        .map(|x| {
+            let id = x.id.to_string();
+            let checked = tick(&form.attendees_of, &id);
+            (id, format!("{} ({})", x.title, ctx.lang.date(x.starts_at)), checked)
+        })
+        .collect();
+    Ok(InvitationPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        path: ctx.path.clone(),
+        csrf: organiser.csrf.clone(),
+        id: m.id.to_string(),
+        title: m.title.clone(),
+        can_invite: matches!(m.status, MeetingStatus::Published | MeetingStatus::Open),
+        can_write: organiser.user.role.can_write(),
+        audiences: [
+            ("all", l(ctx.lang, "Alle på listen", "Everybody on the list")),
+            ("interests", l(ctx.lang, "Dem med bestemte interesser", "Those with certain interests")),
+            ("organisations", l(ctx.lang, "Bestemte organisationer", "Certain organisations")),
+            ("attendees_of", l(ctx.lang, "Deltagere i tidligere møder", "Attendees of earlier meetings")),
+            ("people", l(ctx.lang, "Bestemte personer", "Certain people")),
+            ("none", l(ctx.lang, "Kun gæsterne nedenfor", "Only the guests below")),
+        ],
+        form,
+        interests,
+        organisations,
+        meetings,
+        placeholders: PLACEHOLDERS.iter().map(|p| format!("{{{{{p}}}}}")).collect::<Vec<_>>().join(", "),
+        preview: None,
+        errors: Vec::new(),
+        notice: None,
+    })
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<String>,
+) -> Result<InvitationPage> {
+    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let form = InviteForm { message: state.store.invitation_message(m.id).await?, ..InviteForm::default() };
+    build_page(&state, &ctx, &organiser, &m, form).await
+}
+
+fn message_error(lang: Lang, e: &MessageError) -> String {
+    match (e, lang) {
+        (MessageError::Unknown(p), Lang::Da) => {
+            format!("Ukendt felt {{{{{p}}}}}. Brug kun: {}.", PLACEHOLDERS.join(", "))
+        }
+        (MessageError::Unknown(p), Lang::En) => {
+            format!("Unknown placeholder {{{{{p}}}}}. Use only: {}.", PLACEHOLDERS.join(", "))
+        }
+        (MessageError::Unclosed, _) => {
+            l(lang, "Et felt mangler sine afsluttende }}.", "A placeholder lacks its closing }}.").into()
+        }
+        (MessageError::TooLong, _) => {
+            l(lang, "Beskeden er for lang (højst 4000 tegn).", "The message is too long (at most 4000 characters).")
+                .into()
+        }
+    }
+}
+
+/// Reads the audience and guests, with a message by each field that is wrong.
+async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Errors) -> Result<Target> {
+    let mut fail = |f: &str, m: String| errors.push((f.to_owned(), m));
+    let none_chosen = l(lang, "Vælg mindst én.", "Choose at least one.");
+    let audience = match form.audience.as_str() {
+        "" | "all" => Some(Audience::All),
+        "none" => None,
+        "interests" => {
+            if form.interests.is_empty() {
+                fail("interests", none_chosen.into());
+            }
+            Some(Audience::Interests(form.interests.clone()))
+        }
+        "organisations" => {
+            let ids: Vec<OrganisationId> = form.organisations.iter().filter_map(|s| s.parse().ok()).collect();
+            if ids.is_empty() {
+                fail("organisations", none_chosen.into());
+            }
+            Some(Audience::Organisations(ids))
+        }
+        "attendees_of" => {
+            let ids: Vec<MeetingId> = form.attendees_of.iter().filter_map(|s| s.parse().ok()).collect();
+            if ids.is_empty() {
+                fail("attendees_of", none_chosen.into());
+            }
+            Some(Audience::AttendeesOf(ids))
+        }
+        "people" => {
+            let mut ids = Vec::new();
+            let mut unknown = Vec::new();
+            let mut tx = state.store.begin().await?;
+            for line in form.people.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                let found = match Email::parse(line) {
+                    Ok(e) => person_by_email(&mut tx, &e).await?.filter(|p| p.status == PersonStatus::Confirmed),
+                    Err(_) => None,
+                };
+                match found {
+                    Some(p) => ids.push(p.id),
+                    None => unknown.push(line.to_owned()),
+                }
+            }
+            drop(tx);
+            if !unknown.is_empty() {
+                let msg = match lang {
+                    Lang::Da => format!("Ikke på listen: {}", unknown.join(", ")),
+                    Lang::En => format!("Not on the list: {}", unknown.join(", ")),
+                };
+                fail("people", msg);
+            } else if ids.is_empty() {
+                fail("people", l(lang, "Skriv mindst én adresse.", "Enter at least one address.").into());
+            }
+            Some(Audience::People(ids))
+        }
+        _ => {
+            fail("audience", l(lang, "Vælg hvem der skal inviteres.", "Choose who to invite.").into());
+            None
+        }
+    };
+    let mut guests = Vec::new();
+    for (i, line) in form.guests.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        let parts: Vec<&str> = line.split(';').map(str::trim).collect();
+        let name = parts.first().and_then(|n| Name::parse(n).ok());
+        let email = parts.get(1).and_then(|e| Email::parse(e).ok());
+        let organisation = match parts.get(2).filter(|o| !o.is_empty()) {
+            None => Some(None),
+            Some(o) => Name::parse(o).ok().map(Some),
+        };
+        match (name, email, organisation) {
+            (Some(name), Some(email), Some(organisation)) if parts.len() <= 3 => {
+                guests.push(Guest { email, name, organisation });
+            }
+            _ => {
+                let msg = match lang {
+                    Lang::Da => format!("Linje {}: skriv navn; adresse; organisation.", i + 1),
+                    Lang::En => format!("Line {}: write name; address; organisation.", i + 1),
+                };
+                fail("guests", msg);
+                break;
+            }
+        }
+    }
+    if audience.is_none() && guests.is_empty() && form.audience == "none" {
+        fail("guests", l(lang, "Vælg et publikum, gæster eller begge.", "Choose an audience, guests or both.").into());
+    }
+    Ok(Target { audience, guests })
+}
+
+/// The mail as the organiser would receive it, for the preview.
+fn preview_for(state: &AppState, organiser: &Organiser, m: &Meeting, message: &str, lang: Lang) -> Result<Preview> {
+    let mail = crate::web::subscribe::mail_context(state);
+    let letter = Letter {
+        to: &organiser.user.email,
+        name: &organiser.user.name,
+        organisation: "",
+        lang,
+        rsvp_url: format!("{}/rsvp/…", mail.base_url),
+        unsubscribe_url: None,
+    };
+    let inv = invitation(&mail, m, message, &letter, false).map_err(|e| Error::invalid("message", e))?;
+    let (text, _) = invitation_bodies(&inv).map_err(|e| Error::Internal(e.into()))?;
+    Ok(Preview { count: 0, subject: inv.subject, text, message_html: inv.message_html })
+}
+
+async fn act(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let fields = form_fields(&body);
+    let form = InviteForm::read(&fields);
+    let action = field(&fields, "action").to_owned();
+    let lang = ctx.lang;
+    let mut errors: Errors = Vec::new();
+    if let Err(e) = personal::check(&form.message) {
+        errors.push(("message".into(), message_error(lang, &e)));
+    }
+    let target = if action == "test" { None } else { Some(target(&state, &form, lang, &mut errors).await?) };
+    let send_at = if form.send_at.trim().is_empty() {
+        None
+    } else {
+        let at = parse_local(&form.send_at);
+        if at.is_none() {
+            errors.push((
+                "send_at".into(),
+                l(
+                    lang,
+                    "Vælg dato og klokkeslæt, eller lad feltet stå tomt.",
+                    "Choose a date and time, or leave it empty.",
+                )
+                .into(),
+            ));
+        }
+        at
+    };
+    let mut page = build_page(&state, &ctx, &organiser, &m, form.clone()).await?;
+    if !errors.is_empty() {
+        page.errors = errors;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    // The message belongs to the meeting: kept whatever the button.
+    let who = actor(&organiser);
+    let stored = state.store.invitation_message(m.id).await?;
+    let mut tx = state.store.begin().await?;
+    if stored != form.message {
+        set_invitation_message(&mut tx, m.id, &form.message).await?;
+        record(&mut tx, &who, "meeting.invitation_message", m.id, "", None).await?;
+    }
+    match (action.as_str(), target) {
+        ("test", _) => {
+            let mail = crate::web::subscribe::mail_context(&state);
+            let message = test_invitation(&mail, &m, &form.message, &organiser.user.email, &organiser.user.name, lang)
+                .map_err(Error::Internal)?;
+            enqueue_many(&mut tx, &[message]).await?;
+            record(&mut tx, &who, "invitation.test", m.id, "", Some(1)).await?;
+            tx.commit().await?;
+            state.mail_wake.notify_one();
+            page.notice = Some(match lang {
+                Lang::Da => format!("En prøve er sendt til {}.", organiser.user.email),
+                Lang::En => format!("A test was sent to {}.", organiser.user.email),
+            });
+        }
+        ("send", Some(target)) => {
+            if !page.can_invite {
+                return Err(Error::Conflict(format!("the meeting is {}; publish it before inviting", m.status)));
+            }
+            let campaign = NewCampaign {
+                kind: "invitation",
+                meeting_id: Some(m.id),
+                subject: m.title.clone(),
+                target,
+                scheduled_at: send_at.unwrap_or_else(crate::store::now),
+                created_by: Some(organiser.user.id),
+            };
+            let cid = insert_campaign(&mut tx, &campaign).await?;
+            record(&mut tx, &who, "campaign.create", m.id, "invitation", None).await?;
+            tx.commit().await?;
+            state.campaign_wake.notify_one();
+            page.notice = Some(match (send_at, lang) {
+                (Some(at), Lang::Da) => {
+                    format!("Invitationerne sendes {} {} (udsendelse {cid}).", lang.date(at), lang.time(at))
+                }
+                (Some(at), Lang::En) => {
+                    format!("The invitations go out on {} at {} (campaign {cid}).", lang.date(at), lang.time(at))
+                }
+                (None, Lang::Da) => format!("Invitationerne sendes nu (udsendelse {cid})."),
+                (None, Lang::En) => format!("The invitations are going out now (campaign {cid})."),
+            });
+            page.form = InviteForm { message: form.message, ..InviteForm::default() };
+        }
+        (_, Some(target)) => {
+            tx.commit().await?;
+            let mut preview = preview_for(&state, &organiser, &m, &form.message, lang)?;
+            preview.count = count_invitees(&state.store, &m, &target).await.map_err(Error::Internal)?;
+            page.preview = Some(preview);
+        }
+        (_, None) => return Err(Error::BadRequest("action: must be preview, test or send".into())),
+    }
+    Ok(page.into_response())
+}

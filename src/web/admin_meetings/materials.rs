@@ -1,0 +1,217 @@
+//! Uploading and removing a meeting's materials (PDF, PPTX, DOCX). The type
+//! is read from the content's first bytes and must agree with the name; the
+//! upload route has its own body limit from `[materials] max_bytes`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use uuid::Uuid;
+
+use super::{actor, l, meeting_id, page_for, record};
+use crate::config::Settings;
+use crate::store::materials::{delete_material, insert_material};
+use crate::web::auth::Organiser;
+use crate::web::{AppState, Ctx, Error, Result};
+
+/// What a PDF starts with.
+const PDF: &[u8] = b"%PDF-";
+/// What a ZIP archive (and so an Office Open XML file) starts with.
+const ZIP: &[u8] = b"PK\x03\x04";
+
+/// The upload route, with room for the largest file allowed; merged outside
+/// the pages' general body limit.
+pub fn upload_router(settings: &Settings) -> Router<AppState> {
+    // Room for the other fields and the multipart framing.
+    let limit = settings.materials.max_bytes + 64 * 1024;
+    let timeout = Duration::from_secs(settings.server.request_timeout_secs.max(60));
+    Router::new()
+        .route("/admin/meetings/{id}/materials", post(upload))
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(DefaultBodyLimit::max(limit))
+}
+
+/// Routes that take ordinary forms.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/meetings/{id}/materials/{material}/delete", post(remove))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The MIME type of an accepted file, from its content, provided its name
+/// says the same; `None` for anything else.
+#[must_use]
+pub fn detect(filename: &str, data: &[u8]) -> Option<&'static str> {
+    let ext = filename.rsplit_once('.')?.1.to_ascii_lowercase();
+    let kind = if data.starts_with(PDF) {
+        "pdf"
+    } else if data.starts_with(ZIP) && contains(data, b"[Content_Types].xml") {
+        // Entry names are stored uncompressed in the archive's headers.
+        if contains(data, b"ppt/") {
+            "pptx"
+        } else if contains(data, b"word/") {
+            "docx"
+        } else {
+            return None;
+        }
+    } else {
+        return None;
+    };
+    (ext == kind).then_some(match kind {
+        "pdf" => "application/pdf",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        _ => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    })
+}
+
+/// A file name safe in a header and on any disk: ASCII letters, digits, dot,
+/// hyphen and underscore, Danish letters spelt out.
+#[must_use]
+pub fn safe_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let mut out = String::new();
+    for c in base.chars() {
+        match c {
+            'æ' => out.push_str("ae"),
+            'Æ' => out.push_str("Ae"),
+            'ø' => out.push_str("oe"),
+            'Ø' => out.push_str("Oe"),
+            'å' => out.push_str("aa"),
+            'Å' => out.push_str("Aa"),
+            c if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') => out.push(c),
+            _ => out.push('_'),
+        }
+    }
+    let out = out.trim_start_matches('.').to_owned();
+    if out.len() > 100 { out[out.len() - 100..].to_owned() } else { out }
+}
+
+async fn refuse(state: &AppState, ctx: &Ctx, organiser: &Organiser, id: &str, message: String) -> Result<Response> {
+    let m = state.store.meeting(meeting_id(id)?).await?;
+    let mut page = page_for(state, ctx, organiser, &m).await?;
+    page.errors = vec![("file".into(), message)];
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Response> {
+    organiser.require_write()?;
+    let meeting = meeting_id(&id)?;
+    let lang = ctx.lang;
+    let max = state.settings.materials.max_bytes;
+    let too_large = || match lang {
+        crate::i18n::Lang::Da => format!("Filen er for stor; højst {} MB.", max / (1024 * 1024)),
+        crate::i18n::Lang::En => format!("The file is too large; at most {} MB.", max / (1024 * 1024)),
+    };
+    let mut checked = false;
+    let mut file: Option<(String, Bytes)> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return refuse(&state, &ctx, &organiser, &id, too_large()).await;
+            }
+            Err(e) => return Err(Error::BadRequest(e.body_text())),
+        };
+        match field.name() {
+            Some("csrf") => {
+                let sent = field.text().await.map_err(|e| Error::BadRequest(e.body_text()))?;
+                let form = serde_urlencoded::to_string([("csrf", sent)]).unwrap_or_default();
+                organiser.check_csrf(&Bytes::from(form))?;
+                checked = true;
+            }
+            Some("file") if checked => {
+                let name = field.file_name().unwrap_or_default().to_owned();
+                match field.bytes().await {
+                    Ok(data) => file = Some((name, data)),
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return refuse(&state, &ctx, &organiser, &id, too_large()).await;
+                    }
+                    Err(e) => return Err(Error::BadRequest(e.body_text())),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !checked {
+        return Err(Error::Forbidden("the form has expired; reload the page and try again"));
+    }
+    let Some((name, data)) = file.filter(|(n, d)| !n.is_empty() && !d.is_empty()) else {
+        return refuse(&state, &ctx, &organiser, &id, l(lang, "Vælg en fil.", "Choose a file.").into()).await;
+    };
+    if data.len() > max {
+        return refuse(&state, &ctx, &organiser, &id, too_large()).await;
+    }
+    let Some(content_type) = detect(&name, &data) else {
+        let msg = l(
+            lang,
+            "Kun PDF-, PPTX- og DOCX-filer kan lægges op, og filens navn skal passe til dens indhold.",
+            "Only PDF, PPTX and DOCX files can be uploaded, and the file's name must match its content.",
+        );
+        return refuse(&state, &ctx, &organiser, &id, msg.into()).await;
+    };
+    let filename = safe_filename(&name);
+    let m = state.store.meeting(meeting).await?;
+    let mut tx = state.store.begin().await?;
+    insert_material(&mut tx, m.id, &filename, content_type, &data).await?;
+    record(&mut tx, &actor(&organiser), "material.upload", m.id, &filename, Some(1)).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{}?done=material#materials", m.id)).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    organiser: Organiser,
+    Path((id, material)): Path<(String, Uuid)>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let id = meeting_id(&id)?;
+    let mut tx = state.store.begin().await?;
+    if !delete_material(&mut tx, id, material).await? {
+        return Err(Error::NotFound);
+    }
+    record(&mut tx, &actor(&organiser), "material.delete", id, &material.to_string(), Some(1)).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=material#materials")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{detect, safe_filename};
+
+    #[test]
+    fn the_content_decides_and_the_name_must_agree() {
+        assert_eq!(detect("slides.PDF", b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(detect("slides.pdf", b"<html><script>"), None);
+        assert_eq!(detect("slides.docx", b"%PDF-1.7"), None);
+        let pptx = b"PK\x03\x04....[Content_Types].xml....ppt/slides/slide1.xml";
+        assert!(detect("deck.pptx", pptx).is_some_and(|t| t.contains("presentationml")));
+        assert_eq!(detect("deck.docx", pptx), None);
+        assert_eq!(detect("noext", b"%PDF-"), None);
+    }
+
+    #[test]
+    fn file_names_are_made_safe() {
+        assert_eq!(safe_filename("../../Grøn \"it\".pdf"), "Groen__it_.pdf");
+        assert_eq!(safe_filename("C:\\x\\å.pdf"), "aa.pdf");
+    }
+}

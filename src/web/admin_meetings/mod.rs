@@ -1,0 +1,544 @@
+//! Organiser pages for meetings: the list, creating and editing a meeting
+//! (details, tracks and the programme, item by item, reordered with
+//! buttons), and moving it through its life. Every change needs the CSRF
+//! token and a role that may write, and leaves an audit entry.
+
+mod form;
+mod invitations;
+mod materials;
+
+pub use materials::upload_router;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use self::form::{DetailsForm, ItemForm};
+use super::auth::Organiser;
+use super::forms::{field, form_fields};
+use super::{AppState, Ctx, Error, Result};
+use crate::domain::{MeetingFormat, MeetingId, MeetingStatus};
+use crate::i18n::{Lang, Texts};
+use crate::mail::changes::{Change, queue_change};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::meetings::{
+    Meeting, MeetingFilter, allowed_from, insert_meeting, move_status, replace_programme, replace_tracks,
+    update_meeting, update_meeting_details,
+};
+use crate::store::{StoreError, WriteTx, db_time};
+
+/// Routes of the meeting pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/meetings", get(list))
+        .route("/admin/meetings/new", get(new_page).post(create))
+        .route("/admin/meetings/{id}", get(edit_page).post(save))
+        .route("/admin/meetings/{id}/status", post(change_status))
+        .route("/admin/meetings/{id}/programme", post(add_item))
+        .route("/admin/meetings/{id}/programme/{index}", post(change_item))
+        .merge(invitations::router())
+        .merge(materials::router())
+}
+
+/// The Danish or the English text.
+pub(crate) const fn l(lang: Lang, da: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Da => da,
+        Lang::En => en,
+    }
+}
+
+fn actor(organiser: &Organiser) -> Actor {
+    Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() }
+}
+
+/// Records one organiser action on a meeting.
+async fn record(
+    tx: &mut WriteTx,
+    who: &Actor,
+    action: &str,
+    id: MeetingId,
+    detail: &str,
+    rows: Option<i64>,
+) -> Result<()> {
+    let entry = Entry { action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail, row_count: rows };
+    audit::record(tx, who, &entry).await?;
+    Ok(())
+}
+
+fn meeting_id(s: &str) -> Result<MeetingId> {
+    s.parse().map_err(|_| Error::NotFound)
+}
+
+/// A page's field errors: (field id, message).
+type Errors = Vec<(String, String)>;
+
+fn error_of<'a>(errors: &'a Errors, field: &str) -> Option<&'a str> {
+    errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+}
+
+/// A meeting in the organiser's list.
+struct Row {
+    id: String,
+    number: Option<i32>,
+    title: String,
+    date: String,
+    status: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/meetings.html")]
+struct ListPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    can_write: bool,
+    rows: Vec<Row>,
+}
+
+impl ListPage {
+    const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
+        l(self.lang, da, en)
+    }
+}
+
+async fn list(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<ListPage> {
+    let meetings = state.store.meetings(MeetingFilter::default()).await?;
+    Ok(ListPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        path: ctx.path,
+        can_write: organiser.user.role.can_write(),
+        rows: meetings
+            .iter()
+            .map(|m| Row {
+                id: m.id.to_string(),
+                number: m.number,
+                title: m.title.clone(),
+                date: ctx.lang.date(m.starts_at),
+                status: ctx.lang.status(m.status),
+            })
+            .collect(),
+    })
+}
+
+/// A programme item as the edit page lists it.
+struct ItemRow {
+    time: String,
+    title: String,
+    speakers: String,
+    track: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/meeting.html")]
+struct MeetingPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    csrf: String,
+    can_write: bool,
+    /// `None` on the page that creates a meeting.
+    id: Option<String>,
+    status: &'static str,
+    /// The meeting's version, so that a stale programme form is refused.
+    version: i64,
+    details: DetailsForm,
+    /// The meeting formats as (value, label).
+    formats: [(&'static str, &'static str); 3],
+    items: Vec<ItemRow>,
+    /// The tracks as (key, title), for the item form.
+    tracks: Vec<(String, String)>,
+    /// The item being edited (its index), or `None` when adding one.
+    editing: Option<usize>,
+    item: ItemForm,
+    /// The status changes allowed now: (target, button label).
+    moves: Vec<(&'static str, &'static str)>,
+    /// The meeting's files as (id, name, size in kB).
+    materials: Vec<(String, String, i64)>,
+    errors: Errors,
+    notice: Option<&'static str>,
+}
+
+impl MeetingPage {
+    const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
+        l(self.lang, da, en)
+    }
+
+    fn error(&self, field: &str) -> Option<&str> {
+        error_of(&self.errors, field)
+    }
+
+    fn new(ctx: &Ctx, organiser: &Organiser, m: Option<&Meeting>) -> Self {
+        let lang = ctx.lang;
+        let moves = m.map_or_else(Vec::new, |m| {
+            [
+                (MeetingStatus::Published, l(lang, "Offentliggør", "Publish")),
+                (MeetingStatus::Closed, l(lang, "Luk for tilmelding", "Close registration")),
+                (MeetingStatus::Held, l(lang, "Markér som afholdt", "Mark as held")),
+                (MeetingStatus::Archived, l(lang, "Arkivér", "Archive")),
+                (MeetingStatus::Cancelled, l(lang, "Aflys mødet", "Cancel the meeting")),
+            ]
+            .into_iter()
+            .filter(|(to, _)| allowed_from(*to).contains(&m.status))
+            .map(|(to, label)| (to.as_str(), label))
+            .collect()
+        });
+        Self {
+            lang,
+            t: lang.texts(),
+            path: ctx.path.clone(),
+            csrf: organiser.csrf.clone(),
+            can_write: organiser.user.role.can_write(),
+            id: m.map(|m| m.id.to_string()),
+            status: m.map_or("", |m| lang.status(m.status)),
+            version: m.map_or(0, |m| db_time(m.updated_at)),
+            details: m.map(DetailsForm::from_meeting).unwrap_or_default(),
+            formats: [MeetingFormat::Physical, MeetingFormat::Virtual, MeetingFormat::Hybrid]
+                .map(|f| (f.as_str(), lang.format(f))),
+            items: m.map_or_else(Vec::new, |m| {
+                m.programme
+                    .iter()
+                    .map(|p| ItemRow {
+                        time: p.starts_at.map(|t| lang.time(t)).unwrap_or_default(),
+                        title: p.title.clone(),
+                        speakers: p
+                            .speakers
+                            .iter()
+                            .map(|s| {
+                                if s.organisation.is_empty() {
+                                    s.name.clone()
+                                } else {
+                                    format!("{} ({})", s.name, s.organisation)
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        track: p
+                            .track
+                            .as_ref()
+                            .and_then(|k| m.tracks.iter().find(|t| &t.key == k))
+                            .map(|t| t.title.clone())
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            }),
+            tracks: m.map_or_else(Vec::new, |m| m.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect()),
+            editing: None,
+            item: ItemForm::default(),
+            moves,
+            materials: Vec::new(),
+            errors: Vec::new(),
+            notice: None,
+        }
+    }
+}
+
+/// The edit page of a meeting, with its files.
+async fn page_for(state: &AppState, ctx: &Ctx, organiser: &Organiser, m: &Meeting) -> Result<MeetingPage> {
+    let mut page = MeetingPage::new(ctx, organiser, Some(m));
+    page.materials = state
+        .store
+        .materials(m.id)
+        .await?
+        .into_iter()
+        .map(|f| (f.id.to_string(), f.filename, (f.size + 1023) / 1024))
+        .collect();
+    Ok(page)
+}
+
+async fn new_page(ctx: Ctx, organiser: Organiser) -> Result<MeetingPage> {
+    organiser.require_write()?;
+    Ok(MeetingPage::new(&ctx, &organiser, None))
+}
+
+fn invalid(page: MeetingPage) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
+
+async fn create(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, body: Bytes) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let fields = form_fields(&body);
+    let details = DetailsForm::read(&fields);
+    let new = match details.parse(ctx.lang) {
+        Ok(p) => p.into_new(),
+        Err(errors) => {
+            let mut page = MeetingPage::new(&ctx, &organiser, None);
+            page.details = details;
+            page.errors = errors;
+            return Ok(invalid(page));
+        }
+    };
+    let mut tx = state.store.begin().await?;
+    let id = match insert_meeting(&mut tx, &new).await {
+        Ok(id) => id,
+        Err(StoreError::Conflict(_)) => {
+            let mut page = MeetingPage::new(&ctx, &organiser, None);
+            page.details = details;
+            page.errors = vec![(
+                "number".into(),
+                l(ctx.lang, "Et andet møde har dette nummer.", "Another meeting has this number.").into(),
+            )];
+            return Ok(invalid(page));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    record(&mut tx, &actor(&organiser), "meeting.create", id, &new.title, None).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct EditQuery {
+    /// The programme item to edit.
+    item: Option<usize>,
+    /// What was just done, to confirm it.
+    done: Option<String>,
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<String>,
+    Query(q): Query<EditQuery>,
+) -> Result<MeetingPage> {
+    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+    if let Some(i) = q.item.filter(|i| *i < m.programme.len()) {
+        page.editing = Some(i);
+        page.item = ItemForm::from_item(&m.programme[i]);
+    }
+    page.notice = q.done.as_deref().map(|d| match d {
+        "status" => l(ctx.lang, "Mødets status er ændret.", "The meeting's status has changed."),
+        "programme" => l(ctx.lang, "Programmet er gemt.", "The programme is saved."),
+        "material" => l(ctx.lang, "Materialerne er opdateret.", "The materials are updated."),
+        _ => l(ctx.lang, "Ændringerne er gemt.", "The changes are saved."),
+    });
+    Ok(page)
+}
+
+/// Saves the details form. A new time or place of a meeting people are
+/// invited to raises the calendar sequence and tells them, in the same
+/// transaction, as the API does.
+async fn save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let id = meeting_id(&id)?;
+    let seen = state.store.meeting(id).await?;
+    let fields = form_fields(&body);
+    let details = DetailsForm::read(&fields);
+    let parsed = match details.parse(ctx.lang) {
+        Ok(p) => p,
+        Err(errors) => {
+            let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
+            page.details = details;
+            page.errors = errors;
+            return Ok(invalid(page));
+        }
+    };
+    let unknown_track =
+        seen.programme.iter().filter_map(|p| p.track.as_ref()).find(|k| !parsed.tracks.iter().any(|t| &t.key == *k));
+    if let Some(k) = unknown_track {
+        let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
+        page.details = details;
+        let msg = match ctx.lang {
+            Lang::Da => format!("Sporet {k} bruges i programmet; flyt punkterne først."),
+            Lang::En => format!("The track {k} is used in the programme; move its items first."),
+        };
+        page.errors = vec![("tracks".into(), msg)];
+        return Ok(invalid(page));
+    }
+    let mut m = parsed.apply(&seen);
+    let moved = m.starts_at != seen.starts_at
+        || m.ends_at != seen.ends_at
+        || m.venue != seen.venue
+        || m.online_url != seen.online_url
+        || m.format != seen.format;
+    let notify = moved && matches!(seen.status, MeetingStatus::Published | MeetingStatus::Open | MeetingStatus::Closed);
+    if notify {
+        m.ical_sequence = seen.ical_sequence + 1;
+    }
+    let mut tx = state.store.begin().await?;
+    match update_meeting_details(&mut tx, &seen, &m).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Error::Conflict("the meeting changed meanwhile; reload the page and retry".into())),
+        Err(StoreError::Conflict(_)) => {
+            let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
+            page.details = details;
+            page.errors = vec![(
+                "number".into(),
+                l(ctx.lang, "Et andet møde har dette nummer.", "Another meeting has this number.").into(),
+            )];
+            return Ok(invalid(page));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if parsed.tracks != seen.tracks {
+        replace_tracks(&mut tx, id, &parsed.tracks).await?;
+    }
+    let queued = if notify {
+        let mail = super::subscribe::mail_context(&state);
+        queue_change(&mut tx, &mail, &m, Change::Rescheduled).await.map_err(Error::Internal)?
+    } else {
+        0
+    };
+    let action = if notify { "meeting.reschedule" } else { "meeting.update" };
+    record(&mut tx, &actor(&organiser), action, id, "", i64::try_from(queued).ok().filter(|_| notify)).await?;
+    tx.commit().await?;
+    if queued > 0 {
+        state.mail_wake.notify_one();
+    }
+    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=saved")).into_response())
+}
+
+/// Moves a meeting to another status, only where [`allowed_from`] permits.
+/// Cancelling raises the calendar sequence and tells everyone invited who has
+/// not declined, in the same transaction. Shared with the API.
+pub(crate) async fn transition(state: &AppState, who: &Actor, id: MeetingId, to: MeetingStatus) -> Result<Meeting> {
+    let seen = state.store.meeting(id).await?;
+    let mut tx = state.store.begin().await?;
+    let mut queued = 0;
+    if to == MeetingStatus::Cancelled {
+        if !allowed_from(to).contains(&seen.status) {
+            return Err(Error::Conflict(format!("the meeting is {}; it cannot become {to}", seen.status)));
+        }
+        let mut m = seen.clone();
+        m.status = MeetingStatus::Cancelled;
+        m.ical_sequence = seen.ical_sequence + 1;
+        if !update_meeting(&mut tx, &seen, &m).await? {
+            return Err(Error::Conflict("the meeting changed meanwhile; read it again and retry".into()));
+        }
+        let mail = super::subscribe::mail_context(state);
+        queued = queue_change(&mut tx, &mail, &m, Change::Cancelled).await.map_err(Error::Internal)?;
+    } else if let Err(e) = move_status(&mut tx, id, to).await? {
+        return Err(Error::Conflict(e.to_string()));
+    }
+    let action = format!("meeting.{to}");
+    let rows = (to == MeetingStatus::Cancelled).then(|| i64::try_from(queued).unwrap_or(i64::MAX));
+    record(&mut tx, who, &action, id, "", rows).await?;
+    tx.commit().await?;
+    if queued > 0 {
+        state.mail_wake.notify_one();
+    }
+    Ok(state.store.meeting(id).await?)
+}
+
+async fn change_status(
+    State(state): State<AppState>,
+    organiser: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let id = meeting_id(&id)?;
+    let fields = form_fields(&body);
+    let to = MeetingStatus::parse(field(&fields, "to")).map_err(|e| Error::invalid("to", e))?;
+    transition(&state, &actor(&organiser), id, to).await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=status")).into_response())
+}
+
+/// Saves a new programme, refusing a form made from an older version.
+async fn save_programme(
+    state: &AppState,
+    organiser: &Organiser,
+    m: &Meeting,
+    version: &str,
+    items: &[crate::store::meetings::ProgrammeItem],
+    detail: &str,
+) -> Result<Response> {
+    let refused = || Error::Conflict("the programme changed meanwhile; reload the page and retry".into());
+    if version.parse::<i64>().ok() != Some(db_time(m.updated_at)) {
+        return Err(refused());
+    }
+    let mut tx = state.store.begin().await?;
+    if !replace_programme(&mut tx, m.id, m.updated_at, items).await? {
+        return Err(refused());
+    }
+    record(&mut tx, &actor(organiser), "meeting.programme", m.id, detail, i64::try_from(items.len()).ok()).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{}?done=programme#programme", m.id)).into_response())
+}
+
+async fn add_item(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let fields = form_fields(&body);
+    let form = ItemForm::read(&fields);
+    let item = match form.parse(&m, ctx.lang) {
+        Ok(item) => item,
+        Err(errors) => {
+            let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+            page.item = form;
+            page.errors = errors;
+            return Ok(invalid(page));
+        }
+    };
+    let mut items = m.programme.clone();
+    let title = item.title.clone();
+    items.push(item);
+    save_programme(&state, &organiser, &m, field(&fields, "version"), &items, &format!("add: {title}")).await
+}
+
+async fn change_item(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path((id, index)): Path<(String, usize)>,
+    body: Bytes,
+) -> Result<Response> {
+    organiser.check_csrf(&body)?;
+    organiser.require_write()?;
+    let m = state.store.meeting(meeting_id(&id)?).await?;
+    if index >= m.programme.len() {
+        return Err(Error::NotFound);
+    }
+    let fields = form_fields(&body);
+    let mut items = m.programme.clone();
+    let action = field(&fields, "action");
+    match action {
+        "up" if index > 0 => items.swap(index, index - 1),
+        "down" if index + 1 < items.len() => items.swap(index, index + 1),
+        "up" | "down" => {}
+        "remove" => {
+            items.remove(index);
+        }
+        "save" => {
+            let form = ItemForm::read(&fields);
+            match form.parse(&m, ctx.lang) {
+                Ok(item) => items[index] = item,
+                Err(errors) => {
+                    let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+                    page.editing = Some(index);
+                    page.item = form;
+                    page.errors = errors;
+                    return Ok(invalid(page));
+                }
+            }
+        }
+        _ => return Err(Error::BadRequest("action: must be up, down, remove or save".into())),
+    }
+    let detail = format!("{action}: {}", m.programme[index].title);
+    save_programme(&state, &organiser, &m, field(&fields, "version"), &items, &detail).await
+}

@@ -1,0 +1,357 @@
+//! Evaluations over the API: read or replace a meeting's questionnaire before
+//! it is sent, send it after the meeting, remind, close, and read the results
+//! and the trend across meetings.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Problem;
+use crate::domain::evaluation::Questionnaire;
+use crate::domain::{MeetingId, Timestamp};
+use crate::mail::evaluations::SendError;
+use crate::store::StoreError;
+use crate::store::audit::Actor;
+use crate::store::evaluations::{Results, TrendSeries, results, trend};
+use crate::store::users::User;
+use crate::web::auth::ApiUser;
+use crate::web::{AppState, Error, Result};
+
+/// Routes, relative to `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/meetings/{id}/evaluation", get(questionnaire).put(replace_questionnaire))
+        .route("/meetings/{id}/evaluation/send", post(send))
+        .route("/meetings/{id}/evaluation/remind", post(remind))
+        .route("/meetings/{id}/evaluation/close", post(close))
+        .route("/meetings/{id}/evaluation/results", get(get_results))
+        .route("/evaluations/trend", get(get_trend))
+}
+
+fn writer(user: &User) -> Result<()> {
+    if user.role.can_write() { Ok(()) } else { Err(Error::Forbidden("this needs the organiser or admin role")) }
+}
+
+fn actor(user: &User) -> Actor {
+    Actor::User { id: user.id.uuid(), label: user.email.masked() }
+}
+
+fn meeting_id(s: &str) -> Result<MeetingId> {
+    s.parse().map_err(|_| Error::NotFound)
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Store(s) => s.into(),
+            SendError::ClosingInPast => Self::invalid("closes_at", e),
+            other => Self::Conflict(other.to_string()),
+        }
+    }
+}
+
+/// A meeting's questionnaire and whether answers are anonymous.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionnaireJson {
+    /// Answers are stored with no link to the person. Default true.
+    #[serde(default = "yes")]
+    anonymous: bool,
+    /// Questions in order: `{"key", "kind": "rating|single|multiple|text", "da", "en", "options": [{"key", "da", "en"}]}`.
+    #[schema(value_type = Vec<Object>)]
+    questions: Questionnaire,
+}
+
+const fn yes() -> bool {
+    true
+}
+
+/// The meeting's questionnaire: the forum's usual one until it is edited.
+#[utoipa::path(get, path = "/meetings/{id}/evaluation", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = QuestionnaireJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn questionnaire(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<QuestionnaireJson>> {
+    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let e = state.store.evaluation_or_default(m.id).await?;
+    Ok(Json(QuestionnaireJson { anonymous: e.anonymous, questions: e.questionnaire }))
+}
+
+/// Replaces the questionnaire; refused (409) once the evaluation was sent.
+#[utoipa::path(put, path = "/meetings/{id}/evaluation", request_body = QuestionnaireJson,
+    params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = QuestionnaireJson), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn replace_questionnaire(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: std::result::Result<Json<QuestionnaireJson>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<QuestionnaireJson>> {
+    writer(&user)?;
+    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let Json(input) = body?;
+    input.questions.validate().map_err(|e| Error::invalid("questions", e))?;
+    match state.store.save_questionnaire(m.id, &input.questions, input.anonymous).await {
+        Err(StoreError::Conflict(_)) => {
+            return Err(Error::Conflict("the evaluation has been sent; its questions can no longer change".into()));
+        }
+        other => other?,
+    }
+    Ok(Json(input))
+}
+
+/// When the evaluation closes; absent: after the configured number of days.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SendInput {
+    #[schema(value_type = Option<String>, format = DateTime)]
+    closes_at: Option<Timestamp>,
+}
+
+/// The answer to a send.
+#[derive(Serialize, ToSchema)]
+pub struct EvaluationSent {
+    /// The campaign sending the evaluation (see `GET /campaigns/{id}`).
+    id: Uuid,
+    state: String,
+    /// The campaign that will remind those who have not answered, if any.
+    reminder_campaign_id: Option<Uuid>,
+    #[schema(format = DateTime)]
+    reminder_at: Option<String>,
+    #[schema(format = DateTime)]
+    closes_at: String,
+}
+
+/// Sends the evaluation to those who attended the meeting (checked in, or
+/// registered as attending when check-in was not used), once, after the
+/// meeting has ended (409 before). Non-responders get a reminder after
+/// `evaluation.reminder_after_days`.
+#[utoipa::path(post, path = "/meetings/{id}/evaluation/send", request_body(content = Option<SendInput>),
+    params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 202, body = EvaluationSent), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn send(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<EvaluationSent>)> {
+    writer(&user)?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let input: SendInput = if body.iter().all(u8::is_ascii_whitespace) {
+        SendInput::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| Error::invalid("body", e))?
+    };
+    let schedule = crate::web::admin_evaluations::schedule(&state);
+    let sent =
+        crate::mail::evaluations::send(&state.store, &meeting, schedule, input.closes_at, Some(user.id), &actor(&user))
+            .await?;
+    state.campaign_wake.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(EvaluationSent {
+            id: sent.campaign.uuid(),
+            state: "scheduled".into(),
+            reminder_campaign_id: sent.reminder.map(crate::domain::CampaignId::uuid),
+            reminder_at: sent.reminder_at.map(super::rfc3339),
+            closes_at: super::rfc3339(sent.closes_at),
+        }),
+    ))
+}
+
+/// A campaign started.
+#[derive(Serialize, ToSchema)]
+pub struct ReminderSent {
+    id: Uuid,
+}
+
+/// Reminds those who have not answered, now (the scheduled reminder is
+/// brought forward). 409 before sending or after closing.
+#[utoipa::path(post, path = "/meetings/{id}/evaluation/remind", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 202, body = ReminderSent), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn remind(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ReminderSent>)> {
+    writer(&user)?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let cid = crate::mail::evaluations::remind_now(&state.store, meeting.id, Some(user.id), &actor(&user)).await?;
+    state.campaign_wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(ReminderSent { id: cid.uuid() })))
+}
+
+/// The closing time.
+#[derive(Serialize, ToSchema)]
+pub struct Closed {
+    #[schema(format = DateTime)]
+    closes_at: Option<String>,
+}
+
+/// Closes the evaluation now: no answer is taken or changed afterwards.
+#[utoipa::path(post, path = "/meetings/{id}/evaluation/close", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = Closed), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn close(State(state): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<String>) -> Result<Json<Closed>> {
+    writer(&user)?;
+    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    crate::mail::evaluations::close_now(&state.store, meeting.id, &actor(&user)).await?;
+    let e = state.store.evaluation_or_default(meeting.id).await?;
+    Ok(Json(Closed { closes_at: e.closes_at.map(super::rfc3339) }))
+}
+
+/// How many chose an option (a rating value `"1"`–`"5"`, or a choice key).
+#[derive(Serialize, ToSchema)]
+pub struct OptionJson {
+    key: String,
+    label_da: String,
+    label_en: String,
+    count: i64,
+}
+
+/// One question's results.
+#[derive(Serialize, ToSchema)]
+pub struct QuestionResultJson {
+    /// Stable across meetings.
+    key: String,
+    /// `rating`, `single`, `multiple` or `text`.
+    kind: String,
+    text_da: String,
+    text_en: String,
+    answered: i64,
+    options: Vec<OptionJson>,
+    /// Mean of a rating question.
+    average: Option<f64>,
+    /// Free-text answers.
+    texts: Vec<String>,
+}
+
+/// A meeting's evaluation results.
+#[derive(Serialize, ToSchema)]
+pub struct ResultsJson {
+    meeting_id: Uuid,
+    anonymous: bool,
+    /// Made-up results from the demo data.
+    demo: bool,
+    #[schema(format = DateTime)]
+    sent_at: Option<String>,
+    #[schema(format = DateTime)]
+    closes_at: Option<String>,
+    recipients: i64,
+    responses: i64,
+    /// Between 0 and 1; null when sent to nobody.
+    response_rate: Option<f64>,
+    questions: Vec<QuestionResultJson>,
+}
+
+impl From<Results> for ResultsJson {
+    fn from(r: Results) -> Self {
+        Self {
+            meeting_id: r.meeting_id.uuid(),
+            anonymous: r.anonymous,
+            demo: r.demo,
+            sent_at: r.sent_at.map(super::rfc3339),
+            closes_at: r.closes_at.map(super::rfc3339),
+            recipients: r.recipients,
+            responses: r.responses,
+            response_rate: r.response_rate,
+            questions: r
+                .questions
+                .into_iter()
+                .map(|q| QuestionResultJson {
+                    key: q.key,
+                    kind: q.kind.as_str().to_owned(),
+                    text_da: q.text_da,
+                    text_en: q.text_en,
+                    answered: q.answered,
+                    options: q
+                        .options
+                        .into_iter()
+                        .map(|o| OptionJson { key: o.key, label_da: o.label_da, label_en: o.label_en, count: o.count })
+                        .collect(),
+                    average: q.average,
+                    texts: q.texts,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Response rate, the distribution of each question, rating averages and free-text answers.
+#[utoipa::path(get, path = "/meetings/{id}/evaluation/results", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = ResultsJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_results(State(state): State<AppState>, _: ApiUser, Path(id): Path<String>) -> Result<Json<ResultsJson>> {
+    let m = state.store.meeting(meeting_id(&id)?).await?;
+    Ok(Json(results(&state.store, m.id).await?.into()))
+}
+
+/// One meeting's value for a question.
+#[derive(Serialize, ToSchema)]
+pub struct TrendPointJson {
+    meeting_id: Uuid,
+    number: Option<i32>,
+    title: String,
+    #[schema(format = DateTime)]
+    starts_at: String,
+    demo: bool,
+    answered: i64,
+    /// Rating questions.
+    average: Option<f64>,
+    /// Choice questions: option key → share (0–1) of those who answered.
+    shares: std::collections::BTreeMap<String, f64>,
+}
+
+/// One stable question across meetings, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct TrendJson {
+    key: String,
+    kind: String,
+    text_da: String,
+    text_en: String,
+    points: Vec<TrendPointJson>,
+}
+
+impl From<TrendSeries> for TrendJson {
+    fn from(s: TrendSeries) -> Self {
+        Self {
+            key: s.key,
+            kind: s.kind.as_str().to_owned(),
+            text_da: s.text_da,
+            text_en: s.text_en,
+            points: s
+                .points
+                .into_iter()
+                .map(|p| TrendPointJson {
+                    meeting_id: p.meeting_id.uuid(),
+                    number: p.number,
+                    title: p.title,
+                    starts_at: super::rfc3339(p.starts_at),
+                    demo: p.demo,
+                    answered: p.answered,
+                    average: p.average,
+                    shares: p.shares.into_iter().collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The list of trends.
+#[derive(Serialize, ToSchema)]
+pub struct TrendList {
+    items: Vec<TrendJson>,
+}
+
+/// Every rating and choice question, by stable key, across the meetings whose evaluation was sent.
+#[utoipa::path(get, path = "/evaluations/trend", responses((status = 200, body = TrendList)))]
+async fn get_trend(State(state): State<AppState>, _: ApiUser) -> Result<Json<TrendList>> {
+    Ok(Json(TrendList { items: trend(&state.store).await?.into_iter().map(TrendJson::from).collect() }))
+}

@@ -1,0 +1,417 @@
+//! Downloads of the exports: a meeting's participants, the mailing list and a
+//! meeting's public list of organisations, as CSV (streamed as the rows come
+//! from the database) or XLSX. Personal data needs the organiser or admin
+//! role, and every download of it is recorded in the audit log.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+use utoipa::{IntoParams, ToSchema};
+
+use super::Problem;
+use crate::domain::{MeetingId, PersonStatus, copenhagen};
+use crate::i18n::Lang;
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::evaluations::Results;
+use crate::store::meetings::Meeting;
+use crate::transfer::export::{
+    self, Dest, EVALUATION, Format, Job, ORGANISATIONS, PARTICIPANTS, SUBSCRIBERS, Separator, Spec, Table,
+};
+use crate::web::auth::ApiUser;
+use crate::web::{AppState, Error, Result};
+
+/// Routes, relative to `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/meetings/{id}/participants.csv", get(participants_csv))
+        .route("/meetings/{id}/participants.xlsx", get(participants_xlsx))
+        .route("/meetings/{id}/organisations", get(organisations_json))
+        .route("/meetings/{id}/organisations.csv", get(organisations_csv))
+        .route("/meetings/{id}/organisations.xlsx", get(organisations_xlsx))
+        .route("/meetings/{id}/evaluation/results.csv", get(evaluation_csv))
+        .route("/meetings/{id}/evaluation/results.xlsx", get(evaluation_xlsx))
+        .route("/subscribers.csv", get(subscribers_csv))
+        .route("/subscribers.xlsx", get(subscribers_xlsx))
+}
+
+/// Options of a download.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ExportQuery {
+    /// CSV only: `semicolon` (default, what a Danish Excel expects) or `comma`.
+    sep: Option<String>,
+    /// Language of the headers and texts: `da` (default) or `en`.
+    lang: Option<String>,
+    /// Mailing list only: only people with this status
+    /// (`pending`, `confirmed`, `unsubscribed` or `bounced`).
+    status: Option<String>,
+}
+
+impl ExportQuery {
+    /// Options given separately (by the organiser page's form).
+    #[must_use]
+    pub const fn from_parts(lang: Option<String>, status: Option<String>) -> Self {
+        Self { sep: None, lang, status }
+    }
+
+    /// The language asked for.
+    ///
+    /// # Errors
+    /// Neither `da` nor `en`.
+    pub fn lang(&self) -> Result<Lang> {
+        match self.lang.as_deref() {
+            None | Some("" | "da") => Ok(Lang::Da),
+            Some("en") => Ok(Lang::En),
+            Some(_) => Err(Error::invalid("lang", "must be da or en")),
+        }
+    }
+
+    /// CSV with the separator asked for.
+    ///
+    /// # Errors
+    /// An unknown separator.
+    pub fn csv(&self) -> Result<Format> {
+        Separator::parse(self.sep.as_deref().unwrap_or_default()).map(Format::Csv).map_err(|e| Error::invalid("sep", e))
+    }
+
+    /// The status filter of the mailing list.
+    ///
+    /// # Errors
+    /// An unknown status, or `guest`.
+    pub fn status(&self) -> Result<Option<PersonStatus>> {
+        match self.status.as_deref() {
+            None | Some("") => Ok(None),
+            Some(s) => match PersonStatus::parse(s) {
+                Ok(PersonStatus::Guest) | Err(_) => {
+                    Err(Error::invalid("status", "must be pending, confirmed, unsubscribed or bounced"))
+                }
+                Ok(st) => Ok(Some(st)),
+            },
+        }
+    }
+}
+
+/// What to export.
+pub enum What {
+    Participants(Meeting),
+    Organisations(Meeting),
+    Subscribers(Option<PersonStatus>),
+    /// Results are read before the download starts, so a meeting without an
+    /// evaluation gets a 404 rather than an empty file.
+    Evaluation(Meeting, Box<Results>),
+}
+
+impl What {
+    const fn table(&self) -> &'static Table {
+        match self {
+            Self::Participants(_) => &PARTICIPANTS,
+            Self::Organisations(_) => &ORGANISATIONS,
+            Self::Subscribers(_) => &SUBSCRIBERS,
+            Self::Evaluation(..) => &EVALUATION,
+        }
+    }
+
+    /// Whether the export holds personal data (and so needs a role that may
+    /// write, and leaves an audit entry).
+    #[must_use]
+    pub const fn is_personal(&self) -> bool {
+        !matches!(self, Self::Organisations(_))
+    }
+}
+
+/// Refuses viewers an export of personal data.
+///
+/// # Errors
+/// [`Error::Forbidden`] for a viewer.
+pub fn check_role(role: crate::domain::Role, what: &What) -> Result<()> {
+    if what.is_personal() && !role.can_write() {
+        return Err(Error::Forbidden("exporting personal data needs the organiser or admin role"));
+    }
+    Ok(())
+}
+
+/// Answers with the export as a download. The rows are written as they come
+/// from the database; personal data leaves an audit entry (who, what, how
+/// many rows), committed before the last bytes go out. A download broken off
+/// halfway (the client went away) is recorded too, with the rows sent so far.
+///
+/// # Errors
+/// None once the download has started; a failure halfway breaks off the
+/// response, so the client sees an incomplete transfer rather than a short file.
+pub fn download(state: &AppState, actor: Actor, what: What, format: Format, lang: Lang) -> Result<Response> {
+    let table = what.table();
+    let (stem, sheet) = match &what {
+        What::Participants(m) | What::Organisations(m) | What::Evaluation(m, _) => {
+            (export::meeting_file_stem(table.file_word(lang), m, lang), export::meeting_sheet(m, lang))
+        }
+        What::Subscribers(_) => {
+            let today = jiff::Timestamp::now().to_zoned_datetime(copenhagen()).date();
+            (format!("{}-{today}", table.file_word(lang)), table.file_word(lang).to_owned())
+        }
+    };
+    let file_name = format!("{stem}.{}", format.extension());
+    let disposition = export::content_disposition(&stem, format.extension());
+    let (chunks_tx, chunks) = mpsc::channel::<Vec<u8>>(4);
+    let (done_tx, done) = oneshot::channel::<bool>();
+    let mut job = Job::start(Spec { table, lang, format, sheet }, Dest::Chunks(chunks_tx));
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let (subject_kind, subject_id) = match &what {
+            What::Participants(m) | What::Organisations(m) | What::Evaluation(m, _) => ("meeting", Some(m.id.uuid())),
+            What::Subscribers(_) => ("person", None),
+        };
+        // Rows handed to the writer so far, for the audit entry of a download broken off halfway.
+        let mut pushed = 0u64;
+        let written = match &what {
+            What::Participants(m) => export::participants(&store, m.id, lang, &mut job, |n| pushed = n).await,
+            What::Organisations(m) => export::organisations(&store, m.id, &mut job).await,
+            What::Subscribers(status) => export::subscribers(&store, *status, lang, &mut job, |n| pushed = n).await,
+            What::Evaluation(_, results) => export::evaluation(results, lang, &mut job).await,
+        };
+        let outcome = async {
+            if what.is_personal() {
+                let action = match &what {
+                    What::Subscribers(_) => "export.subscribers",
+                    What::Evaluation(..) => "export.evaluation",
+                    _ => "export.participants",
+                };
+                let (rows, detail) = match &written {
+                    Ok(n) => (*n, file_name.clone()),
+                    Err(_) => (pushed, format!("{file_name} (broken off)")),
+                };
+                let entry =
+                    Entry { action, subject_kind, subject_id, detail: &detail, row_count: i64::try_from(rows).ok() };
+                let mut tx = store.begin().await?;
+                audit::record(&mut tx, &actor, &entry).await?;
+                tx.commit().await?;
+            }
+            written?;
+            job.finish().await
+        }
+        .await;
+        if let Err(e) = &outcome {
+            tracing::warn!(error = format!("{e:#}"), "export broken off");
+        }
+        let _ = done_tx.send(outcome.is_ok());
+    });
+    let body = futures_util::stream::unfold((chunks, Some(done)), |(mut chunks, done)| async move {
+        if let Some(chunk) = chunks.recv().await {
+            return Some((Ok(Bytes::from(chunk)), (chunks, done)));
+        }
+        // All bytes are out: end the body, or break it off if the export failed.
+        let ok = match done {
+            Some(d) => d.await.unwrap_or(false),
+            None => return None,
+        };
+        if ok { None } else { Some((Err(std::io::Error::other("the export failed")), (chunks, None))) }
+    });
+    let mut res = Response::new(Body::from_stream(body));
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).map_err(|e| Error::Internal(e.into()))?,
+    );
+    Ok(res)
+}
+
+fn actor(user: &crate::store::users::User) -> Actor {
+    Actor::User { id: user.id.uuid(), label: user.email.masked() }
+}
+
+async fn meeting(state: &AppState, id: &str) -> Result<Meeting> {
+    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    Ok(state.store.meeting(id).await?)
+}
+
+fn api_download(
+    state: &AppState,
+    user: &crate::store::users::User,
+    what: What,
+    format: Format,
+    lang: Lang,
+) -> Result<Response> {
+    check_role(user.role, &what)?;
+    download(state, actor(user), what, format, lang)
+}
+
+/// A meeting's participant list as CSV: everyone who answered (attending, the
+/// waiting list, cancelled, declined). Columns, in this order: name,
+/// organisation, CVR number, email, status, track, diet, access needs,
+/// checked in at, registered at. UTF-8 with BOM, CRLF, `;` unless `sep=comma`;
+/// text beginning with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'`.
+#[utoipa::path(get, path = "/meetings/{id}/participants.csv",
+    params(("id" = Uuid, Path, description = "meeting id"), ExportQuery),
+    responses((status = 200, body = String, content_type = "text/csv"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn participants_csv(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    let (format, lang) = (q.csv()?, q.lang()?);
+    api_download(&state, &user, What::Participants(meeting(&state, &id).await?), format, lang)
+}
+
+/// A meeting's participant list as XLSX (same columns as the CSV; times are
+/// date cells, text is always text).
+#[utoipa::path(get, path = "/meetings/{id}/participants.xlsx",
+    params(("id" = Uuid, Path, description = "meeting id"), ExportQuery),
+    responses((status = 200, body = [u8], content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn participants_xlsx(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    let lang = q.lang()?;
+    api_download(&state, &user, What::Participants(meeting(&state, &id).await?), Format::Xlsx, lang)
+}
+
+/// One organisation on a public list.
+#[derive(Serialize, ToSchema)]
+pub struct ListedOrganisationJson {
+    name: String,
+}
+
+/// A meeting's public list of participating organisations.
+#[derive(Serialize, ToSchema)]
+pub struct OrganisationList {
+    items: Vec<ListedOrganisationJson>,
+    /// Always `null`: the list comes in one page.
+    next: Option<String>,
+}
+
+/// A meeting's public list of participating organisations: those of people
+/// with a seat who agreed to have their organisation named, in Danish
+/// alphabetical order (æ, ø, å after z). Holds no personal data.
+#[utoipa::path(get, path = "/meetings/{id}/organisations", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = OrganisationList), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn organisations_json(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrganisationList>> {
+    let m = meeting(&state, &id).await?;
+    let names = export::public_organisations(&state.store, m.id).await?;
+    Ok(Json(OrganisationList {
+        items: names.into_iter().map(|name| ListedOrganisationJson { name }).collect(),
+        next: None,
+    }))
+}
+
+/// The public list of organisations as CSV.
+#[utoipa::path(get, path = "/meetings/{id}/organisations.csv",
+    params(("id" = Uuid, Path, description = "meeting id"), ExportQuery),
+    responses((status = 200, body = String, content_type = "text/csv"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn organisations_csv(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    let (format, lang) = (q.csv()?, q.lang()?);
+    api_download(&state, &user, What::Organisations(meeting(&state, &id).await?), format, lang)
+}
+
+/// The public list of organisations as XLSX.
+#[utoipa::path(get, path = "/meetings/{id}/organisations.xlsx",
+    params(("id" = Uuid, Path, description = "meeting id"), ExportQuery),
+    responses((status = 200, body = [u8], content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn organisations_xlsx(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    let lang = q.lang()?;
+    api_download(&state, &user, What::Organisations(meeting(&state, &id).await?), Format::Xlsx, lang)
+}
+
+/// The mailing list as CSV (never guests), oldest sign-up first. Columns:
+/// name, email, organisation, status, interests, language, meetings attended,
+/// signed up at, confirmed at.
+#[utoipa::path(get, path = "/subscribers.csv", params(ExportQuery),
+    responses((status = 200, body = String, content_type = "text/csv"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn subscribers_csv(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    let (format, lang, status) = (q.csv()?, q.lang()?, q.status()?);
+    api_download(&state, &user, What::Subscribers(status), format, lang)
+}
+
+/// The mailing list as XLSX.
+#[utoipa::path(get, path = "/subscribers.xlsx", params(ExportQuery),
+    responses((status = 200, body = [u8], content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn subscribers_xlsx(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    let (lang, status) = (q.lang()?, q.status()?);
+    api_download(&state, &user, What::Subscribers(status), Format::Xlsx, lang)
+}
+
+/// A meeting's evaluation, for download.
+///
+/// # Errors
+/// [`Error::NotFound`] when the meeting or its evaluation does not exist.
+pub async fn evaluation_of(state: &AppState, m: Meeting) -> Result<What> {
+    let results = crate::store::evaluations::results(&state.store, m.id).await?;
+    Ok(What::Evaluation(m, Box::new(results)))
+}
+
+/// A meeting's evaluation results as CSV: a summary line (responses of
+/// recipients), then per question a line with how many answered and the
+/// average of a rating, a line per option with count and share (0–1), and a
+/// line per free-text answer. Columns: key, question, kind, answer, count,
+/// share, average.
+#[utoipa::path(get, path = "/meetings/{id}/evaluation/results.csv",
+    params(("id" = Uuid, Path, description = "meeting id"), ExportQuery),
+    responses((status = 200, body = String, content_type = "text/csv"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn evaluation_csv(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    let (format, lang) = (q.csv()?, q.lang()?);
+    let what = evaluation_of(&state, meeting(&state, &id).await?).await?;
+    api_download(&state, &user, what, format, lang)
+}
+
+/// A meeting's evaluation results as XLSX (counts and averages are numbers,
+/// shares percentages).
+#[utoipa::path(get, path = "/meetings/{id}/evaluation/results.xlsx",
+    params(("id" = Uuid, Path, description = "meeting id"), ExportQuery),
+    responses((status = 200, body = [u8], content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn evaluation_xlsx(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    let lang = q.lang()?;
+    let what = evaluation_of(&state, meeting(&state, &id).await?).await?;
+    api_download(&state, &user, what, Format::Xlsx, lang)
+}

@@ -1,0 +1,304 @@
+//! Answering an evaluation: `/evaluation/{token}` shows the questionnaire;
+//! only the POST records the answers. Answers can be changed through the same
+//! link until the evaluation closes; each person counts once.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::forms::{field, form_fields};
+use super::{AppState, Ctx, Error, Result};
+use crate::domain::evaluation::{AnswerError, Answers, PLANNING_GROUP, QuestionKind, Questionnaire, response_key};
+use crate::domain::{PersonId, Timestamp, Token, TokenPurpose};
+use crate::i18n::{Lang, Texts};
+use crate::store::evaluations::{Evaluation, NewResponse, Saved};
+use crate::store::meetings::Meeting;
+
+/// Routes for answering evaluations.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/evaluation/{token}", get(page).post(submit))
+}
+
+/// The words of the evaluation pages.
+pub struct EvalTexts {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub anonymous: &'static str,
+    pub named: &'static str,
+    pub until: &'static str,
+    pub rating_low: &'static str,
+    pub rating_high: &'static str,
+    pub send: &'static str,
+    pub contact_me: &'static str,
+    pub thanks_title: &'static str,
+    pub thanks_text: &'static str,
+    pub change: &'static str,
+    pub closed: &'static str,
+    pub elsewhere: &'static str,
+    pub nothing: &'static str,
+    pub editing: &'static str,
+}
+
+const DA: EvalTexts = EvalTexts {
+    title: "Evaluering",
+    intro: "Fortæl os, hvad du syntes om mødet. Alle spørgsmål er frivillige.",
+    anonymous: "Dine svar er anonyme: de gemmes uden dit navn og uden forbindelse til dig.",
+    named: "Dine svar gemmes med dit navn.",
+    until: "Du kan rette dine svar via linket i mailen indtil",
+    rating_low: "meget lidt",
+    rating_high: "meget",
+    send: "Send svar",
+    contact_me: "Ja, I må kontakte mig om planlægningsgruppen. Mit navn gemmes adskilt fra mine svar.",
+    thanks_title: "Tak for dine svar",
+    thanks_text: "Dine svar er gemt.",
+    change: "Se eller ret dine svar",
+    closed: "Evalueringen er lukket, og der kan ikke længere afgives eller rettes svar.",
+    elsewhere: "Du har allerede svaret via linket i en tidligere mail. Brug det link, hvis du vil rette dine svar.",
+    nothing: "Besvar mindst ét spørgsmål.",
+    editing: "Du har allerede svaret. Du kan rette dine svar herunder; de erstatter de tidligere.",
+};
+
+const EN: EvalTexts = EvalTexts {
+    title: "Evaluation",
+    intro: "Tell us what you thought of the meeting. Every question is optional.",
+    anonymous: "Your answers are anonymous: they are stored without your name and with no link to you.",
+    named: "Your answers are stored with your name.",
+    until: "You can change your answers through the link in the mail until",
+    rating_low: "very little",
+    rating_high: "very much",
+    send: "Send answers",
+    contact_me: "Yes, you may contact me about the planning group. My name is stored apart from my answers.",
+    thanks_title: "Thank you for your answers",
+    thanks_text: "Your answers have been saved.",
+    change: "See or change your answers",
+    closed: "The evaluation has closed; answers can no longer be given or changed.",
+    elsewhere: "You have already answered through the link in an earlier mail. Use that link to change your answers.",
+    nothing: "Answer at least one question.",
+    editing: "You have already answered. You can change your answers below; they replace the earlier ones.",
+};
+
+/// What is wrong with an answer, in `lang`.
+fn wording(lang: Lang, e: AnswerError) -> &'static str {
+    match (lang, e) {
+        (Lang::Da, AnswerError::Rating) => "Vælg en værdi fra 1 til 5.",
+        (Lang::En, AnswerError::Rating) => "Choose a value from 1 to 5.",
+        (Lang::Da, AnswerError::Choice) => "Vælg blandt mulighederne.",
+        (Lang::En, AnswerError::Choice) => "Choose among the options.",
+        (Lang::Da, AnswerError::TooLong) => "Svaret er for langt (højst 4000 tegn).",
+        (Lang::En, AnswerError::TooLong) => "The answer is too long (at most 4000 characters).",
+        (Lang::Da, AnswerError::InvalidCharacters) => "Svaret indeholder ugyldige tegn.",
+        (Lang::En, AnswerError::InvalidCharacters) => "The answer contains invalid characters.",
+    }
+}
+
+const fn texts(lang: Lang) -> &'static EvalTexts {
+    match lang {
+        Lang::Da => &DA,
+        Lang::En => &EN,
+    }
+}
+
+/// One option as a radio button or checkbox.
+pub struct OptionView {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+/// One question on the form.
+pub struct QuestionView {
+    pub key: String,
+    pub kind: &'static str,
+    pub text: String,
+    pub options: Vec<OptionView>,
+    /// The free-text answer.
+    pub value: String,
+    pub error: Option<String>,
+    /// Offer the planning-group contact box after this question.
+    pub planning: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "evaluation.html")]
+struct EvaluationPage {
+    lang: Lang,
+    t: &'static Texts,
+    e: &'static EvalTexts,
+    path: String,
+    token: String,
+    title: String,
+    date: String,
+    anonymous: bool,
+    closes: String,
+    questions: Vec<QuestionView>,
+    contact_me: bool,
+    /// Why the form is not shown, if it is not.
+    closed: Option<&'static str>,
+    editing: bool,
+    errors: Vec<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "evaluation_thanks.html")]
+struct ThanksPage {
+    lang: Lang,
+    t: &'static Texts,
+    e: &'static EvalTexts,
+    path: String,
+    token: String,
+    title: String,
+    closes: String,
+}
+
+/// What a link leads to.
+struct Found {
+    token: Token,
+    person: PersonId,
+    meeting: Meeting,
+    evaluation: Evaluation,
+}
+
+async fn load(state: &AppState, raw: &str) -> Result<Found> {
+    let token = Token::from_presented(raw).ok_or(Error::NotFound)?;
+    let link = state.store.link_token(&token.hash(), TokenPurpose::Evaluation).await?.ok_or(Error::NotFound)?;
+    let (Some(person), Some(registration)) = (link.person_id, link.registration_id) else {
+        return Err(Error::NotFound);
+    };
+    let meeting = state.store.meeting(state.store.registration(registration).await?.meeting_id).await?;
+    let evaluation =
+        state.store.evaluation(meeting.id).await?.filter(|e| e.sent_at.is_some()).ok_or(Error::NotFound)?;
+    Ok(Found { token, person, meeting, evaluation })
+}
+
+fn views(q: &Questionnaire, answers: &Answers, lang: Lang, errors: &[(String, String)]) -> Vec<QuestionView> {
+    let en = lang == Lang::En;
+    q.questions
+        .iter()
+        .map(|question| {
+            let given = answers.get(&question.key);
+            let options = question
+                .option_keys()
+                .into_iter()
+                .map(|k| OptionView {
+                    checked: given.is_some_and(|a| a.has(&k)),
+                    label: if question.kind == QuestionKind::Rating {
+                        k.clone()
+                    } else {
+                        question.option_label(&k, en)
+                    },
+                    value: k,
+                })
+                .collect();
+            QuestionView {
+                key: question.key.clone(),
+                kind: question.kind.as_str(),
+                text: question.text(en).to_owned(),
+                options,
+                value: match given {
+                    Some(crate::domain::evaluation::Answer::Text(t)) => t.clone(),
+                    _ => String::new(),
+                },
+                error: errors.iter().find(|(k, _)| *k == question.key).map(|(_, m)| m.clone()),
+                planning: question.key == PLANNING_GROUP,
+            }
+        })
+        .collect()
+}
+
+fn when(lang: Lang, t: Option<Timestamp>) -> String {
+    t.map(|t| format!("{} {}", lang.date(t), lang.time(t))).unwrap_or_default()
+}
+
+fn view(ctx: &Ctx, raw: &str, f: &Found, answers: &Answers, errors: Vec<(String, String)>) -> EvaluationPage {
+    EvaluationPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        e: texts(ctx.lang),
+        path: ctx.path.clone(),
+        token: raw.to_owned(),
+        title: f.meeting.title.clone(),
+        date: ctx.lang.date(f.meeting.starts_at),
+        anonymous: f.evaluation.anonymous,
+        closes: when(ctx.lang, f.evaluation.closes_at),
+        questions: views(&f.evaluation.questionnaire, answers, ctx.lang, &errors),
+        contact_me: false,
+        closed: None,
+        editing: false,
+        errors,
+    }
+}
+
+async fn page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
+    let f = load(&state, &raw).await?;
+    let e = texts(ctx.lang);
+    let previous = state.store.evaluation_response(f.meeting.id, &response_key(&f.token)).await?;
+    let mut page = view(&ctx, &raw, &f, previous.as_ref().unwrap_or(&Answers::default()), Vec::new());
+    page.editing = previous.is_some();
+    page.contact_me = state.store.evaluation_volunteered(f.meeting.id, f.person).await?;
+    if f.evaluation.closed(Timestamp::now()) {
+        page.closed = Some(e.closed);
+    } else if previous.is_none() && state.store.evaluation_answered(f.meeting.id, f.person).await? == Some(true) {
+        page.closed = Some(e.elsewhere);
+    }
+    Ok(page.into_response())
+}
+
+async fn submit(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, body: Bytes) -> Result<Response> {
+    let f = load(&state, &raw).await?;
+    let e = texts(ctx.lang);
+    let fields = form_fields(&body);
+    let contact_me = field(&fields, "contact_me") == "yes";
+    let read = f.evaluation.questionnaire.read_answers(&fields).map_err(|errors| {
+        errors.into_iter().map(|(key, e)| (key, wording(ctx.lang, e).to_owned())).collect::<Vec<_>>()
+    });
+    let answers = match read {
+        Ok(a) if a.is_empty() && !contact_me => {
+            let first = f.evaluation.questionnaire.questions.first().map(|q| q.key.clone()).unwrap_or_default();
+            Err(vec![(first, e.nothing.to_owned())])
+        }
+        other => other,
+    };
+    let answers = match answers {
+        Ok(a) => a,
+        Err(errors) => {
+            // Put back what was typed, so nothing is lost.
+            let kept = f.evaluation.questionnaire.read_answers(&fields).unwrap_or_default();
+            let mut page = view(&ctx, &raw, &f, &kept, errors);
+            page.contact_me = contact_me;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let response = NewResponse {
+        meeting: f.meeting.id,
+        person: f.person,
+        key: response_key(&f.token),
+        answers: &answers,
+        volunteer: contact_me,
+    };
+    let refused = |reason: &'static str| {
+        let mut page = view(&ctx, &raw, &f, &Answers::default(), Vec::new());
+        page.closed = Some(reason);
+        (StatusCode::CONFLICT, page).into_response()
+    };
+    match state.store.save_evaluation_response(&response).await? {
+        Saved::First | Saved::Replaced => {}
+        Saved::Closed => return Ok(refused(e.closed)),
+        Saved::AnsweredElsewhere => return Ok(refused(e.elsewhere)),
+        Saved::NotRecipient => return Err(Error::NotFound),
+    }
+    Ok(ThanksPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        e,
+        path: ctx.path,
+        token: raw,
+        title: f.meeting.title,
+        closes: when(ctx.lang, f.evaluation.closes_at),
+    }
+    .into_response())
+}

@@ -1,0 +1,578 @@
+//! The pages in a real browser: headless Chromium driven through ChromeDriver
+//! (WebDriver), on both engines. The main journeys are done by keyboard only —
+//! Tab to move, typing, Enter or Space to press — and every page on the way is
+//! checked with axe-core for the WCAG 2.1 A and AA rules (zero violations),
+//! for a visible focus indicator, for `lang`, and for reflow at 320 CSS pixels.
+//!
+//! Needs `chromium` and `chromedriver` on the PATH (Debian's `chromium` and
+//! `chromium-driver`) and axe-core in `tests/browser/node_modules` (`npm ci
+//! --prefix tests/browser`); `.ci/run` and `scripts/test` provide both. With
+//! `DIALOGFORUM_SCREENSHOT_DIR` set, the organiser tour saves a PNG of each of
+//! its pages there (the README's screenshots come from that).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::smtp::{Received, SmtpServer};
+use common::{Engine, TestApp};
+use dialogforum::domain::Role;
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// The axe-core rule tags the pages must pass.
+const AXE_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/// A headless Chromium under a ChromeDriver of its own, and axe-core's source.
+struct Browser {
+    driver: Child,
+    client: Client,
+    axe: String,
+    /// Pages checked so far, for the failure messages.
+    checked: Vec<String>,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let axe_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|e| {
+            panic!("axe-core is missing at {} ({e}): run `npm ci --prefix tests/browser`", axe_path.display())
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver) on the PATH");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                            "--window-size=1280,900", "--lang=da"]}),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return Self { driver, client, axe, checked: Vec::new() },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no WebDriver session: {last:?}");
+    }
+
+    async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    async fn text(&self) -> String {
+        self.js("return document.body.innerText;", vec![]).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Runs axe-core on the page and fails on any violation of the WCAG 2.1
+    /// A/AA rules; also checks `lang` and that the page reflows at 320 px.
+    async fn check(&mut self, expect_lang: &str) {
+        let path = self.path().await;
+        self.checked.push(path.clone());
+        self.js(&self.axe.clone(), vec![]).await;
+        let script = "const done = arguments[arguments.length - 1];\
+            axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})\
+              .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,\
+                 nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))))\
+              .catch(e => done([{id: 'axe-error', help: String(e), nodes: []}]));";
+        let violations = self.client.execute_async(script, vec![json!(AXE_TAGS)]).await.expect("axe.run");
+        let list = violations.as_array().cloned().unwrap_or_default();
+        assert!(list.is_empty(), "axe found {} violation(s) on {path}:\n{}", list.len(), pretty(&violations));
+        let lang = self.js("return document.documentElement.lang;", vec![]).await;
+        assert_eq!(lang.as_str(), Some(expect_lang), "lang of {path}");
+
+        // Reflow (WCAG 1.4.10): at 320 CSS pixels nothing scrolls sideways.
+        self.client.set_window_size(320, 800).await.unwrap();
+        let overflow = self
+            .js(
+                "const w = document.documentElement.clientWidth;\
+                 const wide = [...document.querySelectorAll('body *')]\
+                   .filter(e => e.getBoundingClientRect().right > w + 1)\
+                   .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''));\
+                 return {by: document.documentElement.scrollWidth - w, wide: wide.slice(0, 8)};",
+                vec![],
+            )
+            .await;
+        self.client.set_window_size(1280, 900).await.unwrap();
+        assert!(overflow["by"].as_i64().unwrap_or(0) <= 0, "{path} scrolls sideways at 320 px: {overflow}");
+    }
+
+    /// Presses Tab until the element matching `css` has the focus, and checks
+    /// that the focus is visible there. Fails if it is not reachable.
+    async fn tab_to(&self, css: &str) -> Element {
+        let target = self.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css} on the page"));
+        for _ in 0..400 {
+            let active = self.client.active_element().await.unwrap();
+            if active.element_id() == target.element_id() {
+                self.assert_focus_visible(css).await;
+                return active;
+            }
+            active.send_keys(&Key::Tab.to_string()).await.unwrap();
+        }
+        panic!("{css} cannot be reached with the Tab key");
+    }
+
+    /// The focused element shows an outline or a shadow (WCAG 2.4.7).
+    async fn assert_focus_visible(&self, what: &str) {
+        let visible = self
+            .js(
+                "const s = getComputedStyle(document.activeElement);\
+                 return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';",
+                vec![],
+            )
+            .await;
+        assert_eq!(visible, json!(true), "the focus on {what} is not visible");
+    }
+
+    /// Tabs to the field and types into it.
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.tab_to(css).await;
+        el.send_keys(text).await.unwrap();
+    }
+
+    /// Tabs to a button or link and presses Enter, waiting for the next page.
+    async fn press(&self, css: &str) {
+        let el = self.tab_to(css).await;
+        let before = self.js("return performance.timeOrigin;", vec![]).await;
+        el.send_keys(&Key::Enter.to_string()).await.unwrap();
+        self.wait_for_new_page(&before).await;
+    }
+
+    /// Tabs to a checkbox and presses Space.
+    async fn tick(&self, css: &str) {
+        let el = self.tab_to(css).await;
+        el.send_keys(" ").await.unwrap();
+        let checked = el.prop("checked").await.unwrap();
+        assert_eq!(checked.as_deref(), Some("true"), "{css} is ticked by Space");
+    }
+
+    async fn wait_for_new_page(&self, before: &Value) {
+        for _ in 0..100 {
+            let now = self.client.execute("return performance.timeOrigin;", vec![]).await;
+            if let Ok(now) = now
+                && &now != before
+                && self.js("return document.readyState;", vec![]).await == json!("complete")
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page after pressing Enter");
+    }
+
+    /// Signs in on the login page the browser shows, by keyboard.
+    async fn sign_in(&self, email: &str) {
+        self.type_into("#email", email).await;
+        self.type_into("#password", "a long enough password").await;
+        self.press("form[action='/login'] button[type='submit']").await;
+    }
+
+    /// Saves a screenshot when `DIALOGFORUM_SCREENSHOT_DIR` is set.
+    async fn screenshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("DIALOGFORUM_SCREENSHOT_DIR") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+async fn app_with_mail(engine: Engine, smtp: &SmtpServer) -> TestApp {
+    let url = smtp.url();
+    TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await
+}
+
+/// The first link in the mail's text part whose path starts with `prefix`,
+/// pointed at the running app.
+fn link(app: &TestApp, m: &Received, prefix: &str) -> String {
+    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
+    let text = parsed.body_text(0).expect("a text part").into_owned();
+    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
+    let path = text[at..].split_whitespace().next().unwrap();
+    format!("{}{path}", app.base)
+}
+
+both_engines! {
+    async fn the_public_pages_pass_axe_in_danish_and_english(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+        let mut b = Browser::start().await;
+        for path in ["/", "/meetings", "/meetings/16", "/subscribe", "/accessibility", "/me", "/login", "/no/such/page"] {
+            b.goto(&format!("{}{path}", app.base)).await;
+            b.check("da").await;
+        }
+        // The language switch is on every page and keeps the reader where they were.
+        b.goto(&format!("{}/meetings", app.base)).await;
+        b.press("a[hreflang='en']").await;
+        assert_eq!(b.path().await, "/meetings");
+        for path in ["/meetings", "/meetings/16", "/subscribe", "/accessibility"] {
+            b.goto(&format!("{}{path}", app.base)).await;
+            b.check("en").await;
+        }
+        // The accessibility statement is linked from the footer of every page.
+        assert!(b.client.find(Locator::Css("footer a[href='/accessibility']")).await.is_ok());
+        b.stop().await;
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn joining_the_list_by_keyboard_alone(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_mail(engine, &smtp).await;
+        let mut b = Browser::start().await;
+        b.goto(&format!("{}/subscribe", app.base)).await;
+
+        // A first try without consent comes back with the message linked to the field.
+        b.type_into("#name", "Åse Øster").await;
+        b.type_into("#email", "aase@fjordkode.example").await;
+        b.press("form[action='/subscribe'] button[type='submit']").await;
+        assert!(b.text().await.contains("samtykke") || b.text().await.contains("Sæt kryds"), "{}", b.text().await);
+        b.check("da").await;
+        let described = b.js("return document.getElementById('consent').getAttribute('aria-describedby');", vec![]).await;
+        assert_eq!(described, json!("consent-error"), "the error is tied to its field");
+        // The error summary's link takes the keyboard to the field.
+        let link_el = b.tab_to(".error-summary a[href='#consent']").await;
+        link_el.send_keys(&Key::Enter.to_string()).await.unwrap();
+        let focused = b.js("return document.activeElement.id;", vec![]).await;
+        assert_eq!(focused, json!("consent"), "the summary's link moves the focus to the field");
+
+        b.type_into("#organisation", "Fjordkode ApS").await;
+        b.tick("#interest-cybersecurity").await;
+        b.tick("#consent").await;
+        b.press("form[action='/subscribe'] button[type='submit']").await;
+        assert!(b.text().await.contains("Tjek din indbakke"), "{}", b.text().await);
+        b.check("da").await;
+
+        let mail = smtp.wait_for(1, 10).await;
+        let confirm = link(&app, &mail[0], "/confirm/");
+        b.goto(&confirm).await;
+        b.check("da").await;
+        b.press("main form button[type='submit']").await;
+        assert!(b.text().await.contains("Du er nu på listen"), "{}", b.text().await);
+        b.check("da").await;
+
+        // Asking for the profile link, then changing the organisation there.
+        b.goto(&format!("{}/me", app.base)).await;
+        b.type_into("#email", "aase@fjordkode.example").await;
+        b.press("form[action='/me'] button[type='submit']").await;
+        b.check("da").await;
+        let mail = smtp.wait_for(2, 10).await;
+        let profile = link(&app, &mail[1], "/me/");
+        b.goto(&profile).await;
+        b.check("da").await;
+        let org = b.tab_to("#organisation").await;
+        org.clear().await.unwrap();
+        org.send_keys("Fjordkode og Søn ApS").await.unwrap();
+        b.press("form[action^='/me/'] button[type='submit']").await;
+        b.check("da").await;
+        let value = b.js("return document.getElementById('organisation').value;", vec![]).await;
+        assert_eq!(value, json!("Fjordkode og Søn ApS"));
+
+        // Erasing oneself needs the box ticked: the refusal is announced by the field.
+        b.press("form[action$='/erase'] button[type='submit']").await;
+        b.check("da").await;
+        let described = b.js("return document.getElementById('confirm').getAttribute('aria-describedby');", vec![]).await;
+        assert_eq!(described, json!("confirm-error"));
+        b.stop().await;
+        app.stop().await;
+    }
+}
+
+/// Creates and publishes a meeting through the API and invites one guest;
+/// returns the meeting id and the RSVP link from the invitation mail.
+async fn invited_guest(app: &TestApp, smtp: &SmtpServer, token: &str) -> (String, String) {
+    let body = json!({
+        "title": "Dialogforum 40: AI i den offentlige sektor", "number": 40,
+        "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
+        "format": "physical", "venue": "KL-huset, Weidekampsgade 10, København S", "capacity": 60,
+        "tracks": [{"key": "ai", "title": "Kunstig intelligens"}, {"key": "sikkerhed", "title": "Cybersikkerhed"}]
+    });
+    let api = |path: &str| format!("{}/api/v1{path}", app.base);
+    let m: Value =
+        app.http.post(api("/meetings")).bearer_auth(token).json(&body).send().await.unwrap().json().await.unwrap();
+    let id = m["id"].as_str().expect("a meeting id").to_owned();
+    let res = app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let invite = json!({"audience": {"all": true},
+                        "guests": [{"email": "mette@nordlys-it.example", "name": "Mette Bæk", "organisation": "Nordlys IT A/S"}]});
+    let res = app
+        .http
+        .post(api(&format!("/meetings/{id}/invitations")))
+        .bearer_auth(token)
+        .json(&invite)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    for _ in 0..200 {
+        if let Some(m) = smtp.messages().iter().find(|m| m.to == ["mette@nordlys-it.example"]) {
+            return (id, link(app, m, "/rsvp/"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no invitation reached the guest");
+}
+
+both_engines! {
+    async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_mail(engine, &smtp).await;
+        let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+        let (_, rsvp) = invited_guest(&app, &smtp, &token).await;
+        let mut b = Browser::start().await;
+        b.goto(&rsvp).await;
+        b.check("da").await;
+        b.tick("#answer-yes").await;
+        // A radio group is one Tab stop; the arrow keys choose within it.
+        b.tick("#track-ai").await;
+        b.client.active_element().await.unwrap().send_keys(&Key::Down.to_string()).await.unwrap();
+        let chosen = b.js("return document.querySelector('input[name=track]:checked').id;", vec![]).await;
+        assert_eq!(chosen, json!("track-sikkerhed"));
+        b.type_into("#diet", "Vegetar").await;
+        b.press("form[action^='/rsvp/'] button[type='submit']").await;
+        let text = b.text().await;
+        assert!(text.contains("plads") || text.contains("tilmeldt"), "{text}");
+        b.check("da").await;
+        b.stop().await;
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_mail(engine, &smtp).await;
+        dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+        let token = common::api_token(&app, "sekretariat@kl.example", Role::Admin).await;
+        let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
+        let res = app.http.post(&rsvp).form(&[("answer", "yes"), ("track", "ai")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+
+        let mut b = Browser::start().await;
+        b.goto(&format!("{}/admin", app.base)).await;
+        assert_eq!(b.path().await.split('?').next(), Some("/login"), "the workspace asks for a login");
+        b.check("da").await;
+        b.sign_in("sekretariat@kl.example").await;
+        assert_eq!(b.path().await, "/admin");
+
+        // Every page of the workspace, with a screenshot of the main ones.
+        let meetings: Value = app.http.get(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let past = meetings["items"].as_array().unwrap().iter().find(|m| m["number"] == 16).expect("demo meeting 16")["id"].as_str().unwrap().to_owned();
+        let pages = [
+            ("/admin".to_owned(), Some("dashboard")),
+            ("/admin/meetings".to_owned(), None),
+            ("/admin/meetings/new".to_owned(), None),
+            (format!("/admin/meetings/{meeting}"), Some("meeting")),
+            (format!("/admin/meetings/{meeting}/invitations"), Some("invitations")),
+            (format!("/admin/meetings/{meeting}/evaluation"), None),
+            (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
+            ("/admin/evaluations".to_owned(), None),
+            ("/admin/campaigns".to_owned(), None),
+            ("/admin/people".to_owned(), Some("people")),
+            ("/admin/organisations".to_owned(), None),
+            ("/admin/interests".to_owned(), None),
+            ("/admin/exports".to_owned(), Some("exports")),
+            ("/admin/audit".to_owned(), Some("audit")),
+            ("/admin/users".to_owned(), None),
+            ("/admin/tokens".to_owned(), None),
+            ("/admin/password".to_owned(), None),
+        ];
+        for (path, shot) in pages {
+            b.goto(&format!("{}{path}", app.base)).await;
+            b.check("da").await;
+            if let Some(name) = shot {
+                b.screenshot(name).await;
+            }
+        }
+
+        // A refused question comes back with its message by the field.
+        b.goto(&format!("{}/admin/meetings/{meeting}/evaluation", app.base)).await;
+        b.type_into("#new-key", "Ugyldig nøgle").await;
+        b.press("form[action$='/evaluation/questions'] button[type='submit']").await;
+        assert!(b.client.find(Locator::Css("#new-key-error")).await.is_ok(), "the error is by the field");
+        b.check("da").await;
+
+        // Check-in at the door: search by name, then one key press on the button.
+        b.goto(&format!("{}/admin/meetings/{meeting}/checkin", app.base)).await;
+        b.check("da").await;
+        b.type_into("#q", "Mette").await;
+        b.press("form.search button[type='submit']").await;
+        b.press("button[aria-label$='Mette Bæk']").await;
+        let registrations: Value = app
+            .http
+            .get(format!("{}/api/v1/meetings/{meeting}/registrations", app.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mette = registrations["items"].as_array().unwrap().iter().find(|r| r["name"] == "Mette Bæk").unwrap();
+        assert!(mette["checked_in_at"].is_string(), "checked in: {mette}");
+        b.check("da").await;
+        b.screenshot("checkin").await;
+        b.stop().await;
+        app.stop().await;
+    }
+}
+
+both_engines! {
+    async fn the_unsubscribe_page_and_an_expired_link_pass_axe(engine: Engine) {
+        use dialogforum::domain::{Email, Name, PersonStatus, Token, TokenPurpose};
+        use dialogforum::store::people::{NewPerson, insert_person_if_new};
+        use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+        let app = TestApp::spawn(engine).await;
+        let mut tx = app.store().begin().await.unwrap();
+        let p = NewPerson {
+            email: Email::parse("jens@groenkode.example").unwrap(),
+            name: Name::parse("Jens Ørum").unwrap(),
+            organisation: Some(Name::parse("Grøn Kode ApS").unwrap()),
+            status: PersonStatus::Confirmed,
+            interests: vec![],
+        };
+        let (person, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
+        let (leave, stale) = (Token::generate(), Token::generate());
+        let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+        insert_link_tokens(
+            &mut tx,
+            &[
+                NewLinkToken { hash: leave.hash(), purpose: TokenPurpose::Unsubscribe, person: Some(person), registration: None, expires_at: None },
+                NewLinkToken { hash: stale.hash(), purpose: TokenPurpose::Profile, person: Some(person), registration: None, expires_at: Some(yesterday) },
+            ],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut b = Browser::start().await;
+        b.goto(&format!("{}/me/{}", app.base, stale.expose())).await;
+        b.check("da").await;
+        b.goto(&format!("{}/unsubscribe/{}", app.base, leave.expose())).await;
+        b.check("da").await;
+        b.press("main form button[type='submit']").await;
+        b.check("da").await;
+        assert_eq!(app.store().person_contact(person).await.unwrap().2, PersonStatus::Unsubscribed);
+        b.stop().await;
+        app.stop().await;
+    }
+}
+
+/// Moves a meeting into the past, as if it had been held.
+async fn hold(app: &TestApp, meeting: &str) {
+    let (start, end) = (
+        jiff::Timestamp::now() - jiff::SignedDuration::from_hours(5),
+        jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2),
+    );
+    let sql = "update meeting set starts_at = $1, ends_at = $2, registration_deadline = null where id = $3";
+    let (start, end) = (dialogforum::store::db_time(start), dialogforum::store::db_time(end));
+    let id: uuid::Uuid = meeting.parse().unwrap();
+    on_db!(app.db, |pool| {
+        sqlx::query(sql).bind(start).bind(end).bind(id).execute(&pool).await.unwrap();
+    });
+}
+
+both_engines! {
+    async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_mail(engine, &smtp).await;
+        let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+        let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
+        let res = app.http.post(&rsvp).form(&[("answer", "yes"), ("track", "ai")]).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        hold(&app, &meeting).await;
+        let res = app
+            .http
+            .post(format!("{}/api/v1/meetings/{meeting}/evaluation/send", app.base))
+            .bearer_auth(&token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+        let mut evaluation = None;
+        for _ in 0..200 {
+            evaluation = smtp.messages().iter().find(|m| m.to == ["mette@nordlys-it.example"] && String::from_utf8_lossy(&m.data).contains("/evaluation/")).map(|m| link(&app, m, "/evaluation/"));
+            if evaluation.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let evaluation = evaluation.expect("an evaluation mail to the attendee");
+
+        let mut b = Browser::start().await;
+        b.goto(&evaluation).await;
+        b.check("da").await;
+        // A rating is a radio group: Tab into it, then the arrow keys.
+        b.tick("#q-overall-1").await;
+        for _ in 0..3 {
+            b.client.active_element().await.unwrap().send_keys(&Key::Right.to_string()).await.unwrap();
+        }
+        let chosen = b.js("return document.querySelector('input[name=q-overall]:checked').value;", vec![]).await;
+        assert_eq!(chosen, json!("4"));
+        b.type_into("#q-next_themes", "Grøn it og indkøb").await;
+        b.press("form.evaluation button[type='submit']").await;
+        b.check("da").await;
+        assert!(b.client.find(Locator::Css("[role='status']")).await.is_ok(), "the thanks are announced");
+        let results: Value = app
+            .http
+            .get(format!("{}/api/v1/meetings/{meeting}/evaluation/results", app.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(results.to_string().contains("Grøn it og indkøb"), "{results}");
+
+        // The organiser's page after sending offers a reminder and closing.
+        b.goto(&format!("{}/login?next=/admin/meetings/{meeting}/evaluation", app.base)).await;
+        b.sign_in("sekretariat@kl.example").await;
+        assert!(b.client.find(Locator::Css("form[action$='/evaluation/remind']")).await.is_ok());
+        b.check("da").await;
+        b.stop().await;
+        app.stop().await;
+    }
+}
