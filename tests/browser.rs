@@ -405,6 +405,8 @@ both_engines! {
             ("/admin/meetings/new".to_owned(), None),
             (format!("/admin/meetings/{meeting}"), Some("meeting")),
             (format!("/admin/meetings/{meeting}/invitations"), Some("invitations")),
+            (format!("/admin/meetings/{meeting}/registrations"), None),
+            (format!("/admin/meetings/{meeting}/waitlist"), None),
             (format!("/admin/meetings/{meeting}/evaluation"), None),
             (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
             ("/admin/evaluations".to_owned(), None),

@@ -271,6 +271,8 @@ async fn person(
     if r.meeting_id != id {
         return Err(Error::NotFound);
     }
+    let entry = crate::store::audit::Entry::read("checkin.person", "registration", Some(r.id.uuid()), "", 1);
+    crate::store::audit::record_read(&state.store, &organiser.actor(), &entry).await?;
     Ok(PersonPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),

@@ -8,6 +8,7 @@ pub mod admin_campaigns;
 pub mod admin_evaluations;
 pub mod admin_exports;
 pub mod admin_meetings;
+pub mod admin_registrations;
 pub mod admin_users;
 pub mod api;
 pub mod auth;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
                     .merge(people::router())
                     .merge(interests::router())
                     .merge(admin_campaigns::router())
+                    .merge(admin_registrations::router())
                     .merge(admin_meetings::router())
                     .merge(admin_exports::router()),
             )

@@ -1,0 +1,170 @@
+//! Organiser page with a meeting's registrations: counts per status and per
+//! track, everyone with a seat with diet, access needs, comment and check-in
+//! time, the waiting list in its order, and those who declined or cancelled.
+//! Reading it is recorded in the audit log like the API's list.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use uuid::Uuid;
+
+use super::auth::Organiser;
+use super::{AppState, Ctx, Result};
+use crate::domain::{MeetingId, RegistrationStatus};
+use crate::i18n::{Lang, Texts};
+use crate::store::audit::{self, Entry};
+use crate::store::rsvp::Registration;
+
+/// Routes of the registrations page.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/meetings/{id}/registrations", get(page))
+}
+
+/// One registration as the page shows it.
+struct Row {
+    name: String,
+    organisation: String,
+    track: String,
+    diet: String,
+    access_needs: String,
+    comment: String,
+    checked_in: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/registrations.html")]
+struct RegistrationsPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    meeting_id: String,
+    title: String,
+    /// (status label, count).
+    by_status: Vec<(&'static str, usize)>,
+    /// (track title, attending, waitlisted).
+    by_track: Vec<(String, usize, usize)>,
+    /// (heading, rows): those with a seat, then the waiting list in order.
+    sections: Vec<(&'static str, Vec<Row>)>,
+    others: Vec<(Row, &'static str)>,
+}
+
+impl RegistrationsPage {
+    /// `da` or `en` text.
+    fn l(&self, da: &'static str, en: &'static str) -> &'static str {
+        if self.lang == Lang::En { en } else { da }
+    }
+}
+
+fn status_label(lang: Lang, s: RegistrationStatus) -> &'static str {
+    let en = lang == Lang::En;
+    match s {
+        RegistrationStatus::Invited => {
+            if en {
+                "invited, no answer"
+            } else {
+                "inviteret, intet svar"
+            }
+        }
+        RegistrationStatus::Attending => {
+            if en {
+                "attending"
+            } else {
+                "deltager"
+            }
+        }
+        RegistrationStatus::Waitlisted => {
+            if en {
+                "waiting list"
+            } else {
+                "venteliste"
+            }
+        }
+        RegistrationStatus::Declined => {
+            if en {
+                "declined"
+            } else {
+                "afbud"
+            }
+        }
+        RegistrationStatus::Cancelled => {
+            if en {
+                "cancelled"
+            } else {
+                "annulleret"
+            }
+        }
+    }
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<Uuid>,
+) -> Result<RegistrationsPage> {
+    let meeting = state.store.meeting(MeetingId::from_uuid(id)).await?;
+    let mut regs = state.store.registrations(meeting.id).await?;
+    let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
+    audit::record_read(&state.store, &organiser.actor(), &entry).await?;
+
+    let lang = ctx.lang;
+    let track_title = |key: &Option<String>| {
+        key.as_deref()
+            .map(|k| meeting.tracks.iter().find(|t| t.key == k).map_or_else(|| k.to_owned(), |t| t.title.clone()))
+            .unwrap_or_default()
+    };
+    let row = |r: &Registration| Row {
+        name: r.name.clone(),
+        organisation: r.organisation.clone(),
+        track: track_title(&r.track),
+        diet: r.diet.clone(),
+        access_needs: r.access_needs.clone(),
+        comment: r.comment.clone(),
+        checked_in: r.checked_in_at.map(|t| lang.time(t)).unwrap_or_default(),
+    };
+    let statuses = [
+        RegistrationStatus::Attending,
+        RegistrationStatus::Waitlisted,
+        RegistrationStatus::Invited,
+        RegistrationStatus::Declined,
+        RegistrationStatus::Cancelled,
+    ];
+    let by_status =
+        statuses.iter().map(|s| (status_label(lang, *s), regs.iter().filter(|r| r.status == *s).count())).collect();
+    let by_track = meeting
+        .tracks
+        .iter()
+        .map(|t| {
+            let n = |s: RegistrationStatus| {
+                regs.iter().filter(|r| r.status == s && r.track.as_deref() == Some(t.key.as_str())).count()
+            };
+            (t.title.clone(), n(RegistrationStatus::Attending), n(RegistrationStatus::Waitlisted))
+        })
+        .collect();
+    regs.sort_by_key(|r| (r.waitlist_position.unwrap_or(i64::MAX), r.name.clone()));
+    let of = |s: RegistrationStatus| regs.iter().filter(|r| r.status == s).map(row).collect::<Vec<_>>();
+    let others = regs
+        .iter()
+        .filter(|r| matches!(r.status, RegistrationStatus::Declined | RegistrationStatus::Cancelled))
+        .map(|r| (row(r), status_label(lang, r.status)))
+        .collect();
+    Ok(RegistrationsPage {
+        lang,
+        t: lang.texts(),
+        path: ctx.path,
+        meeting_id: meeting.id.to_string(),
+        title: meeting.title.clone(),
+        by_status,
+        by_track,
+        sections: vec![
+            (if lang == Lang::En { "Attending" } else { "Deltagere" }, of(RegistrationStatus::Attending)),
+            (
+                if lang == Lang::En { "Waiting list, in order" } else { "Venteliste, i rækkefølge" },
+                of(RegistrationStatus::Waitlisted),
+            ),
+        ],
+        others,
+    })
+}
