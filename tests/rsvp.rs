@@ -553,3 +553,28 @@ both_engines! {
         app.stop().await;
     }
 }
+
+both_engines! {
+    async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+        let tracks = json!([{"key": "ai", "title": "AI", "capacity": 1}, {"key": "sikkerhed", "title": "Sikkerhed", "capacity": 1}]);
+        let m = meeting(&app, &token, 10, None, tracks).await;
+        let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
+        let answer = |i: usize, track: &'static str| {
+            let url = format!("{}/rsvp/{}", app.base, people[i].0);
+            let http = app.http.clone();
+            async move { http.post(url).form(&[("answer", "yes"), ("track", track)]).send().await.unwrap().status() }
+        };
+        assert_eq!(answer(0, "ai").await, 200);
+        assert_eq!(answer(1, "sikkerhed").await, 200);
+        assert_eq!(answer(2, "ai").await, 200);
+        assert_eq!(counts(&app, m).await, (2, 1, 0), "the third waits for AI");
+        // The first asks for the full security track instead: their AI seat goes to the third.
+        assert_eq!(answer(0, "sikkerhed").await, 200);
+        let regs = app.store().registrations(m).await.unwrap();
+        let status = |i: usize| regs.iter().find(|r| r.id == people[i].1).unwrap().status.as_str().to_owned();
+        assert_eq!((status(0), status(1), status(2)), ("waitlisted".into(), "attending".into(), "attending".into()));
+        app.stop().await;
+    }
+}

@@ -33,7 +33,9 @@ create table evaluation_response (
     response_key blob not null unique,
     person_id uuid references person (id) on delete cascade,
     answers text not null
-);
+-- Stored in the order of the random id, not of writing: a rowid would keep
+-- the order in which people answered.
+) without rowid;
 create index evaluation_response_meeting on evaluation_response (meeting_id);
 
 -- People who asked to be contacted about the planning group: kept apart from

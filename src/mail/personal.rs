@@ -75,7 +75,10 @@ pub fn check(message: &str) -> Result<(), MessageError> {
     if message.chars().count() > MAX_CHARS {
         return Err(MessageError::TooLong);
     }
-    fill(message, &Values::default()).map(|_| ())
+    fill(message, &Values::default())?;
+    // Markdown escapes (`\{\{`) turn into braces only once parsed, so the
+    // parsed text is checked too: what passes here always renders.
+    events(message, &Values::default()).map(|_| ())
 }
 
 /// Whether a link target may stay a link.
@@ -206,5 +209,8 @@ mod tests {
         assert_eq!(check("{{ env }}"), Err(MessageError::Unknown("env".into())));
         assert_eq!(check("{{name"), Err(MessageError::Unclosed));
         assert!(check("{{ name }} fra {{organisation}}").is_ok());
+        // Escaped braces become a placeholder only once parsed: refused up front, not at send time.
+        assert_eq!(check("\\{\\{env}}"), Err(MessageError::Unknown("env".into())));
+        assert_eq!(check("&#123;&#123;env}}"), Err(MessageError::Unknown("env".into())));
     }
 }

@@ -13,7 +13,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::campaigns::Recipient;
-use super::{Result, Store, StoreError, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
+use super::{Result, Store, StoreError, TxInner, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
 use crate::domain::evaluation::{Answer, Answers, QuestionKind, Questionnaire};
 use crate::domain::{CampaignId, Email, MeetingId, PersonId, PersonStatus, RegistrationId, Timestamp};
 
@@ -305,6 +305,9 @@ impl Store {
                     .await?;
             }
         });
+        if let TxInner::Postgres(c) = &mut tx.inner {
+            scramble(c, r.meeting).await?;
+        }
         tx.commit().await?;
         Ok(outcome)
     }
@@ -800,4 +803,33 @@ impl Store {
                 .await?
         }))
     }
+}
+
+/// Rewrites every answer, recipient and volunteer row of the meeting, one by
+/// one in random order, in the transaction that saves an answer.
+///
+/// On PostgreSQL each row version carries the id of the transaction that
+/// wrote it (`xmin`) and lies where it was written (`ctid`). Without this, the
+/// recipient row whose flag an answer set and the answer row written with it
+/// would share a transaction id, and the rows' physical order would repeat
+/// the order of answering, so someone reading the database could tell who
+/// gave which answer. Afterwards all of the meeting's rows carry the same
+/// transaction id in a shuffled order. Old row versions stay on disk until
+/// `VACUUM` reclaims them (autovacuum does, in time). SQLite needs none of
+/// this: answers are stored `WITHOUT ROWID`, ordered by their random id.
+async fn scramble(c: &mut sqlx::PgConnection, meeting: MeetingId) -> Result<()> {
+    use rand::seq::SliceRandom;
+    for (table, key) in
+        [("evaluation_response", "id"), ("evaluation_recipient", "person_id"), ("evaluation_volunteer", "person_id")]
+    {
+        let select = format!("select {key} from {table} where meeting_id = $1");
+        let mut keys: Vec<Uuid> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(select)).bind(meeting.uuid()).fetch_all(&mut *c).await?;
+        keys.shuffle(&mut rand::rng());
+        let update = format!("update {table} set meeting_id = meeting_id where meeting_id = $1 and {key} = $2");
+        for k in keys {
+            sqlx::query(sqlx::AssertSqlSafe(update.clone())).bind(meeting.uuid()).bind(k).execute(&mut *c).await?;
+        }
+    }
+    Ok(())
 }

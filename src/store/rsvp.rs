@@ -414,7 +414,9 @@ async fn decide(
         _ => s.last_place.unwrap_or(0) + 1,
     };
     set(tx, id, RegistrationStatus::Waitlisted, a, Some(position)).await?;
-    Ok((Seat::Waitlisted { place: s.ahead + 1 }, Vec::new()))
+    // Someone with a seat who asks for a full track gives up the seat they had.
+    let promoted = if status == RegistrationStatus::Attending { promote(tx, meeting).await? } else { Vec::new() };
+    Ok((Seat::Waitlisted { place: s.ahead + 1 }, promoted))
 }
 
 /// Serialises seat allocation for the meeting of registration `id` until

@@ -216,6 +216,15 @@ pub async fn confirm(tx: &mut WriteTx, person: PersonId, token: &TokenHash) -> R
 /// # Errors
 /// The database failed.
 pub async fn set_organisation_if_missing(tx: &mut WriteTx, person: PersonId, organisation: &Name) -> Result<()> {
+    let has_one: bool = on_tx!(tx, |c| {
+        sqlx::query_scalar("select organisation_id is not null from person where id = $1")
+            .bind(person.uuid())
+            .fetch_one(&mut *c)
+            .await?
+    });
+    if has_one {
+        return Ok(());
+    }
     let id = people::upsert_organisation(tx, organisation).await?;
     on_tx!(tx, |c| {
         sqlx::query("update person set organisation_id = $2 where id = $1 and organisation_id is null")
