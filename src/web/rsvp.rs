@@ -567,12 +567,33 @@ async fn desk(state: AppState, meeting: MeetingId, mut receive: mpsc::UnboundedR
                 }
                 state.mail_wake.notify_one();
             }
+            // The batch was rolled back as a whole; each answer is tried again
+            // on its own, so one that cannot be recorded fails alone.
+            Err(e) if jobs.len() > 1 => {
+                tracing::warn!(error = ?e, answers = jobs.len(), "recording a batch of answers failed; one at a time");
+                for job in jobs {
+                    let outcome = record_alone(&state, meeting, &job).await;
+                    let _ = job.reply.send(outcome);
+                }
+                state.mail_wake.notify_one();
+            }
             Err(e) => {
-                tracing::error!(error = ?e, answers = jobs.len(), "recording answers failed");
+                tracing::error!(error = ?e, "recording an answer failed");
                 for job in jobs {
                     let _ = job.reply.send(Outcome::Failed);
                 }
             }
+        }
+    }
+}
+
+/// Records one answer in a transaction of its own.
+async fn record_alone(state: &AppState, meeting: MeetingId, job: &Job) -> Outcome {
+    match record_batch(state, meeting, std::slice::from_ref(job)).await {
+        Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Failed),
+        Err(e) => {
+            tracing::error!(error = ?e, "recording an answer failed");
+            Outcome::Failed
         }
     }
 }
