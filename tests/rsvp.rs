@@ -578,3 +578,31 @@ both_engines! {
         app.stop().await;
     }
 }
+
+both_engines! {
+    async fn more_seats_go_to_the_waiting_list_at_once(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+        let m = meeting(&app, &token, 1, None, json!([])).await;
+        let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
+        for (t, _) in &people {
+            let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+        }
+        assert_eq!(counts(&app, m).await, (1, 2, 0));
+        let res = app
+            .http
+            .patch(format!("{}/api/v1/meetings/{m}", app.base))
+            .bearer_auth(&token)
+            .json(&json!({"capacity": 2}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        assert_eq!(counts(&app, m).await, (2, 1, 0), "the first on the waiting list has the new seat");
+        let after = app.store().registrations(m).await.unwrap();
+        let second = after.iter().find(|r| r.id == people[1].1).unwrap();
+        assert_eq!(second.status.as_str(), "attending", "in the order of the waiting list");
+        app.stop().await;
+    }
+}

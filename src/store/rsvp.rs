@@ -352,6 +352,17 @@ pub async fn lock_for_answers(tx: &mut WriteTx, meeting: MeetingId) -> Result<()
     lock_meeting(tx, meeting).await
 }
 
+/// Gives the seats a change to the meeting freed (a higher capacity, a track
+/// with more seats or a new one) to the waiting list, in its order, under the
+/// meeting's lock. Returns those promoted; their mails are the caller's.
+///
+/// # Errors
+/// The database failed.
+pub async fn fill_free_seats(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<RegistrationId>> {
+    lock_meeting(tx, meeting).await?;
+    promote(tx, meeting).await
+}
+
 /// Records one answer of a batch, in a transaction that holds the meeting's
 /// lock ([`lock_for_answers`]): each answer is judged after those recorded
 /// before it in the transaction, exactly as if they came one at a time.

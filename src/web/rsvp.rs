@@ -23,11 +23,11 @@ use crate::domain::{
 };
 use crate::i18n::{LISTING_CONSENT_VERSION, Lang, Texts};
 use crate::mail::notices::To;
-use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::meetings::Meeting;
 use crate::store::rsvp::{self, Answer, Registration, Seat};
 use crate::store::subscriptions::Consent;
+use crate::store::{StoreError, WriteTx};
 
 /// Routes for answering invitations.
 pub fn router() -> Router<AppState> {
@@ -585,6 +585,23 @@ async fn desk(state: AppState, meeting: MeetingId, mut receive: mpsc::UnboundedR
             }
         }
     }
+}
+
+/// After a change to `meeting` in `tx` (more seats, say), gives the free seats
+/// to the waiting list and queues one mail to each person promoted, in the
+/// same transaction. Returns how many were promoted.
+pub(crate) async fn promote_after_change(state: &AppState, tx: &mut WriteTx, meeting: &Meeting) -> Result<usize> {
+    let promoted = rsvp::fill_free_seats(tx, meeting.id).await?;
+    let mail = mail_context(state);
+    let mut messages = Vec::with_capacity(promoted.len());
+    for id in &promoted {
+        let p = state.store.registration(*id).await?;
+        let (email, _, _, language) = state.store.person_contact(p.person_id).await?;
+        let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
+        messages.push(crate::mail::rsvp::promotion(&mail, to, meeting, *id).map_err(Error::Internal)?);
+    }
+    crate::store::outbox::enqueue_many(tx, &messages).await?;
+    Ok(promoted.len())
 }
 
 /// Records one answer in a transaction of its own.

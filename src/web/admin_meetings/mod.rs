@@ -390,6 +390,12 @@ async fn save(
     if parsed.tracks != seen.tracks {
         replace_tracks(&mut tx, id, &parsed.tracks).await?;
     }
+    // More seats, in all or in a track, go to the waiting list at once.
+    let promoted = if matches!(seen.status, MeetingStatus::Published | MeetingStatus::Open | MeetingStatus::Closed) {
+        crate::web::rsvp::promote_after_change(&state, &mut tx, &m).await?
+    } else {
+        0
+    };
     let queued = if notify {
         let mail = super::subscribe::mail_context(&state);
         queue_change(&mut tx, &mail, &m, Change::Rescheduled).await.map_err(Error::Internal)?
@@ -399,7 +405,7 @@ async fn save(
     let action = if notify { "meeting.reschedule" } else { "meeting.update" };
     record(&mut tx, &actor(&organiser), action, id, "", i64::try_from(queued).ok().filter(|_| notify)).await?;
     tx.commit().await?;
-    if queued > 0 {
+    if queued + promoted > 0 {
         state.mail_wake.notify_one();
     }
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=saved")).into_response())

@@ -556,6 +556,12 @@ async fn update_meeting(
     if !write_meeting(&mut tx, &seen, &m).await? {
         return Err(Error::Conflict("the meeting changed meanwhile; read it again and retry".into()));
     }
+    // More seats go to the waiting list at once.
+    let promoted = if matches!(seen.status, MeetingStatus::Published | MeetingStatus::Open | MeetingStatus::Closed) {
+        crate::web::rsvp::promote_after_change(&state, &mut tx, &m).await?
+    } else {
+        0
+    };
     let queued = if notify {
         let ctx = super::subscribe::mail_context(&state);
         crate::mail::changes::queue_change(&mut tx, &ctx, &m, crate::mail::changes::Change::Rescheduled)
@@ -574,7 +580,7 @@ async fn update_meeting(
     };
     audit::record(&mut tx, &actor, &entry).await?;
     tx.commit().await?;
-    if queued > 0 {
+    if queued + promoted > 0 {
         state.mail_wake.notify_one();
     }
     Ok(Json(MeetingJson::from(&state.store.meeting(id).await?)))
