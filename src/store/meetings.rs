@@ -331,7 +331,16 @@ pub async fn insert_meeting(tx: &mut WriteTx, m: &NewMeeting) -> Result<MeetingI
         .bind(at)
         .execute(&mut *c)
         .await?;
-        for (pos, t) in (0_i32..).zip(&m.tracks) {
+    });
+    insert_tracks(tx, id, &m.tracks).await?;
+    insert_programme(tx, id, &m.programme).await?;
+    Ok(id)
+}
+
+/// Writes `tracks` of meeting `id` in their order.
+async fn insert_tracks(tx: &mut WriteTx, id: MeetingId, tracks: &[Track]) -> Result<()> {
+    on_tx!(tx, |c| {
+        for (pos, t) in (0_i32..).zip(tracks) {
             sqlx::query("insert into track (meeting_id, key, title, capacity, position) values ($1, $2, $3, $4, $5)")
                 .bind(id.uuid())
                 .bind(&t.key)
@@ -341,7 +350,14 @@ pub async fn insert_meeting(tx: &mut WriteTx, m: &NewMeeting) -> Result<MeetingI
                 .execute(&mut *c)
                 .await?;
         }
-        for (pos, p) in (0_i32..).zip(&m.programme) {
+    });
+    Ok(())
+}
+
+/// Writes the programme `items` of meeting `id` in their order.
+async fn insert_programme(tx: &mut WriteTx, id: MeetingId, items: &[ProgrammeItem]) -> Result<()> {
+    on_tx!(tx, |c| {
+        for (pos, p) in (0_i32..).zip(items) {
             sqlx::query(
                 "insert into programme_item (id, meeting_id, position, starts_at, ends_at, title, description, \
                  speakers, track_key, cancelled) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -360,7 +376,7 @@ pub async fn insert_meeting(tx: &mut WriteTx, m: &NewMeeting) -> Result<MeetingI
             .await?;
         }
     });
-    Ok(id)
+    Ok(())
 }
 
 /// Whether a meeting has this number, as seen inside the transaction.
@@ -522,18 +538,8 @@ pub async fn update_meeting_details(tx: &mut WriteTx, seen: &Meeting, m: &Meetin
 pub async fn replace_tracks(tx: &mut WriteTx, id: MeetingId, tracks: &[Track]) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query("delete from track where meeting_id = $1").bind(id.uuid()).execute(&mut *c).await?;
-        for (pos, t) in (0_i32..).zip(tracks) {
-            sqlx::query("insert into track (meeting_id, key, title, capacity, position) values ($1, $2, $3, $4, $5)")
-                .bind(id.uuid())
-                .bind(&t.key)
-                .bind(&t.title)
-                .bind(t.capacity)
-                .bind(pos)
-                .execute(&mut *c)
-                .await?;
-        }
     });
-    Ok(())
+    insert_tracks(tx, id, tracks).await
 }
 
 /// Replaces a meeting's programme, in the order given, provided the meeting
@@ -564,25 +570,8 @@ pub async fn replace_programme(
     }
     on_tx!(tx, |c| {
         sqlx::query("delete from programme_item where meeting_id = $1").bind(id.uuid()).execute(&mut *c).await?;
-        for (pos, p) in (0_i32..).zip(items) {
-            sqlx::query(
-                "insert into programme_item (id, meeting_id, position, starts_at, ends_at, title, description, \
-                 speakers, track_key, cancelled) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(id.uuid())
-            .bind(pos)
-            .bind(p.starts_at.map(db_time))
-            .bind(p.ends_at.map(db_time))
-            .bind(&p.title)
-            .bind(&p.description)
-            .bind(Json(&p.speakers))
-            .bind(p.track.as_deref())
-            .bind(p.cancelled)
-            .execute(&mut *c)
-            .await?;
-        }
     });
+    insert_programme(tx, id, items).await?;
     Ok(true)
 }
 

@@ -16,7 +16,7 @@ use super::forms::{field, form_fields};
 use super::{AppState, Ctx, Error, Result};
 use crate::domain::CampaignId;
 use crate::i18n::{Lang, Texts};
-use crate::store::audit::{self, Actor, Entry};
+use crate::store::audit::{self, Entry};
 use crate::store::campaigns::Progress;
 
 /// How many campaigns the page lists.
@@ -186,7 +186,7 @@ async fn change(
         return Err(Error::Conflict(format!("the mailing is {}; it cannot {action}", now.state)));
     }
     let mut tx = state.store.begin().await?;
-    let who = Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() };
+    let who = organiser.actor();
     let entry = Entry {
         action: "campaign.state",
         subject_kind: "campaign",

@@ -3,6 +3,7 @@
 //! results as charts with data tables, and follow each stable question's trend
 //! across meetings.
 
+use crate::web::meeting_id;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -17,10 +18,9 @@ use super::charts::{Bar, bar_chart};
 use super::forms::{field, form_fields};
 use super::{AppState, Ctx, Error, Result};
 use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
-use crate::domain::{MeetingId, MeetingStatus, Timestamp, copenhagen};
+use crate::domain::{MeetingStatus, Timestamp, copenhagen};
 use crate::i18n::{Lang, Texts};
 use crate::mail::evaluations::{Schedule, SendError};
-use crate::store::audit::Actor;
 use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, trend};
 use crate::store::meetings::Meeting;
 
@@ -235,14 +235,6 @@ fn percent(lang: Lang, share: f64) -> String {
 
 fn when(lang: Lang, t: Option<Timestamp>) -> String {
     t.map(|t| format!("{} {}", lang.date(t), lang.time(t))).unwrap_or_default()
-}
-
-fn meeting_id(s: &str) -> Result<MeetingId> {
-    s.parse().map_err(|_| Error::NotFound)
-}
-
-fn actor(o: &Organiser) -> Actor {
-    Actor::User { id: o.user.id.uuid(), label: o.user.email.masked() }
 }
 
 /// A question as the editor shows it.
@@ -606,7 +598,7 @@ async fn send(
                 schedule(&state),
                 closes_at,
                 Some(o.user.id),
-                &actor(&o),
+                &o.actor(),
             )
             .await
         }
@@ -642,7 +634,7 @@ async fn remind(
     o.check_csrf(&body)?;
     o.require_write()?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let outcome = crate::mail::evaluations::remind_now(&state.store, meeting.id, Some(o.user.id), &actor(&o)).await;
+    let outcome = crate::mail::evaluations::remind_now(&state.store, meeting.id, Some(o.user.id), &o.actor()).await;
     state.campaign_wake.notify_one();
     finish(&state, &ctx, &o, &meeting, outcome.map(|_| labels(ctx.lang).reminded)).await
 }
@@ -657,7 +649,7 @@ async fn close(
     o.check_csrf(&body)?;
     o.require_write()?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let outcome = crate::mail::evaluations::close_now(&state.store, meeting.id, &actor(&o)).await;
+    let outcome = crate::mail::evaluations::close_now(&state.store, meeting.id, &o.actor()).await;
     finish(&state, &ctx, &o, &meeting, outcome.map(|()| labels(ctx.lang).closed_now)).await
 }
 

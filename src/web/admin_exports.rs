@@ -16,7 +16,6 @@ use super::auth::Organiser;
 use super::{AppState, Ctx, Error, Result};
 use crate::domain::MeetingId;
 use crate::i18n::{Lang, Texts};
-use crate::store::audit::Actor;
 use crate::store::meetings::MeetingFilter;
 use crate::transfer::export::{Format, Separator};
 
@@ -204,6 +203,6 @@ async fn download(
         _ => return Err(Error::NotFound),
     };
     exports::check_role(organiser.user.role, &what)?;
-    let actor = Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() };
+    let actor = organiser.actor();
     exports::download(&state, actor, what, format, options.lang()?)
 }

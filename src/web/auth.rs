@@ -159,11 +159,7 @@ impl Organiser {
     /// # Errors
     /// [`Error::Forbidden`] for viewers.
     pub fn require_write(&self) -> Result<()> {
-        if self.user.role.can_write() {
-            Ok(())
-        } else {
-            Err(Error::Forbidden("this needs the organiser or admin role"))
-        }
+        require_writer(&self.user)
     }
 
     /// Refuses every role but admin.
@@ -519,4 +515,13 @@ async fn change_password(
     let mut page = PasswordPage::new(&ctx, &organiser);
     page.changed = true;
     Ok(page.into_response())
+}
+
+/// Refuses accounts whose role may not change data (viewers), for pages and
+/// API calls alike.
+///
+/// # Errors
+/// [`Error::Forbidden`] for viewers.
+pub fn require_writer(user: &User) -> Result<()> {
+    if user.role.can_write() { Ok(()) } else { Err(Error::Forbidden("this needs the organiser or admin role")) }
 }

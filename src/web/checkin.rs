@@ -14,9 +14,9 @@ use serde::Deserialize;
 
 use super::auth::Organiser;
 use super::{AppState, Ctx, Error, Result};
-use crate::domain::{MeetingId, RegistrationId, RegistrationStatus};
+use crate::domain::{RegistrationId, RegistrationStatus};
 use crate::i18n::{Lang, Texts};
-use crate::store::audit::{self, Actor, Entry};
+use crate::store::audit::{self, Entry};
 use crate::store::rsvp;
 
 /// Routes of the check-in page.
@@ -123,7 +123,7 @@ async fn page(
     Path(id): Path<String>,
     Query(search): Query<Search>,
 ) -> Result<CheckinPage> {
-    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = crate::web::meeting_id(&id)?;
     let meeting = state.store.meeting(id).await?;
     let attending: Vec<_> = state
         .store
@@ -151,7 +151,7 @@ async fn page(
         .collect();
     if !needle.is_empty() {
         let mut tx = state.store.begin().await?;
-        let actor = Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() };
+        let actor = organiser.actor();
         let count = i64::try_from(rows.len()).ok();
         let entry = Entry {
             action: "checkin.search",
@@ -198,13 +198,13 @@ async fn toggle(
 ) -> Result<Response> {
     organiser.check_csrf(&body)?;
     organiser.require_write()?;
-    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = crate::web::meeting_id(&id)?;
     let registration: RegistrationId = registration.parse().map_err(|_| Error::NotFound)?;
     let form: Toggle = serde_urlencoded::from_bytes(&body).map_err(|e| Error::BadRequest(e.to_string()))?;
     let present = form.present.as_deref() == Some("yes");
     let mut tx = state.store.begin().await?;
     rsvp::check_in(&mut tx, id, registration, present.then(crate::store::now)).await?;
-    let actor = Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() };
+    let actor = organiser.actor();
     let action = if present { "registration.check_in" } else { "registration.check_in_undone" };
     audit::record(
         &mut tx,
@@ -264,7 +264,7 @@ async fn person(
     organiser: Organiser,
     Path((id, registration)): Path<(String, String)>,
 ) -> Result<PersonPage> {
-    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = crate::web::meeting_id(&id)?;
     let registration: RegistrationId = registration.parse().map_err(|_| Error::NotFound)?;
     let meeting = state.store.meeting(id).await?;
     let r = state.store.registration(registration).await?;
@@ -312,7 +312,7 @@ async fn waitlist(
     organiser: Organiser,
     Path(id): Path<String>,
 ) -> Result<WaitlistPage> {
-    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = crate::web::meeting_id(&id)?;
     let meeting = state.store.meeting(id).await?;
     let rows = state
         .store
@@ -354,7 +354,7 @@ async fn move_waitlisted(
 ) -> Result<Response> {
     organiser.check_csrf(&body)?;
     organiser.require_write()?;
-    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = crate::web::meeting_id(&id)?;
     let registration: RegistrationId = registration.parse().map_err(|_| Error::NotFound)?;
     let form: Move = serde_urlencoded::from_bytes(&body).map_err(|e| Error::BadRequest(e.to_string()))?;
     let how = match form.to.as_str() {
@@ -365,7 +365,7 @@ async fn move_waitlisted(
     };
     let mut tx = state.store.begin().await?;
     rsvp::move_waitlisted(&mut tx, id, registration, how).await?;
-    let actor = Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() };
+    let actor = organiser.actor();
     let entry = Entry {
         action: "waitlist.move",
         subject_kind: "registration",

@@ -18,7 +18,7 @@ use super::forms::{field, form_fields};
 use super::{AppState, Ctx, Result};
 use crate::domain::Name;
 use crate::i18n::{Lang, Texts};
-use crate::store::audit::{self, Actor, Entry};
+use crate::store::audit::{self, Entry};
 use crate::store::people::{self, Interest};
 
 /// Routes of the interests page.
@@ -166,10 +166,6 @@ fn titles(fields: &[(String, String)], key: Option<&str>, prefix: &str) -> std::
     Ok((title_da, title_en))
 }
 
-fn actor(organiser: &Organiser) -> Actor {
-    Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() }
-}
-
 async fn add(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, body: Bytes) -> Result<Response> {
     organiser.check_csrf(&body)?;
     organiser.require_write()?;
@@ -185,7 +181,7 @@ async fn add(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, body
     let key = people::add_interest(&mut tx, &da, &en).await?;
     let entry =
         Entry { action: "interest.add", subject_kind: "interest", subject_id: None, detail: &key, row_count: None };
-    audit::record(&mut tx, &actor(&organiser), &entry).await?;
+    audit::record(&mut tx, &organiser.actor(), &entry).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/interests").into_response())
 }
@@ -223,7 +219,7 @@ async fn change(
         },
     };
     let entry = Entry { action, subject_kind: "interest", subject_id: None, detail: &key, row_count: None };
-    audit::record(&mut tx, &actor(&organiser), &entry).await?;
+    audit::record(&mut tx, &organiser.actor(), &entry).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/interests").into_response())
 }

@@ -170,6 +170,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
+/// A meeting id from a path: anything that is not one is a page or resource
+/// that does not exist (404).
+///
+/// # Errors
+/// [`Error::NotFound`] when `s` is not a meeting id.
+pub(crate) fn meeting_id(s: &str) -> Result<crate::domain::MeetingId> {
+    s.parse().map_err(|_| Error::NotFound)
+}
+
 /// The client's IP address: the connecting address, or — when that is a
 /// configured proxy — the nearest address in `X-Forwarded-For` that is not a
 /// proxy. Never logged in full alongside an address.

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::form::parse_local;
-use super::{Errors, actor, error_of, l, meeting_id, record};
+use super::{Errors, error_of, l, meeting_id, record};
 use crate::domain::{Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonStatus};
 use crate::i18n::{Lang, Texts};
 use crate::mail::campaign::{Letter, count_invitees, invitation, invitation_bodies, test_invitation};
@@ -356,7 +356,7 @@ async fn act(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     // The message belongs to the meeting: kept whatever the button.
-    let who = actor(&organiser);
+    let who = organiser.actor();
     let stored = state.store.invitation_message(m.id).await?;
     let mut tx = state.store.begin().await?;
     if stored != form.message {

@@ -9,6 +9,7 @@ mod materials;
 
 pub use materials::upload_router;
 
+use crate::web::meeting_id;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -54,10 +55,6 @@ pub(crate) const fn l(lang: Lang, da: &'static str, en: &'static str) -> &'stati
     }
 }
 
-fn actor(organiser: &Organiser) -> Actor {
-    Actor::User { id: organiser.user.id.uuid(), label: organiser.user.email.masked() }
-}
-
 /// Records one organiser action on a meeting.
 async fn record(
     tx: &mut WriteTx,
@@ -70,10 +67,6 @@ async fn record(
     let entry = Entry { action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail, row_count: rows };
     audit::record(tx, who, &entry).await?;
     Ok(())
-}
-
-fn meeting_id(s: &str) -> Result<MeetingId> {
-    s.parse().map_err(|_| Error::NotFound)
 }
 
 /// A page's field errors: (field id, message).
@@ -290,7 +283,7 @@ async fn create(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, b
         }
         Err(e) => return Err(e.into()),
     };
-    record(&mut tx, &actor(&organiser), "meeting.create", id, &new.title, None).await?;
+    record(&mut tx, &organiser.actor(), "meeting.create", id, &new.title, None).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}")).into_response())
 }
@@ -403,7 +396,7 @@ async fn save(
         0
     };
     let action = if notify { "meeting.reschedule" } else { "meeting.update" };
-    record(&mut tx, &actor(&organiser), action, id, "", i64::try_from(queued).ok().filter(|_| notify)).await?;
+    record(&mut tx, &organiser.actor(), action, id, "", i64::try_from(queued).ok().filter(|_| notify)).await?;
     tx.commit().await?;
     if queued + promoted > 0 {
         state.mail_wake.notify_one();
@@ -454,7 +447,7 @@ async fn change_status(
     let id = meeting_id(&id)?;
     let fields = form_fields(&body);
     let to = MeetingStatus::parse(field(&fields, "to")).map_err(|e| Error::invalid("to", e))?;
-    transition(&state, &actor(&organiser), id, to).await?;
+    transition(&state, &organiser.actor(), id, to).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=status")).into_response())
 }
 
@@ -475,7 +468,7 @@ async fn save_programme(
     if !replace_programme(&mut tx, m.id, m.updated_at, items).await? {
         return Err(refused());
     }
-    record(&mut tx, &actor(organiser), "meeting.programme", m.id, detail, i64::try_from(items.len()).ok()).await?;
+    record(&mut tx, &organiser.actor(), "meeting.programme", m.id, detail, i64::try_from(items.len()).ok()).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/meetings/{}?done=programme#programme", m.id)).into_response())
 }

@@ -1,6 +1,8 @@
 //! Invitations, campaign progress, pausing and cancelling, and the meeting
 //! transitions that go with them.
 
+use crate::web::auth::require_writer as writer;
+use crate::web::meeting_id;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -30,18 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/{id}/pause", post(pause))
         .route("/campaigns/{id}/resume", post(resume))
         .route("/campaigns/{id}/cancel", post(cancel_campaign))
-}
-
-fn writer(user: &User) -> Result<()> {
-    if user.role.can_write() { Ok(()) } else { Err(Error::Forbidden("this needs the organiser or admin role")) }
-}
-
-fn actor(user: &User) -> Actor {
-    Actor::User { id: user.id.uuid(), label: user.email.masked() }
-}
-
-fn meeting_id(s: &str) -> Result<MeetingId> {
-    s.parse().map_err(|_| Error::NotFound)
 }
 
 /// Who to invite: exactly one of the three forms, or none when only guests are invited.
@@ -170,7 +160,7 @@ async fn invite(
         detail: "invitation",
         row_count: None,
     };
-    audit::record(&mut tx, &actor(&user), &entry).await?;
+    audit::record(&mut tx, &Actor::of(&user), &entry).await?;
     tx.commit().await?;
     state.campaign_wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(CampaignCreated { id: cid.uuid(), state: "scheduled".into() })))
@@ -280,7 +270,7 @@ async fn meeting_transition(
     to: MeetingStatus,
 ) -> Result<Json<super::MeetingJson>> {
     writer(user)?;
-    let m = crate::web::admin_meetings::transition(state, &actor(user), meeting_id(id)?, to).await?;
+    let m = crate::web::admin_meetings::transition(state, &Actor::of(user), meeting_id(id)?, to).await?;
     Ok(Json(super::MeetingJson::from(&m)))
 }
 

@@ -2,6 +2,8 @@
 //! it is sent, send it after the meeting, remind, close, and read the results
 //! and the trend across meetings.
 
+use crate::web::auth::require_writer as writer;
+use crate::web::meeting_id;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,13 +14,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Problem;
+use crate::domain::Timestamp;
 use crate::domain::evaluation::Questionnaire;
-use crate::domain::{MeetingId, Timestamp};
 use crate::mail::evaluations::SendError;
 use crate::store::StoreError;
 use crate::store::audit::Actor;
 use crate::store::evaluations::{Results, TrendSeries, results, trend};
-use crate::store::users::User;
 use crate::web::auth::ApiUser;
 use crate::web::{AppState, Error, Result};
 
@@ -31,18 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/evaluation/close", post(close))
         .route("/meetings/{id}/evaluation/results", get(get_results))
         .route("/evaluations/trend", get(get_trend))
-}
-
-fn writer(user: &User) -> Result<()> {
-    if user.role.can_write() { Ok(()) } else { Err(Error::Forbidden("this needs the organiser or admin role")) }
-}
-
-fn actor(user: &User) -> Actor {
-    Actor::User { id: user.id.uuid(), label: user.email.masked() }
-}
-
-fn meeting_id(s: &str) -> Result<MeetingId> {
-    s.parse().map_err(|_| Error::NotFound)
 }
 
 impl From<SendError> for Error {
@@ -152,9 +141,15 @@ async fn send(
         serde_json::from_slice(&body).map_err(|e| Error::invalid("body", e))?
     };
     let schedule = crate::web::admin_evaluations::schedule(&state);
-    let sent =
-        crate::mail::evaluations::send(&state.store, &meeting, schedule, input.closes_at, Some(user.id), &actor(&user))
-            .await?;
+    let sent = crate::mail::evaluations::send(
+        &state.store,
+        &meeting,
+        schedule,
+        input.closes_at,
+        Some(user.id),
+        &Actor::of(&user),
+    )
+    .await?;
     state.campaign_wake.notify_one();
     Ok((
         StatusCode::ACCEPTED,
@@ -185,7 +180,7 @@ async fn remind(
 ) -> Result<(StatusCode, Json<ReminderSent>)> {
     writer(&user)?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let cid = crate::mail::evaluations::remind_now(&state.store, meeting.id, Some(user.id), &actor(&user)).await?;
+    let cid = crate::mail::evaluations::remind_now(&state.store, meeting.id, Some(user.id), &Actor::of(&user)).await?;
     state.campaign_wake.notify_one();
     Ok((StatusCode::ACCEPTED, Json(ReminderSent { id: cid.uuid() })))
 }
@@ -203,7 +198,7 @@ pub struct Closed {
 async fn close(State(state): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<String>) -> Result<Json<Closed>> {
     writer(&user)?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    crate::mail::evaluations::close_now(&state.store, meeting.id, &actor(&user)).await?;
+    crate::mail::evaluations::close_now(&state.store, meeting.id, &Actor::of(&user)).await?;
     let e = state.store.evaluation_or_default(meeting.id).await?;
     Ok(Json(Closed { closes_at: e.closes_at.map(super::rfc3339) }))
 }

@@ -219,10 +219,6 @@ pub fn download(state: &AppState, actor: Actor, what: What, format: Format, lang
     Ok(res)
 }
 
-fn actor(user: &crate::store::users::User) -> Actor {
-    Actor::User { id: user.id.uuid(), label: user.email.masked() }
-}
-
 async fn meeting(state: &AppState, id: &str) -> Result<Meeting> {
     let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
     Ok(state.store.meeting(id).await?)
@@ -236,7 +232,7 @@ fn api_download(
     lang: Lang,
 ) -> Result<Response> {
     check_role(user.role, &what)?;
-    download(state, actor(user), what, format, lang)
+    download(state, Actor::of(user), what, format, lang)
 }
 
 /// A meeting's participant list as CSV: everyone who answered (attending, the

@@ -269,7 +269,7 @@ async fn list_meetings(
 #[utoipa::path(get, path = "/meetings/{id}", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = MeetingJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_meeting(State(state): State<AppState>, _: ApiUser, Path(id): Path<String>) -> Result<Json<MeetingJson>> {
-    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = crate::web::meeting_id(&id)?;
     let m = state.store.meeting(id).await?;
     Ok(Json(MeetingJson::from(&m)))
 }
@@ -453,7 +453,7 @@ async fn create_meeting(
         crate::store::StoreError::Conflict(_) => Error::Conflict("number: another meeting has this number".into()),
         other => other.into(),
     })?;
-    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let actor = Actor::of(&user);
     let entry = Entry {
         action: "meeting.create",
         subject_kind: "meeting",
@@ -540,7 +540,7 @@ async fn update_meeting(
     if !user.role.can_write() {
         return Err(Error::Forbidden("this needs the organiser or admin role"));
     }
-    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = crate::web::meeting_id(&id)?;
     let seen = state.store.meeting(id).await?;
     let Json(patch) = body?;
     let mut m = patch.apply(&seen)?;
@@ -570,7 +570,7 @@ async fn update_meeting(
     } else {
         0
     };
-    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let actor = Actor::of(&user);
     let entry = Entry {
         action: if notify { "meeting.reschedule" } else { "meeting.update" },
         subject_kind: "meeting",

@@ -1,5 +1,6 @@
 //! A meeting's registrations and check-in at the door.
 
+use crate::web::meeting_id;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -8,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Problem, rfc3339};
-use crate::domain::{MeetingId, RegistrationId};
+use crate::domain::RegistrationId;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::rsvp::{self, Registration};
 use crate::web::auth::ApiUser;
@@ -72,10 +73,6 @@ pub struct RegistrationList {
     next: Option<String>,
 }
 
-fn meeting_id(s: &str) -> Result<MeetingId> {
-    s.parse().map_err(|_| Error::NotFound)
-}
-
 /// A meeting's registrations: attending, then the waiting list in order, then invited and the rest.
 #[utoipa::path(get, path = "/meetings/{id}/registrations", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = RegistrationList), (status = 404, body = Problem, content_type = "application/problem+json")))]
@@ -88,7 +85,7 @@ async fn list(
     let regs = state.store.registrations(meeting.id).await?;
     let mut tx = state.store.begin().await?;
     let count = i64::try_from(regs.len()).ok();
-    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let actor = Actor::of(&user);
     let entry = Entry {
         action: "registrations.view",
         subject_kind: "meeting",
@@ -137,7 +134,7 @@ async fn check_in(
         }
         other => other.into(),
     })?;
-    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let actor = Actor::of(&user);
     let action = if c.present { "registration.check_in" } else { "registration.check_in_undone" };
     audit::record(
         &mut tx,
@@ -189,7 +186,7 @@ async fn reorder_waitlist(
         crate::store::StoreError::Conflict(why) => Error::invalid("order", why),
         other => other.into(),
     })?;
-    let actor = Actor::User { id: user.id.uuid(), label: user.email.masked() };
+    let actor = Actor::of(&user);
     let count = i64::try_from(first.len()).ok();
     let entry = Entry {
         action: "waitlist.reorder",

@@ -6,6 +6,7 @@
 //! the search, and the number of rows. Viewers may list and read; changing,
 //! importing and erasing need the organiser or admin role.
 
+use crate::web::auth::require_writer as writer;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -33,14 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/subscribers", get(list_subscribers).post(create_subscriber))
         .route("/subscribers/import", post(import_subscribers))
         .route("/subscribers/{id}", get(get_subscriber).patch(update_subscriber).delete(delete_subscriber))
-}
-
-fn writer(user: &crate::store::users::User) -> Result<()> {
-    if user.role.can_write() { Ok(()) } else { Err(Error::Forbidden("this needs the organiser or admin role")) }
-}
-
-fn actor(user: &crate::store::users::User) -> Actor {
-    Actor::of(user)
 }
 
 fn person_id(s: &str) -> Result<PersonId> {
@@ -196,7 +189,7 @@ async fn list_subscribers(
     let detail = format!("{search}{page}");
     audit::record_read(
         &state.store,
-        &actor(&user),
+        &Actor::of(&user),
         &Entry::read("subscribers.list", "person", None, &detail, people.len()),
     )
     .await?;
@@ -213,8 +206,12 @@ async fn get_subscriber(
 ) -> Result<Json<SubscriberJson>> {
     let id = person_id(&id)?;
     let person = state.store.subscriber(id).await?;
-    audit::record_read(&state.store, &actor(&user), &Entry::read("subscriber.view", "person", Some(id.uuid()), "", 1))
-        .await?;
+    audit::record_read(
+        &state.store,
+        &Actor::of(&user),
+        &Entry::read("subscriber.view", "person", Some(id.uuid()), "", 1),
+    )
+    .await?;
     Ok(Json(person.into()))
 }
 
@@ -286,7 +283,7 @@ async fn create_subscriber(
         detail: "",
         row_count: Some(1),
     };
-    audit::record(&mut tx, &actor(&user), &entry).await?;
+    audit::record(&mut tx, &Actor::of(&user), &entry).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(state.store.subscriber(id).await?.into())))
 }
@@ -365,7 +362,7 @@ async fn update_subscriber(
         detail: &detail,
         row_count: Some(1),
     };
-    audit::record(&mut tx, &actor(&user), &entry).await?;
+    audit::record(&mut tx, &Actor::of(&user), &entry).await?;
     tx.commit().await?;
     Ok(Json(state.store.subscriber(id).await?.into()))
 }
@@ -383,7 +380,7 @@ async fn delete_subscriber(
     writer(&user)?;
     let id = person_id(&id)?;
     let mut tx = state.store.begin().await?;
-    let erased = erasure::erase_person(&mut tx, id, &actor(&user)).await?;
+    let erased = erasure::erase_person(&mut tx, id, &Actor::of(&user)).await?;
     tx.commit().await?;
     tracing::info!(person = %id, rows = erased.total(), "person erased by an organiser");
     Ok(StatusCode::NO_CONTENT)
@@ -403,10 +400,11 @@ async fn import_subscribers(
     body: Bytes,
 ) -> Result<Json<Report>> {
     writer(&user)?;
-    let report = import::subscribers(&state.store, &body[..], &actor(&user), |_| {}).await.map_err(|e| match e {
-        ImportError::File(why) => Error::invalid("file", why),
-        ImportError::Store(e) => e.into(),
-    })?;
+    let report =
+        import::subscribers(&state.store, &body[..], &Actor::of(&user), |_| {}).await.map_err(|e| match e {
+            ImportError::File(why) => Error::invalid("file", why),
+            ImportError::Store(e) => e.into(),
+        })?;
     tracing::info!(imported = report.imported, rejected = report.rejected.len(), "subscribers imported by API");
     Ok(Json(report))
 }
