@@ -1,0 +1,14 @@
+//! Hardening, end to end on both engines: the defects found by trying the
+//! service from outside as an attacker or a careless organiser would, each
+//! replayed against the running application.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod background;
+mod inbound;
+mod input;
+mod login;
+mod outbox;
+mod privilege;
+mod signup;
