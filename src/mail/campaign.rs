@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use askama::Template;
-use jiff::SignedDuration;
 use tokio::sync::{Notify, watch};
 
 use super::Composer;
@@ -197,7 +196,7 @@ async fn queue_invitations(
     let mut registrations = Vec::with_capacity(fresh.len());
     let mut tokens = Vec::with_capacity(fresh.len() * 2);
     let mut messages = Vec::with_capacity(fresh.len());
-    let expires = meeting.ends_at + SignedDuration::from_hours(24 * 30);
+    let expires = crate::domain::link_expiry(meeting.ends_at);
     let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
     let message = invitation_message_in(tx, meeting.id).await?;
     for r in fresh {

@@ -87,12 +87,13 @@ pub async fn send(
         let ends = meeting.ends_at.to_zoned_datetime(crate::domain::copenhagen());
         return Err(SendError::NotEnded(ends.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()));
     }
-    let closes_at = closes_at.unwrap_or(at + days(schedule.close_after_days.max(1)));
+    let closes_at = closes_at.unwrap_or(crate::domain::shifted(at, days(schedule.close_after_days.max(1))));
     if closes_at <= at {
         return Err(SendError::ClosingInPast);
     }
-    let reminder_at =
-        (schedule.reminder_after_days > 0).then(|| at + days(schedule.reminder_after_days)).filter(|r| *r < closes_at);
+    let reminder_at = (schedule.reminder_after_days > 0)
+        .then(|| crate::domain::shifted(at, days(schedule.reminder_after_days)))
+        .filter(|r| *r < closes_at);
     let mut tx = store.begin().await?;
     if !mark_sent(&mut tx, meeting.id, closes_at, reminder_at).await? {
         return Err(SendError::AlreadySent);

@@ -36,7 +36,7 @@ pub async fn send_due(store: &Store, ctx: &MailContext, settings: Reminders) -> 
             let meeting = store.meeting(id).await?;
             // Someone invited inside the window has just had the invitation.
             let invited_before = match kind {
-                ReminderKind::Deadline => meeting.registration_deadline.map(|d| d - lead),
+                ReminderKind::Deadline => meeting.registration_deadline.map(|d| crate::domain::shifted(d, -lead)),
                 ReminderKind::Start => None,
             };
             queued += remind(store, ctx, &meeting, kind, invited_before).await?;
@@ -58,7 +58,7 @@ async fn remind(
     if people.is_empty() {
         return Ok(0);
     }
-    let expires = meeting.ends_at + SignedDuration::from_hours(24 * 30);
+    let expires = crate::domain::link_expiry(meeting.ends_at);
     let mut tokens = Vec::new();
     let mut messages = Vec::with_capacity(people.len());
     for (r, registration) in &people {

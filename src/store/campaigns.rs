@@ -428,7 +428,7 @@ pub async fn meetings_due_for_reminder(
         }
     };
     let ids: Vec<Uuid> = on_pool!(store, |db| {
-        sqlx::query_scalar(sql).bind(db_time(at)).bind(db_time(at + lead)).fetch_all(db).await?
+        sqlx::query_scalar(sql).bind(db_time(at)).bind(db_time(crate::domain::shifted(at, lead))).fetch_all(db).await?
     });
     Ok(ids.into_iter().map(MeetingId::from_uuid).collect())
 }

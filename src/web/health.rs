@@ -23,8 +23,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ready().await {
         Ok(()) => (StatusCode::OK, "ready".to_owned()),
         Err(e) => {
+            // The cause goes to the log only: database errors name hosts, users and tables.
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}"))
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database is unavailable or not migrated".to_owned())
         }
     }
 }

@@ -447,7 +447,7 @@ async fn colleague(
         Err(e) => return Err(e.into()),
     };
     let token = Token::generate();
-    let expires = m.ends_at + jiff::SignedDuration::from_hours(24 * 30);
+    let expires = crate::domain::link_expiry(m.ends_at);
     crate::store::tokens::insert_link_token(
         &mut tx,
         &token.hash(),
