@@ -333,7 +333,7 @@ both_engines! {
         // Watch how long each row stays claimed while both instances run.
         let mut claimed_since: HashMap<Uuid, Instant> = HashMap::new();
         let mut longest = Duration::ZERO;
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_mins(1);
         while store.outbox_counts().await.unwrap().sent < i64::try_from(n).unwrap() && Instant::now() < deadline {
             let now: HashSet<Uuid> = peek.claimed().await.into_iter().map(|(id, _, _)| id).collect();
             for id in &now {
