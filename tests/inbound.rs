@@ -22,7 +22,7 @@ use dialogforum::i18n::EMAIL_CONSENT_TEXT;
 use dialogforum::mail::verp::{envelope_sender, leave_address};
 use dialogforum::mail::{Composer, Outgoing};
 use dialogforum::store::Store;
-use dialogforum::store::outbox::{Outcome, enqueue};
+use dialogforum::store::outbox::{ClaimOwner, Outcome, enqueue};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use lettre::AsyncTransport;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -143,9 +143,10 @@ impl Inbound {
 
     /// Does what the outbox worker does when the server accepts everything due.
     async fn send_everything_due(&self) {
-        let claimed = self.store().claim_due(100, Duration::from_mins(1)).await.unwrap();
+        let owner = ClaimOwner::generate();
+        let claimed = self.store().claim_due(owner, 100, Duration::from_mins(1)).await.unwrap();
         let outcomes: Vec<_> = claimed.into_iter().map(|c| (c.id, Outcome::Sent)).collect();
-        self.store().record_outcomes(&outcomes).await.unwrap();
+        self.store().record_outcomes(owner, &outcomes).await.unwrap();
     }
 
     /// Queues a message to `person` and has it sent; returns its bounce address.

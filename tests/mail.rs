@@ -13,7 +13,7 @@ use dialogforum::app::{self, StartOptions};
 use dialogforum::domain::Email;
 use dialogforum::mail::{Composer, Outgoing};
 use dialogforum::store::Store;
-use dialogforum::store::outbox::{OutboxCounts, enqueue};
+use dialogforum::store::outbox::{ClaimOwner, OutboxCounts, enqueue};
 use mail_parser::MimeHeaders as _;
 
 fn composer() -> Composer {
@@ -138,9 +138,12 @@ both_engines! {
         let store = db.store().await;
         queue_many(&store, 3).await;
         // A worker claims everything and dies before sending.
-        let claimed = store.claim_due(10, Duration::from_secs(1)).await.unwrap();
+        let claimed = store.claim_due(ClaimOwner::generate(), 10, Duration::from_secs(1)).await.unwrap();
         assert_eq!(claimed.len(), 3);
-        assert!(store.claim_due(10, Duration::from_secs(1)).await.unwrap().is_empty(), "leased rows are not claimed twice");
+        assert!(
+            store.claim_due(ClaimOwner::generate(), 10, Duration::from_secs(1)).await.unwrap().is_empty(),
+            "leased rows are not claimed twice"
+        );
 
         let url = smtp.url();
         let settings = common::settings(&db, &[("mail.transport", "smtp"), ("mail.smtp_url", &url), ("mail.lease_secs", "1")]);

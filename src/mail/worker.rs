@@ -5,26 +5,41 @@
 //! dies, the messages it had claimed become due again when their lease runs
 //! out: the only possible duplicates are those in flight at that moment, and
 //! they carry the same Message-ID.
+//!
+//! The lease is short (`mail.lease_secs`, 15 s by default) because a live
+//! worker renews its claims every third of it for as long as it holds them,
+//! however slowly it sends. A worker sends a message only while at least a
+//! third of its lease is left; if renewals fail (the database is away) for
+//! about two thirds of the lease, it stops sending what it holds and puts it
+//! back once the database answers, so that another instance that takes the
+//! rows over after the lease does not send them a second time. What can still
+//! go out twice: a message accepted by the server whose outcome could not be
+//! written before the lease ran out (the database was away longer than the
+//! lease, or the process died), and a message whose delivery started with a
+//! third of the lease left and took longer than that while renewals failed.
+//! Instances must agree on the time to well within a third of the lease.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use lettre::Address;
 use lettre::address::Envelope;
 use rand::Rng;
-use tokio::sync::{Mutex, Notify, mpsc, watch};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot, watch};
 
 use super::smtp::SendError;
 use super::transport::{Lane, Transport, mask};
 use crate::config;
 use crate::domain::{Email, OutboxId, Timestamp};
 use crate::store::Store;
-use crate::store::outbox::{Claimed, Outcome};
+use crate::store::outbox::{ClaimOwner, Claimed, Outcome};
 
 /// How the worker paces itself.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub batch_size: u32,
+    /// How long a claim lasts unless renewed; a live worker renews it every third of this.
     pub lease: Duration,
     pub max_connections: u32,
     /// Messages per second; 0 = unlimited.
@@ -65,8 +80,8 @@ impl WorkerSettings {
 
     /// How many messages to claim at once. With a rate limit, half a second's
     /// worth: with two batches in hand, claimed messages never wait long for
-    /// their turn (their lease is safe) and a paused campaign stops within
-    /// about a second.
+    /// their turn and a paused campaign stops within about a second. (However
+    /// long they wait, the renewals keep their lease.)
     fn claim_size(&self) -> u32 {
         if self.rate_per_second == 0 { self.batch_size } else { self.batch_size.min(self.rate_per_second / 2).max(1) }
     }
@@ -97,6 +112,11 @@ impl Worker {
 
     /// Runs until `shutdown` turns true, then finishes the messages it holds.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        // A new owner for each run: a run that ended abnormally leaves claims
+        // that the next one takes over when their lease runs out.
+        let owner = ClaimOwner::generate();
+        let lease = self.settings.lease;
+        let held = Arc::new(Holdings::new(lease));
         let claim_size = self.settings.claim_size();
         let batch = usize::try_from(claim_size).unwrap_or(64).max(1);
         // Room for two batches: the next claim happens while the lanes still
@@ -111,6 +131,7 @@ impl Worker {
             let lane = Lane::new(self.transport.clone());
             lanes.push(tokio::spawn(run_lane(
                 lane,
+                Arc::clone(&held),
                 Arc::clone(&job_rx),
                 out_tx.clone(),
                 Arc::clone(&pace),
@@ -119,7 +140,9 @@ impl Worker {
             )));
         }
         drop(out_tx);
-        let recorder = tokio::spawn(record(self.store.clone(), out_rx));
+        let recorder = tokio::spawn(record(self.store.clone(), owner, Arc::clone(&held), out_rx));
+        let (stop_renewing, renewing_stopped) = oneshot::channel();
+        let renewer = tokio::spawn(renew(self.store.clone(), owner, Arc::clone(&held), renewing_stopped));
 
         loop {
             if *shutdown.borrow() {
@@ -131,9 +154,13 @@ impl Worker {
                 p = job_tx.reserve_many(batch) => match p { Ok(p) => p, Err(_) => break },
                 _ = shutdown.changed() => continue,
             };
-            match self.store.claim_due(claim_size, self.settings.lease).await {
+            // The lease is counted from before the claim was asked for, so this
+            // worker never thinks it holds a row longer than the database does.
+            let since = Instant::now();
+            match self.store.claim_due(owner, claim_size, lease).await {
                 Ok(jobs) if !jobs.is_empty() => {
                     metrics::counter!("dialogforum_mail_claimed_total").increment(jobs.len() as u64);
+                    held.add(jobs.iter().map(|j| j.id), since);
                     for (permit, job) in permits.zip(jobs) {
                         permit.send(job);
                     }
@@ -161,12 +188,104 @@ impl Worker {
             let _ = lane.await;
         }
         let _ = recorder.await;
+        // Renewals continue until every outcome is written: until then the rows are still held.
+        let _ = stop_renewing.send(());
+        let _ = renewer.await;
         tracing::info!("mail worker stopped");
+    }
+}
+
+/// The claims a worker holds, each with the instant until which it is sure to
+/// hold it: the start of the claim or of the last renewal that covered it, plus the lease.
+struct Holdings {
+    lease: Duration,
+    rows: std::sync::Mutex<HashMap<OutboxId, Instant>>,
+}
+
+impl Holdings {
+    fn new(lease: Duration) -> Self {
+        Self { lease, rows: std::sync::Mutex::default() }
+    }
+
+    fn rows(&self) -> std::sync::MutexGuard<'_, HashMap<OutboxId, Instant>> {
+        // The map stays consistent whatever panicked while it was held.
+        self.rows.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn add(&self, ids: impl Iterator<Item = OutboxId>, since: Instant) {
+        let until = since + self.lease;
+        self.rows().extend(ids.map(|id| (id, until)));
+    }
+
+    /// Moves the end of the claims that a renewal begun at `since` extended.
+    fn renewed(&self, ids: &[OutboxId], since: Instant) {
+        let until = since + self.lease;
+        let mut rows = self.rows();
+        for id in ids {
+            if let Some(u) = rows.get_mut(id) {
+                *u = (*u).max(until);
+            }
+        }
+    }
+
+    fn ids(&self) -> Vec<OutboxId> {
+        self.rows().keys().copied().collect()
+    }
+
+    /// Whether `id` may be sent now: at least a third of its lease is left, so
+    /// that nobody else can have taken it over before the delivery is done.
+    fn may_send(&self, id: OutboxId) -> bool {
+        self.rows().get(&id).is_some_and(|until| Instant::now() + self.lease / 3 < *until)
+    }
+
+    fn forget(&self, ids: impl Iterator<Item = OutboxId>) {
+        let mut rows = self.rows();
+        for id in ids {
+            rows.remove(&id);
+        }
+    }
+}
+
+/// Renews the lease of every claim still held, every third of the lease, until
+/// told to stop. A failed renewal is tried again within a second; it never
+/// ends the worker. The lanes stop sending what a failing renewal leaves uncovered.
+async fn renew(store: Store, owner: ClaimOwner, held: Arc<Holdings>, mut stop: oneshot::Receiver<()>) {
+    let every = (held.lease / 3).max(Duration::from_millis(50));
+    let retry = every.min(Duration::from_secs(1));
+    let mut wait = every;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = &mut stop => break,
+        }
+        wait = every;
+        let ids = held.ids();
+        if ids.is_empty() {
+            continue;
+        }
+        let since = Instant::now();
+        match store.renew_claims(owner, &ids, held.lease).await {
+            Ok(renewed) => {
+                held.renewed(&renewed, since);
+                metrics::counter!("dialogforum_mail_lease_renewals_total").increment(1);
+                if renewed.len() < ids.len() {
+                    // Mostly rows whose outcome was written meanwhile; rows another
+                    // worker took over are not sent from here (see `Holdings::may_send`).
+                    tracing::debug!(held = ids.len(), renewed = renewed.len(), "some claims were not renewed");
+                }
+            }
+            Err(e) => {
+                metrics::counter!("dialogforum_mail_lease_renewal_failures_total").increment(1);
+                tracing::warn!(error = %e, held = ids.len(), "could not renew mail claims; trying again");
+                wait = retry;
+            }
+        }
     }
 }
 
 async fn run_lane(
     mut lane: Lane,
+    held: Arc<Holdings>,
     jobs: Arc<Mutex<mpsc::Receiver<Claimed>>>,
     outcomes: mpsc::UnboundedSender<(OutboxId, Outcome)>,
     pace: Arc<Pace>,
@@ -177,6 +296,13 @@ async fn run_lane(
         let job = { jobs.lock().await.recv().await };
         let Some(job) = job else { break };
         pace.wait().await;
+        if !held.may_send(job.id) {
+            tracing::info!(to = %mask(&job.recipient), "mail claim may have lapsed; not sent from here");
+            if outcomes.send((job.id, Outcome::Release)).is_err() {
+                break;
+            }
+            continue;
+        }
         let envelope =
             job.recipient.parse::<Address>().map_err(|e| e.to_string()).and_then(|to| {
                 Ok((to, super::verp::envelope_sender(&bounce_base, job.id).map_err(|e| e.to_string())?))
@@ -216,8 +342,14 @@ async fn run_lane(
 }
 
 /// Writes outcomes in batches. If the database is away it keeps trying: an
-/// outcome that is never written would make the message go out again.
-async fn record(store: Store, mut outcomes: mpsc::UnboundedReceiver<(OutboxId, Outcome)>) {
+/// outcome that is never written would make the message go out again. A row
+/// stays held (and renewed) until its outcome is written.
+async fn record(
+    store: Store,
+    owner: ClaimOwner,
+    held: Arc<Holdings>,
+    mut outcomes: mpsc::UnboundedReceiver<(OutboxId, Outcome)>,
+) {
     let mut batch = Vec::new();
     while let Some(first) = outcomes.recv().await {
         batch.push(first);
@@ -229,7 +361,7 @@ async fn record(store: Store, mut outcomes: mpsc::UnboundedReceiver<(OutboxId, O
         }
         let mut delay = Duration::from_millis(100);
         for attempt in 0.. {
-            match store.record_outcomes(&batch).await {
+            match store.record_outcomes(owner, &batch).await {
                 Ok(()) => break,
                 Err(e) if attempt < 100 => {
                     tracing::warn!(error = %e, "could not record mail outcomes; trying again");
@@ -237,16 +369,21 @@ async fn record(store: Store, mut outcomes: mpsc::UnboundedReceiver<(OutboxId, O
                     delay = (delay * 2).min(Duration::from_secs(10));
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "gave up recording mail outcomes; the leases will expire and the messages be retried");
+                    tracing::error!(
+                        error = %e,
+                        "gave up recording mail outcomes; their claims lapse and another worker, or this one after a restart, sends them again"
+                    );
                     break;
                 }
             }
         }
+        held.forget(batch.iter().map(|(id, _)| *id));
         for (_, o) in &batch {
             let name = match o {
                 Outcome::Sent => "dialogforum_mail_sent_total",
                 Outcome::Retry { .. } => "dialogforum_mail_retried_total",
                 Outcome::Failed { .. } => "dialogforum_mail_failed_total",
+                Outcome::Release => "dialogforum_mail_released_total",
             };
             metrics::counter!(name).increment(1);
         }

@@ -1,5 +1,9 @@
 //! The mail outbox: every outgoing message is a row, written in the same
 //! transaction as the change that caused it, and claimed by workers with a lease.
+//!
+//! A claim names its owner. The owner renews its claims while it works on them
+//! and records outcomes only for rows it still holds; another worker takes a row
+//! over only once its lease has run out, and a worker never takes over its own.
 
 use std::time::Duration;
 
@@ -22,6 +26,25 @@ pub struct NewMessage {
     pub raw: Vec<u8>,
 }
 
+/// Who holds a claim: one value per running worker, so that the worker renews
+/// and records only its own claims and never those another worker took over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimOwner(Uuid);
+
+impl ClaimOwner {
+    /// A new owner, distinct from every other.
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+impl std::fmt::Display for ClaimOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A message a worker holds a lease on.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -41,6 +64,10 @@ pub enum Outcome {
     Retry { at: Timestamp, error: String },
     /// A permanent failure: recorded, never retried.
     Failed { error: String },
+    /// Not attempted: the lease may have run out before the message's turn
+    /// came, so another worker may hold it now. Back in the queue as it was,
+    /// unless someone else has claimed it since.
+    Release,
 }
 
 /// Counts of messages by state.
@@ -119,31 +146,33 @@ struct ClaimRow {
     attempts: i32,
 }
 
-/// The due messages: queued and due, or claimed by a worker whose lease ran out.
-/// Messages of a paused campaign wait.
+/// The due messages: queued and due, or claimed by another worker whose lease
+/// ran out ($4 is the claiming owner: its own lapsed rows are still in its
+/// hands, waiting for their outcome to be written). Messages of a paused campaign wait.
 const DUE: &str = "select id from outbox \
-     where ((status = 'queued' and next_attempt_at <= $2) or (status = 'sending' and lease_until <= $2)) \
+     where ((status = 'queued' and next_attempt_at <= $2) \
+     or (status = 'sending' and lease_until <= $2 and (claimed_by is null or claimed_by <> $4))) \
      and (campaign_id is null or campaign_id not in (select id from campaign where state = 'paused')) \
      order by next_attempt_at, id limit $3";
 
 impl Store {
-    /// Claims up to `limit` due messages for `lease`. On PostgreSQL several
-    /// workers claim side by side (`for update skip locked`); on SQLite the
-    /// single writer serialises them.
+    /// Claims up to `limit` due messages for `owner` for `lease`. On PostgreSQL
+    /// several workers claim side by side (`for update skip locked`); on SQLite
+    /// the single writer serialises them.
     ///
     /// # Errors
     /// The database failed.
     #[tracing::instrument(skip_all, fields(limit))]
-    pub async fn claim_due(&self, limit: u32, lease: Duration) -> Result<Vec<Claimed>> {
+    pub async fn claim_due(&self, owner: ClaimOwner, limit: u32, lease: Duration) -> Result<Vec<Claimed>> {
         let at = now();
         let until = db_time(at) + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
         let sql = match self.engine {
             Engine::Sqlite(..) => format!(
-                "update outbox set status = 'sending', lease_until = $1, attempts = attempts + 1 \
+                "update outbox set status = 'sending', lease_until = $1, claimed_by = $4, attempts = attempts + 1 \
                  where id in ({DUE}) returning id, recipient, raw, attempts"
             ),
             Engine::Postgres(_) => format!(
-                "update outbox set status = 'sending', lease_until = $1, attempts = attempts + 1 \
+                "update outbox set status = 'sending', lease_until = $1, claimed_by = $4, attempts = attempts + 1 \
                  where id in ({DUE} for update skip locked) returning id, recipient, raw, attempts"
             ),
         };
@@ -153,6 +182,7 @@ impl Store {
                 .bind(until)
                 .bind(db_time(at))
                 .bind(i64::from(limit))
+                .bind(owner.0)
                 .fetch_all(&mut *c)
                 .await?
         });
@@ -170,13 +200,50 @@ impl Store {
             .collect())
     }
 
-    /// Records what happened to claimed messages, all in one transaction. A
-    /// sent or failed message loses its body: it held personal links.
+    /// Extends the lease of those of `ids` that `owner` still holds and that are
+    /// not finished, to `lease` from now, and returns them. A row another worker
+    /// took over (after this owner's lease had run out) is left alone and not
+    /// returned: its owner must not send it. A row of this owner whose lease ran
+    /// out while nobody took it is renewed: nobody else can be sending it.
+    ///
+    /// # Errors
+    /// The database failed; the leases run on unchanged.
+    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    pub async fn renew_claims(&self, owner: ClaimOwner, ids: &[OutboxId], lease: Duration) -> Result<Vec<OutboxId>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let until = db_time(now()) + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+        let mut renewed = Vec::with_capacity(ids.len());
+        let mut tx = self.begin().await?;
+        for chunk in ids.chunks(500) {
+            on_tx!(tx, |c| {
+                let mut q = sqlx::QueryBuilder::new("update outbox set lease_until = ");
+                q.push_bind(until)
+                    .push(" where status = 'sending' and claimed_by = ")
+                    .push_bind(owner.0)
+                    .push(" and id in (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.uuid());
+                }
+                q.push(") returning id");
+                let rows: Vec<(Uuid,)> = q.build_query_as().fetch_all(&mut *c).await?;
+                renewed.extend(rows.into_iter().map(|(id,)| OutboxId::from_uuid(id)));
+            });
+        }
+        tx.commit().await?;
+        Ok(renewed)
+    }
+
+    /// Records what happened to messages `owner` claimed, all in one
+    /// transaction. A sent or failed message loses its body: it held personal
+    /// links. A row another worker has taken over since is left to that worker.
     ///
     /// # Errors
     /// The database failed; the messages stay claimed and are retried when the lease runs out.
     #[tracing::instrument(skip_all, fields(n = outcomes.len()))]
-    pub async fn record_outcomes(&self, outcomes: &[(OutboxId, Outcome)]) -> Result<()> {
+    pub async fn record_outcomes(&self, owner: ClaimOwner, outcomes: &[(OutboxId, Outcome)]) -> Result<()> {
         if outcomes.is_empty() {
             return Ok(());
         }
@@ -189,7 +256,9 @@ impl Store {
             on_tx!(tx, |c| {
                 let mut q = sqlx::QueryBuilder::new("update outbox set status = 'sent', sent_at = ");
                 q.push_bind(at)
-                    .push(", raw = null, lease_until = null, last_error = '' where status = 'sending' and id in (");
+                    .push(", raw = null, lease_until = null, claimed_by = null, last_error = '' where status = 'sending' and claimed_by = ")
+                    .push_bind(owner.0)
+                    .push(" and id in (");
                 let mut list = q.separated(", ");
                 for id in chunk {
                     list.push_bind(*id);
@@ -203,18 +272,28 @@ impl Store {
                 let q = match outcome {
                     Outcome::Sent => continue,
                     Outcome::Retry { at: next, error } => sqlx::query(
-                        "update outbox set status = 'queued', next_attempt_at = $2, lease_until = null, \
-                         last_error = $3 where id = $1 and status = 'sending'",
+                        "update outbox set status = 'queued', next_attempt_at = $3, lease_until = null, \
+                         claimed_by = null, last_error = $4 where id = $1 and claimed_by = $2 and status = 'sending'",
                     )
                     .bind(id.uuid())
+                    .bind(owner.0)
                     .bind(db_time(*next))
                     .bind(error.as_str()),
                     Outcome::Failed { error } => sqlx::query(
-                        "update outbox set status = 'failed', raw = null, lease_until = null, last_error = $2 \
-                         where id = $1 and status = 'sending'",
+                        "update outbox set status = 'failed', raw = null, lease_until = null, claimed_by = null, \
+                         last_error = $3 where id = $1 and claimed_by = $2 and status = 'sending'",
                     )
                     .bind(id.uuid())
+                    .bind(owner.0)
                     .bind(error.as_str()),
+                    // No attempt was made, so it does not count as one; it keeps
+                    // its place at the front of the queue.
+                    Outcome::Release => sqlx::query(
+                        "update outbox set status = 'queued', lease_until = null, claimed_by = null, \
+                         attempts = attempts - 1 where id = $1 and claimed_by = $2 and status = 'sending'",
+                    )
+                    .bind(id.uuid())
+                    .bind(owner.0),
                 };
                 q.execute(&mut *c).await?;
             });

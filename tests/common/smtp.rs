@@ -59,6 +59,8 @@ struct State {
     open: usize,
     max_open: usize,
     connections: usize,
+    /// How long the server waits before it accepts a message (a slow server).
+    accept_delay: std::time::Duration,
 }
 
 /// The server; clone to share.
@@ -111,6 +113,12 @@ impl SmtpServer {
     /// Answers RCPT TO for `recipient` with `code` from now on.
     pub fn reply_to_rcpt(&self, recipient: &str, code: u16) {
         self.state.lock().unwrap().rcpt_rules.insert(recipient.to_lowercase(), code);
+    }
+
+    /// Waits `delay` after each message's data before answering that it was
+    /// accepted (the message counts as received as soon as its data is in).
+    pub fn accept_slowly(&self, delay: std::time::Duration) {
+        self.state.lock().unwrap().accept_delay = delay;
     }
 
     /// Every message received so far.
@@ -226,6 +234,10 @@ async fn converse(stream: tokio::net::TcpStream, ip: IpAddr, state: Arc<Mutex<St
             in_data = true;
         } else if in_data && line == b".\r\n" {
             in_data = false;
+            let delay = state.lock().unwrap().accept_delay;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
         }
         match response.action {
             Action::Reply => write.write_all(&response.buffer()?).await?,
