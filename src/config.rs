@@ -85,6 +85,8 @@ pub enum Transport {
 pub struct Mail {
     pub transport: Transport,
     pub smtp_url: String,
+    /// Lets a user name and password in `smtp_url` travel without TLS (a relay on this host only).
+    pub allow_plaintext_auth: bool,
     pub from: String,
     pub from_name: String,
     pub reply_to: String,
@@ -232,6 +234,20 @@ impl Settings {
         }
         if self.mail.transport == Transport::Smtp {
             match url::Url::parse(&self.mail.smtp_url) {
+                // Opportunistic STARTTLS can be stripped by anyone on the path, so
+                // credentials need TLS from the first byte or STARTTLS insisted on.
+                Ok(u)
+                    if u.scheme() == "smtp"
+                        && !u.username().is_empty()
+                        && !u.query_pairs().any(|(k, v)| k == "tls" && v == "required")
+                        && !self.mail.allow_plaintext_auth =>
+                {
+                    return bad(
+                        "mail.smtp_url",
+                        "has a user name and password but no TLS: use smtps://, add ?tls=required, \
+                         or set mail.allow_plaintext_auth = true for a relay on this host",
+                    );
+                }
                 Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
                 _ => {
                     return bad(

@@ -65,8 +65,8 @@ both_engines! {
         let end_of_time = jiff::Timestamp::from_second(253_402_214_400 - 3 * 86_400).unwrap(); // 9999-12-28
         let micros = end_of_time.as_microsecond();
         on_db!(app.db, |pool| sqlx::query("update meeting set ends_at = $1, starts_at = $2 where number = 90")
-            .bind(i64::try_from(micros).unwrap())
-            .bind(i64::try_from(micros).unwrap() - 3_600_000_000)
+            .bind(micros)
+            .bind(micros - 3_600_000_000)
             .execute(&pool)
             .await
             .unwrap()
