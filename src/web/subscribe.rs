@@ -206,7 +206,9 @@ async fn confirm_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<S
     let t = ctx.lang.texts();
     Ok(match valid_token(&state, &ctx, &raw, TokenPurpose::Confirm).await? {
         Err(page) => (StatusCode::NOT_FOUND, page).into_response(),
-        Ok((_, found)) if found.used_at.is_some() => message(&ctx, t.confirmed_title, t.confirmed_text).into_response(),
+        Ok((_, found)) if found.used_at.is_some() => {
+            message(&ctx, t.already_confirmed_title, t.already_confirmed_text).into_response()
+        }
         Ok((_, found)) => {
             let person = found.person_id.ok_or(Error::NotFound)?;
             ConfirmPage::new(&state, &ctx, &raw, person).await?.into_response()
@@ -220,6 +222,10 @@ async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String
         Err(page) => return Ok((StatusCode::NOT_FOUND, page).into_response()),
         Ok(x) => x,
     };
+    // A used link changes nothing, whatever the form carries.
+    if found.used_at.is_some() {
+        return Ok(message(&ctx, t.already_confirmed_title, t.already_confirmed_text).into_response());
+    }
     let person = found.person_id.ok_or(Error::NotFound)?;
     let fields = form_fields(&body);
     let entered = field(&fields, "organisation");
