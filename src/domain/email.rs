@@ -25,6 +25,7 @@ impl Email {
         if s.chars().any(|c| {
             c.is_control()
                 || c.is_whitespace()
+                || super::text::is_invisible_format(c)
                 || matches!(c, '<' | '>' | '(' | ')' | ',' | ';' | ':' | '\\' | '"' | '[' | ']')
         }) {
             return bad();

@@ -21,6 +21,24 @@ impl ParseError {
     }
 }
 
+/// Whether `c` is an invisible formatting character: bidirectional overrides,
+/// embeddings and isolates (which make "gpj.exe" look like "exe.jpg"),
+/// zero-width characters, the byte-order mark, the soft hyphen and the
+/// invisible operators. None of them belongs in a name, a title or an
+/// address; the zero-width joiner of emoji sequences is refused with them, a
+/// price worth paying for names that look like what they are.
+#[must_use]
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
+}
+
 /// One line of text: trimmed, no control characters (so no CR/LF that could
 /// reach a mail header), at most `MAX` characters. May be empty.
 #[derive(Clone, PartialEq, Eq, Default, serde::Serialize)]
@@ -42,6 +60,11 @@ impl SingleLine {
         }
         if s.chars().any(char::is_control) {
             return Err(ParseError::new("Teksten må ikke indeholde linjeskift eller kontroltegn."));
+        }
+        if s.chars().any(is_invisible_format) {
+            return Err(ParseError::new(
+                "Teksten må ikke indeholde usynlige tegn eller tegn, der vender skriveretningen.",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -151,5 +174,15 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert_eq!(Name::parse("  Søren Ærø ").unwrap().as_str(), "Søren Ærø");
         assert_eq!(Name::parse("ACME\u{a0} A/S").unwrap().key(), Name::parse(" acme a/s").unwrap().key());
+    }
+    #[test]
+    fn invisible_and_direction_changing_characters_are_refused() {
+        for bad in
+            ["Anna\u{202E}gpj.exe", "Dialog\u{200B}forum", "\u{2066}Admin\u{2069}", "Nord\u{00AD}lys", "\u{FEFF}Acme"]
+        {
+            assert!(Name::parse(bad).is_err(), "{bad:?}");
+            assert!(crate::domain::Email::parse(&format!("{bad}@firma.dk")).is_err(), "{bad:?}");
+        }
+        assert_eq!(Name::parse("Søren Ærø – KL").unwrap().as_str(), "Søren Ærø – KL");
     }
 }

@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn shifting_past_the_end_of_time_holds_at_the_end_instead_of_panicking() {
-        let late: Timestamp = "9999-12-31T00:00:00Z".parse().unwrap();
+        let late: Timestamp = "9999-12-20T00:00:00Z".parse().unwrap();
         assert_eq!(link_expiry(late), Timestamp::MAX);
         assert_eq!(shifted(Timestamp::MIN, jiff::SignedDuration::from_hours(-1)), Timestamp::MIN);
         let normal: Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();

@@ -1,7 +1,9 @@
 //! What the service takes from its configuration and its callers: SMTP
-//! credentials never travel without TLS.
+//! credentials never travel without TLS, and names, titles and addresses
+//! carry no invisible or direction-changing characters.
 
-use crate::common::cli;
+use crate::common::{TestApp, api_token, cli};
+use crate::{both_engines, on_db};
 
 /// Runs `migrate` on a fresh SQLite file with the given SMTP URL and extra settings.
 fn migrate_with_smtp(url: &str, extra: &[(&str, &str)]) -> std::process::Output {
@@ -32,5 +34,50 @@ fn a_password_for_the_mail_server_without_tls_is_refused_at_start_up_unless_allo
     ] {
         let out = migrate_with_smtp(url, extra);
         assert!(out.status.success(), "{url}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+both_engines! {
+    async fn names_and_titles_with_direction_overrides_or_invisible_characters_are_refused(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let res = app
+            .http
+            .post(format!("{}/subscribe", app.base))
+            .form(&[
+                ("name", "Anna \u{202E}gpj.exe"),
+                ("email", "anna@nordlys-it.example"),
+                ("organisation", "Nordlys IT A/S"),
+                ("consent", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(r#"id="name-error""#) && html.contains("usynlige tegn"), "{html}");
+        let stored: i64 = on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from person")
+            .fetch_one(&pool)
+            .await
+            .unwrap());
+        assert_eq!(stored, 0, "nothing is stored");
+
+        let token = api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+        let res = app
+            .http
+            .post(format!("{}/api/v1/meetings", app.base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "title": "Dialogforum\u{200B} 30", "number": 30,
+                "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
+                "format": "physical", "venue": "KL-huset"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let problem: serde_json::Value = res.json().await.unwrap();
+        assert!(problem["detail"].as_str().unwrap().contains("title"), "{problem}");
+        app.stop().await;
     }
 }
