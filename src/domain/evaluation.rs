@@ -40,9 +40,15 @@ pub struct Question {
     pub kind: QuestionKind,
     pub da: String,
     pub en: String,
-    /// The options of a choice question; empty for ratings and free text.
-    #[serde(default)]
+    /// The options of a choice question; empty for ratings and free text
+    /// (`null` reads as none).
+    #[serde(default, deserialize_with = "null_as_none")]
     pub options: Vec<Choice>,
+}
+
+/// Reads `null` as no options, as a missing field.
+fn null_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Choice>, D::Error> {
+    Option::<Vec<Choice>>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 impl Question {

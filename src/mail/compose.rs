@@ -162,13 +162,17 @@ impl Composer {
         let subject = crate::domain::SingleLine::parse(m.subject)?;
         let name = m.to_name.map(crate::domain::SingleLine::parse).transpose()?;
         let address = m.to.as_str().parse().map_err(|_| ComposeError::Address(m.to.masked()))?;
-        let to = Mailbox::new(name.map(crate::domain::SingleLine::into_string), address);
+        // A name that looks like an encoded word would be decoded by some mail
+        // programs even inside quotes (RFC 2047 section 5 forbids it), showing
+        // text nobody typed; the address alone goes in the header then.
+        let name = name.map(crate::domain::SingleLine::into_string).filter(|n| !looks_encoded(n));
+        let to = Mailbox::new(name, address);
         let message_id = format!("{}@{}", uuid::Uuid::new_v4(), self.id_domain);
 
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject.as_str())
+            .raw_header(subject_header(subject.as_str()))
             .message_id(Some(format!("<{message_id}>")))
             .date_now();
         if let Some(r) = &self.reply_to {
@@ -251,6 +255,30 @@ fn mailto_escape(address: &str) -> String {
 }
 
 /// A header whose value we wrote ourselves and know to be one line of ASCII.
+/// The `Subject` header. lettre leaves ASCII text as it is, so a subject
+/// that carries something like `=?utf-8?b?…?=` would be decoded by the
+/// reader's mail program into text nobody typed; such a subject is sent
+/// wholly as encoded words (RFC 2047), which decode back to exactly the text
+/// given.
+fn subject_header(subject: &str) -> HeaderValue {
+    let name = HeaderName::new_from_ascii_str("Subject");
+    if !looks_encoded(subject) {
+        return HeaderValue::new(name, subject.to_owned());
+    }
+    let mut encoded = String::new();
+    {
+        let mut w = email_encoding::headers::writer::EmailWriter::new(&mut encoded, "Subject: ".len(), 0, false);
+        // Writing to a String cannot fail.
+        let _ = email_encoding::headers::rfc2047::encode(subject, &mut w);
+    }
+    HeaderValue::dangerous_new_pre_encoded(name, subject.to_owned(), encoded)
+}
+
+/// Whether header text holds the opening of an RFC 2047 encoded word.
+fn looks_encoded(text: &str) -> bool {
+    text.contains("=?")
+}
+
 fn raw(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.replace(['\r', '\n'], ""))
 }
@@ -290,6 +318,30 @@ mod tests {
     fn head(raw: &[u8]) -> String {
         let raw = String::from_utf8_lossy(raw);
         raw.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ").replace("\r\n\t", " ")
+    }
+
+    #[test]
+    fn text_that_looks_like_an_encoded_word_is_encoded_and_decodes_to_itself() {
+        let from = Email::parse("dialogforum@forum.example").unwrap();
+        let to = Email::parse("anna@firma.example").unwrap();
+        let composer = Composer::new(&from, "Dialogforum", None, "dialogforum.forum.example").unwrap();
+        // "=?utf-8?b?...?=" would show as "Din konto er lukket" in a mail program.
+        let lookalike = "Møde =?utf-8?b?RGluIGtvbnRvIGVyIGx1a2tldA==?= i dag";
+        let mut m = list_mail(&to, None);
+        m.subject = lookalike;
+        m.to_name = Some("=?utf-8?q?Forum_Admin?=");
+        let raw = composer.compose(&m).unwrap().raw;
+        let h = head(&raw);
+        assert!(!h.contains("RGluIGtvbnRvIGVyIGx1a2tldA==?="), "passed through: {h}");
+        assert!(!h.contains("Forum_Admin"), "name passed through: {h}");
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.subject(), Some(lookalike), "decodes to exactly the text given");
+        let to_header = parsed.to().unwrap().first().unwrap();
+        assert_eq!((to_header.name(), to_header.address()), (None, Some("anna@firma.example")));
+        // Ordinary text is left as lettre writes it.
+        m.subject = "Nyt fra Dialogforum";
+        let raw = composer.compose(&m).unwrap().raw;
+        assert!(head(&raw).contains("Subject: Nyt fra Dialogforum"));
     }
 
     #[test]

@@ -93,6 +93,17 @@ async fn link(
     person: PersonId,
     ttl: Option<SignedDuration>,
 ) -> anyhow::Result<String> {
+    Ok(link_and_token(tx, ctx, purpose, person, ttl).await?.0)
+}
+
+/// [`link`], and the hash of the token in it.
+async fn link_and_token(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    purpose: TokenPurpose,
+    person: PersonId,
+    ttl: Option<SignedDuration>,
+) -> anyhow::Result<(String, crate::domain::TokenHash)> {
     let token = Token::generate();
     let expires = ttl.map(|d| crate::store::now() + d);
     insert_link_token(tx, &token.hash(), purpose, Some(person), None, expires).await?;
@@ -103,11 +114,12 @@ async fn link(
         TokenPurpose::Rsvp => "rsvp",
         TokenPurpose::Evaluation => "evaluation",
     };
-    Ok(format!("{}/{path}/{}", ctx.base_url, token.expose()))
+    Ok((format!("{}/{path}/{}", ctx.base_url, token.expose()), token.hash()))
 }
 
-/// Asks a new member to confirm. The link opens a page with a button; only
-/// the button confirms, so mail scanners that fetch links confirm nothing.
+/// Asks for the confirmation of sign-up `request`. The link opens a page with
+/// a button; only the button confirms, so mail scanners that fetch links
+/// confirm nothing.
 ///
 /// # Errors
 /// The database failed or the mail could not be built.
@@ -115,9 +127,11 @@ pub async fn confirm_signup(
     tx: &mut WriteTx,
     ctx: &MailContext,
     to: To<'_>,
+    request: uuid::Uuid,
     ttl: SignedDuration,
 ) -> anyhow::Result<()> {
-    let url = link(tx, ctx, TokenPurpose::Confirm, to.person, Some(ttl)).await?;
+    let (url, hash) = link_and_token(tx, ctx, TokenPurpose::Confirm, to.person, Some(ttl)).await?;
+    crate::store::subscriptions::attach_token(tx, request, &hash).await?;
     let days = ttl.as_hours() / 24;
     let n = match to.lang {
         Lang::Da => Notice {
@@ -272,23 +286,34 @@ pub async fn answer_signup(
     per_day: u32,
     ttl: SignedDuration,
 ) -> anyhow::Result<bool> {
+    use crate::domain::PersonStatus;
     use crate::store::audit::{self, Actor, Entry};
     use crate::store::subscriptions::{self, SignupOutcome};
     let outcome = subscriptions::request(tx, signup).await?;
-    let (person, kind) = match outcome {
-        SignupOutcome::Pending(p) => (p, "confirm"),
-        SignupOutcome::AlreadyConfirmed(p) => (p, "already-subscribed"),
-    };
+    let person = outcome.person();
     let day_ago = crate::store::now() - SignedDuration::from_hours(24);
-    let queue = subscriptions::mails_since(tx, &signup.email, kind, day_ago).await? < i64::from(per_day);
+    let queue = match outcome {
+        // A bounced address stays suppressed; it may get one confirmation
+        // since it bounced, in case the mailbox works again.
+        SignupOutcome::Pending { status: PersonStatus::Bounced, .. } => {
+            let bounced_at = subscriptions::status_since(tx, person).await?;
+            subscriptions::mails_since(tx, &signup.email, "confirm", bounced_at).await? == 0
+        }
+        SignupOutcome::Pending { .. } => {
+            subscriptions::mails_since(tx, &signup.email, "confirm", day_ago).await? < i64::from(per_day)
+        }
+        SignupOutcome::AlreadyConfirmed(_) => {
+            subscriptions::mails_since(tx, &signup.email, "already-subscribed", day_ago).await? < i64::from(per_day)
+        }
+    };
     if queue {
         let to = To { person, email: &signup.email, name: signup.name.as_str(), lang };
         match outcome {
-            SignupOutcome::Pending(_) => confirm_signup(tx, ctx, to, ttl).await?,
+            SignupOutcome::Pending { request, .. } => confirm_signup(tx, ctx, to, request, ttl).await?,
             SignupOutcome::AlreadyConfirmed(_) => already_subscribed(tx, ctx, to, ttl).await?,
         }
     } else {
-        tracing::info!(to = %signup.email.masked(), "no more confirmation mails to this address today");
+        tracing::info!(to = %signup.email.masked(), "no more confirmation mails to this address for now");
     }
     let entry = Entry {
         action: "person.signup",

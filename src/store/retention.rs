@@ -40,11 +40,17 @@ pub struct Purged {
     pub audit_entries: u64,
 }
 
-/// Deletes people still pending that signed up more than `pending_days` days
-/// ago, with their link tokens and outbox rows (queued or sent), and
-/// rate-limit counters older than a day, and audit entries older than
-/// `audit_months` months (counted in the forum's calendar). All in one
-/// transaction.
+/// Deletes sign-up requests never confirmed that were made more than
+/// `pending_days` days ago, with their links; then people still pending whose
+/// record is that old, who have no open request left and no registration,
+/// with their link tokens and outbox rows (queued or sent). Also rate-limit
+/// counters older than a day and audit entries older than `audit_months`
+/// months (counted in the forum's calendar). All in one transaction; people
+/// deleted are counted in the audit log.
+///
+/// A request never changes the person it names, so a guest, someone who left
+/// or a bounced address is never made `pending` by a stranger and never
+/// purged here.
 ///
 /// # Errors
 /// The database failed; nothing was deleted.
@@ -53,10 +59,24 @@ pub async fn purge(store: &Store, policy: impl Into<Policy>) -> Result<Purged> {
     // At most a century, which keeps the duration in range.
     let days = i64::try_from(policy.pending_days.min(36_500)).unwrap_or(36_500);
     let pending_before = db_time(now() - SignedDuration::from_hours(days * 24));
-    let stale = "select id from person where status = 'pending' and created_at < $1";
+    let stale = "select id from person p where p.status = 'pending' and p.updated_at < $1 \
+                 and not exists (select 1 from signup_request r where r.person_id = p.id) \
+                 and not exists (select 1 from registration g where g.person_id = p.id)";
     let mut tx = store.begin().await?;
     let (link_tokens, messages, pending) = on_tx!(tx, |c| {
-        let tokens = sqlx::query(sqlx::AssertSqlSafe(format!("delete from link_token where person_id in ({stale})")))
+        let mut tokens = sqlx::query(
+            "delete from link_token where hash in (select token_hash from signup_request \
+             where confirmed_at is null and requested_at < $1)",
+        )
+        .bind(pending_before)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        sqlx::query("delete from signup_request where confirmed_at is null and requested_at < $1")
+            .bind(pending_before)
+            .execute(&mut *c)
+            .await?;
+        tokens += sqlx::query(sqlx::AssertSqlSafe(format!("delete from link_token where person_id in ({stale})")))
             .bind(pending_before)
             .execute(&mut *c)
             .await?
@@ -66,13 +86,23 @@ pub async fn purge(store: &Store, policy: impl Into<Policy>) -> Result<Purged> {
             .execute(&mut *c)
             .await?
             .rows_affected();
-        let people = sqlx::query("delete from person where status = 'pending' and created_at < $1")
+        let people = sqlx::query(sqlx::AssertSqlSafe(format!("delete from person where id in ({stale})")))
             .bind(pending_before)
             .execute(&mut *c)
             .await?
             .rows_affected();
         (tokens, messages, people)
     });
+    if pending > 0 {
+        let entry = audit::Entry {
+            action: "retention.purge",
+            subject_kind: "person",
+            subject_id: None,
+            detail: "sign-ups never confirmed",
+            row_count: Some(i64::try_from(pending).unwrap_or(i64::MAX)),
+        };
+        audit::record(&mut tx, &audit::Actor::System("retention"), &entry).await?;
+    }
     let rate_counters = rate::purge(&mut tx, now() - SignedDuration::from_hours(24)).await?;
     let audit_entries = audit::purge(&mut tx, audit_cutoff(policy.audit_months)).await?;
     tx.commit().await?;

@@ -34,12 +34,23 @@ pub struct Signup {
 /// What a sign-up request found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignupOutcome {
-    /// New to the list (or returning after leaving): a confirmation is due.
-    Pending(PersonId),
+    /// Not confirmed on the list (new, pending, a guest, someone who left or
+    /// bounced): the request is kept and a confirmation is due. The person
+    /// keeps their details and status until the link is used.
+    Pending { person: PersonId, request: Uuid, status: PersonStatus },
     /// Already confirmed: nothing changes; a "you are already on the list" mail is due.
     AlreadyConfirmed(PersonId),
 }
 
+impl SignupOutcome {
+    /// The person the request is about.
+    #[must_use]
+    pub fn person(self) -> PersonId {
+        match self {
+            Self::Pending { person, .. } | Self::AlreadyConfirmed(person) => person,
+        }
+    }
+}
 /// A personal link token, looked up.
 #[derive(Debug, Clone)]
 pub struct LinkToken {
@@ -68,72 +79,130 @@ pub(crate) fn sha256_hex(text: &str) -> String {
     })
 }
 
-/// Records a sign-up request. A person who is new, a guest, or who left or
-/// bounced becomes `pending` with a fresh consent request; a pending person's
-/// details are refreshed; a confirmed person is left untouched.
+/// Records a sign-up request. A confirmed person is left untouched. Anyone
+/// else gets a pending request that holds what was typed; a new address
+/// becomes a `pending` person with those details, since there is nobody to
+/// overwrite, while a known person (pending, a guest, someone who left or
+/// bounced) keeps their name, organisation, interests and status until the
+/// confirmation link is used ([`confirm`]).
 ///
 /// # Errors
 /// The database failed.
 pub async fn request(tx: &mut WriteTx, s: &Signup) -> Result<SignupOutcome> {
     let at = db_time(now());
-    let existing: Option<(Uuid, String)> = on_tx!(tx, |c| {
-        sqlx::query_as("select id, status from person where email = $1")
-            .bind(s.email.as_str())
-            .fetch_optional(&mut *c)
-            .await?
-    });
-    if let Some((id, status)) = &existing
-        && status == PersonStatus::Confirmed.as_str()
-    {
-        return Ok(SignupOutcome::AlreadyConfirmed(PersonId::from_uuid(*id)));
+    let mut existing = person_status(tx, &s.email).await?;
+    if let Some((id, PersonStatus::Confirmed)) = existing {
+        return Ok(SignupOutcome::AlreadyConfirmed(id));
     }
-    let organisation = match &s.organisation {
-        Some(o) => Some(people::upsert_organisation(tx, o).await?.uuid()),
-        None => None,
-    };
-    let id = existing.map_or_else(Uuid::now_v7, |(id, _)| id);
-    on_tx!(tx, |c| {
-        sqlx::query(
-            "insert into person (id, email, name, organisation_id, status, language, created_at, updated_at) \
-             values ($1, $2, $3, $4, 'pending', $5, $6, $6) \
-             on conflict (email) do update set name = excluded.name, organisation_id = excluded.organisation_id, \
-             status = 'pending', language = excluded.language, updated_at = excluded.updated_at, left_at = null, \
-             soft_bounces = 0",
-        )
-        .bind(id)
-        .bind(s.email.as_str())
-        .bind(s.name.as_str())
-        .bind(organisation)
-        .bind(s.language)
-        .bind(at)
-        .execute(&mut *c)
-        .await?;
-        sqlx::query("delete from person_interest where person_id = $1").bind(id).execute(&mut *c).await?;
-        for key in &s.interests {
+    if existing.is_none() {
+        let organisation = match &s.organisation {
+            Some(o) => Some(people::upsert_organisation(tx, o).await?.uuid()),
+            None => None,
+        };
+        on_tx!(tx, |c| {
             sqlx::query(
-                "insert into person_interest (person_id, interest_key) select $1, key from interest where key = $2",
+                "insert into person (id, email, name, organisation_id, status, language, created_at, updated_at) \
+                 values ($1, $2, $3, $4, 'pending', $5, $6, $6) on conflict (email) do nothing",
             )
-            .bind(id)
-            .bind(key)
+            .bind(Uuid::now_v7())
+            .bind(s.email.as_str())
+            .bind(s.name.as_str())
+            .bind(organisation)
+            .bind(s.language)
+            .bind(at)
             .execute(&mut *c)
             .await?;
-        }
+        });
+        // Someone else may have put the address in at the same moment.
+        existing = person_status(tx, &s.email).await?;
+    }
+    let Some((person, status)) = existing else {
+        return Err(super::StoreError::NotFound);
+    };
+    if status == PersonStatus::Confirmed {
+        return Ok(SignupOutcome::AlreadyConfirmed(person));
+    }
+    let request = Uuid::now_v7();
+    on_tx!(tx, |c| {
         sqlx::query(
-            "insert into consent (id, person_id, purpose, text_shown, text_version, method, given_at, requested_at, \
-             text_hash, proof) values ($1, $2, 'mailing-list', $3, $4, $5, $6, $6, $7, $8)",
+            "insert into signup_request (id, person_id, name, organisation, interests, language, consent_text, \
+             consent_version, method, proof, requested_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
-        .bind(Uuid::now_v7())
-        .bind(id)
+        .bind(request)
+        .bind(person.uuid())
+        .bind(s.name.as_str())
+        .bind(s.organisation.as_ref().map(Name::as_str))
+        .bind(s.interests.join(" "))
+        .bind(s.language)
         .bind(&s.consent.text)
         .bind(&s.consent.version)
         .bind(s.consent.method)
-        .bind(at)
-        .bind(sha256_hex(&s.consent.text))
         .bind(&s.consent.proof)
+        .bind(at)
         .execute(&mut *c)
         .await?;
     });
-    Ok(SignupOutcome::Pending(PersonId::from_uuid(id)))
+    Ok(SignupOutcome::Pending { person, request, status })
+}
+
+/// The person at `email` and their status, if known.
+///
+/// # Errors
+/// The database failed.
+pub async fn person_status(tx: &mut WriteTx, email: &Email) -> Result<Option<(PersonId, PersonStatus)>> {
+    let row: Option<(Uuid, String)> = on_tx!(tx, |c| {
+        sqlx::query_as("select id, status from person where email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.map(|(id, status)| {
+        let status =
+            PersonStatus::parse(&status).map_err(|e| super::StoreError::Database(sqlx::Error::Decode(e.into())))?;
+        Ok((PersonId::from_uuid(id), status))
+    })
+    .transpose()
+}
+
+/// When a person's record last changed: for a bounced person, when the
+/// address bounced (nothing else writes to a bounced person but an organiser).
+///
+/// # Errors
+/// The database failed.
+pub async fn status_since(tx: &mut WriteTx, person: PersonId) -> Result<Timestamp> {
+    let at: i64 = on_tx!(tx, |c| {
+        sqlx::query_scalar("select updated_at from person where id = $1").bind(person.uuid()).fetch_one(&mut *c).await?
+    });
+    Ok(from_db_time(at))
+}
+
+/// Ties a sign-up request to the confirmation link mailed for it.
+///
+/// # Errors
+/// The database failed.
+pub async fn attach_token(tx: &mut WriteTx, request: Uuid, token: &TokenHash) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query("update signup_request set token_hash = $2 where id = $1")
+            .bind(request)
+            .bind(token.as_bytes())
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(())
+}
+
+/// The organisation a pending sign-up named, if the link is a sign-up's.
+///
+/// # Errors
+/// The database failed.
+pub async fn requested_organisation(store: &Store, token: &TokenHash) -> Result<Option<String>> {
+    let row: Option<Option<String>> = on_pool!(store, |db| {
+        sqlx::query_scalar("select organisation from signup_request where token_hash = $1")
+            .bind(token.as_bytes())
+            .fetch_optional(db)
+            .await?
+    });
+    Ok(row.flatten())
 }
 
 /// Someone on the list, pending or confirmed.
@@ -174,13 +243,121 @@ pub async fn mails_since(tx: &mut WriteTx, email: &Email, kind: &str, since: Tim
     }))
 }
 
-/// Confirms a pending person's membership and their open consent request,
-/// and uses up the token. Returns false when the person was not pending.
+/// Confirms a sign-up by its link and uses the link up. When the link was
+/// mailed for a [`request`], the request is applied to the person now: the
+/// name, organisation (when one was named), language and interests (when any
+/// were chosen) typed with it, status `confirmed` (which lifts a bounce's
+/// suppression), and the consent it recorded, confirmed. Returns false when
+/// nothing changed (the person was confirmed already).
 ///
 /// # Errors
 /// The database failed.
 pub async fn confirm(tx: &mut WriteTx, person: PersonId, token: &TokenHash) -> Result<bool> {
     let at = db_time(now());
+    let request: Option<RequestRow> = on_tx!(tx, |c| {
+        sqlx::query_as(
+            "select id, name, organisation, interests, language, consent_text, consent_version, method, proof, \
+             requested_at from signup_request where token_hash = $1 and person_id = $2 and confirmed_at is null",
+        )
+        .bind(token.as_bytes())
+        .bind(person.uuid())
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    let changed = match request {
+        Some(r) => apply_request(tx, person, r, at).await?,
+        None => confirm_pending(tx, person, at).await?,
+    };
+    on_tx!(tx, |c| {
+        sqlx::query("update link_token set used_at = $2 where hash = $1 and used_at is null")
+            .bind(token.as_bytes())
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(changed)
+}
+
+/// A stored sign-up request: id, name, organisation, interests, language,
+/// consent text, its version, method, proof and the time of the request.
+type RequestRow = (Uuid, String, Option<String>, String, String, String, String, String, String, i64);
+
+/// Applies a confirmed sign-up request to its person (see [`confirm`]).
+async fn apply_request(
+    tx: &mut WriteTx,
+    person: PersonId,
+    (request, name, organisation, interests, language, text, version, method, proof, requested_at): RequestRow,
+    at: i64,
+) -> Result<bool> {
+    let organisation = match organisation.as_deref().map(Name::parse) {
+        Some(Ok(o)) => Some(people::upsert_organisation(tx, &o).await?.uuid()),
+        _ => None,
+    };
+    let interests: Vec<&str> = interests.split_whitespace().collect();
+    Ok(on_tx!(tx, |c| {
+        let n = sqlx::query(
+            "update person set name = $2, organisation_id = coalesce($3, organisation_id), language = $4, \
+             status = 'confirmed', confirmed_at = $5, list_consent = true, left_at = null, soft_bounces = 0, \
+             updated_at = $5 where id = $1 and status <> 'confirmed'",
+        )
+        .bind(person.uuid())
+        .bind(&name)
+        .bind(organisation)
+        .bind(&language)
+        .bind(at)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            if !interests.is_empty() {
+                sqlx::query("delete from person_interest where person_id = $1")
+                    .bind(person.uuid())
+                    .execute(&mut *c)
+                    .await?;
+                for key in &interests {
+                    sqlx::query(
+                        "insert into person_interest (person_id, interest_key) select $1, key from interest where key = $2",
+                    )
+                    .bind(person.uuid())
+                    .bind(*key)
+                    .execute(&mut *c)
+                    .await?;
+                }
+            }
+            sqlx::query(
+                "insert into consent (id, person_id, purpose, text_shown, text_version, method, given_at, \
+                 requested_at, confirmed_at, text_hash, proof) \
+                 values ($1, $2, 'mailing-list', $3, $4, $5, $6, $6, $7, $8, $9)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(person.uuid())
+            .bind(&text)
+            .bind(&version)
+            .bind(&method)
+            .bind(requested_at)
+            .bind(at)
+            .bind(sha256_hex(&text))
+            .bind(&proof)
+            .execute(&mut *c)
+            .await?;
+        }
+        sqlx::query("update signup_request set confirmed_at = $2 where id = $1")
+            .bind(request)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        // The person's other open requests are settled by this one.
+        sqlx::query("delete from signup_request where person_id = $1 and confirmed_at is null")
+            .bind(person.uuid())
+            .execute(&mut *c)
+            .await?;
+        n == 1
+    }))
+}
+
+/// Confirms a person made `pending` before sign-ups were kept as requests,
+/// with the consent request recorded on them then.
+async fn confirm_pending(tx: &mut WriteTx, person: PersonId, at: i64) -> Result<bool> {
     Ok(on_tx!(tx, |c| {
         let n = sqlx::query(
             "update person set status = 'confirmed', confirmed_at = $2, list_consent = true, updated_at = $2 \
@@ -201,11 +378,6 @@ pub async fn confirm(tx: &mut WriteTx, person: PersonId, token: &TokenHash) -> R
             .execute(&mut *c)
             .await?;
         }
-        sqlx::query("update link_token set used_at = $2 where hash = $1 and used_at is null")
-            .bind(token.as_bytes())
-            .bind(at)
-            .execute(&mut *c)
-            .await?;
         n == 1
     }))
 }

@@ -97,7 +97,7 @@ const DA: RsvpTexts = RsvpTexts {
     colleague_send: "Giv invitationen videre",
     colleague_done: "Invitationen er givet videre. Din kollega har fået en mail med sit eget link.",
     colleague_domain: "Skriv en adresse i din egen organisation (samme domæne som din).",
-    colleague_taken: "Din kollega er allerede inviteret til mødet.",
+    colleague_taken: "Invitationen kan ikke gives videre til den adresse. Er din kollega allerede inviteret, har vedkommende sit eget link.",
 };
 
 const EN: RsvpTexts = RsvpTexts {
@@ -129,7 +129,7 @@ const EN: RsvpTexts = RsvpTexts {
     colleague_send: "Pass the invitation on",
     colleague_done: "The invitation has been passed on. Your colleague has received a mail with their own link.",
     colleague_domain: "Give an address in your own organisation (the same domain as yours).",
-    colleague_taken: "Your colleague is already invited to the meeting.",
+    colleague_taken: "The invitation cannot be passed on to that address. If your colleague is invited already, they have a link of their own.",
 };
 
 const fn texts(lang: Lang) -> &'static RsvpTexts {
@@ -428,6 +428,20 @@ async fn colleague(
     let organisation =
         Some(reg.organisation.as_str()).filter(|o| !o.is_empty()).and_then(|o| crate::domain::Name::parse(o).ok());
     let mut tx = state.store.begin().await?;
+    // Someone who left the list or whose address bounced gets no mail from a
+    // colleague's hand; the answer is the same as for an address already
+    // invited, so the form tells nobody who left.
+    let refused = |page: &mut RsvpPage| {
+        page.errors = vec![("colleague_email", r.colleague_taken.to_owned())];
+        (page.colleague_name, page.colleague_email) = (form.colleague_name.clone(), form.colleague_email.clone());
+    };
+    if let Some((_, status)) = crate::store::subscriptions::person_status(&mut tx, &email).await?
+        && matches!(status, crate::domain::PersonStatus::Unsubscribed | crate::domain::PersonStatus::Bounced)
+    {
+        drop(tx);
+        refused(&mut page);
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
     let person = crate::store::people::NewPerson {
         email: email.clone(),
         name: name.clone(),
@@ -440,8 +454,7 @@ async fn colleague(
         Ok(x) => x,
         Err(StoreError::Conflict(_)) => {
             drop(tx);
-            page.errors = vec![("colleague_email", r.colleague_taken.to_owned())];
-            (page.colleague_name, page.colleague_email) = (form.colleague_name, form.colleague_email);
+            refused(&mut page);
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
         Err(e) => return Err(e.into()),

@@ -188,8 +188,9 @@ struct ConfirmPage {
 }
 
 impl ConfirmPage {
-    async fn new(state: &AppState, ctx: &Ctx, raw: &str, person: PersonId) -> Result<Self> {
-        let known = state.store.subscriber(person).await?.organisation.is_some();
+    async fn new(state: &AppState, ctx: &Ctx, raw: &str, person: PersonId, token: &Token) -> Result<Self> {
+        let known = state.store.subscriber(person).await?.organisation.is_some()
+            || subscriptions::requested_organisation(&state.store, &token.hash()).await?.is_some();
         Ok(Self {
             lang: ctx.lang,
             t: ctx.lang.texts(),
@@ -209,9 +210,9 @@ async fn confirm_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<S
         Ok((_, found)) if found.used_at.is_some() => {
             message(&ctx, t.already_confirmed_title, t.already_confirmed_text).into_response()
         }
-        Ok((_, found)) => {
+        Ok((token, found)) => {
             let person = found.person_id.ok_or(Error::NotFound)?;
-            ConfirmPage::new(&state, &ctx, &raw, person).await?.into_response()
+            ConfirmPage::new(&state, &ctx, &raw, person, &token).await?.into_response()
         }
     })
 }
@@ -234,7 +235,7 @@ async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String
         text => match Name::parse(text) {
             Ok(o) => Some(o),
             Err(e) => {
-                let mut page = ConfirmPage::new(&state, &ctx, &raw, person).await?;
+                let mut page = ConfirmPage::new(&state, &ctx, &raw, person, &token).await?;
                 entered.clone_into(&mut page.organisation);
                 page.error = Some(e.message().to_owned());
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());

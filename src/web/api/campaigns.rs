@@ -64,7 +64,7 @@ pub struct GuestInput {
 #[serde(deny_unknown_fields)]
 pub struct InvitationInput {
     audience: Option<AudienceInput>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     guests: Vec<GuestInput>,
     /// When to send; now if absent. RFC 3339.
     #[schema(value_type = Option<String>, format = DateTime)]

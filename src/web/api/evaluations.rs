@@ -49,7 +49,7 @@ impl From<SendError> for Error {
 #[serde(deny_unknown_fields)]
 pub struct QuestionnaireJson {
     /// Answers are stored with no link to the person. Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "super::null_as_yes")]
     anonymous: bool,
     /// Questions in order: `{"key", "kind": "rating|single|multiple|text", "da", "en", "options": [{"key", "da", "en"}]}`.
     #[schema(value_type = Vec<Object>)]

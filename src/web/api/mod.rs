@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Dialogforum organiser API", version = "1"),
+    info(title = "Dialogforum organiser API", version = "1", description = NULL_RULE),
     servers((url = "/api/v1")),
     paths(list_meetings, exports::participants_csv, exports::participants_xlsx, exports::organisations_json,
         exports::organisations_csv, exports::organisations_xlsx, exports::subscribers_csv, exports::subscribers_xlsx,
@@ -62,6 +62,26 @@ pub fn router() -> Router<AppState> {
     security(("bearer" = []))
 )]
 struct ApiDoc;
+
+/// The rule for `null` in request bodies, stated in the OpenAPI document.
+const NULL_RULE: &str = "In every request body, `null` for an optional field means the same as leaving the field out: \
+     on creation the field is not set (its default applies), in a PATCH it stays as it is. The one exception is \
+     `organisation` in `PATCH /subscribers/{id}`, where `null` (like `\"\"`) removes the organisation.";
+
+/// Reads `null` as the field's default, so that `null` and a missing field
+/// mean the same (see [`NULL_RULE`]).
+pub(super) fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+/// Reads `null` as `true`, for flags whose default is `true`.
+pub(super) fn null_as_yes<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Option::<bool>::deserialize(d).map(|v| v.unwrap_or(true))
+}
 
 struct BearerAuth;
 
@@ -280,9 +300,9 @@ async fn get_meeting(State(state): State<AppState>, _: ApiUser, Path(id): Path<S
 pub struct MeetingInput {
     title: String,
     number: Option<i32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     themes: Vec<String>,
     #[schema(value_type = String, format = DateTime)]
     starts_at: Timestamp,
@@ -290,17 +310,17 @@ pub struct MeetingInput {
     ends_at: Timestamp,
     /// `physical`, `virtual` or `hybrid`.
     format: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     venue: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     online_url: String,
     capacity: Option<i32>,
     per_organisation_limit: Option<i32>,
     #[schema(value_type = Option<String>, format = DateTime)]
     registration_deadline: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     tracks: Vec<TrackInput>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     programme: Vec<ProgrammeItemInput>,
 }
 
@@ -322,9 +342,9 @@ pub struct ProgrammeItemInput {
     #[schema(value_type = Option<String>, format = DateTime)]
     ends_at: Option<Timestamp>,
     title: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     speakers: Vec<SpeakerInput>,
     track: Option<String>,
 }
@@ -334,9 +354,9 @@ pub struct ProgrammeItemInput {
 #[serde(deny_unknown_fields)]
 pub struct SpeakerInput {
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     role: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     organisation: String,
 }
 

@@ -104,7 +104,7 @@ async fn list(
 pub struct CheckIn {
     registration_id: Uuid,
     /// `false` undoes a check-in made by mistake.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "super::null_as_yes")]
     present: bool,
 }
 

@@ -224,7 +224,7 @@ pub struct SubscriberInput {
     name: String,
     organisation: Option<String>,
     /// Interest keys.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     interests: Vec<String>,
     /// `da` (default) or `en`.
     language: Option<String>,
