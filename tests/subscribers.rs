@@ -407,17 +407,16 @@ both_engines! {
 }
 
 both_engines! {
-    async fn a_viewer_may_list_and_read_but_not_change_import_or_erase(engine: Engine) {
+    async fn a_viewer_may_not_list_read_change_import_or_erase(engine: Engine) {
         let app = TestApp::spawn(engine).await;
         let organiser = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
         let viewer = api_token(&app, "reader@forum.example", Role::Viewer).await;
         let anna = add(&app, &organiser, "anna@nordlys-it.example", "Anna Bøgh", "Nordlys IT A/S", &[]).await;
         let one = api(&app, &format!("/subscribers/{}", anna["id"].as_str().unwrap()));
 
-        assert_eq!(emails(&app, &viewer, &[]).await, ["anna@nordlys-it.example"]);
-        assert_eq!(app.http.get(&one).bearer_auth(&viewer).send().await.unwrap().status(), 200);
-
         let refused = [
+            app.http.get(api(&app, "/subscribers")).bearer_auth(&viewer),
+            app.http.get(&one).bearer_auth(&viewer),
             app.http.post(api(&app, "/subscribers")).bearer_auth(&viewer).json(&json!({"email": "x@y.example", "name": "X"})),
             app.http.patch(&one).bearer_auth(&viewer).json(&json!({"name": "Changed"})),
             app.http.delete(&one).bearer_auth(&viewer),

@@ -77,19 +77,24 @@ enum Kind {
     Read,
     Change,
     Export,
+    /// Lists of people and their details: organisers and admins.
+    Personal,
     AdminOnly,
     Own,
 }
 
 const PAGES: &[(&str, &str, Kind)] = &[
     ("GET", "/admin", Kind::Read),
-    ("GET", "/admin/people", Kind::Read),
-    ("GET", "/admin/people/{id}", Kind::Read),
+    ("GET", "/admin/people", Kind::Personal),
+    ("GET", "/admin/people/{id}", Kind::Personal),
     ("POST", "/admin/people/{id}", Kind::Change),
     ("POST", "/admin/people/{id}/erase", Kind::Change),
     ("GET", "/admin/organisations", Kind::Read),
     ("POST", "/admin/organisations/{id}", Kind::Change),
-    ("GET", "/admin/meetings/{id}/checkin", Kind::Read),
+    ("GET", "/admin/meetings/{id}/checkin", Kind::Personal),
+    ("GET", "/admin/meetings/{id}/checkin/{id}", Kind::Personal),
+    ("GET", "/admin/meetings/{id}/waitlist", Kind::Personal),
+    ("GET", "/admin/meetings/{id}/registrations", Kind::Read),
     ("POST", "/admin/meetings/{id}/checkin/{id}", Kind::Change),
     ("GET", "/admin/password", Kind::Own),
     ("GET", "/admin/users", Kind::AdminOnly),
@@ -138,7 +143,7 @@ both_engines! {
             assert!(location(&res).starts_with("/login?next="), "anonymous {method} {path} goes to the login page");
             let status = send(&viewer).await.unwrap().status().as_u16();
             match kind {
-                Kind::Change | Kind::Export | Kind::AdminOnly => assert_eq!(status, 403, "viewer {method} {path}"),
+                Kind::Change | Kind::Export | Kind::Personal | Kind::AdminOnly => assert_eq!(status, 403, "viewer {method} {path}"),
                 Kind::Read | Kind::Own => assert!(status == 200 || status == 404, "viewer {method} {path}: {status}"),
             }
         }
@@ -167,8 +172,9 @@ both_engines! {
                 let res = call(Some("not-a-token-at-all-but-long-enough-to-look-like-one")).await.unwrap();
                 assert_eq!(res.status(), 401, "a made-up token on {m} {path}");
                 let export = std::path::Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("xlsx")) || path.contains("export");
+                let personal = path.starts_with("/subscribers") || path.ends_with("/registrations");
                 let status = call(Some(&viewer_token)).await.unwrap().status().as_u16();
-                if m == reqwest::Method::GET && !export {
+                if m == reqwest::Method::GET && !export && !personal {
                     assert!(![401, 403].contains(&status), "viewer may read {m} {path}: {status}");
                 } else {
                     assert_eq!(status, 403, "viewer {m} {path}");

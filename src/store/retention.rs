@@ -59,7 +59,7 @@ pub async fn purge(store: &Store, policy: impl Into<Policy>) -> Result<Purged> {
     // At most a century, which keeps the duration in range.
     let days = i64::try_from(policy.pending_days.min(36_500)).unwrap_or(36_500);
     let pending_before = db_time(now() - SignedDuration::from_hours(days * 24));
-    let stale = "select id from person p where p.status = 'pending' and p.updated_at < $1 \
+    let stale = "select id from person p where p.status = 'pending' and p.created_at < $1 \
                  and not exists (select 1 from signup_request r where r.person_id = p.id) \
                  and not exists (select 1 from registration g where g.person_id = p.id)";
     let mut tx = store.begin().await?;

@@ -782,11 +782,14 @@ struct ResultsPage {
 async fn results_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    _o: Organiser,
+    o: Organiser,
     Path(id): Path<String>,
 ) -> Result<ResultsPage> {
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
     let r = results(&state.store, meeting.id).await?;
+    // Who volunteered is for organisers; viewers see the answers only.
+    let volunteers =
+        if o.user.role.can_write() { state.store.evaluation_volunteers(meeting.id).await? } else { Vec::new() };
     Ok(ResultsPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -803,7 +806,7 @@ async fn results_page(
         responses: r.responses,
         rate: r.response_rate.map_or_else(|| "–".to_owned(), |x| percent(ctx.lang, x)),
         questions: question_views(&r, ctx.lang),
-        volunteers: state.store.evaluation_volunteers(meeting.id).await?,
+        volunteers,
     })
 }
 

@@ -1,7 +1,8 @@
 //! Organiser page with a meeting's registrations: counts per status and per
 //! track, everyone with a seat with diet, access needs, comment and check-in
 //! time, the waiting list in its order, and those who declined or cancelled.
-//! Reading it is recorded in the audit log like the API's list.
+//! Reading it is recorded in the audit log like the API's list. Viewers see
+//! the counts only: names and what people told us are for organisers.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -48,6 +49,8 @@ struct RegistrationsPage {
     /// (heading, rows): those with a seat, then the waiting list in order.
     sections: Vec<(&'static str, Vec<Row>)>,
     others: Vec<(Row, &'static str)>,
+    /// The reader is a viewer: counts only.
+    counts_only: bool,
 }
 
 impl RegistrationsPage {
@@ -106,8 +109,11 @@ async fn page(
 ) -> Result<RegistrationsPage> {
     let meeting = state.store.meeting(MeetingId::from_uuid(id)).await?;
     let mut regs = state.store.registrations(meeting.id).await?;
-    let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
-    audit::record_read(&state.store, &organiser.actor(), &entry).await?;
+    let counts_only = !organiser.user.role.can_write();
+    if !counts_only {
+        let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
+        audit::record_read(&state.store, &organiser.actor(), &entry).await?;
+    }
 
     let lang = ctx.lang;
     let track_title = |key: &Option<String>| {
@@ -143,6 +149,9 @@ async fn page(
             (t.title.clone(), n(RegistrationStatus::Attending), n(RegistrationStatus::Waitlisted))
         })
         .collect();
+    if counts_only {
+        regs.clear();
+    }
     regs.sort_by_key(|r| (r.waitlist_position.unwrap_or(i64::MAX), r.name.clone()));
     let of = |s: RegistrationStatus| regs.iter().filter(|r| r.status == s).map(row).collect::<Vec<_>>();
     let others = regs
@@ -166,5 +175,6 @@ async fn page(
             ),
         ],
         others,
+        counts_only,
     })
 }

@@ -53,6 +53,10 @@ pub enum Need {
     Write,
     /// Downloading personal data (CSV, XLSX, exports): organisers and admins.
     Export,
+    /// Reading lists of people and what they told us (the people pages, the
+    /// check-in list and waiting list, the API's subscribers and
+    /// registrations): organisers and admins. Viewers see counts instead.
+    Personal,
     /// Users, API tokens and the audit log: admins.
     Admin,
 }
@@ -74,10 +78,13 @@ impl Need {
         let file = path.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
         let export = file.rsplit_once('.').is_some_and(|(_, ext)| matches!(ext, "csv" | "xlsx"))
             || path.split('/').any(|segment| matches!(segment, "export" | "exports" | "download"));
+        let personal =
+            path.split('/').any(|segment| matches!(segment, "people" | "subscribers" | "checkin" | "waitlist"))
+                || (path.starts_with("/meetings/") && path.ends_with("/registrations"));
         if export {
             Self::Export
         } else if method == Method::GET || method == Method::HEAD {
-            Self::Read
+            if personal { Self::Personal } else { Self::Read }
         } else {
             Self::Write
         }
@@ -88,7 +95,7 @@ impl Need {
     pub const fn allows(self, role: Role) -> bool {
         match self {
             Self::Read | Self::Own => true,
-            Self::Write | Self::Export => role.can_write(),
+            Self::Write | Self::Export | Self::Personal => role.can_write(),
             Self::Admin => role.is_admin(),
         }
     }
@@ -97,6 +104,7 @@ impl Need {
         match self {
             Self::Admin => "this needs the admin role",
             Self::Export => "exporting personal data needs the organiser or admin role",
+            Self::Personal => "lists of people and their details need the organiser or admin role",
             _ => "this needs the organiser or admin role",
         }
     }

@@ -12,3 +12,4 @@ mod login;
 mod outbox;
 mod privilege;
 mod signup;
+mod viewer;

@@ -1,0 +1,105 @@
+//! Least privilege for readers: a viewer sees counts and the pages the work
+//! needs, never lists of people and what they told us, on the pages and in
+//! the API alike.
+
+use dialogforum::domain::{Email, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
+use dialogforum::store::people::{NewPerson, insert_person_if_new};
+use dialogforum::store::registrations::insert_invited;
+use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::common::{TestApp, api_token};
+
+/// A client of its own, signed in as `email`.
+async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let form = [("email", email), ("password", "a long enough password"), ("next", "/admin")];
+    let res = http.post(format!("{}/login", app.base)).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    http
+}
+
+/// A published meeting with one person attending who told us a diet and an access need.
+async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {
+    let body = json!({
+        "title": "Læserettigheder", "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
+        "format": "physical", "venue": "KL-huset", "capacity": 10
+    });
+    let url = format!("{}/api/v1/meetings", app.base);
+    let created: Value = app.http.post(url).bearer_auth(token).json(&body).send().await.unwrap().json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let publish = format!("{}/api/v1/meetings/{id}/publish", app.base);
+    assert_eq!(app.http.post(publish).bearer_auth(token).send().await.unwrap().status(), 200);
+
+    let mut tx = app.store().begin().await.unwrap();
+    let person = NewPerson {
+        email: Email::parse("dorthe@firma.example").unwrap(),
+        name: Name::parse("Dorthe Deltager").unwrap(),
+        organisation: Some(Name::parse("Firma A/S").unwrap()),
+        status: PersonStatus::Confirmed,
+        interests: Vec::new(),
+    };
+    let (person, _) = insert_person_if_new(&mut tx, &person, None).await.unwrap();
+    let (reg, link) = (RegistrationId::new(), Token::generate());
+    insert_invited(&mut tx, id.parse().unwrap(), &[(reg, person)]).await.unwrap();
+    let token_row = NewLinkToken {
+        hash: link.hash(),
+        purpose: TokenPurpose::Rsvp,
+        person: Some(person),
+        registration: Some(reg),
+        expires_at: None,
+    };
+    insert_link_tokens(&mut tx, &[token_row]).await.unwrap();
+    tx.commit().await.unwrap();
+    let answer = [("answer", "yes"), ("diet", "Glutenfri kost"), ("access_needs", "Kørestolsadgang")];
+    let res = app.http.post(format!("{}/rsvp/{}", app.base, link.expose())).form(&answer).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    id
+}
+
+both_engines! {
+    async fn a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let organiser = api_token(&app, "org@forum.example", Role::Organiser).await;
+        let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
+        let meeting = meeting_with_an_attendee(&app, &organiser).await;
+
+        // The API: lists of people and registrations are for organisers.
+        for path in ["/subscribers".to_owned(), format!("/meetings/{meeting}/registrations")] {
+            let url = format!("{}/api/v1{path}", app.base);
+            let res = app.http.get(&url).bearer_auth(&viewer).send().await.unwrap();
+            assert_eq!(res.status(), 403, "viewer {path}");
+            assert_eq!(res.headers()["content-type"], "application/problem+json");
+            let body = res.text().await.unwrap();
+            assert!(!body.contains("Dorthe") && !body.contains("Glutenfri"), "{body}");
+            let res = app.http.get(&url).bearer_auth(&organiser).send().await.unwrap();
+            assert_eq!(res.status(), 200, "organiser {path}");
+            assert!(res.text().await.unwrap().contains("Dorthe Deltager"));
+        }
+        // The meeting itself, with no people in it, is for everyone.
+        let url = format!("{}/api/v1/meetings/{meeting}", app.base);
+        assert_eq!(app.http.get(&url).bearer_auth(&viewer).send().await.unwrap().status(), 200);
+
+        // The pages: the registrations page gives a viewer the counts only.
+        let reader = signed_in(&app, "viewer@forum.example").await;
+        let page = format!("{}/admin/meetings/{meeting}/registrations", app.base);
+        let res = reader.get(&page).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Antal pr. status"), "the counts are there: {html}");
+        for private in ["Dorthe", "Firma A/S", "Glutenfri", "Kørestolsadgang"] {
+            assert!(!html.contains(private), "a viewer sees {private}");
+        }
+        for path in ["/admin/people".to_owned(), format!("/admin/meetings/{meeting}/checkin"), format!("/admin/meetings/{meeting}/waitlist")] {
+            let res = reader.get(format!("{}{path}", app.base)).send().await.unwrap();
+            assert_eq!(res.status(), 403, "viewer {path}");
+            assert!(!res.text().await.unwrap().contains("Dorthe"));
+        }
+        let organiser_pages = signed_in(&app, "org@forum.example").await;
+        let html = organiser_pages.get(&page).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Dorthe Deltager") && html.contains("Glutenfri kost"), "{html}");
+        app.stop().await;
+    }
+}
