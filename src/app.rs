@@ -1,8 +1,10 @@
-//! Builds everything from the settings and runs the web server and the outbox
-//! worker side by side until told to stop.
+//! Builds everything from the settings and runs the web server and the
+//! background tasks — outbox worker, campaign runner, reminders, retention and
+//! the inbound listener, each supervised on its own — until told to stop.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -16,6 +18,7 @@ use crate::mail::campaign::{self, MailContext};
 use crate::mail::inbound::{self, InboundSettings};
 use crate::mail::{Composer, Transport, Worker, WorkerSettings};
 use crate::store::{ConnectOptions, Store};
+use crate::supervise::{self, Tasks};
 use crate::web::{self, AppState, state::Inner};
 
 /// The process-wide metrics recorder; installed once, shared by every app in the process.
@@ -60,7 +63,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// A running service: web server and outbox worker.
+/// A running service: web server and background tasks.
 pub struct Running {
     /// Where the web server listens.
     pub addr: SocketAddr,
@@ -68,15 +71,16 @@ pub struct Running {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
-    worker: Option<JoinHandle<()>>,
+    /// The supervisors of the background tasks.
+    tasks: Vec<JoinHandle<()>>,
     /// Where the inbound SMTP listener listens, if `inbound.bind` is set.
     pub inbound_addr: Option<SocketAddr>,
-    inbound: Option<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops taking requests, lets those in flight finish, stops the worker
-    /// after the messages it holds, and waits for both.
+    /// Stops taking requests, lets those in flight finish, stops the
+    /// background tasks (the outbox worker after the messages it holds), and
+    /// waits for all of them.
     ///
     /// # Errors
     /// The server failed while running.
@@ -90,22 +94,26 @@ impl Running {
     /// # Errors
     /// The server failed while running.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.server.await.context("web server task")?.context("web server")?;
-        if let Some(w) = self.worker {
-            let _ = self.shutdown.send(true);
-            w.await.context("mail worker task")?;
+        let served = self.server.await.context("web server task");
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            t.await.context("background task")?;
         }
-        if let Some(i) = self.inbound {
-            let _ = self.shutdown.send(true);
-            i.await.context("inbound mail task")?;
-        }
-        Ok(())
+        served?.context("web server")
     }
 
     /// A handle that stops the service when sent `true`.
     #[must_use]
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
+    }
+
+    /// Stops one background task for good (see the names in
+    /// [`crate::supervise`]) while the service goes on, as a test does to see
+    /// how the service reports it; returns once the task has ended, false if
+    /// there is no such task.
+    pub async fn stop_task(&self, name: &str) -> bool {
+        self.state.tasks.stop(name).await
     }
 }
 
@@ -166,36 +174,42 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
     let campaign_wake = Arc::new(Notify::new());
     let (shutdown, shutdown_rx) = watch::channel(false);
 
-    // The outbox worker and the campaign runner run together and stop together.
-    let worker = if opts.worker {
-        let worker = Worker::new(
-            store.clone(),
-            transport,
-            settings.bounce_base().context("mail.bounce_address")?,
-            WorkerSettings::from_settings(&settings.mail),
-            Arc::clone(&mail_wake),
-        );
-        let ctx = Arc::new(MailContext { composer: composer.clone(), base_url: settings.base_url().to_owned() });
-        let runner = campaign::run(
-            store.clone(),
-            ctx,
-            crate::store::retention::Policy::from(&settings.security),
-            settings.reminders,
-            Arc::clone(&campaign_wake),
-            Arc::clone(&mail_wake),
-            shutdown_rx.clone(),
-        );
-        let worker = worker.run(shutdown_rx.clone());
-        Some(tokio::spawn(async move {
-            tokio::join!(worker, runner);
-        }))
-    } else {
-        None
-    };
+    // Each background task on its own: one that fails is restarted without the others noticing.
+    let tasks = Tasks::default();
+    let mut handles = Vec::new();
+    let ctx = Arc::new(MailContext { composer: composer.clone(), base_url: settings.base_url().to_owned() });
+    if opts.worker {
+        let bounce = settings.bounce_base().context("mail.bounce_address")?;
+        let worker_settings = WorkerSettings::from_settings(&settings.mail);
+        let (db, wake) = (store.clone(), Arc::clone(&mail_wake));
+        handles.push(tasks.spawn(supervise::OUTBOX, shutdown_rx.clone(), move |stop| {
+            let worker =
+                Worker::new(db.clone(), transport.clone(), bounce.clone(), worker_settings.clone(), Arc::clone(&wake));
+            async move {
+                worker.run(stop).await;
+                Ok(())
+            }
+        }));
+        let retry = Duration::from_secs(settings.mail.campaign_retry_secs);
+        let (db, c, wake, mail) = (store.clone(), Arc::clone(&ctx), Arc::clone(&campaign_wake), Arc::clone(&mail_wake));
+        handles.push(tasks.spawn(supervise::CAMPAIGNS, shutdown_rx.clone(), move |stop| {
+            campaign::run(db.clone(), Arc::clone(&c), retry, Arc::clone(&wake), Arc::clone(&mail), stop)
+        }));
+        let reminders = settings.reminders;
+        let (db, c, mail) = (store.clone(), Arc::clone(&ctx), Arc::clone(&mail_wake));
+        handles.push(tasks.spawn(supervise::REMINDERS, shutdown_rx.clone(), move |stop| {
+            campaign::run_reminders(db.clone(), Arc::clone(&c), reminders, Arc::clone(&mail), stop)
+        }));
+        let (db, policy) = (store.clone(), crate::store::retention::Policy::from(&settings.security));
+        handles.push(tasks.spawn(supervise::RETENTION, shutdown_rx.clone(), move |stop| {
+            campaign::run_retention(db.clone(), policy, stop)
+        }));
+    }
 
     let inbound_mail = MailContext { composer: composer.clone(), base_url: settings.base_url().to_owned() };
-    let (inbound_addr, inbound) =
-        start_inbound(&settings, &store, inbound_mail, Arc::clone(&mail_wake), &shutdown_rx).await?.unzip();
+    let inbound_addr =
+        start_inbound(&settings, &store, inbound_mail, Arc::clone(&mail_wake), &tasks, &shutdown_rx, &mut handles)
+            .await?;
     let listener = TcpListener::bind(settings.server.bind)
         .await
         .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
@@ -208,6 +222,7 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         campaign_wake,
         metrics: metrics_handle(),
         rsvp_desks: web::rsvp::Desks::default(),
+        tasks,
     });
     let app = web::router(state.clone());
     let mut stop = shutdown_rx;
@@ -219,17 +234,21 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
             .await
     });
     tracing::info!(%addr, "listening");
-    Ok(Running { addr, state, shutdown, server, worker, inbound_addr, inbound })
+    Ok(Running { addr, state, shutdown, server, tasks: handles, inbound_addr })
 }
 
-/// Binds `inbound.bind` and spawns the inbound SMTP listener, unless the key is empty.
+/// Binds `inbound.bind` and starts the inbound SMTP listener under
+/// supervision, unless the key is empty; returns the address it listens on.
+/// A restarted listener binds the same address again.
 async fn start_inbound(
     settings: &Settings,
     store: &Store,
     mail: MailContext,
     mail_wake: Arc<Notify>,
+    tasks: &Tasks,
     shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<Option<(SocketAddr, JoinHandle<()>)>> {
+    handles: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<Option<SocketAddr>> {
     let bind = settings.inbound.bind.as_str();
     if bind.is_empty() {
         return Ok(None);
@@ -238,8 +257,22 @@ async fn start_inbound(
     let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind} (inbound.bind)"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "receiving mail");
-    let serve = inbound::serve(listener, store.clone(), inbound_settings, mail, mail_wake, shutdown.clone());
-    Ok(Some((addr, tokio::spawn(serve))))
+    let mut bound = Some(listener);
+    let store = store.clone();
+    handles.push(tasks.spawn(supervise::INBOUND, shutdown.clone(), move |stop| {
+        let listener = bound.take();
+        let (store, settings, mail, wake) =
+            (store.clone(), inbound_settings.clone(), mail.clone(), Arc::clone(&mail_wake));
+        async move {
+            let listener = match listener {
+                Some(l) => l,
+                None => TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} again"))?,
+            };
+            inbound::serve(listener, store, settings, mail, wake, stop).await;
+            Ok(())
+        }
+    }));
+    Ok(Some(addr))
 }
 
 /// A future that resolves when the process is asked to stop (SIGTERM or

@@ -61,6 +61,33 @@ pub struct Server {
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A Bearer token that `/metrics` asks for; empty = open.
+    pub metrics_token: Secret,
+}
+
+/// A setting that must not reach the log: `Debug` shows only whether it is set.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value itself, for comparing; never log it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the setting is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +132,8 @@ pub struct Mail {
     pub backoff_max_secs: u64,
     pub max_attempts: u32,
     pub poll_interval_ms: u64,
+    /// Seconds between attempts to expand a campaign that failed to expand.
+    pub campaign_retry_secs: u64,
 }
 
 /// The DKIM key type.
@@ -215,6 +244,9 @@ impl Settings {
         match url::Url::parse(&self.server.base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
             _ => return bad("server.base_url", "must be an absolute http:// or https:// URL"),
+        }
+        if !self.server.metrics_token.is_empty() && self.server.metrics_token.expose().chars().count() < 16 {
+            return bad("server.metrics_token", "must be empty (metrics open) or at least 16 characters");
         }
         let db = &self.database.url;
         if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {

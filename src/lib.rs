@@ -2,7 +2,8 @@
 //! public body and its suppliers — mailing list, meetings, invitations, RSVPs,
 //! evaluations and exports.
 //!
-//! Dependencies point one way: `domain` ← (`i18n`, `store`) ← (`mail`, `web`) ← `app` ← `cli`.
+//! Dependencies point one way: `domain` ← (`i18n`, `store`) ← (`mail`, `web`) ← `app` ← `cli`;
+//! `supervise` (restarting background tasks) depends on none of them.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -13,5 +14,6 @@ pub mod domain;
 pub mod i18n;
 pub mod mail;
 pub mod store;
+pub mod supervise;
 pub mod transfer;
 pub mod web;

@@ -18,6 +18,6 @@ pub use email::Email;
 pub use ids::{CampaignId, MeetingId, OrganisationId, OutboxId, PersonId, RegistrationId, UserId};
 pub use meeting::{MeetingFormat, MeetingStatus, RegistrationStatus};
 pub use text::{Name, ParseError, SingleLine, name_key};
-pub use time::{Timestamp, copenhagen, link_expiry, shifted};
+pub use time::{MEETING_YEARS, Timestamp, copenhagen, is_meeting_time, link_expiry, shifted};
 pub use token::{Token, TokenHash, TokenPurpose};
 pub use user::{PersonStatus, Role};

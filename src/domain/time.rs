@@ -26,6 +26,19 @@ pub fn shifted(t: Timestamp, d: jiff::SignedDuration) -> Timestamp {
     t.checked_add(d).unwrap_or(if d.is_negative() { Timestamp::MIN } else { Timestamp::MAX })
 }
 
+/// The first and the last year in which a meeting may take place (in
+/// Copenhagen time). Anything outside is a typing mistake, and the far end of
+/// the calendar is where date arithmetic in background work runs out of range.
+pub const MEETING_YEARS: (i16, i16) = (2000, 2100);
+
+/// Whether a meeting may take place at `t`: within [`MEETING_YEARS`]. The
+/// organiser pages and the API both check every meeting time with this.
+#[must_use]
+pub fn is_meeting_time(t: Timestamp) -> bool {
+    let year = t.to_zoned_datetime(copenhagen()).year();
+    (MEETING_YEARS.0..=MEETING_YEARS.1).contains(&year)
+}
+
 /// How long personal links about a meeting stay valid: thirty days after it ends.
 #[must_use]
 pub fn link_expiry(ends_at: Timestamp) -> Timestamp {
@@ -43,5 +56,16 @@ mod tests {
         assert_eq!(shifted(Timestamp::MIN, jiff::SignedDuration::from_hours(-1)), Timestamp::MIN);
         let normal: Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();
         assert_eq!(link_expiry(normal), "2027-01-02T10:00:00Z".parse().unwrap());
+    }
+
+    #[test]
+    fn meeting_times_lie_in_the_years_2000_to_2100_in_copenhagen() {
+        let at = |s: &str| is_meeting_time(s.parse().unwrap());
+        assert!(at("2000-01-01T00:30:00+01:00"), "still 1999 in UTC, but 2000 in Copenhagen");
+        assert!(at("2100-12-31T23:59:00+01:00"));
+        assert!(at("2026-12-03T10:00:00Z"));
+        assert!(!at("1999-12-31T23:30:00+01:00"));
+        assert!(!at("2101-01-01T00:00:00+01:00"));
+        assert!(!at("9999-12-28T00:00:00Z"));
     }
 }

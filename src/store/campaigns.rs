@@ -58,13 +58,17 @@ pub struct Progress {
     pub id: CampaignId,
     pub kind: String,
     pub meeting_id: Option<MeetingId>,
-    /// `scheduled`, `sending`, `paused`, `done` or `cancelled`.
+    /// `scheduled`, `sending`, `paused`, `done`, `cancelled` or `failed`.
     pub state: String,
     pub scheduled_at: Timestamp,
     pub total: i64,
     pub queued: i64,
     pub sent: i64,
     pub failed: i64,
+    /// How many times its expansion into messages was begun.
+    pub attempts: i32,
+    /// Why the last attempt at expanding it failed, if one did.
+    pub failure: Option<String>,
 }
 
 /// A campaign being expanded.
@@ -112,35 +116,145 @@ pub async fn insert_campaign(tx: &mut WriteTx, c: &NewCampaign) -> Result<Campai
     Ok(id)
 }
 
-/// Takes the next due campaign for expansion inside `tx`: its state moves
-/// from `scheduled` to `sending` in the same transaction that will hold its
-/// messages, so a crash leaves it scheduled and nothing half-done.
+/// How many times the expansion of a campaign is begun before it is set
+/// aside as `failed`.
+pub const EXPANSION_ATTEMPTS: i32 = 3;
+
+/// The reason recorded for a campaign whose last attempt never reported back.
+const UNFINISHED: &str = "the last attempt did not finish (the process stopped while expanding it)";
+
+/// An attempt at expanding a campaign, counted before it begins.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    pub campaign: CampaignId,
+    /// 1 for the first attempt.
+    pub number: i32,
+}
+
+impl Store {
+    /// Begins an attempt at the next due campaign: the earliest scheduled one
+    /// whose time has come and that is not waiting for a retry. The attempt is
+    /// counted, and the next one allowed no sooner than `retry` from now, in a
+    /// transaction of its own before any work is done, so that an attempt
+    /// that fails, panics or takes the process with it still counts. A
+    /// campaign that used its last attempt without reporting back is set
+    /// aside as `failed` here.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn begin_expansion(&self, retry: jiff::SignedDuration) -> Result<Option<Attempt>> {
+        let now = now();
+        let at = db_time(now);
+        let later = db_time(crate::domain::shifted(now, retry));
+        let mut tx = self.begin().await?;
+        let attempt: Option<(Uuid, i32)> = on_tx!(tx, |c| {
+            let abandoned = sqlx::query(
+                "update campaign set state = 'failed', failure = coalesce(failure, $3) \
+                 where state = 'scheduled' and attempts >= $1 and (retry_at is null or retry_at <= $2)",
+            )
+            .bind(EXPANSION_ATTEMPTS)
+            .bind(at)
+            .bind(UNFINISHED)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if abandoned > 0 {
+                tracing::error!(
+                    campaigns = abandoned,
+                    "campaigns set aside as failed: their last attempt never finished"
+                );
+            }
+            let candidate: Option<(Uuid, i32)> = sqlx::query_as(
+                "select id, attempts from campaign where state = 'scheduled' and scheduled_at <= $1 \
+                 and attempts < $2 and (retry_at is null or retry_at <= $1) order by scheduled_at, id limit 1",
+            )
+            .bind(at)
+            .bind(EXPANSION_ATTEMPTS)
+            .fetch_optional(&mut *c)
+            .await?;
+            match candidate {
+                None => None,
+                Some((id, seen)) => {
+                    // The count check makes a second instance that raced here find nothing.
+                    sqlx::query_as(
+                        "update campaign set attempts = attempts + 1, retry_at = $3 \
+                         where id = $1 and state = 'scheduled' and attempts = $2 returning id, attempts",
+                    )
+                    .bind(id)
+                    .bind(seen)
+                    .bind(later)
+                    .fetch_optional(&mut *c)
+                    .await?
+                }
+            }
+        });
+        tx.commit().await?;
+        Ok(attempt.map(|(id, number)| Attempt { campaign: CampaignId::from_uuid(id), number }))
+    }
+
+    /// Records why an attempt at expanding `id` failed. After the last
+    /// attempt the campaign is set aside as `failed`; before it, the campaign
+    /// stays scheduled for the next attempt. Returns the state it is left in,
+    /// or `None` when it is no longer scheduled (paused or cancelled meanwhile).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn record_expansion_failure(&self, id: CampaignId, reason: &str) -> Result<Option<String>> {
+        let mut tx = self.begin().await?;
+        let state: Option<String> = on_tx!(tx, |c| {
+            sqlx::query_scalar(
+                "update campaign set failure = $2, \
+                 state = case when attempts >= $3 then 'failed' else state end \
+                 where id = $1 and state = 'scheduled' returning state",
+            )
+            .bind(id.uuid())
+            .bind(reason)
+            .bind(EXPANSION_ATTEMPTS)
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        tx.commit().await?;
+        Ok(state)
+    }
+
+    /// Gives back an attempt that failed because the database was away: that
+    /// says nothing about the campaign, so it must not bring it nearer to
+    /// being set aside.
+    ///
+    /// # Errors
+    /// The database failed (it may well still be away).
+    pub async fn refund_expansion_attempt(&self, id: CampaignId) -> Result<()> {
+        on_pool!(self, |db| {
+            sqlx::query(
+                "update campaign set attempts = attempts - 1 where id = $1 and state = 'scheduled' and attempts > 0",
+            )
+            .bind(id.uuid())
+            .execute(db)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+/// Takes campaign `id` for expansion inside `tx`, once its attempt has
+/// begun ([`Store::begin_expansion`]): its state moves from `scheduled` to
+/// `sending` in the same transaction that will hold its messages, so a crash
+/// leaves it scheduled and nothing half-done. `None` when it is no longer
+/// scheduled (paused, cancelled, or taken by another instance).
 ///
 /// # Errors
-/// The database failed.
-pub async fn take_due(tx: &mut WriteTx) -> Result<Option<Expansion>> {
+/// The database failed, or the stored campaign cannot be read.
+pub async fn take(tx: &mut WriteTx, id: CampaignId) -> Result<Option<Expansion>> {
     let at = db_time(now());
     let row: Option<(Uuid, String, Option<Uuid>, Json<Target>)> = on_tx!(tx, |c| {
-        let candidate: Option<Uuid> = sqlx::query_scalar(
-            "select id from campaign where state = 'scheduled' and scheduled_at <= $1 order by scheduled_at, id limit 1",
+        sqlx::query_as(
+            "update campaign set state = 'sending', expanded_at = $2, retry_at = null \
+             where id = $1 and state = 'scheduled' returning id, kind, meeting_id, audience",
         )
+        .bind(id.uuid())
         .bind(at)
         .fetch_optional(&mut *c)
-        .await?;
-        match candidate {
-            None => None,
-            Some(id) => {
-                // The state check makes a second instance that raced here find nothing.
-                sqlx::query_as(
-                    "update campaign set state = 'sending', expanded_at = $2 where id = $1 and state = 'scheduled' \
-                     returning id, kind, meeting_id, audience",
-                )
-                .bind(id)
-                .bind(at)
-                .fetch_optional(&mut *c)
-                .await?
-            }
-        }
+        .await?
     });
     Ok(row.map(|(id, kind, meeting_id, target)| Expansion {
         id: CampaignId::from_uuid(id),
@@ -295,13 +409,15 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when there is no such campaign.
     pub async fn campaign_progress(&self, id: CampaignId) -> Result<Progress> {
-        let (kind, meeting_id, state, scheduled_at, total): (String, Option<Uuid>, String, i64, i32) =
-            on_pool!(self, |db| {
-                sqlx::query_as("select kind, meeting_id, state, scheduled_at, total from campaign where id = $1")
-                    .bind(id.uuid())
-                    .fetch_one(db)
-                    .await?
-            });
+        type Row = (String, Option<Uuid>, String, i64, i32, i32, Option<String>);
+        let (kind, meeting_id, state, scheduled_at, total, attempts, failure): Row = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select kind, meeting_id, state, scheduled_at, total, attempts, failure from campaign where id = $1",
+            )
+            .bind(id.uuid())
+            .fetch_one(db)
+            .await?
+        });
         let counts: Vec<(String, i64)> = on_pool!(self, |db| {
             sqlx::query_as("select status, count(*) from outbox where campaign_id = $1 group by status")
                 .bind(id.uuid())
@@ -319,6 +435,8 @@ impl Store {
             queued: n(&["queued", "sending"]),
             sent: n(&["sent"]),
             failed: n(&["failed"]),
+            attempts,
+            failure,
         })
     }
 
@@ -501,16 +619,16 @@ impl Store {
     /// # Errors
     /// The database failed.
     pub async fn recent_campaigns(&self, limit: i64) -> Result<Vec<(Progress, Option<String>)>> {
-        type Row = (Uuid, String, Option<Uuid>, String, i64, i32, i64, i64, i64, Option<String>);
+        type Row = (Uuid, String, Option<Uuid>, String, i64, i32, i64, i64, i64, Option<String>, i32, Option<String>);
         let rows: Vec<Row> = on_pool!(self, |db| {
             sqlx::query_as(
                 "select c.id, c.kind, c.meeting_id, c.state, c.scheduled_at, c.total, \
                  count(case when o.status in ('queued', 'sending') then 1 end), \
                  count(case when o.status = 'sent' then 1 end), \
-                 count(case when o.status = 'failed' then 1 end), m.title \
+                 count(case when o.status = 'failed' then 1 end), m.title, c.attempts, c.failure \
                  from campaign c left join outbox o on o.campaign_id = c.id \
                  left join meeting m on m.id = c.meeting_id \
-                 group by c.id, c.kind, c.meeting_id, c.state, c.scheduled_at, c.total, m.title \
+                 group by c.id, c.kind, c.meeting_id, c.state, c.scheduled_at, c.total, m.title, c.attempts, c.failure \
                  order by c.scheduled_at desc, c.id desc limit $1",
             )
             .bind(limit)
@@ -519,7 +637,7 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, kind, meeting, state, at, total, queued, sent, failed, title)| {
+            .map(|(id, kind, meeting, state, at, total, queued, sent, failed, title, attempts, failure)| {
                 let progress = Progress {
                     id: CampaignId::from_uuid(id),
                     kind,
@@ -530,6 +648,8 @@ impl Store {
                     queued,
                     sent,
                     failed,
+                    attempts,
+                    failure,
                 };
                 (progress, title)
             })

@@ -17,7 +17,7 @@ use super::{AppState, Ctx, Error, Result};
 use crate::domain::CampaignId;
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, Entry};
-use crate::store::campaigns::Progress;
+use crate::store::campaigns::{EXPANSION_ATTEMPTS, Progress};
 
 /// How many campaigns the page lists.
 const SHOWN: i64 = 100;
@@ -44,6 +44,8 @@ pub struct CampaignTexts {
     pub cancel: &'static str,
     pub of: &'static str,
     pub failed: &'static str,
+    /// Before the reason a campaign could not be expanded.
+    pub failure: &'static str,
 }
 
 const DA: CampaignTexts = CampaignTexts {
@@ -63,6 +65,7 @@ const DA: CampaignTexts = CampaignTexts {
     cancel: "Aflys",
     of: "af",
     failed: "fejlet",
+    failure: "Kunne ikke forberedes",
 };
 
 const EN: CampaignTexts = CampaignTexts {
@@ -82,6 +85,7 @@ const EN: CampaignTexts = CampaignTexts {
     cancel: "Cancel",
     of: "of",
     failed: "failed",
+    failure: "Could not be prepared",
 };
 
 fn texts(lang: Lang) -> &'static CampaignTexts {
@@ -101,6 +105,8 @@ struct Row {
     sent: i64,
     failed: i64,
     total: i64,
+    /// Why its expansion failed, with the attempts so far.
+    failure: Option<String>,
     can_pause: bool,
     can_resume: bool,
     can_cancel: bool,
@@ -120,6 +126,7 @@ impl Row {
             "paused" => say("på pause", "paused"),
             "done" => say("færdig", "done"),
             "cancelled" => say("aflyst", "cancelled"),
+            "failed" => say("fejlet", "failed"),
             _ => "–",
         };
         let s = p.state.as_str();
@@ -132,6 +139,10 @@ impl Row {
             sent: p.sent,
             failed: p.failed,
             total: p.total,
+            failure: p.failure.as_ref().map(|f| match lang {
+                Lang::Da => format!("{f} (forsøg {} af {EXPANSION_ATTEMPTS})", p.attempts),
+                Lang::En => format!("{f} (attempt {} of {EXPANSION_ATTEMPTS})", p.attempts),
+            }),
             can_pause: matches!(s, "scheduled" | "sending"),
             can_resume: s == "paused",
             can_cancel: matches!(s, "scheduled" | "sending" | "paused"),

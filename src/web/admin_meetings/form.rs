@@ -5,7 +5,9 @@
 use jiff::civil::{DateTime, Time};
 
 use super::{Errors, l};
-use crate::domain::{MeetingFormat, MeetingStatus, Name, SingleLine, Timestamp, copenhagen};
+use crate::domain::{
+    MEETING_YEARS, MeetingFormat, MeetingStatus, Name, SingleLine, Timestamp, copenhagen, is_meeting_time,
+};
 use crate::i18n::Lang;
 use crate::store::meetings::{Meeting, NewMeeting, ProgrammeItem, Speaker, Track};
 use crate::web::forms::field;
@@ -127,40 +129,7 @@ impl DetailsForm {
         let capacity = positive(&self.capacity, &mut fail, "capacity");
         let per_organisation_limit = positive(&self.per_organisation_limit, &mut fail, "per_organisation_limit");
         let title = Name::parse(&self.title).map(|n| n.to_string()).map_err(|e| fail("title", e.message())).ok();
-        let when = l(lang, "Vælg dato og klokkeslæt.", "Choose a date and time.");
-        let starts_at = parse_local(&self.starts_at);
-        if starts_at.is_none() {
-            fail("starts_at", when);
-        }
-        let ends_at = parse_local(&self.ends_at);
-        match (starts_at, ends_at) {
-            (_, None) => fail("ends_at", when),
-            (Some(s), Some(e)) if e < s => {
-                fail(
-                    "ends_at",
-                    l(lang, "Mødet kan ikke slutte, før det begynder.", "The meeting cannot end before it starts."),
-                );
-            }
-            _ => {}
-        }
-        let registration_deadline = if self.registration_deadline.trim().is_empty() {
-            None
-        } else {
-            match parse_local(&self.registration_deadline) {
-                Some(d) if ends_at.is_some_and(|e| d > e) => {
-                    fail(
-                        "registration_deadline",
-                        l(lang, "Fristen kan ikke ligge efter mødet.", "The deadline cannot be after the meeting."),
-                    );
-                    None
-                }
-                None => {
-                    fail("registration_deadline", when);
-                    None
-                }
-                d => d,
-            }
-        };
+        let (starts_at, ends_at, registration_deadline) = self.times(lang, &mut fail);
         let format = MeetingFormat::parse(&self.format)
             .map_err(|_| fail("format", l(lang, "Vælg en form.", "Choose a format.")))
             .ok();
@@ -203,6 +172,62 @@ impl DetailsForm {
             }
             _ => Err(errors),
         }
+    }
+
+    /// The start, the end and the registration deadline, checked, with a
+    /// message by each one that is wrong (through `fail`).
+    fn times(
+        &self,
+        lang: Lang,
+        fail: &mut dyn FnMut(&str, &str),
+    ) -> (Option<Timestamp>, Option<Timestamp>, Option<Timestamp>) {
+        let when = l(lang, "Vælg dato og klokkeslæt.", "Choose a date and time.");
+        let (first, last) = MEETING_YEARS;
+        let years = match lang {
+            Lang::Da => format!("Vælg et tidspunkt i årene {first}–{last}."),
+            Lang::En => format!("Choose a time in the years {first}–{last}."),
+        };
+        let starts_at = parse_local(&self.starts_at);
+        match starts_at {
+            None => fail("starts_at", when),
+            Some(s) if !is_meeting_time(s) => fail("starts_at", &years),
+            Some(_) => {}
+        }
+        let ends_at = parse_local(&self.ends_at);
+        match (starts_at, ends_at) {
+            (_, None) => fail("ends_at", when),
+            (_, Some(e)) if !is_meeting_time(e) => fail("ends_at", &years),
+            (Some(s), Some(e)) if e < s => {
+                fail(
+                    "ends_at",
+                    l(lang, "Mødet kan ikke slutte, før det begynder.", "The meeting cannot end before it starts."),
+                );
+            }
+            _ => {}
+        }
+        let registration_deadline = if self.registration_deadline.trim().is_empty() {
+            None
+        } else {
+            match parse_local(&self.registration_deadline) {
+                Some(d) if !is_meeting_time(d) => {
+                    fail("registration_deadline", &years);
+                    None
+                }
+                Some(d) if ends_at.is_some_and(|e| d > e) => {
+                    fail(
+                        "registration_deadline",
+                        l(lang, "Fristen kan ikke ligge efter mødet.", "The deadline cannot be after the meeting."),
+                    );
+                    None
+                }
+                None => {
+                    fail("registration_deadline", when);
+                    None
+                }
+                d => d,
+            }
+        };
+        (starts_at, ends_at, registration_deadline)
     }
 }
 

@@ -172,14 +172,21 @@ pub struct CampaignJson {
     id: Uuid,
     kind: String,
     meeting_id: Option<Uuid>,
-    /// `scheduled`, `sending`, `paused`, `done` or `cancelled`.
+    /// `scheduled`, `sending`, `paused`, `done`, `cancelled` or `failed`
+    /// (it could not be expanded into messages after three attempts; see
+    /// `failure`). A campaign that fails never holds back later ones.
     state: String,
     #[schema(format = DateTime)]
     scheduled_at: String,
     total: i64,
     queued: i64,
     sent: i64,
+    /// Messages that could not be delivered.
     failed: i64,
+    /// How many times its expansion into messages was begun.
+    attempts: i32,
+    /// Why the last attempt at expanding it failed; `null` when none did.
+    failure: Option<String>,
 }
 
 impl From<Progress> for CampaignJson {
@@ -194,6 +201,8 @@ impl From<Progress> for CampaignJson {
             queued: p.queued,
             sent: p.sent,
             failed: p.failed,
+            attempts: p.attempts,
+            failure: p.failure,
         }
     }
 }

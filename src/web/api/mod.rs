@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 use super::auth::ApiUser;
 use super::{AppState, Error, Result, error_detail, needs_dressing, replace_body};
-use crate::domain::{MeetingFormat, MeetingId, MeetingStatus, Name, SingleLine, Timestamp, copenhagen};
+use crate::domain::{
+    MEETING_YEARS, MeetingFormat, MeetingId, MeetingStatus, Name, SingleLine, Timestamp, copenhagen, is_meeting_time,
+};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::meetings::{
     Meeting, MeetingFilter, NewMeeting, ProgrammeItem, Speaker, Track, insert_meeting, update_meeting as write_meeting,
@@ -294,7 +296,8 @@ async fn get_meeting(State(state): State<AppState>, _: ApiUser, Path(id): Path<S
     Ok(Json(MeetingJson::from(&m)))
 }
 
-/// A new meeting. Times are RFC 3339 with an offset.
+/// A new meeting. Times are RFC 3339 with an offset and lie in the years
+/// 2000–2100 (Europe/Copenhagen); others are refused with 422 naming the field.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingInput {
@@ -364,6 +367,16 @@ fn line(field: &str, value: &str) -> Result<String> {
     SingleLine::parse(value).map(SingleLine::into_string).map_err(|e| Error::invalid(field, e))
 }
 
+/// `t`, if a meeting may take place then ([`is_meeting_time`]).
+fn meeting_time(field: &str, t: Timestamp) -> Result<Timestamp> {
+    let (first, last) = MEETING_YEARS;
+    if is_meeting_time(t) {
+        Ok(t)
+    } else {
+        Err(Error::invalid(field, format!("must lie in the years {first}–{last} (Europe/Copenhagen)")))
+    }
+}
+
 fn positive(field: &str, value: Option<i32>) -> Result<Option<i32>> {
     match value {
         Some(n) if n < 1 => Err(Error::invalid(field, "must be at least 1")),
@@ -375,6 +388,11 @@ impl MeetingInput {
     /// Checks every field and builds the meeting, naming the first field that is wrong.
     fn parse(self) -> Result<NewMeeting> {
         let title = Name::parse(&self.title).map_err(|e| Error::invalid("title", e))?.to_string();
+        meeting_time("starts_at", self.starts_at)?;
+        meeting_time("ends_at", self.ends_at)?;
+        if let Some(d) = self.registration_deadline {
+            meeting_time("registration_deadline", d)?;
+        }
         if self.ends_at < self.starts_at {
             return Err(Error::invalid("ends_at", "must not be before starts_at"));
         }
@@ -414,8 +432,8 @@ impl MeetingInput {
                 return Err(Error::invalid(format!("{field}.track"), "names no track of this meeting"));
             }
             programme.push(ProgrammeItem {
-                starts_at: p.starts_at,
-                ends_at: p.ends_at,
+                starts_at: p.starts_at.map(|t| meeting_time(&format!("{field}.starts_at"), t)).transpose()?,
+                ends_at: p.ends_at.map(|t| meeting_time(&format!("{field}.ends_at"), t)).transpose()?,
                 title: Name::parse(&p.title).map_err(|e| Error::invalid(format!("{field}.title"), e))?.to_string(),
                 description: p.description,
                 speakers: p
@@ -488,7 +506,7 @@ async fn create_meeting(
 }
 
 /// Changes to a meeting; absent fields stay as they are. Times are RFC 3339
-/// with an offset.
+/// with an offset and lie in the years 2000–2100 (Europe/Copenhagen).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingPatch {
@@ -515,8 +533,8 @@ impl MeetingPatch {
         if let Some(d) = self.description {
             out.description = d;
         }
-        out.starts_at = self.starts_at.unwrap_or(m.starts_at);
-        out.ends_at = self.ends_at.unwrap_or(m.ends_at);
+        out.starts_at = self.starts_at.map_or(Ok(m.starts_at), |t| meeting_time("starts_at", t))?;
+        out.ends_at = self.ends_at.map_or(Ok(m.ends_at), |t| meeting_time("ends_at", t))?;
         if out.ends_at < out.starts_at {
             return Err(Error::invalid("ends_at", "must not be before starts_at"));
         }
@@ -532,8 +550,8 @@ impl MeetingPatch {
         if self.capacity.is_some() {
             out.capacity = positive("capacity", self.capacity)?;
         }
-        if self.registration_deadline.is_some() {
-            out.registration_deadline = self.registration_deadline;
+        if let Some(d) = self.registration_deadline {
+            out.registration_deadline = Some(meeting_time("registration_deadline", d)?);
         }
         if out.registration_deadline.is_some_and(|d| d > out.ends_at) {
             return Err(Error::invalid("registration_deadline", "must not be after the meeting ends"));
