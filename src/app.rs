@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 use crate::domain::Email;
-use crate::mail::campaign::{self, MailContext};
+use crate::mail::MailContext;
+use crate::mail::campaign;
 use crate::mail::inbound::{self, InboundSettings};
 use crate::mail::{Composer, Transport, Worker, WorkerSettings};
 use crate::store::{ConnectOptions, Store};

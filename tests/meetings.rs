@@ -417,7 +417,7 @@ both_engines! {
         .unwrap()
         .rows_affected());
         // Nothing is sent for a draft.
-        let ctx = dialogforum::mail::campaign::MailContext { composer: app.running.state.composer.clone(), base_url: app.base.clone() };
+        let ctx = dialogforum::mail::MailContext { composer: app.running.state.composer.clone(), base_url: app.base.clone() };
         let settings = dialogforum::config::Reminders { deadline_days: 2, start_hours: 24 };
         assert_eq!(dialogforum::mail::reminders::send_due(store, &ctx, settings).await.unwrap(), 0);
 

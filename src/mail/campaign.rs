@@ -13,6 +13,7 @@ use tokio::sync::{Notify, watch};
 
 use super::Composer;
 use super::compose::Outgoing;
+use super::context::MailContext;
 use super::personal::{self, MessageError, Values};
 use crate::domain::{CampaignId, Email, MeetingFormat, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose};
 use crate::i18n::Lang;
@@ -25,14 +26,6 @@ use crate::store::people::{NewPerson, insert_person_if_new};
 use crate::store::registrations::{insert_invited, people_with_registration};
 use crate::store::tokens::{NewLinkToken, insert_link_tokens};
 use crate::store::{Store, WriteTx};
-
-/// What rendering personal mail needs besides the store.
-#[derive(Debug, Clone)]
-pub struct MailContext {
-    pub composer: Composer,
-    /// The base URL of every link, without a trailing slash.
-    pub base_url: String,
-}
 
 /// Expands campaigns as they fall due, and marks campaigns done when their
 /// last message is sent or has failed, until `shutdown` turns true. A

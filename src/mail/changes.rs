@@ -3,7 +3,8 @@
 //! UID and the raised SEQUENCE, so calendars update or withdraw the entry they
 //! have. Queued in the caller's transaction, the one that makes the change.
 
-use super::campaign::{CalendarMethod, MailContext, calendar_entry};
+use super::campaign::{CalendarMethod, calendar_entry};
+use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice};
 use crate::i18n::Lang;
 use crate::store::WriteTx;

@@ -6,8 +6,8 @@ use anyhow::Context;
 use askama::Template;
 use jiff::SignedDuration;
 
-use super::campaign::MailContext;
 use super::compose::Outgoing;
+use super::context::MailContext;
 use crate::domain::{CampaignId, MeetingId, MeetingStatus, PersonStatus, Timestamp, Token, TokenPurpose, UserId};
 use crate::i18n::Lang;
 use crate::store::audit::{self, Actor, Entry};

@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::campaign::MailContext;
+use super::context::MailContext;
 use super::requests::{self, Limits};
 use super::transport::mask;
 use super::verp;

@@ -5,6 +5,7 @@
 pub mod campaign;
 pub mod changes;
 pub mod compose;
+pub mod context;
 pub mod evaluations;
 pub mod inbound;
 pub mod notices;
@@ -18,5 +19,6 @@ pub mod verp;
 pub mod worker;
 
 pub use compose::{Composer, Outgoing};
+pub use context::MailContext;
 pub use transport::Transport;
 pub use worker::{Worker, WorkerSettings};

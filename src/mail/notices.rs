@@ -5,8 +5,8 @@
 use askama::Template;
 use jiff::SignedDuration;
 
-use super::campaign::MailContext;
 use super::compose::Outgoing;
+use super::context::MailContext;
 use crate::domain::{Email, PersonId, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::store::WriteTx;

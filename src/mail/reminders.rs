@@ -7,7 +7,7 @@
 
 use jiff::SignedDuration;
 
-use super::campaign::MailContext;
+use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice};
 use crate::config::Reminders;
 use crate::domain::{MeetingFormat, Token, TokenPurpose};

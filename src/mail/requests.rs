@@ -13,7 +13,7 @@
 use jiff::SignedDuration;
 use mail_parser::{HeaderForm, Message, MessageParser, MimeHeaders};
 
-use super::campaign::MailContext;
+use super::context::MailContext;
 use super::notices::{self, To};
 use super::verp;
 use crate::domain::{Email, Name, SingleLine, Timestamp};

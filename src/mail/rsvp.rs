@@ -6,8 +6,9 @@
 
 use askama::Template;
 
-use super::campaign::{CalendarMethod, MailContext, calendar_entry};
+use super::campaign::{CalendarMethod, calendar_entry};
 use super::compose::{InlineImage, Outgoing};
+use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice, queue_with};
 use crate::domain::{MeetingFormat, RegistrationId};
 use crate::i18n::Lang;

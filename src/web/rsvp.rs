@@ -367,7 +367,7 @@ async fn submit(
 async fn tell_promoted(
     state: &AppState,
     tx: &mut crate::store::WriteTx,
-    mail: &crate::mail::campaign::MailContext,
+    mail: &crate::mail::MailContext,
     promoted: &[crate::domain::RegistrationId],
     m: &Meeting,
 ) -> Result<()> {

@@ -20,7 +20,7 @@ use super::forms::{InterestBox, MessagePage, boxes, field, form_fields, message}
 use super::{AppState, ClientIp, Ctx, Error, Result};
 use crate::domain::{Email, Name, PersonId, Timestamp, Token, TokenPurpose};
 use crate::i18n::{CONSENT_VERSION, Lang, Texts};
-use crate::mail::campaign::MailContext;
+use crate::mail::MailContext;
 use crate::mail::notices::{self};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::subscriptions::{self, Consent, Signup};
