@@ -151,6 +151,18 @@ pub struct Inbound {
     pub join_address: String,
     pub max_message_bytes: usize,
     pub soft_bounce_limit: u32,
+    /// Connections served at once, from everyone together.
+    pub max_connections: usize,
+    /// Connections served at once from one peer (an IPv4 address, an IPv6 /64).
+    pub max_connections_per_peer: usize,
+    /// Messages (MAIL commands) one peer may start per hour.
+    pub messages_per_peer_per_hour: u32,
+    /// Command lines one connection may send before it is closed.
+    pub max_commands_per_session: u32,
+    /// Seconds a connection may last in all.
+    pub max_session_secs: u64,
+    /// Seconds a connection may take to send a line before it is closed.
+    pub idle_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +172,8 @@ pub struct Security {
     pub session_absolute_hours: u64,
     pub token_ttl_hours: u64,
     pub signups_per_ip_per_hour: u32,
+    /// Requests to join or leave by mail per envelope-sender domain per hour.
+    pub signups_per_domain_per_hour: u32,
     pub confirmations_per_address_per_day: u32,
     /// Days after which a sign-up that was never confirmed is deleted, with
     /// its tokens and mail.
@@ -306,6 +320,26 @@ impl Settings {
         }
         if !self.inbound.join_address.is_empty() && crate::domain::Email::parse(&self.inbound.join_address).is_err() {
             return bad("inbound.join_address", "must be empty or a mail address");
+        }
+        let inbound = &self.inbound;
+        for (key, value) in [
+            ("inbound.max_message_bytes", inbound.max_message_bytes),
+            ("inbound.max_connections", inbound.max_connections),
+            ("inbound.max_connections_per_peer", inbound.max_connections_per_peer),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1");
+            }
+        }
+        for (key, value) in [
+            ("inbound.messages_per_peer_per_hour", u64::from(inbound.messages_per_peer_per_hour)),
+            ("inbound.max_commands_per_session", u64::from(inbound.max_commands_per_session)),
+            ("inbound.max_session_secs", inbound.max_session_secs),
+            ("inbound.idle_timeout_secs", inbound.idle_timeout_secs),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1");
+            }
         }
         if self.security.audit_retention_months < 6 {
             return bad("security.audit_retention_months", "must be at least 6");

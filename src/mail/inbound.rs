@@ -6,12 +6,15 @@
 //! The SMTP conversation is `mailin`'s state machine; this module does the I/O
 //! and the decisions. It accepts only our own bounce addresses, the join
 //! address and the leave address (no open relay), limits line length,
-//! recipients, message size, connections, errors and idle time, and answers 250
-//! only after what a message means has been recorded (451 if the database is
-//! away, so the sender tries again). It never answers a bounce, a complaint or
+//! recipients, message size, connections (in all and per peer), messages per
+//! peer and hour, commands and errors per session, idle time and session time,
+//! and answers 250 only after what a message means has been recorded (451 if
+//! the database is away or a request to join is over the sign-up budget, so
+//! the sender tries again). It never answers a bounce, a complaint or
 //! anything automatic; the only mail it sets off is the confirmation that a
 //! person's own request to join or leave calls for.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -25,14 +28,16 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::context::MailContext;
-use super::requests::{self, Limits};
+use super::requests::{self, Handled, Limits};
 use super::transport::mask;
 use super::verp;
 use crate::config::Settings;
 use crate::domain::{Email, OutboxId};
 use crate::store::bounces::{self, BounceKind};
+use crate::store::rate::SignupBudget;
 use crate::store::{Store, StoreError};
 
 /// Longest command line accepted, CRLF included: twice what RFC 5321 allows
@@ -41,12 +46,18 @@ use crate::store::{Store, StoreError};
 const MAX_LINE: usize = 2048;
 /// RCPT commands accepted per message (RFC 5321 asks servers to take at least 100).
 const MAX_RECIPIENTS: usize = 100;
-/// Connections served at once; more are told to come back later.
-const MAX_CONNECTIONS: usize = 64;
 /// Refused commands after which a connection is closed.
 const MAX_ERRORS: u32 = 20;
 /// How long open connections may take to finish when the service stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The window of [`InboundSettings::messages_per_peer_per_hour`].
+const MESSAGE_WINDOW: Duration = Duration::from_hours(1);
+/// Peers remembered for their message counts; past this, those without an open
+/// connection are forgotten, so many addresses cannot fill the memory.
+const MAX_PEERS_REMEMBERED: usize = 16_384;
+/// How long a connection may take to read our last reply after its session
+/// time is up, before it is dropped without one.
+const WRITE_GRACE: Duration = Duration::from_secs(30);
 /// The reverse path handed to `mailin`, whose parser refuses the null path
 /// `<>` that every bounce carries and any MAIL parameter but BODY; the real
 /// reverse path is kept here.
@@ -63,17 +74,27 @@ pub struct InboundSettings {
     pub leave_address: Email,
     /// How often and for how long the confirmations of requests by mail go out.
     pub limits: Limits,
-    /// Largest message accepted, in bytes; larger ones get 552.
+    /// Largest message accepted, in bytes; larger ones get 552. No more than
+    /// this is held in memory per connection.
     pub max_message_bytes: usize,
     /// Soft bounces after which an address is suppressed; 0 = never.
     pub soft_bounce_limit: u32,
-    /// A connection that sends nothing for this long is closed.
+    /// A connection that takes this long to send a line is closed.
     pub idle_timeout: Duration,
+    /// A connection is closed after this long, however busy.
+    pub max_session: Duration,
+    /// Connections served at once; more get 421.
+    pub max_connections: usize,
+    /// Connections served at once from one peer ([`peer_of`]); more get 421.
+    pub max_connections_per_peer: usize,
+    /// Messages (MAIL commands) one peer may start per hour; beyond, 421.
+    pub messages_per_peer_per_hour: u32,
+    /// Command lines one connection may send; the next gets 421.
+    pub max_commands_per_session: u32,
 }
 
 impl InboundSettings {
-    /// The listener settings from `[mail]`, `[inbound]` and `[security]`,
-    /// closing idle connections after five minutes.
+    /// The listener settings from `[mail]`, `[inbound]` and `[security]`.
     ///
     /// # Errors
     /// An unusable bounce or join address; the message names the key.
@@ -83,7 +104,8 @@ impl InboundSettings {
             "mail.bounce_address: the part before @ is too long to take +leave (the leave address)".to_owned()
         })?;
         let security = &settings.security;
-        let join = settings.inbound.join_address.as_str();
+        let inbound = &settings.inbound;
+        let join = inbound.join_address.as_str();
         let join_address = if join.is_empty() {
             None
         } else {
@@ -96,10 +118,19 @@ impl InboundSettings {
             limits: Limits {
                 link_ttl: SignedDuration::from_hours(i64::try_from(security.token_ttl_hours).unwrap_or(168)),
                 mails_per_address_per_day: security.confirmations_per_address_per_day,
+                budget: SignupBudget {
+                    per_client: security.signups_per_ip_per_hour,
+                    per_domain: security.signups_per_domain_per_hour,
+                },
             },
-            max_message_bytes: settings.inbound.max_message_bytes,
-            soft_bounce_limit: settings.inbound.soft_bounce_limit,
-            idle_timeout: Duration::from_mins(5),
+            max_message_bytes: inbound.max_message_bytes,
+            soft_bounce_limit: inbound.soft_bounce_limit,
+            idle_timeout: Duration::from_secs(inbound.idle_timeout_secs),
+            max_session: Duration::from_secs(inbound.max_session_secs),
+            max_connections: inbound.max_connections,
+            max_connections_per_peer: inbound.max_connections_per_peer,
+            messages_per_peer_per_hour: inbound.messages_per_peer_per_hour,
+            max_commands_per_session: inbound.max_commands_per_session,
         })
     }
 }
@@ -117,8 +148,10 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let host = settings.bounce_base.domain().to_owned();
-    let inbox = Arc::new(Inbox { store, settings, host, mail, mail_wake });
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let max_connections = settings.max_connections;
+    let per_peer = settings.max_connections_per_peer;
+    let inbox = Arc::new(Inbox { store, settings, host, mail, mail_wake, peers: Arc::new(Peers::default()) });
+    let slots = Arc::new(Semaphore::new(max_connections));
     let mut sessions = JoinSet::new();
     loop {
         if *shutdown.borrow() {
@@ -129,12 +162,21 @@ pub async fn serve(
                 Ok((stream, peer)) => {
                     while sessions.try_join_next().is_some() {}
                     let _ = stream.set_nodelay(true);
-                    if let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
-                        sessions.spawn(session(Arc::clone(&inbox), stream, peer, shutdown.clone(), slot));
-                    } else {
-                        tracing::warn!(limit = MAX_CONNECTIONS, "too many inbound SMTP connections; one turned away");
-                        sessions.spawn(turn_away(stream));
-                    }
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        tracing::warn!(limit = max_connections, "too many inbound SMTP connections; one turned away");
+                        sessions.spawn(turn_away(stream, "4.3.2 Too many connections, try again later"));
+                        continue;
+                    };
+                    let Some(peer_slot) = inbox.peers.admit(peer.ip(), per_peer) else {
+                        tracing::warn!(
+                            peer = %peer_of(peer.ip()),
+                            limit = per_peer,
+                            "too many inbound SMTP connections from one peer; one turned away"
+                        );
+                        sessions.spawn(turn_away(stream, "4.7.0 Too many connections from your address, try again later"));
+                        continue;
+                    };
+                    sessions.spawn(session(Arc::clone(&inbox), stream, peer, shutdown.clone(), (slot, peer_slot)));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: pause rather than spin.
@@ -161,23 +203,111 @@ pub async fn serve(
     tracing::info!("inbound mail listener stopped");
 }
 
-async fn turn_away(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(
-        Duration::from_secs(5),
-        stream.write_all(b"421 4.3.2 Too many connections, try again later\r\n"),
-    )
-    .await;
+async fn turn_away(mut stream: TcpStream, why: &'static str) {
+    let reply = format!("421 {why}\r\n");
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.write_all(reply.as_bytes())).await;
 }
 
+/// Serves one connection, holding its places in the overall and the per-peer
+/// count until it ends. A sender that stops reading our replies is dropped
+/// soon after its session time is up.
 async fn session(
     inbox: Arc<Inbox>,
     stream: TcpStream,
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
+    _slots: (OwnedSemaphorePermit, PeerSlot),
 ) {
-    if let Err(e) = converse(inbox, stream, peer.ip(), shutdown).await {
-        tracing::debug!(error = %e, "inbound SMTP connection ended");
+    let limit = inbox.settings.max_session.saturating_add(WRITE_GRACE);
+    match tokio::time::timeout(limit, converse(inbox, stream, peer.ip(), shutdown)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "inbound SMTP connection ended"),
+        Err(_) => tracing::info!("inbound SMTP connection dropped: past its session time"),
+    }
+}
+
+/// The peer a connection is counted under: its IPv4 address, or the /64 of
+/// its IPv6 address (one host's share of a network; an IPv4 address in IPv6
+/// clothing counts as itself).
+fn peer_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+    }
+}
+
+/// What is counted per peer: open connections and the messages of the hour.
+#[derive(Default)]
+struct Peers {
+    counts: Mutex<HashMap<IpAddr, PeerCount>>,
+}
+
+struct PeerCount {
+    open: usize,
+    window_start: Instant,
+    messages: u32,
+}
+
+impl Peers {
+    fn counts(&self) -> MutexGuard<'_, HashMap<IpAddr, PeerCount>> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A place for one more connection from `ip`, unless it has `limit` open.
+    fn admit(self: &Arc<Self>, ip: IpAddr, limit: usize) -> Option<PeerSlot> {
+        let peer = peer_of(ip);
+        let mut counts = self.counts();
+        if counts.len() >= MAX_PEERS_REMEMBERED && !counts.contains_key(&peer) {
+            let now = Instant::now();
+            counts.retain(|_, c| c.open > 0 || now.duration_since(c.window_start) < MESSAGE_WINDOW);
+            if counts.len() >= MAX_PEERS_REMEMBERED {
+                counts.retain(|_, c| c.open > 0);
+            }
+        }
+        let count =
+            counts.entry(peer).or_insert_with(|| PeerCount { open: 0, window_start: Instant::now(), messages: 0 });
+        if count.open >= limit {
+            return None;
+        }
+        count.open += 1;
+        Some(PeerSlot { peers: Arc::clone(self), peer })
+    }
+
+    /// Counts a message from `ip`; false when it has started `limit` this hour.
+    fn count_message(&self, ip: IpAddr, limit: u32) -> bool {
+        let mut counts = self.counts();
+        let Some(count) = counts.get_mut(&peer_of(ip)) else { return true };
+        let now = Instant::now();
+        if now.duration_since(count.window_start) >= MESSAGE_WINDOW {
+            count.window_start = now;
+            count.messages = 0;
+        }
+        if count.messages >= limit {
+            return false;
+        }
+        count.messages += 1;
+        true
+    }
+}
+
+/// A connection's place in its peer's count, given back when it ends.
+struct PeerSlot {
+    peers: Arc<Peers>,
+    peer: IpAddr,
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut counts = self.peers.counts();
+        if let Some(count) = counts.get_mut(&self.peer) {
+            count.open = count.open.saturating_sub(1);
+            if count.open == 0 && count.window_start.elapsed() >= MESSAGE_WINDOW {
+                counts.remove(&self.peer);
+            }
+        }
     }
 }
 
@@ -191,6 +321,8 @@ struct Inbox {
     mail: MailContext,
     /// Wakes the outbox worker once a confirmation is queued.
     mail_wake: Arc<Notify>,
+    /// Connections and messages per peer.
+    peers: Arc<Peers>,
 }
 
 /// Who a message is for.
@@ -215,7 +347,8 @@ struct Envelope {
 }
 
 impl Envelope {
-    /// Adds message data, keeping none of it once the message is over `max` bytes.
+    /// Adds message data, keeping none of it once the message is over `max`
+    /// bytes. The buffer never grows past `max`, whatever the sender sends.
     fn collect(&mut self, bytes: &[u8], max: usize) {
         self.size = self.size.saturating_add(bytes.len());
         if self.size > max {
@@ -224,6 +357,11 @@ impl Envelope {
                 self.data = Vec::new();
             }
         } else {
+            if self.data.capacity() < self.size {
+                // Doubling as `Vec` does, but never beyond the limit.
+                let wanted = self.data.capacity().saturating_mul(2).clamp(self.size, max);
+                self.data.reserve_exact(wanted - self.data.len());
+            }
             self.data.extend_from_slice(bytes);
         }
     }
@@ -305,8 +443,8 @@ impl Inbox {
         }
     }
 
-    /// Acts on a complete message and returns the answer for the sender.
-    async fn deliver(&self, reverse_path: &str, envelope: Envelope) -> Reply {
+    /// Acts on a complete message from `client` and returns the answer for the sender.
+    async fn deliver(&self, client: IpAddr, reverse_path: &str, envelope: Envelope) -> Reply {
         if envelope.too_big {
             tracing::info!(
                 bytes = envelope.size,
@@ -315,19 +453,30 @@ impl Inbox {
             );
             return Reply::new(552, "5.3.4 Message too big for system");
         }
-        if let Err(e) = self.act_on(reverse_path, &envelope).await {
-            tracing::warn!(error = format!("{e:#}"), "could not record inbound mail; the sender will try again");
-            return Reply::new(451, "4.3.0 Temporary failure, please try again later");
+        match self.act_on(client, reverse_path, &envelope).await {
+            Ok(Some(Handled::OverBudget)) => {
+                Reply::new(451, "4.7.1 Too many requests from your address or domain, try again later")
+            }
+            Ok(_) => Reply::new(250, "2.0.0 OK"),
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "could not record inbound mail; the sender will try again");
+                Reply::new(451, "4.3.0 Temporary failure, please try again later")
+            }
         }
-        Reply::new(250, "2.0.0 OK")
     }
 
-    /// Does what a complete message means for each of its recipients.
-    async fn act_on(&self, reverse_path: &str, envelope: &Envelope) -> anyhow::Result<()> {
+    /// Does what a complete message means for each of its recipients; what
+    /// became of a request to join or leave, if it was one. A request over the
+    /// budget stops there, so that the whole message comes again later.
+    async fn act_on(&self, client: IpAddr, reverse_path: &str, envelope: &Envelope) -> anyhow::Result<Option<Handled>> {
         let to_leave = envelope.recipients.contains(&Recipient::Leave);
+        let mut handled = None;
         if to_leave || envelope.recipients.contains(&Recipient::Join) {
             // One request per message, even when it went to both addresses; leaving wins.
-            self.list_request(reverse_path, &envelope.data, to_leave).await?;
+            handled = self.list_request(client, reverse_path, &envelope.data, to_leave).await?;
+            if handled == Some(Handled::OverBudget) {
+                return Ok(handled);
+            }
         }
         let mut report = None;
         for recipient in &envelope.recipients {
@@ -336,13 +485,19 @@ impl Inbox {
                 self.bounce(*id, report).await?;
             }
         }
-        Ok(())
+        Ok(handled)
     }
 
     /// Mail for the join or leave address: a request to join, or to leave when
     /// it went to the leave address or its subject says so. Automatic mail and
-    /// mail that is not to be believed are logged and dropped.
-    async fn list_request(&self, reverse_path: &str, message: &[u8], to_leave_address: bool) -> anyhow::Result<()> {
+    /// mail that is not to be believed are logged and dropped (`None`).
+    async fn list_request(
+        &self,
+        client: IpAddr,
+        reverse_path: &str,
+        message: &[u8],
+        to_leave_address: bool,
+    ) -> anyhow::Result<Option<Handled>> {
         let settings = &self.settings;
         let mut ours = vec![&settings.bounce_base, &settings.leave_address];
         ours.extend(settings.join_address.as_ref());
@@ -351,22 +506,30 @@ impl Inbox {
             Err(why) => {
                 metrics::counter!("dialogforum_inbound_requests_total", "kind" => "ignored").increment(1);
                 tracing::info!(from = %mask(reverse_path), why, "mail to the join or leave address ignored");
-                return Ok(());
+                return Ok(None);
             }
         };
         let leave = to_leave_address || letter.asks_to_leave;
-        let queued = if leave {
-            requests::leave(&self.store, &self.mail, settings.limits, &letter).await?
+        let handled = if leave {
+            requests::leave(&self.store, &self.mail, settings.limits, &letter, client).await?
         } else {
-            requests::join(&self.store, &self.mail, settings.limits, &letter).await?
+            requests::join(&self.store, &self.mail, settings.limits, &letter, client).await?
         };
+        let kind = match handled {
+            Handled::OverBudget => "deferred",
+            _ if leave => "leave",
+            _ => "join",
+        };
+        metrics::counter!("dialogforum_inbound_requests_total", "kind" => kind).increment(1);
+        if handled == Handled::OverBudget {
+            return Ok(Some(handled));
+        }
+        let queued = handled == Handled::Queued;
         if queued {
             self.mail_wake.notify_one();
         }
-        let kind = if leave { "leave" } else { "join" };
-        metrics::counter!("dialogforum_inbound_requests_total", "kind" => kind).increment(1);
         tracing::info!(from = %letter.from.masked(), kind, confirmation_queued = queued, "request by mail handled");
-        Ok(())
+        Ok(Some(handled))
     }
 
     /// Mail to the bounce address of message `id`, read as `report`.
@@ -527,7 +690,9 @@ async fn converse(
     let max = inbox.settings.max_message_bytes;
     // Past this a sender that keeps streaming is cut off instead of being read to the end.
     let cut_off = max.saturating_mul(2).saturating_add(1 << 20);
-    let idle = inbox.settings.idle_timeout;
+    let settings = &inbox.settings;
+    let idle = settings.idle_timeout;
+    let ends = Instant::now() + settings.max_session;
 
     write.write_all(&session.greeting().buffer()?).await?;
     let mut reverse_path = String::new();
@@ -535,16 +700,24 @@ async fn converse(
     let mut in_long_line = false;
     let mut data_bytes = 0usize;
     let mut errors = 0u32;
+    let mut commands = 0u32;
     let mut line = Vec::with_capacity(256);
     loop {
+        // Each line must arrive within the idle time, and all of them within the session time.
+        let deadline = (Instant::now() + idle).min(ends);
         let read = tokio::select! {
-            read = tokio::time::timeout(idle, read_line(&mut reader, &mut line)) => read,
+            read = tokio::time::timeout_at(deadline, read_line(&mut reader, &mut line)) => read,
             () = async { let _ = shutdown.wait_for(|stop| *stop).await; }, if !in_data => {
                 return send(&mut write, &Reply::new(421, "4.3.2 Service shutting down, try again later")).await;
             }
         };
         let Ok(read) = read else {
-            return send(&mut write, &Reply::new(421, "4.4.2 Idle for too long, closing connection")).await;
+            let why = if Instant::now() >= ends {
+                "4.4.2 Connection open for too long, closing connection"
+            } else {
+                "4.4.2 Idle for too long, closing connection"
+            };
+            return send(&mut write, &Reply::new(421, why)).await;
         };
         let too_long = match read? {
             Line::Closed => return Ok(()),
@@ -567,7 +740,7 @@ async fn converse(
             if end {
                 in_data = false;
                 let complete = std::mem::take(&mut *lock(&envelope));
-                let reply = inbox.deliver(&reverse_path, complete).await;
+                let reply = inbox.deliver(ip, &reverse_path, complete).await;
                 send(&mut write, &reply).await?;
             } else if let Some(reply) = Reply::from_mailin(&response)? {
                 send(&mut write, &reply).await?;
@@ -575,10 +748,26 @@ async fn converse(
             continue;
         }
 
+        commands += 1;
+        if commands > settings.max_commands_per_session {
+            tracing::info!(limit = settings.max_commands_per_session, "inbound SMTP connection sent too many commands");
+            return send(&mut write, &Reply::new(421, "4.7.0 Too many commands, closing connection")).await;
+        }
         if line.ends_with(b"\n") && !line.ends_with(b"\r\n") {
             // A bare LF ends a command line too; `mailin` wants CRLF.
             line.pop();
             line.extend_from_slice(b"\r\n");
+        }
+        if matches!(parse_command(&line), Command::Mail { .. })
+            && !inbox.peers.count_message(ip, settings.messages_per_peer_per_hour)
+        {
+            tracing::warn!(
+                peer = %peer_of(ip),
+                limit = settings.messages_per_peer_per_hour,
+                "too many inbound messages from one peer this hour"
+            );
+            return send(&mut write, &Reply::new(421, "4.7.0 Too many messages from your address, try again later"))
+                .await;
         }
         let Some(reply) = answer(&mut session, &inbox, &line, &mut reverse_path)? else { continue };
         if reply.code == 354 {
@@ -773,7 +962,9 @@ fn complaint(part: Option<&MessagePart<'_>>) -> Report {
 
 #[cfg(test)]
 mod tests {
-    use super::{Report, classify, long_line_piece, status_code};
+    use std::sync::Arc;
+
+    use super::{Envelope, Peers, Report, classify, long_line_piece, peer_of, status_code};
 
     fn dsn(fields: &str) -> Vec<u8> {
         format!(
@@ -808,6 +999,46 @@ mod tests {
         assert_eq!(long_line_piece(b".ghi\r\n", false, &mut in_long_line), Some(&b".ghi\r\n"[..]));
         assert_eq!(long_line_piece(b"..next\r\n", false, &mut in_long_line), None);
         assert_eq!(long_line_piece(b".\r\n", false, &mut in_long_line), None);
+    }
+
+    #[test]
+    fn peers_are_ipv4_addresses_and_ipv6_networks() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(peer_of(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(peer_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(peer_of(ip("2001:db8:1:2:bbbb::9")), peer_of(ip("2001:db8:1:2:aaaa::1")));
+        assert_eq!(peer_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+    }
+
+    #[test]
+    fn a_peer_gets_its_connections_and_messages_and_no_more() {
+        let peers = Arc::new(Peers::default());
+        let ip = "192.0.2.7".parse().unwrap();
+        let first = peers.admit(ip, 2).expect("one");
+        let second = peers.admit(ip, 2).expect("two");
+        assert!(peers.admit(ip, 2).is_none(), "the third is over the cap");
+        assert!(peers.admit("192.0.2.8".parse().unwrap(), 2).is_some(), "another peer has its own");
+        drop(first);
+        let _third = peers.admit(ip, 2).expect("a place is given back when a connection ends");
+        assert!(peers.count_message(ip, 2) && peers.count_message(ip, 2));
+        assert!(!peers.count_message(ip, 2), "the hour's messages are spent");
+        drop(second);
+        assert!(!peers.count_message(ip, 2), "across connections");
+    }
+
+    #[test]
+    fn message_data_never_takes_more_memory_than_the_limit() {
+        let mut envelope = Envelope::default();
+        let line = [b'A'; 77];
+        for _ in 0..1000 {
+            envelope.collect(&line, 50_000);
+            assert!(envelope.data.capacity() <= 50_000, "{}", envelope.data.capacity());
+        }
+        assert!(envelope.too_big);
+        assert_eq!(envelope.data.capacity(), 0, "nothing of a message over the limit is kept");
+        let mut small = Envelope::default();
+        small.collect(b"Subject: hej\r\n", 50_000);
+        assert_eq!(small.data, b"Subject: hej\r\n");
     }
 
     #[test]

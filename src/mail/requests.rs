@@ -9,6 +9,12 @@
 //! mail — auto-replies, bounces, reports, bulk and list mail, anything from a
 //! mail system or from one of our own addresses — never sets anything off, so
 //! two robots cannot keep each other busy.
+//!
+//! Each request counts against the sign-up budget the web form spends too
+//! ([`rate::signup`]): per connecting address, and per envelope-sender domain,
+//! so forged senders cannot make the service mail strangers without end.
+
+use std::net::IpAddr;
 
 use jiff::SignedDuration;
 use mail_parser::{HeaderForm, Message, MessageParser, MimeHeaders};
@@ -18,8 +24,9 @@ use super::notices::{self, To};
 use super::verp;
 use crate::domain::{Email, Name, SingleLine, Timestamp};
 use crate::i18n::{CONSENT_VERSION, EMAIL_CONSENT_TEXT, Lang};
-use crate::store::Store;
+use crate::store::rate::{self, SignupBudget};
 use crate::store::subscriptions::{self, Consent, Signup};
+use crate::store::{Store, WriteTx};
 
 /// Subjects (after any "Re:") that turn mail to the join address into a request to leave.
 const LEAVE_SUBJECTS: &[&str] = &["afmeld", "frameld", "unsubscribe"];
@@ -36,6 +43,20 @@ pub struct Limits {
     /// Confirmation mails of one kind to one address per 24 hours, at most
     /// (`security.confirmations_per_address_per_day`).
     pub mails_per_address_per_day: u32,
+    /// Requests per hour per client and per envelope domain, shared with the web.
+    pub budget: SignupBudget,
+}
+
+/// What became of a request by mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// A confirmation (or an unsubscribe link) was queued.
+    Queued,
+    /// Nothing was sent: the address had its mails for the day, or is not on the list.
+    Quiet,
+    /// The sender's client or envelope domain has spent its budget for the hour;
+    /// nothing was recorded, and the sender should try again later.
+    OverBudget,
 }
 
 /// A message to the join or leave address that is worth acting on.
@@ -51,6 +72,8 @@ pub struct Letter {
     pub message_id: String,
     /// The subject says "afmeld", "frameld" or "unsubscribe".
     pub asks_to_leave: bool,
+    /// The domain of the envelope sender (MAIL FROM), lower case.
+    pub envelope_domain: String,
 }
 
 /// Reads a message sent to the join or leave address with the envelope sender
@@ -102,7 +125,8 @@ pub fn read(raw: &[u8], reverse_path: &str, ours: &[&Email]) -> Result<Letter, &
         .and_then(|id| SingleLine::parse(&format!("<{}>", id.trim_matches(['<', '>']))).ok())
         .map_or_else(|| NO_MESSAGE_ID.to_owned(), SingleLine::into_string);
     let asks_to_leave = message.subject().is_some_and(asks_to_leave);
-    Ok(Letter { from, name, organisation, message_id, asks_to_leave })
+    let envelope_domain = envelope.domain().to_ascii_lowercase();
+    Ok(Letter { from, name, organisation, message_id, asks_to_leave, envelope_domain })
 }
 
 /// Why a message is automatic, if it is: an `Auto-Submitted` other than `no`
@@ -182,13 +206,23 @@ fn asks_to_leave(subject: &str) -> bool {
 
 /// A sign-up by mail, in Danish: records the request with the Message-ID as
 /// proof and queues a confirmation (or "you are already on the list") in the
-/// same transaction, at most [`Limits::mails_per_address_per_day`] a day.
-/// Returns whether a mail was queued.
+/// same transaction, at most [`Limits::mails_per_address_per_day`] a day,
+/// within the budget of `client` (the connecting address) and the envelope
+/// domain.
 ///
 /// # Errors
 /// The database failed or the mail could not be built.
-pub async fn join(store: &Store, ctx: &MailContext, limits: Limits, letter: &Letter) -> anyhow::Result<bool> {
+pub async fn join(
+    store: &Store,
+    ctx: &MailContext,
+    limits: Limits,
+    letter: &Letter,
+    client: IpAddr,
+) -> anyhow::Result<Handled> {
     let mut tx = store.begin().await?;
+    if !within_budget(&mut tx, limits, letter, client).await? {
+        return Ok(Handled::OverBudget);
+    }
     let signup = Signup {
         email: letter.from.clone(),
         name: letter.name.clone(),
@@ -206,34 +240,55 @@ pub async fn join(store: &Store, ctx: &MailContext, limits: Limits, letter: &Let
         notices::answer_signup(&mut tx, ctx, &signup, Lang::Da, limits.mails_per_address_per_day, limits.link_ttl)
             .await?;
     tx.commit().await?;
-    Ok(queue)
+    Ok(if queue { Handled::Queued } else { Handled::Quiet })
+}
+
+/// Counts a request by mail against the hour's sign-up budget; false when it is spent.
+async fn within_budget(tx: &mut WriteTx, limits: Limits, letter: &Letter, client: IpAddr) -> anyhow::Result<bool> {
+    let within = rate::signup(tx, &client.to_string(), Some(&letter.envelope_domain), limits.budget).await?;
+    if !within {
+        tracing::warn!(%client, from = %letter.from.masked(), "sign-up budget spent; a request by mail deferred");
+    }
+    Ok(within)
 }
 
 /// A request to leave by mail: someone on the list (pending or confirmed) gets
 /// a mail with a fresh unsubscribe link, in their language, at most
 /// [`Limits::mails_per_address_per_day`] a day; nobody else gets anything.
-/// Nothing about the person changes until they press the button. Returns
-/// whether a mail was queued.
+/// Nothing about the person changes until they press the button. The request
+/// counts against the same budget as [`join`].
 ///
 /// # Errors
 /// The database failed or the mail could not be built.
-pub async fn leave(store: &Store, ctx: &MailContext, limits: Limits, letter: &Letter) -> anyhow::Result<bool> {
+pub async fn leave(
+    store: &Store,
+    ctx: &MailContext,
+    limits: Limits,
+    letter: &Letter,
+    client: IpAddr,
+) -> anyhow::Result<Handled> {
     let mut tx = store.begin().await?;
+    if !within_budget(&mut tx, limits, letter, client).await? {
+        return Ok(Handled::OverBudget);
+    }
     let Some(member) = subscriptions::member_by_email(&mut tx, &letter.from).await? else {
+        // Counted all the same: the budget is per request, as on the web, not per mail sent.
+        tx.commit().await?;
         tracing::info!(from = %letter.from.masked(), "request to leave from an address not on the list; ignored");
-        return Ok(false);
+        return Ok(Handled::Quiet);
     };
     let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
     let sent_today = subscriptions::mails_since(&mut tx, &letter.from, "leave-confirm", day_ago).await?;
     if sent_today >= i64::from(limits.mails_per_address_per_day) {
+        tx.commit().await?;
         tracing::info!(to = %letter.from.masked(), "no more leave confirmations to this address today");
-        return Ok(false);
+        return Ok(Handled::Quiet);
     }
     let to =
         To { person: member.person, email: &letter.from, name: &member.name, lang: Lang::from_code(&member.language) };
     notices::confirm_leave(&mut tx, ctx, to, limits.link_ttl).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Handled::Queued)
 }
 
 #[cfg(test)]

@@ -71,3 +71,46 @@ pub async fn purge(tx: &mut WriteTx, before: Timestamp) -> Result<u64> {
             .rows_affected()
     }))
 }
+
+/// The hourly budget for requests that make the service mail an address
+/// someone typed or wrote from: sign-ups and profile links on the web, and
+/// requests to join or leave by mail.
+#[derive(Debug, Clone, Copy)]
+pub struct SignupBudget {
+    /// Requests per client IP address (`security.signups_per_ip_per_hour`).
+    pub per_client: u32,
+    /// Requests by mail per envelope-sender domain (`security.signups_per_domain_per_hour`).
+    pub per_domain: u32,
+}
+
+/// The key the requests of `client` (an IP address as text) are counted
+/// under; the sign-up form and the profile-link form count under it too.
+#[must_use]
+pub fn signup_client_key(client: &str) -> String {
+    format!("signup-ip:{client}")
+}
+
+/// Counts a request by `client` and, for mail, by the envelope sender's
+/// `domain` against the last hour's [`SignupBudget`], and says whether it is
+/// within both. A refused request is counted under neither key.
+///
+/// # Errors
+/// The database failed.
+pub async fn signup(tx: &mut WriteTx, client: &str, domain: Option<&str>, budget: SignupBudget) -> Result<bool> {
+    let since = now() - jiff::SignedDuration::from_hours(1);
+    let client_key = signup_client_key(client);
+    let domain_key = domain.map(|d| format!("signup-domain:{}", d.to_ascii_lowercase()));
+    if count(tx, &client_key, since).await? >= i64::from(budget.per_client) {
+        return Ok(false);
+    }
+    if let Some(key) = &domain_key
+        && count(tx, key, since).await? >= i64::from(budget.per_domain)
+    {
+        return Ok(false);
+    }
+    add(tx, &client_key).await?;
+    if let Some(key) = &domain_key {
+        add(tx, key).await?;
+    }
+    Ok(true)
+}
