@@ -215,8 +215,10 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         .await
         .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
     let addr = listener.local_addr()?;
+    let password_checks = Arc::new(tokio::sync::Semaphore::new(settings.security.concurrent_password_checks as usize));
     let state = AppState::new(Inner {
         store,
+        password_checks,
         settings,
         composer,
         mail_wake,

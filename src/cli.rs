@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::app;
 use crate::config::{LogFormat, Settings};
 use crate::domain::{Email, Role, Token, password};
-use crate::store::users::{insert_api_token, upsert_user};
+use crate::store::users::{create_api_token, upsert_user};
 
 /// Dialogforum: mailing list, meetings, invitations, RSVPs, evaluations and exports for a dialogue forum.
 #[derive(Debug, Parser)]
@@ -134,6 +134,10 @@ enum TokenCommand {
         /// A note saying what the token is for.
         #[arg(long, default_value = "")]
         name: String,
+        /// Days after which the token stops working (1-3650); without it the
+        /// token works until it is revoked.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=3650))]
+        expires_in_days: Option<u16>,
     },
 }
 
@@ -226,7 +230,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("user {} ({}) saved with role {role}", email.masked(), id);
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { email, name } } => {
+        Command::Token { command: TokenCommand::Create { email, name, expires_in_days } } => {
             let email = Email::parse(&email).context("--email")?;
             let store = app::open_store(&settings).await?;
             store.migrate().await?;
@@ -235,7 +239,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             };
             let token = Token::generate();
             let mut tx = store.begin().await?;
-            insert_api_token(&mut tx, user.id, &name, &token.hash()).await?;
+            let expires =
+                expires_in_days.map(|d| crate::store::now() + jiff::SignedDuration::from_hours(24 * i64::from(d)));
+            create_api_token(&mut tx, user.id, &name, &token.hash(), expires).await?;
             tx.commit().await?;
             eprintln!("API token for {} ({}); it is shown once and stored only as a hash:", email.masked(), user.role);
             println!("{}", token.expose());

@@ -183,6 +183,9 @@ pub struct Security {
     /// Login attempts per client IP address within `login_window_minutes`.
     pub login_attempts_per_ip: u32,
     pub login_window_minutes: u64,
+    /// Password checks (Argon2, ~19 MiB each) run at once; a login that
+    /// cannot start one within a second is answered 503.
+    pub concurrent_password_checks: u32,
     /// Months the audit log is kept before the retention job deletes entries; at least 6.
     pub audit_retention_months: u32,
 }
@@ -343,6 +346,9 @@ impl Settings {
         }
         if self.security.audit_retention_months < 6 {
             return bad("security.audit_retention_months", "must be at least 6");
+        }
+        if self.security.concurrent_password_checks == 0 {
+            return bad("security.concurrent_password_checks", "must be at least 1");
         }
         if !(1..=1440).contains(&self.security.login_window_minutes) {
             return bad("security.login_window_minutes", "must be between 1 and 1440");

@@ -325,3 +325,50 @@ pub async fn answer_signup(
     audit::record(tx, &Actor::Person(person.uuid()), &entry).await?;
     Ok(queue)
 }
+
+/// Tells the owner of organiser account `email` that someone has tried
+/// `failures` wrong passwords on it within `window_minutes`, and what the
+/// service does about it. Organisers work in Danish; the mail is in Danish.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn failed_logins(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    email: &Email,
+    failures: i64,
+    window_minutes: u64,
+) -> anyhow::Result<()> {
+    let n = Notice {
+        lang: "da",
+        subject: "Mislykkede forsøg på at logge ind på din konto i Dialogforum".into(),
+        greeting: "Hej".into(),
+        paragraphs: vec![
+            format!(
+                "Nogen har prøvet at logge ind på din konto med en forkert adgangskode {failures} gange inden for {window_minutes} minutter."
+            ),
+            "Din konto er ikke spærret: du kan stadig logge ind med din adgangskode. Flere forkerte forsøg bliver \
+             bremset, så det tager lidt længere at logge ind, indtil forsøgene hører op."
+                .into(),
+            "Var det dig, behøver du ikke gøre noget. Var det ikke dig, så skift gerne din adgangskode under \
+             \"Skift adgangskode\", og sig det til en administrator."
+                .into(),
+        ],
+        action: Some(("Log ind".into(), format!("{}/login", ctx.base_url))),
+        footer: vec![format!("Denne besked sendes højst én gang inden for {window_minutes} minutter.")],
+    };
+    let message = ctx.composer.compose(&Outgoing {
+        kind: "login-warning",
+        to: email,
+        to_name: None,
+        person_id: None,
+        campaign_id: None,
+        subject: &n.subject,
+        text: NoticeText { m: &n }.render()?,
+        html: NoticeHtml { m: &n }.render()?,
+        unsubscribe_url: None,
+        ics: None,
+    })?;
+    enqueue(tx, &message).await?;
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! Rate limits kept in the database, so they hold across instances.
 
-use super::{Result, WriteTx, db_time, now, on_tx};
+use super::{Result, Store, TxInner, WriteTx, db_time, now, on_tx};
 use crate::domain::Timestamp;
 
 /// Counts an attempt under `key` and says whether it is within `limit`
@@ -54,6 +54,76 @@ pub async fn add(tx: &mut WriteTx, key: &str) -> Result<()> {
             .bind(db_time(now()))
             .execute(&mut *c)
             .await?;
+    });
+    Ok(())
+}
+
+/// One attempt counted by [`take`], which a success may hand back with [`refund`].
+#[derive(Debug, Clone)]
+pub struct Taken {
+    key: String,
+}
+
+/// Counts an attempt under `key` before the work it guards is done, and says
+/// whether it is within `limit` attempts since `since`; refused attempts are
+/// not counted.
+///
+/// The count and the insert are one write transaction, and concurrent
+/// attempts on the same key take turns: SQLite has one writer at a time, and
+/// on PostgreSQL the transaction first takes an advisory lock on the key
+/// (`pg_advisory_xact_lock`, held until commit). So of any number of parallel
+/// attempts exactly `limit` pass, on both engines.
+///
+/// # Errors
+/// The database failed.
+pub async fn take(store: &Store, key: &str, since: Timestamp, limit: u32) -> Result<(bool, Taken)> {
+    let mut tx = store.begin().await?;
+    if let TxInner::Postgres(c) = &mut tx.inner {
+        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut **c).await?;
+    }
+    let within = hit(&mut tx, key, since, i64::from(limit)).await?;
+    tx.commit().await?;
+    Ok((within, Taken { key: key.to_owned() }))
+}
+
+/// Counts one attempt under `key` whatever the limit, like [`add`], and
+/// returns how many there are since `since`, this one included. Concurrent
+/// callers on one key take turns as in [`take`], so each number is returned
+/// once.
+///
+/// # Errors
+/// The database failed.
+pub async fn add_and_count(tx: &mut WriteTx, key: &str, since: Timestamp) -> Result<i64> {
+    if let TxInner::Postgres(c) = &mut tx.inner {
+        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut **c).await?;
+    }
+    add(tx, key).await?;
+    count(tx, key, since).await
+}
+
+/// Hands back an attempt counted by [`take`] (a login that succeeded, say).
+///
+/// # Errors
+/// The database failed.
+pub async fn refund(tx: &mut WriteTx, taken: &Taken) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "delete from login_attempt where key = $1 and at = (select max(at) from login_attempt where key = $1)",
+        )
+        .bind(&taken.key)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Forgets every attempt counted under `key`.
+///
+/// # Errors
+/// The database failed.
+pub async fn forget(tx: &mut WriteTx, key: &str) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query("delete from login_attempt where key = $1").bind(key).execute(&mut *c).await?;
     });
     Ok(())
 }

@@ -64,24 +64,6 @@ pub async fn upsert_user(tx: &mut WriteTx, email: &Email, role: Role, password_h
     Ok(UserId::from_uuid(id))
 }
 
-/// Records a new API token for an account.
-///
-/// # Errors
-/// The database failed.
-pub async fn insert_api_token(tx: &mut WriteTx, user: UserId, name: &str, hash: &TokenHash) -> Result<()> {
-    on_tx!(tx, |c| {
-        sqlx::query("insert into api_token (id, user_id, name, hash, created_at) values ($1, $2, $3, $4, $5)")
-            .bind(Uuid::now_v7())
-            .bind(user.uuid())
-            .bind(name)
-            .bind(hash.as_bytes())
-            .bind(db_time(now()))
-            .execute(&mut *c)
-            .await?;
-    });
-    Ok(())
-}
-
 impl Store {
     /// An enabled account and its password hash, by address.
     ///
@@ -170,7 +152,7 @@ impl Store {
         tx.commit().await
     }
 
-    /// The account behind an API token that has not been revoked.
+    /// The account behind an API token that has not been revoked and has not expired.
     ///
     /// # Errors
     /// The database failed.
@@ -179,9 +161,11 @@ impl Store {
             sqlx::query_as(
                 "select u.id, u.email, u.name, u.role, t.last_used_at from api_token t \
                  join app_user u on u.id = t.user_id \
-                 where t.hash = $1 and t.revoked_at is null and u.disabled_at is null",
+                 where t.hash = $1 and t.revoked_at is null and u.disabled_at is null \
+                 and (t.expires_at is null or t.expires_at > $2)",
             )
             .bind(hash.as_bytes())
+            .bind(db_time(now()))
             .fetch_optional(db)
             .await?
         });
@@ -221,6 +205,8 @@ pub struct ApiTokenInfo {
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// When the token stops working, if it was given an end.
+    pub expires_at: Option<Timestamp>,
 }
 
 /// Creates an account; an address already in use is a conflict.
@@ -312,21 +298,30 @@ pub async fn change_password(tx: &mut WriteTx, id: UserId, password_hash: &str, 
     }))
 }
 
-/// Records a new API token and returns its id.
+/// Records a new API token, valid until `expires` if given, and returns its id.
 ///
 /// # Errors
 /// The database failed.
-pub async fn create_api_token(tx: &mut WriteTx, user: UserId, name: &str, hash: &TokenHash) -> Result<Uuid> {
+pub async fn create_api_token(
+    tx: &mut WriteTx,
+    user: UserId,
+    name: &str,
+    hash: &TokenHash,
+    expires: Option<Timestamp>,
+) -> Result<Uuid> {
     let id = Uuid::now_v7();
     on_tx!(tx, |c| {
-        sqlx::query("insert into api_token (id, user_id, name, hash, created_at) values ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(user.uuid())
-            .bind(name)
-            .bind(hash.as_bytes())
-            .bind(db_time(now()))
-            .execute(&mut *c)
-            .await?;
+        sqlx::query(
+            "insert into api_token (id, user_id, name, hash, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(user.uuid())
+        .bind(name)
+        .bind(hash.as_bytes())
+        .bind(db_time(now()))
+        .bind(expires.map(db_time))
+        .execute(&mut *c)
+        .await?;
     });
     Ok(id)
 }
@@ -405,19 +400,20 @@ impl Store {
     /// The database failed.
     pub async fn api_tokens(&self, owner: Option<UserId>) -> Result<Vec<ApiTokenInfo>> {
         #[allow(clippy::type_complexity, reason = "one row of a query")]
-        let rows: Vec<(Uuid, String, Uuid, String, i64, Option<i64>, Option<i64>)> = on_pool!(self, |db| {
-            sqlx::query_as(
-                "select t.id, t.name, u.id, u.email, t.created_at, t.last_used_at, t.revoked_at \
+        let rows: Vec<(Uuid, String, Uuid, String, i64, Option<i64>, Option<i64>, Option<i64>)> =
+            on_pool!(self, |db| {
+                sqlx::query_as(
+                    "select t.id, t.name, u.id, u.email, t.created_at, t.last_used_at, t.revoked_at, t.expires_at \
                  from api_token t join app_user u on u.id = t.user_id \
                  where ($1 is null or t.user_id = $1) order by t.created_at desc, t.id desc",
-            )
-            .bind(owner.map(UserId::uuid))
-            .fetch_all(db)
-            .await?
-        });
+                )
+                .bind(owner.map(UserId::uuid))
+                .fetch_all(db)
+                .await?
+            });
         Ok(rows
             .into_iter()
-            .map(|(id, name, owner, owner_email, created_at, last_used_at, revoked_at)| ApiTokenInfo {
+            .map(|(id, name, owner, owner_email, created_at, last_used_at, revoked_at, expires_at)| ApiTokenInfo {
                 id,
                 name,
                 owner_id: UserId::from_uuid(owner),
@@ -425,6 +421,7 @@ impl Store {
                 created_at: from_db_time(created_at),
                 last_used_at: last_used_at.map(from_db_time),
                 revoked_at: revoked_at.map(from_db_time),
+                expires_at: expires_at.map(from_db_time),
             })
             .collect())
     }

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use jiff::SignedDuration;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -18,7 +19,7 @@ use super::admin_audit::when;
 use super::auth::Organiser;
 use super::forms::{field, form_fields};
 use super::{AppState, Ctx, Error, Result};
-use crate::domain::{Email, Role, Token, UserId, password};
+use crate::domain::{Email, Role, Timestamp, Token, UserId, password};
 use crate::i18n::{Lang, Texts};
 use crate::store::StoreError;
 use crate::store::audit::{self, Entry};
@@ -67,6 +68,11 @@ pub struct UserTexts {
     pub token_label: &'static str,
     pub back: &'static str,
     pub never: &'static str,
+    pub expires: &'static str,
+    pub expired: &'static str,
+    pub expires_days: &'static str,
+    pub expires_hint: &'static str,
+    pub expiry_range: &'static str,
     pub roles: [(&'static str, &'static str); 3],
 }
 
@@ -101,6 +107,11 @@ const DA: UserTexts = UserTexts {
     token_label: "Nøgle",
     back: "Tilbage til API-nøglerne",
     never: "aldrig",
+    expires: "Udløber",
+    expired: "udløbet",
+    expires_days: "Gyldig i dage",
+    expires_hint: "Tom = indtil den tilbagekaldes. Højst 3650.",
+    expiry_range: "Skriv et antal dage fra 1 til 3650, eller lad feltet stå tomt.",
     roles: [("admin", "administrator"), ("organiser", "arrangør"), ("viewer", "læser")],
 };
 
@@ -135,6 +146,11 @@ const EN: UserTexts = UserTexts {
     token_label: "Token",
     back: "Back to the API tokens",
     never: "never",
+    expires: "Expires",
+    expired: "expired",
+    expires_days: "Valid for days",
+    expires_hint: "Empty = until it is revoked. At most 3650.",
+    expiry_range: "Enter a number of days from 1 to 3650, or leave the field empty.",
     roles: [("admin", "admin"), ("organiser", "organiser"), ("viewer", "viewer")],
 };
 
@@ -355,6 +371,9 @@ pub struct TokenRow {
     pub created: String,
     pub last_used: Option<String>,
     pub revoked: Option<String>,
+    pub expires: Option<String>,
+    /// The expiry has passed.
+    pub expired: bool,
 }
 
 fn token_row(t: &ApiTokenInfo, lang: Lang) -> TokenRow {
@@ -365,6 +384,8 @@ fn token_row(t: &ApiTokenInfo, lang: Lang) -> TokenRow {
         created: when(lang, t.created_at),
         last_used: t.last_used_at.map(|at| when(lang, at)),
         revoked: t.revoked_at.map(|at| when(lang, at)),
+        expires: t.expires_at.map(|at| when(lang, at)),
+        expired: t.expires_at.is_some_and(|at| at <= Timestamp::now()),
     }
 }
 
@@ -458,6 +479,16 @@ async fn create_token(State(state): State<AppState>, ctx: Ctx, organiser: Organi
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         errors.push(("name", ctx.lang.texts().required.to_owned()));
     }
+    let expires_days = match field(&fields, "expires_days").trim() {
+        "" => None,
+        days => {
+            let valid = days.parse::<u16>().ok().filter(|d| (1..=3650).contains(d));
+            if valid.is_none() {
+                errors.push(("expires_days", texts(ctx.lang).expiry_range.to_owned()));
+            }
+            valid
+        }
+    };
     let (Some(account), true) = (account, errors.is_empty()) else {
         if errors.is_empty() {
             errors.push(("owner", ctx.lang.texts().required.to_owned()));
@@ -468,7 +499,8 @@ async fn create_token(State(state): State<AppState>, ctx: Ctx, organiser: Organi
     };
     let token = Token::generate();
     let mut tx = state.store.begin().await?;
-    let id = users::create_api_token(&mut tx, account.user.id, &name, &token.hash()).await?;
+    let expires = expires_days.map(|d| Timestamp::now() + SignedDuration::from_hours(24 * i64::from(d)));
+    let id = users::create_api_token(&mut tx, account.user.id, &name, &token.hash(), expires).await?;
     let entry = Entry {
         action: "token.create",
         subject_kind: "api_token",

@@ -24,6 +24,7 @@ use super::forms::{field, form_fields};
 use super::{AppState, ClientIp, Ctx, Error, Result, cookie, safe_redirect};
 use crate::domain::{Email, Role, Timestamp, Token, TokenHash, password};
 use crate::i18n::{Lang, Texts};
+use crate::mail::notices;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::rate;
 use crate::store::users::{self, User};
@@ -110,15 +111,37 @@ impl Need {
     }
 }
 
+/// The path a guard decides on: percent-decoded, in lower case, with empty
+/// and `.` segments dropped and `..` applied, so that `/admin/%75sers`,
+/// `/admin//Users` and `/admin/x/../users` are all `/admin/users`. `None` for
+/// a path that does not decode to UTF-8, which no route takes.
+#[must_use]
+pub fn normalised(raw: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split(['/', '\\']) {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    Some(format!("/{}", segments.join("/")).to_lowercase())
+}
+
 /// In front of every page: `/admin` and everything under it needs a live
 /// session and a role that [`Need::of`] allows; others get the login page
-/// (no session) or 403.
+/// (no session) or 403. The decision is made on the [`normalised`] path.
 pub async fn guard_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
+    let Some(path) = normalised(req.uri().path()) else {
+        return Error::NotFound.into_response();
+    };
     if !(path == "/admin" || path.starts_with("/admin/")) {
         return next.run(req).await;
     }
-    let need = Need::of(req.method(), path);
+    let need = Need::of(req.method(), &path);
     let (mut parts, body) = req.into_parts();
     let organiser = match Organiser::from_request_parts(&mut parts, &state).await {
         Ok(o) => o,
@@ -132,13 +155,16 @@ pub async fn guard_pages(State(state): State<AppState>, req: Request, next: Next
 }
 
 /// In front of every API route but the OpenAPI document: a valid token of an
-/// enabled account (else 401) whose role [`Need::of`] allows (else 403).
+/// enabled account (else 401) whose role [`Need::of`] allows (else 403),
+/// decided on the [`normalised`] path.
 pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
+    let Some(path) = normalised(req.uri().path()) else {
+        return Error::NotFound.into_response();
+    };
     if path == "/openapi.json" {
         return next.run(req).await;
     }
-    let need = Need::of(req.method(), path);
+    let need = Need::of(req.method(), &path);
     let (mut parts, body) = req.into_parts();
     let user = match ApiUser::from_request_parts(&mut parts, &state).await {
         Ok(u) => u,
@@ -346,6 +372,38 @@ fn account_key(typed: &str) -> String {
     format!("login-account:{}", URL_SAFE_NO_PAD.encode(&digest[..16]))
 }
 
+/// Longest wait put on an attempt at an account under attack.
+const MAX_SLOWDOWN_SECS: i64 = 10;
+
+/// Checks `password` against `stored` off the async runtime, at most
+/// `security.concurrent_password_checks` at once; a check that cannot start
+/// within a second is answered 503, so a flood of logins cannot fill the
+/// memory with Argon2 blocks.
+async fn check_password(state: &AppState, password: String, stored: Option<String>) -> Result<bool> {
+    let permit = tokio::time::timeout(std::time::Duration::from_secs(1), state.password_checks.clone().acquire_owned())
+        .await
+        .map_err(|_| {
+            tracing::warn!("password checks busy; a login answered 503");
+            Error::Unavailable
+        })?
+        .map_err(|e| Error::Internal(e.into()))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        password::verify(&password, stored.as_deref())
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))
+}
+
+/// Signs an organiser in.
+///
+/// Each attempt is counted before the password is checked: per account typed
+/// from this client, and per client. A client beyond either limit gets 429,
+/// the same for every address, while other clients still sign in, so a
+/// stranger cannot lock an organiser out. Failures are also counted per
+/// account over all clients; beyond the per-account limit every attempt on
+/// that account waits longer (a second per failure, at most ten) and the
+/// owner gets one mail per window.
 async fn login(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -357,8 +415,8 @@ async fn login(
     let masked = email.as_ref().map_or_else(|| "invalid".to_owned(), Email::masked);
     let sec = &state.settings.security;
     let since = Timestamp::now() - SignedDuration::from_mins(i64::try_from(sec.login_window_minutes).unwrap_or(15));
-    let keys = [account_key(&form.email), format!("login-ip:{}", ip.0)];
-    let limits = [i64::from(sec.login_attempts_per_account), i64::from(sec.login_attempts_per_ip)];
+    let account = account_key(&form.email);
+    let pair_key = format!("{account}:{}", ip.0);
     let page = |error| LoginPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -368,14 +426,17 @@ async fn login(
         error: Some(error),
     };
 
-    // Refused attempts beyond the limits cost nothing and tell nothing: the
-    // same answer whether or not the account exists.
-    let mut tx = state.store.begin().await?;
-    let mut over = false;
-    for (key, limit) in keys.iter().zip(limits) {
-        over |= rate::count(&mut tx, key, since).await? >= limit;
-    }
-    if over {
+    // Refused attempts cost nothing and tell nothing: the same answer whether
+    // or not the account exists.
+    let (within, _) = rate::take(&state.store, &pair_key, since, sec.login_attempts_per_account).await?;
+    let client = if within {
+        let (within, taken) =
+            rate::take(&state.store, &format!("login-ip:{}", ip.0), since, sec.login_attempts_per_ip).await?;
+        within.then_some(taken)
+    } else {
+        None
+    };
+    let Some(client) = client else {
         let entry = Entry {
             action: "login.throttled",
             subject_kind: "user",
@@ -383,36 +444,58 @@ async fn login(
             detail: &masked,
             row_count: None,
         };
-        audit::record(&mut tx, &Actor::System("login"), &entry).await?;
-        tx.commit().await?;
+        audit::record_read(&state.store, &Actor::System("login"), &entry).await?;
         tracing::warn!(account = masked, "login throttled");
         return Ok((StatusCode::TOO_MANY_REQUESTS, page(texts(ctx.lang).throttled)).into_response());
-    }
-    tx.commit().await?;
+    };
 
-    let account = match &email {
+    let failures = {
+        let mut tx = state.store.begin().await?;
+        let n = rate::count(&mut tx, &account, since).await?;
+        tx.commit().await?;
+        n
+    };
+    let over = failures - i64::from(sec.login_attempts_per_account);
+    if over >= 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(
+            u64::try_from((over + 1).min(MAX_SLOWDOWN_SECS)).unwrap_or(1),
+        ))
+        .await;
+    }
+
+    let account_row = match &email {
         Some(e) => state.store.user_for_login(e).await?,
         None => None,
     };
-    let stored = account.as_ref().map(|(_, h)| h.clone());
-    let password_text = form.password.clone();
     // Unknown accounts cost the same time as wrong passwords.
-    let ok = tokio::task::spawn_blocking(move || password::verify(&password_text, stored.as_deref()))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    let Some((user, _)) = account.as_ref().filter(|_| ok) else {
+    let stored = account_row.as_ref().map(|(_, h)| h.clone());
+    let ok = check_password(&state, form.password.clone(), stored).await?;
+    let Some((user, _)) = account_row.as_ref().filter(|_| ok) else {
         let mut tx = state.store.begin().await?;
-        for key in &keys {
-            rate::add(&mut tx, key).await?;
-        }
-        let known = account.as_ref().map(|(u, _)| u.id.uuid());
+        let failed = rate::add_and_count(&mut tx, &account, since).await?;
+        let known = account_row.as_ref().map(|(u, _)| u.id.uuid());
         let entry =
             Entry { action: "login.failed", subject_kind: "user", subject_id: known, detail: &masked, row_count: None };
         audit::record(&mut tx, &Actor::System("login"), &entry).await?;
+        // The owner hears of it once per window: when the failures reach the limit.
+        let warn_owner = failed == i64::from(sec.login_attempts_per_account);
+        if let (true, Some((user, _))) = (warn_owner, &account_row) {
+            let mail = crate::web::subscribe::mail_context(&state);
+            notices::failed_logins(&mut tx, &mail, &user.email, failed, sec.login_window_minutes).await?;
+        }
         tx.commit().await?;
+        if warn_owner && account_row.is_some() {
+            state.mail_wake.notify_one();
+        }
         tracing::warn!(account = masked, "failed login");
         return Ok((StatusCode::UNAUTHORIZED, page(ctx.lang.texts().login_failed)).into_response());
     };
+    // The right password: this client's attempts on the account and this
+    // attempt against the client's budget are handed back.
+    let mut tx = state.store.begin().await?;
+    rate::forget(&mut tx, &pair_key).await?;
+    rate::refund(&mut tx, &client).await?;
+    tx.commit().await?;
     // A fresh session id at every login.
     let token = Token::generate();
     state.store.create_session(user.id, &token.hash()).await?;
@@ -487,13 +570,10 @@ async fn change_password(
     let (current, new, repeat) =
         (field(&fields, "current").to_owned(), field(&fields, "new").to_owned(), field(&fields, "repeat").to_owned());
     let stored = state.store.password_hash(organiser.user.id).await?;
-    let checked = tokio::task::spawn_blocking(move || {
-        let ok = password::verify(&current, stored.as_deref());
-        (ok, password::hash(&new), new == repeat)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
-    let (current_ok, hashed, same) = checked;
+    let current_ok = check_password(&state, current, stored).await?;
+    let same = new == repeat;
+    let hashed =
+        tokio::task::spawn_blocking(move || password::hash(&new)).await.map_err(|e| Error::Internal(e.into()))?;
     let mut errors = Vec::new();
     if !current_ok {
         errors.push(("current", a.wrong_current.to_owned()));

@@ -26,6 +26,8 @@ pub struct Inner {
     pub metrics: PrometheusHandle,
     /// Where answers to invitations queue for their meeting's seats.
     pub rsvp_desks: crate::web::rsvp::Desks,
+    /// Permits for password checks (`security.concurrent_password_checks`).
+    pub password_checks: Arc<tokio::sync::Semaphore>,
     /// The background tasks, for readiness.
     pub tasks: crate::supervise::Tasks,
 }

@@ -249,7 +249,7 @@ pub async fn api_token(app: &TestApp, email: &str, role: dialogforum::domain::Ro
         .await
         .expect("user");
     let token = Token::generate();
-    dialogforum::store::users::insert_api_token(&mut tx, id, "test", &token.hash()).await.expect("token");
+    dialogforum::store::users::create_api_token(&mut tx, id, "test", &token.hash(), None).await.expect("token");
     tx.commit().await.expect("commit");
     token.expose().to_owned()
 }
