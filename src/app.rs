@@ -216,15 +216,16 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
     let addr = listener.local_addr()?;
     let password_checks = Arc::new(tokio::sync::Semaphore::new(settings.security.concurrent_password_checks as usize));
+    let forum = crate::forum::Forum::new(store.clone(), (*ctx).clone(), Arc::clone(&mail_wake));
     let state = AppState::new(Inner {
         store,
+        forum,
         password_checks,
         settings,
         composer,
         mail_wake,
         campaign_wake,
         metrics: metrics_handle(),
-        rsvp_desks: web::rsvp::Desks::default(),
         tasks,
     });
     let app = web::router(state.clone());

@@ -2,7 +2,7 @@
 //! public body and its suppliers — mailing list, meetings, invitations, RSVPs,
 //! evaluations and exports.
 //!
-//! Dependencies point one way: `domain` ← (`i18n`, `store`) ← (`mail`, `web`) ← `app` ← `cli`;
+//! Dependencies point one way: `domain` ← (`i18n`, `store`) ← `mail` ← `forum` ← `web` ← `app` ← `cli`;
 //! `supervise` (restarting background tasks) depends on none of them.
 #![forbid(unsafe_code)]
 
@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod forum;
 pub mod i18n;
 pub mod mail;
 pub mod store;

@@ -220,21 +220,6 @@ pub fn confirmation(
     compose_notice(ctx, "rsvp-confirm", to, &n, None)
 }
 
-/// Tells someone from the waiting list that `registration` now has a seat.
-///
-/// # Errors
-/// The mail could not be built or queued.
-pub async fn promoted(
-    tx: &mut WriteTx,
-    ctx: &MailContext,
-    to: To<'_>,
-    meeting: &Meeting,
-    registration: RegistrationId,
-) -> anyhow::Result<()> {
-    enqueue(tx, &promotion(ctx, to, meeting, registration)?).await?;
-    Ok(())
-}
-
 /// The news of a seat from the waiting list, built but not queued.
 ///
 /// # Errors

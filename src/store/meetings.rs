@@ -425,24 +425,6 @@ pub async fn update_meeting(tx: &mut WriteTx, seen: &Meeting, m: &Meeting) -> Re
     Ok(n == 1)
 }
 
-/// The statuses from which a meeting may move to `to`: draft → published →
-/// (open →) closed → held → (evaluated →) archived, and cancelled from any
-/// status before the meeting is held. Nothing leads back to a draft.
-#[must_use]
-pub const fn allowed_from(to: MeetingStatus) -> &'static [MeetingStatus] {
-    use MeetingStatus::{Archived, Cancelled, Closed, Draft, Evaluated, Held, Open, Published};
-    match to {
-        Draft => &[],
-        Published => &[Draft],
-        Open => &[Published, Closed],
-        Closed => &[Published, Open],
-        Held => &[Published, Open, Closed],
-        Evaluated => &[Held],
-        Archived => &[Held, Evaluated],
-        Cancelled => &[Draft, Published, Open, Closed],
-    }
-}
-
 /// Why a meeting could not change status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotAllowed {
@@ -458,7 +440,7 @@ impl std::fmt::Display for NotAllowed {
     }
 }
 
-/// Moves a meeting to `to` if [`allowed_from`] permits it from its present
+/// Moves a meeting to `to` if [`MeetingStatus::allowed_from`] permits it from its present
 /// status, checked and written in one statement so two organisers cannot
 /// both move it. Returns the status it left, or why it may not move.
 ///
@@ -473,7 +455,7 @@ pub async fn move_status(
         sqlx::query_scalar("select status from meeting where id = $1").bind(id.uuid()).fetch_one(&mut *c).await?
     });
     let from = MeetingStatus::parse(&from).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
-    if !allowed_from(to).contains(&from) {
+    if !from.may_become(to) {
         return Ok(Err(NotAllowed { from, to }));
     }
     let n = on_tx!(tx, |c| {

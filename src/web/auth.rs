@@ -480,8 +480,7 @@ async fn login(
         // The owner hears of it once per window: when the failures reach the limit.
         let warn_owner = failed == i64::from(sec.login_attempts_per_account);
         if let (true, Some((user, _))) = (warn_owner, &account_row) {
-            let mail = crate::web::subscribe::mail_context(&state);
-            notices::failed_logins(&mut tx, &mail, &user.email, failed, sec.login_window_minutes).await?;
+            notices::failed_logins(&mut tx, &state.forum.mail, &user.email, failed, sec.login_window_minutes).await?;
         }
         tx.commit().await?;
         if warn_owner && account_row.is_some() {

@@ -73,6 +73,17 @@ impl From<StoreError> for Error {
     }
 }
 
+impl From<crate::forum::ForumError> for Error {
+    fn from(e: crate::forum::ForumError) -> Self {
+        use crate::forum::ForumError;
+        match e {
+            ForumError::Refused(r) => Self::Conflict(r.to_string()),
+            ForumError::Store(e) => e.into(),
+            ForumError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = match &self {

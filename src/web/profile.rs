@@ -19,7 +19,6 @@ use axum::routing::{get, post};
 use jiff::SignedDuration;
 
 use super::forms::{InterestBox, PersonFields, boxes, field, form_fields, message, person_fields};
-use super::subscribe::mail_context;
 use super::{AppState, ClientIp, Ctx, Result};
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
 use crate::i18n::{Lang, Texts};
@@ -144,7 +143,7 @@ async fn request_link(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, bod
             let ttl = SignedDuration::from_hours(i64::try_from(sec.token_ttl_hours).unwrap_or(168));
             let to =
                 To { person: person.id, email: &email, name: &person.name, lang: Lang::from_code(&person.language) };
-            notices::profile_link(&mut tx, &mail_context(&state), to, ttl).await?;
+            notices::profile_link(&mut tx, &state.forum.mail, to, ttl).await?;
             let entry = Entry {
                 action: "person.profile_link",
                 subject_kind: "person",

@@ -1,10 +1,6 @@
 //! Answering an invitation: `/rsvp/{token}` shows the meeting and a form; only
-//! the POST records the answer. The answer can change until the deadline.
-//! Answers reach the store through their meeting's desk, which records those
-//! that arrive together in one transaction.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! the POST records the answer, through [`crate::forum::rsvp`]. The answer can
+//! change until the deadline.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,21 +9,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tokio::sync::{mpsc, oneshot};
 
 use super::pages::MeetingView;
-use super::subscribe::mail_context;
 use super::{AppState, ClientIp, Ctx, Error, Result};
-use crate::domain::{
-    Email, MeetingId, MeetingStatus, RegistrationId, RegistrationStatus, SingleLine, Timestamp, Token, TokenPurpose,
-};
+use crate::domain::{Email, MeetingStatus, RegistrationStatus, SingleLine, Timestamp, Token, TokenPurpose};
+use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{LISTING_CONSENT_VERSION, Lang, Texts};
-use crate::mail::notices::To;
-use crate::store::audit::{self, Actor, Entry};
 use crate::store::meetings::Meeting;
-use crate::store::rsvp::{self, Answer, Registration, Seat};
+use crate::store::rsvp::{Answer, Registration, Seat};
 use crate::store::subscriptions::Consent;
-use crate::store::{StoreError, WriteTx};
 
 /// Routes for answering invitations.
 pub fn router() -> Router<AppState> {
@@ -183,7 +173,7 @@ fn closed_reason(m: &Meeting, reg: &Registration, r: &'static RsvpTexts) -> Opti
         Some(r.passed_on)
     } else if m.status == MeetingStatus::Cancelled {
         Some(r.cancelled)
-    } else if !matches!(m.status, MeetingStatus::Published | MeetingStatus::Open) || Timestamp::now() > deadline(m) {
+    } else if !m.status.accepts_answers() || Timestamp::now() > deadline(m) {
         Some(r.closed)
     } else {
         None
@@ -320,33 +310,19 @@ async fn submit(
         proof: ip.0.clone(),
     });
     let answer = Answer { attend, track: if attend { track } else { None }, diet, access_needs, comment, listing };
-    let email = Email::parse(&reg.email).map_err(|e| Error::Internal(e.into()))?;
     // What the page shows next: the answer as recorded, without reading it back.
     let mut after = reg.clone();
     (after.track, after.diet, after.access_needs, after.comment) =
         (answer.track.clone(), answer.diet.clone(), answer.access_needs.clone(), answer.comment.clone());
     after.list_organisation = answer.listing.is_some();
-    let (reply, outcome) = oneshot::channel();
-    let job = Job {
-        registration: reg.id,
-        person: reg.person_id,
-        email,
-        name: reg.name.clone(),
-        lang: ctx.lang,
-        rsvp_url: format!("{}/rsvp/{raw}", state.settings.base_url()),
-        answer,
-        meeting: Arc::new(m.clone()),
-        reply,
-    };
-    state.rsvp_desks.submit(&state, reg.meeting_id, job);
-    let seat = match outcome.await {
-        Ok(Outcome::Seat(seat)) => seat,
-        Ok(Outcome::PassedOn) => {
+    let rsvp_url = format!("{}/rsvp/{raw}", state.settings.base_url());
+    let seat = match forum::rsvp::answer(&state.forum, &reg, &m, answer, ctx.lang, rsvp_url).await {
+        Ok(seat) => seat,
+        Err(ForumError::Refused(Refusal::PassedOn)) => {
             page.closed = Some(r.passed_on);
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
-        Ok(Outcome::Gone) => return Err(Error::NotFound),
-        Ok(Outcome::Failed) | Err(_) => return Err(Error::Internal(anyhow::anyhow!("the answer was not recorded"))),
+        Err(e) => return Err(e.into()),
     };
 
     after.status = match seat {
@@ -361,25 +337,6 @@ async fn submit(
         Seat::Declined => r.now_declined.to_owned(),
     });
     Ok(page.into_response())
-}
-
-/// Tells each person promoted from the waiting list, in the answer's transaction.
-async fn tell_promoted(
-    state: &AppState,
-    tx: &mut crate::store::WriteTx,
-    mail: &crate::mail::MailContext,
-    promoted: &[crate::domain::RegistrationId],
-    m: &Meeting,
-) -> Result<()> {
-    for id in promoted {
-        // A read beside the transaction is enough: the promoted person's
-        // address and name do not change with the answer.
-        let p = state.store.registration(*id).await?;
-        let (email, _, _, language) = state.store.person_contact(p.person_id).await?;
-        let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
-        crate::mail::rsvp::promoted(tx, mail, to, m, *id).await?;
-    }
-    Ok(())
 }
 
 #[derive(serde::Deserialize)]
@@ -414,7 +371,7 @@ async fn colleague(
         .map_err(|e| errors.push(("colleague_email", e.message().to_owned())))
         .ok()
         .filter(|e| {
-            let same = e.domain() == inviter.domain() && *e != inviter;
+            let same = forum::rsvp::may_pass_to(&inviter, e);
             if !same {
                 errors.push(("colleague_email", r.colleague_domain.to_owned()));
             }
@@ -425,263 +382,16 @@ async fn colleague(
         (page.colleague_name, page.colleague_email) = (form.colleague_name, form.colleague_email);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let organisation =
-        Some(reg.organisation.as_str()).filter(|o| !o.is_empty()).and_then(|o| crate::domain::Name::parse(o).ok());
-    let mut tx = state.store.begin().await?;
-    // Someone who left the list or whose address bounced gets no mail from a
-    // colleague's hand; the answer is the same as for an address already
-    // invited, so the form tells nobody who left.
-    let refused = |page: &mut RsvpPage| {
-        page.errors = vec![("colleague_email", r.colleague_taken.to_owned())];
-        (page.colleague_name, page.colleague_email) = (form.colleague_name.clone(), form.colleague_email.clone());
-    };
-    if let Some((_, status)) = crate::store::subscriptions::person_status(&mut tx, &email).await?
-        && matches!(status, crate::domain::PersonStatus::Unsubscribed | crate::domain::PersonStatus::Bounced)
-    {
-        drop(tx);
-        refused(&mut page);
-        return Ok((StatusCode::CONFLICT, page).into_response());
-    }
-    let person = crate::store::people::NewPerson {
-        email: email.clone(),
-        name: name.clone(),
-        organisation,
-        status: crate::domain::PersonStatus::Guest,
-        interests: Vec::new(),
-    };
-    let (colleague_id, _) = crate::store::people::insert_person_if_new(&mut tx, &person, None).await?;
-    let (new_reg, promoted) = match rsvp::pass_on(&mut tx, reg.id, colleague_id).await {
-        Ok(x) => x,
-        Err(StoreError::Conflict(_)) => {
-            drop(tx);
-            refused(&mut page);
+    match forum::rsvp::pass_on(&state.forum, &reg, &m, &name, &email, ctx.lang).await {
+        Ok(()) => {}
+        Err(ForumError::Refused(Refusal::ColleagueRefused)) => {
+            page.errors = vec![("colleague_email", r.colleague_taken.to_owned())];
+            (page.colleague_name, page.colleague_email) = (form.colleague_name, form.colleague_email);
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
         Err(e) => return Err(e.into()),
-    };
-    let token = Token::generate();
-    let expires = crate::domain::link_expiry(m.ends_at);
-    crate::store::tokens::insert_link_token(
-        &mut tx,
-        &token.hash(),
-        TokenPurpose::Rsvp,
-        Some(colleague_id),
-        Some(new_reg),
-        Some(expires),
-    )
-    .await?;
-    let mail = mail_context(&state);
-    let url = format!("{}/rsvp/{}", mail.base_url, token.expose());
-    let to = To { person: colleague_id, email: &email, name: name.as_str(), lang: ctx.lang };
-    crate::mail::rsvp::colleague_invitation(&mut tx, &mail, to, &m, &reg.name, &url).await?;
-    tell_promoted(&state, &mut tx, &mail, &promoted, &m).await?;
-    let entry = Entry {
-        action: "rsvp.passed_on",
-        subject_kind: "registration",
-        subject_id: Some(reg.id.uuid()),
-        detail: "",
-        row_count: None,
-    };
-    audit::record(&mut tx, &Actor::Person(reg.person_id.uuid()), &entry).await?;
-    tx.commit().await?;
-    state.mail_wake.notify_one();
+    }
     let mut page = view(&ctx, &raw, &state.store.registration(reg.id).await?, &m);
     page.outcome = Some(r.colleague_done.to_owned());
     Ok(page.into_response())
-}
-
-/// How many answers one transaction takes at most.
-const MAX_BATCH: usize = 256;
-/// A meeting's desk closes after this long without answers; the next answer opens it again.
-const DESK_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// One answer waiting at its meeting's desk.
-pub struct Job {
-    registration: RegistrationId,
-    person: crate::domain::PersonId,
-    email: Email,
-    name: String,
-    lang: Lang,
-    rsvp_url: String,
-    answer: Answer,
-    meeting: Arc<Meeting>,
-    reply: oneshot::Sender<Outcome>,
-}
-
-/// What the desk made of one answer.
-enum Outcome {
-    Seat(Seat),
-    /// The invitation was passed on to a colleague.
-    PassedOn,
-    /// The registration is gone (erased).
-    Gone,
-    Failed,
-}
-
-/// The seat allocation desks, one per meeting with answers coming in. Each
-/// desk takes the answers that queued while it wrote the previous ones and
-/// records them in one transaction: one lock of the meeting, one commit and
-/// one write of the mails for the lot. Answers are handled in the order they
-/// arrived, and each is judged after the ones before it, so seats are given
-/// exactly as one at a time would give them.
-#[derive(Default)]
-pub struct Desks(std::sync::Mutex<HashMap<MeetingId, mpsc::UnboundedSender<Job>>>);
-
-impl Desks {
-    /// Hands `job` to its meeting's desk, opening the desk if needed.
-    fn submit(&self, state: &AppState, meeting: MeetingId, job: Job) {
-        let mut desks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let job = match desks.get(&meeting) {
-            None => job,
-            Some(desk) => match desk.send(job) {
-                Ok(()) => return,
-                // The desk stopped (its task ended with the runtime): open a new one.
-                Err(mpsc::error::SendError(job)) => job,
-            },
-        };
-        let (send, receive) = mpsc::unbounded_channel();
-        let _ = send.send(job);
-        desks.insert(meeting, send);
-        tokio::spawn(desk(state.clone(), meeting, receive));
-    }
-
-    /// Closes the meeting's desk if nothing waits at it; sends happen under the
-    /// same lock, so no answer can slip in between the check and the close.
-    fn close_if_idle(&self, meeting: MeetingId, receive: &mpsc::UnboundedReceiver<Job>) -> bool {
-        let mut desks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if receive.is_empty() {
-            desks.remove(&meeting);
-            true
-        } else {
-            false
-        }
-    }
-}
-
-async fn desk(state: AppState, meeting: MeetingId, mut receive: mpsc::UnboundedReceiver<Job>) {
-    loop {
-        let first = match tokio::time::timeout(DESK_IDLE, receive.recv()).await {
-            Ok(Some(job)) => job,
-            Ok(None) => return,
-            Err(_) if state.rsvp_desks.close_if_idle(meeting, &receive) => return,
-            Err(_) => continue,
-        };
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match receive.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        match record_batch(&state, meeting, &jobs).await {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(outcome);
-                }
-                state.mail_wake.notify_one();
-            }
-            // The batch was rolled back as a whole; each answer is tried again
-            // on its own, so one that cannot be recorded fails alone.
-            Err(e) if jobs.len() > 1 => {
-                tracing::warn!(error = ?e, answers = jobs.len(), "recording a batch of answers failed; one at a time");
-                for job in jobs {
-                    let outcome = record_alone(&state, meeting, &job).await;
-                    let _ = job.reply.send(outcome);
-                }
-                state.mail_wake.notify_one();
-            }
-            Err(e) => {
-                tracing::error!(error = ?e, "recording an answer failed");
-                for job in jobs {
-                    let _ = job.reply.send(Outcome::Failed);
-                }
-            }
-        }
-    }
-}
-
-/// After a change to `meeting` in `tx` (more seats, say), gives the free seats
-/// to the waiting list and queues one mail to each person promoted, in the
-/// same transaction. Returns how many were promoted.
-pub(crate) async fn promote_after_change(state: &AppState, tx: &mut WriteTx, meeting: &Meeting) -> Result<usize> {
-    let promoted = rsvp::fill_free_seats(tx, meeting.id).await?;
-    let mail = mail_context(state);
-    let mut messages = Vec::with_capacity(promoted.len());
-    for id in &promoted {
-        let p = state.store.registration(*id).await?;
-        let (email, _, _, language) = state.store.person_contact(p.person_id).await?;
-        let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
-        messages.push(crate::mail::rsvp::promotion(&mail, to, meeting, *id).map_err(Error::Internal)?);
-    }
-    crate::store::outbox::enqueue_many(tx, &messages).await?;
-    Ok(promoted.len())
-}
-
-/// Records one answer in a transaction of its own.
-async fn record_alone(state: &AppState, meeting: MeetingId, job: &Job) -> Outcome {
-    match record_batch(state, meeting, std::slice::from_ref(job)).await {
-        Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Failed),
-        Err(e) => {
-            tracing::error!(error = ?e, "recording an answer failed");
-            Outcome::Failed
-        }
-    }
-}
-
-/// Records a batch of answers to one meeting in one transaction, with their
-/// confirmations, the mails to anyone promoted, and the audit entries.
-async fn record_batch(state: &AppState, meeting: MeetingId, jobs: &[Job]) -> anyhow::Result<Vec<Outcome>> {
-    let mail = mail_context(state);
-    let mut tx = state.store.begin().await?;
-    rsvp::lock_for_answers(&mut tx, meeting).await?;
-    let mut messages = Vec::with_capacity(jobs.len());
-    let mut outcomes = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let (seat, promoted) = match rsvp::answer_locked(&mut tx, meeting, job.registration, &job.answer).await {
-            Ok(x) => x,
-            Err(StoreError::Conflict(_)) => {
-                outcomes.push(Outcome::PassedOn);
-                continue;
-            }
-            Err(StoreError::NotFound) => {
-                outcomes.push(Outcome::Gone);
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let to = To { person: job.person, email: &job.email, name: &job.name, lang: job.lang };
-        messages.push(crate::mail::rsvp::confirmation(
-            &mail,
-            to,
-            &job.meeting,
-            job.registration,
-            seat,
-            Some(&job.rsvp_url),
-        )?);
-        for id in promoted {
-            // A read beside the transaction is enough: the promoted person's
-            // address and name do not change with the answer.
-            let p = state.store.registration(id).await?;
-            let (email, _, _, language) = state.store.person_contact(p.person_id).await?;
-            let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
-            messages.push(crate::mail::rsvp::promotion(&mail, to, &job.meeting, id)?);
-        }
-        let action = match seat {
-            Seat::Attending => "rsvp.attending",
-            Seat::Waitlisted { .. } => "rsvp.waitlisted",
-            Seat::Declined => "rsvp.declined",
-        };
-        let entry = Entry {
-            action,
-            subject_kind: "registration",
-            subject_id: Some(job.registration.uuid()),
-            detail: "",
-            row_count: None,
-        };
-        audit::record(&mut tx, &Actor::Person(job.person.uuid()), &entry).await?;
-        outcomes.push(Outcome::Seat(seat));
-    }
-    crate::store::outbox::enqueue_many(&mut tx, &messages).await?;
-    tx.commit().await?;
-    Ok(outcomes)
 }

@@ -24,8 +24,8 @@ pub struct Inner {
     /// Wakes the campaign runner after a campaign was created.
     pub campaign_wake: Arc<Notify>,
     pub metrics: PrometheusHandle,
-    /// Where answers to invitations queue for their meeting's seats.
-    pub rsvp_desks: crate::web::rsvp::Desks,
+    /// The use cases, which pages and the API call.
+    pub forum: crate::forum::Forum,
     /// Permits for password checks (`security.concurrent_password_checks`).
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// The background tasks, for readiness.

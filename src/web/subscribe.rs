@@ -20,7 +20,6 @@ use super::forms::{InterestBox, MessagePage, boxes, field, form_fields, message}
 use super::{AppState, ClientIp, Ctx, Error, Result};
 use crate::domain::{Email, Name, PersonId, Timestamp, Token, TokenPurpose};
 use crate::i18n::{CONSENT_VERSION, Lang, Texts};
-use crate::mail::MailContext;
 use crate::mail::notices::{self};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::subscriptions::{self, Consent, Signup};
@@ -31,11 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/subscribe", get(form).post(submit))
         .route("/confirm/{token}", get(confirm_page).post(confirm))
         .route("/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe))
-}
-
-/// The mail context of the running service.
-pub(crate) fn mail_context(state: &AppState) -> MailContext {
-    MailContext { composer: state.composer.clone(), base_url: state.settings.base_url().to_owned() }
 }
 
 #[derive(Template, WebTemplate)]
@@ -144,7 +138,7 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: axu
     };
     let ttl = SignedDuration::from_hours(i64::try_from(sec.token_ttl_hours).unwrap_or(168));
     let per_day = sec.confirmations_per_address_per_day;
-    notices::answer_signup(&mut tx, &mail_context(&state), &signup, ctx.lang, per_day, ttl).await?;
+    notices::answer_signup(&mut tx, &state.forum.mail, &signup, ctx.lang, per_day, ttl).await?;
     tx.commit().await?;
     state.mail_wake.notify_one();
     Ok(message(&ctx, t.check_mail_title, t.check_mail_text).into_response())

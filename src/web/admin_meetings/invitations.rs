@@ -161,7 +161,7 @@ async fn build_page(
         csrf: organiser.csrf.clone(),
         id: m.id.to_string(),
         title: m.title.clone(),
-        can_invite: matches!(m.status, MeetingStatus::Published | MeetingStatus::Open),
+        can_invite: m.status.accepts_answers(),
         can_write: organiser.user.role.can_write(),
         audiences: [
             ("all", l(ctx.lang, "Alle på listen", "Everybody on the list")),
@@ -300,7 +300,7 @@ async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Er
 
 /// The mail as the organiser would receive it, for the preview.
 fn preview_for(state: &AppState, organiser: &Organiser, m: &Meeting, message: &str, lang: Lang) -> Result<Preview> {
-    let mail = crate::web::subscribe::mail_context(state);
+    let mail = &state.forum.mail;
     let letter = Letter {
         to: &organiser.user.email,
         name: &organiser.user.name,
@@ -309,7 +309,7 @@ fn preview_for(state: &AppState, organiser: &Organiser, m: &Meeting, message: &s
         rsvp_url: format!("{}/rsvp/…", mail.base_url),
         unsubscribe_url: None,
     };
-    let inv = invitation(&mail, m, message, &letter, false).map_err(|e| Error::invalid("message", e))?;
+    let inv = invitation(mail, m, message, &letter, false).map_err(|e| Error::invalid("message", e))?;
     let (text, _) = invitation_bodies(&inv).map_err(|e| Error::Internal(e.into()))?;
     Ok(Preview { count: 0, subject: inv.subject, text, message_html: inv.message_html })
 }
@@ -365,8 +365,8 @@ async fn act(
     }
     match (action.as_str(), target) {
         ("test", _) => {
-            let mail = crate::web::subscribe::mail_context(&state);
-            let message = test_invitation(&mail, &m, &form.message, &organiser.user.email, &organiser.user.name, lang)
+            let mail = &state.forum.mail;
+            let message = test_invitation(mail, &m, &form.message, &organiser.user.email, &organiser.user.name, lang)
                 .map_err(Error::Internal)?;
             enqueue_many(&mut tx, &[message]).await?;
             record(&mut tx, &who, "invitation.test", m.id, "", Some(1)).await?;

@@ -25,14 +25,11 @@ use super::auth::Organiser;
 use super::forms::{field, form_fields};
 use super::{AppState, Ctx, Error, Result};
 use crate::domain::{MeetingFormat, MeetingId, MeetingStatus};
+use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{Lang, Texts};
-use crate::mail::changes::{Change, queue_change};
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::meetings::{
-    Meeting, MeetingFilter, allowed_from, insert_meeting, move_status, replace_programme, replace_tracks,
-    update_meeting, update_meeting_details,
-};
-use crate::store::{StoreError, WriteTx, db_time};
+use crate::store::meetings::{Meeting, MeetingFilter, replace_programme};
+use crate::store::{WriteTx, db_time};
 
 /// Routes of the meeting pages.
 pub fn router() -> Router<AppState> {
@@ -53,6 +50,11 @@ pub(crate) const fn l(lang: Lang, da: &'static str, en: &'static str) -> &'stati
         Lang::Da => da,
         Lang::En => en,
     }
+}
+
+/// "Another meeting has this number", by the number field.
+const fn number_taken(lang: Lang) -> &'static str {
+    l(lang, "Et andet møde har dette nummer.", "Another meeting has this number.")
 }
 
 /// Records one organiser action on a meeting.
@@ -179,7 +181,7 @@ impl MeetingPage {
                 (MeetingStatus::Cancelled, l(lang, "Aflys mødet", "Cancel the meeting")),
             ]
             .into_iter()
-            .filter(|(to, _)| allowed_from(*to).contains(&m.status))
+            .filter(|(to, _)| m.status.may_become(*to))
             .map(|(to, label)| (to.as_str(), label))
             .collect()
         });
@@ -269,22 +271,16 @@ async fn create(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, b
             return Ok(invalid(page));
         }
     };
-    let mut tx = state.store.begin().await?;
-    let id = match insert_meeting(&mut tx, &new).await {
+    let id = match forum::meetings::create(&state.forum, &organiser.actor(), &new).await {
         Ok(id) => id,
-        Err(StoreError::Conflict(_)) => {
+        Err(ForumError::Refused(Refusal::NumberTaken)) => {
             let mut page = MeetingPage::new(&ctx, &organiser, None);
             page.details = details;
-            page.errors = vec![(
-                "number".into(),
-                l(ctx.lang, "Et andet møde har dette nummer.", "Another meeting has this number.").into(),
-            )];
+            page.errors = vec![("number".into(), number_taken(ctx.lang).into())];
             return Ok(invalid(page));
         }
         Err(e) => return Err(e.into()),
     };
-    record(&mut tx, &organiser.actor(), "meeting.create", id, &new.title, None).await?;
-    tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}")).into_response())
 }
 
@@ -318,9 +314,8 @@ async fn edit_page(
     Ok(page)
 }
 
-/// Saves the details form. A new time or place of a meeting people are
-/// invited to raises the calendar sequence and tells them, in the same
-/// transaction, as the API does.
+/// Saves the details form through [`forum::meetings::update`], showing what
+/// it refuses by the field.
 async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -343,97 +338,26 @@ async fn save(
             return Ok(invalid(page));
         }
     };
-    let unknown_track =
-        seen.programme.iter().filter_map(|p| p.track.as_ref()).find(|k| !parsed.tracks.iter().any(|t| &t.key == *k));
-    if let Some(k) = unknown_track {
+    let field_error = match forum::meetings::update(&state.forum, &organiser.actor(), &seen, parsed.apply(&seen)).await
+    {
+        Ok(()) => None,
+        Err(ForumError::Refused(Refusal::NumberTaken)) => Some(("number", number_taken(ctx.lang).to_owned())),
+        Err(ForumError::Refused(Refusal::TrackInUse(k))) => Some((
+            "tracks",
+            match ctx.lang {
+                Lang::Da => format!("Sporet {k} bruges i programmet; flyt punkterne først."),
+                Lang::En => format!("The track {k} is used in the programme; move its items first."),
+            },
+        )),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some((field, message)) = field_error {
         let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
         page.details = details;
-        let msg = match ctx.lang {
-            Lang::Da => format!("Sporet {k} bruges i programmet; flyt punkterne først."),
-            Lang::En => format!("The track {k} is used in the programme; move its items first."),
-        };
-        page.errors = vec![("tracks".into(), msg)];
+        page.errors = vec![(field.into(), message)];
         return Ok(invalid(page));
     }
-    let mut m = parsed.apply(&seen);
-    let moved = m.starts_at != seen.starts_at
-        || m.ends_at != seen.ends_at
-        || m.venue != seen.venue
-        || m.online_url != seen.online_url
-        || m.format != seen.format;
-    let notify = moved && matches!(seen.status, MeetingStatus::Published | MeetingStatus::Open | MeetingStatus::Closed);
-    if notify {
-        m.ical_sequence = seen.ical_sequence + 1;
-    }
-    let mut tx = state.store.begin().await?;
-    match update_meeting_details(&mut tx, &seen, &m).await {
-        Ok(true) => {}
-        Ok(false) => return Err(Error::Conflict("the meeting changed meanwhile; reload the page and retry".into())),
-        Err(StoreError::Conflict(_)) => {
-            let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
-            page.details = details;
-            page.errors = vec![(
-                "number".into(),
-                l(ctx.lang, "Et andet møde har dette nummer.", "Another meeting has this number.").into(),
-            )];
-            return Ok(invalid(page));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    if parsed.tracks != seen.tracks {
-        replace_tracks(&mut tx, id, &parsed.tracks).await?;
-    }
-    // More seats, in all or in a track, go to the waiting list at once.
-    let promoted = if matches!(seen.status, MeetingStatus::Published | MeetingStatus::Open | MeetingStatus::Closed) {
-        crate::web::rsvp::promote_after_change(&state, &mut tx, &m).await?
-    } else {
-        0
-    };
-    let queued = if notify {
-        let mail = super::subscribe::mail_context(&state);
-        queue_change(&mut tx, &mail, &m, Change::Rescheduled).await.map_err(Error::Internal)?
-    } else {
-        0
-    };
-    let action = if notify { "meeting.reschedule" } else { "meeting.update" };
-    record(&mut tx, &organiser.actor(), action, id, "", i64::try_from(queued).ok().filter(|_| notify)).await?;
-    tx.commit().await?;
-    if queued + promoted > 0 {
-        state.mail_wake.notify_one();
-    }
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=saved")).into_response())
-}
-
-/// Moves a meeting to another status, only where [`allowed_from`] permits.
-/// Cancelling raises the calendar sequence and tells everyone invited who has
-/// not declined, in the same transaction. Shared with the API.
-pub(crate) async fn transition(state: &AppState, who: &Actor, id: MeetingId, to: MeetingStatus) -> Result<Meeting> {
-    let seen = state.store.meeting(id).await?;
-    let mut tx = state.store.begin().await?;
-    let mut queued = 0;
-    if to == MeetingStatus::Cancelled {
-        if !allowed_from(to).contains(&seen.status) {
-            return Err(Error::Conflict(format!("the meeting is {}; it cannot become {to}", seen.status)));
-        }
-        let mut m = seen.clone();
-        m.status = MeetingStatus::Cancelled;
-        m.ical_sequence = seen.ical_sequence + 1;
-        if !update_meeting(&mut tx, &seen, &m).await? {
-            return Err(Error::Conflict("the meeting changed meanwhile; read it again and retry".into()));
-        }
-        let mail = super::subscribe::mail_context(state);
-        queued = queue_change(&mut tx, &mail, &m, Change::Cancelled).await.map_err(Error::Internal)?;
-    } else if let Err(e) = move_status(&mut tx, id, to).await? {
-        return Err(Error::Conflict(e.to_string()));
-    }
-    let action = format!("meeting.{to}");
-    let rows = (to == MeetingStatus::Cancelled).then(|| i64::try_from(queued).unwrap_or(i64::MAX));
-    record(&mut tx, who, &action, id, "", rows).await?;
-    tx.commit().await?;
-    if queued > 0 {
-        state.mail_wake.notify_one();
-    }
-    Ok(state.store.meeting(id).await?)
 }
 
 async fn change_status(
@@ -447,7 +371,7 @@ async fn change_status(
     let id = meeting_id(&id)?;
     let fields = form_fields(&body);
     let to = MeetingStatus::parse(field(&fields, "to")).map_err(|e| Error::invalid("to", e))?;
-    transition(&state, &organiser.actor(), id, to).await?;
+    forum::meetings::transition(&state.forum, &organiser.actor(), id, to).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=status")).into_response())
 }
 

@@ -138,7 +138,7 @@ async fn invite(
 ) -> Result<(StatusCode, Json<CampaignCreated>)> {
     writer(&user)?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    if !matches!(meeting.status, MeetingStatus::Published | MeetingStatus::Open) {
+    if !meeting.status.accepts_answers() {
         return Err(Error::Conflict(format!("the meeting is {}; publish it before inviting", meeting.status.as_str())));
     }
     let Json(input) = body?;
@@ -279,7 +279,7 @@ async fn meeting_transition(
     to: MeetingStatus,
 ) -> Result<Json<super::MeetingJson>> {
     writer(user)?;
-    let m = crate::web::admin_meetings::transition(state, &Actor::of(user), meeting_id(id)?, to).await?;
+    let m = crate::forum::meetings::transition(&state.forum, &Actor::of(user), meeting_id(id)?, to).await?;
     Ok(Json(super::MeetingJson::from(&m)))
 }
 

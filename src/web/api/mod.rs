@@ -23,10 +23,9 @@ use super::{AppState, Error, Result, error_detail, needs_dressing, replace_body}
 use crate::domain::{
     MEETING_YEARS, MeetingFormat, MeetingId, MeetingStatus, Name, SingleLine, Timestamp, copenhagen, is_meeting_time,
 };
-use crate::store::audit::{self, Actor, Entry};
-use crate::store::meetings::{
-    Meeting, MeetingFilter, NewMeeting, ProgrammeItem, Speaker, Track, insert_meeting, update_meeting as write_meeting,
-};
+use crate::forum;
+use crate::store::audit::Actor;
+use crate::store::meetings::{Meeting, MeetingFilter, NewMeeting, ProgrammeItem, Speaker, Track};
 
 /// Routes of the API, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -486,21 +485,7 @@ async fn create_meeting(
     }
     let Json(input) = body?;
     let new = input.parse()?;
-    let mut tx = state.store.begin().await?;
-    let id = insert_meeting(&mut tx, &new).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(_) => Error::Conflict("number: another meeting has this number".into()),
-        other => other.into(),
-    })?;
-    let actor = Actor::of(&user);
-    let entry = Entry {
-        action: "meeting.create",
-        subject_kind: "meeting",
-        subject_id: Some(id.uuid()),
-        detail: &new.title,
-        row_count: None,
-    };
-    audit::record(&mut tx, &actor, &entry).await?;
-    tx.commit().await?;
+    let id = forum::meetings::create(&state.forum, &Actor::of(&user), &new).await?;
     let m = state.store.meeting(id).await?;
     Ok((axum::http::StatusCode::CREATED, Json(MeetingJson::from(&m))))
 }
@@ -560,10 +545,10 @@ impl MeetingPatch {
     }
 }
 
-/// Changes a meeting. When the time or place of a published or open meeting
-/// changes, everyone invited who has not declined gets, in the same
-/// transaction, a notice with the updated calendar entry (same UID, SEQUENCE
-/// one higher).
+/// Changes a meeting. When the time, place, link or format of a published,
+/// open or closed meeting changes, everyone invited who has not declined
+/// gets, in the same transaction, a notice with the updated calendar entry
+/// (same UID, SEQUENCE one higher).
 #[utoipa::path(patch, path = "/meetings/{id}", request_body = MeetingPatch,
     params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = MeetingJson), (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -581,45 +566,7 @@ async fn update_meeting(
     let id = crate::web::meeting_id(&id)?;
     let seen = state.store.meeting(id).await?;
     let Json(patch) = body?;
-    let mut m = patch.apply(&seen)?;
-    let moved = m.starts_at != seen.starts_at
-        || m.ends_at != seen.ends_at
-        || m.venue != seen.venue
-        || m.online_url != seen.online_url;
-    let notify = moved && matches!(seen.status, MeetingStatus::Published | MeetingStatus::Open);
-    if notify {
-        m.ical_sequence = seen.ical_sequence + 1;
-    }
-    let mut tx = state.store.begin().await?;
-    if !write_meeting(&mut tx, &seen, &m).await? {
-        return Err(Error::Conflict("the meeting changed meanwhile; read it again and retry".into()));
-    }
-    // More seats go to the waiting list at once.
-    let promoted = if matches!(seen.status, MeetingStatus::Published | MeetingStatus::Open | MeetingStatus::Closed) {
-        crate::web::rsvp::promote_after_change(&state, &mut tx, &m).await?
-    } else {
-        0
-    };
-    let queued = if notify {
-        let ctx = super::subscribe::mail_context(&state);
-        crate::mail::changes::queue_change(&mut tx, &ctx, &m, crate::mail::changes::Change::Rescheduled)
-            .await
-            .map_err(Error::Internal)?
-    } else {
-        0
-    };
-    let actor = Actor::of(&user);
-    let entry = Entry {
-        action: if notify { "meeting.reschedule" } else { "meeting.update" },
-        subject_kind: "meeting",
-        subject_id: Some(id.uuid()),
-        detail: "",
-        row_count: i64::try_from(queued).ok().filter(|_| notify),
-    };
-    audit::record(&mut tx, &actor, &entry).await?;
-    tx.commit().await?;
-    if queued + promoted > 0 {
-        state.mail_wake.notify_one();
-    }
+    let m = patch.apply(&seen)?;
+    forum::meetings::update(&state.forum, &Actor::of(&user), &seen, m).await?;
     Ok(Json(MeetingJson::from(&state.store.meeting(id).await?)))
 }

@@ -1,0 +1,122 @@
+//! Creating a meeting, changing it and moving it through its life, with the
+//! mail each step owes the people on it.
+
+use super::{Forum, Refusal, Result};
+use crate::domain::{MeetingId, MeetingStatus};
+use crate::mail::changes::{Change, queue_change};
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::meetings::{
+    Meeting, NewMeeting, insert_meeting, move_status, replace_tracks, update_meeting, update_meeting_details,
+};
+use crate::store::{StoreError, WriteTx};
+
+/// Records one action on a meeting in the audit log.
+async fn record(
+    tx: &mut WriteTx,
+    who: &Actor,
+    action: &str,
+    id: MeetingId,
+    detail: &str,
+    rows: Option<usize>,
+) -> Result<()> {
+    let row_count = rows.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let entry = Entry { action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail, row_count };
+    audit::record(tx, who, &entry).await?;
+    Ok(())
+}
+
+/// Creates `new` as a draft.
+///
+/// # Errors
+/// [`Refusal::NumberTaken`] when another meeting has its number.
+pub async fn create(forum: &Forum, who: &Actor, new: &NewMeeting) -> Result<MeetingId> {
+    let mut tx = forum.store.begin().await?;
+    let id = match insert_meeting(&mut tx, new).await {
+        Ok(id) => id,
+        Err(StoreError::Conflict(_)) => return Err(Refusal::NumberTaken.into()),
+        Err(e) => return Err(e.into()),
+    };
+    record(&mut tx, who, "meeting.create", id, &new.title, None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Whether people on the meeting must hear of the change from `seen` to `m`:
+/// its time, place, joining link or format moved.
+fn moved(seen: &Meeting, m: &Meeting) -> bool {
+    m.starts_at != seen.starts_at
+        || m.ends_at != seen.ends_at
+        || m.venue != seen.venue
+        || m.online_url != seen.online_url
+        || m.format != seen.format
+}
+
+/// Writes `m`, the organiser's edit of `seen` (its details and tracks). When
+/// the time, place, link or format of a meeting people are on changes, the
+/// calendar sequence goes up and everyone invited who has not declined gets
+/// the updated entry; seats added go to the waiting list at once. All of it
+/// in one transaction, with the audit entry.
+///
+/// # Errors
+/// [`Refusal::Stale`] when the meeting changed since `seen` was read,
+/// [`Refusal::NumberTaken`] and [`Refusal::TrackInUse`].
+pub async fn update(forum: &Forum, who: &Actor, seen: &Meeting, mut m: Meeting) -> Result<()> {
+    let removed =
+        seen.programme.iter().filter_map(|p| p.track.as_ref()).find(|k| !m.tracks.iter().any(|t| &t.key == *k));
+    if let Some(k) = removed {
+        return Err(Refusal::TrackInUse(k.clone()).into());
+    }
+    let notify = moved(seen, &m) && seen.status.has_people();
+    if notify {
+        m.ical_sequence = seen.ical_sequence + 1;
+    }
+    let mut tx = forum.store.begin().await?;
+    match update_meeting_details(&mut tx, seen, &m).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Refusal::Stale.into()),
+        Err(StoreError::Conflict(_)) => return Err(Refusal::NumberTaken.into()),
+        Err(e) => return Err(e.into()),
+    }
+    if m.tracks != seen.tracks {
+        replace_tracks(&mut tx, m.id, &m.tracks).await?;
+    }
+    let promoted = if seen.status.has_people() { super::rsvp::fill_free_seats(forum, &mut tx, &m).await? } else { 0 };
+    let queued = if notify { queue_change(&mut tx, &forum.mail, &m, Change::Rescheduled).await? } else { 0 };
+    let action = if notify { "meeting.reschedule" } else { "meeting.update" };
+    record(&mut tx, who, action, m.id, "", notify.then_some(queued)).await?;
+    tx.commit().await?;
+    forum.wake_if(queued + promoted);
+    Ok(())
+}
+
+/// Moves meeting `id` to `to`, where [`MeetingStatus::allowed_from`]
+/// permits. Cancelling raises the calendar sequence and tells everyone
+/// invited who has not declined, in the same transaction. Returns the
+/// meeting as it now is.
+///
+/// # Errors
+/// [`Refusal::Transition`] when the move is not allowed from where the
+/// meeting is, [`Refusal::Stale`] when it changed while being cancelled.
+pub async fn transition(forum: &Forum, who: &Actor, id: MeetingId, to: MeetingStatus) -> Result<Meeting> {
+    let seen = forum.store.meeting(id).await?;
+    let mut tx = forum.store.begin().await?;
+    let mut queued = None;
+    if to == MeetingStatus::Cancelled {
+        if !seen.status.may_become(to) {
+            return Err(Refusal::Transition { from: seen.status, to }.into());
+        }
+        let mut m = seen.clone();
+        m.status = MeetingStatus::Cancelled;
+        m.ical_sequence = seen.ical_sequence + 1;
+        if !update_meeting(&mut tx, &seen, &m).await? {
+            return Err(Refusal::Stale.into());
+        }
+        queued = Some(queue_change(&mut tx, &forum.mail, &m, Change::Cancelled).await?);
+    } else if let Err(e) = move_status(&mut tx, id, to).await? {
+        return Err(Refusal::Transition { from: e.from, to: e.to }.into());
+    }
+    record(&mut tx, who, &format!("meeting.{to}"), id, "", queued).await?;
+    tx.commit().await?;
+    forum.wake_if(queued.unwrap_or(0));
+    Ok(forum.store.meeting(id).await?)
+}

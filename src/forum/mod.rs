@@ -1,0 +1,98 @@
+//! What people and timers do with the forum, one function each: create and
+//! change a meeting, move it through its life, answer an invitation, pass it
+//! on, fill free seats from the waiting list. Pages, the JSON API, the
+//! command line and the timers call these and only extract, call and render.
+//!
+//! A use case runs in one store transaction with its mail and its audit
+//! entry, and wakes the outbox once it has committed. What the rules refuse
+//! comes back as a [`Refusal`], which the web edge turns into a form message
+//! or a problem+json answer; failures of the database or of composing mail
+//! come back as the other arms of [`ForumError`].
+
+pub mod meetings;
+pub mod rsvp;
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::domain::MeetingStatus;
+use crate::mail::MailContext;
+use crate::store::{Store, StoreError};
+
+/// The forum's use cases and what they need: the store, what composing mail
+/// needs, the outbox's wake-up and the seat desks. Cheap to clone.
+#[derive(Clone)]
+pub struct Forum(Arc<Parts>);
+
+/// The parts of a [`Forum`].
+pub struct Parts {
+    pub store: Store,
+    pub mail: MailContext,
+    /// Wakes the outbox worker after mail was queued.
+    pub mail_wake: Arc<Notify>,
+    desks: rsvp::Desks,
+}
+
+impl Forum {
+    /// The forum over `store`, composing mail with `mail` and waking the outbox with `mail_wake`.
+    #[must_use]
+    pub fn new(store: Store, mail: MailContext, mail_wake: Arc<Notify>) -> Self {
+        Self(Arc::new(Parts { store, mail, mail_wake, desks: rsvp::Desks::default() }))
+    }
+
+    /// Wakes the outbox worker when `queued` mails were committed.
+    fn wake_if(&self, queued: usize) {
+        if queued > 0 {
+            self.mail_wake.notify_one();
+        }
+    }
+}
+
+impl Deref for Forum {
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+/// What the forum's rules refuse to do. The text is English for API clients;
+/// pages show their own words for the arms a form can meet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Someone changed the thing since it was read.
+    #[error("it changed meanwhile; read it again and retry")]
+    Stale,
+    /// Another meeting has this number.
+    #[error("number: another meeting has this number")]
+    NumberTaken,
+    /// A track to be removed is still used by the programme.
+    #[error("tracks: the track {0} is used in the programme; move its items first")]
+    TrackInUse(String),
+    /// The meeting may not move to that status from where it is.
+    #[error("the meeting is {from}; it cannot become {to}")]
+    Transition { from: MeetingStatus, to: MeetingStatus },
+    /// The invitation was passed on to a colleague; this link no longer answers.
+    #[error("the invitation was passed on to a colleague")]
+    PassedOn,
+    /// The colleague cannot be invited: already invited, left the list or
+    /// bounced. One refusal for all three, so nobody learns who left.
+    #[error("colleague_email: this address cannot be invited")]
+    ColleagueRefused,
+}
+
+/// Why a use case did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ForumError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Composing mail failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Result of a use case.
+pub type Result<T, E = ForumError> = std::result::Result<T, E>;

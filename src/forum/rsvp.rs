@@ -1,0 +1,319 @@
+//! Answering an invitation, passing it on to a colleague, and filling free
+//! seats from the waiting list, each with its mail in the same transaction.
+//!
+//! Answers reach the store through their meeting's desk, which records those
+//! that arrive together in one transaction: one lock of the meeting, one
+//! commit and one write of the mails for the lot. Answers are handled in the
+//! order they arrived, and each is judged after the ones before it, so seats
+//! are given exactly as one at a time would give them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Forum, ForumError, Refusal, Result};
+use crate::domain::{Email, MeetingId, Name, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose, link_expiry};
+use crate::i18n::Lang;
+use crate::mail::notices::To;
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::meetings::Meeting;
+use crate::store::outbox::{NewMessage, enqueue_many};
+use crate::store::people::{NewPerson, insert_person_if_new};
+use crate::store::rsvp::{self as store, Answer, Registration, Seat};
+use crate::store::{StoreError, WriteTx};
+
+/// How many answers one transaction takes at most.
+const MAX_BATCH: usize = 256;
+/// A meeting's desk closes after this long without answers; the next answer opens it again.
+const DESK_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Records `answer` to the invitation `reg` to `meeting`, with the
+/// confirmation to the person (in `lang`, linking to `rsvp_url`) and the
+/// news to anyone it lets in from the waiting list. Returns the seat it got.
+///
+/// # Errors
+/// [`Refusal::PassedOn`] when the invitation went to a colleague meanwhile,
+/// [`StoreError::NotFound`] when the registration is gone (erased).
+pub async fn answer(
+    forum: &Forum,
+    reg: &Registration,
+    meeting: &Meeting,
+    answer: Answer,
+    lang: Lang,
+    rsvp_url: String,
+) -> Result<Seat> {
+    let email = Email::parse(&reg.email).map_err(anyhow::Error::from)?;
+    let (reply, outcome) = oneshot::channel();
+    let job = Job {
+        registration: reg.id,
+        person: reg.person_id,
+        email,
+        name: reg.name.clone(),
+        lang,
+        rsvp_url,
+        answer,
+        meeting: Arc::new(meeting.clone()),
+        reply,
+    };
+    forum.desks.submit(forum, reg.meeting_id, job);
+    match outcome.await {
+        Ok(Outcome::Seat(seat)) => Ok(seat),
+        Ok(Outcome::PassedOn) => Err(Refusal::PassedOn.into()),
+        Ok(Outcome::Gone) => Err(StoreError::NotFound.into()),
+        Ok(Outcome::Failed) | Err(_) => Err(anyhow::anyhow!("the answer was not recorded").into()),
+    }
+}
+
+/// Whether the invitation of `inviter` may be passed on to `colleague`: a
+/// colleague at the same organisation, told by the domain of the address.
+#[must_use]
+pub fn may_pass_to(inviter: &Email, colleague: &Email) -> bool {
+    colleague.domain() == inviter.domain() && colleague != inviter
+}
+
+/// Passes the invitation `reg` to `meeting` on to a colleague (see
+/// [`may_pass_to`]): they get their own invitation and link in `lang`, the
+/// old link stops working, and a seat it held goes to the waiting list.
+///
+/// # Errors
+/// [`Refusal::ColleagueRefused`] when the colleague is invited already, left
+/// the list or bounced; the three are one answer, so nobody learns who left.
+pub async fn pass_on(
+    forum: &Forum,
+    reg: &Registration,
+    meeting: &Meeting,
+    name: &Name,
+    email: &Email,
+    lang: Lang,
+) -> Result<()> {
+    let organisation = Some(reg.organisation.as_str()).filter(|o| !o.is_empty()).and_then(|o| Name::parse(o).ok());
+    let mut tx = forum.store.begin().await?;
+    if let Some((_, status)) = crate::store::subscriptions::person_status(&mut tx, email).await?
+        && matches!(status, PersonStatus::Unsubscribed | PersonStatus::Bounced)
+    {
+        return Err(Refusal::ColleagueRefused.into());
+    }
+    let person = NewPerson {
+        email: email.clone(),
+        name: name.clone(),
+        organisation,
+        status: PersonStatus::Guest,
+        interests: Vec::new(),
+    };
+    let (colleague, _) = insert_person_if_new(&mut tx, &person, None).await?;
+    let (new_reg, promoted) = match store::pass_on(&mut tx, reg.id, colleague).await {
+        Ok(x) => x,
+        Err(StoreError::Conflict(_)) => return Err(Refusal::ColleagueRefused.into()),
+        Err(e) => return Err(e.into()),
+    };
+    let token = Token::generate();
+    let expires = link_expiry(meeting.ends_at);
+    crate::store::tokens::insert_link_token(
+        &mut tx,
+        &token.hash(),
+        TokenPurpose::Rsvp,
+        Some(colleague),
+        Some(new_reg),
+        Some(expires),
+    )
+    .await?;
+    let url = format!("{}/rsvp/{}", forum.mail.base_url, token.expose());
+    let to = To { person: colleague, email, name: name.as_str(), lang };
+    crate::mail::rsvp::colleague_invitation(&mut tx, &forum.mail, to, meeting, &reg.name, &url).await?;
+    let messages = promotion_mails(forum, meeting, &promoted).await?;
+    enqueue_many(&mut tx, &messages).await?;
+    let entry = Entry {
+        action: "rsvp.passed_on",
+        subject_kind: "registration",
+        subject_id: Some(reg.id.uuid()),
+        detail: "",
+        row_count: None,
+    };
+    audit::record(&mut tx, &Actor::Person(reg.person_id.uuid()), &entry).await?;
+    tx.commit().await?;
+    forum.wake_if(1);
+    Ok(())
+}
+
+/// After a change to `meeting` in `tx` (more seats, say), gives the free seats
+/// to the waiting list and queues one mail to each person promoted, in the
+/// same transaction. Returns how many were promoted.
+///
+/// # Errors
+/// The database failed, or a mail could not be composed.
+pub async fn fill_free_seats(forum: &Forum, tx: &mut WriteTx, meeting: &Meeting) -> Result<usize> {
+    let promoted = store::fill_free_seats(tx, meeting.id).await?;
+    let messages = promotion_mails(forum, meeting, &promoted).await?;
+    enqueue_many(tx, &messages).await?;
+    Ok(promoted.len())
+}
+
+/// The news of a seat to each of `promoted`, built but not queued. A read
+/// beside the transaction is enough: a promoted person's address and name do
+/// not change with the answer that let them in.
+async fn promotion_mails(forum: &Forum, meeting: &Meeting, promoted: &[RegistrationId]) -> Result<Vec<NewMessage>> {
+    let mut messages = Vec::with_capacity(promoted.len());
+    for id in promoted {
+        let p = forum.store.registration(*id).await?;
+        let (email, _, _, language) = forum.store.person_contact(p.person_id).await?;
+        let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
+        messages.push(crate::mail::rsvp::promotion(&forum.mail, to, meeting, *id)?);
+    }
+    Ok(messages)
+}
+
+/// One answer waiting at its meeting's desk.
+struct Job {
+    registration: RegistrationId,
+    person: PersonId,
+    email: Email,
+    name: String,
+    lang: Lang,
+    rsvp_url: String,
+    answer: Answer,
+    meeting: Arc<Meeting>,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// What the desk made of one answer.
+enum Outcome {
+    Seat(Seat),
+    /// The invitation was passed on to a colleague.
+    PassedOn,
+    /// The registration is gone (erased).
+    Gone,
+    Failed,
+}
+
+/// The seat allocation desks, one per meeting with answers coming in.
+#[derive(Default)]
+pub(super) struct Desks(std::sync::Mutex<HashMap<MeetingId, mpsc::UnboundedSender<Job>>>);
+
+impl Desks {
+    /// Hands `job` to its meeting's desk, opening the desk if needed.
+    fn submit(&self, forum: &Forum, meeting: MeetingId, job: Job) {
+        let mut desks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let job = match desks.get(&meeting) {
+            None => job,
+            Some(desk) => match desk.send(job) {
+                Ok(()) => return,
+                // The desk stopped (its task ended with the runtime): open a new one.
+                Err(mpsc::error::SendError(job)) => job,
+            },
+        };
+        let (send, receive) = mpsc::unbounded_channel();
+        let _ = send.send(job);
+        desks.insert(meeting, send);
+        tokio::spawn(desk(forum.clone(), meeting, receive));
+    }
+
+    /// Closes the meeting's desk if nothing waits at it; sends happen under the
+    /// same lock, so no answer can slip in between the check and the close.
+    fn close_if_idle(&self, meeting: MeetingId, receive: &mpsc::UnboundedReceiver<Job>) -> bool {
+        let mut desks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if receive.is_empty() {
+            desks.remove(&meeting);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn desk(forum: Forum, meeting: MeetingId, mut receive: mpsc::UnboundedReceiver<Job>) {
+    loop {
+        let first = match tokio::time::timeout(DESK_IDLE, receive.recv()).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(_) if forum.desks.close_if_idle(meeting, &receive) => return,
+            Err(_) => continue,
+        };
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match receive.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        match record_batch(&forum, meeting, &jobs).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
+                forum.wake_if(1);
+            }
+            // The batch was rolled back as a whole; each answer is tried again
+            // on its own, so one that cannot be recorded fails alone.
+            Err(e) if jobs.len() > 1 => {
+                tracing::warn!(error = ?e, answers = jobs.len(), "recording a batch of answers failed; one at a time");
+                for job in jobs {
+                    let outcome = record_alone(&forum, meeting, &job).await;
+                    let _ = job.reply.send(outcome);
+                }
+                forum.wake_if(1);
+            }
+            Err(e) => {
+                tracing::error!(error = ?e, "recording an answer failed");
+                for job in jobs {
+                    let _ = job.reply.send(Outcome::Failed);
+                }
+            }
+        }
+    }
+}
+
+/// Records one answer in a transaction of its own.
+async fn record_alone(forum: &Forum, meeting: MeetingId, job: &Job) -> Outcome {
+    match record_batch(forum, meeting, std::slice::from_ref(job)).await {
+        Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Failed),
+        Err(e) => {
+            tracing::error!(error = ?e, "recording an answer failed");
+            Outcome::Failed
+        }
+    }
+}
+
+/// Records a batch of answers to one meeting in one transaction, with their
+/// confirmations, the mails to anyone promoted, and the audit entries.
+async fn record_batch(forum: &Forum, meeting: MeetingId, jobs: &[Job]) -> Result<Vec<Outcome>, ForumError> {
+    let mut tx = forum.store.begin().await?;
+    store::lock_for_answers(&mut tx, meeting).await?;
+    let mut messages = Vec::with_capacity(jobs.len());
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let (seat, promoted) = match store::answer_locked(&mut tx, meeting, job.registration, &job.answer).await {
+            Ok(x) => x,
+            Err(StoreError::Conflict(_)) => {
+                outcomes.push(Outcome::PassedOn);
+                continue;
+            }
+            Err(StoreError::NotFound) => {
+                outcomes.push(Outcome::Gone);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let to = To { person: job.person, email: &job.email, name: &job.name, lang: job.lang };
+        let url = Some(job.rsvp_url.as_str());
+        messages.push(crate::mail::rsvp::confirmation(&forum.mail, to, &job.meeting, job.registration, seat, url)?);
+        messages.extend(promotion_mails(forum, &job.meeting, &promoted).await?);
+        let action = match seat {
+            Seat::Attending => "rsvp.attending",
+            Seat::Waitlisted { .. } => "rsvp.waitlisted",
+            Seat::Declined => "rsvp.declined",
+        };
+        let entry = Entry {
+            action,
+            subject_kind: "registration",
+            subject_id: Some(job.registration.uuid()),
+            detail: "",
+            row_count: None,
+        };
+        audit::record(&mut tx, &Actor::Person(job.person.uuid()), &entry).await?;
+        outcomes.push(Outcome::Seat(seat));
+    }
+    enqueue_many(&mut tx, &messages).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
