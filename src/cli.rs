@@ -309,7 +309,8 @@ async fn campaign_status(settings: &Settings, id: &str, watch: bool) -> anyhow::
 
 /// Writes an export to a file with a progress bar, and records it in the audit log.
 async fn export(settings: &Settings, command: ExportCommand) -> anyhow::Result<()> {
-    use crate::transfer::export::{self, Dest, Format, Job, Separator, Spec};
+    use crate::forum::exports::What;
+    use crate::transfer::export::{Dest, Format, Job, Separator, Spec};
     let store = app::open_store(settings).await?;
     store.migrate().await.context("applying database migrations")?;
     let (meeting, out) = match command {
@@ -331,11 +332,14 @@ async fn export(settings: &Settings, command: ExportCommand) -> anyhow::Result<(
         (_, "comma") => Format::Csv(Separator::Comma),
         _ => Format::Csv(Separator::Semicolon),
     };
-    let (table, total) = match &meeting {
-        Some(m) => (&export::PARTICIPANTS, store.participant_count(m.id).await?),
-        None => (&export::SUBSCRIBERS, store.list_member_count(None).await?),
+    let (what, total) = match meeting {
+        Some(m) => {
+            let n = store.participant_count(m.id).await?;
+            (What::Participants(m), n)
+        }
+        None => (What::Subscribers(None), store.list_member_count(None).await?),
     };
-    let sheet = meeting.as_ref().map_or_else(|| table.file_word(lang).to_owned(), |m| export::meeting_sheet(m, lang));
+    let (_, sheet) = what.names(lang);
     let file = std::fs::File::create(&out.output).with_context(|| format!("cannot create {}", out.output.display()))?;
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
@@ -343,27 +347,16 @@ async fn export(settings: &Settings, command: ExportCommand) -> anyhow::Result<(
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let mut job = Job::start(Spec { table, lang, format, sheet }, Dest::File(file));
+    let mut job = Job::start(Spec { table: what.table(), lang, format, sheet }, Dest::File(file));
     let progress = |n: u64| {
         if n.is_multiple_of(500) {
             bar.set_position(n);
         }
     };
+    let file_name = out.output.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let written = async {
-        let rows = match &meeting {
-            Some(m) => export::participants(&store, m.id, lang, &mut job, progress).await?,
-            None => export::subscribers(&store, None, lang, &mut job, progress).await?,
-        };
-        let mut tx = store.begin().await?;
-        let entry = crate::store::audit::Entry {
-            action: if meeting.is_some() { "export.participants" } else { "export.subscribers" },
-            subject_kind: if meeting.is_some() { "meeting" } else { "person" },
-            subject_id: meeting.as_ref().map(|m| m.id.uuid()),
-            detail: &out.output.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-            row_count: i64::try_from(rows).ok(),
-        };
-        crate::store::audit::record(&mut tx, &crate::store::audit::Actor::System("cli"), &entry).await?;
-        tx.commit().await?;
+        let actor = crate::store::audit::Actor::System("cli");
+        let rows = crate::forum::exports::write(&store, &actor, &what, lang, &mut job, &file_name, progress).await?;
         job.finish().await?;
         anyhow::Ok(rows)
     }

@@ -1,7 +1,8 @@
 //! What people and timers do with the forum, one function each: create and
-//! change a meeting, move it through its life, answer an invitation, pass it
-//! on, fill free seats from the waiting list. Pages, the JSON API, the
-//! command line and the timers call these and only extract, call and render.
+//! change a meeting, move it through its life, invite to it, answer an
+//! invitation, pass it on, fill free seats from the waiting list, export.
+//! Pages, the JSON API, the command line and the timers call these and only
+//! extract, call and render.
 //!
 //! A use case runs in one store transaction with its mail and its audit
 //! entry, and wakes the outbox once it has committed. What the rules refuse
@@ -9,6 +10,8 @@
 //! or a problem+json answer; failures of the database or of composing mail
 //! come back as the other arms of [`ForumError`].
 
+pub mod campaigns;
+pub mod exports;
 pub mod meetings;
 pub mod rsvp;
 
@@ -32,14 +35,17 @@ pub struct Parts {
     pub mail: MailContext,
     /// Wakes the outbox worker after mail was queued.
     pub mail_wake: Arc<Notify>,
+    /// Wakes the campaign runner after a campaign was created or resumed.
+    pub campaign_wake: Arc<Notify>,
     desks: rsvp::Desks,
 }
 
 impl Forum {
-    /// The forum over `store`, composing mail with `mail` and waking the outbox with `mail_wake`.
+    /// The forum over `store`, composing mail with `mail`, waking the outbox
+    /// with `mail_wake` and the campaign runner with `campaign_wake`.
     #[must_use]
-    pub fn new(store: Store, mail: MailContext, mail_wake: Arc<Notify>) -> Self {
-        Self(Arc::new(Parts { store, mail, mail_wake, desks: rsvp::Desks::default() }))
+    pub fn new(store: Store, mail: MailContext, mail_wake: Arc<Notify>, campaign_wake: Arc<Notify>) -> Self {
+        Self(Arc::new(Parts { store, mail, mail_wake, campaign_wake, desks: rsvp::Desks::default() }))
     }
 
     /// Wakes the outbox worker when `queued` mails were committed.
@@ -76,6 +82,12 @@ pub enum Refusal {
     /// The invitation was passed on to a colleague; this link no longer answers.
     #[error("the invitation was passed on to a colleague")]
     PassedOn,
+    /// Invitations go out only while a meeting is published or open.
+    #[error("the meeting is {0}; publish it before inviting")]
+    NotInvitable(MeetingStatus),
+    /// A mailing cannot make that move from where it is.
+    #[error("the mailing is {state}; it cannot {}", to.as_str())]
+    CampaignState { state: String, to: campaigns::Move },
     /// The colleague cannot be invited: already invited, left the list or
     /// bounced. One refusal for all three, so nobody learns who left.
     #[error("colleague_email: this address cannot be invited")]

@@ -15,8 +15,8 @@ use super::auth::Organiser;
 use super::forms::{field, form_fields};
 use super::{AppState, Ctx, Error, Result};
 use crate::domain::CampaignId;
+use crate::forum::{self, campaigns::Move};
 use crate::i18n::{Lang, Texts};
-use crate::store::audit::{self, Entry};
 use crate::store::campaigns::{EXPANSION_ATTEMPTS, Progress};
 
 /// How many campaigns the page lists.
@@ -185,29 +185,12 @@ async fn change(
     organiser.require_write()?;
     let id = CampaignId::from_uuid(id);
     let fields = form_fields(&body);
-    let action = field(&fields, "action");
-    let changed = match action {
-        "pause" => state.store.change_campaign_state(id, &["scheduled", "sending"], "paused").await?,
-        "resume" => state.store.resume_campaign(id).await?,
-        "cancel" => state.store.change_campaign_state(id, &["scheduled", "sending", "paused"], "cancelled").await?,
+    let to = match field(&fields, "action") {
+        "pause" => Move::Pause,
+        "resume" => Move::Resume,
+        "cancel" => Move::Cancel,
         _ => return Err(Error::BadRequest("action must be pause, resume or cancel".to_owned())),
     };
-    if !changed {
-        let now = state.store.campaign_progress(id).await?;
-        return Err(Error::Conflict(format!("the mailing is {}; it cannot {action}", now.state)));
-    }
-    let mut tx = state.store.begin().await?;
-    let who = organiser.actor();
-    let entry = Entry {
-        action: "campaign.state",
-        subject_kind: "campaign",
-        subject_id: Some(id.uuid()),
-        detail: action,
-        row_count: None,
-    };
-    audit::record(&mut tx, &who, &entry).await?;
-    tx.commit().await?;
-    state.mail_wake.notify_one();
-    state.campaign_wake.notify_one();
+    forum::campaigns::change(&state.forum, &organiser.actor(), id, to).await?;
     Ok(Redirect::to("/admin/campaigns").into_response())
 }

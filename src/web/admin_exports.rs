@@ -199,7 +199,7 @@ async fn download(
         "participants" => What::Participants(meeting(q.meeting.as_deref()).await?),
         "organisations" => What::Organisations(meeting(q.meeting.as_deref()).await?),
         "subscribers" => What::Subscribers(options.status()?),
-        "evaluation" => exports::evaluation_of(&state, meeting(q.meeting.as_deref()).await?).await?,
+        "evaluation" => What::evaluation_of(&state.store, meeting(q.meeting.as_deref()).await?).await?,
         _ => return Err(Error::NotFound),
     };
     exports::check_role(organiser.user.role, &what)?;

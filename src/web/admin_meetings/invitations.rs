@@ -13,14 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::form::parse_local;
-use super::{Errors, error_of, l, meeting_id, record};
+use super::{Errors, error_of, l, meeting_id};
 use crate::domain::{Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonStatus};
+use crate::forum;
 use crate::i18n::{Lang, Texts};
-use crate::mail::campaign::{Letter, count_invitees, invitation, invitation_bodies, test_invitation};
+use crate::mail::campaign::{Letter, count_invitees, invitation, invitation_bodies};
 use crate::mail::personal::{self, MessageError, PLACEHOLDERS};
-use crate::store::campaigns::{Audience, Guest, NewCampaign, Target, insert_campaign};
-use crate::store::meetings::{Meeting, MeetingFilter, set_invitation_message};
-use crate::store::outbox::enqueue_many;
+use crate::store::campaigns::{Audience, Guest, Target};
+use crate::store::meetings::{Meeting, MeetingFilter};
 use crate::store::subscribers::person_by_email;
 use crate::web::auth::Organiser;
 use crate::web::forms::{field, form_fields};
@@ -357,42 +357,18 @@ async fn act(
     }
     // The message belongs to the meeting: kept whatever the button.
     let who = organiser.actor();
-    let stored = state.store.invitation_message(m.id).await?;
-    let mut tx = state.store.begin().await?;
-    if stored != form.message {
-        set_invitation_message(&mut tx, m.id, &form.message).await?;
-        record(&mut tx, &who, "meeting.invitation_message", m.id, "", None).await?;
-    }
+    forum::campaigns::keep_message(&state.forum, &who, m.id, &form.message).await?;
     match (action.as_str(), target) {
         ("test", _) => {
-            let mail = &state.forum.mail;
-            let message = test_invitation(mail, &m, &form.message, &organiser.user.email, &organiser.user.name, lang)
-                .map_err(Error::Internal)?;
-            enqueue_many(&mut tx, &[message]).await?;
-            record(&mut tx, &who, "invitation.test", m.id, "", Some(1)).await?;
-            tx.commit().await?;
-            state.mail_wake.notify_one();
+            let (to, name) = (&organiser.user.email, &organiser.user.name);
+            forum::campaigns::send_test(&state.forum, &who, &m, &form.message, to, name, lang).await?;
             page.notice = Some(match lang {
-                Lang::Da => format!("En prøve er sendt til {}.", organiser.user.email),
-                Lang::En => format!("A test was sent to {}.", organiser.user.email),
+                Lang::Da => format!("En prøve er sendt til {to}."),
+                Lang::En => format!("A test was sent to {to}."),
             });
         }
         ("send", Some(target)) => {
-            if !page.can_invite {
-                return Err(Error::Conflict(format!("the meeting is {}; publish it before inviting", m.status)));
-            }
-            let campaign = NewCampaign {
-                kind: "invitation",
-                meeting_id: Some(m.id),
-                subject: m.title.clone(),
-                target,
-                scheduled_at: send_at.unwrap_or_else(crate::store::now),
-                created_by: Some(organiser.user.id),
-            };
-            let cid = insert_campaign(&mut tx, &campaign).await?;
-            record(&mut tx, &who, "campaign.create", m.id, "invitation", None).await?;
-            tx.commit().await?;
-            state.campaign_wake.notify_one();
+            let cid = forum::campaigns::invite(&state.forum, &who, organiser.user.id, &m, target, send_at).await?;
             page.notice = Some(match (send_at, lang) {
                 (Some(at), Lang::Da) => {
                     format!("Invitationerne sendes {} {} (udsendelse {cid}).", lang.date(at), lang.time(at))
@@ -406,7 +382,6 @@ async fn act(
             page.form = InviteForm { message: form.message, ..InviteForm::default() };
         }
         (_, Some(target)) => {
-            tx.commit().await?;
             let mut preview = preview_for(&state, &organiser, &m, &form.message, lang)?;
             preview.count = count_invitees(&state.store, &m, &target).await.map_err(Error::Internal)?;
             page.preview = Some(preview);

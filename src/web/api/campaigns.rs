@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use super::Problem;
 use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonId, Timestamp};
-use crate::store::audit::{self, Actor, Entry};
-use crate::store::campaigns::{Audience, Guest, NewCampaign, Progress, Target, insert_campaign};
+use crate::forum::{self, campaigns::Move};
+use crate::store::audit::Actor;
+use crate::store::campaigns::{Audience, Guest, Progress, Target};
 use crate::store::users::User;
 use crate::web::auth::ApiUser;
 use crate::web::{AppState, Error, Result};
@@ -138,31 +139,9 @@ async fn invite(
 ) -> Result<(StatusCode, Json<CampaignCreated>)> {
     writer(&user)?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    if !meeting.status.accepts_answers() {
-        return Err(Error::Conflict(format!("the meeting is {}; publish it before inviting", meeting.status.as_str())));
-    }
     let Json(input) = body?;
     let (target, send_at) = input.target()?;
-    let campaign = NewCampaign {
-        kind: "invitation",
-        meeting_id: Some(meeting.id),
-        subject: meeting.title.clone(),
-        target,
-        scheduled_at: send_at.unwrap_or_else(crate::store::now),
-        created_by: Some(user.id),
-    };
-    let mut tx = state.store.begin().await?;
-    let cid = insert_campaign(&mut tx, &campaign).await?;
-    let entry = Entry {
-        action: "campaign.create",
-        subject_kind: "meeting",
-        subject_id: Some(meeting.id.uuid()),
-        detail: "invitation",
-        row_count: None,
-    };
-    audit::record(&mut tx, &Actor::of(&user), &entry).await?;
-    tx.commit().await?;
-    state.campaign_wake.notify_one();
+    let cid = forum::campaigns::invite(&state.forum, &Actor::of(&user), user.id, &meeting, target, send_at).await?;
     Ok((StatusCode::ACCEPTED, Json(CampaignCreated { id: cid.uuid(), state: "scheduled".into() })))
 }
 
@@ -218,15 +197,10 @@ async fn progress(State(state): State<AppState>, _: ApiUser, Path(id): Path<Stri
     Ok(Json(state.store.campaign_progress(campaign_id(&id)?).await?.into()))
 }
 
-async fn transition(state: &AppState, user: &User, id: &str, from: &[&str], to: &str) -> Result<Json<CampaignJson>> {
+async fn transition(state: &AppState, user: &User, id: &str, to: Move) -> Result<Json<CampaignJson>> {
     writer(user)?;
     let id = campaign_id(id)?;
-    if !state.store.change_campaign_state(id, from, to).await? {
-        let now = state.store.campaign_progress(id).await?;
-        return Err(Error::Conflict(format!("the campaign is {}; it cannot become {to}", now.state)));
-    }
-    tracing::info!(campaign = %id, to, "campaign state changed");
-    state.mail_wake.notify_one();
+    forum::campaigns::change(&state.forum, &Actor::of(user), id, to).await?;
     Ok(Json(state.store.campaign_progress(id).await?.into()))
 }
 
@@ -238,7 +212,7 @@ async fn pause(
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignJson>> {
-    transition(&state, &user, &id, &["sending", "scheduled"], "paused").await
+    transition(&state, &user, &id, Move::Pause).await
 }
 
 /// Resumes a paused campaign; nothing already sent is sent again.
@@ -249,16 +223,7 @@ async fn resume(
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignJson>> {
-    writer(&user)?;
-    let id = campaign_id(&id)?;
-    if !state.store.resume_campaign(id).await? {
-        let now = state.store.campaign_progress(id).await?;
-        return Err(Error::Conflict(format!("the campaign is {}; it cannot be resumed", now.state)));
-    }
-    tracing::info!(campaign = %id, "campaign resumed");
-    state.mail_wake.notify_one();
-    state.campaign_wake.notify_one();
-    Ok(Json(state.store.campaign_progress(id).await?.into()))
+    transition(&state, &user, &id, Move::Resume).await
 }
 
 /// Cancels a campaign: its queued messages are withdrawn.
@@ -269,7 +234,7 @@ async fn cancel_campaign(
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignJson>> {
-    transition(&state, &user, &id, &["scheduled", "sending", "paused"], "cancelled").await
+    transition(&state, &user, &id, Move::Cancel).await
 }
 
 async fn meeting_transition(

@@ -14,14 +14,13 @@ use tokio::sync::{mpsc, oneshot};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
-use crate::domain::{MeetingId, PersonStatus, copenhagen};
+use crate::domain::{MeetingId, PersonStatus};
+use crate::forum;
+pub use crate::forum::exports::What;
 use crate::i18n::Lang;
-use crate::store::audit::{self, Actor, Entry};
-use crate::store::evaluations::Results;
+use crate::store::audit::Actor;
 use crate::store::meetings::Meeting;
-use crate::transfer::export::{
-    self, Dest, EVALUATION, Format, Job, ORGANISATIONS, PARTICIPANTS, SUBSCRIBERS, Separator, Spec, Table,
-};
+use crate::transfer::export::{self, Dest, Format, Job, Separator, Spec};
 use crate::web::auth::ApiUser;
 use crate::web::{AppState, Error, Result};
 
@@ -95,40 +94,12 @@ impl ExportQuery {
     }
 }
 
-/// What to export.
-pub enum What {
-    Participants(Meeting),
-    Organisations(Meeting),
-    Subscribers(Option<PersonStatus>),
-    /// Results are read before the download starts, so a meeting without an
-    /// evaluation gets a 404 rather than an empty file.
-    Evaluation(Meeting, Box<Results>),
-}
-
-impl What {
-    const fn table(&self) -> &'static Table {
-        match self {
-            Self::Participants(_) => &PARTICIPANTS,
-            Self::Organisations(_) => &ORGANISATIONS,
-            Self::Subscribers(_) => &SUBSCRIBERS,
-            Self::Evaluation(..) => &EVALUATION,
-        }
-    }
-
-    /// Whether the export holds personal data (and so needs a role that may
-    /// write, and leaves an audit entry).
-    #[must_use]
-    pub const fn is_personal(&self) -> bool {
-        !matches!(self, Self::Organisations(_))
-    }
-}
-
 /// Refuses viewers an export of personal data.
 ///
 /// # Errors
 /// [`Error::Forbidden`] for a viewer.
 pub fn check_role(role: crate::domain::Role, what: &What) -> Result<()> {
-    if what.is_personal() && !role.can_write() {
+    if !what.allowed_for(role) {
         return Err(Error::Forbidden("exporting personal data needs the organiser or admin role"));
     }
     Ok(())
@@ -143,53 +114,16 @@ pub fn check_role(role: crate::domain::Role, what: &What) -> Result<()> {
 /// None once the download has started; a failure halfway breaks off the
 /// response, so the client sees an incomplete transfer rather than a short file.
 pub fn download(state: &AppState, actor: Actor, what: What, format: Format, lang: Lang) -> Result<Response> {
-    let table = what.table();
-    let (stem, sheet) = match &what {
-        What::Participants(m) | What::Organisations(m) | What::Evaluation(m, _) => {
-            (export::meeting_file_stem(table.file_word(lang), m, lang), export::meeting_sheet(m, lang))
-        }
-        What::Subscribers(_) => {
-            let today = jiff::Timestamp::now().to_zoned_datetime(copenhagen()).date();
-            (format!("{}-{today}", table.file_word(lang)), table.file_word(lang).to_owned())
-        }
-    };
+    let (stem, sheet) = what.names(lang);
     let file_name = format!("{stem}.{}", format.extension());
     let disposition = export::content_disposition(&stem, format.extension());
     let (chunks_tx, chunks) = mpsc::channel::<Vec<u8>>(4);
     let (done_tx, done) = oneshot::channel::<bool>();
-    let mut job = Job::start(Spec { table, lang, format, sheet }, Dest::Chunks(chunks_tx));
+    let mut job = Job::start(Spec { table: what.table(), lang, format, sheet }, Dest::Chunks(chunks_tx));
     let store = state.store.clone();
     tokio::spawn(async move {
-        let (subject_kind, subject_id) = match &what {
-            What::Participants(m) | What::Organisations(m) | What::Evaluation(m, _) => ("meeting", Some(m.id.uuid())),
-            What::Subscribers(_) => ("person", None),
-        };
-        // Rows handed to the writer so far, for the audit entry of a download broken off halfway.
-        let mut pushed = 0u64;
-        let written = match &what {
-            What::Participants(m) => export::participants(&store, m.id, lang, &mut job, |n| pushed = n).await,
-            What::Organisations(m) => export::organisations(&store, m.id, &mut job).await,
-            What::Subscribers(status) => export::subscribers(&store, *status, lang, &mut job, |n| pushed = n).await,
-            What::Evaluation(_, results) => export::evaluation(results, lang, &mut job).await,
-        };
         let outcome = async {
-            if what.is_personal() {
-                let action = match &what {
-                    What::Subscribers(_) => "export.subscribers",
-                    What::Evaluation(..) => "export.evaluation",
-                    _ => "export.participants",
-                };
-                let (rows, detail) = match &written {
-                    Ok(n) => (*n, file_name.clone()),
-                    Err(_) => (pushed, format!("{file_name} (broken off)")),
-                };
-                let entry =
-                    Entry { action, subject_kind, subject_id, detail: &detail, row_count: i64::try_from(rows).ok() };
-                let mut tx = store.begin().await?;
-                audit::record(&mut tx, &actor, &entry).await?;
-                tx.commit().await?;
-            }
-            written?;
+            forum::exports::write(&store, &actor, &what, lang, &mut job, &file_name, |_| {}).await?;
             job.finish().await
         }
         .await;
@@ -364,15 +298,6 @@ async fn subscribers_xlsx(
     api_download(&state, &user, What::Subscribers(status), Format::Xlsx, lang)
 }
 
-/// A meeting's evaluation, for download.
-///
-/// # Errors
-/// [`Error::NotFound`] when the meeting or its evaluation does not exist.
-pub async fn evaluation_of(state: &AppState, m: Meeting) -> Result<What> {
-    let results = crate::store::evaluations::results(&state.store, m.id).await?;
-    Ok(What::Evaluation(m, Box::new(results)))
-}
-
 /// A meeting's evaluation results as CSV: a summary line (responses of
 /// recipients), then per question a line with how many answered and the
 /// average of a rating, a line per option with count and share (0–1), and a
@@ -390,7 +315,7 @@ async fn evaluation_csv(
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let (format, lang) = (q.csv()?, q.lang()?);
-    let what = evaluation_of(&state, meeting(&state, &id).await?).await?;
+    let what = What::evaluation_of(&state.store, meeting(&state, &id).await?).await?;
     api_download(&state, &user, what, format, lang)
 }
 
@@ -408,6 +333,6 @@ async fn evaluation_xlsx(
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let lang = q.lang()?;
-    let what = evaluation_of(&state, meeting(&state, &id).await?).await?;
+    let what = What::evaluation_of(&state.store, meeting(&state, &id).await?).await?;
     api_download(&state, &user, what, Format::Xlsx, lang)
 }

@@ -1,0 +1,153 @@
+//! Mailings to many: inviting an audience to a meeting, the meeting's
+//! personal message and a test of it, and pausing, resuming or cancelling a
+//! mailing. The campaign runner expands a campaign into one message per
+//! address in the background.
+
+use super::{Forum, Refusal, Result};
+use crate::domain::{CampaignId, Email, MeetingId, Timestamp, UserId};
+use crate::i18n::Lang;
+use crate::mail::campaign::test_invitation;
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::campaigns::{NewCampaign, Target, insert_campaign};
+use crate::store::meetings::{Meeting, set_invitation_message};
+use crate::store::outbox::enqueue_many;
+use crate::store::{WriteTx, now};
+
+/// Records one action on a meeting's mailings in the audit log.
+async fn record(
+    tx: &mut WriteTx,
+    who: &Actor,
+    action: &str,
+    meeting: MeetingId,
+    detail: &str,
+    rows: Option<i64>,
+) -> Result<()> {
+    let entry = Entry { action, subject_kind: "meeting", subject_id: Some(meeting.uuid()), detail, row_count: rows };
+    audit::record(tx, who, &entry).await?;
+    Ok(())
+}
+
+/// Invites `target` to `meeting`, now or at `send_at`, on behalf of the
+/// organiser `by`. Returns the new campaign; the runner sends it.
+///
+/// # Errors
+/// [`Refusal::NotInvitable`] unless the meeting is published or open.
+pub async fn invite(
+    forum: &Forum,
+    who: &Actor,
+    by: UserId,
+    meeting: &Meeting,
+    target: Target,
+    send_at: Option<Timestamp>,
+) -> Result<CampaignId> {
+    if !meeting.status.accepts_answers() {
+        return Err(Refusal::NotInvitable(meeting.status).into());
+    }
+    let campaign = NewCampaign {
+        kind: "invitation",
+        meeting_id: Some(meeting.id),
+        subject: meeting.title.clone(),
+        target,
+        scheduled_at: send_at.unwrap_or_else(now),
+        created_by: Some(by),
+    };
+    let mut tx = forum.store.begin().await?;
+    let id = insert_campaign(&mut tx, &campaign).await?;
+    record(&mut tx, who, "campaign.create", meeting.id, "invitation", None).await?;
+    tx.commit().await?;
+    forum.campaign_wake.notify_one();
+    Ok(id)
+}
+
+/// Keeps `message` as the meeting's personal invitation text, audited, when
+/// it differs from the one stored.
+///
+/// # Errors
+/// The database failed.
+pub async fn keep_message(forum: &Forum, who: &Actor, meeting: MeetingId, message: &str) -> Result<()> {
+    if forum.store.invitation_message(meeting).await? == message {
+        return Ok(());
+    }
+    let mut tx = forum.store.begin().await?;
+    set_invitation_message(&mut tx, meeting, message).await?;
+    record(&mut tx, who, "meeting.invitation_message", meeting, "", None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sends the invitation with `message` to the organiser alone (`to`, `name`),
+/// as a test.
+///
+/// # Errors
+/// The mail could not be composed, or the database failed.
+pub async fn send_test(
+    forum: &Forum,
+    who: &Actor,
+    meeting: &Meeting,
+    message: &str,
+    to: &Email,
+    name: &str,
+    lang: Lang,
+) -> Result<()> {
+    let letter = test_invitation(&forum.mail, meeting, message, to, name, lang)?;
+    let mut tx = forum.store.begin().await?;
+    enqueue_many(&mut tx, &[letter]).await?;
+    record(&mut tx, who, "invitation.test", meeting.id, "", Some(1)).await?;
+    tx.commit().await?;
+    forum.wake_if(1);
+    Ok(())
+}
+
+/// What an organiser can do to a mailing under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// Stop sending; what the mail server has is not recalled.
+    Pause,
+    /// Go on; nothing already sent is sent again.
+    Resume,
+    /// Withdraw what is still queued.
+    Cancel,
+}
+
+impl Move {
+    /// The word for the move, as recorded in the audit log.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pause => "pause",
+            Self::Resume => "resume",
+            Self::Cancel => "cancel",
+        }
+    }
+}
+
+/// Pauses, resumes or cancels the campaign `id`, audited.
+///
+/// # Errors
+/// [`Refusal::CampaignState`] when the campaign is where the move cannot
+/// start from (a finished mailing cannot be paused, say).
+pub async fn change(forum: &Forum, who: &Actor, id: CampaignId, to: Move) -> Result<()> {
+    let changed = match to {
+        Move::Pause => forum.store.change_campaign_state(id, &["scheduled", "sending"], "paused").await?,
+        Move::Resume => forum.store.resume_campaign(id).await?,
+        Move::Cancel => forum.store.change_campaign_state(id, &["scheduled", "sending", "paused"], "cancelled").await?,
+    };
+    if !changed {
+        let state = forum.store.campaign_progress(id).await?.state;
+        return Err(Refusal::CampaignState { state, to }.into());
+    }
+    tracing::info!(campaign = %id, to = to.as_str(), "campaign state changed");
+    let mut tx = forum.store.begin().await?;
+    let entry = Entry {
+        action: "campaign.state",
+        subject_kind: "campaign",
+        subject_id: Some(id.uuid()),
+        detail: to.as_str(),
+        row_count: None,
+    };
+    audit::record(&mut tx, who, &entry).await?;
+    tx.commit().await?;
+    forum.mail_wake.notify_one();
+    forum.campaign_wake.notify_one();
+    Ok(())
+}
