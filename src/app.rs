@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 use crate::domain::Email;
+use crate::forum::timers;
 use crate::mail::MailContext;
-use crate::mail::campaign;
 use crate::mail::inbound::{self, InboundSettings};
 use crate::mail::{Composer, Transport, Worker, WorkerSettings};
 use crate::store::{ConnectOptions, Store};
@@ -194,16 +194,16 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         let retry = Duration::from_secs(settings.mail.campaign_retry_secs);
         let (db, c, wake, mail) = (store.clone(), Arc::clone(&ctx), Arc::clone(&campaign_wake), Arc::clone(&mail_wake));
         handles.push(tasks.spawn(supervise::CAMPAIGNS, shutdown_rx.clone(), move |stop| {
-            campaign::run(db.clone(), Arc::clone(&c), retry, Arc::clone(&wake), Arc::clone(&mail), stop)
+            timers::run(db.clone(), Arc::clone(&c), retry, Arc::clone(&wake), Arc::clone(&mail), stop)
         }));
         let reminders = settings.reminders;
         let (db, c, mail) = (store.clone(), Arc::clone(&ctx), Arc::clone(&mail_wake));
         handles.push(tasks.spawn(supervise::REMINDERS, shutdown_rx.clone(), move |stop| {
-            campaign::run_reminders(db.clone(), Arc::clone(&c), reminders, Arc::clone(&mail), stop)
+            timers::run_reminders(db.clone(), Arc::clone(&c), reminders, Arc::clone(&mail), stop)
         }));
         let (db, policy) = (store.clone(), crate::store::retention::Policy::from(&settings.security));
         handles.push(tasks.spawn(supervise::RETENTION, shutdown_rx.clone(), move |stop| {
-            campaign::run_retention(db.clone(), policy, stop)
+            timers::run_retention(db.clone(), policy, stop)
         }));
     }
 

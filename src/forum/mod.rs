@@ -14,6 +14,7 @@ pub mod campaigns;
 pub mod exports;
 pub mod meetings;
 pub mod rsvp;
+pub mod timers;
 
 use std::ops::Deref;
 use std::sync::Arc;
