@@ -7,25 +7,11 @@ use super::{Forum, Refusal, Result};
 use crate::domain::{CampaignId, Email, MeetingId, Timestamp, UserId};
 use crate::i18n::Lang;
 use crate::mail::campaign::test_invitation;
-use crate::store::audit::{self, Actor, Entry};
+use crate::store::audit::{self, Actor, Entry, record_on_meeting};
 use crate::store::campaigns::{NewCampaign, Target, insert_campaign};
 use crate::store::meetings::{Meeting, set_invitation_message};
+use crate::store::now;
 use crate::store::outbox::enqueue_many;
-use crate::store::{WriteTx, now};
-
-/// Records one action on a meeting's mailings in the audit log.
-async fn record(
-    tx: &mut WriteTx,
-    who: &Actor,
-    action: &str,
-    meeting: MeetingId,
-    detail: &str,
-    rows: Option<i64>,
-) -> Result<()> {
-    let entry = Entry { action, subject_kind: "meeting", subject_id: Some(meeting.uuid()), detail, row_count: rows };
-    audit::record(tx, who, &entry).await?;
-    Ok(())
-}
 
 /// Invites `target` to `meeting`, now or at `send_at`, on behalf of the
 /// organiser `by`. Returns the new campaign; the runner sends it.
@@ -53,7 +39,7 @@ pub async fn invite(
     };
     let mut tx = forum.store.begin().await?;
     let id = insert_campaign(&mut tx, &campaign).await?;
-    record(&mut tx, who, "campaign.create", meeting.id, "invitation", None).await?;
+    record_on_meeting(&mut tx, who, "campaign.create", meeting.id, "invitation", None).await?;
     tx.commit().await?;
     forum.campaign_wake.notify_one();
     Ok(id)
@@ -70,7 +56,7 @@ pub async fn keep_message(forum: &Forum, who: &Actor, meeting: MeetingId, messag
     }
     let mut tx = forum.store.begin().await?;
     set_invitation_message(&mut tx, meeting, message).await?;
-    record(&mut tx, who, "meeting.invitation_message", meeting, "", None).await?;
+    record_on_meeting(&mut tx, who, "meeting.invitation_message", meeting, "", None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -92,9 +78,9 @@ pub async fn send_test(
     let letter = test_invitation(&forum.mail, meeting, message, to, name, lang)?;
     let mut tx = forum.store.begin().await?;
     enqueue_many(&mut tx, &[letter]).await?;
-    record(&mut tx, who, "invitation.test", meeting.id, "", Some(1)).await?;
+    record_on_meeting(&mut tx, who, "invitation.test", meeting.id, "", Some(1)).await?;
     tx.commit().await?;
-    forum.wake_if(1);
+    forum.mail_wake.notify_one();
     Ok(())
 }
 

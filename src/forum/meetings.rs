@@ -4,25 +4,15 @@
 use super::{Forum, Refusal, Result};
 use crate::domain::{MeetingId, MeetingStatus};
 use crate::mail::changes::{Change, queue_change};
-use crate::store::audit::{self, Actor, Entry};
+use crate::store::StoreError;
+use crate::store::audit::{Actor, record_on_meeting};
 use crate::store::meetings::{
     Meeting, NewMeeting, insert_meeting, move_status, replace_tracks, update_meeting, update_meeting_details,
 };
-use crate::store::{StoreError, WriteTx};
 
-/// Records one action on a meeting in the audit log.
-async fn record(
-    tx: &mut WriteTx,
-    who: &Actor,
-    action: &str,
-    id: MeetingId,
-    detail: &str,
-    rows: Option<usize>,
-) -> Result<()> {
-    let row_count = rows.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-    let entry = Entry { action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail, row_count };
-    audit::record(tx, who, &entry).await?;
-    Ok(())
+/// How many mails went out, for the audit entry.
+fn rows(n: Option<usize>) -> Option<i64> {
+    n.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// Creates `new` as a draft.
@@ -36,7 +26,7 @@ pub async fn create(forum: &Forum, who: &Actor, new: &NewMeeting) -> Result<Meet
         Err(StoreError::Conflict(_)) => return Err(Refusal::NumberTaken.into()),
         Err(e) => return Err(e.into()),
     };
-    record(&mut tx, who, "meeting.create", id, &new.title, None).await?;
+    record_on_meeting(&mut tx, who, "meeting.create", id, &new.title, None).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -83,7 +73,7 @@ pub async fn update(forum: &Forum, who: &Actor, seen: &Meeting, mut m: Meeting) 
     let promoted = if seen.status.has_people() { super::rsvp::fill_free_seats(forum, &mut tx, &m).await? } else { 0 };
     let queued = if notify { queue_change(&mut tx, &forum.mail, &m, Change::Rescheduled).await? } else { 0 };
     let action = if notify { "meeting.reschedule" } else { "meeting.update" };
-    record(&mut tx, who, action, m.id, "", notify.then_some(queued)).await?;
+    record_on_meeting(&mut tx, who, action, m.id, "", rows(notify.then_some(queued))).await?;
     tx.commit().await?;
     forum.wake_if(queued + promoted);
     Ok(())
@@ -115,7 +105,7 @@ pub async fn transition(forum: &Forum, who: &Actor, id: MeetingId, to: MeetingSt
     } else if let Err(e) = move_status(&mut tx, id, to).await? {
         return Err(Refusal::Transition { from: e.from, to: e.to }.into());
     }
-    record(&mut tx, who, &format!("meeting.{to}"), id, "", queued).await?;
+    record_on_meeting(&mut tx, who, &format!("meeting.{to}"), id, "", rows(queued)).await?;
     tx.commit().await?;
     forum.wake_if(queued.unwrap_or(0));
     Ok(forum.store.meeting(id).await?)

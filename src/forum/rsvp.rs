@@ -132,7 +132,7 @@ pub async fn pass_on(
     };
     audit::record(&mut tx, &Actor::Person(reg.person_id.uuid()), &entry).await?;
     tx.commit().await?;
-    forum.wake_if(1);
+    forum.mail_wake.notify_one();
     Ok(())
 }
 
@@ -241,7 +241,7 @@ async fn desk(forum: Forum, meeting: MeetingId, mut receive: mpsc::UnboundedRece
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome);
                 }
-                forum.wake_if(1);
+                forum.mail_wake.notify_one();
             }
             // The batch was rolled back as a whole; each answer is tried again
             // on its own, so one that cannot be recorded fails alone.
@@ -251,7 +251,7 @@ async fn desk(forum: Forum, meeting: MeetingId, mut receive: mpsc::UnboundedRece
                     let outcome = record_alone(&forum, meeting, &job).await;
                     let _ = job.reply.send(outcome);
                 }
-                forum.wake_if(1);
+                forum.mail_wake.notify_one();
             }
             Err(e) => {
                 tracing::error!(error = ?e, "recording an answer failed");

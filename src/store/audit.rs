@@ -99,6 +99,22 @@ pub async fn record_read(store: &Store, actor: &Actor, e: &Entry<'_>) -> Result<
     tx.commit().await
 }
 
+/// Records `action` by `actor` on meeting `id`, in `tx`.
+///
+/// # Errors
+/// The database failed.
+pub async fn record_on_meeting(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    action: &str,
+    id: crate::domain::MeetingId,
+    detail: &str,
+    rows: Option<i64>,
+) -> Result<()> {
+    let entry = Entry { action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail, row_count: rows };
+    record(tx, actor, &entry).await
+}
+
 /// Deletes entries older than `before` (the retention job only).
 ///
 /// # Errors

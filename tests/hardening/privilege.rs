@@ -7,16 +7,7 @@ use jiff::SignedDuration;
 
 use crate::both_engines;
 use crate::common::{TestApp, api_token};
-
-/// A client of its own, signed in as `email`.
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let form = [("email", email), ("password", "a long enough password"), ("next", "/admin")];
-    let res = http.post(format!("{}/login", app.base)).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), 303);
-    http
-}
+use crate::signed_in;
 
 both_engines! {
     async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {

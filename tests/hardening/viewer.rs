@@ -10,16 +10,7 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::common::{TestApp, api_token};
-
-/// A client of its own, signed in as `email`.
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let form = [("email", email), ("password", "a long enough password"), ("next", "/admin")];
-    let res = http.post(format!("{}/login", app.base)).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), 303);
-    http
-}
+use crate::signed_in;
 
 /// A published meeting with one person attending who told us a diet and an access need.
 async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {

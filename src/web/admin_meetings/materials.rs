@@ -15,8 +15,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use uuid::Uuid;
 
-use super::{l, meeting_id, page_for, record};
+use super::{l, meeting_id, page_for};
 use crate::config::Settings;
+use crate::store::audit::record_on_meeting;
 use crate::store::materials::{delete_material, insert_material};
 use crate::web::auth::Organiser;
 use crate::web::{AppState, Ctx, Error, Result};
@@ -171,7 +172,7 @@ async fn upload(
     let m = state.store.meeting(meeting).await?;
     let mut tx = state.store.begin().await?;
     insert_material(&mut tx, m.id, &filename, content_type, &data).await?;
-    record(&mut tx, &organiser.actor(), "material.upload", m.id, &filename, Some(1)).await?;
+    record_on_meeting(&mut tx, &organiser.actor(), "material.upload", m.id, &filename, Some(1)).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/meetings/{}?done=material#materials", m.id)).into_response())
 }
@@ -189,7 +190,7 @@ async fn remove(
     if !delete_material(&mut tx, id, material).await? {
         return Err(Error::NotFound);
     }
-    record(&mut tx, &organiser.actor(), "material.delete", id, &material.to_string(), Some(1)).await?;
+    record_on_meeting(&mut tx, &organiser.actor(), "material.delete", id, &material.to_string(), Some(1)).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=material#materials")).into_response())
 }

@@ -24,12 +24,12 @@ use self::form::{DetailsForm, ItemForm};
 use super::auth::Organiser;
 use super::forms::{field, form_fields};
 use super::{AppState, Ctx, Error, Result};
-use crate::domain::{MeetingFormat, MeetingId, MeetingStatus};
+use crate::domain::{MeetingFormat, MeetingStatus};
 use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{Lang, Texts};
-use crate::store::audit::{self, Actor, Entry};
+use crate::store::audit::record_on_meeting;
+use crate::store::db_time;
 use crate::store::meetings::{Meeting, MeetingFilter, replace_programme};
-use crate::store::{WriteTx, db_time};
 
 /// Routes of the meeting pages.
 pub fn router() -> Router<AppState> {
@@ -55,20 +55,6 @@ pub(crate) const fn l(lang: Lang, da: &'static str, en: &'static str) -> &'stati
 /// "Another meeting has this number", by the number field.
 const fn number_taken(lang: Lang) -> &'static str {
     l(lang, "Et andet møde har dette nummer.", "Another meeting has this number.")
-}
-
-/// Records one organiser action on a meeting.
-async fn record(
-    tx: &mut WriteTx,
-    who: &Actor,
-    action: &str,
-    id: MeetingId,
-    detail: &str,
-    rows: Option<i64>,
-) -> Result<()> {
-    let entry = Entry { action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail, row_count: rows };
-    audit::record(tx, who, &entry).await?;
-    Ok(())
 }
 
 /// A page's field errors: (field id, message).
@@ -392,7 +378,8 @@ async fn save_programme(
     if !replace_programme(&mut tx, m.id, m.updated_at, items).await? {
         return Err(refused());
     }
-    record(&mut tx, &organiser.actor(), "meeting.programme", m.id, detail, i64::try_from(items.len()).ok()).await?;
+    record_on_meeting(&mut tx, &organiser.actor(), "meeting.programme", m.id, detail, i64::try_from(items.len()).ok())
+        .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/meetings/{}?done=programme#programme", m.id)).into_response())
 }
