@@ -48,9 +48,6 @@ impl Store {
     /// The person an outbox message was written to, if it was written to a
     /// person and that person's address is still the one it went to (a bounce
     /// for an address someone has since replaced says nothing about the new one).
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn person_of_message(&self, id: OutboxId) -> Result<Option<PersonId>> {
         let person: Option<Uuid> = on_pool!(self, |db| {
             sqlx::query_scalar(

@@ -92,9 +92,6 @@ pub struct Recipient {
 }
 
 /// Creates a campaign in state `scheduled`.
-///
-/// # Errors
-/// The database failed.
 pub async fn insert_campaign(tx: &mut WriteTx, c: &NewCampaign) -> Result<CampaignId> {
     let id = CampaignId::new();
     on_tx!(tx, |conn| {
@@ -139,9 +136,6 @@ impl Store {
     /// that fails, panics or takes the process with it still counts. A
     /// campaign that used its last attempt without reporting back is set
     /// aside as `failed` here.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn begin_expansion(&self, retry: jiff::SignedDuration) -> Result<Option<Attempt>> {
         let now = now();
         let at = db_time(now);
@@ -196,9 +190,6 @@ impl Store {
     /// attempt the campaign is set aside as `failed`; before it, the campaign
     /// stays scheduled for the next attempt. Returns the state it is left in,
     /// or `None` when it is no longer scheduled (paused or cancelled meanwhile).
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn record_expansion_failure(&self, id: CampaignId, reason: &str) -> Result<Option<String>> {
         let mut tx = self.begin().await?;
         let state: Option<String> = on_tx!(tx, |c| {
@@ -278,9 +269,6 @@ const RECIPIENT: &str = "select p.id, p.email, p.name, o.name as organisation, p
                          left join organisation o on o.id = p.organisation_id";
 
 /// The confirmed members an audience reaches, each once, ordered by address.
-///
-/// # Errors
-/// The database failed.
 pub async fn audience_members(tx: &mut WriteTx, audience: &Audience) -> Result<Vec<Recipient>> {
     let rows: Vec<RecipientRow> = match audience {
         Audience::All => {
@@ -351,9 +339,6 @@ fn recipient(r: RecipientRow) -> Result<Recipient> {
 }
 
 /// A person by id, whatever their status, as a recipient.
-///
-/// # Errors
-/// The database failed.
 pub async fn recipient_by_id(tx: &mut WriteTx, id: PersonId) -> Result<Option<Recipient>> {
     let sql = format!("{RECIPIENT} where p.id = $1");
     let row: Option<RecipientRow> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -375,9 +360,6 @@ struct RegisteredRow {
 /// (`attending`), ordered by address. People whose address bounced are left
 /// out; someone who left the list still hears about a meeting they are
 /// registered for.
-///
-/// # Errors
-/// The database failed.
 pub async fn registered_recipients(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<(Recipient, bool)>> {
     let sql = "select p.id, p.email, p.name, o.name as organisation, p.status, p.language, r.status as registration \
                from registration r join person p on p.id = r.person_id \
@@ -389,9 +371,6 @@ pub async fn registered_recipients(tx: &mut WriteTx, meeting: MeetingId) -> Resu
 }
 
 /// Records how many messages the expansion queued.
-///
-/// # Errors
-/// The database failed.
 pub async fn set_total(tx: &mut WriteTx, id: CampaignId, total: i64) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query("update campaign set total = $2 where id = $1")
@@ -473,9 +452,6 @@ impl Store {
     }
 
     /// Marks as done every sending campaign with no message left to send.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn finish_campaigns(&self) -> Result<u64> {
         let mut tx = self.begin().await?;
         let n = on_tx!(tx, |c| {
@@ -492,9 +468,6 @@ impl Store {
     }
 
     /// Whether a campaign is waiting for its time.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn next_scheduled_campaign(&self) -> Result<Option<Timestamp>> {
         let at: Option<i64> = on_pool!(self, |db| {
             sqlx::query_scalar("select min(scheduled_at) from campaign where state = 'scheduled'").fetch_one(db).await?
@@ -526,9 +499,6 @@ impl ReminderKind {
 /// Meetings whose reminder of `kind` is due at `at`: the deadline (or start)
 /// lies after `at` and no later than `at + lead`. Only meetings that still
 /// take place are returned.
-///
-/// # Errors
-/// The database failed.
 pub async fn meetings_due_for_reminder(
     store: &Store,
     kind: ReminderKind,
@@ -566,9 +536,6 @@ struct RemindRow {
 /// The claim is a row per person in
 /// `reminder_sent`, written in `tx`: a second runner, or a second tick,
 /// finds nobody left.
-///
-/// # Errors
-/// The database failed.
 pub async fn claim_reminders(
     tx: &mut WriteTx,
     meeting: MeetingId,
@@ -615,9 +582,6 @@ pub async fn claim_reminders(
 impl Store {
     /// The most recent campaigns, latest first, each with its progress and
     /// the title of its meeting.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn recent_campaigns(&self, limit: i64) -> Result<Vec<(Progress, Option<String>)>> {
         type Row = (Uuid, String, Option<Uuid>, String, i64, i32, i64, i64, i64, Option<String>, i32, Option<String>);
         let rows: Vec<Row> = on_pool!(self, |db| {

@@ -119,9 +119,6 @@ pub struct NewResponse<'a> {
 
 impl Store {
     /// The meeting's stored evaluation, if any.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn evaluation(&self, meeting: MeetingId) -> Result<Option<Evaluation>> {
         let row: Option<EvaluationRow> =
             on_pool!(self, |db| sqlx::query_as(EVALUATION).bind(meeting.uuid()).fetch_optional(db).await?);
@@ -129,9 +126,6 @@ impl Store {
     }
 
     /// The meeting's evaluation, or the standard one when none is stored.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn evaluation_or_default(&self, meeting: MeetingId) -> Result<Evaluation> {
         Ok(self.evaluation(meeting).await?.unwrap_or_else(|| Evaluation::unsaved(meeting)))
     }
@@ -164,9 +158,6 @@ impl Store {
     }
 
     /// The answers stored under `key` for the meeting, if any.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn evaluation_response(&self, meeting: MeetingId, key: &[u8; 32]) -> Result<Option<Answers>> {
         let row: Option<Json<Answers>> = on_pool!(self, |db| {
             sqlx::query_scalar("select answers from evaluation_response where meeting_id = $1 and response_key = $2")
@@ -179,9 +170,6 @@ impl Store {
     }
 
     /// Whether the person asked to be contacted about the planning group.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn evaluation_volunteered(&self, meeting: MeetingId, person: PersonId) -> Result<bool> {
         let n: i64 = on_pool!(self, |db| {
             sqlx::query_scalar("select count(*) from evaluation_volunteer where meeting_id = $1 and person_id = $2")
@@ -195,9 +183,6 @@ impl Store {
 
     /// Names and organisations of those who asked to be contacted about the
     /// planning group, by name. Personal data: for organisers only.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn evaluation_volunteers(&self, meeting: MeetingId) -> Result<Vec<(String, String)>> {
         let rows: Vec<(String, Option<String>)> = on_pool!(self, |db| {
             sqlx::query_as(
@@ -214,9 +199,6 @@ impl Store {
     /// Records one person's answers in one transaction: through the same
     /// link they replace the earlier ones; a person is counted once, however
     /// many links they hold.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn save_evaluation_response(&self, r: &NewResponse<'_>) -> Result<Saved> {
         let mut tx = self.begin().await?;
         let at = db_time(now());
@@ -332,9 +314,6 @@ async fn ensure(tx: &mut WriteTx, meeting: MeetingId) -> Result<()> {
 
 /// Marks the evaluation sent, with its closing and reminder times; false when
 /// it was sent before (nothing changes then).
-///
-/// # Errors
-/// The database failed.
 pub async fn mark_sent(
     tx: &mut WriteTx,
     meeting: MeetingId,
@@ -403,9 +382,6 @@ const ATTENDEE: &str = "select p.id, p.email, p.name, o.name as organisation, p.
 /// Who attended the meeting: those checked in, or — when nobody was checked
 /// in — everyone registered as attending. People whose address bounced or who
 /// left the list are left out. Ordered by address.
-///
-/// # Errors
-/// The database failed.
 pub async fn attendees(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<(Recipient, RegistrationId)>> {
     let checked: i64 = on_tx!(tx, |c| {
         sqlx::query_scalar(
@@ -429,9 +405,6 @@ pub async fn attendees(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<(Reci
 }
 
 /// Recipients of the evaluation who have not answered, still reachable, by address.
-///
-/// # Errors
-/// The database failed.
 pub async fn non_responders(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<(Recipient, RegistrationId)>> {
     let sql = format!(
         "{ATTENDEE} and exists (select 1 from evaluation_recipient e where e.meeting_id = r.meeting_id \
@@ -445,9 +418,6 @@ pub async fn non_responders(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<
 }
 
 /// Records who the evaluation was sent to and updates the count.
-///
-/// # Errors
-/// The database failed.
 pub async fn add_recipients(tx: &mut WriteTx, meeting: MeetingId, people: &[PersonId]) -> Result<()> {
     for chunk in people.chunks(1000) {
         on_tx!(tx, |c| {
@@ -621,9 +591,6 @@ pub struct TrendSeries {
 
 /// Every rating and choice question, by stable key, across all meetings whose
 /// evaluation was sent, oldest first. Free-text questions have no trend.
-///
-/// # Errors
-/// The database failed.
 pub async fn trend(store: &Store) -> Result<Vec<TrendSeries>> {
     let meetings: Vec<(Uuid, Option<i32>, String, i64)> = on_pool!(store, |db| {
         sqlx::query_as(
@@ -685,9 +652,6 @@ pub async fn trend(store: &Store) -> Result<Vec<TrendSeries>> {
 
 /// Stores made-up results for a past meeting (demo data) unless the meeting
 /// already has an evaluation; returns whether it stored them.
-///
-/// # Errors
-/// The database failed.
 pub async fn insert_demo(
     tx: &mut WriteTx,
     meeting: MeetingId,
@@ -736,9 +700,6 @@ pub async fn insert_demo(
 }
 
 /// Moves a meeting that was held to `evaluated`; an archived one stays archived.
-///
-/// # Errors
-/// The database failed.
 pub async fn mark_meeting_evaluated(tx: &mut WriteTx, meeting: MeetingId) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
@@ -755,9 +716,6 @@ pub async fn mark_meeting_evaluated(tx: &mut WriteTx, meeting: MeetingId) -> Res
 
 /// Brings a scheduled campaign of `kind` for the meeting forward to now;
 /// returns its id, or `None` when none was waiting.
-///
-/// # Errors
-/// The database failed.
 pub async fn bring_forward(tx: &mut WriteTx, meeting: MeetingId, kind: &str) -> Result<Option<CampaignId>> {
     let id: Option<Uuid> = on_tx!(tx, |c| {
         sqlx::query_scalar(
@@ -774,9 +732,6 @@ pub async fn bring_forward(tx: &mut WriteTx, meeting: MeetingId, kind: &str) -> 
 }
 
 /// Closes the evaluation at `at`.
-///
-/// # Errors
-/// The database failed.
 pub async fn set_closing(tx: &mut WriteTx, meeting: MeetingId, at: Timestamp) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query("update evaluation set closes_at = $2, updated_at = $3 where meeting_id = $1")
@@ -791,9 +746,6 @@ pub async fn set_closing(tx: &mut WriteTx, meeting: MeetingId, at: Timestamp) ->
 
 impl Store {
     /// Whether the person was sent the meeting's evaluation (`Some`) and has answered it.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn evaluation_answered(&self, meeting: MeetingId, person: PersonId) -> Result<Option<bool>> {
         Ok(on_pool!(self, |db| {
             sqlx::query_scalar("select answered from evaluation_recipient where meeting_id = $1 and person_id = $2")

@@ -135,9 +135,6 @@ fn members_sql(aggregate: &str, title: &str) -> String {
 
 impl Store {
     /// How many lines [`Store::participants_stream`] will give.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn participant_count(&self, meeting: MeetingId) -> Result<u64> {
         let n: i64 = on_pool!(self, |db| {
             sqlx::query_scalar("select count(*) from registration where meeting_id = $1 and status <> 'invited'")
@@ -164,9 +161,6 @@ impl Store {
     }
 
     /// How many lines [`Store::list_members_stream`] will give.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn list_member_count(&self, status: Option<PersonStatus>) -> Result<u64> {
         let status = status.map(PersonStatus::as_str).unwrap_or_default();
         let n: i64 = on_pool!(self, |db| {

@@ -42,9 +42,6 @@ impl From<MaterialRow> for Material {
 }
 
 /// Stores a file for the meeting; returns its id.
-///
-/// # Errors
-/// The database failed.
 pub async fn insert_material(
     tx: &mut WriteTx,
     meeting: MeetingId,
@@ -73,9 +70,6 @@ pub async fn insert_material(
 }
 
 /// Removes a file of the meeting; `false` when there was none.
-///
-/// # Errors
-/// The database failed.
 pub async fn delete_material(tx: &mut WriteTx, meeting: MeetingId, id: Uuid) -> Result<bool> {
     let n = on_tx!(tx, |c| {
         sqlx::query("delete from material where id = $1 and meeting_id = $2")
@@ -90,9 +84,6 @@ pub async fn delete_material(tx: &mut WriteTx, meeting: MeetingId, id: Uuid) -> 
 
 impl Store {
     /// The meeting's files, oldest first.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn materials(&self, meeting: MeetingId) -> Result<Vec<Material>> {
         let rows: Vec<MaterialRow> = on_pool!(self, |db| {
             sqlx::query_as(
@@ -133,9 +124,6 @@ impl Store {
 
     /// The organisations of people who attended the meeting (or were checked
     /// in) and agreed to have their organisation listed, by name, each once.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn listed_organisations(&self, meeting: MeetingId) -> Result<Vec<String>> {
         let names: Vec<String> = on_pool!(self, |db| {
             sqlx::query_scalar(

@@ -173,9 +173,6 @@ impl MeetingRow {
 
 impl Store {
     /// Meetings, newest first, with their tracks and programme.
-    ///
-    /// # Errors
-    /// The database failed.
     #[tracing::instrument(skip_all)]
     pub async fn meetings(&self, filter: MeetingFilter) -> Result<Vec<Meeting>> {
         let limit = i64::from(filter.limit.unwrap_or(1000));
@@ -380,9 +377,6 @@ async fn insert_programme(tx: &mut WriteTx, id: MeetingId, items: &[ProgrammeIte
 }
 
 /// Whether a meeting has this number, as seen inside the transaction.
-///
-/// # Errors
-/// The database failed.
 pub async fn number_taken(tx: &mut WriteTx, number: i32) -> Result<bool> {
     let n: i64 = on_tx!(tx, |c| {
         sqlx::query_scalar("select count(*) from meeting where number = $1").bind(number).fetch_one(&mut *c).await?
@@ -394,9 +388,6 @@ pub async fn number_taken(tx: &mut WriteTx, number: i32) -> Result<bool> {
 /// joining link, capacity, deadline), its status and its calendar sequence,
 /// provided nobody changed its status or sequence since `seen` was read.
 /// Returns `false` when somebody did; then nothing is written.
-///
-/// # Errors
-/// The database failed.
 pub async fn update_meeting(tx: &mut WriteTx, seen: &Meeting, m: &Meeting) -> Result<bool> {
     let n = on_tx!(tx, |c| {
         sqlx::query(
@@ -514,9 +505,6 @@ pub async fn update_meeting_details(tx: &mut WriteTx, seen: &Meeting, m: &Meetin
 }
 
 /// Replaces a meeting's tracks, in the order given.
-///
-/// # Errors
-/// The database failed.
 pub async fn replace_tracks(tx: &mut WriteTx, id: MeetingId, tracks: &[Track]) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query("delete from track where meeting_id = $1").bind(id.uuid()).execute(&mut *c).await?;
@@ -528,9 +516,6 @@ pub async fn replace_tracks(tx: &mut WriteTx, id: MeetingId, tracks: &[Track]) -
 /// was not changed since `seen_updated_at`; returns `false` when it was.
 /// The meeting's `updated_at` moves on, so a form showing the old programme
 /// cannot overwrite the new one.
-///
-/// # Errors
-/// The database failed.
 pub async fn replace_programme(
     tx: &mut WriteTx,
     id: MeetingId,
@@ -586,9 +571,6 @@ pub async fn invitation_message_in(tx: &mut WriteTx, id: MeetingId) -> Result<St
 }
 
 /// Sets the organiser's personal message for the meeting's invitations.
-///
-/// # Errors
-/// The database failed.
 pub async fn set_invitation_message(tx: &mut WriteTx, id: MeetingId, message: &str) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query("update meeting set invitation_message = $1 where id = $2")

@@ -9,6 +9,12 @@
 //! `BEGIN IMMEDIATE` after taking an in-process write gate, so concurrent
 //! requests queue in order instead of failing with `SQLITE_BUSY`; the busy
 //! timeout covers other processes on the same file.
+//!
+//! Every fallible function here returns [`StoreError`]; where a function's
+//! own documentation names no other case, an error means the database failed
+//! and nothing it was asked to write was written.
+
+#![allow(clippy::missing_errors_doc, reason = "the module documentation says once what a store error means")]
 
 pub mod audit;
 pub mod bounces;

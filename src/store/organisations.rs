@@ -26,9 +26,6 @@ pub struct Contact {
 
 impl Store {
     /// Every organisation by name, each with its contacts by name.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn organisations(&self) -> Result<Vec<Organisation>> {
         let orgs: Vec<(Uuid, String, Option<String>)> = on_pool!(self, |db| {
             sqlx::query_as("select id, name, cvr from organisation order by name_key, id").fetch_all(db).await?

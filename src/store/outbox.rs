@@ -80,9 +80,6 @@ pub struct OutboxCounts {
 }
 
 /// Queues a message.
-///
-/// # Errors
-/// The database failed.
 pub async fn enqueue(tx: &mut WriteTx, m: &NewMessage) -> Result<OutboxId> {
     let id = OutboxId::new();
     let at = db_time(now());
@@ -107,9 +104,6 @@ pub async fn enqueue(tx: &mut WriteTx, m: &NewMessage) -> Result<OutboxId> {
 
 /// Queues many messages with multi-row inserts: a campaign of thousands costs
 /// a handful of statements instead of one round trip per message.
-///
-/// # Errors
-/// The database failed.
 pub async fn enqueue_many(tx: &mut WriteTx, messages: &[NewMessage]) -> Result<Vec<OutboxId>> {
     let at = db_time(now());
     let ids: Vec<OutboxId> = messages.iter().map(|_| OutboxId::new()).collect();
@@ -159,9 +153,6 @@ impl Store {
     /// Claims up to `limit` due messages for `owner` for `lease`. On PostgreSQL
     /// several workers claim side by side (`for update skip locked`); on SQLite
     /// the single writer serialises them.
-    ///
-    /// # Errors
-    /// The database failed.
     #[tracing::instrument(skip_all, fields(limit))]
     pub async fn claim_due(&self, owner: ClaimOwner, limit: u32, lease: Duration) -> Result<Vec<Claimed>> {
         let at = now();
@@ -302,9 +293,6 @@ impl Store {
     }
 
     /// How many messages are in each state.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
         let rows: Vec<(String, i64)> = super::on_pool!(self, |db| {
             sqlx::query_as("select status, count(*) from outbox group by status").fetch_all(db).await?
@@ -323,9 +311,6 @@ impl Store {
     }
 
     /// The earliest instant at which a message becomes due, if any waits.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn next_due(&self) -> Result<Option<Timestamp>> {
         let at: Option<i64> = super::on_pool!(self, |db| {
             sqlx::query_scalar(

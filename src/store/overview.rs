@@ -48,9 +48,6 @@ pub struct BounceCounts {
 impl Store {
     /// The next meeting that has not started and is not cancelled, with its
     /// registrations counted by status.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn next_meeting_overview(&self) -> Result<Option<NextMeeting>> {
         let row: Option<(Uuid, String, i64, String, Option<i32>)> = on_pool!(self, |db| {
             sqlx::query_as(
@@ -89,9 +86,6 @@ impl Store {
 
     /// Campaigns scheduled, sending or paused, soonest first, with how many
     /// of their messages are sent and failed.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn campaigns_underway(&self) -> Result<Vec<CampaignUnderway>> {
         #[allow(clippy::type_complexity, reason = "one row of a query")]
         let rows: Vec<(Uuid, String, String, Option<String>, String, i64, i32, i64, i64)> = on_pool!(self, |db| {
@@ -122,9 +116,6 @@ impl Store {
     }
 
     /// When each person confirmed their sign-up, for those confirmed since `since`.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn confirmations_since(&self, since: Timestamp) -> Result<Vec<Timestamp>> {
         let rows: Vec<i64> = on_pool!(self, |db| {
             sqlx::query_scalar("select confirmed_at from person where confirmed_at >= $1 order by confirmed_at")
@@ -136,9 +127,6 @@ impl Store {
     }
 
     /// How many addresses bounces affect.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn bounce_counts(&self) -> Result<BounceCounts> {
         let (suppressed, soft_pending, failed_messages): (i64, i64, i64) = on_pool!(self, |db| {
             sqlx::query_as(

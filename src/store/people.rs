@@ -27,9 +27,6 @@ pub struct ConsentRecord {
 
 /// Finds or creates the organisation named `name`; names differing only in case
 /// and whitespace are the same organisation ([`Name::key`]).
-///
-/// # Errors
-/// The database failed.
 pub async fn upsert_organisation(tx: &mut WriteTx, name: &Name) -> Result<OrganisationId> {
     let key = name.key();
     let id: Uuid = on_tx!(tx, |c| {
@@ -50,9 +47,6 @@ pub async fn upsert_organisation(tx: &mut WriteTx, name: &Name) -> Result<Organi
 
 /// Inserts a person unless the address is known; returns the id either way and
 /// whether the person is new.
-///
-/// # Errors
-/// The database failed.
 pub async fn insert_person_if_new(
     tx: &mut WriteTx,
     p: &NewPerson,
@@ -117,9 +111,6 @@ pub async fn insert_person_if_new(
 }
 
 /// Makes sure an interest exists with these titles.
-///
-/// # Errors
-/// The database failed.
 pub async fn upsert_interest(tx: &mut WriteTx, key: &str, title_da: &str, title_en: &str, position: i32) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
@@ -139,9 +130,6 @@ pub async fn upsert_interest(tx: &mut WriteTx, key: &str, title_da: &str, title_
 
 impl Store {
     /// How many people have each list status.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn person_counts(&self) -> Result<Vec<(String, i64)>> {
         Ok(on_pool!(self, |db| {
             sqlx::query_as("select status, count(*) from person group by status order by status").fetch_all(db).await?
@@ -159,9 +147,6 @@ pub struct Interest {
 
 impl Store {
     /// The interests, in their order.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn interests(&self) -> Result<Vec<Interest>> {
         let rows: Vec<(String, String, String)> = on_pool!(self, |db| {
             sqlx::query_as("select key, title_da, title_en from interest order by position, key").fetch_all(db).await?
@@ -173,9 +158,6 @@ impl Store {
 /// How an organiser changes the set of interests.
 impl Store {
     /// The interests with how many people chose each, in their order.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn interest_counts(&self) -> Result<Vec<(Interest, i64)>> {
         let rows: Vec<(String, String, String, i64)> = on_pool!(self, |db| {
             sqlx::query_as(
@@ -192,9 +174,6 @@ impl Store {
 
 /// Adds an interest after the others, its key made from the Danish title
 /// ("Grøn it" → `groen-it`, with a number added if taken). Returns the key.
-///
-/// # Errors
-/// The database failed.
 pub async fn add_interest(tx: &mut WriteTx, title_da: &Name, title_en: &Name) -> Result<String> {
     let base = interest_key(title_da.as_str());
     on_tx!(tx, |c| {

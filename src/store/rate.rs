@@ -5,9 +5,6 @@ use crate::domain::Timestamp;
 
 /// Counts an attempt under `key` and says whether it is within `limit`
 /// attempts since `since`. Refused attempts are not counted.
-///
-/// # Errors
-/// The database failed.
 pub async fn hit(tx: &mut WriteTx, key: &str, since: Timestamp, limit: i64) -> Result<bool> {
     let at = db_time(now());
     Ok(on_tx!(tx, |c| {
@@ -30,9 +27,6 @@ pub async fn hit(tx: &mut WriteTx, key: &str, since: Timestamp, limit: i64) -> R
 }
 
 /// How many attempts were counted under `key` since `since`.
-///
-/// # Errors
-/// The database failed.
 pub async fn count(tx: &mut WriteTx, key: &str, since: Timestamp) -> Result<i64> {
     Ok(on_tx!(tx, |c| {
         sqlx::query_scalar("select count(*) from login_attempt where key = $1 and at > $2")
@@ -44,9 +38,6 @@ pub async fn count(tx: &mut WriteTx, key: &str, since: Timestamp) -> Result<i64>
 }
 
 /// Counts one attempt under `key` (a failed login, say), whatever the limit.
-///
-/// # Errors
-/// The database failed.
 pub async fn add(tx: &mut WriteTx, key: &str) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query("insert into login_attempt (key, at) values ($1, $2)")
@@ -73,9 +64,6 @@ pub struct Taken {
 /// on PostgreSQL the transaction first takes an advisory lock on the key
 /// (`pg_advisory_xact_lock`, held until commit). So of any number of parallel
 /// attempts exactly `limit` pass, on both engines.
-///
-/// # Errors
-/// The database failed.
 pub async fn take(store: &Store, key: &str, since: Timestamp, limit: u32) -> Result<(bool, Taken)> {
     let mut tx = store.begin().await?;
     if let TxInner::Postgres(c) = &mut tx.inner {
@@ -90,9 +78,6 @@ pub async fn take(store: &Store, key: &str, since: Timestamp, limit: u32) -> Res
 /// returns how many there are since `since`, this one included. Concurrent
 /// callers on one key take turns as in [`take`], so each number is returned
 /// once.
-///
-/// # Errors
-/// The database failed.
 pub async fn add_and_count(tx: &mut WriteTx, key: &str, since: Timestamp) -> Result<i64> {
     if let TxInner::Postgres(c) = &mut tx.inner {
         sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut **c).await?;
@@ -102,9 +87,6 @@ pub async fn add_and_count(tx: &mut WriteTx, key: &str, since: Timestamp) -> Res
 }
 
 /// Hands back an attempt counted by [`take`] (a login that succeeded, say).
-///
-/// # Errors
-/// The database failed.
 pub async fn refund(tx: &mut WriteTx, taken: &Taken) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(
@@ -118,9 +100,6 @@ pub async fn refund(tx: &mut WriteTx, taken: &Taken) -> Result<()> {
 }
 
 /// Forgets every attempt counted under `key`.
-///
-/// # Errors
-/// The database failed.
 pub async fn forget(tx: &mut WriteTx, key: &str) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query("delete from login_attempt where key = $1").bind(key).execute(&mut *c).await?;
@@ -129,9 +108,6 @@ pub async fn forget(tx: &mut WriteTx, key: &str) -> Result<()> {
 }
 
 /// Forgets attempts older than `before`.
-///
-/// # Errors
-/// The database failed.
 pub async fn purge(tx: &mut WriteTx, before: Timestamp) -> Result<u64> {
     Ok(on_tx!(tx, |c| {
         sqlx::query("delete from login_attempt where at < $1")
@@ -163,9 +139,6 @@ pub fn signup_client_key(client: &str) -> String {
 /// Counts a request by `client` and, for mail, by the envelope sender's
 /// `domain` against the last hour's [`SignupBudget`], and says whether it is
 /// within both. A refused request is counted under neither key.
-///
-/// # Errors
-/// The database failed.
 pub async fn signup(tx: &mut WriteTx, client: &str, domain: Option<&str>, budget: SignupBudget) -> Result<bool> {
     let since = now() - jiff::SignedDuration::from_hours(1);
     let client_key = signup_client_key(client);

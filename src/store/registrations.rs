@@ -7,9 +7,6 @@ use crate::domain::{MeetingId, PersonId, RegistrationId};
 
 /// The person's registration for the meeting, created as `invited` if there
 /// is none yet (then `true`); an existing one is left as it is (`false`).
-///
-/// # Errors
-/// The database failed.
 pub async fn ensure_invited(tx: &mut WriteTx, meeting: MeetingId, person: PersonId) -> Result<(RegistrationId, bool)> {
     let at = db_time(now());
     let (id, created): (Uuid, bool) = on_tx!(tx, |c| {
@@ -36,9 +33,6 @@ pub async fn ensure_invited(tx: &mut WriteTx, meeting: MeetingId, person: Person
 }
 
 /// Everyone who already has a registration for the meeting (invited or answered).
-///
-/// # Errors
-/// The database failed.
 pub async fn people_with_registration(
     tx: &mut WriteTx,
     meeting: MeetingId,
@@ -54,9 +48,6 @@ pub async fn people_with_registration(
 
 /// Creates `invited` registrations in bulk for people who have none yet
 /// (the caller checked with [`people_with_registration`] in the same transaction).
-///
-/// # Errors
-/// The database failed.
 pub async fn insert_invited(tx: &mut WriteTx, meeting: MeetingId, rows: &[(RegistrationId, PersonId)]) -> Result<()> {
     let at = db_time(now());
     for chunk in rows.chunks(1000) {

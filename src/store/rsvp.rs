@@ -144,9 +144,6 @@ impl Store {
 
     /// A meeting's registrations: attending and invited first by name, then
     /// the waiting list in order, then the rest.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn registrations(&self, meeting: MeetingId) -> Result<Vec<Registration>> {
         let sql = format!(
             "{SELECT} where r.meeting_id = $1 order by case r.status when 'attending' then 0 when 'waitlisted' then 1 \
@@ -345,9 +342,6 @@ pub async fn answer(
 
 /// Serialises seat allocation for `meeting` until `tx` ends, for a batch of
 /// answers recorded with [`answer_locked`].
-///
-/// # Errors
-/// The database failed.
 pub async fn lock_for_answers(tx: &mut WriteTx, meeting: MeetingId) -> Result<()> {
     lock_meeting(tx, meeting).await
 }
@@ -355,9 +349,6 @@ pub async fn lock_for_answers(tx: &mut WriteTx, meeting: MeetingId) -> Result<()
 /// Gives the seats a change to the meeting freed (a higher capacity, a track
 /// with more seats or a new one) to the waiting list, in its order, under the
 /// meeting's lock. Returns those promoted; their mails are the caller's.
-///
-/// # Errors
-/// The database failed.
 pub async fn fill_free_seats(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<RegistrationId>> {
     lock_meeting(tx, meeting).await?;
     promote(tx, meeting).await

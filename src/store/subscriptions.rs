@@ -85,9 +85,6 @@ pub(crate) fn sha256_hex(text: &str) -> String {
 /// overwrite, while a known person (pending, a guest, someone who left or
 /// bounced) keeps their name, organisation, interests and status until the
 /// confirmation link is used ([`confirm`]).
-///
-/// # Errors
-/// The database failed.
 pub async fn request(tx: &mut WriteTx, s: &Signup) -> Result<SignupOutcome> {
     let at = db_time(now());
     let mut existing = person_status(tx, &s.email).await?;
@@ -146,9 +143,6 @@ pub async fn request(tx: &mut WriteTx, s: &Signup) -> Result<SignupOutcome> {
 }
 
 /// The person at `email` and their status, if known.
-///
-/// # Errors
-/// The database failed.
 pub async fn person_status(tx: &mut WriteTx, email: &Email) -> Result<Option<(PersonId, PersonStatus)>> {
     let row: Option<(Uuid, String)> = on_tx!(tx, |c| {
         sqlx::query_as("select id, status from person where email = $1")
@@ -166,9 +160,6 @@ pub async fn person_status(tx: &mut WriteTx, email: &Email) -> Result<Option<(Pe
 
 /// When a person's record last changed: for a bounced person, when the
 /// address bounced (nothing else writes to a bounced person but an organiser).
-///
-/// # Errors
-/// The database failed.
 pub async fn status_since(tx: &mut WriteTx, person: PersonId) -> Result<Timestamp> {
     let at: i64 = on_tx!(tx, |c| {
         sqlx::query_scalar("select updated_at from person where id = $1").bind(person.uuid()).fetch_one(&mut *c).await?
@@ -177,9 +168,6 @@ pub async fn status_since(tx: &mut WriteTx, person: PersonId) -> Result<Timestam
 }
 
 /// Ties a sign-up request to the confirmation link mailed for it.
-///
-/// # Errors
-/// The database failed.
 pub async fn attach_token(tx: &mut WriteTx, request: Uuid, token: &TokenHash) -> Result<()> {
     on_tx!(tx, |c| {
         sqlx::query("update signup_request set token_hash = $2 where id = $1")
@@ -192,9 +180,6 @@ pub async fn attach_token(tx: &mut WriteTx, request: Uuid, token: &TokenHash) ->
 }
 
 /// The organisation a pending sign-up named, if the link is a sign-up's.
-///
-/// # Errors
-/// The database failed.
 pub async fn requested_organisation(store: &Store, token: &TokenHash) -> Result<Option<String>> {
     let row: Option<Option<String>> = on_pool!(store, |db| {
         sqlx::query_scalar("select organisation from signup_request where token_hash = $1")
@@ -215,9 +200,6 @@ pub struct Member {
 }
 
 /// The person at `email` if they are on the list (pending or confirmed).
-///
-/// # Errors
-/// The database failed.
 pub async fn member_by_email(tx: &mut WriteTx, email: &Email) -> Result<Option<Member>> {
     let row: Option<(Uuid, String, String)> = on_tx!(tx, |c| {
         sqlx::query_as("select id, name, language from person where email = $1 and status in ('pending', 'confirmed')")
@@ -229,9 +211,6 @@ pub async fn member_by_email(tx: &mut WriteTx, email: &Email) -> Result<Option<M
 }
 
 /// How many mails of `kind` went to `email` since `since` (for rate limits).
-///
-/// # Errors
-/// The database failed.
 pub async fn mails_since(tx: &mut WriteTx, email: &Email, kind: &str, since: Timestamp) -> Result<i64> {
     Ok(on_tx!(tx, |c| {
         sqlx::query_scalar("select count(*) from outbox where recipient = $1 and kind = $2 and created_at > $3")
@@ -249,9 +228,6 @@ pub async fn mails_since(tx: &mut WriteTx, email: &Email, kind: &str, since: Tim
 /// were chosen) typed with it, status `confirmed` (which lifts a bounce's
 /// suppression), and the consent it recorded, confirmed. Returns false when
 /// nothing changed (the person was confirmed already).
-///
-/// # Errors
-/// The database failed.
 pub async fn confirm(tx: &mut WriteTx, person: PersonId, token: &TokenHash) -> Result<bool> {
     let at = db_time(now());
     let request: Option<RequestRow> = on_tx!(tx, |c| {
@@ -384,9 +360,6 @@ async fn confirm_pending(tx: &mut WriteTx, person: PersonId, at: i64) -> Result<
 
 /// Sets the organisation of a person who has none yet (someone who joined by
 /// mail and named it on the confirmation page); a known one is kept.
-///
-/// # Errors
-/// The database failed.
 pub async fn set_organisation_if_missing(tx: &mut WriteTx, person: PersonId, organisation: &Name) -> Result<()> {
     let has_one: bool = on_tx!(tx, |c| {
         sqlx::query_scalar("select organisation_id is not null from person where id = $1")
@@ -411,9 +384,6 @@ pub async fn set_organisation_if_missing(tx: &mut WriteTx, person: PersonId, org
 /// Takes a person off the list at once: status `unsubscribed`, consent
 /// withdrawn, and their queued list mail withdrawn (campaigns already queued
 /// included). Returns false when they were not on the list.
-///
-/// # Errors
-/// The database failed.
 pub async fn leave(tx: &mut WriteTx, person: PersonId) -> Result<bool> {
     let at = db_time(now());
     let kinds = LIST_MAIL.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
@@ -442,9 +412,6 @@ pub async fn leave(tx: &mut WriteTx, person: PersonId) -> Result<bool> {
 
 impl Store {
     /// A personal link token of `purpose`, if it exists.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn link_token(&self, hash: &TokenHash, purpose: TokenPurpose) -> Result<Option<LinkToken>> {
         type Row = (Option<Uuid>, Option<Uuid>, Option<i64>, Option<i64>);
         let row: Option<Row> = on_pool!(self, |db| {

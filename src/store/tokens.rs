@@ -4,9 +4,6 @@ use super::{Result, WriteTx, db_time, now, on_tx};
 use crate::domain::{PersonId, RegistrationId, Timestamp, TokenHash, TokenPurpose};
 
 /// Records a token for a link in a mail.
-///
-/// # Errors
-/// The database failed.
 pub async fn insert_link_token(
     tx: &mut WriteTx,
     hash: &TokenHash,
@@ -43,9 +40,6 @@ pub struct NewLinkToken {
 }
 
 /// Records many link tokens with multi-row inserts.
-///
-/// # Errors
-/// The database failed.
 pub async fn insert_link_tokens(tx: &mut WriteTx, tokens: &[NewLinkToken]) -> Result<()> {
     let at = db_time(now());
     for chunk in tokens.chunks(1000) {

@@ -36,9 +36,6 @@ impl TryFrom<UserRow> for User {
 }
 
 /// Creates an account, or gives an existing one this role and password.
-///
-/// # Errors
-/// The database failed.
 pub async fn upsert_user(tx: &mut WriteTx, email: &Email, role: Role, password_hash: &str) -> Result<UserId> {
     let at = db_time(now());
     let id: Uuid = on_tx!(tx, |c| {
@@ -66,9 +63,6 @@ pub async fn upsert_user(tx: &mut WriteTx, email: &Email, role: Role, password_h
 
 impl Store {
     /// An enabled account and its password hash, by address.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn user_for_login(&self, email: &Email) -> Result<Option<(User, String)>> {
         let row: Option<(Uuid, String, String, String, String)> = on_pool!(self, |db| {
             sqlx::query_as(
@@ -82,9 +76,6 @@ impl Store {
     }
 
     /// Starts a session for `user` under the cookie whose hash is `hash`.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn create_session(&self, user: UserId, hash: &TokenHash) -> Result<()> {
         let mut tx = self.begin().await?;
         let at = db_time(now());
@@ -101,9 +92,6 @@ impl Store {
 
     /// The account behind a session cookie, if the session is still alive:
     /// seen after `idle_since` and started after `started_since`.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn session_user(
         &self,
         hash: &TokenHash,
@@ -141,9 +129,6 @@ impl Store {
     }
 
     /// Ends a session.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn delete_session(&self, hash: &TokenHash) -> Result<()> {
         let mut tx = self.begin().await?;
         on_tx!(tx, |c| {
@@ -153,9 +138,6 @@ impl Store {
     }
 
     /// The account behind an API token that has not been revoked and has not expired.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn api_token_user(&self, hash: &TokenHash) -> Result<Option<User>> {
         let row: Option<(Uuid, String, String, String, Option<i64>)> = on_pool!(self, |db| {
             sqlx::query_as(
@@ -278,9 +260,6 @@ pub async fn set_disabled(tx: &mut WriteTx, id: UserId, disabled: bool) -> Resul
 
 /// Sets a new password and ends every session of the account but `keep`
 /// (the one that made the change).
-///
-/// # Errors
-/// The database failed.
 pub async fn change_password(tx: &mut WriteTx, id: UserId, password_hash: &str, keep: &TokenHash) -> Result<u64> {
     Ok(on_tx!(tx, |c| {
         sqlx::query("update app_user set password_hash = $2, password_changed_at = $3 where id = $1")
@@ -299,9 +278,6 @@ pub async fn change_password(tx: &mut WriteTx, id: UserId, password_hash: &str, 
 }
 
 /// Records a new API token, valid until `expires` if given, and returns its id.
-///
-/// # Errors
-/// The database failed.
 pub async fn create_api_token(
     tx: &mut WriteTx,
     user: UserId,
@@ -355,9 +331,6 @@ fn account(r: AccountRow) -> Result<Account> {
 
 impl Store {
     /// Every account, by address.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn accounts(&self) -> Result<Vec<Account>> {
         let rows: Vec<AccountRow> = on_pool!(self, |db| {
             sqlx::query_as("select id, email, name, role, created_at, disabled_at from app_user order by email")
@@ -382,9 +355,6 @@ impl Store {
     }
 
     /// The password hash of an enabled account.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
         Ok(on_pool!(self, |db| {
             sqlx::query_scalar("select password_hash from app_user where id = $1 and disabled_at is null")
@@ -395,9 +365,6 @@ impl Store {
     }
 
     /// API tokens, newest first: all of them, or those of `owner`.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn api_tokens(&self, owner: Option<UserId>) -> Result<Vec<ApiTokenInfo>> {
         #[allow(clippy::type_complexity, reason = "one row of a query")]
         let rows: Vec<(Uuid, String, Uuid, String, i64, Option<i64>, Option<i64>, Option<i64>)> =
