@@ -1,7 +1,7 @@
 //! Turning a mail's parts into the bytes that go over the wire.
 //!
 //! Names and subjects arrive as domain types without line breaks, and lettre
-//! encodes them (RFC 2047) on top of that; the tests in `tests/mail.rs` check
+//! encodes them (RFC 2047) on top of that; the tests in `tests/journeys/mail.rs` check
 //! what reaches a real SMTP server.
 
 use std::sync::Arc;

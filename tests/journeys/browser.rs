@@ -10,7 +10,7 @@
 //! `DIALOGFORUM_SCREENSHOT_DIR` set, the organiser tour saves a PNG of each of
 //! its pages there (the README's screenshots come from that).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -232,92 +232,90 @@ fn link(app: &TestApp, m: &Received, prefix: &str) -> String {
     format!("{}{path}", app.base)
 }
 
-both_engines! {
-    async fn the_public_pages_pass_axe_in_danish_and_english(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
-        let mut b = Browser::start().await;
-        for path in ["/", "/meetings", "/meetings/16", "/subscribe", "/accessibility", "/me", "/login", "/no/such/page"] {
-            b.goto(&format!("{}{path}", app.base)).await;
-            b.check("da").await;
-        }
-        // The language switch is on every page and keeps the reader where they were.
-        b.goto(&format!("{}/meetings", app.base)).await;
-        b.press("a[hreflang='en']").await;
-        assert_eq!(b.path().await, "/meetings");
-        for path in ["/meetings", "/meetings/16", "/subscribe", "/accessibility"] {
-            b.goto(&format!("{}{path}", app.base)).await;
-            b.check("en").await;
-        }
-        // The accessibility statement is linked from the footer of every page.
-        assert!(b.client.find(Locator::Css("footer a[href='/accessibility']")).await.is_ok());
-        b.stop().await;
-        app.stop().await;
+async fn the_public_pages_pass_axe_in_danish_and_english(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    let mut b = Browser::start().await;
+    for path in ["/", "/meetings", "/meetings/16", "/subscribe", "/accessibility", "/me", "/login", "/no/such/page"] {
+        b.goto(&format!("{}{path}", app.base)).await;
+        b.check("da").await;
     }
-}
-
-both_engines! {
-    async fn joining_the_list_by_keyboard_alone(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = app_with_mail(engine, &smtp).await;
-        let mut b = Browser::start().await;
-        b.goto(&format!("{}/subscribe", app.base)).await;
-
-        // A first try without consent comes back with the message linked to the field.
-        b.type_into("#name", "Åse Øster").await;
-        b.type_into("#email", "aase@fjordkode.example").await;
-        b.press("form[action='/subscribe'] button[type='submit']").await;
-        assert!(b.text().await.contains("samtykke") || b.text().await.contains("Sæt kryds"), "{}", b.text().await);
-        b.check("da").await;
-        let described = b.js("return document.getElementById('consent').getAttribute('aria-describedby');", vec![]).await;
-        assert_eq!(described, json!("consent-error"), "the error is tied to its field");
-        // The error summary's link takes the keyboard to the field.
-        let link_el = b.tab_to(".error-summary a[href='#consent']").await;
-        link_el.send_keys(&Key::Enter.to_string()).await.unwrap();
-        let focused = b.js("return document.activeElement.id;", vec![]).await;
-        assert_eq!(focused, json!("consent"), "the summary's link moves the focus to the field");
-
-        b.type_into("#organisation", "Fjordkode ApS").await;
-        b.tick("#interest-cybersecurity").await;
-        b.tick("#consent").await;
-        b.press("form[action='/subscribe'] button[type='submit']").await;
-        assert!(b.text().await.contains("Tjek din indbakke"), "{}", b.text().await);
-        b.check("da").await;
-
-        let mail = smtp.wait_for(1, 10).await;
-        let confirm = link(&app, &mail[0], "/confirm/");
-        b.goto(&confirm).await;
-        b.check("da").await;
-        b.press("main form button[type='submit']").await;
-        assert!(b.text().await.contains("Du er nu på listen"), "{}", b.text().await);
-        b.check("da").await;
-
-        // Asking for the profile link, then changing the organisation there.
-        b.goto(&format!("{}/me", app.base)).await;
-        b.type_into("#email", "aase@fjordkode.example").await;
-        b.press("form[action='/me'] button[type='submit']").await;
-        b.check("da").await;
-        let mail = smtp.wait_for(2, 10).await;
-        let profile = link(&app, &mail[1], "/me/");
-        b.goto(&profile).await;
-        b.check("da").await;
-        let org = b.tab_to("#organisation").await;
-        org.clear().await.unwrap();
-        org.send_keys("Fjordkode og Søn ApS").await.unwrap();
-        b.press("form[action^='/me/'] button[type='submit']").await;
-        b.check("da").await;
-        let value = b.js("return document.getElementById('organisation').value;", vec![]).await;
-        assert_eq!(value, json!("Fjordkode og Søn ApS"));
-
-        // Erasing oneself needs the box ticked: the refusal is announced by the field.
-        b.press("form[action$='/erase'] button[type='submit']").await;
-        b.check("da").await;
-        let described = b.js("return document.getElementById('confirm').getAttribute('aria-describedby');", vec![]).await;
-        assert_eq!(described, json!("confirm-error"));
-        b.stop().await;
-        app.stop().await;
+    // The language switch is on every page and keeps the reader where they were.
+    b.goto(&format!("{}/meetings", app.base)).await;
+    b.press("a[hreflang='en']").await;
+    assert_eq!(b.path().await, "/meetings");
+    for path in ["/meetings", "/meetings/16", "/subscribe", "/accessibility"] {
+        b.goto(&format!("{}{path}", app.base)).await;
+        b.check("en").await;
     }
+    // The accessibility statement is linked from the footer of every page.
+    assert!(b.client.find(Locator::Css("footer a[href='/accessibility']")).await.is_ok());
+    b.stop().await;
+    app.stop().await;
 }
+both_engines!(the_public_pages_pass_axe_in_danish_and_english);
+
+async fn joining_the_list_by_keyboard_alone(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_mail(engine, &smtp).await;
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/subscribe", app.base)).await;
+
+    // A first try without consent comes back with the message linked to the field.
+    b.type_into("#name", "Åse Øster").await;
+    b.type_into("#email", "aase@fjordkode.example").await;
+    b.press("form[action='/subscribe'] button[type='submit']").await;
+    assert!(b.text().await.contains("samtykke") || b.text().await.contains("Sæt kryds"), "{}", b.text().await);
+    b.check("da").await;
+    let described = b.js("return document.getElementById('consent').getAttribute('aria-describedby');", vec![]).await;
+    assert_eq!(described, json!("consent-error"), "the error is tied to its field");
+    // The error summary's link takes the keyboard to the field.
+    let link_el = b.tab_to(".error-summary a[href='#consent']").await;
+    link_el.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let focused = b.js("return document.activeElement.id;", vec![]).await;
+    assert_eq!(focused, json!("consent"), "the summary's link moves the focus to the field");
+
+    b.type_into("#organisation", "Fjordkode ApS").await;
+    b.tick("#interest-cybersecurity").await;
+    b.tick("#consent").await;
+    b.press("form[action='/subscribe'] button[type='submit']").await;
+    assert!(b.text().await.contains("Tjek din indbakke"), "{}", b.text().await);
+    b.check("da").await;
+
+    let mail = smtp.wait_for(1, 10).await;
+    let confirm = link(&app, &mail[0], "/confirm/");
+    b.goto(&confirm).await;
+    b.check("da").await;
+    b.press("main form button[type='submit']").await;
+    assert!(b.text().await.contains("Du er nu på listen"), "{}", b.text().await);
+    b.check("da").await;
+
+    // Asking for the profile link, then changing the organisation there.
+    b.goto(&format!("{}/me", app.base)).await;
+    b.type_into("#email", "aase@fjordkode.example").await;
+    b.press("form[action='/me'] button[type='submit']").await;
+    b.check("da").await;
+    let mail = smtp.wait_for(2, 10).await;
+    let profile = link(&app, &mail[1], "/me/");
+    b.goto(&profile).await;
+    b.check("da").await;
+    let org = b.tab_to("#organisation").await;
+    org.clear().await.unwrap();
+    org.send_keys("Fjordkode og Søn ApS").await.unwrap();
+    b.press("form[action^='/me/'] button[type='submit']").await;
+    b.check("da").await;
+    let value = b.js("return document.getElementById('organisation').value;", vec![]).await;
+    assert_eq!(value, json!("Fjordkode og Søn ApS"));
+
+    // Erasing oneself needs the box ticked: the refusal is announced by the field.
+    b.press("form[action$='/erase'] button[type='submit']").await;
+    b.check("da").await;
+    let described = b.js("return document.getElementById('confirm').getAttribute('aria-describedby');", vec![]).await;
+    assert_eq!(described, json!("confirm-error"));
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(joining_the_list_by_keyboard_alone);
 
 /// Creates and publishes a meeting through the API and invites one guest;
 /// returns the meeting id and the RSVP link from the invitation mail.
@@ -354,152 +352,173 @@ async fn invited_guest(app: &TestApp, smtp: &SmtpServer, token: &str) -> (String
     panic!("no invitation reached the guest");
 }
 
-both_engines! {
-    async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = app_with_mail(engine, &smtp).await;
-        let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
-        let (_, rsvp) = invited_guest(&app, &smtp, &token).await;
-        let mut b = Browser::start().await;
-        b.goto(&rsvp).await;
-        b.check("da").await;
-        b.tick("#answer-yes").await;
-        // A radio group is one Tab stop; the arrow keys choose within it.
-        b.tick("#track-ai").await;
-        b.client.active_element().await.unwrap().send_keys(&Key::Down.to_string()).await.unwrap();
-        let chosen = b.js("return document.querySelector('input[name=track]:checked').id;", vec![]).await;
-        assert_eq!(chosen, json!("track-sikkerhed"));
-        b.type_into("#diet", "Vegetar").await;
-        b.press("form[action^='/rsvp/'] button[type='submit']").await;
-        let text = b.text().await;
-        assert!(text.contains("plads") || text.contains("tilmeldt"), "{text}");
-        b.check("da").await;
-        b.stop().await;
-        app.stop().await;
-    }
+async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_mail(engine, &smtp).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (_, rsvp) = invited_guest(&app, &smtp, &token).await;
+    let mut b = Browser::start().await;
+    b.goto(&rsvp).await;
+    b.check("da").await;
+    b.tick("#answer-yes").await;
+    // A radio group is one Tab stop; the arrow keys choose within it.
+    b.tick("#track-ai").await;
+    b.client.active_element().await.unwrap().send_keys(&Key::Down.to_string()).await.unwrap();
+    let chosen = b.js("return document.querySelector('input[name=track]:checked').id;", vec![]).await;
+    assert_eq!(chosen, json!("track-sikkerhed"));
+    b.type_into("#diet", "Vegetar").await;
+    b.press("form[action^='/rsvp/'] button[type='submit']").await;
+    let text = b.text().await;
+    assert!(text.contains("plads") || text.contains("tilmeldt"), "{text}");
+    b.check("da").await;
+    b.stop().await;
+    app.stop().await;
 }
+both_engines!(answering_an_invitation_by_keyboard_alone);
 
-both_engines! {
-    async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = app_with_mail(engine, &smtp).await;
-        dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
-        let token = common::api_token(&app, "sekretariat@kl.example", Role::Admin).await;
-        let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
-        let res = app.http.post(&rsvp).form(&[("answer", "yes"), ("track", "ai")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
+async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_mail(engine, &smtp).await;
+    dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Admin).await;
+    let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
+    let res = app.http.post(&rsvp).form(&[("answer", "yes"), ("track", "ai")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
 
-        let mut b = Browser::start().await;
-        b.goto(&format!("{}/admin", app.base)).await;
-        assert_eq!(b.path().await.split('?').next(), Some("/login"), "the workspace asks for a login");
-        b.check("da").await;
-        b.sign_in("sekretariat@kl.example").await;
-        assert_eq!(b.path().await, "/admin");
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/admin", app.base)).await;
+    assert_eq!(b.path().await.split('?').next(), Some("/login"), "the workspace asks for a login");
+    b.check("da").await;
+    b.sign_in("sekretariat@kl.example").await;
+    assert_eq!(b.path().await, "/admin");
 
-        // Every page of the workspace, with a screenshot of the main ones.
-        let meetings: Value = app.http.get(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        let past = meetings["items"].as_array().unwrap().iter().find(|m| m["number"] == 16).expect("demo meeting 16")["id"].as_str().unwrap().to_owned();
-        let pages = [
-            ("/admin".to_owned(), Some("dashboard")),
-            ("/admin/meetings".to_owned(), None),
-            ("/admin/meetings/new".to_owned(), None),
-            (format!("/admin/meetings/{meeting}"), Some("meeting")),
-            (format!("/admin/meetings/{meeting}/invitations"), Some("invitations")),
-            (format!("/admin/meetings/{meeting}/registrations"), None),
-            (format!("/admin/meetings/{meeting}/waitlist"), None),
-            (format!("/admin/meetings/{meeting}/evaluation"), None),
-            (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
-            ("/admin/evaluations".to_owned(), None),
-            ("/admin/campaigns".to_owned(), None),
-            ("/admin/people".to_owned(), Some("people")),
-            ("/admin/organisations".to_owned(), None),
-            ("/admin/interests".to_owned(), None),
-            ("/admin/exports".to_owned(), Some("exports")),
-            ("/admin/audit".to_owned(), Some("audit")),
-            ("/admin/users".to_owned(), None),
-            ("/admin/tokens".to_owned(), None),
-            ("/admin/password".to_owned(), None),
-        ];
-        for (path, shot) in pages {
-            b.goto(&format!("{}{path}", app.base)).await;
-            b.check("da").await;
-            if let Some(name) = shot {
-                b.screenshot(name).await;
-            }
-        }
-
-        // A refused question comes back with its message by the field.
-        b.goto(&format!("{}/admin/meetings/{meeting}/evaluation", app.base)).await;
-        b.type_into("#new-key", "Ugyldig nøgle").await;
-        b.press("form[action$='/evaluation/questions'] button[type='submit']").await;
-        assert!(b.client.find(Locator::Css("#new-key-error")).await.is_ok(), "the error is by the field");
-        b.check("da").await;
-
-        // Check-in at the door: search by name, then one key press on the button.
-        b.goto(&format!("{}/admin/meetings/{meeting}/checkin", app.base)).await;
-        b.check("da").await;
-        b.type_into("#q", "Mette").await;
-        b.press("form.search button[type='submit']").await;
-        b.press("button[aria-label$='Mette Bæk']").await;
-        let registrations: Value = app
-            .http
-            .get(format!("{}/api/v1/meetings/{meeting}/registrations", app.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mette = registrations["items"].as_array().unwrap().iter().find(|r| r["name"] == "Mette Bæk").unwrap();
-        assert!(mette["checked_in_at"].is_string(), "checked in: {mette}");
-        b.check("da").await;
-        b.screenshot("checkin").await;
-        b.stop().await;
-        app.stop().await;
-    }
-}
-
-both_engines! {
-    async fn the_unsubscribe_page_and_an_expired_link_pass_axe(engine: Engine) {
-        use dialogforum::domain::{Email, Name, PersonStatus, Token, TokenPurpose};
-        use dialogforum::store::people::{NewPerson, insert_person_if_new};
-        use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
-        let app = TestApp::spawn(engine).await;
-        let mut tx = app.store().begin().await.unwrap();
-        let p = NewPerson {
-            email: Email::parse("jens@groenkode.example").unwrap(),
-            name: Name::parse("Jens Ørum").unwrap(),
-            organisation: Some(Name::parse("Grøn Kode ApS").unwrap()),
-            status: PersonStatus::Confirmed,
-            interests: vec![],
-        };
-        let (person, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
-        let (leave, stale) = (Token::generate(), Token::generate());
-        let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
-        insert_link_tokens(
-            &mut tx,
-            &[
-                NewLinkToken { hash: leave.hash(), purpose: TokenPurpose::Unsubscribe, person: Some(person), registration: None, expires_at: None },
-                NewLinkToken { hash: stale.hash(), purpose: TokenPurpose::Profile, person: Some(person), registration: None, expires_at: Some(yesterday) },
-            ],
-        )
+    // Every page of the workspace, with a screenshot of the main ones.
+    let meetings: Value = app
+        .http
+        .get(format!("{}/api/v1/meetings", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
         .await
         .unwrap();
-        tx.commit().await.unwrap();
-
-        let mut b = Browser::start().await;
-        b.goto(&format!("{}/me/{}", app.base, stale.expose())).await;
+    let past = meetings["items"].as_array().unwrap().iter().find(|m| m["number"] == 16).expect("demo meeting 16")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pages = [
+        ("/admin".to_owned(), Some("dashboard")),
+        ("/admin/meetings".to_owned(), None),
+        ("/admin/meetings/new".to_owned(), None),
+        (format!("/admin/meetings/{meeting}"), Some("meeting")),
+        (format!("/admin/meetings/{meeting}/invitations"), Some("invitations")),
+        (format!("/admin/meetings/{meeting}/registrations"), None),
+        (format!("/admin/meetings/{meeting}/waitlist"), None),
+        (format!("/admin/meetings/{meeting}/evaluation"), None),
+        (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
+        ("/admin/evaluations".to_owned(), None),
+        ("/admin/campaigns".to_owned(), None),
+        ("/admin/people".to_owned(), Some("people")),
+        ("/admin/organisations".to_owned(), None),
+        ("/admin/interests".to_owned(), None),
+        ("/admin/exports".to_owned(), Some("exports")),
+        ("/admin/audit".to_owned(), Some("audit")),
+        ("/admin/users".to_owned(), None),
+        ("/admin/tokens".to_owned(), None),
+        ("/admin/password".to_owned(), None),
+    ];
+    for (path, shot) in pages {
+        b.goto(&format!("{}{path}", app.base)).await;
         b.check("da").await;
-        b.goto(&format!("{}/unsubscribe/{}", app.base, leave.expose())).await;
-        b.check("da").await;
-        b.press("main form button[type='submit']").await;
-        b.check("da").await;
-        assert_eq!(app.store().person_contact(person).await.unwrap().2, PersonStatus::Unsubscribed);
-        b.stop().await;
-        app.stop().await;
+        if let Some(name) = shot {
+            b.screenshot(name).await;
+        }
     }
+
+    // A refused question comes back with its message by the field.
+    b.goto(&format!("{}/admin/meetings/{meeting}/evaluation", app.base)).await;
+    b.type_into("#new-key", "Ugyldig nøgle").await;
+    b.press("form[action$='/evaluation/questions'] button[type='submit']").await;
+    assert!(b.client.find(Locator::Css("#new-key-error")).await.is_ok(), "the error is by the field");
+    b.check("da").await;
+
+    // Check-in at the door: search by name, then one key press on the button.
+    b.goto(&format!("{}/admin/meetings/{meeting}/checkin", app.base)).await;
+    b.check("da").await;
+    b.type_into("#q", "Mette").await;
+    b.press("form.search button[type='submit']").await;
+    b.press("button[aria-label$='Mette Bæk']").await;
+    let registrations: Value = app
+        .http
+        .get(format!("{}/api/v1/meetings/{meeting}/registrations", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mette = registrations["items"].as_array().unwrap().iter().find(|r| r["name"] == "Mette Bæk").unwrap();
+    assert!(mette["checked_in_at"].is_string(), "checked in: {mette}");
+    b.check("da").await;
+    b.screenshot("checkin").await;
+    b.stop().await;
+    app.stop().await;
 }
+both_engines!(an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes);
+
+async fn the_unsubscribe_page_and_an_expired_link_pass_axe(engine: Engine) {
+    use dialogforum::domain::{Email, Name, PersonStatus, Token, TokenPurpose};
+    use dialogforum::store::people::{NewPerson, insert_person_if_new};
+    use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+    let app = TestApp::spawn(engine).await;
+    let mut tx = app.store().begin().await.unwrap();
+    let p = NewPerson {
+        email: Email::parse("jens@groenkode.example").unwrap(),
+        name: Name::parse("Jens Ørum").unwrap(),
+        organisation: Some(Name::parse("Grøn Kode ApS").unwrap()),
+        status: PersonStatus::Confirmed,
+        interests: vec![],
+    };
+    let (person, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
+    let (leave, stale) = (Token::generate(), Token::generate());
+    let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+    insert_link_tokens(
+        &mut tx,
+        &[
+            NewLinkToken {
+                hash: leave.hash(),
+                purpose: TokenPurpose::Unsubscribe,
+                person: Some(person),
+                registration: None,
+                expires_at: None,
+            },
+            NewLinkToken {
+                hash: stale.hash(),
+                purpose: TokenPurpose::Profile,
+                person: Some(person),
+                registration: None,
+                expires_at: Some(yesterday),
+            },
+        ],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/me/{}", app.base, stale.expose())).await;
+    b.check("da").await;
+    b.goto(&format!("{}/unsubscribe/{}", app.base, leave.expose())).await;
+    b.check("da").await;
+    b.press("main form button[type='submit']").await;
+    b.check("da").await;
+    assert_eq!(app.store().person_contact(person).await.unwrap().2, PersonStatus::Unsubscribed);
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(the_unsubscribe_page_and_an_expired_link_pass_axe);
 
 /// Moves a meeting into the past, as if it had been held.
 async fn hold(app: &TestApp, meeting: &str) {
@@ -515,66 +534,69 @@ async fn hold(app: &TestApp, meeting: &str) {
     });
 }
 
-both_engines! {
-    async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = app_with_mail(engine, &smtp).await;
-        let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
-        let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
-        let res = app.http.post(&rsvp).form(&[("answer", "yes"), ("track", "ai")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        hold(&app, &meeting).await;
-        let res = app
-            .http
-            .post(format!("{}/api/v1/meetings/{meeting}/evaluation/send", app.base))
-            .bearer_auth(&token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-        let mut evaluation = None;
-        for _ in 0..200 {
-            evaluation = smtp.messages().iter().find(|m| m.to == ["mette@nordlys-it.example"] && String::from_utf8_lossy(&m.data).contains("/evaluation/")).map(|m| link(&app, m, "/evaluation/"));
-            if evaluation.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_mail(engine, &smtp).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
+    let res = app.http.post(&rsvp).form(&[("answer", "yes"), ("track", "ai")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    hold(&app, &meeting).await;
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{meeting}/evaluation/send", app.base))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let mut evaluation = None;
+    for _ in 0..200 {
+        evaluation = smtp
+            .messages()
+            .iter()
+            .find(|m| m.to == ["mette@nordlys-it.example"] && String::from_utf8_lossy(&m.data).contains("/evaluation/"))
+            .map(|m| link(&app, m, "/evaluation/"));
+        if evaluation.is_some() {
+            break;
         }
-        let evaluation = evaluation.expect("an evaluation mail to the attendee");
-
-        let mut b = Browser::start().await;
-        b.goto(&evaluation).await;
-        b.check("da").await;
-        // A rating is a radio group: Tab into it, then the arrow keys.
-        b.tick("#q-overall-1").await;
-        for _ in 0..3 {
-            b.client.active_element().await.unwrap().send_keys(&Key::Right.to_string()).await.unwrap();
-        }
-        let chosen = b.js("return document.querySelector('input[name=q-overall]:checked').value;", vec![]).await;
-        assert_eq!(chosen, json!("4"));
-        b.type_into("#q-next_themes", "Grøn it og indkøb").await;
-        b.press("form.evaluation button[type='submit']").await;
-        b.check("da").await;
-        assert!(b.client.find(Locator::Css("[role='status']")).await.is_ok(), "the thanks are announced");
-        let results: Value = app
-            .http
-            .get(format!("{}/api/v1/meetings/{meeting}/evaluation/results", app.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(results.to_string().contains("Grøn it og indkøb"), "{results}");
-
-        // The organiser's page after sending offers a reminder and closing.
-        b.goto(&format!("{}/login?next=/admin/meetings/{meeting}/evaluation", app.base)).await;
-        b.sign_in("sekretariat@kl.example").await;
-        assert!(b.client.find(Locator::Css("form[action$='/evaluation/remind']")).await.is_ok());
-        b.check("da").await;
-        b.stop().await;
-        app.stop().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let evaluation = evaluation.expect("an evaluation mail to the attendee");
+
+    let mut b = Browser::start().await;
+    b.goto(&evaluation).await;
+    b.check("da").await;
+    // A rating is a radio group: Tab into it, then the arrow keys.
+    b.tick("#q-overall-1").await;
+    for _ in 0..3 {
+        b.client.active_element().await.unwrap().send_keys(&Key::Right.to_string()).await.unwrap();
+    }
+    let chosen = b.js("return document.querySelector('input[name=q-overall]:checked').value;", vec![]).await;
+    assert_eq!(chosen, json!("4"));
+    b.type_into("#q-next_themes", "Grøn it og indkøb").await;
+    b.press("form.evaluation button[type='submit']").await;
+    b.check("da").await;
+    assert!(b.client.find(Locator::Css("[role='status']")).await.is_ok(), "the thanks are announced");
+    let results: Value = app
+        .http
+        .get(format!("{}/api/v1/meetings/{meeting}/evaluation/results", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(results.to_string().contains("Grøn it og indkøb"), "{results}");
+
+    // The organiser's page after sending offers a reminder and closing.
+    b.goto(&format!("{}/login?next=/admin/meetings/{meeting}/evaluation", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    assert!(b.client.find(Locator::Css("form[action$='/evaluation/remind']")).await.is_ok());
+    b.check("da").await;
+    b.stop().await;
+    app.stop().await;
 }
+both_engines!(answering_an_evaluation_by_keyboard_alone);

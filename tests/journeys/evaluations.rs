@@ -3,7 +3,7 @@
 //! to the person, closed on time, reminded to non-responders only, and read
 //! back as results and trends.
 
-mod common;
+use crate::common;
 
 use common::smtp::SmtpServer;
 use common::{Engine, TestApp};
@@ -155,142 +155,213 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
     }
 }
 
-both_engines! {
-    async fn the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_answer_replaces_the_first(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let (app, token) = spawn(engine, &smtp).await;
+async fn the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_answer_replaces_the_first(
+    engine: Engine,
+) {
+    let smtp = SmtpServer::start().await;
+    let (app, token) = spawn(engine, &smtp).await;
 
-        let coming = meeting(&app, &token, "Kommende møde", 10).await;
-        let res = send(&app, &token, coming, json!({})).await;
-        assert_eq!(res.status(), 409, "not before the meeting has ended");
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-        assert!(res.json::<Value>().await.unwrap()["detail"].as_str().unwrap().contains("has not ended"));
+    let coming = meeting(&app, &token, "Kommende møde", 10).await;
+    let res = send(&app, &token, coming, json!({})).await;
+    assert_eq!(res.status(), 409, "not before the meeting has ended");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(res.json::<Value>().await.unwrap()["detail"].as_str().unwrap().contains("has not ended"));
 
-        let held = meeting(&app, &token, "Afholdt møde", -2).await;
-        let people = register(&app, held, "a", &[Came::CheckedIn, Came::CheckedIn, Came::Attending, Came::Declined]).await;
-        let res = send(&app, &token, held, json!({})).await;
-        assert_eq!(res.status(), 202);
-        let sent: Value = res.json().await.unwrap();
-        assert!(sent["reminder_at"].is_string() && sent["closes_at"].is_string());
-        let reminder = api(&app, &token, &format!("/campaigns/{}", sent["reminder_campaign_id"].as_str().unwrap())).await;
-        assert_eq!((reminder["kind"].as_str(), reminder["state"].as_str()), (Some("evaluation_reminder"), Some("scheduled")));
-        assert_eq!(reminder["scheduled_at"], sent["reminder_at"], "the reminder waits for its day");
-        assert_eq!(api(&app, &token, &format!("/meetings/{held}")).await["status"], "evaluated");
-        let res = send(&app, &token, held, json!({})).await;
-        assert_eq!(res.status(), 409, "sent once only");
+    let held = meeting(&app, &token, "Afholdt møde", -2).await;
+    let people = register(&app, held, "a", &[Came::CheckedIn, Came::CheckedIn, Came::Attending, Came::Declined]).await;
+    let res = send(&app, &token, held, json!({})).await;
+    assert_eq!(res.status(), 202);
+    let sent: Value = res.json().await.unwrap();
+    assert!(sent["reminder_at"].is_string() && sent["closes_at"].is_string());
+    let reminder = api(&app, &token, &format!("/campaigns/{}", sent["reminder_campaign_id"].as_str().unwrap())).await;
+    assert_eq!(
+        (reminder["kind"].as_str(), reminder["state"].as_str()),
+        (Some("evaluation_reminder"), Some("scheduled"))
+    );
+    assert_eq!(reminder["scheduled_at"], sent["reminder_at"], "the reminder waits for its day");
+    assert_eq!(api(&app, &token, &format!("/meetings/{held}")).await["status"], "evaluated");
+    let res = send(&app, &token, held, json!({})).await;
+    assert_eq!(res.status(), 409, "sent once only");
 
-        let mails = wait_mails(&smtp, 2).await;
-        let to: Vec<&str> = mails.iter().map(|m| m.0.as_str()).collect();
-        assert_eq!(to, [people[0].as_str(), people[1].as_str()], "check-in was used: only those checked in");
-        assert!(mails[0].1.contains("Evaluering: Afholdt møde"));
-        let link = link_for(&mails, &people[0], "Evaluering");
+    let mails = wait_mails(&smtp, 2).await;
+    let to: Vec<&str> = mails.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(to, [people[0].as_str(), people[1].as_str()], "check-in was used: only those checked in");
+    assert!(mails[0].1.contains("Evaluering: Afholdt møde"));
+    let link = link_for(&mails, &people[0], "Evaluering");
 
-        let page = app.get(link).await;
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.unwrap();
-        assert!(html.contains(r#"name="q-overall""#) && html.contains("<legend>Hvor stort var dit samlede udbytte af mødet?</legend>"));
-        assert!(html.contains("anonyme"));
+    let page = app.get(link).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="q-overall""#)
+            && html.contains("<legend>Hvor stort var dit samlede udbytte af mødet?</legend>")
+    );
+    assert!(html.contains("anonyme"));
 
-        let (status, html) = answer(&app, link, &[("q-overall", "9")]).await;
-        assert_eq!(status, 422);
-        assert!(html.contains(r#"id="q-overall-error""#) && html.contains(r##"href="#q-overall""##));
+    let (status, html) = answer(&app, link, &[("q-overall", "9")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains(r#"id="q-overall-error""#) && html.contains(r##"href="#q-overall""##));
 
-        let (status, html) = answer(&app, link, &[("q-overall", "4"), ("q-balance", "balanced"), ("q-next_themes", "AI i driften")]).await;
-        assert_eq!(status, 200);
-        assert!(html.contains("Tak for dine svar"));
-        let page = app.get(link).await.text().await.unwrap();
-        assert!(page.contains(r#"value="4" checked"#), "the answer is shown again for editing");
+    let (status, html) =
+        answer(&app, link, &[("q-overall", "4"), ("q-balance", "balanced"), ("q-next_themes", "AI i driften")]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Tak for dine svar"));
+    let page = app.get(link).await.text().await.unwrap();
+    assert!(page.contains(r#"value="4" checked"#), "the answer is shown again for editing");
 
-        let (status, _) = answer(&app, link, &[("q-overall", "2"), ("q-balance", "too_much_talk")]).await;
-        assert_eq!(status, 200);
-        let r = api(&app, &token, &format!("/meetings/{held}/evaluation/results")).await;
-        assert_eq!((r["recipients"].as_i64(), r["responses"].as_i64()), (Some(2), Some(1)), "counted once");
-        assert_eq!(r["response_rate"].as_f64(), Some(0.5));
-        let overall = &r["questions"][0];
-        assert_eq!(overall["key"], "overall");
-        assert_eq!(overall["average"].as_f64(), Some(2.0), "the second answer replaced the first");
-        let counts: Vec<i64> = overall["options"].as_array().unwrap().iter().map(|o| o["count"].as_i64().unwrap()).collect();
-        assert_eq!(counts, [0, 1, 0, 0, 0]);
-        assert_eq!(r["questions"][5]["texts"], json!([]), "the replaced answer's free text is gone");
+    let (status, _) = answer(&app, link, &[("q-overall", "2"), ("q-balance", "too_much_talk")]).await;
+    assert_eq!(status, 200);
+    let r = api(&app, &token, &format!("/meetings/{held}/evaluation/results")).await;
+    assert_eq!((r["recipients"].as_i64(), r["responses"].as_i64()), (Some(2), Some(1)), "counted once");
+    assert_eq!(r["response_rate"].as_f64(), Some(0.5));
+    let overall = &r["questions"][0];
+    assert_eq!(overall["key"], "overall");
+    assert_eq!(overall["average"].as_f64(), Some(2.0), "the second answer replaced the first");
+    let counts: Vec<i64> =
+        overall["options"].as_array().unwrap().iter().map(|o| o["count"].as_i64().unwrap()).collect();
+    assert_eq!(counts, [0, 1, 0, 0, 0]);
+    assert_eq!(r["questions"][5]["texts"], json!([]), "the replaced answer's free text is gone");
 
-        // Anonymous: the answer rows name nobody and cannot be joined to a token.
-        assert_eq!(count(&app, "select count(*) from evaluation_response").await, 1);
-        assert_eq!(count(&app, "select count(*) from evaluation_response where person_id is not null").await, 0);
-        assert_eq!(count(&app, "select count(*) from evaluation_response r join link_token t on t.hash = r.response_key").await, 0);
-        assert_eq!(count(&app, "select count(*) from evaluation_recipient where answered").await, 1, "only the fact of answering is kept");
-        if app.db.engine == Engine::Postgres {
-            // Nor by the transaction that wrote them: every row of the meeting carries the same one.
-            let sql = "select count(distinct x) from (select xmin::text as x from evaluation_response \
-                       union all select xmin::text from evaluation_recipient) rows";
-            assert_eq!(count(&app, sql).await, 1, "the answer and recipient rows share one transaction id");
-        }
-        app.stop().await;
+    // Anonymous: the answer rows name nobody and cannot be joined to a token.
+    assert_eq!(count(&app, "select count(*) from evaluation_response").await, 1);
+    assert_eq!(count(&app, "select count(*) from evaluation_response where person_id is not null").await, 0);
+    assert_eq!(
+        count(&app, "select count(*) from evaluation_response r join link_token t on t.hash = r.response_key").await,
+        0
+    );
+    assert_eq!(
+        count(&app, "select count(*) from evaluation_recipient where answered").await,
+        1,
+        "only the fact of answering is kept"
+    );
+    if app.db.engine == Engine::Postgres {
+        // Nor by the transaction that wrote them: every row of the meeting carries the same one.
+        let sql = "select count(distinct x) from (select xmin::text as x from evaluation_response \
+                   union all select xmin::text from evaluation_recipient) rows";
+        assert_eq!(count(&app, sql).await, 1, "the answer and recipient rows share one transaction id");
     }
+    app.stop().await;
 }
+both_engines!(the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_answer_replaces_the_first);
 
-both_engines! {
-    async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let (app, token) = spawn(engine, &smtp).await;
-        let first = meeting(&app, &token, "Første møde", -30).await;
-        let second = meeting(&app, &token, "Andet møde", -3).await;
-        let firsts = register(&app, first, "f", &[Came::Attending, Came::Attending, Came::Attending]).await;
-        let seconds = register(&app, second, "s", &[Came::Attending, Came::Attending]).await;
+async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let (app, token) = spawn(engine, &smtp).await;
+    let first = meeting(&app, &token, "Første møde", -30).await;
+    let second = meeting(&app, &token, "Andet møde", -3).await;
+    let firsts = register(&app, first, "f", &[Came::Attending, Came::Attending, Came::Attending]).await;
+    let seconds = register(&app, second, "s", &[Came::Attending, Came::Attending]).await;
 
-        // The first meeting's questionnaire gets a multiple-choice question.
-        let mut questionnaire = api(&app, &token, &format!("/meetings/{first}/evaluation")).await;
-        assert_eq!(questionnaire["anonymous"], true);
-        questionnaire["questions"].as_array_mut().unwrap().push(json!({"key": "topics", "kind": "multiple", "da": "Emner", "en": "Topics",
-            "options": [{"key": "ai", "da": "AI", "en": "AI"}, {"key": "nis2", "da": "NIS2", "en": "NIS2"}]}));
-        let res = app.http.put(format!("{}/api/v1/meetings/{first}/evaluation", app.base)).bearer_auth(&token).json(&questionnaire).send().await.unwrap();
-        assert_eq!(res.status(), 200);
+    // The first meeting's questionnaire gets a multiple-choice question.
+    let mut questionnaire = api(&app, &token, &format!("/meetings/{first}/evaluation")).await;
+    assert_eq!(questionnaire["anonymous"], true);
+    questionnaire["questions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"key": "topics", "kind": "multiple", "da": "Emner", "en": "Topics",
+        "options": [{"key": "ai", "da": "AI", "en": "AI"}, {"key": "nis2", "da": "NIS2", "en": "NIS2"}]}));
+    let res = app
+        .http
+        .put(format!("{}/api/v1/meetings/{first}/evaluation", app.base))
+        .bearer_auth(&token)
+        .json(&questionnaire)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 
-        assert_eq!(send(&app, &token, first, json!({})).await.status(), 202);
-        assert_eq!(send(&app, &token, second, json!({})).await.status(), 202);
-        let res = app.http.put(format!("{}/api/v1/meetings/{first}/evaluation", app.base)).bearer_auth(&token).json(&questionnaire).send().await.unwrap();
-        assert_eq!(res.status(), 409, "no edits once sent");
-        let mails = wait_mails(&smtp, 5).await;
+    assert_eq!(send(&app, &token, first, json!({})).await.status(), 202);
+    assert_eq!(send(&app, &token, second, json!({})).await.status(), 202);
+    let res = app
+        .http
+        .put(format!("{}/api/v1/meetings/{first}/evaluation", app.base))
+        .bearer_auth(&token)
+        .json(&questionnaire)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409, "no edits once sent");
+    let mails = wait_mails(&smtp, 5).await;
 
-        let first_link = |i: usize| link_for(&mails, &firsts[i], "Første");
-        assert_eq!(answer(&app, first_link(0), &[("q-overall", "5"), ("q-format", "physical"), ("q-topics", "ai"), ("q-topics", "nis2"), ("q-comments", "Godt")]).await.0, 200);
-        assert_eq!(answer(&app, first_link(1), &[("q-overall", "4"), ("q-format", "hybrid"), ("q-topics", "ai")]).await.0, 200);
-        let second_link = |i: usize| link_for(&mails, &seconds[i], "Andet");
-        assert_eq!(answer(&app, second_link(0), &[("q-overall", "3")]).await.0, 200);
-        assert_eq!(answer(&app, second_link(1), &[("q-overall", "3"), ("q-format", "virtual")]).await.0, 200);
+    let first_link = |i: usize| link_for(&mails, &firsts[i], "Første");
+    assert_eq!(
+        answer(
+            &app,
+            first_link(0),
+            &[
+                ("q-overall", "5"),
+                ("q-format", "physical"),
+                ("q-topics", "ai"),
+                ("q-topics", "nis2"),
+                ("q-comments", "Godt")
+            ]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        answer(&app, first_link(1), &[("q-overall", "4"), ("q-format", "hybrid"), ("q-topics", "ai")]).await.0,
+        200
+    );
+    let second_link = |i: usize| link_for(&mails, &seconds[i], "Andet");
+    assert_eq!(answer(&app, second_link(0), &[("q-overall", "3")]).await.0, 200);
+    assert_eq!(answer(&app, second_link(1), &[("q-overall", "3"), ("q-format", "virtual")]).await.0, 200);
 
-        let r = api(&app, &token, &format!("/meetings/{first}/evaluation/results")).await;
-        assert_eq!((r["recipients"].as_i64(), r["responses"].as_i64()), (Some(3), Some(2)));
-        let question = |key: &str| r["questions"].as_array().unwrap().iter().find(|q| q["key"] == key).unwrap().clone();
-        assert_eq!(question("overall")["average"].as_f64(), Some(4.5));
-        let counts = |v: Value| v["options"].as_array().unwrap().iter().map(|o| (o["key"].as_str().unwrap().to_owned(), o["count"].as_i64().unwrap())).collect::<Vec<_>>();
-        assert_eq!(counts(question("format")), [("physical".into(), 1), ("virtual".into(), 0), ("hybrid".into(), 1)]);
-        assert_eq!(counts(question("topics")), [("ai".into(), 2), ("nis2".into(), 1)]);
-        assert_eq!(question("topics")["answered"].as_i64(), Some(2));
-        assert_eq!(question("comments")["texts"], json!(["Godt"]));
+    let r = api(&app, &token, &format!("/meetings/{first}/evaluation/results")).await;
+    assert_eq!((r["recipients"].as_i64(), r["responses"].as_i64()), (Some(3), Some(2)));
+    let question = |key: &str| r["questions"].as_array().unwrap().iter().find(|q| q["key"] == key).unwrap().clone();
+    assert_eq!(question("overall")["average"].as_f64(), Some(4.5));
+    let counts = |v: Value| {
+        v["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["key"].as_str().unwrap().to_owned(), o["count"].as_i64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(question("format")), [("physical".into(), 1), ("virtual".into(), 0), ("hybrid".into(), 1)]);
+    assert_eq!(counts(question("topics")), [("ai".into(), 2), ("nis2".into(), 1)]);
+    assert_eq!(question("topics")["answered"].as_i64(), Some(2));
+    assert_eq!(question("comments")["texts"], json!(["Godt"]));
 
-        let trend = api(&app, &token, "/evaluations/trend").await;
-        let overall = trend["items"].as_array().unwrap().iter().find(|s| s["key"] == "overall").unwrap();
-        let points: Vec<(String, f64)> = overall["points"].as_array().unwrap().iter()
-            .map(|p| (p["title"].as_str().unwrap().to_owned(), p["average"].as_f64().unwrap())).collect();
-        assert_eq!(points, [("Første møde".to_owned(), 4.5), ("Andet møde".to_owned(), 3.0)], "oldest first");
-        let format = trend["items"].as_array().unwrap().iter().find(|s| s["key"] == "format").unwrap();
-        assert_eq!((format["points"][1]["shares"]["virtual"].as_f64(), format["points"][1]["answered"].as_i64()), (Some(1.0), Some(1)));
-        assert!(trend["items"].as_array().unwrap().iter().all(|s| s["kind"] != "text"));
+    let trend = api(&app, &token, "/evaluations/trend").await;
+    let overall = trend["items"].as_array().unwrap().iter().find(|s| s["key"] == "overall").unwrap();
+    let points: Vec<(String, f64)> = overall["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["title"].as_str().unwrap().to_owned(), p["average"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(points, [("Første møde".to_owned(), 4.5), ("Andet møde".to_owned(), 3.0)], "oldest first");
+    let format = trend["items"].as_array().unwrap().iter().find(|s| s["key"] == "format").unwrap();
+    assert_eq!(
+        (format["points"][1]["shares"]["virtual"].as_f64(), format["points"][1]["answered"].as_i64()),
+        (Some(1.0), Some(1))
+    );
+    assert!(trend["items"].as_array().unwrap().iter().all(|s| s["kind"] != "text"));
 
-        // The organiser's pages: charts as images with titles, and the same numbers in tables.
-        let http = sign_in(&app).await;
-        let html = http.get(format!("{}/admin/meetings/{first}/evaluation/results", app.base)).send().await.unwrap().text().await.unwrap();
-        assert!(html.contains(r#"role="img" aria-labelledby="chart-overall-title""#));
-        assert!(html.contains(r#"<title id="chart-overall-title">"#));
-        assert!(html.contains(r#"<th scope="row">Fysisk</th><td>1</td><td>50 %</td>"#), "the data table");
-        assert!(html.contains("<strong>4,50</strong>") && html.contains("<li>Godt</li>"));
-        assert!(!html.contains("style="), "no inline style: the CSP forbids it");
-        let html = http.get(format!("{}/admin/evaluations", app.base)).send().await.unwrap().text().await.unwrap();
-        assert!(html.contains(r#"aria-labelledby="trend-overall-title""#));
-        assert!(html.contains("<td>4,50</td>") && html.contains("<td>3,00</td>"));
-        app.stop().await;
-    }
+    // The organiser's pages: charts as images with titles, and the same numbers in tables.
+    let http = sign_in(&app).await;
+    let html = http
+        .get(format!("{}/admin/meetings/{first}/evaluation/results", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"role="img" aria-labelledby="chart-overall-title""#));
+    assert!(html.contains(r#"<title id="chart-overall-title">"#));
+    assert!(html.contains(r#"<th scope="row">Fysisk</th><td>1</td><td>50 %</td>"#), "the data table");
+    assert!(html.contains("<strong>4,50</strong>") && html.contains("<li>Godt</li>"));
+    assert!(!html.contains("style="), "no inline style: the CSP forbids it");
+    let html = http.get(format!("{}/admin/evaluations", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"aria-labelledby="trend-overall-title""#));
+    assert!(html.contains("<td>4,50</td>") && html.contains("<td>3,00</td>"));
+    app.stop().await;
 }
+both_engines!(results_and_trend_add_up_for_a_known_set_of_answers);
 
 /// A client of its own, signed in as the organiser.
 async fn sign_in(app: &TestApp) -> reqwest::Client {
@@ -306,122 +377,190 @@ async fn sign_in(app: &TestApp) -> reqwest::Client {
     http
 }
 
-both_engines! {
-    async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_date_holds(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let (app, token) = spawn(engine, &smtp).await;
-        let m = meeting(&app, &token, "Temamøde", -1).await;
-        let people = register(&app, m, "r", &[Came::Attending, Came::Attending, Came::Attending]).await;
+async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_date_holds(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let (app, token) = spawn(engine, &smtp).await;
+    let m = meeting(&app, &token, "Temamøde", -1).await;
+    let people = register(&app, m, "r", &[Came::Attending, Came::Attending, Came::Attending]).await;
 
-        let past = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string();
-        let res = send(&app, &token, m, json!({"closes_at": past})).await;
-        assert_eq!(res.status(), 422, "a closing date in the past is refused");
-        let res = app.http.post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 409, "no reminder before sending");
+    let past = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string();
+    let res = send(&app, &token, m, json!({"closes_at": past})).await;
+    assert_eq!(res.status(), 422, "a closing date in the past is refused");
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409, "no reminder before sending");
 
-        let closes = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
-        assert_eq!(send(&app, &token, m, json!({"closes_at": closes})).await.status(), 202);
-        let mails = wait_mails(&smtp, 3).await;
-        let first = link_for(&mails, &people[0], "Evaluering").to_owned();
-        assert_eq!(answer(&app, &first, &[("q-overall", "5")]).await.0, 200);
+    let closes = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
+    assert_eq!(send(&app, &token, m, json!({"closes_at": closes})).await.status(), 202);
+    let mails = wait_mails(&smtp, 3).await;
+    let first = link_for(&mails, &people[0], "Evaluering").to_owned();
+    assert_eq!(answer(&app, &first, &[("q-overall", "5")]).await.0, 200);
 
-        let res = app.http.post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 202);
-        smtp.wait_for(5, 20).await;
-        let mails = evaluation_mails(&smtp);
-        let mut reminded: Vec<&str> = mails.iter().filter(|m| m.1.contains("Påmindelse")).map(|m| m.0.as_str()).collect();
-        reminded.sort_unstable();
-        assert_eq!(reminded, [people[1].as_str(), people[2].as_str()], "only those who have not answered");
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    smtp.wait_for(5, 20).await;
+    let mails = evaluation_mails(&smtp);
+    let mut reminded: Vec<&str> = mails.iter().filter(|m| m.1.contains("Påmindelse")).map(|m| m.0.as_str()).collect();
+    reminded.sort_unstable();
+    assert_eq!(reminded, [people[1].as_str(), people[2].as_str()], "only those who have not answered");
 
-        // Someone reminded answers through the new link; the old one no longer takes a second answer.
-        let new = link_for(&mails, &people[1], "Påmindelse").to_owned();
-        let old = link_for(&mails, &people[1], "Evaluering:").to_owned();
-        assert_eq!(answer(&app, &new, &[("q-overall", "3")]).await.0, 200);
-        let (status, html) = answer(&app, &old, &[("q-overall", "1")]).await;
-        assert_eq!(status, 409);
-        assert!(html.contains("allerede svaret"));
-        let r = api(&app, &token, &format!("/meetings/{m}/evaluation/results")).await;
-        assert_eq!(r["responses"].as_i64(), Some(2));
-        assert_eq!(r["questions"][0]["average"].as_f64(), Some(4.0));
+    // Someone reminded answers through the new link; the old one no longer takes a second answer.
+    let new = link_for(&mails, &people[1], "Påmindelse").to_owned();
+    let old = link_for(&mails, &people[1], "Evaluering:").to_owned();
+    assert_eq!(answer(&app, &new, &[("q-overall", "3")]).await.0, 200);
+    let (status, html) = answer(&app, &old, &[("q-overall", "1")]).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("allerede svaret"));
+    let r = api(&app, &token, &format!("/meetings/{m}/evaluation/results")).await;
+    assert_eq!(r["responses"].as_i64(), Some(2));
+    assert_eq!(r["questions"][0]["average"].as_f64(), Some(4.0));
 
-        let res = app.http.post(format!("{}/api/v1/meetings/{m}/evaluation/close", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let (status, html) = answer(&app, &first, &[("q-overall", "1")]).await;
-        assert_eq!(status, 409, "closed: no more changes");
-        assert!(html.contains("lukket"));
-        assert!(app.get(&first).await.text().await.unwrap().contains("Evalueringen er lukket"));
-        let r = api(&app, &token, &format!("/meetings/{m}/evaluation/results")).await;
-        assert_eq!(r["questions"][0]["average"].as_f64(), Some(4.0), "nothing changed after closing");
-        let res = app.http.post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 409, "no reminder after closing");
-        app.stop().await;
-    }
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{m}/evaluation/close", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, html) = answer(&app, &first, &[("q-overall", "1")]).await;
+    assert_eq!(status, 409, "closed: no more changes");
+    assert!(html.contains("lukket"));
+    assert!(app.get(&first).await.text().await.unwrap().contains("Evalueringen er lukket"));
+    let r = api(&app, &token, &format!("/meetings/{m}/evaluation/results")).await;
+    assert_eq!(r["questions"][0]["average"].as_f64(), Some(4.0), "nothing changed after closing");
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409, "no reminder after closing");
+    app.stop().await;
 }
+both_engines!(the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_date_holds);
 
-both_engines! {
-    async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let (app, token) = spawn(engine, &smtp).await;
-        let m = meeting(&app, &token, "Sidemøde", -1).await;
-        let people = register(&app, m, "p", &[Came::Attending]).await;
-        let http = sign_in(&app).await;
-        let page = format!("{}/admin/meetings/{m}/evaluation", app.base);
-        let html = http.get(&page).send().await.unwrap().text().await.unwrap();
-        let csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
-        assert!(html.contains(r#"<label for="q0-key">"#) && html.contains("Send evalueringen"));
+async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let (app, token) = spawn(engine, &smtp).await;
+    let m = meeting(&app, &token, "Sidemøde", -1).await;
+    let people = register(&app, m, "p", &[Came::Attending]).await;
+    let http = sign_in(&app).await;
+    let page = format!("{}/admin/meetings/{m}/evaluation", app.base);
+    let html = http.get(&page).send().await.unwrap().text().await.unwrap();
+    let csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(html.contains(r#"<label for="q0-key">"#) && html.contains("Send evalueringen"));
 
-        let add = format!("{page}/questions");
-        let res = http.post(&add).form(&[("csrf", csrf.as_str()), ("new-key", "Bad Key"), ("new-kind", "single"), ("new-da", "Mad"), ("new-options", "")]).send().await.unwrap();
-        assert_eq!(res.status(), 422);
-        let html = res.text().await.unwrap();
-        assert!(html.contains(r#"id="new-key-error""#) && html.contains(r#"aria-describedby="new-key-hint new-key-error""#));
-        assert!(html.contains(r#"id="new-options-error""#) && html.contains(r#"value="Bad Key""#), "what was typed stays");
+    let add = format!("{page}/questions");
+    let res = http
+        .post(&add)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("new-key", "Bad Key"),
+            ("new-kind", "single"),
+            ("new-da", "Mad"),
+            ("new-options", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="new-key-error""#) && html.contains(r#"aria-describedby="new-key-hint new-key-error""#)
+    );
+    assert!(html.contains(r#"id="new-options-error""#) && html.contains(r#"value="Bad Key""#), "what was typed stays");
 
-        let res = http.post(&add).form(&[("csrf", csrf.as_str()), ("new-key", "food"), ("new-kind", "single"), ("new-da", "Hvordan var maden?"), ("new-en", "How was the food?"), ("new-options", "good | God | Good\nbad | Dårlig | Bad")]).send().await.unwrap();
+    let res = http
+        .post(&add)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("new-key", "food"),
+            ("new-kind", "single"),
+            ("new-da", "Hvordan var maden?"),
+            ("new-en", "How was the food?"),
+            ("new-options", "good | God | Good\nbad | Dårlig | Bad"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // Move it to the top and remove the last standard question.
+    let n = 8;
+    for i in (1..=n).rev() {
+        let res = http
+            .post(format!("{page}/questions/{i}"))
+            .form(&[("csrf", csrf.as_str()), ("action", "up")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 303);
-        // Move it to the top and remove the last standard question.
-        let n = 8;
-        for i in (1..=n).rev() {
-            let res = http.post(format!("{page}/questions/{i}")).form(&[("csrf", csrf.as_str()), ("action", "up")]).send().await.unwrap();
-            assert_eq!(res.status(), 303);
-        }
-        let res = http.post(format!("{page}/questions/{n}")).form(&[("csrf", csrf.as_str()), ("action", "remove")]).send().await.unwrap();
-        assert_eq!(res.status(), 303);
-        let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
-        let keys: Vec<&str> = q["questions"].as_array().unwrap().iter().map(|q| q["key"].as_str().unwrap()).collect();
-        assert_eq!(keys, ["food", "overall", "theme_relevance", "balance", "frequency", "format", "next_themes", "planning_group"]);
-
-        let res = http.post(format!("{page}/send")).form(&[("csrf", csrf.as_str()), ("closes_on", "")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let html = res.text().await.unwrap();
-        assert!(html.contains("Evalueringen sendes nu") && html.contains("Send påmindelse nu"));
-        let mails = wait_mails(&smtp, 1).await;
-        let link = link_for(&mails, &people[0], "Evaluering");
-        let form = app.get(link).await.text().await.unwrap();
-        assert!(form.find("Hvordan var maden?").unwrap() < form.find("Hvor stort var dit samlede udbytte").unwrap());
-        assert!(!form.contains("Øvrige kommentarer"));
-        let res = http.post(&add).form(&[("csrf", csrf.as_str()), ("new-key", "late"), ("new-kind", "text"), ("new-da", "For sent")]).send().await.unwrap();
-        assert_eq!(res.status(), 409, "no edits once sent");
-        app.stop().await;
     }
-}
+    let res = http
+        .post(format!("{page}/questions/{n}"))
+        .form(&[("csrf", csrf.as_str()), ("action", "remove")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
+    let keys: Vec<&str> = q["questions"].as_array().unwrap().iter().map(|q| q["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        ["food", "overall", "theme_relevance", "balance", "frequency", "format", "next_themes", "planning_group"]
+    );
 
-both_engines! {
-    async fn the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it_again_adds_none(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let (app, token) = spawn(engine, &smtp).await;
-        let first = dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
-        assert_eq!(first.evaluations_added, 3);
-        let again = dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
-        assert_eq!(again, dialogforum::demo::Report::default());
-        let trend = api(&app, &token, "/evaluations/trend").await;
-        let overall = trend["items"].as_array().unwrap().iter().find(|s| s["key"] == "overall").unwrap();
-        let numbers: Vec<i64> = overall["points"].as_array().unwrap().iter().map(|p| p["number"].as_i64().unwrap()).collect();
-        assert_eq!(numbers, [14, 15, 16]);
-        assert!(overall["points"].as_array().unwrap().iter().all(|p| p["demo"] == true && p["average"].as_f64().unwrap() > 3.0));
-        let http = sign_in(&app).await;
-        let html = http.get(format!("{}/admin/evaluations", app.base)).send().await.unwrap().text().await.unwrap();
-        assert!(html.contains("Demodata") && html.contains("16. møde (2024) (demo)"));
-        app.stop().await;
-    }
+    let res =
+        http.post(format!("{page}/send")).form(&[("csrf", csrf.as_str()), ("closes_on", "")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Evalueringen sendes nu") && html.contains("Send påmindelse nu"));
+    let mails = wait_mails(&smtp, 1).await;
+    let link = link_for(&mails, &people[0], "Evaluering");
+    let form = app.get(link).await.text().await.unwrap();
+    assert!(form.find("Hvordan var maden?").unwrap() < form.find("Hvor stort var dit samlede udbytte").unwrap());
+    assert!(!form.contains("Øvrige kommentarer"));
+    let res = http
+        .post(&add)
+        .form(&[("csrf", csrf.as_str()), ("new-key", "late"), ("new-kind", "text"), ("new-da", "For sent")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409, "no edits once sent");
+    app.stop().await;
 }
+both_engines!(organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button);
+
+async fn the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it_again_adds_none(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let (app, token) = spawn(engine, &smtp).await;
+    let first = dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    assert_eq!(first.evaluations_added, 3);
+    let again = dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    assert_eq!(again, dialogforum::demo::Report::default());
+    let trend = api(&app, &token, "/evaluations/trend").await;
+    let overall = trend["items"].as_array().unwrap().iter().find(|s| s["key"] == "overall").unwrap();
+    let numbers: Vec<i64> =
+        overall["points"].as_array().unwrap().iter().map(|p| p["number"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [14, 15, 16]);
+    assert!(
+        overall["points"].as_array().unwrap().iter().all(|p| p["demo"] == true && p["average"].as_f64().unwrap() > 3.0)
+    );
+    let http = sign_in(&app).await;
+    let html = http.get(format!("{}/admin/evaluations", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Demodata") && html.contains("16. møde (2024) (demo)"));
+    app.stop().await;
+}
+both_engines!(the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it_again_adds_none);

@@ -1,7 +1,7 @@
 //! The foundation, end to end: configuration, the store on both engines, the
 //! demo history, pages, organiser sign-in, the API, health, errors and the CLI.
 
-mod common;
+use crate::common;
 
 use common::{Engine, TestApp, TestDb, api_token, cli};
 use dialogforum::domain::{Email, Role, Token};
@@ -26,176 +26,173 @@ fn the_migration_folders_of_the_two_engines_stay_in_step() {
     assert_eq!(sqlite, names("postgres"), "every migration needs a twin with the same version and name");
 }
 
-both_engines! {
-    async fn the_demo_history_is_served_and_loading_it_again_changes_nothing(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let first = dialogforum::demo::load(app.store(), today()).await.unwrap();
-        assert_eq!(first.meetings_added, 17, "sixteen historic meetings and one upcoming");
-        assert!(first.people_added >= 5);
-        let again = dialogforum::demo::load(app.store(), today()).await.unwrap();
-        assert_eq!(again, dialogforum::demo::Report::default());
+async fn the_demo_history_is_served_and_loading_it_again_changes_nothing(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let first = dialogforum::demo::load(app.store(), today()).await.unwrap();
+    assert_eq!(first.meetings_added, 17, "sixteen historic meetings and one upcoming");
+    assert!(first.people_added >= 5);
+    let again = dialogforum::demo::load(app.store(), today()).await.unwrap();
+    assert_eq!(again, dialogforum::demo::Report::default());
 
-        let res = app.get("/meetings").await;
-        assert_eq!(res.status(), 200);
-        let html = res.text().await.unwrap();
-        assert!(html.contains(r#"<html lang="da">"#));
-        for expected in ["10. oktober 2014", "22. november 2024", "12. maj 2021", "Virtuelt møde", "Kommende møder", "16. møde"] {
-            assert!(html.contains(expected), "the archive should show {expected:?}");
+    let res = app.get("/meetings").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="da">"#));
+    for expected in
+        ["10. oktober 2014", "22. november 2024", "12. maj 2021", "Virtuelt møde", "Kommende møder", "16. møde"]
+    {
+        assert!(html.contains(expected), "the archive should show {expected:?}");
+    }
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(home.contains("17. møde"), "the home page shows the next meeting");
+
+    let m16 = app.get("/meetings/16").await.text().await.unwrap();
+    assert!(m16.contains("Christian Harsløf"), "the programme names the speakers");
+    let m4 = app.get("/meetings/4").await.text().await.unwrap();
+    assert!(m4.contains("Spor"), "meeting 4 had parallel tracks");
+    app.stop().await;
+}
+both_engines!(the_demo_history_is_served_and_loading_it_again_changes_nothing);
+
+async fn the_english_switch_sets_the_language_and_returns_to_the_page(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let res = app.get("/lang/en?back=/meetings").await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/meetings");
+    let html = app.get("/meetings").await.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="en">"#));
+    assert!(html.contains("Past meetings"));
+    let res = app.get("/lang/da?back=//evil.example/").await;
+    assert_eq!(res.headers()["location"], "/", "only same-origin paths are followed");
+    app.stop().await;
+}
+both_engines!(the_english_switch_sets_the_language_and_returns_to_the_page);
+
+async fn the_api_wants_a_bearer_token_and_pages_through_every_meeting_once(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    dialogforum::demo::load(app.store(), today()).await.unwrap();
+    let url = format!("{}/api/v1/meetings", app.base);
+
+    let res = app.http.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["status"], 401);
+    assert!(problem["detail"].as_str().unwrap().contains("Bearer"));
+    let res = app.http.get(&url).bearer_auth(Token::generate().expose()).send().await.unwrap();
+    assert_eq!(res.status(), 401, "an unknown token is refused");
+
+    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = app.http.get(&url).bearer_auth(&token).query(&[("limit", "5")]);
+        if let Some(c) = &cursor {
+            req = req.query(&[("cursor", c)]);
         }
-        let home = app.get("/").await.text().await.unwrap();
-        assert!(home.contains("17. møde"), "the home page shows the next meeting");
-
-        let m16 = app.get("/meetings/16").await.text().await.unwrap();
-        assert!(m16.contains("Christian Harsløf"), "the programme names the speakers");
-        let m4 = app.get("/meetings/4").await.text().await.unwrap();
-        assert!(m4.contains("Spor"), "meeting 4 had parallel tracks");
-        app.stop().await;
-    }
-}
-
-both_engines! {
-    async fn the_english_switch_sets_the_language_and_returns_to_the_page(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let res = app.get("/lang/en?back=/meetings").await;
-        assert_eq!(res.status(), 303);
-        assert_eq!(res.headers()["location"], "/meetings");
-        let html = app.get("/meetings").await.text().await.unwrap();
-        assert!(html.contains(r#"<html lang="en">"#));
-        assert!(html.contains("Past meetings"));
-        let res = app.get("/lang/da?back=//evil.example/").await;
-        assert_eq!(res.headers()["location"], "/", "only same-origin paths are followed");
-        app.stop().await;
-    }
-}
-
-both_engines! {
-    async fn the_api_wants_a_bearer_token_and_pages_through_every_meeting_once(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        dialogforum::demo::load(app.store(), today()).await.unwrap();
-        let url = format!("{}/api/v1/meetings", app.base);
-
-        let res = app.http.get(&url).send().await.unwrap();
-        assert_eq!(res.status(), 401);
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-        let problem: Value = res.json().await.unwrap();
-        assert_eq!(problem["status"], 401);
-        assert!(problem["detail"].as_str().unwrap().contains("Bearer"));
-        let res = app.http.get(&url).bearer_auth(Token::generate().expose()).send().await.unwrap();
-        assert_eq!(res.status(), 401, "an unknown token is refused");
-
-        let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut req = app.http.get(&url).bearer_auth(&token).query(&[("limit", "5")]);
-            if let Some(c) = &cursor {
-                req = req.query(&[("cursor", c)]);
-            }
-            let page: Value = req.send().await.unwrap().json().await.unwrap();
-            for item in page["items"].as_array().unwrap() {
-                seen.push(item["number"].as_i64().unwrap());
-            }
-            match page["next"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
+        let page: Value = req.send().await.unwrap().json().await.unwrap();
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["number"].as_i64().unwrap());
         }
-        assert_eq!(seen, (1..=17).rev().collect::<Vec<_>>(), "newest first, each meeting once");
-
-        let list: Value = app.http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        let m16 = list["items"].as_array().unwrap().iter().find(|m| m["number"] == 16).unwrap();
-        assert_eq!(m16["starts_at"].as_str().unwrap(), "2024-11-22T12:00:00+01:00", "RFC 3339 in Copenhagen time");
-        let one: Value = app
-            .http
-            .get(format!("{url}/{}", m16["id"].as_str().unwrap()))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(one["title"], m16["title"]);
-        assert_eq!(one["format"], "physical");
-
-        let res = app.http.get(format!("{url}/not-an-id")).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 404);
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-        let res = app.http.get(&url).bearer_auth(&token).query(&[("cursor", "garbage!")]).send().await.unwrap();
-        assert_eq!(res.status(), 400);
-
-        let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
-        assert!(doc["paths"]["/meetings"]["get"].is_object());
-        assert!(doc["paths"]["/meetings/{id}"]["get"].is_object());
-        app.stop().await;
+        match page["next"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
     }
+    assert_eq!(seen, (1..=17).rev().collect::<Vec<_>>(), "newest first, each meeting once");
+
+    let list: Value = app.http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let m16 = list["items"].as_array().unwrap().iter().find(|m| m["number"] == 16).unwrap();
+    assert_eq!(m16["starts_at"].as_str().unwrap(), "2024-11-22T12:00:00+01:00", "RFC 3339 in Copenhagen time");
+    let one: Value = app
+        .http
+        .get(format!("{url}/{}", m16["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["title"], m16["title"]);
+    assert_eq!(one["format"], "physical");
+
+    let res = app.http.get(format!("{url}/not-an-id")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let res = app.http.get(&url).bearer_auth(&token).query(&[("cursor", "garbage!")]).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert!(doc["paths"]["/meetings"]["get"].is_object());
+    assert!(doc["paths"]["/meetings/{id}"]["get"].is_object());
+    app.stop().await;
 }
+both_engines!(the_api_wants_a_bearer_token_and_pages_through_every_meeting_once);
 
-both_engines! {
-    async fn bad_json_and_bad_fields_get_problem_details_that_name_the_problem(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
-        let url = format!("{}/api/v1/meetings", app.base);
-        let post = |body: &'static str| {
-            app.http.post(&url).bearer_auth(&token).header("content-type", "application/json").body(body).send()
-        };
+async fn bad_json_and_bad_fields_get_problem_details_that_name_the_problem(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let url = format!("{}/api/v1/meetings", app.base);
+    let post = |body: &'static str| {
+        app.http.post(&url).bearer_auth(&token).header("content-type", "application/json").body(body).send()
+    };
 
-        let res = post("{\"title\": ").await.unwrap();
-        assert_eq!(res.status(), 400);
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-        let p: Value = res.json().await.unwrap();
-        assert!(p["detail"].as_str().unwrap().contains("JSON"), "{p}");
+    let res = post("{\"title\": ").await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let p: Value = res.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("JSON"), "{p}");
 
-        let res = post(r#"{"title": "Møde", "starts_at": "2027-02-05T09:30:00+01:00", "ends_at": "2027-02-05T08:00:00+01:00", "format": "physical"}"#).await.unwrap();
-        assert_eq!(res.status(), 422);
-        let p: Value = res.json().await.unwrap();
-        assert!(p["detail"].as_str().unwrap().starts_with("ends_at:"), "{p}");
+    let res = post(r#"{"title": "Møde", "starts_at": "2027-02-05T09:30:00+01:00", "ends_at": "2027-02-05T08:00:00+01:00", "format": "physical"}"#).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let p: Value = res.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().starts_with("ends_at:"), "{p}");
 
-        let res = post(r#"{"title": "Møde", "starts_at": "2027-02-05T09:30:00+01:00", "ends_at": "2027-02-05T15:00:00+01:00", "format": "outdoor"}"#).await.unwrap();
-        assert_eq!(res.status(), 422);
+    let res = post(r#"{"title": "Møde", "starts_at": "2027-02-05T09:30:00+01:00", "ends_at": "2027-02-05T15:00:00+01:00", "format": "outdoor"}"#).await.unwrap();
+    assert_eq!(res.status(), 422);
 
-        let ok = r#"{"title": "Det 18. møde", "number": 18, "starts_at": "2027-05-07T09:30:00+02:00", "ends_at": "2027-05-07T15:00:00+02:00", "format": "hybrid", "capacity": 70,
-            "tracks": [{"key": "ai", "title": "AI"}], "programme": [{"title": "Velkomst", "track": "ai", "speakers": [{"name": "Søren Ærø", "organisation": "KL"}]}]}"#;
-        let res = post(ok).await.unwrap();
-        assert_eq!(res.status(), 201);
-        let m: Value = res.json().await.unwrap();
-        assert_eq!(m["status"], "draft");
-        assert_eq!(m["starts_at"], "2027-05-07T09:30:00+02:00");
-        assert_eq!(m["programme"][0]["speakers"][0]["name"], "Søren Ærø");
-        let res = post(ok).await.unwrap();
-        assert_eq!(res.status(), 409, "meeting numbers are unique");
+    let ok = r#"{"title": "Det 18. møde", "number": 18, "starts_at": "2027-05-07T09:30:00+02:00", "ends_at": "2027-05-07T15:00:00+02:00", "format": "hybrid", "capacity": 70,
+        "tracks": [{"key": "ai", "title": "AI"}], "programme": [{"title": "Velkomst", "track": "ai", "speakers": [{"name": "Søren Ærø", "organisation": "KL"}]}]}"#;
+    let res = post(ok).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let m: Value = res.json().await.unwrap();
+    assert_eq!(m["status"], "draft");
+    assert_eq!(m["starts_at"], "2027-05-07T09:30:00+02:00");
+    assert_eq!(m["programme"][0]["speakers"][0]["name"], "Søren Ærø");
+    let res = post(ok).await.unwrap();
+    assert_eq!(res.status(), 409, "meeting numbers are unique");
 
-        let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
-        let res = app.http.post(&url).bearer_auth(&viewer).json(&serde_json::json!({})).send().await.unwrap();
-        assert_eq!(res.status(), 403, "a viewer cannot create meetings");
+    let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
+    let res = app.http.post(&url).bearer_auth(&viewer).json(&serde_json::json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 403, "a viewer cannot create meetings");
 
-        let res = app.http.delete(&url).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 405);
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-        app.stop().await;
-    }
+    let res = app.http.delete(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    app.stop().await;
 }
+both_engines!(bad_json_and_bad_fields_get_problem_details_that_name_the_problem);
 
-both_engines! {
-    async fn an_oversized_body_is_refused_with_413(engine: Engine) {
-        let app = TestApp::spawn_with(engine, &[("server.body_limit_bytes", "1024")]).await;
-        let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
-        let res = app
-            .http
-            .post(format!("{}/api/v1/meetings", app.base))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(format!("{{\"title\": \"{}\"}}", "x".repeat(4096)))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 413);
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-        let res = app.http.post(format!("{}/login", app.base)).body("x".repeat(4096)).send().await.unwrap();
-        assert_eq!(res.status(), 413);
-        app.stop().await;
-    }
+async fn an_oversized_body_is_refused_with_413(engine: Engine) {
+    let app = TestApp::spawn_with(engine, &[("server.body_limit_bytes", "1024")]).await;
+    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings", app.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(format!("{{\"title\": \"{}\"}}", "x".repeat(4096)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let res = app.http.post(format!("{}/login", app.base)).body("x".repeat(4096)).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    app.stop().await;
 }
+both_engines!(an_oversized_body_is_refused_with_413);
 
 /// The value of the session cookie set by `res`, with its attributes.
 fn set_cookie(res: &reqwest::Response) -> String {
@@ -207,135 +204,142 @@ fn csrf_of(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-both_engines! {
-    async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        api_token(&app, "organiser@forum.example", Role::Organiser).await;
+async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    api_token(&app, "organiser@forum.example", Role::Organiser).await;
 
-        let res = app.get("/admin").await;
-        assert_eq!(res.status(), 303);
-        assert_eq!(res.headers()["location"], "/login?next=%2Fadmin");
+    let res = app.get("/admin").await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login?next=%2Fadmin");
 
-        let login = format!("{}/login", app.base);
-        let res = app.http.post(&login).form(&[("email", "organiser@forum.example"), ("password", "wrong password!!")]).send().await.unwrap();
-        assert_eq!(res.status(), 401);
-        assert!(res.text().await.unwrap().contains("adgangskoden er forkert"));
-        let res = app.http.post(&login).form(&[("email", "nobody@forum.example"), ("password", "wrong password!!")]).send().await.unwrap();
-        assert_eq!(res.status(), 401, "unknown accounts get the same answer");
+    let login = format!("{}/login", app.base);
+    let res = app
+        .http
+        .post(&login)
+        .form(&[("email", "organiser@forum.example"), ("password", "wrong password!!")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.unwrap().contains("adgangskoden er forkert"));
+    let res = app
+        .http
+        .post(&login)
+        .form(&[("email", "nobody@forum.example"), ("password", "wrong password!!")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "unknown accounts get the same answer");
 
-        let res = app
-            .http
-            .post(&login)
-            .form(&[("email", "Organiser@Forum.example"), ("password", "a long enough password"), ("next", "/admin")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 303);
-        let cookie = set_cookie(&res);
-        assert!(cookie.starts_with("dialogforum_session="), "{cookie}");
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-        assert!(!cookie.contains("Secure"), "plain http in tests");
+    let res = app
+        .http
+        .post(&login)
+        .form(&[("email", "Organiser@Forum.example"), ("password", "a long enough password"), ("next", "/admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = set_cookie(&res);
+    assert!(cookie.starts_with("dialogforum_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http in tests");
 
-        let html = app.get("/admin").await.text().await.unwrap();
-        assert!(html.contains("organiser@forum.example"));
-        let res = app.http.post(format!("{}/logout", app.base)).form(&[("csrf", "forged")]).send().await.unwrap();
-        assert_eq!(res.status(), 403, "a form without the session's CSRF token is refused");
-        assert_eq!(app.get("/admin").await.status(), 200, "and the session lives on");
+    let html = app.get("/admin").await.text().await.unwrap();
+    assert!(html.contains("organiser@forum.example"));
+    let res = app.http.post(format!("{}/logout", app.base)).form(&[("csrf", "forged")]).send().await.unwrap();
+    assert_eq!(res.status(), 403, "a form without the session's CSRF token is refused");
+    assert_eq!(app.get("/admin").await.status(), 200, "and the session lives on");
 
-        let res = app.http.post(format!("{}/logout", app.base)).form(&[("csrf", csrf_of(&html))]).send().await.unwrap();
-        assert_eq!(res.status(), 303);
-        assert_eq!(app.get("/admin").await.status(), 303, "after logout the session is gone");
-        app.stop().await;
-    }
+    let res = app.http.post(format!("{}/logout", app.base)).form(&[("csrf", csrf_of(&html))]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.get("/admin").await.status(), 303, "after logout the session is gone");
+    app.stop().await;
 }
+both_engines!(an_organiser_signs_in_with_a_session_cookie_and_signs_out);
 
-both_engines! {
-    async fn a_cross_site_post_is_refused(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let res = app
-            .http
-            .post(format!("{}/login", app.base))
-            .header("sec-fetch-site", "cross-site")
-            .header("origin", "https://evil.example")
-            .form(&[("email", "a@b.dk"), ("password", "x")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 403);
-        app.stop().await;
-    }
+async fn a_cross_site_post_is_refused(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let res = app
+        .http
+        .post(format!("{}/login", app.base))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", "https://evil.example")
+        .form(&[("email", "a@b.dk"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    app.stop().await;
 }
+both_engines!(a_cross_site_post_is_refused);
 
-both_engines! {
-    async fn pages_carry_security_headers_and_errors_are_friendly(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let res = app.get("/").await;
-        let h = res.headers();
-        let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("object-src 'none'") && csp.contains("base-uri 'none'") && !csp.contains("unsafe-inline"));
-        assert_eq!(h["referrer-policy"], "no-referrer");
-        assert_eq!(h["x-content-type-options"], "nosniff");
-        assert_eq!(h["x-frame-options"], "DENY");
+async fn pages_carry_security_headers_and_errors_are_friendly(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let res = app.get("/").await;
+    let h = res.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("object-src 'none'") && csp.contains("base-uri 'none'") && !csp.contains("unsafe-inline"));
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
 
-        let res = app.get("/no/such/page").await;
-        assert_eq!(res.status(), 404);
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-        let html = res.text().await.unwrap();
-        assert!(html.contains("Siden findes ikke") && html.contains(r#"<html lang="da">"#));
-        let res = app.get("/api/v1/no/such/thing").await;
-        assert_eq!(res.status(), 404);
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-        assert_eq!(app.get("/meetings/999").await.status(), 404);
-        app.stop().await;
-    }
+    let res = app.get("/no/such/page").await;
+    assert_eq!(res.status(), 404);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Siden findes ikke") && html.contains(r#"<html lang="da">"#));
+    let res = app.get("/api/v1/no/such/thing").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(app.get("/meetings/999").await.status(), 404);
+    app.stop().await;
 }
+both_engines!(pages_carry_security_headers_and_errors_are_friendly);
 
-both_engines! {
-    async fn health_readiness_and_metrics_answer(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        assert_eq!(app.get("/healthz").await.text().await.unwrap(), "ok");
-        assert_eq!(app.get("/readyz").await.status(), 200);
-        app.get("/").await;
-        let metrics = app.get("/metrics").await.text().await.unwrap();
-        assert!(metrics.contains("dialogforum_http_requests_total"), "{metrics}");
-        assert!(metrics.contains("dialogforum_outbox_messages{status=\"queued\"} 0"), "{metrics}");
-        app.stop().await;
-    }
+async fn health_readiness_and_metrics_answer(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    assert_eq!(app.get("/healthz").await.text().await.unwrap(), "ok");
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.get("/").await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("dialogforum_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("dialogforum_outbox_messages{status=\"queued\"} 0"), "{metrics}");
+    app.stop().await;
 }
+both_engines!(health_readiness_and_metrics_answer);
 
-both_engines! {
-    async fn concurrent_writers_queue_instead_of_failing(engine: Engine) {
-        // Two stores on one database act like two processes; each also has many
-        // tasks writing at once. Nothing may fail with "database is locked".
-        let db = TestDb::new(engine).await;
-        let a = db.store().await;
-        let b = db.store().await;
-        let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..60 {
-            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tasks.spawn(async move {
-                let mut tx = store.begin().await?;
-                let person = dialogforum::store::people::NewPerson {
-                    email: Email::parse(&format!("p{i}@firma.example")).unwrap(),
-                    name: dialogforum::domain::Name::parse("Test").unwrap(),
-                    organisation: Some(dialogforum::domain::Name::parse(&format!("Firma {}", i % 7)).unwrap()),
-                    status: dialogforum::domain::PersonStatus::Confirmed,
-                    interests: vec![],
-                };
-                dialogforum::store::people::insert_person_if_new(&mut tx, &person, None).await?;
-                tx.commit().await
-            });
-        }
-        while let Some(r) = tasks.join_next().await {
-            r.unwrap().expect("a concurrent write failed");
-        }
-        let counts = a.person_counts().await.unwrap();
-        assert_eq!(counts, vec![("confirmed".to_owned(), 60)]);
-        a.close().await;
-        b.close().await;
-        db.drop_db().await;
+async fn concurrent_writers_queue_instead_of_failing(engine: Engine) {
+    // Two stores on one database act like two processes; each also has many
+    // tasks writing at once. Nothing may fail with "database is locked".
+    let db = TestDb::new(engine).await;
+    let a = db.store().await;
+    let b = db.store().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.spawn(async move {
+            let mut tx = store.begin().await?;
+            let person = dialogforum::store::people::NewPerson {
+                email: Email::parse(&format!("p{i}@firma.example")).unwrap(),
+                name: dialogforum::domain::Name::parse("Test").unwrap(),
+                organisation: Some(dialogforum::domain::Name::parse(&format!("Firma {}", i % 7)).unwrap()),
+                status: dialogforum::domain::PersonStatus::Confirmed,
+                interests: vec![],
+            };
+            dialogforum::store::people::insert_person_if_new(&mut tx, &person, None).await?;
+            tx.commit().await
+        });
     }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().expect("a concurrent write failed");
+    }
+    let counts = a.person_counts().await.unwrap();
+    assert_eq!(counts, vec![("confirmed".to_owned(), 60)]);
+    a.close().await;
+    b.close().await;
+    db.drop_db().await;
 }
+both_engines!(concurrent_writers_queue_instead_of_failing);
 
 #[test]
 fn the_cli_adds_users_creates_tokens_and_explains_bad_settings() {

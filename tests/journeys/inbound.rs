@@ -9,7 +9,7 @@
 //! leave address) from a member brings an unsubscribe link, from a stranger
 //! nothing; and list mail names the leave address in `List-Unsubscribe`.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -403,206 +403,201 @@ Ida\r
     )
 }
 
-both_engines! {
-    async fn a_hard_bounce_suppresses_the_person_and_cancels_their_queued_mail(engine: Engine) {
-        let app = Inbound::start(engine, &[]).await;
-        let anna = app.person("anna.bogh@nordlys-it.example", "Anna Bøgh", PersonStatus::Confirmed).await;
-        let bo = app.person("bo@velfaerdstek.example", "Bo Holm", PersonStatus::Confirmed).await;
-        let bounce_to = app.sent_message(anna, "anna.bogh@nordlys-it.example", "Nyt fra Dialogforum").await;
-        // More list mail waits in the queue for both.
-        let later = app.queue(anna, "anna.bogh@nordlys-it.example", "Invitation til 17. møde").await;
-        let reminder = app.queue(anna, "anna.bogh@nordlys-it.example", "Påmindelse").await;
-        let bos = app.queue(bo, "bo@velfaerdstek.example", "Invitation til 17. møde").await;
-        let total = app.outbox_total().await;
+async fn a_hard_bounce_suppresses_the_person_and_cancels_their_queued_mail(engine: Engine) {
+    let app = Inbound::start(engine, &[]).await;
+    let anna = app.person("anna.bogh@nordlys-it.example", "Anna Bøgh", PersonStatus::Confirmed).await;
+    let bo = app.person("bo@velfaerdstek.example", "Bo Holm", PersonStatus::Confirmed).await;
+    let bounce_to = app.sent_message(anna, "anna.bogh@nordlys-it.example", "Nyt fra Dialogforum").await;
+    // More list mail waits in the queue for both.
+    let later = app.queue(anna, "anna.bogh@nordlys-it.example", "Invitation til 17. møde").await;
+    let reminder = app.queue(anna, "anna.bogh@nordlys-it.example", "Påmindelse").await;
+    let bos = app.queue(bo, "bo@velfaerdstek.example", "Invitation til 17. møde").await;
+    let total = app.outbox_total().await;
 
-        // The remote MTA bounces with a null reverse path, through a real SMTP client.
-        let dsn = postfix_dsn(
-            &bounce_to,
-            "anna.bogh@nordlys-it.example",
-            "failed",
-            "5.1.1",
-            "550 5.1.1 <anna.bogh@nordlys-it.example>: Recipient address rejected: User unknown",
-        );
-        let client = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-            .port(app.addr.port())
-            .build();
-        let envelope = lettre::address::Envelope::new(None, vec![bounce_to.parse().unwrap()]).unwrap();
-        let answer = client.send_raw(&envelope, dsn.as_bytes()).await.expect("the bounce is accepted");
-        assert_eq!(answer.code().to_string(), "250");
+    // The remote MTA bounces with a null reverse path, through a real SMTP client.
+    let dsn = postfix_dsn(
+        &bounce_to,
+        "anna.bogh@nordlys-it.example",
+        "failed",
+        "5.1.1",
+        "550 5.1.1 <anna.bogh@nordlys-it.example>: Recipient address rejected: User unknown",
+    );
+    let client = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(app.addr.port())
+        .build();
+    let envelope = lettre::address::Envelope::new(None, vec![bounce_to.parse().unwrap()]).unwrap();
+    let answer = client.send_raw(&envelope, dsn.as_bytes()).await.expect("the bounce is accepted");
+    assert_eq!(answer.code().to_string(), "250");
 
-        assert_eq!(app.person_state(anna).await, ("bounced".to_owned(), 0));
-        assert_eq!(app.outbox_status(later).await, "cancelled");
-        assert_eq!(app.outbox_status(reminder).await, "cancelled");
-        assert_eq!(app.outbox_status(bos).await, "queued", "other people's mail is untouched");
-        assert_eq!(app.person_state(bo).await, ("confirmed".to_owned(), 0));
-        assert_eq!(app.outbox_total().await, total, "nothing is sent in reply");
-        let audit = app.audit(anna).await;
-        assert_eq!(audit, vec![("person.bounced".to_owned(), "system".to_owned(), "inbound".to_owned())]);
-        app.stop().await;
-    }
+    assert_eq!(app.person_state(anna).await, ("bounced".to_owned(), 0));
+    assert_eq!(app.outbox_status(later).await, "cancelled");
+    assert_eq!(app.outbox_status(reminder).await, "cancelled");
+    assert_eq!(app.outbox_status(bos).await, "queued", "other people's mail is untouched");
+    assert_eq!(app.person_state(bo).await, ("confirmed".to_owned(), 0));
+    assert_eq!(app.outbox_total().await, total, "nothing is sent in reply");
+    let audit = app.audit(anna).await;
+    assert_eq!(audit, vec![("person.bounced".to_owned(), "system".to_owned(), "inbound".to_owned())]);
+    app.stop().await;
 }
+both_engines!(a_hard_bounce_suppresses_the_person_and_cancels_their_queued_mail);
 
-both_engines! {
-    async fn soft_bounces_are_counted_and_suppress_at_the_limit(engine: Engine) {
-        let app = Inbound::start(engine, &[("inbound.soft_bounce_limit", "3")]).await;
-        let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
-        let mut bounce_addresses = Vec::new();
-        for subject in ["Nyt 1", "Nyt 2", "Nyt 3"] {
-            bounce_addresses.push(app.sent_message(ida, "ida@velfaerdstek.example", subject).await);
-        }
-        let waiting = app.queue(ida, "ida@velfaerdstek.example", "Invitation til 17. møde").await;
-        let total = app.outbox_total().await;
-
-        let full = "452 4.2.2 <ida@velfaerdstek.example>: Mailbox full, try again later";
-        for (i, bounce_to) in bounce_addresses.iter().take(2).enumerate() {
-            let dsn = postfix_dsn(bounce_to, "ida@velfaerdstek.example", "delayed", "4.2.2", full);
-            let (code, text) = deliver(app.addr, "", bounce_to, &dsn).await;
-            assert_eq!(code, 250, "{text}");
-            let expected = i32::try_from(i + 1).unwrap();
-            assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), expected), "counted, not yet suppressed");
-            assert_eq!(app.outbox_status(waiting).await, "queued");
-        }
-        // The third: the MTA gave up on a temporary failure; still soft, but the limit is reached.
-        let dsn = postfix_dsn(&bounce_addresses[2], "ida@velfaerdstek.example", "failed", "4.4.7", full);
-        let (code, text) = deliver(app.addr, "", &bounce_addresses[2], &dsn).await;
-        assert_eq!(code, 250, "{text}");
-        assert_eq!(app.person_state(ida).await, ("bounced".to_owned(), 3));
-        assert_eq!(app.outbox_status(waiting).await, "cancelled");
-        assert_eq!(app.outbox_total().await, total);
-        let actions: Vec<String> = app.audit(ida).await.into_iter().map(|(a, _, _)| a).collect();
-        assert_eq!(actions, ["person.soft_bounce", "person.soft_bounce", "person.soft_bounce", "person.bounced"]);
-        app.stop().await;
+async fn soft_bounces_are_counted_and_suppress_at_the_limit(engine: Engine) {
+    let app = Inbound::start(engine, &[("inbound.soft_bounce_limit", "3")]).await;
+    let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
+    let mut bounce_addresses = Vec::new();
+    for subject in ["Nyt 1", "Nyt 2", "Nyt 3"] {
+        bounce_addresses.push(app.sent_message(ida, "ida@velfaerdstek.example", subject).await);
     }
-}
+    let waiting = app.queue(ida, "ida@velfaerdstek.example", "Invitation til 17. møde").await;
+    let total = app.outbox_total().await;
 
-both_engines! {
-    async fn an_abuse_report_suppresses_but_an_unsubscribed_person_stays_unsubscribed(engine: Engine) {
-        let app = Inbound::start(engine, &[]).await;
-        let carl = app.person("carl@kommunedata.example", "Carl Juhl", PersonStatus::Confirmed).await;
-        let dora = app.person("dora@kommunedata.example", "Dora Lind", PersonStatus::Unsubscribed).await;
-        let to_carl = app.sent_message(carl, "carl@kommunedata.example", "Nyt fra Dialogforum").await;
-        let to_dora = app.sent_message(dora, "dora@kommunedata.example", "Farvel fra Dialogforum").await;
-        let waiting = app.queue(carl, "carl@kommunedata.example", "Invitation til 17. møde").await;
-
-        // The reported message quotes a line far longer than SMTP allows; that must not lose the report.
-        let long_line = format!(".{}", "Dialogforum ".repeat(500));
-        let report = arf_complaint(&to_carl, "carl@kommunedata.example")
-            .replace("Her er nyt fra Dialogforum.\r\n", &format!("Her er nyt fra Dialogforum.\r\n{long_line}\r\n"));
-        assert!(report.contains(&long_line));
-        let (code, text) = deliver(app.addr, "staff-fbl@mail.example.net", &to_carl, &report).await;
+    let full = "452 4.2.2 <ida@velfaerdstek.example>: Mailbox full, try again later";
+    for (i, bounce_to) in bounce_addresses.iter().take(2).enumerate() {
+        let dsn = postfix_dsn(bounce_to, "ida@velfaerdstek.example", "delayed", "4.2.2", full);
+        let (code, text) = deliver(app.addr, "", bounce_to, &dsn).await;
         assert_eq!(code, 250, "{text}");
-        assert_eq!(app.person_state(carl).await, ("bounced".to_owned(), 0));
-        assert_eq!(app.outbox_status(waiting).await, "cancelled");
-        assert_eq!(app.audit(carl).await[0].0, "person.complaint");
-
-        let (code, text) =
-            deliver(app.addr, "staff-fbl@mail.example.net", &to_dora, &arf_complaint(&to_dora, "dora@kommunedata.example"))
-                .await;
-        assert_eq!(code, 250, "{text}");
-        assert_eq!(app.person_state(dora).await, ("unsubscribed".to_owned(), 0));
-        assert_eq!(app.audit(dora).await[0].0, "person.complaint", "the complaint is on record all the same");
-        app.stop().await;
-    }
-}
-
-both_engines! {
-    async fn an_out_of_office_reply_changes_nothing_and_is_not_answered(engine: Engine) {
-        let app = Inbound::start(engine, &[]).await;
-        let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
-        let bounce_to = app.sent_message(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
-        let waiting = app.queue(ida, "ida@velfaerdstek.example", "Invitation til 17. møde").await;
-        let total = app.outbox_total().await;
-
-        let reply = out_of_office(&bounce_to, "ida@velfaerdstek.example");
-        let (code, text) = deliver(app.addr, "ida@velfaerdstek.example", &bounce_to, &reply).await;
-        assert_eq!(code, 250, "accepted and dropped: {text}");
-        assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0));
+        let expected = i32::try_from(i + 1).unwrap();
+        assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), expected), "counted, not yet suppressed");
         assert_eq!(app.outbox_status(waiting).await, "queued");
-        assert_eq!(app.outbox_total().await, total, "no mail goes out in reply");
-        assert!(app.audit(ida).await.is_empty());
-        app.stop().await;
     }
+    // The third: the MTA gave up on a temporary failure; still soft, but the limit is reached.
+    let dsn = postfix_dsn(&bounce_addresses[2], "ida@velfaerdstek.example", "failed", "4.4.7", full);
+    let (code, text) = deliver(app.addr, "", &bounce_addresses[2], &dsn).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(app.person_state(ida).await, ("bounced".to_owned(), 3));
+    assert_eq!(app.outbox_status(waiting).await, "cancelled");
+    assert_eq!(app.outbox_total().await, total);
+    let actions: Vec<String> = app.audit(ida).await.into_iter().map(|(a, _, _)| a).collect();
+    assert_eq!(actions, ["person.soft_bounce", "person.soft_bounce", "person.soft_bounce", "person.bounced"]);
+    app.stop().await;
 }
+both_engines!(soft_bounces_are_counted_and_suppress_at_the_limit);
 
-both_engines! {
-    async fn only_our_bounce_addresses_and_the_join_and_leave_addresses_are_accepted(engine: Engine) {
-        let app = Inbound::start(engine, &[("inbound.join_address", "tilmeld@forum.example")]).await;
-        let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
-        let id = app.queue(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
-        let ours = bounce_address(id);
-        let hex = id.uuid().simple().to_string();
-        let total = app.outbox_total().await;
+async fn an_abuse_report_suppresses_but_an_unsubscribed_person_stays_unsubscribed(engine: Engine) {
+    let app = Inbound::start(engine, &[]).await;
+    let carl = app.person("carl@kommunedata.example", "Carl Juhl", PersonStatus::Confirmed).await;
+    let dora = app.person("dora@kommunedata.example", "Dora Lind", PersonStatus::Unsubscribed).await;
+    let to_carl = app.sent_message(carl, "carl@kommunedata.example", "Nyt fra Dialogforum").await;
+    let to_dora = app.sent_message(dora, "dora@kommunedata.example", "Farvel fra Dialogforum").await;
+    let waiting = app.queue(carl, "carl@kommunedata.example", "Invitation til 17. møde").await;
 
-        let mut smtp = Smtp::connect(app.addr).await;
-        let (code, ehlo) = smtp.command("EHLO relay-test.example").await;
-        assert_eq!(code, 250);
-        assert!(ehlo.contains("SIZE "), "the size limit is announced: {ehlo}");
-        assert_eq!(smtp.command("MAIL FROM:<spammer@relay-test.example>").await.0, 250);
-        for foreign in [
-            "victim@elsewhere.example".to_owned(),
-            FROM.to_owned(),
-            "postmaster@forum.example".to_owned(),
-            format!("someoneelse+bounce-{hex}@forum.example"),
-            format!("dialogforum+bounce-{hex}@elsewhere.example"),
-            "dialogforum+bounce-nothex@forum.example".to_owned(),
-            "dialogforum+leave@elsewhere.example".to_owned(),
-            "someoneelse+leave@forum.example".to_owned(),
-        ] {
-            let (code, text) = smtp.command(&format!("RCPT TO:<{foreign}>")).await;
-            assert_eq!(code, 550, "{foreign}: {text}");
-        }
-        assert_eq!(smtp.command("DATA").await.0, 503, "no recipient, no message");
-        assert_eq!(smtp.command(&format!("RCPT TO:<{ours}>")).await.0, 250);
-        assert_eq!(smtp.command("RCPT TO:<Tilmeld@Forum.Example>").await.0, 250);
-        assert_eq!(smtp.command(&format!("RCPT TO:<{LEAVE}>")).await.0, 250);
-        let (code, text) = smtp.data("From: Eva <eva@firma.example>\r\nSubject: Tilmeld\r\n\r\nTilmeld mig, tak.\r\n").await;
-        assert_eq!(code, 250, "{text}");
-        assert_eq!(smtp.command("QUIT").await.0, 221);
+    // The reported message quotes a line far longer than SMTP allows; that must not lose the report.
+    let long_line = format!(".{}", "Dialogforum ".repeat(500));
+    let report = arf_complaint(&to_carl, "carl@kommunedata.example")
+        .replace("Her er nyt fra Dialogforum.\r\n", &format!("Her er nyt fra Dialogforum.\r\n{long_line}\r\n"));
+    assert!(report.contains(&long_line));
+    let (code, text) = deliver(app.addr, "staff-fbl@mail.example.net", &to_carl, &report).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(app.person_state(carl).await, ("bounced".to_owned(), 0));
+    assert_eq!(app.outbox_status(waiting).await, "cancelled");
+    assert_eq!(app.audit(carl).await[0].0, "person.complaint");
 
-        assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0));
-        assert_eq!(app.outbox_total().await, total);
-        app.stop().await;
+    let (code, text) =
+        deliver(app.addr, "staff-fbl@mail.example.net", &to_dora, &arf_complaint(&to_dora, "dora@kommunedata.example"))
+            .await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(app.person_state(dora).await, ("unsubscribed".to_owned(), 0));
+    assert_eq!(app.audit(dora).await[0].0, "person.complaint", "the complaint is on record all the same");
+    app.stop().await;
+}
+both_engines!(an_abuse_report_suppresses_but_an_unsubscribed_person_stays_unsubscribed);
+
+async fn an_out_of_office_reply_changes_nothing_and_is_not_answered(engine: Engine) {
+    let app = Inbound::start(engine, &[]).await;
+    let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
+    let bounce_to = app.sent_message(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
+    let waiting = app.queue(ida, "ida@velfaerdstek.example", "Invitation til 17. møde").await;
+    let total = app.outbox_total().await;
+
+    let reply = out_of_office(&bounce_to, "ida@velfaerdstek.example");
+    let (code, text) = deliver(app.addr, "ida@velfaerdstek.example", &bounce_to, &reply).await;
+    assert_eq!(code, 250, "accepted and dropped: {text}");
+    assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0));
+    assert_eq!(app.outbox_status(waiting).await, "queued");
+    assert_eq!(app.outbox_total().await, total, "no mail goes out in reply");
+    assert!(app.audit(ida).await.is_empty());
+    app.stop().await;
+}
+both_engines!(an_out_of_office_reply_changes_nothing_and_is_not_answered);
+
+async fn only_our_bounce_addresses_and_the_join_and_leave_addresses_are_accepted(engine: Engine) {
+    let app = Inbound::start(engine, &[("inbound.join_address", "tilmeld@forum.example")]).await;
+    let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
+    let id = app.queue(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
+    let ours = bounce_address(id);
+    let hex = id.uuid().simple().to_string();
+    let total = app.outbox_total().await;
+
+    let mut smtp = Smtp::connect(app.addr).await;
+    let (code, ehlo) = smtp.command("EHLO relay-test.example").await;
+    assert_eq!(code, 250);
+    assert!(ehlo.contains("SIZE "), "the size limit is announced: {ehlo}");
+    assert_eq!(smtp.command("MAIL FROM:<spammer@relay-test.example>").await.0, 250);
+    for foreign in [
+        "victim@elsewhere.example".to_owned(),
+        FROM.to_owned(),
+        "postmaster@forum.example".to_owned(),
+        format!("someoneelse+bounce-{hex}@forum.example"),
+        format!("dialogforum+bounce-{hex}@elsewhere.example"),
+        "dialogforum+bounce-nothex@forum.example".to_owned(),
+        "dialogforum+leave@elsewhere.example".to_owned(),
+        "someoneelse+leave@forum.example".to_owned(),
+    ] {
+        let (code, text) = smtp.command(&format!("RCPT TO:<{foreign}>")).await;
+        assert_eq!(code, 550, "{foreign}: {text}");
     }
+    assert_eq!(smtp.command("DATA").await.0, 503, "no recipient, no message");
+    assert_eq!(smtp.command(&format!("RCPT TO:<{ours}>")).await.0, 250);
+    assert_eq!(smtp.command("RCPT TO:<Tilmeld@Forum.Example>").await.0, 250);
+    assert_eq!(smtp.command(&format!("RCPT TO:<{LEAVE}>")).await.0, 250);
+    let (code, text) =
+        smtp.data("From: Eva <eva@firma.example>\r\nSubject: Tilmeld\r\n\r\nTilmeld mig, tak.\r\n").await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(smtp.command("QUIT").await.0, 221);
+
+    assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0));
+    assert_eq!(app.outbox_total().await, total);
+    app.stop().await;
 }
+both_engines!(only_our_bounce_addresses_and_the_join_and_leave_addresses_are_accepted);
 
-both_engines! {
-    async fn a_message_over_the_size_limit_is_refused_with_552(engine: Engine) {
-        let app = Inbound::start(engine, &[("inbound.max_message_bytes", "4096")]).await;
-        let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
-        let bounce_to = app.sent_message(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
-        let mut dsn = postfix_dsn(&bounce_to, "ida@velfaerdstek.example", "failed", "5.1.1", "550 5.1.1 User unknown");
-        // An attachment that makes it too big (line-wrapped, as MTAs send it).
-        let filler = vec!["A".repeat(76); 100].join("\r\n");
-        let end = "--4VXk2T0cLbz9sQ.1714550403/mx.nordlys-it.example--";
-        dsn = dsn.replace(end, &format!("{filler}\r\n{end}"));
-        assert!(dsn.len() > 4096);
+async fn a_message_over_the_size_limit_is_refused_with_552(engine: Engine) {
+    let app = Inbound::start(engine, &[("inbound.max_message_bytes", "4096")]).await;
+    let ida = app.person("ida@velfaerdstek.example", "Ida Frølich", PersonStatus::Confirmed).await;
+    let bounce_to = app.sent_message(ida, "ida@velfaerdstek.example", "Nyt fra Dialogforum").await;
+    let mut dsn = postfix_dsn(&bounce_to, "ida@velfaerdstek.example", "failed", "5.1.1", "550 5.1.1 User unknown");
+    // An attachment that makes it too big (line-wrapped, as MTAs send it).
+    let filler = vec!["A".repeat(76); 100].join("\r\n");
+    let end = "--4VXk2T0cLbz9sQ.1714550403/mx.nordlys-it.example--";
+    dsn = dsn.replace(end, &format!("{filler}\r\n{end}"));
+    assert!(dsn.len() > 4096);
 
-        let mut smtp = Smtp::connect(app.addr).await;
-        assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
-        // Announced up front, refused up front (RFC 1870).
-        let (code, text) = smtp.command(&format!("MAIL FROM:<> SIZE={}", dsn.len())).await;
-        assert_eq!(code, 552, "{text}");
-        // Not announced: read to the end, then refused.
-        assert_eq!(smtp.command("MAIL FROM:<>").await.0, 250);
-        assert_eq!(smtp.command(&format!("RCPT TO:<{bounce_to}>")).await.0, 250);
-        let (code, text) = smtp.data(&dsn).await;
-        assert_eq!(code, 552, "{text}");
-        assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0), "a refused message changes nothing");
-        // The connection is still in order: the same bounce, small enough, goes through.
-        assert_eq!(smtp.command("RSET").await.0, 250);
-        let small = postfix_dsn(&bounce_to, "ida@velfaerdstek.example", "failed", "5.1.1", "550 5.1.1 User unknown");
-        let (code, text) = smtp.send("", &bounce_to, &small).await;
-        assert_eq!(code, 250, "{text}");
-        assert_eq!(app.person_state(ida).await, ("bounced".to_owned(), 0));
-        assert_eq!(smtp.command("QUIT").await.0, 221);
+    let mut smtp = Smtp::connect(app.addr).await;
+    assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
+    // Announced up front, refused up front (RFC 1870).
+    let (code, text) = smtp.command(&format!("MAIL FROM:<> SIZE={}", dsn.len())).await;
+    assert_eq!(code, 552, "{text}");
+    // Not announced: read to the end, then refused.
+    assert_eq!(smtp.command("MAIL FROM:<>").await.0, 250);
+    assert_eq!(smtp.command(&format!("RCPT TO:<{bounce_to}>")).await.0, 250);
+    let (code, text) = smtp.data(&dsn).await;
+    assert_eq!(code, 552, "{text}");
+    assert_eq!(app.person_state(ida).await, ("confirmed".to_owned(), 0), "a refused message changes nothing");
+    // The connection is still in order: the same bounce, small enough, goes through.
+    assert_eq!(smtp.command("RSET").await.0, 250);
+    let small = postfix_dsn(&bounce_to, "ida@velfaerdstek.example", "failed", "5.1.1", "550 5.1.1 User unknown");
+    let (code, text) = smtp.send("", &bounce_to, &small).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(app.person_state(ida).await, ("bounced".to_owned(), 0));
+    assert_eq!(smtp.command("QUIT").await.0, 221);
 
-        // Stopping does not wait for a connection that sits idle: it is told to come back later.
-        let mut idle = Smtp::connect(app.addr).await;
-        assert_eq!(idle.command("EHLO mx.nordlys-it.example").await.0, 250);
-        tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("a prompt stop");
-        assert_eq!(idle.reply().await.0, 421);
-    }
+    // Stopping does not wait for a connection that sits idle: it is told to come back later.
+    let mut idle = Smtp::connect(app.addr).await;
+    assert_eq!(idle.command("EHLO mx.nordlys-it.example").await.0, 250);
+    tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("a prompt stop");
+    assert_eq!(idle.reply().await.0, 421);
 }
+both_engines!(a_message_over_the_size_limit_is_refused_with_552);
 
 /// A person's mail to the forum, as their mail program writes it. The body
 /// says things a command parser would trip over; it must be ignored.
@@ -651,200 +646,196 @@ fn subject(m: &Received) -> String {
     parsed.subject().unwrap_or_default().to_owned()
 }
 
-both_engines! {
-    async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = Inbound::relaying(engine, &smtp, &[]).await;
-        let http = reqwest::Client::new();
+async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let http = reqwest::Client::new();
 
-        let id = "<CAF=tilmeld-1@mail.nordlys-it.example>";
-        let mail = personal_mail(ANNA_FROM, JOIN, "Tilmelding", id, "Organization: Nordlys IT A/S\r\n");
-        let (code, text) = deliver(app.addr, ANNA, JOIN, &mail).await;
-        assert_eq!(code, 250, "{text}");
-        assert_eq!(app.person_by_email(ANNA).await, Some(("pending".to_owned(), "Anna Bøgh".to_owned())));
+    let id = "<CAF=tilmeld-1@mail.nordlys-it.example>";
+    let mail = personal_mail(ANNA_FROM, JOIN, "Tilmelding", id, "Organization: Nordlys IT A/S\r\n");
+    let (code, text) = deliver(app.addr, ANNA, JOIN, &mail).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(app.person_by_email(ANNA).await, Some(("pending".to_owned(), "Anna Bøgh".to_owned())));
 
-        let msgs = smtp.wait_for(1, 10).await;
-        assert_eq!(msgs.len(), 1, "one confirmation");
-        assert_eq!(msgs[0].to, [ANNA]);
-        assert_eq!(subject(&msgs[0]), "Bekræft din tilmelding til Dialogforum");
-        assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
-        assert_eq!(msgs[0].header("Auto-Submitted").as_deref(), Some("auto-generated"), "so it cannot start a loop");
-        let confirm = link(&msgs[0], "/confirm/");
+    let msgs = smtp.wait_for(1, 10).await;
+    assert_eq!(msgs.len(), 1, "one confirmation");
+    assert_eq!(msgs[0].to, [ANNA]);
+    assert_eq!(subject(&msgs[0]), "Bekræft din tilmelding til Dialogforum");
+    assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
+    assert_eq!(msgs[0].header("Auto-Submitted").as_deref(), Some("auto-generated"), "so it cannot start a loop");
+    let confirm = link(&msgs[0], "/confirm/");
 
-        let page = http.get(app.local(&confirm)).send().await.unwrap();
-        assert_eq!(page.status(), 200);
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "pending", "opening the link changes nothing");
-        let res = http.post(app.local(&confirm)).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
-        let consents = app.consents(ANNA).await;
-        assert_eq!(consents, vec![("email".to_owned(), id.to_owned(), EMAIL_CONSENT_TEXT.to_owned(), true)]);
+    let page = http.get(app.local(&confirm)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "pending", "opening the link changes nothing");
+    let res = http.post(app.local(&confirm)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+    let consents = app.consents(ANNA).await;
+    assert_eq!(consents, vec![("email".to_owned(), id.to_owned(), EMAIL_CONSENT_TEXT.to_owned(), true)]);
 
-        // Writing again: nothing changes, and an "already on the list" mail answers.
-        let again = personal_mail(ANNA_FROM, JOIN, "Tilmelding", "<tilmeld-2@mail.nordlys-it.example>", "");
-        assert_eq!(deliver(app.addr, ANNA, JOIN, &again).await.0, 250);
-        let msgs = smtp.wait_for(2, 10).await;
-        assert_eq!(msgs.len(), 2);
-        assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
-        app.stop().await;
-    }
+    // Writing again: nothing changes, and an "already on the list" mail answers.
+    let again = personal_mail(ANNA_FROM, JOIN, "Tilmelding", "<tilmeld-2@mail.nordlys-it.example>", "");
+    assert_eq!(deliver(app.addr, ANNA, JOIN, &again).await.0, 250);
+    let msgs = smtp.wait_for(2, 10).await;
+    assert_eq!(msgs.len(), 2);
+    assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+    app.stop().await;
 }
+both_engines!(a_mail_to_the_join_address_starts_the_double_opt_in);
 
-both_engines! {
-    async fn the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = Inbound::relaying(engine, &smtp, &[]).await;
-        let http = reqwest::Client::new();
-        // A colleague already put "Nordlys IT A/S" on record.
-        app.person("ole@nordlys-it.example", "Ole Holm", PersonStatus::Confirmed).await;
+async fn the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let http = reqwest::Client::new();
+    // A colleague already put "Nordlys IT A/S" on record.
+    app.person("ole@nordlys-it.example", "Ole Holm", PersonStatus::Confirmed).await;
 
-        let mail = personal_mail(ANNA_FROM, JOIN, "Tilmelding", "<tilmeld-org@mail.nordlys-it.example>", "");
-        assert_eq!(deliver(app.addr, ANNA, JOIN, &mail).await.0, 250);
-        let confirm = link(&smtp.wait_for(1, 10).await[0], "/confirm/");
-        let page = http.get(app.local(&confirm)).send().await.unwrap().text().await.unwrap();
-        assert!(page.contains(r#"id="organisation""#), "the organisation is asked for:\n{page}");
+    let mail = personal_mail(ANNA_FROM, JOIN, "Tilmelding", "<tilmeld-org@mail.nordlys-it.example>", "");
+    assert_eq!(deliver(app.addr, ANNA, JOIN, &mail).await.0, 250);
+    let confirm = link(&smtp.wait_for(1, 10).await[0], "/confirm/");
+    let page = http.get(app.local(&confirm)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"id="organisation""#), "the organisation is asked for:\n{page}");
 
-        // A line break is refused by the field, and nothing is confirmed.
-        let res = http.post(app.local(&confirm)).form(&[("organisation", "Nordlys\nBcc: x@evil.example")]).send().await.unwrap();
-        assert_eq!(res.status(), 422);
-        assert!(res.text().await.unwrap().contains(r#"id="organisation-error""#));
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "pending");
+    // A line break is refused by the field, and nothing is confirmed.
+    let res =
+        http.post(app.local(&confirm)).form(&[("organisation", "Nordlys\nBcc: x@evil.example")]).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains(r#"id="organisation-error""#));
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "pending");
 
-        // Case and spacing differ, yet it is the same organisation.
-        let res = http.post(app.local(&confirm)).form(&[("organisation", "  nordlys   IT\u{a0}a/s ")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
-        let organisations = app.store().organisations().await.unwrap();
-        assert_eq!(organisations.len(), 1, "merged into the one on record");
-        assert_eq!(organisations[0].name, "Nordlys IT A/S");
-        assert_eq!(organisations[0].contacts.len(), 2, "Anna joined Ole's organisation");
-        app.stop().await;
-    }
+    // Case and spacing differ, yet it is the same organisation.
+    let res =
+        http.post(app.local(&confirm)).form(&[("organisation", "  nordlys   IT\u{a0}a/s ")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+    let organisations = app.store().organisations().await.unwrap();
+    assert_eq!(organisations.len(), 1, "merged into the one on record");
+    assert_eq!(organisations[0].name, "Nordlys IT A/S");
+    assert_eq!(organisations[0].contacts.len(), 2, "Anna joined Ole's organisation");
+    app.stop().await;
 }
+both_engines!(the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name);
 
-both_engines! {
-    async fn automatic_mail_to_the_join_address_sets_nothing_off(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = Inbound::relaying(engine, &smtp, &[]).await;
-        let id = "<auto-1@mail.nordlys-it.example>";
-        let join = |subject: &str, headers: &str| personal_mail(ANNA_FROM, JOIN, subject, id, headers);
-        let cases = [
-            ("an auto-reply", ANNA, join("Automatisk svar: Tilmelding", "Auto-Submitted: auto-replied\r\n")),
-            ("bulk mail", ANNA, join("Nyhedsbrev", "Precedence: bulk\r\n")),
-            ("a null sender", "", join("Tilmelding", "")),
-            ("a mail system", "MAILER-DAEMON@nordlys-it.example", join("Tilmelding", "")),
-            ("another domain", "spammer@elsewhere.example", join("Tilmelding", "")),
-        ];
-        for (what, sender, mail) in &cases {
-            let (code, text) = deliver(app.addr, sender, JOIN, mail).await;
-            assert_eq!(code, 250, "{what} is accepted and dropped: {text}");
-            assert_eq!(app.people_total().await, 0, "{what} creates nobody");
-            assert_eq!(app.outbox_total().await, 0, "{what} queues nothing");
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(smtp.messages().is_empty(), "nothing is sent");
-        app.stop().await;
+async fn automatic_mail_to_the_join_address_sets_nothing_off(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let id = "<auto-1@mail.nordlys-it.example>";
+    let join = |subject: &str, headers: &str| personal_mail(ANNA_FROM, JOIN, subject, id, headers);
+    let cases = [
+        ("an auto-reply", ANNA, join("Automatisk svar: Tilmelding", "Auto-Submitted: auto-replied\r\n")),
+        ("bulk mail", ANNA, join("Nyhedsbrev", "Precedence: bulk\r\n")),
+        ("a null sender", "", join("Tilmelding", "")),
+        ("a mail system", "MAILER-DAEMON@nordlys-it.example", join("Tilmelding", "")),
+        ("another domain", "spammer@elsewhere.example", join("Tilmelding", "")),
+    ];
+    for (what, sender, mail) in &cases {
+        let (code, text) = deliver(app.addr, sender, JOIN, mail).await;
+        assert_eq!(code, 250, "{what} is accepted and dropped: {text}");
+        assert_eq!(app.people_total().await, 0, "{what} creates nobody");
+        assert_eq!(app.outbox_total().await, 0, "{what} queues nothing");
     }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(smtp.messages().is_empty(), "nothing is sent");
+    app.stop().await;
 }
+both_engines!(automatic_mail_to_the_join_address_sets_nothing_off);
 
-both_engines! {
-    async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_takes_them_off(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = Inbound::relaying(engine, &smtp, &[]).await;
-        let http = reqwest::Client::new();
-        app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
+async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_takes_them_off(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let http = reqwest::Client::new();
+    app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
 
-        let mail = personal_mail(ANNA_FROM, JOIN, " Re: AFMELD ", "<afmeld-1@mail.nordlys-it.example>", "");
-        let (code, text) = deliver(app.addr, ANNA, JOIN, &mail).await;
-        assert_eq!(code, 250, "{text}");
-        let msgs = smtp.wait_for(1, 10).await;
-        assert_eq!(msgs.len(), 1);
-        assert_eq!(msgs[0].to, [ANNA]);
-        assert_eq!(subject(&msgs[0]), "Bekræft, at du vil af Dialogforums mailingliste");
-        assert!(msgs[0].header("List-Unsubscribe").is_none(), "a notice, not list mail");
-        let unsubscribe = link(&msgs[0], "/unsubscribe/");
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed", "a From can be forged: nothing yet");
+    let mail = personal_mail(ANNA_FROM, JOIN, " Re: AFMELD ", "<afmeld-1@mail.nordlys-it.example>", "");
+    let (code, text) = deliver(app.addr, ANNA, JOIN, &mail).await;
+    assert_eq!(code, 250, "{text}");
+    let msgs = smtp.wait_for(1, 10).await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].to, [ANNA]);
+    assert_eq!(subject(&msgs[0]), "Bekræft, at du vil af Dialogforums mailingliste");
+    assert!(msgs[0].header("List-Unsubscribe").is_none(), "a notice, not list mail");
+    let unsubscribe = link(&msgs[0], "/unsubscribe/");
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed", "a From can be forged: nothing yet");
 
-        let page = http.get(app.local(&unsubscribe)).send().await.unwrap();
-        assert_eq!(page.status(), 200);
-        assert!(page.text().await.unwrap().contains("<form method=\"post\""));
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed", "opening the link changes nothing");
-        let res = http.post(app.local(&unsubscribe)).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "unsubscribed");
-        app.stop().await;
-    }
+    let page = http.get(app.local(&unsubscribe)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed", "opening the link changes nothing");
+    let res = http.post(app.local(&unsubscribe)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "unsubscribed");
+    app.stop().await;
 }
+both_engines!(afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_takes_them_off);
 
-both_engines! {
-    async fn a_request_to_leave_from_an_unknown_address_sends_nothing(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = Inbound::relaying(engine, &smtp, &[]).await;
-        let stranger = "Eva Holm <eva@velfaerdstek.example>";
-        let afmeld = personal_mail(stranger, JOIN, "afmeld", "<afmeld-2@velfaerdstek.example>", "");
-        assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", JOIN, &afmeld).await.0, 250);
-        let any = personal_mail(stranger, LEAVE, "Hej", "<afmeld-3@velfaerdstek.example>", "");
-        assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", LEAVE, &any).await.0, 250);
-        assert_eq!(app.people_total().await, 0, "a request to leave creates nobody");
-        assert_eq!(app.outbox_total().await, 0);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(smtp.messages().is_empty(), "nothing is sent");
-        app.stop().await;
-    }
+async fn a_request_to_leave_from_an_unknown_address_sends_nothing(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let stranger = "Eva Holm <eva@velfaerdstek.example>";
+    let afmeld = personal_mail(stranger, JOIN, "afmeld", "<afmeld-2@velfaerdstek.example>", "");
+    assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", JOIN, &afmeld).await.0, 250);
+    let any = personal_mail(stranger, LEAVE, "Hej", "<afmeld-3@velfaerdstek.example>", "");
+    assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", LEAVE, &any).await.0, 250);
+    assert_eq!(app.people_total().await, 0, "a request to leave creates nobody");
+    assert_eq!(app.outbox_total().await, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(smtp.messages().is_empty(), "nothing is sent");
+    app.stop().await;
 }
+both_engines!(a_request_to_leave_from_an_unknown_address_sends_nothing);
 
-both_engines! {
-    async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = Inbound::relaying(engine, &smtp, &[]).await;
-        assert_eq!(leave_address(&Email::parse(FROM).unwrap()).unwrap().as_str(), LEAVE);
-        let anna = app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
+async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    assert_eq!(leave_address(&Email::parse(FROM).unwrap()).unwrap().as_str(), LEAVE);
+    let anna = app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
 
-        // An invitation, composed by the running app's own composer.
-        let to = Email::parse(ANNA).unwrap();
-        let url = "https://forum.example/unsubscribe/abc";
-        let invitation = Outgoing {
-            kind: "invitation",
-            to: &to,
-            to_name: Some("Anna Bøgh"),
-            person_id: Some(anna),
-            campaign_id: None,
-            subject: "Invitation til 17. møde",
-            text: "Hej\nDu er inviteret.".to_owned(),
-            html: "<p>Hej</p><p>Du er inviteret.</p>".to_owned(),
-            unsubscribe_url: Some(url.to_owned()),
-            ics: None,
-        };
-        let m = app.running.state.composer.compose(&invitation).unwrap();
-        let mut tx = app.store().begin().await.unwrap();
-        enqueue(&mut tx, &m).await.unwrap();
-        tx.commit().await.unwrap();
-        app.running.state.mail_wake.notify_one();
-        let msgs = smtp.wait_for(1, 10).await;
-        assert_eq!(msgs.len(), 1);
-        let header = msgs[0].header("List-Unsubscribe").unwrap();
-        assert_eq!(header, format!("<{url}>, <mailto:{LEAVE}?subject=afmeld>"));
-        assert_eq!(msgs[0].header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
-        // Read as tests/list.rs reads it for one-click: the HTTPS URL comes first.
-        let first = header.trim_matches(['<', '>']).split(">,").next().unwrap().trim_matches(['<', '>']);
-        assert_eq!(first, url);
+    // An invitation, composed by the running app's own composer.
+    let to = Email::parse(ANNA).unwrap();
+    let url = "https://forum.example/unsubscribe/abc";
+    let invitation = Outgoing {
+        kind: "invitation",
+        to: &to,
+        to_name: Some("Anna Bøgh"),
+        person_id: Some(anna),
+        campaign_id: None,
+        subject: "Invitation til 17. møde",
+        text: "Hej\nDu er inviteret.".to_owned(),
+        html: "<p>Hej</p><p>Du er inviteret.</p>".to_owned(),
+        unsubscribe_url: Some(url.to_owned()),
+        ics: None,
+    };
+    let m = app.running.state.composer.compose(&invitation).unwrap();
+    let mut tx = app.store().begin().await.unwrap();
+    enqueue(&mut tx, &m).await.unwrap();
+    tx.commit().await.unwrap();
+    app.running.state.mail_wake.notify_one();
+    let msgs = smtp.wait_for(1, 10).await;
+    assert_eq!(msgs.len(), 1);
+    let header = msgs[0].header("List-Unsubscribe").unwrap();
+    assert_eq!(header, format!("<{url}>, <mailto:{LEAVE}?subject=afmeld>"));
+    assert_eq!(msgs[0].header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    // Read as tests/list.rs reads it for one-click: the HTTPS URL comes first.
+    let first = header.trim_matches(['<', '>']).split(">,").next().unwrap().trim_matches(['<', '>']);
+    assert_eq!(first, url);
 
-        // The mail program follows the mailto: a mail to the leave address, subject "afmeld".
-        let mail = personal_mail(ANNA, LEAVE, "afmeld", "<mailto-1@mail.nordlys-it.example>", "");
-        assert_eq!(deliver(app.addr, ANNA, LEAVE, &mail).await.0, 250);
-        let msgs = smtp.wait_for(2, 10).await;
-        assert_eq!(msgs.len(), 2);
-        assert!(link(&msgs[1], "/unsubscribe/").contains("/unsubscribe/"));
-        assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
-        app.stop().await;
+    // The mail program follows the mailto: a mail to the leave address, subject "afmeld".
+    let mail = personal_mail(ANNA, LEAVE, "afmeld", "<mailto-1@mail.nordlys-it.example>", "");
+    assert_eq!(deliver(app.addr, ANNA, LEAVE, &mail).await.0, 250);
+    let msgs = smtp.wait_for(2, 10).await;
+    assert_eq!(msgs.len(), 2);
+    assert!(link(&msgs[1], "/unsubscribe/").contains("/unsubscribe/"));
+    assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
+    app.stop().await;
 
-        // Without the listener nobody reads the leave address, so list mail does not name it.
-        let quiet = TestApp::spawn(engine).await;
-        let m = quiet.running.state.composer.compose(&invitation).unwrap();
-        let raw = String::from_utf8(m.raw).unwrap();
-        assert!(raw.contains(&format!("List-Unsubscribe: <{url}>\r\n")), "{raw}");
-        assert!(!raw.contains("mailto:"));
-        quiet.stop().await;
-    }
+    // Without the listener nobody reads the leave address, so list mail does not name it.
+    let quiet = TestApp::spawn(engine).await;
+    let m = quiet.running.state.composer.compose(&invitation).unwrap();
+    let raw = String::from_utf8(m.raw).unwrap();
+    assert!(raw.contains(&format!("List-Unsubscribe: <{url}>\r\n")), "{raw}");
+    assert!(!raw.contains("mailto:"));
+    quiet.stop().await;
 }
+both_engines!(list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link);

@@ -1,7 +1,7 @@
 //! The mailing list, end to end over HTTP and a real SMTP server: sign-up with
 //! double opt-in, leaving in one click, rate limits and CSV import.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -67,161 +67,213 @@ fn signup(name: &str, email: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-both_engines! {
-    async fn a_web_sign_up_is_confirmed_only_by_the_button_not_by_opening_the_link(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = list_app(engine, &smtp, &[]).await;
-        let form = app.get("/subscribe").await.text().await.unwrap();
-        assert!(form.contains(r#"name="consent""#) && form.contains("Kunstig intelligens"));
+async fn a_web_sign_up_is_confirmed_only_by_the_button_not_by_opening_the_link(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = list_app(engine, &smtp, &[]).await;
+    let form = app.get("/subscribe").await.text().await.unwrap();
+    assert!(form.contains(r#"name="consent""#) && form.contains("Kunstig intelligens"));
 
-        let res = app.http.post(format!("{}/subscribe", app.base)).form(&signup("Søren Ærø", "soren@nordlys-it.example")).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert!(res.text().await.unwrap().contains("Tjek din indbakke"));
-        let msgs = smtp.wait_for(1, 10).await;
-        assert_eq!(msgs.len(), 1);
-        assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
-        assert_eq!(msgs[0].header("To").as_deref(), Some("soren@nordlys-it.example"), "the typed name is not echoed");
-        let confirm = link(&msgs[0], "/confirm/");
-        assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "pending");
+    let res = app
+        .http
+        .post(format!("{}/subscribe", app.base))
+        .form(&signup("Søren Ærø", "soren@nordlys-it.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Tjek din indbakke"));
+    let msgs = smtp.wait_for(1, 10).await;
+    assert_eq!(msgs.len(), 1);
+    assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
+    assert_eq!(msgs[0].header("To").as_deref(), Some("soren@nordlys-it.example"), "the typed name is not echoed");
+    let confirm = link(&msgs[0], "/confirm/");
+    assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "pending");
 
-        let page = app.http.get(local(&app, &confirm)).send().await.unwrap();
-        assert_eq!(page.status(), 200);
-        assert!(page.text().await.unwrap().contains("<form method=\"post\""));
-        assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "pending", "opening the link changes nothing");
+    let page = app.http.get(local(&app, &confirm)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+    assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "pending", "opening the link changes nothing");
 
-        let res = app.http.post(local(&app, &confirm)).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert!(res.text().await.unwrap().contains("Du er nu på listen"));
-        assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "confirmed");
+    let res = app.http.post(local(&app, &confirm)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Du er nu på listen"));
+    assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "confirmed");
 
-        // Signing up again reveals nothing on the page and sends an "already on the list" mail instead.
-        let res = app.http.post(format!("{}/subscribe", app.base)).form(&signup("Søren Ærø", "soren@nordlys-it.example")).send().await.unwrap();
-        assert!(res.text().await.unwrap().contains("Tjek din indbakke"));
-        let msgs = smtp.wait_for(2, 10).await;
-        assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
-        assert!(link(&msgs[1], "/me/").contains("/me/"));
-        app.stop().await;
-    }
+    // Signing up again reveals nothing on the page and sends an "already on the list" mail instead.
+    let res = app
+        .http
+        .post(format!("{}/subscribe", app.base))
+        .form(&signup("Søren Ærø", "soren@nordlys-it.example"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.text().await.unwrap().contains("Tjek din indbakke"));
+    let msgs = smtp.wait_for(2, 10).await;
+    assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
+    assert!(link(&msgs[1], "/me/").contains("/me/"));
+    app.stop().await;
 }
+both_engines!(a_web_sign_up_is_confirmed_only_by_the_button_not_by_opening_the_link);
 
-both_engines! {
-    async fn a_bad_form_comes_back_with_the_message_by_each_field_and_the_values_kept(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = list_app(engine, &smtp, &[]).await;
+async fn a_bad_form_comes_back_with_the_message_by_each_field_and_the_values_kept(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = list_app(engine, &smtp, &[]).await;
+    let res = app
+        .http
+        .post(format!("{}/subscribe", app.base))
+        .form(&[
+            ("name", ""),
+            ("email", "not-an-address"),
+            ("organisation", "Grøn Kode ApS"),
+            ("interests", "green-it"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="name-error""#)
+            && html.contains(r#"id="email-error""#)
+            && html.contains(r#"id="consent-error""#)
+    );
+    assert!(html.contains(r#"aria-describedby="email-error""#));
+    assert!(html.contains(r#"value="not-an-address""#) && html.contains(r#"value="Grøn Kode ApS""#));
+    assert!(html.contains(r#"value="green-it" checked"#), "chosen interests stay chosen");
+    assert!(html.contains(r##"href="#email""##), "the summary links to the field");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(smtp.messages().is_empty());
+    app.stop().await;
+}
+both_engines!(a_bad_form_comes_back_with_the_message_by_each_field_and_the_values_kept);
+
+async fn one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    // Slow sending, so that part of the campaign is still queued when someone leaves.
+    let app = list_app(engine, &smtp, &[("mail.rate_per_second", "2"), ("mail.max_connections", "1")]).await;
+    dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    let meeting = app.store().meeting_by_number(17).await.unwrap();
+    // Queue invitations directly through the campaign engine.
+    let mut tx = app.store().begin().await.unwrap();
+    let target = dialogforum::store::campaigns::Target {
+        audience: Some(dialogforum::store::campaigns::Audience::All),
+        guests: vec![],
+    };
+    dialogforum::store::campaigns::insert_campaign(
+        &mut tx,
+        &dialogforum::store::campaigns::NewCampaign {
+            kind: "invitation",
+            meeting_id: Some(meeting.id),
+            subject: meeting.title.clone(),
+            target,
+            scheduled_at: dialogforum::store::now(),
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.running.state.campaign_wake.notify_one();
+
+    let first = smtp.wait_for(1, 10).await[0].clone();
+    let header = first.header("List-Unsubscribe").unwrap();
+    assert_eq!(first.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    let url = header.trim_matches(['<', '>']).split(">,").next().unwrap().trim_matches(['<', '>']).to_owned();
+    // A mail provider's one-click POST: no cookie, no CSRF token, from another site.
+    let res = reqwest::Client::new()
+        .post(local(&app, &url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://mail.example")
+        .header("sec-fetch-site", "cross-site")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let who = first.to[0].clone();
+    assert_eq!(status_of(&app, &who).await, "unsubscribed");
+
+    // Opening the link afterwards only shows a page; nothing is sent to them again.
+    let page = app.get(&local(&app, &url).replace(&app.base, "")).await;
+    assert_eq!(page.status(), 200);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let later: Vec<_> = smtp.messages().into_iter().filter(|m| m.to.contains(&who)).collect();
+    assert_eq!(later.len(), 1, "one invitation, nothing after leaving");
+    app.stop().await;
+}
+both_engines!(one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations);
+
+async fn confirmation_mails_are_limited_per_address_and_sign_ups_per_client(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = list_app(engine, &smtp, &[("security.signups_per_ip_per_hour", "5")]).await;
+    for _ in 0..4 {
         let res = app
             .http
             .post(format!("{}/subscribe", app.base))
-            .form(&[("name", ""), ("email", "not-an-address"), ("organisation", "Grøn Kode ApS"), ("interests", "green-it")])
+            .form(&signup("Ida", "ida@velfaerdstek.example"))
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 422);
-        let html = res.text().await.unwrap();
-        assert!(html.contains(r#"id="name-error""#) && html.contains(r#"id="email-error""#) && html.contains(r#"id="consent-error""#));
-        assert!(html.contains(r#"aria-describedby="email-error""#));
-        assert!(html.contains(r#"value="not-an-address""#) && html.contains(r#"value="Grøn Kode ApS""#));
-        assert!(html.contains(r#"value="green-it" checked"#), "chosen interests stay chosen");
-        assert!(html.contains(r##"href="#email""##), "the summary links to the field");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(smtp.messages().is_empty());
-        app.stop().await;
+        assert_eq!(res.status(), 200, "the same answer every time");
     }
-}
-
-both_engines! {
-    async fn one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        // Slow sending, so that part of the campaign is still queued when someone leaves.
-        let app = list_app(engine, &smtp, &[("mail.rate_per_second", "2"), ("mail.max_connections", "1")]).await;
-        dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
-        let meeting = app.store().meeting_by_number(17).await.unwrap();
-        // Queue invitations directly through the campaign engine.
-        let mut tx = app.store().begin().await.unwrap();
-        let target = dialogforum::store::campaigns::Target { audience: Some(dialogforum::store::campaigns::Audience::All), guests: vec![] };
-        dialogforum::store::campaigns::insert_campaign(
-            &mut tx,
-            &dialogforum::store::campaigns::NewCampaign {
-                kind: "invitation",
-                meeting_id: Some(meeting.id),
-                subject: meeting.title.clone(),
-                target,
-                scheduled_at: dialogforum::store::now(),
-                created_by: None,
-            },
-        )
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(smtp.messages().len(), 3, "at most three confirmation mails per address per day");
+    let res = app
+        .http
+        .post(format!("{}/subscribe", app.base))
+        .form(&signup("Bo", "bo@velfaerdstek.example"))
+        .send()
         .await
         .unwrap();
-        tx.commit().await.unwrap();
-        app.running.state.campaign_wake.notify_one();
-
-        let first = smtp.wait_for(1, 10).await[0].clone();
-        let header = first.header("List-Unsubscribe").unwrap();
-        assert_eq!(first.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
-        let url = header.trim_matches(['<', '>']).split(">,").next().unwrap().trim_matches(['<', '>']).to_owned();
-        // A mail provider's one-click POST: no cookie, no CSRF token, from another site.
-        let res = reqwest::Client::new()
-            .post(local(&app, &url))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("origin", "https://mail.example")
-            .header("sec-fetch-site", "cross-site")
-            .body("List-Unsubscribe=One-Click")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let who = first.to[0].clone();
-        assert_eq!(status_of(&app, &who).await, "unsubscribed");
-
-        // Opening the link afterwards only shows a page; nothing is sent to them again.
-        let page = app.get(&local(&app, &url).replace(&app.base, "")).await;
-        assert_eq!(page.status(), 200);
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        let later: Vec<_> = smtp.messages().into_iter().filter(|m| m.to.contains(&who)).collect();
-        assert_eq!(later.len(), 1, "one invitation, nothing after leaving");
-        app.stop().await;
-    }
+    assert_eq!(res.status(), 200);
+    let res = app
+        .http
+        .post(format!("{}/subscribe", app.base))
+        .form(&signup("Al", "al@velfaerdstek.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429, "the sixth sign-up from one client within the hour is refused");
+    app.stop().await;
 }
+both_engines!(confirmation_mails_are_limited_per_address_and_sign_ups_per_client);
 
-both_engines! {
-    async fn confirmation_mails_are_limited_per_address_and_sign_ups_per_client(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = list_app(engine, &smtp, &[("security.signups_per_ip_per_hour", "5")]).await;
-        for _ in 0..4 {
-            let res = app.http.post(format!("{}/subscribe", app.base)).form(&signup("Ida", "ida@velfaerdstek.example")).send().await.unwrap();
-            assert_eq!(res.status(), 200, "the same answer every time");
-        }
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        assert_eq!(smtp.messages().len(), 3, "at most three confirmation mails per address per day");
-        let res = app.http.post(format!("{}/subscribe", app.base)).form(&signup("Bo", "bo@velfaerdstek.example")).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let res = app.http.post(format!("{}/subscribe", app.base)).form(&signup("Al", "al@velfaerdstek.example")).send().await.unwrap();
-        assert_eq!(res.status(), 429, "the sixth sign-up from one client within the hour is refused");
-        app.stop().await;
-    }
+async fn an_unknown_or_expired_link_explains_itself(engine: Engine) {
+    let app = TestApp::spawn_with(engine, &[("security.token_ttl_hours", "0")]).await;
+    let res = app.get("/confirm/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("Linket virker ikke"));
+    let res = app
+        .http
+        .post(format!("{}/subscribe", app.base))
+        .form(&signup("Jonas", "jonas@groenkode.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // With a lifetime of zero hours the token is born expired.
+    let token = dialogforum::domain::Token::generate();
+    let id = find_person(&app, "jonas@groenkode.example").await;
+    let mut tx = app.store().begin().await.unwrap();
+    dialogforum::store::tokens::insert_link_token(
+        &mut tx,
+        &token.hash(),
+        dialogforum::domain::TokenPurpose::Confirm,
+        Some(id),
+        None,
+        Some(dialogforum::store::now()),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let res = app.get(&format!("/confirm/{}", token.expose())).await;
+    assert!(res.text().await.unwrap().contains("Linket er udløbet"));
+    let res = app.http.post(format!("{}/confirm/{}", app.base, token.expose())).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(status_of(&app, "jonas@groenkode.example").await, "pending");
+    app.stop().await;
 }
-
-both_engines! {
-    async fn an_unknown_or_expired_link_explains_itself(engine: Engine) {
-        let app = TestApp::spawn_with(engine, &[("security.token_ttl_hours", "0")]).await;
-        let res = app.get("/confirm/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
-        assert_eq!(res.status(), 404);
-        assert!(res.text().await.unwrap().contains("Linket virker ikke"));
-        let res = app.http.post(format!("{}/subscribe", app.base)).form(&signup("Jonas", "jonas@groenkode.example")).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        // With a lifetime of zero hours the token is born expired.
-        let token = dialogforum::domain::Token::generate();
-        let id = find_person(&app, "jonas@groenkode.example").await;
-        let mut tx = app.store().begin().await.unwrap();
-        dialogforum::store::tokens::insert_link_token(&mut tx, &token.hash(), dialogforum::domain::TokenPurpose::Confirm, Some(id), None, Some(dialogforum::store::now())).await.unwrap();
-        tx.commit().await.unwrap();
-        let res = app.get(&format!("/confirm/{}", token.expose())).await;
-        assert!(res.text().await.unwrap().contains("Linket er udløbet"));
-        let res = app.http.post(format!("{}/confirm/{}", app.base, token.expose())).send().await.unwrap();
-        assert_eq!(res.status(), 404);
-        assert_eq!(status_of(&app, "jonas@groenkode.example").await, "pending");
-        app.stop().await;
-    }
-}
+both_engines!(an_unknown_or_expired_link_explains_itself);
 
 #[test]
 fn a_mixed_quality_csv_is_imported_with_every_reject_reported() {

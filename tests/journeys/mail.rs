@@ -2,7 +2,7 @@
 //! durable, retries temporary failures, records permanent ones, honours its
 //! limits, and nothing a person typed can reach a header or an SMTP command.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -76,154 +76,154 @@ async fn smtp_app(engine: Engine, smtp: &SmtpServer, extra: &[(&str, &str)]) -> 
     TestApp::spawn_with(engine, &overrides).await
 }
 
-both_engines! {
-    async fn a_queued_message_arrives_once_as_text_and_html_with_list_headers(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = smtp_app(engine, &smtp, &[]).await;
-        let to = Email::parse("anna.bogh@nordlys-it.example").unwrap();
-        let m = composer().compose(&letter(&to, Some("Anna Bøgh"), "Invitation: 17. møde i Dialogforum", "Hej Anna")).unwrap();
-        let message_id = m.message_id.clone();
-        let mut tx = app.store().begin().await.unwrap();
-        enqueue(&mut tx, &m).await.unwrap();
-        tx.commit().await.unwrap();
-        app.running.state.mail_wake.notify_one();
+async fn a_queued_message_arrives_once_as_text_and_html_with_list_headers(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = smtp_app(engine, &smtp, &[]).await;
+    let to = Email::parse("anna.bogh@nordlys-it.example").unwrap();
+    let m =
+        composer().compose(&letter(&to, Some("Anna Bøgh"), "Invitation: 17. møde i Dialogforum", "Hej Anna")).unwrap();
+    let message_id = m.message_id.clone();
+    let mut tx = app.store().begin().await.unwrap();
+    enqueue(&mut tx, &m).await.unwrap();
+    tx.commit().await.unwrap();
+    app.running.state.mail_wake.notify_one();
 
-        let msgs = smtp.wait_for(1, 10).await;
-        assert_eq!(msgs.len(), 1);
-        let got = &msgs[0];
-        assert_eq!(got.to, vec!["anna.bogh@nordlys-it.example"]);
-        assert!(got.from.starts_with("dialogforum+bounce-") && got.from.ends_with("@forum.example"), "VERP: {}", got.from);
-        assert!(dialogforum::mail::verp::message_of(&got.from).is_some(), "the envelope sender names the message");
-        assert_eq!(got.header("Message-ID").unwrap(), format!("<{message_id}>"));
-        assert!(got.header("Subject").unwrap().contains("=?utf-8?"), "non-ASCII subjects are encoded");
-        assert_eq!(got.header("List-Unsubscribe").unwrap(), "<https://forum.example/unsubscribe/abc>");
-        assert_eq!(got.header("List-Unsubscribe-Post").unwrap(), "List-Unsubscribe=One-Click");
-        assert_eq!(got.header("List-Id").unwrap(), "<dialogforum.forum.example>");
-        assert!(got.header("Date").is_some());
-        let text = got.text();
-        assert!(text.contains("multipart/alternative") && text.contains("text/plain") && text.contains("text/html"));
+    let msgs = smtp.wait_for(1, 10).await;
+    assert_eq!(msgs.len(), 1);
+    let got = &msgs[0];
+    assert_eq!(got.to, vec!["anna.bogh@nordlys-it.example"]);
+    assert!(got.from.starts_with("dialogforum+bounce-") && got.from.ends_with("@forum.example"), "VERP: {}", got.from);
+    assert!(dialogforum::mail::verp::message_of(&got.from).is_some(), "the envelope sender names the message");
+    assert_eq!(got.header("Message-ID").unwrap(), format!("<{message_id}>"));
+    assert!(got.header("Subject").unwrap().contains("=?utf-8?"), "non-ASCII subjects are encoded");
+    assert_eq!(got.header("List-Unsubscribe").unwrap(), "<https://forum.example/unsubscribe/abc>");
+    assert_eq!(got.header("List-Unsubscribe-Post").unwrap(), "List-Unsubscribe=One-Click");
+    assert_eq!(got.header("List-Id").unwrap(), "<dialogforum.forum.example>");
+    assert!(got.header("Date").is_some());
+    let text = got.text();
+    assert!(text.contains("multipart/alternative") && text.contains("text/plain") && text.contains("text/html"));
 
-        let c = wait_for_counts(app.store(), |c| c.sent == 1, 10).await;
-        assert_eq!(c, OutboxCounts { sent: 1, ..OutboxCounts::default() });
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(smtp.messages().len(), 1, "sent once, not again");
-        app.stop().await;
-    }
+    let c = wait_for_counts(app.store(), |c| c.sent == 1, 10).await;
+    assert_eq!(c, OutboxCounts { sent: 1, ..OutboxCounts::default() });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1, "sent once, not again");
+    app.stop().await;
 }
+both_engines!(a_queued_message_arrives_once_as_text_and_html_with_list_headers);
 
-both_engines! {
-    async fn mail_queued_while_no_worker_runs_goes_out_when_one_starts(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let db = TestDb::new(engine).await;
-        let url = smtp.url();
-        let settings = common::settings(&db, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]);
-        let first = app::start(settings.clone(), StartOptions { worker: false }).await.unwrap();
-        queue_many(&first.state.store, 5).await;
-        first.stop().await.unwrap();
-        assert!(smtp.messages().is_empty());
+async fn mail_queued_while_no_worker_runs_goes_out_when_one_starts(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let db = TestDb::new(engine).await;
+    let url = smtp.url();
+    let settings = common::settings(&db, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]);
+    let first = app::start(settings.clone(), StartOptions { worker: false }).await.unwrap();
+    queue_many(&first.state.store, 5).await;
+    first.stop().await.unwrap();
+    assert!(smtp.messages().is_empty());
 
-        let second = app::start(settings, StartOptions::default()).await.unwrap();
-        let msgs = smtp.wait_for(5, 10).await;
-        assert_eq!(per_recipient(&msgs).len(), 5);
-        assert_eq!(msgs.len(), 5);
-        second.stop().await.unwrap();
-        db.drop_db().await;
-    }
+    let second = app::start(settings, StartOptions::default()).await.unwrap();
+    let msgs = smtp.wait_for(5, 10).await;
+    assert_eq!(per_recipient(&msgs).len(), 5);
+    assert_eq!(msgs.len(), 5);
+    second.stop().await.unwrap();
+    db.drop_db().await;
 }
+both_engines!(mail_queued_while_no_worker_runs_goes_out_when_one_starts);
 
-both_engines! {
-    async fn a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let db = TestDb::new(engine).await;
-        let store = db.store().await;
-        queue_many(&store, 3).await;
-        // A worker claims everything and dies before sending.
-        let claimed = store.claim_due(ClaimOwner::generate(), 10, Duration::from_secs(1)).await.unwrap();
-        assert_eq!(claimed.len(), 3);
-        assert!(
-            store.claim_due(ClaimOwner::generate(), 10, Duration::from_secs(1)).await.unwrap().is_empty(),
-            "leased rows are not claimed twice"
-        );
+async fn a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    queue_many(&store, 3).await;
+    // A worker claims everything and dies before sending.
+    let claimed = store.claim_due(ClaimOwner::generate(), 10, Duration::from_secs(1)).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        store.claim_due(ClaimOwner::generate(), 10, Duration::from_secs(1)).await.unwrap().is_empty(),
+        "leased rows are not claimed twice"
+    );
 
-        let url = smtp.url();
-        let settings = common::settings(&db, &[("mail.transport", "smtp"), ("mail.smtp_url", &url), ("mail.lease_secs", "1")]);
-        let running = app::start(settings, StartOptions::default()).await.unwrap();
-        let msgs = smtp.wait_for(3, 15).await;
-        assert_eq!(msgs.len(), 3);
-        let c = wait_for_counts(&store, |c| c.sent == 3, 10).await;
-        assert_eq!(c.sent, 3);
-        running.stop().await.unwrap();
-        db.drop_db().await;
-    }
+    let url = smtp.url();
+    let settings =
+        common::settings(&db, &[("mail.transport", "smtp"), ("mail.smtp_url", &url), ("mail.lease_secs", "1")]);
+    let running = app::start(settings, StartOptions::default()).await.unwrap();
+    let msgs = smtp.wait_for(3, 15).await;
+    assert_eq!(msgs.len(), 3);
+    let c = wait_for_counts(&store, |c| c.sent == 3, 10).await;
+    assert_eq!(c.sent, 3);
+    running.stop().await.unwrap();
+    db.drop_db().await;
 }
+both_engines!(a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease);
 
-both_engines! {
-    async fn names_and_subjects_cannot_inject_and_dot_lines_arrive_intact(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = smtp_app(engine, &smtp, &[]).await;
-        let c = composer();
-        let to = Email::parse("ida@velfaerdstek.example").unwrap();
+async fn names_and_subjects_cannot_inject_and_dot_lines_arrive_intact(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = smtp_app(engine, &smtp, &[]).await;
+    let c = composer();
+    let to = Email::parse("ida@velfaerdstek.example").unwrap();
 
-        // Our own types refuse line breaks in names and subjects.
-        assert!(c.compose(&letter(&to, Some("Ida\r\nBcc: evil@attacker.example"), "Hej", "x")).is_err());
-        assert!(c.compose(&letter(&to, Some("Ida"), "Hej\r\nBcc: evil@attacker.example", "x")).is_err());
-        assert!(Email::parse("ida@velfaerdstek.example>\r\nRCPT TO:<evil@attacker.example").is_err());
+    // Our own types refuse line breaks in names and subjects.
+    assert!(c.compose(&letter(&to, Some("Ida\r\nBcc: evil@attacker.example"), "Hej", "x")).is_err());
+    assert!(c.compose(&letter(&to, Some("Ida"), "Hej\r\nBcc: evil@attacker.example", "x")).is_err());
+    assert!(Email::parse("ida@velfaerdstek.example>\r\nRCPT TO:<evil@attacker.example").is_err());
 
-        // Below them, lettre itself: a subject with CR/LF is encoded, and a
-        // display name with CR/LF makes lettre 0.11 panic rather than write
-        // it — which our Name type keeps from ever happening.
-        let name_panics = std::panic::catch_unwind(|| {
-            lettre::message::Mailbox::new(Some("Ida\r\nBcc: evil@attacker.example".to_owned()), "i@v.dk".parse().unwrap())
-                .to_string()
-        });
-        assert!(name_panics.is_err() || !name_panics.unwrap().contains("\r\nBcc"));
-        let hostile = lettre::Message::builder()
-            .from("Dialogforum <dialogforum@forum.example>".parse().unwrap())
-            .to(lettre::message::Mailbox::new(Some("Ida Frølich".to_owned()), "ida@velfaerdstek.example".parse().unwrap()))
-            .subject("Hej\r\nBcc: evil2@attacker.example\r\n\r\nbody")
-            .message_id(Some("<hostile@forum.example>".to_owned()))
-            .body("Linje 1\r\n.\r\nLinje 3\r\n..\r\n.skjult?\r\nAEbleoel".to_owned())
-            .unwrap();
-        let mut tx = app.store().begin().await.unwrap();
-        enqueue(
-            &mut tx,
-            &dialogforum::store::outbox::NewMessage {
-                kind: "notice",
-                recipient: to.clone(),
-                person_id: None,
-                campaign_id: None,
-                message_id: "hostile@forum.example".to_owned(),
-                raw: hostile.formatted(),
-            },
-        )
-        .await
+    // Below them, lettre itself: a subject with CR/LF is encoded, and a
+    // display name with CR/LF makes lettre 0.11 panic rather than write
+    // it — which our Name type keeps from ever happening.
+    let name_panics = std::panic::catch_unwind(|| {
+        lettre::message::Mailbox::new(Some("Ida\r\nBcc: evil@attacker.example".to_owned()), "i@v.dk".parse().unwrap())
+            .to_string()
+    });
+    assert!(name_panics.is_err() || !name_panics.unwrap().contains("\r\nBcc"));
+    let hostile = lettre::Message::builder()
+        .from("Dialogforum <dialogforum@forum.example>".parse().unwrap())
+        .to(lettre::message::Mailbox::new(Some("Ida Frølich".to_owned()), "ida@velfaerdstek.example".parse().unwrap()))
+        .subject("Hej\r\nBcc: evil2@attacker.example\r\n\r\nbody")
+        .message_id(Some("<hostile@forum.example>".to_owned()))
+        .body("Linje 1\r\n.\r\nLinje 3\r\n..\r\n.skjult?\r\nAEbleoel".to_owned())
         .unwrap();
-        let body = "Første linje\n.\nEn linje med kun et punktum ovenfor\n..\nSlut æøå";
-        let m = c.compose(&letter(&to, Some("Ida Frølich"), "Punktum", body)).unwrap();
-        enqueue(&mut tx, &m).await.unwrap();
-        tx.commit().await.unwrap();
+    let mut tx = app.store().begin().await.unwrap();
+    enqueue(
+        &mut tx,
+        &dialogforum::store::outbox::NewMessage {
+            kind: "notice",
+            recipient: to.clone(),
+            person_id: None,
+            campaign_id: None,
+            message_id: "hostile@forum.example".to_owned(),
+            raw: hostile.formatted(),
+        },
+    )
+    .await
+    .unwrap();
+    let body = "Første linje\n.\nEn linje med kun et punktum ovenfor\n..\nSlut æøå";
+    let m = c.compose(&letter(&to, Some("Ida Frølich"), "Punktum", body)).unwrap();
+    enqueue(&mut tx, &m).await.unwrap();
+    tx.commit().await.unwrap();
 
-        let msgs = smtp.wait_for(2, 10).await;
-        assert_eq!(msgs.len(), 2);
-        for m in &msgs {
-            assert_eq!(m.to, vec!["ida@velfaerdstek.example"], "exactly the intended recipient");
-            let head = m.text().split("\r\n\r\n").next().unwrap().to_owned();
-            assert!(!head.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "no injected header:\n{head}");
-        }
-        let rcpts: Vec<String> = smtp.commands().into_iter().filter(|c| c.to_ascii_uppercase().starts_with("RCPT")).collect();
-        assert_eq!(rcpts.len(), 2, "one RCPT per message: {rcpts:?}");
-        assert!(rcpts.iter().all(|r| r.contains("<ida@velfaerdstek.example>") && !r.contains("attacker")));
-
-        let hostile_got = msgs.iter().find(|m| m.header("Message-ID").is_some_and(|id| id.contains("hostile"))).unwrap_or(&msgs[0]);
-        let text = hostile_got.text();
-        assert!(text.contains("Linje 1\r\n.\r\nLinje 3\r\n..\r\n.skjult?"), "dot lines arrive as sent:\n{text}");
-
-        let ours = msgs.iter().find(|m| m.header("Subject").as_deref() == Some("Punktum")).unwrap();
-        let plain = decode_plain_part(&ours.text());
-        assert!(plain.contains("Første linje\r\n.\r\nEn linje med kun et punktum ovenfor\r\n..\r\nSlut æøå"), "{plain}");
-        app.stop().await;
+    let msgs = smtp.wait_for(2, 10).await;
+    assert_eq!(msgs.len(), 2);
+    for m in &msgs {
+        assert_eq!(m.to, vec!["ida@velfaerdstek.example"], "exactly the intended recipient");
+        let head = m.text().split("\r\n\r\n").next().unwrap().to_owned();
+        assert!(!head.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "no injected header:\n{head}");
     }
+    let rcpts: Vec<String> =
+        smtp.commands().into_iter().filter(|c| c.to_ascii_uppercase().starts_with("RCPT")).collect();
+    assert_eq!(rcpts.len(), 2, "one RCPT per message: {rcpts:?}");
+    assert!(rcpts.iter().all(|r| r.contains("<ida@velfaerdstek.example>") && !r.contains("attacker")));
+
+    let hostile_got =
+        msgs.iter().find(|m| m.header("Message-ID").is_some_and(|id| id.contains("hostile"))).unwrap_or(&msgs[0]);
+    let text = hostile_got.text();
+    assert!(text.contains("Linje 1\r\n.\r\nLinje 3\r\n..\r\n.skjult?"), "dot lines arrive as sent:\n{text}");
+
+    let ours = msgs.iter().find(|m| m.header("Subject").as_deref() == Some("Punktum")).unwrap();
+    let plain = decode_plain_part(&ours.text());
+    assert!(plain.contains("Første linje\r\n.\r\nEn linje med kun et punktum ovenfor\r\n..\r\nSlut æøå"), "{plain}");
+    app.stop().await;
 }
+both_engines!(names_and_subjects_cannot_inject_and_dot_lines_arrive_intact);
 
 /// The text/plain part of a message, decoded by a real MIME parser.
 fn decode_plain_part(raw: &str) -> String {
@@ -231,65 +231,62 @@ fn decode_plain_part(raw: &str) -> String {
     message.body_text(0).expect("a text part").into_owned()
 }
 
-both_engines! {
-    async fn an_smtp_outage_delays_mail_but_loses_none(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        smtp.stop();
-        let app = smtp_app(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.backoff_max_secs", "2")]).await;
-        queue_many(app.store(), 4).await;
-        app.running.state.mail_wake.notify_one();
-        let c = wait_for_counts(app.store(), |_| false, 2).await;
-        assert_eq!(c.sent, 0);
-        assert_eq!(c.failed, 0, "a server that is down is a temporary failure");
-        assert_eq!(c.queued + c.sending, 4);
+async fn an_smtp_outage_delays_mail_but_loses_none(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    smtp.stop();
+    let app = smtp_app(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.backoff_max_secs", "2")]).await;
+    queue_many(app.store(), 4).await;
+    app.running.state.mail_wake.notify_one();
+    let c = wait_for_counts(app.store(), |_| false, 2).await;
+    assert_eq!(c.sent, 0);
+    assert_eq!(c.failed, 0, "a server that is down is a temporary failure");
+    assert_eq!(c.queued + c.sending, 4);
 
-        smtp.restart().await;
-        let msgs = smtp.wait_for(4, 20).await;
-        assert_eq!(per_recipient(&msgs).len(), 4);
-        let c = wait_for_counts(app.store(), |c| c.sent == 4, 10).await;
-        assert_eq!(c.sent, 4);
-        assert_eq!(msgs.len(), 4, "each exactly once");
-        app.stop().await;
-    }
+    smtp.restart().await;
+    let msgs = smtp.wait_for(4, 20).await;
+    assert_eq!(per_recipient(&msgs).len(), 4);
+    let c = wait_for_counts(app.store(), |c| c.sent == 4, 10).await;
+    assert_eq!(c.sent, 4);
+    assert_eq!(msgs.len(), 4, "each exactly once");
+    app.stop().await;
 }
+both_engines!(an_smtp_outage_delays_mail_but_loses_none);
 
-both_engines! {
-    async fn a_refused_recipient_fails_alone_and_a_busy_one_is_retried(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        smtp.reply_to_rcpt("who1@firma.example", 550);
-        smtp.reply_to_rcpt("who2@firma.example", 451);
-        let app = smtp_app(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.max_connections", "1")]).await;
-        queue_many(app.store(), 4).await;
-        app.running.state.mail_wake.notify_one();
+async fn a_refused_recipient_fails_alone_and_a_busy_one_is_retried(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    smtp.reply_to_rcpt("who1@firma.example", 550);
+    smtp.reply_to_rcpt("who2@firma.example", 451);
+    let app = smtp_app(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.max_connections", "1")]).await;
+    queue_many(app.store(), 4).await;
+    app.running.state.mail_wake.notify_one();
 
-        let c = wait_for_counts(app.store(), |c| c.sent == 2 && c.failed == 1, 10).await;
-        assert_eq!((c.sent, c.failed), (2, 1), "550 fails only its own message; 451 waits: {c:?}");
-        let got = per_recipient(&smtp.messages()).into_keys().collect::<std::collections::BTreeSet<_>>();
-        assert_eq!(got, ["who0@firma.example", "who3@firma.example"].map(String::from).into());
+    let c = wait_for_counts(app.store(), |c| c.sent == 2 && c.failed == 1, 10).await;
+    assert_eq!((c.sent, c.failed), (2, 1), "550 fails only its own message; 451 waits: {c:?}");
+    let got = per_recipient(&smtp.messages()).into_keys().collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(got, ["who0@firma.example", "who3@firma.example"].map(String::from).into());
 
-        smtp.reply_to_rcpt("who2@firma.example", 250);
-        let c = wait_for_counts(app.store(), |c| c.sent == 3, 15).await;
-        assert_eq!((c.sent, c.failed, c.queued), (3, 1, 0));
-        assert!(smtp.messages().iter().all(|m| !m.to.contains(&"who1@firma.example".to_owned())));
-        app.stop().await;
-    }
+    smtp.reply_to_rcpt("who2@firma.example", 250);
+    let c = wait_for_counts(app.store(), |c| c.sent == 3, 15).await;
+    assert_eq!((c.sent, c.failed, c.queued), (3, 1, 0));
+    assert!(smtp.messages().iter().all(|m| !m.to.contains(&"who1@firma.example".to_owned())));
+    app.stop().await;
 }
+both_engines!(a_refused_recipient_fails_alone_and_a_busy_one_is_retried);
 
-both_engines! {
-    async fn the_connection_limit_and_the_rate_limit_are_honoured(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = smtp_app(engine, &smtp, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")]).await;
-        queue_many(app.store(), 30).await;
-        app.running.state.mail_wake.notify_one();
-        let msgs = smtp.wait_for(30, 20).await;
-        assert_eq!(msgs.len(), 30);
-        assert!(smtp.max_concurrent_connections() <= 2, "saw {} connections at once", smtp.max_concurrent_connections());
-        // 30 messages at 20/s: the last can arrive no sooner than 29/20 s after the first.
-        let span = msgs.last().unwrap().at - msgs.first().unwrap().at;
-        assert!(span >= Duration::from_millis(1400), "30 messages took only {span:?}");
-        app.stop().await;
-    }
+async fn the_connection_limit_and_the_rate_limit_are_honoured(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = smtp_app(engine, &smtp, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")]).await;
+    queue_many(app.store(), 30).await;
+    app.running.state.mail_wake.notify_one();
+    let msgs = smtp.wait_for(30, 20).await;
+    assert_eq!(msgs.len(), 30);
+    assert!(smtp.max_concurrent_connections() <= 2, "saw {} connections at once", smtp.max_concurrent_connections());
+    // 30 messages at 20/s: the last can arrive no sooner than 29/20 s after the first.
+    let span = msgs.last().unwrap().at - msgs.first().unwrap().at;
+    assert!(span >= Duration::from_millis(1400), "30 messages took only {span:?}");
+    app.stop().await;
 }
+both_engines!(the_connection_limit_and_the_rate_limit_are_honoured);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_postgres_database_send_each_message_once() {
@@ -318,56 +315,55 @@ async fn two_instances_on_one_postgres_database_send_each_message_once() {
     db.drop_db().await;
 }
 
-both_engines! {
-    async fn a_killed_process_loses_nothing_and_repeats_at_most_what_was_in_flight(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let db = TestDb::new(engine).await;
-        let store = db.store().await;
-        queue_many(&store, 200).await;
-        let url = smtp.url();
-        let env = [
-            ("DIALOGFORUM_DATABASE__URL", db.url.as_str()),
-            ("DIALOGFORUM_SERVER__BIND", "127.0.0.1:0"),
-            ("DIALOGFORUM_MAIL__TRANSPORT", "smtp"),
-            ("DIALOGFORUM_MAIL__SMTP_URL", url.as_str()),
-            ("DIALOGFORUM_MAIL__FROM", "dialogforum@forum.example"),
-            ("DIALOGFORUM_MAIL__RATE_PER_SECOND", "200"),
-            ("DIALOGFORUM_MAIL__BATCH_SIZE", "20"),
-            ("DIALOGFORUM_MAIL__MAX_CONNECTIONS", "2"),
-            ("DIALOGFORUM_MAIL__LEASE_SECS", "2"),
-        ];
-        let mut child = common::spawn_cli(&["serve"], &env);
-        // Kill it hard part-way through.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while smtp.messages().len() < 50 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let at_kill = smtp.messages().len();
-        assert!(at_kill < 200, "the process was killed before it finished ({at_kill} sent)");
-
-        let mut child = common::spawn_cli(&["serve"], &env);
-        let msgs = smtp.wait_for(200, 30).await;
-        let c = wait_for_counts(&store, |c| c.sent == 200, 20).await;
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let msgs = if msgs.len() < smtp.messages().len() { smtp.messages() } else { msgs };
-
-        assert_eq!(c.sent, 200);
-        let by = per_recipient(&msgs);
-        assert_eq!(by.len(), 200, "nobody is missing");
-        let duplicates: usize = by.values().map(|v| v.len() - 1).sum();
-        // In flight at the kill: at most one claimed batch waiting plus one message per connection.
-        assert!(duplicates <= 20 + 2, "{duplicates} duplicates");
-        for copies in by.values().filter(|v| v.len() > 1) {
-            let ids: std::collections::HashSet<_> = copies.iter().map(|m| m.header("Message-ID")).collect();
-            assert_eq!(ids.len(), 1, "a repeated message carries the same Message-ID");
-        }
-        store.close().await;
-        db.drop_db().await;
+async fn a_killed_process_loses_nothing_and_repeats_at_most_what_was_in_flight(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    queue_many(&store, 200).await;
+    let url = smtp.url();
+    let env = [
+        ("DIALOGFORUM_DATABASE__URL", db.url.as_str()),
+        ("DIALOGFORUM_SERVER__BIND", "127.0.0.1:0"),
+        ("DIALOGFORUM_MAIL__TRANSPORT", "smtp"),
+        ("DIALOGFORUM_MAIL__SMTP_URL", url.as_str()),
+        ("DIALOGFORUM_MAIL__FROM", "dialogforum@forum.example"),
+        ("DIALOGFORUM_MAIL__RATE_PER_SECOND", "200"),
+        ("DIALOGFORUM_MAIL__BATCH_SIZE", "20"),
+        ("DIALOGFORUM_MAIL__MAX_CONNECTIONS", "2"),
+        ("DIALOGFORUM_MAIL__LEASE_SECS", "2"),
+    ];
+    let mut child = common::spawn_cli(&["serve"], &env);
+    // Kill it hard part-way through.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while smtp.messages().len() < 50 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = smtp.messages().len();
+    assert!(at_kill < 200, "the process was killed before it finished ({at_kill} sent)");
+
+    let mut child = common::spawn_cli(&["serve"], &env);
+    let msgs = smtp.wait_for(200, 30).await;
+    let c = wait_for_counts(&store, |c| c.sent == 200, 20).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let msgs = if msgs.len() < smtp.messages().len() { smtp.messages() } else { msgs };
+
+    assert_eq!(c.sent, 200);
+    let by = per_recipient(&msgs);
+    assert_eq!(by.len(), 200, "nobody is missing");
+    let duplicates: usize = by.values().map(|v| v.len() - 1).sum();
+    // In flight at the kill: at most one claimed batch waiting plus one message per connection.
+    assert!(duplicates <= 20 + 2, "{duplicates} duplicates");
+    for copies in by.values().filter(|v| v.len() > 1) {
+        let ids: std::collections::HashSet<_> = copies.iter().map(|m| m.header("Message-ID")).collect();
+        assert_eq!(ids.len(), 1, "a repeated message carries the same Message-ID");
+    }
+    store.close().await;
+    db.drop_db().await;
 }
+both_engines!(a_killed_process_loses_nothing_and_repeats_at_most_what_was_in_flight);
 
 #[test]
 fn the_cli_binary_is_built() {
@@ -400,182 +396,235 @@ async fn wait_for_campaign(app: &TestApp, token: &str, id: &str, state: &str) ->
     }
 }
 
-both_engines! {
-    async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = smtp_app(engine, &smtp, &[]).await;
-        let meeting = meeting_17(&app).await;
-        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
-        let body = serde_json::json!({
-            "audience": {"all": true},
-            "guests": [
-                {"email": "it-ordfoerer@parti.example", "name": "Karen Ærtebjerg", "organisation": "Folketinget"},
-                {"email": "Anna.Bogh@nordlys-it.example", "name": "Anna igen"}
-            ]
-        });
-        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
-        assert_eq!(res.status(), 202);
-        let created: serde_json::Value = res.json().await.unwrap();
-        let id = created["id"].as_str().unwrap().to_owned();
-
-        let p = wait_for_campaign(&app, &token, &id, "done").await;
-        assert_eq!(p["state"], "done", "{p}");
-        assert_eq!((p["total"].as_i64(), p["sent"].as_i64(), p["queued"].as_i64(), p["failed"].as_i64()), (Some(9), Some(9), Some(0), Some(0)));
-
-        let msgs = smtp.wait_for(9, 5).await;
-        let by = per_recipient(&msgs);
-        assert_eq!(msgs.len(), 9);
-        assert_eq!(by.len(), 9, "each address once; the guest who is also a member is not doubled");
-        let mut rsvp_links = std::collections::HashSet::new();
-        for m in &msgs {
-            let text = decode_plain_part(&m.text());
-            let link = text.lines().find(|l| l.contains("/rsvp/")).expect("an RSVP link").trim().to_owned();
-            assert!(link.starts_with("http://127.0.0.1:8080/rsvp/"), "an absolute link from the base URL: {link}");
-            rsvp_links.insert(link);
-            assert!(m.text().contains("text/calendar"), "a calendar entry is attached");
-            assert!(m.header("Subject").is_some());
-        }
-        assert_eq!(rsvp_links.len(), 9, "every invitation has its own link");
-        let guest = by["it-ordfoerer@parti.example"][0];
-        assert!(guest.header("List-Unsubscribe").is_none(), "a guest is not on the list");
-        let member = by["anna.bogh@nordlys-it.example"][0];
-        assert!(member.header("List-Unsubscribe").unwrap().contains("/unsubscribe/"));
-        let parsed = mail_parser::MessageParser::default().parse(&member.data).unwrap();
-        let ics = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
-        let ics = String::from_utf8_lossy(ics.contents()).into_owned();
-        assert!(ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:REQUEST"), "{ics}");
-        let m17 = app.store().meeting_by_number(17).await.unwrap();
-        assert!(ics.contains(&format!("DTSTART;TZID=Europe/Copenhagen:{}", local_ical(m17.starts_at))), "starts in local time: {ics}");
-        let props = ical_lines(&ics);
-        assert!(props.iter().any(|(n, v)| n == "BEGIN" && v == "VTIMEZONE"), "a VTIMEZONE block: {ics}");
-        assert_eq!(ical_prop(&props, "TZID").as_deref(), Some("Europe/Copenhagen"));
-        assert_eq!(ical_prop(&props, "DTSTART;TZID=Europe/Copenhagen"), Some(local_ical(m17.starts_at)));
-        assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
-        assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("0"));
-        assert_eq!(ical_prop(&props, "STATUS").as_deref(), Some("CONFIRMED"));
-        assert!(ical_prop(&props, "ORGANIZER").is_some_and(|o| o.starts_with("mailto:")), "{ics}");
-        if !m17.online_url.is_empty() {
-            assert!(!ics.contains(&m17.online_url), "an invitation carries no joining link");
-        }
-
-        let people = app.store().person_counts().await.unwrap();
-        assert!(people.contains(&("guest".to_owned(), 1)), "the guest is kept apart from the list: {people:?}");
-
-        // The same invitation again reaches nobody new.
-        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
-        let again = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        let p = wait_for_campaign(&app, &token, &again, "done").await;
-        assert_eq!((p["total"].as_i64(), p["sent"].as_i64()), (Some(0), Some(0)), "{p}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(smtp.messages().len(), 9, "nobody is invited twice");
-        app.stop().await;
-    }
-}
-
-both_engines! {
-    async fn an_interest_segment_reaches_only_those_interested(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = smtp_app(engine, &smtp, &[]).await;
-        let meeting = meeting_17(&app).await;
-        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
-        let body = serde_json::json!({"audience": {"interests": ["cybersecurity", "green-it"]}});
-        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
-        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        let p = wait_for_campaign(&app, &token, &id, "done").await;
-        let got: std::collections::BTreeSet<String> = per_recipient(&smtp.messages()).into_keys().collect();
-        let expected: std::collections::BTreeSet<String> = [
-            "mads@fjordsikkerhed.example",
-            "jonas.lund@groenkode.example",
-            "rasmus@kommunedata.example",
-            "camilla.haugaard@nordlys-it.example",
+async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = smtp_app(engine, &smtp, &[]).await;
+    let meeting = meeting_17(&app).await;
+    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let body = serde_json::json!({
+        "audience": {"all": true},
+        "guests": [
+            {"email": "it-ordfoerer@parti.example", "name": "Karen Ærtebjerg", "organisation": "Folketinget"},
+            {"email": "Anna.Bogh@nordlys-it.example", "name": "Anna igen"}
         ]
-        .map(String::from)
-        .into();
-        assert_eq!(got, expected);
-        assert_eq!(p["total"], 4);
-        app.stop().await;
-    }
-}
+    });
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let created: serde_json::Value = res.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
 
-both_engines! {
-    async fn a_paused_campaign_stops_and_resumes_without_sending_anyone_twice(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = smtp_app(engine, &smtp, &[("mail.rate_per_second", "4"), ("mail.max_connections", "1")]).await;
-        let meeting = meeting_17(&app).await;
-        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
-        let body = serde_json::json!({"audience": {"all": true}});
-        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
-        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        smtp.wait_for(1, 10).await;
-        let res = app.http.post(format!("{}/api/v1/campaigns/{id}/pause", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        // What was already claimed may still go out; then nothing more.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let during = smtp.messages().len();
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        assert_eq!(smtp.messages().len(), during, "nothing is sent while paused");
-        assert!(during < 8, "the pause took effect before the end ({during} sent)");
-        let p = wait_for_campaign(&app, &token, &id, "paused").await;
-        assert_eq!(p["state"], "paused");
+    let p = wait_for_campaign(&app, &token, &id, "done").await;
+    assert_eq!(p["state"], "done", "{p}");
+    assert_eq!(
+        (p["total"].as_i64(), p["sent"].as_i64(), p["queued"].as_i64(), p["failed"].as_i64()),
+        (Some(9), Some(9), Some(0), Some(0))
+    );
 
-        let res = app.http.post(format!("{}/api/v1/campaigns/{id}/resume", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let p = wait_for_campaign(&app, &token, &id, "done").await;
-        assert_eq!(p["sent"], 8);
-        let msgs = smtp.messages();
-        assert_eq!(msgs.len(), 8, "everyone once");
-        assert_eq!(per_recipient(&msgs).len(), 8);
-        let res = app.http.post(format!("{}/api/v1/campaigns/{id}/pause", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 409, "a finished campaign cannot be paused");
-        app.stop().await;
+    let msgs = smtp.wait_for(9, 5).await;
+    let by = per_recipient(&msgs);
+    assert_eq!(msgs.len(), 9);
+    assert_eq!(by.len(), 9, "each address once; the guest who is also a member is not doubled");
+    let mut rsvp_links = std::collections::HashSet::new();
+    for m in &msgs {
+        let text = decode_plain_part(&m.text());
+        let link = text.lines().find(|l| l.contains("/rsvp/")).expect("an RSVP link").trim().to_owned();
+        assert!(link.starts_with("http://127.0.0.1:8080/rsvp/"), "an absolute link from the base URL: {link}");
+        rsvp_links.insert(link);
+        assert!(m.text().contains("text/calendar"), "a calendar entry is attached");
+        assert!(m.header("Subject").is_some());
     }
-}
+    assert_eq!(rsvp_links.len(), 9, "every invitation has its own link");
+    let guest = by["it-ordfoerer@parti.example"][0];
+    assert!(guest.header("List-Unsubscribe").is_none(), "a guest is not on the list");
+    let member = by["anna.bogh@nordlys-it.example"][0];
+    assert!(member.header("List-Unsubscribe").unwrap().contains("/unsubscribe/"));
+    let parsed = mail_parser::MessageParser::default().parse(&member.data).unwrap();
+    let ics = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
+    let ics = String::from_utf8_lossy(ics.contents()).into_owned();
+    assert!(ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:REQUEST"), "{ics}");
+    let m17 = app.store().meeting_by_number(17).await.unwrap();
+    assert!(
+        ics.contains(&format!("DTSTART;TZID=Europe/Copenhagen:{}", local_ical(m17.starts_at))),
+        "starts in local time: {ics}"
+    );
+    let props = ical_lines(&ics);
+    assert!(props.iter().any(|(n, v)| n == "BEGIN" && v == "VTIMEZONE"), "a VTIMEZONE block: {ics}");
+    assert_eq!(ical_prop(&props, "TZID").as_deref(), Some("Europe/Copenhagen"));
+    assert_eq!(ical_prop(&props, "DTSTART;TZID=Europe/Copenhagen"), Some(local_ical(m17.starts_at)));
+    assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
+    assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("0"));
+    assert_eq!(ical_prop(&props, "STATUS").as_deref(), Some("CONFIRMED"));
+    assert!(ical_prop(&props, "ORGANIZER").is_some_and(|o| o.starts_with("mailto:")), "{ics}");
+    if !m17.online_url.is_empty() {
+        assert!(!ics.contains(&m17.online_url), "an invitation carries no joining link");
+    }
 
-both_engines! {
-    async fn a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = smtp_app(engine, &smtp, &[]).await;
-        let meeting = meeting_17(&app).await;
-        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
-        let body = serde_json::json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"});
-        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
-        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let p = wait_for_campaign(&app, &token, &id, "scheduled").await;
-        assert_eq!((p["state"].as_str(), p["total"].as_i64()), (Some("scheduled"), Some(0)));
-        assert_eq!(p["scheduled_at"], "2030-01-01T09:00:00+01:00");
-        assert!(smtp.messages().is_empty());
-        let res = app.http.post(format!("{}/api/v1/campaigns/{id}/cancel", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(wait_for_campaign(&app, &token, &id, "cancelled").await["state"], "cancelled");
-        app.stop().await;
-    }
-}
+    let people = app.store().person_counts().await.unwrap();
+    assert!(people.contains(&("guest".to_owned(), 1)), "the guest is kept apart from the list: {people:?}");
 
-both_engines! {
-    async fn invitations_need_a_published_meeting_and_a_sensible_audience(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
-        let draft = serde_json::json!({"title": "Kladde", "starts_at": "2027-09-01T09:00:00+02:00", "ends_at": "2027-09-01T12:00:00+02:00", "format": "virtual"});
-        let m: serde_json::Value = app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).json(&draft).send().await.unwrap().json().await.unwrap();
-        let id = m["id"].as_str().unwrap();
-        let invite = |body: serde_json::Value| app.http.post(format!("{}/api/v1/meetings/{id}/invitations", app.base)).bearer_auth(&token).json(&body).send();
-        let res = invite(serde_json::json!({"audience": {"all": true}})).await.unwrap();
-        assert_eq!(res.status(), 409, "a draft cannot be invited to");
-        let res = app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "published");
-        let res = invite(serde_json::json!({"audience": {"all": true, "interests": ["ai"]}})).await.unwrap();
-        assert_eq!(res.status(), 422);
-        let res = invite(serde_json::json!({"guests": [{"email": "not-an-address", "name": "X"}]})).await.unwrap();
-        assert_eq!(res.status(), 422);
-        let p: serde_json::Value = res.json().await.unwrap();
-        assert!(p["detail"].as_str().unwrap().starts_with("guests[0].email"), "{p}");
-        let res = invite(serde_json::json!({})).await.unwrap();
-        assert_eq!(res.status(), 422);
-        app.stop().await;
-    }
+    // The same invitation again reaches nobody new.
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let again = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let p = wait_for_campaign(&app, &token, &again, "done").await;
+    assert_eq!((p["total"].as_i64(), p["sent"].as_i64()), (Some(0), Some(0)), "{p}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(smtp.messages().len(), 9, "nobody is invited twice");
+    app.stop().await;
 }
+both_engines!(an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry);
+
+async fn an_interest_segment_reaches_only_those_interested(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = smtp_app(engine, &smtp, &[]).await;
+    let meeting = meeting_17(&app).await;
+    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let body = serde_json::json!({"audience": {"interests": ["cybersecurity", "green-it"]}});
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let p = wait_for_campaign(&app, &token, &id, "done").await;
+    let got: std::collections::BTreeSet<String> = per_recipient(&smtp.messages()).into_keys().collect();
+    let expected: std::collections::BTreeSet<String> = [
+        "mads@fjordsikkerhed.example",
+        "jonas.lund@groenkode.example",
+        "rasmus@kommunedata.example",
+        "camilla.haugaard@nordlys-it.example",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(got, expected);
+    assert_eq!(p["total"], 4);
+    app.stop().await;
+}
+both_engines!(an_interest_segment_reaches_only_those_interested);
+
+async fn a_paused_campaign_stops_and_resumes_without_sending_anyone_twice(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = smtp_app(engine, &smtp, &[("mail.rate_per_second", "4"), ("mail.max_connections", "1")]).await;
+    let meeting = meeting_17(&app).await;
+    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let body = serde_json::json!({"audience": {"all": true}});
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    smtp.wait_for(1, 10).await;
+    let res =
+        app.http.post(format!("{}/api/v1/campaigns/{id}/pause", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    // What was already claimed may still go out; then nothing more.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during = smtp.messages().len();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(smtp.messages().len(), during, "nothing is sent while paused");
+    assert!(during < 8, "the pause took effect before the end ({during} sent)");
+    let p = wait_for_campaign(&app, &token, &id, "paused").await;
+    assert_eq!(p["state"], "paused");
+
+    let res =
+        app.http.post(format!("{}/api/v1/campaigns/{id}/resume", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let p = wait_for_campaign(&app, &token, &id, "done").await;
+    assert_eq!(p["sent"], 8);
+    let msgs = smtp.messages();
+    assert_eq!(msgs.len(), 8, "everyone once");
+    assert_eq!(per_recipient(&msgs).len(), 8);
+    let res =
+        app.http.post(format!("{}/api/v1/campaigns/{id}/pause", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 409, "a finished campaign cannot be paused");
+    app.stop().await;
+}
+both_engines!(a_paused_campaign_stops_and_resumes_without_sending_anyone_twice);
+
+async fn a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = smtp_app(engine, &smtp, &[]).await;
+    let meeting = meeting_17(&app).await;
+    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let body = serde_json::json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"});
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let p = wait_for_campaign(&app, &token, &id, "scheduled").await;
+    assert_eq!((p["state"].as_str(), p["total"].as_i64()), (Some("scheduled"), Some(0)));
+    assert_eq!(p["scheduled_at"], "2030-01-01T09:00:00+01:00");
+    assert!(smtp.messages().is_empty());
+    let res =
+        app.http.post(format!("{}/api/v1/campaigns/{id}/cancel", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(wait_for_campaign(&app, &token, &id, "cancelled").await["state"], "cancelled");
+    app.stop().await;
+}
+both_engines!(a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled);
+
+async fn invitations_need_a_published_meeting_and_a_sensible_audience(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let draft = serde_json::json!({"title": "Kladde", "starts_at": "2027-09-01T09:00:00+02:00", "ends_at": "2027-09-01T12:00:00+02:00", "format": "virtual"});
+    let m: serde_json::Value = app
+        .http
+        .post(format!("{}/api/v1/meetings", app.base))
+        .bearer_auth(&token)
+        .json(&draft)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = m["id"].as_str().unwrap();
+    let invite = |body: serde_json::Value| {
+        app.http.post(format!("{}/api/v1/meetings/{id}/invitations", app.base)).bearer_auth(&token).json(&body).send()
+    };
+    let res = invite(serde_json::json!({"audience": {"all": true}})).await.unwrap();
+    assert_eq!(res.status(), 409, "a draft cannot be invited to");
+    let res =
+        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "published");
+    let res = invite(serde_json::json!({"audience": {"all": true, "interests": ["ai"]}})).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let res = invite(serde_json::json!({"guests": [{"email": "not-an-address", "name": "X"}]})).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let p: serde_json::Value = res.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().starts_with("guests[0].email"), "{p}");
+    let res = invite(serde_json::json!({})).await.unwrap();
+    assert_eq!(res.status(), 422);
+    app.stop().await;
+}
+both_engines!(invitations_need_a_published_meeting_and_a_sensible_audience);
 
 /// A meeting time as a local iCalendar DATE-TIME in Europe/Copenhagen.
 fn local_ical(t: jiff::Timestamp) -> String {
@@ -613,85 +662,118 @@ fn attached_ics(m: &Received) -> (String, String) {
     (String::from_utf8_lossy(a.contents()).into_owned(), ct)
 }
 
-both_engines! {
-    async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calendar_entry(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let app = smtp_app(engine, &smtp, &[]).await;
-        let meeting = meeting_17(&app).await;
-        let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
-        let body = serde_json::json!({"audience": {"all": true}, "guests": [{"email": "it-ordfoerer@parti.example", "name": "Karen Ærtebjerg"}]});
-        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
-        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        let p = wait_for_campaign(&app, &token, &id, "done").await;
-        let invited = usize::try_from(p["total"].as_i64().unwrap()).unwrap();
-        assert!(invited >= 3, "{p}");
-        let msgs = smtp.wait_for(invited, 10).await;
-        assert_eq!(msgs.len(), invited);
+async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calendar_entry(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = smtp_app(engine, &smtp, &[]).await;
+    let meeting = meeting_17(&app).await;
+    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let body = serde_json::json!({"audience": {"all": true}, "guests": [{"email": "it-ordfoerer@parti.example", "name": "Karen Ærtebjerg"}]});
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let p = wait_for_campaign(&app, &token, &id, "done").await;
+    let invited = usize::try_from(p["total"].as_i64().unwrap()).unwrap();
+    assert!(invited >= 3, "{p}");
+    let msgs = smtp.wait_for(invited, 10).await;
+    assert_eq!(msgs.len(), invited);
 
-        // One person declines; they hear nothing more about the meeting.
-        let decliner = msgs[0].to[0].clone();
-        let text = decode_plain_part(&msgs[0].text());
-        let link = text.lines().find(|l| l.contains("/rsvp/")).unwrap().trim().to_owned();
-        let rsvp = link.rsplit('/').next().unwrap().to_owned();
-        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
-        assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
-        let before = smtp.wait_for(invited + 1, 10).await.len();
-        assert_eq!(before, invited + 1, "the answer is confirmed");
+    // One person declines; they hear nothing more about the meeting.
+    let decliner = msgs[0].to[0].clone();
+    let text = decode_plain_part(&msgs[0].text());
+    let link = text.lines().find(|l| l.contains("/rsvp/")).unwrap().trim().to_owned();
+    let rsvp = link.rsplit('/').next().unwrap().to_owned();
+    let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let before = smtp.wait_for(invited + 1, 10).await.len();
+    assert_eq!(before, invited + 1, "the answer is confirmed");
 
-        // Reschedule by a week.
-        let m17 = app.store().meeting_by_number(17).await.unwrap();
-        let week = jiff::SignedDuration::from_hours(24 * 7);
-        let (starts, ends) = (m17.starts_at + week, m17.ends_at + week);
-        let patch = serde_json::json!({"starts_at": starts.to_string(), "ends_at": ends.to_string()});
-        let res = app.http.patch(format!("{}/api/v1/meetings/{meeting}", app.base)).bearer_auth(&token).json(&patch).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-        let expected = invited - 1;
-        let all = smtp.wait_for(before + expected, 10).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let all_now = smtp.messages();
-        assert_eq!(all_now.len(), all.len(), "nothing more than the updates");
-        let updates = &all[before..];
-        assert_eq!(updates.len(), expected, "one update to each invited person who did not decline");
-        let by = per_recipient(updates);
-        assert_eq!(by.len(), expected, "exactly one each");
-        assert!(!by.contains_key(&decliner), "who declined hears nothing");
-        for m in updates {
-            let (ics, ct) = attached_ics(m);
-            assert_eq!(ct, "text/calendar; method=REQUEST");
-            let props = ical_lines(&ics);
-            assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some("REQUEST"), "{ics}");
-            assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
-            assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("1"), "one higher: {ics}");
-            assert_eq!(ical_prop(&props, "DTSTART;TZID=Europe/Copenhagen"), Some(local_ical(starts)), "{ics}");
-            assert_eq!(ical_prop(&props, "DTEND;TZID=Europe/Copenhagen"), Some(local_ical(ends)), "{ics}");
-        }
-
-        // A change of the description alone sends nothing.
-        let res = app.http.patch(format!("{}/api/v1/meetings/{meeting}", app.base)).bearer_auth(&token).json(&serde_json::json!({"description": "Nyt program"})).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let res = app.http.patch(format!("{}/api/v1/meetings/{meeting}", app.base)).bearer_auth(&token).json(&serde_json::json!({"ends_at": "2000-01-01T00:00:00Z"})).send().await.unwrap();
-        assert_eq!(res.status(), 422, "validated like creation");
-
-        // Cancel: one METHOD:CANCEL to each of the same people.
-        let before = all.len();
-        let res = app.http.post(format!("{}/api/v1/meetings/{meeting}/cancel", app.base)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let all = smtp.wait_for(before + expected, 10).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(smtp.messages().len(), before + expected);
-        let cancels = &all[before..];
-        let by = per_recipient(cancels);
-        assert_eq!(by.len(), expected);
-        assert!(!by.contains_key(&decliner));
-        for m in cancels {
-            let (ics, ct) = attached_ics(m);
-            assert_eq!(ct, "text/calendar; method=CANCEL");
-            let props = ical_lines(&ics);
-            assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some("CANCEL"), "{ics}");
-            assert_eq!(ical_prop(&props, "STATUS").as_deref(), Some("CANCELLED"));
-            assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("2"));
-            assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
-        }
-        app.stop().await;
+    // Reschedule by a week.
+    let m17 = app.store().meeting_by_number(17).await.unwrap();
+    let week = jiff::SignedDuration::from_hours(24 * 7);
+    let (starts, ends) = (m17.starts_at + week, m17.ends_at + week);
+    let patch = serde_json::json!({"starts_at": starts.to_string(), "ends_at": ends.to_string()});
+    let res = app
+        .http
+        .patch(format!("{}/api/v1/meetings/{meeting}", app.base))
+        .bearer_auth(&token)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let expected = invited - 1;
+    let all = smtp.wait_for(before + expected, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all_now = smtp.messages();
+    assert_eq!(all_now.len(), all.len(), "nothing more than the updates");
+    let updates = &all[before..];
+    assert_eq!(updates.len(), expected, "one update to each invited person who did not decline");
+    let by = per_recipient(updates);
+    assert_eq!(by.len(), expected, "exactly one each");
+    assert!(!by.contains_key(&decliner), "who declined hears nothing");
+    for m in updates {
+        let (ics, ct) = attached_ics(m);
+        assert_eq!(ct, "text/calendar; method=REQUEST");
+        let props = ical_lines(&ics);
+        assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some("REQUEST"), "{ics}");
+        assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
+        assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("1"), "one higher: {ics}");
+        assert_eq!(ical_prop(&props, "DTSTART;TZID=Europe/Copenhagen"), Some(local_ical(starts)), "{ics}");
+        assert_eq!(ical_prop(&props, "DTEND;TZID=Europe/Copenhagen"), Some(local_ical(ends)), "{ics}");
     }
+
+    // A change of the description alone sends nothing.
+    let res = app
+        .http
+        .patch(format!("{}/api/v1/meetings/{meeting}", app.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"description": "Nyt program"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .http
+        .patch(format!("{}/api/v1/meetings/{meeting}", app.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"ends_at": "2000-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "validated like creation");
+
+    // Cancel: one METHOD:CANCEL to each of the same people.
+    let before = all.len();
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{meeting}/cancel", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let all = smtp.wait_for(before + expected, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), before + expected);
+    let cancels = &all[before..];
+    let by = per_recipient(cancels);
+    assert_eq!(by.len(), expected);
+    assert!(!by.contains_key(&decliner));
+    for m in cancels {
+        let (ics, ct) = attached_ics(m);
+        assert_eq!(ct, "text/calendar; method=CANCEL");
+        let props = ical_lines(&ics);
+        assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some("CANCEL"), "{ics}");
+        assert_eq!(ical_prop(&props, "STATUS").as_deref(), Some("CANCELLED"));
+        assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("2"));
+        assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
+    }
+    app.stop().await;
 }
+both_engines!(a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calendar_entry);

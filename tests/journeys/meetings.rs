@@ -4,10 +4,10 @@
 //! counting an audience as the real send would, previewing, sending a test
 //! only to oneself, and a personal message that arrives rendered and escaped.
 
-mod common;
+use crate::common;
 
 use common::smtp::{Received, SmtpServer};
-use common::{TestApp, api_token};
+use common::{Engine, TestApp, api_token};
 use dialogforum::domain::{Email, MeetingId, MeetingStatus, Name, PersonId, PersonStatus, Role};
 use dialogforum::store::Store;
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
@@ -104,129 +104,172 @@ async fn audit_count(app: &TestApp, action: &str) -> i64 {
         .unwrap())
 }
 
-both_engines! {
-    async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_through_its_life(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let (http, csrf) = sign_in(&app).await;
-        let url = |path: &str| format!("{}{path}", app.base);
+async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_through_its_life(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (http, csrf) = sign_in(&app).await;
+    let url = |path: &str| format!("{}{path}", app.base);
 
-        // A form with mistakes comes back with each message by its field.
-        let mut bad = details(&csrf, "0", "", "2027-03-04");
-        bad.iter_mut().find(|(k, _)| *k == "ends_at").unwrap().1 = "2027-03-04T12:00".into();
-        let html = text(http.post(url("/admin/meetings/new")).form(&bad).send().await.unwrap(), 422).await;
-        for field in ["title", "number", "ends_at"] {
-            assert!(html.contains(&format!(r##"href="#{field}""##)), "{field} in the summary: {html}");
-            assert!(html.contains(&format!(r#"id="{field}-error""#)), "{field} message: {html}");
-            assert!(html.contains(&format!(r#"aria-describedby="{field}-error""#)), "{field} described: {html}");
-        }
-        assert!(html.contains("Digitaliseringsstyrelsen, Landgreven 4"), "what was typed is kept");
-
-        let id = create_meeting(&app, &http, &csrf, "21", "2027-03-04").await;
-        let m = app.store().meeting(id).await.unwrap();
-        assert_eq!((m.status, m.number, m.capacity, m.per_organisation_limit), (MeetingStatus::Draft, Some(21), Some(80), Some(2)));
-        assert_eq!(m.starts_at.to_string(), "2027-03-04T12:00:00Z", "13:00 in Copenhagen is 12:00 UTC in March");
-        assert_eq!(m.tracks.iter().map(|t| (t.key.as_str(), t.capacity)).collect::<Vec<_>>(), [("ai", Some(40)), ("buy", None)]);
-        let page = url(&format!("/admin/meetings/{id}"));
-
-        // Three programme items, each added with the version the page showed.
-        for (start, title, speakers, track) in [
-            ("13:00", "Velkomst", "", ""),
-            ("13:15", "AI i sagsbehandling", "Mette Jensen | Grøn Energi A/S | Chefkonsulent", "ai"),
-            ("14:30", "Indkøb af AI", "Søren Holm | Vindkraft ApS", "buy"),
-        ] {
-            let html = text(http.get(&page).send().await.unwrap(), 200).await;
-            let form = [
-                ("csrf", csrf.as_str()), ("version", &version_of(&html)), ("start", start), ("end", ""),
-                ("item_title", title), ("item_description", ""), ("speakers", speakers), ("track", track),
-            ];
-            let res = http.post(format!("{page}/programme")).form(&form).send().await.unwrap();
-            assert_eq!(res.status(), 303);
-        }
-        // An item with a wrong time and an unknown track is refused by its fields.
-        let html = text(http.get(&page).send().await.unwrap(), 200).await;
-        let version = version_of(&html);
-        let form = [
-            ("csrf", csrf.as_str()), ("version", &version), ("start", "25:99"), ("end", ""),
-            ("item_title", "Forkert"), ("item_description", ""), ("speakers", ""), ("track", "nope"),
-        ];
-        let html = text(http.post(format!("{page}/programme")).form(&form).send().await.unwrap(), 422).await;
-        assert!(html.contains(r#"id="start-error""#) && html.contains(r#"id="track-error""#), "{html}");
-
-        // Move the last item up, then remove the first; a stale form is refused.
-        let up = [("csrf", csrf.as_str()), ("version", &version), ("action", "up")];
-        assert_eq!(http.post(format!("{page}/programme/2")).form(&up).send().await.unwrap().status(), 303);
-        assert_eq!(http.post(format!("{page}/programme/0")).form(&up).send().await.unwrap().status(), 409, "stale version");
-        let html = text(http.get(&page).send().await.unwrap(), 200).await;
-        let remove = [("csrf", csrf.as_str()), ("version", &version_of(&html)), ("action", "remove")];
-        assert_eq!(http.post(format!("{page}/programme/0")).form(&remove).send().await.unwrap().status(), 303);
-        let m = app.store().meeting(id).await.unwrap();
-        let titles: Vec<&str> = m.programme.iter().map(|p| p.title.as_str()).collect();
-        assert_eq!(titles, ["Indkøb af AI", "AI i sagsbehandling"]);
-        assert_eq!(m.programme[1].speakers[0].organisation, "Grøn Energi A/S");
-        assert_eq!(m.programme[1].track.as_deref(), Some("ai"));
-        assert_eq!(m.programme[0].starts_at.unwrap().to_string(), "2027-03-04T13:30:00Z");
-
-        // Edit an item: move it to the other track.
-        let html = text(http.get(format!("{page}?item=1")).send().await.unwrap(), 200).await;
-        assert!(html.contains(r#"value="13:15""#) && html.contains("Mette Jensen | Grøn Energi A/S | Chefkonsulent"), "{html}");
-        let form = [
-            ("csrf", csrf.as_str()), ("version", &version_of(&html)), ("action", "save"), ("start", "13:15"), ("end", "14:00"),
-            ("item_title", "AI i sagsbehandlingen"), ("item_description", ""), ("speakers", "Mette Jensen | Grøn Energi A/S"), ("track", "buy"),
-        ];
-        assert_eq!(http.post(format!("{page}/programme/1")).form(&form).send().await.unwrap().status(), 303);
-        let m = app.store().meeting(id).await.unwrap();
-        assert_eq!((m.programme[1].title.as_str(), m.programme[1].track.as_deref()), ("AI i sagsbehandlingen", Some("buy")));
-
-        // The life of the meeting: only the moves that make sense are offered and allowed.
-        let status = format!("{page}/status");
-        let html = text(http.get(&page).send().await.unwrap(), 200).await;
-        assert!(html.contains(r#"value="published""#) && !html.contains(r#"value="archived""#), "{html}");
-        assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "archived")]).send().await.unwrap().status(), 409);
-        for to in ["published", "closed", "held", "archived"] {
-            let res = http.post(&status).form(&[("csrf", csrf.as_str()), ("to", to)]).send().await.unwrap();
-            assert_eq!(res.status(), 303, "to {to}");
-            assert_eq!(app.store().meeting(id).await.unwrap().status.as_str(), to);
-        }
-        assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "cancelled")]).send().await.unwrap().status(), 409);
-        assert_eq!(http.post(&status).form(&[("csrf", "forged"), ("to", "held")]).send().await.unwrap().status(), 403);
-
-        // The list shows it; every change left an audit entry.
-        let html = text(http.get(url("/admin/meetings")).send().await.unwrap(), 200).await;
-        assert!(html.contains("AI i det offentlige"), "{html}");
-        assert_eq!(audit_count(&app, "meeting.create").await, 1);
-        assert_eq!(audit_count(&app, "meeting.programme").await, 6);
-        assert_eq!(audit_count(&app, "meeting.published").await, 1);
-        assert_eq!(audit_count(&app, "meeting.archived").await, 1);
-        app.stop().await;
+    // A form with mistakes comes back with each message by its field.
+    let mut bad = details(&csrf, "0", "", "2027-03-04");
+    bad.iter_mut().find(|(k, _)| *k == "ends_at").unwrap().1 = "2027-03-04T12:00".into();
+    let html = text(http.post(url("/admin/meetings/new")).form(&bad).send().await.unwrap(), 422).await;
+    for field in ["title", "number", "ends_at"] {
+        assert!(html.contains(&format!(r##"href="#{field}""##)), "{field} in the summary: {html}");
+        assert!(html.contains(&format!(r#"id="{field}-error""#)), "{field} message: {html}");
+        assert!(html.contains(&format!(r#"aria-describedby="{field}-error""#)), "{field} described: {html}");
     }
-}
+    assert!(html.contains("Digitaliseringsstyrelsen, Landgreven 4"), "what was typed is kept");
 
-both_engines! {
-    async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let url_s = smtp.url();
-        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-        let (http, csrf) = sign_in(&app).await;
-        let id = create_meeting(&app, &http, &csrf, "22", "2027-05-06").await;
-        let page = format!("{}/admin/meetings/{id}", app.base);
-        assert_eq!(http.post(format!("{page}/status")).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(), 303);
-        add_person(app.store(), "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
-        let form = [("csrf", csrf.as_str()), ("audience", "all"), ("action", "send")];
-        text(http.post(format!("{page}/invitations")).form(&form).send().await.unwrap(), 200).await;
-        let first = smtp.wait_for(1, 20).await;
-        assert!(attached_ics(&first[0]).contains("SEQUENCE:0\r\n"));
+    let id = create_meeting(&app, &http, &csrf, "21", "2027-03-04").await;
+    let m = app.store().meeting(id).await.unwrap();
+    assert_eq!(
+        (m.status, m.number, m.capacity, m.per_organisation_limit),
+        (MeetingStatus::Draft, Some(21), Some(80), Some(2))
+    );
+    assert_eq!(m.starts_at.to_string(), "2027-03-04T12:00:00Z", "13:00 in Copenhagen is 12:00 UTC in March");
+    assert_eq!(
+        m.tracks.iter().map(|t| (t.key.as_str(), t.capacity)).collect::<Vec<_>>(),
+        [("ai", Some(40)), ("buy", None)]
+    );
+    let page = url(&format!("/admin/meetings/{id}"));
 
-        let mut moved = details(&csrf, "22", "AI i det offentlige", "2027-05-06");
-        moved.iter_mut().find(|(k, _)| *k == "starts_at").unwrap().1 = "2027-05-06T14:00".into();
-        assert_eq!(http.post(&page).form(&moved).send().await.unwrap().status(), 303);
-        let msgs = smtp.wait_for(2, 20).await;
-        assert_eq!(msgs.len(), 2);
-        let ics = attached_ics(&msgs[1]);
-        assert!(ics.contains("SEQUENCE:1\r\n") && ics.contains("DTSTART;TZID=Europe/Copenhagen:20270506T140000"), "{ics}");
-        assert_eq!(audit_count(&app, "meeting.reschedule").await, 1);
-        app.stop().await;
+    // Three programme items, each added with the version the page showed.
+    for (start, title, speakers, track) in [
+        ("13:00", "Velkomst", "", ""),
+        ("13:15", "AI i sagsbehandling", "Mette Jensen | Grøn Energi A/S | Chefkonsulent", "ai"),
+        ("14:30", "Indkøb af AI", "Søren Holm | Vindkraft ApS", "buy"),
+    ] {
+        let html = text(http.get(&page).send().await.unwrap(), 200).await;
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("version", &version_of(&html)),
+            ("start", start),
+            ("end", ""),
+            ("item_title", title),
+            ("item_description", ""),
+            ("speakers", speakers),
+            ("track", track),
+        ];
+        let res = http.post(format!("{page}/programme")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), 303);
     }
+    // An item with a wrong time and an unknown track is refused by its fields.
+    let html = text(http.get(&page).send().await.unwrap(), 200).await;
+    let version = version_of(&html);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("version", &version),
+        ("start", "25:99"),
+        ("end", ""),
+        ("item_title", "Forkert"),
+        ("item_description", ""),
+        ("speakers", ""),
+        ("track", "nope"),
+    ];
+    let html = text(http.post(format!("{page}/programme")).form(&form).send().await.unwrap(), 422).await;
+    assert!(html.contains(r#"id="start-error""#) && html.contains(r#"id="track-error""#), "{html}");
+
+    // Move the last item up, then remove the first; a stale form is refused.
+    let up = [("csrf", csrf.as_str()), ("version", &version), ("action", "up")];
+    assert_eq!(http.post(format!("{page}/programme/2")).form(&up).send().await.unwrap().status(), 303);
+    assert_eq!(http.post(format!("{page}/programme/0")).form(&up).send().await.unwrap().status(), 409, "stale version");
+    let html = text(http.get(&page).send().await.unwrap(), 200).await;
+    let remove = [("csrf", csrf.as_str()), ("version", &version_of(&html)), ("action", "remove")];
+    assert_eq!(http.post(format!("{page}/programme/0")).form(&remove).send().await.unwrap().status(), 303);
+    let m = app.store().meeting(id).await.unwrap();
+    let titles: Vec<&str> = m.programme.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(titles, ["Indkøb af AI", "AI i sagsbehandling"]);
+    assert_eq!(m.programme[1].speakers[0].organisation, "Grøn Energi A/S");
+    assert_eq!(m.programme[1].track.as_deref(), Some("ai"));
+    assert_eq!(m.programme[0].starts_at.unwrap().to_string(), "2027-03-04T13:30:00Z");
+
+    // Edit an item: move it to the other track.
+    let html = text(http.get(format!("{page}?item=1")).send().await.unwrap(), 200).await;
+    assert!(
+        html.contains(r#"value="13:15""#) && html.contains("Mette Jensen | Grøn Energi A/S | Chefkonsulent"),
+        "{html}"
+    );
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("version", &version_of(&html)),
+        ("action", "save"),
+        ("start", "13:15"),
+        ("end", "14:00"),
+        ("item_title", "AI i sagsbehandlingen"),
+        ("item_description", ""),
+        ("speakers", "Mette Jensen | Grøn Energi A/S"),
+        ("track", "buy"),
+    ];
+    assert_eq!(http.post(format!("{page}/programme/1")).form(&form).send().await.unwrap().status(), 303);
+    let m = app.store().meeting(id).await.unwrap();
+    assert_eq!(
+        (m.programme[1].title.as_str(), m.programme[1].track.as_deref()),
+        ("AI i sagsbehandlingen", Some("buy"))
+    );
+
+    // The life of the meeting: only the moves that make sense are offered and allowed.
+    let status = format!("{page}/status");
+    let html = text(http.get(&page).send().await.unwrap(), 200).await;
+    assert!(html.contains(r#"value="published""#) && !html.contains(r#"value="archived""#), "{html}");
+    assert_eq!(
+        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "archived")]).send().await.unwrap().status(),
+        409
+    );
+    for to in ["published", "closed", "held", "archived"] {
+        let res = http.post(&status).form(&[("csrf", csrf.as_str()), ("to", to)]).send().await.unwrap();
+        assert_eq!(res.status(), 303, "to {to}");
+        assert_eq!(app.store().meeting(id).await.unwrap().status.as_str(), to);
+    }
+    assert_eq!(
+        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "cancelled")]).send().await.unwrap().status(),
+        409
+    );
+    assert_eq!(http.post(&status).form(&[("csrf", "forged"), ("to", "held")]).send().await.unwrap().status(), 403);
+
+    // The list shows it; every change left an audit entry.
+    let html = text(http.get(url("/admin/meetings")).send().await.unwrap(), 200).await;
+    assert!(html.contains("AI i det offentlige"), "{html}");
+    assert_eq!(audit_count(&app, "meeting.create").await, 1);
+    assert_eq!(audit_count(&app, "meeting.programme").await, 6);
+    assert_eq!(audit_count(&app, "meeting.published").await, 1);
+    assert_eq!(audit_count(&app, "meeting.archived").await, 1);
+    app.stop().await;
 }
+both_engines!(an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_through_its_life);
+
+async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url_s = smtp.url();
+    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let (http, csrf) = sign_in(&app).await;
+    let id = create_meeting(&app, &http, &csrf, "22", "2027-05-06").await;
+    let page = format!("{}/admin/meetings/{id}", app.base);
+    assert_eq!(
+        http.post(format!("{page}/status"))
+            .form(&[("csrf", csrf.as_str()), ("to", "published")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    add_person(app.store(), "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
+    let form = [("csrf", csrf.as_str()), ("audience", "all"), ("action", "send")];
+    text(http.post(format!("{page}/invitations")).form(&form).send().await.unwrap(), 200).await;
+    let first = smtp.wait_for(1, 20).await;
+    assert!(attached_ics(&first[0]).contains("SEQUENCE:0\r\n"));
+
+    let mut moved = details(&csrf, "22", "AI i det offentlige", "2027-05-06");
+    moved.iter_mut().find(|(k, _)| *k == "starts_at").unwrap().1 = "2027-05-06T14:00".into();
+    assert_eq!(http.post(&page).form(&moved).send().await.unwrap().status(), 303);
+    let msgs = smtp.wait_for(2, 20).await;
+    assert_eq!(msgs.len(), 2);
+    let ics = attached_ics(&msgs[1]);
+    assert!(ics.contains("SEQUENCE:1\r\n") && ics.contains("DTSTART;TZID=Europe/Copenhagen:20270506T140000"), "{ics}");
+    assert_eq!(audit_count(&app, "meeting.reschedule").await, 1);
+    app.stop().await;
+}
+both_engines!(rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence);
 
 /// The calendar entry attached to a message.
 fn attached_ics(m: &Received) -> String {
@@ -252,116 +295,150 @@ async fn registrations(app: &TestApp, meeting: MeetingId) -> i64 {
         .unwrap())
 }
 
-both_engines! {
-    async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_personal_message(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let url_s = smtp.url();
-        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-        let (http, csrf) = sign_in(&app).await;
-        let store = app.store();
-        let mette = add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;
-        add_person(store, "lars@energi.example", "Lars Berg", "Grøn Energi A/S", PersonStatus::Confirmed).await;
-        add_person(store, "gone@energi.example", "Gone Away", "Grøn Energi A/S", PersonStatus::Unsubscribed).await;
-        let soren = add_person(store, "soren@vind.example", "Søren Holm", "Vindkraft ApS", PersonStatus::Confirmed).await;
-        let declined = add_person(store, "ida@vind.example", "Ida Vang", "Vindkraft ApS", PersonStatus::Confirmed).await;
-        let energi = store.organisations().await.unwrap().into_iter().find(|o| o.name == "Grøn Energi A/S").unwrap().id;
+async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_personal_message(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url_s = smtp.url();
+    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let (http, csrf) = sign_in(&app).await;
+    let store = app.store();
+    let mette =
+        add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;
+    add_person(store, "lars@energi.example", "Lars Berg", "Grøn Energi A/S", PersonStatus::Confirmed).await;
+    add_person(store, "gone@energi.example", "Gone Away", "Grøn Energi A/S", PersonStatus::Unsubscribed).await;
+    let soren = add_person(store, "soren@vind.example", "Søren Holm", "Vindkraft ApS", PersonStatus::Confirmed).await;
+    let declined = add_person(store, "ida@vind.example", "Ida Vang", "Vindkraft ApS", PersonStatus::Confirmed).await;
+    let energi = store.organisations().await.unwrap().into_iter().find(|o| o.name == "Grøn Energi A/S").unwrap().id;
 
-        // An earlier meeting: Mette attended, Søren was checked in, Ida declined.
-        let earlier = create_meeting(&app, &http, &csrf, "20", "2026-09-01").await;
-        for to in ["published", "held"] {
-            let status = format!("{}/admin/meetings/{earlier}/status", app.base);
-            assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", to)]).send().await.unwrap().status(), 303);
-        }
-        for (person, status, checked_in) in [(mette, "attending", None), (soren, "attending", Some(1_i64)), (declined, "declined", None)] {
-            on_db!(app.db, |pool| sqlx::query(
-                "insert into registration (id, meeting_id, person_id, status, checked_in_at, created_at, updated_at) \
-                 values ($1, $2, $3, $4, $5, 0, 0)"
-            )
-            .bind(uuid::Uuid::now_v7())
-            .bind(earlier.uuid())
-            .bind(person.uuid())
-            .bind(status)
-            .bind(checked_in)
-            .execute(&pool)
-            .await
-            .unwrap()
-            .rows_affected());
-        }
+    // An earlier meeting: Mette attended, Søren was checked in, Ida declined.
+    let earlier = create_meeting(&app, &http, &csrf, "20", "2026-09-01").await;
+    for to in ["published", "held"] {
+        let status = format!("{}/admin/meetings/{earlier}/status", app.base);
+        assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", to)]).send().await.unwrap().status(), 303);
+    }
+    for (person, status, checked_in) in
+        [(mette, "attending", None), (soren, "attending", Some(1_i64)), (declined, "declined", None)]
+    {
+        on_db!(app.db, |pool| sqlx::query(
+            "insert into registration (id, meeting_id, person_id, status, checked_in_at, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, 0, 0)"
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(earlier.uuid())
+        .bind(person.uuid())
+        .bind(status)
+        .bind(checked_in)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .rows_affected());
+    }
 
-        let id = create_meeting(&app, &http, &csrf, "21", "2027-03-04").await;
-        let page = format!("{}/admin/meetings/{id}/invitations", app.base);
-        let html = text(http.get(&page).send().await.unwrap(), 200).await;
-        assert!(html.contains("Grøn Energi A/S") && html.contains(r#"name="attendees_of""#), "{html}");
+    let id = create_meeting(&app, &http, &csrf, "21", "2027-03-04").await;
+    let page = format!("{}/admin/meetings/{id}/invitations", app.base);
+    let html = text(http.get(&page).send().await.unwrap(), 200).await;
+    assert!(html.contains("Grøn Energi A/S") && html.contains(r#"name="attendees_of""#), "{html}");
 
-        // The count: an organisation's confirmed members, each once.
-        let energi_id = energi.to_string();
-        let form = [("csrf", csrf.as_str()), ("audience", "organisations"), ("organisations", &energi_id), ("action", "preview")];
-        let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
-        assert!(html.contains("<strong>2 inviteres</strong>"), "{html}");
-        // Earlier attendees plus a guest who is one of them and a new guest: three addresses.
-        let earlier_id = earlier.to_string();
-        let guests = "Mette Jensen; mette@energi.example; Grøn Energi A/S\nKaren Ny; karen@gaest.example; Gæst ApS";
-        let form = [
-            ("csrf", csrf.as_str()), ("audience", "attendees_of"), ("attendees_of", &earlier_id), ("guests", guests),
-            ("message", "Kære {{ name }} fra {{organisation}}"), ("action", "preview"),
-        ];
-        let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
-        assert!(html.contains("<strong>3 inviteres</strong>"), "{html}");
-        assert!(html.contains("Invitation: 21. møde i Dialogforum – AI i det offentlige"), "the subject: {html}");
-        assert!(html.contains("Kære ") && html.contains("Tidspunkt: 4. marts 2027"), "the mail's text: {html}");
-        assert_eq!(registrations(&app, id).await, 0, "counting invites nobody");
-        let karen: i64 = on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from person where email = 'karen@gaest.example'")
+    // The count: an organisation's confirmed members, each once.
+    let energi_id = energi.to_string();
+    let form =
+        [("csrf", csrf.as_str()), ("audience", "organisations"), ("organisations", &energi_id), ("action", "preview")];
+    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    assert!(html.contains("<strong>2 inviteres</strong>"), "{html}");
+    // Earlier attendees plus a guest who is one of them and a new guest: three addresses.
+    let earlier_id = earlier.to_string();
+    let guests = "Mette Jensen; mette@energi.example; Grøn Energi A/S\nKaren Ny; karen@gaest.example; Gæst ApS";
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("audience", "attendees_of"),
+        ("attendees_of", &earlier_id),
+        ("guests", guests),
+        ("message", "Kære {{ name }} fra {{organisation}}"),
+        ("action", "preview"),
+    ];
+    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    assert!(html.contains("<strong>3 inviteres</strong>"), "{html}");
+    assert!(html.contains("Invitation: 21. møde i Dialogforum – AI i det offentlige"), "the subject: {html}");
+    assert!(html.contains("Kære ") && html.contains("Tidspunkt: 4. marts 2027"), "the mail's text: {html}");
+    assert_eq!(registrations(&app, id).await, 0, "counting invites nobody");
+    let karen: i64 =
+        on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from person where email = 'karen@gaest.example'")
             .fetch_one(&pool)
             .await
             .unwrap());
-        assert_eq!(karen, 0, "nor keeps the guest");
+    assert_eq!(karen, 0, "nor keeps the guest");
 
-        // An unknown placeholder is refused by the message field.
-        let form = [("csrf", csrf.as_str()), ("audience", "all"), ("message", "Din kode: {{ env.SECRET }}"), ("action", "preview")];
-        let html = text(http.post(&page).form(&form).send().await.unwrap(), 422).await;
-        assert!(html.contains(r#"id="message-error""#) && html.contains(r##"href="#message""##), "{html}");
+    // An unknown placeholder is refused by the message field.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("audience", "all"),
+        ("message", "Din kode: {{ env.SECRET }}"),
+        ("action", "preview"),
+    ];
+    let html = text(http.post(&page).form(&form).send().await.unwrap(), 422).await;
+    assert!(html.contains(r#"id="message-error""#) && html.contains(r##"href="#message""##), "{html}");
 
-        // A test goes to the organiser only, marked as a test, even before publishing.
-        let message = "Hej {{name}}!\n\nSe **programmet**. <script>alert(1)</script>";
-        let form = [("csrf", csrf.as_str()), ("audience", "all"), ("message", message), ("action", "test")];
-        let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
-        assert!(html.contains("organiser@forum.example"), "{html}");
-        let msgs = smtp.wait_for(1, 20).await;
-        assert_eq!(msgs.len(), 1);
-        assert_eq!(msgs[0].to, vec![ORGANISER]);
-        let (subject, _, _) = parsed(&msgs[0]);
-        assert!(subject.starts_with("[TEST] Invitation"), "{subject}");
-        assert_eq!(registrations(&app, id).await, 0, "a test invites nobody");
-        assert_eq!(audit_count(&app, "invitation.test").await, 1);
+    // A test goes to the organiser only, marked as a test, even before publishing.
+    let message = "Hej {{name}}!\n\nSe **programmet**. <script>alert(1)</script>";
+    let form = [("csrf", csrf.as_str()), ("audience", "all"), ("message", message), ("action", "test")];
+    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    assert!(html.contains("organiser@forum.example"), "{html}");
+    let msgs = smtp.wait_for(1, 20).await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].to, vec![ORGANISER]);
+    let (subject, _, _) = parsed(&msgs[0]);
+    assert!(subject.starts_with("[TEST] Invitation"), "{subject}");
+    assert_eq!(registrations(&app, id).await, 0, "a test invites nobody");
+    assert_eq!(audit_count(&app, "invitation.test").await, 1);
 
-        // Sending needs a published meeting; then the message arrives rendered and escaped.
-        let form = [("csrf", csrf.as_str()), ("audience", "organisations"), ("organisations", &energi_id), ("message", message), ("action", "send")];
-        assert_eq!(http.post(&page).form(&form).send().await.unwrap().status(), 409);
-        let status = format!("{}/admin/meetings/{id}/status", app.base);
-        assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(), 303);
-        let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
-        assert!(html.contains("Invitationerne sendes nu"), "{html}");
-        let msgs = smtp.wait_for(3, 20).await;
-        assert_eq!(msgs.len(), 3);
-        let mut to: Vec<&str> = msgs[1..].iter().map(|m| m.to[0].as_str()).collect();
-        to.sort_unstable();
-        assert_eq!(to, ["lars@energi.example", "mette@energi.example"]);
-        let for_mette = msgs.iter().find(|m| m.to[0] == "mette@energi.example").unwrap();
-        let (_, text_part, html_part) = parsed(for_mette);
-        assert!(html_part.contains("Hej Mette Jensen!"), "{html_part}");
-        assert!(html_part.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html_part.contains("<script>"), "{html_part}");
-        assert!(html_part.contains("<strong>programmet</strong>"), "{html_part}");
-        assert!(text_part.contains("Hej Mette Jensen!") && text_part.contains("Se programmet. <script>alert(1)</script>"), "{text_part}");
-        assert_eq!(registrations(&app, id).await, 2);
-        assert_eq!(store.invitation_message(id).await.unwrap(), message, "the message stays with the meeting");
+    // Sending needs a published meeting; then the message arrives rendered and escaped.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("audience", "organisations"),
+        ("organisations", &energi_id),
+        ("message", message),
+        ("action", "send"),
+    ];
+    assert_eq!(http.post(&page).form(&form).send().await.unwrap().status(), 409);
+    let status = format!("{}/admin/meetings/{id}/status", app.base);
+    assert_eq!(
+        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(),
+        303
+    );
+    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    assert!(html.contains("Invitationerne sendes nu"), "{html}");
+    let msgs = smtp.wait_for(3, 20).await;
+    assert_eq!(msgs.len(), 3);
+    let mut to: Vec<&str> = msgs[1..].iter().map(|m| m.to[0].as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["lars@energi.example", "mette@energi.example"]);
+    let for_mette = msgs.iter().find(|m| m.to[0] == "mette@energi.example").unwrap();
+    let (_, text_part, html_part) = parsed(for_mette);
+    assert!(html_part.contains("Hej Mette Jensen!"), "{html_part}");
+    assert!(
+        html_part.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html_part.contains("<script>"),
+        "{html_part}"
+    );
+    assert!(html_part.contains("<strong>programmet</strong>"), "{html_part}");
+    assert!(
+        text_part.contains("Hej Mette Jensen!") && text_part.contains("Se programmet. <script>alert(1)</script>"),
+        "{text_part}"
+    );
+    assert_eq!(registrations(&app, id).await, 2);
+    assert_eq!(store.invitation_message(id).await.unwrap(), message, "the message stays with the meeting");
 
-        // The same audience again invites nobody twice.
-        let form = [("csrf", csrf.as_str()), ("audience", "organisations"), ("organisations", &energi_id), ("message", message), ("action", "preview")];
-        let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
-        assert!(html.contains("<strong>0 inviteres</strong>"), "{html}");
-        app.stop().await;
-    }
+    // The same audience again invites nobody twice.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("audience", "organisations"),
+        ("organisations", &energi_id),
+        ("message", message),
+        ("action", "preview"),
+    ];
+    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    assert!(html.contains("<strong>0 inviteres</strong>"), "{html}");
+    app.stop().await;
 }
+both_engines!(the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_personal_message);
 
 /// A `datetime-local` value `hours` from now, in Copenhagen time.
 fn local_in(hours: i64) -> String {
@@ -369,91 +446,103 @@ fn local_in(hours: i64) -> String {
     t.to_zoned_datetime(dialogforum::domain::copenhagen()).strftime("%Y-%m-%dT%H:%M").to_string()
 }
 
-both_engines! {
-    async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let url_s = smtp.url();
-        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-        let (http, csrf) = sign_in(&app).await;
-        let store = app.store();
-        let anna = add_person(store, "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
-        let bo = add_person(store, "bo@nordlys.example", "Bo Ravn", "Nordlys IT", PersonStatus::Confirmed).await;
-        let cy = add_person(store, "cy@vind.example", "Cy Lund", "Vindkraft ApS", PersonStatus::Confirmed).await;
-        let dee = add_person(store, "dee@vind.example", "Dee Holm", "Vindkraft ApS", PersonStatus::Unsubscribed).await;
+async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url_s = smtp.url();
+    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let (http, csrf) = sign_in(&app).await;
+    let store = app.store();
+    let anna = add_person(store, "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
+    let bo = add_person(store, "bo@nordlys.example", "Bo Ravn", "Nordlys IT", PersonStatus::Confirmed).await;
+    let cy = add_person(store, "cy@vind.example", "Cy Lund", "Vindkraft ApS", PersonStatus::Confirmed).await;
+    let dee = add_person(store, "dee@vind.example", "Dee Holm", "Vindkraft ApS", PersonStatus::Unsubscribed).await;
 
-        // A hybrid meeting in 12 hours whose deadline is in 6: both reminders are due.
-        let mut form = details(&csrf, "30", "Grøn it i praksis", "2027-01-01");
-        for (k, v) in [("starts_at", local_in(12)), ("ends_at", local_in(15)), ("registration_deadline", local_in(6))] {
-            form.iter_mut().find(|(f, _)| *f == k).unwrap().1 = v;
-        }
-        let res = http.post(format!("{}/admin/meetings/new", app.base)).form(&form).send().await.unwrap();
-        assert_eq!(res.status(), 303);
-        let id: MeetingId = res.headers()["location"].to_str().unwrap().trim_start_matches("/admin/meetings/").parse().unwrap();
-        for (person, status) in [(anna, "invited"), (bo, "attending"), (cy, "declined"), (dee, "invited")] {
-            on_db!(app.db, |pool| sqlx::query(
-                "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) values ($1, $2, $3, $4, 0, 0)"
-            )
-            .bind(uuid::Uuid::now_v7())
-            .bind(id.uuid())
-            .bind(person.uuid())
-            .bind(status)
-            .execute(&pool)
-            .await
-            .unwrap()
-            .rows_affected());
-        }
-        // Eve was invited just now, inside the reminder window: the invitation is reminder enough.
-        let eve = add_person(store, "eve@vind.example", "Eve Dal", "Vindkraft ApS", PersonStatus::Confirmed).await;
-        let just_now = jiff::Timestamp::now().as_microsecond();
-        on_db!(app.db, |pool| sqlx::query(
-            "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) values ($1, $2, $3, 'invited', $4, $4)"
+    // A hybrid meeting in 12 hours whose deadline is in 6: both reminders are due.
+    let mut form = details(&csrf, "30", "Grøn it i praksis", "2027-01-01");
+    for (k, v) in [("starts_at", local_in(12)), ("ends_at", local_in(15)), ("registration_deadline", local_in(6))] {
+        form.iter_mut().find(|(f, _)| *f == k).unwrap().1 = v;
+    }
+    let res = http.post(format!("{}/admin/meetings/new", app.base)).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let id: MeetingId =
+        res.headers()["location"].to_str().unwrap().trim_start_matches("/admin/meetings/").parse().unwrap();
+    for (person, status) in [(anna, "invited"), (bo, "attending"), (cy, "declined"), (dee, "invited")] {
+        on_db!(app.db, |pool| {
+            sqlx::query(
+            "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) values ($1, $2, $3, $4, 0, 0)"
         )
         .bind(uuid::Uuid::now_v7())
         .bind(id.uuid())
-        .bind(eve.uuid())
-        .bind(just_now)
+        .bind(person.uuid())
+        .bind(status)
         .execute(&pool)
         .await
         .unwrap()
-        .rows_affected());
-        // Nothing is sent for a draft.
-        let ctx = dialogforum::mail::MailContext { composer: app.running.state.composer.clone(), base_url: app.base.clone() };
-        let settings = dialogforum::config::Reminders { deadline_days: 2, start_hours: 24 };
-        assert_eq!(dialogforum::mail::reminders::send_due(store, &ctx, settings).await.unwrap(), 0);
+        .rows_affected()
+        });
+    }
+    // Eve was invited just now, inside the reminder window: the invitation is reminder enough.
+    let eve = add_person(store, "eve@vind.example", "Eve Dal", "Vindkraft ApS", PersonStatus::Confirmed).await;
+    let just_now = jiff::Timestamp::now().as_microsecond();
+    on_db!(app.db, |pool| {
+        sqlx::query(
+        "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) values ($1, $2, $3, 'invited', $4, $4)"
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(id.uuid())
+    .bind(eve.uuid())
+    .bind(just_now)
+    .execute(&pool)
+    .await
+    .unwrap()
+    .rows_affected()
+    });
+    // Nothing is sent for a draft.
+    let ctx =
+        dialogforum::mail::MailContext { composer: app.running.state.composer.clone(), base_url: app.base.clone() };
+    let settings = dialogforum::config::Reminders { deadline_days: 2, start_hours: 24 };
+    assert_eq!(dialogforum::mail::reminders::send_due(store, &ctx, settings).await.unwrap(), 0);
 
-        let status = format!("{}/admin/meetings/{id}/status", app.base);
-        assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(), 303);
-        app.running.state.campaign_wake.notify_one();
-        let msgs = smtp.wait_for(2, 20).await;
+    let status = format!("{}/admin/meetings/{id}/status", app.base);
+    assert_eq!(
+        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(),
+        303
+    );
+    app.running.state.campaign_wake.notify_one();
+    let msgs = smtp.wait_for(2, 20).await;
 
-        // The runner already sent them: two more runs at once find nobody left.
-        let (a, b) = tokio::join!(
-            dialogforum::mail::reminders::send_due(store, &ctx, settings),
-            dialogforum::mail::reminders::send_due(store, &ctx, settings)
-        );
-        assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
-        let mut to: Vec<&str> = msgs.iter().map(|m| m.to[0].as_str()).collect();
-        to.sort_unstable();
-        assert_eq!(to, ["anna@nordlys.example", "bo@nordlys.example"], "one each, and only to them");
-        let claimed: i64 = on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from reminder_sent where meeting_id = $1")
+    // The runner already sent them: two more runs at once find nobody left.
+    let (a, b) = tokio::join!(
+        dialogforum::mail::reminders::send_due(store, &ctx, settings),
+        dialogforum::mail::reminders::send_due(store, &ctx, settings)
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
+    let mut to: Vec<&str> = msgs.iter().map(|m| m.to[0].as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["anna@nordlys.example", "bo@nordlys.example"], "one each, and only to them");
+    let claimed: i64 =
+        on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from reminder_sent where meeting_id = $1")
             .bind(id.uuid())
             .fetch_one(&pool)
             .await
             .unwrap());
-        assert_eq!(claimed, 2);
+    assert_eq!(claimed, 2);
 
-        let (subject, text_part, _) = parsed(msgs.iter().find(|m| m.to[0] == "anna@nordlys.example").unwrap());
-        assert!(subject.starts_with("Påmindelse: svar på invitationen"), "{subject}");
-        assert!(!text_part.contains("https://meet.example"), "no joining link before a seat: {text_part}");
-        let link = text_part.split_whitespace().find(|w| w.contains("/rsvp/")).expect("an answer link");
-        let path = &link[link.find("/rsvp/").unwrap()..];
-        assert_eq!(http.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 200, "the answer link works");
-        let (subject, text_part, _) = parsed(msgs.iter().find(|m| m.to[0] == "bo@nordlys.example").unwrap());
-        assert!(subject.starts_with("Påmindelse: Grøn it i praksis"), "{subject}");
-        assert!(text_part.contains("https://meet.example/dialogforum") && text_part.contains("Landgreven 4"), "{text_part}");
-        app.stop().await;
-    }
+    let (subject, text_part, _) = parsed(msgs.iter().find(|m| m.to[0] == "anna@nordlys.example").unwrap());
+    assert!(subject.starts_with("Påmindelse: svar på invitationen"), "{subject}");
+    assert!(!text_part.contains("https://meet.example"), "no joining link before a seat: {text_part}");
+    let link = text_part.split_whitespace().find(|w| w.contains("/rsvp/")).expect("an answer link");
+    let path = &link[link.find("/rsvp/").unwrap()..];
+    assert_eq!(http.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 200, "the answer link works");
+    let (subject, text_part, _) = parsed(msgs.iter().find(|m| m.to[0] == "bo@nordlys.example").unwrap());
+    assert!(subject.starts_with("Påmindelse: Grøn it i praksis"), "{subject}");
+    assert!(
+        text_part.contains("https://meet.example/dialogforum") && text_part.contains("Landgreven 4"),
+        "{text_part}"
+    );
+    app.stop().await;
 }
+both_engines!(reminders_reach_the_unanswered_and_the_attending_once_each);
 
 /// A `multipart/form-data` body with the CSRF field and one file.
 fn upload_body(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
@@ -468,112 +557,134 @@ fn upload_body(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-both_engines! {
-    async fn materials_and_consenting_organisations_appear_on_the_public_page_after_the_meeting(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let (http, csrf) = sign_in(&app).await;
-        let store = app.store();
-        let id = create_meeting(&app, &http, &csrf, "31", "2027-06-10").await;
-        let status = format!("{}/admin/meetings/{id}/status", app.base);
-        assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(), 303);
-        let upload = format!("{}/admin/meetings/{id}/materials", app.base);
+async fn materials_and_consenting_organisations_appear_on_the_public_page_after_the_meeting(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (http, csrf) = sign_in(&app).await;
+    let store = app.store();
+    let id = create_meeting(&app, &http, &csrf, "31", "2027-06-10").await;
+    let status = format!("{}/admin/meetings/{id}/status", app.base);
+    assert_eq!(
+        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(),
+        303
+    );
+    let upload = format!("{}/admin/meetings/{id}/materials", app.base);
 
-        // A web page named .pdf is refused by the file field; so is a forged form.
-        let (ct, body) = upload_body(&csrf, "slides.pdf", b"<html><script>alert(1)</script></html>");
-        let html = text(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap(), 422).await;
-        assert!(html.contains(r#"id="file-error""#) && html.contains(r##"href="#file""##), "{html}");
-        let (ct, body) = upload_body("forged", "slides.pdf", b"%PDF-1.4 forged");
-        assert_eq!(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 403);
-        let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
-        let (ct, body) = upload_body(&csrf, "Grøn it.pdf", &pdf);
-        assert_eq!(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 303);
-        assert_eq!(audit_count(&app, "material.upload").await, 1);
+    // A web page named .pdf is refused by the file field; so is a forged form.
+    let (ct, body) = upload_body(&csrf, "slides.pdf", b"<html><script>alert(1)</script></html>");
+    let html = text(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap(), 422).await;
+    assert!(html.contains(r#"id="file-error""#) && html.contains(r##"href="#file""##), "{html}");
+    let (ct, body) = upload_body("forged", "slides.pdf", b"%PDF-1.4 forged");
+    assert_eq!(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 403);
+    let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    let (ct, body) = upload_body(&csrf, "Grøn it.pdf", &pdf);
+    assert_eq!(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 303);
+    assert_eq!(audit_count(&app, "material.upload").await, 1);
 
-        // Who came: only organisations whose people attended and agreed are listed.
-        let a = add_person(store, "a@alfa.example", "Anne Alfa", "Alfa Data A/S", PersonStatus::Confirmed).await;
-        let b = add_person(store, "b@beta.example", "Bent Beta", "Beta Consult", PersonStatus::Confirmed).await;
-        let c = add_person(store, "c@gamma.example", "Carl Gamma", "Gamma IT", PersonStatus::Confirmed).await;
-        for (person, status, listed) in [(a, "attending", true), (b, "attending", false), (c, "declined", true)] {
-            on_db!(app.db, |pool| sqlx::query(
-                "insert into registration (id, meeting_id, person_id, status, list_organisation, created_at, updated_at) \
-                 values ($1, $2, $3, $4, $5, 0, 0)"
-            )
-            .bind(uuid::Uuid::now_v7())
-            .bind(id.uuid())
-            .bind(person.uuid())
-            .bind(status)
-            .bind(listed)
-            .execute(&pool)
-            .await
-            .unwrap()
-            .rows_affected());
-        }
-
-        // Before the meeting the public page shows neither.
-        let html = text(app.get("/meetings/31").await, 200).await;
-        assert!(!html.contains("Groen_it.pdf") && !html.contains("Alfa Data A/S"), "{html}");
-        assert_eq!(app.get("/meetings/31").await.status(), 200);
-
-        // Once held, both; the file downloads as an attachment that is never sniffed.
-        assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "held")]).send().await.unwrap().status(), 303);
-        let html = text(app.get("/meetings/31").await, 200).await;
-        assert!(html.contains("Groen_it.pdf"), "{html}");
-        assert!(html.contains("Alfa Data A/S"), "{html}");
-        assert!(!html.contains("Beta Consult") && !html.contains("Gamma IT"), "only those who agreed and came: {html}");
-        let href = html.split("href=\"").find(|s| s.starts_with("/meetings/31/materials/")).unwrap().split('"').next().unwrap().to_owned();
-        let res = app.get(&href).await;
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["content-type"], "application/pdf");
-        assert_eq!(res.headers()["content-disposition"], "attachment; filename=\"Groen_it.pdf\"");
-        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-        assert_eq!(res.bytes().await.unwrap().to_vec(), pdf);
-        assert_eq!(app.get(&format!("/meetings/31/materials/{}", uuid::Uuid::now_v7())).await.status(), 404);
-        app.stop().await;
+    // Who came: only organisations whose people attended and agreed are listed.
+    let a = add_person(store, "a@alfa.example", "Anne Alfa", "Alfa Data A/S", PersonStatus::Confirmed).await;
+    let b = add_person(store, "b@beta.example", "Bent Beta", "Beta Consult", PersonStatus::Confirmed).await;
+    let c = add_person(store, "c@gamma.example", "Carl Gamma", "Gamma IT", PersonStatus::Confirmed).await;
+    for (person, status, listed) in [(a, "attending", true), (b, "attending", false), (c, "declined", true)] {
+        on_db!(app.db, |pool| sqlx::query(
+            "insert into registration (id, meeting_id, person_id, status, list_organisation, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, 0, 0)"
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(id.uuid())
+        .bind(person.uuid())
+        .bind(status)
+        .bind(listed)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .rows_affected());
     }
+
+    // Before the meeting the public page shows neither.
+    let html = text(app.get("/meetings/31").await, 200).await;
+    assert!(!html.contains("Groen_it.pdf") && !html.contains("Alfa Data A/S"), "{html}");
+    assert_eq!(app.get("/meetings/31").await.status(), 200);
+
+    // Once held, both; the file downloads as an attachment that is never sniffed.
+    assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "held")]).send().await.unwrap().status(), 303);
+    let html = text(app.get("/meetings/31").await, 200).await;
+    assert!(html.contains("Groen_it.pdf"), "{html}");
+    assert!(html.contains("Alfa Data A/S"), "{html}");
+    assert!(!html.contains("Beta Consult") && !html.contains("Gamma IT"), "only those who agreed and came: {html}");
+    let href = html
+        .split("href=\"")
+        .find(|s| s.starts_with("/meetings/31/materials/"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = app.get(&href).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.headers()["content-disposition"], "attachment; filename=\"Groen_it.pdf\"");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), pdf);
+    assert_eq!(app.get(&format!("/meetings/31/materials/{}", uuid::Uuid::now_v7())).await.status(), 404);
+    app.stop().await;
 }
+both_engines!(materials_and_consenting_organisations_appear_on_the_public_page_after_the_meeting);
 
-both_engines! {
-    async fn the_api_invites_an_organisation_and_moves_a_meeting_only_where_allowed(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let url_s = smtp.url();
-        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-        let token = api_token(&app, "api@forum.example", Role::Organiser).await;
-        let store = app.store();
-        add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;
-        add_person(store, "soren@vind.example", "Søren Holm", "Vindkraft ApS", PersonStatus::Confirmed).await;
-        let energi = store.organisations().await.unwrap().into_iter().find(|o| o.name == "Grøn Energi A/S").unwrap().id;
-        let api = |path: &str| format!("{}/api/v1{path}", app.base);
-        let body = serde_json::json!({
-            "title": "Data og arkitektur", "number": 40, "starts_at": "2027-09-01T13:00:00+02:00",
-            "ends_at": "2027-09-01T16:00:00+02:00", "format": "physical", "venue": "Landgreven 4"
-        });
-        let res = app.http.post(api("/meetings")).bearer_auth(&token).json(&body).send().await.unwrap();
-        assert_eq!(res.status(), 201);
-        let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+async fn the_api_invites_an_organisation_and_moves_a_meeting_only_where_allowed(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url_s = smtp.url();
+    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let token = api_token(&app, "api@forum.example", Role::Organiser).await;
+    let store = app.store();
+    add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;
+    add_person(store, "soren@vind.example", "Søren Holm", "Vindkraft ApS", PersonStatus::Confirmed).await;
+    let energi = store.organisations().await.unwrap().into_iter().find(|o| o.name == "Grøn Energi A/S").unwrap().id;
+    let api = |path: &str| format!("{}/api/v1{path}", app.base);
+    let body = serde_json::json!({
+        "title": "Data og arkitektur", "number": 40, "starts_at": "2027-09-01T13:00:00+02:00",
+        "ends_at": "2027-09-01T16:00:00+02:00", "format": "physical", "venue": "Landgreven 4"
+    });
+    let res = app.http.post(api("/meetings")).bearer_auth(&token).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
-        let res = app.http.post(api(&format!("/meetings/{id}/archive"))).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 409);
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-        assert!(res.text().await.unwrap().contains("the meeting is draft; it cannot become archived"));
-        let res = app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
+    let res = app.http.post(api(&format!("/meetings/{id}/archive"))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(res.text().await.unwrap().contains("the meeting is draft; it cannot become archived"));
+    let res = app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
 
-        let invite = serde_json::json!({"audience": {"organisations": [energi.uuid()]}});
-        let res = app.http.post(api(&format!("/meetings/{id}/invitations"))).bearer_auth(&token).json(&invite).send().await.unwrap();
-        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-        let msgs = smtp.wait_for(1, 20).await;
-        assert_eq!(msgs.iter().map(|m| m.to[0].as_str()).collect::<Vec<_>>(), ["mette@energi.example"]);
-        let both = serde_json::json!({"audience": {"organisations": [energi.uuid()], "all": true}});
-        let res = app.http.post(api(&format!("/meetings/{id}/invitations"))).bearer_auth(&token).json(&both).send().await.unwrap();
-        assert_eq!(res.status(), 422);
+    let invite = serde_json::json!({"audience": {"organisations": [energi.uuid()]}});
+    let res = app
+        .http
+        .post(api(&format!("/meetings/{id}/invitations")))
+        .bearer_auth(&token)
+        .json(&invite)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let msgs = smtp.wait_for(1, 20).await;
+    assert_eq!(msgs.iter().map(|m| m.to[0].as_str()).collect::<Vec<_>>(), ["mette@energi.example"]);
+    let both = serde_json::json!({"audience": {"organisations": [energi.uuid()], "all": true}});
+    let res = app
+        .http
+        .post(api(&format!("/meetings/{id}/invitations")))
+        .bearer_auth(&token)
+        .json(&both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
 
-        for (path, status) in [("close", "closed"), ("held", "held"), ("archive", "archived")] {
-            let res = app.http.post(api(&format!("/meetings/{id}/{path}"))).bearer_auth(&token).send().await.unwrap();
-            assert_eq!(res.status(), 200, "{path}");
-            assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], status);
-        }
-        let res = app.http.post(api(&format!("/meetings/{id}/cancel"))).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 409);
-        app.stop().await;
+    for (path, status) in [("close", "closed"), ("held", "held"), ("archive", "archived")] {
+        let res = app.http.post(api(&format!("/meetings/{id}/{path}"))).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], status);
     }
+    let res = app.http.post(api(&format!("/meetings/{id}/cancel"))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 409);
+    app.stop().await;
 }
+both_engines!(the_api_invites_an_organisation_and_moves_a_meeting_only_where_allowed);

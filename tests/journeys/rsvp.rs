@@ -3,12 +3,12 @@
 //! (in the organisers' order once they reorder it). Seat mails carry a QR code
 //! that opens the person's check-in; consent to a public listing is recorded.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::TestApp;
 use common::smtp::SmtpServer;
+use common::{Engine, TestApp};
 use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::registrations::insert_invited;
@@ -85,52 +85,90 @@ async fn counts(app: &TestApp, meeting: MeetingId) -> (usize, usize, usize) {
     (n("attending"), n("waitlisted"), n("declined"))
 }
 
-both_engines! {
-    async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_calendar_entry(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let url = smtp.url();
-        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 10, None, json!([{"key": "ai", "title": "AI"}, {"key": "sikkerhed", "title": "Sikkerhed"}])).await;
-        let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
-        let (rsvp, reg) = &people[0];
+async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_calendar_entry(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(
+        &app,
+        &token,
+        10,
+        None,
+        json!([{"key": "ai", "title": "AI"}, {"key": "sikkerhed", "title": "Sikkerhed"}]),
+    )
+    .await;
+    let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
+    let (rsvp, reg) = &people[0];
 
-        let page = app.get(&format!("/rsvp/{rsvp}")).await;
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.unwrap();
-        assert!(html.contains("Kapacitetsprøve") && html.contains(r#"name="track""#));
-        assert!(!html.contains("meet.example"), "the joining link is only for registered people");
-        assert_eq!(app.store().registration(*reg).await.unwrap().status.as_str(), "invited", "opening changes nothing");
+    let page = app.get(&format!("/rsvp/{rsvp}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Kapacitetsprøve") && html.contains(r#"name="track""#));
+    assert!(!html.contains("meet.example"), "the joining link is only for registered people");
+    assert_eq!(app.store().registration(*reg).await.unwrap().status.as_str(), "invited", "opening changes nothing");
 
-        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes"), ("diet", "vegetar")]).send().await.unwrap();
-        assert_eq!(res.status(), 422, "a meeting with tracks needs a track");
-        assert!(res.text().await.unwrap().contains(r#"id="track-error""#));
+    let res = app
+        .http
+        .post(format!("{}/rsvp/{rsvp}", app.base))
+        .form(&[("answer", "yes"), ("diet", "vegetar")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "a meeting with tracks needs a track");
+    assert!(res.text().await.unwrap().contains(r#"id="track-error""#));
 
-        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base))
-            .form(&[("answer", "yes"), ("track", "sikkerhed"), ("diet", "vegetar"), ("access_needs", "kørestol")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert!(res.text().await.unwrap().contains("Du er tilmeldt"));
-        let msgs = smtp.wait_for(1, 10).await;
-        let mail = mail_parser::MessageParser::default().parse(&msgs[0].data).unwrap();
-        assert!(mail.body_text(0).unwrap().contains("https://meet.example/df"), "attendees of a virtual meeting get the link");
-        assert!(msgs[0].text().contains("text/calendar"));
+    let res = app
+        .http
+        .post(format!("{}/rsvp/{rsvp}", app.base))
+        .form(&[("answer", "yes"), ("track", "sikkerhed"), ("diet", "vegetar"), ("access_needs", "kørestol")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Du er tilmeldt"));
+    let msgs = smtp.wait_for(1, 10).await;
+    let mail = mail_parser::MessageParser::default().parse(&msgs[0].data).unwrap();
+    assert!(
+        mail.body_text(0).unwrap().contains("https://meet.example/df"),
+        "attendees of a virtual meeting get the link"
+    );
+    assert!(msgs[0].text().contains("text/calendar"));
 
-        let list: Value = app.http.get(format!("{}/api/v1/meetings/{m}/registrations", app.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        let r = &list["items"][0];
-        assert_eq!((r["status"].as_str(), r["track"].as_str(), r["diet"].as_str(), r["access_needs"].as_str()),
-            (Some("attending"), Some("sikkerhed"), Some("vegetar"), Some("kørestol")));
+    let list: Value = app
+        .http
+        .get(format!("{}/api/v1/meetings/{m}/registrations", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = &list["items"][0];
+    assert_eq!(
+        (r["status"].as_str(), r["track"].as_str(), r["diet"].as_str(), r["access_needs"].as_str()),
+        (Some("attending"), Some("sikkerhed"), Some("vegetar"), Some("kørestol"))
+    );
 
-        let res = app.http.post(format!("{}/api/v1/meetings/{m}/checkins", app.base)).bearer_auth(&token).json(&json!({"registration_id": reg})).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert!(res.json::<Value>().await.unwrap()["checked_in_at"].is_string());
+    let res = app
+        .http
+        .post(format!("{}/api/v1/meetings/{m}/checkins", app.base))
+        .bearer_auth(&token)
+        .json(&json!({"registration_id": reg}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.json::<Value>().await.unwrap()["checked_in_at"].is_string());
 
-        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(counts(&app, m).await, (0, 0, 1));
-        assert_eq!(smtp.wait_for(2, 10).await.len(), 2, "every answer is confirmed by mail");
-        app.stop().await;
-    }
+    let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(counts(&app, m).await, (0, 0, 1));
+    assert_eq!(smtp.wait_for(2, 10).await.len(), 2, "every answer is confirmed by mail");
+    app.stop().await;
 }
+both_engines!(an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_calendar_entry);
 
 /// Fires every token's "yes" at once over HTTP and returns the status codes.
 async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<&str>) -> Vec<u16> {
@@ -151,180 +189,197 @@ async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<
     codes
 }
 
-both_engines! {
-    async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 5, None, json!([])).await;
-        let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
-        let codes = rush(&app, &people, None).await;
-        assert!(codes.iter().all(|c| *c == 200), "no errors: {codes:?}");
-        assert_eq!(counts(&app, m).await, (5, 35, 0));
-        let waiting: Vec<i64> = app.store().registrations(m).await.unwrap().iter().filter_map(|r| r.waitlist_position).collect();
-        let mut sorted = waiting.clone();
-        sorted.dedup();
-        assert_eq!(sorted.len(), 35, "every place on the waiting list is distinct");
-        app.stop().await;
-    }
+async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 5, None, json!([])).await;
+    let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
+    let codes = rush(&app, &people, None).await;
+    assert!(codes.iter().all(|c| *c == 200), "no errors: {codes:?}");
+    assert_eq!(counts(&app, m).await, (5, 35, 0));
+    let waiting: Vec<i64> =
+        app.store().registrations(m).await.unwrap().iter().filter_map(|r| r.waitlist_position).collect();
+    let mut sorted = waiting.clone();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 35, "every place on the waiting list is distinct");
+    app.stop().await;
 }
+both_engines!(forty_people_rushing_for_five_seats_get_exactly_five);
 
-both_engines! {
-    async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 5, None, json!([])).await;
-        let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
-        let yes = Answer { attend: true, track: None, diet: String::new(), access_needs: String::new(), comment: String::new(), listing: None };
-        let mut tasks = tokio::task::JoinSet::new();
-        for (_, reg) in people {
-            let store = app.store().clone();
-            let yes = yes.clone();
-            tasks.spawn(async move {
-                let (tx, seat, _) = dialogforum::store::rsvp::answer(&store, reg, &yes, Locking::Off).await.unwrap();
-                tx.commit().await.unwrap();
-                seat
-            });
-        }
-        let mut attending = 0;
-        while let Some(seat) = tasks.join_next().await {
-            if seat.unwrap() == Seat::Attending {
-                attending += 1;
-            }
-        }
-        assert!(attending > 5, "the control must oversell, else the race test proves nothing ({attending} seats given)");
-        assert!(counts(&app, m).await.0 > 5);
-        app.stop().await;
+async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 5, None, json!([])).await;
+    let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
+    let yes = Answer {
+        attend: true,
+        track: None,
+        diet: String::new(),
+        access_needs: String::new(),
+        comment: String::new(),
+        listing: None,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, reg) in people {
+        let store = app.store().clone();
+        let yes = yes.clone();
+        tasks.spawn(async move {
+            let (tx, seat, _) = dialogforum::store::rsvp::answer(&store, reg, &yes, Locking::Off).await.unwrap();
+            tx.commit().await.unwrap();
+            seat
+        });
     }
-}
-
-both_engines! {
-    async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 30, Some(2), json!([{"key": "ai", "title": "AI", "capacity": 3}])).await;
-        // Six colleagues from one company: two seats for their organisation.
-        let same = invite(&app, m, 6, |_| "Nordlys IT A/S".into()).await;
-        rush(&app, &same, Some("ai")).await;
-        assert_eq!(counts(&app, m).await, (2, 4, 0));
-        // Ten from different companies into a track with three seats, one of them taken.
-        let others = invite(&app, m, 10, |i| format!("Konsulenthus {i:02}")).await;
-        let codes = rush(&app, &others, Some("ai")).await;
-        assert!(codes.iter().all(|c| *c == 200));
-        let regs = app.store().registrations(m).await.unwrap();
-        let in_ai = regs.iter().filter(|r| r.status.as_str() == "attending" && r.track.as_deref() == Some("ai")).count();
-        assert_eq!(in_ai, 3, "the track holds three");
-        app.stop().await;
+    let mut attending = 0;
+    while let Some(seat) = tasks.join_next().await {
+        if seat.unwrap() == Seat::Attending {
+            attending += 1;
+        }
     }
+    assert!(attending > 5, "the control must oversell, else the race test proves nothing ({attending} seats given)");
+    assert!(counts(&app, m).await.0 > 5);
+    app.stop().await;
 }
+both_engines!(without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch);
 
-both_engines! {
-    async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 5, None, json!([])).await;
-        let one = invite(&app, m, 1, |_| "Firma".into()).await;
-        let twenty: Vec<_> = std::iter::repeat_n(one[0].clone(), 20).collect();
-        let codes = rush(&app, &twenty, None).await;
-        assert!(codes.iter().all(|c| *c == 200), "{codes:?}");
-        let regs = app.store().registrations(m).await.unwrap();
-        assert_eq!(regs.len(), 1);
-        assert_eq!(counts(&app, m).await, (1, 0, 0));
-        app.stop().await;
-    }
+async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 30, Some(2), json!([{"key": "ai", "title": "AI", "capacity": 3}])).await;
+    // Six colleagues from one company: two seats for their organisation.
+    let same = invite(&app, m, 6, |_| "Nordlys IT A/S".into()).await;
+    rush(&app, &same, Some("ai")).await;
+    assert_eq!(counts(&app, m).await, (2, 4, 0));
+    // Ten from different companies into a track with three seats, one of them taken.
+    let others = invite(&app, m, 10, |i| format!("Konsulenthus {i:02}")).await;
+    let codes = rush(&app, &others, Some("ai")).await;
+    assert!(codes.iter().all(|c| *c == 200));
+    let regs = app.store().registrations(m).await.unwrap();
+    let in_ai = regs.iter().filter(|r| r.status.as_str() == "attending" && r.track.as_deref() == Some("ai")).count();
+    assert_eq!(in_ai, 3, "the track holds three");
+    app.stop().await;
 }
+both_engines!(organisation_and_track_limits_hold_under_a_rush);
 
-both_engines! {
-    async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let url = smtp.url();
-        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 3, None, json!([])).await;
-        let people = invite(&app, m, 7, |i| format!("Firma {i}")).await;
-        // One at a time, so the order is known: 0, 1, 2 get seats; 3, 4, 5, 6 wait in that order.
-        for (t, _) in &people {
-            let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-            assert_eq!(res.status(), 200);
-        }
-        assert_eq!(counts(&app, m).await, (3, 4, 0));
-        let first = smtp.wait_for(7, 10).await.len();
-        assert_eq!(first, 7);
-
-        // Two attendees cancel at the same moment.
-        let mut tasks = tokio::task::JoinSet::new();
-        for (t, _) in &people[..2] {
-            let url = format!("{}/rsvp/{t}", app.base);
-            let http = app.http.clone();
-            tasks.spawn(async move { http.post(url).form(&[("answer", "no")]).send().await.unwrap().status().as_u16() });
-        }
-        while let Some(c) = tasks.join_next().await {
-            assert_eq!(c.unwrap(), 200);
-        }
-        assert_eq!(counts(&app, m).await, (3, 2, 2));
-        let regs = app.store().registrations(m).await.unwrap();
-        let status = |i: usize| regs.iter().find(|r| r.id == people[i].1).unwrap().status.as_str().to_owned();
-        assert_eq!((status(3), status(4), status(5), status(6)), ("attending".into(), "attending".into(), "waitlisted".into(), "waitlisted".into()), "first come, first served");
-
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let msgs = smtp.wait_for(11, 10).await;
-        let promoted: Vec<_> = msgs
-            .iter()
-            .filter(|m| {
-                let p = mail_parser::MessageParser::default().parse(&m.data).unwrap();
-                p.subject().is_some_and(|s| s.starts_with("Du har fået en plads"))
-            })
-            .collect();
-        assert_eq!(promoted.len(), 2, "each promoted person gets exactly one mail");
-        let to: std::collections::BTreeSet<_> = promoted.iter().map(|m| m.to[0].clone()).collect();
-        assert_eq!(to.len(), 2);
-        app.stop().await;
-    }
+async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 5, None, json!([])).await;
+    let one = invite(&app, m, 1, |_| "Firma".into()).await;
+    let twenty: Vec<_> = std::iter::repeat_n(one[0].clone(), 20).collect();
+    let codes = rush(&app, &twenty, None).await;
+    assert!(codes.iter().all(|c| *c == 200), "{codes:?}");
+    let regs = app.store().registrations(m).await.unwrap();
+    assert_eq!(regs.len(), 1);
+    assert_eq!(counts(&app, m).await, (1, 0, 0));
+    app.stop().await;
 }
+both_engines!(twenty_parallel_answers_with_one_token_make_one_registration);
 
-both_engines! {
-    async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let url = smtp.url();
-        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 1, None, json!([])).await;
-        let people = invite(&app, m, 2, |i| format!("Firma {i}")).await;
-        for (t, _) in &people {
-            app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-        }
-        assert_eq!(counts(&app, m).await, (1, 1, 0));
-        smtp.wait_for(2, 10).await;
-        let (first, first_reg) = &people[0];
-        let holder = app.store().registration(*first_reg).await.unwrap();
-        let domain = holder.email.split('@').nth(1).unwrap().to_owned();
-
-        let res = app.http.post(format!("{}/rsvp/{first}/colleague", app.base))
-            .form(&[("colleague_name", "Kollega"), ("colleague_email", "kollega@andet.example")]).send().await.unwrap();
-        assert_eq!(res.status(), 422, "a colleague is someone at the same organisation");
-        assert!(res.text().await.unwrap().contains(r#"id="colleague_email-error""#));
-
-        let colleague = format!("kollega@{domain}");
-        let res = app.http.post(format!("{}/rsvp/{first}/colleague", app.base))
-            .form(&[("colleague_name", "Kim Kollega"), ("colleague_email", colleague.as_str())]).send().await.unwrap();
+async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 3, None, json!([])).await;
+    let people = invite(&app, m, 7, |i| format!("Firma {i}")).await;
+    // One at a time, so the order is known: 0, 1, 2 get seats; 3, 4, 5, 6 wait in that order.
+    for (t, _) in &people {
+        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        let msgs = smtp.wait_for(4, 10).await;
-        let to_colleague: Vec<_> = msgs.iter().filter(|m| m.to == vec![colleague.clone()]).collect();
-        assert_eq!(to_colleague.len(), 1, "the colleague gets one invitation");
-        let text = mail_parser::MessageParser::default().parse(&to_colleague[0].data).unwrap().body_text(0).unwrap().into_owned();
-        let link = text.split_whitespace().find(|w| w.contains("/rsvp/")).unwrap().to_owned();
-        assert!(!link.contains(first.as_str()), "a link of their own");
-
-        // The original link no longer works; the waiting list moved up.
-        let res = app.http.post(format!("{}/rsvp/{first}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-        assert_eq!(res.status(), 409);
-        assert_eq!(app.store().registration(people[1].1).await.unwrap().status.as_str(), "attending");
-        let path = link.split_once("/rsvp/").unwrap().1;
-        let res = app.http.post(format!("{}/rsvp/{path}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert!(res.text().await.unwrap().contains("venteliste"), "the colleague queues like anyone else");
-        app.stop().await;
     }
+    assert_eq!(counts(&app, m).await, (3, 4, 0));
+    let first = smtp.wait_for(7, 10).await.len();
+    assert_eq!(first, 7);
+
+    // Two attendees cancel at the same moment.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (t, _) in &people[..2] {
+        let url = format!("{}/rsvp/{t}", app.base);
+        let http = app.http.clone();
+        tasks.spawn(async move { http.post(url).form(&[("answer", "no")]).send().await.unwrap().status().as_u16() });
+    }
+    while let Some(c) = tasks.join_next().await {
+        assert_eq!(c.unwrap(), 200);
+    }
+    assert_eq!(counts(&app, m).await, (3, 2, 2));
+    let regs = app.store().registrations(m).await.unwrap();
+    let status = |i: usize| regs.iter().find(|r| r.id == people[i].1).unwrap().status.as_str().to_owned();
+    assert_eq!(
+        (status(3), status(4), status(5), status(6)),
+        ("attending".into(), "attending".into(), "waitlisted".into(), "waitlisted".into()),
+        "first come, first served"
+    );
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let msgs = smtp.wait_for(11, 10).await;
+    let promoted: Vec<_> = msgs
+        .iter()
+        .filter(|m| {
+            let p = mail_parser::MessageParser::default().parse(&m.data).unwrap();
+            p.subject().is_some_and(|s| s.starts_with("Du har fået en plads"))
+        })
+        .collect();
+    assert_eq!(promoted.len(), 2, "each promoted person gets exactly one mail");
+    let to: std::collections::BTreeSet<_> = promoted.iter().map(|m| m.to[0].clone()).collect();
+    assert_eq!(to.len(), 2);
+    app.stop().await;
 }
+both_engines!(cancellations_move_the_waiting_list_up_in_order_with_one_mail_each);
+
+async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 1, None, json!([])).await;
+    let people = invite(&app, m, 2, |i| format!("Firma {i}")).await;
+    for (t, _) in &people {
+        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    }
+    assert_eq!(counts(&app, m).await, (1, 1, 0));
+    smtp.wait_for(2, 10).await;
+    let (first, first_reg) = &people[0];
+    let holder = app.store().registration(*first_reg).await.unwrap();
+    let domain = holder.email.split('@').nth(1).unwrap().to_owned();
+
+    let res = app
+        .http
+        .post(format!("{}/rsvp/{first}/colleague", app.base))
+        .form(&[("colleague_name", "Kollega"), ("colleague_email", "kollega@andet.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "a colleague is someone at the same organisation");
+    assert!(res.text().await.unwrap().contains(r#"id="colleague_email-error""#));
+
+    let colleague = format!("kollega@{domain}");
+    let res = app
+        .http
+        .post(format!("{}/rsvp/{first}/colleague", app.base))
+        .form(&[("colleague_name", "Kim Kollega"), ("colleague_email", colleague.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let msgs = smtp.wait_for(4, 10).await;
+    let to_colleague: Vec<_> = msgs.iter().filter(|m| m.to == vec![colleague.clone()]).collect();
+    assert_eq!(to_colleague.len(), 1, "the colleague gets one invitation");
+    let text =
+        mail_parser::MessageParser::default().parse(&to_colleague[0].data).unwrap().body_text(0).unwrap().into_owned();
+    let link = text.split_whitespace().find(|w| w.contains("/rsvp/")).unwrap().to_owned();
+    assert!(!link.contains(first.as_str()), "a link of their own");
+
+    // The original link no longer works; the waiting list moved up.
+    let res = app.http.post(format!("{}/rsvp/{first}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(app.store().registration(people[1].1).await.unwrap().status.as_str(), "attending");
+    let path = link.split_once("/rsvp/").unwrap().1;
+    let res = app.http.post(format!("{}/rsvp/{path}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("venteliste"), "the colleague queues like anyone else");
+    app.stop().await;
+}
+both_engines!(an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat);
 
 /// Signs the app's client in with a new account of `role`.
 async fn sign_in(app: &TestApp, email: &str, role: Role) {
@@ -344,39 +399,53 @@ fn csrf_of(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-both_engines! {
-    async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 10, None, json!([])).await;
-        let people = invite(&app, m, 3, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS", "Grøn Kode ApS"][i].to_owned()).await;
-        for (t, _) in &people {
-            app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-        }
-        sign_in(&app, "door@forum.example", Role::Organiser).await;
-        let page = app.get(&format!("/admin/meetings/{m}/checkin?q=fjord")).await;
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.unwrap();
-        assert!(html.contains("Fjord Sikkerhed ApS") && !html.contains("Nordlys IT A/S"), "the search narrows the list");
-        assert!(html.contains("0 til stede af 3"));
-        let reg = people[1].1;
-        let csrf = csrf_of(&html);
-        let res = app.http.post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-            .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("q", "fjord")]).send().await.unwrap();
-        assert_eq!(res.status(), 303);
-        assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_some());
-        let html = app.get(&format!("/admin/meetings/{m}/checkin")).await.text().await.unwrap();
-        assert!(html.contains("1 til stede af 3"));
-        let res = app.http.post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-            .form(&[("csrf", csrf.as_str()), ("present", "no")]).send().await.unwrap();
-        assert_eq!(res.status(), 303);
-        assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_none(), "undo works");
-        let res = app.http.post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-            .form(&[("csrf", "forged"), ("present", "yes")]).send().await.unwrap();
-        assert_eq!(res.status(), 403, "the form needs the session's CSRF token");
-        app.stop().await;
+async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 10, None, json!([])).await;
+    let people = invite(&app, m, 3, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS", "Grøn Kode ApS"][i].to_owned()).await;
+    for (t, _) in &people {
+        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
     }
+    sign_in(&app, "door@forum.example", Role::Organiser).await;
+    let page = app.get(&format!("/admin/meetings/{m}/checkin?q=fjord")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Fjord Sikkerhed ApS") && !html.contains("Nordlys IT A/S"), "the search narrows the list");
+    assert!(html.contains("0 til stede af 3"));
+    let reg = people[1].1;
+    let csrf = csrf_of(&html);
+    let res = app
+        .http
+        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
+        .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("q", "fjord")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_some());
+    let html = app.get(&format!("/admin/meetings/{m}/checkin")).await.text().await.unwrap();
+    assert!(html.contains("1 til stede af 3"));
+    let res = app
+        .http
+        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
+        .form(&[("csrf", csrf.as_str()), ("present", "no")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_none(), "undo works");
+    let res = app
+        .http
+        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
+        .form(&[("csrf", "forged"), ("present", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "the form needs the session's CSRF token");
+    app.stop().await;
 }
+both_engines!(the_door_check_in_page_finds_people_and_checks_them_in_and_out);
 
 /// The QR codes of a received mail, decoded: the PNG images it carries inline,
 /// each referred to from the HTML part by its Content-ID.
@@ -411,55 +480,72 @@ fn subject_of(data: &[u8]) -> String {
     mail_parser::MessageParser::default().parse(data).unwrap().subject().unwrap_or_default().to_owned()
 }
 
-both_engines! {
-    async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_signed_in_organiser(engine: Engine) {
-        let smtp = SmtpServer::start().await;
-        let url = smtp.url();
-        let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url), ("server.base_url", "https://forum.example")]).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 1, None, json!([])).await;
-        let people = invite(&app, m, 2, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS"][i].to_owned()).await;
-        for (t, _) in &people {
-            let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-            assert_eq!(res.status(), 200);
-        }
-        let msgs = smtp.wait_for(2, 10).await;
-        let seat = msgs.iter().find(|m| subject_of(&m.data).starts_with("Du er tilmeldt")).expect("a confirmation of the seat");
-        let expected = format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[0].1);
-        assert_eq!(qr_codes(&seat.data), vec![expected.clone()], "the QR code holds the person's check-in link");
-        let text = mail_parser::MessageParser::default().parse(&seat.data).unwrap().body_text(0).unwrap().into_owned();
-        assert!(text.contains(&expected), "the link is in the text too");
-        let waiting = msgs.iter().find(|m| subject_of(&m.data).starts_with("Du er på venteliste")).unwrap();
-        assert!(qr_codes(&waiting.data).is_empty(), "no seat, no check-in code");
-
-        let path = expected.strip_prefix("https://forum.example").unwrap();
-        let res = app.get(path).await;
-        assert_ne!(res.status(), 200, "only a signed-in organiser gets the check-in page");
-        sign_in(&app, "door@forum.example", Role::Organiser).await;
-        let res = app.get(path).await;
+async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_signed_in_organiser(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = TestApp::spawn_with(
+        engine,
+        &[("mail.transport", "smtp"), ("mail.smtp_url", &url), ("server.base_url", "https://forum.example")],
+    )
+    .await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 1, None, json!([])).await;
+    let people = invite(&app, m, 2, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS"][i].to_owned()).await;
+    for (t, _) in &people {
+        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        let html = res.text().await.unwrap();
-        assert!(html.contains("Person 00") && html.contains("Nordlys IT A/S") && html.contains("Tjek ind"), "{html}");
-        assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_none(), "opening it changes nothing");
-        let csrf = csrf_of(&html);
-        let res = app.http.post(format!("{}{path}", app.base))
-            .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("back", "person")]).send().await.unwrap();
-        assert_eq!(res.status(), 303);
-        assert_eq!(res.headers()["location"], path, "back to the person's page");
-        assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_some());
-        assert!(app.get(path).await.text().await.unwrap().contains("tjekket ind"));
-
-        // A seat that comes free: the promotion mail carries the promoted person's code.
-        let res = app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let msgs = smtp.wait_for(4, 10).await;
-        let promoted = msgs.iter().find(|m| subject_of(&m.data).starts_with("Du har fået en plads")).expect("a promotion mail");
-        assert_eq!(qr_codes(&promoted.data), vec![format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[1].1)]);
-        let html = app.get(path).await.text().await.unwrap();
-        assert!(html.contains("ikke en plads") && !html.contains(r#"name="present""#), "no button for someone without a seat");
-        app.stop().await;
     }
+    let msgs = smtp.wait_for(2, 10).await;
+    let seat =
+        msgs.iter().find(|m| subject_of(&m.data).starts_with("Du er tilmeldt")).expect("a confirmation of the seat");
+    let expected = format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[0].1);
+    assert_eq!(qr_codes(&seat.data), vec![expected.clone()], "the QR code holds the person's check-in link");
+    let text = mail_parser::MessageParser::default().parse(&seat.data).unwrap().body_text(0).unwrap().into_owned();
+    assert!(text.contains(&expected), "the link is in the text too");
+    let waiting = msgs.iter().find(|m| subject_of(&m.data).starts_with("Du er på venteliste")).unwrap();
+    assert!(qr_codes(&waiting.data).is_empty(), "no seat, no check-in code");
+
+    let path = expected.strip_prefix("https://forum.example").unwrap();
+    let res = app.get(path).await;
+    assert_ne!(res.status(), 200, "only a signed-in organiser gets the check-in page");
+    sign_in(&app, "door@forum.example", Role::Organiser).await;
+    let res = app.get(path).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Person 00") && html.contains("Nordlys IT A/S") && html.contains("Tjek ind"), "{html}");
+    assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_none(), "opening it changes nothing");
+    let csrf = csrf_of(&html);
+    let res = app
+        .http
+        .post(format!("{}{path}", app.base))
+        .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("back", "person")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], path, "back to the person's page");
+    assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_some());
+    assert!(app.get(path).await.text().await.unwrap().contains("tjekket ind"));
+
+    // A seat that comes free: the promotion mail carries the promoted person's code.
+    let res =
+        app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let msgs = smtp.wait_for(4, 10).await;
+    let promoted =
+        msgs.iter().find(|m| subject_of(&m.data).starts_with("Du har fået en plads")).expect("a promotion mail");
+    assert_eq!(
+        qr_codes(&promoted.data),
+        vec![format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[1].1)]
+    );
+    let html = app.get(path).await.text().await.unwrap();
+    assert!(
+        html.contains("ikke en plads") && !html.contains(r#"name="present""#),
+        "no button for someone without a seat"
+    );
+    app.stop().await;
 }
+both_engines!(a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_signed_in_organiser);
 
 /// The meeting's waiting list, first in line first.
 async fn waiting(app: &TestApp, meeting: MeetingId) -> Vec<RegistrationId> {
@@ -473,136 +559,161 @@ async fn waiting(app: &TestApp, meeting: MeetingId) -> Vec<RegistrationId> {
         .collect()
 }
 
-both_engines! {
-    async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_the_waiting_list(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 1, None, json!([])).await;
-        let people = invite(&app, m, 5, |i| format!("Firma {i}")).await;
-        let reg = |i: usize| people[i].1;
-        for (t, _) in &people[..4] {
-            app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-        }
-        assert_eq!(waiting(&app, m).await, vec![reg(1), reg(2), reg(3)], "first come, first served");
-
-        let api = format!("{}/api/v1/meetings/{m}/waitlist", app.base);
-        let res = app.http.post(&api).bearer_auth(&token).json(&json!({"order": [reg(3)]})).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let items: Vec<String> = res.json::<Value>().await.unwrap()["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(items, [reg(3), reg(1), reg(2)].map(|r| r.to_string()));
-        let res = app.http.post(&api).bearer_auth(&token).json(&json!({"order": [reg(0)]})).send().await.unwrap();
-        assert_eq!(res.status(), 422, "only people on the waiting list can be ordered");
-        assert_eq!(res.headers()["content-type"], "application/problem+json");
-
-        // On the page: move the last one up a place.
-        sign_in(&app, "door@forum.example", Role::Organiser).await;
-        let html = app.get(&format!("/admin/meetings/{m}/waitlist")).await.text().await.unwrap();
-        let (p3, p1) = (html.find("Person 03").unwrap(), html.find("Person 01").unwrap());
-        assert!(p3 < p1, "the page shows the new order");
-        let res = app.http.post(format!("{}/admin/meetings/{m}/waitlist/{}", app.base, reg(2)))
-            .form(&[("csrf", csrf_of(&html).as_str()), ("to", "up")]).send().await.unwrap();
-        assert_eq!(res.status(), 303);
-        assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1)]);
-
-        // Someone joining now still queues at the end.
-        app.http.post(format!("{}/rsvp/{}", app.base, people[4].0)).form(&[("answer", "yes")]).send().await.unwrap();
-        assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1), reg(4)]);
-
-        let res = app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(app.store().registration(reg(3)).await.unwrap().status.as_str(), "attending", "the organiser's choice gets the seat");
-        assert_eq!(waiting(&app, m).await, vec![reg(2), reg(1), reg(4)]);
-        app.stop().await;
+async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_the_waiting_list(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 1, None, json!([])).await;
+    let people = invite(&app, m, 5, |i| format!("Firma {i}")).await;
+    let reg = |i: usize| people[i].1;
+    for (t, _) in &people[..4] {
+        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
     }
+    assert_eq!(waiting(&app, m).await, vec![reg(1), reg(2), reg(3)], "first come, first served");
+
+    let api = format!("{}/api/v1/meetings/{m}/waitlist", app.base);
+    let res = app.http.post(&api).bearer_auth(&token).json(&json!({"order": [reg(3)]})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let items: Vec<String> = res.json::<Value>().await.unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(items, [reg(3), reg(1), reg(2)].map(|r| r.to_string()));
+    let res = app.http.post(&api).bearer_auth(&token).json(&json!({"order": [reg(0)]})).send().await.unwrap();
+    assert_eq!(res.status(), 422, "only people on the waiting list can be ordered");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    // On the page: move the last one up a place.
+    sign_in(&app, "door@forum.example", Role::Organiser).await;
+    let html = app.get(&format!("/admin/meetings/{m}/waitlist")).await.text().await.unwrap();
+    let (p3, p1) = (html.find("Person 03").unwrap(), html.find("Person 01").unwrap());
+    assert!(p3 < p1, "the page shows the new order");
+    let res = app
+        .http
+        .post(format!("{}/admin/meetings/{m}/waitlist/{}", app.base, reg(2)))
+        .form(&[("csrf", csrf_of(&html).as_str()), ("to", "up")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1)]);
+
+    // Someone joining now still queues at the end.
+    app.http.post(format!("{}/rsvp/{}", app.base, people[4].0)).form(&[("answer", "yes")]).send().await.unwrap();
+    assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1), reg(4)]);
+
+    let res =
+        app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.store().registration(reg(3)).await.unwrap().status.as_str(),
+        "attending",
+        "the organiser's choice gets the seat"
+    );
+    assert_eq!(waiting(&app, m).await, vec![reg(2), reg(1), reg(4)]);
+    app.stop().await;
 }
+both_engines!(the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_the_waiting_list);
 
-both_engines! {
-    async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 10, None, json!([])).await;
-        let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
-        let (rsvp, reg) = &people[0];
-        let html = app.get(&format!("/rsvp/{rsvp}")).await.text().await.unwrap();
-        let tick = html.split(r#"id="list_organisation""#).nth(1).unwrap().split('>').next().unwrap().to_owned();
-        assert!(!tick.contains("checked"), "not ticked by default");
-        assert!(html.contains(r#"<label for="list_organisation">Ja, min organisations navn"#));
+async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it(
+    engine: Engine,
+) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 10, None, json!([])).await;
+    let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
+    let (rsvp, reg) = &people[0];
+    let html = app.get(&format!("/rsvp/{rsvp}")).await.text().await.unwrap();
+    let tick = html.split(r#"id="list_organisation""#).nth(1).unwrap().split('>').next().unwrap().to_owned();
+    assert!(!tick.contains("checked"), "not ticked by default");
+    assert!(html.contains(r#"<label for="list_organisation">Ja, min organisations navn"#));
 
-        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes"), ("list_organisation", "yes")]).send().await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}/rsvp/{rsvp}", app.base))
+        .form(&[("answer", "yes"), ("list_organisation", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.split(r#"id="list_organisation""#).nth(1).unwrap().split('>').next().unwrap().contains("checked"));
+    let r = app.store().registration(*reg).await.unwrap();
+    assert!(r.list_organisation);
+    let consents = app.store().personal_data(r.person_id).await.unwrap().consents;
+    let listing: Vec<_> = consents.iter().filter(|c| c.purpose == "participant-listing").collect();
+    assert_eq!(listing.len(), 1);
+    assert_eq!(listing[0].text_version, dialogforum::i18n::LISTING_CONSENT_VERSION);
+    assert!(listing[0].text_shown.starts_with("Ja, min organisations navn") && listing[0].method == "web");
+    assert!(listing[0].withdrawn_at.is_none() && !listing[0].proof.is_empty());
+
+    // The same answer again changes nothing; without the tick, the consent is withdrawn.
+    app.http
+        .post(format!("{}/rsvp/{rsvp}", app.base))
+        .form(&[("answer", "yes"), ("list_organisation", "yes")])
+        .send()
+        .await
+        .unwrap();
+    let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!app.store().registration(*reg).await.unwrap().list_organisation);
+    let consents = app.store().personal_data(r.person_id).await.unwrap().consents;
+    let listing: Vec<_> = consents.iter().filter(|c| c.purpose == "participant-listing").collect();
+    assert_eq!(listing.len(), 1, "one record, given once");
+    assert!(listing[0].withdrawn_at.is_some(), "and withdrawn");
+    app.stop().await;
+}
+both_engines!(a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it);
+
+async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let tracks =
+        json!([{"key": "ai", "title": "AI", "capacity": 1}, {"key": "sikkerhed", "title": "Sikkerhed", "capacity": 1}]);
+    let m = meeting(&app, &token, 10, None, tracks).await;
+    let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
+    let answer = |i: usize, track: &'static str| {
+        let url = format!("{}/rsvp/{}", app.base, people[i].0);
+        let http = app.http.clone();
+        async move { http.post(url).form(&[("answer", "yes"), ("track", track)]).send().await.unwrap().status() }
+    };
+    assert_eq!(answer(0, "ai").await, 200);
+    assert_eq!(answer(1, "sikkerhed").await, 200);
+    assert_eq!(answer(2, "ai").await, 200);
+    assert_eq!(counts(&app, m).await, (2, 1, 0), "the third waits for AI");
+    // The first asks for the full security track instead: their AI seat goes to the third.
+    assert_eq!(answer(0, "sikkerhed").await, 200);
+    let regs = app.store().registrations(m).await.unwrap();
+    let status = |i: usize| regs.iter().find(|r| r.id == people[i].1).unwrap().status.as_str().to_owned();
+    assert_eq!((status(0), status(1), status(2)), ("waitlisted".into(), "attending".into(), "attending".into()));
+    app.stop().await;
+}
+both_engines!(a_seat_given_up_for_a_full_track_goes_to_the_waiting_list);
+
+async fn more_seats_go_to_the_waiting_list_at_once(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, 1, None, json!([])).await;
+    let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
+    for (t, _) in &people {
+        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
         assert_eq!(res.status(), 200);
-        let html = res.text().await.unwrap();
-        assert!(html.split(r#"id="list_organisation""#).nth(1).unwrap().split('>').next().unwrap().contains("checked"));
-        let r = app.store().registration(*reg).await.unwrap();
-        assert!(r.list_organisation);
-        let consents = app.store().personal_data(r.person_id).await.unwrap().consents;
-        let listing: Vec<_> = consents.iter().filter(|c| c.purpose == "participant-listing").collect();
-        assert_eq!(listing.len(), 1);
-        assert_eq!(listing[0].text_version, dialogforum::i18n::LISTING_CONSENT_VERSION);
-        assert!(listing[0].text_shown.starts_with("Ja, min organisations navn") && listing[0].method == "web");
-        assert!(listing[0].withdrawn_at.is_none() && !listing[0].proof.is_empty());
-
-        // The same answer again changes nothing; without the tick, the consent is withdrawn.
-        app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes"), ("list_organisation", "yes")]).send().await.unwrap();
-        let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        assert!(!app.store().registration(*reg).await.unwrap().list_organisation);
-        let consents = app.store().personal_data(r.person_id).await.unwrap().consents;
-        let listing: Vec<_> = consents.iter().filter(|c| c.purpose == "participant-listing").collect();
-        assert_eq!(listing.len(), 1, "one record, given once");
-        assert!(listing[0].withdrawn_at.is_some(), "and withdrawn");
-        app.stop().await;
     }
+    assert_eq!(counts(&app, m).await, (1, 2, 0));
+    let res = app
+        .http
+        .patch(format!("{}/api/v1/meetings/{m}", app.base))
+        .bearer_auth(&token)
+        .json(&json!({"capacity": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(counts(&app, m).await, (2, 1, 0), "the first on the waiting list has the new seat");
+    let after = app.store().registrations(m).await.unwrap();
+    let second = after.iter().find(|r| r.id == people[1].1).unwrap();
+    assert_eq!(second.status.as_str(), "attending", "in the order of the waiting list");
+    app.stop().await;
 }
-
-both_engines! {
-    async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let tracks = json!([{"key": "ai", "title": "AI", "capacity": 1}, {"key": "sikkerhed", "title": "Sikkerhed", "capacity": 1}]);
-        let m = meeting(&app, &token, 10, None, tracks).await;
-        let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
-        let answer = |i: usize, track: &'static str| {
-            let url = format!("{}/rsvp/{}", app.base, people[i].0);
-            let http = app.http.clone();
-            async move { http.post(url).form(&[("answer", "yes"), ("track", track)]).send().await.unwrap().status() }
-        };
-        assert_eq!(answer(0, "ai").await, 200);
-        assert_eq!(answer(1, "sikkerhed").await, 200);
-        assert_eq!(answer(2, "ai").await, 200);
-        assert_eq!(counts(&app, m).await, (2, 1, 0), "the third waits for AI");
-        // The first asks for the full security track instead: their AI seat goes to the third.
-        assert_eq!(answer(0, "sikkerhed").await, 200);
-        let regs = app.store().registrations(m).await.unwrap();
-        let status = |i: usize| regs.iter().find(|r| r.id == people[i].1).unwrap().status.as_str().to_owned();
-        assert_eq!((status(0), status(1), status(2)), ("waitlisted".into(), "attending".into(), "attending".into()));
-        app.stop().await;
-    }
-}
-
-both_engines! {
-    async fn more_seats_go_to_the_waiting_list_at_once(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-        let m = meeting(&app, &token, 1, None, json!([])).await;
-        let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
-        for (t, _) in &people {
-            let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
-            assert_eq!(res.status(), 200);
-        }
-        assert_eq!(counts(&app, m).await, (1, 2, 0));
-        let res = app
-            .http
-            .patch(format!("{}/api/v1/meetings/{m}", app.base))
-            .bearer_auth(&token)
-            .json(&json!({"capacity": 2}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-        assert_eq!(counts(&app, m).await, (2, 1, 0), "the first on the waiting list has the new seat");
-        let after = app.store().registrations(m).await.unwrap();
-        let second = after.iter().find(|r| r.id == people[1].1).unwrap();
-        assert_eq!(second.status.as_str(), "attending", "in the order of the waiting list");
-        app.stop().await;
-    }
-}
+both_engines!(more_seats_go_to_the_waiting_list_at_once);

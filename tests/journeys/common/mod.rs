@@ -18,22 +18,19 @@ pub enum Engine {
     Postgres,
 }
 
-/// Defines `$name::sqlite` and `$name::postgres` from one async test body
-/// taking an [`Engine`]. The `PostgreSQL` variant needs
-/// `DIALOGFORUM_TEST_POSTGRES_URL`; without it the test says so and passes,
-/// unless `DIALOGFORUM_REQUIRE_POSTGRES=1` (set by the test script and CI), in
-/// which case it fails.
+/// Runs the async test function `$name`, which takes an [`Engine`], once on
+/// each engine, as `$name::sqlite` and `$name::postgres`. The body stays an
+/// ordinary function, so rustfmt and the compiler see it as written. The
+/// `PostgreSQL` variant needs `DIALOGFORUM_TEST_POSTGRES_URL`; without it the
+/// test says so and passes, unless `DIALOGFORUM_REQUIRE_POSTGRES=1` (set by
+/// the test script and CI), in which case it fails.
 #[macro_export]
 macro_rules! both_engines {
-    ($(#[$meta:meta])* async fn $name:ident($engine:ident: Engine) $body:block) => {
+    ($name:ident) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            async fn run($engine: $crate::common::Engine) $body
-
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                run($crate::common::Engine::Sqlite).await;
+                super::$name($crate::common::Engine::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,7 +38,7 @@ macro_rules! both_engines {
                 if $crate::common::postgres_url().is_none() {
                     return;
                 }
-                run($crate::common::Engine::Postgres).await;
+                super::$name($crate::common::Engine::Postgres).await;
             }
         }
     };

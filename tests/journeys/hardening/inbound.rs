@@ -17,7 +17,6 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::common::{self, Engine, TestDb};
-use crate::{both_engines, on_db};
 
 const FROM: &str = "dialogforum@forum.example";
 const JOIN: &str = "tilmeld@forum.example";
@@ -227,54 +226,53 @@ Tilmeld mig venligst.\r
     )
 }
 
-both_engines! {
-    async fn idle_connections_from_one_address_leave_room_for_a_bounce_from_another(engine: Engine) {
-        let app = Listener::start(engine, &[]).await;
-        let ida = "ida@velfaerdstek.example";
-        let (person, bounce_to) = app.member_with_a_message(ida).await;
+async fn idle_connections_from_one_address_leave_room_for_a_bounce_from_another(engine: Engine) {
+    let app = Listener::start(engine, &[]).await;
+    let ida = "ida@velfaerdstek.example";
+    let (person, bounce_to) = app.member_with_a_message(ida).await;
 
-        // One address opens 64 connections and sits on them; the first 8 are served, the rest turned away.
-        let mut idle = Vec::new();
-        let mut refused = 0;
-        for _ in 0..64 {
-            let (mut smtp, code) = Smtp::open(app.addr).await;
-            match code {
-                220 => idle.push(smtp),
-                421 => {
-                    assert!(smtp.closed().await, "a connection over the cap is closed");
-                    refused += 1;
-                }
-                other => panic!("greeting {other}"),
+    // One address opens 64 connections and sits on them; the first 8 are served, the rest turned away.
+    let mut idle = Vec::new();
+    let mut refused = 0;
+    for _ in 0..64 {
+        let (mut smtp, code) = Smtp::open(app.addr).await;
+        match code {
+            220 => idle.push(smtp),
+            421 => {
+                assert!(smtp.closed().await, "a connection over the cap is closed");
+                refused += 1;
             }
+            other => panic!("greeting {other}"),
         }
-        assert_eq!((idle.len(), refused), (8, 56), "8 connections per peer, the 9th and later get 421");
-
-        // Meanwhile a mail server elsewhere delivers a bounce, and it is processed.
-        let (mut mx, code) = Smtp::open_from("127.0.0.2", app.addr).await;
-        assert_eq!(code, 220, "another peer is served while one holds its 8");
-        assert_eq!(mx.command("EHLO mx.velfaerdstek.example").await.0, 250);
-        let (code, text) = mx.send("", &bounce_to, &dsn(&bounce_to, ida)).await;
-        assert_eq!(code, 250, "{text}");
-        assert_eq!(app.status(person).await, "bounced", "the bounced person is suppressed");
-        assert_eq!(mx.command("QUIT").await.0, 221);
-
-        // Once the idle connections are gone, their address is served again.
-        drop(idle);
-        let mut again = None;
-        for _ in 0..200 {
-            let (smtp, code) = Smtp::open(app.addr).await;
-            if code == 220 {
-                again = Some(smtp);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let mut again = again.expect("served again once its connections closed");
-        assert_eq!(again.command("EHLO mx.nordlys-it.example").await.0, 250);
-        assert_eq!(again.command("QUIT").await.0, 221);
-        app.stop().await;
     }
+    assert_eq!((idle.len(), refused), (8, 56), "8 connections per peer, the 9th and later get 421");
+
+    // Meanwhile a mail server elsewhere delivers a bounce, and it is processed.
+    let (mut mx, code) = Smtp::open_from("127.0.0.2", app.addr).await;
+    assert_eq!(code, 220, "another peer is served while one holds its 8");
+    assert_eq!(mx.command("EHLO mx.velfaerdstek.example").await.0, 250);
+    let (code, text) = mx.send("", &bounce_to, &dsn(&bounce_to, ida)).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(app.status(person).await, "bounced", "the bounced person is suppressed");
+    assert_eq!(mx.command("QUIT").await.0, 221);
+
+    // Once the idle connections are gone, their address is served again.
+    drop(idle);
+    let mut again = None;
+    for _ in 0..200 {
+        let (smtp, code) = Smtp::open(app.addr).await;
+        if code == 220 {
+            again = Some(smtp);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut again = again.expect("served again once its connections closed");
+    assert_eq!(again.command("EHLO mx.nordlys-it.example").await.0, 250);
+    assert_eq!(again.command("QUIT").await.0, 221);
+    app.stop().await;
 }
+both_engines!(idle_connections_from_one_address_leave_room_for_a_bounce_from_another);
 
 /// Sends a join mail from each sender over one connection; returns the answers.
 async fn join_mails(addr: SocketAddr, senders: &[String]) -> Vec<u16> {
@@ -290,81 +288,80 @@ async fn join_mails(addr: SocketAddr, senders: &[String]) -> Vec<u16> {
     answers
 }
 
-both_engines! {
-    async fn ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget(engine: Engine) {
-        let app = Listener::start(engine, &[("security.signups_per_ip_per_hour", "3")]).await;
-        let forged: Vec<String> = (0..10).map(|n| format!("offer{n}@firma{n}.example")).collect();
-        let answers = join_mails(app.addr, &forged).await;
-        assert_eq!(answers, [250, 250, 250, 451, 451, 451, 451, 451, 451, 451], "over budget: try again later");
-        assert_eq!(app.confirmations().await, 3, "no more confirmations than the client's budget");
+async fn ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget(engine: Engine) {
+    let app = Listener::start(engine, &[("security.signups_per_ip_per_hour", "3")]).await;
+    let forged: Vec<String> = (0..10).map(|n| format!("offer{n}@firma{n}.example")).collect();
+    let answers = join_mails(app.addr, &forged).await;
+    assert_eq!(answers, [250, 250, 250, 451, 451, 451, 451, 451, 451, 451], "over budget: try again later");
+    assert_eq!(app.confirmations().await, 3, "no more confirmations than the client's budget");
 
-        // The sign-up form counts under the same budget: it is spent for this client.
-        let web = format!("http://{}/subscribe", app.running.addr);
-        let form = [("name", "Ny Deltager"), ("email", "ny@web.example"), ("consent", "yes")];
-        let res = reqwest::Client::new().post(web).form(&form).send().await.unwrap();
-        assert_eq!(res.status(), 429);
-        assert_eq!(app.confirmations().await, 3);
-        app.stop().await;
-    }
+    // The sign-up form counts under the same budget: it is spent for this client.
+    let web = format!("http://{}/subscribe", app.running.addr);
+    let form = [("name", "Ny Deltager"), ("email", "ny@web.example"), ("consent", "yes")];
+    let res = reqwest::Client::new().post(web).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(app.confirmations().await, 3);
+    app.stop().await;
 }
+both_engines!(ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget);
 
-both_engines! {
-    async fn join_mails_from_one_envelope_domain_stop_at_its_budget(engine: Engine) {
-        let app = Listener::start(engine, &[("security.signups_per_domain_per_hour", "2")]).await;
-        let senders: Vec<String> =
-            ["a", "a", "a", "b", "b", "b"].iter().enumerate().map(|(n, d)| format!("offer{n}@{d}.forged.example")).collect();
-        let answers = join_mails(app.addr, &senders).await;
-        assert_eq!(answers, [250, 250, 451, 250, 250, 451]);
-        assert_eq!(app.confirmations().await, 4);
-        app.stop().await;
-    }
+async fn join_mails_from_one_envelope_domain_stop_at_its_budget(engine: Engine) {
+    let app = Listener::start(engine, &[("security.signups_per_domain_per_hour", "2")]).await;
+    let senders: Vec<String> = ["a", "a", "a", "b", "b", "b"]
+        .iter()
+        .enumerate()
+        .map(|(n, d)| format!("offer{n}@{d}.forged.example"))
+        .collect();
+    let answers = join_mails(app.addr, &senders).await;
+    assert_eq!(answers, [250, 250, 451, 250, 250, 451]);
+    assert_eq!(app.confirmations().await, 4);
+    app.stop().await;
 }
+both_engines!(join_mails_from_one_envelope_domain_stop_at_its_budget);
 
-both_engines! {
-    async fn a_session_that_keeps_talking_is_closed_after_its_command_budget(engine: Engine) {
-        let app = Listener::start(engine, &[]).await;
-        let mut smtp = Smtp::connect(app.addr).await;
-        assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
-        for n in 2..=100 {
-            assert_eq!(smtp.command("NOOP").await.0, 250, "command {n}");
-        }
-        let (code, text) = smtp.command("NOOP").await;
-        assert_eq!(code, 421, "the 101st command: {text}");
-        assert!(smtp.closed().await, "and the connection is closed");
-        // A new connection starts afresh.
-        let mut fresh = Smtp::connect(app.addr).await;
-        assert_eq!(fresh.command("EHLO mx.nordlys-it.example").await.0, 250);
-        assert_eq!(fresh.command("QUIT").await.0, 221);
-        app.stop().await;
+async fn a_session_that_keeps_talking_is_closed_after_its_command_budget(engine: Engine) {
+    let app = Listener::start(engine, &[]).await;
+    let mut smtp = Smtp::connect(app.addr).await;
+    assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
+    for n in 2..=100 {
+        assert_eq!(smtp.command("NOOP").await.0, 250, "command {n}");
     }
+    let (code, text) = smtp.command("NOOP").await;
+    assert_eq!(code, 421, "the 101st command: {text}");
+    assert!(smtp.closed().await, "and the connection is closed");
+    // A new connection starts afresh.
+    let mut fresh = Smtp::connect(app.addr).await;
+    assert_eq!(fresh.command("EHLO mx.nordlys-it.example").await.0, 250);
+    assert_eq!(fresh.command("QUIT").await.0, 221);
+    app.stop().await;
 }
+both_engines!(a_session_that_keeps_talking_is_closed_after_its_command_budget);
 
-both_engines! {
-    async fn an_oversized_message_is_refused_with_552_and_the_next_one_goes_through(engine: Engine) {
-        let app = Listener::start(engine, &[]).await;
-        let ida = "ida@velfaerdstek.example";
-        let (person, bounce_to) = app.member_with_a_message(ida).await;
+async fn an_oversized_message_is_refused_with_552_and_the_next_one_goes_through(engine: Engine) {
+    let app = Listener::start(engine, &[]).await;
+    let ida = "ida@velfaerdstek.example";
+    let (person, bounce_to) = app.member_with_a_message(ida).await;
 
-        // A bounce padded to 1.5 MiB, over the default limit of 1 MiB; no SIZE announced.
-        let filler = vec!["A".repeat(76); 20_000].join("\r\n");
-        let big = dsn(&bounce_to, ida).replace("--b1--", &format!("{filler}\r\n--b1--"));
-        assert!(big.len() > 1_500_000);
-        let mut smtp = Smtp::connect(app.addr).await;
-        let (code, ehlo) = smtp.command("EHLO mx.velfaerdstek.example").await;
-        assert_eq!(code, 250);
-        assert!(ehlo.contains("SIZE 1048576"), "the limit is announced: {ehlo}");
-        let (code, text) = smtp.send("", &bounce_to, &big).await;
-        assert_eq!(code, 552, "{text}");
-        assert_eq!(app.status(person).await, "confirmed", "a refused message changes nothing");
-        assert_eq!(smtp.command("QUIT").await.0, 221);
+    // A bounce padded to 1.5 MiB, over the default limit of 1 MiB; no SIZE announced.
+    let filler = vec!["A".repeat(76); 20_000].join("\r\n");
+    let big = dsn(&bounce_to, ida).replace("--b1--", &format!("{filler}\r\n--b1--"));
+    assert!(big.len() > 1_500_000);
+    let mut smtp = Smtp::connect(app.addr).await;
+    let (code, ehlo) = smtp.command("EHLO mx.velfaerdstek.example").await;
+    assert_eq!(code, 250);
+    assert!(ehlo.contains("SIZE 1048576"), "the limit is announced: {ehlo}");
+    let (code, text) = smtp.send("", &bounce_to, &big).await;
+    assert_eq!(code, 552, "{text}");
+    assert_eq!(app.status(person).await, "confirmed", "a refused message changes nothing");
+    assert_eq!(smtp.command("QUIT").await.0, 221);
 
-        // The same bounce at its real size, on a new connection, is processed.
-        let mut again = Smtp::connect(app.addr).await;
-        assert_eq!(again.command("EHLO mx.velfaerdstek.example").await.0, 250);
-        let (code, text) = again.send("", &bounce_to, &dsn(&bounce_to, ida)).await;
-        assert_eq!(code, 250, "{text}");
-        assert_eq!(app.status(person).await, "bounced");
-        assert_eq!(again.command("QUIT").await.0, 221);
-        app.stop().await;
-    }
+    // The same bounce at its real size, on a new connection, is processed.
+    let mut again = Smtp::connect(app.addr).await;
+    assert_eq!(again.command("EHLO mx.velfaerdstek.example").await.0, 250);
+    let (code, text) = again.send("", &bounce_to, &dsn(&bounce_to, ida)).await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(app.status(person).await, "bounced");
+    assert_eq!(again.command("QUIT").await.0, 221);
+    app.stop().await;
 }
+both_engines!(an_oversized_message_is_refused_with_552_and_the_next_one_goes_through);

@@ -2,9 +2,6 @@
 //! service from outside as an attacker or a careless organiser would, each
 //! replayed against the running application.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod background;
 mod inbound;
 mod input;
@@ -15,7 +12,7 @@ mod signup;
 mod viewer;
 
 /// A client of its own, signed in as `email` with the tests' password.
-async fn signed_in(app: &common::TestApp, email: &str) -> reqwest::Client {
+async fn signed_in(app: &crate::common::TestApp, email: &str) -> reqwest::Client {
     let http =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
     let form = [("email", email), ("password", "a long enough password"), ("next", "/admin")];

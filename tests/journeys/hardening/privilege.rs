@@ -5,72 +5,91 @@ use dialogforum::domain::{Email, Role, Token};
 use dialogforum::store::users::{create_api_token, upsert_user};
 use jiff::SignedDuration;
 
-use crate::both_engines;
-use crate::common::{TestApp, api_token};
-use crate::signed_in;
+use super::signed_in;
+use crate::common::{Engine, TestApp, api_token};
 
-both_engines! {
-    async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
-        // Someone on the list, whose address a viewer must not see.
-        let organiser = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-        let body = serde_json::json!({"email": "dorthe@firma.example", "name": "Dorthe Deltager"});
-        let res = app.http.post(format!("{}/api/v1/subscribers", app.base)).bearer_auth(&organiser).json(&body).send().await.unwrap();
-        assert!(res.status().is_success(), "{}", res.status());
-        let pages = signed_in(&app, "viewer@forum.example").await;
-        for path in ["/admin/%75sers", "/admin/%55sers", "/admin//users", "/admin/./users", "/admin/x/../users", "/admin/audit%2Fexport", "/admin/people", "/admin/%70eople", "/admin/%2e/people"] {
-            let res = pages.get(format!("{}{path}", app.base)).send().await.unwrap();
-            assert_eq!(res.status(), 403, "viewer GET {path}");
-            let body = res.text().await.unwrap();
-            assert!(!body.contains("dorthe@firma.example"), "viewer GET {path} shows a person:\n{body}");
-        }
-        for path in ["/%73ubscribers", "/subscribers/", "/./subscribers", "/%74okens", "/audit%2F"] {
-            let res = app.http.get(format!("{}/api/v1{path}", app.base)).bearer_auth(&viewer).send().await.unwrap();
-            // The API's guard runs on routed requests; a spelling no route takes is 404.
-            assert!([403, 404].contains(&res.status().as_u16()), "viewer API GET {path}: {}", res.status());
-            let body = res.text().await.unwrap();
-            assert!(!body.contains("dorthe@firma.example"), "viewer API GET {path} lists people: {body}");
-        }
-        app.stop().await;
-    }
-}
-
-both_engines! {
-    async fn an_api_token_stops_working_when_it_expires(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let mut tx = app.store().begin().await.unwrap();
-        let hash = dialogforum::domain::password::hash("a long enough password").unwrap();
-        let user = upsert_user(&mut tx, &Email::parse("robot@forum.example").unwrap(), Role::Organiser, &hash).await.unwrap();
-        let now = dialogforum::store::now();
-        let (lasting, expired) = (Token::generate(), Token::generate());
-        create_api_token(&mut tx, user, "lasting", &lasting.hash(), Some(now + SignedDuration::from_hours(24))).await.unwrap();
-        create_api_token(&mut tx, user, "expired", &expired.hash(), Some(now - SignedDuration::from_secs(1))).await.unwrap();
-        tx.commit().await.unwrap();
-        let meetings = format!("{}/api/v1/meetings", app.base);
-        let res = app.http.get(&meetings).bearer_auth(lasting.expose()).send().await.unwrap();
-        assert_eq!(res.status(), 200, "a token within its time works");
-        let res = app.http.get(&meetings).bearer_auth(expired.expose()).send().await.unwrap();
-        assert_eq!(res.status(), 401, "an expired token is refused");
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
-
-        // An admin gives a new token an end on the page; a nonsense value is refused by the field.
-        api_token(&app, "admin@forum.example", Role::Admin).await;
-        let admin = signed_in(&app, "admin@forum.example").await;
-        let page = admin.get(format!("{}/admin/tokens", app.base)).send().await.unwrap().text().await.unwrap();
-        let csrf = page.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
-        let form = [("csrf", csrf.as_str()), ("name", "Kalender"), ("owner", ""), ("expires_days", "0")];
-        let res = admin.post(format!("{}/admin/tokens", app.base)).form(&form).send().await.unwrap();
-        assert_eq!(res.status(), 422);
+async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
+    // Someone on the list, whose address a viewer must not see.
+    let organiser = api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let body = serde_json::json!({"email": "dorthe@firma.example", "name": "Dorthe Deltager"});
+    let res = app
+        .http
+        .post(format!("{}/api/v1/subscribers", app.base))
+        .bearer_auth(&organiser)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let pages = signed_in(&app, "viewer@forum.example").await;
+    for path in [
+        "/admin/%75sers",
+        "/admin/%55sers",
+        "/admin//users",
+        "/admin/./users",
+        "/admin/x/../users",
+        "/admin/audit%2Fexport",
+        "/admin/people",
+        "/admin/%70eople",
+        "/admin/%2e/people",
+    ] {
+        let res = pages.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(res.status(), 403, "viewer GET {path}");
         let body = res.text().await.unwrap();
-        assert!(body.contains(r#"id="expires_days-error""#), "{body}");
-        let form = [("csrf", csrf.as_str()), ("name", "Kalender"), ("owner", ""), ("expires_days", "30")];
-        let res = admin.post(format!("{}/admin/tokens", app.base)).form(&form).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let tokens = app.store().api_tokens(None).await.unwrap();
-        let made = tokens.iter().find(|t| t.name == "Kalender").expect("the new token");
-        let days = (made.expires_at.unwrap() - now).as_secs() / 86_400;
-        assert!((29..=30).contains(&days), "expires in {days} days");
-        app.stop().await;
+        assert!(!body.contains("dorthe@firma.example"), "viewer GET {path} shows a person:\n{body}");
     }
+    for path in ["/%73ubscribers", "/subscribers/", "/./subscribers", "/%74okens", "/audit%2F"] {
+        let res = app.http.get(format!("{}/api/v1{path}", app.base)).bearer_auth(&viewer).send().await.unwrap();
+        // The API's guard runs on routed requests; a spelling no route takes is 404.
+        assert!([403, 404].contains(&res.status().as_u16()), "viewer API GET {path}: {}", res.status());
+        let body = res.text().await.unwrap();
+        assert!(!body.contains("dorthe@firma.example"), "viewer API GET {path} lists people: {body}");
+    }
+    app.stop().await;
 }
+both_engines!(the_role_guard_decides_on_the_decoded_path);
+
+async fn an_api_token_stops_working_when_it_expires(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let mut tx = app.store().begin().await.unwrap();
+    let hash = dialogforum::domain::password::hash("a long enough password").unwrap();
+    let user =
+        upsert_user(&mut tx, &Email::parse("robot@forum.example").unwrap(), Role::Organiser, &hash).await.unwrap();
+    let now = dialogforum::store::now();
+    let (lasting, expired) = (Token::generate(), Token::generate());
+    create_api_token(&mut tx, user, "lasting", &lasting.hash(), Some(now + SignedDuration::from_hours(24)))
+        .await
+        .unwrap();
+    create_api_token(&mut tx, user, "expired", &expired.hash(), Some(now - SignedDuration::from_secs(1)))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let meetings = format!("{}/api/v1/meetings", app.base);
+    let res = app.http.get(&meetings).bearer_auth(lasting.expose()).send().await.unwrap();
+    assert_eq!(res.status(), 200, "a token within its time works");
+    let res = app.http.get(&meetings).bearer_auth(expired.expose()).send().await.unwrap();
+    assert_eq!(res.status(), 401, "an expired token is refused");
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+
+    // An admin gives a new token an end on the page; a nonsense value is refused by the field.
+    api_token(&app, "admin@forum.example", Role::Admin).await;
+    let admin = signed_in(&app, "admin@forum.example").await;
+    let page = admin.get(format!("{}/admin/tokens", app.base)).send().await.unwrap().text().await.unwrap();
+    let csrf = page.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let form = [("csrf", csrf.as_str()), ("name", "Kalender"), ("owner", ""), ("expires_days", "0")];
+    let res = admin.post(format!("{}/admin/tokens", app.base)).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains(r#"id="expires_days-error""#), "{body}");
+    let form = [("csrf", csrf.as_str()), ("name", "Kalender"), ("owner", ""), ("expires_days", "30")];
+    let res = admin.post(format!("{}/admin/tokens", app.base)).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let tokens = app.store().api_tokens(None).await.unwrap();
+    let made = tokens.iter().find(|t| t.name == "Kalender").expect("the new token");
+    let days = (made.expires_at.unwrap() - now).as_secs() / 86_400;
+    assert!((29..=30).contains(&days), "expires in {days} days");
+    app.stop().await;
+}
+both_engines!(an_api_token_stops_working_when_it_expires);

@@ -8,9 +8,8 @@ use dialogforum::store::registrations::insert_invited;
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use serde_json::{Value, json};
 
-use crate::both_engines;
-use crate::common::{TestApp, api_token};
-use crate::signed_in;
+use super::signed_in;
+use crate::common::{Engine, TestApp, api_token};
 
 /// A published meeting with one person attending who told us a diet and an access need.
 async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {
@@ -50,47 +49,50 @@ async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {
     id
 }
 
-both_engines! {
-    async fn a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api(engine: Engine) {
-        let app = TestApp::spawn(engine).await;
-        let organiser = api_token(&app, "org@forum.example", Role::Organiser).await;
-        let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
-        let meeting = meeting_with_an_attendee(&app, &organiser).await;
+async fn a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let organiser = api_token(&app, "org@forum.example", Role::Organiser).await;
+    let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
+    let meeting = meeting_with_an_attendee(&app, &organiser).await;
 
-        // The API: lists of people and registrations are for organisers.
-        for path in ["/subscribers".to_owned(), format!("/meetings/{meeting}/registrations")] {
-            let url = format!("{}/api/v1{path}", app.base);
-            let res = app.http.get(&url).bearer_auth(&viewer).send().await.unwrap();
-            assert_eq!(res.status(), 403, "viewer {path}");
-            assert_eq!(res.headers()["content-type"], "application/problem+json");
-            let body = res.text().await.unwrap();
-            assert!(!body.contains("Dorthe") && !body.contains("Glutenfri"), "{body}");
-            let res = app.http.get(&url).bearer_auth(&organiser).send().await.unwrap();
-            assert_eq!(res.status(), 200, "organiser {path}");
-            assert!(res.text().await.unwrap().contains("Dorthe Deltager"));
-        }
-        // The meeting itself, with no people in it, is for everyone.
-        let url = format!("{}/api/v1/meetings/{meeting}", app.base);
-        assert_eq!(app.http.get(&url).bearer_auth(&viewer).send().await.unwrap().status(), 200);
-
-        // The pages: the registrations page gives a viewer the counts only.
-        let reader = signed_in(&app, "viewer@forum.example").await;
-        let page = format!("{}/admin/meetings/{meeting}/registrations", app.base);
-        let res = reader.get(&page).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let html = res.text().await.unwrap();
-        assert!(html.contains("Antal pr. status"), "the counts are there: {html}");
-        for private in ["Dorthe", "Firma A/S", "Glutenfri", "Kørestolsadgang"] {
-            assert!(!html.contains(private), "a viewer sees {private}");
-        }
-        for path in ["/admin/people".to_owned(), format!("/admin/meetings/{meeting}/checkin"), format!("/admin/meetings/{meeting}/waitlist")] {
-            let res = reader.get(format!("{}{path}", app.base)).send().await.unwrap();
-            assert_eq!(res.status(), 403, "viewer {path}");
-            assert!(!res.text().await.unwrap().contains("Dorthe"));
-        }
-        let organiser_pages = signed_in(&app, "org@forum.example").await;
-        let html = organiser_pages.get(&page).send().await.unwrap().text().await.unwrap();
-        assert!(html.contains("Dorthe Deltager") && html.contains("Glutenfri kost"), "{html}");
-        app.stop().await;
+    // The API: lists of people and registrations are for organisers.
+    for path in ["/subscribers".to_owned(), format!("/meetings/{meeting}/registrations")] {
+        let url = format!("{}/api/v1{path}", app.base);
+        let res = app.http.get(&url).bearer_auth(&viewer).send().await.unwrap();
+        assert_eq!(res.status(), 403, "viewer {path}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let body = res.text().await.unwrap();
+        assert!(!body.contains("Dorthe") && !body.contains("Glutenfri"), "{body}");
+        let res = app.http.get(&url).bearer_auth(&organiser).send().await.unwrap();
+        assert_eq!(res.status(), 200, "organiser {path}");
+        assert!(res.text().await.unwrap().contains("Dorthe Deltager"));
     }
+    // The meeting itself, with no people in it, is for everyone.
+    let url = format!("{}/api/v1/meetings/{meeting}", app.base);
+    assert_eq!(app.http.get(&url).bearer_auth(&viewer).send().await.unwrap().status(), 200);
+
+    // The pages: the registrations page gives a viewer the counts only.
+    let reader = signed_in(&app, "viewer@forum.example").await;
+    let page = format!("{}/admin/meetings/{meeting}/registrations", app.base);
+    let res = reader.get(&page).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Antal pr. status"), "the counts are there: {html}");
+    for private in ["Dorthe", "Firma A/S", "Glutenfri", "Kørestolsadgang"] {
+        assert!(!html.contains(private), "a viewer sees {private}");
+    }
+    for path in [
+        "/admin/people".to_owned(),
+        format!("/admin/meetings/{meeting}/checkin"),
+        format!("/admin/meetings/{meeting}/waitlist"),
+    ] {
+        let res = reader.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(res.status(), 403, "viewer {path}");
+        assert!(!res.text().await.unwrap().contains("Dorthe"));
+    }
+    let organiser_pages = signed_in(&app, "org@forum.example").await;
+    let html = organiser_pages.get(&page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Dorthe Deltager") && html.contains("Glutenfri kost"), "{html}");
+    app.stop().await;
 }
+both_engines!(a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api);

@@ -1,0 +1,22 @@
+//! The journeys: the real application on both engines, driven from outside
+//! over HTTP, SMTP, the command line and a headless browser. One test binary,
+//! one module per concern; `common` holds the harness.
+
+#![allow(clippy::too_many_lines, reason = "a journey reads top to bottom, one step after the other")]
+
+#[macro_use]
+mod common;
+
+mod browser;
+mod evaluations;
+mod exports;
+mod foundation;
+mod hardening;
+mod inbound;
+mod list;
+mod mail;
+mod meetings;
+mod organiser;
+mod rsvp;
+mod subscribers;
+mod trust;
