@@ -1,6 +1,8 @@
 //! What people and timers do with the forum, one function each: create and
 //! change a meeting, move it through its life, invite to it, answer an
-//! invitation, pass it on, fill free seats from the waiting list, export.
+//! invitation, pass it on, fill free seats from the waiting list, join and
+//! leave the list, add, change and erase a person, send, remind and close an
+//! evaluation, export.
 //! Pages, the JSON API, the command line and the timers call these and only
 //! extract, call and render.
 //!
@@ -11,7 +13,9 @@
 //! come back as the other arms of [`ForumError`].
 
 pub mod campaigns;
+pub mod evaluations;
 pub mod exports;
+pub mod list;
 pub mod meetings;
 pub mod rsvp;
 pub mod timers;
@@ -93,6 +97,12 @@ pub enum Refusal {
     /// bounced. One refusal for all three, so nobody learns who left.
     #[error("colleague_email: this address cannot be invited")]
     ColleagueRefused,
+    /// Too many sign-ups came from one address of origin within the hour.
+    #[error("too many sign-ups from this address; try again in an hour")]
+    TooManySignups,
+    /// An organiser added an address that is on the list already.
+    #[error("email: this address is already known")]
+    AddressKnown,
 }
 
 /// Why a use case did not happen.

@@ -58,9 +58,6 @@ impl<'a> Entry<'a> {
 }
 
 /// Appends an entry in the same transaction as the change it records.
-///
-/// # Errors
-/// The database failed.
 pub async fn record(tx: &mut WriteTx, actor: &Actor, e: &Entry<'_>) -> Result<()> {
     let (kind, id, label) = match actor {
         Actor::User { id, label } => ("user", Some(*id), label.as_str()),
@@ -100,9 +97,6 @@ pub async fn record_read(store: &Store, actor: &Actor, e: &Entry<'_>) -> Result<
 }
 
 /// Records `action` by `actor` on meeting `id`, in `tx`.
-///
-/// # Errors
-/// The database failed.
 pub async fn record_on_meeting(
     tx: &mut WriteTx,
     actor: &Actor,
@@ -112,6 +106,19 @@ pub async fn record_on_meeting(
     rows: Option<i64>,
 ) -> Result<()> {
     let entry = Entry { action, subject_kind: "meeting", subject_id: Some(id.uuid()), detail, row_count: rows };
+    record(tx, actor, &entry).await
+}
+
+/// Records `action` by `actor` on person `id`, in `tx`.
+pub async fn record_on_person(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    action: &str,
+    id: crate::domain::PersonId,
+    detail: &str,
+    rows: Option<i64>,
+) -> Result<()> {
+    let entry = Entry { action, subject_kind: "person", subject_id: Some(id.uuid()), detail, row_count: rows };
     record(tx, actor, &entry).await
 }
 
@@ -165,9 +172,6 @@ type RawRow = (i64, i64, String, Option<Uuid>, String, String, String, Option<Uu
 
 impl Store {
     /// Entries matching `filter`, newest first, at most `filter.limit`.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>> {
         let detail = filter.detail.as_ref().map(|d| {
             let escaped = d.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -213,9 +217,6 @@ impl Store {
     }
 
     /// The actions that occur in the log, for a filter's choices.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn audit_actions(&self) -> Result<Vec<String>> {
         Ok(on_pool!(self, |db| {
             sqlx::query_scalar("select distinct action from audit_log order by action").fetch_all(db).await?

@@ -100,9 +100,6 @@ impl SubscriberRow {
 
 impl Store {
     /// People on the list (never guests), newest first, with their interests.
-    ///
-    /// # Errors
-    /// The database failed.
     #[tracing::instrument(skip_all, fields(limit = filter.limit))]
     pub async fn subscribers(&self, filter: &SubscriberFilter) -> Result<Vec<Subscriber>> {
         let q = filter.q.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
@@ -256,9 +253,6 @@ pub struct Found {
 }
 
 /// The person with this address, if any.
-///
-/// # Errors
-/// The database failed.
 pub async fn person_by_email(tx: &mut WriteTx, email: &Email) -> Result<Option<Found>> {
     let row: Option<(Uuid, String, String, String)> = on_tx!(tx, |c| {
         sqlx::query_as("select id, name, status, language from person where email = $1")
@@ -617,28 +611,4 @@ impl Store {
                 .collect(),
         })
     }
-}
-
-/// Writes the fields of `changes` that are set, with one audit entry naming
-/// them, in one transaction; nothing at all when nothing changed.
-///
-/// # Errors
-/// The database failed.
-pub async fn save_changes(store: &Store, id: PersonId, changes: &Changes, actor: &super::audit::Actor) -> Result<()> {
-    let touched = changes.fields();
-    if touched.is_empty() {
-        return Ok(());
-    }
-    let mut tx = store.begin().await?;
-    update(&mut tx, id, changes).await?;
-    let detail = touched.join(", ");
-    let entry = super::audit::Entry {
-        action: "person.update",
-        subject_kind: "person",
-        subject_id: Some(id.uuid()),
-        detail: &detail,
-        row_count: Some(1),
-    };
-    super::audit::record(&mut tx, actor, &entry).await?;
-    tx.commit().await
 }

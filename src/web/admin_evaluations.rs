@@ -19,8 +19,8 @@ use super::forms::{field, form_fields};
 use super::{AppState, Ctx, Error, Result};
 use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
 use crate::domain::{MeetingStatus, Timestamp, copenhagen};
+use crate::forum::evaluations::{self as use_case, SendError};
 use crate::i18n::{Lang, Texts};
-use crate::mail::evaluations::{Schedule, SendError};
 use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, trend};
 use crate::store::meetings::Meeting;
 
@@ -560,14 +560,6 @@ async fn settings(
     .await
 }
 
-/// The settings' schedule for closing and reminding.
-pub(crate) fn schedule(state: &AppState) -> Schedule {
-    Schedule {
-        reminder_after_days: state.settings.evaluation.reminder_after_days,
-        close_after_days: state.settings.evaluation.close_after_days,
-    }
-}
-
 /// The end of day `date` in Copenhagen, as the closing instant.
 fn end_of_day(date: &str) -> Option<Timestamp> {
     let d: jiff::civil::Date = date.trim().parse().ok()?;
@@ -592,21 +584,13 @@ async fn send(
     let closes_at = if closes_on.trim().is_empty() { Ok(None) } else { end_of_day(closes_on).map(Some).ok_or(()) };
     let outcome = match closes_at {
         Ok(closes_at) => {
-            crate::mail::evaluations::send(
-                &state.store,
-                &meeting,
-                schedule(&state),
-                closes_at,
-                Some(o.user.id),
-                &o.actor(),
-            )
-            .await
+            use_case::send(&state.forum, &o.actor(), Some(o.user.id), &meeting, &state.settings.evaluation, closes_at)
+                .await
         }
         Err(()) => Err(SendError::ClosingInPast),
     };
     match outcome {
         Ok(_) => {
-            state.campaign_wake.notify_one();
             let mut page = editor_page(&state, &ctx, &o, &meeting).await?;
             page.notice = Some(labels(ctx.lang).sent);
             Ok(page.into_response())
@@ -634,8 +618,7 @@ async fn remind(
     o.check_csrf(&body)?;
     o.require_write()?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let outcome = crate::mail::evaluations::remind_now(&state.store, meeting.id, Some(o.user.id), &o.actor()).await;
-    state.campaign_wake.notify_one();
+    let outcome = use_case::remind(&state.forum, &o.actor(), Some(o.user.id), &meeting).await;
     finish(&state, &ctx, &o, &meeting, outcome.map(|_| labels(ctx.lang).reminded)).await
 }
 
@@ -649,7 +632,7 @@ async fn close(
     o.check_csrf(&body)?;
     o.require_write()?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let outcome = crate::mail::evaluations::close_now(&state.store, meeting.id, &o.actor()).await;
+    let outcome = use_case::close(&state.forum, &o.actor(), &meeting).await;
     finish(&state, &ctx, &o, &meeting, outcome.map(|()| labels(ctx.lang).closed_now)).await
 }
 

@@ -18,11 +18,12 @@ use super::auth::Organiser;
 use super::forms::{InterestBox, PersonFields, boxes, field, form_fields, person_fields};
 use super::{AppState, Ctx, Result};
 use crate::domain::{Cvr, CvrError, Name, OrganisationId, PersonId, PersonStatus};
+use crate::forum::list;
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, Entry};
+use crate::store::from_db_time;
 use crate::store::organisations::{self, Organisation};
-use crate::store::subscribers::{self, Changes, ConsentData, RegistrationData, Subscriber, SubscriberFilter};
-use crate::store::{erasure, from_db_time};
+use crate::store::subscribers::{Changes, ConsentData, RegistrationData, Subscriber, SubscriberFilter};
 
 /// Routes of the people and organisation pages.
 pub fn router() -> Router<AppState> {
@@ -329,7 +330,7 @@ async fn save(
         interests: (chosen != person.interests).then_some(chosen),
         language: None,
     };
-    subscribers::save_changes(&state.store, id, &changes, &organiser.actor()).await?;
+    list::save(&state.forum, &organiser.actor(), id, &changes).await?;
     let mut page = person_page(&state, &ctx, &organiser, &state.store.subscriber(id).await?).await?;
     page.saved = true;
     Ok(page.into_response())
@@ -351,9 +352,7 @@ async fn erase(
         page.errors = vec![("confirm", texts(ctx.lang).erase_confirm_required.to_owned())];
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let mut tx = state.store.begin().await?;
-    let erased = erasure::erase_person(&mut tx, id, &organiser.actor()).await?;
-    tx.commit().await?;
+    let erased = list::erase(&state.forum, &organiser.actor(), id).await?;
     tracing::info!(person = %id, user = %organiser.user.id, rows = erased.total(), "person erased by an organiser");
     Ok(Redirect::to("/admin/people").into_response())
 }

@@ -21,12 +21,13 @@ use jiff::SignedDuration;
 use super::forms::{InterestBox, PersonFields, boxes, field, form_fields, message, person_fields};
 use super::{AppState, ClientIp, Ctx, Result};
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
+use crate::forum::list;
 use crate::i18n::{Lang, Texts};
 use crate::mail::notices::{self, To};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::people::Interest;
 use crate::store::subscribers::{self, Changes, Subscriber};
-use crate::store::{erasure, rate, subscriptions};
+use crate::store::{rate, subscriptions};
 
 /// Routes of the profile.
 pub fn router() -> Router<AppState> {
@@ -239,7 +240,7 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, 
         interests: (chosen != person.interests).then_some(chosen),
         language: (language != person.language).then_some(language),
     };
-    subscribers::save_changes(&state.store, id, &changes, &Actor::Person(id.uuid())).await?;
+    list::save(&state.forum, &Actor::Person(id.uuid()), id, &changes).await?;
     let mut page = ProfilePage::of(&ctx, &raw, &state.store.subscriber(id).await?, &all);
     page.saved = true;
     Ok(page.into_response())
@@ -285,9 +286,7 @@ async fn erase(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>,
         page.errors = vec![("confirm", t.erase_confirm_required.to_owned())];
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let mut tx = state.store.begin().await?;
-    let erased = erasure::erase_person(&mut tx, id, &Actor::Person(id.uuid())).await?;
-    tx.commit().await?;
+    let erased = list::erase(&state.forum, &Actor::Person(id.uuid()), id).await?;
     tracing::info!(person = %id, rows = erased.total(), "person erased at their own request");
     let mut page = message(&ctx, t.erased_title, t.erased_text);
     "/".clone_into(&mut page.path);

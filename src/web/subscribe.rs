@@ -14,14 +14,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use jiff::SignedDuration;
 
 use super::forms::{InterestBox, MessagePage, boxes, field, form_fields, message};
 use super::{AppState, ClientIp, Ctx, Error, Result};
 use crate::domain::{Email, Name, PersonId, Timestamp, Token, TokenPurpose};
+use crate::forum::{ForumError, Refusal, list};
 use crate::i18n::{CONSENT_VERSION, Lang, Texts};
-use crate::mail::notices::{self};
-use crate::store::audit::{self, Actor, Entry};
 use crate::store::subscriptions::{self, Consent, Signup};
 
 /// Routes for joining and leaving.
@@ -107,22 +105,6 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: axu
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
 
-    let sec = &state.settings.security;
-    let mut tx = state.store.begin().await?;
-    let hour_ago = Timestamp::now() - SignedDuration::from_hours(1);
-    if !crate::store::rate::hit(
-        &mut tx,
-        &format!("signup-ip:{}", ip.0),
-        hour_ago,
-        i64::from(sec.signups_per_ip_per_hour),
-    )
-    .await?
-    {
-        tx.commit().await?;
-        tracing::warn!(ip = %ip.0, "sign-up rate limit reached");
-        let page = message(&ctx, t.too_many_title, t.too_many_text);
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
-    }
     let signup = Signup {
         email: email.clone(),
         name: name.clone(),
@@ -136,12 +118,14 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: axu
             proof: ip.0.clone(),
         },
     };
-    let ttl = SignedDuration::from_hours(i64::try_from(sec.token_ttl_hours).unwrap_or(168));
-    let per_day = sec.confirmations_per_address_per_day;
-    notices::answer_signup(&mut tx, &state.forum.mail, &signup, ctx.lang, per_day, ttl).await?;
-    tx.commit().await?;
-    state.mail_wake.notify_one();
-    Ok(message(&ctx, t.check_mail_title, t.check_mail_text).into_response())
+    match list::sign_up(&state.forum, &state.settings.security, &signup, ctx.lang, &ip.0).await {
+        Ok(()) => Ok(message(&ctx, t.check_mail_title, t.check_mail_text).into_response()),
+        Err(ForumError::Refused(Refusal::TooManySignups)) => {
+            let page = message(&ctx, t.too_many_title, t.too_many_text);
+            Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Looks a link token up; an unknown, used or expired one gets an explanation page.
@@ -236,25 +220,7 @@ async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String
             }
         },
     };
-    let mut tx = state.store.begin().await?;
-    if subscriptions::confirm(&mut tx, person, &token.hash()).await? {
-        if let Some(o) = &organisation {
-            subscriptions::set_organisation_if_missing(&mut tx, person, o).await?;
-        }
-        audit::record(
-            &mut tx,
-            &Actor::Person(person.uuid()),
-            &Entry {
-                action: "person.confirm",
-                subject_kind: "person",
-                subject_id: Some(person.uuid()),
-                detail: "",
-                row_count: None,
-            },
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    list::confirm(&state.forum, person, &token, organisation.as_ref()).await?;
     Ok(message(&ctx, t.confirmed_title, t.confirmed_text).into_response())
 }
 
@@ -277,21 +243,6 @@ async fn unsubscribe(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<St
         Ok((_, found)) => found,
     };
     let person = found.person_id.ok_or(Error::NotFound)?;
-    let mut tx = state.store.begin().await?;
-    if subscriptions::leave(&mut tx, person).await? {
-        audit::record(
-            &mut tx,
-            &Actor::Person(person.uuid()),
-            &Entry {
-                action: "person.leave",
-                subject_kind: "person",
-                subject_id: Some(person.uuid()),
-                detail: "",
-                row_count: None,
-            },
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    list::leave(&state.forum, person).await?;
     Ok(message(&ctx, t.unsubscribed_title, t.unsubscribed_text).into_response())
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::Problem;
 use crate::domain::Timestamp;
 use crate::domain::evaluation::Questionnaire;
-use crate::mail::evaluations::SendError;
+use crate::forum::evaluations::{self as use_case, SendError};
 use crate::store::StoreError;
 use crate::store::audit::Actor;
 use crate::store::evaluations::{Results, TrendSeries, results, trend};
@@ -140,17 +140,9 @@ async fn send(
     } else {
         serde_json::from_slice(&body).map_err(|e| Error::invalid("body", e))?
     };
-    let schedule = crate::web::admin_evaluations::schedule(&state);
-    let sent = crate::mail::evaluations::send(
-        &state.store,
-        &meeting,
-        schedule,
-        input.closes_at,
-        Some(user.id),
-        &Actor::of(&user),
-    )
-    .await?;
-    state.campaign_wake.notify_one();
+    let schedule = &state.settings.evaluation;
+    let sent =
+        use_case::send(&state.forum, &Actor::of(&user), Some(user.id), &meeting, schedule, input.closes_at).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(EvaluationSent {
@@ -180,8 +172,7 @@ async fn remind(
 ) -> Result<(StatusCode, Json<ReminderSent>)> {
     writer(&user)?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let cid = crate::mail::evaluations::remind_now(&state.store, meeting.id, Some(user.id), &Actor::of(&user)).await?;
-    state.campaign_wake.notify_one();
+    let cid = use_case::remind(&state.forum, &Actor::of(&user), Some(user.id), &meeting).await?;
     Ok((StatusCode::ACCEPTED, Json(ReminderSent { id: cid.uuid() })))
 }
 
@@ -198,7 +189,7 @@ pub struct Closed {
 async fn close(State(state): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<String>) -> Result<Json<Closed>> {
     writer(&user)?;
     let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    crate::mail::evaluations::close_now(&state.store, meeting.id, &Actor::of(&user)).await?;
+    use_case::close(&state.forum, &Actor::of(&user), &meeting).await?;
     let e = state.store.evaluation_or_default(meeting.id).await?;
     Ok(Json(Closed { closes_at: e.closes_at.map(super::rfc3339) }))
 }

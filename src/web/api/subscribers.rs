@@ -20,10 +20,10 @@ use uuid::Uuid;
 
 use super::Problem;
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp};
+use crate::forum;
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::subscribers::{self as list, Changes, NewSubscriber, Subscriber, SubscriberFilter};
-use crate::store::subscriptions::{self, Consent};
-use crate::store::{StoreError, erasure};
+use crate::store::subscribers::{Changes, NewSubscriber, Subscriber, SubscriberFilter};
+use crate::store::subscriptions::Consent;
 use crate::transfer::import::{self, ImportError, Report};
 use crate::web::auth::ApiUser;
 use crate::web::{AppState, Error, Result};
@@ -271,20 +271,7 @@ async fn create_subscriber(
         method: "api",
         proof: format!("API token of account {}", user.id),
     };
-    let mut tx = state.store.begin().await?;
-    let id = list::insert_confirmed(&mut tx, &new, &consent).await.map_err(|e| match e {
-        StoreError::Conflict(_) => Error::Conflict("email: this address is already known".into()),
-        other => other.into(),
-    })?;
-    let entry = Entry {
-        action: "subscriber.create",
-        subject_kind: "person",
-        subject_id: Some(id.uuid()),
-        detail: "",
-        row_count: Some(1),
-    };
-    audit::record(&mut tx, &Actor::of(&user), &entry).await?;
-    tx.commit().await?;
+    let id = forum::list::add(&state.forum, &Actor::of(&user), &new, &consent).await?;
     Ok((StatusCode::CREATED, Json(state.store.subscriber(id).await?.into())))
 }
 
@@ -342,28 +329,10 @@ async fn update_subscriber(
         },
         language: input.language.as_deref().map(|l| language("language", l)).transpose()?,
     };
-    let mut fields = changes.fields();
-    if leave {
-        fields.push("status");
-    }
-    if fields.is_empty() {
+    if changes.fields().is_empty() && !leave {
         return Err(Error::invalid("body", "give at least one of name, organisation, interests, language, status"));
     }
-    let mut tx = state.store.begin().await?;
-    list::update(&mut tx, id, &changes).await?;
-    if leave {
-        subscriptions::leave(&mut tx, id).await?;
-    }
-    let detail = fields.join(", ");
-    let entry = Entry {
-        action: "subscriber.update",
-        subject_kind: "person",
-        subject_id: Some(id.uuid()),
-        detail: &detail,
-        row_count: Some(1),
-    };
-    audit::record(&mut tx, &Actor::of(&user), &entry).await?;
-    tx.commit().await?;
+    forum::list::update(&state.forum, &Actor::of(&user), id, &changes, leave).await?;
     Ok(Json(state.store.subscriber(id).await?.into()))
 }
 
@@ -379,9 +348,7 @@ async fn delete_subscriber(
 ) -> Result<StatusCode> {
     writer(&user)?;
     let id = person_id(&id)?;
-    let mut tx = state.store.begin().await?;
-    let erased = erasure::erase_person(&mut tx, id, &Actor::of(&user)).await?;
-    tx.commit().await?;
+    let erased = forum::list::erase(&state.forum, &Actor::of(&user), id).await?;
     tracing::info!(person = %id, rows = erased.total(), "person erased by an organiser");
     Ok(StatusCode::NO_CONTENT)
 }

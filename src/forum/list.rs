@@ -1,0 +1,135 @@
+//! The mailing list: joining by the form and confirming by the link, leaving,
+//! an organiser adding a person, changing one and erasing one. Each runs in
+//! one transaction with its audit entry.
+
+use jiff::SignedDuration;
+
+use super::{Forum, Refusal, Result};
+use crate::config::Security;
+use crate::domain::{Name, PersonId, Timestamp, Token};
+use crate::i18n::Lang;
+use crate::mail::notices;
+use crate::store::StoreError;
+use crate::store::audit::{Actor, record_on_person};
+use crate::store::erasure::{self, Erased};
+use crate::store::rate;
+use crate::store::subscribers::{self, Changes, NewSubscriber};
+use crate::store::subscriptions::{self, Consent, Signup};
+
+/// Answers a sign-up from the form: a confirmation mail to a new address, a
+/// "you are already on the list" mail to a known one, within the per-address
+/// limits, and the same answer either way. `ip` is counted against the
+/// hourly limit per address of origin.
+///
+/// # Errors
+/// [`Refusal::TooManySignups`] when `ip` reached the hourly limit.
+pub async fn sign_up(forum: &Forum, limits: &Security, signup: &Signup, lang: Lang, ip: &str) -> Result<()> {
+    let mut tx = forum.store.begin().await?;
+    let hour_ago = Timestamp::now() - SignedDuration::from_hours(1);
+    let key = format!("signup-ip:{ip}");
+    if !rate::hit(&mut tx, &key, hour_ago, i64::from(limits.signups_per_ip_per_hour)).await? {
+        tx.commit().await?;
+        tracing::warn!(%ip, "sign-up rate limit reached");
+        return Err(Refusal::TooManySignups.into());
+    }
+    let ttl = SignedDuration::from_hours(i64::try_from(limits.token_ttl_hours).unwrap_or(168));
+    let per_day = limits.confirmations_per_address_per_day;
+    let queued = notices::answer_signup(&mut tx, &forum.mail, signup, lang, per_day, ttl).await?;
+    tx.commit().await?;
+    forum.wake_if(usize::from(queued));
+    Ok(())
+}
+
+/// Confirms `person`'s subscription with their link `token`, taking
+/// `organisation` when none is known yet. A link already used changes
+/// nothing.
+///
+/// # Errors
+/// Only a failure of the database.
+pub async fn confirm(forum: &Forum, person: PersonId, token: &Token, organisation: Option<&Name>) -> Result<()> {
+    let mut tx = forum.store.begin().await?;
+    if subscriptions::confirm(&mut tx, person, &token.hash()).await? {
+        if let Some(o) = organisation {
+            subscriptions::set_organisation_if_missing(&mut tx, person, o).await?;
+        }
+        record_on_person(&mut tx, &Actor::Person(person.uuid()), "person.confirm", person, "", None).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Takes `person` off the list at their own request.
+///
+/// # Errors
+/// Only a failure of the database.
+pub async fn leave(forum: &Forum, person: PersonId) -> Result<()> {
+    let mut tx = forum.store.begin().await?;
+    if subscriptions::leave(&mut tx, person).await? {
+        record_on_person(&mut tx, &Actor::Person(person.uuid()), "person.leave", person, "", None).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds `new` as confirmed, by an organiser, with `consent` as the basis.
+///
+/// # Errors
+/// [`Refusal::AddressKnown`] when the address is on the list already.
+pub async fn add(forum: &Forum, who: &Actor, new: &NewSubscriber, consent: &Consent) -> Result<PersonId> {
+    let mut tx = forum.store.begin().await?;
+    let id = match subscribers::insert_confirmed(&mut tx, new, consent).await {
+        Ok(id) => id,
+        Err(StoreError::Conflict(_)) => return Err(Refusal::AddressKnown.into()),
+        Err(e) => return Err(e.into()),
+    };
+    record_on_person(&mut tx, who, "subscriber.create", id, "", Some(1)).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Writes `changes` to person `id`, naming the fields in the audit entry
+/// (action `person.update` from the pages). Nothing to change writes
+/// nothing.
+///
+/// # Errors
+/// The store's `NotFound` when there is no such person.
+pub async fn save(forum: &Forum, who: &Actor, id: PersonId, changes: &Changes) -> Result<()> {
+    if changes.fields().is_empty() {
+        return Ok(());
+    }
+    write(forum, who, id, changes, false, "person.update").await
+}
+
+/// Writes `changes` to person `id` and, with `leave`, takes them off the
+/// list (action `subscriber.update`, from the API).
+///
+/// # Errors
+/// The store's `NotFound` when there is no such person.
+pub async fn update(forum: &Forum, who: &Actor, id: PersonId, changes: &Changes, leave: bool) -> Result<()> {
+    write(forum, who, id, changes, leave, "subscriber.update").await
+}
+
+async fn write(forum: &Forum, who: &Actor, id: PersonId, changes: &Changes, leave: bool, action: &str) -> Result<()> {
+    let mut fields = changes.fields();
+    let mut tx = forum.store.begin().await?;
+    subscribers::update(&mut tx, id, changes).await?;
+    if leave {
+        subscriptions::leave(&mut tx, id).await?;
+        fields.push("status");
+    }
+    record_on_person(&mut tx, who, action, id, &fields.join(", "), Some(1)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Erases person `id`: name, address and everything they wrote, everywhere;
+/// the audit log keeps their id only.
+///
+/// # Errors
+/// The store's `NotFound` when there is no such person; nothing was erased.
+pub async fn erase(forum: &Forum, who: &Actor, id: PersonId) -> Result<Erased> {
+    let mut tx = forum.store.begin().await?;
+    let erased = erasure::erase_person(&mut tx, id, who).await?;
+    tx.commit().await?;
+    Ok(erased)
+}
