@@ -1,30 +1,20 @@
-//! The web edge: public pages, organiser pages, the JSON API and the health
-//! endpoints. Each area owns a `router()`; they are merged here, and the
-//! layers that every request passes through are set here.
+//! The web edge, by audience: [`public`] pages anyone may open, the
+//! organiser workspace in [`admin`], the JSON API in [`api`], and the health
+//! endpoints. An audience imports from the shared modules here (sign-in,
+//! errors, forms, views, downloads) and never from another audience. Each
+//! audience owns a `router()`; they are merged here, with the guards and the
+//! layers every request passes through.
 
 pub mod admin;
-pub mod admin_audit;
-pub mod admin_campaigns;
-pub mod admin_evaluations;
-pub mod admin_exports;
-pub mod admin_meetings;
-pub mod admin_registrations;
-pub mod admin_users;
 pub mod api;
 pub mod auth;
-pub mod charts;
-pub mod checkin;
+pub mod download;
 pub mod error;
-pub mod evaluation;
 pub mod forms;
 pub mod health;
-pub mod interests;
-pub mod pages;
-pub mod people;
-pub mod profile;
-pub mod rsvp;
+pub mod public;
 pub mod state;
-pub mod subscribe;
+pub mod views;
 
 use std::time::Duration;
 
@@ -59,37 +49,16 @@ pub fn router(state: AppState) -> Router {
             .layer(RequestBodyLimitLayer::new(limit))
             .layer(DefaultBodyLimit::max(limit))
     };
-    let pages = common(
-        pages::router()
-            .merge(subscribe::router())
-            .merge(rsvp::router())
-            .merge(evaluation::router())
-            .merge(admin_evaluations::router())
-            .merge(checkin::router())
-            .merge(profile::router())
-            .merge(auth::router())
-            .merge(admin_users::router().merge(admin_audit::router()))
-            .merge(
-                admin::router()
-                    .merge(people::router())
-                    .merge(interests::router())
-                    .merge(admin_campaigns::router())
-                    .merge(admin_registrations::router())
-                    .merge(admin_meetings::router())
-                    .merge(admin_exports::router()),
-            )
-            .fallback(not_found),
-    )
-    // Uploads have their own, larger body limit.
-    .merge(admin_meetings::upload_router(&state.settings))
-    // The unsubscribe URL must take RFC 8058 one-click POSTs from anywhere; its
-    // unguessable token is its protection, and it can only take someone off the list.
-    // Every page under /admin: a live session and a role that may do what is asked.
-    .layer(middleware::from_fn_with_state(state.clone(), auth::guard_pages))
-    .layer(tower_http::csrf::CsrfLayer::new().with_insecure_bypass(|method, uri| {
-        method == axum::http::Method::POST && uri.path().starts_with("/unsubscribe/")
-    }))
-    .layer(middleware::from_fn(pages::dress_errors));
+    let pages = common(public::router().merge(auth::router()).merge(admin::router()).fallback(not_found))
+        .merge(admin::upload_router(&state.settings))
+        // The unsubscribe URL must take RFC 8058 one-click POSTs from anywhere; its
+        // unguessable token is its protection, and it can only take someone off the list.
+        // Every page under /admin: a live session and a role that may do what is asked.
+        .layer(middleware::from_fn_with_state(state.clone(), auth::guard_pages))
+        .layer(tower_http::csrf::CsrfLayer::new().with_insecure_bypass(|method, uri| {
+            method == axum::http::Method::POST && uri.path().starts_with("/unsubscribe/")
+        }))
+        .layer(middleware::from_fn(public::dress_errors));
     // Every API route: a valid token and a role that may do what is asked.
     let guard = middleware::from_fn_with_state(state.clone(), auth::guard_api);
     let api =

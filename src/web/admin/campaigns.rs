@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use uuid::Uuid;
 
-use super::auth::Organiser;
-use super::forms::{field, form_fields};
-use super::{AppState, Ctx, Error, Result};
 use crate::domain::CampaignId;
 use crate::forum::{self, campaigns::Move};
 use crate::i18n::{Lang, Texts};
 use crate::store::campaigns::{EXPANSION_ATTEMPTS, Progress};
+use crate::web::auth::Organiser;
+use crate::web::forms::{field, form_fields};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// How many campaigns the page lists.
 const SHOWN: i64 = 100;

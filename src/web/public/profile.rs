@@ -18,8 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jiff::SignedDuration;
 
-use super::forms::{InterestBox, PersonFields, boxes, field, form_fields, message, person_fields};
-use super::{AppState, ClientIp, Ctx, Result};
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
 use crate::forum::list;
 use crate::i18n::{Lang, Texts};
@@ -28,6 +26,8 @@ use crate::store::audit::{self, Actor, Entry};
 use crate::store::people::Interest;
 use crate::store::subscribers::{self, Changes, Subscriber};
 use crate::store::{rate, subscriptions};
+use crate::web::forms::{InterestBox, PersonFields, boxes, field, form_fields, message, person_fields};
+use crate::web::{AppState, ClientIp, Ctx, Result};
 
 /// Routes of the profile.
 pub fn router() -> Router<AppState> {

@@ -11,13 +11,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::forms::{field, form_fields};
-use super::{AppState, Ctx, Error, Result};
 use crate::domain::evaluation::{AnswerError, Answers, PLANNING_GROUP, QuestionKind, Questionnaire, response_key};
 use crate::domain::{PersonId, Timestamp, Token, TokenPurpose};
 use crate::i18n::{Lang, Texts};
 use crate::store::evaluations::{Evaluation, NewResponse, Saved};
 use crate::store::meetings::Meeting;
+use crate::web::forms::{field, form_fields};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes for answering evaluations.
 pub fn router() -> Router<AppState> {

@@ -10,14 +10,14 @@ use axum::extract::State;
 use axum::routing::get;
 use jiff::Span;
 
-use super::auth::Organiser;
-use super::pages::MeetingView;
-use super::{AppState, Ctx, Result};
 use crate::domain::{Timestamp, copenhagen};
 use crate::i18n::{Lang, Texts};
 use crate::store::meetings::MeetingFilter;
 use crate::store::outbox::OutboxCounts;
 use crate::store::overview::{BounceCounts, CampaignUnderway, NextMeeting};
+use crate::web::auth::Organiser;
+use crate::web::views::MeetingView;
+use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the organiser workspace's front page.
 pub fn router() -> Router<AppState> {

@@ -13,16 +13,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::auth::Organiser;
 use super::charts::{Bar, bar_chart};
-use super::forms::{field, form_fields};
-use super::{AppState, Ctx, Error, Result};
 use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
 use crate::domain::{MeetingStatus, Timestamp, copenhagen};
 use crate::forum::evaluations::{self as use_case, SendError};
 use crate::i18n::{Lang, Texts};
 use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, trend};
 use crate::store::meetings::Meeting;
+use crate::web::auth::Organiser;
+use crate::web::forms::{field, form_fields};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the evaluation pages.
 pub fn router() -> Router<AppState> {

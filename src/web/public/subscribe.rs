@@ -15,12 +15,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::forms::{InterestBox, MessagePage, boxes, field, form_fields, message};
-use super::{AppState, ClientIp, Ctx, Error, Result};
 use crate::domain::{Email, Name, PersonId, Timestamp, Token, TokenPurpose};
 use crate::forum::{ForumError, Refusal, list};
 use crate::i18n::{CONSENT_VERSION, Lang, Texts};
 use crate::store::subscriptions::{self, Consent, Signup};
+use crate::web::forms::{InterestBox, MessagePage, boxes, field, form_fields, message};
+use crate::web::{AppState, ClientIp, Ctx, Error, Result};
 
 /// Routes for joining and leaving.
 pub fn router() -> Router<AppState> {

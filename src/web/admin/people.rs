@@ -14,9 +14,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::auth::Organiser;
-use super::forms::{InterestBox, PersonFields, boxes, field, form_fields, person_fields};
-use super::{AppState, Ctx, Result};
 use crate::domain::{Cvr, CvrError, Name, OrganisationId, PersonId, PersonStatus};
 use crate::forum::list;
 use crate::i18n::{Lang, Texts};
@@ -24,6 +21,9 @@ use crate::store::audit::{self, Entry};
 use crate::store::from_db_time;
 use crate::store::organisations::{self, Organisation};
 use crate::store::subscribers::{Changes, ConsentData, RegistrationData, Subscriber, SubscriberFilter};
+use crate::web::auth::Organiser;
+use crate::web::forms::{InterestBox, PersonFields, boxes, field, form_fields, person_fields};
+use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the people and organisation pages.
 pub fn router() -> Router<AppState> {
@@ -428,7 +428,7 @@ async fn set_cvr(
                 };
                 let mut page = organisations_page(State(state), ctx, organiser).await?;
                 if !page.organisations.iter().any(|o| o.id == id) {
-                    return Err(super::Error::NotFound);
+                    return Err(crate::web::Error::NotFound);
                 }
                 page.error = Some((id, entered.to_owned(), message));
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());

@@ -15,15 +15,15 @@ use jiff::SignedDuration;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::admin_audit::when;
-use super::auth::Organiser;
-use super::forms::{field, form_fields};
-use super::{AppState, Ctx, Error, Result};
+use super::audit::when;
 use crate::domain::{Email, Role, Timestamp, Token, UserId, password};
 use crate::i18n::{Lang, Texts};
 use crate::store::StoreError;
 use crate::store::audit::{self, Entry};
 use crate::store::users::{self, Account, ApiTokenInfo};
+use crate::web::auth::Organiser;
+use crate::web::forms::{field, form_fields};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the account and token pages.
 pub fn router() -> Router<AppState> {

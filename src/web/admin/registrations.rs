@@ -11,12 +11,12 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use uuid::Uuid;
 
-use super::auth::Organiser;
-use super::{AppState, Ctx, Result};
 use crate::domain::{MeetingId, RegistrationStatus};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, Entry};
 use crate::store::rsvp::Registration;
+use crate::web::auth::Organiser;
+use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the registrations page.
 pub fn router() -> Router<AppState> {

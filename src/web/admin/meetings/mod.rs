@@ -21,15 +21,15 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use self::form::{DetailsForm, ItemForm};
-use super::auth::Organiser;
-use super::forms::{field, form_fields};
-use super::{AppState, Ctx, Error, Result};
 use crate::domain::{MeetingFormat, MeetingStatus};
 use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::record_on_meeting;
 use crate::store::db_time;
 use crate::store::meetings::{Meeting, MeetingFilter, replace_programme};
+use crate::web::auth::Organiser;
+use crate::web::forms::{field, form_fields};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the meeting pages.
 pub fn router() -> Router<AppState> {

@@ -10,14 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::pages::MeetingView;
-use super::{AppState, ClientIp, Ctx, Error, Result};
 use crate::domain::{Email, MeetingStatus, RegistrationStatus, SingleLine, Timestamp, Token, TokenPurpose};
 use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{LISTING_CONSENT_VERSION, Lang, Texts};
 use crate::store::meetings::Meeting;
 use crate::store::rsvp::{Answer, Registration, Seat};
 use crate::store::subscriptions::Consent;
+use crate::web::views::MeetingView;
+use crate::web::{AppState, ClientIp, Ctx, Error, Result};
 
 /// Routes for answering invitations.
 pub fn router() -> Router<AppState> {

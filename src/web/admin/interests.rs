@@ -13,13 +13,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::auth::Organiser;
-use super::forms::{field, form_fields};
-use super::{AppState, Ctx, Result};
 use crate::domain::Name;
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, Entry};
 use crate::store::people::{self, Interest};
+use crate::web::auth::Organiser;
+use crate::web::forms::{field, form_fields};
+use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the interests page.
 pub fn router() -> Router<AppState> {

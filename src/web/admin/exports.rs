@@ -11,13 +11,13 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::api::exports::{self, ExportQuery, What};
-use super::auth::Organiser;
-use super::{AppState, Ctx, Error, Result};
 use crate::domain::MeetingId;
 use crate::i18n::{Lang, Texts};
 use crate::store::meetings::MeetingFilter;
 use crate::transfer::export::{Format, Separator};
+use crate::web::auth::Organiser;
+use crate::web::download::{self, ExportQuery, What};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the export page.
 pub fn router() -> Router<AppState> {
@@ -202,7 +202,7 @@ async fn download(
         "evaluation" => What::evaluation_of(&state.store, meeting(q.meeting.as_deref()).await?).await?,
         _ => return Err(Error::NotFound),
     };
-    exports::check_role(organiser.user.role, &what)?;
+    download::check_role(organiser.user.role, &what)?;
     let actor = organiser.actor();
-    exports::download(&state, actor, what, format, options.lang()?)
+    download::download(&state, actor, what, format, options.lang()?)
 }

@@ -12,11 +12,11 @@ use jiff::civil::Date;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::auth::Organiser;
-use super::{AppState, Ctx, Error, Result};
 use crate::domain::{Timestamp, copenhagen};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, AuditFilter, AuditRow, Entry};
+use crate::web::auth::Organiser;
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the audit pages.
 pub fn router() -> Router<AppState> {

@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::auth::Organiser;
-use super::{AppState, Ctx, Error, Result};
 use crate::domain::{RegistrationId, RegistrationStatus};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, Entry};
 use crate::store::rsvp;
+use crate::web::auth::Organiser;
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the check-in page.
 pub fn router() -> Router<AppState> {

@@ -1,0 +1,39 @@
+//! The organiser workspace, every page under `/admin`: the dashboard, the
+//! meetings with their invitations, materials, check-in and evaluation, the
+//! mailing list, campaigns, exports, accounts and the audit log. Every route
+//! here is behind [`crate::web::auth::guard_pages`]: a live session, and a
+//! role that may do what the request asks.
+
+pub mod audit;
+pub mod campaigns;
+pub mod charts;
+pub mod checkin;
+pub mod evaluations;
+pub mod exports;
+pub mod home;
+pub mod interests;
+pub mod meetings;
+pub mod people;
+pub mod registrations;
+pub mod users;
+
+use axum::Router;
+
+pub use meetings::upload_router;
+
+use crate::web::AppState;
+
+/// Every organiser page but the uploads ([`upload_router`]).
+pub fn router() -> Router<AppState> {
+    home::router()
+        .merge(meetings::router())
+        .merge(checkin::router())
+        .merge(evaluations::router())
+        .merge(registrations::router())
+        .merge(campaigns::router())
+        .merge(people::router())
+        .merge(interests::router())
+        .merge(exports::router())
+        .merge(users::router())
+        .merge(audit::router())
+}

@@ -1,0 +1,24 @@
+//! What anyone may open, without an account: the forum's pages, joining and
+//! leaving the list, the personal pages behind a link in a mail (answering an
+//! invitation, the profile, the evaluation form).
+
+pub mod evaluation;
+pub mod pages;
+pub mod profile;
+pub mod rsvp;
+pub mod subscribe;
+
+use axum::Router;
+
+pub use pages::dress_errors;
+
+use crate::web::AppState;
+
+/// Every public page.
+pub fn router() -> Router<AppState> {
+    pages::router()
+        .merge(subscribe::router())
+        .merge(rsvp::router())
+        .merge(evaluation::router())
+        .merge(profile::router())
+}
