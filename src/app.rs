@@ -215,9 +215,14 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         .await
         .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
     let addr = listener.local_addr()?;
-    let password_checks = Arc::new(tokio::sync::Semaphore::new(settings.security.concurrent_password_checks as usize));
-    let forum =
-        crate::forum::Forum::new(store.clone(), (*ctx).clone(), Arc::clone(&mail_wake), Arc::clone(&campaign_wake));
+    let forum = crate::forum::Forum::new(
+        store.clone(),
+        (*ctx).clone(),
+        Arc::clone(&mail_wake),
+        Arc::clone(&campaign_wake),
+        settings.security.concurrent_password_checks as usize,
+    );
+    let password_checks = Arc::clone(&forum.password_checks);
     let state = AppState::new(Inner {
         store,
         forum,

@@ -10,8 +10,9 @@ use clap::{Parser, Subcommand};
 
 use crate::app;
 use crate::config::{LogFormat, Settings};
-use crate::domain::{Email, Role, Token, password};
-use crate::store::users::{create_api_token, upsert_user};
+use crate::domain::{Email, Role};
+use crate::forum::accounts;
+use crate::store::audit::Actor;
 
 /// Dialogforum: mailing list, meetings, invitations, RSVPs, evaluations and exports for a dialogue forum.
 #[derive(Debug, Parser)]
@@ -221,12 +222,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let mut password_text = String::new();
             std::io::stdin().read_to_string(&mut password_text).context("reading the password from stdin")?;
             let password_text = password_text.trim_end_matches(['\r', '\n']).to_owned();
-            let hash = tokio::task::spawn_blocking(move || password::hash(&password_text)).await??;
+            let hash = accounts::hash_password(password_text).await??;
             let store = app::open_store(&settings).await?;
             store.migrate().await?;
-            let mut tx = store.begin().await?;
-            let id = upsert_user(&mut tx, &email, role, &hash).await?;
-            tx.commit().await?;
+            let id = accounts::set_up(&store, &email, role, &hash).await?;
             println!("user {} ({}) saved with role {role}", email.masked(), id);
             Ok(())
         }
@@ -237,12 +236,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let Some((user, _)) = store.user_for_login(&email).await? else {
                 bail!("no enabled account with that address; create it with `dialogforum user add`");
             };
-            let token = Token::generate();
-            let mut tx = store.begin().await?;
-            let expires =
-                expires_in_days.map(|d| crate::store::now() + jiff::SignedDuration::from_hours(24 * i64::from(d)));
-            create_api_token(&mut tx, user.id, &name, &token.hash(), expires).await?;
-            tx.commit().await?;
+            let token = accounts::create_token(&store, &Actor::System("cli"), user.id, &name, expires_in_days).await?;
             eprintln!("API token for {} ({}); it is shown once and stored only as a hash:", email.masked(), user.role);
             println!("{}", token.expose());
             Ok(())

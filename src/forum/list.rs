@@ -6,15 +6,15 @@ use jiff::SignedDuration;
 
 use super::{Forum, Refusal, Result};
 use crate::config::Security;
-use crate::domain::{Name, PersonId, Timestamp, Token};
+use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token};
 use crate::i18n::Lang;
-use crate::mail::notices;
-use crate::store::StoreError;
+use crate::mail::notices::{self, To};
 use crate::store::audit::{Actor, record_on_person};
 use crate::store::erasure::{self, Erased};
 use crate::store::rate;
 use crate::store::subscribers::{self, Changes, NewSubscriber};
 use crate::store::subscriptions::{self, Consent, Signup};
+use crate::store::{StoreError, WriteTx};
 
 /// Answers a sign-up from the form: a confirmation mail to a new address, a
 /// "you are already on the list" mail to a known one, within the per-address
@@ -24,19 +24,59 @@ use crate::store::subscriptions::{self, Consent, Signup};
 /// # Errors
 /// [`Refusal::TooManySignups`] when `ip` reached the hourly limit.
 pub async fn sign_up(forum: &Forum, limits: &Security, signup: &Signup, lang: Lang, ip: &str) -> Result<()> {
-    let mut tx = forum.store.begin().await?;
-    let hour_ago = Timestamp::now() - SignedDuration::from_hours(1);
-    let key = format!("signup-ip:{ip}");
-    if !rate::hit(&mut tx, &key, hour_ago, i64::from(limits.signups_per_ip_per_hour)).await? {
-        tx.commit().await?;
-        tracing::warn!(%ip, "sign-up rate limit reached");
-        return Err(Refusal::TooManySignups.into());
-    }
+    let mut tx = within_hourly_budget(forum.store.begin().await?, limits, ip).await?;
     let ttl = SignedDuration::from_hours(i64::try_from(limits.token_ttl_hours).unwrap_or(168));
     let per_day = limits.confirmations_per_address_per_day;
     let queued = notices::answer_signup(&mut tx, &forum.mail, signup, lang, per_day, ttl).await?;
     tx.commit().await?;
     forum.wake_if(usize::from(queued));
+    Ok(())
+}
+
+/// Counts one more request from address of origin `ip` against the hourly
+/// budget that sign-ups and profile links share.
+///
+/// # Errors
+/// [`Refusal::TooManySignups`] when `ip` reached the limit; `tx` is
+/// committed first, so the attempt still counts.
+async fn within_hourly_budget(mut tx: WriteTx, limits: &Security, ip: &str) -> Result<WriteTx> {
+    let hour_ago = Timestamp::now() - SignedDuration::from_hours(1);
+    if rate::hit(&mut tx, &format!("signup-ip:{ip}"), hour_ago, i64::from(limits.signups_per_ip_per_hour)).await? {
+        Ok(tx)
+    } else {
+        tx.commit().await?;
+        tracing::warn!(%ip, "hourly sign-up and profile-link limit reached");
+        Err(Refusal::TooManySignups.into())
+    }
+}
+
+/// Sends a link to their own page to the person at `email`, if they are
+/// pending or confirmed and have not had the day's links already; `ip`
+/// counts against the hourly budget sign-ups share. The caller answers the
+/// same whatever happened, so nobody learns who is on the list.
+///
+/// # Errors
+/// [`Refusal::TooManySignups`] when `ip` reached the hourly limit.
+pub async fn send_profile_link(forum: &Forum, limits: &Security, email: &Email, ip: &str) -> Result<()> {
+    let mut tx = within_hourly_budget(forum.store.begin().await?, limits, ip).await?;
+    let found = subscribers::person_by_email(&mut tx, email).await?;
+    let mut queued = 0;
+    if let Some(person) = found.filter(|p| matches!(p.status, PersonStatus::Pending | PersonStatus::Confirmed)) {
+        let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
+        let sent_today = subscriptions::mails_since(&mut tx, email, "profile-link", day_ago).await?;
+        if sent_today < i64::from(limits.confirmations_per_address_per_day) {
+            let ttl = SignedDuration::from_hours(i64::try_from(limits.token_ttl_hours).unwrap_or(168));
+            let to = To { person: person.id, email, name: &person.name, lang: Lang::from_code(&person.language) };
+            notices::profile_link(&mut tx, &forum.mail, to, ttl).await?;
+            let who = Actor::Person(person.id.uuid());
+            record_on_person(&mut tx, &who, "person.profile_link", person.id, "", None).await?;
+            queued = 1;
+        } else {
+            tracing::info!(to = %email.masked(), "no more profile links to this address today");
+        }
+    }
+    tx.commit().await?;
+    forum.wake_if(queued);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! mail each step owes the people on it.
 
 use super::{Forum, Refusal, Result};
-use crate::domain::{MeetingId, MeetingStatus};
+use crate::domain::{MeetingId, MeetingShape, MeetingStatus};
 use crate::mail::changes::{Change, queue_change};
 use crate::store::StoreError;
 use crate::store::audit::{Actor, record_on_meeting};
@@ -18,8 +18,10 @@ fn rows(n: Option<usize>) -> Option<i64> {
 /// Creates `new` as a draft.
 ///
 /// # Errors
+/// [`Refusal::Broken`] when its details break the meeting rules,
 /// [`Refusal::NumberTaken`] when another meeting has its number.
 pub async fn create(forum: &Forum, who: &Actor, new: &NewMeeting) -> Result<MeetingId> {
+    keeps_the_rules(&new.shape())?;
     let mut tx = forum.store.begin().await?;
     let id = match insert_meeting(&mut tx, new).await {
         Ok(id) => id,
@@ -29,6 +31,12 @@ pub async fn create(forum: &Forum, who: &Actor, new: &NewMeeting) -> Result<Meet
     record_on_meeting(&mut tx, who, "meeting.create", id, &new.title, None).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Refuses details that break a meeting rule.
+fn keeps_the_rules(shape: &MeetingShape<'_>) -> Result<()> {
+    let broken = shape.broken();
+    if broken.is_empty() { Ok(()) } else { Err(Refusal::Broken(broken).into()) }
 }
 
 /// Whether people on the meeting must hear of the change from `seen` to `m`:
@@ -48,9 +56,11 @@ fn moved(seen: &Meeting, m: &Meeting) -> bool {
 /// in one transaction, with the audit entry.
 ///
 /// # Errors
+/// [`Refusal::Broken`] when the details break the meeting rules,
 /// [`Refusal::Stale`] when the meeting changed since `seen` was read,
 /// [`Refusal::NumberTaken`] and [`Refusal::TrackInUse`].
 pub async fn update(forum: &Forum, who: &Actor, seen: &Meeting, mut m: Meeting) -> Result<()> {
+    keeps_the_rules(&m.shape())?;
     let removed =
         seen.programme.iter().filter_map(|p| p.track.as_ref()).find(|k| !m.tracks.iter().any(|t| &t.key == *k));
     if let Some(k) = removed {
@@ -86,9 +96,14 @@ pub async fn update(forum: &Forum, who: &Actor, seen: &Meeting, mut m: Meeting) 
 ///
 /// # Errors
 /// [`Refusal::Transition`] when the move is not allowed from where the
-/// meeting is, [`Refusal::Stale`] when it changed while being cancelled.
+/// meeting is, [`Refusal::Broken`] when a draft that is not complete would
+/// leave its draft, [`Refusal::Stale`] when it changed while being cancelled.
 pub async fn transition(forum: &Forum, who: &Actor, id: MeetingId, to: MeetingStatus) -> Result<Meeting> {
     let seen = forum.store.meeting(id).await?;
+    // A meeting leaving its draft must be complete (a virtual one needs its link).
+    if seen.status == MeetingStatus::Draft {
+        keeps_the_rules(&MeetingShape { status: to, ..seen.shape() })?;
+    }
     let mut tx = forum.store.begin().await?;
     let mut queued = None;
     if to == MeetingStatus::Cancelled {

@@ -12,7 +12,9 @@
 //! or a problem+json answer; failures of the database or of composing mail
 //! come back as the other arms of [`ForumError`].
 
+pub mod accounts;
 pub mod campaigns;
+pub mod door;
 pub mod evaluations;
 pub mod exports;
 pub mod list;
@@ -23,9 +25,10 @@ pub mod timers;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
-use crate::domain::MeetingStatus;
+use crate::domain::{Broken, MeetingField, MeetingStatus};
+use crate::i18n::Lang;
 use crate::mail::MailContext;
 use crate::store::{Store, StoreError};
 
@@ -42,15 +45,25 @@ pub struct Parts {
     pub mail_wake: Arc<Notify>,
     /// Wakes the campaign runner after a campaign was created or resumed.
     pub campaign_wake: Arc<Notify>,
+    /// Permits for password checks (`security.concurrent_password_checks`).
+    pub password_checks: Arc<Semaphore>,
     desks: rsvp::Desks,
 }
 
 impl Forum {
     /// The forum over `store`, composing mail with `mail`, waking the outbox
-    /// with `mail_wake` and the campaign runner with `campaign_wake`.
+    /// with `mail_wake` and the campaign runner with `campaign_wake`, and
+    /// checking at most `password_checks` passwords at once.
     #[must_use]
-    pub fn new(store: Store, mail: MailContext, mail_wake: Arc<Notify>, campaign_wake: Arc<Notify>) -> Self {
-        Self(Arc::new(Parts { store, mail, mail_wake, campaign_wake, desks: rsvp::Desks::default() }))
+    pub fn new(
+        store: Store,
+        mail: MailContext,
+        mail_wake: Arc<Notify>,
+        campaign_wake: Arc<Notify>,
+        password_checks: usize,
+    ) -> Self {
+        let password_checks = Arc::new(Semaphore::new(password_checks));
+        Self(Arc::new(Parts { store, mail, mail_wake, campaign_wake, password_checks, desks: rsvp::Desks::default() }))
     }
 
     /// Wakes the outbox worker when `queued` mails were committed.
@@ -100,9 +113,27 @@ pub enum Refusal {
     /// Too many sign-ups came from one address of origin within the hour.
     #[error("too many sign-ups from this address; try again in an hour")]
     TooManySignups,
-    /// An organiser added an address that is on the list already.
+    /// A meeting's details break its rules; each broken rule by its field.
+    #[error("{}", broken_detail(.0))]
+    Broken(Vec<(MeetingField, Broken)>),
+    /// An organiser added an address that is on the list already, or an
+    /// account that exists.
     #[error("email: this address is already known")]
     AddressKnown,
+    /// A new order for the waiting list names someone twice or someone not on it.
+    #[error("order: {0}")]
+    WaitlistOrder(String),
+    /// Too many sign-in attempts from this client, or on this account from it.
+    #[error("too many attempts; wait a while and try again")]
+    Throttled,
+    /// The address or the password is wrong (which, is not said).
+    #[error("the address or the password is wrong")]
+    WrongPassword,
+}
+
+/// The first broken rule as the API says it: `field: what is wrong`.
+fn broken_detail(broken: &[(MeetingField, Broken)]) -> String {
+    broken.first().map(|(field, rule)| format!("{}: {}", field.name(), Lang::En.broken(*rule))).unwrap_or_default()
 }
 
 /// Why a use case did not happen.
@@ -112,6 +143,9 @@ pub enum ForumError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too much of the work is under way already (password checks); try shortly.
+    #[error("busy; try again shortly")]
+    Busy,
     /// Composing mail failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Result, Store, StoreError, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
-use crate::domain::{MeetingFormat, MeetingId, MeetingStatus, Timestamp};
+use crate::domain::{MeetingFormat, MeetingId, MeetingShape, MeetingStatus, Timestamp};
 
 /// A speaker in a programme item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +86,40 @@ pub struct NewMeeting {
     pub status: MeetingStatus,
     pub tracks: Vec<Track>,
     pub programme: Vec<ProgrammeItem>,
+}
+
+/// The [`MeetingShape`] of a [`Meeting`] or a [`NewMeeting`], which have the same fields.
+macro_rules! shape {
+    ($m:expr) => {
+        MeetingShape {
+            status: $m.status,
+            starts_at: $m.starts_at,
+            ends_at: $m.ends_at,
+            registration_deadline: $m.registration_deadline,
+            format: $m.format,
+            online_url: &$m.online_url,
+            number: $m.number,
+            capacity: $m.capacity,
+            per_organisation_limit: $m.per_organisation_limit,
+            tracks: $m.tracks.iter().map(|t| (t.key.as_str(), t.capacity)).collect(),
+        }
+    };
+}
+
+impl Meeting {
+    /// What the meeting rules look at ([`MeetingShape::broken`]).
+    #[must_use]
+    pub fn shape(&self) -> MeetingShape<'_> {
+        shape!(self)
+    }
+}
+
+impl NewMeeting {
+    /// What the meeting rules look at ([`MeetingShape::broken`]).
+    #[must_use]
+    pub fn shape(&self) -> MeetingShape<'_> {
+        shape!(self)
+    }
 }
 
 /// Which meetings a listing shows.

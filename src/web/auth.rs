@@ -7,27 +7,23 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::SignedDuration;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
-use super::forms::{field, form_fields};
 use super::{AppState, ClientIp, Ctx, Error, Result, cookie, safe_redirect};
-use crate::domain::{Email, Role, Timestamp, Token, TokenHash, password};
-use crate::i18n::{Lang, Texts};
-use crate::mail::notices;
-use crate::store::audit::{self, Actor, Entry};
-use crate::store::rate;
-use crate::store::users::{self, User};
+use crate::domain::{Role, Timestamp, Token, TokenHash};
+use crate::forum::accounts::{self, PasswordChange};
+use crate::forum::{ForumError, Refusal};
+use crate::i18n::{Lang, Texts, texts};
+use crate::store::audit::Actor;
+use crate::store::users::User;
+use crate::web::extract::OrganiserForm;
 
 /// Routes for signing in and out and changing one's password.
 pub fn router() -> Router<AppState> {
@@ -82,8 +78,12 @@ impl Need {
         let personal =
             path.split('/').any(|segment| matches!(segment, "people" | "subscribers" | "checkin" | "waitlist"))
                 || (path.starts_with("/meetings/") && path.ends_with("/registrations"));
+        // A form to create something is for those who may create it.
+        let creating = file == "new";
         if export {
             Self::Export
+        } else if creating {
+            Self::Write
         } else if method == Method::GET || method == Method::HEAD {
             if personal { Self::Personal } else { Self::Read }
         } else {
@@ -188,38 +188,17 @@ pub struct Organiser {
 }
 
 impl Organiser {
-    /// Refuses roles that may not change data.
-    ///
-    /// # Errors
-    /// [`Error::Forbidden`] for viewers.
-    pub fn require_write(&self) -> Result<()> {
-        require_writer(&self.user)
-    }
-
-    /// Refuses every role but admin.
-    ///
-    /// # Errors
-    /// [`Error::Forbidden`] for organisers and viewers.
-    pub fn require_admin(&self) -> Result<()> {
-        if self.user.role.is_admin() { Ok(()) } else { Err(Error::Forbidden(Need::Admin.refusal())) }
-    }
-
     /// The organiser as the audit log records them.
     #[must_use]
     pub fn actor(&self) -> Actor {
         Actor::of(&self.user)
     }
 
-    /// Checks the CSRF token of a submitted form.
+    /// Checks the CSRF token a submitted form carried.
     ///
     /// # Errors
     /// [`Error::Forbidden`] when it is missing or wrong.
-    pub fn check_csrf(&self, form: &Bytes) -> Result<()> {
-        #[derive(Deserialize)]
-        struct Field {
-            csrf: Option<String>,
-        }
-        let sent = serde_urlencoded::from_bytes::<Field>(form).ok().and_then(|f| f.csrf).unwrap_or_default();
+    pub fn check_csrf(&self, sent: &str) -> Result<()> {
         if constant_time_eq(sent.as_bytes(), self.csrf.as_bytes()) {
             Ok(())
         } else {
@@ -283,50 +262,22 @@ fn bearer(headers: &HeaderMap) -> Option<Token> {
     scheme.eq_ignore_ascii_case("bearer").then(|| Token::from_presented(token.trim())).flatten()
 }
 
-/// Words of the login and password pages that the shared texts lack.
-pub struct AuthTexts {
-    pub throttled: &'static str,
-    pub password_title: &'static str,
-    pub current_password: &'static str,
-    pub new_password: &'static str,
-    pub repeat_password: &'static str,
-    pub password_hint: &'static str,
-    pub change_button: &'static str,
-    pub changed: &'static str,
-    pub wrong_current: &'static str,
-    pub mismatch: &'static str,
-}
-
-const DA: AuthTexts = AuthTexts {
-    throttled: "For mange forsøg på at logge ind. Vent et kvarter, og prøv igen.",
-    password_title: "Skift adgangskode",
-    current_password: "Nuværende adgangskode",
-    new_password: "Ny adgangskode",
-    repeat_password: "Gentag den nye adgangskode",
-    password_hint: "Mindst 12 tegn. Når du skifter, bliver du logget ud alle andre steder.",
-    change_button: "Skift adgangskode",
-    changed: "Adgangskoden er skiftet, og dine andre sessioner er afsluttet.",
-    wrong_current: "Den nuværende adgangskode er forkert.",
-    mismatch: "De to nye adgangskoder er ikke ens.",
-};
-
-const EN: AuthTexts = AuthTexts {
-    throttled: "Too many sign-in attempts. Wait a quarter of an hour and try again.",
-    password_title: "Change password",
-    current_password: "Current password",
-    new_password: "New password",
-    repeat_password: "Repeat the new password",
-    password_hint: "At least 12 characters. Changing it signs you out everywhere else.",
-    change_button: "Change password",
-    changed: "The password is changed, and your other sessions have ended.",
-    wrong_current: "The current password is wrong.",
-    mismatch: "The two new passwords differ.",
-};
-
-const fn texts(lang: Lang) -> &'static AuthTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// Words of the login and password pages that the shared texts lack.
+    pub struct AuthTexts {
+        throttled => "For mange forsøg på at logge ind. Vent et kvarter, og prøv igen.",
+            "Too many sign-in attempts. Wait a quarter of an hour and try again.";
+        password_title => "Skift adgangskode", "Change password";
+        current_password => "Nuværende adgangskode", "Current password";
+        new_password => "Ny adgangskode", "New password";
+        repeat_password => "Gentag den nye adgangskode", "Repeat the new password";
+        password_hint => "Mindst 12 tegn. Når du skifter, bliver du logget ud alle andre steder.",
+            "At least 12 characters. Changing it signs you out everywhere else.";
+        change_button => "Skift adgangskode", "Change password";
+        changed => "Adgangskoden er skiftet, og dine andre sessioner er afsluttet.",
+            "The password is changed, and your other sessions have ended.";
+        wrong_current => "Den nuværende adgangskode er forkert.", "The current password is wrong.";
+        mismatch => "De to nye adgangskoder er ikke ens.", "The two new passwords differ.";
     }
 }
 
@@ -365,45 +316,8 @@ struct LoginForm {
     next: Option<String>,
 }
 
-/// The rate-limit key of the address typed, known or not: a hash, so that
-/// mistyped addresses are not kept.
-fn account_key(typed: &str) -> String {
-    let digest = Sha256::digest(typed.trim().to_lowercase().as_bytes());
-    format!("login-account:{}", URL_SAFE_NO_PAD.encode(&digest[..16]))
-}
-
-/// Longest wait put on an attempt at an account under attack.
-const MAX_SLOWDOWN_SECS: i64 = 10;
-
-/// Checks `password` against `stored` off the async runtime, at most
-/// `security.concurrent_password_checks` at once; a check that cannot start
-/// within a second is answered 503, so a flood of logins cannot fill the
-/// memory with Argon2 blocks.
-async fn check_password(state: &AppState, password: String, stored: Option<String>) -> Result<bool> {
-    let permit = tokio::time::timeout(std::time::Duration::from_secs(1), state.password_checks.clone().acquire_owned())
-        .await
-        .map_err(|_| {
-            tracing::warn!("password checks busy; a login answered 503");
-            Error::Unavailable
-        })?
-        .map_err(|e| Error::Internal(e.into()))?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        password::verify(&password, stored.as_deref())
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))
-}
-
-/// Signs an organiser in.
-///
-/// Each attempt is counted before the password is checked: per account typed
-/// from this client, and per client. A client beyond either limit gets 429,
-/// the same for every address, while other clients still sign in, so a
-/// stranger cannot lock an organiser out. Failures are also counted per
-/// account over all clients; beyond the per-account limit every attempt on
-/// that account waits longer (a second per failure, at most ten) and the
-/// owner gets one mail per window.
+/// Signs an organiser in through [`accounts::sign_in`], which counts and
+/// throttles the attempts; the session token becomes the cookie.
 async fn login(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -411,114 +325,37 @@ async fn login(
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Result<Response> {
     let next = safe_redirect(form.next.as_deref());
-    let email = Email::parse(&form.email).ok();
-    let masked = email.as_ref().map_or_else(|| "invalid".to_owned(), Email::masked);
-    let sec = &state.settings.security;
-    let since = Timestamp::now() - SignedDuration::from_mins(i64::try_from(sec.login_window_minutes).unwrap_or(15));
-    let account = account_key(&form.email);
-    let pair_key = format!("{account}:{}", ip.0);
-    let page = |error| LoginPage {
-        lang: ctx.lang,
-        t: ctx.lang.texts(),
-        path: ctx.path.clone(),
-        next: next.clone(),
-        email: form.email.clone(),
-        error: Some(error),
-    };
-
-    // Refused attempts cost nothing and tell nothing: the same answer whether
-    // or not the account exists.
-    let (within, _) = rate::take(&state.store, &pair_key, since, sec.login_attempts_per_account).await?;
-    let client = if within {
-        let (within, taken) =
-            rate::take(&state.store, &format!("login-ip:{}", ip.0), since, sec.login_attempts_per_ip).await?;
-        within.then_some(taken)
-    } else {
-        None
-    };
-    let Some(client) = client else {
-        let entry = Entry {
-            action: "login.throttled",
-            subject_kind: "user",
-            subject_id: None,
-            detail: &masked,
-            row_count: None,
-        };
-        audit::record_read(&state.store, &Actor::System("login"), &entry).await?;
-        tracing::warn!(account = masked, "login throttled");
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page(texts(ctx.lang).throttled)).into_response());
-    };
-
-    let failures = {
-        let mut tx = state.store.begin().await?;
-        let n = rate::count(&mut tx, &account, since).await?;
-        tx.commit().await?;
-        n
-    };
-    let over = failures - i64::from(sec.login_attempts_per_account);
-    if over >= 0 {
-        tokio::time::sleep(std::time::Duration::from_secs(
-            u64::try_from((over + 1).min(MAX_SLOWDOWN_SECS)).unwrap_or(1),
-        ))
-        .await;
-    }
-
-    let account_row = match &email {
-        Some(e) => state.store.user_for_login(e).await?,
-        None => None,
-    };
-    // Unknown accounts cost the same time as wrong passwords.
-    let stored = account_row.as_ref().map(|(_, h)| h.clone());
-    let ok = check_password(&state, form.password.clone(), stored).await?;
-    let Some((user, _)) = account_row.as_ref().filter(|_| ok) else {
-        let mut tx = state.store.begin().await?;
-        let failed = rate::add_and_count(&mut tx, &account, since).await?;
-        let known = account_row.as_ref().map(|(u, _)| u.id.uuid());
-        let entry =
-            Entry { action: "login.failed", subject_kind: "user", subject_id: known, detail: &masked, row_count: None };
-        audit::record(&mut tx, &Actor::System("login"), &entry).await?;
-        // The owner hears of it once per window: when the failures reach the limit.
-        let warn_owner = failed == i64::from(sec.login_attempts_per_account);
-        if let (true, Some((user, _))) = (warn_owner, &account_row) {
-            notices::failed_logins(&mut tx, &state.forum.mail, &user.email, failed, sec.login_window_minutes).await?;
+    let signed_in = accounts::sign_in(&state.forum, &state.settings.security, &form.email, form.password, &ip.0).await;
+    let (status, error) = match signed_in {
+        Ok((_, token)) => {
+            let mut res = Redirect::to(if next == "/" { "/admin" } else { &next }).into_response();
+            set_cookie(&state, &mut res, token.expose(), "")?;
+            return Ok(res);
         }
-        tx.commit().await?;
-        if warn_owner && account_row.is_some() {
-            state.mail_wake.notify_one();
+        Err(ForumError::Refused(Refusal::Throttled)) => {
+            (StatusCode::TOO_MANY_REQUESTS, AuthTexts::get(ctx.lang).throttled)
         }
-        tracing::warn!(account = masked, "failed login");
-        return Ok((StatusCode::UNAUTHORIZED, page(ctx.lang.texts().login_failed)).into_response());
+        Err(ForumError::Refused(Refusal::WrongPassword)) => (StatusCode::UNAUTHORIZED, ctx.lang.texts().login_failed),
+        Err(e) => return Err(e.into()),
     };
-    // The right password: this client's attempts on the account and this
-    // attempt against the client's budget are handed back.
-    let mut tx = state.store.begin().await?;
-    rate::forget(&mut tx, &pair_key).await?;
-    rate::refund(&mut tx, &client).await?;
-    tx.commit().await?;
-    // A fresh session id at every login.
-    let token = Token::generate();
-    state.store.create_session(user.id, &token.hash()).await?;
-    audit::record_read(
-        &state.store,
-        &Actor::of(user),
-        &Entry { action: "login", subject_kind: "user", subject_id: Some(user.id.uuid()), detail: "", row_count: None },
-    )
-    .await?;
-    tracing::info!(user = %user.id, role = %user.role, "organiser signed in");
-    let mut res = Redirect::to(if next == "/" { "/admin" } else { &next }).into_response();
-    let secure = if state.settings.is_https() { "; Secure" } else { "" };
-    let value = format!("{}={}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(&state), token.expose());
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&value).map_err(|e| Error::Internal(e.into()))?);
-    Ok(res)
+    let page =
+        LoginPage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path, next, email: form.email, error: Some(error) };
+    Ok((status, page).into_response())
 }
 
-async fn logout(State(state): State<AppState>, organiser: Organiser, body: Bytes) -> Result<Response> {
-    organiser.check_csrf(&body)?;
+/// Sets the session cookie to `value`, with `extra` attributes.
+fn set_cookie(state: &AppState, res: &mut Response, value: &str, extra: &str) -> Result<()> {
+    let secure = if state.settings.is_https() { "; Secure" } else { "" };
+    let cookie = format!("{}={value}; Path=/; HttpOnly; SameSite=Lax{extra}{secure}", cookie_name(state));
+    res.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| Error::Internal(e.into()))?);
+    Ok(())
+}
+
+async fn logout(State(state): State<AppState>, OrganiserForm { organiser, .. }: OrganiserForm) -> Result<Response> {
     state.store.delete_session(&organiser.session).await?;
     let mut res = Redirect::to("/").into_response();
-    let secure = if state.settings.is_https() { "; Secure" } else { "" };
-    let value = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", cookie_name(&state));
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&value).map_err(|e| Error::Internal(e.into()))?);
+    set_cookie(&state, &mut res, "", "; Max-Age=0")?;
     Ok(res)
 }
 
@@ -539,7 +376,7 @@ impl PasswordPage {
         Self {
             lang: ctx.lang,
             t: ctx.lang.texts(),
-            a: texts(ctx.lang),
+            a: AuthTexts::get(ctx.lang),
             path: ctx.path.clone(),
             csrf: organiser.csrf.clone(),
             errors: Vec::new(),
@@ -556,59 +393,63 @@ async fn password_page(ctx: Ctx, organiser: Organiser) -> PasswordPage {
     PasswordPage::new(&ctx, &organiser)
 }
 
-/// Changes the signed-in organiser's password and ends their other sessions.
+/// Changes the signed-in organiser's password and ends their other sessions
+/// ([`accounts::change_password`]).
 async fn change_password(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    body: Bytes,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    let fields = form_fields(&body);
-    let a = texts(ctx.lang);
-    let (current, new, repeat) =
-        (field(&fields, "current").to_owned(), field(&fields, "new").to_owned(), field(&fields, "repeat").to_owned());
-    let stored = state.store.password_hash(organiser.user.id).await?;
-    let current_ok = check_password(&state, current, stored).await?;
-    let same = new == repeat;
-    let hashed =
-        tokio::task::spawn_blocking(move || password::hash(&new)).await.map_err(|e| Error::Internal(e.into()))?;
-    let mut errors = Vec::new();
-    if !current_ok {
-        errors.push(("current", a.wrong_current.to_owned()));
-    }
-    match &hashed {
-        Err(e) => errors.push(("new", e.message().to_owned())),
-        Ok(_) if !same => errors.push(("repeat", a.mismatch.to_owned())),
-        Ok(_) => {}
-    }
-    let (Ok(hash), true) = (hashed, errors.is_empty()) else {
-        let mut page = PasswordPage::new(&ctx, &organiser);
-        page.errors = errors;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    };
-    let mut tx = state.store.begin().await?;
-    let ended = users::change_password(&mut tx, organiser.user.id, &hash, &organiser.session).await?;
-    let entry = Entry {
-        action: "user.password_change",
-        subject_kind: "user",
-        subject_id: Some(organiser.user.id.uuid()),
-        detail: "",
-        row_count: i64::try_from(ended).ok(),
-    };
-    audit::record(&mut tx, &organiser.actor(), &entry).await?;
-    tx.commit().await?;
-    tracing::info!(user = %organiser.user.id, sessions_ended = ended, "password changed");
+    let (current, new) = (fields.get("current").to_owned(), fields.get("new").to_owned());
+    let changed = accounts::change_password(
+        &state.forum,
+        &organiser.user,
+        &organiser.session,
+        current,
+        new,
+        fields.get("repeat"),
+    )
+    .await?;
     let mut page = PasswordPage::new(&ctx, &organiser);
-    page.changed = true;
-    Ok(page.into_response())
+    let Err(problems) = changed else {
+        page.changed = true;
+        return Ok(page.into_response());
+    };
+    let a = AuthTexts::get(ctx.lang);
+    page.errors = problems
+        .into_iter()
+        .map(|p| match p {
+            PasswordChange::WrongCurrent => ("current", a.wrong_current.to_owned()),
+            PasswordChange::Refused(e) => ("new", e.message().to_owned()),
+            PasswordChange::Mismatch => ("repeat", a.mismatch.to_owned()),
+        })
+        .collect();
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// Refuses accounts whose role may not change data (viewers), for pages and
-/// API calls alike.
-///
-/// # Errors
-/// [`Error::Forbidden`] for viewers.
-pub fn require_writer(user: &User) -> Result<()> {
-    if user.role.can_write() { Ok(()) } else { Err(Error::Forbidden("this needs the organiser or admin role")) }
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::{Need, normalised};
+    use crate::domain::Role;
+
+    fn need(method: &Method, raw: &str) -> Need {
+        Need::of(method, &normalised(raw).expect("a UTF-8 path"))
+    }
+
+    #[test]
+    fn the_guard_alone_decides_who_may_do_what() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert_eq!(need(&get, "/admin/meetings"), Need::Read);
+        assert_eq!(need(&get, "/admin/meetings/new"), Need::Write, "the form to create a meeting is for writers");
+        assert_eq!(need(&post, "/admin/meetings/x/status"), Need::Write);
+        assert_eq!(need(&get, "/admin/%70eople"), Need::Personal);
+        assert_eq!(need(&get, "/admin/x/../users"), Need::Admin);
+        assert_eq!(need(&get, "/meetings/x/participants.csv"), Need::Export);
+        assert_eq!(need(&post, "/admin/password"), Need::Own);
+        assert!(!Need::Write.allows(Role::Viewer) && Need::Write.allows(Role::Organiser));
+        assert!(!Need::Admin.allows(Role::Organiser) && Need::Admin.allows(Role::Admin));
+    }
 }

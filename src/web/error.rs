@@ -75,10 +75,17 @@ impl From<StoreError> for Error {
 
 impl From<crate::forum::ForumError> for Error {
     fn from(e: crate::forum::ForumError) -> Self {
-        use crate::forum::ForumError;
+        use crate::forum::{ForumError, Refusal};
         match e {
+            // A broken rule is a value that does not make sense: 422 naming the field.
+            ForumError::Refused(Refusal::Broken(broken)) => match broken.first() {
+                Some((field, rule)) => Self::invalid(field.name(), crate::i18n::Lang::En.broken(*rule)),
+                None => Self::BadRequest("the meeting's details break its rules".into()),
+            },
+            ForumError::Refused(Refusal::WaitlistOrder(why)) => Self::invalid("order", why),
             ForumError::Refused(r) => Self::Conflict(r.to_string()),
             ForumError::Store(e) => e.into(),
+            ForumError::Busy => Self::Unavailable,
             ForumError::Internal(e) => Self::Internal(e),
         }
     }

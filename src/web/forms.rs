@@ -1,10 +1,11 @@
 //! Pieces the public forms share: the one-message page, interest checkboxes
-//! and reading a form body whose fields may repeat.
+//! and a person's details as a form sends them.
 
 use askama::Template;
 use askama_web::WebTemplate;
 
 use super::Ctx;
+use super::extract::Fields;
 use crate::i18n::{Lang, Texts};
 use crate::store::people::Interest;
 
@@ -46,16 +47,6 @@ pub(crate) fn boxes(all: &[Interest], chosen: &[String], lang: Lang) -> Vec<Inte
         .collect()
 }
 
-/// The fields of a form body, in order; `interests` may repeat.
-pub(crate) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-/// The first value of field `name`, or "".
-pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
-}
-
 /// A person's details as a form sent them: name, organisation (empty means
 /// none) and the chosen interests, with a message by each field that is wrong.
 pub(crate) struct PersonFields<'a> {
@@ -69,7 +60,7 @@ pub(crate) struct PersonFields<'a> {
 }
 
 /// Reads [`PersonFields`] from a form body's fields; unknown interests are ignored.
-pub(crate) fn person_fields<'a>(fields: &'a [(String, String)], all: &[Interest]) -> PersonFields<'a> {
+pub(crate) fn person_fields<'a>(fields: &'a Fields, all: &[Interest]) -> PersonFields<'a> {
     use crate::domain::Name;
     let mut interests: Vec<String> = fields
         .iter()
@@ -79,8 +70,8 @@ pub(crate) fn person_fields<'a>(fields: &'a [(String, String)], all: &[Interest]
     interests.sort();
     interests.dedup();
     let mut errors = Vec::new();
-    let name = Name::parse(field(fields, "name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
-    let organisation_text = field(fields, "organisation");
+    let name = Name::parse(fields.get("name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
+    let organisation_text = fields.get("organisation");
     let organisation = if organisation_text.trim().is_empty() {
         None
     } else {

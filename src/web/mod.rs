@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod download;
 pub mod error;
+pub mod extract;
 pub mod forms;
 pub mod health;
 pub mod public;
@@ -137,15 +138,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Self::Rejection> {
         Ok(Self::from_parts(parts))
     }
-}
-
-/// A meeting id from a path: anything that is not one is a page or resource
-/// that does not exist (404).
-///
-/// # Errors
-/// [`Error::NotFound`] when `s` is not a meeting id.
-pub(crate) fn meeting_id(s: &str) -> Result<crate::domain::MeetingId> {
-    s.parse().map_err(|_| Error::NotFound)
 }
 
 /// The client's IP address: the connecting address, or — when that is a

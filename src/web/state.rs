@@ -26,7 +26,7 @@ pub struct Inner {
     pub metrics: PrometheusHandle,
     /// The use cases, which pages and the API call.
     pub forum: crate::forum::Forum,
-    /// Permits for password checks (`security.concurrent_password_checks`).
+    /// The forum's permits for password checks, for the metrics and tests.
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// The background tasks, for readiness.
     pub tasks: crate::supervise::Tasks,

@@ -592,7 +592,7 @@ both_engines!(a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled);
 async fn invitations_need_a_published_meeting_and_a_sensible_audience(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
-    let draft = serde_json::json!({"title": "Kladde", "starts_at": "2027-09-01T09:00:00+02:00", "ends_at": "2027-09-01T12:00:00+02:00", "format": "virtual"});
+    let draft = serde_json::json!({"title": "Kladde", "starts_at": "2027-09-01T09:00:00+02:00", "ends_at": "2027-09-01T12:00:00+02:00", "format": "virtual", "online_url": "https://meet.example/kladde"});
     let m: serde_json::Value = app
         .http
         .post(format!("{}/api/v1/meetings", app.base))

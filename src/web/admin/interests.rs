@@ -7,18 +7,17 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::domain::Name;
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, Entry};
 use crate::store::people::{self, Interest};
 use crate::web::auth::Organiser;
-use crate::web::forms::{field, form_fields};
+use crate::web::extract::{Fields, OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the interests page.
@@ -26,61 +25,25 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/interests", get(page).post(add)).route("/admin/interests/{key}", post(change))
 }
 
-/// The texts of the interests page.
-pub struct InterestTexts {
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub chosen_by: &'static str,
-    pub title_da: &'static str,
-    pub title_en: &'static str,
-    pub rename: &'static str,
-    pub up: &'static str,
-    pub down: &'static str,
-    pub remove: &'static str,
-    pub remove_note: &'static str,
-    pub add_heading: &'static str,
-    pub add: &'static str,
-    pub none: &'static str,
-}
-
-const DA: InterestTexts = InterestTexts {
-    title: "Interesser",
-    intro: "Emnerne man kan vælge ved tilmelding og målrette invitationer efter. En omdøbning bevarer folks valg; \
-            en fjernelse sletter emnet fra deres profiler.",
-    chosen_by: "valgt af",
-    title_da: "Dansk titel",
-    title_en: "Engelsk titel",
-    rename: "Gem titler",
-    up: "Flyt op",
-    down: "Flyt ned",
-    remove: "Fjern",
-    remove_note: "Fjerner emnet fra alle, der har valgt det.",
-    add_heading: "Tilføj en interesse",
-    add: "Tilføj",
-    none: "Der er ingen interesser.",
-};
-
-const EN: InterestTexts = InterestTexts {
-    title: "Interests",
-    intro: "The themes people choose when they join and that invitations can be aimed at. Renaming keeps people's \
-            choices; removing deletes the theme from their profiles.",
-    chosen_by: "chosen by",
-    title_da: "Danish title",
-    title_en: "English title",
-    rename: "Save titles",
-    up: "Move up",
-    down: "Move down",
-    remove: "Remove",
-    remove_note: "Removes the theme from everyone who chose it.",
-    add_heading: "Add an interest",
-    add: "Add",
-    none: "There are no interests.",
-};
-
-fn texts(lang: Lang) -> &'static InterestTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The texts of the interests page.
+    pub struct InterestTexts {
+        title => "Interesser", "Interests";
+        intro => "Emnerne man kan vælge ved tilmelding og målrette invitationer efter. En omdøbning bevarer folks valg; \
+                en fjernelse sletter emnet fra deres profiler.",
+            "The themes people choose when they join and that invitations can be aimed at. Renaming keeps people's \
+                choices; removing deletes the theme from their profiles.";
+        chosen_by => "valgt af", "chosen by";
+        title_da => "Dansk titel", "Danish title";
+        title_en => "Engelsk titel", "English title";
+        rename => "Gem titler", "Save titles";
+        up => "Flyt op", "Move up";
+        down => "Flyt ned", "Move down";
+        remove => "Fjern", "Remove";
+        remove_note => "Fjerner emnet fra alle, der har valgt det.", "Removes the theme from everyone who chose it.";
+        add_heading => "Tilføj en interesse", "Add an interest";
+        add => "Tilføj", "Add";
+        none => "Der er ingen interesser.", "There are no interests.";
     }
 }
 
@@ -138,7 +101,7 @@ async fn render(state: &AppState, ctx: &Ctx, organiser: &Organiser, entered: Ent
     Ok(InterestsPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        p: texts(ctx.lang),
+        p: InterestTexts::get(ctx.lang),
         path: ctx.path.clone(),
         csrf: organiser.csrf.clone(),
         can_write: organiser.user.role.can_write(),
@@ -153,8 +116,8 @@ async fn page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> 
 
 /// Parses the two titles of a form; on failure, the entered values with the
 /// message by the refused field (`prefix` + `-da`/`-en`).
-fn titles(fields: &[(String, String)], key: Option<&str>, prefix: &str) -> std::result::Result<(Name, Name), Entered> {
-    let (da, en) = (field(fields, "title_da"), field(fields, "title_en"));
+fn titles(fields: &Fields, key: Option<&str>, prefix: &str) -> std::result::Result<(Name, Name), Entered> {
+    let (da, en) = (fields.get("title_da"), fields.get("title_en"));
     let refused = |which: &str, message: String| Entered {
         key: key.map(str::to_owned),
         title_da: da.to_owned(),
@@ -166,10 +129,11 @@ fn titles(fields: &[(String, String)], key: Option<&str>, prefix: &str) -> std::
     Ok((title_da, title_en))
 }
 
-async fn add(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, body: Bytes) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let fields = form_fields(&body);
+async fn add(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
     let (da, en) = match titles(&fields, None, "new") {
         Ok(t) => t,
         Err(entered) => {
@@ -189,17 +153,13 @@ async fn add(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, body
 async fn change(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
     Path(key): Path<String>,
-    body: Bytes,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let fields = form_fields(&body);
     let mut tx = state.store.begin().await?;
-    let action = match field(&fields, "action") {
+    let action = match fields.get("action") {
         "up" | "down" => {
-            people::move_interest(&mut tx, &key, field(&fields, "action") == "up").await?;
+            people::move_interest(&mut tx, &key, fields.get("action") == "up").await?;
             "interest.move"
         }
         "remove" => {

@@ -6,8 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,13 +15,14 @@ use uuid::Uuid;
 
 use crate::domain::{Cvr, CvrError, Name, OrganisationId, PersonId, PersonStatus};
 use crate::forum::list;
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, Entry};
 use crate::store::from_db_time;
 use crate::store::organisations::{self, Organisation};
 use crate::store::subscribers::{Changes, ConsentData, RegistrationData, Subscriber, SubscriberFilter};
 use crate::web::auth::Organiser;
-use crate::web::forms::{InterestBox, PersonFields, boxes, field, form_fields, person_fields};
+use crate::web::extract::{OrganiserForm, Path};
+use crate::web::forms::{InterestBox, PersonFields, boxes, person_fields};
 use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the people and organisation pages.
@@ -35,110 +35,42 @@ pub fn router() -> Router<AppState> {
         .route("/admin/organisations/{id}", post(set_cvr))
 }
 
-/// The texts of the people and organisation pages.
-pub struct PeopleTexts {
-    pub people_title: &'static str,
-    pub search: &'static str,
-    pub search_button: &'static str,
-    pub any_status: &'static str,
-    pub organisation: &'static str,
-    pub no_one: &'static str,
-    pub next_page: &'static str,
-    pub details: &'static str,
-    pub consents: &'static str,
-    pub registrations: &'static str,
-    pub purpose: &'static str,
-    pub method: &'static str,
-    pub given: &'static str,
-    pub withdrawn: &'static str,
-    pub meeting: &'static str,
-    pub edit: &'static str,
-    pub save: &'static str,
-    pub saved: &'static str,
-    pub erase_heading: &'static str,
-    pub erase_warning: &'static str,
-    pub erase_confirm: &'static str,
-    pub erase_button: &'static str,
-    pub erase_confirm_required: &'static str,
-    pub organisations_title: &'static str,
-    pub contacts: &'static str,
-    pub cvr: &'static str,
-    pub cvr_hint: &'static str,
-    pub cvr_format: &'static str,
-    pub cvr_checksum: &'static str,
-    pub set_cvr: &'static str,
-}
-
-const DA: PeopleTexts = PeopleTexts {
-    people_title: "Personer",
-    search: "Søg i navn, adresse eller organisation",
-    search_button: "Søg",
-    any_status: "Alle",
-    organisation: "Organisation",
-    no_one: "Ingen personer passer til søgningen.",
-    next_page: "Næste side",
-    details: "Oplysninger",
-    consents: "Samtykker",
-    registrations: "Tilmeldinger",
-    purpose: "Formål",
-    method: "Metode",
-    given: "Givet",
-    withdrawn: "Trukket tilbage",
-    meeting: "Møde",
-    edit: "Ret oplysninger",
-    save: "Gem",
-    saved: "Ændringerne er gemt.",
-    erase_heading: "Slet personen",
-    erase_warning: "Alle oplysninger om personen slettes for altid. Det kan ikke fortrydes.",
-    erase_confirm: "Ja, slet alle oplysninger om personen",
-    erase_button: "Slet",
-    erase_confirm_required: "Sæt kryds for at bekræfte sletningen.",
-    organisations_title: "Organisationer",
-    contacts: "Kontakter",
-    cvr: "CVR-nummer",
-    cvr_hint: "8 cifre, fx 10150817. Lad feltet stå tomt for at fjerne nummeret.",
-    cvr_format: "Et CVR-nummer har 8 cifre.",
-    cvr_checksum: "Det er ikke et gyldigt CVR-nummer. Tjek cifrene.",
-    set_cvr: "Gem CVR-nummer",
-};
-
-const EN: PeopleTexts = PeopleTexts {
-    people_title: "People",
-    search: "Search name, address or organisation",
-    search_button: "Search",
-    any_status: "Any",
-    organisation: "Organisation",
-    no_one: "Nobody matches the search.",
-    next_page: "Next page",
-    details: "Details",
-    consents: "Consents",
-    registrations: "Registrations",
-    purpose: "Purpose",
-    method: "Method",
-    given: "Given",
-    withdrawn: "Withdrawn",
-    meeting: "Meeting",
-    edit: "Edit details",
-    save: "Save",
-    saved: "The changes are saved.",
-    erase_heading: "Erase this person",
-    erase_warning: "Everything held about the person is deleted for good. This cannot be undone.",
-    erase_confirm: "Yes, erase everything about this person",
-    erase_button: "Erase",
-    erase_confirm_required: "Tick the box to confirm the erasure.",
-    organisations_title: "Organisations",
-    contacts: "Contacts",
-    cvr: "CVR number",
-    cvr_hint: "8 digits, e.g. 10150817. Leave it empty to remove the number.",
-    cvr_format: "A CVR number has 8 digits.",
-    cvr_checksum: "This is not a valid CVR number. Check the digits.",
-    set_cvr: "Save CVR number",
-};
-
-const fn texts(lang: Lang) -> &'static PeopleTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The texts of the people and organisation pages.
+    pub struct PeopleTexts {
+        people_title => "Personer", "People";
+        search => "Søg i navn, adresse eller organisation", "Search name, address or organisation";
+        search_button => "Søg", "Search";
+        any_status => "Alle", "Any";
+        organisation => "Organisation", "Organisation";
+        no_one => "Ingen personer passer til søgningen.", "Nobody matches the search.";
+        next_page => "Næste side", "Next page";
+        details => "Oplysninger", "Details";
+        consents => "Samtykker", "Consents";
+        registrations => "Tilmeldinger", "Registrations";
+        purpose => "Formål", "Purpose";
+        method => "Metode", "Method";
+        given => "Givet", "Given";
+        withdrawn => "Trukket tilbage", "Withdrawn";
+        meeting => "Møde", "Meeting";
+        edit => "Ret oplysninger", "Edit details";
+        save => "Gem", "Save";
+        saved => "Ændringerne er gemt.", "The changes are saved.";
+        erase_heading => "Slet personen", "Erase this person";
+        erase_warning => "Alle oplysninger om personen slettes for altid. Det kan ikke fortrydes.",
+            "Everything held about the person is deleted for good. This cannot be undone.";
+        erase_confirm => "Ja, slet alle oplysninger om personen", "Yes, erase everything about this person";
+        erase_button => "Slet", "Erase";
+        erase_confirm_required => "Sæt kryds for at bekræfte sletningen.", "Tick the box to confirm the erasure.";
+        organisations_title => "Organisationer", "Organisations";
+        contacts => "Kontakter", "Contacts";
+        cvr => "CVR-nummer", "CVR number";
+        cvr_hint => "8 cifre, fx 10150817. Lad feltet stå tomt for at fjerne nummeret.",
+            "8 digits, e.g. 10150817. Leave it empty to remove the number.";
+        cvr_format => "Et CVR-nummer har 8 cifre.", "A CVR number has 8 digits.";
+        cvr_checksum => "Det er ikke et gyldigt CVR-nummer. Tjek cifrene.",
+            "This is not a valid CVR number. Check the digits.";
+        set_cvr => "Gem CVR-nummer", "Save CVR number";
     }
 }
 
@@ -219,7 +151,7 @@ async fn list(
     Ok(ListPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        p: texts(ctx.lang),
+        p: PeopleTexts::get(ctx.lang),
         path: ctx.path,
         q,
         status: status_code.to_owned(),
@@ -270,7 +202,7 @@ async fn person_page(state: &AppState, ctx: &Ctx, organiser: &Organiser, person:
     Ok(PersonPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        p: texts(ctx.lang),
+        p: PeopleTexts::get(ctx.lang),
         path: ctx.path.clone(),
         csrf: organiser.csrf.clone(),
         can_write: organiser.user.role.can_write(),
@@ -291,11 +223,11 @@ async fn detail(
     State(state): State<AppState>,
     ctx: Ctx,
     organiser: Organiser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<PersonId>,
 ) -> Result<PersonPage> {
-    let person = state.store.subscriber(PersonId::from_uuid(id)).await?;
+    let person = state.store.subscriber(id).await?;
     let page = person_page(&state, &ctx, &organiser, &person).await?;
-    audit::record_read(&state.store, &organiser.actor(), &Entry::read("person.view", "person", Some(id), "", 1))
+    audit::record_read(&state.store, &organiser.actor(), &Entry::read("person.view", "person", Some(id.uuid()), "", 1))
         .await?;
     Ok(page)
 }
@@ -303,21 +235,16 @@ async fn detail(
 async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<Uuid>,
-    body: Bytes,
+    Path(id): Path<PersonId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = PersonId::from_uuid(id);
     let person = state.store.subscriber(id).await?;
     let all = state.store.interests().await?;
-    let fields = form_fields(&body);
     let PersonFields { name, organisation, organisation_text: org_text, interests: chosen, errors } =
         person_fields(&fields, &all);
     let (Some(name), true) = (name, errors.is_empty()) else {
         let mut page = person_page(&state, &ctx, &organiser, &person).await?;
-        field(&fields, "name").clone_into(&mut page.name);
+        fields.get("name").clone_into(&mut page.name);
         org_text.clone_into(&mut page.organisation);
         page.interests = boxes(&all, &chosen, ctx.lang);
         page.errors = errors;
@@ -339,17 +266,13 @@ async fn save(
 async fn erase(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<Uuid>,
-    body: Bytes,
+    Path(id): Path<PersonId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = PersonId::from_uuid(id);
-    if field(&form_fields(&body), "confirm") != "yes" {
+    if fields.get("confirm") != "yes" {
         let person = state.store.subscriber(id).await?;
         let mut page = person_page(&state, &ctx, &organiser, &person).await?;
-        page.errors = vec![("confirm", texts(ctx.lang).erase_confirm_required.to_owned())];
+        page.errors = vec![("confirm", PeopleTexts::get(ctx.lang).erase_confirm_required.to_owned())];
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let erased = list::erase(&state.forum, &organiser.actor(), id).await?;
@@ -394,7 +317,7 @@ async fn organisations_page(
     Ok(OrganisationsPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        p: texts(ctx.lang),
+        p: PeopleTexts::get(ctx.lang),
         path: ctx.path,
         csrf: organiser.csrf.clone(),
         can_write: organiser.user.role.can_write(),
@@ -406,22 +329,17 @@ async fn organisations_page(
 async fn set_cvr(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<Uuid>,
-    body: Bytes,
+    Path(id): Path<OrganisationId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = OrganisationId::from_uuid(id);
-    let fields = form_fields(&body);
-    let entered = field(&fields, "cvr").trim();
+    let entered = fields.get("cvr").trim();
     let cvr = if entered.is_empty() {
         None
     } else {
         match Cvr::parse(entered) {
             Ok(c) => Some(c),
             Err(e) => {
-                let p = texts(ctx.lang);
+                let p = PeopleTexts::get(ctx.lang);
                 let message = match e {
                     CvrError::Format => p.cvr_format,
                     CvrError::Checksum => p.cvr_checksum,

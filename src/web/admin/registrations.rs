@@ -7,15 +7,16 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
-use uuid::Uuid;
 
 use crate::domain::{MeetingId, RegistrationStatus};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, Entry};
+use crate::store::meetings::Meeting;
 use crate::store::rsvp::Registration;
 use crate::web::auth::Organiser;
+use crate::web::extract::Path;
 use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the registrations page.
@@ -55,8 +56,8 @@ struct RegistrationsPage {
 
 impl RegistrationsPage {
     /// `da` or `en` text.
-    fn l(&self, da: &'static str, en: &'static str) -> &'static str {
-        if self.lang == Lang::En { en } else { da }
+    const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
+        self.lang.pick(da, en)
     }
 }
 
@@ -105,16 +106,21 @@ async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
     organiser: Organiser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<MeetingId>,
 ) -> Result<RegistrationsPage> {
-    let meeting = state.store.meeting(MeetingId::from_uuid(id)).await?;
-    let mut regs = state.store.registrations(meeting.id).await?;
+    let meeting = state.store.meeting(id).await?;
+    let regs = state.store.registrations(meeting.id).await?;
     let counts_only = !organiser.user.role.can_write();
     if !counts_only {
         let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
         audit::record_read(&state.store, &organiser.actor(), &entry).await?;
     }
+    Ok(view(ctx, &meeting, regs, counts_only))
+}
 
+/// The page for `meeting` with its registrations `regs`; only the counts
+/// when `counts_only`.
+fn view(ctx: Ctx, meeting: &Meeting, mut regs: Vec<Registration>, counts_only: bool) -> RegistrationsPage {
     let lang = ctx.lang;
     let track_title = |key: &Option<String>| {
         key.as_deref()
@@ -159,7 +165,7 @@ async fn page(
         .filter(|r| matches!(r.status, RegistrationStatus::Declined | RegistrationStatus::Cancelled))
         .map(|r| (row(r), status_label(lang, r.status)))
         .collect();
-    Ok(RegistrationsPage {
+    RegistrationsPage {
         lang,
         t: lang.texts(),
         path: ctx.path,
@@ -176,5 +182,5 @@ async fn page(
         ],
         others,
         counts_only,
-    })
+    }
 }

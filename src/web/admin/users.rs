@@ -6,23 +6,21 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use jiff::SignedDuration;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::audit::when;
-use crate::domain::{Email, Role, Timestamp, Token, UserId, password};
-use crate::i18n::{Lang, Texts};
-use crate::store::StoreError;
-use crate::store::audit::{self, Entry};
-use crate::store::users::{self, Account, ApiTokenInfo};
+use crate::domain::{Email, Role, Timestamp, UserId};
+use crate::forum::accounts;
+use crate::forum::{ForumError, Refusal};
+use crate::i18n::{Lang, Texts, texts};
+use crate::store::users::{Account, ApiTokenInfo};
 use crate::web::auth::Organiser;
-use crate::web::forms::{field, form_fields};
+use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the account and token pages.
@@ -36,128 +34,50 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
 }
 
-/// The words of these pages.
-pub struct UserTexts {
-    pub users_title: &'static str,
-    pub tokens_title: &'static str,
-    pub role: &'static str,
-    pub state: &'static str,
-    pub active: &'static str,
-    pub disabled: &'static str,
-    pub created: &'static str,
-    pub change_role: &'static str,
-    pub disable: &'static str,
-    pub enable: &'static str,
-    pub add_user: &'static str,
-    pub initial_password: &'static str,
-    pub password_hint: &'static str,
-    pub add_button: &'static str,
-    pub not_yourself: &'static str,
-    pub taken: &'static str,
-    pub token_name: &'static str,
-    pub owner: &'static str,
-    pub last_used: &'static str,
-    pub revoked: &'static str,
-    pub revoke: &'static str,
-    pub create_token: &'static str,
-    pub create_button: &'static str,
-    pub show_all: &'static str,
-    pub show_mine: &'static str,
-    pub token_created: &'static str,
-    pub token_once: &'static str,
-    pub token_label: &'static str,
-    pub back: &'static str,
-    pub never: &'static str,
-    pub expires: &'static str,
-    pub expired: &'static str,
-    pub expires_days: &'static str,
-    pub expires_hint: &'static str,
-    pub expiry_range: &'static str,
-    pub roles: [(&'static str, &'static str); 3],
-}
-
-const DA: UserTexts = UserTexts {
-    users_title: "Brugere",
-    tokens_title: "API-nøgler",
-    role: "Rolle",
-    state: "Tilstand",
-    active: "aktiv",
-    disabled: "spærret",
-    created: "Oprettet",
-    change_role: "Skift rolle",
-    disable: "Spær",
-    enable: "Genåbn",
-    add_user: "Tilføj bruger",
-    initial_password: "Første adgangskode",
-    password_hint: "Mindst 12 tegn. Giv den til brugeren ad en sikker vej; brugeren kan selv skifte den.",
-    add_button: "Tilføj",
-    not_yourself: "Du kan ikke spærre dig selv eller fjerne din egen administratorrolle.",
-    taken: "Der findes allerede en bruger med den adresse.",
-    token_name: "Navn på nøglen",
-    owner: "Ejer",
-    last_used: "Sidst brugt",
-    revoked: "tilbagekaldt",
-    revoke: "Tilbagekald",
-    create_token: "Opret API-nøgle",
-    create_button: "Opret",
-    show_all: "Alle nøgler",
-    show_mine: "Mine nøgler",
-    token_created: "API-nøglen er oprettet",
-    token_once: "Kopiér nøglen nu. Den vises kun denne ene gang og gemmes kun som et fingeraftryk.",
-    token_label: "Nøgle",
-    back: "Tilbage til API-nøglerne",
-    never: "aldrig",
-    expires: "Udløber",
-    expired: "udløbet",
-    expires_days: "Gyldig i dage",
-    expires_hint: "Tom = indtil den tilbagekaldes. Højst 3650.",
-    expiry_range: "Skriv et antal dage fra 1 til 3650, eller lad feltet stå tomt.",
-    roles: [("admin", "administrator"), ("organiser", "arrangør"), ("viewer", "læser")],
-};
-
-const EN: UserTexts = UserTexts {
-    users_title: "Users",
-    tokens_title: "API tokens",
-    role: "Role",
-    state: "State",
-    active: "active",
-    disabled: "disabled",
-    created: "Created",
-    change_role: "Change role",
-    disable: "Disable",
-    enable: "Enable",
-    add_user: "Add a user",
-    initial_password: "First password",
-    password_hint: "At least 12 characters. Give it to the user by a safe route; they can change it themselves.",
-    add_button: "Add",
-    not_yourself: "You cannot disable yourself or take away your own admin role.",
-    taken: "There is already a user with this address.",
-    token_name: "Name of the token",
-    owner: "Owner",
-    last_used: "Last used",
-    revoked: "revoked",
-    revoke: "Revoke",
-    create_token: "Create an API token",
-    create_button: "Create",
-    show_all: "All tokens",
-    show_mine: "My tokens",
-    token_created: "The API token is created",
-    token_once: "Copy the token now. It is shown this once only and stored only as a fingerprint.",
-    token_label: "Token",
-    back: "Back to the API tokens",
-    never: "never",
-    expires: "Expires",
-    expired: "expired",
-    expires_days: "Valid for days",
-    expires_hint: "Empty = until it is revoked. At most 3650.",
-    expiry_range: "Enter a number of days from 1 to 3650, or leave the field empty.",
-    roles: [("admin", "admin"), ("organiser", "organiser"), ("viewer", "viewer")],
-};
-
-const fn texts(lang: Lang) -> &'static UserTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The words of these pages.
+    pub struct UserTexts {
+        users_title => "Brugere", "Users";
+        tokens_title => "API-nøgler", "API tokens";
+        role => "Rolle", "Role";
+        state => "Tilstand", "State";
+        active => "aktiv", "active";
+        disabled => "spærret", "disabled";
+        created => "Oprettet", "Created";
+        change_role => "Skift rolle", "Change role";
+        disable => "Spær", "Disable";
+        enable => "Genåbn", "Enable";
+        add_user => "Tilføj bruger", "Add a user";
+        initial_password => "Første adgangskode", "First password";
+        password_hint => "Mindst 12 tegn. Giv den til brugeren ad en sikker vej; brugeren kan selv skifte den.",
+            "At least 12 characters. Give it to the user by a safe route; they can change it themselves.";
+        add_button => "Tilføj", "Add";
+        not_yourself => "Du kan ikke spærre dig selv eller fjerne din egen administratorrolle.",
+            "You cannot disable yourself or take away your own admin role.";
+        taken => "Der findes allerede en bruger med den adresse.", "There is already a user with this address.";
+        token_name => "Navn på nøglen", "Name of the token";
+        owner => "Ejer", "Owner";
+        last_used => "Sidst brugt", "Last used";
+        revoked => "tilbagekaldt", "revoked";
+        revoke => "Tilbagekald", "Revoke";
+        create_token => "Opret API-nøgle", "Create an API token";
+        create_button => "Opret", "Create";
+        show_all => "Alle nøgler", "All tokens";
+        show_mine => "Mine nøgler", "My tokens";
+        token_created => "API-nøglen er oprettet", "The API token is created";
+        token_once => "Kopiér nøglen nu. Den vises kun denne ene gang og gemmes kun som et fingeraftryk.",
+            "Copy the token now. It is shown this once only and stored only as a fingerprint.";
+        token_label => "Nøgle", "Token";
+        back => "Tilbage til API-nøglerne", "Back to the API tokens";
+        never => "aldrig", "never";
+        expires => "Udløber", "Expires";
+        expired => "udløbet", "expired";
+        expires_days => "Gyldig i dage", "Valid for days";
+        expires_hint => "Tom = indtil den tilbagekaldes. Højst 3650.", "Empty = until it is revoked. At most 3650.";
+        expiry_range => "Skriv et antal dage fra 1 til 3650, eller lad feltet stå tomt.",
+            "Enter a number of days from 1 to 3650, or leave the field empty.";
+        roles: [(&'static str, &'static str); 3] => [("admin", "administrator"), ("organiser", "arrangør"), ("viewer", "læser")],
+            [("admin", "admin"), ("organiser", "organiser"), ("viewer", "viewer")];
     }
 }
 
@@ -211,7 +131,7 @@ async fn users_view(state: &AppState, ctx: &Ctx, organiser: &Organiser) -> Resul
     Ok(UsersPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        u: texts(ctx.lang),
+        u: UserTexts::get(ctx.lang),
         path: ctx.path.clone(),
         csrf: organiser.csrf.clone(),
         rows: accounts.iter().map(|a| user_row(a, organiser.user.id, ctx.lang)).collect(),
@@ -223,60 +143,41 @@ async fn users_view(state: &AppState, ctx: &Ctx, organiser: &Organiser) -> Resul
 }
 
 async fn users_page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<UsersPage> {
-    organiser.require_admin()?;
     users_view(&state, &ctx, &organiser).await
 }
 
-fn user_id(id: &str) -> Result<UserId> {
-    Uuid::parse_str(id).map(UserId::from_uuid).map_err(|_| Error::NotFound)
-}
-
-async fn add_user(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, body: Bytes) -> Result<Response> {
-    organiser.require_admin()?;
-    organiser.check_csrf(&body)?;
-    let fields = form_fields(&body);
-    let u = texts(ctx.lang);
+async fn add_user(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
+    let u = UserTexts::get(ctx.lang);
     let mut errors = Vec::new();
-    let email = Email::parse(field(&fields, "email")).map_err(|e| errors.push(("email", e.message().to_owned()))).ok();
-    let role = Role::parse(field(&fields, "role")).map_err(|e| errors.push(("role", e.message().to_owned()))).ok();
-    let name = field(&fields, "name").trim().to_owned();
-    let typed = field(&fields, "password").to_owned();
-    let hashed = tokio::task::spawn_blocking(move || password::hash(&typed))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
+    let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", e.message().to_owned()))).ok();
+    let role = Role::parse(fields.get("role")).map_err(|e| errors.push(("role", e.message().to_owned()))).ok();
+    let name = fields.get("name").trim().to_owned();
+    let hashed = accounts::hash_password(fields.get("password").to_owned())
+        .await?
         .map_err(|e| errors.push(("password", e.message().to_owned())))
         .ok();
     let refuse = |mut errors: Vec<(&'static str, String)>, page: UsersPage| {
         let mut page = page;
-        field(&fields, "email").clone_into(&mut page.email);
+        fields.get("email").clone_into(&mut page.email);
         name.clone_into(&mut page.name);
-        field(&fields, "role").clone_into(&mut page.role);
+        fields.get("role").clone_into(&mut page.role);
         page.errors.append(&mut errors);
         (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
     };
     let (Some(email), Some(role), Some(hash), true) = (email, role, hashed, errors.is_empty()) else {
         return Ok(refuse(errors, users_view(&state, &ctx, &organiser).await?));
     };
-    let mut tx = state.store.begin().await?;
-    let id = match users::insert_user(&mut tx, &email, &name, role, &hash).await {
-        Ok(id) => id,
-        Err(StoreError::Conflict(_)) => {
-            drop(tx);
-            return Ok(refuse(vec![("email", u.taken.to_owned())], users_view(&state, &ctx, &organiser).await?));
+    match accounts::add(&state.store, &organiser.actor(), &email, &name, role, &hash).await {
+        Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
+        Err(ForumError::Refused(Refusal::AddressKnown)) => {
+            Ok(refuse(vec![("email", u.taken.to_owned())], users_view(&state, &ctx, &organiser).await?))
         }
-        Err(e) => return Err(e.into()),
-    };
-    let entry = Entry {
-        action: "user.create",
-        subject_kind: "user",
-        subject_id: Some(id.uuid()),
-        detail: role.as_str(),
-        row_count: None,
-    };
-    audit::record(&mut tx, &organiser.actor(), &entry).await?;
-    tx.commit().await?;
-    tracing::info!(user = %id, role = %role, "account added");
-    Ok(Redirect::to("/admin/users").into_response())
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Refuses changes to one's own account that could lock every admin out.
@@ -285,82 +186,50 @@ async fn refuse_self(state: &AppState, ctx: &Ctx, organiser: &Organiser, id: Use
         return Ok(None);
     }
     let mut page = users_view(state, ctx, organiser).await?;
-    page.errors.push(("users", texts(ctx.lang).not_yourself.to_owned()));
+    page.errors.push(("users", UserTexts::get(ctx.lang).not_yourself.to_owned()));
     Ok(Some((StatusCode::UNPROCESSABLE_ENTITY, page).into_response()))
 }
 
 async fn change_role(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<UserId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.require_admin()?;
-    organiser.check_csrf(&body)?;
-    let id = user_id(&id)?;
-    let role = Role::parse(field(&form_fields(&body), "role")).map_err(|e| Error::invalid("role", e.message()))?;
+    let role = Role::parse(fields.get("role")).map_err(|e| Error::invalid("role", e.message()))?;
     if role != Role::Admin
         && let Some(refused) = refuse_self(&state, &ctx, &organiser, id).await?
     {
         return Ok(refused);
     }
-    let mut tx = state.store.begin().await?;
-    users::set_role(&mut tx, id, role).await?;
-    let entry = Entry {
-        action: "user.role",
-        subject_kind: "user",
-        subject_id: Some(id.uuid()),
-        detail: role.as_str(),
-        row_count: None,
-    };
-    audit::record(&mut tx, &organiser.actor(), &entry).await?;
-    tx.commit().await?;
+    accounts::set_role(&state.store, &organiser.actor(), id, role).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
-async fn set_disabled(
-    state: AppState,
-    ctx: Ctx,
-    organiser: Organiser,
-    id: &str,
-    body: &Bytes,
-    disabled: bool,
-) -> Result<Response> {
-    organiser.require_admin()?;
-    organiser.check_csrf(body)?;
-    let id = user_id(id)?;
+async fn set_disabled(state: AppState, ctx: Ctx, organiser: Organiser, id: UserId, disabled: bool) -> Result<Response> {
     if disabled && let Some(refused) = refuse_self(&state, &ctx, &organiser, id).await? {
         return Ok(refused);
     }
-    let mut tx = state.store.begin().await?;
-    users::set_disabled(&mut tx, id, disabled).await?;
-    let action = if disabled { "user.disable" } else { "user.enable" };
-    let entry = Entry { action, subject_kind: "user", subject_id: Some(id.uuid()), detail: "", row_count: None };
-    audit::record(&mut tx, &organiser.actor(), &entry).await?;
-    tx.commit().await?;
-    tracing::info!(user = %id, disabled, "account state changed");
+    accounts::set_disabled(&state.store, &organiser.actor(), id, disabled).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
 async fn disable(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<UserId>,
+    OrganiserForm { organiser, .. }: OrganiserForm,
 ) -> Result<Response> {
-    set_disabled(state, ctx, organiser, &id, &body, true).await
+    set_disabled(state, ctx, organiser, id, true).await
 }
 
 async fn enable(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<UserId>,
+    OrganiserForm { organiser, .. }: OrganiserForm,
 ) -> Result<Response> {
-    set_disabled(state, ctx, organiser, &id, &body, false).await
+    set_disabled(state, ctx, organiser, id, false).await
 }
 
 /// One token as a row.
@@ -441,7 +310,7 @@ async fn tokens_view(state: &AppState, ctx: &Ctx, organiser: &Organiser, mine: b
     Ok(TokensPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        u: texts(ctx.lang),
+        u: UserTexts::get(ctx.lang),
         path: ctx.path.clone(),
         csrf: organiser.csrf.clone(),
         mine,
@@ -458,18 +327,18 @@ async fn tokens_page(
     organiser: Organiser,
     Query(q): Query<TokensQuery>,
 ) -> Result<TokensPage> {
-    organiser.require_admin()?;
     tokens_view(&state, &ctx, &organiser, q.mine.as_deref() == Some("1")).await
 }
 
-async fn create_token(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, body: Bytes) -> Result<Response> {
-    organiser.require_admin()?;
-    organiser.check_csrf(&body)?;
-    let fields = form_fields(&body);
-    let name = field(&fields, "name").trim().to_owned();
-    let owner = match field(&fields, "owner") {
+async fn create_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
+    let name = fields.get("name").trim().to_owned();
+    let owner = match fields.get("owner") {
         "" => Some(organiser.user.id),
-        id => user_id(id).ok(),
+        id => id.parse().ok(),
     };
     let account = match owner {
         Some(id) => state.store.account(id).await.ok().filter(|a| a.disabled_at.is_none()),
@@ -479,12 +348,12 @@ async fn create_token(State(state): State<AppState>, ctx: Ctx, organiser: Organi
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         errors.push(("name", ctx.lang.texts().required.to_owned()));
     }
-    let expires_days = match field(&fields, "expires_days").trim() {
+    let expires_days = match fields.get("expires_days").trim() {
         "" => None,
         days => {
             let valid = days.parse::<u16>().ok().filter(|d| (1..=3650).contains(d));
             if valid.is_none() {
-                errors.push(("expires_days", texts(ctx.lang).expiry_range.to_owned()));
+                errors.push(("expires_days", UserTexts::get(ctx.lang).expiry_range.to_owned()));
             }
             valid
         }
@@ -497,24 +366,11 @@ async fn create_token(State(state): State<AppState>, ctx: Ctx, organiser: Organi
         page.errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let token = Token::generate();
-    let mut tx = state.store.begin().await?;
-    let expires = expires_days.map(|d| Timestamp::now() + SignedDuration::from_hours(24 * i64::from(d)));
-    let id = users::create_api_token(&mut tx, account.user.id, &name, &token.hash(), expires).await?;
-    let entry = Entry {
-        action: "token.create",
-        subject_kind: "api_token",
-        subject_id: Some(id),
-        detail: &name,
-        row_count: None,
-    };
-    audit::record(&mut tx, &organiser.actor(), &entry).await?;
-    tx.commit().await?;
-    tracing::info!(token = %id, owner = %account.user.id, "API token created");
+    let token = accounts::create_token(&state.store, &organiser.actor(), account.user.id, &name, expires_days).await?;
     Ok(TokenCreatedPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        u: texts(ctx.lang),
+        u: UserTexts::get(ctx.lang),
         path: ctx.path,
         token: token.expose().to_owned(),
         name,
@@ -525,19 +381,9 @@ async fn create_token(State(state): State<AppState>, ctx: Ctx, organiser: Organi
 
 async fn revoke_token(
     State(state): State<AppState>,
-    organiser: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<Uuid>,
+    OrganiserForm { organiser, .. }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.require_admin()?;
-    organiser.check_csrf(&body)?;
-    let id = Uuid::parse_str(&id).map_err(|_| Error::NotFound)?;
-    let mut tx = state.store.begin().await?;
-    users::revoke_api_token(&mut tx, id).await?;
-    let entry =
-        Entry { action: "token.revoke", subject_kind: "api_token", subject_id: Some(id), detail: "", row_count: None };
-    audit::record(&mut tx, &organiser.actor(), &entry).await?;
-    tx.commit().await?;
-    tracing::info!(token = %id, "API token revoked");
+    accounts::revoke_token(&state.store, &organiser.actor(), id).await?;
     Ok(Redirect::to("/admin/tokens").into_response())
 }

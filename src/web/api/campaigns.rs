@@ -1,9 +1,8 @@
 //! Invitations, campaign progress, pausing and cancelling, and the meeting
 //! transitions that go with them.
 
-use crate::web::auth::require_writer as writer;
-use crate::web::meeting_id;
-use axum::extract::{Path, State};
+use crate::web::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -134,11 +133,10 @@ pub struct CampaignCreated {
 async fn invite(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     body: std::result::Result<Json<InvitationInput>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<CampaignCreated>)> {
-    writer(&user)?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let meeting = state.store.meeting(id).await?;
     let Json(input) = body?;
     let (target, send_at) = input.target()?;
     let cid = forum::campaigns::invite(&state.forum, &Actor::of(&user), user.id, &meeting, target, send_at).await?;
@@ -186,20 +184,14 @@ impl From<Progress> for CampaignJson {
     }
 }
 
-fn campaign_id(s: &str) -> Result<CampaignId> {
-    s.parse().map_err(|_| Error::NotFound)
-}
-
 /// State and progress of a campaign. `done` only when every message is sent or has failed.
 #[utoipa::path(get, path = "/campaigns/{id}", params(("id" = Uuid, Path, description = "campaign id")),
     responses((status = 200, body = CampaignJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn progress(State(state): State<AppState>, _: ApiUser, Path(id): Path<String>) -> Result<Json<CampaignJson>> {
-    Ok(Json(state.store.campaign_progress(campaign_id(&id)?).await?.into()))
+async fn progress(State(state): State<AppState>, _: ApiUser, Path(id): Path<CampaignId>) -> Result<Json<CampaignJson>> {
+    Ok(Json(state.store.campaign_progress(id).await?.into()))
 }
 
-async fn transition(state: &AppState, user: &User, id: &str, to: Move) -> Result<Json<CampaignJson>> {
-    writer(user)?;
-    let id = campaign_id(id)?;
+async fn transition(state: &AppState, user: &User, id: CampaignId, to: Move) -> Result<Json<CampaignJson>> {
     forum::campaigns::change(&state.forum, &Actor::of(user), id, to).await?;
     Ok(Json(state.store.campaign_progress(id).await?.into()))
 }
@@ -210,9 +202,9 @@ async fn transition(state: &AppState, user: &User, id: &str, to: Move) -> Result
 async fn pause(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<CampaignId>,
 ) -> Result<Json<CampaignJson>> {
-    transition(&state, &user, &id, Move::Pause).await
+    transition(&state, &user, id, Move::Pause).await
 }
 
 /// Resumes a paused campaign; nothing already sent is sent again.
@@ -221,9 +213,9 @@ async fn pause(
 async fn resume(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<CampaignId>,
 ) -> Result<Json<CampaignJson>> {
-    transition(&state, &user, &id, Move::Resume).await
+    transition(&state, &user, id, Move::Resume).await
 }
 
 /// Cancels a campaign: its queued messages are withdrawn.
@@ -232,19 +224,18 @@ async fn resume(
 async fn cancel_campaign(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<CampaignId>,
 ) -> Result<Json<CampaignJson>> {
-    transition(&state, &user, &id, Move::Cancel).await
+    transition(&state, &user, id, Move::Cancel).await
 }
 
 async fn meeting_transition(
     state: &AppState,
     user: &User,
-    id: &str,
+    id: MeetingId,
     to: MeetingStatus,
 ) -> Result<Json<super::MeetingJson>> {
-    writer(user)?;
-    let m = crate::forum::meetings::transition(&state.forum, &Actor::of(user), meeting_id(id)?, to).await?;
+    let m = crate::forum::meetings::transition(&state.forum, &Actor::of(user), id, to).await?;
     Ok(Json(super::MeetingJson::from(&m)))
 }
 
@@ -254,9 +245,9 @@ async fn meeting_transition(
 async fn publish(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, &id, MeetingStatus::Published).await
+    meeting_transition(&state, &user, id, MeetingStatus::Published).await
 }
 
 /// Closes registration of a published (or open) meeting.
@@ -265,9 +256,9 @@ async fn publish(
 async fn close_registration(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, &id, MeetingStatus::Closed).await
+    meeting_transition(&state, &user, id, MeetingStatus::Closed).await
 }
 
 /// Marks a meeting as held (from published, open or closed).
@@ -276,9 +267,9 @@ async fn close_registration(
 async fn mark_held(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, &id, MeetingStatus::Held).await
+    meeting_transition(&state, &user, id, MeetingStatus::Held).await
 }
 
 /// Archives a meeting that was held (or evaluated).
@@ -287,9 +278,9 @@ async fn mark_held(
 async fn archive(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, &id, MeetingStatus::Archived).await
+    meeting_transition(&state, &user, id, MeetingStatus::Archived).await
 }
 
 /// Cancels a meeting that has not been held. Everyone invited who has not
@@ -300,7 +291,7 @@ async fn archive(
 async fn cancel_meeting(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, &id, MeetingStatus::Cancelled).await
+    meeting_transition(&state, &user, id, MeetingStatus::Cancelled).await
 }

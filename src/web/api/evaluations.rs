@@ -2,10 +2,8 @@
 //! it is sent, send it after the meeting, remind, close, and read the results
 //! and the trend across meetings.
 
-use crate::web::auth::require_writer as writer;
-use crate::web::meeting_id;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,13 +12,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Problem;
-use crate::domain::Timestamp;
 use crate::domain::evaluation::Questionnaire;
+use crate::domain::{MeetingId, Timestamp};
 use crate::forum::evaluations::{self as use_case, SendError};
 use crate::store::StoreError;
 use crate::store::audit::Actor;
 use crate::store::evaluations::{Results, TrendSeries, results, trend};
 use crate::web::auth::ApiUser;
+use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
@@ -66,9 +65,9 @@ const fn yes() -> bool {
 async fn questionnaire(
     State(state): State<AppState>,
     _: ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<Json<QuestionnaireJson>> {
-    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let m = state.store.meeting(id).await?;
     let e = state.store.evaluation_or_default(m.id).await?;
     Ok(Json(QuestionnaireJson { anonymous: e.anonymous, questions: e.questionnaire }))
 }
@@ -80,12 +79,11 @@ async fn questionnaire(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn replace_questionnaire(
     State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    _: ApiUser,
+    Path(id): Path<MeetingId>,
     body: std::result::Result<Json<QuestionnaireJson>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<QuestionnaireJson>> {
-    writer(&user)?;
-    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let m = state.store.meeting(id).await?;
     let Json(input) = body?;
     input.questions.validate().map_err(|e| Error::invalid("questions", e))?;
     match state.store.save_questionnaire(m.id, &input.questions, input.anonymous).await {
@@ -130,11 +128,10 @@ pub struct EvaluationSent {
 async fn send(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<EvaluationSent>)> {
-    writer(&user)?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let meeting = state.store.meeting(id).await?;
     let input: SendInput = if body.iter().all(u8::is_ascii_whitespace) {
         SendInput::default()
     } else {
@@ -168,10 +165,9 @@ pub struct ReminderSent {
 async fn remind(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<(StatusCode, Json<ReminderSent>)> {
-    writer(&user)?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let meeting = state.store.meeting(id).await?;
     let cid = use_case::remind(&state.forum, &Actor::of(&user), Some(user.id), &meeting).await?;
     Ok((StatusCode::ACCEPTED, Json(ReminderSent { id: cid.uuid() })))
 }
@@ -186,9 +182,12 @@ pub struct Closed {
 /// Closes the evaluation now: no answer is taken or changed afterwards.
 #[utoipa::path(post, path = "/meetings/{id}/evaluation/close", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = Closed), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn close(State(state): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<String>) -> Result<Json<Closed>> {
-    writer(&user)?;
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+async fn close(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<MeetingId>,
+) -> Result<Json<Closed>> {
+    let meeting = state.store.meeting(id).await?;
     use_case::close(&state.forum, &Actor::of(&user), &meeting).await?;
     let e = state.store.evaluation_or_default(meeting.id).await?;
     Ok(Json(Closed { closes_at: e.closes_at.map(super::rfc3339) }))
@@ -274,8 +273,12 @@ impl From<Results> for ResultsJson {
 /// Response rate, the distribution of each question, rating averages and free-text answers.
 #[utoipa::path(get, path = "/meetings/{id}/evaluation/results", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = ResultsJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn get_results(State(state): State<AppState>, _: ApiUser, Path(id): Path<String>) -> Result<Json<ResultsJson>> {
-    let m = state.store.meeting(meeting_id(&id)?).await?;
+async fn get_results(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<MeetingId>,
+) -> Result<Json<ResultsJson>> {
+    let m = state.store.meeting(id).await?;
     Ok(Json(results(&state.store, m.id).await?.into()))
 }
 

@@ -3,7 +3,7 @@
 //! from the database) or XLSX. Personal data needs the organiser or admin
 //! role, and every download of it is recorded in the audit log.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,7 +18,8 @@ use crate::store::meetings::Meeting;
 use crate::transfer::export::{self, Format};
 use crate::web::auth::ApiUser;
 use crate::web::download::{ExportQuery, What, check_role, download};
-use crate::web::{AppState, Error, Result};
+use crate::web::extract::Path;
+use crate::web::{AppState, Result};
 
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -34,8 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/subscribers.xlsx", get(subscribers_xlsx))
 }
 
-async fn meeting(state: &AppState, id: &str) -> Result<Meeting> {
-    let id: MeetingId = id.parse().map_err(|_| Error::NotFound)?;
+async fn meeting(state: &AppState, id: MeetingId) -> Result<Meeting> {
     Ok(state.store.meeting(id).await?)
 }
 
@@ -63,11 +63,11 @@ fn api_download(
 async fn participants_csv(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let (format, lang) = (q.csv()?, q.lang()?);
-    api_download(&state, &user, What::Participants(meeting(&state, &id).await?), format, lang)
+    api_download(&state, &user, What::Participants(meeting(&state, id).await?), format, lang)
 }
 
 /// A meeting's participant list as XLSX (same columns as the CSV; times are
@@ -80,11 +80,11 @@ async fn participants_csv(
 async fn participants_xlsx(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let lang = q.lang()?;
-    api_download(&state, &user, What::Participants(meeting(&state, &id).await?), Format::Xlsx, lang)
+    api_download(&state, &user, What::Participants(meeting(&state, id).await?), Format::Xlsx, lang)
 }
 
 /// One organisation on a public list.
@@ -109,9 +109,9 @@ pub struct OrganisationList {
 async fn organisations_json(
     State(state): State<AppState>,
     _: ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<Json<OrganisationList>> {
-    let m = meeting(&state, &id).await?;
+    let m = meeting(&state, id).await?;
     let names = export::public_organisations(&state.store, m.id).await?;
     Ok(Json(OrganisationList {
         items: names.into_iter().map(|name| ListedOrganisationJson { name }).collect(),
@@ -127,11 +127,11 @@ async fn organisations_json(
 async fn organisations_csv(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let (format, lang) = (q.csv()?, q.lang()?);
-    api_download(&state, &user, What::Organisations(meeting(&state, &id).await?), format, lang)
+    api_download(&state, &user, What::Organisations(meeting(&state, id).await?), format, lang)
 }
 
 /// The public list of organisations as XLSX.
@@ -142,11 +142,11 @@ async fn organisations_csv(
 async fn organisations_xlsx(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let lang = q.lang()?;
-    api_download(&state, &user, What::Organisations(meeting(&state, &id).await?), Format::Xlsx, lang)
+    api_download(&state, &user, What::Organisations(meeting(&state, id).await?), Format::Xlsx, lang)
 }
 
 /// The mailing list as CSV (never guests), oldest sign-up first. Columns:
@@ -192,11 +192,11 @@ async fn subscribers_xlsx(
 async fn evaluation_csv(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let (format, lang) = (q.csv()?, q.lang()?);
-    let what = What::evaluation_of(&state.store, meeting(&state, &id).await?).await?;
+    let what = What::evaluation_of(&state.store, meeting(&state, id).await?).await?;
     api_download(&state, &user, what, format, lang)
 }
 
@@ -210,10 +210,10 @@ async fn evaluation_csv(
 async fn evaluation_xlsx(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let lang = q.lang()?;
-    let what = What::evaluation_of(&state.store, meeting(&state, &id).await?).await?;
+    let what = What::evaluation_of(&state.store, meeting(&state, id).await?).await?;
     api_download(&state, &user, what, Format::Xlsx, lang)
 }

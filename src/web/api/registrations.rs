@@ -1,7 +1,6 @@
 //! A meeting's registrations and check-in at the door.
 
-use crate::web::meeting_id;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -9,10 +8,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Problem, rfc3339};
-use crate::domain::RegistrationId;
+use crate::domain::{MeetingId, RegistrationId};
+use crate::forum::{ForumError, door};
+use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::rsvp::{self, Registration};
+use crate::store::rsvp::Registration;
 use crate::web::auth::ApiUser;
+use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
@@ -79,9 +81,9 @@ pub struct RegistrationList {
 async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<Json<RegistrationList>> {
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let meeting = state.store.meeting(id).await?;
     let regs = state.store.registrations(meeting.id).await?;
     let mut tx = state.store.begin().await?;
     let count = i64::try_from(regs.len()).ok();
@@ -118,31 +120,17 @@ const fn yes() -> bool {
 async fn check_in(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     body: std::result::Result<Json<CheckIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<RegistrationJson>> {
-    if !user.role.can_write() {
-        return Err(Error::Forbidden("this needs the organiser or admin role"));
-    }
-    let meeting = meeting_id(&id)?;
     let Json(c) = body?;
     let reg = RegistrationId::from_uuid(c.registration_id);
-    let mut tx = state.store.begin().await?;
-    rsvp::check_in(&mut tx, meeting, reg, c.present.then(crate::store::now)).await.map_err(|e| match e {
-        crate::store::StoreError::NotFound => {
+    door::check_in(&state.forum, &Actor::of(&user), id, reg, c.present).await.map_err(|e| match e {
+        ForumError::Store(StoreError::NotFound) => {
             Error::invalid("registration_id", "is not an attending registration of this meeting")
         }
         other => other.into(),
     })?;
-    let actor = Actor::of(&user);
-    let action = if c.present { "registration.check_in" } else { "registration.check_in_undone" };
-    audit::record(
-        &mut tx,
-        &actor,
-        &Entry { action, subject_kind: "registration", subject_id: Some(reg.uuid()), detail: "", row_count: None },
-    )
-    .await?;
-    tx.commit().await?;
     Ok(Json(state.store.registration(reg).await?.into()))
 }
 
@@ -172,38 +160,13 @@ pub struct Waitlist {
 async fn reorder_waitlist(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     body: std::result::Result<Json<WaitlistOrder>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Waitlist>> {
-    if !user.role.can_write() {
-        return Err(Error::Forbidden("this needs the organiser or admin role"));
-    }
-    let meeting = state.store.meeting(meeting_id(&id)?).await?;
+    let meeting = state.store.meeting(id).await?;
     let Json(w) = body?;
     let first: Vec<RegistrationId> = w.order.into_iter().map(RegistrationId::from_uuid).collect();
-    let mut tx = state.store.begin().await?;
-    rsvp::reorder_waitlist(&mut tx, meeting.id, &first).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(why) => Error::invalid("order", why),
-        other => other.into(),
-    })?;
-    let actor = Actor::of(&user);
-    let count = i64::try_from(first.len()).ok();
-    let entry = Entry {
-        action: "waitlist.reorder",
-        subject_kind: "meeting",
-        subject_id: Some(meeting.id.uuid()),
-        detail: "",
-        row_count: count,
-    };
-    audit::record(&mut tx, &actor, &entry).await?;
-    tx.commit().await?;
-    let items = state
-        .store
-        .registrations(meeting.id)
-        .await?
-        .into_iter()
-        .filter(|r| r.status == crate::domain::RegistrationStatus::Waitlisted)
-        .map(RegistrationJson::from)
-        .collect();
+    let waiting = door::reorder_waitlist(&state.forum, &Actor::of(&user), meeting.id, &first).await?;
+    let items = waiting.into_iter().map(RegistrationJson::from).collect();
     Ok(Json(Waitlist { items, next: None }))
 }

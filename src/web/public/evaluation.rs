@@ -5,18 +5,17 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::domain::evaluation::{AnswerError, Answers, PLANNING_GROUP, QuestionKind, Questionnaire, response_key};
 use crate::domain::{PersonId, Timestamp, Token, TokenPurpose};
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts, texts};
 use crate::store::evaluations::{Evaluation, NewResponse, Saved};
 use crate::store::meetings::Meeting;
-use crate::web::forms::{field, form_fields};
+use crate::web::extract::{Fields, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes for answering evaluations.
@@ -24,63 +23,34 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/evaluation/{token}", get(page).post(submit))
 }
 
-/// The words of the evaluation pages.
-pub struct EvalTexts {
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub anonymous: &'static str,
-    pub named: &'static str,
-    pub until: &'static str,
-    pub rating_low: &'static str,
-    pub rating_high: &'static str,
-    pub send: &'static str,
-    pub contact_me: &'static str,
-    pub thanks_title: &'static str,
-    pub thanks_text: &'static str,
-    pub change: &'static str,
-    pub closed: &'static str,
-    pub elsewhere: &'static str,
-    pub nothing: &'static str,
-    pub editing: &'static str,
+texts! {
+    /// The words of the evaluation pages.
+    pub struct EvalTexts {
+        title => "Evaluering", "Evaluation";
+        intro => "Fortæl os, hvad du syntes om mødet. Alle spørgsmål er frivillige.",
+            "Tell us what you thought of the meeting. Every question is optional.";
+        anonymous => "Dine svar er anonyme: de gemmes uden dit navn og uden forbindelse til dig.",
+            "Your answers are anonymous: they are stored without your name and with no link to you.";
+        named => "Dine svar gemmes med dit navn.", "Your answers are stored with your name.";
+        until => "Du kan rette dine svar via linket i mailen indtil",
+            "You can change your answers through the link in the mail until";
+        rating_low => "meget lidt", "very little";
+        rating_high => "meget", "very much";
+        send => "Send svar", "Send answers";
+        contact_me => "Ja, I må kontakte mig om planlægningsgruppen. Mit navn gemmes adskilt fra mine svar.",
+            "Yes, you may contact me about the planning group. My name is stored apart from my answers.";
+        thanks_title => "Tak for dine svar", "Thank you for your answers";
+        thanks_text => "Dine svar er gemt.", "Your answers have been saved.";
+        change => "Se eller ret dine svar", "See or change your answers";
+        closed => "Evalueringen er lukket, og der kan ikke længere afgives eller rettes svar.",
+            "The evaluation has closed; answers can no longer be given or changed.";
+        elsewhere => "Du har allerede svaret via linket i en tidligere mail. Brug det link, hvis du vil rette dine svar.",
+            "You have already answered through the link in an earlier mail. Use that link to change your answers.";
+        nothing => "Besvar mindst ét spørgsmål.", "Answer at least one question.";
+        editing => "Du har allerede svaret. Du kan rette dine svar herunder; de erstatter de tidligere.",
+            "You have already answered. You can change your answers below; they replace the earlier ones.";
+    }
 }
-
-const DA: EvalTexts = EvalTexts {
-    title: "Evaluering",
-    intro: "Fortæl os, hvad du syntes om mødet. Alle spørgsmål er frivillige.",
-    anonymous: "Dine svar er anonyme: de gemmes uden dit navn og uden forbindelse til dig.",
-    named: "Dine svar gemmes med dit navn.",
-    until: "Du kan rette dine svar via linket i mailen indtil",
-    rating_low: "meget lidt",
-    rating_high: "meget",
-    send: "Send svar",
-    contact_me: "Ja, I må kontakte mig om planlægningsgruppen. Mit navn gemmes adskilt fra mine svar.",
-    thanks_title: "Tak for dine svar",
-    thanks_text: "Dine svar er gemt.",
-    change: "Se eller ret dine svar",
-    closed: "Evalueringen er lukket, og der kan ikke længere afgives eller rettes svar.",
-    elsewhere: "Du har allerede svaret via linket i en tidligere mail. Brug det link, hvis du vil rette dine svar.",
-    nothing: "Besvar mindst ét spørgsmål.",
-    editing: "Du har allerede svaret. Du kan rette dine svar herunder; de erstatter de tidligere.",
-};
-
-const EN: EvalTexts = EvalTexts {
-    title: "Evaluation",
-    intro: "Tell us what you thought of the meeting. Every question is optional.",
-    anonymous: "Your answers are anonymous: they are stored without your name and with no link to you.",
-    named: "Your answers are stored with your name.",
-    until: "You can change your answers through the link in the mail until",
-    rating_low: "very little",
-    rating_high: "very much",
-    send: "Send answers",
-    contact_me: "Yes, you may contact me about the planning group. My name is stored apart from my answers.",
-    thanks_title: "Thank you for your answers",
-    thanks_text: "Your answers have been saved.",
-    change: "See or change your answers",
-    closed: "The evaluation has closed; answers can no longer be given or changed.",
-    elsewhere: "You have already answered through the link in an earlier mail. Use that link to change your answers.",
-    nothing: "Answer at least one question.",
-    editing: "You have already answered. You can change your answers below; they replace the earlier ones.",
-};
 
 /// What is wrong with an answer, in `lang`.
 fn wording(lang: Lang, e: AnswerError) -> &'static str {
@@ -93,13 +63,6 @@ fn wording(lang: Lang, e: AnswerError) -> &'static str {
         (Lang::En, AnswerError::TooLong) => "The answer is too long (at most 4000 characters).",
         (Lang::Da, AnswerError::InvalidCharacters) => "Svaret indeholder ugyldige tegn.",
         (Lang::En, AnswerError::InvalidCharacters) => "The answer contains invalid characters.",
-    }
-}
-
-const fn texts(lang: Lang) -> &'static EvalTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
     }
 }
 
@@ -218,7 +181,7 @@ fn view(ctx: &Ctx, raw: &str, f: &Found, answers: &Answers, errors: Vec<(String,
     EvaluationPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        e: texts(ctx.lang),
+        e: EvalTexts::get(ctx.lang),
         path: ctx.path.clone(),
         token: raw.to_owned(),
         title: f.meeting.title.clone(),
@@ -235,7 +198,7 @@ fn view(ctx: &Ctx, raw: &str, f: &Found, answers: &Answers, errors: Vec<(String,
 
 async fn page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
     let f = load(&state, &raw).await?;
-    let e = texts(ctx.lang);
+    let e = EvalTexts::get(ctx.lang);
     let previous = state.store.evaluation_response(f.meeting.id, &response_key(&f.token)).await?;
     let mut page = view(&ctx, &raw, &f, previous.as_ref().unwrap_or(&Answers::default()), Vec::new());
     page.editing = previous.is_some();
@@ -248,11 +211,10 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) 
     Ok(page.into_response())
 }
 
-async fn submit(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, body: Bytes) -> Result<Response> {
+async fn submit(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, fields: Fields) -> Result<Response> {
     let f = load(&state, &raw).await?;
-    let e = texts(ctx.lang);
-    let fields = form_fields(&body);
-    let contact_me = field(&fields, "contact_me") == "yes";
+    let e = EvalTexts::get(ctx.lang);
+    let contact_me = fields.get("contact_me") == "yes";
     let read = f.evaluation.questionnaire.read_answers(&fields).map_err(|errors| {
         errors.into_iter().map(|(key, e)| (key, wording(ctx.lang, e).to_owned())).collect::<Vec<_>>()
     });

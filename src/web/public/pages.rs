@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,6 +13,7 @@ use axum::routing::get;
 use crate::domain::{MeetingStatus, Timestamp};
 use crate::i18n::{Lang, Texts};
 use crate::store::meetings::{Meeting, MeetingFilter};
+use crate::web::extract::Path;
 use crate::web::views::MeetingView;
 use crate::web::{AppState, Ctx, Error, Result, error_detail, needs_dressing, replace_body, safe_redirect};
 
@@ -93,10 +94,7 @@ struct MeetingPage {
 
 impl MeetingPage {
     const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
-        match self.lang {
-            Lang::Da => da,
-            Lang::En => en,
-        }
+        self.lang.pick(da, en)
     }
 }
 

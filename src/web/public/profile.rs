@@ -11,22 +11,19 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use jiff::SignedDuration;
 
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
-use crate::forum::list;
+use crate::forum::{self, ForumError, list};
 use crate::i18n::{Lang, Texts};
-use crate::mail::notices::{self, To};
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::people::Interest;
-use crate::store::subscribers::{self, Changes, Subscriber};
-use crate::store::{rate, subscriptions};
-use crate::web::forms::{InterestBox, PersonFields, boxes, field, form_fields, message, person_fields};
+use crate::store::subscribers::{Changes, Subscriber};
+use crate::web::extract::{Fields, Path};
+use crate::web::forms::{InterestBox, PersonFields, boxes, message, person_fields};
 use crate::web::{AppState, ClientIp, Ctx, Result};
 
 /// Routes of the profile.
@@ -109,10 +106,9 @@ async fn request_form(ctx: Ctx) -> RequestPage {
 
 /// Sends a profile link to a pending or confirmed person; the answer is the
 /// same for every address.
-async fn request_link(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: Bytes) -> Result<Response> {
+async fn request_link(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, fields: Fields) -> Result<Response> {
     let t = ctx.lang.texts();
-    let fields = form_fields(&body);
-    let typed = field(&fields, "email");
+    let typed = fields.get("email");
     let email = match Email::parse(typed) {
         Ok(e) => e,
         Err(e) => {
@@ -126,39 +122,14 @@ async fn request_link(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, bod
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let sec = &state.settings.security;
-    let mut tx = state.store.begin().await?;
-    let hour_ago = Timestamp::now() - SignedDuration::from_hours(1);
-    // One budget per client for sign-ups and profile links, as the setting says.
-    let key = format!("signup-ip:{}", ip.0);
-    if !rate::hit(&mut tx, &key, hour_ago, i64::from(sec.signups_per_ip_per_hour)).await? {
-        tx.commit().await?;
-        tracing::warn!(ip = %ip.0, "profile link rate limit reached");
-        return Ok((StatusCode::TOO_MANY_REQUESTS, message(&ctx, t.too_many_title, t.too_many_text)).into_response());
-    }
-    let found = subscribers::person_by_email(&mut tx, &email).await?;
-    if let Some(person) = found.filter(|p| matches!(p.status, PersonStatus::Pending | PersonStatus::Confirmed)) {
-        let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
-        let sent_today = subscriptions::mails_since(&mut tx, &email, "profile-link", day_ago).await?;
-        if sent_today < i64::from(sec.confirmations_per_address_per_day) {
-            let ttl = SignedDuration::from_hours(i64::try_from(sec.token_ttl_hours).unwrap_or(168));
-            let to =
-                To { person: person.id, email: &email, name: &person.name, lang: Lang::from_code(&person.language) };
-            notices::profile_link(&mut tx, &state.forum.mail, to, ttl).await?;
-            let entry = Entry {
-                action: "person.profile_link",
-                subject_kind: "person",
-                subject_id: Some(person.id.uuid()),
-                detail: "",
-                row_count: None,
-            };
-            audit::record(&mut tx, &Actor::Person(person.id.uuid()), &entry).await?;
-        } else {
-            tracing::info!(to = %email.masked(), "no more profile links to this address today");
+    match list::send_profile_link(&state.forum, &state.settings.security, &email, &ip.0).await {
+        Ok(()) => {}
+        Err(ForumError::Refused(forum::Refusal::TooManySignups)) => {
+            let page = message(&ctx, t.too_many_title, t.too_many_text);
+            return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
         }
+        Err(e) => return Err(e.into()),
     }
-    tx.commit().await?;
-    state.mail_wake.notify_one();
     Ok(message(&ctx, t.profile_sent_title, t.profile_sent_text).into_response())
 }
 
@@ -204,17 +175,16 @@ async fn profile(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String
 }
 
 /// Saves the details form; a bad value brings the form back with the message by the field.
-async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, body: Bytes) -> Result<Response> {
+async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, fields: Fields) -> Result<Response> {
     let id = match holder(&state, &raw).await? {
         Ok(id) => id,
         Err(why) => return Ok(refused(&ctx, why)),
     };
     let person = state.store.subscriber(id).await?;
     let all = state.store.interests().await?;
-    let fields = form_fields(&body);
     let PersonFields { name, organisation, organisation_text: org_text, interests: chosen, mut errors } =
         person_fields(&fields, &all);
-    let language = match field(&fields, "language") {
+    let language = match fields.get("language") {
         "da" => Some("da"),
         "en" => Some("en"),
         _ => {
@@ -224,10 +194,10 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, 
     };
     let (Some(name), Some(language), true) = (name, language, errors.is_empty()) else {
         let mut page = ProfilePage::of(&ctx, &raw, &person, &all);
-        field(&fields, "name").clone_into(&mut page.name);
+        fields.get("name").clone_into(&mut page.name);
         org_text.clone_into(&mut page.organisation);
         page.interests = boxes(&all, &chosen, ctx.lang);
-        field(&fields, "language").clone_into(&mut page.language);
+        fields.get("language").clone_into(&mut page.language);
         page.errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
@@ -273,13 +243,13 @@ async fn download(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<Strin
 }
 
 /// Erases the person once they ticked the box, and says goodbye.
-async fn erase(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, body: Bytes) -> Result<Response> {
+async fn erase(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, fields: Fields) -> Result<Response> {
     let id = match holder(&state, &raw).await? {
         Ok(id) => id,
         Err(why) => return Ok(refused(&ctx, why)),
     };
     let t = ctx.lang.texts();
-    if field(&form_fields(&body), "confirm") != "yes" {
+    if fields.get("confirm") != "yes" {
         let person = state.store.subscriber(id).await?;
         let all = state.store.interests().await?;
         let mut page = ProfilePage::of(&ctx, &raw, &person, &all);

@@ -5,17 +5,18 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::domain::{Email, MeetingStatus, RegistrationStatus, SingleLine, Timestamp, Token, TokenPurpose};
 use crate::forum::{self, ForumError, Refusal};
-use crate::i18n::{LISTING_CONSENT_VERSION, Lang, Texts};
+use crate::i18n::{LISTING_CONSENT_VERSION, Lang, Texts, texts};
 use crate::store::meetings::Meeting;
 use crate::store::rsvp::{Answer, Registration, Seat};
 use crate::store::subscriptions::Consent;
+use crate::web::extract::Path;
 use crate::web::views::MeetingView;
 use crate::web::{AppState, ClientIp, Ctx, Error, Result};
 
@@ -24,108 +25,49 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/rsvp/{token}", get(page).post(submit)).route("/rsvp/{token}/colleague", post(colleague))
 }
 
-/// The texts of the RSVP pages.
-pub struct RsvpTexts {
-    pub title: &'static str,
-    pub your_answer: &'static str,
-    pub yes: &'static str,
-    pub no: &'static str,
-    pub track: &'static str,
-    pub diet: &'static str,
-    pub access_needs: &'static str,
-    pub comment: &'static str,
-    pub listing_legend: &'static str,
-    /// The consent text itself: recorded word for word with the consent.
-    pub listing: &'static str,
-    pub send: &'static str,
-    pub deadline: &'static str,
-    pub closed: &'static str,
-    pub cancelled: &'static str,
-    pub passed_on: &'static str,
-    pub now_attending: &'static str,
-    pub now_waitlisted: &'static str,
-    pub now_declined: &'static str,
-    pub answer_required: &'static str,
-    pub unknown_track: &'static str,
-    pub current: &'static str,
-    pub colleague_title: &'static str,
-    pub colleague_text: &'static str,
-    pub colleague_name: &'static str,
-    pub colleague_email: &'static str,
-    pub colleague_send: &'static str,
-    pub colleague_done: &'static str,
-    pub colleague_domain: &'static str,
-    pub colleague_taken: &'static str,
-}
-
-const DA: RsvpTexts = RsvpTexts {
-    title: "Svar på invitationen",
-    your_answer: "Deltager du?",
-    yes: "Ja, jeg deltager",
-    no: "Nej, jeg deltager ikke",
-    track: "Hvilket spor vil du følge?",
-    diet: "Kost (fx vegetar, allergier)",
-    access_needs: "Behov for tilgængelighed (fx kørestol, tolk)",
-    comment: "Kommentar",
-    listing_legend: "Offentlig deltagerliste",
-    listing: "Ja, min organisations navn må stå på den offentlige liste over organisationer, der deltager i mødet. Mit eget navn vises ikke. Jeg kan trække samtykket tilbage ved at svare igen uden kryds.",
-    send: "Send svar",
-    deadline: "Du kan ændre dit svar indtil",
-    closed: "Tilmeldingen er lukket. Kontakt sekretariatet, hvis du har brug for at ændre dit svar.",
-    cancelled: "Mødet er aflyst.",
-    passed_on: "Invitationen er givet videre til en kollega, og dette link virker ikke længere.",
-    now_attending: "Du er tilmeldt. Vi har sendt en bekræftelse med en kalenderfil.",
-    now_waitlisted: "Mødet er fuldt. Du er på ventelisten som nr.",
-    now_declined: "Tak for dit svar. Vi har noteret, at du ikke deltager.",
-    answer_required: "Vælg ja eller nej.",
-    unknown_track: "Vælg et af sporene.",
-    current: "Dit nuværende svar",
-    colleague_title: "Send en kollega i stedet",
-    colleague_text: "Kan du ikke selv komme, kan du give invitationen videre til en kollega i din organisation. Kollegaen får sin egen invitation, og dit link holder op med at virke.",
-    colleague_name: "Kollegaens navn",
-    colleague_email: "Kollegaens e-mailadresse",
-    colleague_send: "Giv invitationen videre",
-    colleague_done: "Invitationen er givet videre. Din kollega har fået en mail med sit eget link.",
-    colleague_domain: "Skriv en adresse i din egen organisation (samme domæne som din).",
-    colleague_taken: "Invitationen kan ikke gives videre til den adresse. Er din kollega allerede inviteret, har vedkommende sit eget link.",
-};
-
-const EN: RsvpTexts = RsvpTexts {
-    title: "Answer the invitation",
-    your_answer: "Will you attend?",
-    yes: "Yes, I will attend",
-    no: "No, I will not attend",
-    track: "Which track will you follow?",
-    diet: "Diet (e.g. vegetarian, allergies)",
-    access_needs: "Access needs (e.g. wheelchair, interpreter)",
-    comment: "Comment",
-    listing_legend: "Public list of participants",
-    listing: "Yes, my organisation's name may appear on the public list of organisations taking part in the meeting. My own name is not shown. I can withdraw this consent by answering again without the tick.",
-    send: "Send answer",
-    deadline: "You can change your answer until",
-    closed: "Registration is closed. Contact the secretariat if you need to change your answer.",
-    cancelled: "The meeting is cancelled.",
-    passed_on: "The invitation was passed on to a colleague, and this link no longer works.",
-    now_attending: "You are registered. We have sent a confirmation with a calendar file.",
-    now_waitlisted: "The meeting is full. You are on the waiting list as number",
-    now_declined: "Thank you for your answer. We have noted that you will not attend.",
-    answer_required: "Choose yes or no.",
-    unknown_track: "Choose one of the tracks.",
-    current: "Your current answer",
-    colleague_title: "Send a colleague instead",
-    colleague_text: "If you cannot come yourself, you can pass the invitation on to a colleague in your organisation. Your colleague gets an invitation of their own, and your link stops working.",
-    colleague_name: "Your colleague's name",
-    colleague_email: "Your colleague's email address",
-    colleague_send: "Pass the invitation on",
-    colleague_done: "The invitation has been passed on. Your colleague has received a mail with their own link.",
-    colleague_domain: "Give an address in your own organisation (the same domain as yours).",
-    colleague_taken: "The invitation cannot be passed on to that address. If your colleague is invited already, they have a link of their own.",
-};
-
-const fn texts(lang: Lang) -> &'static RsvpTexts {
-    match lang {
-        Lang::Da => &DA,
-        Lang::En => &EN,
+texts! {
+    /// The texts of the RSVP pages.
+    pub struct RsvpTexts {
+        title => "Svar på invitationen", "Answer the invitation";
+        your_answer => "Deltager du?", "Will you attend?";
+        yes => "Ja, jeg deltager", "Yes, I will attend";
+        no => "Nej, jeg deltager ikke", "No, I will not attend";
+        track => "Hvilket spor vil du følge?", "Which track will you follow?";
+        diet => "Kost (fx vegetar, allergier)", "Diet (e.g. vegetarian, allergies)";
+        access_needs => "Behov for tilgængelighed (fx kørestol, tolk)", "Access needs (e.g. wheelchair, interpreter)";
+        comment => "Kommentar", "Comment";
+        listing_legend => "Offentlig deltagerliste", "Public list of participants";
+        /// The consent text itself: recorded word for word with the consent.
+        listing => "Ja, min organisations navn må stå på den offentlige liste over organisationer, der deltager i mødet. Mit eget navn vises ikke. Jeg kan trække samtykket tilbage ved at svare igen uden kryds.",
+            "Yes, my organisation's name may appear on the public list of organisations taking part in the meeting. My own name is not shown. I can withdraw this consent by answering again without the tick.";
+        send => "Send svar", "Send answer";
+        deadline => "Du kan ændre dit svar indtil", "You can change your answer until";
+        closed => "Tilmeldingen er lukket. Kontakt sekretariatet, hvis du har brug for at ændre dit svar.",
+            "Registration is closed. Contact the secretariat if you need to change your answer.";
+        cancelled => "Mødet er aflyst.", "The meeting is cancelled.";
+        passed_on => "Invitationen er givet videre til en kollega, og dette link virker ikke længere.",
+            "The invitation was passed on to a colleague, and this link no longer works.";
+        now_attending => "Du er tilmeldt. Vi har sendt en bekræftelse med en kalenderfil.",
+            "You are registered. We have sent a confirmation with a calendar file.";
+        now_waitlisted => "Mødet er fuldt. Du er på ventelisten som nr.",
+            "The meeting is full. You are on the waiting list as number";
+        now_declined => "Tak for dit svar. Vi har noteret, at du ikke deltager.",
+            "Thank you for your answer. We have noted that you will not attend.";
+        answer_required => "Vælg ja eller nej.", "Choose yes or no.";
+        unknown_track => "Vælg et af sporene.", "Choose one of the tracks.";
+        current => "Dit nuværende svar", "Your current answer";
+        colleague_title => "Send en kollega i stedet", "Send a colleague instead";
+        colleague_text => "Kan du ikke selv komme, kan du give invitationen videre til en kollega i din organisation. Kollegaen får sin egen invitation, og dit link holder op med at virke.",
+            "If you cannot come yourself, you can pass the invitation on to a colleague in your organisation. Your colleague gets an invitation of their own, and your link stops working.";
+        colleague_name => "Kollegaens navn", "Your colleague's name";
+        colleague_email => "Kollegaens e-mailadresse", "Your colleague's email address";
+        colleague_send => "Giv invitationen videre", "Pass the invitation on";
+        colleague_done => "Invitationen er givet videre. Din kollega har fået en mail med sit eget link.",
+            "The invitation has been passed on. Your colleague has received a mail with their own link.";
+        colleague_domain => "Skriv en adresse i din egen organisation (samme domæne som din).",
+            "Give an address in your own organisation (the same domain as yours).";
+        colleague_taken => "Invitationen kan ikke gives videre til den adresse. Er din kollega allerede inviteret, har vedkommende sit eget link.",
+            "The invitation cannot be passed on to that address. If your colleague is invited already, they have a link of their own.";
     }
 }
 
@@ -205,7 +147,7 @@ async fn load(state: &AppState, raw: &str) -> Result<Option<(Token, Registration
 }
 
 fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
-    let r = texts(ctx.lang);
+    let r = RsvpTexts::get(ctx.lang);
     RsvpPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -261,7 +203,7 @@ async fn submit(
     axum::Form(form): axum::Form<Form>,
 ) -> Result<Response> {
     let Some((_, reg, m)) = load(&state, &raw).await? else { return Err(Error::NotFound) };
-    let r = texts(ctx.lang);
+    let r = RsvpTexts::get(ctx.lang);
     let mut page = view(&ctx, &raw, &reg, &m);
     if page.closed.is_some() {
         return Ok((StatusCode::CONFLICT, page).into_response());
@@ -357,7 +299,7 @@ async fn colleague(
     axum::Form(form): axum::Form<ColleagueForm>,
 ) -> Result<Response> {
     let Some((_, reg, m)) = load(&state, &raw).await? else { return Err(Error::NotFound) };
-    let r = texts(ctx.lang);
+    let r = RsvpTexts::get(ctx.lang);
     let mut page = view(&ctx, &raw, &reg, &m);
     if page.closed.is_some() {
         return Ok((StatusCode::CONFLICT, page).into_response());

@@ -9,8 +9,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,7 +18,8 @@ use crate::domain::{Email, Name, PersonId, Timestamp, Token, TokenPurpose};
 use crate::forum::{ForumError, Refusal, list};
 use crate::i18n::{CONSENT_VERSION, Lang, Texts};
 use crate::store::subscriptions::{self, Consent, Signup};
-use crate::web::forms::{InterestBox, MessagePage, boxes, field, form_fields, message};
+use crate::web::extract::{Fields, Path};
+use crate::web::forms::{InterestBox, MessagePage, PersonFields, boxes, message, person_fields};
 use crate::web::{AppState, ClientIp, Ctx, Error, Result};
 
 /// Routes for joining and leaving.
@@ -66,27 +66,14 @@ async fn form(State(state): State<AppState>, ctx: Ctx) -> Result<FormPage> {
     })
 }
 
-async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: axum::body::Bytes) -> Result<Response> {
-    let fields = form_fields(&body);
-    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map_or("", |(_, v)| v.as_str()).to_owned();
+/// Takes a sign-up from the form; what cannot be read comes back by its
+/// field, and the answer is the same whether or not the address is known.
+async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, fields: Fields) -> Result<Response> {
     let all = state.store.interests().await?;
-    let chosen: Vec<String> = fields
-        .iter()
-        .filter(|(k, v)| k == "interests" && all.iter().any(|i| &i.key == v))
-        .map(|(_, v)| v.clone())
-        .collect();
     let t = ctx.lang.texts();
-
-    let mut errors = Vec::new();
-    let name = Name::parse(&get("name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
-    let email = Email::parse(&get("email")).map_err(|e| errors.push(("email", e.message().to_owned()))).ok();
-    let org_text = get("organisation");
-    let organisation = if org_text.trim().is_empty() {
-        None
-    } else {
-        Name::parse(&org_text).map_err(|e| errors.push(("organisation", e.message().to_owned()))).ok()
-    };
-    let consent = get("consent") == "yes";
+    let PersonFields { name, organisation, organisation_text, interests, mut errors } = person_fields(&fields, &all);
+    let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", e.message().to_owned()))).ok();
+    let consent = fields.get("consent") == "yes";
     if !consent {
         errors.push(("consent", t.consent_required.to_owned()));
     }
@@ -95,21 +82,20 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, body: axu
             lang: ctx.lang,
             t,
             path: ctx.path,
-            name: get("name"),
-            email: get("email"),
-            organisation: org_text,
-            interests: boxes(&all, &chosen, ctx.lang),
+            name: fields.get("name").to_owned(),
+            email: fields.get("email").to_owned(),
+            organisation: organisation_text.to_owned(),
+            interests: boxes(&all, &interests, ctx.lang),
             consent,
             errors,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-
     let signup = Signup {
         email: email.clone(),
         name: name.clone(),
         organisation,
-        interests: chosen,
+        interests,
         language: ctx.lang.code(),
         consent: Consent {
             text: t.consent_label.to_owned(),
@@ -195,7 +181,7 @@ async fn confirm_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<S
     })
 }
 
-async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, body: Bytes) -> Result<Response> {
+async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, fields: Fields) -> Result<Response> {
     let t = ctx.lang.texts();
     let (token, found) = match valid_token(&state, &ctx, &raw, TokenPurpose::Confirm).await? {
         Err(page) => return Ok((StatusCode::NOT_FOUND, page).into_response()),
@@ -206,8 +192,7 @@ async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String
         return Ok(message(&ctx, t.already_confirmed_title, t.already_confirmed_text).into_response());
     }
     let person = found.person_id.ok_or(Error::NotFound)?;
-    let fields = form_fields(&body);
-    let entered = field(&fields, "organisation");
+    let entered = fields.get("organisation");
     let organisation = match entered.trim() {
         "" => None,
         text => match Name::parse(text) {

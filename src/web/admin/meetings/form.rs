@@ -4,13 +4,13 @@
 
 use jiff::civil::{DateTime, Time};
 
-use super::{Errors, l};
+use super::Errors;
 use crate::domain::{
-    MEETING_YEARS, MeetingFormat, MeetingStatus, Name, SingleLine, Timestamp, copenhagen, is_meeting_time,
+    Broken, MeetingField, MeetingFormat, MeetingShape, MeetingStatus, Name, SingleLine, Timestamp, copenhagen,
 };
 use crate::i18n::Lang;
 use crate::store::meetings::{Meeting, NewMeeting, ProgrammeItem, Speaker, Track};
-use crate::web::forms::field;
+use crate::web::extract::Fields;
 
 /// The value of a `datetime-local` input for `t`, in Copenhagen time.
 fn local(t: Timestamp) -> String {
@@ -94,8 +94,8 @@ impl DetailsForm {
     }
 
     /// The form as sent.
-    pub fn read(fields: &[(String, String)]) -> Self {
-        let f = |name: &str| field(fields, name).to_owned();
+    pub fn read(fields: &Fields) -> Self {
+        let f = |name: &str| fields.get(name).to_owned();
         Self {
             number: f("number"),
             title: f("title"),
@@ -113,45 +113,54 @@ impl DetailsForm {
         }
     }
 
-    /// Checks every field, with a message by each one that is wrong.
-    pub fn parse(&self, lang: Lang) -> Result<Details, Errors> {
+    /// Reads every field, with a message by each one that cannot be read or
+    /// breaks a meeting rule (for a meeting that is `status`), so that one
+    /// answer names every mistake. The use cases in [`crate::forum::meetings`]
+    /// keep the same rules ([`MeetingShape::broken`]) for every entry point.
+    pub fn parse(&self, lang: Lang, status: MeetingStatus) -> Result<Details, Errors> {
         let mut errors: Errors = Vec::new();
         let mut fail = |field: &str, msg: &str| errors.push((field.to_owned(), msg.to_owned()));
-        let whole = l(
-            lang,
-            "Skriv et helt tal på mindst 1, eller lad feltet stå tomt.",
-            "Enter a whole number of at least 1, or leave it empty.",
-        );
-        let positive = |s: &str, fail: &mut dyn FnMut(&str, &str), name: &str| {
-            count(s).map_err(|()| fail(name, whole)).ok().flatten()
-        };
-        let number = positive(&self.number, &mut fail, "number");
-        let capacity = positive(&self.capacity, &mut fail, "capacity");
-        let per_organisation_limit = positive(&self.per_organisation_limit, &mut fail, "per_organisation_limit");
+        let whole = lang.broken(Broken::NotPositive);
+        let mut count = |s: &str, name: &str| whole_number(s).map_err(|()| fail(name, &whole)).ok().flatten();
+        let number = count(&self.number, "number");
+        let capacity = count(&self.capacity, "capacity");
+        let per_organisation_limit = count(&self.per_organisation_limit, "per_organisation_limit");
         let title = Name::parse(&self.title).map(|n| n.to_string()).map_err(|e| fail("title", e.message())).ok();
-        let (starts_at, ends_at, registration_deadline) = self.times(lang, &mut fail);
+        let when = lang.pick("Vælg dato og klokkeslæt.", "Choose a date and time.");
+        let mut time = |s: &str, name: &str| parse_local(s).ok_or_else(|| fail(name, when)).ok();
+        let starts_at = time(&self.starts_at, "starts_at");
+        let ends_at = time(&self.ends_at, "ends_at");
+        let registration_deadline = if self.registration_deadline.trim().is_empty() {
+            None
+        } else {
+            time(&self.registration_deadline, "registration_deadline")
+        };
         let format = MeetingFormat::parse(&self.format)
-            .map_err(|_| fail("format", l(lang, "Vælg en form.", "Choose a format.")))
+            .map_err(|_| fail("format", lang.pick("Vælg en form.", "Choose a format.")))
             .ok();
         let venue =
             SingleLine::parse(&self.venue).map(SingleLine::into_string).map_err(|e| fail("venue", e.message())).ok();
         let online_url = self.online_url.trim().to_owned();
-        if !online_url.is_empty() && (!online_url.starts_with("https://") || online_url.contains(char::is_whitespace)) {
-            fail("online_url", l(lang, "Linket skal begynde med https://.", "The link must start with https://."));
-        }
-        if format.is_some_and(|f| f != MeetingFormat::Physical) && online_url.is_empty() {
-            fail(
-                "online_url",
-                l(
-                    lang,
-                    "Et virtuelt eller hybridt møde skal have et link.",
-                    "A virtual or hybrid meeting needs a link.",
-                ),
-            );
-        }
         let themes: Vec<String> =
             self.themes.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
         let tracks = parse_tracks(&self.tracks, lang, &mut fail);
+        if let (Some(starts_at), Some(ends_at), Some(format)) = (starts_at, ends_at, format) {
+            let shape = MeetingShape {
+                status,
+                starts_at,
+                ends_at,
+                registration_deadline,
+                format,
+                online_url: &online_url,
+                number,
+                capacity,
+                per_organisation_limit,
+                tracks: tracks.iter().map(|t| (t.key.as_str(), t.capacity)).collect(),
+            };
+            for (field, rule) in shape.broken() {
+                fail(&form_field(field), &lang.broken(rule));
+            }
+        }
         match (title, starts_at, ends_at, format, venue) {
             (Some(title), Some(starts_at), Some(ends_at), Some(format), Some(venue)) if errors.is_empty() => {
                 Ok(Details {
@@ -173,71 +182,23 @@ impl DetailsForm {
             _ => Err(errors),
         }
     }
+}
 
-    /// The start, the end and the registration deadline, checked, with a
-    /// message by each one that is wrong (through `fail`).
-    fn times(
-        &self,
-        lang: Lang,
-        fail: &mut dyn FnMut(&str, &str),
-    ) -> (Option<Timestamp>, Option<Timestamp>, Option<Timestamp>) {
-        let when = l(lang, "Vælg dato og klokkeslæt.", "Choose a date and time.");
-        let (first, last) = MEETING_YEARS;
-        let years = match lang {
-            Lang::Da => format!("Vælg et tidspunkt i årene {first}–{last}."),
-            Lang::En => format!("Choose a time in the years {first}–{last}."),
-        };
-        let starts_at = parse_local(&self.starts_at);
-        match starts_at {
-            None => fail("starts_at", when),
-            Some(s) if !is_meeting_time(s) => fail("starts_at", &years),
-            Some(_) => {}
-        }
-        let ends_at = parse_local(&self.ends_at);
-        match (starts_at, ends_at) {
-            (_, None) => fail("ends_at", when),
-            (_, Some(e)) if !is_meeting_time(e) => fail("ends_at", &years),
-            (Some(s), Some(e)) if e < s => {
-                fail(
-                    "ends_at",
-                    l(lang, "Mødet kan ikke slutte, før det begynder.", "The meeting cannot end before it starts."),
-                );
-            }
-            _ => {}
-        }
-        let registration_deadline = if self.registration_deadline.trim().is_empty() {
-            None
-        } else {
-            match parse_local(&self.registration_deadline) {
-                Some(d) if !is_meeting_time(d) => {
-                    fail("registration_deadline", &years);
-                    None
-                }
-                Some(d) if ends_at.is_some_and(|e| d > e) => {
-                    fail(
-                        "registration_deadline",
-                        l(lang, "Fristen kan ikke ligge efter mødet.", "The deadline cannot be after the meeting."),
-                    );
-                    None
-                }
-                None => {
-                    fail("registration_deadline", when);
-                    None
-                }
-                d => d,
-            }
-        };
-        (starts_at, ends_at, registration_deadline)
+/// The form's input for a field a meeting rule names: the tracks share one.
+pub(crate) fn form_field(field: MeetingField) -> String {
+    match field {
+        MeetingField::TrackKey(_) | MeetingField::TrackCapacity(_) => "tracks".to_owned(),
+        other => other.name(),
     }
 }
 
-/// A whole number of at least 1, or `None` for an empty field.
-fn count(s: &str) -> Result<Option<i32>, ()> {
+/// A whole number, or `None` for an empty field.
+fn whole_number(s: &str) -> Result<Option<i32>, ()> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    s.parse::<i32>().ok().filter(|n| *n >= 1).map(Some).ok_or(())
+    s.parse::<i32>().map(Some).map_err(|_| ())
 }
 
 /// Reads the tracks, one a line: `key | title | capacity` (capacity optional).
@@ -246,19 +207,18 @@ fn parse_tracks(text: &str, lang: Lang, fail: &mut dyn FnMut(&str, &str)) -> Vec
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let parts: Vec<&str> = line.split('|').map(str::trim).collect();
         let key = parts[0];
-        let ok_key = !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let title = parts.get(1).and_then(|t| Name::parse(t).ok());
-        let capacity = parts.get(2).filter(|c| !c.is_empty()).map(|c| c.parse::<i32>().ok().filter(|n| *n >= 1));
-        match (ok_key, title, capacity) {
-            (true, Some(title), None | Some(Some(_))) if parts.len() <= 3 && !tracks.iter().any(|t| t.key == key) => {
+        let capacity = parts.get(2).filter(|c| !c.is_empty()).map(|c| c.parse::<i32>().ok());
+        // The key's form and uniqueness are meeting rules, kept by the use case.
+        match (key.is_empty(), title, capacity) {
+            (false, Some(title), None | Some(Some(_))) if parts.len() <= 3 => {
                 tracks.push(Track { key: key.to_owned(), title: title.to_string(), capacity: capacity.flatten() });
             }
             _ => {
                 fail(
                     "tracks",
-                    l(
-                        lang,
-                        "Skriv ét spor pr. linje: nøgle | titel | pladser. Nøglen er små bogstaver, tal og bindestreg, og hver nøgle kun én gang.",
+                    lang.pick(
+                                                "Skriv ét spor pr. linje: nøgle | titel | pladser. Nøglen er små bogstaver, tal og bindestreg, og hver nøgle kun én gang.",
                         "One track a line: key | title | seats. The key is lowercase letters, digits and hyphens, each key once.",
                     ),
                 );
@@ -353,8 +313,8 @@ impl ItemForm {
     }
 
     /// The form as sent.
-    pub fn read(fields: &[(String, String)]) -> Self {
-        let f = |name: &str| field(fields, name).to_owned();
+    pub fn read(fields: &Fields) -> Self {
+        let f = |name: &str| fields.get(name).to_owned();
         Self {
             start: f("start"),
             end: f("end"),
@@ -376,8 +336,7 @@ impl ItemForm {
             let t: Time = s.trim().parse().map_err(|_| ())?;
             day.to_datetime(t).to_zoned_datetime(copenhagen()).map(|z| Some(z.timestamp())).map_err(|_| ())
         };
-        let clock_msg = l(
-            lang,
+        let clock_msg = lang.pick(
             "Skriv et klokkeslæt som 09:30, eller lad feltet stå tomt.",
             "Enter a time like 09:30, or leave it empty.",
         );
@@ -388,7 +347,7 @@ impl ItemForm {
         {
             errors.push((
                 "end".into(),
-                l(lang, "Punktet kan ikke slutte, før det begynder.", "The item cannot end before it starts.").into(),
+                lang.pick("Punktet kan ikke slutte, før det begynder.", "The item cannot end before it starts.").into(),
             ));
         }
         let title =
@@ -406,8 +365,7 @@ impl ItemForm {
                 _ => {
                     errors.push((
                         "speakers".into(),
-                        l(
-                            lang,
+                        lang.pick(
                             "Skriv én oplægsholder pr. linje: navn | organisation | rolle.",
                             "One speaker a line: name | organisation | role.",
                         )
@@ -423,7 +381,7 @@ impl ItemForm {
         {
             errors.push((
                 "track".into(),
-                l(lang, "Vælg et af mødets spor.", "Choose one of the meeting's tracks.").into(),
+                lang.pick("Vælg et af mødets spor.", "Choose one of the meeting's tracks.").into(),
             ));
         }
         match title {

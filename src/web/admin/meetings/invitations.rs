@@ -6,14 +6,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::form::parse_local;
-use super::{Errors, error_of, l, meeting_id};
+use super::{Errors, error_of};
 use crate::domain::{Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonStatus};
 use crate::forum;
 use crate::i18n::{Lang, Texts};
@@ -23,7 +22,7 @@ use crate::store::campaigns::{Audience, Guest, Target};
 use crate::store::meetings::{Meeting, MeetingFilter};
 use crate::store::subscribers::person_by_email;
 use crate::web::auth::Organiser;
-use crate::web::forms::{field, form_fields};
+use crate::web::extract::{Fields, OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the invitation page.
@@ -52,17 +51,17 @@ struct InviteForm {
 }
 
 impl InviteForm {
-    fn read(fields: &[(String, String)]) -> Self {
+    fn read(fields: &Fields) -> Self {
         let all = |name: &str| fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect();
         Self {
-            audience: field(fields, "audience").to_owned(),
+            audience: fields.get("audience").to_owned(),
             interests: all("interests"),
             organisations: all("organisations"),
             attendees_of: all("attendees_of"),
-            people: field(fields, "people").to_owned(),
-            guests: field(fields, "guests").to_owned(),
-            message: field(fields, "message").to_owned(),
-            send_at: field(fields, "send_at").to_owned(),
+            people: fields.get("people").to_owned(),
+            guests: fields.get("guests").to_owned(),
+            message: fields.get("message").to_owned(),
+            send_at: fields.get("send_at").to_owned(),
         }
     }
 }
@@ -101,7 +100,7 @@ struct InvitationPage {
 
 impl InvitationPage {
     const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
-        l(self.lang, da, en)
+        self.lang.pick(da, en)
     }
 
     fn error(&self, field: &str) -> Option<&str> {
@@ -164,12 +163,12 @@ async fn build_page(
         can_invite: m.status.accepts_answers(),
         can_write: organiser.user.role.can_write(),
         audiences: [
-            ("all", l(ctx.lang, "Alle på listen", "Everybody on the list")),
-            ("interests", l(ctx.lang, "Dem med bestemte interesser", "Those with certain interests")),
-            ("organisations", l(ctx.lang, "Bestemte organisationer", "Certain organisations")),
-            ("attendees_of", l(ctx.lang, "Deltagere i tidligere møder", "Attendees of earlier meetings")),
-            ("people", l(ctx.lang, "Bestemte personer", "Certain people")),
-            ("none", l(ctx.lang, "Kun gæsterne nedenfor", "Only the guests below")),
+            ("all", ctx.lang.pick("Alle på listen", "Everybody on the list")),
+            ("interests", ctx.lang.pick("Dem med bestemte interesser", "Those with certain interests")),
+            ("organisations", ctx.lang.pick("Bestemte organisationer", "Certain organisations")),
+            ("attendees_of", ctx.lang.pick("Deltagere i tidligere møder", "Attendees of earlier meetings")),
+            ("people", ctx.lang.pick("Bestemte personer", "Certain people")),
+            ("none", ctx.lang.pick("Kun gæsterne nedenfor", "Only the guests below")),
         ],
         form,
         interests,
@@ -186,9 +185,9 @@ async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
     organiser: Organiser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
 ) -> Result<InvitationPage> {
-    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let m = state.store.meeting(id).await?;
     let form = InviteForm { message: state.store.invitation_message(m.id).await?, ..InviteForm::default() };
     build_page(&state, &ctx, &organiser, &m, form).await
 }
@@ -202,19 +201,18 @@ fn message_error(lang: Lang, e: &MessageError) -> String {
             format!("Unknown placeholder {{{{{p}}}}}. Use only: {}.", PLACEHOLDERS.join(", "))
         }
         (MessageError::Unclosed, _) => {
-            l(lang, "Et felt mangler sine afsluttende }}.", "A placeholder lacks its closing }}.").into()
+            lang.pick("Et felt mangler sine afsluttende }}.", "A placeholder lacks its closing }}.").into()
         }
-        (MessageError::TooLong, _) => {
-            l(lang, "Beskeden er for lang (højst 4000 tegn).", "The message is too long (at most 4000 characters).")
-                .into()
-        }
+        (MessageError::TooLong, _) => lang
+            .pick("Beskeden er for lang (højst 4000 tegn).", "The message is too long (at most 4000 characters).")
+            .into(),
     }
 }
 
 /// Reads the audience and guests, with a message by each field that is wrong.
 async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Errors) -> Result<Target> {
     let mut fail = |f: &str, m: String| errors.push((f.to_owned(), m));
-    let none_chosen = l(lang, "Vælg mindst én.", "Choose at least one.");
+    let none_chosen = lang.pick("Vælg mindst én.", "Choose at least one.");
     let audience = match form.audience.as_str() {
         "" | "all" => Some(Audience::All),
         "none" => None,
@@ -260,12 +258,12 @@ async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Er
                 };
                 fail("people", msg);
             } else if ids.is_empty() {
-                fail("people", l(lang, "Skriv mindst én adresse.", "Enter at least one address.").into());
+                fail("people", lang.pick("Skriv mindst én adresse.", "Enter at least one address.").into());
             }
             Some(Audience::People(ids))
         }
         _ => {
-            fail("audience", l(lang, "Vælg hvem der skal inviteres.", "Choose who to invite.").into());
+            fail("audience", lang.pick("Vælg hvem der skal inviteres.", "Choose who to invite.").into());
             None
         }
     };
@@ -293,7 +291,10 @@ async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Er
         }
     }
     if audience.is_none() && guests.is_empty() && form.audience == "none" {
-        fail("guests", l(lang, "Vælg et publikum, gæster eller begge.", "Choose an audience, guests or both.").into());
+        fail(
+            "guests",
+            lang.pick("Vælg et publikum, gæster eller begge.", "Choose an audience, guests or both.").into(),
+        );
     }
     Ok(Target { audience, guests })
 }
@@ -317,16 +318,12 @@ fn preview_for(state: &AppState, organiser: &Organiser, m: &Meeting, message: &s
 async fn act(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let m = state.store.meeting(meeting_id(&id)?).await?;
-    let fields = form_fields(&body);
+    let m = state.store.meeting(id).await?;
     let form = InviteForm::read(&fields);
-    let action = field(&fields, "action").to_owned();
+    let action = fields.get("action").to_owned();
     let lang = ctx.lang;
     let mut errors: Errors = Vec::new();
     if let Err(e) = personal::check(&form.message) {
@@ -340,8 +337,7 @@ async fn act(
         if at.is_none() {
             errors.push((
                 "send_at".into(),
-                l(
-                    lang,
+                lang.pick(
                     "Vælg dato og klokkeslæt, eller lad feltet stå tomt.",
                     "Choose a date and time, or leave it empty.",
                 )

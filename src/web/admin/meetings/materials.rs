@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
@@ -15,11 +15,13 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use uuid::Uuid;
 
-use super::{l, meeting_id, page_for};
+use super::page_for;
 use crate::config::Settings;
+use crate::domain::MeetingId;
 use crate::store::audit::record_on_meeting;
 use crate::store::materials::{delete_material, insert_material};
 use crate::web::auth::Organiser;
+use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// What a PDF starts with.
@@ -98,8 +100,14 @@ pub fn safe_filename(name: &str) -> String {
     if out.len() > 100 { out[out.len() - 100..].to_owned() } else { out }
 }
 
-async fn refuse(state: &AppState, ctx: &Ctx, organiser: &Organiser, id: &str, message: String) -> Result<Response> {
-    let m = state.store.meeting(meeting_id(id)?).await?;
+async fn refuse(
+    state: &AppState,
+    ctx: &Ctx,
+    organiser: &Organiser,
+    id: MeetingId,
+    message: String,
+) -> Result<Response> {
+    let m = state.store.meeting(id).await?;
     let mut page = page_for(state, ctx, organiser, &m).await?;
     page.errors = vec![("file".into(), message)];
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
@@ -109,11 +117,9 @@ async fn upload(
     State(state): State<AppState>,
     ctx: Ctx,
     organiser: Organiser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     mut multipart: Multipart,
 ) -> Result<Response> {
-    organiser.require_write()?;
-    let meeting = meeting_id(&id)?;
     let lang = ctx.lang;
     let max = state.settings.materials.max_bytes;
     let too_large = || match lang {
@@ -127,15 +133,14 @@ async fn upload(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return refuse(&state, &ctx, &organiser, &id, too_large()).await;
+                return refuse(&state, &ctx, &organiser, id, too_large()).await;
             }
             Err(e) => return Err(Error::BadRequest(e.body_text())),
         };
         match field.name() {
             Some("csrf") => {
                 let sent = field.text().await.map_err(|e| Error::BadRequest(e.body_text()))?;
-                let form = serde_urlencoded::to_string([("csrf", sent)]).unwrap_or_default();
-                organiser.check_csrf(&Bytes::from(form))?;
+                organiser.check_csrf(&sent)?;
                 checked = true;
             }
             Some("file") if checked => {
@@ -143,7 +148,7 @@ async fn upload(
                 match field.bytes().await {
                     Ok(data) => file = Some((name, data)),
                     Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return refuse(&state, &ctx, &organiser, &id, too_large()).await;
+                        return refuse(&state, &ctx, &organiser, id, too_large()).await;
                     }
                     Err(e) => return Err(Error::BadRequest(e.body_text())),
                 }
@@ -155,21 +160,20 @@ async fn upload(
         return Err(Error::Forbidden("the form has expired; reload the page and try again"));
     }
     let Some((name, data)) = file.filter(|(n, d)| !n.is_empty() && !d.is_empty()) else {
-        return refuse(&state, &ctx, &organiser, &id, l(lang, "Vælg en fil.", "Choose a file.").into()).await;
+        return refuse(&state, &ctx, &organiser, id, lang.pick("Vælg en fil.", "Choose a file.").into()).await;
     };
     if data.len() > max {
-        return refuse(&state, &ctx, &organiser, &id, too_large()).await;
+        return refuse(&state, &ctx, &organiser, id, too_large()).await;
     }
     let Some(content_type) = detect(&name, &data) else {
-        let msg = l(
-            lang,
+        let msg = lang.pick(
             "Kun PDF-, PPTX- og DOCX-filer kan lægges op, og filens navn skal passe til dens indhold.",
             "Only PDF, PPTX and DOCX files can be uploaded, and the file's name must match its content.",
         );
-        return refuse(&state, &ctx, &organiser, &id, msg.into()).await;
+        return refuse(&state, &ctx, &organiser, id, msg.into()).await;
     };
     let filename = safe_filename(&name);
-    let m = state.store.meeting(meeting).await?;
+    let m = state.store.meeting(id).await?;
     let mut tx = state.store.begin().await?;
     insert_material(&mut tx, m.id, &filename, content_type, &data).await?;
     record_on_meeting(&mut tx, &organiser.actor(), "material.upload", m.id, &filename, Some(1)).await?;
@@ -179,13 +183,9 @@ async fn upload(
 
 async fn remove(
     State(state): State<AppState>,
-    organiser: Organiser,
-    Path((id, material)): Path<(String, Uuid)>,
-    body: Bytes,
+    Path((id, material)): Path<(MeetingId, Uuid)>,
+    OrganiserForm { organiser, .. }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = meeting_id(&id)?;
     let mut tx = state.store.begin().await?;
     if !delete_material(&mut tx, id, material).await? {
         return Err(Error::NotFound);

@@ -9,26 +9,24 @@ mod materials;
 
 pub use materials::upload_router;
 
-use crate::web::meeting_id;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use self::form::{DetailsForm, ItemForm};
-use crate::domain::{MeetingFormat, MeetingStatus};
+use crate::domain::{MeetingFormat, MeetingId, MeetingStatus};
 use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::record_on_meeting;
 use crate::store::db_time;
 use crate::store::meetings::{Meeting, MeetingFilter, replace_programme};
 use crate::web::auth::Organiser;
-use crate::web::forms::{field, form_fields};
+use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the meeting pages.
@@ -44,17 +42,27 @@ pub fn router() -> Router<AppState> {
         .merge(materials::router())
 }
 
-/// The Danish or the English text.
-pub(crate) const fn l(lang: Lang, da: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Da => da,
-        Lang::En => en,
-    }
-}
-
 /// "Another meeting has this number", by the number field.
-const fn number_taken(lang: Lang) -> &'static str {
-    l(lang, "Et andet møde har dette nummer.", "Another meeting has this number.")
+/// What the meeting use cases refuse, by the field of the details form it
+/// concerns; anything else is passed on.
+pub(crate) fn form_errors(e: ForumError, lang: Lang) -> Result<Errors> {
+    match e {
+        ForumError::Refused(Refusal::Broken(broken)) => {
+            Ok(broken.into_iter().map(|(f, rule)| (form::form_field(f), lang.broken(rule))).collect())
+        }
+        ForumError::Refused(Refusal::NumberTaken) => Ok(vec![(
+            "number".into(),
+            lang.pick("Et andet møde har dette nummer.", "Another meeting has this number.").into(),
+        )]),
+        ForumError::Refused(Refusal::TrackInUse(k)) => Ok(vec![(
+            "tracks".into(),
+            match lang {
+                Lang::Da => format!("Sporet {k} bruges i programmet; flyt punkterne først."),
+                Lang::En => format!("The track {k} is used in the programme; move its items first."),
+            },
+        )]),
+        other => Err(other.into()),
+    }
 }
 
 /// A page's field errors: (field id, message).
@@ -85,7 +93,7 @@ struct ListPage {
 
 impl ListPage {
     const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
-        l(self.lang, da, en)
+        self.lang.pick(da, en)
     }
 }
 
@@ -149,7 +157,7 @@ struct MeetingPage {
 
 impl MeetingPage {
     const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
-        l(self.lang, da, en)
+        self.lang.pick(da, en)
     }
 
     fn error(&self, field: &str) -> Option<&str> {
@@ -160,11 +168,11 @@ impl MeetingPage {
         let lang = ctx.lang;
         let moves = m.map_or_else(Vec::new, |m| {
             [
-                (MeetingStatus::Published, l(lang, "Offentliggør", "Publish")),
-                (MeetingStatus::Closed, l(lang, "Luk for tilmelding", "Close registration")),
-                (MeetingStatus::Held, l(lang, "Markér som afholdt", "Mark as held")),
-                (MeetingStatus::Archived, l(lang, "Arkivér", "Archive")),
-                (MeetingStatus::Cancelled, l(lang, "Aflys mødet", "Cancel the meeting")),
+                (MeetingStatus::Published, lang.pick("Offentliggør", "Publish")),
+                (MeetingStatus::Closed, lang.pick("Luk for tilmelding", "Close registration")),
+                (MeetingStatus::Held, lang.pick("Markér som afholdt", "Mark as held")),
+                (MeetingStatus::Archived, lang.pick("Arkivér", "Archive")),
+                (MeetingStatus::Cancelled, lang.pick("Aflys mødet", "Cancel the meeting")),
             ]
             .into_iter()
             .filter(|(to, _)| m.status.may_become(*to))
@@ -234,21 +242,21 @@ async fn page_for(state: &AppState, ctx: &Ctx, organiser: &Organiser, m: &Meetin
     Ok(page)
 }
 
-async fn new_page(ctx: Ctx, organiser: Organiser) -> Result<MeetingPage> {
-    organiser.require_write()?;
-    Ok(MeetingPage::new(&ctx, &organiser, None))
+async fn new_page(ctx: Ctx, organiser: Organiser) -> MeetingPage {
+    MeetingPage::new(&ctx, &organiser, None)
 }
 
 fn invalid(page: MeetingPage) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
 }
 
-async fn create(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, body: Bytes) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let fields = form_fields(&body);
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
     let details = DetailsForm::read(&fields);
-    let new = match details.parse(ctx.lang) {
+    let new = match details.parse(ctx.lang, MeetingStatus::Draft) {
         Ok(p) => p.into_new(),
         Err(errors) => {
             let mut page = MeetingPage::new(&ctx, &organiser, None);
@@ -259,13 +267,12 @@ async fn create(State(state): State<AppState>, ctx: Ctx, organiser: Organiser, b
     };
     let id = match forum::meetings::create(&state.forum, &organiser.actor(), &new).await {
         Ok(id) => id,
-        Err(ForumError::Refused(Refusal::NumberTaken)) => {
+        Err(e) => {
             let mut page = MeetingPage::new(&ctx, &organiser, None);
             page.details = details;
-            page.errors = vec![("number".into(), number_taken(ctx.lang).into())];
+            page.errors = form_errors(e, ctx.lang)?;
             return Ok(invalid(page));
         }
-        Err(e) => return Err(e.into()),
     };
     Ok(Redirect::to(&format!("/admin/meetings/{id}")).into_response())
 }
@@ -282,20 +289,20 @@ async fn edit_page(
     State(state): State<AppState>,
     ctx: Ctx,
     organiser: Organiser,
-    Path(id): Path<String>,
+    Path(id): Path<MeetingId>,
     Query(q): Query<EditQuery>,
 ) -> Result<MeetingPage> {
-    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let m = state.store.meeting(id).await?;
     let mut page = page_for(&state, &ctx, &organiser, &m).await?;
     if let Some(i) = q.item.filter(|i| *i < m.programme.len()) {
         page.editing = Some(i);
         page.item = ItemForm::from_item(&m.programme[i]);
     }
     page.notice = q.done.as_deref().map(|d| match d {
-        "status" => l(ctx.lang, "Mødets status er ændret.", "The meeting's status has changed."),
-        "programme" => l(ctx.lang, "Programmet er gemt.", "The programme is saved."),
-        "material" => l(ctx.lang, "Materialerne er opdateret.", "The materials are updated."),
-        _ => l(ctx.lang, "Ændringerne er gemt.", "The changes are saved."),
+        "status" => ctx.lang.pick("Mødets status er ændret.", "The meeting's status has changed."),
+        "programme" => ctx.lang.pick("Programmet er gemt.", "The programme is saved."),
+        "material" => ctx.lang.pick("Materialerne er opdateret.", "The materials are updated."),
+        _ => ctx.lang.pick("Ændringerne er gemt.", "The changes are saved."),
     });
     Ok(page)
 }
@@ -305,17 +312,12 @@ async fn edit_page(
 async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = meeting_id(&id)?;
     let seen = state.store.meeting(id).await?;
-    let fields = form_fields(&body);
     let details = DetailsForm::read(&fields);
-    let parsed = match details.parse(ctx.lang) {
+    let parsed = match details.parse(ctx.lang, seen.status) {
         Ok(p) => p,
         Err(errors) => {
             let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
@@ -324,23 +326,10 @@ async fn save(
             return Ok(invalid(page));
         }
     };
-    let field_error = match forum::meetings::update(&state.forum, &organiser.actor(), &seen, parsed.apply(&seen)).await
-    {
-        Ok(()) => None,
-        Err(ForumError::Refused(Refusal::NumberTaken)) => Some(("number", number_taken(ctx.lang).to_owned())),
-        Err(ForumError::Refused(Refusal::TrackInUse(k))) => Some((
-            "tracks",
-            match ctx.lang {
-                Lang::Da => format!("Sporet {k} bruges i programmet; flyt punkterne først."),
-                Lang::En => format!("The track {k} is used in the programme; move its items first."),
-            },
-        )),
-        Err(e) => return Err(e.into()),
-    };
-    if let Some((field, message)) = field_error {
+    if let Err(e) = forum::meetings::update(&state.forum, &organiser.actor(), &seen, parsed.apply(&seen)).await {
         let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
         page.details = details;
-        page.errors = vec![(field.into(), message)];
+        page.errors = form_errors(e, ctx.lang)?;
         return Ok(invalid(page));
     }
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=saved")).into_response())
@@ -348,15 +337,10 @@ async fn save(
 
 async fn change_status(
     State(state): State<AppState>,
-    organiser: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let id = meeting_id(&id)?;
-    let fields = form_fields(&body);
-    let to = MeetingStatus::parse(field(&fields, "to")).map_err(|e| Error::invalid("to", e))?;
+    let to = MeetingStatus::parse(fields.get("to")).map_err(|e| Error::invalid("to", e))?;
     forum::meetings::transition(&state.forum, &organiser.actor(), id, to).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=status")).into_response())
 }
@@ -387,14 +371,10 @@ async fn save_programme(
 async fn add_item(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<String>,
-    body: Bytes,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let m = state.store.meeting(meeting_id(&id)?).await?;
-    let fields = form_fields(&body);
+    let m = state.store.meeting(id).await?;
     let form = ItemForm::read(&fields);
     let item = match form.parse(&m, ctx.lang) {
         Ok(item) => item,
@@ -408,25 +388,21 @@ async fn add_item(
     let mut items = m.programme.clone();
     let title = item.title.clone();
     items.push(item);
-    save_programme(&state, &organiser, &m, field(&fields, "version"), &items, &format!("add: {title}")).await
+    save_programme(&state, &organiser, &m, fields.get("version"), &items, &format!("add: {title}")).await
 }
 
 async fn change_item(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path((id, index)): Path<(String, usize)>,
-    body: Bytes,
+    Path((id, index)): Path<(MeetingId, usize)>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    organiser.check_csrf(&body)?;
-    organiser.require_write()?;
-    let m = state.store.meeting(meeting_id(&id)?).await?;
+    let m = state.store.meeting(id).await?;
     if index >= m.programme.len() {
         return Err(Error::NotFound);
     }
-    let fields = form_fields(&body);
     let mut items = m.programme.clone();
-    let action = field(&fields, "action");
+    let action = fields.get("action");
     match action {
         "up" if index > 0 => items.swap(index, index - 1),
         "down" if index + 1 < items.len() => items.swap(index, index + 1),
@@ -450,5 +426,5 @@ async fn change_item(
         _ => return Err(Error::BadRequest("action: must be up, down, remove or save".into())),
     }
     let detail = format!("{action}: {}", m.programme[index].title);
-    save_programme(&state, &organiser, &m, field(&fields, "version"), &items, &detail).await
+    save_programme(&state, &organiser, &m, fields.get("version"), &items, &detail).await
 }

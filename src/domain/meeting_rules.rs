@@ -1,0 +1,204 @@
+//! The rules a meeting's details must keep, written once for the organiser's
+//! form and the API: times within the years a meeting may take place, an end
+//! after the start, a deadline before the end, an `https://` joining link
+//! (required once a virtual or hybrid meeting is past its draft), whole
+//! positive capacities, and track keys that are well-formed and unique.
+//!
+//! The edges read their input (form text, JSON) into a [`MeetingShape`] and
+//! report each [`Broken`] rule by the field it names; the words for each rule,
+//! in both languages, live in `crate::i18n`.
+
+use super::{MeetingFormat, MeetingStatus, Timestamp, is_meeting_time};
+
+/// The facts about a meeting that its rules look at.
+#[derive(Debug, Clone)]
+pub struct MeetingShape<'a> {
+    pub status: MeetingStatus,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub registration_deadline: Option<Timestamp>,
+    pub format: MeetingFormat,
+    pub online_url: &'a str,
+    pub number: Option<i32>,
+    pub capacity: Option<i32>,
+    pub per_organisation_limit: Option<i32>,
+    /// Each track's key and capacity, in order.
+    pub tracks: Vec<(&'a str, Option<i32>)>,
+}
+
+/// A field a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingField {
+    Number,
+    StartsAt,
+    EndsAt,
+    RegistrationDeadline,
+    OnlineUrl,
+    Capacity,
+    PerOrganisationLimit,
+    /// The key of the track at this position.
+    TrackKey(usize),
+    /// The capacity of the track at this position.
+    TrackCapacity(usize),
+}
+
+impl MeetingField {
+    /// The field's name in the API (`tracks[1].key`) and, for the fields the
+    /// form has one input for, in the form.
+    #[must_use]
+    pub fn name(self) -> String {
+        match self {
+            Self::Number => "number".into(),
+            Self::StartsAt => "starts_at".into(),
+            Self::EndsAt => "ends_at".into(),
+            Self::RegistrationDeadline => "registration_deadline".into(),
+            Self::OnlineUrl => "online_url".into(),
+            Self::Capacity => "capacity".into(),
+            Self::PerOrganisationLimit => "per_organisation_limit".into(),
+            Self::TrackKey(i) => format!("tracks[{i}].key"),
+            Self::TrackCapacity(i) => format!("tracks[{i}].capacity"),
+        }
+    }
+}
+
+/// A rule a meeting's details break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// A time outside [`super::MEETING_YEARS`].
+    OutsideYears,
+    EndsBeforeStart,
+    DeadlineAfterEnd,
+    /// A joining link that is not one `https://` address.
+    LinkNotHttps,
+    /// A virtual or hybrid meeting past its draft without a joining link.
+    LinkNeeded,
+    /// A count (number, capacity, limit) below 1.
+    NotPositive,
+    /// A track key other than lowercase letters, digits and hyphens.
+    TrackKey,
+    /// A track key used twice.
+    TrackTwice,
+}
+
+/// Whether `s` may be a track's key: lowercase ASCII letters, digits and hyphens.
+#[must_use]
+pub fn is_track_key(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl MeetingShape<'_> {
+    /// Every rule the details break, by field, in the order of the form.
+    #[must_use]
+    pub fn broken(&self) -> Vec<(MeetingField, Broken)> {
+        let mut out = Vec::new();
+        let count = |out: &mut Vec<_>, field, n: Option<i32>| {
+            if n.is_some_and(|n| n < 1) {
+                out.push((field, Broken::NotPositive));
+            }
+        };
+        count(&mut out, MeetingField::Number, self.number);
+        for (field, t) in [(MeetingField::StartsAt, Some(self.starts_at)), (MeetingField::EndsAt, Some(self.ends_at))]
+            .into_iter()
+            .chain([(MeetingField::RegistrationDeadline, self.registration_deadline)])
+        {
+            if t.is_some_and(|t| !is_meeting_time(t)) {
+                out.push((field, Broken::OutsideYears));
+            }
+        }
+        if self.ends_at < self.starts_at {
+            out.push((MeetingField::EndsAt, Broken::EndsBeforeStart));
+        }
+        if self.registration_deadline.is_some_and(|d| d > self.ends_at) {
+            out.push((MeetingField::RegistrationDeadline, Broken::DeadlineAfterEnd));
+        }
+        let link = self.online_url.trim();
+        if !link.is_empty() && (!link.starts_with("https://") || link.contains(char::is_whitespace)) {
+            out.push((MeetingField::OnlineUrl, Broken::LinkNotHttps));
+        }
+        if link.is_empty() && self.format != MeetingFormat::Physical && self.status != MeetingStatus::Draft {
+            out.push((MeetingField::OnlineUrl, Broken::LinkNeeded));
+        }
+        count(&mut out, MeetingField::Capacity, self.capacity);
+        count(&mut out, MeetingField::PerOrganisationLimit, self.per_organisation_limit);
+        for (i, (key, capacity)) in self.tracks.iter().enumerate() {
+            if !is_track_key(key) {
+                out.push((MeetingField::TrackKey(i), Broken::TrackKey));
+            } else if self.tracks[..i].iter().any(|(k, _)| k == key) {
+                out.push((MeetingField::TrackKey(i), Broken::TrackTwice));
+            }
+            count(&mut out, MeetingField::TrackCapacity(i), *capacity);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+
+    use super::{Broken, MeetingField, MeetingShape};
+    use crate::domain::{MeetingFormat, MeetingStatus, Timestamp};
+
+    fn shape(starts_at: Timestamp) -> MeetingShape<'static> {
+        MeetingShape {
+            status: MeetingStatus::Draft,
+            starts_at,
+            ends_at: starts_at + SignedDuration::from_hours(5),
+            registration_deadline: None,
+            format: MeetingFormat::Physical,
+            online_url: "",
+            number: Some(17),
+            capacity: Some(60),
+            per_organisation_limit: None,
+            tracks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_sound_meeting_breaks_no_rule() {
+        let start: Timestamp = "2027-05-07T07:30:00Z".parse().unwrap();
+        assert!(shape(start).broken().is_empty());
+    }
+
+    #[test]
+    fn each_broken_rule_names_its_field() {
+        let start: Timestamp = "2027-05-07T07:30:00Z".parse().unwrap();
+        let mut m = shape(start);
+        m.ends_at = start - SignedDuration::from_hours(1);
+        m.registration_deadline = Some(start + SignedDuration::from_hours(1));
+        m.online_url = "http://meet.example/x";
+        m.capacity = Some(0);
+        m.tracks = vec![("AI", None), ("ok", Some(0)), ("ok", None)];
+        assert_eq!(
+            m.broken(),
+            [
+                (MeetingField::EndsAt, Broken::EndsBeforeStart),
+                (MeetingField::RegistrationDeadline, Broken::DeadlineAfterEnd),
+                (MeetingField::OnlineUrl, Broken::LinkNotHttps),
+                (MeetingField::Capacity, Broken::NotPositive),
+                (MeetingField::TrackKey(0), Broken::TrackKey),
+                (MeetingField::TrackCapacity(1), Broken::NotPositive),
+                (MeetingField::TrackKey(2), Broken::TrackTwice),
+            ]
+        );
+        assert_eq!(MeetingField::TrackKey(2).name(), "tracks[2].key");
+    }
+
+    #[test]
+    fn a_virtual_meeting_needs_its_link_once_it_is_past_its_draft() {
+        let start: Timestamp = "2027-05-07T07:30:00Z".parse().unwrap();
+        let mut m = shape(start);
+        m.format = MeetingFormat::Virtual;
+        assert!(m.broken().is_empty(), "a draft may wait for its link");
+        m.status = MeetingStatus::Published;
+        assert_eq!(m.broken(), [(MeetingField::OnlineUrl, Broken::LinkNeeded)]);
+        m.online_url = "https://meet.example/df";
+        assert!(m.broken().is_empty());
+    }
+
+    #[test]
+    fn times_outside_the_years_of_meetings_are_refused() {
+        let start: Timestamp = "1999-12-31T07:30:00Z".parse().unwrap();
+        assert!(shape(start).broken().contains(&(MeetingField::StartsAt, Broken::OutsideYears)));
+    }
+}

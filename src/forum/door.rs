@@ -1,0 +1,135 @@
+//! The organiser's hand on who comes: finding people at the door, checking
+//! them in (or undoing it), and moving people on the waiting list. The page
+//! and the API call the same functions; each change is audited in its
+//! transaction, and each look at the list of people is recorded as a read.
+
+use super::{Forum, Refusal, Result};
+use crate::domain::{MeetingId, RegistrationId, RegistrationStatus};
+use crate::store::StoreError;
+use crate::store::audit::{self, Actor, Entry};
+use crate::store::rsvp::{self, Registration, WaitlistMove};
+
+/// Whether `r` matches what was typed in the door's search box (already
+/// trimmed and lower-cased); an empty search matches everyone.
+fn matches(r: &Registration, needle: &str) -> bool {
+    needle.is_empty() || r.name.to_lowercase().contains(needle) || r.organisation.to_lowercase().contains(needle)
+}
+
+/// The people attending `meeting`, and those of them matching `q` (by name
+/// or organisation), in that order. A search is recorded with what was
+/// searched for; the whole list as a read.
+///
+/// # Errors
+/// The database failed.
+pub async fn attending(
+    forum: &Forum,
+    who: &Actor,
+    meeting: MeetingId,
+    q: &str,
+) -> Result<(Vec<Registration>, Vec<Registration>)> {
+    let attending: Vec<_> = forum
+        .store
+        .registrations(meeting)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == RegistrationStatus::Attending)
+        .collect();
+    let needle = q.trim().to_lowercase();
+    let found: Vec<_> = attending.iter().filter(|r| matches(r, &needle)).cloned().collect();
+    let entry = if needle.is_empty() {
+        Entry::read("checkin.view", "meeting", Some(meeting.uuid()), "", found.len())
+    } else {
+        Entry::read("checkin.search", "meeting", Some(meeting.uuid()), q, found.len())
+    };
+    audit::record_read(&forum.store, who, &entry).await?;
+    Ok((attending, found))
+}
+
+/// Checks the holder of seat `registration` at `meeting` in, or undoes a
+/// check-in made by mistake (`present` false).
+///
+/// # Errors
+/// [`StoreError::NotFound`] when `registration` is not an attending
+/// registration of `meeting`.
+pub async fn check_in(
+    forum: &Forum,
+    who: &Actor,
+    meeting: MeetingId,
+    registration: RegistrationId,
+    present: bool,
+) -> Result<()> {
+    let mut tx = forum.store.begin().await?;
+    rsvp::check_in(&mut tx, meeting, registration, present.then(crate::store::now)).await?;
+    let action = if present { "registration.check_in" } else { "registration.check_in_undone" };
+    let entry = Entry {
+        action,
+        subject_kind: "registration",
+        subject_id: Some(registration.uuid()),
+        detail: "",
+        row_count: None,
+    };
+    audit::record(&mut tx, who, &entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Moves `registration` on `meeting`'s waiting list by one place or to its head.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when `registration` is not on the waiting list.
+pub async fn move_waitlisted(
+    forum: &Forum,
+    who: &Actor,
+    meeting: MeetingId,
+    registration: RegistrationId,
+    how: WaitlistMove,
+) -> Result<()> {
+    let mut tx = forum.store.begin().await?;
+    rsvp::move_waitlisted(&mut tx, meeting, registration, how).await?;
+    let to = match how {
+        WaitlistMove::Top => "top",
+        WaitlistMove::Up => "up",
+        WaitlistMove::Down => "down",
+    };
+    let entry = Entry {
+        action: "waitlist.move",
+        subject_kind: "registration",
+        subject_id: Some(registration.uuid()),
+        detail: to,
+        row_count: None,
+    };
+    audit::record(&mut tx, who, &entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts `first` at the head of `meeting`'s waiting list, in that order; the
+/// others keep their order behind them. Returns the waiting list as it now is.
+///
+/// # Errors
+/// [`Refusal::WaitlistOrder`] when an id is named twice or is not on the
+/// waiting list.
+pub async fn reorder_waitlist(
+    forum: &Forum,
+    who: &Actor,
+    meeting: MeetingId,
+    first: &[RegistrationId],
+) -> Result<Vec<Registration>> {
+    let mut tx = forum.store.begin().await?;
+    rsvp::reorder_waitlist(&mut tx, meeting, first).await.map_err(|e| match e {
+        StoreError::Conflict(why) => Refusal::WaitlistOrder(why).into(),
+        other => super::ForumError::from(other),
+    })?;
+    let count = i64::try_from(first.len()).ok();
+    let entry = Entry {
+        action: "waitlist.reorder",
+        subject_kind: "meeting",
+        subject_id: Some(meeting.uuid()),
+        detail: "",
+        row_count: count,
+    };
+    audit::record(&mut tx, who, &entry).await?;
+    tx.commit().await?;
+    let all = forum.store.registrations(meeting).await?;
+    Ok(all.into_iter().filter(|r| r.status == RegistrationStatus::Waitlisted).collect())
+}

@@ -1,0 +1,108 @@
+//! Typed extractors of the web edge: path parameters that answer 404 when
+//! they do not parse (a typed id such as `Path<MeetingId>`), and the fields of
+//! an organiser's form whose CSRF token has already been checked.
+//!
+//! Who may send a form is not decided here: the role guard in front of every
+//! `/admin` route ([`crate::web::auth::guard_pages`]) has done that before a
+//! handler runs.
+
+use std::ops::Deref;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::web::auth::Organiser;
+use crate::web::{AppState, Error};
+
+/// A path parameter (or a tuple of them) read into `T`; anything that does
+/// not read is a page or resource that does not exist, so the rejection is
+/// [`Error::NotFound`] rather than axum's 400.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Self(p.0)).map_err(|_| Error::NotFound)
+    }
+}
+
+/// The fields of a form body, in order; a field such as `interests` may repeat.
+#[derive(Debug, Clone, Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Reads an `application/x-www-form-urlencoded` body.
+    #[must_use]
+    pub fn parse(body: &[u8]) -> Self {
+        Self(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    }
+
+    /// The first value of field `name`, or "" when it was not sent.
+    #[must_use]
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The fields read into a typed form `T` (400 when they do not fit it).
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] naming what did not fit.
+    pub fn read<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let encoded = serde_urlencoded::to_string(&self.0).map_err(|e| Error::BadRequest(e.to_string()))?;
+        serde_urlencoded::from_str(&encoded).map_err(|e| Error::BadRequest(e.to_string()))
+    }
+
+    /// Every value of field `name`, in the order sent.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A public form's fields. Cross-site posts are refused before this (the
+/// CSRF layer checks `Origin` and `Sec-Fetch-Site`); a personal link's token
+/// is what authorises the change.
+impl<S: Send + Sync> FromRequest<S> for Fields {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = Bytes::from_request(req, state).await.map_err(|e| Error::Rejected(e.status(), e.body_text()))?;
+        Ok(Self::parse(&body))
+    }
+}
+
+impl Deref for Fields {
+    type Target = [(String, String)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// A form sent by a signed-in organiser: who sent it, and its fields once
+/// the CSRF token they carry has matched the session's (else 403). Takes
+/// the body, so it comes last among a handler's arguments.
+#[derive(Debug, Clone)]
+pub struct OrganiserForm {
+    pub organiser: Organiser,
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for OrganiserForm {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let organiser = Organiser::from_request_parts(&mut parts, state).await?;
+        let fields = Fields::from_request(Request::from_parts(parts, body), state).await?;
+        organiser.check_csrf(fields.get("csrf"))?;
+        Ok(Self { organiser, fields })
+    }
+}
