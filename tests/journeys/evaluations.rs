@@ -342,7 +342,7 @@ async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
     assert!(trend["items"].as_array().unwrap().iter().all(|s| s["kind"] != "text"));
 
     // The organiser's pages: charts as images with titles, and the same numbers in tables.
-    let http = sign_in(&app).await;
+    let http = app.sign_in("org@forum.example").await.http;
     let html = http
         .get(format!("{}/admin/meetings/{first}/evaluation/results", app.base))
         .send()
@@ -362,20 +362,6 @@ async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
     app.stop().await;
 }
 both_engines!(results_and_trend_add_up_for_a_known_set_of_answers);
-
-/// A client of its own, signed in as the organiser.
-async fn sign_in(app: &TestApp) -> reqwest::Client {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", "org@forum.example"), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    http
-}
 
 async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_date_holds(engine: Engine) {
     let smtp = SmtpServer::start().await;
@@ -457,7 +443,7 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
     let (app, token) = spawn(engine, &smtp).await;
     let m = meeting(&app, &token, "Sidemøde", -1).await;
     let people = register(&app, m, "p", &[Came::Attending]).await;
-    let http = sign_in(&app).await;
+    let http = app.sign_in("org@forum.example").await.http;
     let page = format!("{}/admin/meetings/{m}/evaluation", app.base);
     let html = http.get(&page).send().await.unwrap().text().await.unwrap();
     let csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
@@ -558,7 +544,7 @@ async fn the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it
     assert!(
         overall["points"].as_array().unwrap().iter().all(|p| p["demo"] == true && p["average"].as_f64().unwrap() > 3.0)
     );
-    let http = sign_in(&app).await;
+    let http = app.sign_in("org@forum.example").await.http;
     let html = http.get(format!("{}/admin/evaluations", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Demodata") && html.contains("16. møde (2024) (demo)"));
     app.stop().await;

@@ -461,25 +461,11 @@ async fn a_long_list_streams_whole(engine: Engine) {
 }
 both_engines!(a_long_list_streams_whole);
 
-/// A client of its own, signed in as `email`.
-async fn sign_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    http
-}
-
 async fn the_export_page_offers_downloads_to_organisers_and_refuses_viewers(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
     let meeting = seed(&app, &token).await;
-    let http = sign_in(&app, "organiser@forum.example").await;
+    let http = app.sign_in("organiser@forum.example").await.http;
     let page = http.get(format!("{}/admin/exports?meeting={meeting}", app.base)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -513,7 +499,7 @@ async fn the_export_page_offers_downloads_to_organisers_and_refuses_viewers(engi
     assert_eq!(audit_rows(&app, "export.subscribers").await.len(), 1);
 
     api_token(&app, "viewer@forum.example", Role::Viewer).await;
-    let viewer = sign_in(&app, "viewer@forum.example").await;
+    let viewer = app.sign_in("viewer@forum.example").await.http;
     let res = viewer
         .get(format!("{}/admin/exports/download", app.base))
         .query(&[("what", "participants"), ("meeting", &meeting.to_string())])

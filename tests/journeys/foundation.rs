@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{Engine, TestApp, TestDb, api_token, cli};
+use common::{Engine, TestApp, TestDb, api_token, cli, csrf_of};
 use dialogforum::domain::{Email, Role, Token};
 use serde_json::Value;
 
@@ -197,11 +197,6 @@ both_engines!(an_oversized_body_is_refused_with_413);
 /// The value of the session cookie set by `res`, with its attributes.
 fn set_cookie(res: &reqwest::Response) -> String {
     res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n")
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engine) {

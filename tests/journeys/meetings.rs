@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::smtp::{Received, SmtpServer};
-use common::{Engine, TestApp, api_token};
+use common::{Engine, SignedIn, TestApp, api_token};
 use dialogforum::domain::{Email, MeetingId, MeetingStatus, Name, PersonId, PersonStatus, Role};
 use dialogforum::store::Store;
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
@@ -15,31 +15,9 @@ use mail_parser::MimeHeaders as _;
 
 const ORGANISER: &str = "organiser@forum.example";
 
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 fn version_of(html: &str) -> String {
     let start = html.find(r#"name="version" value=""#).expect("a version field") + r#"name="version" value=""#.len();
     html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// A client of its own, signed in as the organiser; returns it with its CSRF token.
-async fn sign_in(app: &TestApp) -> (reqwest::Client, String) {
-    api_token(app, ORGANISER, Role::Organiser).await;
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", ORGANISER), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let html = http.get(format!("{}/admin/meetings/new", app.base)).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_of(&html);
-    (http, csrf)
 }
 
 async fn text(res: reqwest::Response, status: u16) -> String {
@@ -106,7 +84,7 @@ async fn audit_count(app: &TestApp, action: &str) -> i64 {
 
 async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_through_its_life(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (http, csrf) = sign_in(&app).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let url = |path: &str| format!("{}{path}", app.base);
 
     // A form with mistakes comes back with each message by its field.
@@ -241,7 +219,7 @@ async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engin
     let smtp = SmtpServer::start().await;
     let url_s = smtp.url();
     let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-    let (http, csrf) = sign_in(&app).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let id = create_meeting(&app, &http, &csrf, "22", "2027-05-06").await;
     let page = format!("{}/admin/meetings/{id}", app.base);
     assert_eq!(
@@ -299,7 +277,7 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
     let smtp = SmtpServer::start().await;
     let url_s = smtp.url();
     let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-    let (http, csrf) = sign_in(&app).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let store = app.store();
     let mette =
         add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;
@@ -450,7 +428,7 @@ async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engi
     let smtp = SmtpServer::start().await;
     let url_s = smtp.url();
     let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-    let (http, csrf) = sign_in(&app).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let store = app.store();
     let anna = add_person(store, "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
     let bo = add_person(store, "bo@nordlys.example", "Bo Ravn", "Nordlys IT", PersonStatus::Confirmed).await;
@@ -559,7 +537,7 @@ fn upload_body(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
 
 async fn materials_and_consenting_organisations_appear_on_the_public_page_after_the_meeting(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (http, csrf) = sign_in(&app).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let store = app.store();
     let id = create_meeting(&app, &http, &csrf, "31", "2027-06-10").await;
     let status = format!("{}/admin/meetings/{id}/status", app.base);

@@ -5,32 +5,17 @@
 
 use crate::common;
 
-use common::{Engine, TestApp, TestDb, api_token};
+use common::{Engine, SignedIn, TestApp, TestDb, api_token};
 use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role, Token, TokenPurpose};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use dialogforum::store::{Store, StoreError, retention};
 
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// A client of its own, signed in as `email`; returns it with its CSRF token.
-async fn sign_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let html = http.get(format!("{}/admin", app.base)).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("/admin/people"), "the dashboard links to the people pages");
-    let csrf = csrf_of(&html);
-    (http, csrf)
+/// Signs `email` in and checks that the dashboard links to the people pages.
+async fn sign_in(app: &TestApp, email: &str) -> SignedIn {
+    let signed_in = app.sign_in(email).await;
+    assert!(signed_in.page("/admin").await.contains("/admin/people"), "the dashboard links to the people pages");
+    signed_in
 }
 
 async fn add_person(store: &Store, email: &str, name: &str, organisation: &str, status: PersonStatus) -> PersonId {
@@ -61,7 +46,7 @@ async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
         add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
             .await;
     add_person(app.store(), "soren@vind.example", "Søren Holm", "Vindkraft ApS", PersonStatus::Confirmed).await;
-    let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+    let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let url = |path: &str| format!("{}{path}", app.base);
 
     // Search, and the audit entry it leaves.
@@ -130,7 +115,7 @@ async fn a_viewer_reads_but_gets_403_on_every_post(engine: Engine) {
         add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
             .await;
     let org = app.store().organisations().await.unwrap().remove(0).id;
-    let (http, csrf) = sign_in(&app, "viewer@forum.example").await;
+    let SignedIn { http, csrf, .. } = sign_in(&app, "viewer@forum.example").await;
     let url = |path: &str| format!("{}{path}", app.base);
     // Lists of people and a person's page are for organisers.
     assert_eq!(http.get(url("/admin/people")).send().await.unwrap().status(), 403);
@@ -229,7 +214,7 @@ async fn the_people_listing_pages_by_fifty(engine: Engine) {
         )
         .await;
     }
-    let (http, _) = sign_in(&app, "organiser@forum.example").await;
+    let http = sign_in(&app, "organiser@forum.example").await.http;
     let rows = |html: &str| html.matches(r#"<tr><td><a href="/admin/people/"#).count();
     let html = text(http.get(format!("{}/admin/people", app.base)).send().await.unwrap(), 200).await;
     assert_eq!(rows(&html), 50);
@@ -245,7 +230,7 @@ both_engines!(the_people_listing_pages_by_fifty);
 async fn organisers_add_rename_reorder_and_remove_interests(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+    let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let page = |path: &str| format!("{}{path}", app.base);
     let mut tx = app.store().begin().await.unwrap();
     let p = NewPerson {
@@ -329,7 +314,7 @@ both_engines!(organisers_add_rename_reorder_and_remove_interests);
 async fn the_mailings_page_pauses_resumes_and_cancels_a_scheduled_invitation(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+    let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let api = |path: &str| format!("{}/api/v1{path}", app.base);
     let meeting = serde_json::json!({
         "title": "Grøn it i kommunerne", "starts_at": "2031-05-01T09:00:00+02:00",

@@ -8,7 +8,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::smtp::SmtpServer;
-use common::{Engine, TestApp};
+use common::{Engine, TestApp, csrf_of};
 use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::registrations::insert_invited;
@@ -162,7 +162,7 @@ async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_cale
     assert_eq!(res.status(), 200);
     assert!(res.json::<Value>().await.unwrap()["checked_in_at"].is_string());
 
-    let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
+    let res = app.rsvp(rsvp, "no").await;
     assert_eq!(res.status(), 200);
     assert_eq!(counts(&app, m).await, (0, 0, 1));
     assert_eq!(smtp.wait_for(2, 10).await.len(), 2, "every answer is confirmed by mail");
@@ -284,7 +284,7 @@ async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engi
     let people = invite(&app, m, 7, |i| format!("Firma {i}")).await;
     // One at a time, so the order is known: 0, 1, 2 get seats; 3, 4, 5, 6 wait in that order.
     for (t, _) in &people {
-        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        let res = app.rsvp(t, "yes").await;
         assert_eq!(res.status(), 200);
     }
     assert_eq!(counts(&app, m).await, (3, 4, 0));
@@ -334,7 +334,7 @@ async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_fr
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 2, |i| format!("Firma {i}")).await;
     for (t, _) in &people {
-        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        app.rsvp(t, "yes").await;
     }
     assert_eq!(counts(&app, m).await, (1, 1, 0));
     smtp.wait_for(2, 10).await;
@@ -370,34 +370,16 @@ async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_fr
     assert!(!link.contains(first.as_str()), "a link of their own");
 
     // The original link no longer works; the waiting list moved up.
-    let res = app.http.post(format!("{}/rsvp/{first}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    let res = app.rsvp(first, "yes").await;
     assert_eq!(res.status(), 409);
     assert_eq!(app.store().registration(people[1].1).await.unwrap().status.as_str(), "attending");
     let path = link.split_once("/rsvp/").unwrap().1;
-    let res = app.http.post(format!("{}/rsvp/{path}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    let res = app.rsvp(path, "yes").await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("venteliste"), "the colleague queues like anyone else");
     app.stop().await;
 }
 both_engines!(an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat);
-
-/// Signs the app's client in with a new account of `role`.
-async fn sign_in(app: &TestApp, email: &str, role: Role) {
-    common::api_token(app, email, role).await;
-    let res = app
-        .http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", "a long enough password")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
 
 async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: Engine) {
     let app = TestApp::spawn(engine).await;
@@ -405,43 +387,26 @@ async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: 
     let m = meeting(&app, &token, 10, None, json!([])).await;
     let people = invite(&app, m, 3, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS", "Grøn Kode ApS"][i].to_owned()).await;
     for (t, _) in &people {
-        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        app.rsvp(t, "yes").await;
     }
-    sign_in(&app, "door@forum.example", Role::Organiser).await;
-    let page = app.get(&format!("/admin/meetings/{m}/checkin?q=fjord")).await;
+    let door = app.sign_in_as("door@forum.example", Role::Organiser).await;
+    let page = door.get(&format!("/admin/meetings/{m}/checkin?q=fjord")).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Fjord Sikkerhed ApS") && !html.contains("Nordlys IT A/S"), "the search narrows the list");
     assert!(html.contains("0 til stede af 3"));
     let reg = people[1].1;
-    let csrf = csrf_of(&html);
-    let res = app
-        .http
-        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-        .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("q", "fjord")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(csrf_of(&html), door.csrf, "the page's form carries the session's token");
+    let check_in = format!("/admin/meetings/{m}/checkin/{reg}");
+    let res = door.post(&check_in, &[("present", "yes"), ("q", "fjord")]).await;
     assert_eq!(res.status(), 303);
     assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_some());
-    let html = app.get(&format!("/admin/meetings/{m}/checkin")).await.text().await.unwrap();
+    let html = door.get(&format!("/admin/meetings/{m}/checkin")).await.text().await.unwrap();
     assert!(html.contains("1 til stede af 3"));
-    let res = app
-        .http
-        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-        .form(&[("csrf", csrf.as_str()), ("present", "no")])
-        .send()
-        .await
-        .unwrap();
+    let res = door.post(&check_in, &[("present", "no")]).await;
     assert_eq!(res.status(), 303);
     assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_none(), "undo works");
-    let res = app
-        .http
-        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-        .form(&[("csrf", "forged"), ("present", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let res = door.http.post(app.url(&check_in)).form(&[("csrf", "forged"), ("present", "yes")]).send().await.unwrap();
     assert_eq!(res.status(), 403, "the form needs the session's CSRF token");
     app.stop().await;
 }
@@ -492,7 +457,7 @@ async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_sig
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 2, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS"][i].to_owned()).await;
     for (t, _) in &people {
-        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        let res = app.rsvp(t, "yes").await;
         assert_eq!(res.status(), 200);
     }
     let msgs = smtp.wait_for(2, 10).await;
@@ -508,28 +473,21 @@ async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_sig
     let path = expected.strip_prefix("https://forum.example").unwrap();
     let res = app.get(path).await;
     assert_ne!(res.status(), 200, "only a signed-in organiser gets the check-in page");
-    sign_in(&app, "door@forum.example", Role::Organiser).await;
-    let res = app.get(path).await;
+    let door = app.sign_in_as("door@forum.example", Role::Organiser).await;
+    let res = door.get(path).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("Person 00") && html.contains("Nordlys IT A/S") && html.contains("Tjek ind"), "{html}");
     assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_none(), "opening it changes nothing");
-    let csrf = csrf_of(&html);
-    let res = app
-        .http
-        .post(format!("{}{path}", app.base))
-        .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("back", "person")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(csrf_of(&html), door.csrf, "the page's form carries the session's token");
+    let res = door.post(path, &[("present", "yes"), ("back", "person")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], path, "back to the person's page");
     assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_some());
-    assert!(app.get(path).await.text().await.unwrap().contains("tjekket ind"));
+    assert!(door.get(path).await.text().await.unwrap().contains("tjekket ind"));
 
     // A seat that comes free: the promotion mail carries the promoted person's code.
-    let res =
-        app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
+    let res = app.rsvp(&people[0].0, "no").await;
     assert_eq!(res.status(), 200);
     let msgs = smtp.wait_for(4, 10).await;
     let promoted =
@@ -538,7 +496,7 @@ async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_sig
         qr_codes(&promoted.data),
         vec![format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[1].1)]
     );
-    let html = app.get(path).await.text().await.unwrap();
+    let html = door.get(path).await.text().await.unwrap();
     assert!(
         html.contains("ikke en plads") && !html.contains(r#"name="present""#),
         "no button for someone without a seat"
@@ -566,7 +524,7 @@ async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_th
     let people = invite(&app, m, 5, |i| format!("Firma {i}")).await;
     let reg = |i: usize| people[i].1;
     for (t, _) in &people[..4] {
-        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        app.rsvp(t, "yes").await;
     }
     assert_eq!(waiting(&app, m).await, vec![reg(1), reg(2), reg(3)], "first come, first served");
 
@@ -585,26 +543,20 @@ async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_th
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 
     // On the page: move the last one up a place.
-    sign_in(&app, "door@forum.example", Role::Organiser).await;
-    let html = app.get(&format!("/admin/meetings/{m}/waitlist")).await.text().await.unwrap();
+    let door = app.sign_in_as("door@forum.example", Role::Organiser).await;
+    let html = door.get(&format!("/admin/meetings/{m}/waitlist")).await.text().await.unwrap();
     let (p3, p1) = (html.find("Person 03").unwrap(), html.find("Person 01").unwrap());
     assert!(p3 < p1, "the page shows the new order");
-    let res = app
-        .http
-        .post(format!("{}/admin/meetings/{m}/waitlist/{}", app.base, reg(2)))
-        .form(&[("csrf", csrf_of(&html).as_str()), ("to", "up")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(csrf_of(&html), door.csrf, "the page's form carries the session's token");
+    let res = door.post(&format!("/admin/meetings/{m}/waitlist/{}", reg(2)), &[("to", "up")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1)]);
 
     // Someone joining now still queues at the end.
-    app.http.post(format!("{}/rsvp/{}", app.base, people[4].0)).form(&[("answer", "yes")]).send().await.unwrap();
+    app.rsvp(&people[4].0, "yes").await;
     assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1), reg(4)]);
 
-    let res =
-        app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
+    let res = app.rsvp(&people[0].0, "no").await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         app.store().registration(reg(3)).await.unwrap().status.as_str(),
@@ -655,7 +607,7 @@ async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_ans
         .send()
         .await
         .unwrap();
-    let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    let res = app.rsvp(rsvp, "yes").await;
     assert_eq!(res.status(), 200);
     assert!(!app.store().registration(*reg).await.unwrap().list_organisation);
     let consents = app.store().personal_data(r.person_id).await.unwrap().consents;
@@ -697,7 +649,7 @@ async fn more_seats_go_to_the_waiting_list_at_once(engine: Engine) {
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
     for (t, _) in &people {
-        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        let res = app.rsvp(t, "yes").await;
         assert_eq!(res.status(), 200);
     }
     assert_eq!(counts(&app, m).await, (1, 2, 0));

@@ -7,45 +7,18 @@
 
 use crate::common;
 
-use common::{Engine, TestApp, TestDb, api_token};
+use common::{Engine, PASSWORD, SignedIn, TestApp, TestDb, api_token, client, csrf_of};
 use dialogforum::app::{self, StartOptions};
 use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::retention::{self, Policy};
 use dialogforum::store::{Store, db_time};
 
-const PASSWORD: &str = "a long enough password";
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
-}
-
-async fn login(app: &TestApp, http: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
-    http.post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", password), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap()
-}
-
-/// A client of its own, signed in as `email`; returns it with its CSRF token.
-async fn sign_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
-    let http = client();
-    let res = login(app, &http, email, PASSWORD).await;
-    assert_eq!(res.status(), 303, "{email} signs in");
-    let html = http.get(format!("{}/admin", app.base)).send().await.unwrap().text().await.unwrap();
-    (http, csrf_of(&html))
 }
 
 async fn add_person(store: &Store, email: &str, name: &str) -> PersonId {
@@ -127,7 +100,7 @@ async fn a_viewer_is_refused_every_change_and_export_and_anonymous_callers_must_
     let app = TestApp::spawn(engine).await;
     let viewer_token = api_token(&app, "viewer@forum.example", Role::Viewer).await;
     let organiser_token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let (viewer, csrf) = sign_in(&app, "viewer@forum.example").await;
+    let SignedIn { http: viewer, csrf, .. } = app.sign_in("viewer@forum.example").await;
     let anonymous = client();
 
     // Every organiser page.
@@ -212,13 +185,13 @@ async fn login_is_throttled_per_account_with_one_answer_for_known_and_unknown_ac
     let http = client();
     for account in ["organiser@forum.example", "nobody@forum.example"] {
         for _ in 0..3 {
-            let res = login(&app, &http, account, "wrong password!!").await;
+            let res = app.log_in(&http, account, "wrong password!!").await;
             assert_eq!(res.status(), 401, "{account}");
             assert!(res.text().await.unwrap().contains("adgangskoden er forkert"));
         }
     }
-    let known = login(&app, &http, "organiser@forum.example", "wrong password!!").await;
-    let unknown = login(&app, &http, "nobody@forum.example", "wrong password!!").await;
+    let known = app.log_in(&http, "organiser@forum.example", "wrong password!!").await;
+    let unknown = app.log_in(&http, "nobody@forum.example", "wrong password!!").await;
     assert_eq!(
         (known.status(), unknown.status()),
         (reqwest::StatusCode::TOO_MANY_REQUESTS, reqwest::StatusCode::TOO_MANY_REQUESTS)
@@ -230,9 +203,9 @@ async fn login_is_throttled_per_account_with_one_answer_for_known_and_unknown_ac
         "the same answer"
     );
     assert!(known.contains("For mange forsøg"));
-    let res = login(&app, &http, "Organiser@forum.example", PASSWORD).await;
+    let res = app.log_in(&http, "Organiser@forum.example", PASSWORD).await;
     assert_eq!(res.status(), 429, "even the right password waits while the account is throttled");
-    let res = login(&app, &http, "colleague@forum.example", PASSWORD).await;
+    let res = app.log_in(&http, "colleague@forum.example", PASSWORD).await;
     assert_eq!(res.status(), 303, "another account from the same client signs in");
 
     // Failed logins are in the audit log, with the address masked.
@@ -276,8 +249,8 @@ both_engines!(login_is_throttled_per_client_address_behind_a_trusted_proxy);
 async fn a_password_change_ends_the_other_sessions_and_keeps_this_one(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     api_token(&app, "viewer@forum.example", Role::Viewer).await;
-    let (here, csrf) = sign_in(&app, "viewer@forum.example").await;
-    let (elsewhere, _) = sign_in(&app, "viewer@forum.example").await;
+    let SignedIn { http: here, csrf, .. } = app.sign_in("viewer@forum.example").await;
+    let elsewhere = app.sign_in("viewer@forum.example").await.http;
     let url = format!("{}/admin/password", app.base);
     let page = here.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"<label for="current">"#) && page.contains(r#"id="new""#));
@@ -334,12 +307,8 @@ async fn a_password_change_ends_the_other_sessions_and_keeps_this_one(engine: En
     assert!(res.text().await.unwrap().contains("Adgangskoden er skiftet"));
     assert_eq!(here.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200, "this session lives on");
     assert_eq!(elsewhere.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 303, "the other one ended");
-    assert_eq!(
-        login(&app, &client(), "viewer@forum.example", PASSWORD).await.status(),
-        401,
-        "the old password is gone"
-    );
-    assert_eq!(login(&app, &client(), "viewer@forum.example", "a brand new password").await.status(), 303);
+    assert_eq!(app.log_in(&client(), "viewer@forum.example", PASSWORD).await.status(), 401, "the old password is gone");
+    assert_eq!(app.log_in(&client(), "viewer@forum.example", "a brand new password").await.status(), 303);
     assert!(audit_entries(&app.db).await.iter().any(|(a, _, n)| a == "user.password_change" && *n == Some(1)));
     app.stop().await;
 }
@@ -356,12 +325,12 @@ async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolu
     let session_cookie =
         |res: &reqwest::Response| res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let http = client();
-    let first = session_cookie(&login(&app, &http, "organiser@forum.example", PASSWORD).await);
-    let second = session_cookie(&login(&app, &http, "organiser@forum.example", PASSWORD).await);
+    let first = session_cookie(&app.log_in(&http, "organiser@forum.example", PASSWORD).await);
+    let second = session_cookie(&app.log_in(&http, "organiser@forum.example", PASSWORD).await);
     assert_ne!(first, second, "a new session id at every login");
 
     // Idle: last seen 61 minutes ago.
-    let (http, _) = sign_in(&app, "organiser@forum.example").await;
+    let http = app.sign_in("organiser@forum.example").await.http;
     let minutes_ago = |m: i64| jiff::Timestamp::now().as_microsecond() - m * 60_000_000;
     on_db!(app.db, |pool| sqlx::query("update user_session set last_seen_at = $1")
         .bind(minutes_ago(59))
@@ -381,7 +350,7 @@ async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolu
     assert_eq!(location(&res), "/login?next=%2Fadmin");
 
     // Absolute: started 12 hours and a minute ago, though active just now.
-    let (http, _) = sign_in(&app, "organiser@forum.example").await;
+    let http = app.sign_in("organiser@forum.example").await.http;
     on_db!(app.db, |pool| sqlx::query("update user_session set created_at = $1, last_seen_at = $2")
         .bind(minutes_ago(11 * 60 + 59))
         .bind(minutes_ago(0))
@@ -401,7 +370,7 @@ async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolu
 
     // Logout ends the session on the server, not only in the browser.
     let http = client();
-    let res = login(&app, &http, "organiser@forum.example", PASSWORD).await;
+    let res = app.log_in(&http, "organiser@forum.example", PASSWORD).await;
     let cookie = session_cookie(&res);
     let html = http.get(&admin).send().await.unwrap().text().await.unwrap();
     let res = http.post(format!("{}/logout", app.base)).form(&[("csrf", csrf_of(&html))]).send().await.unwrap();
@@ -454,7 +423,7 @@ async fn every_answer_carries_the_security_headers(engine: Engine) {
         .unwrap();
     assert_eq!(res.status(), 400);
     assert_security_headers(&res, "an API error");
-    let res = login(&app, &client(), "organiser@forum.example", "wrong password!!").await;
+    let res = app.log_in(&client(), "organiser@forum.example", "wrong password!!").await;
     assert_eq!(res.status(), 401);
     assert_security_headers(&res, "a failed login");
     let html = res.text().await.unwrap();
@@ -468,7 +437,7 @@ async fn every_answer_carries_the_security_headers(engine: Engine) {
     let res = app.get("/").await;
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
     assert_security_headers(&res, "over https");
-    let res = login(&app, &client(), "organiser@forum.example", PASSWORD).await;
+    let res = app.log_in(&client(), "organiser@forum.example", PASSWORD).await;
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
         cookie.starts_with("__Host-dialogforum_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"),
@@ -525,7 +494,7 @@ async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine
     api_token(&app, "admin@forum.example", Role::Admin).await;
     let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh").await;
     add_person(app.store(), "bo@firma.example", "Bo Berg").await;
-    let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+    let SignedIn { http, csrf, .. } = app.sign_in("organiser@forum.example").await;
 
     let res = http.get(format!("{}/admin/people/{}", app.base, anna.uuid())).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -548,7 +517,7 @@ async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine
     });
     let res = http.get(format!("{}/admin/meetings/{meeting}/checkin", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let (admin, _) = sign_in(&app, "admin@forum.example").await;
+    let admin = app.sign_in("admin@forum.example").await.http;
     let res = admin.get(format!("{}/admin/audit/export.csv?action=person.search", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
 
@@ -587,19 +556,19 @@ async fn admins_read_and_filter_the_audit_log_and_others_are_refused(engine: Eng
     api_token(&app, "organiser@forum.example", Role::Organiser).await;
     api_token(&app, "viewer@forum.example", Role::Viewer).await;
     add_person(app.store(), "anna@firma.example", "Anna Bøgh").await;
-    let (organiser, _) = sign_in(&app, "organiser@forum.example").await;
+    let organiser = app.sign_in("organiser@forum.example").await.http;
     for i in 0..55 {
         let res = organiser.get(format!("{}/admin/people?q=term{i}", app.base)).send().await.unwrap();
         assert_eq!(res.status(), 200);
     }
-    let (viewer, _) = sign_in(&app, "viewer@forum.example").await;
+    let viewer = app.sign_in("viewer@forum.example").await.http;
     for (who, http) in [("organiser", &organiser), ("viewer", &viewer)] {
         for path in ["/admin/audit", "/admin/audit/export.csv"] {
             assert_eq!(http.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 403, "{who} {path}");
         }
     }
 
-    let (admin, _) = sign_in(&app, "admin@forum.example").await;
+    let admin = app.sign_in("admin@forum.example").await.http;
     let get = |query: &str| admin.get(format!("{}/admin/audit?{query}", app.base)).send();
     let html = get("action=person.search").await.unwrap().text().await.unwrap();
     assert!(html.contains("term54") && !html.contains("term4<"), "newest first, fifty a page");
@@ -713,11 +682,11 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     api_token(&app, "admin@forum.example", Role::Admin).await;
     api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let (organiser, _) = sign_in(&app, "organiser@forum.example").await;
+    let organiser = app.sign_in("organiser@forum.example").await.http;
     for path in ["/admin/users", "/admin/tokens"] {
         assert_eq!(organiser.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 403, "{path}");
     }
-    let (admin, csrf) = sign_in(&app, "admin@forum.example").await;
+    let SignedIn { http: admin, csrf, .. } = app.sign_in("admin@forum.example").await;
     let users = format!("{}/admin/users", app.base);
 
     // Add, with a message by the field that is wrong.
@@ -758,7 +727,7 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
             .await
             .unwrap());
 
-    let (newcomer, _) = sign_in(&app, "new@forum.example").await;
+    let newcomer = app.sign_in("new@forum.example").await.http;
     let people = format!("{}/admin/people/{}", app.base, uuid::Uuid::now_v7());
     assert_eq!(newcomer.post(&people).form(&[("name", "x")]).send().await.unwrap().status(), 403, "a viewer");
     let res = admin
@@ -808,7 +777,7 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
     assert_eq!(res.status(), 303);
     assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 303);
     assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 401);
-    assert_eq!(login(&app, &client(), "new@forum.example", PASSWORD).await.status(), 401);
+    assert_eq!(app.log_in(&client(), "new@forum.example", PASSWORD).await.status(), 401);
     let res = admin.post(format!("{users}/{id}/enable")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 200);
@@ -893,7 +862,7 @@ async fn the_dashboard_shows_the_next_meeting_mailings_growth_and_bounces(engine
                 .bind(uuid::Uuid::now_v7()).bind(campaign).bind(format!("r{i}@firma.example")).bind(format!("<m{i}@forum.example>")).bind(status).bind(micros(now)).execute(&pool).await.unwrap();
         }
     });
-    let (http, _) = sign_in(&app, "organiser@forum.example").await;
+    let http = app.sign_in("organiser@forum.example").await.http;
     let html = http.get(format!("{}/admin", app.base)).send().await.unwrap().text().await.unwrap();
     let squeezed: String = html.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(squeezed.contains("Det 17. møde"), "{squeezed}");

@@ -29,6 +29,33 @@ impl Received {
         String::from_utf8_lossy(&self.data).into_owned()
     }
 
+    /// The text part, decoded by a real MIME parser.
+    pub fn plain(&self) -> String {
+        let parsed = mail_parser::MessageParser::default().parse(&self.data).expect("MIME");
+        parsed.body_text(0).expect("a text part").into_owned()
+    }
+
+    /// The decoded subject.
+    pub fn subject(&self) -> String {
+        let parsed = mail_parser::MessageParser::default().parse(&self.data).expect("MIME");
+        parsed.subject().unwrap_or_default().to_owned()
+    }
+
+    /// The first link in the text part whose path starts with `prefix`, as written.
+    pub fn link(&self, prefix: &str) -> String {
+        let text = self.plain();
+        let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
+        let start = text[..at].rfind("http").unwrap();
+        text[start..].split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// The path (and query) of the first link in the text part whose path starts with `prefix`.
+    pub fn link_path(&self, prefix: &str) -> String {
+        let text = self.plain();
+        let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
+        text[at..].split_whitespace().next().unwrap().to_owned()
+    }
+
     /// The value of the first header named `name` (unfolded).
     pub fn header(&self, name: &str) -> Option<String> {
         let text = self.text();

@@ -9,29 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::common::smtp::SmtpServer;
-use crate::common::{Engine, TestApp, api_token, cli};
+use crate::common::{Engine, TestApp, api_token, cli, csrf_of};
 
 const ORGANISER: &str = "secretariat@forum.example";
-
-/// A client of its own, signed in as the organiser (whose account `api_token` made).
-async fn sign_in(app: &TestApp) -> reqwest::Client {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", ORGANISER), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303, "signed in");
-    http
-}
-
-/// The CSRF token of a page's form.
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
 
 /// Waits until `probe` gives a value that `done` accepts, for up to 30 seconds; returns the last value.
 async fn wait_until<T, F, Fut>(mut probe: F, done: impl Fn(&T) -> bool) -> T
@@ -165,7 +145,7 @@ both_engines!(readiness_says_not_ready_without_showing_the_database_cause);
 async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_api(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let token = api_token(&app, ORGANISER, dialogforum::domain::Role::Organiser).await;
-    let http = sign_in(&app).await;
+    let http = app.sign_in(ORGANISER).await.http;
     let page = |path: &str| format!("{}{path}", app.base);
     let html = http.get(page("/admin/meetings/new")).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_of(&html);
@@ -274,7 +254,7 @@ async fn a_campaign_that_cannot_be_expanded_is_set_aside_as_failed_while_the_nex
     assert!(reason.contains("everyone"), "the reason names what could not be read: {reason}");
     assert_eq!(failed["sent"], 0);
 
-    let http = sign_in(&app).await;
+    let http = app.sign_in(ORGANISER).await.http;
     let html = http.get(format!("{}/admin/campaigns", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("fejlet"), "{html}");
     assert!(html.contains("Kunne ikke forberedes") && html.contains("everyone"), "the reason is shown: {html}");

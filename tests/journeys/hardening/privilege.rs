@@ -5,7 +5,6 @@ use dialogforum::domain::{Email, Role, Token};
 use dialogforum::store::users::{create_api_token, upsert_user};
 use jiff::SignedDuration;
 
-use super::signed_in;
 use crate::common::{Engine, TestApp, api_token};
 
 async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {
@@ -23,7 +22,7 @@ async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
-    let pages = signed_in(&app, "viewer@forum.example").await;
+    let pages = app.sign_in("viewer@forum.example").await.http;
     for path in [
         "/admin/%75sers",
         "/admin/%55sers",
@@ -75,7 +74,7 @@ async fn an_api_token_stops_working_when_it_expires(engine: Engine) {
 
     // An admin gives a new token an end on the page; a nonsense value is refused by the field.
     api_token(&app, "admin@forum.example", Role::Admin).await;
-    let admin = signed_in(&app, "admin@forum.example").await;
+    let admin = app.sign_in("admin@forum.example").await.http;
     let page = admin.get(format!("{}/admin/tokens", app.base)).send().await.unwrap().text().await.unwrap();
     let csrf = page.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
     let form = [("csrf", csrf.as_str()), ("name", "Kalender"), ("owner", ""), ("expires_days", "0")];

@@ -8,7 +8,6 @@ use dialogforum::store::registrations::insert_invited;
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use serde_json::{Value, json};
 
-use super::signed_in;
 use crate::common::{Engine, TestApp, api_token};
 
 /// A published meeting with one person attending who told us a diet and an access need.
@@ -72,7 +71,7 @@ async fn a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api(engi
     assert_eq!(app.http.get(&url).bearer_auth(&viewer).send().await.unwrap().status(), 200);
 
     // The pages: the registrations page gives a viewer the counts only.
-    let reader = signed_in(&app, "viewer@forum.example").await;
+    let reader = app.sign_in("viewer@forum.example").await.http;
     let page = format!("{}/admin/meetings/{meeting}/registrations", app.base);
     let res = reader.get(&page).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -90,7 +89,7 @@ async fn a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api(engi
         assert_eq!(res.status(), 403, "viewer {path}");
         assert!(!res.text().await.unwrap().contains("Dorthe"));
     }
-    let organiser_pages = signed_in(&app, "org@forum.example").await;
+    let organiser_pages = app.sign_in("org@forum.example").await.http;
     let html = organiser_pages.get(&page).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Dorthe Deltager") && html.contains("Glutenfri kost"), "{html}");
     app.stop().await;
