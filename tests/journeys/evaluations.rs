@@ -4,6 +4,7 @@
 //! back as results and trends.
 
 use crate::common;
+use crate::common::PostForm as _;
 
 use common::smtp::SmtpServer;
 use common::{Engine, TestApp};
@@ -13,8 +14,7 @@ use dialogforum::store::registrations::insert_invited;
 use serde_json::{Value, json};
 
 async fn spawn(engine: Engine, smtp: &SmtpServer) -> (TestApp, String) {
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
     let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
     (app, token)
 }
@@ -27,12 +27,10 @@ async fn meeting(app: &TestApp, token: &str, title: &str, days: i64) -> MeetingI
         "title": title, "starts_at": start.to_string(), "ends_at": end.to_string(), "format": "physical",
         "venue": "KL-huset"
     });
-    let res =
-        app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(token).json(&body).send().await.unwrap();
+    let res = app.api(token).post("/meetings", &body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let res =
-        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(token).send().await.unwrap();
+    let res = app.api(token).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
     id.parse().unwrap()
 }
@@ -74,17 +72,11 @@ async fn register(app: &TestApp, m: MeetingId, prefix: &str, people: &[Came]) ->
 }
 
 async fn send(app: &TestApp, token: &str, m: MeetingId, body: Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/send", app.base))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.api(token).post(&format!("/meetings/{m}/evaluation/send"), &body).await
 }
 
 async fn api(app: &TestApp, token: &str, path: &str) -> Value {
-    let res = app.http.get(format!("{}/api/v1{path}", app.base)).bearer_auth(token).send().await.unwrap();
+    let res = app.api(token).get(&format!("{path}")).await;
     assert_eq!(res.status(), 200, "{path}");
     res.json().await.unwrap()
 }
@@ -116,7 +108,7 @@ fn link_for<'a>(mails: &'a [(String, String, String)], to: &str, subject_part: &
 }
 
 async fn answer(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let res = app.http.post(format!("{}{path}", app.base)).form(form).send().await.unwrap();
+    let res = app.http.post_form(format!("{}{path}", app.base), form).await;
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
@@ -372,13 +364,7 @@ async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_d
     let past = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string();
     let res = send(&app, &token, m, json!({"closes_at": past})).await;
     assert_eq!(res.status(), 422, "a closing date in the past is refused");
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{m}/evaluation/remind")).await;
     assert_eq!(res.status(), 409, "no reminder before sending");
 
     let closes = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
@@ -387,13 +373,7 @@ async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_d
     let first = link_for(&mails, &people[0], "Evaluering").to_owned();
     assert_eq!(answer(&app, &first, &[("q-overall", "5")]).await.0, 200);
 
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{m}/evaluation/remind")).await;
     assert_eq!(res.status(), 202);
     smtp.wait_for(5, 20).await;
     let mails = evaluation_mails(&smtp);
@@ -412,13 +392,7 @@ async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_d
     assert_eq!(r["responses"].as_i64(), Some(2));
     assert_eq!(r["questions"][0]["average"].as_f64(), Some(4.0));
 
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/close", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{m}/evaluation/close")).await;
     assert_eq!(res.status(), 200);
     let (status, html) = answer(&app, &first, &[("q-overall", "1")]).await;
     assert_eq!(status, 409, "closed: no more changes");
@@ -426,13 +400,7 @@ async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_d
     assert!(app.get(&first).await.text().await.unwrap().contains("Evalueringen er lukket"));
     let r = api(&app, &token, &format!("/meetings/{m}/evaluation/results")).await;
     assert_eq!(r["questions"][0]["average"].as_f64(), Some(4.0), "nothing changed after closing");
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{m}/evaluation/remind")).await;
     assert_eq!(res.status(), 409, "no reminder after closing");
     app.stop().await;
 }
@@ -451,17 +419,17 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
 
     let add = format!("{page}/questions");
     let res = http
-        .post(&add)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("new-key", "Bad Key"),
-            ("new-kind", "single"),
-            ("new-da", "Mad"),
-            ("new-options", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &add,
+            &[
+                ("csrf", csrf.as_str()),
+                ("new-key", "Bad Key"),
+                ("new-kind", "single"),
+                ("new-da", "Mad"),
+                ("new-options", ""),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -470,36 +438,26 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
     assert!(html.contains(r#"id="new-options-error""#) && html.contains(r#"value="Bad Key""#), "what was typed stays");
 
     let res = http
-        .post(&add)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("new-key", "food"),
-            ("new-kind", "single"),
-            ("new-da", "Hvordan var maden?"),
-            ("new-en", "How was the food?"),
-            ("new-options", "good | God | Good\nbad | Dårlig | Bad"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &add,
+            &[
+                ("csrf", csrf.as_str()),
+                ("new-key", "food"),
+                ("new-kind", "single"),
+                ("new-da", "Hvordan var maden?"),
+                ("new-en", "How was the food?"),
+                ("new-options", "good | God | Good\nbad | Dårlig | Bad"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     // Move it to the top and remove the last standard question.
     let n = 8;
     for i in (1..=n).rev() {
-        let res = http
-            .post(format!("{page}/questions/{i}"))
-            .form(&[("csrf", csrf.as_str()), ("action", "up")])
-            .send()
-            .await
-            .unwrap();
+        let res = http.post_form(format!("{page}/questions/{i}"), &[("csrf", csrf.as_str()), ("action", "up")]).await;
         assert_eq!(res.status(), 303);
     }
-    let res = http
-        .post(format!("{page}/questions/{n}"))
-        .form(&[("csrf", csrf.as_str()), ("action", "remove")])
-        .send()
-        .await
-        .unwrap();
+    let res = http.post_form(format!("{page}/questions/{n}"), &[("csrf", csrf.as_str()), ("action", "remove")]).await;
     assert_eq!(res.status(), 303);
     let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
     let keys: Vec<&str> = q["questions"].as_array().unwrap().iter().map(|q| q["key"].as_str().unwrap()).collect();
@@ -508,8 +466,7 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
         ["food", "overall", "theme_relevance", "balance", "frequency", "format", "next_themes", "planning_group"]
     );
 
-    let res =
-        http.post(format!("{page}/send")).form(&[("csrf", csrf.as_str()), ("closes_on", "")]).send().await.unwrap();
+    let res = http.post_form(format!("{page}/send"), &[("csrf", csrf.as_str()), ("closes_on", "")]).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("Evalueringen sendes nu") && html.contains("Send påmindelse nu"));
@@ -519,11 +476,8 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
     assert!(form.find("Hvordan var maden?").unwrap() < form.find("Hvor stort var dit samlede udbytte").unwrap());
     assert!(!form.contains("Øvrige kommentarer"));
     let res = http
-        .post(&add)
-        .form(&[("csrf", csrf.as_str()), ("new-key", "late"), ("new-kind", "text"), ("new-da", "For sent")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&add, &[("csrf", csrf.as_str()), ("new-key", "late"), ("new-kind", "text"), ("new-da", "For sent")])
+        .await;
     assert_eq!(res.status(), 409, "no edits once sent");
     app.stop().await;
 }

@@ -95,8 +95,7 @@ async fn seed(app: &TestApp, token: &str) -> uuid::Uuid {
         "venue": "Weidekampsgade 10, København S",
         "tracks": [{"key": "ai", "title": "Kunstig intelligens"}],
     });
-    let res =
-        app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(token).json(&meeting).send().await.unwrap();
+    let res = app.api(token).post("/meetings", &meeting).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let id: uuid::Uuid = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().parse().unwrap();
 
@@ -299,13 +298,7 @@ async fn a_viewer_may_not_export_personal_data(engine: Engine) {
         assert!(problem["detail"].as_str().unwrap().contains("organiser or admin"), "{problem}");
     }
     // The public list holds no personal data.
-    let res = app
-        .http
-        .get(format!("{}/api/v1/meetings/{meeting}/organisations", app.base))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&viewer).get(&format!("/meetings/{meeting}/organisations")).await;
     assert_eq!(res.status(), 200);
     assert!(audit_rows(&app, "export.participants").await.is_empty());
     assert!(audit_rows(&app, "export.subscribers").await.is_empty());
@@ -338,13 +331,7 @@ async fn the_public_list_names_only_consenting_organisations_in_danish_order(eng
 
     let expected =
         ["aarhus data", "Beta A/S", "Zenit Consult", "æble IT", "Ærø Øl & Åbne Data A/S", "ørsted it", "Åben Kode ApS"];
-    let res = app
-        .http
-        .get(format!("{}/api/v1/meetings/{meeting}/organisations", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get(&format!("/meetings/{meeting}/organisations")).await;
     assert_eq!(res.status(), 200);
     let list: serde_json::Value = res.json().await.unwrap();
     let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
@@ -393,16 +380,9 @@ async fn the_mailing_list_exports_with_numbers_dates_and_an_audit_entry(engine: 
     assert_eq!(rows[1][..4], ["Ny Person", "ny@pending.example", "", "Pending"]);
     assert_eq!(rows[1][6], "0");
 
-    let res = app
-        .http
-        .get(format!("{}/api/v1/subscribers.csv?status=guest", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get("/subscribers.csv?status=guest").await;
     assert_eq!(res.status(), 422);
-    let res =
-        app.http.get(format!("{}/api/v1/subscribers.csv?sep=tab", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).get("/subscribers.csv?sep=tab").await;
     assert_eq!(res.status(), 422);
 
     let audited = audit_rows(&app, "export.subscribers").await;
@@ -626,16 +606,9 @@ async fn evaluation_results_export_with_counts_shares_and_neutralised_free_text(
     // A meeting without an evaluation has nothing to download.
     let other = serde_json::json!({"title": "Uden evaluering", "number": 17, "starts_at": "2026-09-01T09:00:00+02:00",
         "ends_at": "2026-09-01T15:00:00+02:00", "format": "virtual"});
-    let res =
-        app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).json(&other).send().await.unwrap();
+    let res = app.api(&token).post("/meetings", &other).await;
     let other = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let res = app
-        .http
-        .get(format!("{}/api/v1/meetings/{other}/evaluation/results.csv", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get(&format!("/meetings/{other}/evaluation/results.csv")).await;
     assert_eq!(res.status(), 404);
 
     assert_eq!(audit_rows(&app, "export.evaluation").await.len(), 2);

@@ -2,6 +2,7 @@
 //! demo history, pages, organiser sign-in, the API, health, errors and the CLI.
 
 use crate::common;
+use crate::common::PostForm as _;
 
 use common::{Engine, TestApp, TestDb, api_token, cli, csrf_of};
 use dialogforum::domain::{Email, Role, Token};
@@ -208,31 +209,20 @@ async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engin
     assert_eq!(res.headers()["location"], "/login?next=%2Fadmin");
 
     let login = format!("{}/login", app.base);
-    let res = app
-        .http
-        .post(&login)
-        .form(&[("email", "organiser@forum.example"), ("password", "wrong password!!")])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.http.post_form(&login, &[("email", "organiser@forum.example"), ("password", "wrong password!!")]).await;
     assert_eq!(res.status(), 401);
     assert!(res.text().await.unwrap().contains("adgangskoden er forkert"));
-    let res = app
-        .http
-        .post(&login)
-        .form(&[("email", "nobody@forum.example"), ("password", "wrong password!!")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.http.post_form(&login, &[("email", "nobody@forum.example"), ("password", "wrong password!!")]).await;
     assert_eq!(res.status(), 401, "unknown accounts get the same answer");
 
     let res = app
         .http
-        .post(&login)
-        .form(&[("email", "Organiser@Forum.example"), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &login,
+            &[("email", "Organiser@Forum.example"), ("password", "a long enough password"), ("next", "/admin")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let cookie = set_cookie(&res);
     assert!(cookie.starts_with("dialogforum_session="), "{cookie}");
@@ -241,11 +231,11 @@ async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engin
 
     let html = app.get("/admin").await.text().await.unwrap();
     assert!(html.contains("organiser@forum.example"));
-    let res = app.http.post(format!("{}/logout", app.base)).form(&[("csrf", "forged")]).send().await.unwrap();
+    let res = app.post_form("/logout", &[("csrf", "forged")]).await;
     assert_eq!(res.status(), 403, "a form without the session's CSRF token is refused");
     assert_eq!(app.get("/admin").await.status(), 200, "and the session lives on");
 
-    let res = app.http.post(format!("{}/logout", app.base)).form(&[("csrf", csrf_of(&html))]).send().await.unwrap();
+    let res = app.http.post_form(format!("{}/logout", app.base), &[("csrf", csrf_of(&html))]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(app.get("/admin").await.status(), 303, "after logout the session is gone");
     app.stop().await;

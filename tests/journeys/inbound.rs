@@ -10,11 +10,12 @@
 //! nothing; and list mail names the leave address in `List-Unsubscribe`.
 
 use crate::common;
+use crate::common::PostForm as _;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::smtp::{Received, SmtpServer};
+use common::smtp::{SmtpClient, SmtpServer};
 use common::{Engine, TestApp, TestDb};
 use dialogforum::app::{self, Running, StartOptions};
 use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
@@ -25,9 +26,6 @@ use dialogforum::store::Store;
 use dialogforum::store::outbox::{ClaimOwner, Outcome, enqueue};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use lettre::AsyncTransport;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 const FROM: &str = "dialogforum@forum.example";
 const JOIN: &str = "tilmeld@forum.example";
@@ -90,6 +88,11 @@ impl Inbound {
         let rows: Vec<(String, String, String, Option<i64>)> =
             on_db!(self.db, |pool| sqlx::query_as(sql).bind(email).fetch_all(&pool).await.unwrap());
         rows.into_iter().map(|(m, p, t, c)| (m, p, t, c.is_some())).collect()
+    }
+
+    /// Waits until the outbox holds no message that is queued or being sent.
+    async fn outbox_settled(&self) {
+        common::wait_for_counts(self.store(), |c| c.queued == 0 && c.sending == 0, 60).await;
     }
 
     fn store(&self) -> &Store {
@@ -183,73 +186,9 @@ fn bounce_address(id: OutboxId) -> String {
     envelope_sender(&Email::parse(FROM).unwrap(), id).unwrap().to_string()
 }
 
-/// A raw SMTP conversation.
-struct Smtp {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-}
-
-impl Smtp {
-    async fn connect(addr: SocketAddr) -> Self {
-        let (read, writer) = TcpStream::connect(addr).await.expect("connect to the inbound listener").into_split();
-        let mut smtp = Self { reader: BufReader::new(read), writer };
-        let (code, greeting) = smtp.reply().await;
-        assert_eq!(code, 220, "{greeting}");
-        smtp
-    }
-
-    /// The next reply: its code and all its lines.
-    async fn reply(&mut self) -> (u16, String) {
-        let mut text = String::new();
-        loop {
-            let mut line = String::new();
-            let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut line))
-                .await
-                .expect("a reply within 10 s")
-                .unwrap();
-            assert!(n > 0, "connection closed; so far: {text:?}");
-            text.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return (line[..3].parse().expect("a reply code"), text);
-            }
-        }
-    }
-
-    async fn command(&mut self, line: &str) -> (u16, String) {
-        self.writer.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
-        self.reply().await
-    }
-
-    /// DATA, the message (dot-stuffed), the final dot; returns the final reply.
-    async fn data(&mut self, message: &str) -> (u16, String) {
-        let (code, text) = self.command("DATA").await;
-        assert_eq!(code, 354, "{text}");
-        let mut wire = String::new();
-        for line in message.lines() {
-            if line.starts_with('.') {
-                wire.push('.');
-            }
-            wire.push_str(line);
-            wire.push_str("\r\n");
-        }
-        wire.push_str(".\r\n");
-        self.writer.write_all(wire.as_bytes()).await.unwrap();
-        self.reply().await
-    }
-
-    /// A whole transaction from `from` to `to`; returns the answer to the message.
-    async fn send(&mut self, from: &str, to: &str, message: &str) -> (u16, String) {
-        let (code, text) = self.command(&format!("MAIL FROM:<{from}>")).await;
-        assert_eq!(code, 250, "MAIL: {text}");
-        let (code, text) = self.command(&format!("RCPT TO:<{to}>")).await;
-        assert_eq!(code, 250, "RCPT: {text}");
-        self.data(message).await
-    }
-}
-
 /// One message over a fresh connection.
 async fn deliver(addr: SocketAddr, from: &str, to: &str, message: &str) -> (u16, String) {
-    let mut smtp = Smtp::connect(addr).await;
+    let mut smtp = SmtpClient::connect(addr).await;
     let (code, text) = smtp.command("EHLO mx.nordlys-it.example").await;
     assert_eq!(code, 250, "{text}");
     let answer = smtp.send(from, to, message).await;
@@ -528,7 +467,7 @@ async fn only_our_bounce_addresses_and_the_join_and_leave_addresses_are_accepted
     let hex = id.uuid().simple().to_string();
     let total = app.outbox_total().await;
 
-    let mut smtp = Smtp::connect(app.addr).await;
+    let mut smtp = SmtpClient::connect(app.addr).await;
     let (code, ehlo) = smtp.command("EHLO relay-test.example").await;
     assert_eq!(code, 250);
     assert!(ehlo.contains("SIZE "), "the size limit is announced: {ehlo}");
@@ -572,7 +511,7 @@ async fn a_message_over_the_size_limit_is_refused_with_552(engine: Engine) {
     dsn = dsn.replace(end, &format!("{filler}\r\n{end}"));
     assert!(dsn.len() > 4096);
 
-    let mut smtp = Smtp::connect(app.addr).await;
+    let mut smtp = SmtpClient::connect(app.addr).await;
     assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
     // Announced up front, refused up front (RFC 1870).
     let (code, text) = smtp.command(&format!("MAIL FROM:<> SIZE={}", dsn.len())).await;
@@ -592,7 +531,7 @@ async fn a_message_over_the_size_limit_is_refused_with_552(engine: Engine) {
     assert_eq!(smtp.command("QUIT").await.0, 221);
 
     // Stopping does not wait for a connection that sits idle: it is told to come back later.
-    let mut idle = Smtp::connect(app.addr).await;
+    let mut idle = SmtpClient::connect(app.addr).await;
     assert_eq!(idle.command("EHLO mx.nordlys-it.example").await.0, 250);
     tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("a prompt stop");
     assert_eq!(idle.reply().await.0, 421);
@@ -627,25 +566,6 @@ Nordlys IT A/S\r
 const ANNA: &str = "anna.bogh@nordlys-it.example";
 const ANNA_FROM: &str = "=?utf-8?q?Anna_B=C3=B8gh?= <anna.bogh@nordlys-it.example>";
 
-/// The text part of a received mail.
-fn plain(m: &Received) -> String {
-    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
-    parsed.body_text(0).expect("a text part").into_owned()
-}
-
-/// The first link in the text part whose path starts with `prefix`.
-fn link(m: &Received, prefix: &str) -> String {
-    let text = plain(m);
-    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    let start = text[..at].rfind("http").unwrap();
-    text[start..].split_whitespace().next().unwrap().to_owned()
-}
-
-fn subject(m: &Received) -> String {
-    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
-    parsed.subject().unwrap_or_default().to_owned()
-}
-
 async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
     let smtp = SmtpServer::start().await;
     let app = Inbound::relaying(engine, &smtp, &[]).await;
@@ -660,10 +580,10 @@ async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1, "one confirmation");
     assert_eq!(msgs[0].to, [ANNA]);
-    assert_eq!(subject(&msgs[0]), "Bekræft din tilmelding til Dialogforum");
+    assert_eq!(msgs[0].subject(), "Bekræft din tilmelding til Dialogforum");
     assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
     assert_eq!(msgs[0].header("Auto-Submitted").as_deref(), Some("auto-generated"), "so it cannot start a loop");
-    let confirm = link(&msgs[0], "/confirm/");
+    let confirm = msgs[0].link("/confirm/");
 
     let page = http.get(app.local(&confirm)).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -679,7 +599,7 @@ async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
     assert_eq!(deliver(app.addr, ANNA, JOIN, &again).await.0, 250);
     let msgs = smtp.wait_for(2, 10).await;
     assert_eq!(msgs.len(), 2);
-    assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
+    assert!(msgs[1].plain().contains("allerede"), "{}", msgs[1].plain());
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
     app.stop().await;
 }
@@ -694,20 +614,18 @@ async fn the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name(eng
 
     let mail = personal_mail(ANNA_FROM, JOIN, "Tilmelding", "<tilmeld-org@mail.nordlys-it.example>", "");
     assert_eq!(deliver(app.addr, ANNA, JOIN, &mail).await.0, 250);
-    let confirm = link(&smtp.wait_for(1, 10).await[0], "/confirm/");
+    let confirm = smtp.wait_for(1, 10).await[0].link("/confirm/");
     let page = http.get(app.local(&confirm)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"id="organisation""#), "the organisation is asked for:\n{page}");
 
     // A line break is refused by the field, and nothing is confirmed.
-    let res =
-        http.post(app.local(&confirm)).form(&[("organisation", "Nordlys\nBcc: x@evil.example")]).send().await.unwrap();
+    let res = http.post_form(app.local(&confirm), &[("organisation", "Nordlys\nBcc: x@evil.example")]).await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains(r#"id="organisation-error""#));
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "pending");
 
     // Case and spacing differ, yet it is the same organisation.
-    let res =
-        http.post(app.local(&confirm)).form(&[("organisation", "  nordlys   IT\u{a0}a/s ")]).send().await.unwrap();
+    let res = http.post_form(app.local(&confirm), &[("organisation", "  nordlys   IT\u{a0}a/s ")]).await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
     let organisations = app.store().organisations().await.unwrap();
@@ -736,7 +654,7 @@ async fn automatic_mail_to_the_join_address_sets_nothing_off(engine: Engine) {
         assert_eq!(app.people_total().await, 0, "{what} creates nobody");
         assert_eq!(app.outbox_total().await, 0, "{what} queues nothing");
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.outbox_settled().await;
     assert!(smtp.messages().is_empty(), "nothing is sent");
     app.stop().await;
 }
@@ -754,9 +672,9 @@ async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_tak
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].to, [ANNA]);
-    assert_eq!(subject(&msgs[0]), "Bekræft, at du vil af Dialogforums mailingliste");
+    assert_eq!(msgs[0].subject(), "Bekræft, at du vil af Dialogforums mailingliste");
     assert!(msgs[0].header("List-Unsubscribe").is_none(), "a notice, not list mail");
-    let unsubscribe = link(&msgs[0], "/unsubscribe/");
+    let unsubscribe = msgs[0].link("/unsubscribe/");
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed", "a From can be forged: nothing yet");
 
     let page = http.get(app.local(&unsubscribe)).send().await.unwrap();
@@ -780,7 +698,7 @@ async fn a_request_to_leave_from_an_unknown_address_sends_nothing(engine: Engine
     assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", LEAVE, &any).await.0, 250);
     assert_eq!(app.people_total().await, 0, "a request to leave creates nobody");
     assert_eq!(app.outbox_total().await, 0);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.outbox_settled().await;
     assert!(smtp.messages().is_empty(), "nothing is sent");
     app.stop().await;
 }
@@ -826,7 +744,7 @@ async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link
     assert_eq!(deliver(app.addr, ANNA, LEAVE, &mail).await.0, 250);
     let msgs = smtp.wait_for(2, 10).await;
     assert_eq!(msgs.len(), 2);
-    assert!(link(&msgs[1], "/unsubscribe/").contains("/unsubscribe/"));
+    assert!(msgs[1].link("/unsubscribe/").contains("/unsubscribe/"));
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
     app.stop().await;
 

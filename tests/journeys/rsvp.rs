@@ -4,8 +4,7 @@
 //! that opens the person's check-in; consent to a public listing is recorded.
 
 use crate::common;
-
-use std::time::Duration;
+use crate::common::PostForm as _;
 
 use common::smtp::SmtpServer;
 use common::{Engine, TestApp, csrf_of};
@@ -23,22 +22,7 @@ async fn meeting(app: &TestApp, token: &str, capacity: i32, per_org: Option<i32>
         "format": "virtual", "online_url": "https://meet.example/df", "capacity": capacity,
         "per_organisation_limit": per_org, "tracks": tracks
     });
-    let m: Value = app
-        .http
-        .post(format!("{}/api/v1/meetings", app.base))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = m["id"].as_str().unwrap().to_owned();
-    let res =
-        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(token).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    id.parse().unwrap()
+    app.api(token).published_meeting(&body).await.parse().unwrap()
 }
 
 /// Invites `n` people (organisation `org(i)`) and returns their RSVP tokens and registrations.
@@ -87,8 +71,7 @@ async fn counts(app: &TestApp, meeting: MeetingId) -> (usize, usize, usize) {
 
 async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_calendar_entry(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
     let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
     let m = meeting(
         &app,
@@ -108,23 +91,16 @@ async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_cale
     assert!(!html.contains("meet.example"), "the joining link is only for registered people");
     assert_eq!(app.store().registration(*reg).await.unwrap().status.as_str(), "invited", "opening changes nothing");
 
-    let res = app
-        .http
-        .post(format!("{}/rsvp/{rsvp}", app.base))
-        .form(&[("answer", "yes"), ("diet", "vegetar")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form(&format!("/rsvp/{rsvp}"), &[("answer", "yes"), ("diet", "vegetar")]).await;
     assert_eq!(res.status(), 422, "a meeting with tracks needs a track");
     assert!(res.text().await.unwrap().contains(r#"id="track-error""#));
 
     let res = app
-        .http
-        .post(format!("{}/rsvp/{rsvp}", app.base))
-        .form(&[("answer", "yes"), ("track", "sikkerhed"), ("diet", "vegetar"), ("access_needs", "kørestol")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/rsvp/{rsvp}"),
+            &[("answer", "yes"), ("track", "sikkerhed"), ("diet", "vegetar"), ("access_needs", "kørestol")],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Du er tilmeldt"));
     let msgs = smtp.wait_for(1, 10).await;
@@ -135,30 +111,14 @@ async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_cale
     );
     assert!(msgs[0].text().contains("text/calendar"));
 
-    let list: Value = app
-        .http
-        .get(format!("{}/api/v1/meetings/{m}/registrations", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.api(&token).get(&format!("/meetings/{m}/registrations")).await.json().await.unwrap();
     let r = &list["items"][0];
     assert_eq!(
         (r["status"].as_str(), r["track"].as_str(), r["diet"].as_str(), r["access_needs"].as_str()),
         (Some("attending"), Some("sikkerhed"), Some("vegetar"), Some("kørestol"))
     );
 
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/checkins", app.base))
-        .bearer_auth(&token)
-        .json(&json!({"registration_id": reg}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).post(&format!("/meetings/{m}/checkins"), &json!({"registration_id": reg})).await;
     assert_eq!(res.status(), 200);
     assert!(res.json::<Value>().await.unwrap()["checked_in_at"].is_string());
 
@@ -180,7 +140,7 @@ async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<
         if let Some(track) = track {
             form.push(("track", track.to_owned()));
         }
-        tasks.spawn(async move { http.post(url).form(&form).send().await.unwrap().status().as_u16() });
+        tasks.spawn(async move { http.post_form(url, &form).await.status().as_u16() });
     }
     let mut codes = Vec::new();
     while let Some(c) = tasks.join_next().await {
@@ -277,8 +237,7 @@ both_engines!(twenty_parallel_answers_with_one_token_make_one_registration);
 
 async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
     let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 3, None, json!([])).await;
     let people = invite(&app, m, 7, |i| format!("Firma {i}")).await;
@@ -296,7 +255,7 @@ async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engi
     for (t, _) in &people[..2] {
         let url = format!("{}/rsvp/{t}", app.base);
         let http = app.http.clone();
-        tasks.spawn(async move { http.post(url).form(&[("answer", "no")]).send().await.unwrap().status().as_u16() });
+        tasks.spawn(async move { http.post_form(url, &[("answer", "no")]).await.status().as_u16() });
     }
     while let Some(c) = tasks.join_next().await {
         assert_eq!(c.unwrap(), 200);
@@ -310,7 +269,7 @@ async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engi
         "first come, first served"
     );
 
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.outbox_settled().await;
     let msgs = smtp.wait_for(11, 10).await;
     let promoted: Vec<_> = msgs
         .iter()
@@ -328,8 +287,7 @@ both_engines!(cancellations_move_the_waiting_list_up_in_order_with_one_mail_each
 
 async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
     let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 2, |i| format!("Firma {i}")).await;
@@ -343,23 +301,22 @@ async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_fr
     let domain = holder.email.split('@').nth(1).unwrap().to_owned();
 
     let res = app
-        .http
-        .post(format!("{}/rsvp/{first}/colleague", app.base))
-        .form(&[("colleague_name", "Kollega"), ("colleague_email", "kollega@andet.example")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/rsvp/{first}/colleague"),
+            &[("colleague_name", "Kollega"), ("colleague_email", "kollega@andet.example")],
+        )
+        .await;
     assert_eq!(res.status(), 422, "a colleague is someone at the same organisation");
     assert!(res.text().await.unwrap().contains(r#"id="colleague_email-error""#));
 
     let colleague = format!("kollega@{domain}");
     let res = app
         .http
-        .post(format!("{}/rsvp/{first}/colleague", app.base))
-        .form(&[("colleague_name", "Kim Kollega"), ("colleague_email", colleague.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            format!("{}/rsvp/{first}/colleague", app.base),
+            &[("colleague_name", "Kim Kollega"), ("colleague_email", colleague.as_str())],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let msgs = smtp.wait_for(4, 10).await;
     let to_colleague: Vec<_> = msgs.iter().filter(|m| m.to == vec![colleague.clone()]).collect();
@@ -406,7 +363,7 @@ async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: 
     let res = door.post(&check_in, &[("present", "no")]).await;
     assert_eq!(res.status(), 303);
     assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_none(), "undo works");
-    let res = door.http.post(app.url(&check_in)).form(&[("csrf", "forged"), ("present", "yes")]).send().await.unwrap();
+    let res = door.http.post_form(app.url(&check_in), &[("csrf", "forged"), ("present", "yes")]).await;
     assert_eq!(res.status(), 403, "the form needs the session's CSRF token");
     app.stop().await;
 }
@@ -581,13 +538,7 @@ async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_ans
     assert!(!tick.contains("checked"), "not ticked by default");
     assert!(html.contains(r#"<label for="list_organisation">Ja, min organisations navn"#));
 
-    let res = app
-        .http
-        .post(format!("{}/rsvp/{rsvp}", app.base))
-        .form(&[("answer", "yes"), ("list_organisation", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form(&format!("/rsvp/{rsvp}"), &[("answer", "yes"), ("list_organisation", "yes")]).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.split(r#"id="list_organisation""#).nth(1).unwrap().split('>').next().unwrap().contains("checked"));
@@ -601,12 +552,7 @@ async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_ans
     assert!(listing[0].withdrawn_at.is_none() && !listing[0].proof.is_empty());
 
     // The same answer again changes nothing; without the tick, the consent is withdrawn.
-    app.http
-        .post(format!("{}/rsvp/{rsvp}", app.base))
-        .form(&[("answer", "yes"), ("list_organisation", "yes")])
-        .send()
-        .await
-        .unwrap();
+    app.post_form(&format!("/rsvp/{rsvp}"), &[("answer", "yes"), ("list_organisation", "yes")]).await;
     let res = app.rsvp(rsvp, "yes").await;
     assert_eq!(res.status(), 200);
     assert!(!app.store().registration(*reg).await.unwrap().list_organisation);
@@ -628,7 +574,7 @@ async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engin
     let answer = |i: usize, track: &'static str| {
         let url = format!("{}/rsvp/{}", app.base, people[i].0);
         let http = app.http.clone();
-        async move { http.post(url).form(&[("answer", "yes"), ("track", track)]).send().await.unwrap().status() }
+        async move { http.post_form(url, &[("answer", "yes"), ("track", track)]).await.status() }
     };
     assert_eq!(answer(0, "ai").await, 200);
     assert_eq!(answer(1, "sikkerhed").await, 200);
@@ -653,14 +599,7 @@ async fn more_seats_go_to_the_waiting_list_at_once(engine: Engine) {
         assert_eq!(res.status(), 200);
     }
     assert_eq!(counts(&app, m).await, (1, 2, 0));
-    let res = app
-        .http
-        .patch(format!("{}/api/v1/meetings/{m}", app.base))
-        .bearer_auth(&token)
-        .json(&json!({"capacity": 2}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).patch(&format!("/meetings/{m}"), &json!({"capacity": 2})).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(counts(&app, m).await, (2, 1, 0), "the first on the waiting list has the new seat");
     let after = app.store().registrations(m).await.unwrap();

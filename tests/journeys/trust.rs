@@ -6,33 +6,19 @@
 //! pages for users and API tokens.
 
 use crate::common;
+use crate::common::PostForm as _;
 
-use common::{Engine, PASSWORD, SignedIn, TestApp, TestDb, api_token, client, csrf_of};
+use common::{Engine, PASSWORD, SignedIn, TestApp, TestDb, add_person, api_token, client, csrf_of};
 use dialogforum::app::{self, StartOptions};
-use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role};
-use dialogforum::store::people::{NewPerson, insert_person_if_new};
+use dialogforum::domain::{PersonStatus, Role};
+use dialogforum::store::db_time;
 use dialogforum::store::retention::{self, Policy};
-use dialogforum::store::{Store, db_time};
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
-}
-
-async fn add_person(store: &Store, email: &str, name: &str) -> PersonId {
-    let mut tx = store.begin().await.unwrap();
-    let p = NewPerson {
-        email: Email::parse(email).unwrap(),
-        name: Name::parse(name).unwrap(),
-        organisation: Some(Name::parse("Firma A/S").unwrap()),
-        status: PersonStatus::Confirmed,
-        interests: Vec::new(),
-    };
-    let (id, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
-    tx.commit().await.unwrap();
-    id
 }
 
 /// The audit entries as (action, detail, row count), oldest first.
@@ -249,64 +235,36 @@ both_engines!(login_is_throttled_per_client_address_behind_a_trusted_proxy);
 async fn a_password_change_ends_the_other_sessions_and_keeps_this_one(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     api_token(&app, "viewer@forum.example", Role::Viewer).await;
-    let SignedIn { http: here, csrf, .. } = app.sign_in("viewer@forum.example").await;
-    let elsewhere = app.sign_in("viewer@forum.example").await.http;
-    let url = format!("{}/admin/password", app.base);
-    let page = here.get(&url).send().await.unwrap().text().await.unwrap();
+    let here = app.sign_in("viewer@forum.example").await;
+    let elsewhere = app.sign_in("viewer@forum.example").await;
+    let page = here.page("/admin/password").await;
     assert!(page.contains(r#"<label for="current">"#) && page.contains(r#"id="new""#));
 
-    let res = here
-        .post(&url)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", "not my password"),
-            ("new", "a brand new password"),
-            ("repeat", "a brand new password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    let html = res.text().await.unwrap();
-    assert!(html.contains(r#"id="current-error""#) && html.contains(r#"aria-describedby="current-error""#), "{html}");
-    let res = here
-        .post(&url)
-        .form(&[("csrf", csrf.as_str()), ("current", PASSWORD), ("new", "short"), ("repeat", "short")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains(r#"id="new-error""#));
-    let res = here
-        .post(&url)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", PASSWORD),
-            ("new", "a brand new password"),
-            ("repeat", "another new password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains(r#"id="repeat-error""#));
-    assert_eq!(elsewhere.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200, "nothing changed yet");
+    let change = |current: &'static str, new: &'static str, repeat: &'static str| {
+        let here = &here;
+        async move { here.post("/admin/password", &[("current", current), ("new", new), ("repeat", repeat)]).await }
+    };
+    let refused = [
+        ("not my password", "a brand new password", "a brand new password", "current-error"),
+        (PASSWORD, "short", "short", "new-error"),
+        (PASSWORD, "a brand new password", "another new password", "repeat-error"),
+    ];
+    for (current, new, repeat, error) in refused {
+        let res = change(current, new, repeat).await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(&format!(r#"id="{error}""#)), "{html}");
+        if error == "current-error" {
+            assert!(html.contains(r#"aria-describedby="current-error""#), "{html}");
+        }
+    }
+    assert_eq!(elsewhere.get("/admin").await.status(), 200, "nothing changed yet");
 
-    let res = here
-        .post(&url)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", PASSWORD),
-            ("new", "a brand new password"),
-            ("repeat", "a brand new password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = change(PASSWORD, "a brand new password", "a brand new password").await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Adgangskoden er skiftet"));
-    assert_eq!(here.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200, "this session lives on");
-    assert_eq!(elsewhere.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 303, "the other one ended");
+    assert_eq!(here.get("/admin").await.status(), 200, "this session lives on");
+    assert_eq!(elsewhere.get("/admin").await.status(), 303, "the other one ended");
     assert_eq!(app.log_in(&client(), "viewer@forum.example", PASSWORD).await.status(), 401, "the old password is gone");
     assert_eq!(app.log_in(&client(), "viewer@forum.example", "a brand new password").await.status(), 303);
     assert!(audit_entries(&app.db).await.iter().any(|(a, _, n)| a == "user.password_change" && *n == Some(1)));
@@ -373,7 +331,7 @@ async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolu
     let res = app.log_in(&http, "organiser@forum.example", PASSWORD).await;
     let cookie = session_cookie(&res);
     let html = http.get(&admin).send().await.unwrap().text().await.unwrap();
-    let res = http.post(format!("{}/logout", app.base)).form(&[("csrf", csrf_of(&html))]).send().await.unwrap();
+    let res = http.post_form(format!("{}/logout", app.base), &[("csrf", csrf_of(&html))]).await;
     assert_eq!(res.status(), 303);
     let replay = client().get(&admin).header("cookie", cookie).send().await.unwrap();
     assert_eq!(replay.status(), 303, "the old cookie no longer opens anything");
@@ -409,7 +367,7 @@ async fn every_answer_carries_the_security_headers(engine: Engine) {
         let res = app.get(path).await;
         assert_security_headers(&res, path);
     }
-    let res = app.http.get(format!("{}/api/v1/subscribers", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).get("/subscribers").await;
     assert_eq!(res.status(), 200);
     assert_security_headers(&res, "an API answer");
     let res = app
@@ -462,11 +420,11 @@ async fn the_login_only_leads_back_to_paths_on_this_site(engine: Engine) {
         " //evil.example",
     ] {
         let res = client()
-            .post(format!("{}/login", app.base))
-            .form(&[("email", "organiser@forum.example"), ("password", PASSWORD), ("next", evil)])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                format!("{}/login", app.base),
+                &[("email", "organiser@forum.example"), ("password", PASSWORD), ("next", evil)],
+            )
+            .await;
         assert_eq!(res.status(), 303);
         assert_eq!(location(&res), "/admin", "{evil:?} is refused");
         let page = app
@@ -478,11 +436,11 @@ async fn the_login_only_leads_back_to_paths_on_this_site(engine: Engine) {
         assert!(page.contains(r#"name="next" value="/""#), "{evil:?} is not carried on");
     }
     let res = client()
-        .post(format!("{}/login", app.base))
-        .form(&[("email", "organiser@forum.example"), ("password", PASSWORD), ("next", "/admin/people?q=anna")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            format!("{}/login", app.base),
+            &[("email", "organiser@forum.example"), ("password", PASSWORD), ("next", "/admin/people?q=anna")],
+        )
+        .await;
     assert_eq!(location(&res), "/admin/people?q=anna", "a path on this site is followed");
     app.stop().await;
 }
@@ -492,23 +450,17 @@ async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine
     let app = TestApp::spawn(engine).await;
     let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
     api_token(&app, "admin@forum.example", Role::Admin).await;
-    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh").await;
-    add_person(app.store(), "bo@firma.example", "Bo Berg").await;
+    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
+    add_person(app.store(), "bo@firma.example", "Bo Berg", "Firma A/S", PersonStatus::Confirmed).await;
     let SignedIn { http, csrf, .. } = app.sign_in("organiser@forum.example").await;
 
     let res = http.get(format!("{}/admin/people/{}", app.base, anna.uuid())).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let res = http.get(format!("{}/admin/people?q=firma", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let res = app.http.get(format!("{}/api/v1/subscribers?q=Berg", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).get("/subscribers?q=Berg").await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .http
-        .get(format!("{}/api/v1/subscribers/{}", app.base, anna.uuid()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get(&format!("/subscribers/{}", anna.uuid())).await;
     assert_eq!(res.status(), 200);
     let meeting = uuid::Uuid::now_v7();
     on_db!(app.db, |pool| {
@@ -538,11 +490,11 @@ async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine
     assert!(seen.contains(&"person.view") && seen.contains(&"subscriber.view"), "{seen:?}");
 
     let res = http
-        .post(format!("{}/admin/people/{}/erase", app.base, anna.uuid()))
-        .form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            format!("{}/admin/people/{}/erase", app.base, anna.uuid()),
+            &[("csrf", csrf.as_str()), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let entries = audit_entries(&app.db).await;
     assert!(entries.iter().any(|(a, _, _)| a == "person.erase"), "{entries:?}");
@@ -555,7 +507,7 @@ async fn admins_read_and_filter_the_audit_log_and_others_are_refused(engine: Eng
     api_token(&app, "admin@forum.example", Role::Admin).await;
     api_token(&app, "organiser@forum.example", Role::Organiser).await;
     api_token(&app, "viewer@forum.example", Role::Viewer).await;
-    add_person(app.store(), "anna@firma.example", "Anna Bøgh").await;
+    add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
     let organiser = app.sign_in("organiser@forum.example").await.http;
     for i in 0..55 {
         let res = organiser.get(format!("{}/admin/people?q=term{i}", app.base)).send().await.unwrap();
@@ -691,33 +643,33 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
 
     // Add, with a message by the field that is wrong.
     let res = admin
-        .post(&users)
-        .form(&[("csrf", csrf.as_str()), ("email", "not an address"), ("role", "viewer"), ("password", "short")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &users,
+            &[("csrf", csrf.as_str()), ("email", "not an address"), ("role", "viewer"), ("password", "short")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains(r#"id="email-error""#) && html.contains(r#"id="password-error""#), "{html}");
     let res = admin
-        .post(&users)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", "new@forum.example"),
-            ("name", "Ny Bruger"),
-            ("role", "viewer"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &users,
+            &[
+                ("csrf", csrf.as_str()),
+                ("email", "new@forum.example"),
+                ("name", "Ny Bruger"),
+                ("role", "viewer"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let res = admin
-        .post(&users)
-        .form(&[("csrf", csrf.as_str()), ("email", "new@forum.example"), ("role", "viewer"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &users,
+            &[("csrf", csrf.as_str()), ("email", "new@forum.example"), ("role", "viewer"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(res.status(), 422, "the address is taken");
     let html = admin.get(&users).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("new@forum.example") && html.contains("Ny Bruger"));
@@ -729,13 +681,8 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
 
     let newcomer = app.sign_in("new@forum.example").await.http;
     let people = format!("{}/admin/people/{}", app.base, uuid::Uuid::now_v7());
-    assert_eq!(newcomer.post(&people).form(&[("name", "x")]).send().await.unwrap().status(), 403, "a viewer");
-    let res = admin
-        .post(format!("{users}/{id}/role"))
-        .form(&[("csrf", csrf.as_str()), ("role", "organiser")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(newcomer.post_form(&people, &[("name", "x")]).await.status(), 403, "a viewer");
+    let res = admin.post_form(format!("{users}/{id}/role"), &[("csrf", csrf.as_str()), ("role", "organiser")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200);
     assert!(
@@ -745,12 +692,8 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
 
     // A token, shown once, for the new account.
     let tokens = format!("{}/admin/tokens", app.base);
-    let res = admin
-        .post(&tokens)
-        .form(&[("csrf", csrf.as_str()), ("name", "Regneark"), ("owner", &id.to_string())])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        admin.post_form(&tokens, &[("csrf", csrf.as_str()), ("name", "Regneark"), ("owner", &id.to_string())]).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     let token = html
@@ -773,12 +716,12 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
     assert!(!mine.contains("Regneark"), "only the admin's own");
 
     // Disabled: sessions and tokens stop working; enabled again, the token works.
-    let res = admin.post(format!("{users}/{id}/disable")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let res = admin.post_form(format!("{users}/{id}/disable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 303);
     assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 401);
     assert_eq!(app.log_in(&client(), "new@forum.example", PASSWORD).await.status(), 401);
-    let res = admin.post(format!("{users}/{id}/enable")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let res = admin.post_form(format!("{users}/{id}/enable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 200);
 
@@ -788,7 +731,7 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
             .fetch_one(&pool)
             .await
             .unwrap());
-    let res = admin.post(format!("{tokens}/{token_id}/revoke")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let res = admin.post_form(format!("{tokens}/{token_id}/revoke"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 401);
 
@@ -798,14 +741,9 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
             .fetch_one(&pool)
             .await
             .unwrap());
-    let res = admin.post(format!("{users}/{me}/disable")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let res = admin.post_form(format!("{users}/{me}/disable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 422);
-    let res = admin
-        .post(format!("{users}/{me}/role"))
-        .form(&[("csrf", csrf.as_str()), ("role", "viewer")])
-        .send()
-        .await
-        .unwrap();
+    let res = admin.post_form(format!("{users}/{me}/role"), &[("csrf", csrf.as_str()), ("role", "viewer")]).await;
     assert_eq!(res.status(), 422);
     let entries = audit_entries(&app.db).await;
     for action in ["user.create", "user.role", "user.disable", "user.enable", "token.create", "token.revoke"] {
@@ -818,10 +756,10 @@ both_engines!(admins_manage_users_and_api_tokens);
 async fn the_dashboard_shows_the_next_meeting_mailings_growth_and_bounces(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh").await;
-    let bo = add_person(app.store(), "bo@firma.example", "Bo Berg").await;
-    let cy = add_person(app.store(), "cy@firma.example", "Cy Dahl").await;
-    let dot = add_person(app.store(), "dot@firma.example", "Dot Eng").await;
+    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
+    let bo = add_person(app.store(), "bo@firma.example", "Bo Berg", "Firma A/S", PersonStatus::Confirmed).await;
+    let cy = add_person(app.store(), "cy@firma.example", "Cy Dahl", "Firma A/S", PersonStatus::Confirmed).await;
+    let dot = add_person(app.store(), "dot@firma.example", "Dot Eng", "Firma A/S", PersonStatus::Confirmed).await;
     let now = jiff::Timestamp::now();
     let micros = |t: jiff::Timestamp| t.as_microsecond();
     let days = |d: i64| micros(now) - d * 86_400_000_000;

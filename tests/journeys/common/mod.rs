@@ -199,6 +199,66 @@ where
     }
 }
 
+/// Waits until the outbox's counts by state satisfy `done`, for up to `secs` seconds; returns them.
+pub async fn wait_for_counts(
+    store: &Store,
+    done: impl Fn(&dialogforum::store::outbox::OutboxCounts) -> bool,
+    secs: u64,
+) -> dialogforum::store::outbox::OutboxCounts {
+    eventually("the outbox counts", secs, || async { store.outbox_counts().await.expect("outbox counts") }, done).await
+}
+
+/// Puts a person straight into the store, without mail or audit; an address
+/// that is already there is left as it is. Returns the person's id.
+pub async fn add_person(
+    store: &Store,
+    email: &str,
+    name: &str,
+    organisation: &str,
+    status: dialogforum::domain::PersonStatus,
+) -> dialogforum::domain::PersonId {
+    use dialogforum::domain::{Email, Name};
+    let mut tx = store.begin().await.expect("begin");
+    let person = dialogforum::store::people::NewPerson {
+        email: Email::parse(email).expect("email"),
+        name: Name::parse(name).expect("name"),
+        organisation: Some(Name::parse(organisation).expect("organisation")),
+        status,
+        interests: Vec::new(),
+    };
+    let (id, _) = dialogforum::store::people::insert_person_if_new(&mut tx, &person, None).await.expect("person");
+    tx.commit().await.expect("commit");
+    id
+}
+
+/// The body of an answer, which must have `status` (the body is shown if not).
+pub async fn text(res: reqwest::Response, status: u16) -> String {
+    let got = res.status();
+    let body = res.text().await.expect("body");
+    assert_eq!(got, status, "{body}");
+    body
+}
+
+/// Form posts from any client in one call.
+pub trait PostForm {
+    /// `POST`s `form` to `url` and gives the answer.
+    fn post_form<F: serde::Serialize + ?Sized + Sync>(
+        &self,
+        url: impl reqwest::IntoUrl + Send,
+        form: &F,
+    ) -> impl Future<Output = reqwest::Response> + Send;
+}
+
+impl PostForm for reqwest::Client {
+    async fn post_form<F: serde::Serialize + ?Sized + Sync>(
+        &self,
+        url: impl reqwest::IntoUrl + Send,
+        form: &F,
+    ) -> reqwest::Response {
+        self.post(url).form(form).send().await.expect("POST")
+    }
+}
+
 /// A client signed in to the organiser pages, with its session's CSRF token.
 pub struct SignedIn {
     pub http: reqwest::Client,
@@ -368,7 +428,7 @@ impl TestApp {
     }
 
     /// Posts a form to `path` from the app's own client, without a CSRF token.
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form<F: serde::Serialize + ?Sized>(&self, path: &str, form: &F) -> reqwest::Response {
         self.http.post(self.url(path)).form(form).send().await.expect("POST")
     }
 

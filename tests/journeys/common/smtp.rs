@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use mailin::{Action, Handler, Response, SessionBuilder};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
 /// A message as the server received it.
@@ -181,6 +182,101 @@ impl Drop for SmtpServer {
         if Arc::strong_count(&self.task) == 1 {
             self.stop();
         }
+    }
+}
+
+/// A raw SMTP conversation.
+/// A raw SMTP conversation with a server under test (the app's inbound listener).
+pub struct SmtpClient {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl SmtpClient {
+    /// Connects from 127.0.0.1 and reads the greeting.
+    pub async fn open(addr: SocketAddr) -> (Self, u16) {
+        Self::open_stream(TcpStream::connect(addr).await.expect("connect")).await
+    }
+
+    /// Connects from another loopback address, a peer of its own (Linux answers all of 127/8).
+    pub async fn open_from(local: &str, addr: SocketAddr) -> (Self, u16) {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{local}:0").parse().unwrap()).expect("bind a second loopback address");
+        Self::open_stream(socket.connect(addr).await.expect("connect")).await
+    }
+
+    async fn open_stream(stream: TcpStream) -> (Self, u16) {
+        let (read, writer) = stream.into_split();
+        let mut smtp = Self { reader: BufReader::new(read), writer };
+        let (code, _) = smtp.reply().await;
+        (smtp, code)
+    }
+
+    /// Connects and expects the greeting.
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let (smtp, code) = Self::open(addr).await;
+        assert_eq!(code, 220, "a greeting from {addr}");
+        smtp
+    }
+
+    /// The next reply: its code and text; code 0 when the connection closed.
+    pub async fn reply(&mut self) -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(std::time::Duration::from_secs(20), self.reader.read_line(&mut line))
+                .await
+                .expect("a reply within 20 s")
+                .unwrap_or(0);
+            if n == 0 {
+                return (0, text);
+            }
+            text.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return (line[..3].parse().expect("a reply code"), text);
+            }
+        }
+    }
+
+    /// Whether the server has closed the connection (reads nothing more).
+    pub async fn closed(&mut self) -> bool {
+        let mut rest = String::new();
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(20), self.reader.read_line(&mut rest)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    }
+
+    /// Sends one command line; returns the reply.
+    pub async fn command(&mut self, line: &str) -> (u16, String) {
+        self.writer.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+        self.reply().await
+    }
+
+    /// DATA, the message (dot-stuffed), the final dot; returns the final reply.
+    pub async fn data(&mut self, message: &str) -> (u16, String) {
+        let (code, text) = self.command("DATA").await;
+        assert_eq!(code, 354, "{text}");
+        let mut wire = String::with_capacity(message.len() + 64);
+        for line in message.lines() {
+            if line.starts_with('.') {
+                wire.push('.');
+            }
+            wire.push_str(line);
+            wire.push_str("\r\n");
+        }
+        wire.push_str(".\r\n");
+        self.writer.write_all(wire.as_bytes()).await.unwrap();
+        self.reply().await
+    }
+
+    /// A whole transaction; returns the answer to the message.
+    pub async fn send(&mut self, from: &str, to: &str, message: &str) -> (u16, String) {
+        let (code, text) = self.command(&format!("MAIL FROM:<{from}>")).await;
+        assert_eq!(code, 250, "MAIL: {text}");
+        let (code, text) = self.command(&format!("RCPT TO:<{to}>")).await;
+        assert_eq!(code, 250, "RCPT: {text}");
+        self.data(message).await
     }
 }
 

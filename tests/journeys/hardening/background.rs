@@ -4,6 +4,7 @@
 //! next; each background task restarts on its own and readiness says when the
 //! outbox worker is not running; the metrics can ask for a token.
 
+use crate::common::PostForm as _;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -32,13 +33,9 @@ where
 /// Puts a confirmed person on the list through the API.
 async fn subscriber(app: &TestApp, token: &str, email: &str, name: &str) {
     let res = app
-        .http
-        .post(format!("{}/api/v1/subscribers", app.base))
-        .bearer_auth(token)
-        .json(&json!({"email": email, "name": name, "organisation": "Nordlys IT A/S"}))
-        .send()
-        .await
-        .unwrap();
+        .api(token)
+        .post("/subscribers", &json!({"email": email, "name": name, "organisation": "Nordlys IT A/S"}))
+        .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
 }
 
@@ -49,39 +46,31 @@ async fn published_meeting(app: &TestApp, token: &str, number: i64) -> String {
         "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
         "format": "physical", "venue": "KL-huset, Weidekampsgade 10, København S", "capacity": 60
     });
-    let api = |path: &str| format!("{}/api/v1{path}", app.base);
-    let res = app.http.post(api("/meetings")).bearer_auth(token).json(&body).send().await.unwrap();
+    let res = app.api(token).post("/meetings", &body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let m: Value = res.json().await.unwrap();
     let id = m["id"].as_str().expect("a meeting id").to_owned();
-    let res = app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(token).send().await.unwrap();
+    let res = app.api(token).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
     id
 }
 
 /// Invites everybody on the list to the meeting; returns the campaign id.
 async fn invite_all(app: &TestApp, token: &str, meeting: &str) -> String {
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(token)
-        .json(&json!({"audience": {"all": true}}))
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.api(token).post(&format!("/meetings/{meeting}/invitations"), &json!({"audience": {"all": true}})).await;
     assert_eq!(res.status(), 202);
     res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
 async fn campaign(app: &TestApp, token: &str, id: &str) -> Value {
-    let res = app.http.get(format!("{}/api/v1/campaigns/{id}", app.base)).bearer_auth(token).send().await.unwrap();
+    let res = app.api(token).get(&format!("/campaigns/{id}")).await;
     res.json().await.unwrap()
 }
 
 async fn a_meeting_ending_at_the_end_of_time_does_not_stop_the_next_invitation(engine: Engine) {
     let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await;
+    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     let token = api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
     let list_size: i64 =
@@ -158,7 +147,7 @@ async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_
         ("format", "physical"),
         ("venue", "KL-huset, Weidekampsgade 10, København S"),
     ];
-    let res = http.post(page("/admin/meetings/new")).form(&form).send().await.unwrap();
+    let res = http.post_form(page("/admin/meetings/new"), &form).await;
     assert_eq!(res.status(), 422, "the form comes back");
     let html = res.text().await.unwrap();
     for field in ["starts_at", "ends_at"] {
@@ -166,13 +155,12 @@ async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_
     }
     assert!(html.contains("Vælg et tidspunkt i årene 2000–2100."), "{html}");
 
-    let api = |path: &str| format!("{}/api/v1{path}", app.base);
     let late = json!({
         "title": "Dialogforum ved tidens ende", "number": 41,
         "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "9999-12-28T12:00:00+01:00",
         "format": "physical", "venue": "KL-huset"
     });
-    let res = app.http.post(api("/meetings")).bearer_auth(&token).json(&late).send().await.unwrap();
+    let res = app.api(&token).post("/meetings", &late).await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let problem: Value = res.json().await.unwrap();
@@ -181,14 +169,8 @@ async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_
 
     // Moving an existing meeting out of range is refused the same way.
     let id = published_meeting(&app, &token, 42).await;
-    let res = app
-        .http
-        .patch(api(&format!("/meetings/{id}")))
-        .bearer_auth(&token)
-        .json(&json!({"starts_at": "1999-06-01T09:00:00+02:00"}))
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.api(&token).patch(&format!("/meetings/{id}"), &json!({"starts_at": "1999-06-01T09:00:00+02:00"})).await;
     assert_eq!(res.status(), 422);
     let problem: Value = res.json().await.unwrap();
     assert!(problem["detail"].as_str().unwrap().starts_with("starts_at:"), "{problem}");
@@ -215,13 +197,12 @@ async fn a_campaign_that_cannot_be_expanded_is_set_aside_as_failed_while_the_nex
     // the app's back and its time brought forward: it falls due and cannot be read.
     let spoiled_meeting = published_meeting(&app, &token, 92).await;
     let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{spoiled_meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"}))
-        .send()
-        .await
-        .unwrap();
+        .api(&token)
+        .post(
+            &format!("/meetings/{spoiled_meeting}/invitations"),
+            &json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"}),
+        )
+        .await;
     assert_eq!(res.status(), 202);
     let spoiled = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let now = jiff::Timestamp::now().as_microsecond();
@@ -287,12 +268,10 @@ async fn a_background_task_that_fails_is_restarted_and_the_restart_is_counted(en
         "starts_at": soon.to_string(), "ends_at": (soon + jiff::SignedDuration::from_hours(2)).to_string(),
         "format": "physical", "venue": "KL-huset"
     });
-    let res =
-        app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
+    let res = app.api(&token).post("/meetings", &body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let res =
-        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
     on_db!(app.db, |pool| sqlx::query("update meeting set themes = '{\"not\": \"a list\"}' where number = 94")
         .execute(&pool)

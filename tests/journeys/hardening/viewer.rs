@@ -43,7 +43,7 @@ async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {
     insert_link_tokens(&mut tx, &[token_row]).await.unwrap();
     tx.commit().await.unwrap();
     let answer = [("answer", "yes"), ("diet", "Glutenfri kost"), ("access_needs", "Kørestolsadgang")];
-    let res = app.http.post(format!("{}/rsvp/{}", app.base, link.expose())).form(&answer).send().await.unwrap();
+    let res = app.post_form(&format!("/rsvp/{}", link.expose()), &answer).await;
     assert_eq!(res.status(), 200);
     id
 }
