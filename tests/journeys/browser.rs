@@ -218,11 +218,6 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
-async fn app_with_mail(engine: Engine, smtp: &SmtpServer) -> TestApp {
-    let url = smtp.url();
-    TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await
-}
-
 /// The first link in the mail's text part whose path starts with `prefix`,
 /// pointed at the running app.
 fn link(app: &TestApp, m: &Received, prefix: &str) -> String {
@@ -257,8 +252,7 @@ async fn the_public_pages_pass_axe_in_danish_and_english(engine: Engine) {
 both_engines!(the_public_pages_pass_axe_in_danish_and_english);
 
 async fn joining_the_list_by_keyboard_alone(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = app_with_mail(engine, &smtp).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let mut b = Browser::start().await;
     b.goto(&format!("{}/subscribe", app.base)).await;
 
@@ -345,8 +339,7 @@ async fn invited_guest(app: &TestApp, smtp: &SmtpServer, token: &str) -> (String
 }
 
 async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = app_with_mail(engine, &smtp).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
     let (_, rsvp) = invited_guest(&app, &smtp, &token).await;
     let mut b = Browser::start().await;
@@ -369,8 +362,7 @@ async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
 both_engines!(answering_an_invitation_by_keyboard_alone);
 
 async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = app_with_mail(engine, &smtp).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     let token = common::api_token(&app, "sekretariat@kl.example", Role::Admin).await;
     let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
@@ -510,8 +502,7 @@ async fn hold(app: &TestApp, meeting: &str) {
 }
 
 async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = app_with_mail(engine, &smtp).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
     let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
     let res = app.http.post_form(&rsvp, &[("answer", "yes"), ("track", "ai")]).await;

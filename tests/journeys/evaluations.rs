@@ -7,16 +7,16 @@ use crate::common;
 use crate::common::PostForm as _;
 
 use common::smtp::SmtpServer;
-use common::{Engine, TestApp};
+use common::{Engine, TestApp, csrf_of};
 use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::registrations::insert_invited;
 use serde_json::{Value, json};
 
-async fn spawn(engine: Engine, smtp: &SmtpServer) -> (TestApp, String) {
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+async fn spawn(engine: Engine) -> (TestApp, SmtpServer, String) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-    (app, token)
+    (app, smtp, token)
 }
 
 /// A published meeting through the API, starting `days` days from now (negative: in the past).
@@ -76,7 +76,7 @@ async fn send(app: &TestApp, token: &str, m: MeetingId, body: Value) -> reqwest:
 }
 
 async fn api(app: &TestApp, token: &str, path: &str) -> Value {
-    let res = app.api(token).get(&format!("{path}")).await;
+    let res = app.api(token).get(path).await;
     assert_eq!(res.status(), 200, "{path}");
     res.json().await.unwrap()
 }
@@ -150,8 +150,7 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
 async fn the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_answer_replaces_the_first(
     engine: Engine,
 ) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, smtp, token) = spawn(engine).await;
 
     let coming = meeting(&app, &token, "Kommende møde", 10).await;
     let res = send(&app, &token, coming, json!({})).await;
@@ -237,8 +236,7 @@ async fn the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_an
 both_engines!(the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_answer_replaces_the_first);
 
 async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, smtp, token) = spawn(engine).await;
     let first = meeting(&app, &token, "Første møde", -30).await;
     let second = meeting(&app, &token, "Andet møde", -3).await;
     let firsts = register(&app, first, "f", &[Came::Attending, Came::Attending, Came::Attending]).await;
@@ -252,26 +250,12 @@ async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
         .unwrap()
         .push(json!({"key": "topics", "kind": "multiple", "da": "Emner", "en": "Topics",
         "options": [{"key": "ai", "da": "AI", "en": "AI"}, {"key": "nis2", "da": "NIS2", "en": "NIS2"}]}));
-    let res = app
-        .http
-        .put(format!("{}/api/v1/meetings/{first}/evaluation", app.base))
-        .bearer_auth(&token)
-        .json(&questionnaire)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).put(&format!("/meetings/{first}/evaluation"), &questionnaire).await;
     assert_eq!(res.status(), 200);
 
     assert_eq!(send(&app, &token, first, json!({})).await.status(), 202);
     assert_eq!(send(&app, &token, second, json!({})).await.status(), 202);
-    let res = app
-        .http
-        .put(format!("{}/api/v1/meetings/{first}/evaluation", app.base))
-        .bearer_auth(&token)
-        .json(&questionnaire)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).put(&format!("/meetings/{first}/evaluation"), &questionnaire).await;
     assert_eq!(res.status(), 409, "no edits once sent");
     let mails = wait_mails(&smtp, 5).await;
 
@@ -356,8 +340,7 @@ async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
 both_engines!(results_and_trend_add_up_for_a_known_set_of_answers);
 
 async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_date_holds(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(&app, &token, "Temamøde", -1).await;
     let people = register(&app, m, "r", &[Came::Attending, Came::Attending, Came::Attending]).await;
 
@@ -407,29 +390,18 @@ async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_d
 both_engines!(the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_date_holds);
 
 async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(&app, &token, "Sidemøde", -1).await;
     let people = register(&app, m, "p", &[Came::Attending]).await;
-    let http = app.sign_in("org@forum.example").await.http;
-    let page = format!("{}/admin/meetings/{m}/evaluation", app.base);
-    let html = http.get(&page).send().await.unwrap().text().await.unwrap();
-    let csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let organiser = app.sign_in("org@forum.example").await;
+    let page = format!("/admin/meetings/{m}/evaluation");
+    let html = organiser.page(&page).await;
+    assert_eq!(csrf_of(&html), organiser.csrf, "the page's forms carry the session's token");
     assert!(html.contains(r#"<label for="q0-key">"#) && html.contains("Send evalueringen"));
 
     let add = format!("{page}/questions");
-    let res = http
-        .post_form(
-            &add,
-            &[
-                ("csrf", csrf.as_str()),
-                ("new-key", "Bad Key"),
-                ("new-kind", "single"),
-                ("new-da", "Mad"),
-                ("new-options", ""),
-            ],
-        )
-        .await;
+    let bad = [("new-key", "Bad Key"), ("new-kind", "single"), ("new-da", "Mad"), ("new-options", "")];
+    let res = organiser.post(&add, &bad).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -437,27 +409,21 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
     );
     assert!(html.contains(r#"id="new-options-error""#) && html.contains(r#"value="Bad Key""#), "what was typed stays");
 
-    let res = http
-        .post_form(
-            &add,
-            &[
-                ("csrf", csrf.as_str()),
-                ("new-key", "food"),
-                ("new-kind", "single"),
-                ("new-da", "Hvordan var maden?"),
-                ("new-en", "How was the food?"),
-                ("new-options", "good | God | Good\nbad | Dårlig | Bad"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
+    let food = [
+        ("new-key", "food"),
+        ("new-kind", "single"),
+        ("new-da", "Hvordan var maden?"),
+        ("new-en", "How was the food?"),
+        ("new-options", "good | God | Good\nbad | Dårlig | Bad"),
+    ];
+    assert_eq!(organiser.post(&add, &food).await.status(), 303);
     // Move it to the top and remove the last standard question.
     let n = 8;
     for i in (1..=n).rev() {
-        let res = http.post_form(format!("{page}/questions/{i}"), &[("csrf", csrf.as_str()), ("action", "up")]).await;
+        let res = organiser.post(&format!("{page}/questions/{i}"), &[("action", "up")]).await;
         assert_eq!(res.status(), 303);
     }
-    let res = http.post_form(format!("{page}/questions/{n}"), &[("csrf", csrf.as_str()), ("action", "remove")]).await;
+    let res = organiser.post(&format!("{page}/questions/{n}"), &[("action", "remove")]).await;
     assert_eq!(res.status(), 303);
     let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
     let keys: Vec<&str> = q["questions"].as_array().unwrap().iter().map(|q| q["key"].as_str().unwrap()).collect();
@@ -466,7 +432,7 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
         ["food", "overall", "theme_relevance", "balance", "frequency", "format", "next_themes", "planning_group"]
     );
 
-    let res = http.post_form(format!("{page}/send"), &[("csrf", csrf.as_str()), ("closes_on", "")]).await;
+    let res = organiser.post(&format!("{page}/send"), &[("closes_on", "")]).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("Evalueringen sendes nu") && html.contains("Send påmindelse nu"));
@@ -475,17 +441,14 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
     let form = app.get(link).await.text().await.unwrap();
     assert!(form.find("Hvordan var maden?").unwrap() < form.find("Hvor stort var dit samlede udbytte").unwrap());
     assert!(!form.contains("Øvrige kommentarer"));
-    let res = http
-        .post_form(&add, &[("csrf", csrf.as_str()), ("new-key", "late"), ("new-kind", "text"), ("new-da", "For sent")])
-        .await;
+    let res = organiser.post(&add, &[("new-key", "late"), ("new-kind", "text"), ("new-da", "For sent")]).await;
     assert_eq!(res.status(), 409, "no edits once sent");
     app.stop().await;
 }
 both_engines!(organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button);
 
 async fn the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it_again_adds_none(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, _smtp, token) = spawn(engine).await;
     let first = dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     assert_eq!(first.evaluations_added, 3);
     let again = dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();

@@ -83,6 +83,13 @@ async fn set_cvr(app: &TestApp, organisation: &str, cvr: &str) {
         .rows_affected());
 }
 
+/// The app with an organiser's API token and the [`seed`] meeting.
+async fn seeded(engine: Engine) -> (TestApp, String, uuid::Uuid) {
+    let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
+    let meeting = seed(&app, &token).await;
+    (app, token, meeting)
+}
+
 /// Meeting 16 with a track, five people (two of them from organisations
 /// whose names look like formulas) and their answers; returns the meeting id.
 async fn seed(app: &TestApp, token: &str) -> uuid::Uuid {
@@ -185,9 +192,7 @@ async fn audit_rows(app: &TestApp, action: &str) -> Vec<(String, String, Option<
 }
 
 async fn a_participant_list_opens_in_csv_and_xlsx_readers_with_danish_letters_and_no_formulas(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, token, meeting) = seeded(engine).await;
 
     // CSV, Danish, semicolons.
     let (headers, body) = download(&app, &token, &format!("/api/v1/meetings/{meeting}/participants.csv")).await;
@@ -281,9 +286,7 @@ async fn a_participant_list_opens_in_csv_and_xlsx_readers_with_danish_letters_an
 both_engines!(a_participant_list_opens_in_csv_and_xlsx_readers_with_danish_letters_and_no_formulas);
 
 async fn a_viewer_may_not_export_personal_data(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, _, meeting) = seeded(engine).await;
     let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
     for path in [
         format!("/api/v1/meetings/{meeting}/participants.csv"),
@@ -307,9 +310,7 @@ async fn a_viewer_may_not_export_personal_data(engine: Engine) {
 both_engines!(a_viewer_may_not_export_personal_data);
 
 async fn the_public_list_names_only_consenting_organisations_in_danish_order(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, token, meeting) = seeded(engine).await;
     // More attendees who agreed to be named, to test the order.
     let answered = "2026-02-10T08:15:00+01:00";
     let yes = Reg { status: "attending", track: None, diet: "", listed: true, checked_in: None, answered };
@@ -354,8 +355,7 @@ async fn the_public_list_names_only_consenting_organisations_in_danish_order(eng
 both_engines!(the_public_list_names_only_consenting_organisations_in_danish_order);
 
 async fn the_mailing_list_exports_with_numbers_dates_and_an_audit_entry(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "admin@forum.example", Role::Admin).await;
+    let (app, token) = TestApp::with_token(engine, "admin@forum.example", Role::Admin).await;
     seed(&app, &token).await;
     add_person(&app, "gaest@guest.example", "Gæst Gæstesen", None, PersonStatus::Guest).await;
     add_person(&app, "ny@pending.example", "Ny Person", None, PersonStatus::Pending).await;
@@ -392,9 +392,7 @@ async fn the_mailing_list_exports_with_numbers_dates_and_an_audit_entry(engine: 
 both_engines!(the_mailing_list_exports_with_numbers_dates_and_an_audit_entry);
 
 async fn a_long_list_streams_whole(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, token, meeting) = seeded(engine).await;
     let at = micros("2026-02-10T08:15:00+01:00");
     on_db!(app.db, |pool| {
         for chunk in (0..3000).collect::<Vec<i32>>().chunks(500) {
@@ -442,9 +440,7 @@ async fn a_long_list_streams_whole(engine: Engine) {
 both_engines!(a_long_list_streams_whole);
 
 async fn the_export_page_offers_downloads_to_organisers_and_refuses_viewers(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, _, meeting) = seeded(engine).await;
     let http = app.sign_in("organiser@forum.example").await.http;
     let page = http.get(format!("{}/admin/exports?meeting={meeting}", app.base)).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -495,9 +491,7 @@ async fn the_export_page_offers_downloads_to_organisers_and_refuses_viewers(engi
 both_engines!(the_export_page_offers_downloads_to_organisers_and_refuses_viewers);
 
 async fn the_command_line_exports_participants_and_subscribers_to_files(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, _, meeting) = seeded(engine).await;
     let dir = tempfile::tempdir().unwrap();
     let env = [("DIALOGFORUM_DATABASE__URL", app.db.url.as_str()), ("DIALOGFORUM_MAIL__TRANSPORT", "log")];
 
@@ -554,9 +548,7 @@ both_engines!(the_command_line_exports_participants_and_subscribers_to_files);
 
 async fn evaluation_results_export_with_counts_shares_and_neutralised_free_text(engine: Engine) {
     use dialogforum::domain::evaluation::{Answer, Answers};
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, token, meeting) = seeded(engine).await;
     let answer = |overall: u8, balance: &str, comment: Option<&str>| {
         let mut a = std::collections::BTreeMap::new();
         a.insert("overall".to_owned(), Answer::Rating(overall));

@@ -105,16 +105,7 @@ async fn the_api_wants_a_bearer_token_and_pages_through_every_meeting_once(engin
     let list: Value = app.http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let m16 = list["items"].as_array().unwrap().iter().find(|m| m["number"] == 16).unwrap();
     assert_eq!(m16["starts_at"].as_str().unwrap(), "2024-11-22T12:00:00+01:00", "RFC 3339 in Copenhagen time");
-    let one: Value = app
-        .http
-        .get(format!("{url}/{}", m16["id"].as_str().unwrap()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = app.api(&token).json(&format!("/meetings/{}", m16["id"].as_str().unwrap())).await;
     assert_eq!(one["title"], m16["title"]);
     assert_eq!(one["format"], "physical");
 
@@ -132,8 +123,7 @@ async fn the_api_wants_a_bearer_token_and_pages_through_every_meeting_once(engin
 both_engines!(the_api_wants_a_bearer_token_and_pages_through_every_meeting_once);
 
 async fn bad_json_and_bad_fields_get_problem_details_that_name_the_problem(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let url = format!("{}/api/v1/meetings", app.base);
     let post = |body: &'static str| {
         app.http.post(&url).bearer_auth(&token).header("content-type", "application/json").body(body).send()

@@ -15,15 +15,13 @@ use crate::common::PostForm as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::smtp::{SmtpClient, SmtpServer};
-use common::{Engine, TestApp, TestDb};
-use dialogforum::app::{self, Running, StartOptions};
+use common::smtp::SmtpClient;
+use common::{Engine, Inbound, TestApp};
 use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
 use dialogforum::i18n::EMAIL_CONSENT_TEXT;
 use dialogforum::mail::verp::{envelope_sender, leave_address};
 use dialogforum::mail::{Composer, Outgoing};
-use dialogforum::store::Store;
-use dialogforum::store::outbox::{ClaimOwner, Outcome, enqueue};
+use dialogforum::store::outbox::{ClaimOwner, Outcome};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use lettre::AsyncTransport;
 
@@ -31,44 +29,7 @@ const FROM: &str = "dialogforum@forum.example";
 const JOIN: &str = "tilmeld@forum.example";
 const LEAVE: &str = "dialogforum+leave@forum.example";
 
-/// The app with the inbound listener on a free port and no outbox worker, so
-/// queued mail stays queued until a test says it was sent.
-struct Inbound {
-    db: TestDb,
-    running: Running,
-    addr: SocketAddr,
-}
-
 impl Inbound {
-    async fn start(engine: Engine, extra: &[(&str, &str)]) -> Self {
-        Self::launch(engine, extra, false).await
-    }
-
-    /// The app with the join address set and the outbox worker sending to `smtp`.
-    async fn relaying(engine: Engine, smtp: &SmtpServer, extra: &[(&str, &str)]) -> Self {
-        let url = smtp.url();
-        let mut overrides =
-            vec![("inbound.join_address", JOIN), ("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())];
-        overrides.extend_from_slice(extra);
-        Self::launch(engine, &overrides, true).await
-    }
-
-    async fn launch(engine: Engine, extra: &[(&str, &str)], worker: bool) -> Self {
-        let db = TestDb::new(engine).await;
-        let mut overrides = vec![("inbound.bind", "127.0.0.1:0")];
-        overrides.extend_from_slice(extra);
-        let running =
-            app::start(common::settings(&db, &overrides), StartOptions { worker }).await.expect("start the app");
-        let addr = running.inbound_addr.expect("the inbound listener runs when inbound.bind is set");
-        Self { db, running, addr }
-    }
-
-    /// `url` (from a mail, on the configured base URL) on the running web server.
-    fn local(&self, url: &str) -> String {
-        let path = url.split_once("://").unwrap().1.split_once('/').unwrap().1;
-        format!("http://{}/{path}", self.running.addr)
-    }
-
     /// The status and name of the person at `email`, if there is one.
     async fn person_by_email(&self, email: &str) -> Option<(String, String)> {
         let sql = "select status, name from person where email = $1";
@@ -88,20 +49,6 @@ impl Inbound {
         let rows: Vec<(String, String, String, Option<i64>)> =
             on_db!(self.db, |pool| sqlx::query_as(sql).bind(email).fetch_all(&pool).await.unwrap());
         rows.into_iter().map(|(m, p, t, c)| (m, p, t, c.is_some())).collect()
-    }
-
-    /// Waits until the outbox holds no message that is queued or being sent.
-    async fn outbox_settled(&self) {
-        common::wait_for_counts(self.store(), |c| c.queued == 0 && c.sending == 0, 60).await;
-    }
-
-    fn store(&self) -> &Store {
-        &self.running.state.store
-    }
-
-    async fn stop(self) {
-        self.running.stop().await.expect("clean stop");
-        self.db.drop_db().await;
     }
 
     /// A confirmed (or otherwise) list member.
@@ -138,10 +85,7 @@ impl Inbound {
                 ics: None,
             })
             .unwrap();
-        let mut tx = self.store().begin().await.unwrap();
-        let id = enqueue(&mut tx, &m).await.unwrap();
-        tx.commit().await.unwrap();
-        id
+        common::queue(self.store(), &m).await
     }
 
     /// Does what the outbox worker does when the server accepts everything due.
@@ -160,7 +104,8 @@ impl Inbound {
         bounce_address(id)
     }
 
-    async fn person_state(&self, id: PersonId) -> (String, i32) {
+    /// The person's status and count of soft bounces.
+    pub(crate) async fn person_state(&self, id: PersonId) -> (String, i32) {
         let sql = "select status, soft_bounces from person where id = $1";
         on_db!(self.db, |pool| sqlx::query_as(sql).bind(id.uuid()).fetch_one(&pool).await.unwrap())
     }
@@ -567,8 +512,7 @@ const ANNA: &str = "anna.bogh@nordlys-it.example";
 const ANNA_FROM: &str = "=?utf-8?q?Anna_B=C3=B8gh?= <anna.bogh@nordlys-it.example>";
 
 async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let http = reqwest::Client::new();
 
     let id = "<CAF=tilmeld-1@mail.nordlys-it.example>";
@@ -606,8 +550,7 @@ async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
 both_engines!(a_mail_to_the_join_address_starts_the_double_opt_in);
 
 async fn the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let http = reqwest::Client::new();
     // A colleague already put "Nordlys IT A/S" on record.
     app.person("ole@nordlys-it.example", "Ole Holm", PersonStatus::Confirmed).await;
@@ -637,8 +580,7 @@ async fn the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name(eng
 both_engines!(the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name);
 
 async fn automatic_mail_to_the_join_address_sets_nothing_off(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let id = "<auto-1@mail.nordlys-it.example>";
     let join = |subject: &str, headers: &str| personal_mail(ANNA_FROM, JOIN, subject, id, headers);
     let cases = [
@@ -661,8 +603,7 @@ async fn automatic_mail_to_the_join_address_sets_nothing_off(engine: Engine) {
 both_engines!(automatic_mail_to_the_join_address_sets_nothing_off);
 
 async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_takes_them_off(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let http = reqwest::Client::new();
     app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
 
@@ -689,8 +630,7 @@ async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_tak
 both_engines!(afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_takes_them_off);
 
 async fn a_request_to_leave_from_an_unknown_address_sends_nothing(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let stranger = "Eva Holm <eva@velfaerdstek.example>";
     let afmeld = personal_mail(stranger, JOIN, "afmeld", "<afmeld-2@velfaerdstek.example>", "");
     assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", JOIN, &afmeld).await.0, 250);
@@ -705,8 +645,7 @@ async fn a_request_to_leave_from_an_unknown_address_sends_nothing(engine: Engine
 both_engines!(a_request_to_leave_from_an_unknown_address_sends_nothing);
 
 async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     assert_eq!(leave_address(&Email::parse(FROM).unwrap()).unwrap().as_str(), LEAVE);
     let anna = app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
 
@@ -726,9 +665,7 @@ async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link
         ics: None,
     };
     let m = app.running.state.composer.compose(&invitation).unwrap();
-    let mut tx = app.store().begin().await.unwrap();
-    enqueue(&mut tx, &m).await.unwrap();
-    tx.commit().await.unwrap();
+    common::queue(app.store(), &m).await;
     app.running.state.mail_wake.notify_one();
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1);

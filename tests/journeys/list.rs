@@ -41,8 +41,7 @@ fn signup(name: &str, email: &str) -> Vec<(&'static str, String)> {
 }
 
 async fn a_web_sign_up_is_confirmed_only_by_the_button_not_by_opening_the_link(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let form = app.get("/subscribe").await.text().await.unwrap();
     assert!(form.contains(r#"name="consent""#) && form.contains("Kunstig intelligens"));
 
@@ -77,8 +76,7 @@ async fn a_web_sign_up_is_confirmed_only_by_the_button_not_by_opening_the_link(e
 both_engines!(a_web_sign_up_is_confirmed_only_by_the_button_not_by_opening_the_link);
 
 async fn a_bad_form_comes_back_with_the_message_by_each_field_and_the_values_kept(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let res = app
         .post_form(
             "/subscribe",
@@ -160,8 +158,7 @@ async fn one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations(
 both_engines!(one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations);
 
 async fn confirmation_mails_are_limited_per_address_and_sign_ups_per_client(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[("security.signups_per_ip_per_hour", "5")]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[("security.signups_per_ip_per_hour", "5")]).await;
     for _ in 0..4 {
         let res = app.post_form("/subscribe", &signup("Ida", "ida@velfaerdstek.example")).await;
         assert_eq!(res.status(), 200, "the same answer every time");

@@ -59,16 +59,12 @@ fn per_recipient(msgs: &[Received]) -> HashMap<String, Vec<&Received>> {
 }
 
 async fn a_queued_message_arrives_once_as_text_and_html_with_list_headers(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let to = Email::parse("anna.bogh@nordlys-it.example").unwrap();
     let m =
         composer().compose(&letter(&to, Some("Anna Bøgh"), "Invitation: 17. møde i Dialogforum", "Hej Anna")).unwrap();
     let message_id = m.message_id.clone();
-    let mut tx = app.store().begin().await.unwrap();
-    enqueue(&mut tx, &m).await.unwrap();
-    tx.commit().await.unwrap();
-    app.running.state.mail_wake.notify_one();
+    app.queue(&m).await;
 
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1);
@@ -139,8 +135,7 @@ async fn a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease(engine:
 both_engines!(a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease);
 
 async fn names_and_subjects_cannot_inject_and_dot_lines_arrive_intact(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let c = composer();
     let to = Email::parse("ida@velfaerdstek.example").unwrap();
 
@@ -256,9 +251,8 @@ async fn a_refused_recipient_fails_alone_and_a_busy_one_is_retried(engine: Engin
 both_engines!(a_refused_recipient_fails_alone_and_a_busy_one_is_retried);
 
 async fn the_connection_limit_and_the_rate_limit_are_honoured(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app =
-        TestApp::spawn_with_smtp(engine, &smtp, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")]).await;
+    let (app, smtp) =
+        TestApp::with_mail(engine, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")]).await;
     queue_many(app.store(), 30).await;
     app.running.state.mail_wake.notify_one();
     let msgs = smtp.wait_for(30, 20).await;
@@ -354,16 +348,22 @@ fn the_cli_binary_is_built() {
     assert!(out.status.success());
 }
 
+/// The demo forum sending to a test SMTP server, with the secretariat's API
+/// token and meeting 17; returns the app, the server, the token and the meeting's id.
+async fn demo_forum(engine: Engine, extra: &[(&str, &str)]) -> (TestApp, SmtpServer, String, String) {
+    let (app, smtp) = TestApp::with_mail(engine, extra).await;
+    let meeting = meeting_17(&app).await;
+    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    (app, smtp, token, meeting)
+}
+
 async fn meeting_17(app: &TestApp) -> String {
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     app.store().meeting_by_number(17).await.unwrap().id.to_string()
 }
 
 async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) = demo_forum(engine, &[]).await;
     let api = app.api(&token);
     let body = serde_json::json!({
         "audience": {"all": true},
@@ -434,10 +434,7 @@ async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_an
 both_engines!(an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry);
 
 async fn an_interest_segment_reaches_only_those_interested(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) = demo_forum(engine, &[]).await;
     let api = app.api(&token);
     let body = serde_json::json!({"audience": {"interests": ["cybersecurity", "green-it"]}});
     let id = api.invite(&meeting, &body).await;
@@ -458,11 +455,8 @@ async fn an_interest_segment_reaches_only_those_interested(engine: Engine) {
 both_engines!(an_interest_segment_reaches_only_those_interested);
 
 async fn a_paused_campaign_stops_and_resumes_without_sending_anyone_twice(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app =
-        TestApp::spawn_with_smtp(engine, &smtp, &[("mail.rate_per_second", "4"), ("mail.max_connections", "1")]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) =
+        demo_forum(engine, &[("mail.rate_per_second", "4"), ("mail.max_connections", "1")]).await;
     let api = app.api(&token);
     let body = serde_json::json!({"audience": {"all": true}});
     let id = api.invite(&meeting, &body).await;
@@ -492,10 +486,7 @@ async fn a_paused_campaign_stops_and_resumes_without_sending_anyone_twice(engine
 both_engines!(a_paused_campaign_stops_and_resumes_without_sending_anyone_twice);
 
 async fn a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) = demo_forum(engine, &[]).await;
     let api = app.api(&token);
     let body = serde_json::json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"});
     let id = api.invite(&meeting, &body).await;
@@ -512,8 +503,8 @@ async fn a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled(engine: En
 both_engines!(a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled);
 
 async fn invitations_need_a_published_meeting_and_a_sensible_audience(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, token) =
+        TestApp::with_token(engine, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
     let api = app.api(&token);
     let draft = serde_json::json!({"title": "Kladde", "starts_at": "2027-09-01T09:00:00+02:00", "ends_at": "2027-09-01T12:00:00+02:00", "format": "virtual"});
     let m: serde_json::Value = api.post("/meetings", &draft).await.json().await.unwrap();
@@ -573,10 +564,7 @@ fn attached_ics(m: &Received) -> (String, String) {
 }
 
 async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calendar_entry(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) = demo_forum(engine, &[]).await;
     let api = app.api(&token);
     let body = serde_json::json!({"audience": {"all": true}, "guests": [{"email": "it-ordfoerer@parti.example", "name": "Karen Ærtebjerg"}]});
     let id = api.invite(&meeting, &body).await;

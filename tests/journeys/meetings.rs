@@ -7,9 +7,9 @@
 use crate::common;
 use crate::common::PostForm as _;
 
-use common::smtp::{Received, SmtpServer};
+use common::smtp::Received;
 use common::{Engine, SignedIn, TestApp, add_person, api_token, text};
-use dialogforum::domain::{MeetingId, MeetingStatus, PersonStatus, Role};
+use dialogforum::domain::{MeetingId, MeetingStatus, PersonId, PersonStatus, Role};
 use mail_parser::MimeHeaders as _;
 
 const ORGANISER: &str = "organiser@forum.example";
@@ -17,6 +17,34 @@ const ORGANISER: &str = "organiser@forum.example";
 fn version_of(html: &str) -> String {
     let start = html.find(r#"name="version" value=""#).expect("a version field") + r#"name="version" value=""#.len();
     html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Registers `person` for `meeting` with `status` straight in the database,
+/// created and updated at `at` (microseconds), with the SQL assignments `set`
+/// (such as `checked_in_at = 1`) on top.
+async fn registration(app: &TestApp, meeting: MeetingId, person: PersonId, status: &str, at: i64, set: &str) {
+    let id = uuid::Uuid::now_v7();
+    let insert = "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) \
+                  values ($1, $2, $3, $4, $5, $5)";
+    on_db!(app.db, |pool| sqlx::query(insert)
+        .bind(id)
+        .bind(meeting.uuid())
+        .bind(person.uuid())
+        .bind(status)
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .rows_affected());
+    if !set.is_empty() {
+        let update = format!("update registration set {set} where id = $1");
+        on_db!(app.db, |pool| sqlx::query(sqlx::AssertSqlSafe(update.clone()))
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected());
+    }
 }
 
 /// The details form of a meeting starting on `day` at 13:00.
@@ -185,9 +213,7 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
 both_engines!(an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_through_its_life);
 
 async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url_s = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let id = create_meeting(&app, &http, &csrf, "22", "2027-05-06").await;
     let page = format!("{}/admin/meetings/{id}", app.base);
@@ -238,9 +264,7 @@ async fn registrations(app: &TestApp, meeting: MeetingId) -> i64 {
 }
 
 async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_personal_message(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url_s = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let store = app.store();
     let mette =
@@ -258,21 +282,10 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
         assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", to)]).await.status(), 303);
     }
     for (person, status, checked_in) in
-        [(mette, "attending", None), (soren, "attending", Some(1_i64)), (declined, "declined", None)]
+        [(mette, "attending", false), (soren, "attending", true), (declined, "declined", false)]
     {
-        on_db!(app.db, |pool| sqlx::query(
-            "insert into registration (id, meeting_id, person_id, status, checked_in_at, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, 0, 0)"
-        )
-        .bind(uuid::Uuid::now_v7())
-        .bind(earlier.uuid())
-        .bind(person.uuid())
-        .bind(status)
-        .bind(checked_in)
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
+        let set = if checked_in { "checked_in_at = 1" } else { "" };
+        registration(&app, earlier, person, status, 0, set).await;
     }
 
     let id = create_meeting(&app, &http, &csrf, "21", "2027-03-04").await;
@@ -386,9 +399,7 @@ fn local_in(hours: i64) -> String {
 }
 
 async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url_s = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let store = app.store();
     let anna = add_person(store, "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
@@ -406,36 +417,12 @@ async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engi
     let id: MeetingId =
         res.headers()["location"].to_str().unwrap().trim_start_matches("/admin/meetings/").parse().unwrap();
     for (person, status) in [(anna, "invited"), (bo, "attending"), (cy, "declined"), (dee, "invited")] {
-        on_db!(app.db, |pool| {
-            sqlx::query(
-            "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) values ($1, $2, $3, $4, 0, 0)"
-        )
-        .bind(uuid::Uuid::now_v7())
-        .bind(id.uuid())
-        .bind(person.uuid())
-        .bind(status)
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected()
-        });
+        registration(&app, id, person, status, 0, "").await;
     }
     // Eve was invited just now, inside the reminder window: the invitation is reminder enough.
     let eve = add_person(store, "eve@vind.example", "Eve Dal", "Vindkraft ApS", PersonStatus::Confirmed).await;
     let just_now = jiff::Timestamp::now().as_microsecond();
-    on_db!(app.db, |pool| {
-        sqlx::query(
-        "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) values ($1, $2, $3, 'invited', $4, $4)"
-    )
-    .bind(uuid::Uuid::now_v7())
-    .bind(id.uuid())
-    .bind(eve.uuid())
-    .bind(just_now)
-    .execute(&pool)
-    .await
-    .unwrap()
-    .rows_affected()
-    });
+    registration(&app, id, eve, "invited", just_now, "").await;
     // Nothing is sent for a draft.
     let ctx =
         dialogforum::mail::MailContext { composer: app.running.state.composer.clone(), base_url: app.base.clone() };
@@ -518,19 +505,8 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
     let b = add_person(store, "b@beta.example", "Bent Beta", "Beta Consult", PersonStatus::Confirmed).await;
     let c = add_person(store, "c@gamma.example", "Carl Gamma", "Gamma IT", PersonStatus::Confirmed).await;
     for (person, status, listed) in [(a, "attending", true), (b, "attending", false), (c, "declined", true)] {
-        on_db!(app.db, |pool| sqlx::query(
-            "insert into registration (id, meeting_id, person_id, status, list_organisation, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, 0, 0)"
-        )
-        .bind(uuid::Uuid::now_v7())
-        .bind(id.uuid())
-        .bind(person.uuid())
-        .bind(status)
-        .bind(listed)
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
+        let set = if listed { "list_organisation = true" } else { "list_organisation = false" };
+        registration(&app, id, person, status, 0, set).await;
     }
 
     // Before the meeting the public page shows neither.
@@ -564,9 +540,7 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
 both_engines!(materials_and_consenting_organisations_appear_on_the_public_page_after_the_meeting);
 
 async fn the_api_invites_an_organisation_and_moves_a_meeting_only_where_allowed(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url_s = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = api_token(&app, "api@forum.example", Role::Organiser).await;
     let store = app.store();
     add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;

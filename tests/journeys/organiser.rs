@@ -282,8 +282,7 @@ async fn organisers_add_rename_reorder_and_remove_interests(engine: Engine) {
 both_engines!(organisers_add_rename_reorder_and_remove_interests);
 
 async fn the_mailings_page_pauses_resumes_and_cancels_a_scheduled_invitation(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
     let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let meeting = serde_json::json!({
         "title": "Grøn it i kommunerne", "starts_at": "2031-05-01T09:00:00+02:00",

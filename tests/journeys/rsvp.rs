@@ -15,6 +15,13 @@ use dialogforum::store::rsvp::{Answer, Locking, Seat};
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use serde_json::{Value, json};
 
+/// The app sending to a test SMTP server, with an organiser's API token.
+async fn spawn(engine: Engine) -> (TestApp, SmtpServer, String) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    (app, smtp, token)
+}
+
 /// A published meeting with the given limits, created through the API.
 async fn meeting(app: &TestApp, token: &str, capacity: i32, per_org: Option<i32>, tracks: Value) -> MeetingId {
     let body = json!({
@@ -70,9 +77,7 @@ async fn counts(app: &TestApp, meeting: MeetingId) -> (usize, usize, usize) {
 }
 
 async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_calendar_entry(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(
         &app,
         &token,
@@ -150,8 +155,7 @@ async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<
 }
 
 async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 5, None, json!([])).await;
     let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
     let codes = rush(&app, &people, None).await;
@@ -167,8 +171,7 @@ async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
 both_engines!(forty_people_rushing_for_five_seats_get_exactly_five);
 
 async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 5, None, json!([])).await;
     let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
     let yes = Answer {
@@ -202,8 +205,7 @@ async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_ab
 both_engines!(without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch);
 
 async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 30, Some(2), json!([{"key": "ai", "title": "AI", "capacity": 3}])).await;
     // Six colleagues from one company: two seats for their organisation.
     let same = invite(&app, m, 6, |_| "Nordlys IT A/S".into()).await;
@@ -221,8 +223,7 @@ async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
 both_engines!(organisation_and_track_limits_hold_under_a_rush);
 
 async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 5, None, json!([])).await;
     let one = invite(&app, m, 1, |_| "Firma".into()).await;
     let twenty: Vec<_> = std::iter::repeat_n(one[0].clone(), 20).collect();
@@ -236,9 +237,7 @@ async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: En
 both_engines!(twenty_parallel_answers_with_one_token_make_one_registration);
 
 async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(&app, &token, 3, None, json!([])).await;
     let people = invite(&app, m, 7, |i| format!("Firma {i}")).await;
     // One at a time, so the order is known: 0, 1, 2 get seats; 3, 4, 5, 6 wait in that order.
@@ -286,9 +285,7 @@ async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engi
 both_engines!(cancellations_move_the_waiting_list_up_in_order_with_one_mail_each);
 
 async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 2, |i| format!("Firma {i}")).await;
     for (t, _) in &people {
@@ -339,8 +336,7 @@ async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_fr
 both_engines!(an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat);
 
 async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 10, None, json!([])).await;
     let people = invite(&app, m, 3, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS", "Grøn Kode ApS"][i].to_owned()).await;
     for (t, _) in &people {
@@ -475,8 +471,7 @@ async fn waiting(app: &TestApp, meeting: MeetingId) -> Vec<RegistrationId> {
 }
 
 async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_the_waiting_list(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 5, |i| format!("Firma {i}")).await;
     let reg = |i: usize| people[i].1;
@@ -528,8 +523,7 @@ both_engines!(the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_
 async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it(
     engine: Engine,
 ) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 10, None, json!([])).await;
     let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
     let (rsvp, reg) = &people[0];
@@ -565,8 +559,7 @@ async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_ans
 both_engines!(a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it);
 
 async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let tracks =
         json!([{"key": "ai", "title": "AI", "capacity": 1}, {"key": "sikkerhed", "title": "Sikkerhed", "capacity": 1}]);
     let m = meeting(&app, &token, 10, None, tracks).await;
@@ -590,8 +583,7 @@ async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engin
 both_engines!(a_seat_given_up_for_a_full_track_goes_to_the_waiting_list);
 
 async fn more_seats_go_to_the_waiting_list_at_once(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
     for (t, _) in &people {

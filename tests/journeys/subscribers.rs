@@ -7,7 +7,6 @@ use crate::common;
 
 use std::fmt::Write as _;
 
-use common::smtp::SmtpServer;
 use common::{Engine, TestApp, api_token};
 use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role, Token};
 use serde_json::{Value, json};
@@ -178,8 +177,7 @@ async fn person(app: &TestApp, id: PersonId) -> dialogforum::store::subscribers:
 }
 
 async fn the_list_filters_by_search_status_interest_and_organisation_and_pages_through_everyone_once(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let anna =
         add(&app, &token, "anna@nordlys-it.example", "Anna Bøgh", "Nordlys IT A/S", &["ai", "cybersecurity"]).await;
     let mads =
@@ -317,8 +315,7 @@ async fn the_list_filters_by_search_status_interest_and_organisation_and_pages_t
 both_engines!(the_list_filters_by_search_status_interest_and_organisation_and_pages_through_everyone_once);
 
 async fn an_organiser_adds_a_person_once_and_the_second_time_gets_409(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let body = json!({"email": "Karen@Blixtoft.example", "name": "Karen Blixtoft", "organisation": "Blixtoft Rådgivning",
         "interests": ["procurement", "ai", "ai"], "language": "en"});
     let res = app.api(&token).post("/subscribers", &body).await;
@@ -372,8 +369,7 @@ async fn an_organiser_adds_a_person_once_and_the_second_time_gets_409(engine: En
 both_engines!(an_organiser_adds_a_person_once_and_the_second_time_gets_409);
 
 async fn patch_changes_the_details_and_can_only_take_someone_off_the_list(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let karen = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft", "Blixtoft Rådgivning", &["ai"]).await;
     let url = api(&app, &format!("/subscribers/{}", karen["id"].as_str().unwrap()));
     let patch = |body: Value| app.http.patch(&url).bearer_auth(&token).json(&body).send();
@@ -460,8 +456,7 @@ async fn a_viewer_may_not_list_read_change_import_or_erase(engine: Engine) {
 both_engines!(a_viewer_may_not_list_read_change_import_or_erase);
 
 async fn an_import_through_the_api_reads_danish_files_and_reports_every_reject_by_line(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let import = |body: Vec<u8>| {
         app.http
             .post(api(&app, "/subscribers/import"))
@@ -526,8 +521,7 @@ async fn an_import_through_the_api_reads_danish_files_and_reports_every_reject_b
 both_engines!(an_import_through_the_api_reads_danish_files_and_reports_every_reject_by_line);
 
 async fn a_database_failure_during_an_import_leaves_nothing_half_imported(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     // The database refuses the third person of the file.
     match engine {
         Engine::Sqlite => {
@@ -658,8 +652,7 @@ async fn erasing_through_the_api_leaves_no_trace_but_a_pseudonymous_audit_entry(
 both_engines!(erasing_through_the_api_leaves_no_trace_but_a_pseudonymous_audit_entry);
 
 async fn erasing_through_the_profile_page_leaves_no_trace_either(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let (email, name) = ("karen@blixtoft.example", "Karen Blixtoft");
     let (karen, _) = someone_with_data_everywhere(&app, email, name).await;
     let mail = smtp.wait_for(1, 10).await;
@@ -694,8 +687,7 @@ async fn erasing_through_the_profile_page_leaves_no_trace_either(engine: Engine)
 both_engines!(erasing_through_the_profile_page_leaves_no_trace_either);
 
 async fn a_profile_link_by_mail_lets_a_person_change_their_details_and_download_their_data(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[("security.confirmations_per_address_per_day", "2")]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[("security.confirmations_per_address_per_day", "2")]).await;
     let form = app.get("/me").await.text().await.unwrap();
     assert!(form.contains(r#"action="/me""#) && form.contains(r#"name="email""#));
 
@@ -817,8 +809,7 @@ async fn profile_link_requests_are_limited_per_client(engine: Engine) {
 both_engines!(profile_link_requests_are_limited_per_client);
 
 async fn an_expired_profile_link_explains_itself_and_shows_nothing(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let karen = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft", "", &[]).await;
     let link = Token::generate();
     let mut tx = app.store().begin().await.unwrap();

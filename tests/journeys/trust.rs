@@ -348,8 +348,7 @@ fn assert_security_headers(res: &reqwest::Response, what: &str) {
 }
 
 async fn every_answer_carries_the_security_headers(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
     for path in [
         "/",
         "/login",
@@ -447,8 +446,7 @@ async fn the_login_only_leads_back_to_paths_on_this_site(engine: Engine) {
 both_engines!(the_login_only_leads_back_to_paths_on_this_site);
 
 async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
     api_token(&app, "admin@forum.example", Role::Admin).await;
     let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
     add_person(app.store(), "bo@firma.example", "Bo Berg", "Firma A/S", PersonStatus::Confirmed).await;

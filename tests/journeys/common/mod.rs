@@ -208,6 +208,14 @@ pub async fn wait_for_counts(
     eventually("the outbox counts", secs, || async { store.outbox_counts().await.expect("outbox counts") }, done).await
 }
 
+/// Queues a composed message in a transaction of its own; returns its id.
+pub async fn queue(store: &Store, message: &dialogforum::store::outbox::NewMessage) -> dialogforum::domain::OutboxId {
+    let mut tx = store.begin().await.expect("begin");
+    let id = dialogforum::store::outbox::enqueue(&mut tx, message).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    id
+}
+
 /// Puts a person straight into the store, without mail or audit; an address
 /// that is already there is left as it is. Returns the person's id.
 pub async fn add_person(
@@ -229,6 +237,30 @@ pub async fn add_person(
     let (id, _) = dialogforum::store::people::insert_person_if_new(&mut tx, &person, None).await.expect("person");
     tx.commit().await.expect("commit");
     id
+}
+
+/// Invites `person` to `meeting` straight in the store; returns the
+/// registration and the token of the person's RSVP link.
+pub async fn invite_person(
+    store: &Store,
+    meeting: dialogforum::domain::MeetingId,
+    person: dialogforum::domain::PersonId,
+) -> (dialogforum::domain::RegistrationId, String) {
+    use dialogforum::domain::{RegistrationId, Token, TokenPurpose};
+    use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+    let (reg, token) = (RegistrationId::new(), Token::generate());
+    let mut tx = store.begin().await.expect("begin");
+    dialogforum::store::registrations::insert_invited(&mut tx, meeting, &[(reg, person)]).await.expect("invite");
+    let link = NewLinkToken {
+        hash: token.hash(),
+        purpose: TokenPurpose::Rsvp,
+        person: Some(person),
+        registration: Some(reg),
+        expires_at: None,
+    };
+    insert_link_tokens(&mut tx, &[link]).await.expect("link token");
+    tx.commit().await.expect("commit");
+    (reg, token.expose().to_owned())
 }
 
 /// The body of an answer, which must have `status` (the body is shown if not).
@@ -319,6 +351,11 @@ impl Api<'_> {
         self.app.http.post(self.url(path)).bearer_auth(&self.token).json(body).send().await.expect("POST")
     }
 
+    /// `PUT` a JSON body to a path.
+    pub async fn put(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.app.http.put(self.url(path)).bearer_auth(&self.token).json(body).send().await.expect("PUT")
+    }
+
     /// `PATCH` a path with a JSON body.
     pub async fn patch(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.app.http.patch(self.url(path)).bearer_auth(&self.token).json(body).send().await.expect("PATCH")
@@ -379,6 +416,21 @@ impl TestApp {
             .build()
             .expect("http client");
         Self { db, running, base, http }
+    }
+
+    /// Starts the app with an account for `email` with `role`; returns it
+    /// with an API token of that account.
+    pub async fn with_token(engine: Engine, email: &str, role: dialogforum::domain::Role) -> (Self, String) {
+        let app = Self::spawn(engine).await;
+        let token = api_token(&app, email, role).await;
+        (app, token)
+    }
+
+    /// Starts a mail server and the app sending to it, with extra settings.
+    pub async fn with_mail(engine: Engine, extra: &[(&str, &str)]) -> (Self, smtp::SmtpServer) {
+        let smtp = smtp::SmtpServer::start().await;
+        let app = Self::spawn_with_smtp(engine, &smtp, extra).await;
+        (app, smtp)
     }
 
     /// Starts the app with mail going to `smtp`, and extra settings.
@@ -449,6 +501,13 @@ impl TestApp {
         .await;
     }
 
+    /// Queues a composed message and wakes the outbox worker; returns its id.
+    pub async fn queue(&self, message: &dialogforum::store::outbox::NewMessage) -> dialogforum::domain::OutboxId {
+        let id = queue(self.store(), message).await;
+        self.running.state.mail_wake.notify_one();
+        id
+    }
+
     /// The store of the running app.
     pub fn store(&self) -> &Store {
         &self.running.state.store
@@ -457,6 +516,66 @@ impl TestApp {
     /// `GET` a path.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+
+    /// Stops the app and drops its database.
+    pub async fn stop(self) {
+        self.running.stop().await.expect("clean stop");
+        self.db.drop_db().await;
+    }
+}
+
+/// The app with its inbound SMTP listener on a free port.
+pub struct Inbound {
+    pub db: TestDb,
+    pub running: Running,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Inbound {
+    /// Without an outbox worker, so queued mail stays in the outbox until a
+    /// test sends it or counts it.
+    pub async fn start(engine: Engine, extra: &[(&str, &str)]) -> Self {
+        Self::launch(engine, extra, false).await
+    }
+
+    /// The app with the join address set and the outbox worker sending to a
+    /// test SMTP server, which is returned with it.
+    pub async fn relaying(engine: Engine, extra: &[(&str, &str)]) -> (Self, smtp::SmtpServer) {
+        let smtp = smtp::SmtpServer::start().await;
+        let url = smtp.url();
+        let mut overrides = vec![
+            ("inbound.join_address", "tilmeld@forum.example"),
+            ("mail.transport", "smtp"),
+            ("mail.smtp_url", url.as_str()),
+        ];
+        overrides.extend_from_slice(extra);
+        (Self::launch(engine, &overrides, true).await, smtp)
+    }
+
+    async fn launch(engine: Engine, extra: &[(&str, &str)], worker: bool) -> Self {
+        let db = TestDb::new(engine).await;
+        let mut overrides = vec![("inbound.bind", "127.0.0.1:0")];
+        overrides.extend_from_slice(extra);
+        let running = app::start(settings(&db, &overrides), StartOptions { worker }).await.expect("start the app");
+        let addr = running.inbound_addr.expect("the inbound listener runs when inbound.bind is set");
+        Self { db, running, addr }
+    }
+
+    /// `url` (from a mail, on the configured base URL) on the running web server.
+    pub fn local(&self, url: &str) -> String {
+        let path = url.split_once("://").unwrap().1.split_once('/').unwrap().1;
+        format!("http://{}/{path}", self.running.addr)
+    }
+
+    /// Waits until the outbox holds no message that is queued or being sent.
+    pub async fn outbox_settled(&self) {
+        wait_for_counts(self.store(), |c| c.queued == 0 && c.sending == 0, 60).await;
+    }
+
+    /// The store of the running app.
+    pub fn store(&self) -> &Store {
+        &self.running.state.store
     }
 
     /// Stops the app and drops its database.

@@ -69,8 +69,7 @@ async fn campaign(app: &TestApp, token: &str, id: &str) -> Value {
 }
 
 async fn a_meeting_ending_at_the_end_of_time_does_not_stop_the_next_invitation(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     let token = api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
     let list_size: i64 =
@@ -132,8 +131,7 @@ async fn readiness_says_not_ready_without_showing_the_database_cause(engine: Eng
 both_engines!(readiness_says_not_ready_without_showing_the_database_cause);
 
 async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_api(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, dialogforum::domain::Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, dialogforum::domain::Role::Organiser).await;
     let http = app.sign_in(ORGANISER).await.http;
     let page = |path: &str| format!("{}{path}", app.base);
     let html = http.get(page("/admin/meetings/new")).send().await.unwrap().text().await.unwrap();

@@ -7,7 +7,6 @@ use crate::common::PostForm as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use dialogforum::app::{self, Running, StartOptions};
 use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
 use dialogforum::mail::verp::envelope_sender;
 use dialogforum::mail::{Composer, Outgoing};
@@ -15,30 +14,20 @@ use dialogforum::store::outbox::enqueue;
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 
 use crate::common::smtp::SmtpClient;
-use crate::common::{self, Engine, TestDb};
+use crate::common::{Engine, Inbound};
 
 const FROM: &str = "dialogforum@forum.example";
 const JOIN: &str = "tilmeld@forum.example";
 
-/// The app with the inbound listener on a free port and no outbox worker, so
-/// queued mail stays in the outbox where the tests count it.
-struct Listener {
-    db: TestDb,
-    running: Running,
-    addr: SocketAddr,
+/// The app with the inbound listener and the join address, and no outbox
+/// worker, so queued mail stays in the outbox where the tests count it.
+async fn listener(engine: Engine, extra: &[(&str, &str)]) -> Inbound {
+    let mut overrides = vec![("inbound.join_address", JOIN)];
+    overrides.extend_from_slice(extra);
+    Inbound::start(engine, &overrides).await
 }
 
-impl Listener {
-    async fn start(engine: Engine, extra: &[(&str, &str)]) -> Self {
-        let db = TestDb::new(engine).await;
-        let mut overrides = vec![("inbound.bind", "127.0.0.1:0"), ("inbound.join_address", JOIN)];
-        overrides.extend_from_slice(extra);
-        let running =
-            app::start(common::settings(&db, &overrides), StartOptions { worker: false }).await.expect("start the app");
-        let addr = running.inbound_addr.expect("the inbound listener runs");
-        Self { db, running, addr }
-    }
-
+impl Inbound {
     /// A confirmed list member with a message sent to them; returns them and that message's bounce address.
     async fn member_with_a_message(&self, email: &str) -> (PersonId, String) {
         let store = &self.running.state.store;
@@ -73,20 +62,10 @@ impl Listener {
         (id, envelope_sender(&Email::parse(FROM).unwrap(), outbox).unwrap().to_string())
     }
 
-    async fn status(&self, person: PersonId) -> String {
-        let sql = "select status from person where id = $1";
-        on_db!(self.db, |pool| sqlx::query_scalar(sql).bind(person.uuid()).fetch_one(&pool).await.unwrap())
-    }
-
     /// Confirmation mails queued for sign-ups.
     async fn confirmations(&self) -> i64 {
         let sql = "select count(*) from outbox where kind = 'confirm'";
         on_db!(self.db, |pool| sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap())
-    }
-
-    async fn stop(self) {
-        self.running.stop().await.expect("clean stop");
-        self.db.drop_db().await;
     }
 }
 
@@ -134,7 +113,7 @@ Tilmeld mig venligst.\r
 }
 
 async fn idle_connections_from_one_address_leave_room_for_a_bounce_from_another(engine: Engine) {
-    let app = Listener::start(engine, &[]).await;
+    let app = listener(engine, &[]).await;
     let ida = "ida@velfaerdstek.example";
     let (person, bounce_to) = app.member_with_a_message(ida).await;
 
@@ -160,7 +139,7 @@ async fn idle_connections_from_one_address_leave_room_for_a_bounce_from_another(
     assert_eq!(mx.command("EHLO mx.velfaerdstek.example").await.0, 250);
     let (code, text) = mx.send("", &bounce_to, &dsn(&bounce_to, ida)).await;
     assert_eq!(code, 250, "{text}");
-    assert_eq!(app.status(person).await, "bounced", "the bounced person is suppressed");
+    assert_eq!(app.person_state(person).await.0, "bounced", "the bounced person is suppressed");
     assert_eq!(mx.command("QUIT").await.0, 221);
 
     // Once the idle connections are gone, their address is served again.
@@ -196,7 +175,7 @@ async fn join_mails(addr: SocketAddr, senders: &[String]) -> Vec<u16> {
 }
 
 async fn ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget(engine: Engine) {
-    let app = Listener::start(engine, &[("security.signups_per_ip_per_hour", "3")]).await;
+    let app = listener(engine, &[("security.signups_per_ip_per_hour", "3")]).await;
     let forged: Vec<String> = (0..10).map(|n| format!("offer{n}@firma{n}.example")).collect();
     let answers = join_mails(app.addr, &forged).await;
     assert_eq!(answers, [250, 250, 250, 451, 451, 451, 451, 451, 451, 451], "over budget: try again later");
@@ -213,7 +192,7 @@ async fn ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget(engi
 both_engines!(ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget);
 
 async fn join_mails_from_one_envelope_domain_stop_at_its_budget(engine: Engine) {
-    let app = Listener::start(engine, &[("security.signups_per_domain_per_hour", "2")]).await;
+    let app = listener(engine, &[("security.signups_per_domain_per_hour", "2")]).await;
     let senders: Vec<String> = ["a", "a", "a", "b", "b", "b"]
         .iter()
         .enumerate()
@@ -227,7 +206,7 @@ async fn join_mails_from_one_envelope_domain_stop_at_its_budget(engine: Engine) 
 both_engines!(join_mails_from_one_envelope_domain_stop_at_its_budget);
 
 async fn a_session_that_keeps_talking_is_closed_after_its_command_budget(engine: Engine) {
-    let app = Listener::start(engine, &[]).await;
+    let app = listener(engine, &[]).await;
     let mut smtp = SmtpClient::connect(app.addr).await;
     assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
     for n in 2..=100 {
@@ -245,7 +224,7 @@ async fn a_session_that_keeps_talking_is_closed_after_its_command_budget(engine:
 both_engines!(a_session_that_keeps_talking_is_closed_after_its_command_budget);
 
 async fn an_oversized_message_is_refused_with_552_and_the_next_one_goes_through(engine: Engine) {
-    let app = Listener::start(engine, &[]).await;
+    let app = listener(engine, &[]).await;
     let ida = "ida@velfaerdstek.example";
     let (person, bounce_to) = app.member_with_a_message(ida).await;
 
@@ -259,7 +238,7 @@ async fn an_oversized_message_is_refused_with_552_and_the_next_one_goes_through(
     assert!(ehlo.contains("SIZE 1048576"), "the limit is announced: {ehlo}");
     let (code, text) = smtp.send("", &bounce_to, &big).await;
     assert_eq!(code, 552, "{text}");
-    assert_eq!(app.status(person).await, "confirmed", "a refused message changes nothing");
+    assert_eq!(app.person_state(person).await.0, "confirmed", "a refused message changes nothing");
     assert_eq!(smtp.command("QUIT").await.0, 221);
 
     // The same bounce at its real size, on a new connection, is processed.
@@ -267,7 +246,7 @@ async fn an_oversized_message_is_refused_with_552_and_the_next_one_goes_through(
     assert_eq!(again.command("EHLO mx.velfaerdstek.example").await.0, 250);
     let (code, text) = again.send("", &bounce_to, &dsn(&bounce_to, ida)).await;
     assert_eq!(code, 250, "{text}");
-    assert_eq!(app.status(person).await, "bounced");
+    assert_eq!(app.person_state(person).await.0, "bounced");
     assert_eq!(again.command("QUIT").await.0, 221);
     app.stop().await;
 }

@@ -81,8 +81,7 @@ both_engines!(names_and_titles_with_direction_overrides_or_invisible_characters_
 async fn null_for_an_optional_field_in_the_api_means_not_set(engine: Engine) {
     use dialogforum::domain::Role;
     use serde_json::{Value, json};
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let post = |path: &str, body: Value| {
         app.http.post(format!("{}/api/v1{path}", app.base)).bearer_auth(&token).json(&body).send()
     };

@@ -285,11 +285,16 @@ async fn a_restarted_service_sends_what_the_killed_one_had_claimed_within_second
     }
     let invitations = msgs.iter().filter(|m| m.text().contains("/rsvp/")).count();
     assert_eq!(invitations, msgs.len(), "each message is an invitation with its answer link");
+    clean_up(peek, store, db).await;
+}
+both_engines!(a_restarted_service_sends_what_the_killed_one_had_claimed_within_seconds_not_minutes);
+
+/// Closes the connections and drops the database.
+async fn clean_up(peek: Peek, store: Store, db: TestDb) {
     peek.close().await;
     store.close().await;
     db.drop_db().await;
 }
-both_engines!(a_restarted_service_sends_what_the_killed_one_had_claimed_within_seconds_not_minutes);
 
 /// A fresh database with letters queued, a mail server that takes its time
 /// to accept each, and a second connection to look at the outbox.
@@ -356,9 +361,7 @@ async fn a_live_worker_keeps_claims_it_holds_longer_than_the_lease_and_a_second_
     assert_eq!(msgs.len(), n, "nobody got it twice");
     assert!(longest > LEASE * 2, "a worker held a claim for {longest:?}, more than two leases of {LEASE:?}");
     assert_eq!(peek.taken_over().await, 0, "no claim of a live worker was taken over");
-    peek.close().await;
-    store.close().await;
-    db.drop_db().await;
+    clean_up(peek, store, db).await;
 }
 both_engines!(a_live_worker_keeps_claims_it_holds_longer_than_the_lease_and_a_second_instance_sends_none_twice);
 
@@ -390,9 +393,7 @@ async fn a_stalled_worker_loses_its_claims_after_the_lease_and_does_not_send_the
     assert_eq!(c.sent, i64::try_from(n).unwrap());
     // At most the one message that was on the stalled worker's one connection.
     assert!(msgs.len() <= n + 1, "{} messages for {n} recipients", msgs.len());
-    peek.close().await;
-    store.close().await;
-    db.drop_db().await;
+    clean_up(peek, store, db).await;
 }
 both_engines!(a_stalled_worker_loses_its_claims_after_the_lease_and_does_not_send_them_when_it_wakes);
 
@@ -427,9 +428,7 @@ async fn a_worker_that_cannot_renew_its_claims_stops_sending_them_and_later_send
     assert_eq!(c.sent, i64::try_from(n).unwrap());
     assert_eq!(per_recipient(&msgs).len(), n, "everyone got the letter");
     assert_eq!(msgs.len(), n, "nobody got it twice");
-    peek.close().await;
-    store.close().await;
-    db.drop_db().await;
+    clean_up(peek, store, db).await;
 }
 both_engines!(a_worker_that_cannot_renew_its_claims_stops_sending_them_and_later_sends_each_once);
 

@@ -7,8 +7,8 @@ use crate::common::PostForm as _;
 use dialogforum::domain::{Email, Name, PersonStatus};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 
-use crate::common::smtp::{Received, SmtpServer};
-use crate::common::{Engine, TestApp};
+use crate::common::smtp::Received;
+use crate::common::{self, Engine, TestApp};
 
 /// The first link in the text part whose path starts with `prefix`, as a URL on the test server.
 fn local_link(app: &TestApp, m: &Received, prefix: &str) -> String {
@@ -32,8 +32,7 @@ async fn stored(app: &TestApp, email: &str) -> (String, String, String) {
 }
 
 async fn a_used_confirmation_link_says_already_confirmed_and_changes_nothing(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let signup = [
         ("name", "Søren Ærø"),
         ("email", "soren@nordlys-it.example"),
@@ -102,8 +101,7 @@ const KNOWN: [(&str, PersonStatus); 3] = [
 ];
 
 async fn a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as_a_request(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     for (email, status) in KNOWN {
         known_person(&app, email, "Karen Kommune", "Kommunernes IT", status).await;
     }
@@ -142,8 +140,7 @@ async fn a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as
 both_engines!(a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as_a_request);
 
 async fn a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_suppression(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let email = "afvist@kommune.example";
     known_person(&app, email, "Karen Kommune", "Kommunernes IT", PersonStatus::Bounced).await;
 
@@ -172,8 +169,7 @@ async fn a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_s
 both_engines!(a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_suppression);
 
 async fn confirming_applies_what_was_typed_with_the_request(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let email = "tidligere@kommune.example";
     known_person(&app, email, "Karen Kommune", "Kommunernes IT", PersonStatus::Unsubscribed).await;
     sign_up(&app, email, "Karen Jensen", "Digitaliseringshuset A/S").await;
@@ -203,12 +199,9 @@ async fn confirming_applies_what_was_typed_with_the_request(engine: Engine) {
 both_engines!(confirming_applies_what_was_typed_with_the_request);
 
 async fn an_invitation_is_not_passed_on_to_someone_who_left_or_bounced(engine: Engine) {
-    use dialogforum::domain::{RegistrationId, Role, Token, TokenPurpose};
-    use dialogforum::store::registrations::insert_invited;
-    use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+    use dialogforum::domain::Role;
 
-    let smtp = SmtpServer::start().await;
-    let app = TestApp::spawn_with_smtp(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let api = crate::common::api_token(&app, "org@forum.example", Role::Organiser).await;
     let body = serde_json::json!({
         "title": "Videregivelse", "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
@@ -229,19 +222,8 @@ async fn an_invitation_is_not_passed_on_to_someone_who_left_or_bounced(engine: E
         .await
         .unwrap());
     let person = dialogforum::domain::PersonId::from_uuid(invitee);
-    let (reg, token) = (RegistrationId::new(), Token::generate());
-    let mut tx = app.store().begin().await.unwrap();
-    insert_invited(&mut tx, id.parse().unwrap(), &[(reg, person)]).await.unwrap();
-    let link = NewLinkToken {
-        hash: token.hash(),
-        purpose: TokenPurpose::Rsvp,
-        person: Some(person),
-        registration: Some(reg),
-        expires_at: None,
-    };
-    insert_link_tokens(&mut tx, &[link]).await.unwrap();
-    tx.commit().await.unwrap();
-    let rsvp = format!("{}/rsvp/{}/colleague", app.base, token.expose());
+    let (_, token) = common::invite_person(app.store(), id.parse().unwrap(), person).await;
+    let rsvp = format!("{}/rsvp/{token}/colleague", app.base);
 
     let mut answers = Vec::new();
     for (name, email) in [("Tine", "tidligere@kommune.example"), ("Arne", "afvist@kommune.example")] {

@@ -2,13 +2,10 @@
 //! needs, never lists of people and what they told us, on the pages and in
 //! the API alike.
 
-use dialogforum::domain::{Email, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
-use dialogforum::store::people::{NewPerson, insert_person_if_new};
-use dialogforum::store::registrations::insert_invited;
-use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+use dialogforum::domain::{PersonStatus, Role};
 use serde_json::{Value, json};
 
-use crate::common::{Engine, TestApp, api_token};
+use crate::common::{self, Engine, TestApp, api_token};
 
 /// A published meeting with one person attending who told us a diet and an access need.
 async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {
@@ -22,28 +19,17 @@ async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {
     let publish = format!("{}/api/v1/meetings/{id}/publish", app.base);
     assert_eq!(app.http.post(publish).bearer_auth(token).send().await.unwrap().status(), 200);
 
-    let mut tx = app.store().begin().await.unwrap();
-    let person = NewPerson {
-        email: Email::parse("dorthe@firma.example").unwrap(),
-        name: Name::parse("Dorthe Deltager").unwrap(),
-        organisation: Some(Name::parse("Firma A/S").unwrap()),
-        status: PersonStatus::Confirmed,
-        interests: Vec::new(),
-    };
-    let (person, _) = insert_person_if_new(&mut tx, &person, None).await.unwrap();
-    let (reg, link) = (RegistrationId::new(), Token::generate());
-    insert_invited(&mut tx, id.parse().unwrap(), &[(reg, person)]).await.unwrap();
-    let token_row = NewLinkToken {
-        hash: link.hash(),
-        purpose: TokenPurpose::Rsvp,
-        person: Some(person),
-        registration: Some(reg),
-        expires_at: None,
-    };
-    insert_link_tokens(&mut tx, &[token_row]).await.unwrap();
-    tx.commit().await.unwrap();
+    let person = common::add_person(
+        app.store(),
+        "dorthe@firma.example",
+        "Dorthe Deltager",
+        "Firma A/S",
+        PersonStatus::Confirmed,
+    )
+    .await;
+    let (_, link) = common::invite_person(app.store(), id.parse().unwrap(), person).await;
     let answer = [("answer", "yes"), ("diet", "Glutenfri kost"), ("access_needs", "Kørestolsadgang")];
-    let res = app.post_form(&format!("/rsvp/{}", link.expose()), &answer).await;
+    let res = app.post_form(&format!("/rsvp/{link}"), &answer).await;
     assert_eq!(res.status(), 200);
     id
 }
