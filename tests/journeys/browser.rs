@@ -329,13 +329,8 @@ async fn invited_guest(app: &TestApp, smtp: &SmtpServer, token: &str) -> (String
                         "guests": [{"email": "mette@nordlys-it.example", "name": "Mette Bæk", "organisation": "Nordlys IT A/S"}]});
     let res = app.api(token).post(&format!("/meetings/{id}/invitations"), &invite).await;
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-    for _ in 0..200 {
-        if let Some(m) = smtp.messages().iter().find(|m| m.to == ["mette@nordlys-it.example"]) {
-            return (id, link(app, m, "/rsvp/"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no invitation reached the guest");
+    let invitation = smtp.wait_for_mail("invitation to the guest", |m| m.to == ["mette@nordlys-it.example"]).await;
+    (id, link(app, &invitation, "/rsvp/"))
 }
 
 async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
@@ -510,19 +505,9 @@ async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
     hold(&app, &meeting).await;
     let res = app.api(&token).post(&format!("/meetings/{meeting}/evaluation/send"), &json!({})).await;
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-    let mut evaluation = None;
-    for _ in 0..200 {
-        evaluation = smtp
-            .messages()
-            .iter()
-            .find(|m| m.to == ["mette@nordlys-it.example"] && String::from_utf8_lossy(&m.data).contains("/evaluation/"))
-            .map(|m| link(&app, m, "/evaluation/"));
-        if evaluation.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let evaluation = evaluation.expect("an evaluation mail to the attendee");
+    let to_attendee = |m: &Received| m.to == ["mette@nordlys-it.example"] && m.text().contains("/evaluation/");
+    let mail = smtp.wait_for_mail("evaluation mail to the attendee", to_attendee).await;
+    let evaluation = link(&app, &mail, "/evaluation/");
 
     let mut b = Browser::start().await;
     b.goto(&evaluation).await;

@@ -191,8 +191,7 @@ fn set_cookie(res: &reqwest::Response) -> String {
 }
 
 async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
 
     let res = app.get("/admin").await;
     assert_eq!(res.status(), 303);
@@ -386,15 +385,8 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers_by_itse
     assert!(res.text().await.unwrap().contains("midlertidigt utilgængelig"));
 
     exec(format!("alter database {name} allow_connections true")).await;
-    let mut ready = false;
-    for _ in 0..50 {
-        if app.get("/readyz").await.status() == 200 {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(ready, "readiness returns when the database does");
+    let readiness = || async { app.get("/readyz").await.status() };
+    common::eventually("readiness to return with the database", 5, readiness, |s| *s == 200).await;
     assert_eq!(app.get("/meetings").await.status(), 200);
     pool.close().await;
     app.stop().await;

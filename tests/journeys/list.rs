@@ -181,23 +181,12 @@ async fn an_unknown_or_expired_link_explains_itself(engine: Engine) {
     let res = app.post_form("/subscribe", &signup("Jonas", "jonas@groenkode.example")).await;
     assert_eq!(res.status(), 200);
     // With a lifetime of zero hours the token is born expired.
-    let token = dialogforum::domain::Token::generate();
     let id = find_person(&app, "jonas@groenkode.example").await;
-    let mut tx = app.store().begin().await.unwrap();
-    dialogforum::store::tokens::insert_link_token(
-        &mut tx,
-        &token.hash(),
-        dialogforum::domain::TokenPurpose::Confirm,
-        Some(id),
-        None,
-        Some(dialogforum::store::now()),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let res = app.get(&format!("/confirm/{}", token.expose())).await;
+    let confirm = dialogforum::domain::TokenPurpose::Confirm;
+    let token = common::expired_link(app.store(), confirm, id, dialogforum::store::now()).await;
+    let res = app.get(&format!("/confirm/{token}")).await;
     assert!(res.text().await.unwrap().contains("Linket er udløbet"));
-    let res = app.http.post(format!("{}/confirm/{}", app.base, token.expose())).send().await.unwrap();
+    let res = app.http.post(format!("{}/confirm/{token}", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(status_of(&app, "jonas@groenkode.example").await, "pending");
     app.stop().await;

@@ -282,6 +282,7 @@ async fn two_instances_on_one_postgres_database_send_each_message_once() {
     b.state.mail_wake.notify_one();
     let msgs = smtp.wait_for(300, 30).await;
     let c = wait_for_counts(&a.state.store, |c| c.sent == 300, 10).await;
+    // The race under test: give a second send by the other instance time to show.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let msgs_after = smtp.messages();
     assert_eq!(c.sent, 300);
@@ -490,6 +491,7 @@ async fn a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled(engine: En
     let api = app.api(&token);
     let body = serde_json::json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"});
     let id = api.invite(&meeting, &body).await;
+    // Long enough for the campaign runner to have sent it, were it not scheduled.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let p = api.campaign_in_state(&id, "scheduled").await;
     assert_eq!((p["state"].as_str(), p["total"].as_i64()), (Some("scheduled"), Some(0)));

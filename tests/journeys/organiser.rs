@@ -6,7 +6,7 @@
 use crate::common;
 use crate::common::PostForm as _;
 
-use common::{Engine, SignedIn, TestApp, TestDb, add_person, api_token, text};
+use common::{Engine, SignedIn, TestApp, TestDb, add_person, text};
 use dialogforum::domain::{Email, Name, PersonStatus, Role, Token, TokenPurpose};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
@@ -20,8 +20,7 @@ async fn sign_in(app: &TestApp, email: &str) -> SignedIn {
 }
 
 async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     let mette =
         add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
             .await;
@@ -89,8 +88,7 @@ async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
 both_engines!(an_organiser_searches_edits_sets_cvr_and_erases);
 
 async fn a_viewer_reads_but_gets_403_on_every_post(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "viewer@forum.example", Role::Viewer).await;
+    let app = TestApp::with_accounts(engine, &[("viewer@forum.example", Role::Viewer)]).await;
     let id =
         add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
             .await;
@@ -182,8 +180,7 @@ async fn stale_pending_signups_and_old_rate_counters_are_purged(engine: Engine) 
 both_engines!(stale_pending_signups_and_old_rate_counters_are_purged);
 
 async fn the_people_listing_pages_by_fifty(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     for i in 0..52 {
         add_person(
             app.store(),
@@ -208,8 +205,7 @@ async fn the_people_listing_pages_by_fifty(engine: Engine) {
 both_engines!(the_people_listing_pages_by_fifty);
 
 async fn organisers_add_rename_reorder_and_remove_interests(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let page = |path: &str| format!("{}{path}", app.base);
     let mut tx = app.store().begin().await.unwrap();

@@ -8,7 +8,7 @@ use crate::common;
 use std::fmt::Write as _;
 
 use common::{Engine, TestApp, api_token};
-use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role, Token};
+use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role};
 use serde_json::{Value, json};
 
 fn api(app: &TestApp, path: &str) -> String {
@@ -811,25 +811,14 @@ both_engines!(profile_link_requests_are_limited_per_client);
 async fn an_expired_profile_link_explains_itself_and_shows_nothing(engine: Engine) {
     let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let karen = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft", "", &[]).await;
-    let link = Token::generate();
-    let mut tx = app.store().begin().await.unwrap();
-    dialogforum::store::tokens::insert_link_token(
-        &mut tx,
-        &link.hash(),
-        dialogforum::domain::TokenPurpose::Profile,
-        Some(id_of(&karen)),
-        None,
-        Some(dialogforum::store::now()),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let res = app.get(&format!("/me/{}", link.expose())).await;
+    let profile = dialogforum::domain::TokenPurpose::Profile;
+    let link = common::expired_link(app.store(), profile, id_of(&karen), dialogforum::store::now()).await;
+    let res = app.get(&format!("/me/{link}")).await;
     assert_eq!(res.status(), 404);
     let html = res.text().await.unwrap();
     assert!(html.contains("Linket er udløbet") && !html.contains("Karen"));
-    assert_eq!(app.get(&format!("/me/{}/data.json", link.expose())).await.status(), 404);
-    let res = app.post_form(&format!("/me/{}/erase", link.expose()), &[("confirm", "yes")]).await;
+    assert_eq!(app.get(&format!("/me/{link}/data.json")).await.status(), 404);
+    let res = app.post_form(&format!("/me/{link}/erase"), &[("confirm", "yes")]).await;
     assert_eq!(res.status(), 404);
     assert_eq!(person(&app, id_of(&karen)).await.name, "Karen Blixtoft");
     app.stop().await;

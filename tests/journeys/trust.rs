@@ -21,6 +21,11 @@ fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
 }
 
+/// The one id that `sql` selects.
+async fn id_of(db: &TestDb, sql: &'static str) -> uuid::Uuid {
+    on_db!(db, |pool| sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap())
+}
+
 /// The audit entries as (action, detail, row count), oldest first.
 async fn audit_entries(db: &TestDb) -> Vec<(String, String, Option<i64>)> {
     on_db!(db, |pool| sqlx::query_as("select action, detail, row_count from audit_log order by id")
@@ -233,8 +238,7 @@ async fn login_is_throttled_per_client_address_behind_a_trusted_proxy(engine: En
 both_engines!(login_is_throttled_per_client_address_behind_a_trusted_proxy);
 
 async fn a_password_change_ends_the_other_sessions_and_keeps_this_one(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "viewer@forum.example", Role::Viewer).await;
+    let app = TestApp::with_accounts(engine, &[("viewer@forum.example", Role::Viewer)]).await;
     let here = app.sign_in("viewer@forum.example").await;
     let elsewhere = app.sign_in("viewer@forum.example").await;
     let page = here.page("/admin/password").await;
@@ -309,22 +313,20 @@ async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolu
 
     // Absolute: started 12 hours and a minute ago, though active just now.
     let http = app.sign_in("organiser@forum.example").await.http;
-    on_db!(app.db, |pool| sqlx::query("update user_session set created_at = $1, last_seen_at = $2")
-        .bind(minutes_ago(11 * 60 + 59))
-        .bind(minutes_ago(0))
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
-    assert_eq!(http.get(&admin).send().await.unwrap().status(), 200, "11 hours 59 minutes is fine");
-    on_db!(app.db, |pool| sqlx::query("update user_session set created_at = $1, last_seen_at = $2")
-        .bind(minutes_ago(12 * 60 + 1))
-        .bind(minutes_ago(0))
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
-    assert_eq!(http.get(&admin).send().await.unwrap().status(), 303, "12 hours after login the session ends");
+    let ages = [
+        (11 * 60 + 59, 200, "11 hours 59 minutes is fine"),
+        (12 * 60 + 1, 303, "12 hours after login the session ends"),
+    ];
+    for (started, status, what) in ages {
+        on_db!(app.db, |pool| sqlx::query("update user_session set created_at = $1, last_seen_at = $2")
+            .bind(minutes_ago(started))
+            .bind(minutes_ago(0))
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected());
+        assert_eq!(http.get(&admin).send().await.unwrap().status(), status, "{what}");
+    }
 
     // Logout ends the session on the server, not only in the browser.
     let http = client();
@@ -406,8 +408,7 @@ async fn every_answer_carries_the_security_headers(engine: Engine) {
 both_engines!(every_answer_carries_the_security_headers);
 
 async fn the_login_only_leads_back_to_paths_on_this_site(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     for evil in [
         "//evil.example/",
         "https://evil.example/",
@@ -501,10 +502,15 @@ async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine
 both_engines!(views_searches_exports_and_erasures_of_personal_data_are_audited);
 
 async fn admins_read_and_filter_the_audit_log_and_others_are_refused(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "admin@forum.example", Role::Admin).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    api_token(&app, "viewer@forum.example", Role::Viewer).await;
+    let app = TestApp::with_accounts(
+        engine,
+        &[
+            ("admin@forum.example", Role::Admin),
+            ("organiser@forum.example", Role::Organiser),
+            ("viewer@forum.example", Role::Viewer),
+        ],
+    )
+    .await;
     add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
     let organiser = app.sign_in("organiser@forum.example").await.http;
     for i in 0..55 {
@@ -629,9 +635,11 @@ async fn the_audit_log_only_grows_and_retention_removes_only_what_is_older_than_
 both_engines!(the_audit_log_only_grows_and_retention_removes_only_what_is_older_than_configured);
 
 async fn admins_manage_users_and_api_tokens(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "admin@forum.example", Role::Admin).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(
+        engine,
+        &[("admin@forum.example", Role::Admin), ("organiser@forum.example", Role::Organiser)],
+    )
+    .await;
     let organiser = app.sign_in("organiser@forum.example").await.http;
     for path in ["/admin/users", "/admin/tokens"] {
         assert_eq!(organiser.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 403, "{path}");
@@ -671,11 +679,7 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
     assert_eq!(res.status(), 422, "the address is taken");
     let html = admin.get(&users).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("new@forum.example") && html.contains("Ny Bruger"));
-    let id: uuid::Uuid =
-        on_db!(app.db, |pool| sqlx::query_scalar("select id from app_user where email = 'new@forum.example'")
-            .fetch_one(&pool)
-            .await
-            .unwrap());
+    let id = id_of(&app.db, "select id from app_user where email = 'new@forum.example'").await;
 
     let newcomer = app.sign_in("new@forum.example").await.http;
     let people = format!("{}/admin/people/{}", app.base, uuid::Uuid::now_v7());
@@ -703,8 +707,7 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
         .unwrap()
         .to_owned();
     assert!(token.len() >= 43);
-    let api = format!("{}/api/v1/meetings", app.base);
-    assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(app.api(&token).get("/meetings").await.status(), 200);
     let list = admin.get(&tokens).send().await.unwrap().text().await.unwrap();
     assert!(
         list.contains("Regneark") && list.contains("new@forum.example") && !list.contains(&token),
@@ -717,28 +720,20 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
     let res = admin.post_form(format!("{users}/{id}/disable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 303);
-    assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 401);
+    assert_eq!(app.api(&token).get("/meetings").await.status(), 401);
     assert_eq!(app.log_in(&client(), "new@forum.example", PASSWORD).await.status(), 401);
     let res = admin.post_form(format!("{users}/{id}/enable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(app.api(&token).get("/meetings").await.status(), 200);
 
     // Revoked: the token stops working.
-    let token_id: uuid::Uuid =
-        on_db!(app.db, |pool| sqlx::query_scalar("select id from api_token where name = 'Regneark'")
-            .fetch_one(&pool)
-            .await
-            .unwrap());
+    let token_id = id_of(&app.db, "select id from api_token where name = 'Regneark'").await;
     let res = admin.post_form(format!("{tokens}/{token_id}/revoke"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 401);
+    assert_eq!(app.api(&token).get("/meetings").await.status(), 401);
 
     // An admin cannot lock themselves out.
-    let me: uuid::Uuid =
-        on_db!(app.db, |pool| sqlx::query_scalar("select id from app_user where email = 'admin@forum.example'")
-            .fetch_one(&pool)
-            .await
-            .unwrap());
+    let me = id_of(&app.db, "select id from app_user where email = 'admin@forum.example'").await;
     let res = admin.post_form(format!("{users}/{me}/disable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 422);
     let res = admin.post_form(format!("{users}/{me}/role"), &[("csrf", csrf.as_str()), ("role", "viewer")]).await;
@@ -752,8 +747,7 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
 both_engines!(admins_manage_users_and_api_tokens);
 
 async fn the_dashboard_shows_the_next_meeting_mailings_growth_and_bounces(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
     let bo = add_person(app.store(), "bo@firma.example", "Bo Berg", "Firma A/S", PersonStatus::Confirmed).await;
     let cy = add_person(app.store(), "cy@firma.example", "Cy Dahl", "Firma A/S", PersonStatus::Confirmed).await;

@@ -263,6 +263,30 @@ pub async fn invite_person(
     (reg, token.expose().to_owned())
 }
 
+/// Stores a link token of `purpose` for `person` that expired at `expired_at`;
+/// returns the token as it would stand in a link.
+pub async fn expired_link(
+    store: &Store,
+    purpose: dialogforum::domain::TokenPurpose,
+    person: dialogforum::domain::PersonId,
+    expired_at: jiff::Timestamp,
+) -> String {
+    let token = dialogforum::domain::Token::generate();
+    let mut tx = store.begin().await.expect("begin");
+    dialogforum::store::tokens::insert_link_token(
+        &mut tx,
+        &token.hash(),
+        purpose,
+        Some(person),
+        None,
+        Some(expired_at),
+    )
+    .await
+    .expect("link token");
+    tx.commit().await.expect("commit");
+    token.expose().to_owned()
+}
+
 /// The body of an answer, which must have `status` (the body is shown if not).
 pub async fn text(res: reqwest::Response, status: u16) -> String {
     let got = res.status();
@@ -416,6 +440,15 @@ impl TestApp {
             .build()
             .expect("http client");
         Self { db, running, base, http }
+    }
+
+    /// Starts the app with an account (and an API token) for each email and role.
+    pub async fn with_accounts(engine: Engine, accounts: &[(&str, dialogforum::domain::Role)]) -> Self {
+        let app = Self::spawn(engine).await;
+        for (email, role) in accounts {
+            api_token(&app, email, *role).await;
+        }
+        app
     }
 
     /// Starts the app with an account for `email` with `role`; returns it

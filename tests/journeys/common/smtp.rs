@@ -1,7 +1,8 @@
 //! A real SMTP server on a local port for tests, built on the `mailin`
 //! protocol state machine. It records every command line and message, can
 //! answer chosen recipients with 4xx or 5xx, can be stopped and started again
-//! on the same port, and counts concurrent connections.
+//! on the same port, and counts concurrent connections. Also a raw SMTP
+//! client, for talking to the app's own inbound listener.
 
 use std::collections::HashMap;
 use std::io;
@@ -162,6 +163,18 @@ impl SmtpServer {
     /// The most connections that were open at the same time.
     pub fn max_concurrent_connections(&self) -> usize {
         self.state.lock().unwrap().max_open
+    }
+
+    /// Waits up to 20 seconds for a message that `matches`; panics naming `what` if none comes.
+    pub async fn wait_for_mail(&self, what: &str, matches: impl Fn(&Received) -> bool) -> Received {
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(m) = self.messages().into_iter().find(|m| matches(m)) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "no {what} arrived within 20 s");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits until at least `n` messages arrived, up to `secs` seconds.

@@ -5,30 +5,13 @@
 //! outbox worker is not running; the metrics can ask for a token.
 
 use crate::common::PostForm as _;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::common::smtp::SmtpServer;
-use crate::common::{Engine, TestApp, api_token, cli, csrf_of};
+use crate::common::{self, Engine, TestApp, api_token, cli, csrf_of};
 
 const ORGANISER: &str = "secretariat@forum.example";
-
-/// Waits until `probe` gives a value that `done` accepts, for up to 30 seconds; returns the last value.
-async fn wait_until<T, F, Fut>(mut probe: F, done: impl Fn(&T) -> bool) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = T>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let value = probe().await;
-        if done(&value) || Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Puts a confirmed person on the list through the API.
 async fn subscriber(app: &TestApp, token: &str, email: &str, name: &str) {
@@ -63,11 +46,6 @@ async fn invite_all(app: &TestApp, token: &str, meeting: &str) -> String {
     res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
-async fn campaign(app: &TestApp, token: &str, id: &str) -> Value {
-    let res = app.api(token).get(&format!("/campaigns/{id}")).await;
-    res.json().await.unwrap()
-}
-
 async fn a_meeting_ending_at_the_end_of_time_does_not_stop_the_next_invitation(engine: Engine) {
     let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
@@ -95,13 +73,7 @@ async fn a_meeting_ending_at_the_end_of_time_does_not_stop_the_next_invitation(e
     // The next, ordinary invitation must still arrive in every mailbox.
     let normal = published_meeting(&app, &token, 91).await;
     let id = invite_all(&app, &token, &normal).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut state = campaign(&app, &token, &id).await;
-    while state["state"] != "done" && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        state = campaign(&app, &token, &id).await;
-    }
-    assert_eq!(state["state"], "done", "{state}");
+    let state = app.api(&token).campaign_in_state(&id, "done").await;
     assert_eq!(state["sent"].as_i64(), Some(list_size), "{state}");
     let arrived = smtp.wait_for(usize::try_from(list_size).unwrap(), 10).await;
     let for_normal = arrived.iter().filter(|m| m.text().contains("Dialogforum 91")).count();
@@ -219,14 +191,14 @@ async fn a_campaign_that_cannot_be_expanded_is_set_aside_as_failed_while_the_nex
     // The next, ordinary invitation goes out to everybody.
     let normal = published_meeting(&app, &token, 93).await;
     let next = invite_all(&app, &token, &normal).await;
-    let state = wait_until(|| campaign(&app, &token, &next), |c| c["state"] == "done").await;
+    let state = app.api(&token).campaign_in_state(&next, "done").await;
     assert_eq!(state["state"], "done", "the later campaign is not held back: {state}");
     assert_eq!(state["sent"], 2, "{state}");
     let arrived = smtp.wait_for(2, 10).await;
     assert_eq!(arrived.iter().filter(|m| m.text().contains("Dialogforum 93")).count(), 2);
 
     // The spoiled one is tried three times and then set aside with its reason.
-    let failed = wait_until(|| campaign(&app, &token, &spoiled), |c| c["state"] == "failed").await;
+    let failed = app.api(&token).campaign_in_state(&spoiled, "failed").await;
     assert_eq!(failed["state"], "failed", "{failed}");
     assert_eq!(failed["attempts"], 3, "{failed}");
     let reason = failed["failure"].as_str().expect("a reason").to_owned();
@@ -284,8 +256,13 @@ async fn a_background_task_that_fails_is_restarted_and_the_restart_is_counted(en
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     };
-    let metrics =
-        wait_until(|| async { app.get("/metrics").await.text().await.unwrap() }, |text| restarts(text) >= 1).await;
+    let metrics = common::eventually(
+        "a restart in the metrics",
+        30,
+        || async { app.get("/metrics").await.text().await.unwrap() },
+        |text| restarts(text) >= 1,
+    )
+    .await;
     assert!(restarts(&metrics) >= 1, "{metrics}");
     assert!(metrics.contains(r#"dialogforum_task_restarts_total{task="outbox"}"#), "every task is listed: {metrics}");
     assert_eq!(app.get("/readyz").await.status(), 200, "the outbox worker is untouched");

@@ -412,6 +412,7 @@ async fn a_worker_that_cannot_renew_its_claims_stops_sending_them_and_later_send
     let sent_while_away = smtp.messages().iter().filter(|m| m.at > locked_at + LEASE + Duration::from_secs(1)).count();
     lock.release().await;
     let c = wait_for_counts(&store, |c| c.sent >= i64::try_from(n).unwrap(), 60).await;
+    // A process that gave up on failed renewals would be gone by now.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let alive = child.try_wait().unwrap().is_none();
     kill_hard(&mut child);
