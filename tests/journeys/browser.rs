@@ -11,6 +11,7 @@
 //! its pages there (the README's screenshots come from that).
 
 use crate::common;
+use crate::common::PostForm as _;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -217,11 +218,6 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
-async fn app_with_mail(engine: Engine, smtp: &SmtpServer) -> TestApp {
-    let url = smtp.url();
-    TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await
-}
-
 /// The first link in the mail's text part whose path starts with `prefix`,
 /// pointed at the running app.
 fn link(app: &TestApp, m: &Received, prefix: &str) -> String {
@@ -256,8 +252,7 @@ async fn the_public_pages_pass_axe_in_danish_and_english(engine: Engine) {
 both_engines!(the_public_pages_pass_axe_in_danish_and_english);
 
 async fn joining_the_list_by_keyboard_alone(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = app_with_mail(engine, &smtp).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let mut b = Browser::start().await;
     b.goto(&format!("{}/subscribe", app.base)).await;
 
@@ -326,35 +321,20 @@ async fn invited_guest(app: &TestApp, smtp: &SmtpServer, token: &str) -> (String
         "format": "physical", "venue": "KL-huset, Weidekampsgade 10, København S", "capacity": 60,
         "tracks": [{"key": "ai", "title": "Kunstig intelligens"}, {"key": "sikkerhed", "title": "Cybersikkerhed"}]
     });
-    let api = |path: &str| format!("{}/api/v1{path}", app.base);
-    let m: Value =
-        app.http.post(api("/meetings")).bearer_auth(token).json(&body).send().await.unwrap().json().await.unwrap();
+    let m: Value = app.api(token).post("/meetings", &body).await.json().await.unwrap();
     let id = m["id"].as_str().expect("a meeting id").to_owned();
-    let res = app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(token).send().await.unwrap();
+    let res = app.api(token).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
     let invite = json!({"audience": {"all": true},
                         "guests": [{"email": "mette@nordlys-it.example", "name": "Mette Bæk", "organisation": "Nordlys IT A/S"}]});
-    let res = app
-        .http
-        .post(api(&format!("/meetings/{id}/invitations")))
-        .bearer_auth(token)
-        .json(&invite)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(token).post(&format!("/meetings/{id}/invitations"), &invite).await;
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-    for _ in 0..200 {
-        if let Some(m) = smtp.messages().iter().find(|m| m.to == ["mette@nordlys-it.example"]) {
-            return (id, link(app, m, "/rsvp/"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no invitation reached the guest");
+    let invitation = smtp.wait_for_mail("invitation to the guest", |m| m.to == ["mette@nordlys-it.example"]).await;
+    (id, link(app, &invitation, "/rsvp/"))
 }
 
 async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = app_with_mail(engine, &smtp).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
     let (_, rsvp) = invited_guest(&app, &smtp, &token).await;
     let mut b = Browser::start().await;
@@ -377,12 +357,11 @@ async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
 both_engines!(answering_an_invitation_by_keyboard_alone);
 
 async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = app_with_mail(engine, &smtp).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     let token = common::api_token(&app, "sekretariat@kl.example", Role::Admin).await;
     let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
-    let res = app.http.post(&rsvp).form(&[("answer", "yes"), ("track", "ai")]).send().await.unwrap();
+    let res = app.http.post_form(&rsvp, &[("answer", "yes"), ("track", "ai")]).await;
     assert_eq!(res.status(), 200);
 
     let mut b = Browser::start().await;
@@ -393,16 +372,7 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
     assert_eq!(b.path().await, "/admin");
 
     // Every page of the workspace, with a screenshot of the main ones.
-    let meetings: Value = app
-        .http
-        .get(format!("{}/api/v1/meetings", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meetings: Value = app.api(&token).get("/meetings").await.json().await.unwrap();
     let past = meetings["items"].as_array().unwrap().iter().find(|m| m["number"] == 16).expect("demo meeting 16")["id"]
         .as_str()
         .unwrap()
@@ -449,16 +419,8 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
     b.type_into("#q", "Mette").await;
     b.press("form.search button[type='submit']").await;
     b.press("button[aria-label$='Mette Bæk']").await;
-    let registrations: Value = app
-        .http
-        .get(format!("{}/api/v1/meetings/{meeting}/registrations", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let registrations: Value =
+        app.api(&token).get(&format!("/meetings/{meeting}/registrations")).await.json().await.unwrap();
     let mette = registrations["items"].as_array().unwrap().iter().find(|r| r["name"] == "Mette Bæk").unwrap();
     assert!(mette["checked_in_at"].is_string(), "checked in: {mette}");
     b.check("da").await;
@@ -535,35 +497,17 @@ async fn hold(app: &TestApp, meeting: &str) {
 }
 
 async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = app_with_mail(engine, &smtp).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
     let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
-    let res = app.http.post(&rsvp).form(&[("answer", "yes"), ("track", "ai")]).send().await.unwrap();
+    let res = app.http.post_form(&rsvp, &[("answer", "yes"), ("track", "ai")]).await;
     assert_eq!(res.status(), 200);
     hold(&app, &meeting).await;
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/evaluation/send", app.base))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).post(&format!("/meetings/{meeting}/evaluation/send"), &json!({})).await;
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-    let mut evaluation = None;
-    for _ in 0..200 {
-        evaluation = smtp
-            .messages()
-            .iter()
-            .find(|m| m.to == ["mette@nordlys-it.example"] && String::from_utf8_lossy(&m.data).contains("/evaluation/"))
-            .map(|m| link(&app, m, "/evaluation/"));
-        if evaluation.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let evaluation = evaluation.expect("an evaluation mail to the attendee");
+    let to_attendee = |m: &Received| m.to == ["mette@nordlys-it.example"] && m.text().contains("/evaluation/");
+    let mail = smtp.wait_for_mail("evaluation mail to the attendee", to_attendee).await;
+    let evaluation = link(&app, &mail, "/evaluation/");
 
     let mut b = Browser::start().await;
     b.goto(&evaluation).await;
@@ -579,16 +523,8 @@ async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
     b.press("form.evaluation button[type='submit']").await;
     b.check("da").await;
     assert!(b.client.find(Locator::Css("[role='status']")).await.is_ok(), "the thanks are announced");
-    let results: Value = app
-        .http
-        .get(format!("{}/api/v1/meetings/{meeting}/evaluation/results", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let results: Value =
+        app.api(&token).get(&format!("/meetings/{meeting}/evaluation/results")).await.json().await.unwrap();
     assert!(results.to_string().contains("Grøn it og indkøb"), "{results}");
 
     // The organiser's page after sending offers a reminder and closing.

@@ -4,19 +4,19 @@
 //! back as results and trends.
 
 use crate::common;
+use crate::common::PostForm as _;
 
 use common::smtp::SmtpServer;
-use common::{Engine, TestApp};
+use common::{Engine, TestApp, csrf_of};
 use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::registrations::insert_invited;
 use serde_json::{Value, json};
 
-async fn spawn(engine: Engine, smtp: &SmtpServer) -> (TestApp, String) {
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
+async fn spawn(engine: Engine) -> (TestApp, SmtpServer, String) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-    (app, token)
+    (app, smtp, token)
 }
 
 /// A published meeting through the API, starting `days` days from now (negative: in the past).
@@ -27,12 +27,10 @@ async fn meeting(app: &TestApp, token: &str, title: &str, days: i64) -> MeetingI
         "title": title, "starts_at": start.to_string(), "ends_at": end.to_string(), "format": "physical",
         "venue": "KL-huset"
     });
-    let res =
-        app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(token).json(&body).send().await.unwrap();
+    let res = app.api(token).post("/meetings", &body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let res =
-        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(token).send().await.unwrap();
+    let res = app.api(token).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
     id.parse().unwrap()
 }
@@ -74,17 +72,11 @@ async fn register(app: &TestApp, m: MeetingId, prefix: &str, people: &[Came]) ->
 }
 
 async fn send(app: &TestApp, token: &str, m: MeetingId, body: Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/send", app.base))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.api(token).post(&format!("/meetings/{m}/evaluation/send"), &body).await
 }
 
 async fn api(app: &TestApp, token: &str, path: &str) -> Value {
-    let res = app.http.get(format!("{}/api/v1{path}", app.base)).bearer_auth(token).send().await.unwrap();
+    let res = app.api(token).get(path).await;
     assert_eq!(res.status(), 200, "{path}");
     res.json().await.unwrap()
 }
@@ -116,7 +108,7 @@ fn link_for<'a>(mails: &'a [(String, String, String)], to: &str, subject_part: &
 }
 
 async fn answer(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let res = app.http.post(format!("{}{path}", app.base)).form(form).send().await.unwrap();
+    let res = app.http.post_form(format!("{}{path}", app.base), form).await;
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
@@ -158,8 +150,7 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
 async fn the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_answer_replaces_the_first(
     engine: Engine,
 ) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, smtp, token) = spawn(engine).await;
 
     let coming = meeting(&app, &token, "Kommende møde", 10).await;
     let res = send(&app, &token, coming, json!({})).await;
@@ -245,8 +236,7 @@ async fn the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_an
 both_engines!(the_evaluation_goes_to_those_who_came_after_the_meeting_and_a_second_answer_replaces_the_first);
 
 async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, smtp, token) = spawn(engine).await;
     let first = meeting(&app, &token, "Første møde", -30).await;
     let second = meeting(&app, &token, "Andet møde", -3).await;
     let firsts = register(&app, first, "f", &[Came::Attending, Came::Attending, Came::Attending]).await;
@@ -260,26 +250,12 @@ async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
         .unwrap()
         .push(json!({"key": "topics", "kind": "multiple", "da": "Emner", "en": "Topics",
         "options": [{"key": "ai", "da": "AI", "en": "AI"}, {"key": "nis2", "da": "NIS2", "en": "NIS2"}]}));
-    let res = app
-        .http
-        .put(format!("{}/api/v1/meetings/{first}/evaluation", app.base))
-        .bearer_auth(&token)
-        .json(&questionnaire)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).put(&format!("/meetings/{first}/evaluation"), &questionnaire).await;
     assert_eq!(res.status(), 200);
 
     assert_eq!(send(&app, &token, first, json!({})).await.status(), 202);
     assert_eq!(send(&app, &token, second, json!({})).await.status(), 202);
-    let res = app
-        .http
-        .put(format!("{}/api/v1/meetings/{first}/evaluation", app.base))
-        .bearer_auth(&token)
-        .json(&questionnaire)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).put(&format!("/meetings/{first}/evaluation"), &questionnaire).await;
     assert_eq!(res.status(), 409, "no edits once sent");
     let mails = wait_mails(&smtp, 5).await;
 
@@ -342,7 +318,7 @@ async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
     assert!(trend["items"].as_array().unwrap().iter().all(|s| s["kind"] != "text"));
 
     // The organiser's pages: charts as images with titles, and the same numbers in tables.
-    let http = sign_in(&app).await;
+    let http = app.sign_in("org@forum.example").await.http;
     let html = http
         .get(format!("{}/admin/meetings/{first}/evaluation/results", app.base))
         .send()
@@ -363,36 +339,15 @@ async fn results_and_trend_add_up_for_a_known_set_of_answers(engine: Engine) {
 }
 both_engines!(results_and_trend_add_up_for_a_known_set_of_answers);
 
-/// A client of its own, signed in as the organiser.
-async fn sign_in(app: &TestApp) -> reqwest::Client {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", "org@forum.example"), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    http
-}
-
 async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_date_holds(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(&app, &token, "Temamøde", -1).await;
     let people = register(&app, m, "r", &[Came::Attending, Came::Attending, Came::Attending]).await;
 
     let past = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string();
     let res = send(&app, &token, m, json!({"closes_at": past})).await;
     assert_eq!(res.status(), 422, "a closing date in the past is refused");
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{m}/evaluation/remind")).await;
     assert_eq!(res.status(), 409, "no reminder before sending");
 
     let closes = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
@@ -401,13 +356,7 @@ async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_d
     let first = link_for(&mails, &people[0], "Evaluering").to_owned();
     assert_eq!(answer(&app, &first, &[("q-overall", "5")]).await.0, 200);
 
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{m}/evaluation/remind")).await;
     assert_eq!(res.status(), 202);
     smtp.wait_for(5, 20).await;
     let mails = evaluation_mails(&smtp);
@@ -426,13 +375,7 @@ async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_d
     assert_eq!(r["responses"].as_i64(), Some(2));
     assert_eq!(r["questions"][0]["average"].as_f64(), Some(4.0));
 
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/close", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{m}/evaluation/close")).await;
     assert_eq!(res.status(), 200);
     let (status, html) = answer(&app, &first, &[("q-overall", "1")]).await;
     assert_eq!(status, 409, "closed: no more changes");
@@ -440,42 +383,25 @@ async fn the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_d
     assert!(app.get(&first).await.text().await.unwrap().contains("Evalueringen er lukket"));
     let r = api(&app, &token, &format!("/meetings/{m}/evaluation/results")).await;
     assert_eq!(r["questions"][0]["average"].as_f64(), Some(4.0), "nothing changed after closing");
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/evaluation/remind", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{m}/evaluation/remind")).await;
     assert_eq!(res.status(), 409, "no reminder after closing");
     app.stop().await;
 }
 both_engines!(the_reminder_goes_only_to_those_who_have_not_answered_and_the_closing_date_holds);
 
 async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(&app, &token, "Sidemøde", -1).await;
     let people = register(&app, m, "p", &[Came::Attending]).await;
-    let http = sign_in(&app).await;
-    let page = format!("{}/admin/meetings/{m}/evaluation", app.base);
-    let html = http.get(&page).send().await.unwrap().text().await.unwrap();
-    let csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let organiser = app.sign_in("org@forum.example").await;
+    let page = format!("/admin/meetings/{m}/evaluation");
+    let html = organiser.page(&page).await;
+    assert_eq!(csrf_of(&html), organiser.csrf, "the page's forms carry the session's token");
     assert!(html.contains(r#"<label for="q0-key">"#) && html.contains("Send evalueringen"));
 
     let add = format!("{page}/questions");
-    let res = http
-        .post(&add)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("new-key", "Bad Key"),
-            ("new-kind", "single"),
-            ("new-da", "Mad"),
-            ("new-options", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad = [("new-key", "Bad Key"), ("new-kind", "single"), ("new-da", "Mad"), ("new-options", "")];
+    let res = organiser.post(&add, &bad).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -483,37 +409,21 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
     );
     assert!(html.contains(r#"id="new-options-error""#) && html.contains(r#"value="Bad Key""#), "what was typed stays");
 
-    let res = http
-        .post(&add)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("new-key", "food"),
-            ("new-kind", "single"),
-            ("new-da", "Hvordan var maden?"),
-            ("new-en", "How was the food?"),
-            ("new-options", "good | God | Good\nbad | Dårlig | Bad"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
+    let food = [
+        ("new-key", "food"),
+        ("new-kind", "single"),
+        ("new-da", "Hvordan var maden?"),
+        ("new-en", "How was the food?"),
+        ("new-options", "good | God | Good\nbad | Dårlig | Bad"),
+    ];
+    assert_eq!(organiser.post(&add, &food).await.status(), 303);
     // Move it to the top and remove the last standard question.
     let n = 8;
     for i in (1..=n).rev() {
-        let res = http
-            .post(format!("{page}/questions/{i}"))
-            .form(&[("csrf", csrf.as_str()), ("action", "up")])
-            .send()
-            .await
-            .unwrap();
+        let res = organiser.post(&format!("{page}/questions/{i}"), &[("action", "up")]).await;
         assert_eq!(res.status(), 303);
     }
-    let res = http
-        .post(format!("{page}/questions/{n}"))
-        .form(&[("csrf", csrf.as_str()), ("action", "remove")])
-        .send()
-        .await
-        .unwrap();
+    let res = organiser.post(&format!("{page}/questions/{n}"), &[("action", "remove")]).await;
     assert_eq!(res.status(), 303);
     let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
     let keys: Vec<&str> = q["questions"].as_array().unwrap().iter().map(|q| q["key"].as_str().unwrap()).collect();
@@ -522,8 +432,7 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
         ["food", "overall", "theme_relevance", "balance", "frequency", "format", "next_themes", "planning_group"]
     );
 
-    let res =
-        http.post(format!("{page}/send")).form(&[("csrf", csrf.as_str()), ("closes_on", "")]).send().await.unwrap();
+    let res = organiser.post(&format!("{page}/send"), &[("closes_on", "")]).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("Evalueringen sendes nu") && html.contains("Send påmindelse nu"));
@@ -532,20 +441,14 @@ async fn organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button(e
     let form = app.get(link).await.text().await.unwrap();
     assert!(form.find("Hvordan var maden?").unwrap() < form.find("Hvor stort var dit samlede udbytte").unwrap());
     assert!(!form.contains("Øvrige kommentarer"));
-    let res = http
-        .post(&add)
-        .form(&[("csrf", csrf.as_str()), ("new-key", "late"), ("new-kind", "text"), ("new-da", "For sent")])
-        .send()
-        .await
-        .unwrap();
+    let res = organiser.post(&add, &[("new-key", "late"), ("new-kind", "text"), ("new-da", "For sent")]).await;
     assert_eq!(res.status(), 409, "no edits once sent");
     app.stop().await;
 }
 both_engines!(organisers_edit_the_questionnaire_on_a_page_and_send_it_with_a_button);
 
 async fn the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it_again_adds_none(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let (app, token) = spawn(engine, &smtp).await;
+    let (app, _smtp, token) = spawn(engine).await;
     let first = dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     assert_eq!(first.evaluations_added, 3);
     let again = dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
@@ -558,7 +461,7 @@ async fn the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it
     assert!(
         overall["points"].as_array().unwrap().iter().all(|p| p["demo"] == true && p["average"].as_f64().unwrap() > 3.0)
     );
-    let http = sign_in(&app).await;
+    let http = app.sign_in("org@forum.example").await.http;
     let html = http.get(format!("{}/admin/evaluations", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Demodata") && html.contains("16. møde (2024) (demo)"));
     app.stop().await;

@@ -83,6 +83,13 @@ async fn set_cvr(app: &TestApp, organisation: &str, cvr: &str) {
         .rows_affected());
 }
 
+/// The app with an organiser's API token and the [`seed`] meeting.
+async fn seeded(engine: Engine) -> (TestApp, String, uuid::Uuid) {
+    let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
+    let meeting = seed(&app, &token).await;
+    (app, token, meeting)
+}
+
 /// Meeting 16 with a track, five people (two of them from organisations
 /// whose names look like formulas) and their answers; returns the meeting id.
 async fn seed(app: &TestApp, token: &str) -> uuid::Uuid {
@@ -95,8 +102,7 @@ async fn seed(app: &TestApp, token: &str) -> uuid::Uuid {
         "venue": "Weidekampsgade 10, København S",
         "tracks": [{"key": "ai", "title": "Kunstig intelligens"}],
     });
-    let res =
-        app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(token).json(&meeting).send().await.unwrap();
+    let res = app.api(token).post("/meetings", &meeting).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let id: uuid::Uuid = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().parse().unwrap();
 
@@ -186,9 +192,7 @@ async fn audit_rows(app: &TestApp, action: &str) -> Vec<(String, String, Option<
 }
 
 async fn a_participant_list_opens_in_csv_and_xlsx_readers_with_danish_letters_and_no_formulas(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, token, meeting) = seeded(engine).await;
 
     // CSV, Danish, semicolons.
     let (headers, body) = download(&app, &token, &format!("/api/v1/meetings/{meeting}/participants.csv")).await;
@@ -282,9 +286,7 @@ async fn a_participant_list_opens_in_csv_and_xlsx_readers_with_danish_letters_an
 both_engines!(a_participant_list_opens_in_csv_and_xlsx_readers_with_danish_letters_and_no_formulas);
 
 async fn a_viewer_may_not_export_personal_data(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, _, meeting) = seeded(engine).await;
     let viewer = api_token(&app, "viewer@forum.example", Role::Viewer).await;
     for path in [
         format!("/api/v1/meetings/{meeting}/participants.csv"),
@@ -299,13 +301,7 @@ async fn a_viewer_may_not_export_personal_data(engine: Engine) {
         assert!(problem["detail"].as_str().unwrap().contains("organiser or admin"), "{problem}");
     }
     // The public list holds no personal data.
-    let res = app
-        .http
-        .get(format!("{}/api/v1/meetings/{meeting}/organisations", app.base))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&viewer).get(&format!("/meetings/{meeting}/organisations")).await;
     assert_eq!(res.status(), 200);
     assert!(audit_rows(&app, "export.participants").await.is_empty());
     assert!(audit_rows(&app, "export.subscribers").await.is_empty());
@@ -314,9 +310,7 @@ async fn a_viewer_may_not_export_personal_data(engine: Engine) {
 both_engines!(a_viewer_may_not_export_personal_data);
 
 async fn the_public_list_names_only_consenting_organisations_in_danish_order(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, token, meeting) = seeded(engine).await;
     // More attendees who agreed to be named, to test the order.
     let answered = "2026-02-10T08:15:00+01:00";
     let yes = Reg { status: "attending", track: None, diet: "", listed: true, checked_in: None, answered };
@@ -338,13 +332,7 @@ async fn the_public_list_names_only_consenting_organisations_in_danish_order(eng
 
     let expected =
         ["aarhus data", "Beta A/S", "Zenit Consult", "æble IT", "Ærø Øl & Åbne Data A/S", "ørsted it", "Åben Kode ApS"];
-    let res = app
-        .http
-        .get(format!("{}/api/v1/meetings/{meeting}/organisations", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get(&format!("/meetings/{meeting}/organisations")).await;
     assert_eq!(res.status(), 200);
     let list: serde_json::Value = res.json().await.unwrap();
     let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
@@ -367,8 +355,7 @@ async fn the_public_list_names_only_consenting_organisations_in_danish_order(eng
 both_engines!(the_public_list_names_only_consenting_organisations_in_danish_order);
 
 async fn the_mailing_list_exports_with_numbers_dates_and_an_audit_entry(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "admin@forum.example", Role::Admin).await;
+    let (app, token) = TestApp::with_token(engine, "admin@forum.example", Role::Admin).await;
     seed(&app, &token).await;
     add_person(&app, "gaest@guest.example", "Gæst Gæstesen", None, PersonStatus::Guest).await;
     add_person(&app, "ny@pending.example", "Ny Person", None, PersonStatus::Pending).await;
@@ -393,16 +380,9 @@ async fn the_mailing_list_exports_with_numbers_dates_and_an_audit_entry(engine: 
     assert_eq!(rows[1][..4], ["Ny Person", "ny@pending.example", "", "Pending"]);
     assert_eq!(rows[1][6], "0");
 
-    let res = app
-        .http
-        .get(format!("{}/api/v1/subscribers.csv?status=guest", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get("/subscribers.csv?status=guest").await;
     assert_eq!(res.status(), 422);
-    let res =
-        app.http.get(format!("{}/api/v1/subscribers.csv?sep=tab", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).get("/subscribers.csv?sep=tab").await;
     assert_eq!(res.status(), 422);
 
     let audited = audit_rows(&app, "export.subscribers").await;
@@ -412,9 +392,7 @@ async fn the_mailing_list_exports_with_numbers_dates_and_an_audit_entry(engine: 
 both_engines!(the_mailing_list_exports_with_numbers_dates_and_an_audit_entry);
 
 async fn a_long_list_streams_whole(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, token, meeting) = seeded(engine).await;
     let at = micros("2026-02-10T08:15:00+01:00");
     on_db!(app.db, |pool| {
         for chunk in (0..3000).collect::<Vec<i32>>().chunks(500) {
@@ -461,25 +439,9 @@ async fn a_long_list_streams_whole(engine: Engine) {
 }
 both_engines!(a_long_list_streams_whole);
 
-/// A client of its own, signed in as `email`.
-async fn sign_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    http
-}
-
 async fn the_export_page_offers_downloads_to_organisers_and_refuses_viewers(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
-    let http = sign_in(&app, "organiser@forum.example").await;
+    let (app, _, meeting) = seeded(engine).await;
+    let http = app.sign_in("organiser@forum.example").await.http;
     let page = http.get(format!("{}/admin/exports?meeting={meeting}", app.base)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -513,7 +475,7 @@ async fn the_export_page_offers_downloads_to_organisers_and_refuses_viewers(engi
     assert_eq!(audit_rows(&app, "export.subscribers").await.len(), 1);
 
     api_token(&app, "viewer@forum.example", Role::Viewer).await;
-    let viewer = sign_in(&app, "viewer@forum.example").await;
+    let viewer = app.sign_in("viewer@forum.example").await.http;
     let res = viewer
         .get(format!("{}/admin/exports/download", app.base))
         .query(&[("what", "participants"), ("meeting", &meeting.to_string())])
@@ -529,9 +491,7 @@ async fn the_export_page_offers_downloads_to_organisers_and_refuses_viewers(engi
 both_engines!(the_export_page_offers_downloads_to_organisers_and_refuses_viewers);
 
 async fn the_command_line_exports_participants_and_subscribers_to_files(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, _, meeting) = seeded(engine).await;
     let dir = tempfile::tempdir().unwrap();
     let env = [("DIALOGFORUM_DATABASE__URL", app.db.url.as_str()), ("DIALOGFORUM_MAIL__TRANSPORT", "log")];
 
@@ -588,9 +548,7 @@ both_engines!(the_command_line_exports_participants_and_subscribers_to_files);
 
 async fn evaluation_results_export_with_counts_shares_and_neutralised_free_text(engine: Engine) {
     use dialogforum::domain::evaluation::{Answer, Answers};
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let meeting = seed(&app, &token).await;
+    let (app, token, meeting) = seeded(engine).await;
     let answer = |overall: u8, balance: &str, comment: Option<&str>| {
         let mut a = std::collections::BTreeMap::new();
         a.insert("overall".to_owned(), Answer::Rating(overall));
@@ -640,16 +598,9 @@ async fn evaluation_results_export_with_counts_shares_and_neutralised_free_text(
     // A meeting without an evaluation has nothing to download.
     let other = serde_json::json!({"title": "Uden evaluering", "number": 17, "starts_at": "2026-09-01T09:00:00+02:00",
         "ends_at": "2026-09-01T15:00:00+02:00", "format": "virtual"});
-    let res =
-        app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).json(&other).send().await.unwrap();
+    let res = app.api(&token).post("/meetings", &other).await;
     let other = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let res = app
-        .http
-        .get(format!("{}/api/v1/meetings/{other}/evaluation/results.csv", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get(&format!("/meetings/{other}/evaluation/results.csv")).await;
     assert_eq!(res.status(), 404);
 
     assert_eq!(audit_rows(&app, "export.evaluation").await.len(), 2);

@@ -2,8 +2,9 @@
 //! demo history, pages, organiser sign-in, the API, health, errors and the CLI.
 
 use crate::common;
+use crate::common::PostForm as _;
 
-use common::{Engine, TestApp, TestDb, api_token, cli};
+use common::{Engine, TestApp, TestDb, api_token, cli, csrf_of};
 use dialogforum::domain::{Email, Role, Token};
 use serde_json::Value;
 
@@ -104,16 +105,7 @@ async fn the_api_wants_a_bearer_token_and_pages_through_every_meeting_once(engin
     let list: Value = app.http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let m16 = list["items"].as_array().unwrap().iter().find(|m| m["number"] == 16).unwrap();
     assert_eq!(m16["starts_at"].as_str().unwrap(), "2024-11-22T12:00:00+01:00", "RFC 3339 in Copenhagen time");
-    let one: Value = app
-        .http
-        .get(format!("{url}/{}", m16["id"].as_str().unwrap()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = app.api(&token).json(&format!("/meetings/{}", m16["id"].as_str().unwrap())).await;
     assert_eq!(one["title"], m16["title"]);
     assert_eq!(one["format"], "physical");
 
@@ -131,8 +123,7 @@ async fn the_api_wants_a_bearer_token_and_pages_through_every_meeting_once(engin
 both_engines!(the_api_wants_a_bearer_token_and_pages_through_every_meeting_once);
 
 async fn bad_json_and_bad_fields_get_problem_details_that_name_the_problem(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let url = format!("{}/api/v1/meetings", app.base);
     let post = |body: &'static str| {
         app.http.post(&url).bearer_auth(&token).header("content-type", "application/json").body(body).send()
@@ -199,45 +190,28 @@ fn set_cookie(res: &reqwest::Response) -> String {
     res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n")
 }
 
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
 
     let res = app.get("/admin").await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/login?next=%2Fadmin");
 
     let login = format!("{}/login", app.base);
-    let res = app
-        .http
-        .post(&login)
-        .form(&[("email", "organiser@forum.example"), ("password", "wrong password!!")])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.http.post_form(&login, &[("email", "organiser@forum.example"), ("password", "wrong password!!")]).await;
     assert_eq!(res.status(), 401);
     assert!(res.text().await.unwrap().contains("adgangskoden er forkert"));
-    let res = app
-        .http
-        .post(&login)
-        .form(&[("email", "nobody@forum.example"), ("password", "wrong password!!")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.http.post_form(&login, &[("email", "nobody@forum.example"), ("password", "wrong password!!")]).await;
     assert_eq!(res.status(), 401, "unknown accounts get the same answer");
 
     let res = app
         .http
-        .post(&login)
-        .form(&[("email", "Organiser@Forum.example"), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &login,
+            &[("email", "Organiser@Forum.example"), ("password", "a long enough password"), ("next", "/admin")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let cookie = set_cookie(&res);
     assert!(cookie.starts_with("dialogforum_session="), "{cookie}");
@@ -246,11 +220,11 @@ async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engin
 
     let html = app.get("/admin").await.text().await.unwrap();
     assert!(html.contains("organiser@forum.example"));
-    let res = app.http.post(format!("{}/logout", app.base)).form(&[("csrf", "forged")]).send().await.unwrap();
+    let res = app.post_form("/logout", &[("csrf", "forged")]).await;
     assert_eq!(res.status(), 403, "a form without the session's CSRF token is refused");
     assert_eq!(app.get("/admin").await.status(), 200, "and the session lives on");
 
-    let res = app.http.post(format!("{}/logout", app.base)).form(&[("csrf", csrf_of(&html))]).send().await.unwrap();
+    let res = app.http.post_form(format!("{}/logout", app.base), &[("csrf", csrf_of(&html))]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(app.get("/admin").await.status(), 303, "after logout the session is gone");
     app.stop().await;
@@ -411,15 +385,8 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers_by_itse
     assert!(res.text().await.unwrap().contains("midlertidigt utilgængelig"));
 
     exec(format!("alter database {name} allow_connections true")).await;
-    let mut ready = false;
-    for _ in 0..50 {
-        if app.get("/readyz").await.status() == 200 {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(ready, "readiness returns when the database does");
+    let readiness = || async { app.get("/readyz").await.status() };
+    common::eventually("readiness to return with the database", 5, readiness, |s| *s == 200).await;
     assert_eq!(app.get("/meetings").await.status(), 200);
     pool.close().await;
     app.stop().await;

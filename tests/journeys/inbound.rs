@@ -10,67 +10,26 @@
 //! nothing; and list mail names the leave address in `List-Unsubscribe`.
 
 use crate::common;
+use crate::common::PostForm as _;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::smtp::{Received, SmtpServer};
-use common::{Engine, TestApp, TestDb};
-use dialogforum::app::{self, Running, StartOptions};
+use common::smtp::SmtpClient;
+use common::{Engine, Inbound, TestApp};
 use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
 use dialogforum::i18n::EMAIL_CONSENT_TEXT;
 use dialogforum::mail::verp::{envelope_sender, leave_address};
 use dialogforum::mail::{Composer, Outgoing};
-use dialogforum::store::Store;
-use dialogforum::store::outbox::{ClaimOwner, Outcome, enqueue};
+use dialogforum::store::outbox::{ClaimOwner, Outcome};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use lettre::AsyncTransport;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 const FROM: &str = "dialogforum@forum.example";
 const JOIN: &str = "tilmeld@forum.example";
 const LEAVE: &str = "dialogforum+leave@forum.example";
 
-/// The app with the inbound listener on a free port and no outbox worker, so
-/// queued mail stays queued until a test says it was sent.
-struct Inbound {
-    db: TestDb,
-    running: Running,
-    addr: SocketAddr,
-}
-
 impl Inbound {
-    async fn start(engine: Engine, extra: &[(&str, &str)]) -> Self {
-        Self::launch(engine, extra, false).await
-    }
-
-    /// The app with the join address set and the outbox worker sending to `smtp`.
-    async fn relaying(engine: Engine, smtp: &SmtpServer, extra: &[(&str, &str)]) -> Self {
-        let url = smtp.url();
-        let mut overrides =
-            vec![("inbound.join_address", JOIN), ("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())];
-        overrides.extend_from_slice(extra);
-        Self::launch(engine, &overrides, true).await
-    }
-
-    async fn launch(engine: Engine, extra: &[(&str, &str)], worker: bool) -> Self {
-        let db = TestDb::new(engine).await;
-        let mut overrides = vec![("inbound.bind", "127.0.0.1:0")];
-        overrides.extend_from_slice(extra);
-        let running =
-            app::start(common::settings(&db, &overrides), StartOptions { worker }).await.expect("start the app");
-        let addr = running.inbound_addr.expect("the inbound listener runs when inbound.bind is set");
-        Self { db, running, addr }
-    }
-
-    /// `url` (from a mail, on the configured base URL) on the running web server.
-    fn local(&self, url: &str) -> String {
-        let path = url.split_once("://").unwrap().1.split_once('/').unwrap().1;
-        format!("http://{}/{path}", self.running.addr)
-    }
-
     /// The status and name of the person at `email`, if there is one.
     async fn person_by_email(&self, email: &str) -> Option<(String, String)> {
         let sql = "select status, name from person where email = $1";
@@ -90,15 +49,6 @@ impl Inbound {
         let rows: Vec<(String, String, String, Option<i64>)> =
             on_db!(self.db, |pool| sqlx::query_as(sql).bind(email).fetch_all(&pool).await.unwrap());
         rows.into_iter().map(|(m, p, t, c)| (m, p, t, c.is_some())).collect()
-    }
-
-    fn store(&self) -> &Store {
-        &self.running.state.store
-    }
-
-    async fn stop(self) {
-        self.running.stop().await.expect("clean stop");
-        self.db.drop_db().await;
     }
 
     /// A confirmed (or otherwise) list member.
@@ -135,10 +85,7 @@ impl Inbound {
                 ics: None,
             })
             .unwrap();
-        let mut tx = self.store().begin().await.unwrap();
-        let id = enqueue(&mut tx, &m).await.unwrap();
-        tx.commit().await.unwrap();
-        id
+        common::queue(self.store(), &m).await
     }
 
     /// Does what the outbox worker does when the server accepts everything due.
@@ -157,7 +104,8 @@ impl Inbound {
         bounce_address(id)
     }
 
-    async fn person_state(&self, id: PersonId) -> (String, i32) {
+    /// The person's status and count of soft bounces.
+    pub(crate) async fn person_state(&self, id: PersonId) -> (String, i32) {
         let sql = "select status, soft_bounces from person where id = $1";
         on_db!(self.db, |pool| sqlx::query_as(sql).bind(id.uuid()).fetch_one(&pool).await.unwrap())
     }
@@ -183,73 +131,9 @@ fn bounce_address(id: OutboxId) -> String {
     envelope_sender(&Email::parse(FROM).unwrap(), id).unwrap().to_string()
 }
 
-/// A raw SMTP conversation.
-struct Smtp {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-}
-
-impl Smtp {
-    async fn connect(addr: SocketAddr) -> Self {
-        let (read, writer) = TcpStream::connect(addr).await.expect("connect to the inbound listener").into_split();
-        let mut smtp = Self { reader: BufReader::new(read), writer };
-        let (code, greeting) = smtp.reply().await;
-        assert_eq!(code, 220, "{greeting}");
-        smtp
-    }
-
-    /// The next reply: its code and all its lines.
-    async fn reply(&mut self) -> (u16, String) {
-        let mut text = String::new();
-        loop {
-            let mut line = String::new();
-            let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut line))
-                .await
-                .expect("a reply within 10 s")
-                .unwrap();
-            assert!(n > 0, "connection closed; so far: {text:?}");
-            text.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return (line[..3].parse().expect("a reply code"), text);
-            }
-        }
-    }
-
-    async fn command(&mut self, line: &str) -> (u16, String) {
-        self.writer.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
-        self.reply().await
-    }
-
-    /// DATA, the message (dot-stuffed), the final dot; returns the final reply.
-    async fn data(&mut self, message: &str) -> (u16, String) {
-        let (code, text) = self.command("DATA").await;
-        assert_eq!(code, 354, "{text}");
-        let mut wire = String::new();
-        for line in message.lines() {
-            if line.starts_with('.') {
-                wire.push('.');
-            }
-            wire.push_str(line);
-            wire.push_str("\r\n");
-        }
-        wire.push_str(".\r\n");
-        self.writer.write_all(wire.as_bytes()).await.unwrap();
-        self.reply().await
-    }
-
-    /// A whole transaction from `from` to `to`; returns the answer to the message.
-    async fn send(&mut self, from: &str, to: &str, message: &str) -> (u16, String) {
-        let (code, text) = self.command(&format!("MAIL FROM:<{from}>")).await;
-        assert_eq!(code, 250, "MAIL: {text}");
-        let (code, text) = self.command(&format!("RCPT TO:<{to}>")).await;
-        assert_eq!(code, 250, "RCPT: {text}");
-        self.data(message).await
-    }
-}
-
 /// One message over a fresh connection.
 async fn deliver(addr: SocketAddr, from: &str, to: &str, message: &str) -> (u16, String) {
-    let mut smtp = Smtp::connect(addr).await;
+    let mut smtp = SmtpClient::connect(addr).await;
     let (code, text) = smtp.command("EHLO mx.nordlys-it.example").await;
     assert_eq!(code, 250, "{text}");
     let answer = smtp.send(from, to, message).await;
@@ -528,7 +412,7 @@ async fn only_our_bounce_addresses_and_the_join_and_leave_addresses_are_accepted
     let hex = id.uuid().simple().to_string();
     let total = app.outbox_total().await;
 
-    let mut smtp = Smtp::connect(app.addr).await;
+    let mut smtp = SmtpClient::connect(app.addr).await;
     let (code, ehlo) = smtp.command("EHLO relay-test.example").await;
     assert_eq!(code, 250);
     assert!(ehlo.contains("SIZE "), "the size limit is announced: {ehlo}");
@@ -572,7 +456,7 @@ async fn a_message_over_the_size_limit_is_refused_with_552(engine: Engine) {
     dsn = dsn.replace(end, &format!("{filler}\r\n{end}"));
     assert!(dsn.len() > 4096);
 
-    let mut smtp = Smtp::connect(app.addr).await;
+    let mut smtp = SmtpClient::connect(app.addr).await;
     assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
     // Announced up front, refused up front (RFC 1870).
     let (code, text) = smtp.command(&format!("MAIL FROM:<> SIZE={}", dsn.len())).await;
@@ -592,7 +476,7 @@ async fn a_message_over_the_size_limit_is_refused_with_552(engine: Engine) {
     assert_eq!(smtp.command("QUIT").await.0, 221);
 
     // Stopping does not wait for a connection that sits idle: it is told to come back later.
-    let mut idle = Smtp::connect(app.addr).await;
+    let mut idle = SmtpClient::connect(app.addr).await;
     assert_eq!(idle.command("EHLO mx.nordlys-it.example").await.0, 250);
     tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("a prompt stop");
     assert_eq!(idle.reply().await.0, 421);
@@ -627,28 +511,8 @@ Nordlys IT A/S\r
 const ANNA: &str = "anna.bogh@nordlys-it.example";
 const ANNA_FROM: &str = "=?utf-8?q?Anna_B=C3=B8gh?= <anna.bogh@nordlys-it.example>";
 
-/// The text part of a received mail.
-fn plain(m: &Received) -> String {
-    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
-    parsed.body_text(0).expect("a text part").into_owned()
-}
-
-/// The first link in the text part whose path starts with `prefix`.
-fn link(m: &Received, prefix: &str) -> String {
-    let text = plain(m);
-    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    let start = text[..at].rfind("http").unwrap();
-    text[start..].split_whitespace().next().unwrap().to_owned()
-}
-
-fn subject(m: &Received) -> String {
-    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
-    parsed.subject().unwrap_or_default().to_owned()
-}
-
 async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let http = reqwest::Client::new();
 
     let id = "<CAF=tilmeld-1@mail.nordlys-it.example>";
@@ -660,10 +524,10 @@ async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1, "one confirmation");
     assert_eq!(msgs[0].to, [ANNA]);
-    assert_eq!(subject(&msgs[0]), "Bekræft din tilmelding til Dialogforum");
+    assert_eq!(msgs[0].subject(), "Bekræft din tilmelding til Dialogforum");
     assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
     assert_eq!(msgs[0].header("Auto-Submitted").as_deref(), Some("auto-generated"), "so it cannot start a loop");
-    let confirm = link(&msgs[0], "/confirm/");
+    let confirm = msgs[0].link("/confirm/");
 
     let page = http.get(app.local(&confirm)).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -679,35 +543,32 @@ async fn a_mail_to_the_join_address_starts_the_double_opt_in(engine: Engine) {
     assert_eq!(deliver(app.addr, ANNA, JOIN, &again).await.0, 250);
     let msgs = smtp.wait_for(2, 10).await;
     assert_eq!(msgs.len(), 2);
-    assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
+    assert!(msgs[1].plain().contains("allerede"), "{}", msgs[1].plain());
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
     app.stop().await;
 }
 both_engines!(a_mail_to_the_join_address_starts_the_double_opt_in);
 
 async fn the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let http = reqwest::Client::new();
     // A colleague already put "Nordlys IT A/S" on record.
     app.person("ole@nordlys-it.example", "Ole Holm", PersonStatus::Confirmed).await;
 
     let mail = personal_mail(ANNA_FROM, JOIN, "Tilmelding", "<tilmeld-org@mail.nordlys-it.example>", "");
     assert_eq!(deliver(app.addr, ANNA, JOIN, &mail).await.0, 250);
-    let confirm = link(&smtp.wait_for(1, 10).await[0], "/confirm/");
+    let confirm = smtp.wait_for(1, 10).await[0].link("/confirm/");
     let page = http.get(app.local(&confirm)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"id="organisation""#), "the organisation is asked for:\n{page}");
 
     // A line break is refused by the field, and nothing is confirmed.
-    let res =
-        http.post(app.local(&confirm)).form(&[("organisation", "Nordlys\nBcc: x@evil.example")]).send().await.unwrap();
+    let res = http.post_form(app.local(&confirm), &[("organisation", "Nordlys\nBcc: x@evil.example")]).await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains(r#"id="organisation-error""#));
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "pending");
 
     // Case and spacing differ, yet it is the same organisation.
-    let res =
-        http.post(app.local(&confirm)).form(&[("organisation", "  nordlys   IT\u{a0}a/s ")]).send().await.unwrap();
+    let res = http.post_form(app.local(&confirm), &[("organisation", "  nordlys   IT\u{a0}a/s ")]).await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
     let organisations = app.store().organisations().await.unwrap();
@@ -719,8 +580,7 @@ async fn the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name(eng
 both_engines!(the_confirmation_page_asks_for_the_organisation_a_mail_did_not_name);
 
 async fn automatic_mail_to_the_join_address_sets_nothing_off(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let id = "<auto-1@mail.nordlys-it.example>";
     let join = |subject: &str, headers: &str| personal_mail(ANNA_FROM, JOIN, subject, id, headers);
     let cases = [
@@ -736,15 +596,14 @@ async fn automatic_mail_to_the_join_address_sets_nothing_off(engine: Engine) {
         assert_eq!(app.people_total().await, 0, "{what} creates nobody");
         assert_eq!(app.outbox_total().await, 0, "{what} queues nothing");
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.outbox_settled().await;
     assert!(smtp.messages().is_empty(), "nothing is sent");
     app.stop().await;
 }
 both_engines!(automatic_mail_to_the_join_address_sets_nothing_off);
 
 async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_takes_them_off(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let http = reqwest::Client::new();
     app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
 
@@ -754,9 +613,9 @@ async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_tak
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].to, [ANNA]);
-    assert_eq!(subject(&msgs[0]), "Bekræft, at du vil af Dialogforums mailingliste");
+    assert_eq!(msgs[0].subject(), "Bekræft, at du vil af Dialogforums mailingliste");
     assert!(msgs[0].header("List-Unsubscribe").is_none(), "a notice, not list mail");
-    let unsubscribe = link(&msgs[0], "/unsubscribe/");
+    let unsubscribe = msgs[0].link("/unsubscribe/");
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed", "a From can be forged: nothing yet");
 
     let page = http.get(app.local(&unsubscribe)).send().await.unwrap();
@@ -771,8 +630,7 @@ async fn afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_tak
 both_engines!(afmeld_from_a_member_brings_an_unsubscribe_link_and_only_its_button_takes_them_off);
 
 async fn a_request_to_leave_from_an_unknown_address_sends_nothing(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     let stranger = "Eva Holm <eva@velfaerdstek.example>";
     let afmeld = personal_mail(stranger, JOIN, "afmeld", "<afmeld-2@velfaerdstek.example>", "");
     assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", JOIN, &afmeld).await.0, 250);
@@ -780,15 +638,14 @@ async fn a_request_to_leave_from_an_unknown_address_sends_nothing(engine: Engine
     assert_eq!(deliver(app.addr, "eva@velfaerdstek.example", LEAVE, &any).await.0, 250);
     assert_eq!(app.people_total().await, 0, "a request to leave creates nobody");
     assert_eq!(app.outbox_total().await, 0);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.outbox_settled().await;
     assert!(smtp.messages().is_empty(), "nothing is sent");
     app.stop().await;
 }
 both_engines!(a_request_to_leave_from_an_unknown_address_sends_nothing);
 
 async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = Inbound::relaying(engine, &smtp, &[]).await;
+    let (app, smtp) = Inbound::relaying(engine, &[]).await;
     assert_eq!(leave_address(&Email::parse(FROM).unwrap()).unwrap().as_str(), LEAVE);
     let anna = app.person(ANNA, "Anna Bøgh", PersonStatus::Confirmed).await;
 
@@ -808,9 +665,7 @@ async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link
         ics: None,
     };
     let m = app.running.state.composer.compose(&invitation).unwrap();
-    let mut tx = app.store().begin().await.unwrap();
-    enqueue(&mut tx, &m).await.unwrap();
-    tx.commit().await.unwrap();
+    common::queue(app.store(), &m).await;
     app.running.state.mail_wake.notify_one();
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1);
@@ -826,7 +681,7 @@ async fn list_mail_names_the_leave_address_whose_mail_brings_an_unsubscribe_link
     assert_eq!(deliver(app.addr, ANNA, LEAVE, &mail).await.0, 250);
     let msgs = smtp.wait_for(2, 10).await;
     assert_eq!(msgs.len(), 2);
-    assert!(link(&msgs[1], "/unsubscribe/").contains("/unsubscribe/"));
+    assert!(msgs[1].link("/unsubscribe/").contains("/unsubscribe/"));
     assert_eq!(app.person_by_email(ANNA).await.unwrap().0, "confirmed");
     app.stop().await;
 

@@ -3,35 +3,8 @@
 
 use crate::common;
 
-use std::time::Duration;
-
-use common::smtp::{Received, SmtpServer};
+use common::smtp::SmtpServer;
 use common::{Engine, TestApp, cli};
-
-async fn list_app(engine: Engine, smtp: &SmtpServer, extra: &[(&str, &str)]) -> TestApp {
-    let url = smtp.url();
-    let mut overrides = vec![("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())];
-    overrides.extend_from_slice(extra);
-    TestApp::spawn_with(engine, &overrides).await
-}
-
-fn plain(m: &Received) -> String {
-    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
-    parsed.body_text(0).expect("a text part").into_owned()
-}
-
-/// The first link in the text part whose path starts with `prefix`.
-fn link(m: &Received, prefix: &str) -> String {
-    let text = plain(m);
-    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    let start = text[..at].rfind("http").unwrap();
-    text[start..].split_whitespace().next().unwrap().to_owned()
-}
-
-fn local(app: &TestApp, url: &str) -> String {
-    let path = url.split_once("://").unwrap().1.split_once('/').unwrap().1;
-    format!("{}/{path}", app.base)
-}
 
 async fn status_of(app: &TestApp, email: &str) -> String {
     // Through the store's own query, so both engines are read the same way.
@@ -68,68 +41,48 @@ fn signup(name: &str, email: &str) -> Vec<(&'static str, String)> {
 }
 
 async fn a_web_sign_up_is_confirmed_only_by_the_button_not_by_opening_the_link(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = list_app(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let form = app.get("/subscribe").await.text().await.unwrap();
     assert!(form.contains(r#"name="consent""#) && form.contains("Kunstig intelligens"));
 
-    let res = app
-        .http
-        .post(format!("{}/subscribe", app.base))
-        .form(&signup("Søren Ærø", "soren@nordlys-it.example"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form("/subscribe", &signup("Søren Ærø", "soren@nordlys-it.example")).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Tjek din indbakke"));
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1);
     assert!(msgs[0].header("List-Unsubscribe").is_none(), "no unsubscribe header on a sign-up confirmation");
     assert_eq!(msgs[0].header("To").as_deref(), Some("soren@nordlys-it.example"), "the typed name is not echoed");
-    let confirm = link(&msgs[0], "/confirm/");
+    let confirm = msgs[0].link("/confirm/");
     assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "pending");
 
-    let page = app.http.get(local(&app, &confirm)).send().await.unwrap();
+    let page = app.http.get(app.local(&confirm)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("<form method=\"post\""));
     assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "pending", "opening the link changes nothing");
 
-    let res = app.http.post(local(&app, &confirm)).send().await.unwrap();
+    let res = app.http.post(app.local(&confirm)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Du er nu på listen"));
     assert_eq!(status_of(&app, "soren@nordlys-it.example").await, "confirmed");
 
     // Signing up again reveals nothing on the page and sends an "already on the list" mail instead.
-    let res = app
-        .http
-        .post(format!("{}/subscribe", app.base))
-        .form(&signup("Søren Ærø", "soren@nordlys-it.example"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form("/subscribe", &signup("Søren Ærø", "soren@nordlys-it.example")).await;
     assert!(res.text().await.unwrap().contains("Tjek din indbakke"));
     let msgs = smtp.wait_for(2, 10).await;
-    assert!(plain(&msgs[1]).contains("allerede"), "{}", plain(&msgs[1]));
-    assert!(link(&msgs[1], "/me/").contains("/me/"));
+    assert!(msgs[1].plain().contains("allerede"), "{}", msgs[1].plain());
+    assert!(msgs[1].link("/me/").contains("/me/"));
     app.stop().await;
 }
 both_engines!(a_web_sign_up_is_confirmed_only_by_the_button_not_by_opening_the_link);
 
 async fn a_bad_form_comes_back_with_the_message_by_each_field_and_the_values_kept(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = list_app(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let res = app
-        .http
-        .post(format!("{}/subscribe", app.base))
-        .form(&[
-            ("name", ""),
-            ("email", "not-an-address"),
-            ("organisation", "Grøn Kode ApS"),
-            ("interests", "green-it"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/subscribe",
+            &[("name", ""), ("email", "not-an-address"), ("organisation", "Grøn Kode ApS"), ("interests", "green-it")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -141,7 +94,7 @@ async fn a_bad_form_comes_back_with_the_message_by_each_field_and_the_values_kep
     assert!(html.contains(r#"value="not-an-address""#) && html.contains(r#"value="Grøn Kode ApS""#));
     assert!(html.contains(r#"value="green-it" checked"#), "chosen interests stay chosen");
     assert!(html.contains(r##"href="#email""##), "the summary links to the field");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.outbox_settled().await;
     assert!(smtp.messages().is_empty());
     app.stop().await;
 }
@@ -150,7 +103,8 @@ both_engines!(a_bad_form_comes_back_with_the_message_by_each_field_and_the_value
 async fn one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations(engine: Engine) {
     let smtp = SmtpServer::start().await;
     // Slow sending, so that part of the campaign is still queued when someone leaves.
-    let app = list_app(engine, &smtp, &[("mail.rate_per_second", "2"), ("mail.max_connections", "1")]).await;
+    let app =
+        TestApp::spawn_with_smtp(engine, &smtp, &[("mail.rate_per_second", "2"), ("mail.max_connections", "1")]).await;
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     let meeting = app.store().meeting_by_number(17).await.unwrap();
     // Queue invitations directly through the campaign engine.
@@ -181,7 +135,7 @@ async fn one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations(
     let url = header.trim_matches(['<', '>']).split(">,").next().unwrap().trim_matches(['<', '>']).to_owned();
     // A mail provider's one-click POST: no cookie, no CSRF token, from another site.
     let res = reqwest::Client::new()
-        .post(local(&app, &url))
+        .post(app.local(&url))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("origin", "https://mail.example")
         .header("sec-fetch-site", "cross-site")
@@ -194,9 +148,9 @@ async fn one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations(
     assert_eq!(status_of(&app, &who).await, "unsubscribed");
 
     // Opening the link afterwards only shows a page; nothing is sent to them again.
-    let page = app.get(&local(&app, &url).replace(&app.base, "")).await;
+    let page = app.get(&app.local(&url).replace(&app.base, "")).await;
     assert_eq!(page.status(), 200);
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    app.outbox_settled().await;
     let later: Vec<_> = smtp.messages().into_iter().filter(|m| m.to.contains(&who)).collect();
     assert_eq!(later.len(), 1, "one invitation, nothing after leaving");
     app.stop().await;
@@ -204,35 +158,16 @@ async fn one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations(
 both_engines!(one_click_unsubscribe_takes_effect_at_once_even_for_queued_invitations);
 
 async fn confirmation_mails_are_limited_per_address_and_sign_ups_per_client(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = list_app(engine, &smtp, &[("security.signups_per_ip_per_hour", "5")]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[("security.signups_per_ip_per_hour", "5")]).await;
     for _ in 0..4 {
-        let res = app
-            .http
-            .post(format!("{}/subscribe", app.base))
-            .form(&signup("Ida", "ida@velfaerdstek.example"))
-            .send()
-            .await
-            .unwrap();
+        let res = app.post_form("/subscribe", &signup("Ida", "ida@velfaerdstek.example")).await;
         assert_eq!(res.status(), 200, "the same answer every time");
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    app.outbox_settled().await;
     assert_eq!(smtp.messages().len(), 3, "at most three confirmation mails per address per day");
-    let res = app
-        .http
-        .post(format!("{}/subscribe", app.base))
-        .form(&signup("Bo", "bo@velfaerdstek.example"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form("/subscribe", &signup("Bo", "bo@velfaerdstek.example")).await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .http
-        .post(format!("{}/subscribe", app.base))
-        .form(&signup("Al", "al@velfaerdstek.example"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form("/subscribe", &signup("Al", "al@velfaerdstek.example")).await;
     assert_eq!(res.status(), 429, "the sixth sign-up from one client within the hour is refused");
     app.stop().await;
 }
@@ -243,32 +178,15 @@ async fn an_unknown_or_expired_link_explains_itself(engine: Engine) {
     let res = app.get("/confirm/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
     assert_eq!(res.status(), 404);
     assert!(res.text().await.unwrap().contains("Linket virker ikke"));
-    let res = app
-        .http
-        .post(format!("{}/subscribe", app.base))
-        .form(&signup("Jonas", "jonas@groenkode.example"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form("/subscribe", &signup("Jonas", "jonas@groenkode.example")).await;
     assert_eq!(res.status(), 200);
     // With a lifetime of zero hours the token is born expired.
-    let token = dialogforum::domain::Token::generate();
     let id = find_person(&app, "jonas@groenkode.example").await;
-    let mut tx = app.store().begin().await.unwrap();
-    dialogforum::store::tokens::insert_link_token(
-        &mut tx,
-        &token.hash(),
-        dialogforum::domain::TokenPurpose::Confirm,
-        Some(id),
-        None,
-        Some(dialogforum::store::now()),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let res = app.get(&format!("/confirm/{}", token.expose())).await;
+    let confirm = dialogforum::domain::TokenPurpose::Confirm;
+    let token = common::expired_link(app.store(), confirm, id, dialogforum::store::now()).await;
+    let res = app.get(&format!("/confirm/{token}")).await;
     assert!(res.text().await.unwrap().contains("Linket er udløbet"));
-    let res = app.http.post(format!("{}/confirm/{}", app.base, token.expose())).send().await.unwrap();
+    let res = app.http.post(format!("{}/confirm/{token}", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(status_of(&app, "jonas@groenkode.example").await, "pending");
     app.stop().await;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::smtp::{Received, SmtpServer};
-use common::{Engine, TestApp, TestDb, cli};
+use common::{Engine, TestApp, TestDb, cli, wait_for_counts};
 use dialogforum::app::{self, StartOptions};
 use dialogforum::domain::Email;
 use dialogforum::mail::{Composer, Outgoing};
@@ -48,17 +48,6 @@ async fn queue_many(store: &Store, n: usize) {
     tx.commit().await.unwrap();
 }
 
-async fn wait_for_counts(store: &Store, done: impl Fn(&OutboxCounts) -> bool, secs: u64) -> OutboxCounts {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let c = store.outbox_counts().await.unwrap();
-        if done(&c) || Instant::now() > deadline {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn per_recipient(msgs: &[Received]) -> HashMap<String, Vec<&Received>> {
     let mut m: HashMap<String, Vec<&Received>> = HashMap::new();
     for r in msgs {
@@ -69,24 +58,13 @@ fn per_recipient(msgs: &[Received]) -> HashMap<String, Vec<&Received>> {
     m
 }
 
-async fn smtp_app(engine: Engine, smtp: &SmtpServer, extra: &[(&str, &str)]) -> TestApp {
-    let url = smtp.url();
-    let mut overrides = vec![("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())];
-    overrides.extend_from_slice(extra);
-    TestApp::spawn_with(engine, &overrides).await
-}
-
 async fn a_queued_message_arrives_once_as_text_and_html_with_list_headers(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = smtp_app(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let to = Email::parse("anna.bogh@nordlys-it.example").unwrap();
     let m =
         composer().compose(&letter(&to, Some("Anna Bøgh"), "Invitation: 17. møde i Dialogforum", "Hej Anna")).unwrap();
     let message_id = m.message_id.clone();
-    let mut tx = app.store().begin().await.unwrap();
-    enqueue(&mut tx, &m).await.unwrap();
-    tx.commit().await.unwrap();
-    app.running.state.mail_wake.notify_one();
+    app.queue(&m).await;
 
     let msgs = smtp.wait_for(1, 10).await;
     assert_eq!(msgs.len(), 1);
@@ -105,7 +83,7 @@ async fn a_queued_message_arrives_once_as_text_and_html_with_list_headers(engine
 
     let c = wait_for_counts(app.store(), |c| c.sent == 1, 10).await;
     assert_eq!(c, OutboxCounts { sent: 1, ..OutboxCounts::default() });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.outbox_settled().await;
     assert_eq!(smtp.messages().len(), 1, "sent once, not again");
     app.stop().await;
 }
@@ -157,8 +135,7 @@ async fn a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease(engine:
 both_engines!(a_message_claimed_by_a_worker_that_died_is_sent_after_its_lease);
 
 async fn names_and_subjects_cannot_inject_and_dot_lines_arrive_intact(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = smtp_app(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let c = composer();
     let to = Email::parse("ida@velfaerdstek.example").unwrap();
 
@@ -219,25 +196,23 @@ async fn names_and_subjects_cannot_inject_and_dot_lines_arrive_intact(engine: En
     assert!(text.contains("Linje 1\r\n.\r\nLinje 3\r\n..\r\n.skjult?"), "dot lines arrive as sent:\n{text}");
 
     let ours = msgs.iter().find(|m| m.header("Subject").as_deref() == Some("Punktum")).unwrap();
-    let plain = decode_plain_part(&ours.text());
+    let plain = ours.plain();
     assert!(plain.contains("Første linje\r\n.\r\nEn linje med kun et punktum ovenfor\r\n..\r\nSlut æøå"), "{plain}");
     app.stop().await;
 }
 both_engines!(names_and_subjects_cannot_inject_and_dot_lines_arrive_intact);
 
-/// The text/plain part of a message, decoded by a real MIME parser.
-fn decode_plain_part(raw: &str) -> String {
-    let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).expect("a MIME message");
-    message.body_text(0).expect("a text part").into_owned()
-}
-
 async fn an_smtp_outage_delays_mail_but_loses_none(engine: Engine) {
     let smtp = SmtpServer::start().await;
     smtp.stop();
-    let app = smtp_app(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.backoff_max_secs", "2")]).await;
+    let app =
+        TestApp::spawn_with_smtp(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.backoff_max_secs", "2")])
+            .await;
     queue_many(app.store(), 4).await;
     app.running.state.mail_wake.notify_one();
-    let c = wait_for_counts(app.store(), |_| false, 2).await;
+    // Two seconds of outage: the messages wait.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let c = app.store().outbox_counts().await.unwrap();
     assert_eq!(c.sent, 0);
     assert_eq!(c.failed, 0, "a server that is down is a temporary failure");
     assert_eq!(c.queued + c.sending, 4);
@@ -256,7 +231,9 @@ async fn a_refused_recipient_fails_alone_and_a_busy_one_is_retried(engine: Engin
     let smtp = SmtpServer::start().await;
     smtp.reply_to_rcpt("who1@firma.example", 550);
     smtp.reply_to_rcpt("who2@firma.example", 451);
-    let app = smtp_app(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.max_connections", "1")]).await;
+    let app =
+        TestApp::spawn_with_smtp(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.max_connections", "1")])
+            .await;
     queue_many(app.store(), 4).await;
     app.running.state.mail_wake.notify_one();
 
@@ -274,8 +251,8 @@ async fn a_refused_recipient_fails_alone_and_a_busy_one_is_retried(engine: Engin
 both_engines!(a_refused_recipient_fails_alone_and_a_busy_one_is_retried);
 
 async fn the_connection_limit_and_the_rate_limit_are_honoured(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = smtp_app(engine, &smtp, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")]).await;
+    let (app, smtp) =
+        TestApp::with_mail(engine, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")]).await;
     queue_many(app.store(), 30).await;
     app.running.state.mail_wake.notify_one();
     let msgs = smtp.wait_for(30, 20).await;
@@ -305,6 +282,7 @@ async fn two_instances_on_one_postgres_database_send_each_message_once() {
     b.state.mail_wake.notify_one();
     let msgs = smtp.wait_for(300, 30).await;
     let c = wait_for_counts(&a.state.store, |c| c.sent == 300, 10).await;
+    // The race under test: give a second send by the other instance time to show.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let msgs_after = smtp.messages();
     assert_eq!(c.sent, 300);
@@ -371,36 +349,23 @@ fn the_cli_binary_is_built() {
     assert!(out.status.success());
 }
 
+/// The demo forum sending to a test SMTP server, with the secretariat's API
+/// token and meeting 17; returns the app, the server, the token and the meeting's id.
+async fn demo_forum(engine: Engine, extra: &[(&str, &str)]) -> (TestApp, SmtpServer, String, String) {
+    let (app, smtp) = TestApp::with_mail(engine, extra).await;
+    let meeting = meeting_17(&app).await;
+    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    (app, smtp, token, meeting)
+}
+
 async fn meeting_17(app: &TestApp) -> String {
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     app.store().meeting_by_number(17).await.unwrap().id.to_string()
 }
 
-async fn wait_for_campaign(app: &TestApp, token: &str, id: &str, state: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let p: serde_json::Value = app
-            .http
-            .get(format!("{}/api/v1/campaigns/{id}", app.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if p["state"] == state || Instant::now() > deadline {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = smtp_app(engine, &smtp, &[]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) = demo_forum(engine, &[]).await;
+    let api = app.api(&token);
     let body = serde_json::json!({
         "audience": {"all": true},
         "guests": [
@@ -408,19 +373,9 @@ async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_an
             {"email": "Anna.Bogh@nordlys-it.example", "name": "Anna igen"}
         ]
     });
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
-    let created: serde_json::Value = res.json().await.unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = api.invite(&meeting, &body).await;
 
-    let p = wait_for_campaign(&app, &token, &id, "done").await;
+    let p = api.campaign_in_state(&id, "done").await;
     assert_eq!(p["state"], "done", "{p}");
     assert_eq!(
         (p["total"].as_i64(), p["sent"].as_i64(), p["queued"].as_i64(), p["failed"].as_i64()),
@@ -433,7 +388,7 @@ async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_an
     assert_eq!(by.len(), 9, "each address once; the guest who is also a member is not doubled");
     let mut rsvp_links = std::collections::HashSet::new();
     for m in &msgs {
-        let text = decode_plain_part(&m.text());
+        let text = m.plain();
         let link = text.lines().find(|l| l.contains("/rsvp/")).expect("an RSVP link").trim().to_owned();
         assert!(link.starts_with("http://127.0.0.1:8080/rsvp/"), "an absolute link from the base URL: {link}");
         rsvp_links.insert(link);
@@ -470,39 +425,21 @@ async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_an
     assert!(people.contains(&("guest".to_owned(), 1)), "the guest is kept apart from the list: {people:?}");
 
     // The same invitation again reaches nobody new.
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let again = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let p = wait_for_campaign(&app, &token, &again, "done").await;
+    let again = api.invite(&meeting, &body).await;
+    let p = api.campaign_in_state(&again, "done").await;
     assert_eq!((p["total"].as_i64(), p["sent"].as_i64()), (Some(0), Some(0)), "{p}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.outbox_settled().await;
     assert_eq!(smtp.messages().len(), 9, "nobody is invited twice");
     app.stop().await;
 }
 both_engines!(an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry);
 
 async fn an_interest_segment_reaches_only_those_interested(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = smtp_app(engine, &smtp, &[]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) = demo_forum(engine, &[]).await;
+    let api = app.api(&token);
     let body = serde_json::json!({"audience": {"interests": ["cybersecurity", "green-it"]}});
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let p = wait_for_campaign(&app, &token, &id, "done").await;
+    let id = api.invite(&meeting, &body).await;
+    let p = api.campaign_in_state(&id, "done").await;
     let got: std::collections::BTreeSet<String> = per_recipient(&smtp.messages()).into_keys().collect();
     let expected: std::collections::BTreeSet<String> = [
         "mads@fjordsikkerhed.example",
@@ -519,23 +456,13 @@ async fn an_interest_segment_reaches_only_those_interested(engine: Engine) {
 both_engines!(an_interest_segment_reaches_only_those_interested);
 
 async fn a_paused_campaign_stops_and_resumes_without_sending_anyone_twice(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = smtp_app(engine, &smtp, &[("mail.rate_per_second", "4"), ("mail.max_connections", "1")]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) =
+        demo_forum(engine, &[("mail.rate_per_second", "4"), ("mail.max_connections", "1")]).await;
+    let api = app.api(&token);
     let body = serde_json::json!({"audience": {"all": true}});
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = api.invite(&meeting, &body).await;
     smtp.wait_for(1, 10).await;
-    let res =
-        app.http.post(format!("{}/api/v1/campaigns/{id}/pause", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = api.act(&format!("/campaigns/{id}/pause")).await;
     assert_eq!(res.status(), 200);
     // What was already claimed may still go out; then nothing more.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -543,84 +470,60 @@ async fn a_paused_campaign_stops_and_resumes_without_sending_anyone_twice(engine
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(smtp.messages().len(), during, "nothing is sent while paused");
     assert!(during < 8, "the pause took effect before the end ({during} sent)");
-    let p = wait_for_campaign(&app, &token, &id, "paused").await;
+    let p = api.campaign_in_state(&id, "paused").await;
     assert_eq!(p["state"], "paused");
 
-    let res =
-        app.http.post(format!("{}/api/v1/campaigns/{id}/resume", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = api.act(&format!("/campaigns/{id}/resume")).await;
     assert_eq!(res.status(), 200);
-    let p = wait_for_campaign(&app, &token, &id, "done").await;
+    let p = api.campaign_in_state(&id, "done").await;
     assert_eq!(p["sent"], 8);
     let msgs = smtp.messages();
     assert_eq!(msgs.len(), 8, "everyone once");
     assert_eq!(per_recipient(&msgs).len(), 8);
-    let res =
-        app.http.post(format!("{}/api/v1/campaigns/{id}/pause", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = api.act(&format!("/campaigns/{id}/pause")).await;
     assert_eq!(res.status(), 409, "a finished campaign cannot be paused");
     app.stop().await;
 }
 both_engines!(a_paused_campaign_stops_and_resumes_without_sending_anyone_twice);
 
 async fn a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = smtp_app(engine, &smtp, &[]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) = demo_forum(engine, &[]).await;
+    let api = app.api(&token);
     let body = serde_json::json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"});
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = api.invite(&meeting, &body).await;
+    // Long enough for the campaign runner to have sent it, were it not scheduled.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let p = wait_for_campaign(&app, &token, &id, "scheduled").await;
+    let p = api.campaign_in_state(&id, "scheduled").await;
     assert_eq!((p["state"].as_str(), p["total"].as_i64()), (Some("scheduled"), Some(0)));
     assert_eq!(p["scheduled_at"], "2030-01-01T09:00:00+01:00");
     assert!(smtp.messages().is_empty());
-    let res =
-        app.http.post(format!("{}/api/v1/campaigns/{id}/cancel", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = api.act(&format!("/campaigns/{id}/cancel")).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(wait_for_campaign(&app, &token, &id, "cancelled").await["state"], "cancelled");
+    assert_eq!(api.campaign_in_state(&id, "cancelled").await["state"], "cancelled");
     app.stop().await;
 }
 both_engines!(a_scheduled_campaign_waits_for_its_time_and_can_be_cancelled);
 
 async fn invitations_need_a_published_meeting_and_a_sensible_audience(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, token) =
+        TestApp::with_token(engine, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let api = app.api(&token);
     let draft = serde_json::json!({"title": "Kladde", "starts_at": "2027-09-01T09:00:00+02:00", "ends_at": "2027-09-01T12:00:00+02:00", "format": "virtual", "online_url": "https://meet.example/kladde"});
-    let m: serde_json::Value = app
-        .http
-        .post(format!("{}/api/v1/meetings", app.base))
-        .bearer_auth(&token)
-        .json(&draft)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let m: serde_json::Value = api.post("/meetings", &draft).await.json().await.unwrap();
     let id = m["id"].as_str().unwrap();
-    let invite = |body: serde_json::Value| {
-        app.http.post(format!("{}/api/v1/meetings/{id}/invitations", app.base)).bearer_auth(&token).json(&body).send()
-    };
-    let res = invite(serde_json::json!({"audience": {"all": true}})).await.unwrap();
+    let invitations = format!("/meetings/{id}/invitations");
+    let res = api.post(&invitations, &serde_json::json!({"audience": {"all": true}})).await;
     assert_eq!(res.status(), 409, "a draft cannot be invited to");
-    let res =
-        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = api.act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "published");
-    let res = invite(serde_json::json!({"audience": {"all": true, "interests": ["ai"]}})).await.unwrap();
+    let res = api.post(&invitations, &serde_json::json!({"audience": {"all": true, "interests": ["ai"]}})).await;
     assert_eq!(res.status(), 422);
-    let res = invite(serde_json::json!({"guests": [{"email": "not-an-address", "name": "X"}]})).await.unwrap();
+    let res = api.post(&invitations, &serde_json::json!({"guests": [{"email": "not-an-address", "name": "X"}]})).await;
     assert_eq!(res.status(), 422);
     let p: serde_json::Value = res.json().await.unwrap();
     assert!(p["detail"].as_str().unwrap().starts_with("guests[0].email"), "{p}");
-    let res = invite(serde_json::json!({})).await.unwrap();
+    let res = api.post(&invitations, &serde_json::json!({})).await;
     assert_eq!(res.status(), 422);
     app.stop().await;
 }
@@ -663,21 +566,11 @@ fn attached_ics(m: &Received) -> (String, String) {
 }
 
 async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calendar_entry(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = smtp_app(engine, &smtp, &[]).await;
-    let meeting = meeting_17(&app).await;
-    let token = common::api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
+    let (app, smtp, token, meeting) = demo_forum(engine, &[]).await;
+    let api = app.api(&token);
     let body = serde_json::json!({"audience": {"all": true}, "guests": [{"email": "it-ordfoerer@parti.example", "name": "Karen Ærtebjerg"}]});
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let p = wait_for_campaign(&app, &token, &id, "done").await;
+    let id = api.invite(&meeting, &body).await;
+    let p = api.campaign_in_state(&id, "done").await;
     let invited = usize::try_from(p["total"].as_i64().unwrap()).unwrap();
     assert!(invited >= 3, "{p}");
     let msgs = smtp.wait_for(invited, 10).await;
@@ -685,10 +578,10 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
 
     // One person declines; they hear nothing more about the meeting.
     let decliner = msgs[0].to[0].clone();
-    let text = decode_plain_part(&msgs[0].text());
+    let text = msgs[0].plain();
     let link = text.lines().find(|l| l.contains("/rsvp/")).unwrap().trim().to_owned();
     let rsvp = link.rsplit('/').next().unwrap().to_owned();
-    let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
+    let res = app.rsvp(&rsvp, "no").await;
     assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
     let before = smtp.wait_for(invited + 1, 10).await.len();
     assert_eq!(before, invited + 1, "the answer is confirmed");
@@ -698,18 +591,11 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
     let week = jiff::SignedDuration::from_hours(24 * 7);
     let (starts, ends) = (m17.starts_at + week, m17.ends_at + week);
     let patch = serde_json::json!({"starts_at": starts.to_string(), "ends_at": ends.to_string()});
-    let res = app
-        .http
-        .patch(format!("{}/api/v1/meetings/{meeting}", app.base))
-        .bearer_auth(&token)
-        .json(&patch)
-        .send()
-        .await
-        .unwrap();
+    let res = api.patch(&format!("/meetings/{meeting}"), &patch).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let expected = invited - 1;
     let all = smtp.wait_for(before + expected, 10).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.outbox_settled().await;
     let all_now = smtp.messages();
     assert_eq!(all_now.len(), all.len(), "nothing more than the updates");
     let updates = &all[before..];
@@ -729,37 +615,17 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
     }
 
     // A change of the description alone sends nothing.
-    let res = app
-        .http
-        .patch(format!("{}/api/v1/meetings/{meeting}", app.base))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"description": "Nyt program"}))
-        .send()
-        .await
-        .unwrap();
+    let res = api.patch(&format!("/meetings/{meeting}"), &serde_json::json!({"description": "Nyt program"})).await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .http
-        .patch(format!("{}/api/v1/meetings/{meeting}", app.base))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"ends_at": "2000-01-01T00:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
+    let res = api.patch(&format!("/meetings/{meeting}"), &serde_json::json!({"ends_at": "2000-01-01T00:00:00Z"})).await;
     assert_eq!(res.status(), 422, "validated like creation");
 
     // Cancel: one METHOD:CANCEL to each of the same people.
     let before = all.len();
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/cancel", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = api.act(&format!("/meetings/{meeting}/cancel")).await;
     assert_eq!(res.status(), 200);
     let all = smtp.wait_for(before + expected, 10).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.outbox_settled().await;
     assert_eq!(smtp.messages().len(), before + expected);
     let cancels = &all[before..];
     let by = per_recipient(cancels);

@@ -5,62 +5,46 @@
 //! only to oneself, and a personal message that arrives rendered and escaped.
 
 use crate::common;
+use crate::common::PostForm as _;
 
-use common::smtp::{Received, SmtpServer};
-use common::{Engine, TestApp, api_token};
-use dialogforum::domain::{Email, MeetingId, MeetingStatus, Name, PersonId, PersonStatus, Role};
-use dialogforum::store::Store;
-use dialogforum::store::people::{NewPerson, insert_person_if_new};
+use common::smtp::Received;
+use common::{Engine, SignedIn, TestApp, add_person, api_token, text};
+use dialogforum::domain::{MeetingId, MeetingStatus, PersonId, PersonStatus, Role};
 use mail_parser::MimeHeaders as _;
 
 const ORGANISER: &str = "organiser@forum.example";
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
 
 fn version_of(html: &str) -> String {
     let start = html.find(r#"name="version" value=""#).expect("a version field") + r#"name="version" value=""#.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-/// A client of its own, signed in as the organiser; returns it with its CSRF token.
-async fn sign_in(app: &TestApp) -> (reqwest::Client, String) {
-    api_token(app, ORGANISER, Role::Organiser).await;
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", ORGANISER), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
+/// Registers `person` for `meeting` with `status` straight in the database,
+/// created and updated at `at` (microseconds), with the SQL assignments `set`
+/// (such as `checked_in_at = 1`) on top.
+async fn registration(app: &TestApp, meeting: MeetingId, person: PersonId, status: &str, at: i64, set: &str) {
+    let id = uuid::Uuid::now_v7();
+    let insert = "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) \
+                  values ($1, $2, $3, $4, $5, $5)";
+    on_db!(app.db, |pool| sqlx::query(insert)
+        .bind(id)
+        .bind(meeting.uuid())
+        .bind(person.uuid())
+        .bind(status)
+        .bind(at)
+        .execute(&pool)
         .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let html = http.get(format!("{}/admin/meetings/new", app.base)).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_of(&html);
-    (http, csrf)
-}
-
-async fn text(res: reqwest::Response, status: u16) -> String {
-    let got = res.status();
-    let body = res.text().await.unwrap();
-    assert_eq!(got, status, "{body}");
-    body
-}
-
-async fn add_person(store: &Store, email: &str, name: &str, organisation: &str, status: PersonStatus) -> PersonId {
-    let mut tx = store.begin().await.unwrap();
-    let p = NewPerson {
-        email: Email::parse(email).unwrap(),
-        name: Name::parse(name).unwrap(),
-        organisation: Some(Name::parse(organisation).unwrap()),
-        status,
-        interests: Vec::new(),
-    };
-    let (id, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
-    tx.commit().await.unwrap();
-    id
+        .unwrap()
+        .rows_affected());
+    if !set.is_empty() {
+        let update = format!("update registration set {set} where id = $1");
+        on_db!(app.db, |pool| sqlx::query(sqlx::AssertSqlSafe(update.clone()))
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected());
+    }
 }
 
 /// The details form of a meeting starting on `day` at 13:00.
@@ -86,11 +70,8 @@ fn details<'a>(csrf: &'a str, number: &'a str, title: &'a str, day: &str) -> Vec
 /// Creates a meeting through the page and returns its id.
 async fn create_meeting(app: &TestApp, http: &reqwest::Client, csrf: &str, number: &str, day: &str) -> MeetingId {
     let res = http
-        .post(format!("{}/admin/meetings/new", app.base))
-        .form(&details(csrf, number, "AI i det offentlige", day))
-        .send()
-        .await
-        .unwrap();
+        .post_form(format!("{}/admin/meetings/new", app.base), &details(csrf, number, "AI i det offentlige", day))
+        .await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     location.trim_start_matches("/admin/meetings/").parse().unwrap()
@@ -106,13 +87,13 @@ async fn audit_count(app: &TestApp, action: &str) -> i64 {
 
 async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_through_its_life(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (http, csrf) = sign_in(&app).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let url = |path: &str| format!("{}{path}", app.base);
 
     // A form with mistakes comes back with each message by its field.
     let mut bad = details(&csrf, "0", "", "2027-03-04");
     bad.iter_mut().find(|(k, _)| *k == "ends_at").unwrap().1 = "2027-03-04T12:00".into();
-    let html = text(http.post(url("/admin/meetings/new")).form(&bad).send().await.unwrap(), 422).await;
+    let html = text(http.post_form(url("/admin/meetings/new"), &bad).await, 422).await;
     for field in ["title", "number", "ends_at"] {
         assert!(html.contains(&format!(r##"href="#{field}""##)), "{field} in the summary: {html}");
         assert!(html.contains(&format!(r#"id="{field}-error""#)), "{field} message: {html}");
@@ -150,7 +131,7 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
             ("speakers", speakers),
             ("track", track),
         ];
-        let res = http.post(format!("{page}/programme")).form(&form).send().await.unwrap();
+        let res = http.post_form(format!("{page}/programme"), &form).await;
         assert_eq!(res.status(), 303);
     }
     // An item with a wrong time and an unknown track is refused by its fields.
@@ -166,16 +147,16 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
         ("speakers", ""),
         ("track", "nope"),
     ];
-    let html = text(http.post(format!("{page}/programme")).form(&form).send().await.unwrap(), 422).await;
+    let html = text(http.post_form(format!("{page}/programme"), &form).await, 422).await;
     assert!(html.contains(r#"id="start-error""#) && html.contains(r#"id="track-error""#), "{html}");
 
     // Move the last item up, then remove the first; a stale form is refused.
     let up = [("csrf", csrf.as_str()), ("version", &version), ("action", "up")];
-    assert_eq!(http.post(format!("{page}/programme/2")).form(&up).send().await.unwrap().status(), 303);
-    assert_eq!(http.post(format!("{page}/programme/0")).form(&up).send().await.unwrap().status(), 409, "stale version");
+    assert_eq!(http.post_form(format!("{page}/programme/2"), &up).await.status(), 303);
+    assert_eq!(http.post_form(format!("{page}/programme/0"), &up).await.status(), 409, "stale version");
     let html = text(http.get(&page).send().await.unwrap(), 200).await;
     let remove = [("csrf", csrf.as_str()), ("version", &version_of(&html)), ("action", "remove")];
-    assert_eq!(http.post(format!("{page}/programme/0")).form(&remove).send().await.unwrap().status(), 303);
+    assert_eq!(http.post_form(format!("{page}/programme/0"), &remove).await.status(), 303);
     let m = app.store().meeting(id).await.unwrap();
     let titles: Vec<&str> = m.programme.iter().map(|p| p.title.as_str()).collect();
     assert_eq!(titles, ["Indkøb af AI", "AI i sagsbehandling"]);
@@ -200,7 +181,7 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
         ("speakers", "Mette Jensen | Grøn Energi A/S"),
         ("track", "buy"),
     ];
-    assert_eq!(http.post(format!("{page}/programme/1")).form(&form).send().await.unwrap().status(), 303);
+    assert_eq!(http.post_form(format!("{page}/programme/1"), &form).await.status(), 303);
     let m = app.store().meeting(id).await.unwrap();
     assert_eq!(
         (m.programme[1].title.as_str(), m.programme[1].track.as_deref()),
@@ -211,20 +192,14 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
     let status = format!("{page}/status");
     let html = text(http.get(&page).send().await.unwrap(), 200).await;
     assert!(html.contains(r#"value="published""#) && !html.contains(r#"value="archived""#), "{html}");
-    assert_eq!(
-        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "archived")]).send().await.unwrap().status(),
-        409
-    );
+    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "archived")]).await.status(), 409);
     for to in ["published", "closed", "held", "archived"] {
-        let res = http.post(&status).form(&[("csrf", csrf.as_str()), ("to", to)]).send().await.unwrap();
+        let res = http.post_form(&status, &[("csrf", csrf.as_str()), ("to", to)]).await;
         assert_eq!(res.status(), 303, "to {to}");
         assert_eq!(app.store().meeting(id).await.unwrap().status.as_str(), to);
     }
-    assert_eq!(
-        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "cancelled")]).send().await.unwrap().status(),
-        409
-    );
-    assert_eq!(http.post(&status).form(&[("csrf", "forged"), ("to", "held")]).send().await.unwrap().status(), 403);
+    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "cancelled")]).await.status(), 409);
+    assert_eq!(http.post_form(&status, &[("csrf", "forged"), ("to", "held")]).await.status(), 403);
 
     // The list shows it; every change left an audit entry.
     let html = text(http.get(url("/admin/meetings")).send().await.unwrap(), 200).await;
@@ -238,30 +213,23 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
 both_engines!(an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_through_its_life);
 
 async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url_s = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-    let (http, csrf) = sign_in(&app).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let id = create_meeting(&app, &http, &csrf, "22", "2027-05-06").await;
     let page = format!("{}/admin/meetings/{id}", app.base);
     assert_eq!(
-        http.post(format!("{page}/status"))
-            .form(&[("csrf", csrf.as_str()), ("to", "published")])
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        http.post_form(format!("{page}/status"), &[("csrf", csrf.as_str()), ("to", "published")]).await.status(),
         303
     );
     add_person(app.store(), "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
     let form = [("csrf", csrf.as_str()), ("audience", "all"), ("action", "send")];
-    text(http.post(format!("{page}/invitations")).form(&form).send().await.unwrap(), 200).await;
+    text(http.post_form(format!("{page}/invitations"), &form).await, 200).await;
     let first = smtp.wait_for(1, 20).await;
     assert!(attached_ics(&first[0]).contains("SEQUENCE:0\r\n"));
 
     let mut moved = details(&csrf, "22", "AI i det offentlige", "2027-05-06");
     moved.iter_mut().find(|(k, _)| *k == "starts_at").unwrap().1 = "2027-05-06T14:00".into();
-    assert_eq!(http.post(&page).form(&moved).send().await.unwrap().status(), 303);
+    assert_eq!(http.post_form(&page, &moved).await.status(), 303);
     let msgs = smtp.wait_for(2, 20).await;
     assert_eq!(msgs.len(), 2);
     let ics = attached_ics(&msgs[1]);
@@ -296,10 +264,8 @@ async fn registrations(app: &TestApp, meeting: MeetingId) -> i64 {
 }
 
 async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_personal_message(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url_s = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-    let (http, csrf) = sign_in(&app).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let store = app.store();
     let mette =
         add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;
@@ -313,24 +279,13 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
     let earlier = create_meeting(&app, &http, &csrf, "20", "2026-09-01").await;
     for to in ["published", "held"] {
         let status = format!("{}/admin/meetings/{earlier}/status", app.base);
-        assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", to)]).send().await.unwrap().status(), 303);
+        assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", to)]).await.status(), 303);
     }
     for (person, status, checked_in) in
-        [(mette, "attending", None), (soren, "attending", Some(1_i64)), (declined, "declined", None)]
+        [(mette, "attending", false), (soren, "attending", true), (declined, "declined", false)]
     {
-        on_db!(app.db, |pool| sqlx::query(
-            "insert into registration (id, meeting_id, person_id, status, checked_in_at, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, 0, 0)"
-        )
-        .bind(uuid::Uuid::now_v7())
-        .bind(earlier.uuid())
-        .bind(person.uuid())
-        .bind(status)
-        .bind(checked_in)
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
+        let set = if checked_in { "checked_in_at = 1" } else { "" };
+        registration(&app, earlier, person, status, 0, set).await;
     }
 
     let id = create_meeting(&app, &http, &csrf, "21", "2027-03-04").await;
@@ -342,7 +297,7 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
     let energi_id = energi.to_string();
     let form =
         [("csrf", csrf.as_str()), ("audience", "organisations"), ("organisations", &energi_id), ("action", "preview")];
-    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    let html = text(http.post_form(&page, &form).await, 200).await;
     assert!(html.contains("<strong>2 inviteres</strong>"), "{html}");
     // Earlier attendees plus a guest who is one of them and a new guest: three addresses.
     let earlier_id = earlier.to_string();
@@ -355,7 +310,7 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
         ("message", "Kære {{ name }} fra {{organisation}}"),
         ("action", "preview"),
     ];
-    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    let html = text(http.post_form(&page, &form).await, 200).await;
     assert!(html.contains("<strong>3 inviteres</strong>"), "{html}");
     assert!(html.contains("Invitation: 21. møde i Dialogforum – AI i det offentlige"), "the subject: {html}");
     assert!(html.contains("Kære ") && html.contains("Tidspunkt: 4. marts 2027"), "the mail's text: {html}");
@@ -374,13 +329,13 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
         ("message", "Din kode: {{ env.SECRET }}"),
         ("action", "preview"),
     ];
-    let html = text(http.post(&page).form(&form).send().await.unwrap(), 422).await;
+    let html = text(http.post_form(&page, &form).await, 422).await;
     assert!(html.contains(r#"id="message-error""#) && html.contains(r##"href="#message""##), "{html}");
 
     // A test goes to the organiser only, marked as a test, even before publishing.
     let message = "Hej {{name}}!\n\nSe **programmet**. <script>alert(1)</script>";
     let form = [("csrf", csrf.as_str()), ("audience", "all"), ("message", message), ("action", "test")];
-    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    let html = text(http.post_form(&page, &form).await, 200).await;
     assert!(html.contains("organiser@forum.example"), "{html}");
     let msgs = smtp.wait_for(1, 20).await;
     assert_eq!(msgs.len(), 1);
@@ -398,13 +353,10 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
         ("message", message),
         ("action", "send"),
     ];
-    assert_eq!(http.post(&page).form(&form).send().await.unwrap().status(), 409);
+    assert_eq!(http.post_form(&page, &form).await.status(), 409);
     let status = format!("{}/admin/meetings/{id}/status", app.base);
-    assert_eq!(
-        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(),
-        303
-    );
-    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
+    let html = text(http.post_form(&page, &form).await, 200).await;
     assert!(html.contains("Invitationerne sendes nu"), "{html}");
     let msgs = smtp.wait_for(3, 20).await;
     assert_eq!(msgs.len(), 3);
@@ -434,7 +386,7 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
         ("message", message),
         ("action", "preview"),
     ];
-    let html = text(http.post(&page).form(&form).send().await.unwrap(), 200).await;
+    let html = text(http.post_form(&page, &form).await, 200).await;
     assert!(html.contains("<strong>0 inviteres</strong>"), "{html}");
     app.stop().await;
 }
@@ -447,10 +399,8 @@ fn local_in(hours: i64) -> String {
 }
 
 async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url_s = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
-    let (http, csrf) = sign_in(&app).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let store = app.store();
     let anna = add_person(store, "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
     let bo = add_person(store, "bo@nordlys.example", "Bo Ravn", "Nordlys IT", PersonStatus::Confirmed).await;
@@ -462,41 +412,17 @@ async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engi
     for (k, v) in [("starts_at", local_in(12)), ("ends_at", local_in(15)), ("registration_deadline", local_in(6))] {
         form.iter_mut().find(|(f, _)| *f == k).unwrap().1 = v;
     }
-    let res = http.post(format!("{}/admin/meetings/new", app.base)).form(&form).send().await.unwrap();
+    let res = http.post_form(format!("{}/admin/meetings/new", app.base), &form).await;
     assert_eq!(res.status(), 303);
     let id: MeetingId =
         res.headers()["location"].to_str().unwrap().trim_start_matches("/admin/meetings/").parse().unwrap();
     for (person, status) in [(anna, "invited"), (bo, "attending"), (cy, "declined"), (dee, "invited")] {
-        on_db!(app.db, |pool| {
-            sqlx::query(
-            "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) values ($1, $2, $3, $4, 0, 0)"
-        )
-        .bind(uuid::Uuid::now_v7())
-        .bind(id.uuid())
-        .bind(person.uuid())
-        .bind(status)
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected()
-        });
+        registration(&app, id, person, status, 0, "").await;
     }
     // Eve was invited just now, inside the reminder window: the invitation is reminder enough.
     let eve = add_person(store, "eve@vind.example", "Eve Dal", "Vindkraft ApS", PersonStatus::Confirmed).await;
     let just_now = jiff::Timestamp::now().as_microsecond();
-    on_db!(app.db, |pool| {
-        sqlx::query(
-        "insert into registration (id, meeting_id, person_id, status, created_at, updated_at) values ($1, $2, $3, 'invited', $4, $4)"
-    )
-    .bind(uuid::Uuid::now_v7())
-    .bind(id.uuid())
-    .bind(eve.uuid())
-    .bind(just_now)
-    .execute(&pool)
-    .await
-    .unwrap()
-    .rows_affected()
-    });
+    registration(&app, id, eve, "invited", just_now, "").await;
     // Nothing is sent for a draft.
     let ctx =
         dialogforum::mail::MailContext { composer: app.running.state.composer.clone(), base_url: app.base.clone() };
@@ -504,10 +430,7 @@ async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engi
     assert_eq!(dialogforum::mail::reminders::send_due(store, &ctx, settings).await.unwrap(), 0);
 
     let status = format!("{}/admin/meetings/{id}/status", app.base);
-    assert_eq!(
-        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(),
-        303
-    );
+    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
     app.running.state.campaign_wake.notify_one();
     let msgs = smtp.wait_for(2, 20).await;
 
@@ -559,14 +482,11 @@ fn upload_body(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
 
 async fn materials_and_consenting_organisations_appear_on_the_public_page_after_the_meeting(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (http, csrf) = sign_in(&app).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
     let store = app.store();
     let id = create_meeting(&app, &http, &csrf, "31", "2027-06-10").await;
     let status = format!("{}/admin/meetings/{id}/status", app.base);
-    assert_eq!(
-        http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "published")]).send().await.unwrap().status(),
-        303
-    );
+    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
     let upload = format!("{}/admin/meetings/{id}/materials", app.base);
 
     // A web page named .pdf is refused by the file field; so is a forged form.
@@ -585,19 +505,8 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
     let b = add_person(store, "b@beta.example", "Bent Beta", "Beta Consult", PersonStatus::Confirmed).await;
     let c = add_person(store, "c@gamma.example", "Carl Gamma", "Gamma IT", PersonStatus::Confirmed).await;
     for (person, status, listed) in [(a, "attending", true), (b, "attending", false), (c, "declined", true)] {
-        on_db!(app.db, |pool| sqlx::query(
-            "insert into registration (id, meeting_id, person_id, status, list_organisation, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, 0, 0)"
-        )
-        .bind(uuid::Uuid::now_v7())
-        .bind(id.uuid())
-        .bind(person.uuid())
-        .bind(status)
-        .bind(listed)
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
+        let set = if listed { "list_organisation = true" } else { "list_organisation = false" };
+        registration(&app, id, person, status, 0, set).await;
     }
 
     // Before the meeting the public page shows neither.
@@ -606,7 +515,7 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
     assert_eq!(app.get("/meetings/31").await.status(), 200);
 
     // Once held, both; the file downloads as an attachment that is never sniffed.
-    assert_eq!(http.post(&status).form(&[("csrf", csrf.as_str()), ("to", "held")]).send().await.unwrap().status(), 303);
+    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "held")]).await.status(), 303);
     let html = text(app.get("/meetings/31").await, 200).await;
     assert!(html.contains("Groen_it.pdf"), "{html}");
     assert!(html.contains("Alfa Data A/S"), "{html}");
@@ -631,59 +540,42 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
 both_engines!(materials_and_consenting_organisations_appear_on_the_public_page_after_the_meeting);
 
 async fn the_api_invites_an_organisation_and_moves_a_meeting_only_where_allowed(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url_s = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url_s.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = api_token(&app, "api@forum.example", Role::Organiser).await;
     let store = app.store();
     add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;
     add_person(store, "soren@vind.example", "Søren Holm", "Vindkraft ApS", PersonStatus::Confirmed).await;
     let energi = store.organisations().await.unwrap().into_iter().find(|o| o.name == "Grøn Energi A/S").unwrap().id;
-    let api = |path: &str| format!("{}/api/v1{path}", app.base);
     let body = serde_json::json!({
         "title": "Data og arkitektur", "number": 40, "starts_at": "2027-09-01T13:00:00+02:00",
         "ends_at": "2027-09-01T16:00:00+02:00", "format": "physical", "venue": "Landgreven 4"
     });
-    let res = app.http.post(api("/meetings")).bearer_auth(&token).json(&body).send().await.unwrap();
+    let res = app.api(&token).post("/meetings", &body).await;
     assert_eq!(res.status(), 201);
     let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
-    let res = app.http.post(api(&format!("/meetings/{id}/archive"))).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{id}/archive")).await;
     assert_eq!(res.status(), 409);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     assert!(res.text().await.unwrap().contains("the meeting is draft; it cannot become archived"));
-    let res = app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
 
     let invite = serde_json::json!({"audience": {"organisations": [energi.uuid()]}});
-    let res = app
-        .http
-        .post(api(&format!("/meetings/{id}/invitations")))
-        .bearer_auth(&token)
-        .json(&invite)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).post(&format!("/meetings/{id}/invitations"), &invite).await;
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
     let msgs = smtp.wait_for(1, 20).await;
     assert_eq!(msgs.iter().map(|m| m.to[0].as_str()).collect::<Vec<_>>(), ["mette@energi.example"]);
     let both = serde_json::json!({"audience": {"organisations": [energi.uuid()], "all": true}});
-    let res = app
-        .http
-        .post(api(&format!("/meetings/{id}/invitations")))
-        .bearer_auth(&token)
-        .json(&both)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).post(&format!("/meetings/{id}/invitations"), &both).await;
     assert_eq!(res.status(), 422);
 
     for (path, status) in [("close", "closed"), ("held", "held"), ("archive", "archived")] {
-        let res = app.http.post(api(&format!("/meetings/{id}/{path}"))).bearer_auth(&token).send().await.unwrap();
+        let res = app.api(&token).act(&format!("/meetings/{id}/{path}")).await;
         assert_eq!(res.status(), 200, "{path}");
         assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], status);
     }
-    let res = app.http.post(api(&format!("/meetings/{id}/cancel"))).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{id}/cancel")).await;
     assert_eq!(res.status(), 409);
     app.stop().await;
 }

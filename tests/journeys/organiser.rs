@@ -4,64 +4,28 @@
 //! change; and the retention purge of stale sign-ups.
 
 use crate::common;
+use crate::common::PostForm as _;
 
-use common::{Engine, TestApp, TestDb, api_token};
-use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role, Token, TokenPurpose};
+use common::{Engine, SignedIn, TestApp, TestDb, add_person, text};
+use dialogforum::domain::{Email, Name, PersonStatus, Role, Token, TokenPurpose};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
-use dialogforum::store::{Store, StoreError, retention};
+use dialogforum::store::{StoreError, retention};
 
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// A client of its own, signed in as `email`; returns it with its CSRF token.
-async fn sign_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let html = http.get(format!("{}/admin", app.base)).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("/admin/people"), "the dashboard links to the people pages");
-    let csrf = csrf_of(&html);
-    (http, csrf)
-}
-
-async fn add_person(store: &Store, email: &str, name: &str, organisation: &str, status: PersonStatus) -> PersonId {
-    let mut tx = store.begin().await.unwrap();
-    let p = NewPerson {
-        email: Email::parse(email).unwrap(),
-        name: Name::parse(name).unwrap(),
-        organisation: Some(Name::parse(organisation).unwrap()),
-        status,
-        interests: Vec::new(),
-    };
-    let (id, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
-async fn text(res: reqwest::Response, status: u16) -> String {
-    let got = res.status();
-    let body = res.text().await.unwrap();
-    assert_eq!(got, status, "{body}");
-    body
+/// Signs `email` in and checks that the dashboard links to the people pages.
+async fn sign_in(app: &TestApp, email: &str) -> SignedIn {
+    let signed_in = app.sign_in(email).await;
+    assert!(signed_in.page("/admin").await.contains("/admin/people"), "the dashboard links to the people pages");
+    signed_in
 }
 
 async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     let mette =
         add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
             .await;
     add_person(app.store(), "soren@vind.example", "Søren Holm", "Vindkraft ApS", PersonStatus::Confirmed).await;
-    let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+    let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let url = |path: &str| format!("{}{path}", app.base);
 
     // Search, and the audit entry it leaves.
@@ -83,27 +47,27 @@ async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
     let html = text(http.get(url(&person)).send().await.unwrap(), 200).await;
     assert!(html.contains("mette@energi.example"));
     let form = [("csrf", csrf.as_str()), ("name", "Mette K. Jensen"), ("organisation", "Grøn Energi A/S")];
-    let html = text(http.post(url(&person)).form(&form).send().await.unwrap(), 200).await;
+    let html = text(http.post_form(url(&person), &form).await, 200).await;
     assert!(html.contains("Mette K. Jensen"));
     assert_eq!(app.store().subscriber(mette).await.unwrap().name, "Mette K. Jensen");
     let form = [("csrf", csrf.as_str()), ("name", ""), ("organisation", "Grøn Energi A/S")];
-    let html = text(http.post(url(&person)).form(&form).send().await.unwrap(), 422).await;
+    let html = text(http.post_form(url(&person), &form).await, 422).await;
     assert!(html.contains(r##"href="#name""##) && html.contains(r#"aria-describedby="name-error""#), "{html}");
     let forged = [("csrf", "forged"), ("name", "Someone Else"), ("organisation", "")];
-    assert_eq!(http.post(url(&person)).form(&forged).send().await.unwrap().status(), 403);
+    assert_eq!(http.post_form(url(&person), &forged).await.status(), 403);
 
     // CVR numbers.
     let orgs = app.store().organisations().await.unwrap();
     let org = orgs.iter().find(|o| o.name == "Grøn Energi A/S").unwrap();
     assert_eq!(org.contacts.len(), 1);
     let action = format!("/admin/organisations/{}", org.id.uuid());
-    let res = http.post(url(&action)).form(&[("csrf", csrf.as_str()), ("cvr", "DK 1015 0817")]).send().await.unwrap();
+    let res = http.post_form(url(&action), &[("csrf", csrf.as_str()), ("cvr", "DK 1015 0817")]).await;
     assert_eq!(res.status(), 303);
     let html = text(http.get(url("/admin/organisations")).send().await.unwrap(), 200).await;
     assert!(html.contains("10150817") && html.contains("Mette K. Jensen"), "{html}");
     let field = format!("cvr-{}", org.id.uuid());
     for (bad, message) in [("10150818", "Det er ikke et gyldigt CVR-nummer"), ("1234", "Et CVR-nummer har 8 cifre")] {
-        let res = http.post(url(&action)).form(&[("csrf", csrf.as_str()), ("cvr", bad)]).send().await.unwrap();
+        let res = http.post_form(url(&action), &[("csrf", csrf.as_str()), ("cvr", bad)]).await;
         let html = text(res, 422).await;
         assert!(html.contains(message), "{html}");
         assert!(html.contains(&format!(r#"id="{field}-error""#)) && html.contains(r#"aria-invalid="true""#));
@@ -114,9 +78,9 @@ async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
 
     // Erasure needs the box ticked.
     let erase = format!("{person}/erase");
-    let html = text(http.post(url(&erase)).form(&[("csrf", csrf.as_str())]).send().await.unwrap(), 422).await;
+    let html = text(http.post_form(url(&erase), &[("csrf", csrf.as_str())]).await, 422).await;
     assert!(html.contains(r#"aria-describedby="confirm-error""#));
-    let res = http.post(url(&erase)).form(&[("csrf", csrf.as_str()), ("confirm", "yes")]).send().await.unwrap();
+    let res = http.post_form(url(&erase), &[("csrf", csrf.as_str()), ("confirm", "yes")]).await;
     assert_eq!(res.status(), 303);
     assert!(matches!(app.store().subscriber(mette).await, Err(StoreError::NotFound)));
     app.stop().await;
@@ -124,13 +88,12 @@ async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
 both_engines!(an_organiser_searches_edits_sets_cvr_and_erases);
 
 async fn a_viewer_reads_but_gets_403_on_every_post(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "viewer@forum.example", Role::Viewer).await;
+    let app = TestApp::with_accounts(engine, &[("viewer@forum.example", Role::Viewer)]).await;
     let id =
         add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
             .await;
     let org = app.store().organisations().await.unwrap().remove(0).id;
-    let (http, csrf) = sign_in(&app, "viewer@forum.example").await;
+    let SignedIn { http, csrf, .. } = sign_in(&app, "viewer@forum.example").await;
     let url = |path: &str| format!("{}{path}", app.base);
     // Lists of people and a person's page are for organisers.
     assert_eq!(http.get(url("/admin/people")).send().await.unwrap().status(), 403);
@@ -145,7 +108,7 @@ async fn a_viewer_reads_but_gets_403_on_every_post(engine: Engine) {
     for (path, fields) in posts {
         let mut form = fields;
         form.push(("csrf", csrf.as_str()));
-        let res = http.post(url(&path)).form(&form).send().await.unwrap();
+        let res = http.post_form(url(&path), &form).await;
         assert_eq!(res.status(), 403, "{path}");
     }
     let person = app.store().subscriber(id).await.unwrap();
@@ -217,8 +180,7 @@ async fn stale_pending_signups_and_old_rate_counters_are_purged(engine: Engine) 
 both_engines!(stale_pending_signups_and_old_rate_counters_are_purged);
 
 async fn the_people_listing_pages_by_fifty(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     for i in 0..52 {
         add_person(
             app.store(),
@@ -229,7 +191,7 @@ async fn the_people_listing_pages_by_fifty(engine: Engine) {
         )
         .await;
     }
-    let (http, _) = sign_in(&app, "organiser@forum.example").await;
+    let http = sign_in(&app, "organiser@forum.example").await.http;
     let rows = |html: &str| html.matches(r#"<tr><td><a href="/admin/people/"#).count();
     let html = text(http.get(format!("{}/admin/people", app.base)).send().await.unwrap(), 200).await;
     assert_eq!(rows(&html), 50);
@@ -243,9 +205,8 @@ async fn the_people_listing_pages_by_fifty(engine: Engine) {
 both_engines!(the_people_listing_pages_by_fifty);
 
 async fn organisers_add_rename_reorder_and_remove_interests(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
+    let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let page = |path: &str| format!("{}{path}", app.base);
     let mut tx = app.store().begin().await.unwrap();
     let p = NewPerson {
@@ -260,44 +221,38 @@ async fn organisers_add_rename_reorder_and_remove_interests(engine: Engine) {
 
     // A blank title is refused by its field and nothing is added.
     let res = http
-        .post(page("/admin/interests"))
-        .form(&[("csrf", csrf.as_str()), ("title_da", " "), ("title_en", "Health")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(page("/admin/interests"), &[("csrf", csrf.as_str()), ("title_da", " "), ("title_en", "Health")])
+        .await;
     let html = text(res, 422).await;
     assert!(html.contains(r#"id="new-da-error""#) && html.contains(r#"value="Health""#), "{html}");
     assert_eq!(app.store().interests().await.unwrap().len(), 6);
 
     let res = http
-        .post(page("/admin/interests"))
-        .form(&[("csrf", csrf.as_str()), ("title_da", "Sundhed og velfærd"), ("title_en", "Health and welfare")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            page("/admin/interests"),
+            &[("csrf", csrf.as_str()), ("title_da", "Sundhed og velfærd"), ("title_en", "Health and welfare")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let keys = |list: Vec<dialogforum::store::people::Interest>| list.into_iter().map(|i| i.key).collect::<Vec<_>>();
     assert_eq!(keys(app.store().interests().await.unwrap()).last().map(String::as_str), Some("sundhed-og-velfaerd"));
 
     // Renaming keeps the key and so Ida's choice; moving up swaps with the one before.
     let res = http
-        .post(page("/admin/interests/welfare-tech"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("action", "rename"),
-            ("title_da", "Velfærdsteknologi og sundhed"),
-            ("title_en", "Welfare and health technology"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            page("/admin/interests/welfare-tech"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("action", "rename"),
+                ("title_da", "Velfærdsteknologi og sundhed"),
+                ("title_en", "Welfare and health technology"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let res = http
-        .post(page("/admin/interests/sundhed-og-velfaerd"))
-        .form(&[("csrf", csrf.as_str()), ("action", "up")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(page("/admin/interests/sundhed-og-velfaerd"), &[("csrf", csrf.as_str()), ("action", "up")])
+        .await;
     assert_eq!(res.status(), 303);
     let order = keys(app.store().interests().await.unwrap());
     assert_eq!(&order[5..], ["sundhed-og-velfaerd", "welfare-tech"]);
@@ -309,48 +264,31 @@ async fn organisers_add_rename_reorder_and_remove_interests(engine: Engine) {
     );
 
     // Removing takes it off Ida's profile too.
-    let res = http
-        .post(page("/admin/interests/welfare-tech"))
-        .form(&[("csrf", csrf.as_str()), ("action", "remove")])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        http.post_form(page("/admin/interests/welfare-tech"), &[("csrf", csrf.as_str()), ("action", "remove")]).await;
     assert_eq!(res.status(), 303);
     assert!(!keys(app.store().interests().await.unwrap()).contains(&"welfare-tech".to_owned()));
     assert_eq!(app.store().subscriber(ida).await.unwrap().interests, ["ai"]);
 
     // Without the CSRF token nothing changes.
-    let res = http.post(page("/admin/interests/ai")).form(&[("action", "remove")]).send().await.unwrap();
+    let res = http.post_form(page("/admin/interests/ai"), &[("action", "remove")]).await;
     assert_eq!(res.status(), 403);
     app.stop().await;
 }
 both_engines!(organisers_add_rename_reorder_and_remove_interests);
 
 async fn the_mailings_page_pauses_resumes_and_cancels_a_scheduled_invitation(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
-    let api = |path: &str| format!("{}/api/v1{path}", app.base);
+    let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
+    let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let meeting = serde_json::json!({
         "title": "Grøn it i kommunerne", "starts_at": "2031-05-01T09:00:00+02:00",
         "ends_at": "2031-05-01T12:00:00+02:00", "format": "physical", "venue": "KL-huset", "capacity": 60
     });
-    let m: serde_json::Value =
-        app.http.post(api("/meetings")).bearer_auth(&token).json(&meeting).send().await.unwrap().json().await.unwrap();
+    let m: serde_json::Value = app.api(&token).post("/meetings", &meeting).await.json().await.unwrap();
     let id = m["id"].as_str().unwrap();
-    assert_eq!(
-        app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(&token).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.api(&token).act(&format!("/meetings/{id}/publish")).await.status(), 200);
     let invite = serde_json::json!({"audience": {"all": true}, "send_at": "2031-04-01T09:00:00+02:00"});
-    let res = app
-        .http
-        .post(api(&format!("/meetings/{id}/invitations")))
-        .bearer_auth(&token)
-        .json(&invite)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).post(&format!("/meetings/{id}/invitations"), &invite).await;
     let created: serde_json::Value = res.json().await.unwrap();
     let campaign = created["id"].as_str().or(created["campaign_id"].as_str()).expect("a campaign id").to_owned();
 
@@ -360,19 +298,10 @@ async fn the_mailings_page_pauses_resumes_and_cancels_a_scheduled_invitation(eng
         let http = http.clone();
         let url = format!("{}/admin/campaigns/{campaign}", app.base);
         let csrf = csrf.clone();
-        async move { http.post(url).form(&[("csrf", csrf.as_str()), ("action", what)]).send().await.unwrap().status() }
+        async move { http.post_form(url, &[("csrf", csrf.as_str()), ("action", what)]).await.status() }
     };
     let progress = || async {
-        let p: serde_json::Value = app
-            .http
-            .get(api(&format!("/campaigns/{campaign}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let p: serde_json::Value = app.api(&token).get(&format!("/campaigns/{campaign}")).await.json().await.unwrap();
         p["state"].as_str().unwrap().to_owned()
     };
     assert_eq!(state("pause").await, 303);

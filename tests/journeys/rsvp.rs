@@ -4,17 +4,23 @@
 //! that opens the person's check-in; consent to a public listing is recorded.
 
 use crate::common;
-
-use std::time::Duration;
+use crate::common::PostForm as _;
 
 use common::smtp::SmtpServer;
-use common::{Engine, TestApp};
+use common::{Engine, TestApp, csrf_of};
 use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::registrations::insert_invited;
 use dialogforum::store::rsvp::{Answer, Locking, Seat};
 use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use serde_json::{Value, json};
+
+/// The app sending to a test SMTP server, with an organiser's API token.
+async fn spawn(engine: Engine) -> (TestApp, SmtpServer, String) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    (app, smtp, token)
+}
 
 /// A published meeting with the given limits, created through the API.
 async fn meeting(app: &TestApp, token: &str, capacity: i32, per_org: Option<i32>, tracks: Value) -> MeetingId {
@@ -23,22 +29,7 @@ async fn meeting(app: &TestApp, token: &str, capacity: i32, per_org: Option<i32>
         "format": "virtual", "online_url": "https://meet.example/df", "capacity": capacity,
         "per_organisation_limit": per_org, "tracks": tracks
     });
-    let m: Value = app
-        .http
-        .post(format!("{}/api/v1/meetings", app.base))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = m["id"].as_str().unwrap().to_owned();
-    let res =
-        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(token).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    id.parse().unwrap()
+    app.api(token).published_meeting(&body).await.parse().unwrap()
 }
 
 /// Invites `n` people (organisation `org(i)`) and returns their RSVP tokens and registrations.
@@ -86,10 +77,7 @@ async fn counts(app: &TestApp, meeting: MeetingId) -> (usize, usize, usize) {
 }
 
 async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_calendar_entry(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(
         &app,
         &token,
@@ -108,23 +96,16 @@ async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_cale
     assert!(!html.contains("meet.example"), "the joining link is only for registered people");
     assert_eq!(app.store().registration(*reg).await.unwrap().status.as_str(), "invited", "opening changes nothing");
 
-    let res = app
-        .http
-        .post(format!("{}/rsvp/{rsvp}", app.base))
-        .form(&[("answer", "yes"), ("diet", "vegetar")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form(&format!("/rsvp/{rsvp}"), &[("answer", "yes"), ("diet", "vegetar")]).await;
     assert_eq!(res.status(), 422, "a meeting with tracks needs a track");
     assert!(res.text().await.unwrap().contains(r#"id="track-error""#));
 
     let res = app
-        .http
-        .post(format!("{}/rsvp/{rsvp}", app.base))
-        .form(&[("answer", "yes"), ("track", "sikkerhed"), ("diet", "vegetar"), ("access_needs", "kørestol")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/rsvp/{rsvp}"),
+            &[("answer", "yes"), ("track", "sikkerhed"), ("diet", "vegetar"), ("access_needs", "kørestol")],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Du er tilmeldt"));
     let msgs = smtp.wait_for(1, 10).await;
@@ -135,34 +116,18 @@ async fn an_invitee_answers_through_the_page_and_gets_a_confirmation_with_a_cale
     );
     assert!(msgs[0].text().contains("text/calendar"));
 
-    let list: Value = app
-        .http
-        .get(format!("{}/api/v1/meetings/{m}/registrations", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.api(&token).get(&format!("/meetings/{m}/registrations")).await.json().await.unwrap();
     let r = &list["items"][0];
     assert_eq!(
         (r["status"].as_str(), r["track"].as_str(), r["diet"].as_str(), r["access_needs"].as_str()),
         (Some("attending"), Some("sikkerhed"), Some("vegetar"), Some("kørestol"))
     );
 
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{m}/checkins", app.base))
-        .bearer_auth(&token)
-        .json(&json!({"registration_id": reg}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).post(&format!("/meetings/{m}/checkins"), &json!({"registration_id": reg})).await;
     assert_eq!(res.status(), 200);
     assert!(res.json::<Value>().await.unwrap()["checked_in_at"].is_string());
 
-    let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "no")]).send().await.unwrap();
+    let res = app.rsvp(rsvp, "no").await;
     assert_eq!(res.status(), 200);
     assert_eq!(counts(&app, m).await, (0, 0, 1));
     assert_eq!(smtp.wait_for(2, 10).await.len(), 2, "every answer is confirmed by mail");
@@ -180,7 +145,7 @@ async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<
         if let Some(track) = track {
             form.push(("track", track.to_owned()));
         }
-        tasks.spawn(async move { http.post(url).form(&form).send().await.unwrap().status().as_u16() });
+        tasks.spawn(async move { http.post_form(url, &form).await.status().as_u16() });
     }
     let mut codes = Vec::new();
     while let Some(c) = tasks.join_next().await {
@@ -190,8 +155,7 @@ async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<
 }
 
 async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 5, None, json!([])).await;
     let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
     let codes = rush(&app, &people, None).await;
@@ -207,8 +171,7 @@ async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
 both_engines!(forty_people_rushing_for_five_seats_get_exactly_five);
 
 async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 5, None, json!([])).await;
     let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
     let yes = Answer {
@@ -242,8 +205,7 @@ async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_ab
 both_engines!(without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch);
 
 async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 30, Some(2), json!([{"key": "ai", "title": "AI", "capacity": 3}])).await;
     // Six colleagues from one company: two seats for their organisation.
     let same = invite(&app, m, 6, |_| "Nordlys IT A/S".into()).await;
@@ -261,8 +223,7 @@ async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
 both_engines!(organisation_and_track_limits_hold_under_a_rush);
 
 async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 5, None, json!([])).await;
     let one = invite(&app, m, 1, |_| "Firma".into()).await;
     let twenty: Vec<_> = std::iter::repeat_n(one[0].clone(), 20).collect();
@@ -276,15 +237,12 @@ async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: En
 both_engines!(twenty_parallel_answers_with_one_token_make_one_registration);
 
 async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(&app, &token, 3, None, json!([])).await;
     let people = invite(&app, m, 7, |i| format!("Firma {i}")).await;
     // One at a time, so the order is known: 0, 1, 2 get seats; 3, 4, 5, 6 wait in that order.
     for (t, _) in &people {
-        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        let res = app.rsvp(t, "yes").await;
         assert_eq!(res.status(), 200);
     }
     assert_eq!(counts(&app, m).await, (3, 4, 0));
@@ -296,7 +254,7 @@ async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engi
     for (t, _) in &people[..2] {
         let url = format!("{}/rsvp/{t}", app.base);
         let http = app.http.clone();
-        tasks.spawn(async move { http.post(url).form(&[("answer", "no")]).send().await.unwrap().status().as_u16() });
+        tasks.spawn(async move { http.post_form(url, &[("answer", "no")]).await.status().as_u16() });
     }
     while let Some(c) = tasks.join_next().await {
         assert_eq!(c.unwrap(), 200);
@@ -310,7 +268,7 @@ async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engi
         "first come, first served"
     );
 
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.outbox_settled().await;
     let msgs = smtp.wait_for(11, 10).await;
     let promoted: Vec<_> = msgs
         .iter()
@@ -327,14 +285,11 @@ async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engi
 both_engines!(cancellations_move_the_waiting_list_up_in_order_with_one_mail_each);
 
 async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", &url)]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = spawn(engine).await;
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 2, |i| format!("Firma {i}")).await;
     for (t, _) in &people {
-        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        app.rsvp(t, "yes").await;
     }
     assert_eq!(counts(&app, m).await, (1, 1, 0));
     smtp.wait_for(2, 10).await;
@@ -343,23 +298,22 @@ async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_fr
     let domain = holder.email.split('@').nth(1).unwrap().to_owned();
 
     let res = app
-        .http
-        .post(format!("{}/rsvp/{first}/colleague", app.base))
-        .form(&[("colleague_name", "Kollega"), ("colleague_email", "kollega@andet.example")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &format!("/rsvp/{first}/colleague"),
+            &[("colleague_name", "Kollega"), ("colleague_email", "kollega@andet.example")],
+        )
+        .await;
     assert_eq!(res.status(), 422, "a colleague is someone at the same organisation");
     assert!(res.text().await.unwrap().contains(r#"id="colleague_email-error""#));
 
     let colleague = format!("kollega@{domain}");
     let res = app
         .http
-        .post(format!("{}/rsvp/{first}/colleague", app.base))
-        .form(&[("colleague_name", "Kim Kollega"), ("colleague_email", colleague.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            format!("{}/rsvp/{first}/colleague", app.base),
+            &[("colleague_name", "Kim Kollega"), ("colleague_email", colleague.as_str())],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let msgs = smtp.wait_for(4, 10).await;
     let to_colleague: Vec<_> = msgs.iter().filter(|m| m.to == vec![colleague.clone()]).collect();
@@ -370,78 +324,42 @@ async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_fr
     assert!(!link.contains(first.as_str()), "a link of their own");
 
     // The original link no longer works; the waiting list moved up.
-    let res = app.http.post(format!("{}/rsvp/{first}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    let res = app.rsvp(first, "yes").await;
     assert_eq!(res.status(), 409);
     assert_eq!(app.store().registration(people[1].1).await.unwrap().status.as_str(), "attending");
     let path = link.split_once("/rsvp/").unwrap().1;
-    let res = app.http.post(format!("{}/rsvp/{path}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    let res = app.rsvp(path, "yes").await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("venteliste"), "the colleague queues like anyone else");
     app.stop().await;
 }
 both_engines!(an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat);
 
-/// Signs the app's client in with a new account of `role`.
-async fn sign_in(app: &TestApp, email: &str, role: Role) {
-    common::api_token(app, email, role).await;
-    let res = app
-        .http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", "a long enough password")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 10, None, json!([])).await;
     let people = invite(&app, m, 3, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS", "Grøn Kode ApS"][i].to_owned()).await;
     for (t, _) in &people {
-        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        app.rsvp(t, "yes").await;
     }
-    sign_in(&app, "door@forum.example", Role::Organiser).await;
-    let page = app.get(&format!("/admin/meetings/{m}/checkin?q=fjord")).await;
+    let door = app.sign_in_as("door@forum.example", Role::Organiser).await;
+    let page = door.get(&format!("/admin/meetings/{m}/checkin?q=fjord")).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Fjord Sikkerhed ApS") && !html.contains("Nordlys IT A/S"), "the search narrows the list");
     assert!(html.contains("0 til stede af 3"));
     let reg = people[1].1;
-    let csrf = csrf_of(&html);
-    let res = app
-        .http
-        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-        .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("q", "fjord")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(csrf_of(&html), door.csrf, "the page's form carries the session's token");
+    let check_in = format!("/admin/meetings/{m}/checkin/{reg}");
+    let res = door.post(&check_in, &[("present", "yes"), ("q", "fjord")]).await;
     assert_eq!(res.status(), 303);
     assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_some());
-    let html = app.get(&format!("/admin/meetings/{m}/checkin")).await.text().await.unwrap();
+    let html = door.get(&format!("/admin/meetings/{m}/checkin")).await.text().await.unwrap();
     assert!(html.contains("1 til stede af 3"));
-    let res = app
-        .http
-        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-        .form(&[("csrf", csrf.as_str()), ("present", "no")])
-        .send()
-        .await
-        .unwrap();
+    let res = door.post(&check_in, &[("present", "no")]).await;
     assert_eq!(res.status(), 303);
     assert!(app.store().registration(reg).await.unwrap().checked_in_at.is_none(), "undo works");
-    let res = app
-        .http
-        .post(format!("{}/admin/meetings/{m}/checkin/{reg}", app.base))
-        .form(&[("csrf", "forged"), ("present", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let res = door.http.post_form(app.url(&check_in), &[("csrf", "forged"), ("present", "yes")]).await;
     assert_eq!(res.status(), 403, "the form needs the session's CSRF token");
     app.stop().await;
 }
@@ -492,7 +410,7 @@ async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_sig
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 2, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS"][i].to_owned()).await;
     for (t, _) in &people {
-        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        let res = app.rsvp(t, "yes").await;
         assert_eq!(res.status(), 200);
     }
     let msgs = smtp.wait_for(2, 10).await;
@@ -508,28 +426,21 @@ async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_sig
     let path = expected.strip_prefix("https://forum.example").unwrap();
     let res = app.get(path).await;
     assert_ne!(res.status(), 200, "only a signed-in organiser gets the check-in page");
-    sign_in(&app, "door@forum.example", Role::Organiser).await;
-    let res = app.get(path).await;
+    let door = app.sign_in_as("door@forum.example", Role::Organiser).await;
+    let res = door.get(path).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("Person 00") && html.contains("Nordlys IT A/S") && html.contains("Tjek ind"), "{html}");
     assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_none(), "opening it changes nothing");
-    let csrf = csrf_of(&html);
-    let res = app
-        .http
-        .post(format!("{}{path}", app.base))
-        .form(&[("csrf", csrf.as_str()), ("present", "yes"), ("back", "person")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(csrf_of(&html), door.csrf, "the page's form carries the session's token");
+    let res = door.post(path, &[("present", "yes"), ("back", "person")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], path, "back to the person's page");
     assert!(app.store().registration(people[0].1).await.unwrap().checked_in_at.is_some());
-    assert!(app.get(path).await.text().await.unwrap().contains("tjekket ind"));
+    assert!(door.get(path).await.text().await.unwrap().contains("tjekket ind"));
 
     // A seat that comes free: the promotion mail carries the promoted person's code.
-    let res =
-        app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
+    let res = app.rsvp(&people[0].0, "no").await;
     assert_eq!(res.status(), 200);
     let msgs = smtp.wait_for(4, 10).await;
     let promoted =
@@ -538,7 +449,7 @@ async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_sig
         qr_codes(&promoted.data),
         vec![format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[1].1)]
     );
-    let html = app.get(path).await.text().await.unwrap();
+    let html = door.get(path).await.text().await.unwrap();
     assert!(
         html.contains("ikke en plads") && !html.contains(r#"name="present""#),
         "no button for someone without a seat"
@@ -560,13 +471,12 @@ async fn waiting(app: &TestApp, meeting: MeetingId) -> Vec<RegistrationId> {
 }
 
 async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_the_waiting_list(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 5, |i| format!("Firma {i}")).await;
     let reg = |i: usize| people[i].1;
     for (t, _) in &people[..4] {
-        app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        app.rsvp(t, "yes").await;
     }
     assert_eq!(waiting(&app, m).await, vec![reg(1), reg(2), reg(3)], "first come, first served");
 
@@ -585,26 +495,20 @@ async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_th
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 
     // On the page: move the last one up a place.
-    sign_in(&app, "door@forum.example", Role::Organiser).await;
-    let html = app.get(&format!("/admin/meetings/{m}/waitlist")).await.text().await.unwrap();
+    let door = app.sign_in_as("door@forum.example", Role::Organiser).await;
+    let html = door.get(&format!("/admin/meetings/{m}/waitlist")).await.text().await.unwrap();
     let (p3, p1) = (html.find("Person 03").unwrap(), html.find("Person 01").unwrap());
     assert!(p3 < p1, "the page shows the new order");
-    let res = app
-        .http
-        .post(format!("{}/admin/meetings/{m}/waitlist/{}", app.base, reg(2)))
-        .form(&[("csrf", csrf_of(&html).as_str()), ("to", "up")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(csrf_of(&html), door.csrf, "the page's form carries the session's token");
+    let res = door.post(&format!("/admin/meetings/{m}/waitlist/{}", reg(2)), &[("to", "up")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1)]);
 
     // Someone joining now still queues at the end.
-    app.http.post(format!("{}/rsvp/{}", app.base, people[4].0)).form(&[("answer", "yes")]).send().await.unwrap();
+    app.rsvp(&people[4].0, "yes").await;
     assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1), reg(4)]);
 
-    let res =
-        app.http.post(format!("{}/rsvp/{}", app.base, people[0].0)).form(&[("answer", "no")]).send().await.unwrap();
+    let res = app.rsvp(&people[0].0, "no").await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         app.store().registration(reg(3)).await.unwrap().status.as_str(),
@@ -619,8 +523,7 @@ both_engines!(the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_
 async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it(
     engine: Engine,
 ) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 10, None, json!([])).await;
     let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
     let (rsvp, reg) = &people[0];
@@ -629,13 +532,7 @@ async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_ans
     assert!(!tick.contains("checked"), "not ticked by default");
     assert!(html.contains(r#"<label for="list_organisation">Ja, min organisations navn"#));
 
-    let res = app
-        .http
-        .post(format!("{}/rsvp/{rsvp}", app.base))
-        .form(&[("answer", "yes"), ("list_organisation", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form(&format!("/rsvp/{rsvp}"), &[("answer", "yes"), ("list_organisation", "yes")]).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.split(r#"id="list_organisation""#).nth(1).unwrap().split('>').next().unwrap().contains("checked"));
@@ -649,13 +546,8 @@ async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_ans
     assert!(listing[0].withdrawn_at.is_none() && !listing[0].proof.is_empty());
 
     // The same answer again changes nothing; without the tick, the consent is withdrawn.
-    app.http
-        .post(format!("{}/rsvp/{rsvp}", app.base))
-        .form(&[("answer", "yes"), ("list_organisation", "yes")])
-        .send()
-        .await
-        .unwrap();
-    let res = app.http.post(format!("{}/rsvp/{rsvp}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+    app.post_form(&format!("/rsvp/{rsvp}"), &[("answer", "yes"), ("list_organisation", "yes")]).await;
+    let res = app.rsvp(rsvp, "yes").await;
     assert_eq!(res.status(), 200);
     assert!(!app.store().registration(*reg).await.unwrap().list_organisation);
     let consents = app.store().personal_data(r.person_id).await.unwrap().consents;
@@ -667,8 +559,7 @@ async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_ans
 both_engines!(a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it);
 
 async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let tracks =
         json!([{"key": "ai", "title": "AI", "capacity": 1}, {"key": "sikkerhed", "title": "Sikkerhed", "capacity": 1}]);
     let m = meeting(&app, &token, 10, None, tracks).await;
@@ -676,7 +567,7 @@ async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engin
     let answer = |i: usize, track: &'static str| {
         let url = format!("{}/rsvp/{}", app.base, people[i].0);
         let http = app.http.clone();
-        async move { http.post(url).form(&[("answer", "yes"), ("track", track)]).send().await.unwrap().status() }
+        async move { http.post_form(url, &[("answer", "yes"), ("track", track)]).await.status() }
     };
     assert_eq!(answer(0, "ai").await, 200);
     assert_eq!(answer(1, "sikkerhed").await, 200);
@@ -692,23 +583,15 @@ async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engin
 both_engines!(a_seat_given_up_for_a_full_track_goes_to_the_waiting_list);
 
 async fn more_seats_go_to_the_waiting_list_at_once(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let m = meeting(&app, &token, 1, None, json!([])).await;
     let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
     for (t, _) in &people {
-        let res = app.http.post(format!("{}/rsvp/{t}", app.base)).form(&[("answer", "yes")]).send().await.unwrap();
+        let res = app.rsvp(t, "yes").await;
         assert_eq!(res.status(), 200);
     }
     assert_eq!(counts(&app, m).await, (1, 2, 0));
-    let res = app
-        .http
-        .patch(format!("{}/api/v1/meetings/{m}", app.base))
-        .bearer_auth(&token)
-        .json(&json!({"capacity": 2}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).patch(&format!("/meetings/{m}"), &json!({"capacity": 2})).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(counts(&app, m).await, (2, 1, 0), "the first on the waiting list has the new seat");
     let after = app.store().registrations(m).await.unwrap();

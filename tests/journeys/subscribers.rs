@@ -7,9 +7,8 @@ use crate::common;
 
 use std::fmt::Write as _;
 
-use common::smtp::{Received, SmtpServer};
 use common::{Engine, TestApp, api_token};
-use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role, Token};
+use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role};
 use serde_json::{Value, json};
 
 fn api(app: &TestApp, path: &str) -> String {
@@ -19,7 +18,7 @@ fn api(app: &TestApp, path: &str) -> String {
 /// Adds a person through the API and returns them as the API shows them.
 async fn add(app: &TestApp, token: &str, email: &str, name: &str, organisation: &str, interests: &[&str]) -> Value {
     let body = json!({"email": email, "name": name, "organisation": organisation, "interests": interests});
-    let res = app.http.post(api(app, "/subscribers")).bearer_auth(token).json(&body).send().await.unwrap();
+    let res = app.api(token).post("/subscribers", &body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     res.json().await.unwrap()
 }
@@ -172,37 +171,13 @@ async fn audit_by_action(app: &TestApp, action: &str) -> Vec<(String, Option<i64
     }
 }
 
-async fn mail_app(engine: Engine, smtp: &SmtpServer, extra: &[(&str, &str)]) -> TestApp {
-    let url = smtp.url();
-    let mut overrides = vec![("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())];
-    overrides.extend_from_slice(extra);
-    TestApp::spawn_with(engine, &overrides).await
-}
-
-fn plain(m: &Received) -> String {
-    let parsed = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");
-    parsed.body_text(0).expect("a text part").into_owned()
-}
-
-/// The path of the first link in the text part whose path starts with `prefix`.
-fn link_path(m: &Received, prefix: &str) -> String {
-    let text = plain(m);
-    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
-    text[at..].split_whitespace().next().unwrap().to_owned()
-}
-
-async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.http.post(format!("{}{path}", app.base)).form(form).send().await.unwrap()
-}
-
 /// A person as the store reads them, whatever their status.
 async fn person(app: &TestApp, id: PersonId) -> dialogforum::store::subscribers::Subscriber {
     app.store().subscriber(id).await.unwrap()
 }
 
 async fn the_list_filters_by_search_status_interest_and_organisation_and_pages_through_everyone_once(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let anna =
         add(&app, &token, "anna@nordlys-it.example", "Anna Bøgh", "Nordlys IT A/S", &["ai", "cybersecurity"]).await;
     let mads =
@@ -219,16 +194,12 @@ async fn the_list_filters_by_search_status_interest_and_organisation_and_pages_t
         ("organisation", "Grøn Kode ApS"),
         ("consent", "yes"),
     ];
-    assert_eq!(post_form(&app, "/subscribe", &signup).await.status(), 200);
+    assert_eq!(app.post_form("/subscribe", &signup).await.status(), 200);
     // Unsubscribed by an organiser, bounced by a returned mail.
     let res = app
-        .http
-        .patch(api(&app, &format!("/subscribers/{}", mads["id"].as_str().unwrap())))
-        .bearer_auth(&token)
-        .json(&json!({"status": "unsubscribed"}))
-        .send()
-        .await
-        .unwrap();
+        .api(&token)
+        .patch(&format!("/subscribers/{}", mads["id"].as_str().unwrap()), &json!({"status": "unsubscribed"}))
+        .await;
     assert_eq!(res.status(), 200);
     let mut tx = app.store().begin().await.unwrap();
     dialogforum::store::bounces::record_bounce(
@@ -344,11 +315,10 @@ async fn the_list_filters_by_search_status_interest_and_organisation_and_pages_t
 both_engines!(the_list_filters_by_search_status_interest_and_organisation_and_pages_through_everyone_once);
 
 async fn an_organiser_adds_a_person_once_and_the_second_time_gets_409(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let body = json!({"email": "Karen@Blixtoft.example", "name": "Karen Blixtoft", "organisation": "Blixtoft Rådgivning",
         "interests": ["procurement", "ai", "ai"], "language": "en"});
-    let res = app.http.post(api(&app, "/subscribers")).bearer_auth(&token).json(&body).send().await.unwrap();
+    let res = app.api(&token).post("/subscribers", &body).await;
     assert_eq!(res.status(), 201);
     let karen: Value = res.json().await.unwrap();
     assert_eq!(karen["email"], "karen@blixtoft.example");
@@ -357,16 +327,8 @@ async fn an_organiser_adds_a_person_once_and_the_second_time_gets_409(engine: En
     assert_eq!(karen["language"], "en");
     assert!(karen["confirmed_at"].is_string());
 
-    let one: Value = app
-        .http
-        .get(api(&app, &format!("/subscribers/{}", karen["id"].as_str().unwrap())))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value =
+        app.api(&token).get(&format!("/subscribers/{}", karen["id"].as_str().unwrap())).await.json().await.unwrap();
     assert_eq!(one, karen);
     let data = app.store().personal_data(id_of(&karen)).await.unwrap();
     assert_eq!(data.consents.len(), 1);
@@ -377,7 +339,7 @@ async fn an_organiser_adds_a_person_once_and_the_second_time_gets_409(engine: En
     assert_eq!(actions, ["subscriber.create", "subscriber.view"]);
 
     let again = json!({"email": "KAREN@blixtoft.example", "name": "Karen B."});
-    let res = app.http.post(api(&app, "/subscribers")).bearer_auth(&token).json(&again).send().await.unwrap();
+    let res = app.api(&token).post("/subscribers", &again).await;
     assert_eq!(res.status(), 409);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let problem: Value = res.json().await.unwrap();
@@ -389,18 +351,12 @@ async fn an_organiser_adds_a_person_once_and_the_second_time_gets_409(engine: En
         (json!({"email": "x@y.example", "name": "X", "interests": ["nope"]}), "interests[0]"),
         (json!({"email": "x@y.example", "name": "X", "language": "de"}), "language"),
     ] {
-        let res = app.http.post(api(&app, "/subscribers")).bearer_auth(&token).json(&body).send().await.unwrap();
+        let res = app.api(&token).post("/subscribers", &body).await;
         assert_eq!(res.status(), 422, "{body}");
         let problem: Value = res.json().await.unwrap();
         assert!(problem["detail"].as_str().unwrap().starts_with(field), "{problem}");
     }
-    let res = app
-        .http
-        .get(api(&app, &format!("/subscribers/{}", uuid::Uuid::now_v7())))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get(&format!("/subscribers/{}", uuid::Uuid::now_v7())).await;
     assert_eq!(res.status(), 404);
 
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
@@ -413,8 +369,7 @@ async fn an_organiser_adds_a_person_once_and_the_second_time_gets_409(engine: En
 both_engines!(an_organiser_adds_a_person_once_and_the_second_time_gets_409);
 
 async fn patch_changes_the_details_and_can_only_take_someone_off_the_list(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let karen = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft", "Blixtoft Rådgivning", &["ai"]).await;
     let url = api(&app, &format!("/subscribers/{}", karen["id"].as_str().unwrap()));
     let patch = |body: Value| app.http.patch(&url).bearer_auth(&token).json(&body).send();
@@ -459,14 +414,7 @@ async fn patch_changes_the_details_and_can_only_take_someone_off_the_list(engine
     let details: Vec<&str> = updates.iter().map(|u| u.0.as_str()).collect();
     assert_eq!(details, ["name, organisation, interests, language", "organisation", "status"]);
 
-    let res = app
-        .http
-        .patch(api(&app, &format!("/subscribers/{}", uuid::Uuid::now_v7())))
-        .bearer_auth(&token)
-        .json(&json!({"name": "X"}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).patch(&format!("/subscribers/{}", uuid::Uuid::now_v7()), &json!({"name": "X"})).await;
     assert_eq!(res.status(), 404);
     app.stop().await;
 }
@@ -508,8 +456,7 @@ async fn a_viewer_may_not_list_read_change_import_or_erase(engine: Engine) {
 both_engines!(a_viewer_may_not_list_read_change_import_or_erase);
 
 async fn an_import_through_the_api_reads_danish_files_and_reports_every_reject_by_line(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let import = |body: Vec<u8>| {
         app.http
             .post(api(&app, "/subscribers/import"))
@@ -574,8 +521,7 @@ async fn an_import_through_the_api_reads_danish_files_and_reports_every_reject_b
 both_engines!(an_import_through_the_api_reads_danish_files_and_reports_every_reject_by_line);
 
 async fn a_database_failure_during_an_import_leaves_nothing_half_imported(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     // The database refuses the third person of the file.
     match engine {
         Engine::Sqlite => {
@@ -623,23 +569,15 @@ async fn someone_with_data_everywhere(app: &TestApp, email: &str, name: &str) ->
 
     let meeting = json!({"title": "17. møde", "starts_at": "2027-03-04T13:00:00+01:00", "ends_at": "2027-03-04T16:00:00+01:00",
         "format": "physical", "venue": "Weidekampsgade 10"});
-    let res = app.http.post(api(app, "/meetings")).bearer_auth(&token).json(&meeting).send().await.unwrap();
+    let res = app.api(&token).post("/meetings", &meeting).await;
     assert_eq!(res.status(), 201);
     let meeting: Value = res.json().await.unwrap();
     let meeting_id: dialogforum::domain::MeetingId = meeting["id"].as_str().unwrap().parse().unwrap();
-    let res =
-        app.http.post(api(app, &format!("/meetings/{meeting_id}/publish"))).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{meeting_id}/publish")).await;
     assert_eq!(res.status(), 200);
     let invitation = json!({"audience": {"subscriber_ids": [person["id"]]}, "guests": [{"email": email, "name": name}],
         "send_at": "2030-01-01T09:00:00+01:00"});
-    let res = app
-        .http
-        .post(api(app, &format!("/meetings/{meeting_id}/invitations")))
-        .bearer_auth(&token)
-        .json(&invitation)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).post(&format!("/meetings/{meeting_id}/invitations"), &invitation).await;
     assert_eq!(res.status(), 202);
 
     let mut tx = app.store().begin().await.unwrap();
@@ -656,7 +594,7 @@ async fn someone_with_data_everywhere(app: &TestApp, email: &str, name: &str) ->
     .await;
 
     assert_eq!(list(app, &token, &[("q", name)]).await["items"].as_array().unwrap().len(), 1);
-    let res = post_form(app, "/me", &[("email", email)]).await;
+    let res = app.post_form("/me", &[("email", email)]).await;
     assert_eq!(res.status(), 200);
     (person, token)
 }
@@ -714,19 +652,18 @@ async fn erasing_through_the_api_leaves_no_trace_but_a_pseudonymous_audit_entry(
 both_engines!(erasing_through_the_api_leaves_no_trace_but_a_pseudonymous_audit_entry);
 
 async fn erasing_through_the_profile_page_leaves_no_trace_either(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = mail_app(engine, &smtp, &[]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let (email, name) = ("karen@blixtoft.example", "Karen Blixtoft");
     let (karen, _) = someone_with_data_everywhere(&app, email, name).await;
     let mail = smtp.wait_for(1, 10).await;
-    let me = link_path(&mail[0], "/me/");
+    let me = mail[0].link_path("/me/");
     assert_eq!(mail[0].to, [email]);
 
     let page = app.get(&me).await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains(&format!("action=\"{me}/erase\"")));
     // Without the ticked box nothing happens, and the box says why.
-    let res = post_form(&app, &format!("{me}/erase"), &[]).await;
+    let res = app.post_form(&format!("{me}/erase"), &[] as &[(&str, &str)]).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -737,7 +674,7 @@ async fn erasing_through_the_profile_page_leaves_no_trace_either(engine: Engine)
     assert_eq!(person(&app, id_of(&karen)).await.name, name);
 
     let before = dump(&app).await;
-    let res = post_form(&app, &format!("{me}/erase"), &[("confirm", "yes")]).await;
+    let res = app.post_form(&format!("{me}/erase"), &[("confirm", "yes")]).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Dine oplysninger er slettet"));
     assert_no_trace(&before, &dump(&app).await, email, name);
@@ -750,8 +687,7 @@ async fn erasing_through_the_profile_page_leaves_no_trace_either(engine: Engine)
 both_engines!(erasing_through_the_profile_page_leaves_no_trace_either);
 
 async fn a_profile_link_by_mail_lets_a_person_change_their_details_and_download_their_data(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let app = mail_app(engine, &smtp, &[("security.confirmations_per_address_per_day", "2")]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[("security.confirmations_per_address_per_day", "2")]).await;
     let form = app.get("/me").await.text().await.unwrap();
     assert!(form.contains(r#"action="/me""#) && form.contains(r#"name="email""#));
 
@@ -763,20 +699,20 @@ async fn a_profile_link_by_mail_lets_a_person_change_their_details_and_download_
         ("interests", "ai"),
         ("consent", "yes"),
     ];
-    assert_eq!(post_form(&app, "/subscribe", &signup).await.status(), 200);
-    let confirm = link_path(&smtp.wait_for(1, 10).await[0], "/confirm/");
+    assert_eq!(app.post_form("/subscribe", &signup).await.status(), 200);
+    let confirm = smtp.wait_for(1, 10).await[0].link_path("/confirm/");
     assert_eq!(app.http.post(format!("{}{confirm}", app.base)).send().await.unwrap().status(), 200);
 
     // Asking for the link: a bad address is explained by the field; any good one gets the same answer.
-    let res = post_form(&app, "/me", &[("email", "not an address")]).await;
+    let res = app.post_form("/me", &[("email", "not an address")]).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains(r#"aria-invalid="true""#) && html.contains(r#"aria-describedby="email-error""#));
-    let known = post_form(&app, "/me", &[("email", "SOREN@nordlys-it.example")]).await.text().await.unwrap();
-    let unknown = post_form(&app, "/me", &[("email", "nobody@nordlys-it.example")]).await.text().await.unwrap();
+    let known = app.post_form("/me", &[("email", "SOREN@nordlys-it.example")]).await.text().await.unwrap();
+    let unknown = app.post_form("/me", &[("email", "nobody@nordlys-it.example")]).await.text().await.unwrap();
     assert_eq!(known, unknown, "the page tells nobody who is on the list");
     let mails = smtp.wait_for(2, 10).await;
-    let me = link_path(&mails[1], "/me/");
+    let me = mails[1].link_path("/me/");
     assert_eq!(mails[1].to, ["soren@nordlys-it.example"]);
 
     // Opening the link shows the details and changes nothing.
@@ -797,7 +733,7 @@ async fn a_profile_link_by_mail_lets_a_person_change_their_details_and_download_
 
     // A bad form comes back with the message by the field and the values kept.
     let bad = [("name", ""), ("organisation", "Ny Org"), ("interests", "green-it"), ("language", "en")];
-    let res = post_form(&app, &me, &bad).await;
+    let res = app.post_form(&me, &bad).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(
@@ -815,7 +751,7 @@ async fn a_profile_link_by_mail_lets_a_person_change_their_details_and_download_
         ("interests", "procurement"),
         ("language", "en"),
     ];
-    let res = post_form(&app, &me, &good).await;
+    let res = app.post_form(&me, &good).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Dine ændringer er gemt"));
     let now = person(&app, id).await;
@@ -845,10 +781,10 @@ async fn a_profile_link_by_mail_lets_a_person_change_their_details_and_download_
     assert!(again["audit"].as_array().unwrap().iter().any(|a| a["action"] == "person.export"));
 
     // At most two profile mails a day to one address, whatever is asked.
-    post_form(&app, "/me", &[("email", "soren@nordlys-it.example")]).await;
-    post_form(&app, "/me", &[("email", "soren@nordlys-it.example")]).await;
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    let profile_mails = smtp.messages().iter().filter(|m| plain(m).contains("/me/")).count();
+    app.post_form("/me", &[("email", "soren@nordlys-it.example")]).await;
+    app.post_form("/me", &[("email", "soren@nordlys-it.example")]).await;
+    app.outbox_settled().await;
+    let profile_mails = smtp.messages().iter().filter(|m| m.plain().contains("/me/")).count();
     assert_eq!(profile_mails, 2, "two profile links, no more");
 
     assert_eq!(app.get("/me/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await.status(), 404);
@@ -864,37 +800,25 @@ both_engines!(a_profile_link_by_mail_lets_a_person_change_their_details_and_down
 async fn profile_link_requests_are_limited_per_client(engine: Engine) {
     let app = TestApp::spawn_with(engine, &[("security.signups_per_ip_per_hour", "2")]).await;
     for _ in 0..2 {
-        assert_eq!(post_form(&app, "/me", &[("email", "someone@nordlys-it.example")]).await.status(), 200);
+        assert_eq!(app.post_form("/me", &[("email", "someone@nordlys-it.example")]).await.status(), 200);
     }
-    let res = post_form(&app, "/me", &[("email", "someone@nordlys-it.example")]).await;
+    let res = app.post_form("/me", &[("email", "someone@nordlys-it.example")]).await;
     assert_eq!(res.status(), 429);
     app.stop().await;
 }
 both_engines!(profile_link_requests_are_limited_per_client);
 
 async fn an_expired_profile_link_explains_itself_and_shows_nothing(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let karen = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft", "", &[]).await;
-    let link = Token::generate();
-    let mut tx = app.store().begin().await.unwrap();
-    dialogforum::store::tokens::insert_link_token(
-        &mut tx,
-        &link.hash(),
-        dialogforum::domain::TokenPurpose::Profile,
-        Some(id_of(&karen)),
-        None,
-        Some(dialogforum::store::now()),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let res = app.get(&format!("/me/{}", link.expose())).await;
+    let profile = dialogforum::domain::TokenPurpose::Profile;
+    let link = common::expired_link(app.store(), profile, id_of(&karen), dialogforum::store::now()).await;
+    let res = app.get(&format!("/me/{link}")).await;
     assert_eq!(res.status(), 404);
     let html = res.text().await.unwrap();
     assert!(html.contains("Linket er udløbet") && !html.contains("Karen"));
-    assert_eq!(app.get(&format!("/me/{}/data.json", link.expose())).await.status(), 404);
-    let res = post_form(&app, &format!("/me/{}/erase", link.expose()), &[("confirm", "yes")]).await;
+    assert_eq!(app.get(&format!("/me/{link}/data.json")).await.status(), 404);
+    let res = app.post_form(&format!("/me/{link}/erase"), &[("confirm", "yes")]).await;
     assert_eq!(res.status(), 404);
     assert_eq!(person(&app, id_of(&karen)).await.name, "Karen Blixtoft");
     app.stop().await;

@@ -6,60 +6,24 @@
 //! pages for users and API tokens.
 
 use crate::common;
+use crate::common::PostForm as _;
 
-use common::{Engine, TestApp, TestDb, api_token};
+use common::{Engine, PASSWORD, SignedIn, TestApp, TestDb, add_person, api_token, client, csrf_of};
 use dialogforum::app::{self, StartOptions};
-use dialogforum::domain::{Email, Name, PersonId, PersonStatus, Role};
-use dialogforum::store::people::{NewPerson, insert_person_if_new};
+use dialogforum::domain::{PersonStatus, Role};
+use dialogforum::store::db_time;
 use dialogforum::store::retention::{self, Policy};
-use dialogforum::store::{Store, db_time};
 
-const PASSWORD: &str = "a long enough password";
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
 
 fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
 }
 
-async fn login(app: &TestApp, http: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
-    http.post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", password), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap()
-}
-
-/// A client of its own, signed in as `email`; returns it with its CSRF token.
-async fn sign_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
-    let http = client();
-    let res = login(app, &http, email, PASSWORD).await;
-    assert_eq!(res.status(), 303, "{email} signs in");
-    let html = http.get(format!("{}/admin", app.base)).send().await.unwrap().text().await.unwrap();
-    (http, csrf_of(&html))
-}
-
-async fn add_person(store: &Store, email: &str, name: &str) -> PersonId {
-    let mut tx = store.begin().await.unwrap();
-    let p = NewPerson {
-        email: Email::parse(email).unwrap(),
-        name: Name::parse(name).unwrap(),
-        organisation: Some(Name::parse("Firma A/S").unwrap()),
-        status: PersonStatus::Confirmed,
-        interests: Vec::new(),
-    };
-    let (id, _) = insert_person_if_new(&mut tx, &p, None).await.unwrap();
-    tx.commit().await.unwrap();
-    id
+/// The one id that `sql` selects.
+async fn id_of(db: &TestDb, sql: &'static str) -> uuid::Uuid {
+    on_db!(db, |pool| sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap())
 }
 
 /// The audit entries as (action, detail, row count), oldest first.
@@ -127,7 +91,7 @@ async fn a_viewer_is_refused_every_change_and_export_and_anonymous_callers_must_
     let app = TestApp::spawn(engine).await;
     let viewer_token = api_token(&app, "viewer@forum.example", Role::Viewer).await;
     let organiser_token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let (viewer, csrf) = sign_in(&app, "viewer@forum.example").await;
+    let SignedIn { http: viewer, csrf, .. } = app.sign_in("viewer@forum.example").await;
     let anonymous = client();
 
     // Every organiser page.
@@ -212,13 +176,13 @@ async fn login_is_throttled_per_account_with_one_answer_for_known_and_unknown_ac
     let http = client();
     for account in ["organiser@forum.example", "nobody@forum.example"] {
         for _ in 0..3 {
-            let res = login(&app, &http, account, "wrong password!!").await;
+            let res = app.log_in(&http, account, "wrong password!!").await;
             assert_eq!(res.status(), 401, "{account}");
             assert!(res.text().await.unwrap().contains("adgangskoden er forkert"));
         }
     }
-    let known = login(&app, &http, "organiser@forum.example", "wrong password!!").await;
-    let unknown = login(&app, &http, "nobody@forum.example", "wrong password!!").await;
+    let known = app.log_in(&http, "organiser@forum.example", "wrong password!!").await;
+    let unknown = app.log_in(&http, "nobody@forum.example", "wrong password!!").await;
     assert_eq!(
         (known.status(), unknown.status()),
         (reqwest::StatusCode::TOO_MANY_REQUESTS, reqwest::StatusCode::TOO_MANY_REQUESTS)
@@ -230,9 +194,9 @@ async fn login_is_throttled_per_account_with_one_answer_for_known_and_unknown_ac
         "the same answer"
     );
     assert!(known.contains("For mange forsøg"));
-    let res = login(&app, &http, "Organiser@forum.example", PASSWORD).await;
+    let res = app.log_in(&http, "Organiser@forum.example", PASSWORD).await;
     assert_eq!(res.status(), 429, "even the right password waits while the account is throttled");
-    let res = login(&app, &http, "colleague@forum.example", PASSWORD).await;
+    let res = app.log_in(&http, "colleague@forum.example", PASSWORD).await;
     assert_eq!(res.status(), 303, "another account from the same client signs in");
 
     // Failed logins are in the audit log, with the address masked.
@@ -274,72 +238,39 @@ async fn login_is_throttled_per_client_address_behind_a_trusted_proxy(engine: En
 both_engines!(login_is_throttled_per_client_address_behind_a_trusted_proxy);
 
 async fn a_password_change_ends_the_other_sessions_and_keeps_this_one(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "viewer@forum.example", Role::Viewer).await;
-    let (here, csrf) = sign_in(&app, "viewer@forum.example").await;
-    let (elsewhere, _) = sign_in(&app, "viewer@forum.example").await;
-    let url = format!("{}/admin/password", app.base);
-    let page = here.get(&url).send().await.unwrap().text().await.unwrap();
+    let app = TestApp::with_accounts(engine, &[("viewer@forum.example", Role::Viewer)]).await;
+    let here = app.sign_in("viewer@forum.example").await;
+    let elsewhere = app.sign_in("viewer@forum.example").await;
+    let page = here.page("/admin/password").await;
     assert!(page.contains(r#"<label for="current">"#) && page.contains(r#"id="new""#));
 
-    let res = here
-        .post(&url)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", "not my password"),
-            ("new", "a brand new password"),
-            ("repeat", "a brand new password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    let html = res.text().await.unwrap();
-    assert!(html.contains(r#"id="current-error""#) && html.contains(r#"aria-describedby="current-error""#), "{html}");
-    let res = here
-        .post(&url)
-        .form(&[("csrf", csrf.as_str()), ("current", PASSWORD), ("new", "short"), ("repeat", "short")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains(r#"id="new-error""#));
-    let res = here
-        .post(&url)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", PASSWORD),
-            ("new", "a brand new password"),
-            ("repeat", "another new password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains(r#"id="repeat-error""#));
-    assert_eq!(elsewhere.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200, "nothing changed yet");
+    let change = |current: &'static str, new: &'static str, repeat: &'static str| {
+        let here = &here;
+        async move { here.post("/admin/password", &[("current", current), ("new", new), ("repeat", repeat)]).await }
+    };
+    let refused = [
+        ("not my password", "a brand new password", "a brand new password", "current-error"),
+        (PASSWORD, "short", "short", "new-error"),
+        (PASSWORD, "a brand new password", "another new password", "repeat-error"),
+    ];
+    for (current, new, repeat, error) in refused {
+        let res = change(current, new, repeat).await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(&format!(r#"id="{error}""#)), "{html}");
+        if error == "current-error" {
+            assert!(html.contains(r#"aria-describedby="current-error""#), "{html}");
+        }
+    }
+    assert_eq!(elsewhere.get("/admin").await.status(), 200, "nothing changed yet");
 
-    let res = here
-        .post(&url)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", PASSWORD),
-            ("new", "a brand new password"),
-            ("repeat", "a brand new password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = change(PASSWORD, "a brand new password", "a brand new password").await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Adgangskoden er skiftet"));
-    assert_eq!(here.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200, "this session lives on");
-    assert_eq!(elsewhere.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 303, "the other one ended");
-    assert_eq!(
-        login(&app, &client(), "viewer@forum.example", PASSWORD).await.status(),
-        401,
-        "the old password is gone"
-    );
-    assert_eq!(login(&app, &client(), "viewer@forum.example", "a brand new password").await.status(), 303);
+    assert_eq!(here.get("/admin").await.status(), 200, "this session lives on");
+    assert_eq!(elsewhere.get("/admin").await.status(), 303, "the other one ended");
+    assert_eq!(app.log_in(&client(), "viewer@forum.example", PASSWORD).await.status(), 401, "the old password is gone");
+    assert_eq!(app.log_in(&client(), "viewer@forum.example", "a brand new password").await.status(), 303);
     assert!(audit_entries(&app.db).await.iter().any(|(a, _, n)| a == "user.password_change" && *n == Some(1)));
     app.stop().await;
 }
@@ -356,12 +287,12 @@ async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolu
     let session_cookie =
         |res: &reqwest::Response| res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let http = client();
-    let first = session_cookie(&login(&app, &http, "organiser@forum.example", PASSWORD).await);
-    let second = session_cookie(&login(&app, &http, "organiser@forum.example", PASSWORD).await);
+    let first = session_cookie(&app.log_in(&http, "organiser@forum.example", PASSWORD).await);
+    let second = session_cookie(&app.log_in(&http, "organiser@forum.example", PASSWORD).await);
     assert_ne!(first, second, "a new session id at every login");
 
     // Idle: last seen 61 minutes ago.
-    let (http, _) = sign_in(&app, "organiser@forum.example").await;
+    let http = app.sign_in("organiser@forum.example").await.http;
     let minutes_ago = |m: i64| jiff::Timestamp::now().as_microsecond() - m * 60_000_000;
     on_db!(app.db, |pool| sqlx::query("update user_session set last_seen_at = $1")
         .bind(minutes_ago(59))
@@ -381,30 +312,28 @@ async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolu
     assert_eq!(location(&res), "/login?next=%2Fadmin");
 
     // Absolute: started 12 hours and a minute ago, though active just now.
-    let (http, _) = sign_in(&app, "organiser@forum.example").await;
-    on_db!(app.db, |pool| sqlx::query("update user_session set created_at = $1, last_seen_at = $2")
-        .bind(minutes_ago(11 * 60 + 59))
-        .bind(minutes_ago(0))
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
-    assert_eq!(http.get(&admin).send().await.unwrap().status(), 200, "11 hours 59 minutes is fine");
-    on_db!(app.db, |pool| sqlx::query("update user_session set created_at = $1, last_seen_at = $2")
-        .bind(minutes_ago(12 * 60 + 1))
-        .bind(minutes_ago(0))
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
-    assert_eq!(http.get(&admin).send().await.unwrap().status(), 303, "12 hours after login the session ends");
+    let http = app.sign_in("organiser@forum.example").await.http;
+    let ages = [
+        (11 * 60 + 59, 200, "11 hours 59 minutes is fine"),
+        (12 * 60 + 1, 303, "12 hours after login the session ends"),
+    ];
+    for (started, status, what) in ages {
+        on_db!(app.db, |pool| sqlx::query("update user_session set created_at = $1, last_seen_at = $2")
+            .bind(minutes_ago(started))
+            .bind(minutes_ago(0))
+            .execute(&pool)
+            .await
+            .unwrap()
+            .rows_affected());
+        assert_eq!(http.get(&admin).send().await.unwrap().status(), status, "{what}");
+    }
 
     // Logout ends the session on the server, not only in the browser.
     let http = client();
-    let res = login(&app, &http, "organiser@forum.example", PASSWORD).await;
+    let res = app.log_in(&http, "organiser@forum.example", PASSWORD).await;
     let cookie = session_cookie(&res);
     let html = http.get(&admin).send().await.unwrap().text().await.unwrap();
-    let res = http.post(format!("{}/logout", app.base)).form(&[("csrf", csrf_of(&html))]).send().await.unwrap();
+    let res = http.post_form(format!("{}/logout", app.base), &[("csrf", csrf_of(&html))]).await;
     assert_eq!(res.status(), 303);
     let replay = client().get(&admin).header("cookie", cookie).send().await.unwrap();
     assert_eq!(replay.status(), 303, "the old cookie no longer opens anything");
@@ -421,8 +350,7 @@ fn assert_security_headers(res: &reqwest::Response, what: &str) {
 }
 
 async fn every_answer_carries_the_security_headers(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
     for path in [
         "/",
         "/login",
@@ -440,7 +368,7 @@ async fn every_answer_carries_the_security_headers(engine: Engine) {
         let res = app.get(path).await;
         assert_security_headers(&res, path);
     }
-    let res = app.http.get(format!("{}/api/v1/subscribers", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).get("/subscribers").await;
     assert_eq!(res.status(), 200);
     assert_security_headers(&res, "an API answer");
     let res = app
@@ -454,7 +382,7 @@ async fn every_answer_carries_the_security_headers(engine: Engine) {
         .unwrap();
     assert_eq!(res.status(), 400);
     assert_security_headers(&res, "an API error");
-    let res = login(&app, &client(), "organiser@forum.example", "wrong password!!").await;
+    let res = app.log_in(&client(), "organiser@forum.example", "wrong password!!").await;
     assert_eq!(res.status(), 401);
     assert_security_headers(&res, "a failed login");
     let html = res.text().await.unwrap();
@@ -468,7 +396,7 @@ async fn every_answer_carries_the_security_headers(engine: Engine) {
     let res = app.get("/").await;
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
     assert_security_headers(&res, "over https");
-    let res = login(&app, &client(), "organiser@forum.example", PASSWORD).await;
+    let res = app.log_in(&client(), "organiser@forum.example", PASSWORD).await;
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
         cookie.starts_with("__Host-dialogforum_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"),
@@ -480,8 +408,7 @@ async fn every_answer_carries_the_security_headers(engine: Engine) {
 both_engines!(every_answer_carries_the_security_headers);
 
 async fn the_login_only_leads_back_to_paths_on_this_site(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     for evil in [
         "//evil.example/",
         "https://evil.example/",
@@ -493,11 +420,11 @@ async fn the_login_only_leads_back_to_paths_on_this_site(engine: Engine) {
         " //evil.example",
     ] {
         let res = client()
-            .post(format!("{}/login", app.base))
-            .form(&[("email", "organiser@forum.example"), ("password", PASSWORD), ("next", evil)])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                format!("{}/login", app.base),
+                &[("email", "organiser@forum.example"), ("password", PASSWORD), ("next", evil)],
+            )
+            .await;
         assert_eq!(res.status(), 303);
         assert_eq!(location(&res), "/admin", "{evil:?} is refused");
         let page = app
@@ -509,37 +436,30 @@ async fn the_login_only_leads_back_to_paths_on_this_site(engine: Engine) {
         assert!(page.contains(r#"name="next" value="/""#), "{evil:?} is not carried on");
     }
     let res = client()
-        .post(format!("{}/login", app.base))
-        .form(&[("email", "organiser@forum.example"), ("password", PASSWORD), ("next", "/admin/people?q=anna")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            format!("{}/login", app.base),
+            &[("email", "organiser@forum.example"), ("password", PASSWORD), ("next", "/admin/people?q=anna")],
+        )
+        .await;
     assert_eq!(location(&res), "/admin/people?q=anna", "a path on this site is followed");
     app.stop().await;
 }
 both_engines!(the_login_only_leads_back_to_paths_on_this_site);
 
 async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
     api_token(&app, "admin@forum.example", Role::Admin).await;
-    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh").await;
-    add_person(app.store(), "bo@firma.example", "Bo Berg").await;
-    let (http, csrf) = sign_in(&app, "organiser@forum.example").await;
+    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
+    add_person(app.store(), "bo@firma.example", "Bo Berg", "Firma A/S", PersonStatus::Confirmed).await;
+    let SignedIn { http, csrf, .. } = app.sign_in("organiser@forum.example").await;
 
     let res = http.get(format!("{}/admin/people/{}", app.base, anna.uuid())).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let res = http.get(format!("{}/admin/people?q=firma", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let res = app.http.get(format!("{}/api/v1/subscribers?q=Berg", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).get("/subscribers?q=Berg").await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .http
-        .get(format!("{}/api/v1/subscribers/{}", app.base, anna.uuid()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).get(&format!("/subscribers/{}", anna.uuid())).await;
     assert_eq!(res.status(), 200);
     let meeting = uuid::Uuid::now_v7();
     on_db!(app.db, |pool| {
@@ -548,7 +468,7 @@ async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine
     });
     let res = http.get(format!("{}/admin/meetings/{meeting}/checkin", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let (admin, _) = sign_in(&app, "admin@forum.example").await;
+    let admin = app.sign_in("admin@forum.example").await.http;
     let res = admin.get(format!("{}/admin/audit/export.csv?action=person.search", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
 
@@ -569,11 +489,11 @@ async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine
     assert!(seen.contains(&"person.view") && seen.contains(&"subscriber.view"), "{seen:?}");
 
     let res = http
-        .post(format!("{}/admin/people/{}/erase", app.base, anna.uuid()))
-        .form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            format!("{}/admin/people/{}/erase", app.base, anna.uuid()),
+            &[("csrf", csrf.as_str()), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let entries = audit_entries(&app.db).await;
     assert!(entries.iter().any(|(a, _, _)| a == "person.erase"), "{entries:?}");
@@ -582,24 +502,29 @@ async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine
 both_engines!(views_searches_exports_and_erasures_of_personal_data_are_audited);
 
 async fn admins_read_and_filter_the_audit_log_and_others_are_refused(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "admin@forum.example", Role::Admin).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    api_token(&app, "viewer@forum.example", Role::Viewer).await;
-    add_person(app.store(), "anna@firma.example", "Anna Bøgh").await;
-    let (organiser, _) = sign_in(&app, "organiser@forum.example").await;
+    let app = TestApp::with_accounts(
+        engine,
+        &[
+            ("admin@forum.example", Role::Admin),
+            ("organiser@forum.example", Role::Organiser),
+            ("viewer@forum.example", Role::Viewer),
+        ],
+    )
+    .await;
+    add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
+    let organiser = app.sign_in("organiser@forum.example").await.http;
     for i in 0..55 {
         let res = organiser.get(format!("{}/admin/people?q=term{i}", app.base)).send().await.unwrap();
         assert_eq!(res.status(), 200);
     }
-    let (viewer, _) = sign_in(&app, "viewer@forum.example").await;
+    let viewer = app.sign_in("viewer@forum.example").await.http;
     for (who, http) in [("organiser", &organiser), ("viewer", &viewer)] {
         for path in ["/admin/audit", "/admin/audit/export.csv"] {
             assert_eq!(http.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 403, "{who} {path}");
         }
     }
 
-    let (admin, _) = sign_in(&app, "admin@forum.example").await;
+    let admin = app.sign_in("admin@forum.example").await.http;
     let get = |query: &str| admin.get(format!("{}/admin/audit?{query}", app.base)).send();
     let html = get("action=person.search").await.unwrap().text().await.unwrap();
     assert!(html.contains("term54") && !html.contains("term4<"), "newest first, fifty a page");
@@ -710,63 +635,56 @@ async fn the_audit_log_only_grows_and_retention_removes_only_what_is_older_than_
 both_engines!(the_audit_log_only_grows_and_retention_removes_only_what_is_older_than_configured);
 
 async fn admins_manage_users_and_api_tokens(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "admin@forum.example", Role::Admin).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let (organiser, _) = sign_in(&app, "organiser@forum.example").await;
+    let app = TestApp::with_accounts(
+        engine,
+        &[("admin@forum.example", Role::Admin), ("organiser@forum.example", Role::Organiser)],
+    )
+    .await;
+    let organiser = app.sign_in("organiser@forum.example").await.http;
     for path in ["/admin/users", "/admin/tokens"] {
         assert_eq!(organiser.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 403, "{path}");
     }
-    let (admin, csrf) = sign_in(&app, "admin@forum.example").await;
+    let SignedIn { http: admin, csrf, .. } = app.sign_in("admin@forum.example").await;
     let users = format!("{}/admin/users", app.base);
 
     // Add, with a message by the field that is wrong.
     let res = admin
-        .post(&users)
-        .form(&[("csrf", csrf.as_str()), ("email", "not an address"), ("role", "viewer"), ("password", "short")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &users,
+            &[("csrf", csrf.as_str()), ("email", "not an address"), ("role", "viewer"), ("password", "short")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains(r#"id="email-error""#) && html.contains(r#"id="password-error""#), "{html}");
     let res = admin
-        .post(&users)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", "new@forum.example"),
-            ("name", "Ny Bruger"),
-            ("role", "viewer"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &users,
+            &[
+                ("csrf", csrf.as_str()),
+                ("email", "new@forum.example"),
+                ("name", "Ny Bruger"),
+                ("role", "viewer"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let res = admin
-        .post(&users)
-        .form(&[("csrf", csrf.as_str()), ("email", "new@forum.example"), ("role", "viewer"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            &users,
+            &[("csrf", csrf.as_str()), ("email", "new@forum.example"), ("role", "viewer"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(res.status(), 422, "the address is taken");
     let html = admin.get(&users).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("new@forum.example") && html.contains("Ny Bruger"));
-    let id: uuid::Uuid =
-        on_db!(app.db, |pool| sqlx::query_scalar("select id from app_user where email = 'new@forum.example'")
-            .fetch_one(&pool)
-            .await
-            .unwrap());
+    let id = id_of(&app.db, "select id from app_user where email = 'new@forum.example'").await;
 
-    let (newcomer, _) = sign_in(&app, "new@forum.example").await;
+    let newcomer = app.sign_in("new@forum.example").await.http;
     let people = format!("{}/admin/people/{}", app.base, uuid::Uuid::now_v7());
-    assert_eq!(newcomer.post(&people).form(&[("name", "x")]).send().await.unwrap().status(), 403, "a viewer");
-    let res = admin
-        .post(format!("{users}/{id}/role"))
-        .form(&[("csrf", csrf.as_str()), ("role", "organiser")])
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(newcomer.post_form(&people, &[("name", "x")]).await.status(), 403, "a viewer");
+    let res = admin.post_form(format!("{users}/{id}/role"), &[("csrf", csrf.as_str()), ("role", "organiser")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200);
     assert!(
@@ -776,12 +694,8 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
 
     // A token, shown once, for the new account.
     let tokens = format!("{}/admin/tokens", app.base);
-    let res = admin
-        .post(&tokens)
-        .form(&[("csrf", csrf.as_str()), ("name", "Regneark"), ("owner", &id.to_string())])
-        .send()
-        .await
-        .unwrap();
+    let res =
+        admin.post_form(&tokens, &[("csrf", csrf.as_str()), ("name", "Regneark"), ("owner", &id.to_string())]).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     let token = html
@@ -793,8 +707,7 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
         .unwrap()
         .to_owned();
     assert!(token.len() >= 43);
-    let api = format!("{}/api/v1/meetings", app.base);
-    assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(app.api(&token).get("/meetings").await.status(), 200);
     let list = admin.get(&tokens).send().await.unwrap().text().await.unwrap();
     assert!(
         list.contains("Regneark") && list.contains("new@forum.example") && !list.contains(&token),
@@ -804,39 +717,26 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
     assert!(!mine.contains("Regneark"), "only the admin's own");
 
     // Disabled: sessions and tokens stop working; enabled again, the token works.
-    let res = admin.post(format!("{users}/{id}/disable")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let res = admin.post_form(format!("{users}/{id}/disable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 303);
-    assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 401);
-    assert_eq!(login(&app, &client(), "new@forum.example", PASSWORD).await.status(), 401);
-    let res = admin.post(format!("{users}/{id}/enable")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(app.api(&token).get("/meetings").await.status(), 401);
+    assert_eq!(app.log_in(&client(), "new@forum.example", PASSWORD).await.status(), 401);
+    let res = admin.post_form(format!("{users}/{id}/enable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(app.api(&token).get("/meetings").await.status(), 200);
 
     // Revoked: the token stops working.
-    let token_id: uuid::Uuid =
-        on_db!(app.db, |pool| sqlx::query_scalar("select id from api_token where name = 'Regneark'")
-            .fetch_one(&pool)
-            .await
-            .unwrap());
-    let res = admin.post(format!("{tokens}/{token_id}/revoke")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let token_id = id_of(&app.db, "select id from api_token where name = 'Regneark'").await;
+    let res = admin.post_form(format!("{tokens}/{token_id}/revoke"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(app.http.get(&api).bearer_auth(&token).send().await.unwrap().status(), 401);
+    assert_eq!(app.api(&token).get("/meetings").await.status(), 401);
 
     // An admin cannot lock themselves out.
-    let me: uuid::Uuid =
-        on_db!(app.db, |pool| sqlx::query_scalar("select id from app_user where email = 'admin@forum.example'")
-            .fetch_one(&pool)
-            .await
-            .unwrap());
-    let res = admin.post(format!("{users}/{me}/disable")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let me = id_of(&app.db, "select id from app_user where email = 'admin@forum.example'").await;
+    let res = admin.post_form(format!("{users}/{me}/disable"), &[("csrf", csrf.as_str())]).await;
     assert_eq!(res.status(), 422);
-    let res = admin
-        .post(format!("{users}/{me}/role"))
-        .form(&[("csrf", csrf.as_str()), ("role", "viewer")])
-        .send()
-        .await
-        .unwrap();
+    let res = admin.post_form(format!("{users}/{me}/role"), &[("csrf", csrf.as_str()), ("role", "viewer")]).await;
     assert_eq!(res.status(), 422);
     let entries = audit_entries(&app.db).await;
     for action in ["user.create", "user.role", "user.disable", "user.enable", "token.create", "token.revoke"] {
@@ -847,12 +747,11 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
 both_engines!(admins_manage_users_and_api_tokens);
 
 async fn the_dashboard_shows_the_next_meeting_mailings_growth_and_bounces(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    api_token(&app, "organiser@forum.example", Role::Organiser).await;
-    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh").await;
-    let bo = add_person(app.store(), "bo@firma.example", "Bo Berg").await;
-    let cy = add_person(app.store(), "cy@firma.example", "Cy Dahl").await;
-    let dot = add_person(app.store(), "dot@firma.example", "Dot Eng").await;
+    let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
+    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
+    let bo = add_person(app.store(), "bo@firma.example", "Bo Berg", "Firma A/S", PersonStatus::Confirmed).await;
+    let cy = add_person(app.store(), "cy@firma.example", "Cy Dahl", "Firma A/S", PersonStatus::Confirmed).await;
+    let dot = add_person(app.store(), "dot@firma.example", "Dot Eng", "Firma A/S", PersonStatus::Confirmed).await;
     let now = jiff::Timestamp::now();
     let micros = |t: jiff::Timestamp| t.as_microsecond();
     let days = |d: i64| micros(now) - d * 86_400_000_000;
@@ -893,7 +792,7 @@ async fn the_dashboard_shows_the_next_meeting_mailings_growth_and_bounces(engine
                 .bind(uuid::Uuid::now_v7()).bind(campaign).bind(format!("r{i}@firma.example")).bind(format!("<m{i}@forum.example>")).bind(status).bind(micros(now)).execute(&pool).await.unwrap();
         }
     });
-    let (http, _) = sign_in(&app, "organiser@forum.example").await;
+    let http = app.sign_in("organiser@forum.example").await.http;
     let html = http.get(format!("{}/admin", app.base)).send().await.unwrap().text().await.unwrap();
     let squeezed: String = html.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(squeezed.contains("Det 17. møde"), "{squeezed}");

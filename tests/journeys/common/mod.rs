@@ -161,6 +161,260 @@ pub fn settings(db: &TestDb, overrides: &[(&str, &str)]) -> Settings {
     Settings::from_figment(f).expect("test settings")
 }
 
+/// The password every test account is given.
+pub const PASSWORD: &str = "a long enough password";
+
+/// A client of its own: its own cookie jar, and redirects are answers, not followed.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("http client")
+}
+
+/// The CSRF token of a page's form.
+pub fn csrf_of(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Asks `probe` every 50 ms until it gives a value that `done` accepts and
+/// returns that value; panics after `secs` seconds, saying what was awaited
+/// and what the last value was.
+pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut probe: F, done: impl Fn(&T) -> bool) -> T
+where
+    T: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let value = probe().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited {secs} s for {what}; last seen: {value:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the outbox's counts by state satisfy `done`, for up to `secs` seconds; returns them.
+pub async fn wait_for_counts(
+    store: &Store,
+    done: impl Fn(&dialogforum::store::outbox::OutboxCounts) -> bool,
+    secs: u64,
+) -> dialogforum::store::outbox::OutboxCounts {
+    eventually("the outbox counts", secs, || async { store.outbox_counts().await.expect("outbox counts") }, done).await
+}
+
+/// Queues a composed message in a transaction of its own; returns its id.
+pub async fn queue(store: &Store, message: &dialogforum::store::outbox::NewMessage) -> dialogforum::domain::OutboxId {
+    let mut tx = store.begin().await.expect("begin");
+    let id = dialogforum::store::outbox::enqueue(&mut tx, message).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    id
+}
+
+/// Puts a person straight into the store, without mail or audit; an address
+/// that is already there is left as it is. Returns the person's id.
+pub async fn add_person(
+    store: &Store,
+    email: &str,
+    name: &str,
+    organisation: &str,
+    status: dialogforum::domain::PersonStatus,
+) -> dialogforum::domain::PersonId {
+    use dialogforum::domain::{Email, Name};
+    let mut tx = store.begin().await.expect("begin");
+    let person = dialogforum::store::people::NewPerson {
+        email: Email::parse(email).expect("email"),
+        name: Name::parse(name).expect("name"),
+        organisation: Some(Name::parse(organisation).expect("organisation")),
+        status,
+        interests: Vec::new(),
+    };
+    let (id, _) = dialogforum::store::people::insert_person_if_new(&mut tx, &person, None).await.expect("person");
+    tx.commit().await.expect("commit");
+    id
+}
+
+/// Invites `person` to `meeting` straight in the store; returns the
+/// registration and the token of the person's RSVP link.
+pub async fn invite_person(
+    store: &Store,
+    meeting: dialogforum::domain::MeetingId,
+    person: dialogforum::domain::PersonId,
+) -> (dialogforum::domain::RegistrationId, String) {
+    use dialogforum::domain::{RegistrationId, Token, TokenPurpose};
+    use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+    let (reg, token) = (RegistrationId::new(), Token::generate());
+    let mut tx = store.begin().await.expect("begin");
+    dialogforum::store::registrations::insert_invited(&mut tx, meeting, &[(reg, person)]).await.expect("invite");
+    let link = NewLinkToken {
+        hash: token.hash(),
+        purpose: TokenPurpose::Rsvp,
+        person: Some(person),
+        registration: Some(reg),
+        expires_at: None,
+    };
+    insert_link_tokens(&mut tx, &[link]).await.expect("link token");
+    tx.commit().await.expect("commit");
+    (reg, token.expose().to_owned())
+}
+
+/// Stores a link token of `purpose` for `person` that expired at `expired_at`;
+/// returns the token as it would stand in a link.
+pub async fn expired_link(
+    store: &Store,
+    purpose: dialogforum::domain::TokenPurpose,
+    person: dialogforum::domain::PersonId,
+    expired_at: jiff::Timestamp,
+) -> String {
+    let token = dialogforum::domain::Token::generate();
+    let mut tx = store.begin().await.expect("begin");
+    dialogforum::store::tokens::insert_link_token(
+        &mut tx,
+        &token.hash(),
+        purpose,
+        Some(person),
+        None,
+        Some(expired_at),
+    )
+    .await
+    .expect("link token");
+    tx.commit().await.expect("commit");
+    token.expose().to_owned()
+}
+
+/// The body of an answer, which must have `status` (the body is shown if not).
+pub async fn text(res: reqwest::Response, status: u16) -> String {
+    let got = res.status();
+    let body = res.text().await.expect("body");
+    assert_eq!(got, status, "{body}");
+    body
+}
+
+/// Form posts from any client in one call.
+pub trait PostForm {
+    /// `POST`s `form` to `url` and gives the answer.
+    fn post_form<F: serde::Serialize + ?Sized + Sync>(
+        &self,
+        url: impl reqwest::IntoUrl + Send,
+        form: &F,
+    ) -> impl Future<Output = reqwest::Response> + Send;
+}
+
+impl PostForm for reqwest::Client {
+    async fn post_form<F: serde::Serialize + ?Sized + Sync>(
+        &self,
+        url: impl reqwest::IntoUrl + Send,
+        form: &F,
+    ) -> reqwest::Response {
+        self.post(url).form(form).send().await.expect("POST")
+    }
+}
+
+/// A client signed in to the organiser pages, with its session's CSRF token.
+pub struct SignedIn {
+    pub http: reqwest::Client,
+    pub csrf: String,
+    base: String,
+}
+
+impl SignedIn {
+    /// `GET` a path of the app.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+
+    /// The page at `path`, which must answer 200.
+    pub async fn page(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.text().await.expect("page")
+    }
+
+    /// `POST` a form to a path of the app, with the session's CSRF token in front.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields = vec![("csrf", self.csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.http.post(format!("{}{path}", self.base)).form(&fields).send().await.expect("POST")
+    }
+}
+
+/// The JSON API of the running app, called with one bearer token; paths are
+/// below `/api/v1`.
+pub struct Api<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl Api<'_> {
+    fn url(&self, path: &str) -> String {
+        self.app.url(&format!("/api/v1{path}"))
+    }
+
+    /// `GET` a path.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.app.http.get(self.url(path)).bearer_auth(&self.token).send().await.expect("GET")
+    }
+
+    /// `GET` a path and read the answer as JSON.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        self.get(path).await.json().await.expect("JSON")
+    }
+
+    /// `POST` a path without a body (publish, pause, cancel, …).
+    pub async fn act(&self, path: &str) -> reqwest::Response {
+        self.app.http.post(self.url(path)).bearer_auth(&self.token).send().await.expect("POST")
+    }
+
+    /// `POST` a JSON body to a path.
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.app.http.post(self.url(path)).bearer_auth(&self.token).json(body).send().await.expect("POST")
+    }
+
+    /// `PUT` a JSON body to a path.
+    pub async fn put(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.app.http.put(self.url(path)).bearer_auth(&self.token).json(body).send().await.expect("PUT")
+    }
+
+    /// `PATCH` a path with a JSON body.
+    pub async fn patch(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.app.http.patch(self.url(path)).bearer_auth(&self.token).json(body).send().await.expect("PATCH")
+    }
+
+    /// Creates a meeting (which must answer 201) and publishes it; returns its id.
+    pub async fn published_meeting(&self, body: &serde_json::Value) -> String {
+        let res = self.post("/meetings", body).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+        let m: serde_json::Value = res.json().await.expect("JSON");
+        let id = m["id"].as_str().expect("a meeting id").to_owned();
+        let res = self.act(&format!("/meetings/{id}/publish")).await;
+        assert_eq!(res.status(), 200, "the meeting is published");
+        id
+    }
+
+    /// Sends invitations to `meeting` (which must answer 202); returns the campaign's id.
+    pub async fn invite(&self, meeting: &str, body: &serde_json::Value) -> String {
+        let res = self.post(&format!("/meetings/{meeting}/invitations"), body).await;
+        assert_eq!(res.status(), 202, "the invitations are accepted");
+        let created: serde_json::Value = res.json().await.expect("JSON");
+        created["id"].as_str().expect("a campaign id").to_owned()
+    }
+
+    /// A campaign as the API reports it.
+    pub async fn campaign(&self, id: &str) -> serde_json::Value {
+        self.json(&format!("/campaigns/{id}")).await
+    }
+
+    /// Waits until the campaign is in `state` and returns it as the API reports it then.
+    pub async fn campaign_in_state(&self, id: &str, state: &str) -> serde_json::Value {
+        eventually(&format!("campaign {id} to be {state}"), 30, || self.campaign(id), |c| c["state"] == state).await
+    }
+}
+
 /// The application, running.
 pub struct TestApp {
     pub db: TestDb,
@@ -188,6 +442,105 @@ impl TestApp {
         Self { db, running, base, http }
     }
 
+    /// Starts the app with an account (and an API token) for each email and role.
+    pub async fn with_accounts(engine: Engine, accounts: &[(&str, dialogforum::domain::Role)]) -> Self {
+        let app = Self::spawn(engine).await;
+        for (email, role) in accounts {
+            api_token(&app, email, *role).await;
+        }
+        app
+    }
+
+    /// Starts the app with an account for `email` with `role`; returns it
+    /// with an API token of that account.
+    pub async fn with_token(engine: Engine, email: &str, role: dialogforum::domain::Role) -> (Self, String) {
+        let app = Self::spawn(engine).await;
+        let token = api_token(&app, email, role).await;
+        (app, token)
+    }
+
+    /// Starts a mail server and the app sending to it, with extra settings.
+    pub async fn with_mail(engine: Engine, extra: &[(&str, &str)]) -> (Self, smtp::SmtpServer) {
+        let smtp = smtp::SmtpServer::start().await;
+        let app = Self::spawn_with_smtp(engine, &smtp, extra).await;
+        (app, smtp)
+    }
+
+    /// Starts the app with mail going to `smtp`, and extra settings.
+    pub async fn spawn_with_smtp(engine: Engine, smtp: &smtp::SmtpServer, extra: &[(&str, &str)]) -> Self {
+        let url = smtp.url();
+        let mut overrides = vec![("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())];
+        overrides.extend_from_slice(extra);
+        Self::spawn_with(engine, &overrides).await
+    }
+
+    /// The address of `path` on the running app.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A link from a mail (`https://forum.example/…`) pointed at the running app.
+    pub fn local(&self, link: &str) -> String {
+        let path = link.split_once("://").expect("an absolute link").1.split_once('/').expect("a path").1;
+        format!("{}/{path}", self.base)
+    }
+
+    /// Posts the login form from `http` (`next` is the dashboard).
+    pub async fn log_in(&self, http: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        let form = [("email", email), ("password", password), ("next", "/admin")];
+        http.post(self.url("/login")).form(&form).send().await.expect("POST /login")
+    }
+
+    /// A client of its own, signed in as `email` (an account that exists, with
+    /// [`PASSWORD`]), with the CSRF token of its session.
+    pub async fn sign_in(&self, email: &str) -> SignedIn {
+        let http = client();
+        let res = self.log_in(&http, email, PASSWORD).await;
+        assert_eq!(res.status(), 303, "{email} signs in");
+        let html = http.get(self.url("/admin")).send().await.expect("GET /admin").text().await.expect("dashboard");
+        SignedIn { http, csrf: csrf_of(&html), base: self.base.clone() }
+    }
+
+    /// Creates an account for `email` with `role`, then [`TestApp::sign_in`].
+    pub async fn sign_in_as(&self, email: &str, role: dialogforum::domain::Role) -> SignedIn {
+        api_token(self, email, role).await;
+        self.sign_in(email).await
+    }
+
+    /// The JSON API, called with `token`.
+    pub fn api(&self, token: &str) -> Api<'_> {
+        Api { app: self, token: token.to_owned() }
+    }
+
+    /// Posts a form to `path` from the app's own client, without a CSRF token.
+    pub async fn post_form<F: serde::Serialize + ?Sized>(&self, path: &str, form: &F) -> reqwest::Response {
+        self.http.post(self.url(path)).form(form).send().await.expect("POST")
+    }
+
+    /// Answers an invitation through its RSVP link (`yes`, `no`, …).
+    pub async fn rsvp(&self, token: &str, answer: &str) -> reqwest::Response {
+        self.post_form(&format!("/rsvp/{token}"), &[("answer", answer)]).await
+    }
+
+    /// Waits until the outbox holds no message that is queued or being sent,
+    /// so everything queued so far has reached the mail server (or failed for good).
+    pub async fn outbox_settled(&self) {
+        eventually(
+            "the outbox to settle",
+            60,
+            || async { self.store().outbox_counts().await.expect("outbox counts") },
+            |c| c.queued == 0 && c.sending == 0,
+        )
+        .await;
+    }
+
+    /// Queues a composed message and wakes the outbox worker; returns its id.
+    pub async fn queue(&self, message: &dialogforum::store::outbox::NewMessage) -> dialogforum::domain::OutboxId {
+        let id = queue(self.store(), message).await;
+        self.running.state.mail_wake.notify_one();
+        id
+    }
+
     /// The store of the running app.
     pub fn store(&self) -> &Store {
         &self.running.state.store
@@ -196,6 +549,66 @@ impl TestApp {
     /// `GET` a path.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+
+    /// Stops the app and drops its database.
+    pub async fn stop(self) {
+        self.running.stop().await.expect("clean stop");
+        self.db.drop_db().await;
+    }
+}
+
+/// The app with its inbound SMTP listener on a free port.
+pub struct Inbound {
+    pub db: TestDb,
+    pub running: Running,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Inbound {
+    /// Without an outbox worker, so queued mail stays in the outbox until a
+    /// test sends it or counts it.
+    pub async fn start(engine: Engine, extra: &[(&str, &str)]) -> Self {
+        Self::launch(engine, extra, false).await
+    }
+
+    /// The app with the join address set and the outbox worker sending to a
+    /// test SMTP server, which is returned with it.
+    pub async fn relaying(engine: Engine, extra: &[(&str, &str)]) -> (Self, smtp::SmtpServer) {
+        let smtp = smtp::SmtpServer::start().await;
+        let url = smtp.url();
+        let mut overrides = vec![
+            ("inbound.join_address", "tilmeld@forum.example"),
+            ("mail.transport", "smtp"),
+            ("mail.smtp_url", url.as_str()),
+        ];
+        overrides.extend_from_slice(extra);
+        (Self::launch(engine, &overrides, true).await, smtp)
+    }
+
+    async fn launch(engine: Engine, extra: &[(&str, &str)], worker: bool) -> Self {
+        let db = TestDb::new(engine).await;
+        let mut overrides = vec![("inbound.bind", "127.0.0.1:0")];
+        overrides.extend_from_slice(extra);
+        let running = app::start(settings(&db, &overrides), StartOptions { worker }).await.expect("start the app");
+        let addr = running.inbound_addr.expect("the inbound listener runs when inbound.bind is set");
+        Self { db, running, addr }
+    }
+
+    /// `url` (from a mail, on the configured base URL) on the running web server.
+    pub fn local(&self, url: &str) -> String {
+        let path = url.split_once("://").unwrap().1.split_once('/').unwrap().1;
+        format!("http://{}/{path}", self.running.addr)
+    }
+
+    /// Waits until the outbox holds no message that is queued or being sent.
+    pub async fn outbox_settled(&self) {
+        wait_for_counts(self.store(), |c| c.queued == 0 && c.sending == 0, 60).await;
+    }
+
+    /// The store of the running app.
+    pub fn store(&self) -> &Store {
+        &self.running.state.store
     }
 
     /// Stops the app and drops its database.

@@ -1,7 +1,8 @@
 //! A real SMTP server on a local port for tests, built on the `mailin`
 //! protocol state machine. It records every command line and message, can
 //! answer chosen recipients with 4xx or 5xx, can be stopped and started again
-//! on the same port, and counts concurrent connections.
+//! on the same port, and counts concurrent connections. Also a raw SMTP
+//! client, for talking to the app's own inbound listener.
 
 use std::collections::HashMap;
 use std::io;
@@ -11,7 +12,8 @@ use std::time::Instant;
 
 use mailin::{Action, Handler, Response, SessionBuilder};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
 /// A message as the server received it.
@@ -27,6 +29,33 @@ impl Received {
     /// The message as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.data).into_owned()
+    }
+
+    /// The text part, decoded by a real MIME parser.
+    pub fn plain(&self) -> String {
+        let parsed = mail_parser::MessageParser::default().parse(&self.data).expect("MIME");
+        parsed.body_text(0).expect("a text part").into_owned()
+    }
+
+    /// The decoded subject.
+    pub fn subject(&self) -> String {
+        let parsed = mail_parser::MessageParser::default().parse(&self.data).expect("MIME");
+        parsed.subject().unwrap_or_default().to_owned()
+    }
+
+    /// The first link in the text part whose path starts with `prefix`, as written.
+    pub fn link(&self, prefix: &str) -> String {
+        let text = self.plain();
+        let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
+        let start = text[..at].rfind("http").unwrap();
+        text[start..].split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// The path (and query) of the first link in the text part whose path starts with `prefix`.
+    pub fn link_path(&self, prefix: &str) -> String {
+        let text = self.plain();
+        let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in:\n{text}"));
+        text[at..].split_whitespace().next().unwrap().to_owned()
     }
 
     /// The value of the first header named `name` (unfolded).
@@ -136,6 +165,18 @@ impl SmtpServer {
         self.state.lock().unwrap().max_open
     }
 
+    /// Waits up to 20 seconds for a message that `matches`; panics naming `what` if none comes.
+    pub async fn wait_for_mail(&self, what: &str, matches: impl Fn(&Received) -> bool) -> Received {
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(m) = self.messages().into_iter().find(|m| matches(m)) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "no {what} arrived within 20 s");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until at least `n` messages arrived, up to `secs` seconds.
     pub async fn wait_for(&self, n: usize, secs: u64) -> Vec<Received> {
         let deadline = Instant::now() + std::time::Duration::from_secs(secs);
@@ -154,6 +195,101 @@ impl Drop for SmtpServer {
         if Arc::strong_count(&self.task) == 1 {
             self.stop();
         }
+    }
+}
+
+/// A raw SMTP conversation.
+/// A raw SMTP conversation with a server under test (the app's inbound listener).
+pub struct SmtpClient {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl SmtpClient {
+    /// Connects from 127.0.0.1 and reads the greeting.
+    pub async fn open(addr: SocketAddr) -> (Self, u16) {
+        Self::open_stream(TcpStream::connect(addr).await.expect("connect")).await
+    }
+
+    /// Connects from another loopback address, a peer of its own (Linux answers all of 127/8).
+    pub async fn open_from(local: &str, addr: SocketAddr) -> (Self, u16) {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{local}:0").parse().unwrap()).expect("bind a second loopback address");
+        Self::open_stream(socket.connect(addr).await.expect("connect")).await
+    }
+
+    async fn open_stream(stream: TcpStream) -> (Self, u16) {
+        let (read, writer) = stream.into_split();
+        let mut smtp = Self { reader: BufReader::new(read), writer };
+        let (code, _) = smtp.reply().await;
+        (smtp, code)
+    }
+
+    /// Connects and expects the greeting.
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let (smtp, code) = Self::open(addr).await;
+        assert_eq!(code, 220, "a greeting from {addr}");
+        smtp
+    }
+
+    /// The next reply: its code and text; code 0 when the connection closed.
+    pub async fn reply(&mut self) -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(std::time::Duration::from_secs(20), self.reader.read_line(&mut line))
+                .await
+                .expect("a reply within 20 s")
+                .unwrap_or(0);
+            if n == 0 {
+                return (0, text);
+            }
+            text.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return (line[..3].parse().expect("a reply code"), text);
+            }
+        }
+    }
+
+    /// Whether the server has closed the connection (reads nothing more).
+    pub async fn closed(&mut self) -> bool {
+        let mut rest = String::new();
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(20), self.reader.read_line(&mut rest)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    }
+
+    /// Sends one command line; returns the reply.
+    pub async fn command(&mut self, line: &str) -> (u16, String) {
+        self.writer.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+        self.reply().await
+    }
+
+    /// DATA, the message (dot-stuffed), the final dot; returns the final reply.
+    pub async fn data(&mut self, message: &str) -> (u16, String) {
+        let (code, text) = self.command("DATA").await;
+        assert_eq!(code, 354, "{text}");
+        let mut wire = String::with_capacity(message.len() + 64);
+        for line in message.lines() {
+            if line.starts_with('.') {
+                wire.push('.');
+            }
+            wire.push_str(line);
+            wire.push_str("\r\n");
+        }
+        wire.push_str(".\r\n");
+        self.writer.write_all(wire.as_bytes()).await.unwrap();
+        self.reply().await
+    }
+
+    /// A whole transaction; returns the answer to the message.
+    pub async fn send(&mut self, from: &str, to: &str, message: &str) -> (u16, String) {
+        let (code, text) = self.command(&format!("MAIL FROM:<{from}>")).await;
+        assert_eq!(code, 250, "MAIL: {text}");
+        let (code, text) = self.command(&format!("RCPT TO:<{to}>")).await;
+        assert_eq!(code, 250, "RCPT: {text}");
+        self.data(message).await
     }
 }
 

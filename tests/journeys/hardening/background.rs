@@ -4,61 +4,21 @@
 //! next; each background task restarts on its own and readiness says when the
 //! outbox worker is not running; the metrics can ask for a token.
 
-use std::time::{Duration, Instant};
+use crate::common::PostForm as _;
 
 use serde_json::{Value, json};
 
 use crate::common::smtp::SmtpServer;
-use crate::common::{Engine, TestApp, api_token, cli};
+use crate::common::{self, Engine, TestApp, api_token, cli, csrf_of};
 
 const ORGANISER: &str = "secretariat@forum.example";
-
-/// A client of its own, signed in as the organiser (whose account `api_token` made).
-async fn sign_in(app: &TestApp) -> reqwest::Client {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let res = http
-        .post(format!("{}/login", app.base))
-        .form(&[("email", ORGANISER), ("password", "a long enough password"), ("next", "/admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303, "signed in");
-    http
-}
-
-/// The CSRF token of a page's form.
-fn csrf_of(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// Waits until `probe` gives a value that `done` accepts, for up to 30 seconds; returns the last value.
-async fn wait_until<T, F, Fut>(mut probe: F, done: impl Fn(&T) -> bool) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = T>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let value = probe().await;
-        if done(&value) || Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Puts a confirmed person on the list through the API.
 async fn subscriber(app: &TestApp, token: &str, email: &str, name: &str) {
     let res = app
-        .http
-        .post(format!("{}/api/v1/subscribers", app.base))
-        .bearer_auth(token)
-        .json(&json!({"email": email, "name": name, "organisation": "Nordlys IT A/S"}))
-        .send()
-        .await
-        .unwrap();
+        .api(token)
+        .post("/subscribers", &json!({"email": email, "name": name, "organisation": "Nordlys IT A/S"}))
+        .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
 }
 
@@ -69,39 +29,25 @@ async fn published_meeting(app: &TestApp, token: &str, number: i64) -> String {
         "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
         "format": "physical", "venue": "KL-huset, Weidekampsgade 10, København S", "capacity": 60
     });
-    let api = |path: &str| format!("{}/api/v1{path}", app.base);
-    let res = app.http.post(api("/meetings")).bearer_auth(token).json(&body).send().await.unwrap();
+    let res = app.api(token).post("/meetings", &body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let m: Value = res.json().await.unwrap();
     let id = m["id"].as_str().expect("a meeting id").to_owned();
-    let res = app.http.post(api(&format!("/meetings/{id}/publish"))).bearer_auth(token).send().await.unwrap();
+    let res = app.api(token).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
     id
 }
 
 /// Invites everybody on the list to the meeting; returns the campaign id.
 async fn invite_all(app: &TestApp, token: &str, meeting: &str) -> String {
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(token)
-        .json(&json!({"audience": {"all": true}}))
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.api(token).post(&format!("/meetings/{meeting}/invitations"), &json!({"audience": {"all": true}})).await;
     assert_eq!(res.status(), 202);
     res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
-async fn campaign(app: &TestApp, token: &str, id: &str) -> Value {
-    let res = app.http.get(format!("{}/api/v1/campaigns/{id}", app.base)).bearer_auth(token).send().await.unwrap();
-    res.json().await.unwrap()
-}
-
 async fn a_meeting_ending_at_the_end_of_time_does_not_stop_the_next_invitation(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     let token = api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
     let list_size: i64 =
@@ -127,13 +73,7 @@ async fn a_meeting_ending_at_the_end_of_time_does_not_stop_the_next_invitation(e
     // The next, ordinary invitation must still arrive in every mailbox.
     let normal = published_meeting(&app, &token, 91).await;
     let id = invite_all(&app, &token, &normal).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut state = campaign(&app, &token, &id).await;
-    while state["state"] != "done" && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        state = campaign(&app, &token, &id).await;
-    }
-    assert_eq!(state["state"], "done", "{state}");
+    let state = app.api(&token).campaign_in_state(&id, "done").await;
     assert_eq!(state["sent"].as_i64(), Some(list_size), "{state}");
     let arrived = smtp.wait_for(usize::try_from(list_size).unwrap(), 10).await;
     let for_normal = arrived.iter().filter(|m| m.text().contains("Dialogforum 91")).count();
@@ -163,9 +103,8 @@ async fn readiness_says_not_ready_without_showing_the_database_cause(engine: Eng
 both_engines!(readiness_says_not_ready_without_showing_the_database_cause);
 
 async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_api(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, dialogforum::domain::Role::Organiser).await;
-    let http = sign_in(&app).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, dialogforum::domain::Role::Organiser).await;
+    let http = app.sign_in(ORGANISER).await.http;
     let page = |path: &str| format!("{}{path}", app.base);
     let html = http.get(page("/admin/meetings/new")).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_of(&html);
@@ -178,7 +117,7 @@ async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_
         ("format", "physical"),
         ("venue", "KL-huset, Weidekampsgade 10, København S"),
     ];
-    let res = http.post(page("/admin/meetings/new")).form(&form).send().await.unwrap();
+    let res = http.post_form(page("/admin/meetings/new"), &form).await;
     assert_eq!(res.status(), 422, "the form comes back");
     let html = res.text().await.unwrap();
     for field in ["starts_at", "ends_at"] {
@@ -186,13 +125,12 @@ async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_
     }
     assert!(html.contains("Vælg et tidspunkt i årene 2000–2100."), "{html}");
 
-    let api = |path: &str| format!("{}/api/v1{path}", app.base);
     let late = json!({
         "title": "Dialogforum ved tidens ende", "number": 41,
         "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "9999-12-28T12:00:00+01:00",
         "format": "physical", "venue": "KL-huset"
     });
-    let res = app.http.post(api("/meetings")).bearer_auth(&token).json(&late).send().await.unwrap();
+    let res = app.api(&token).post("/meetings", &late).await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let problem: Value = res.json().await.unwrap();
@@ -201,14 +139,8 @@ async fn a_meeting_in_the_year_9999_is_refused_on_the_organiser_page_and_in_the_
 
     // Moving an existing meeting out of range is refused the same way.
     let id = published_meeting(&app, &token, 42).await;
-    let res = app
-        .http
-        .patch(api(&format!("/meetings/{id}")))
-        .bearer_auth(&token)
-        .json(&json!({"starts_at": "1999-06-01T09:00:00+02:00"}))
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.api(&token).patch(&format!("/meetings/{id}"), &json!({"starts_at": "1999-06-01T09:00:00+02:00"})).await;
     assert_eq!(res.status(), 422);
     let problem: Value = res.json().await.unwrap();
     assert!(problem["detail"].as_str().unwrap().starts_with("starts_at:"), "{problem}");
@@ -235,13 +167,12 @@ async fn a_campaign_that_cannot_be_expanded_is_set_aside_as_failed_while_the_nex
     // the app's back and its time brought forward: it falls due and cannot be read.
     let spoiled_meeting = published_meeting(&app, &token, 92).await;
     let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{spoiled_meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"}))
-        .send()
-        .await
-        .unwrap();
+        .api(&token)
+        .post(
+            &format!("/meetings/{spoiled_meeting}/invitations"),
+            &json!({"audience": {"all": true}, "send_at": "2030-01-01T09:00:00+01:00"}),
+        )
+        .await;
     assert_eq!(res.status(), 202);
     let spoiled = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let now = jiff::Timestamp::now().as_microsecond();
@@ -260,21 +191,21 @@ async fn a_campaign_that_cannot_be_expanded_is_set_aside_as_failed_while_the_nex
     // The next, ordinary invitation goes out to everybody.
     let normal = published_meeting(&app, &token, 93).await;
     let next = invite_all(&app, &token, &normal).await;
-    let state = wait_until(|| campaign(&app, &token, &next), |c| c["state"] == "done").await;
+    let state = app.api(&token).campaign_in_state(&next, "done").await;
     assert_eq!(state["state"], "done", "the later campaign is not held back: {state}");
     assert_eq!(state["sent"], 2, "{state}");
     let arrived = smtp.wait_for(2, 10).await;
     assert_eq!(arrived.iter().filter(|m| m.text().contains("Dialogforum 93")).count(), 2);
 
     // The spoiled one is tried three times and then set aside with its reason.
-    let failed = wait_until(|| campaign(&app, &token, &spoiled), |c| c["state"] == "failed").await;
+    let failed = app.api(&token).campaign_in_state(&spoiled, "failed").await;
     assert_eq!(failed["state"], "failed", "{failed}");
     assert_eq!(failed["attempts"], 3, "{failed}");
     let reason = failed["failure"].as_str().expect("a reason").to_owned();
     assert!(reason.contains("everyone"), "the reason names what could not be read: {reason}");
     assert_eq!(failed["sent"], 0);
 
-    let http = sign_in(&app).await;
+    let http = app.sign_in(ORGANISER).await.http;
     let html = http.get(format!("{}/admin/campaigns", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("fejlet"), "{html}");
     assert!(html.contains("Kunne ikke forberedes") && html.contains("everyone"), "the reason is shown: {html}");
@@ -307,12 +238,10 @@ async fn a_background_task_that_fails_is_restarted_and_the_restart_is_counted(en
         "starts_at": soon.to_string(), "ends_at": (soon + jiff::SignedDuration::from_hours(2)).to_string(),
         "format": "physical", "venue": "KL-huset"
     });
-    let res =
-        app.http.post(format!("{}/api/v1/meetings", app.base)).bearer_auth(&token).json(&body).send().await.unwrap();
+    let res = app.api(&token).post("/meetings", &body).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let res =
-        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(&token).send().await.unwrap();
+    let res = app.api(&token).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
     on_db!(app.db, |pool| sqlx::query("update meeting set themes = '{\"not\": \"a list\"}' where number = 94")
         .execute(&pool)
@@ -327,8 +256,13 @@ async fn a_background_task_that_fails_is_restarted_and_the_restart_is_counted(en
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     };
-    let metrics =
-        wait_until(|| async { app.get("/metrics").await.text().await.unwrap() }, |text| restarts(text) >= 1).await;
+    let metrics = common::eventually(
+        "a restart in the metrics",
+        30,
+        || async { app.get("/metrics").await.text().await.unwrap() },
+        |text| restarts(text) >= 1,
+    )
+    .await;
     assert!(restarts(&metrics) >= 1, "{metrics}");
     assert!(metrics.contains(r#"dialogforum_task_restarts_total{task="outbox"}"#), "every task is listed: {metrics}");
     assert_eq!(app.get("/readyz").await.status(), 200, "the outbox worker is untouched");

@@ -3,43 +3,31 @@
 //! to join spend the sign-up budget the web form uses, a session has a
 //! command budget, and an oversized message is refused without being held.
 
+use crate::common::PostForm as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use dialogforum::app::{self, Running, StartOptions};
 use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
 use dialogforum::mail::verp::envelope_sender;
 use dialogforum::mail::{Composer, Outgoing};
 use dialogforum::store::outbox::enqueue;
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpSocket, TcpStream};
 
-use crate::common::{self, Engine, TestDb};
+use crate::common::smtp::SmtpClient;
+use crate::common::{Engine, Inbound};
 
 const FROM: &str = "dialogforum@forum.example";
 const JOIN: &str = "tilmeld@forum.example";
 
-/// The app with the inbound listener on a free port and no outbox worker, so
-/// queued mail stays in the outbox where the tests count it.
-struct Listener {
-    db: TestDb,
-    running: Running,
-    addr: SocketAddr,
+/// The app with the inbound listener and the join address, and no outbox
+/// worker, so queued mail stays in the outbox where the tests count it.
+async fn listener(engine: Engine, extra: &[(&str, &str)]) -> Inbound {
+    let mut overrides = vec![("inbound.join_address", JOIN)];
+    overrides.extend_from_slice(extra);
+    Inbound::start(engine, &overrides).await
 }
 
-impl Listener {
-    async fn start(engine: Engine, extra: &[(&str, &str)]) -> Self {
-        let db = TestDb::new(engine).await;
-        let mut overrides = vec![("inbound.bind", "127.0.0.1:0"), ("inbound.join_address", JOIN)];
-        overrides.extend_from_slice(extra);
-        let running =
-            app::start(common::settings(&db, &overrides), StartOptions { worker: false }).await.expect("start the app");
-        let addr = running.inbound_addr.expect("the inbound listener runs");
-        Self { db, running, addr }
-    }
-
+impl Inbound {
     /// A confirmed list member with a message sent to them; returns them and that message's bounce address.
     async fn member_with_a_message(&self, email: &str) -> (PersonId, String) {
         let store = &self.running.state.store;
@@ -74,112 +62,10 @@ impl Listener {
         (id, envelope_sender(&Email::parse(FROM).unwrap(), outbox).unwrap().to_string())
     }
 
-    async fn status(&self, person: PersonId) -> String {
-        let sql = "select status from person where id = $1";
-        on_db!(self.db, |pool| sqlx::query_scalar(sql).bind(person.uuid()).fetch_one(&pool).await.unwrap())
-    }
-
     /// Confirmation mails queued for sign-ups.
     async fn confirmations(&self) -> i64 {
         let sql = "select count(*) from outbox where kind = 'confirm'";
         on_db!(self.db, |pool| sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap())
-    }
-
-    async fn stop(self) {
-        self.running.stop().await.expect("clean stop");
-        self.db.drop_db().await;
-    }
-}
-
-/// A raw SMTP conversation.
-struct Smtp {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-}
-
-impl Smtp {
-    /// Connects from 127.0.0.1 and reads the greeting.
-    async fn open(addr: SocketAddr) -> (Self, u16) {
-        Self::open_stream(TcpStream::connect(addr).await.expect("connect")).await
-    }
-
-    /// Connects from another loopback address, a peer of its own (Linux answers all of 127/8).
-    async fn open_from(local: &str, addr: SocketAddr) -> (Self, u16) {
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.bind(format!("{local}:0").parse().unwrap()).expect("bind a second loopback address");
-        Self::open_stream(socket.connect(addr).await.expect("connect")).await
-    }
-
-    async fn open_stream(stream: TcpStream) -> (Self, u16) {
-        let (read, writer) = stream.into_split();
-        let mut smtp = Self { reader: BufReader::new(read), writer };
-        let (code, _) = smtp.reply().await;
-        (smtp, code)
-    }
-
-    async fn connect(addr: SocketAddr) -> Self {
-        let (smtp, code) = Self::open(addr).await;
-        assert_eq!(code, 220);
-        smtp
-    }
-
-    /// The next reply: its code and text; code 0 when the connection closed.
-    async fn reply(&mut self) -> (u16, String) {
-        let mut text = String::new();
-        loop {
-            let mut line = String::new();
-            let n = tokio::time::timeout(Duration::from_secs(20), self.reader.read_line(&mut line))
-                .await
-                .expect("a reply within 20 s")
-                .unwrap_or(0);
-            if n == 0 {
-                return (0, text);
-            }
-            text.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return (line[..3].parse().expect("a reply code"), text);
-            }
-        }
-    }
-
-    /// Whether the server has closed the connection (reads nothing more).
-    async fn closed(&mut self) -> bool {
-        let mut rest = String::new();
-        matches!(
-            tokio::time::timeout(Duration::from_secs(20), self.reader.read_line(&mut rest)).await,
-            Ok(Ok(0) | Err(_))
-        )
-    }
-
-    async fn command(&mut self, line: &str) -> (u16, String) {
-        self.writer.write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
-        self.reply().await
-    }
-
-    /// DATA, the message (dot-stuffed), the final dot; returns the final reply.
-    async fn data(&mut self, message: &str) -> (u16, String) {
-        let (code, text) = self.command("DATA").await;
-        assert_eq!(code, 354, "{text}");
-        let mut wire = String::with_capacity(message.len() + 64);
-        for line in message.lines() {
-            if line.starts_with('.') {
-                wire.push('.');
-            }
-            wire.push_str(line);
-            wire.push_str("\r\n");
-        }
-        wire.push_str(".\r\n");
-        self.writer.write_all(wire.as_bytes()).await.unwrap();
-        self.reply().await
-    }
-
-    /// A whole transaction; returns the answer to the message.
-    async fn send(&mut self, from: &str, to: &str, message: &str) -> (u16, String) {
-        let (code, text) = self.command(&format!("MAIL FROM:<{from}>")).await;
-        assert_eq!(code, 250, "MAIL: {text}");
-        let (code, text) = self.command(&format!("RCPT TO:<{to}>")).await;
-        assert_eq!(code, 250, "RCPT: {text}");
-        self.data(message).await
     }
 }
 
@@ -227,7 +113,7 @@ Tilmeld mig venligst.\r
 }
 
 async fn idle_connections_from_one_address_leave_room_for_a_bounce_from_another(engine: Engine) {
-    let app = Listener::start(engine, &[]).await;
+    let app = listener(engine, &[]).await;
     let ida = "ida@velfaerdstek.example";
     let (person, bounce_to) = app.member_with_a_message(ida).await;
 
@@ -235,7 +121,7 @@ async fn idle_connections_from_one_address_leave_room_for_a_bounce_from_another(
     let mut idle = Vec::new();
     let mut refused = 0;
     for _ in 0..64 {
-        let (mut smtp, code) = Smtp::open(app.addr).await;
+        let (mut smtp, code) = SmtpClient::open(app.addr).await;
         match code {
             220 => idle.push(smtp),
             421 => {
@@ -248,19 +134,19 @@ async fn idle_connections_from_one_address_leave_room_for_a_bounce_from_another(
     assert_eq!((idle.len(), refused), (8, 56), "8 connections per peer, the 9th and later get 421");
 
     // Meanwhile a mail server elsewhere delivers a bounce, and it is processed.
-    let (mut mx, code) = Smtp::open_from("127.0.0.2", app.addr).await;
+    let (mut mx, code) = SmtpClient::open_from("127.0.0.2", app.addr).await;
     assert_eq!(code, 220, "another peer is served while one holds its 8");
     assert_eq!(mx.command("EHLO mx.velfaerdstek.example").await.0, 250);
     let (code, text) = mx.send("", &bounce_to, &dsn(&bounce_to, ida)).await;
     assert_eq!(code, 250, "{text}");
-    assert_eq!(app.status(person).await, "bounced", "the bounced person is suppressed");
+    assert_eq!(app.person_state(person).await.0, "bounced", "the bounced person is suppressed");
     assert_eq!(mx.command("QUIT").await.0, 221);
 
     // Once the idle connections are gone, their address is served again.
     drop(idle);
     let mut again = None;
     for _ in 0..200 {
-        let (smtp, code) = Smtp::open(app.addr).await;
+        let (smtp, code) = SmtpClient::open(app.addr).await;
         if code == 220 {
             again = Some(smtp);
             break;
@@ -276,7 +162,7 @@ both_engines!(idle_connections_from_one_address_leave_room_for_a_bounce_from_ano
 
 /// Sends a join mail from each sender over one connection; returns the answers.
 async fn join_mails(addr: SocketAddr, senders: &[String]) -> Vec<u16> {
-    let mut smtp = Smtp::connect(addr).await;
+    let mut smtp = SmtpClient::connect(addr).await;
     assert_eq!(smtp.command("EHLO mx.forged.example").await.0, 250);
     let mut answers = Vec::new();
     for (n, from) in senders.iter().enumerate() {
@@ -289,7 +175,7 @@ async fn join_mails(addr: SocketAddr, senders: &[String]) -> Vec<u16> {
 }
 
 async fn ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget(engine: Engine) {
-    let app = Listener::start(engine, &[("security.signups_per_ip_per_hour", "3")]).await;
+    let app = listener(engine, &[("security.signups_per_ip_per_hour", "3")]).await;
     let forged: Vec<String> = (0..10).map(|n| format!("offer{n}@firma{n}.example")).collect();
     let answers = join_mails(app.addr, &forged).await;
     assert_eq!(answers, [250, 250, 250, 451, 451, 451, 451, 451, 451, 451], "over budget: try again later");
@@ -298,7 +184,7 @@ async fn ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget(engi
     // The sign-up form counts under the same budget: it is spent for this client.
     let web = format!("http://{}/subscribe", app.running.addr);
     let form = [("name", "Ny Deltager"), ("email", "ny@web.example"), ("consent", "yes")];
-    let res = reqwest::Client::new().post(web).form(&form).send().await.unwrap();
+    let res = reqwest::Client::new().post_form(web, &form).await;
     assert_eq!(res.status(), 429);
     assert_eq!(app.confirmations().await, 3);
     app.stop().await;
@@ -306,7 +192,7 @@ async fn ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget(engi
 both_engines!(ten_forged_join_mails_in_one_connection_spend_the_web_forms_budget);
 
 async fn join_mails_from_one_envelope_domain_stop_at_its_budget(engine: Engine) {
-    let app = Listener::start(engine, &[("security.signups_per_domain_per_hour", "2")]).await;
+    let app = listener(engine, &[("security.signups_per_domain_per_hour", "2")]).await;
     let senders: Vec<String> = ["a", "a", "a", "b", "b", "b"]
         .iter()
         .enumerate()
@@ -320,8 +206,8 @@ async fn join_mails_from_one_envelope_domain_stop_at_its_budget(engine: Engine) 
 both_engines!(join_mails_from_one_envelope_domain_stop_at_its_budget);
 
 async fn a_session_that_keeps_talking_is_closed_after_its_command_budget(engine: Engine) {
-    let app = Listener::start(engine, &[]).await;
-    let mut smtp = Smtp::connect(app.addr).await;
+    let app = listener(engine, &[]).await;
+    let mut smtp = SmtpClient::connect(app.addr).await;
     assert_eq!(smtp.command("EHLO mx.nordlys-it.example").await.0, 250);
     for n in 2..=100 {
         assert_eq!(smtp.command("NOOP").await.0, 250, "command {n}");
@@ -330,7 +216,7 @@ async fn a_session_that_keeps_talking_is_closed_after_its_command_budget(engine:
     assert_eq!(code, 421, "the 101st command: {text}");
     assert!(smtp.closed().await, "and the connection is closed");
     // A new connection starts afresh.
-    let mut fresh = Smtp::connect(app.addr).await;
+    let mut fresh = SmtpClient::connect(app.addr).await;
     assert_eq!(fresh.command("EHLO mx.nordlys-it.example").await.0, 250);
     assert_eq!(fresh.command("QUIT").await.0, 221);
     app.stop().await;
@@ -338,7 +224,7 @@ async fn a_session_that_keeps_talking_is_closed_after_its_command_budget(engine:
 both_engines!(a_session_that_keeps_talking_is_closed_after_its_command_budget);
 
 async fn an_oversized_message_is_refused_with_552_and_the_next_one_goes_through(engine: Engine) {
-    let app = Listener::start(engine, &[]).await;
+    let app = listener(engine, &[]).await;
     let ida = "ida@velfaerdstek.example";
     let (person, bounce_to) = app.member_with_a_message(ida).await;
 
@@ -346,21 +232,21 @@ async fn an_oversized_message_is_refused_with_552_and_the_next_one_goes_through(
     let filler = vec!["A".repeat(76); 20_000].join("\r\n");
     let big = dsn(&bounce_to, ida).replace("--b1--", &format!("{filler}\r\n--b1--"));
     assert!(big.len() > 1_500_000);
-    let mut smtp = Smtp::connect(app.addr).await;
+    let mut smtp = SmtpClient::connect(app.addr).await;
     let (code, ehlo) = smtp.command("EHLO mx.velfaerdstek.example").await;
     assert_eq!(code, 250);
     assert!(ehlo.contains("SIZE 1048576"), "the limit is announced: {ehlo}");
     let (code, text) = smtp.send("", &bounce_to, &big).await;
     assert_eq!(code, 552, "{text}");
-    assert_eq!(app.status(person).await, "confirmed", "a refused message changes nothing");
+    assert_eq!(app.person_state(person).await.0, "confirmed", "a refused message changes nothing");
     assert_eq!(smtp.command("QUIT").await.0, 221);
 
     // The same bounce at its real size, on a new connection, is processed.
-    let mut again = Smtp::connect(app.addr).await;
+    let mut again = SmtpClient::connect(app.addr).await;
     assert_eq!(again.command("EHLO mx.velfaerdstek.example").await.0, 250);
     let (code, text) = again.send("", &bounce_to, &dsn(&bounce_to, ida)).await;
     assert_eq!(code, 250, "{text}");
-    assert_eq!(app.status(person).await, "bounced");
+    assert_eq!(app.person_state(person).await.0, "bounced");
     assert_eq!(again.command("QUIT").await.0, 221);
     app.stop().await;
 }

@@ -41,17 +41,16 @@ fn a_password_for_the_mail_server_without_tls_is_refused_at_start_up_unless_allo
 async fn names_and_titles_with_direction_overrides_or_invisible_characters_are_refused(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let res = app
-        .http
-        .post(format!("{}/subscribe", app.base))
-        .form(&[
-            ("name", "Anna \u{202E}gpj.exe"),
-            ("email", "anna@nordlys-it.example"),
-            ("organisation", "Nordlys IT A/S"),
-            ("consent", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/subscribe",
+            &[
+                ("name", "Anna \u{202E}gpj.exe"),
+                ("email", "anna@nordlys-it.example"),
+                ("organisation", "Nordlys IT A/S"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains(r#"id="name-error""#) && html.contains("usynlige tegn"), "{html}");
@@ -61,17 +60,16 @@ async fn names_and_titles_with_direction_overrides_or_invisible_characters_are_r
 
     let token = api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
     let res = app
-        .http
-        .post(format!("{}/api/v1/meetings", app.base))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "title": "Dialogforum\u{200B} 30", "number": 30,
-            "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
-            "format": "physical", "venue": "KL-huset"
-        }))
-        .send()
-        .await
-        .unwrap();
+        .api(&token)
+        .post(
+            "/meetings",
+            &serde_json::json!({
+                "title": "Dialogforum\u{200B} 30", "number": 30,
+                "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
+                "format": "physical", "venue": "KL-huset"
+            }),
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let problem: serde_json::Value = res.json().await.unwrap();
@@ -83,8 +81,7 @@ both_engines!(names_and_titles_with_direction_overrides_or_invisible_characters_
 async fn null_for_an_optional_field_in_the_api_means_not_set(engine: Engine) {
     use dialogforum::domain::Role;
     use serde_json::{Value, json};
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let post = |path: &str, body: Value| {
         app.http.post(format!("{}/api/v1{path}", app.base)).bearer_auth(&token).json(&body).send()
     };
@@ -108,13 +105,9 @@ async fn null_for_an_optional_field_in_the_api_means_not_set(engine: Engine) {
     let id = meeting["id"].as_str().unwrap().to_owned();
 
     let res = app
-        .http
-        .patch(format!("{}/api/v1/meetings/{id}", app.base))
-        .bearer_auth(&token)
-        .json(&json!({"title": null, "description": "Nu med tekst", "venue": null}))
-        .send()
-        .await
-        .unwrap();
+        .api(&token)
+        .patch(&format!("/meetings/{id}"), &json!({"title": null, "description": "Nu med tekst", "venue": null}))
+        .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let patched: Value = res.json().await.unwrap();
     assert_eq!(

@@ -12,11 +12,11 @@ use dialogforum::app::{self, StartOptions};
 use dialogforum::domain::{Email, Role};
 use dialogforum::mail::{Composer, Outgoing};
 use dialogforum::store::Store;
-use dialogforum::store::outbox::{ClaimOwner, OutboxCounts, Outcome, enqueue};
+use dialogforum::store::outbox::{ClaimOwner, Outcome, enqueue};
 use uuid::Uuid;
 
 use crate::common::smtp::{Received, SmtpServer};
-use crate::common::{self, Engine, TestApp, TestDb};
+use crate::common::{self, Engine, TestApp, TestDb, wait_for_counts};
 
 /// The lease before claims were renewed; a crash then delayed mail this long.
 const OLD_LEASE: Duration = Duration::from_mins(2);
@@ -71,17 +71,6 @@ async fn wait_for_recipients(smtp: &SmtpServer, n: usize, secs: u64) -> Vec<Rece
     }
 }
 
-async fn wait_for_sent(store: &Store, n: i64, secs: u64) -> OutboxCounts {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let c = store.outbox_counts().await.unwrap();
-        if c.sent >= n || Instant::now() > deadline {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Queues `n` letters to `who{i}@firma.example`.
 async fn queue_letters(store: &Store, n: usize) {
     let composer = Composer::new(
@@ -128,14 +117,7 @@ async fn invitation_campaign(db: TestDb, guests: usize) -> (TestDb, usize) {
         .map(|i| serde_json::json!({"email": format!("gaest{i}@leverandoer.example"), "name": format!("Gæst {i}")}))
         .collect();
     let body = serde_json::json!({"audience": {"all": true}, "guests": guests});
-    let res = app
-        .http
-        .post(format!("{}/api/v1/meetings/{meeting}/invitations", app.base))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&token).post(&format!("/meetings/{meeting}/invitations"), &body).await;
     assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
     let members = app.store().person_counts().await.unwrap();
     let confirmed = members.iter().find(|(s, _)| s == "confirmed").map_or(0, |(_, n)| *n);
@@ -283,7 +265,7 @@ async fn a_restarted_service_sends_what_the_killed_one_had_claimed_within_second
     let mut child = serve(&db, &smtp, &env);
     let msgs = wait_for_recipients(&smtp, total, 45).await;
     let took = restarted.elapsed();
-    let c = wait_for_sent(&store, i64::try_from(total).unwrap(), 20).await;
+    let c = wait_for_counts(&store, |c| c.sent >= i64::try_from(total).unwrap(), 20).await;
     kill_hard(&mut child);
 
     let by = per_recipient(&msgs);
@@ -303,11 +285,37 @@ async fn a_restarted_service_sends_what_the_killed_one_had_claimed_within_second
     }
     let invitations = msgs.iter().filter(|m| m.text().contains("/rsvp/")).count();
     assert_eq!(invitations, msgs.len(), "each message is an invitation with its answer link");
+    clean_up(peek, store, db).await;
+}
+both_engines!(a_restarted_service_sends_what_the_killed_one_had_claimed_within_seconds_not_minutes);
+
+/// Closes the connections and drops the database.
+async fn clean_up(peek: Peek, store: Store, db: TestDb) {
     peek.close().await;
     store.close().await;
     db.drop_db().await;
 }
-both_engines!(a_restarted_service_sends_what_the_killed_one_had_claimed_within_seconds_not_minutes);
+
+/// A fresh database with letters queued, a mail server that takes its time
+/// to accept each, and a second connection to look at the outbox.
+struct Bench {
+    smtp: SmtpServer,
+    db: TestDb,
+    store: Store,
+    peek: Peek,
+}
+
+impl Bench {
+    async fn with_letters(engine: Engine, n: usize, accept: Duration) -> Self {
+        let smtp = SmtpServer::start().await;
+        smtp.accept_slowly(accept);
+        let db = TestDb::new(engine).await;
+        let store = db.store().await;
+        let peek = Peek::open(&db).await;
+        queue_letters(&store, n).await;
+        Self { smtp, db, store, peek }
+    }
+}
 
 /// Settings for a worker that sends slowly enough to hold its claims for
 /// several leases: one connection, a server that takes its time, batches of 10.
@@ -321,13 +329,8 @@ const LEASE: Duration = Duration::from_secs(3);
 async fn a_live_worker_keeps_claims_it_holds_longer_than_the_lease_and_a_second_instance_sends_none_twice(
     engine: Engine,
 ) {
-    let smtp = SmtpServer::start().await;
-    smtp.accept_slowly(Duration::from_millis(400));
-    let db = TestDb::new(engine).await;
-    let store = db.store().await;
-    let peek = Peek::open(&db).await;
     let n = 30;
-    queue_letters(&store, n).await;
+    let Bench { smtp, db, store, peek } = Bench::with_letters(engine, n, Duration::from_millis(400)).await;
 
     let mut first = serve(&db, &smtp, &SLOW);
     smtp.wait_for(1, 30).await;
@@ -358,22 +361,15 @@ async fn a_live_worker_keeps_claims_it_holds_longer_than_the_lease_and_a_second_
     assert_eq!(msgs.len(), n, "nobody got it twice");
     assert!(longest > LEASE * 2, "a worker held a claim for {longest:?}, more than two leases of {LEASE:?}");
     assert_eq!(peek.taken_over().await, 0, "no claim of a live worker was taken over");
-    peek.close().await;
-    store.close().await;
-    db.drop_db().await;
+    clean_up(peek, store, db).await;
 }
 both_engines!(a_live_worker_keeps_claims_it_holds_longer_than_the_lease_and_a_second_instance_sends_none_twice);
 
 async fn a_stalled_worker_loses_its_claims_after_the_lease_and_does_not_send_them_when_it_wakes(engine: Engine) {
     // The control for the test above: the same two instances, but the first
     // stands still (SIGSTOP) and so cannot renew. Its claims are taken over.
-    let smtp = SmtpServer::start().await;
-    smtp.accept_slowly(Duration::from_millis(400));
-    let db = TestDb::new(engine).await;
-    let store = db.store().await;
-    let peek = Peek::open(&db).await;
     let n = 30;
-    queue_letters(&store, n).await;
+    let Bench { smtp, db, store, peek } = Bench::with_letters(engine, n, Duration::from_millis(400)).await;
 
     let mut first = serve(&db, &smtp, &SLOW);
     smtp.wait_for(1, 30).await;
@@ -387,7 +383,7 @@ async fn a_stalled_worker_loses_its_claims_after_the_lease_and_does_not_send_the
     // Woken up, the first instance finds its leases lapsed and sends none of it.
     signal(&first, "CONT");
     tokio::time::sleep(LEASE * 2).await;
-    let c = wait_for_sent(&store, i64::try_from(n).unwrap(), 30).await;
+    let c = wait_for_counts(&store, |c| c.sent >= i64::try_from(n).unwrap(), 30).await;
     tokio::time::sleep(LEASE).await;
     kill_hard(&mut first);
     kill_hard(&mut second);
@@ -397,20 +393,13 @@ async fn a_stalled_worker_loses_its_claims_after_the_lease_and_does_not_send_the
     assert_eq!(c.sent, i64::try_from(n).unwrap());
     // At most the one message that was on the stalled worker's one connection.
     assert!(msgs.len() <= n + 1, "{} messages for {n} recipients", msgs.len());
-    peek.close().await;
-    store.close().await;
-    db.drop_db().await;
+    clean_up(peek, store, db).await;
 }
 both_engines!(a_stalled_worker_loses_its_claims_after_the_lease_and_does_not_send_them_when_it_wakes);
 
 async fn a_worker_that_cannot_renew_its_claims_stops_sending_them_and_later_sends_each_once(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    smtp.accept_slowly(Duration::from_millis(300));
-    let db = TestDb::new(engine).await;
-    let store = db.store().await;
-    let peek = Peek::open(&db).await;
     let n = 30;
-    queue_letters(&store, n).await;
+    let Bench { smtp, db, store, peek } = Bench::with_letters(engine, n, Duration::from_millis(300)).await;
 
     let mut env = SLOW.to_vec();
     env.push(("DIALOGFORUM_DATABASE__BUSY_TIMEOUT_MS", "500"));
@@ -422,7 +411,8 @@ async fn a_worker_that_cannot_renew_its_claims_stops_sending_them_and_later_send
     let unlocked_at = Instant::now();
     let sent_while_away = smtp.messages().iter().filter(|m| m.at > locked_at + LEASE + Duration::from_secs(1)).count();
     lock.release().await;
-    let c = wait_for_sent(&store, i64::try_from(n).unwrap(), 60).await;
+    let c = wait_for_counts(&store, |c| c.sent >= i64::try_from(n).unwrap(), 60).await;
+    // A process that gave up on failed renewals would be gone by now.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let alive = child.try_wait().unwrap().is_none();
     kill_hard(&mut child);
@@ -439,9 +429,7 @@ async fn a_worker_that_cannot_renew_its_claims_stops_sending_them_and_later_send
     assert_eq!(c.sent, i64::try_from(n).unwrap());
     assert_eq!(per_recipient(&msgs).len(), n, "everyone got the letter");
     assert_eq!(msgs.len(), n, "nobody got it twice");
-    peek.close().await;
-    store.close().await;
-    db.drop_db().await;
+    clean_up(peek, store, db).await;
 }
 both_engines!(a_worker_that_cannot_renew_its_claims_stops_sending_them_and_later_sends_each_once);
 

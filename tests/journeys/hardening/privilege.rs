@@ -1,11 +1,11 @@
 //! Least privilege at the edges: the role guard decides on the decoded,
 //! normalised path, and API tokens stop working when they expire.
 
+use crate::common::PostForm as _;
 use dialogforum::domain::{Email, Role, Token};
 use dialogforum::store::users::{create_api_token, upsert_user};
 use jiff::SignedDuration;
 
-use super::signed_in;
 use crate::common::{Engine, TestApp, api_token};
 
 async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {
@@ -14,16 +14,9 @@ async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {
     // Someone on the list, whose address a viewer must not see.
     let organiser = api_token(&app, "organiser@forum.example", Role::Organiser).await;
     let body = serde_json::json!({"email": "dorthe@firma.example", "name": "Dorthe Deltager"});
-    let res = app
-        .http
-        .post(format!("{}/api/v1/subscribers", app.base))
-        .bearer_auth(&organiser)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.api(&organiser).post("/subscribers", &body).await;
     assert!(res.status().is_success(), "{}", res.status());
-    let pages = signed_in(&app, "viewer@forum.example").await;
+    let pages = app.sign_in("viewer@forum.example").await.http;
     for path in [
         "/admin/%75sers",
         "/admin/%55sers",
@@ -41,7 +34,7 @@ async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {
         assert!(!body.contains("dorthe@firma.example"), "viewer GET {path} shows a person:\n{body}");
     }
     for path in ["/%73ubscribers", "/subscribers/", "/./subscribers", "/%74okens", "/audit%2F"] {
-        let res = app.http.get(format!("{}/api/v1{path}", app.base)).bearer_auth(&viewer).send().await.unwrap();
+        let res = app.api(&viewer).get(path).await;
         // The API's guard runs on routed requests; a spelling no route takes is 404.
         assert!([403, 404].contains(&res.status().as_u16()), "viewer API GET {path}: {}", res.status());
         let body = res.text().await.unwrap();
@@ -75,16 +68,16 @@ async fn an_api_token_stops_working_when_it_expires(engine: Engine) {
 
     // An admin gives a new token an end on the page; a nonsense value is refused by the field.
     api_token(&app, "admin@forum.example", Role::Admin).await;
-    let admin = signed_in(&app, "admin@forum.example").await;
+    let admin = app.sign_in("admin@forum.example").await.http;
     let page = admin.get(format!("{}/admin/tokens", app.base)).send().await.unwrap().text().await.unwrap();
     let csrf = page.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
     let form = [("csrf", csrf.as_str()), ("name", "Kalender"), ("owner", ""), ("expires_days", "0")];
-    let res = admin.post(format!("{}/admin/tokens", app.base)).form(&form).send().await.unwrap();
+    let res = admin.post_form(format!("{}/admin/tokens", app.base), &form).await;
     assert_eq!(res.status(), 422);
     let body = res.text().await.unwrap();
     assert!(body.contains(r#"id="expires_days-error""#), "{body}");
     let form = [("csrf", csrf.as_str()), ("name", "Kalender"), ("owner", ""), ("expires_days", "30")];
-    let res = admin.post(format!("{}/admin/tokens", app.base)).form(&form).send().await.unwrap();
+    let res = admin.post_form(format!("{}/admin/tokens", app.base), &form).await;
     assert_eq!(res.status(), 200);
     let tokens = app.store().api_tokens(None).await.unwrap();
     let made = tokens.iter().find(|t| t.name == "Kalender").expect("the new token");

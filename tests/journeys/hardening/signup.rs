@@ -3,11 +3,12 @@
 //! changes nothing until its link is used, retention purges requests rather
 //! than people, and a used confirmation link answers "already confirmed".
 
+use crate::common::PostForm as _;
 use dialogforum::domain::{Email, Name, PersonStatus};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 
-use crate::common::smtp::{Received, SmtpServer};
-use crate::common::{Engine, TestApp};
+use crate::common::smtp::Received;
+use crate::common::{self, Engine, TestApp};
 
 /// The first link in the text part whose path starts with `prefix`, as a URL on the test server.
 fn local_link(app: &TestApp, m: &Received, prefix: &str) -> String {
@@ -31,16 +32,14 @@ async fn stored(app: &TestApp, email: &str) -> (String, String, String) {
 }
 
 async fn a_used_confirmation_link_says_already_confirmed_and_changes_nothing(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let signup = [
         ("name", "Søren Ærø"),
         ("email", "soren@nordlys-it.example"),
         ("organisation", "Nordlys IT A/S"),
         ("consent", "yes"),
     ];
-    let res = app.http.post(format!("{}/subscribe", app.base)).form(&signup).send().await.unwrap();
+    let res = app.post_form("/subscribe", &signup).await;
     assert_eq!(res.status(), 200);
     let mail = smtp.wait_for(1, 10).await;
     let confirm = local_link(&app, &mail[0], "/confirm/");
@@ -50,7 +49,7 @@ async fn a_used_confirmation_link_says_already_confirmed_and_changes_nothing(eng
     assert_eq!(before.0, "confirmed");
 
     // Someone who got hold of the used link tries it again, with another organisation.
-    let res = app.http.post(&confirm).form(&[("organisation", "Angriber ApS")]).send().await.unwrap();
+    let res = app.http.post_form(&confirm, &[("organisation", "Angriber ApS")]).await;
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains("Allerede bekræftet") && !page.contains("Du er nu på listen"), "{page}");
@@ -91,7 +90,7 @@ async fn known_person(app: &TestApp, email: &str, name: &str, organisation: &str
 /// Signs `email` up through the public form under the given name and organisation.
 async fn sign_up(app: &TestApp, email: &str, name: &str, organisation: &str) {
     let form = [("name", name), ("email", email), ("organisation", organisation), ("consent", "yes")];
-    let res = app.http.post(format!("{}/subscribe", app.base)).form(&form).send().await.unwrap();
+    let res = app.post_form("/subscribe", &form).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 
@@ -102,9 +101,7 @@ const KNOWN: [(&str, PersonStatus); 3] = [
 ];
 
 async fn a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as_a_request(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     for (email, status) in KNOWN {
         known_person(&app, email, "Karen Kommune", "Kommunernes IT", status).await;
     }
@@ -143,9 +140,7 @@ async fn a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as
 both_engines!(a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as_a_request);
 
 async fn a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_suppression(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let email = "afvist@kommune.example";
     known_person(&app, email, "Karen Kommune", "Kommunernes IT", PersonStatus::Bounced).await;
 
@@ -174,9 +169,7 @@ async fn a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_s
 both_engines!(a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_suppression);
 
 async fn confirming_applies_what_was_typed_with_the_request(engine: Engine) {
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let email = "tidligere@kommune.example";
     known_person(&app, email, "Karen Kommune", "Kommunernes IT", PersonStatus::Unsubscribed).await;
     sign_up(&app, email, "Karen Jensen", "Digitaliseringshuset A/S").await;
@@ -206,32 +199,17 @@ async fn confirming_applies_what_was_typed_with_the_request(engine: Engine) {
 both_engines!(confirming_applies_what_was_typed_with_the_request);
 
 async fn an_invitation_is_not_passed_on_to_someone_who_left_or_bounced(engine: Engine) {
-    use dialogforum::domain::{RegistrationId, Role, Token, TokenPurpose};
-    use dialogforum::store::registrations::insert_invited;
-    use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+    use dialogforum::domain::Role;
 
-    let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = TestApp::spawn_with(engine, &[("mail.transport", "smtp"), ("mail.smtp_url", url.as_str())]).await;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let api = crate::common::api_token(&app, "org@forum.example", Role::Organiser).await;
     let body = serde_json::json!({
         "title": "Videregivelse", "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
         "format": "virtual", "online_url": "https://meet.example/df", "capacity": 10
     });
-    let created: serde_json::Value = app
-        .http
-        .post(format!("{}/api/v1/meetings", app.base))
-        .bearer_auth(&api)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: serde_json::Value = app.api(&api).post("/meetings", &body).await.json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    let res =
-        app.http.post(format!("{}/api/v1/meetings/{id}/publish", app.base)).bearer_auth(&api).send().await.unwrap();
+    let res = app.api(&api).act(&format!("/meetings/{id}/publish")).await;
     assert_eq!(res.status(), 200);
 
     known_person(&app, "inviteret@kommune.example", "Ivan Inviteret", "Kommunernes IT", PersonStatus::Confirmed).await;
@@ -244,24 +222,12 @@ async fn an_invitation_is_not_passed_on_to_someone_who_left_or_bounced(engine: E
         .await
         .unwrap());
     let person = dialogforum::domain::PersonId::from_uuid(invitee);
-    let (reg, token) = (RegistrationId::new(), Token::generate());
-    let mut tx = app.store().begin().await.unwrap();
-    insert_invited(&mut tx, id.parse().unwrap(), &[(reg, person)]).await.unwrap();
-    let link = NewLinkToken {
-        hash: token.hash(),
-        purpose: TokenPurpose::Rsvp,
-        person: Some(person),
-        registration: Some(reg),
-        expires_at: None,
-    };
-    insert_link_tokens(&mut tx, &[link]).await.unwrap();
-    tx.commit().await.unwrap();
-    let rsvp = format!("{}/rsvp/{}/colleague", app.base, token.expose());
+    let (_, token) = common::invite_person(app.store(), id.parse().unwrap(), person).await;
+    let rsvp = format!("{}/rsvp/{token}/colleague", app.base);
 
     let mut answers = Vec::new();
     for (name, email) in [("Tine", "tidligere@kommune.example"), ("Arne", "afvist@kommune.example")] {
-        let res =
-            app.http.post(&rsvp).form(&[("colleague_name", name), ("colleague_email", email)]).send().await.unwrap();
+        let res = app.http.post_form(&rsvp, &[("colleague_name", name), ("colleague_email", email)]).await;
         assert_eq!(res.status(), 409, "{email}");
         let page = res.text().await.unwrap();
         assert!(page.contains(r#"id="colleague_email-error""#), "{page}");
@@ -274,13 +240,7 @@ async fn an_invitation_is_not_passed_on_to_someone_who_left_or_bounced(engine: E
         on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from outbox").fetch_one(&pool).await.unwrap());
     assert_eq!(queued, 0, "nothing was mailed");
     // The invitation still works and can go to a colleague who may be mailed.
-    let res = app
-        .http
-        .post(&rsvp)
-        .form(&[("colleague_name", "Kim"), ("colleague_email", "kim@kommune.example")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.http.post_form(&rsvp, &[("colleague_name", "Kim"), ("colleague_email", "kim@kommune.example")]).await;
     assert_eq!(res.status(), 200);
     assert_eq!(smtp.wait_for(1, 10).await[0].to, vec!["kim@kommune.example".to_owned()]);
     app.stop().await;

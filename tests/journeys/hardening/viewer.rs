@@ -2,14 +2,10 @@
 //! needs, never lists of people and what they told us, on the pages and in
 //! the API alike.
 
-use dialogforum::domain::{Email, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
-use dialogforum::store::people::{NewPerson, insert_person_if_new};
-use dialogforum::store::registrations::insert_invited;
-use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+use dialogforum::domain::{PersonStatus, Role};
 use serde_json::{Value, json};
 
-use super::signed_in;
-use crate::common::{Engine, TestApp, api_token};
+use crate::common::{self, Engine, TestApp, api_token};
 
 /// A published meeting with one person attending who told us a diet and an access need.
 async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {
@@ -23,28 +19,17 @@ async fn meeting_with_an_attendee(app: &TestApp, token: &str) -> String {
     let publish = format!("{}/api/v1/meetings/{id}/publish", app.base);
     assert_eq!(app.http.post(publish).bearer_auth(token).send().await.unwrap().status(), 200);
 
-    let mut tx = app.store().begin().await.unwrap();
-    let person = NewPerson {
-        email: Email::parse("dorthe@firma.example").unwrap(),
-        name: Name::parse("Dorthe Deltager").unwrap(),
-        organisation: Some(Name::parse("Firma A/S").unwrap()),
-        status: PersonStatus::Confirmed,
-        interests: Vec::new(),
-    };
-    let (person, _) = insert_person_if_new(&mut tx, &person, None).await.unwrap();
-    let (reg, link) = (RegistrationId::new(), Token::generate());
-    insert_invited(&mut tx, id.parse().unwrap(), &[(reg, person)]).await.unwrap();
-    let token_row = NewLinkToken {
-        hash: link.hash(),
-        purpose: TokenPurpose::Rsvp,
-        person: Some(person),
-        registration: Some(reg),
-        expires_at: None,
-    };
-    insert_link_tokens(&mut tx, &[token_row]).await.unwrap();
-    tx.commit().await.unwrap();
+    let person = common::add_person(
+        app.store(),
+        "dorthe@firma.example",
+        "Dorthe Deltager",
+        "Firma A/S",
+        PersonStatus::Confirmed,
+    )
+    .await;
+    let (_, link) = common::invite_person(app.store(), id.parse().unwrap(), person).await;
     let answer = [("answer", "yes"), ("diet", "Glutenfri kost"), ("access_needs", "Kørestolsadgang")];
-    let res = app.http.post(format!("{}/rsvp/{}", app.base, link.expose())).form(&answer).send().await.unwrap();
+    let res = app.post_form(&format!("/rsvp/{link}"), &answer).await;
     assert_eq!(res.status(), 200);
     id
 }
@@ -72,7 +57,7 @@ async fn a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api(engi
     assert_eq!(app.http.get(&url).bearer_auth(&viewer).send().await.unwrap().status(), 200);
 
     // The pages: the registrations page gives a viewer the counts only.
-    let reader = signed_in(&app, "viewer@forum.example").await;
+    let reader = app.sign_in("viewer@forum.example").await.http;
     let page = format!("{}/admin/meetings/{meeting}/registrations", app.base);
     let res = reader.get(&page).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -90,7 +75,7 @@ async fn a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api(engi
         assert_eq!(res.status(), 403, "viewer {path}");
         assert!(!res.text().await.unwrap().contains("Dorthe"));
     }
-    let organiser_pages = signed_in(&app, "org@forum.example").await;
+    let organiser_pages = app.sign_in("org@forum.example").await.http;
     let html = organiser_pages.get(&page).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Dorthe Deltager") && html.contains("Glutenfri kost"), "{html}");
     app.stop().await;
