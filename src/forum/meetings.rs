@@ -2,8 +2,8 @@
 //! mail each step owes the people on it.
 
 use super::{Forum, Refusal, Result};
-use crate::domain::{MeetingId, MeetingShape, MeetingStatus};
-use crate::mail::changes::{Change, queue_change};
+use crate::domain::{Broken, MeetingField, MeetingId, MeetingShape, MeetingStatus};
+use crate::mail::compose::changes::{Change, queue_change};
 use crate::store::StoreError;
 use crate::store::audit::{Actor, record_on_meeting};
 use crate::store::meetings::{
@@ -21,7 +21,7 @@ fn rows(n: Option<usize>) -> Option<i64> {
 /// [`Refusal::Broken`] when its details break the meeting rules,
 /// [`Refusal::NumberTaken`] when another meeting has its number.
 pub async fn create(forum: &Forum, who: &Actor, new: &NewMeeting) -> Result<MeetingId> {
-    keeps_the_rules(&new.shape())?;
+    keeps_the_rules(&new.shape(), &[])?;
     let mut tx = forum.store.begin().await?;
     let id = match insert_meeting(&mut tx, new).await {
         Ok(id) => id,
@@ -33,9 +33,9 @@ pub async fn create(forum: &Forum, who: &Actor, new: &NewMeeting) -> Result<Meet
     Ok(id)
 }
 
-/// Refuses details that break a meeting rule.
-fn keeps_the_rules(shape: &MeetingShape<'_>) -> Result<()> {
-    let broken = shape.broken();
+/// Refuses details that break a meeting rule, but for those in `already`.
+fn keeps_the_rules(shape: &MeetingShape<'_>, already: &[(MeetingField, Broken)]) -> Result<()> {
+    let broken: Vec<_> = shape.broken().into_iter().filter(|b| !already.contains(b)).collect();
     if broken.is_empty() { Ok(()) } else { Err(Refusal::Broken(broken).into()) }
 }
 
@@ -60,7 +60,9 @@ fn moved(seen: &Meeting, m: &Meeting) -> bool {
 /// [`Refusal::Stale`] when the meeting changed since `seen` was read,
 /// [`Refusal::NumberTaken`] and [`Refusal::TrackInUse`].
 pub async fn update(forum: &Forum, who: &Actor, seen: &Meeting, mut m: Meeting) -> Result<()> {
-    keeps_the_rules(&m.shape())?;
+    // A meeting stored before a rule existed stays editable: an edit may not
+    // break a rule, but need not mend one it did not touch.
+    keeps_the_rules(&m.shape(), &seen.shape().broken())?;
     let removed =
         seen.programme.iter().filter_map(|p| p.track.as_ref()).find(|k| !m.tracks.iter().any(|t| &t.key == *k));
     if let Some(k) = removed {
@@ -100,9 +102,10 @@ pub async fn update(forum: &Forum, who: &Actor, seen: &Meeting, mut m: Meeting) 
 /// leave its draft, [`Refusal::Stale`] when it changed while being cancelled.
 pub async fn transition(forum: &Forum, who: &Actor, id: MeetingId, to: MeetingStatus) -> Result<Meeting> {
     let seen = forum.store.meeting(id).await?;
-    // A meeting leaving its draft must be complete (a virtual one needs its link).
-    if seen.status == MeetingStatus::Draft {
-        keeps_the_rules(&MeetingShape { status: to, ..seen.shape() })?;
+    // A draft going public must be complete (a virtual one needs its link);
+    // one that is cancelled need not be.
+    if seen.status == MeetingStatus::Draft && to.is_public() && to != MeetingStatus::Cancelled {
+        keeps_the_rules(&MeetingShape { status: to, ..seen.shape() }, &[])?;
     }
     let mut tx = forum.store.begin().await?;
     let mut queued = None;

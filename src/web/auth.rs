@@ -131,15 +131,40 @@ pub fn normalised(raw: &str) -> Option<String> {
     Some(format!("/{}", segments.join("/")).to_lowercase())
 }
 
+/// Whether `raw` is spelt so that the router, which matches the path as
+/// sent, and the guard, which decides on the [`normalised`] path, could read
+/// it differently: an encoded `/` or `\`, a `\`, an empty segment, or a `.`
+/// or `..` segment (however encoded). No link the service makes looks like
+/// that, so such a request never reaches a handler.
+fn ambiguous(raw: &str) -> bool {
+    let lower = raw.to_ascii_lowercase();
+    lower.contains("%2f")
+        || lower.contains("%5c")
+        || raw.contains('\\')
+        || raw.contains("//")
+        || raw
+            .split('/')
+            .any(|s| matches!(percent_encoding::percent_decode_str(s).decode_utf8_lossy().as_ref(), "." | ".."))
+}
+
+/// Whether `path` is the organiser workspace or under it.
+fn under_admin(path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    path == "/admin" || path.starts_with("/admin/")
+}
+
 /// In front of every page: `/admin` and everything under it needs a live
 /// session and a role that [`Need::of`] allows; others get the login page
-/// (no session) or 403. The decision is made on the [`normalised`] path.
+/// (no session) or 403. The decision is made on the [`normalised`] path; a
+/// path that is [`ambiguous`] is refused after it (404), so that no spelling
+/// reaches a handler the guard did not decide for.
 pub async fn guard_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(path) = normalised(req.uri().path()) else {
+    let raw = req.uri().path().to_owned();
+    let Some(path) = normalised(&raw) else {
         return Error::NotFound.into_response();
     };
-    if !(path == "/admin" || path.starts_with("/admin/")) {
-        return next.run(req).await;
+    if !(under_admin(&path) || under_admin(&raw)) {
+        return if ambiguous(&raw) { Error::NotFound.into_response() } else { next.run(req).await };
     }
     let need = Need::of(req.method(), &path);
     let (mut parts, body) = req.into_parts();
@@ -150,18 +175,22 @@ pub async fn guard_pages(State(state): State<AppState>, req: Request, next: Next
     if !need.allows(organiser.user.role) {
         return Error::Forbidden(need.refusal()).into_response();
     }
+    if ambiguous(&raw) {
+        return Error::NotFound.into_response();
+    }
     parts.extensions.insert(organiser);
     next.run(Request::from_parts(parts, body)).await
 }
 
 /// In front of every API route but the OpenAPI document: a valid token of an
 /// enabled account (else 401) whose role [`Need::of`] allows (else 403),
-/// decided on the [`normalised`] path.
+/// decided on the [`normalised`] path; an [`ambiguous`] path is then 404.
 pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(path) = normalised(req.uri().path()) else {
+    let raw = req.uri().path().to_owned();
+    let Some(path) = normalised(&raw) else {
         return Error::NotFound.into_response();
     };
-    if path == "/openapi.json" {
+    if raw == "/openapi.json" {
         return next.run(req).await;
     }
     let need = Need::of(req.method(), &path);
@@ -172,6 +201,9 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
     };
     if !need.allows(user.0.role) {
         return Error::Forbidden(need.refusal()).into_response();
+    }
+    if ambiguous(&raw) {
+        return Error::NotFound.into_response();
     }
     parts.extensions.insert(user);
     next.run(Request::from_parts(parts, body)).await
@@ -436,6 +468,16 @@ mod tests {
 
     fn need(method: &Method, raw: &str) -> Need {
         Need::of(method, &normalised(raw).expect("a UTF-8 path"))
+    }
+
+    #[test]
+    fn spellings_the_router_and_the_guard_could_read_differently_are_ambiguous() {
+        for raw in ["/admin/interests/..%2F..%2Fx", "/admin//users", "/admin/%2e%2e/users", "/a\\b", "/x/%5cy"] {
+            assert!(super::ambiguous(raw), "{raw}");
+        }
+        for raw in ["/admin/interests/ai", "/rsvp/AbC-_9", "/admin/", "/meetings/17"] {
+            assert!(!super::ambiguous(raw), "{raw}");
+        }
     }
 
     #[test]

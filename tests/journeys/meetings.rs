@@ -427,7 +427,7 @@ async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engi
     let ctx =
         dialogforum::mail::MailContext { composer: app.running.state.composer.clone(), base_url: app.base.clone() };
     let settings = dialogforum::config::Reminders { deadline_days: 2, start_hours: 24 };
-    assert_eq!(dialogforum::mail::reminders::send_due(store, &ctx, settings).await.unwrap(), 0);
+    assert_eq!(dialogforum::mail::compose::reminders::send_due(store, &ctx, settings).await.unwrap(), 0);
 
     let status = format!("{}/admin/meetings/{id}/status", app.base);
     assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
@@ -436,8 +436,8 @@ async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engi
 
     // The runner already sent them: two more runs at once find nobody left.
     let (a, b) = tokio::join!(
-        dialogforum::mail::reminders::send_due(store, &ctx, settings),
-        dialogforum::mail::reminders::send_due(store, &ctx, settings)
+        dialogforum::mail::compose::reminders::send_due(store, &ctx, settings),
+        dialogforum::mail::compose::reminders::send_due(store, &ctx, settings)
     );
     assert_eq!((a.unwrap(), b.unwrap()), (0, 0));
     let mut to: Vec<&str> = msgs.iter().map(|m| m.to[0].as_str()).collect();
@@ -580,3 +580,42 @@ async fn the_api_invites_an_organisation_and_moves_a_meeting_only_where_allowed(
     app.stop().await;
 }
 both_engines!(the_api_invites_an_organisation_and_moves_a_meeting_only_where_allowed);
+
+async fn a_virtual_draft_goes_public_only_with_its_link_and_old_flaws_do_not_block_an_edit(engine: Engine) {
+    let (app, token) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
+    let api = app.api(&token);
+    let draft = serde_json::json!({"title": "Virtuelt møde", "starts_at": "2027-10-01T09:00:00+02:00",
+        "ends_at": "2027-10-01T12:00:00+02:00", "format": "virtual"});
+    let res = api.post("/meetings", &draft).await;
+    assert_eq!(res.status(), 201, "a draft may wait for its joining link");
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    let res = api.act(&format!("/meetings/{id}/publish")).await;
+    assert_eq!(res.status(), 422);
+    let problem: serde_json::Value = res.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().starts_with("online_url:"), "{problem}");
+
+    // The same rule, by the field, on the organiser's page.
+    let page = app.sign_in("secretariat@forum.example").await;
+    let res = page.post(&format!("/admin/meetings/{id}/status"), &[("to", "published")]).await;
+    let html = text(res, 422).await;
+    assert!(html.contains(r#"id="online_url-error""#), "{html}");
+
+    // A meeting stored with a flaw (an http link, from before the rule) can still be edited.
+    on_db!(app.db, |pool| sqlx::query(
+        "update meeting set online_url = 'http://gammel.example/x' where number is null"
+    )
+    .execute(&pool)
+    .await
+    .unwrap()
+    .rows_affected());
+    let res = api.patch(&format!("/meetings/{id}"), &serde_json::json!({"title": "Virtuelt møde, nyt navn"})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = api.patch(&format!("/meetings/{id}"), &serde_json::json!({"ends_at": "2027-10-01T08:00:00+02:00"})).await;
+    assert_eq!(res.status(), 422, "but an edit may not add a flaw");
+
+    let res = api.act(&format!("/meetings/{id}/cancel")).await;
+    assert_eq!(res.status(), 200, "an incomplete draft can be cancelled");
+    app.stop().await;
+}
+both_engines!(a_virtual_draft_goes_public_only_with_its_link_and_old_flaws_do_not_block_an_edit);

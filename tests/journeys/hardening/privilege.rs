@@ -44,6 +44,24 @@ async fn the_role_guard_decides_on_the_decoded_path(engine: Engine) {
 }
 both_engines!(the_role_guard_decides_on_the_decoded_path);
 
+async fn a_path_spelt_to_leave_the_workspace_does_not_reach_a_handler_past_the_guard(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let viewer = app.sign_in_as("viewer@forum.example", Role::Viewer).await;
+    let organiser = app.sign_in_as("organiser@forum.example", Role::Organiser).await;
+    // Decoded, this path leaves /admin; as sent, it is the rename form of an interest.
+    let crafted = "/admin/interests/..%2F..%2Fx";
+    let form = [("title_da", "Ændret"), ("title_en", "Changed")];
+    let res = viewer.post(crafted, &form).await;
+    assert_eq!(res.status(), 403, "a viewer is refused by the guard, not by luck in the handler");
+    let res = organiser.post(crafted, &form).await;
+    assert_eq!(res.status(), 404, "nobody reaches a handler through a spelling the guard reads differently");
+    // The API's document is open to all, but only under its own name.
+    let res = app.http.get(format!("{}/api/v1/meetings/..%2F..%2Fopenapi.json", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), 401, "a spelling of the open document is not open");
+    app.stop().await;
+}
+both_engines!(a_path_spelt_to_leave_the_workspace_does_not_reach_a_handler_past_the_guard);
+
 async fn an_api_token_stops_working_when_it_expires(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let mut tx = app.store().begin().await.unwrap();

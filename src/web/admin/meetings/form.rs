@@ -114,8 +114,8 @@ impl DetailsForm {
     }
 
     /// Reads every field, with a message by each one that cannot be read or
-    /// breaks a meeting rule (for a meeting that is `status`), so that one
-    /// answer names every mistake. The use cases in [`crate::forum::meetings`]
+    /// breaks a meeting rule (for a meeting that is `status`; the rules are
+    /// checked once both times and the format can be read). The use cases in [`crate::forum::meetings`]
     /// keep the same rules ([`MeetingShape::broken`]) for every entry point.
     pub fn parse(&self, lang: Lang, status: MeetingStatus) -> Result<Details, Errors> {
         let mut errors: Errors = Vec::new();
@@ -218,7 +218,7 @@ fn parse_tracks(text: &str, lang: Lang, fail: &mut dyn FnMut(&str, &str)) -> Vec
                 fail(
                     "tracks",
                     lang.pick(
-                                                "Skriv ét spor pr. linje: nøgle | titel | pladser. Nøglen er små bogstaver, tal og bindestreg, og hver nøgle kun én gang.",
+                        "Skriv ét spor pr. linje: nøgle | titel | pladser. Nøglen er små bogstaver, tal og bindestreg, og hver nøgle kun én gang.",
                         "One track a line: key | title | seats. The key is lowercase letters, digits and hyphens, each key once.",
                     ),
                 );

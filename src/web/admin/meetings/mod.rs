@@ -42,7 +42,6 @@ pub fn router() -> Router<AppState> {
         .merge(materials::router())
 }
 
-/// "Another meeting has this number", by the number field.
 /// What the meeting use cases refuse, by the field of the details form it
 /// concerns; anything else is passed on.
 pub(crate) fn form_errors(e: ForumError, lang: Lang) -> Result<Errors> {
@@ -335,14 +334,24 @@ async fn save(
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=saved")).into_response())
 }
 
+/// Moves the meeting through its life; a draft that is not complete enough
+/// to go public comes back with the message by the field that lacks.
 async fn change_status(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(id): Path<MeetingId>,
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
     let to = MeetingStatus::parse(fields.get("to")).map_err(|e| Error::invalid("to", e))?;
-    forum::meetings::transition(&state.forum, &organiser.actor(), id, to).await?;
-    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=status")).into_response())
+    match forum::meetings::transition(&state.forum, &organiser.actor(), id, to).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/meetings/{id}?done=status")).into_response()),
+        Err(e @ ForumError::Refused(Refusal::Broken(_))) => {
+            let mut page = page_for(&state, &ctx, &organiser, &state.store.meeting(id).await?).await?;
+            page.errors = form_errors(e, ctx.lang)?;
+            Ok(invalid(page))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Saves a new programme, refusing a form made from an older version.
