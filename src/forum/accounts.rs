@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::{Forum, ForumError, Refusal, Result};
 use crate::config::Security;
 use crate::domain::{Email, ParseError, Role, Timestamp, Token, TokenHash, UserId, password};
-use crate::mail::notices;
+use crate::mail::compose::notices;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::users::{self, User};
 use crate::store::{Store, StoreError, rate};

@@ -6,7 +6,7 @@
 use super::{Forum, Refusal, Result};
 use crate::domain::{CampaignId, Email, MeetingId, Timestamp, UserId};
 use crate::i18n::Lang;
-use crate::mail::campaign::test_invitation;
+use crate::mail::compose::campaign::test_invitation;
 use crate::store::audit::{self, Actor, Entry, record_on_meeting};
 use crate::store::campaigns::{NewCampaign, Target, insert_campaign};
 use crate::store::meetings::{Meeting, set_invitation_message};

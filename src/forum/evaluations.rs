@@ -1,14 +1,14 @@
 //! Evaluations of a meeting: sending the questionnaire once the meeting has
 //! ended (a campaign now and a reminder campaign later), reminding now and
 //! closing now. The campaign runner expands the campaigns into mail
-//! ([`crate::mail::evaluations::queue`]).
+//! ([`crate::mail::compose::evaluations::queue`]).
 
 use jiff::SignedDuration;
 
 use super::Forum;
 use crate::config::Evaluation as Schedule;
 use crate::domain::{CampaignId, MeetingStatus, Timestamp, UserId, copenhagen, shifted};
-use crate::mail::evaluations::{KIND, REMINDER_KIND};
+use crate::mail::compose::evaluations::{KIND, REMINDER_KIND};
 use crate::store::audit::{Actor, record_on_meeting};
 use crate::store::campaigns::{NewCampaign, Target, insert_campaign};
 use crate::store::evaluations::{bring_forward, mark_meeting_evaluated, mark_sent, set_closing};

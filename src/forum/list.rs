@@ -8,7 +8,7 @@ use super::{Forum, Refusal, Result};
 use crate::config::Security;
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token};
 use crate::i18n::Lang;
-use crate::mail::notices::{self, To};
+use crate::mail::compose::notices::{self, To};
 use crate::store::audit::{Actor, record_on_person};
 use crate::store::erasure::{self, Erased};
 use crate::store::rate;

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Forum, ForumError, Refusal, Result};
 use crate::domain::{Email, MeetingId, Name, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose, link_expiry};
 use crate::i18n::Lang;
-use crate::mail::notices::To;
+use crate::mail::compose::notices::To;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::meetings::Meeting;
 use crate::store::outbox::{NewMessage, enqueue_many};
@@ -120,7 +120,7 @@ pub async fn pass_on(
     .await?;
     let url = format!("{}/rsvp/{}", forum.mail.base_url, token.expose());
     let to = To { person: colleague, email, name: name.as_str(), lang };
-    crate::mail::rsvp::colleague_invitation(&mut tx, &forum.mail, to, meeting, &reg.name, &url).await?;
+    crate::mail::compose::rsvp::colleague_invitation(&mut tx, &forum.mail, to, meeting, &reg.name, &url).await?;
     let messages = promotion_mails(forum, meeting, &promoted).await?;
     enqueue_many(&mut tx, &messages).await?;
     let entry = Entry {
@@ -158,7 +158,7 @@ async fn promotion_mails(forum: &Forum, meeting: &Meeting, promoted: &[Registrat
         let p = forum.store.registration(*id).await?;
         let (email, _, _, language) = forum.store.person_contact(p.person_id).await?;
         let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
-        messages.push(crate::mail::rsvp::promotion(&forum.mail, to, meeting, *id)?);
+        messages.push(crate::mail::compose::rsvp::promotion(&forum.mail, to, meeting, *id)?);
     }
     Ok(messages)
 }
@@ -296,7 +296,14 @@ async fn record_batch(forum: &Forum, meeting: MeetingId, jobs: &[Job]) -> Result
         };
         let to = To { person: job.person, email: &job.email, name: &job.name, lang: job.lang };
         let url = Some(job.rsvp_url.as_str());
-        messages.push(crate::mail::rsvp::confirmation(&forum.mail, to, &job.meeting, job.registration, seat, url)?);
+        messages.push(crate::mail::compose::rsvp::confirmation(
+            &forum.mail,
+            to,
+            &job.meeting,
+            job.registration,
+            seat,
+            url,
+        )?);
         messages.extend(promotion_mails(forum, &job.meeting, &promoted).await?);
         let action = match seat {
             Seat::Attending => "rsvp.attending",

@@ -11,7 +11,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::domain::CampaignId;
 use crate::mail::MailContext;
-use crate::mail::campaign::expand;
+use crate::mail::compose::campaign::expand;
 use crate::store::Store;
 use crate::store::campaigns::{Attempt, EXPANSION_ATTEMPTS};
 
@@ -136,7 +136,9 @@ pub async fn run_reminders(
         if *shutdown.borrow() {
             return Ok(());
         }
-        if crate::mail::reminders::send_due(&store, &ctx, reminders).await.context("queuing due reminders")? > 0 {
+        if crate::mail::compose::reminders::send_due(&store, &ctx, reminders).await.context("queuing due reminders")?
+            > 0
+        {
             mail_wake.notify_one();
         }
         tokio::select! {

@@ -1,24 +1,15 @@
-//! Mail: composing messages, the transports that carry them, the outbox worker
-//! that delivers what the store has queued, and the inbound listener that
-//! receives bounces, complaints and requests to join or leave the list.
+//! Mail, split by job: [`compose`] turns what happened into messages (the
+//! composer, and one module per kind of mail, each queued in the outbox in
+//! the transaction of the change that caused it); [`deliver`] hands the
+//! outbox to the world (the worker, the transports, our SMTP client, the
+//! per-message return paths); [`inbound`] receives what comes back (bounces,
+//! complaints, requests to join or leave the list).
 
-pub mod campaign;
-pub mod changes;
 pub mod compose;
-pub mod context;
-pub mod evaluations;
+pub mod deliver;
 pub mod inbound;
-pub mod notices;
-pub mod personal;
-pub mod reminders;
-pub mod requests;
-pub mod rsvp;
-pub mod smtp;
-pub mod transport;
-pub mod verp;
-pub mod worker;
 
+pub use compose::context::MailContext;
 pub use compose::{Composer, Outgoing};
-pub use context::MailContext;
-pub use transport::Transport;
-pub use worker::{Worker, WorkerSettings};
+pub use deliver::transport::Transport;
+pub use deliver::worker::{Worker, WorkerSettings};

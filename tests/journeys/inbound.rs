@@ -19,7 +19,7 @@ use common::smtp::SmtpClient;
 use common::{Engine, Inbound, TestApp};
 use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
 use dialogforum::i18n::EMAIL_CONSENT_TEXT;
-use dialogforum::mail::verp::{envelope_sender, leave_address};
+use dialogforum::mail::deliver::verp::{envelope_sender, leave_address};
 use dialogforum::mail::{Composer, Outgoing};
 use dialogforum::store::outbox::{ClaimOwner, Outcome};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};

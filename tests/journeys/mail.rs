@@ -71,7 +71,7 @@ async fn a_queued_message_arrives_once_as_text_and_html_with_list_headers(engine
     let got = &msgs[0];
     assert_eq!(got.to, vec!["anna.bogh@nordlys-it.example"]);
     assert!(got.from.starts_with("dialogforum+bounce-") && got.from.ends_with("@forum.example"), "VERP: {}", got.from);
-    assert!(dialogforum::mail::verp::message_of(&got.from).is_some(), "the envelope sender names the message");
+    assert!(dialogforum::mail::deliver::verp::message_of(&got.from).is_some(), "the envelope sender names the message");
     assert_eq!(got.header("Message-ID").unwrap(), format!("<{message_id}>"));
     assert!(got.header("Subject").unwrap().contains("=?utf-8?"), "non-ASCII subjects are encoded");
     assert_eq!(got.header("List-Unsubscribe").unwrap(), "<https://forum.example/unsubscribe/abc>");

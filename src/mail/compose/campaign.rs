@@ -7,7 +7,7 @@ use anyhow::Context;
 use askama::Template;
 
 use super::Composer;
-use super::compose::Outgoing;
+use super::Outgoing;
 use super::context::MailContext;
 use super::personal::{self, MessageError, Values};
 use crate::domain::{CampaignId, Email, MeetingFormat, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose};

@@ -2,7 +2,7 @@
 //! the base URL of links. Every mail job takes it; it depends on nothing else
 //! of the mail module but the composer.
 
-use super::compose::Composer;
+use super::Composer;
 
 /// What rendering personal mail needs besides the store.
 #[derive(Debug, Clone)]

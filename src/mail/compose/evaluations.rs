@@ -5,7 +5,7 @@
 use anyhow::Context;
 use askama::Template;
 
-use super::compose::Outgoing;
+use super::Outgoing;
 use super::context::MailContext;
 use crate::domain::{CampaignId, PersonStatus, Timestamp, Token, TokenPurpose};
 use crate::i18n::Lang;

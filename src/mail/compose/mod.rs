@@ -1,8 +1,21 @@
-//! Turning a mail's parts into the bytes that go over the wire.
+//! Composing mail: the [`Composer`] turns a mail's parts into the bytes that
+//! go over the wire, and a module per kind of mail decides what it says and
+//! to whom — invitations ([`campaign`]), notices to one person
+//! ([`notices`]), answers ([`rsvp`]), changes to a meeting ([`changes`]),
+//! reminders, evaluations — queuing it in the outbox.
 //!
 //! Names and subjects arrive as domain types without line breaks, and lettre
 //! encodes them (RFC 2047) on top of that; the tests in `tests/journeys/mail.rs` check
 //! what reaches a real SMTP server.
+
+pub mod campaign;
+pub mod changes;
+pub mod context;
+pub mod evaluations;
+pub mod notices;
+pub mod personal;
+pub mod reminders;
+pub mod rsvp;
 
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 use askama::Template;
 use jiff::SignedDuration;
 
-use super::compose::Outgoing;
+use super::Outgoing;
 use super::context::MailContext;
 use crate::domain::{Email, PersonId, Token, TokenPurpose};
 use crate::i18n::Lang;

@@ -7,9 +7,9 @@
 use askama::Template;
 
 use super::campaign::{CalendarMethod, calendar_entry};
-use super::compose::{InlineImage, Outgoing};
 use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice, queue_with};
+use super::{InlineImage, Outgoing};
 use crate::domain::{MeetingFormat, RegistrationId};
 use crate::i18n::Lang;
 use crate::store::WriteTx;

@@ -1,7 +1,7 @@
 //! The inbound SMTP listener: receives the bounces and complaints that come
-//! back to the per-message return paths ([`super::verp`]) and suppresses the
+//! back to the per-message return paths ([`crate::mail::deliver::verp`]) and suppresses the
 //! addresses that fail, and takes mail for the join and leave addresses, which
-//! ask to join or leave the list ([`super::requests`]).
+//! ask to join or leave the list ([`requests`]).
 //!
 //! The SMTP conversation is `mailin`'s state machine; this module does the I/O
 //! and the decisions. It accepts only our own bounce addresses, the join
@@ -14,6 +14,7 @@
 //! anything automatic; the only mail it sets off is the confirmation that a
 //! person's own request to join or leave calls for.
 
+pub mod requests;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -30,12 +31,12 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::context::MailContext;
-use super::requests::{self, Handled, Limits};
-use super::transport::mask;
-use super::verp;
+use self::requests::{Handled, Limits};
 use crate::config::Settings;
 use crate::domain::{Email, OutboxId};
+use crate::mail::MailContext;
+use crate::mail::deliver::transport::mask;
+use crate::mail::deliver::verp;
 use crate::store::bounces::{self, BounceKind};
 use crate::store::rate::SignupBudget;
 use crate::store::{Store, StoreError};

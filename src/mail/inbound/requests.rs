@@ -19,11 +19,11 @@ use std::net::IpAddr;
 use jiff::SignedDuration;
 use mail_parser::{HeaderForm, Message, MessageParser, MimeHeaders};
 
-use super::context::MailContext;
-use super::notices::{self, To};
-use super::verp;
 use crate::domain::{Email, Name, SingleLine, Timestamp};
 use crate::i18n::{CONSENT_VERSION, EMAIL_CONSENT_TEXT, Lang};
+use crate::mail::MailContext;
+use crate::mail::compose::notices::{self, To};
+use crate::mail::deliver::verp;
 use crate::store::rate::{self, SignupBudget};
 use crate::store::subscriptions::{self, Consent, Signup};
 use crate::store::{Store, WriteTx};

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use dialogforum::domain::{Email, Name, OutboxId, PersonId, PersonStatus};
-use dialogforum::mail::verp::envelope_sender;
+use dialogforum::mail::deliver::verp::envelope_sender;
 use dialogforum::mail::{Composer, Outgoing};
 use dialogforum::store::outbox::enqueue;
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
