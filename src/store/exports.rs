@@ -117,8 +117,8 @@ const PARTICIPANTS: &str = "select p.name, o.name as organisation, o.cvr, p.emai
      order by case r.status when 'attending' then 0 when 'waitlisted' then 1 when 'cancelled' then 2 else 3 end, \
      r.waitlist_position, p.name, r.id";
 
-/// The aggregate that joins interest titles, per engine: `group_concat` on
-/// SQLite (3.44 or later for the `order by`), `string_agg` on PostgreSQL.
+/// The mailing list query, with `aggregate` joining the interest titles
+/// ([`super::dialect::Dialect::string_agg`]).
 fn members_sql(aggregate: &str, title: &str) -> String {
     format!(
         "select p.name, p.email, o.name as organisation, p.status, \
@@ -182,23 +182,12 @@ impl Store {
     ) -> BoxStream<'_, Result<ListMember>> {
         let status = status.map(PersonStatus::as_str).unwrap_or_default();
         let title = if english { "title_en" } else { "title_da" };
-        match &self.engine {
-            super::Engine::Sqlite(db, _) => {
-                sqlx::query_as::<_, ListMemberRow>(sqlx::AssertSqlSafe(members_sql("group_concat", title)))
-                    .bind(status)
-                    .fetch(db)
-                    .map_ok(ListMember::from)
-                    .map_err(StoreError::from)
-                    .boxed()
-            }
-            super::Engine::Postgres(db) => {
-                sqlx::query_as::<_, ListMemberRow>(sqlx::AssertSqlSafe(members_sql("string_agg", title)))
-                    .bind(status)
-                    .fetch(db)
-                    .map_ok(ListMember::from)
-                    .map_err(StoreError::from)
-                    .boxed()
-            }
-        }
+        let sql = members_sql(self.dialect().string_agg(), title);
+        on_pool!(self, |db| sqlx::query_as::<_, ListMemberRow>(sqlx::AssertSqlSafe(sql))
+            .bind(status)
+            .fetch(db)
+            .map_ok(ListMember::from)
+            .map_err(StoreError::from)
+            .boxed())
     }
 }

@@ -19,6 +19,7 @@
 pub mod audit;
 pub mod bounces;
 pub mod campaigns;
+pub mod dialect;
 pub mod erasure;
 pub mod evaluations;
 pub mod exports;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::{Engine, Result, Store, WriteTx, db_time, now, on_tx};
+use super::{Result, Store, WriteTx, db_time, now, on_tx};
 use crate::domain::{CampaignId, Email, OutboxId, PersonId, Timestamp};
 
 /// A message ready to be queued.
@@ -157,16 +157,11 @@ impl Store {
     pub async fn claim_due(&self, owner: ClaimOwner, limit: u32, lease: Duration) -> Result<Vec<Claimed>> {
         let at = now();
         let until = db_time(at) + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
-        let sql = match self.engine {
-            Engine::Sqlite(..) => format!(
-                "update outbox set status = 'sending', lease_until = $1, claimed_by = $4, attempts = attempts + 1 \
-                 where id in ({DUE}) returning id, recipient, raw, attempts"
-            ),
-            Engine::Postgres(_) => format!(
-                "update outbox set status = 'sending', lease_until = $1, claimed_by = $4, attempts = attempts + 1 \
-                 where id in ({DUE} for update skip locked) returning id, recipient, raw, attempts"
-            ),
-        };
+        let sql = format!(
+            "update outbox set status = 'sending', lease_until = $1, claimed_by = $4, attempts = attempts + 1 \
+             where id in ({DUE}{}) returning id, recipient, raw, attempts",
+            self.dialect().claim_lock()
+        );
         let mut tx = self.begin().await?;
         let rows: Vec<ClaimRow> = on_tx!(tx, |c| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))

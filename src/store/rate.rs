@@ -1,6 +1,6 @@
 //! Rate limits kept in the database, so they hold across instances.
 
-use super::{Result, Store, TxInner, WriteTx, db_time, now, on_tx};
+use super::{Result, Store, WriteTx, db_time, dialect, now, on_tx};
 use crate::domain::Timestamp;
 
 /// Counts an attempt under `key` and says whether it is within `limit`
@@ -66,9 +66,7 @@ pub struct Taken {
 /// attempts exactly `limit` pass, on both engines.
 pub async fn take(store: &Store, key: &str, since: Timestamp, limit: u32) -> Result<(bool, Taken)> {
     let mut tx = store.begin().await?;
-    if let TxInner::Postgres(c) = &mut tx.inner {
-        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut **c).await?;
-    }
+    dialect::lock_key(&mut tx, key).await?;
     let within = hit(&mut tx, key, since, i64::from(limit)).await?;
     tx.commit().await?;
     Ok((within, Taken { key: key.to_owned() }))
@@ -79,9 +77,7 @@ pub async fn take(store: &Store, key: &str, since: Timestamp, limit: u32) -> Res
 /// callers on one key take turns as in [`take`], so each number is returned
 /// once.
 pub async fn add_and_count(tx: &mut WriteTx, key: &str, since: Timestamp) -> Result<i64> {
-    if let TxInner::Postgres(c) = &mut tx.inner {
-        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut **c).await?;
-    }
+    dialect::lock_key(tx, key).await?;
     add(tx, key).await?;
     count(tx, key, since).await
 }

@@ -9,7 +9,7 @@
 use uuid::Uuid;
 
 use super::subscriptions::{Consent, sha256_hex};
-use super::{Result, Store, StoreError, TxInner, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
+use super::{Result, Store, StoreError, WriteTx, db_time, dialect, from_db_time, now, on_pool, on_tx};
 use crate::domain::{MeetingId, PersonId, RegistrationId, RegistrationStatus, Timestamp};
 
 /// The purpose of a consent record for naming the person's organisation on a
@@ -160,10 +160,7 @@ impl Store {
 /// Serialises seat allocation for `meeting` until `tx` ends (PostgreSQL row
 /// lock; SQLite already has the single writer).
 async fn lock_meeting(tx: &mut WriteTx, meeting: MeetingId) -> Result<()> {
-    if let TxInner::Postgres(t) = &mut tx.inner {
-        sqlx::query("select id from meeting where id = $1 for update").bind(meeting.uuid()).execute(&mut **t).await?;
-    }
-    Ok(())
+    dialect::lock_meeting_row(tx, "id = $1", meeting.uuid()).await
 }
 
 async fn limits(tx: &mut WriteTx, meeting: MeetingId, track: Option<&str>) -> Result<Limits> {
@@ -424,13 +421,7 @@ async fn decide(
 /// Serialises seat allocation for the meeting of registration `id` until
 /// `tx` ends, as [`lock_meeting`] does.
 async fn lock_meeting_of(tx: &mut WriteTx, id: RegistrationId) -> Result<()> {
-    if let TxInner::Postgres(t) = &mut tx.inner {
-        sqlx::query("select id from meeting where id = (select meeting_id from registration where id = $1) for update")
-            .bind(id.uuid())
-            .execute(&mut **t)
-            .await?;
-    }
-    Ok(())
+    dialect::lock_meeting_row(tx, "id = (select meeting_id from registration where id = $1)", id.uuid()).await
 }
 
 /// Gives free seats to the waiting list, first come first served, skipping
