@@ -9,10 +9,10 @@ use crate::config::Security;
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token};
 use crate::i18n::Lang;
 use crate::mail::compose::notices::{self, To};
-use crate::store::audit::{Actor, record_on_person};
+use crate::store::audit::{Actor, Entry, record_on_person, record_read};
 use crate::store::erasure::{self, Erased};
 use crate::store::rate;
-use crate::store::subscribers::{self, Changes, NewSubscriber};
+use crate::store::subscribers::{self, Changes, NewSubscriber, Subscriber, SubscriberFilter};
 use crate::store::subscriptions::{self, Consent, Signup};
 use crate::store::{StoreError, WriteTx};
 
@@ -31,6 +31,28 @@ pub async fn sign_up(forum: &Forum, limits: &Security, signup: &Signup, lang: La
     tx.commit().await?;
     forum.wake_if(usize::from(queued));
     Ok(())
+}
+
+/// One page of the people `filter` matches (at most `filter.limit`, guests
+/// never), and whether more follow; the search is recorded as a read under
+/// `action` with `detail` (what was searched for), before anyone sees it.
+///
+/// # Errors
+/// The database failed.
+pub async fn find(
+    forum: &Forum,
+    who: &Actor,
+    mut filter: SubscriberFilter,
+    action: &str,
+    detail: &str,
+) -> Result<(Vec<Subscriber>, bool)> {
+    let page = filter.limit;
+    filter.limit = page + 1;
+    let mut found = forum.store.subscribers(&filter).await?;
+    let more = found.len() > page as usize;
+    found.truncate(page as usize);
+    record_read(&forum.store, who, &Entry::read(action, "person", None, detail, found.len())).await?;
+    Ok((found, more))
 }
 
 /// Counts one more request from address of origin `ip` against the hourly

@@ -1,14 +1,51 @@
 //! Creating a meeting, changing it and moving it through its life, with the
-//! mail each step owes the people on it.
+//! mail each step owes the people on it; and its materials.
+
+use uuid::Uuid;
 
 use super::{Forum, Refusal, Result};
 use crate::domain::{Broken, MeetingField, MeetingId, MeetingShape, MeetingStatus};
 use crate::mail::compose::changes::{Change, queue_change};
 use crate::store::StoreError;
 use crate::store::audit::{Actor, record_on_meeting};
+use crate::store::materials::{delete_material, insert_material};
 use crate::store::meetings::{
     Meeting, NewMeeting, insert_meeting, move_status, replace_tracks, update_meeting, update_meeting_details,
 };
+
+/// Adds a file to meeting `id`'s materials under `filename`.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such meeting.
+pub async fn add_material(
+    forum: &Forum,
+    who: &Actor,
+    id: MeetingId,
+    filename: &str,
+    content_type: &str,
+    data: &[u8],
+) -> Result<()> {
+    let m = forum.store.meeting(id).await?;
+    let mut tx = forum.store.begin().await?;
+    insert_material(&mut tx, m.id, filename, content_type, data).await?;
+    record_on_meeting(&mut tx, who, "material.upload", m.id, filename, Some(1)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes file `material` from meeting `id`'s materials.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when the meeting has no such file.
+pub async fn remove_material(forum: &Forum, who: &Actor, id: MeetingId, material: Uuid) -> Result<()> {
+    let mut tx = forum.store.begin().await?;
+    if !delete_material(&mut tx, id, material).await? {
+        return Err(StoreError::NotFound.into());
+    }
+    record_on_meeting(&mut tx, who, "material.delete", id, &material.to_string(), Some(1)).await?;
+    tx.commit().await?;
+    Ok(())
+}
 
 /// How many mails went out, for the audit entry.
 fn rows(n: Option<usize>) -> Option<i64> {

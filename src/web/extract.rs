@@ -1,6 +1,7 @@
 //! Typed extractors of the web edge: path parameters that answer 404 when
-//! they do not parse (a typed id such as `Path<MeetingId>`), and the fields of
-//! an organiser's form whose CSRF token has already been checked.
+//! they do not parse (a typed id such as `Path<MeetingId>`), the fields of an
+//! organiser's form whose CSRF token has already been checked, and a file an
+//! organiser uploads.
 //!
 //! Who may send a form is not decided here: the role guard in front of every
 //! `/admin` route ([`crate::web::auth::guard_pages`]) has done that before a
@@ -9,7 +10,8 @@
 use std::ops::Deref;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -104,5 +106,69 @@ impl FromRequest<AppState> for OrganiserForm {
         let fields = Fields::from_request(Request::from_parts(parts, body), state).await?;
         organiser.check_csrf(fields.get("csrf"))?;
         Ok(Self { organiser, fields })
+    }
+}
+
+/// What an organiser's upload form brought.
+#[derive(Debug)]
+pub enum Upload {
+    /// A file with its name as the browser sent it.
+    File { name: String, data: Bytes },
+    /// The body was larger than the route allows.
+    TooLarge,
+    /// No file was chosen.
+    Missing,
+}
+
+/// A multipart form with one file, sent by a signed-in organiser. The CSRF
+/// token must come as a field before the file (the form puts it first), so
+/// no file is read for a form whose token does not match (403).
+#[derive(Debug)]
+pub struct OrganiserUpload {
+    pub organiser: Organiser,
+    pub upload: Upload,
+}
+
+impl FromRequest<AppState> for OrganiserUpload {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let organiser = Organiser::from_request_parts(&mut parts, state).await?;
+        let mut form = Multipart::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| Error::Rejected(e.status(), e.body_text()))?;
+        let too_large = |status: StatusCode| status == StatusCode::PAYLOAD_TOO_LARGE;
+        let mut checked = false;
+        let mut upload = Upload::Missing;
+        loop {
+            let field = match form.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) if too_large(e.status()) => return Ok(Self { organiser, upload: Upload::TooLarge }),
+                Err(e) => return Err(Error::BadRequest(e.body_text())),
+            };
+            match field.name() {
+                Some("csrf") => {
+                    let sent = field.text().await.map_err(|e| Error::BadRequest(e.body_text()))?;
+                    organiser.check_csrf(&sent)?;
+                    checked = true;
+                }
+                Some("file") if checked => {
+                    let name = field.file_name().unwrap_or_default().to_owned();
+                    upload = match field.bytes().await {
+                        Ok(data) if !name.is_empty() && !data.is_empty() => Upload::File { name, data },
+                        Ok(_) => Upload::Missing,
+                        Err(e) if too_large(e.status()) => Upload::TooLarge,
+                        Err(e) => return Err(Error::BadRequest(e.body_text())),
+                    };
+                }
+                _ => {}
+            }
+        }
+        if !checked {
+            return Err(Error::Forbidden("the form has expired; reload the page and try again"));
+        }
+        Ok(Self { organiser, upload })
     }
 }

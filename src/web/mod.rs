@@ -5,6 +5,7 @@
 //! audience owns a `router()`; they are merged here, with the guards and the
 //! layers every request passes through.
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -50,7 +51,7 @@ pub fn router(state: AppState) -> Router {
             .layer(RequestBodyLimitLayer::new(limit))
             .layer(DefaultBodyLimit::max(limit))
     };
-    let pages = common(public::router().merge(auth::router()).merge(admin::router()).fallback(not_found))
+    let pages = common(public::router().merge(account::router()).merge(admin::router()).fallback(not_found))
         .merge(admin::upload_router(&state.settings))
         // The unsubscribe URL must take RFC 8058 one-click POSTs from anywhere; its
         // unguessable token is its protection, and it can only take someone off the list.

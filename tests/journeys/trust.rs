@@ -787,9 +787,11 @@ async fn the_dashboard_shows_the_next_meeting_mailings_growth_and_bounces(engine
         }
         sqlx::query("insert into campaign (id, kind, meeting_id, subject, state, scheduled_at, created_at, total) values ($1, 'invitation', $2, 'Invitation', 'sending', $3, $3, 4)")
             .bind(campaign).bind(meeting).bind(micros(now)).execute(&pool).await.unwrap();
+        // The queued message is due in an hour, so the running worker leaves
+        // the mailing as it is while the page is read.
         for (i, status) in ["sent", "sent", "failed", "queued"].into_iter().enumerate() {
-            sqlx::query("insert into outbox (id, campaign_id, kind, recipient, message_id, status, next_attempt_at, created_at) values ($1, $2, 'invitation', $3, $4, $5, $6, $6)")
-                .bind(uuid::Uuid::now_v7()).bind(campaign).bind(format!("r{i}@firma.example")).bind(format!("<m{i}@forum.example>")).bind(status).bind(micros(now)).execute(&pool).await.unwrap();
+            sqlx::query("insert into outbox (id, campaign_id, kind, recipient, message_id, status, next_attempt_at, created_at) values ($1, $2, 'invitation', $3, $4, $5, $6, $7)")
+                .bind(uuid::Uuid::now_v7()).bind(campaign).bind(format!("r{i}@firma.example")).bind(format!("<m{i}@forum.example>")).bind(status).bind(micros(now) + 3_600_000_000).bind(micros(now)).execute(&pool).await.unwrap();
         }
     });
     let http = app.sign_in("organiser@forum.example").await.http;

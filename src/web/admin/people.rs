@@ -125,19 +125,10 @@ async fn list(
         q: (!q.is_empty()).then(|| q.clone()),
         status,
         before: query.before.as_deref().and_then(parse_before),
-        limit: PAGE + 1,
+        limit: PAGE,
         ..SubscriberFilter::default()
     };
-    let mut found = state.store.subscribers(&filter).await?;
-    let more = found.len() > PAGE as usize;
-    found.truncate(PAGE as usize);
-
-    audit::record_read(
-        &state.store,
-        &organiser.actor(),
-        &Entry::read("person.search", "person", None, &q, found.len()),
-    )
-    .await?;
+    let (found, more) = list::find(&state.forum, &organiser.actor(), filter, "person.search", &q).await?;
 
     let status_code = status.map(PersonStatus::as_str).unwrap_or_default();
     let next = found.last().filter(|_| more).map(|last| {

@@ -163,13 +163,8 @@ async fn list_subscribers(
         interest,
         organisation: nonempty(q.organisation.as_ref()).map(str::to_owned),
         before: q.cursor.as_deref().map(decode_cursor).transpose()?,
-        limit: limit + 1,
+        limit,
     };
-    let mut people = state.store.subscribers(&filter).await?;
-    let more = people.len() > limit as usize;
-    people.truncate(limit as usize);
-    let next = if more { people.last().map(encode_cursor) } else { None };
-
     // The search itself is recorded: which filters, and how many people it showed.
     let search = [
         ("q", filter.q.as_deref()),
@@ -183,12 +178,9 @@ async fn list_subscribers(
     .join("; ");
     let page = if filter.before.is_some() { "; a later page" } else { "" };
     let detail = format!("{search}{page}");
-    audit::record_read(
-        &state.store,
-        &Actor::of(&user),
-        &Entry::read("subscribers.list", "person", None, &detail, people.len()),
-    )
-    .await?;
+    let (people, more) =
+        forum::list::find(&state.forum, &Actor::of(&user), filter, "subscribers.list", &detail).await?;
+    let next = if more { people.last().map(encode_cursor) } else { None };
     Ok(Json(SubscriberPage { items: people.into_iter().map(SubscriberJson::from).collect(), next }))
 }
 

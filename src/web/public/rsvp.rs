@@ -195,6 +195,54 @@ struct Form {
     list_organisation: Option<String>,
 }
 
+/// The answer form as sent, read against its meeting.
+struct Entered {
+    /// `None` when neither yes nor no was chosen.
+    attend: Option<bool>,
+    track: Option<String>,
+    diet: String,
+    access_needs: String,
+    comment: String,
+    list_organisation: bool,
+}
+
+impl Form {
+    /// Reads the form against meeting `m`, with a message by each field that
+    /// is wrong: an answer must be chosen, a "yes" to a meeting with tracks
+    /// names one of them, and the free texts are single lines.
+    fn read(self, m: &Meeting, r: &RsvpTexts) -> (Entered, Vec<(&'static str, String)>) {
+        let mut errors = Vec::new();
+        let attend = match self.answer.as_deref() {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => {
+                errors.push(("answer", r.answer_required.to_owned()));
+                None
+            }
+        };
+        let track = self.track.filter(|t| !t.is_empty());
+        let known = track.as_ref().is_some_and(|k| m.tracks.iter().any(|t| &t.key == k));
+        if attend == Some(true) && !m.tracks.is_empty() && !known {
+            errors.push(("track", r.unknown_track.to_owned()));
+        }
+        let mut text = |field: &'static str, v: &str| {
+            SingleLine::parse(v).map_or_else(
+                |e| {
+                    errors.push((field, e.message().to_owned()));
+                    v.to_owned()
+                },
+                SingleLine::into_string,
+            )
+        };
+        let (diet, access_needs, comment) =
+            (text("diet", &self.diet), text("access_needs", &self.access_needs), text("comment", &self.comment));
+        let list_organisation = self.list_organisation.as_deref() == Some("yes");
+        (Entered { attend, track, diet, access_needs, comment, list_organisation }, errors)
+    }
+}
+
+/// Records an answer through [`forum::rsvp::answer`]; the page then shows
+/// the seat it got.
 async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -208,35 +256,8 @@ async fn submit(
     if page.closed.is_some() {
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
-    let mut errors = Vec::new();
-    let attend = match form.answer.as_deref() {
-        Some("yes") => Some(true),
-        Some("no") => Some(false),
-        _ => {
-            errors.push(("answer", r.answer_required.to_owned()));
-            None
-        }
-    };
-    let track = form.track.filter(|t| !t.is_empty());
-    if attend == Some(true)
-        && !m.tracks.is_empty()
-        && !track.as_ref().is_some_and(|k| m.tracks.iter().any(|t| &t.key == k))
-    {
-        errors.push(("track", r.unknown_track.to_owned()));
-    }
-    let mut text = |field: &'static str, v: &str| {
-        SingleLine::parse(v).map_or_else(
-            |e| {
-                errors.push((field, e.message().to_owned()));
-                v.to_owned()
-            },
-            SingleLine::into_string,
-        )
-    };
-    let diet = text("diet", &form.diet);
-    let access_needs = text("access_needs", &form.access_needs);
-    let comment = text("comment", &form.comment);
-    let list_organisation = form.list_organisation.as_deref() == Some("yes");
+    let (entered, errors) = form.read(&m, r);
+    let Entered { attend, track, diet, access_needs, comment, list_organisation } = entered;
     let Some(attend) = attend.filter(|_| errors.is_empty()) else {
         page.errors = errors;
         page.attend = attend;

@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
@@ -18,11 +17,11 @@ use uuid::Uuid;
 use super::page_for;
 use crate::config::Settings;
 use crate::domain::MeetingId;
-use crate::store::audit::record_on_meeting;
-use crate::store::materials::{delete_material, insert_material};
+use crate::forum;
+use crate::i18n::Lang;
 use crate::web::auth::Organiser;
-use crate::web::extract::{OrganiserForm, Path};
-use crate::web::{AppState, Ctx, Error, Result};
+use crate::web::extract::{OrganiserForm, OrganiserUpload, Path, Upload};
+use crate::web::{AppState, Ctx, Result};
 
 /// What a PDF starts with.
 const PDF: &[u8] = b"%PDF-";
@@ -113,58 +112,28 @@ async fn refuse(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
+/// Takes a speaker's file for the meeting's materials, checked by its bytes
+/// (PDF, PPTX, DOCX) and its size; a refusal comes back by the file field.
 async fn upload(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
     Path(id): Path<MeetingId>,
-    mut multipart: Multipart,
+    OrganiserUpload { organiser, upload }: OrganiserUpload,
 ) -> Result<Response> {
     let lang = ctx.lang;
     let max = state.settings.materials.max_bytes;
-    let too_large = || match lang {
-        crate::i18n::Lang::Da => format!("Filen er for stor; højst {} MB.", max / (1024 * 1024)),
-        crate::i18n::Lang::En => format!("The file is too large; at most {} MB.", max / (1024 * 1024)),
+    let too_large = match lang {
+        Lang::Da => format!("Filen er for stor; højst {} MB.", max / (1024 * 1024)),
+        Lang::En => format!("The file is too large; at most {} MB.", max / (1024 * 1024)),
     };
-    let mut checked = false;
-    let mut file: Option<(String, Bytes)> = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return refuse(&state, &ctx, &organiser, id, too_large()).await;
-            }
-            Err(e) => return Err(Error::BadRequest(e.body_text())),
-        };
-        match field.name() {
-            Some("csrf") => {
-                let sent = field.text().await.map_err(|e| Error::BadRequest(e.body_text()))?;
-                organiser.check_csrf(&sent)?;
-                checked = true;
-            }
-            Some("file") if checked => {
-                let name = field.file_name().unwrap_or_default().to_owned();
-                match field.bytes().await {
-                    Ok(data) => file = Some((name, data)),
-                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return refuse(&state, &ctx, &organiser, id, too_large()).await;
-                    }
-                    Err(e) => return Err(Error::BadRequest(e.body_text())),
-                }
-            }
-            _ => {}
+    let (name, data) = match upload {
+        Upload::File { data, .. } if data.len() > max => return refuse(&state, &ctx, &organiser, id, too_large).await,
+        Upload::File { name, data } => (name, data),
+        Upload::TooLarge => return refuse(&state, &ctx, &organiser, id, too_large).await,
+        Upload::Missing => {
+            return refuse(&state, &ctx, &organiser, id, lang.pick("Vælg en fil.", "Choose a file.").into()).await;
         }
-    }
-    if !checked {
-        return Err(Error::Forbidden("the form has expired; reload the page and try again"));
-    }
-    let Some((name, data)) = file.filter(|(n, d)| !n.is_empty() && !d.is_empty()) else {
-        return refuse(&state, &ctx, &organiser, id, lang.pick("Vælg en fil.", "Choose a file.").into()).await;
     };
-    if data.len() > max {
-        return refuse(&state, &ctx, &organiser, id, too_large()).await;
-    }
     let Some(content_type) = detect(&name, &data) else {
         let msg = lang.pick(
             "Kun PDF-, PPTX- og DOCX-filer kan lægges op, og filens navn skal passe til dens indhold.",
@@ -173,12 +142,8 @@ async fn upload(
         return refuse(&state, &ctx, &organiser, id, msg.into()).await;
     };
     let filename = safe_filename(&name);
-    let m = state.store.meeting(id).await?;
-    let mut tx = state.store.begin().await?;
-    insert_material(&mut tx, m.id, &filename, content_type, &data).await?;
-    record_on_meeting(&mut tx, &organiser.actor(), "material.upload", m.id, &filename, Some(1)).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/admin/meetings/{}?done=material#materials", m.id)).into_response())
+    forum::meetings::add_material(&state.forum, &organiser.actor(), id, &filename, content_type, &data).await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=material#materials")).into_response())
 }
 
 async fn remove(
@@ -186,12 +151,7 @@ async fn remove(
     Path((id, material)): Path<(MeetingId, Uuid)>,
     OrganiserForm { organiser, .. }: OrganiserForm,
 ) -> Result<Response> {
-    let mut tx = state.store.begin().await?;
-    if !delete_material(&mut tx, id, material).await? {
-        return Err(Error::NotFound);
-    }
-    record_on_meeting(&mut tx, &organiser.actor(), "material.delete", id, &material.to_string(), Some(1)).await?;
-    tx.commit().await?;
+    forum::meetings::remove_material(&state.forum, &organiser.actor(), id, material).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=material#materials")).into_response())
 }
 
