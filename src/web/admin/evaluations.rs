@@ -185,11 +185,6 @@ impl EditorPage {
     fn error(&self, id: &str) -> Option<&str> {
         self.errors.iter().find(|(f, _)| f == id).map(|(_, m)| m.as_str())
     }
-
-    /// The message for field `name` of the question form `prefix` (`q3`, `new`).
-    fn err(&self, prefix: &str, name: &str) -> Option<&str> {
-        self.error(&format!("{prefix}-{name}"))
-    }
 }
 
 async fn editor_page(state: &AppState, ctx: &Ctx, o: &Organiser, meeting: &Meeting) -> Result<EditorPage> {

@@ -92,7 +92,7 @@ impl InterestsPage {
     }
 
     /// The message for the field with id `id`, if it was refused.
-    fn error_for(&self, id: &str) -> Option<&str> {
+    fn error(&self, id: &str) -> Option<&str> {
         self.entered.error.as_ref().filter(|(f, _)| f == id).map(|(_, m)| m.as_str())
     }
 }

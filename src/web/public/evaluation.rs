@@ -106,6 +106,33 @@ struct EvaluationPage {
     errors: Vec<(String, String)>,
 }
 
+impl EvaluationPage {
+    /// The message for the field `id`: `q-{key}` for a question.
+    fn error(&self, id: &str) -> Option<&str> {
+        let key = id.strip_prefix("q-")?;
+        self.errors.iter().find(|(k, _)| k == key).map(|(_, m)| m.as_str())
+    }
+
+    /// The hint under a question's legend: the scale of a rating, else none.
+    fn hint(&self, q: &QuestionView) -> String {
+        if q.kind == "rating" {
+            format!("1 = {}, 5 = {}", self.e.rating_low, self.e.rating_high)
+        } else {
+            String::new()
+        }
+    }
+
+    /// The class of a question's group of options.
+    fn group_class(q: &QuestionView) -> &'static str {
+        if q.kind == "rating" { "rating" } else { "" }
+    }
+
+    /// The kind of input of a question's options.
+    fn input_kind(q: &QuestionView) -> &'static str {
+        if q.kind == "multiple" { "checkbox" } else { "radio" }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "evaluation_thanks.html")]
 struct ThanksPage {
