@@ -15,6 +15,11 @@ use crate::store::audit::{self, Actor, Entry};
 use crate::store::users::{self, User};
 use crate::store::{Store, StoreError, rate};
 
+/// The audit entry for `action` on account `id`.
+fn on_account<'a>(action: &'a str, id: UserId, detail: &'a str) -> Entry<'a> {
+    Entry { action, subject_kind: "user", subject_id: Some(id.uuid()), detail, row_count: None }
+}
+
 /// Longest wait put on an attempt at an account under attack.
 const MAX_SLOWDOWN_SECS: i64 = 10;
 
@@ -150,9 +155,7 @@ pub async fn sign_in(
     // A fresh session id at every login.
     let session = Token::generate();
     forum.store.create_session(user.id, &session.hash()).await?;
-    let entry =
-        Entry { action: "login", subject_kind: "user", subject_id: Some(user.id.uuid()), detail: "", row_count: None };
-    audit::record_read(&forum.store, &Actor::of(user), &entry).await?;
+    audit::record_read(&forum.store, &Actor::of(user), &on_account("login", user.id, "")).await?;
     tracing::info!(user = %user.id, role = %user.role, "organiser signed in");
     Ok((user.clone(), session))
 }
@@ -224,13 +227,7 @@ pub async fn add(store: &Store, who: &Actor, email: &Email, name: &str, role: Ro
         Err(StoreError::Conflict(_)) => return Err(Refusal::AddressKnown.into()),
         Err(e) => return Err(e.into()),
     };
-    let entry = Entry {
-        action: "user.create",
-        subject_kind: "user",
-        subject_id: Some(id.uuid()),
-        detail: role.as_str(),
-        row_count: None,
-    };
+    let entry = on_account("user.create", id, role.as_str());
     audit::record(&mut tx, who, &entry).await?;
     tx.commit().await?;
     tracing::info!(user = %id, role = %role, "account added");
@@ -245,13 +242,7 @@ pub async fn add(store: &Store, who: &Actor, email: &Email, name: &str, role: Ro
 pub async fn set_up(store: &Store, email: &Email, role: Role, hash: &str) -> Result<UserId> {
     let mut tx = store.begin().await?;
     let id = users::upsert_user(&mut tx, email, role, hash).await?;
-    let entry = Entry {
-        action: "user.set_up",
-        subject_kind: "user",
-        subject_id: Some(id.uuid()),
-        detail: role.as_str(),
-        row_count: None,
-    };
+    let entry = on_account("user.set_up", id, role.as_str());
     audit::record(&mut tx, &Actor::System("cli"), &entry).await?;
     tx.commit().await?;
     Ok(id)
@@ -264,13 +255,7 @@ pub async fn set_up(store: &Store, email: &Email, role: Role, hash: &str) -> Res
 pub async fn set_role(store: &Store, who: &Actor, id: UserId, role: Role) -> Result<()> {
     let mut tx = store.begin().await?;
     users::set_role(&mut tx, id, role).await?;
-    let entry = Entry {
-        action: "user.role",
-        subject_kind: "user",
-        subject_id: Some(id.uuid()),
-        detail: role.as_str(),
-        row_count: None,
-    };
+    let entry = on_account("user.role", id, role.as_str());
     audit::record(&mut tx, who, &entry).await?;
     tx.commit().await?;
     Ok(())
@@ -285,7 +270,7 @@ pub async fn set_disabled(store: &Store, who: &Actor, id: UserId, disabled: bool
     let mut tx = store.begin().await?;
     users::set_disabled(&mut tx, id, disabled).await?;
     let action = if disabled { "user.disable" } else { "user.enable" };
-    let entry = Entry { action, subject_kind: "user", subject_id: Some(id.uuid()), detail: "", row_count: None };
+    let entry = on_account(action, id, "");
     audit::record(&mut tx, who, &entry).await?;
     tx.commit().await?;
     tracing::info!(user = %id, disabled, "account state changed");
