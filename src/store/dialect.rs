@@ -59,13 +59,27 @@ impl Store {
     }
 }
 
-/// Serialises seat allocation for the meeting `select id from meeting where
-/// {meeting}` names (with `id` bound to `$1`) until `tx` ends: a row lock on
-/// PostgreSQL; on SQLite the transaction already holds the single writer.
-pub async fn lock_meeting_row(tx: &mut WriteTx, meeting: &'static str, id: Uuid) -> Result<()> {
+/// The meeting whose seats a transaction is about to allocate.
+#[derive(Debug, Clone, Copy)]
+pub enum SeatLock {
+    /// The meeting with this id.
+    Meeting(Uuid),
+    /// The meeting of the registration with this id.
+    MeetingOf(Uuid),
+}
+
+/// Serialises seat allocation for the meeting `lock` names until `tx`
+/// ends: a row lock on PostgreSQL; on SQLite the transaction already holds
+/// the single writer.
+pub async fn lock_seats(tx: &mut WriteTx, lock: SeatLock) -> Result<()> {
     if let TxInner::Postgres(t) = &mut tx.inner {
-        let sql = format!("select id from meeting where {meeting} for update");
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).execute(&mut **t).await?;
+        let (sql, id) = match lock {
+            SeatLock::Meeting(id) => ("select id from meeting where id = $1 for update", id),
+            SeatLock::MeetingOf(id) => {
+                ("select id from meeting where id = (select meeting_id from registration where id = $1) for update", id)
+            }
+        };
+        sqlx::query(sql).bind(id).execute(&mut **t).await?;
     }
     Ok(())
 }

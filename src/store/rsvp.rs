@@ -160,7 +160,7 @@ impl Store {
 /// Serialises seat allocation for `meeting` until `tx` ends (PostgreSQL row
 /// lock; SQLite already has the single writer).
 async fn lock_meeting(tx: &mut WriteTx, meeting: MeetingId) -> Result<()> {
-    dialect::lock_meeting_row(tx, "id = $1", meeting.uuid()).await
+    dialect::lock_seats(tx, dialect::SeatLock::Meeting(meeting.uuid())).await
 }
 
 async fn limits(tx: &mut WriteTx, meeting: MeetingId, track: Option<&str>) -> Result<Limits> {
@@ -421,7 +421,7 @@ async fn decide(
 /// Serialises seat allocation for the meeting of registration `id` until
 /// `tx` ends, as [`lock_meeting`] does.
 async fn lock_meeting_of(tx: &mut WriteTx, id: RegistrationId) -> Result<()> {
-    dialect::lock_meeting_row(tx, "id = (select meeting_id from registration where id = $1)", id.uuid()).await
+    dialect::lock_seats(tx, dialect::SeatLock::MeetingOf(id.uuid())).await
 }
 
 /// Gives free seats to the waiting list, first come first served, skipping

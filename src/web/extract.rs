@@ -38,19 +38,24 @@ where
 
 /// The fields of a form body, in order; a field such as `interests` may repeat.
 #[derive(Debug, Clone, Default)]
-pub struct Fields(Vec<(String, String)>);
+pub struct Fields {
+    pairs: Vec<(String, String)>,
+    /// The body as sent, for [`Fields::read`].
+    raw: Bytes,
+}
 
 impl Fields {
     /// Reads an `application/x-www-form-urlencoded` body.
     #[must_use]
-    pub fn parse(body: &[u8]) -> Self {
-        Self(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    pub fn parse(body: Bytes) -> Self {
+        let pairs = url::form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        Self { pairs, raw: body }
     }
 
     /// The first value of field `name`, or "" when it was not sent.
     #[must_use]
     pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
     }
 
     /// The fields read into a typed form `T` (400 when they do not fit it).
@@ -58,13 +63,12 @@ impl Fields {
     /// # Errors
     /// [`Error::BadRequest`] naming what did not fit.
     pub fn read<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        let encoded = serde_urlencoded::to_string(&self.0).map_err(|e| Error::BadRequest(e.to_string()))?;
-        serde_urlencoded::from_str(&encoded).map_err(|e| Error::BadRequest(e.to_string()))
+        serde_urlencoded::from_bytes(&self.raw).map_err(|e| Error::BadRequest(e.to_string()))
     }
 
     /// Every value of field `name`, in the order sent.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -76,7 +80,7 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let body = Bytes::from_request(req, state).await.map_err(|e| Error::Rejected(e.status(), e.body_text()))?;
-        Ok(Self::parse(&body))
+        Ok(Self::parse(body))
     }
 }
 
@@ -84,7 +88,7 @@ impl Deref for Fields {
     type Target = [(String, String)];
 
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.pairs
     }
 }
 
