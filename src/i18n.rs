@@ -11,7 +11,7 @@
 
 use jiff::ZonedDateTime;
 
-use crate::domain::{Broken, MEETING_YEARS, MeetingFormat, MeetingStatus, Timestamp, copenhagen};
+use crate::domain::{Broken, MEETING_YEARS, MeetingFormat, MeetingStatus, ParseError, Timestamp, copenhagen};
 
 /// Declares a table of texts, each given in Danish and then in English:
 ///
@@ -148,6 +148,52 @@ impl Lang {
             Broken::TrackKey => "A track's key is lowercase letters, digits and hyphens.".into(),
             Broken::TrackTwice if da => "Hvert spor skal have sin egen nøgle.".into(),
             Broken::TrackTwice => "Each track needs a key of its own.".into(),
+        }
+    }
+
+    /// Why a typed value was refused, said to the person who typed it.
+    #[must_use]
+    pub fn refused(self, e: ParseError) -> String {
+        let pick = |da, en| self.pick(da, en).to_owned();
+        match e {
+            ParseError::TooLong { max } => {
+                format!("{} {max} {}.", self.pick("Højst", "At most"), self.pick("tegn", "characters"))
+            }
+            ParseError::ControlCharacter => pick(
+                "Teksten må ikke indeholde linjeskift eller kontroltegn.",
+                "The text may not contain line breaks or control characters.",
+            ),
+            ParseError::InvisibleCharacter => pick(
+                "Teksten må ikke indeholde usynlige tegn eller tegn, der vender skriveretningen.",
+                "The text may not contain invisible characters or characters that change the writing direction.",
+            ),
+            ParseError::NoName => pick("Skriv et navn.", "Enter a name."),
+            ParseError::Email => pick(
+                "Skriv en gyldig e-mailadresse, fx navn@firma.dk.",
+                "Enter a valid e-mail address, e.g. name@company.dk.",
+            ),
+            ParseError::Key => pick(
+                "En nøgle er 1–40 små bogstaver, tal, - eller _ og begynder med et bogstav.",
+                "A key is 1–40 lowercase letters, digits, - or _, starting with a letter.",
+            ),
+            ParseError::DuplicateKey => pick("To spørgsmål har samme nøgle.", "Two questions have the same key."),
+            ParseError::NoDanishText => pick("Den danske tekst mangler.", "The Danish text is missing."),
+            ParseError::TooFewOptions => pick(
+                "Et valgspørgsmål skal have mindst to svarmuligheder.",
+                "A choice question needs at least two options.",
+            ),
+            ParseError::DuplicateOptionKey => {
+                pick("To svarmuligheder har samme nøgle.", "Two options have the same key.")
+            }
+            ParseError::PasswordTooShort { min } => match self {
+                Self::Da => format!("Adgangskoden skal være på mindst {min} tegn."),
+                Self::En => format!("The password must be at least {min} characters."),
+            },
+            ParseError::PasswordTooLong => pick("Adgangskoden er for lang.", "The password is too long."),
+            ParseError::Unhashable => {
+                pick("Adgangskoden kunne ikke gemmes. Prøv en anden.", "The password could not be saved. Try another.")
+            }
+            ParseError::Unknown(_) => pick("Vælg en af de mulige værdier.", "Choose one of the possible values."),
         }
     }
 
@@ -396,5 +442,41 @@ texts! {
         profile_link_invalid_text => "Linket er ukendt eller udløbet. Bed om et nyt link til dine oplysninger.",
             "The link is unknown or has expired. Ask for a new link to your details.";
         profile_language_required => "Vælg dansk eller engelsk.", "Choose Danish or English.";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_is_said_in_each_language_and_not_in_the_other() {
+        let all = [
+            ParseError::TooLong { max: 300 },
+            ParseError::ControlCharacter,
+            ParseError::InvisibleCharacter,
+            ParseError::NoName,
+            ParseError::Email,
+            ParseError::Key,
+            ParseError::DuplicateKey,
+            ParseError::NoDanishText,
+            ParseError::TooFewOptions,
+            ParseError::DuplicateOptionKey,
+            ParseError::PasswordTooShort { min: 12 },
+            ParseError::PasswordTooLong,
+            ParseError::Unhashable,
+            ParseError::Unknown("format must be physical, virtual or hybrid"),
+        ];
+        for e in all {
+            let (da, en) = (Lang::Da.refused(e), Lang::En.refused(e));
+            assert_ne!(da, en, "{e:?}");
+            assert!(da.ends_with('.') && en.ends_with('.'), "{da} / {en}");
+            for word in [" the ", " must ", " a "] {
+                assert!(!da.contains(word), "English in the Danish message: {da}");
+            }
+            for word in [" skal ", " må ", " en ", " et "] {
+                assert!(!en.contains(word), "Danish in the English message: {en}");
+            }
+        }
     }
 }

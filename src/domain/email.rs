@@ -18,7 +18,7 @@ impl Email {
     /// A message fit to show next to the form field.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let s = input.trim();
-        let bad = || Err(ParseError::new("Skriv en gyldig e-mailadresse, fx navn@firma.dk."));
+        let bad = || Err(ParseError::Email);
         if s.is_empty() || s.len() > 254 {
             return bad();
         }

@@ -88,11 +88,7 @@ pub fn parse_key(s: &str) -> Result<String, ParseError> {
     let ok = (1..=40).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(ParseError::new("a key is 1–40 lowercase letters, digits, - or _, starting with a letter"))
-    }
+    if ok { Ok(s.to_owned()) } else { Err(ParseError::Key) }
 }
 
 /// A meeting's questionnaire: its questions in the order they are asked.
@@ -201,19 +197,22 @@ impl Questionnaire {
         for (i, q) in self.questions.iter().enumerate() {
             parse_key(&q.key)?;
             if self.questions[..i].iter().any(|p| p.key == q.key) {
-                return Err(ParseError::new("two questions have the same key"));
+                return Err(ParseError::DuplicateKey);
             }
             if q.da.trim().is_empty() {
-                return Err(ParseError::new("every question needs a Danish text"));
+                return Err(ParseError::NoDanishText);
             }
             if matches!(q.kind, QuestionKind::Single | QuestionKind::Multiple) {
                 if q.options.len() < 2 {
-                    return Err(ParseError::new("a choice question needs at least two options"));
+                    return Err(ParseError::TooFewOptions);
                 }
                 for (j, o) in q.options.iter().enumerate() {
                     parse_key(&o.key)?;
-                    if q.options[..j].iter().any(|p| p.key == o.key) || o.da.trim().is_empty() {
-                        return Err(ParseError::new("options need distinct keys and a Danish text"));
+                    if q.options[..j].iter().any(|p| p.key == o.key) {
+                        return Err(ParseError::DuplicateOptionKey);
+                    }
+                    if o.da.trim().is_empty() {
+                        return Err(ParseError::NoDanishText);
                     }
                 }
             }

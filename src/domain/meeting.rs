@@ -22,7 +22,7 @@ macro_rules! str_enum {
             /// # Errors
             /// An unknown name.
             pub fn parse(s: &str) -> Result<Self, super::ParseError> {
-                match s { $($s => Ok(Self::$variant),)* _ => Err(super::ParseError::new($msg)) }
+                match s { $($s => Ok(Self::$variant),)* _ => Err(super::ParseError::Unknown($msg)) }
             }
         }
 

@@ -16,14 +16,14 @@ pub const MIN_LENGTH: usize = 12;
 pub fn hash(password: &str) -> Result<String, ParseError> {
     let n = password.chars().count();
     if n < MIN_LENGTH {
-        return Err(ParseError::new(format!("The password must be at least {MIN_LENGTH} characters.")));
+        return Err(ParseError::PasswordTooShort { min: MIN_LENGTH });
     }
     if n > 1024 {
-        return Err(ParseError::new("The password is too long."));
+        return Err(ParseError::PasswordTooLong);
     }
     PasswordHasher::<PasswordHash>::hash_password(&Argon2::default(), password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| ParseError::new(format!("could not hash the password: {e}")))
+        .map_err(|_| ParseError::Unhashable)
 }
 
 /// Whether `password` matches `stored`. With `stored = None` it spends the

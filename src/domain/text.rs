@@ -2,23 +2,53 @@
 
 use std::fmt;
 
-/// Why a value typed by a person was refused; the message is fit to show them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ParseError(String);
-
-impl ParseError {
-    /// A message fit for the person who typed the value.
-    #[must_use]
-    pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-
-    /// The message.
-    #[must_use]
-    pub fn message(&self) -> &str {
-        &self.0
-    }
+/// Why a value typed by a person was refused. The message shown to them
+/// comes from `Lang::refused`, in their language; `Display` is the English
+/// wording for the API and the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Longer than the field allows.
+    #[error("at most {max} characters")]
+    TooLong { max: usize },
+    /// A line break or another control character.
+    #[error("no line breaks or control characters")]
+    ControlCharacter,
+    /// An invisible or direction-changing character.
+    #[error("no invisible characters or characters that change the writing direction")]
+    InvisibleCharacter,
+    /// A name left empty.
+    #[error("a name is needed")]
+    NoName,
+    /// Not a mail address.
+    #[error("not a valid mail address (for example name@company.dk)")]
+    Email,
+    /// A question or option key of the wrong shape.
+    #[error("a key is 1–40 lowercase letters, digits, - or _, starting with a letter")]
+    Key,
+    /// Two questions with the same key.
+    #[error("two questions have the same key")]
+    DuplicateKey,
+    /// A question or option without its Danish text.
+    #[error("the Danish text is missing")]
+    NoDanishText,
+    /// A choice question with fewer than two options.
+    #[error("a choice question needs at least two options")]
+    TooFewOptions,
+    /// Two options of a question with the same key.
+    #[error("two options have the same key")]
+    DuplicateOptionKey,
+    /// A password shorter than the minimum.
+    #[error("the password must be at least {min} characters")]
+    PasswordTooShort { min: usize },
+    /// A password longer than anyone types.
+    #[error("the password is too long")]
+    PasswordTooLong,
+    /// A password Argon2 refused to hash (not expected with its defaults).
+    #[error("the password could not be hashed")]
+    Unhashable,
+    /// A name from a fixed set that is not in it; the message lists the set.
+    #[error("{0}")]
+    Unknown(&'static str),
 }
 
 /// Whether `c` is an invisible formatting character: bidirectional overrides,
@@ -56,15 +86,13 @@ impl SingleLine {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let s = input.trim();
         if s.chars().count() > Self::MAX {
-            return Err(ParseError::new(format!("Højst {} tegn.", Self::MAX)));
+            return Err(ParseError::TooLong { max: Self::MAX });
         }
         if s.chars().any(char::is_control) {
-            return Err(ParseError::new("Teksten må ikke indeholde linjeskift eller kontroltegn."));
+            return Err(ParseError::ControlCharacter);
         }
         if s.chars().any(is_invisible_format) {
-            return Err(ParseError::new(
-                "Teksten må ikke indeholde usynlige tegn eller tegn, der vender skriveretningen.",
-            ));
+            return Err(ParseError::InvisibleCharacter);
         }
         Ok(Self(s.to_owned()))
     }
@@ -113,7 +141,7 @@ impl Name {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         let line = SingleLine::parse(input)?;
         if line.is_empty() {
-            return Err(ParseError::new("Skriv et navn."));
+            return Err(ParseError::NoName);
         }
         Ok(Self(line))
     }

@@ -194,7 +194,7 @@ pub async fn change_password(
         problems.push(PasswordChange::WrongCurrent);
     }
     match &hashed {
-        Err(e) => problems.push(PasswordChange::Refused(e.clone())),
+        Err(e) => problems.push(PasswordChange::Refused(*e)),
         Ok(_) if !same => problems.push(PasswordChange::Mismatch),
         Ok(_) => {}
     }

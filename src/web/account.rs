@@ -185,7 +185,7 @@ async fn change_password(
         .into_iter()
         .map(|p| match p {
             PasswordChange::WrongCurrent => ("current", a.wrong_current.to_owned()),
-            PasswordChange::Refused(e) => ("new", e.message().to_owned()),
+            PasswordChange::Refused(e) => ("new", ctx.lang.refused(e)),
             PasswordChange::Mismatch => ("repeat", a.mismatch.to_owned()),
         })
         .collect();

@@ -60,7 +60,7 @@ pub(crate) struct PersonFields<'a> {
 }
 
 /// Reads [`PersonFields`] from a form body's fields; unknown interests are ignored.
-pub(crate) fn person_fields<'a>(fields: &'a Fields, all: &[Interest]) -> PersonFields<'a> {
+pub(crate) fn person_fields<'a>(fields: &'a Fields, all: &[Interest], lang: Lang) -> PersonFields<'a> {
     use crate::domain::Name;
     let mut interests: Vec<String> = fields
         .iter()
@@ -70,12 +70,12 @@ pub(crate) fn person_fields<'a>(fields: &'a Fields, all: &[Interest]) -> PersonF
     interests.sort();
     interests.dedup();
     let mut errors = Vec::new();
-    let name = Name::parse(fields.get("name")).map_err(|e| errors.push(("name", e.message().to_owned()))).ok();
+    let name = Name::parse(fields.get("name")).map_err(|e| errors.push(("name", lang.refused(e)))).ok();
     let organisation_text = fields.get("organisation");
     let organisation = if organisation_text.trim().is_empty() {
         None
     } else {
-        Name::parse(organisation_text).map_err(|e| errors.push(("organisation", e.message().to_owned()))).ok()
+        Name::parse(organisation_text).map_err(|e| errors.push(("organisation", lang.refused(e)))).ok()
     };
     PersonFields { name, organisation, organisation_text, interests, errors }
 }

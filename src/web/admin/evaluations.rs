@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 
 use super::charts::{Bar, bar_chart};
 use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
-use crate::domain::{MeetingId, MeetingStatus, Timestamp, copenhagen};
+use crate::domain::{MeetingId, MeetingStatus, ParseError, Timestamp, copenhagen};
 use crate::forum::evaluations::{self as use_case, SendError};
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, trend};
@@ -50,6 +50,8 @@ texts! {
         responses => "Svar", "Answers";
         response_rate => "Svarprocent", "Response rate";
         questionnaire => "Spørgeskema", "Questionnaire";
+        option_shape => "skriv nøgle | dansk | engelsk", "write key | Danish | English";
+        question_da => "Skriv spørgsmålet på dansk (højst 500 tegn).", "Write the question in Danish (at most 500 characters).";
         locked => "Evalueringen er sendt, så spørgsmålene kan ikke længere ændres.",
             "The evaluation has been sent, so its questions can no longer change.";
         key => "Nøgle", "Key";
@@ -243,7 +245,7 @@ async fn editor(
 
 /// Reads one option line: `key | dansk | english`, or just a text, whose key
 /// is then made from it.
-fn option_line(line: &str) -> std::result::Result<Choice, String> {
+fn option_line(line: &str, lang: Lang) -> std::result::Result<Choice, String> {
     let parts: Vec<&str> = line.split('|').map(str::trim).collect();
     let (key, da, en) = match parts.as_slice() {
         [text] => {
@@ -262,39 +264,38 @@ fn option_line(line: &str) -> std::result::Result<Choice, String> {
         }
         [key, da] => ((*key).to_owned(), *da, *da),
         [key, da, en] => ((*key).to_owned(), *da, *en),
-        _ => return Err(format!("“{line}”: write key | dansk | english")),
+        _ => return Err(format!("“{line}”: {}", Labels::get(lang).option_shape)),
     };
-    let key = parse_key(&key).map_err(|e| format!("“{line}”: {}", e.message()))?;
+    let key = parse_key(&key).map_err(|e| format!("“{line}”: {}", lang.refused(e)))?;
     if da.is_empty() {
-        return Err(format!("“{line}”: the Danish text is missing"));
+        return Err(format!("“{line}”: {}", lang.refused(ParseError::NoDanishText)));
     }
     Ok(Choice { key, da: da.to_owned(), en: en.to_owned() })
 }
 
 /// Reads a question from the editor fields named `{prefix}-key` and so on;
 /// errors are keyed by those field ids.
-fn read_question(fields: &Fields, prefix: &str) -> std::result::Result<Question, Vec<(String, String)>> {
+fn read_question(fields: &Fields, prefix: &str, lang: Lang) -> std::result::Result<Question, Vec<(String, String)>> {
     let id = |name: &str| format!("{prefix}-{name}");
     let mut errors = Vec::new();
-    let key = parse_key(fields.get(&id("key"))).map_err(|e| errors.push((id("key"), e.message().to_owned()))).ok();
-    let kind = QuestionKind::parse(fields.get(&id("kind")))
-        .map_err(|e| errors.push((id("kind"), e.message().to_owned())))
-        .ok();
+    let key = parse_key(fields.get(&id("key"))).map_err(|e| errors.push((id("key"), lang.refused(e)))).ok();
+    let kind =
+        QuestionKind::parse(fields.get(&id("kind"))).map_err(|e| errors.push((id("kind"), lang.refused(e)))).ok();
     let da = fields.get(&id("da")).trim().to_owned();
     if da.is_empty() || da.chars().count() > 500 {
-        errors.push((id("da"), "write the question in Danish (at most 500 characters)".to_owned()));
+        errors.push((id("da"), Labels::get(lang).question_da.to_owned()));
     }
     let en = fields.get(&id("en")).trim().to_owned();
     let mut options = Vec::new();
     if matches!(kind, Some(QuestionKind::Single | QuestionKind::Multiple)) {
         for line in fields.get(&id("options")).lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match option_line(line) {
+            match option_line(line, lang) {
                 Ok(c) => options.push(c),
                 Err(m) => errors.push((id("options"), m)),
             }
         }
         if options.len() < 2 {
-            errors.push((id("options"), "a choice question needs at least two options".to_owned()));
+            errors.push((id("options"), lang.refused(ParseError::TooFewOptions)));
         }
     }
     match (key, kind) {
@@ -331,7 +332,7 @@ async fn apply(
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     let outcome = edit(&mut e).and_then(|()| {
-        e.questionnaire.validate().map_err(|err| vec![(format!("{prefix}-key"), err.message().to_owned())])
+        e.questionnaire.validate().map_err(|err| vec![(format!("{prefix}-key"), ctx.lang.refused(err))])
     });
     if let Err(errors) = outcome {
         let mut page = editor_page(state, ctx, o, meeting).await?;
@@ -358,7 +359,7 @@ async fn add_question(
     OrganiserForm { organiser: o, fields }: OrganiserForm,
 ) -> Result<Response> {
     let meeting = state.store.meeting(id).await?;
-    let read = read_question(&fields, "new");
+    let read = read_question(&fields, "new", ctx.lang);
     apply(
         &state,
         &ctx,
@@ -383,7 +384,7 @@ async fn change_question(
     let meeting = state.store.meeting(id).await?;
     let prefix = format!("q{index}");
     let action = fields.get("action").to_owned();
-    let read = if action == "save" { Some(read_question(&fields, &prefix)) } else { None };
+    let read = if action == "save" { Some(read_question(&fields, &prefix, ctx.lang)) } else { None };
     apply(
         &state,
         &ctx,

@@ -116,7 +116,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> 
 
 /// Parses the two titles of a form; on failure, the entered values with the
 /// message by the refused field (`prefix` + `-da`/`-en`).
-fn titles(fields: &Fields, key: Option<&str>, prefix: &str) -> std::result::Result<(Name, Name), Entered> {
+fn titles(fields: &Fields, key: Option<&str>, prefix: &str, lang: Lang) -> std::result::Result<(Name, Name), Entered> {
     let (da, en) = (fields.get("title_da"), fields.get("title_en"));
     let refused = |which: &str, message: String| Entered {
         key: key.map(str::to_owned),
@@ -124,8 +124,8 @@ fn titles(fields: &Fields, key: Option<&str>, prefix: &str) -> std::result::Resu
         title_en: en.to_owned(),
         error: Some((format!("{prefix}-{which}"), message)),
     };
-    let title_da = Name::parse(da).map_err(|e| refused("da", e.message().to_owned()))?;
-    let title_en = Name::parse(en).map_err(|e| refused("en", e.message().to_owned()))?;
+    let title_da = Name::parse(da).map_err(|e| refused("da", lang.refused(e)))?;
+    let title_en = Name::parse(en).map_err(|e| refused("en", lang.refused(e)))?;
     Ok((title_da, title_en))
 }
 
@@ -134,7 +134,7 @@ async fn add(
     ctx: Ctx,
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    let (da, en) = match titles(&fields, None, "new") {
+    let (da, en) = match titles(&fields, None, "new", ctx.lang) {
         Ok(t) => t,
         Err(entered) => {
             let page = render(&state, &ctx, &organiser, entered).await?;
@@ -166,7 +166,7 @@ async fn change(
             people::remove_interest(&mut tx, &key).await?;
             "interest.remove"
         }
-        _ => match titles(&fields, Some(&key), &key) {
+        _ => match titles(&fields, Some(&key), &key, ctx.lang) {
             Ok((da, en)) => {
                 people::rename_interest(&mut tx, &key, &da, &en).await?;
                 "interest.rename"

@@ -240,7 +240,7 @@ async fn save(
     let person = state.store.subscriber(id).await?;
     let all = state.store.interests().await?;
     let PersonFields { name, organisation, organisation_text: org_text, interests: chosen, errors } =
-        person_fields(&fields, &all);
+        person_fields(&fields, &all, ctx.lang);
     let (Some(name), true) = (name, errors.is_empty()) else {
         let mut page = person_page(&state, &ctx, &organiser, &person).await?;
         fields.get("name").clone_into(&mut page.name);

@@ -153,12 +153,12 @@ async fn add_user(
 ) -> Result<Response> {
     let u = UserTexts::get(ctx.lang);
     let mut errors = Vec::new();
-    let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", e.message().to_owned()))).ok();
-    let role = Role::parse(fields.get("role")).map_err(|e| errors.push(("role", e.message().to_owned()))).ok();
+    let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", ctx.lang.refused(e)))).ok();
+    let role = Role::parse(fields.get("role")).map_err(|e| errors.push(("role", ctx.lang.refused(e)))).ok();
     let name = fields.get("name").trim().to_owned();
     let hashed = accounts::hash_password(fields.get("password").to_owned())
         .await?
-        .map_err(|e| errors.push(("password", e.message().to_owned())))
+        .map_err(|e| errors.push(("password", ctx.lang.refused(e))))
         .ok();
     let refuse = |mut errors: Vec<(&'static str, String)>, page: UsersPage| {
         let mut page = page;
@@ -196,7 +196,7 @@ async fn change_role(
     Path(id): Path<UserId>,
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    let role = Role::parse(fields.get("role")).map_err(|e| Error::invalid("role", e.message()))?;
+    let role = Role::parse(fields.get("role")).map_err(|e| Error::invalid("role", ctx.lang.refused(e)))?;
     if role != Role::Admin
         && let Some(refused) = refuse_self(&state, &ctx, &organiser, id).await?
     {

@@ -117,7 +117,7 @@ async fn request_link(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, fie
                 t,
                 path: ctx.path,
                 email: typed.to_owned(),
-                error: Some(e.message().to_owned()),
+                error: Some(ctx.lang.refused(e)),
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
@@ -183,7 +183,7 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, 
     let person = state.store.subscriber(id).await?;
     let all = state.store.interests().await?;
     let PersonFields { name, organisation, organisation_text: org_text, interests: chosen, mut errors } =
-        person_fields(&fields, &all);
+        person_fields(&fields, &all, ctx.lang);
     let language = match fields.get("language") {
         "da" => Some("da"),
         "en" => Some("en"),

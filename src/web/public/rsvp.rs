@@ -210,7 +210,8 @@ impl Form {
     /// Reads the form against meeting `m`, with a message by each field that
     /// is wrong: an answer must be chosen, a "yes" to a meeting with tracks
     /// names one of them, and the free texts are single lines.
-    fn read(self, m: &Meeting, r: &RsvpTexts) -> (Entered, Vec<(&'static str, String)>) {
+    fn read(self, m: &Meeting, lang: Lang) -> (Entered, Vec<(&'static str, String)>) {
+        let r = RsvpTexts::get(lang);
         let mut errors = Vec::new();
         let attend = match self.answer.as_deref() {
             Some("yes") => Some(true),
@@ -228,7 +229,7 @@ impl Form {
         let mut text = |field: &'static str, v: &str| {
             SingleLine::parse(v).map_or_else(
                 |e| {
-                    errors.push((field, e.message().to_owned()));
+                    errors.push((field, lang.refused(e)));
                     v.to_owned()
                 },
                 SingleLine::into_string,
@@ -256,7 +257,7 @@ async fn submit(
     if page.closed.is_some() {
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
-    let (entered, errors) = form.read(&m, r);
+    let (entered, errors) = form.read(&m, ctx.lang);
     let Entered { attend, track, diet, access_needs, comment, list_organisation } = entered;
     let Some(attend) = attend.filter(|_| errors.is_empty()) else {
         page.errors = errors;
@@ -327,11 +328,11 @@ async fn colleague(
     }
     let mut errors = Vec::new();
     let name = crate::domain::Name::parse(&form.colleague_name)
-        .map_err(|e| errors.push(("colleague_name", e.message().to_owned())))
+        .map_err(|e| errors.push(("colleague_name", ctx.lang.refused(e))))
         .ok();
     let inviter = Email::parse(&reg.email).map_err(|e| Error::Internal(e.into()))?;
     let email = Email::parse(&form.colleague_email)
-        .map_err(|e| errors.push(("colleague_email", e.message().to_owned())))
+        .map_err(|e| errors.push(("colleague_email", ctx.lang.refused(e))))
         .ok()
         .filter(|e| {
             let same = forum::rsvp::may_pass_to(&inviter, e);

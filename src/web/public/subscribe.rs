@@ -71,8 +71,9 @@ async fn form(State(state): State<AppState>, ctx: Ctx) -> Result<FormPage> {
 async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, fields: Fields) -> Result<Response> {
     let all = state.store.interests().await?;
     let t = ctx.lang.texts();
-    let PersonFields { name, organisation, organisation_text, interests, mut errors } = person_fields(&fields, &all);
-    let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", e.message().to_owned()))).ok();
+    let PersonFields { name, organisation, organisation_text, interests, mut errors } =
+        person_fields(&fields, &all, ctx.lang);
+    let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", ctx.lang.refused(e)))).ok();
     let consent = fields.get("consent") == "yes";
     if !consent {
         errors.push(("consent", t.consent_required.to_owned()));
@@ -200,7 +201,7 @@ async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String
             Err(e) => {
                 let mut page = ConfirmPage::new(&state, &ctx, &raw, person, &token).await?;
                 entered.clone_into(&mut page.organisation);
-                page.error = Some(e.message().to_owned());
+                page.error = Some(ctx.lang.refused(e));
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
             }
         },

@@ -54,6 +54,18 @@ async fn names_and_titles_with_direction_overrides_or_invisible_characters_are_r
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains(r#"id="name-error""#) && html.contains("usynlige tegn"), "{html}");
+    let english = app
+        .http
+        .post(app.url("/subscribe"))
+        .header("cookie", "lang=en")
+        .form(&[("name", "Anna \u{202E}gpj.exe"), ("email", "anna@"), ("consent", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(english.status(), 422);
+    let html = english.text().await.unwrap();
+    assert!(html.contains("invisible characters") && html.contains("Enter a valid e-mail address"), "{html}");
+    assert!(!html.contains("usynlige") && !html.contains("Skriv en gyldig"), "no Danish on the English page: {html}");
     let stored: i64 =
         on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from person").fetch_one(&pool).await.unwrap());
     assert_eq!(stored, 0, "nothing is stored");

@@ -125,7 +125,7 @@ impl DetailsForm {
         let number = count(&self.number, "number");
         let capacity = count(&self.capacity, "capacity");
         let per_organisation_limit = count(&self.per_organisation_limit, "per_organisation_limit");
-        let title = Name::parse(&self.title).map(|n| n.to_string()).map_err(|e| fail("title", e.message())).ok();
+        let title = Name::parse(&self.title).map(|n| n.to_string()).map_err(|e| fail("title", &lang.refused(e))).ok();
         let when = lang.pick("Vælg dato og klokkeslæt.", "Choose a date and time.");
         let mut time = |s: &str, name: &str| parse_local(s).ok_or_else(|| fail(name, when)).ok();
         let starts_at = time(&self.starts_at, "starts_at");
@@ -138,8 +138,10 @@ impl DetailsForm {
         let format = MeetingFormat::parse(&self.format)
             .map_err(|_| fail("format", lang.pick("Vælg en form.", "Choose a format.")))
             .ok();
-        let venue =
-            SingleLine::parse(&self.venue).map(SingleLine::into_string).map_err(|e| fail("venue", e.message())).ok();
+        let venue = SingleLine::parse(&self.venue)
+            .map(SingleLine::into_string)
+            .map_err(|e| fail("venue", &lang.refused(e)))
+            .ok();
         let online_url = self.online_url.trim().to_owned();
         let themes: Vec<String> =
             self.themes.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
@@ -350,8 +352,7 @@ impl ItemForm {
                 lang.pick("Punktet kan ikke slutte, før det begynder.", "The item cannot end before it starts.").into(),
             ));
         }
-        let title =
-            Name::parse(&self.title).map_err(|e| errors.push(("item_title".into(), e.message().to_owned()))).ok();
+        let title = Name::parse(&self.title).map_err(|e| errors.push(("item_title".into(), lang.refused(e)))).ok();
         let mut speakers = Vec::new();
         for line in self.speakers.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let parts: Vec<&str> = line.split('|').map(str::trim).collect();
