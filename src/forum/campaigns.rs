@@ -26,9 +26,7 @@ pub async fn invite(
     target: Target,
     send_at: Option<Timestamp>,
 ) -> Result<CampaignId> {
-    if !meeting.status.accepts_answers() {
-        return Err(Refusal::NotInvitable(meeting.status).into());
-    }
+    may_invite(meeting)?;
     let campaign = NewCampaign {
         kind: "invitation",
         meeting_id: Some(meeting.id),
@@ -43,6 +41,14 @@ pub async fn invite(
     tx.commit().await?;
     forum.campaign_wake.notify_one();
     Ok(id)
+}
+
+/// Whether people may be invited to `meeting` now: only while it takes answers.
+///
+/// # Errors
+/// [`Refusal::NotInvitable`] when it does not.
+pub fn may_invite(meeting: &Meeting) -> Result<()> {
+    if meeting.status.accepts_answers() { Ok(()) } else { Err(Refusal::NotInvitable(meeting.status).into()) }
 }
 
 /// Keeps `message` as the meeting's personal invitation text, audited, when
@@ -75,13 +81,21 @@ pub async fn send_test(
     name: &str,
     lang: Lang,
 ) -> Result<()> {
-    let letter = test_invitation(&forum.mail, meeting, message, to, name, lang)?;
+    let letter = test_invitation(&forum.mail, meeting, message, to, sample_reader(name, lang), lang)?;
     let mut tx = forum.store.begin().await?;
     enqueue_many(&mut tx, &[letter]).await?;
     record_on_meeting(&mut tx, who, "invitation.test", meeting.id, "", Some(1)).await?;
     tx.commit().await?;
     forum.mail_wake.notify_one();
     Ok(())
+}
+
+/// Who a test or a preview is addressed to: the organiser by name, and a
+/// sample organisation, so that no placeholder is shown blank.
+#[must_use]
+pub fn sample_reader(name: &str, lang: Lang) -> (&str, &'static str) {
+    let name = if name.trim().is_empty() { "Anna Jensen" } else { name };
+    (name, lang.pick("Eksempel A/S", "Example Ltd"))
 }
 
 /// What an organiser can do to a mailing under way.

@@ -580,6 +580,25 @@ pub async fn claim_reminders(
 }
 
 impl Store {
+    /// When an invitation to `meeting` aimed at exactly `target` was last
+    /// created, unless it was cancelled: the same send a second time.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn same_invitation_created(&self, meeting: MeetingId, target: &Target) -> Result<Option<Timestamp>> {
+        let rows: Vec<(Json<serde_json::Value>, i64)> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select audience, created_at from campaign \
+                 where meeting_id = $1 and kind = 'invitation' and state <> 'cancelled' order by created_at desc",
+            )
+            .bind(meeting.uuid())
+            .fetch_all(db)
+            .await?
+        });
+        let wanted = serde_json::to_value(target).map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
+        Ok(rows.into_iter().find(|(stored, _)| stored.0 == wanted).map(|(_, at)| from_db_time(at)))
+    }
+
     /// The most recent campaigns, latest first, each with its progress and
     /// the title of its meeting.
     pub async fn recent_campaigns(&self, limit: i64) -> Result<Vec<(Progress, Option<String>)>> {

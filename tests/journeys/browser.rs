@@ -536,3 +536,58 @@ async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
     app.stop().await;
 }
 both_engines!(answering_an_evaluation_by_keyboard_alone);
+
+async fn inviting_a_segment_by_keyboard_alone_asks_for_a_confirmation_and_keeps_the_audience(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let store = app.store();
+    let confirmed = dialogforum::domain::PersonStatus::Confirmed;
+    common::add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", confirmed).await;
+    common::add_person(store, "soren@vind.example", "Søren Holm", "Vindkraft ApS", confirmed).await;
+    let energi = store.organisations().await.unwrap().into_iter().find(|o| o.name == "Grøn Energi A/S").unwrap().id;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Admin).await;
+    let body = json!({
+        "title": "Dialogforum 41: Data på tværs", "number": 41,
+        "starts_at": "2030-04-01T09:00:00+02:00", "ends_at": "2030-04-01T12:00:00+02:00",
+        "format": "physical", "venue": "KL-huset"
+    });
+    let m: Value = app.api(&token).post("/meetings", &body).await.json().await.unwrap();
+    let id = m["id"].as_str().expect("a meeting id").to_owned();
+    assert_eq!(app.api(&token).act(&format!("/meetings/{id}/publish")).await.status(), 200);
+
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/admin/meetings/{id}/invitations", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    b.goto(&format!("{}/admin/meetings/{id}/invitations", app.base)).await;
+    // In a group of radio buttons the arrow keys choose: everybody → interests → organisations.
+    let all = b.tab_to("#audience-all").await;
+    all.send_keys(&Key::Down.to_string()).await.unwrap();
+    b.client.active_element().await.unwrap().send_keys(&Key::Down.to_string()).await.unwrap();
+    let chosen = b.js("return document.getElementById('audience-organisations').checked;", vec![]).await;
+    assert_eq!(chosen, json!(true), "the arrow keys chose organisations");
+    b.tick(&format!("#organisation-{energi}")).await;
+    b.press("button[value='send']").await;
+    let page = b.text().await;
+    assert!(
+        page.contains("Bekræft udsendelsen") && page.contains("Bestemte organisationer: Grøn Energi A/S"),
+        "{page}"
+    );
+    assert_eq!(store.meeting(id.parse().unwrap()).await.unwrap().status.as_str(), "published");
+    b.check("da").await;
+    b.screenshot("invitation-confirm").await;
+    b.press("button[value='confirm']").await;
+    assert!(b.text().await.contains("1 invitation sendes nu."), "{}", b.text().await);
+    b.check("da").await;
+    let kept = b.js("return document.getElementById('audience-organisations').checked;", vec![]).await;
+    assert_eq!(kept, json!(true), "the form keeps the audience after a send");
+
+    // Sending the same again finds nobody new.
+    b.press("button[value='send']").await;
+    assert!(b.text().await.contains("Ingen nye modtagere"), "{}", b.text().await);
+    b.check("da").await;
+    app.outbox_settled().await;
+    let to: Vec<Vec<String>> = smtp.messages().iter().map(|m| m.to.clone()).collect();
+    assert_eq!(to, [["mette@energi.example"]], "one invitation, inside the organisation");
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(inviting_a_segment_by_keyboard_alone_asks_for_a_confirmation_and_keeps_the_audience);

@@ -8,7 +8,7 @@ use crate::common;
 use crate::common::PostForm as _;
 
 use common::smtp::Received;
-use common::{Engine, SignedIn, TestApp, add_person, api_token, text};
+use common::{Engine, SignedIn, TestApp, add_person, api_token, send_invitations, text};
 use dialogforum::domain::{MeetingId, MeetingStatus, PersonId, PersonStatus, Role};
 use mail_parser::MimeHeaders as _;
 
@@ -222,8 +222,8 @@ async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engin
         303
     );
     add_person(app.store(), "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
-    let form = [("csrf", csrf.as_str()), ("audience", "all"), ("action", "send")];
-    text(http.post_form(format!("{page}/invitations"), &form).await, 200).await;
+    let form = [("csrf", csrf.as_str()), ("audience", "all")];
+    text(send_invitations(&http, &format!("{page}/invitations"), &form).await.1, 200).await;
     let first = smtp.wait_for(1, 20).await;
     assert!(attached_ics(&first[0]).contains("SEQUENCE:0\r\n"));
 
@@ -346,18 +346,14 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
     assert_eq!(audit_count(&app, "invitation.test").await, 1);
 
     // Sending needs a published meeting; then the message arrives rendered and escaped.
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("audience", "organisations"),
-        ("organisations", &energi_id),
-        ("message", message),
-        ("action", "send"),
-    ];
-    assert_eq!(http.post_form(&page, &form).await.status(), 409);
+    let form =
+        [("csrf", csrf.as_str()), ("audience", "organisations"), ("organisations", &energi_id), ("message", message)];
+    let asked: Vec<_> = form.iter().copied().chain([("action", "send")]).collect();
+    assert_eq!(http.post_form(&page, &asked).await.status(), 409);
     let status = format!("{}/admin/meetings/{id}/status", app.base);
     assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
-    let html = text(http.post_form(&page, &form).await, 200).await;
-    assert!(html.contains("Invitationerne sendes nu"), "{html}");
+    let html = text(send_invitations(&http, &page, &form).await.1, 200).await;
+    assert!(html.contains("2 invitationer sendes nu"), "{html}");
     let msgs = smtp.wait_for(3, 20).await;
     assert_eq!(msgs.len(), 3);
     let mut to: Vec<&str> = msgs[1..].iter().map(|m| m.to[0].as_str()).collect();
@@ -391,6 +387,80 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
     app.stop().await;
 }
 both_engines!(the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_personal_message);
+
+async fn an_invitation_waits_for_a_confirmation_naming_its_audience_and_a_second_send_does_not_widen_it(
+    engine: Engine,
+) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
+    let store = app.store();
+    add_person(store, "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed).await;
+    add_person(store, "lars@energi.example", "Lars Berg", "Grøn Energi A/S", PersonStatus::Confirmed).await;
+    for (email, name) in [("soren@vind.example", "Søren Holm"), ("ida@vind.example", "Ida Vang")] {
+        add_person(store, email, name, "Vindkraft ApS", PersonStatus::Confirmed).await;
+    }
+    let energi = store.organisations().await.unwrap().into_iter().find(|o| o.name == "Grøn Energi A/S").unwrap().id;
+    let energi = energi.to_string();
+    let id = create_meeting(&app, &http, &csrf, "23", "2027-06-03").await;
+    let status = format!("{}/admin/meetings/{id}/status", app.base);
+    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
+    let page = format!("{}/admin/meetings/{id}/invitations", app.base);
+    let form = [("csrf", csrf.as_str()), ("audience", "organisations"), ("organisations", energi.as_str())];
+
+    // "Send" only asks: the audience in words, how many, who, the deadline and the time.
+    let asked: Vec<_> = form.iter().copied().chain([("action", "send")]).collect();
+    let confirm = text(http.post_form(&page, &asked).await, 200).await;
+    assert!(confirm.contains("Bekræft udsendelsen"), "{confirm}");
+    assert!(confirm.contains("Bestemte organisationer: Grøn Energi A/S"), "{confirm}");
+    assert!(confirm.contains("<dd>2</dd>") && confirm.contains("Ja, send 2 invitationer"), "{confirm}");
+    assert!(confirm.contains("Mette Jensen, Grøn Energi A/S") && confirm.contains("Lars Berg"), "{confirm}");
+    assert!(!confirm.contains("Søren Holm"), "only the chosen organisation: {confirm}");
+    assert!(confirm.contains("3. juni 2027 kl. 09.00") && confirm.contains("<dd>Nu</dd>"), "{confirm}");
+    assert_eq!(registrations(&app, id).await, 0, "nothing is sent before the confirmation");
+
+    // The confirmation sends to the segment, and the form keeps the audience.
+    let key = common::hidden_field(&confirm, "key");
+    let confirmed: Vec<_> = form.iter().copied().chain([("action", "confirm"), ("key", key.as_str())]).collect();
+    let html = text(http.post_form(&page, &confirmed).await, 200).await;
+    assert!(html.contains("2 invitationer sendes nu"), "{html}");
+    assert!(html.contains(r#"id="audience-organisations" name="audience" value="organisations" checked"#), "{html}");
+    let msgs = smtp.wait_for(2, 20).await;
+    let mut to: Vec<&str> = msgs.iter().map(|m| m.to[0].as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["lars@energi.example", "mette@energi.example"]);
+
+    // The same send again finds nobody new, and offers no button.
+    let html = text(http.post_form(&page, &asked).await, 200).await;
+    assert!(html.contains("Ingen nye modtagere") && !html.contains(r#"value="confirm""#), "{html}");
+
+    // Once someone new has joined the organisation, sending the same again
+    // needs its own tick, and then reaches only the newcomer.
+    add_person(store, "nanna@energi.example", "Nanna Friis", "Grøn Energi A/S", PersonStatus::Confirmed).await;
+    let (again, res) = send_invitations(&http, &page, &form).await;
+    assert!(again.contains("Den samme invitation til de samme modtagere blev oprettet"), "{again}");
+    assert!(again.contains("Ja, send 1 invitation</button>"), "{again}");
+    let html = text(res, 409).await;
+    assert!(html.contains(r#"id="again-error""#), "{html}");
+    let key = common::hidden_field(&html, "key");
+    let mut ticked = form.to_vec();
+    ticked.extend([("action", "confirm"), ("key", key.as_str()), ("again", "yes")]);
+    let html = text(http.post_form(&page, &ticked).await, 200).await;
+    assert!(html.contains("1 invitation sendes nu."), "{html}");
+    let to: Vec<String> = smtp.wait_for(3, 20).await.iter().map(|m| m.to[0].clone()).collect();
+    assert_eq!(to.len(), 3, "{to:?}");
+    assert_eq!(to.iter().filter(|t| t.ends_with("@vind.example")).count(), 0, "nobody outside the organisation");
+    assert_eq!(registrations(&app, id).await, 3);
+    assert_eq!(audit_count(&app, "campaign.create").await, 2);
+
+    // A stale confirmation (the list changed since it was shown) is shown again, not sent.
+    let stale = [("csrf", csrf.as_str()), ("audience", "all"), ("action", "confirm"), ("key", "0123")];
+    let html = text(http.post_form(&page, &stale).await, 409).await;
+    assert!(html.contains("Modtagerne har ændret sig") && html.contains("Ja, send 2 invitationer"), "{html}");
+    app.outbox_settled().await;
+    assert_eq!(smtp.messages().len(), 3);
+    app.stop().await;
+}
+both_engines!(an_invitation_waits_for_a_confirmation_naming_its_audience_and_a_second_send_does_not_widen_it);
 
 /// A `datetime-local` value `hours` from now, in Copenhagen time.
 fn local_in(hours: i64) -> String {

@@ -274,17 +274,11 @@ pub fn test_invitation(
     meeting: &Meeting,
     message: &str,
     to: &Email,
-    name: &str,
+    (name, organisation): (&str, &str),
     lang: Lang,
 ) -> anyhow::Result<crate::store::outbox::NewMessage> {
-    let letter = Letter {
-        to,
-        name,
-        organisation: "",
-        lang,
-        rsvp_url: format!("{}/rsvp/TEST", ctx.base_url),
-        unsubscribe_url: None,
-    };
+    let letter =
+        Letter { to, name, organisation, lang, rsvp_url: format!("{}/rsvp/TEST", ctx.base_url), unsubscribe_url: None };
     let m = invitation(ctx, meeting, message, &letter, true)?;
     let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
     compose_invitation(ctx, &m, &letter, None, None, "invitation-test", &ics)
@@ -298,12 +292,22 @@ pub fn test_invitation(
 /// # Errors
 /// The database failed.
 pub async fn count_invitees(store: &Store, meeting: &Meeting, target: &Target) -> anyhow::Result<usize> {
+    Ok(invitees(store, meeting, target).await?.len())
+}
+
+/// Who a campaign to `target` would invite to `meeting` now, as
+/// [`count_invitees`] counts them, ordered by address.
+///
+/// # Errors
+/// The database failed.
+pub async fn invitees(store: &Store, meeting: &Meeting, target: &Target) -> anyhow::Result<Vec<Recipient>> {
     let mut tx = store.begin().await?;
-    let found = recipients_of(&mut tx, target).await?;
+    let mut found = recipients_of(&mut tx, target).await?;
     let already = people_with_registration(&mut tx, meeting.id).await?;
     // Dropped without commit: guests looked up on the way are not kept.
     drop(tx);
-    Ok(found.iter().filter(|r| !already.contains(&r.person_id)).count())
+    found.retain(|r| !already.contains(&r.person_id));
+    Ok(found)
 }
 
 /// Where the meeting is, in words.

@@ -179,6 +179,31 @@ pub fn csrf_of(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
+/// The value of the hidden field `name` in a page's form.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!(r#"type="hidden" name="{name}" value=""#);
+    let start = html.find(&marker).unwrap_or_else(|| panic!("a hidden {name} field in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Sends invitations from a meeting's invitation page at `page`: asks to
+/// send `form` (without its `action`), and confirms what the confirm step
+/// shows. Returns the confirm step's page and the answer to the confirmation.
+pub async fn send_invitations(
+    http: &reqwest::Client,
+    page: &str,
+    form: &[(&str, &str)],
+) -> (String, reqwest::Response) {
+    let mut asked = form.to_vec();
+    asked.push(("action", "send"));
+    let confirm = text(http.post_form(page, &asked).await, 200).await;
+    let key = hidden_field(&confirm, "key");
+    let mut confirmed = form.to_vec();
+    confirmed.extend([("action", "confirm"), ("key", key.as_str())]);
+    let res = http.post_form(page, &confirmed).await;
+    (confirm, res)
+}
+
 /// Asks `probe` every 50 ms until it gives a value that `done` accepts and
 /// returns that value; panics after `secs` seconds, saying what was awaited
 /// and what the last value was.

@@ -3,6 +3,8 @@
 //! and guests, write the personal message, see how many will be invited and
 //! what the mail looks like, send a test to oneself, and send now or later.
 
+use std::fmt::Write as _;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -13,12 +15,12 @@ use axum::routing::get;
 
 use super::form::parse_local;
 use super::{Errors, error_of};
-use crate::domain::{Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonStatus};
+use crate::domain::{Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonStatus, Timestamp};
 use crate::forum;
 use crate::i18n::{Lang, Texts};
-use crate::mail::compose::campaign::{Letter, count_invitees, invitation, invitation_bodies};
+use crate::mail::compose::campaign::{Letter, count_invitees, invitation, invitation_bodies, invitees};
 use crate::mail::compose::personal::{self, MessageError, PLACEHOLDERS};
-use crate::store::campaigns::{Audience, Guest, Target};
+use crate::store::campaigns::{Audience, Guest, Recipient, Target};
 use crate::store::meetings::{Meeting, MeetingFilter};
 use crate::store::subscribers::person_by_email;
 use crate::web::auth::Organiser;
@@ -66,6 +68,20 @@ impl InviteForm {
     }
 }
 
+/// What the page asks the organiser to confirm before invitations go out.
+struct Confirm {
+    /// The audience in words.
+    audience: String,
+    /// Who will be invited: (name, organisation).
+    people: Vec<(String, String)>,
+    deadline: Option<String>,
+    when: String,
+    /// A digest of what is shown, sent back with the confirmation.
+    key: String,
+    /// When the same invitation was created before, if it was.
+    sent_before: Option<String>,
+}
+
 /// What the page shows after "how many, and what does it look like".
 struct Preview {
     count: usize,
@@ -94,6 +110,7 @@ struct InvitationPage {
     meetings: Vec<Choice>,
     placeholders: String,
     preview: Option<Preview>,
+    confirm: Option<Confirm>,
     errors: Errors,
     notice: Option<String>,
 }
@@ -109,6 +126,39 @@ impl InvitationPage {
 
     fn audience_is(&self, value: &str) -> bool {
         self.form.audience == value || (self.form.audience.is_empty() && value == "all")
+    }
+
+    /// "1 invitation", "2 invitationer".
+    fn invitations(&self, n: usize) -> String {
+        let word = if n == 1 { "invitation" } else { self.l("invitationer", "invitations") };
+        format!("{n} {word}")
+    }
+
+    /// The chosen audience in words: "Bestemte organisationer: Nordlys IT A/S,
+    /// Fjord Data ApS + 2 gæster".
+    fn audience_words(&self, target: &Target) -> String {
+        let chosen = self.audiences.iter().find(|(v, _)| self.audience_is(v)).map_or("", |(_, label)| *label);
+        let ticked = |list: &[Choice]| {
+            list.iter().filter(|(_, _, on)| *on).map(|(_, label, _)| label.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        let which = match target.audience {
+            Some(Audience::Interests(_)) => ticked(&self.interests),
+            Some(Audience::Organisations(_)) => ticked(&self.organisations),
+            Some(Audience::AttendeesOf(_)) => ticked(&self.meetings),
+            Some(Audience::People(_)) => {
+                self.form.people.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ")
+            }
+            Some(Audience::All) | None => String::new(),
+        };
+        let mut words = if which.is_empty() { chosen.to_owned() } else { format!("{chosen}: {which}") };
+        if !target.guests.is_empty() && target.audience.is_some() {
+            let _ = write!(words, " + {} {}", target.guests.len(), self.lang.pick("gæster", "guests"));
+        }
+        if target.audience.is_none() {
+            let names: Vec<&str> = target.guests.iter().map(|g| g.name.as_str()).collect();
+            let _ = write!(words, ": {}", names.join(", "));
+        }
+        words
     }
 }
 
@@ -176,6 +226,7 @@ async fn build_page(
         meetings,
         placeholders: PLACEHOLDERS.iter().map(|p| format!("{{{{{p}}}}}")).collect::<Vec<_>>().join(", "),
         preview: None,
+        confirm: None,
         errors: Vec::new(),
         notice: None,
     })
@@ -302,10 +353,11 @@ async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Er
 /// The mail as the organiser would receive it, for the preview.
 fn preview_for(state: &AppState, organiser: &Organiser, m: &Meeting, message: &str, lang: Lang) -> Result<Preview> {
     let mail = &state.forum.mail;
+    let (name, organisation) = forum::campaigns::sample_reader(&organiser.user.name, lang);
     let letter = Letter {
         to: &organiser.user.email,
-        name: &organiser.user.name,
-        organisation: "",
+        name,
+        organisation,
         lang,
         rsvp_url: format!("{}/rsvp/…", mail.base_url),
         unsubscribe_url: None,
@@ -323,66 +375,140 @@ async fn act(
 ) -> Result<Response> {
     let m = state.store.meeting(id).await?;
     let form = InviteForm::read(&fields);
-    let action = fields.get("action").to_owned();
+    let action = fields.get("action");
     let lang = ctx.lang;
     let mut errors: Errors = Vec::new();
     if let Err(e) = personal::check(&form.message) {
         errors.push(("message".into(), message_error(lang, &e)));
     }
     let target = if action == "test" { None } else { Some(target(&state, &form, lang, &mut errors).await?) };
-    let send_at = if form.send_at.trim().is_empty() {
-        None
-    } else {
-        let at = parse_local(&form.send_at);
-        if at.is_none() {
-            errors.push((
-                "send_at".into(),
-                lang.pick(
-                    "Vælg dato og klokkeslæt, eller lad feltet stå tomt.",
-                    "Choose a date and time, or leave it empty.",
-                )
-                .into(),
-            ));
-        }
-        at
-    };
+    let send_at = send_time(&form.send_at, lang, &mut errors);
     let mut page = build_page(&state, &ctx, &organiser, &m, form.clone()).await?;
     if !errors.is_empty() {
         page.errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     // The message belongs to the meeting: kept whatever the button.
-    let who = organiser.actor();
-    forum::campaigns::keep_message(&state.forum, &who, m.id, &form.message).await?;
-    match (action.as_str(), target) {
-        ("test", _) => {
-            let (to, name) = (&organiser.user.email, &organiser.user.name);
-            forum::campaigns::send_test(&state.forum, &who, &m, &form.message, to, name, lang).await?;
-            page.notice = Some(match lang {
-                Lang::Da => format!("En prøve er sendt til {to}."),
-                Lang::En => format!("A test was sent to {to}."),
-            });
-        }
-        ("send", Some(target)) => {
-            let cid = forum::campaigns::invite(&state.forum, &who, organiser.user.id, &m, target, send_at).await?;
-            page.notice = Some(match (send_at, lang) {
-                (Some(at), Lang::Da) => {
-                    format!("Invitationerne sendes {} {} (udsendelse {cid}).", lang.date(at), lang.time(at))
-                }
-                (Some(at), Lang::En) => {
-                    format!("The invitations go out on {} at {} (campaign {cid}).", lang.date(at), lang.time(at))
-                }
-                (None, Lang::Da) => format!("Invitationerne sendes nu (udsendelse {cid})."),
-                (None, Lang::En) => format!("The invitations are going out now (campaign {cid})."),
-            });
-            page.form = InviteForm { message: form.message, ..InviteForm::default() };
-        }
-        (_, Some(target)) => {
+    forum::campaigns::keep_message(&state.forum, &organiser.actor(), m.id, &form.message).await?;
+    let Some(target) = target else {
+        let (to, name) = (&organiser.user.email, &organiser.user.name);
+        forum::campaigns::send_test(&state.forum, &organiser.actor(), &m, &form.message, to, name, lang).await?;
+        page.notice = Some(format!("{} {to}.", lang.pick("En prøve er sendt til", "A test was sent to")));
+        return Ok(page.into_response());
+    };
+    match action {
+        "preview" => {
             let mut preview = preview_for(&state, &organiser, &m, &form.message, lang)?;
             preview.count = count_invitees(&state.store, &m, &target).await.map_err(Error::Internal)?;
             page.preview = Some(preview);
         }
-        (_, None) => return Err(Error::BadRequest("action: must be preview, test or send".into())),
+        "send" => {
+            forum::campaigns::may_invite(&m)?;
+            page.confirm = Some(confirm_step(&state, &page, &m, &target, send_at, lang).await?);
+        }
+        "confirm" => return send(&state, &organiser, page, &m, target, send_at, &fields).await,
+        _ => return Err(Error::BadRequest("action: must be preview, test, send or confirm".into())),
     }
+    Ok(page.into_response())
+}
+
+/// Reads the send time: empty is now.
+fn send_time(typed: &str, lang: Lang, errors: &mut Errors) -> Option<Timestamp> {
+    if typed.trim().is_empty() {
+        return None;
+    }
+    let at = parse_local(typed);
+    if at.is_none() {
+        let msg = lang
+            .pick("Vælg dato og klokkeslæt, eller lad feltet stå tomt.", "Choose a date and time, or leave it empty.");
+        errors.push(("send_at".into(), msg.into()));
+    }
+    at
+}
+
+/// The step between "send" and the invitations going out: who, how many,
+/// the deadline and the time, and whether the same invitation went out before.
+async fn confirm_step(
+    state: &AppState,
+    page: &InvitationPage,
+    m: &Meeting,
+    target: &Target,
+    send_at: Option<Timestamp>,
+    lang: Lang,
+) -> Result<Confirm> {
+    let people = invitees(&state.store, m, target).await.map_err(Error::Internal)?;
+    let at = |t: Timestamp| format!("{} {}", lang.date(t), lang.time(t));
+    let sent_before = state.store.same_invitation_created(m.id, target).await?.map(at);
+    Ok(Confirm {
+        audience: page.audience_words(target),
+        key: confirm_key(&people, target, send_at, &page.form.message),
+        people: people.into_iter().map(|r| (r.name, r.organisation)).collect(),
+        deadline: m.registration_deadline.map(at),
+        when: send_at.map_or_else(|| lang.pick("Nu", "Now").to_owned(), at),
+        sent_before,
+    })
+}
+
+/// A digest of exactly what the confirm step showed; a confirmation with
+/// another digest (someone joined or left meanwhile) is shown again.
+fn confirm_key(people: &[Recipient], target: &Target, send_at: Option<Timestamp>, message: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(target).unwrap_or_default());
+    for r in people {
+        h.update(r.person_id.to_string());
+    }
+    h.update(send_at.map(|t| t.to_string()).unwrap_or_default());
+    h.update(message);
+    h.finalize().iter().take(16).fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
+/// Sends once the organiser has confirmed what the confirm step showed, and
+/// keeps the form as it was so that a second send cannot widen the audience.
+async fn send(
+    state: &AppState,
+    organiser: &Organiser,
+    mut page: InvitationPage,
+    m: &Meeting,
+    target: Target,
+    send_at: Option<Timestamp>,
+    fields: &Fields,
+) -> Result<Response> {
+    let lang = page.lang;
+    let confirm = confirm_step(state, &page, m, &target, send_at, lang).await?;
+    let again = fields.get("again") == "yes";
+    let changed = confirm.key != fields.get("key");
+    if changed || (confirm.sent_before.is_some() && !again) {
+        if changed {
+            page.notice = Some(
+                lang.pick(
+                    "Modtagerne har ændret sig, siden listen blev vist. Se den nye liste, og bekræft igen.",
+                    "The recipients have changed since the list was shown. See the new list and confirm again.",
+                )
+                .into(),
+            );
+        } else {
+            let msg = lang.pick(
+                "Sæt kryds for at sende den samme invitation igen.",
+                "Tick the box to send the same invitation again.",
+            );
+            page.errors = vec![("again".into(), msg.into())];
+        }
+        page.confirm = Some(confirm);
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    let who = organiser.actor();
+    let cid = forum::campaigns::invite(&state.forum, &who, organiser.user.id, m, target, send_at).await?;
+    tracing::info!(campaign = %cid, meeting = %m.id, "invitations confirmed");
+    let n = page.invitations(confirm.people.len());
+    page.notice = Some(match (send_at, lang) {
+        (Some(at), Lang::Da) => format!("{n} sendes {} {}.", lang.date(at), lang.time(at)),
+        (Some(at), Lang::En) => format!("{n} go out on {} at {}.", lang.date(at), lang.time(at)),
+        (None, Lang::Da) => format!("{n} sendes nu."),
+        (None, Lang::En) => format!("{n} are going out now."),
+    });
     Ok(page.into_response())
 }
