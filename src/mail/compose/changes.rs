@@ -56,7 +56,7 @@ pub async fn queue_change(
     Ok(messages.len())
 }
 
-fn notice(meeting: &Meeting, change: Change, lang: Lang, name: &str, seated: bool) -> Notice {
+pub(super) fn notice(meeting: &Meeting, change: Change, lang: Lang, name: &str, seated: bool) -> Notice {
     let when = format!(
         "{}, {}–{}",
         lang.date(meeting.starts_at),

@@ -110,12 +110,7 @@ fn mail(
     unsubscribe_url: Option<String>,
 ) -> EvaluationMail {
     let lang = Lang::from_code(&r.language);
-    let subject = match (lang, reminder) {
-        (Lang::Da, false) => format!("Evaluering: {}", meeting.title),
-        (Lang::Da, true) => format!("Påmindelse om evaluering: {}", meeting.title),
-        (Lang::En, false) => format!("Evaluation: {}", meeting.title),
-        (Lang::En, true) => format!("Reminder, evaluation: {}", meeting.title),
-    };
+    let subject = subject(lang, &meeting.title, reminder);
     EvaluationMail {
         lang: lang.code(),
         subject,
@@ -127,6 +122,15 @@ fn mail(
         anonymous,
         reminder,
         unsubscribe_url,
+    }
+}
+
+pub(super) fn subject(lang: Lang, title: &str, reminder: bool) -> String {
+    match (lang, reminder) {
+        (Lang::Da, false) => format!("Evaluering: {title}"),
+        (Lang::Da, true) => format!("Påmindelse om evaluering: {title}"),
+        (Lang::En, false) => format!("Evaluation: {title}"),
+        (Lang::En, true) => format!("Reminder, evaluation: {title}"),
     }
 }
 

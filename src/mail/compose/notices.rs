@@ -14,6 +14,7 @@ use crate::store::outbox::enqueue;
 use crate::store::tokens::insert_link_token;
 
 /// A short mail: greeting, paragraphs, at most one button, small print.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub lang: &'static str,
     pub subject: String,
@@ -132,8 +133,14 @@ pub async fn confirm_signup(
 ) -> anyhow::Result<()> {
     let (url, hash) = link_and_token(tx, ctx, TokenPurpose::Confirm, to.person, Some(ttl)).await?;
     crate::store::subscriptions::attach_token(tx, request, &hash).await?;
-    let days = ttl.as_hours() / 24;
-    let n = match to.lang {
+    let n = confirm_signup_notice(to.lang, url, ttl.as_hours() / 24);
+    // The name was typed by whoever filled in the form: it stays out of the
+    // mail entirely, headers included, so a "name" with a link in it reaches nobody.
+    queue(tx, ctx, "confirm", To { name: "", ..to }, &n).await
+}
+
+pub(super) fn confirm_signup_notice(lang: Lang, url: String, days: i64) -> Notice {
+    match lang {
         Lang::Da => Notice {
             lang: "da",
             subject: "Bekræft din tilmelding til Dialogforum".into(),
@@ -160,10 +167,7 @@ pub async fn confirm_signup(
                 "The link works for {days} days. If you did not ask to join, ignore this mail and nothing will happen."
             )],
         },
-    };
-    // The name was typed by whoever filled in the form: it stays out of the
-    // mail entirely, headers included, so a "name" with a link in it reaches nobody.
-    queue(tx, ctx, "confirm", To { name: "", ..to }, &n).await
+    }
 }
 
 /// Tells someone already on the list so, with a link to their profile.
@@ -177,7 +181,12 @@ pub async fn already_subscribed(
     ttl: SignedDuration,
 ) -> anyhow::Result<()> {
     let url = link(tx, ctx, TokenPurpose::Profile, to.person, Some(ttl)).await?;
-    let n = match to.lang {
+    let n = already_subscribed_notice(to.lang, url);
+    queue(tx, ctx, "already-subscribed", To { name: "", ..to }, &n).await
+}
+
+pub(super) fn already_subscribed_notice(lang: Lang, url: String) -> Notice {
+    match lang {
         Lang::Da => Notice {
             lang: "da",
             subject: "Du er allerede på Dialogforums mailingliste".into(),
@@ -198,8 +207,7 @@ pub async fn already_subscribed(
             action: Some(("See and change your details".into(), url)),
             footer: vec!["If this was not you, ignore this mail.".into()],
         },
-    };
-    queue(tx, ctx, "already-subscribed", To { name: "", ..to }, &n).await
+    }
 }
 
 /// Sends a link to the person's own profile page.
@@ -208,7 +216,11 @@ pub async fn already_subscribed(
 /// The database failed or the mail could not be built.
 pub async fn profile_link(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: SignedDuration) -> anyhow::Result<()> {
     let url = link(tx, ctx, TokenPurpose::Profile, to.person, Some(ttl)).await?;
-    let n = match to.lang {
+    queue(tx, ctx, "profile-link", to, &profile_link_notice(to.lang, url)).await
+}
+
+pub(super) fn profile_link_notice(lang: Lang, url: String) -> Notice {
+    match lang {
         Lang::Da => Notice {
             lang: "da",
             subject: "Dit link til dine oplysninger i Dialogforum".into(),
@@ -225,8 +237,7 @@ pub async fn profile_link(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: 
             action: Some(("Open your details".into(), url)),
             footer: vec!["If you did not ask for this link, ignore this mail.".into()],
         },
-    };
-    queue(tx, ctx, "profile-link", to, &n).await
+    }
 }
 
 /// Asks someone who wrote to the leave address (or "afmeld" to the join
@@ -238,8 +249,11 @@ pub async fn profile_link(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: 
 /// The database failed or the mail could not be built.
 pub async fn confirm_leave(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: SignedDuration) -> anyhow::Result<()> {
     let url = link(tx, ctx, TokenPurpose::Unsubscribe, to.person, Some(ttl)).await?;
-    let days = ttl.as_hours() / 24;
-    let n = match to.lang {
+    queue(tx, ctx, "leave-confirm", to, &confirm_leave_notice(to.lang, url, ttl.as_hours() / 24)).await
+}
+
+pub(super) fn confirm_leave_notice(lang: Lang, url: String, days: i64) -> Notice {
+    match lang {
         Lang::Da => Notice {
             lang: "da",
             subject: "Bekræft, at du vil af Dialogforums mailingliste".into(),
@@ -266,8 +280,7 @@ pub async fn confirm_leave(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl:
                 "The link works for {days} days. To stay on the list, ignore this mail and nothing will happen."
             )],
         },
-    };
-    queue(tx, ctx, "leave-confirm", to, &n).await
+    }
 }
 
 /// Records a sign-up request (web or mail) and, in the same transaction,
@@ -339,24 +352,7 @@ pub async fn failed_logins(
     failures: i64,
     window_minutes: u64,
 ) -> anyhow::Result<()> {
-    let n = Notice {
-        lang: "da",
-        subject: "Mislykkede forsøg på at logge ind på din konto i Dialogforum".into(),
-        greeting: "Hej".into(),
-        paragraphs: vec![
-            format!(
-                "Nogen har prøvet at logge ind på din konto med en forkert adgangskode {failures} gange inden for {window_minutes} minutter."
-            ),
-            "Din konto er ikke spærret: du kan stadig logge ind med din adgangskode. Flere forkerte forsøg bliver \
-             bremset, så det tager lidt længere at logge ind, indtil forsøgene hører op."
-                .into(),
-            "Var det dig, behøver du ikke gøre noget. Var det ikke dig, så skift gerne din adgangskode under \
-             \"Skift adgangskode\", og sig det til en administrator."
-                .into(),
-        ],
-        action: Some(("Log ind".into(), format!("{}/login", ctx.base_url))),
-        footer: vec![format!("Denne besked sendes højst én gang inden for {window_minutes} minutter.")],
-    };
+    let n = login_warning_notice(&ctx.base_url, failures, window_minutes);
     let message = ctx.composer.compose(&Outgoing {
         kind: "login-warning",
         to: email,
@@ -371,4 +367,25 @@ pub async fn failed_logins(
     })?;
     enqueue(tx, &message).await?;
     Ok(())
+}
+
+pub(super) fn login_warning_notice(base_url: &str, failures: i64, window_minutes: u64) -> Notice {
+    Notice {
+        lang: "da",
+        subject: "Mislykkede forsøg på at logge ind på din konto i Dialogforum".into(),
+        greeting: "Hej".into(),
+        paragraphs: vec![
+            format!(
+                "Nogen har prøvet at logge ind på din konto med en forkert adgangskode {failures} gange inden for {window_minutes} minutter."
+            ),
+            "Din konto er ikke spærret: du kan stadig logge ind med din adgangskode. Flere forkerte forsøg bliver \
+             bremset, så det tager lidt længere at logge ind, indtil forsøgene hører op."
+                .into(),
+            "Var det dig, behøver du ikke gøre noget. Var det ikke dig, så skift gerne din adgangskode under \
+             \"Skift adgangskode\", og sig det til en administrator."
+                .into(),
+        ],
+        action: Some(("Log ind".into(), format!("{base_url}/login"))),
+        footer: vec![format!("Denne besked sendes højst én gang inden for {window_minutes} minutter.")],
+    }
 }

@@ -105,7 +105,7 @@ fn greeting(lang: Lang, name: &str) -> String {
 }
 
 /// The reminder to answer before the deadline.
-fn deadline_notice(meeting: &Meeting, lang: Lang, name: &str, rsvp_url: &str) -> Notice {
+pub(super) fn deadline_notice(meeting: &Meeting, lang: Lang, name: &str, rsvp_url: &str) -> Notice {
     let title = &meeting.title;
     let when = when(meeting, lang);
     let deadline = meeting.registration_deadline.map(|d| format!("{} {}", lang.date(d), lang.time(d)));
@@ -139,7 +139,7 @@ fn deadline_notice(meeting: &Meeting, lang: Lang, name: &str, rsvp_url: &str) ->
 
 /// The practical information before the start, with the joining link for
 /// virtual and hybrid meetings (it goes only to people with a seat).
-fn start_notice(meeting: &Meeting, lang: Lang, name: &str, base_url: &str) -> Notice {
+pub(super) fn start_notice(meeting: &Meeting, lang: Lang, name: &str, base_url: &str) -> Notice {
     let title = &meeting.title;
     let mut paragraphs = vec![match lang {
         Lang::Da => format!("Vi glæder os til at se dig til {title}."),

@@ -96,14 +96,8 @@ fn compose_with_checkin(
     let c = Checkin {
         url,
         content_id: format!("checkin-{}@{id_domain}", uuid::Uuid::new_v4().simple()),
-        caption: match to.lang {
-            Lang::Da => "Vis denne QR-kode ved indgangen, så tjekker vi dig hurtigt ind:",
-            Lang::En => "Show this QR code at the entrance and we will check you in quickly:",
-        },
-        alt: match to.lang {
-            Lang::Da => "QR-kode til indtjekning",
-            Lang::En => "QR code for check-in",
-        },
+        caption: checkin_words(to.lang).0,
+        alt: checkin_words(to.lang).1,
         size,
     };
     Ok(ctx.composer.compose_with_image(
@@ -121,6 +115,13 @@ fn compose_with_checkin(
         },
         &InlineImage { content_id: c.content_id.clone(), png },
     )?)
+}
+
+pub(super) fn checkin_words(lang: Lang) -> (&'static str, &'static str) {
+    match lang {
+        Lang::Da => ("Vis denne QR-kode ved indgangen, så tjekker vi dig hurtigt ind:", "QR-kode til indtjekning"),
+        Lang::En => ("Show this QR code at the entrance and we will check you in quickly:", "QR code for check-in"),
+    }
 }
 
 fn joining(meeting: &Meeting, lang: Lang) -> Option<String> {
@@ -159,7 +160,22 @@ pub fn confirmation(
     seat: Seat,
     rsvp_url: Option<&str>,
 ) -> anyhow::Result<NewMessage> {
-    let lang = to.lang;
+    let n = confirmation_notice(meeting, to.lang, to.name, seat, rsvp_url);
+    if seat == Seat::Attending {
+        let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
+        let url = checkin_url(&ctx.base_url, meeting, registration);
+        return compose_with_checkin(ctx, "rsvp-confirm", to, &n, ics, url);
+    }
+    compose_notice(ctx, "rsvp-confirm", to, &n, None)
+}
+
+pub(super) fn confirmation_notice(
+    meeting: &Meeting,
+    lang: Lang,
+    name: &str,
+    seat: Seat,
+    rsvp_url: Option<&str>,
+) -> Notice {
     let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
     let (subject, mut paragraphs) = match (seat, lang) {
         (Seat::Attending, Lang::Da) => (
@@ -204,20 +220,14 @@ pub fn confirmation(
         let label = if lang == Lang::Da { "Se eller ændr dit svar" } else { "See or change your answer" };
         (label.to_owned(), u.to_owned())
     });
-    let n = Notice {
+    Notice {
         lang: lang.code(),
         subject,
-        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
+        greeting: if lang == Lang::Da { format!("Kære {name}") } else { format!("Dear {name}") },
         paragraphs,
         action,
         footer: Vec::new(),
-    };
-    if seat == Seat::Attending {
-        let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
-        let url = checkin_url(&ctx.base_url, meeting, registration);
-        return compose_with_checkin(ctx, "rsvp-confirm", to, &n, ics, url);
     }
-    compose_notice(ctx, "rsvp-confirm", to, &n, None)
 }
 
 /// The news of a seat from the waiting list, built but not queued.
@@ -230,27 +240,30 @@ pub fn promotion(
     meeting: &Meeting,
     registration: RegistrationId,
 ) -> anyhow::Result<NewMessage> {
-    let lang = to.lang;
+    let n = promotion_notice(meeting, to.lang, to.name);
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
+    let url = checkin_url(&ctx.base_url, meeting, registration);
+    compose_with_checkin(ctx, "rsvp-promoted", to, &n, ics, url)
+}
+
+pub(super) fn promotion_notice(meeting: &Meeting, lang: Lang, name: &str) -> Notice {
     let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
     let mut paragraphs = vec![match lang {
         Lang::Da => format!("Der er blevet en plads til dig på {} ({when}). Du er nu tilmeldt.", meeting.title),
         Lang::En => format!("A seat has come free for you at {} ({when}). You are now registered.", meeting.title),
     }];
     paragraphs.extend(joining(meeting, lang));
-    let n = Notice {
+    Notice {
         lang: lang.code(),
         subject: match lang {
             Lang::Da => format!("Du har fået en plads: {}", meeting.title),
             Lang::En => format!("You have a seat: {}", meeting.title),
         },
-        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
+        greeting: if lang == Lang::Da { format!("Kære {name}") } else { format!("Dear {name}") },
         paragraphs,
         action: None,
         footer: Vec::new(),
-    };
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
-    let url = checkin_url(&ctx.base_url, meeting, registration);
-    compose_with_checkin(ctx, "rsvp-promoted", to, &n, ics, url)
+    }
 }
 
 /// Invites a colleague to whom an invitation was passed on, with their own link.
@@ -265,12 +278,18 @@ pub async fn colleague_invitation(
     from_name: &str,
     rsvp_url: &str,
 ) -> anyhow::Result<()> {
-    let lang = to.lang;
+    let n = colleague_notice(meeting, to.lang, to.name, from_name, rsvp_url);
+    // An invitation: no joining link until they have a seat.
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
+    queue_with(tx, ctx, "invitation", to, &n, Some(ics)).await
+}
+
+pub(super) fn colleague_notice(meeting: &Meeting, lang: Lang, name: &str, from_name: &str, rsvp_url: &str) -> Notice {
     let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
-    let n = Notice {
+    Notice {
         lang: lang.code(),
         subject: format!("Invitation: {}", meeting.title),
-        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
+        greeting: if lang == Lang::Da { format!("Kære {name}") } else { format!("Dear {name}") },
         paragraphs: vec![match lang {
             Lang::Da => format!(
                 "{from_name} har givet sin invitation til Dialogforum videre til dig: {} ({when}). Svar venligst via knappen.",
@@ -286,8 +305,5 @@ pub async fn colleague_invitation(
             rsvp_url.to_owned(),
         )),
         footer: Vec::new(),
-    };
-    // An invitation: no joining link until they have a seat.
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
-    queue_with(tx, ctx, "invitation", to, &n, Some(ics)).await
+    }
 }
