@@ -100,6 +100,15 @@ pub struct Invitation {
 }
 
 #[derive(Template)]
+#[template(path = "mail/invitation/subject.txt", escape = "none")]
+struct InvitationSubject<'a> {
+    lang: Lang,
+    number: Option<&'a str>,
+    title: &'a str,
+    test: bool,
+}
+
+#[derive(Template)]
 #[template(path = "mail/invitation/body.txt", escape = "none")]
 struct InvitationText<'a> {
     m: &'a Invitation,
@@ -192,12 +201,10 @@ pub fn invitation(
 ) -> Result<Invitation, MessageError> {
     let lang = letter.lang;
     let number = meeting.number.map(|n| lang.meeting_number(n));
-    let subject = match (&number, lang) {
-        (Some(n), Lang::Da) => format!("Invitation: {n} i Dialogforum – {}", meeting.title),
-        (Some(n), Lang::En) => format!("Invitation: {n} of Dialogforum – {}", meeting.title),
-        (None, _) => format!("Invitation: {}", meeting.title),
-    };
-    let subject = if test { format!("[TEST] {subject}") } else { subject };
+    let subject = InvitationSubject { lang, number: number.as_deref(), title: &meeting.title, test }
+        .to_string()
+        .trim()
+        .to_owned();
     let date = lang.date(meeting.starts_at);
     let (message_html, message_text) = personal::render(
         message,

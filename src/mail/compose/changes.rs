@@ -6,6 +6,7 @@
 use super::campaign::{CalendarMethod, calendar_entry};
 use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice};
+use super::words::{Words, joining, span, words};
 use crate::i18n::Lang;
 use crate::store::WriteTx;
 use crate::store::campaigns::registered_recipients;
@@ -43,7 +44,7 @@ pub async fn queue_change(
     let mut messages = Vec::with_capacity(recipients.len());
     for (r, seated) in &recipients {
         let lang = Lang::from_code(&r.language);
-        let n = notice(meeting, change, lang, &r.name, *seated);
+        let n = notice(meeting, change, lang, &r.name, *seated)?;
         let ics = if *seated { with_link.clone() } else { without_link.clone() };
         let to = To { person: r.person_id, email: &r.email, name: &r.name, lang };
         let kind = match change {
@@ -56,62 +57,44 @@ pub async fn queue_change(
     Ok(messages.len())
 }
 
-fn notice(meeting: &Meeting, change: Change, lang: Lang, name: &str, seated: bool) -> Notice {
-    let when = format!(
-        "{}, {}–{}",
-        lang.date(meeting.starts_at),
-        lang.time(meeting.starts_at),
-        lang.time(meeting.ends_at).trim_start_matches("kl. ")
-    );
-    let place = if meeting.venue.is_empty() { None } else { Some(meeting.venue.as_str()) };
-    let title = &meeting.title;
-    let (subject, mut paragraphs) = match (change, lang) {
-        (Change::Rescheduled, Lang::Da) => (
-            format!("Ændret: {title}"),
-            vec![
-                format!("{title} er ændret. Mødet holdes nu {when}."),
-                "Den vedhæftede fil opdaterer din kalender.".to_owned(),
-            ],
-        ),
-        (Change::Rescheduled, Lang::En) => (
-            format!("Changed: {title}"),
-            vec![
-                format!("{title} has changed. The meeting is now on {when}."),
-                "The attached file updates your calendar.".to_owned(),
-            ],
-        ),
-        (Change::Cancelled, Lang::Da) => (
-            format!("Aflyst: {title}"),
-            vec![
-                format!("Vi må desværre aflyse {title} ({when})."),
-                "Den vedhæftede fil fjerner mødet fra din kalender.".to_owned(),
-            ],
-        ),
-        (Change::Cancelled, Lang::En) => (
-            format!("Cancelled: {title}"),
-            vec![
-                format!("We are sorry to cancel {title} ({when})."),
-                "The attached file takes the meeting out of your calendar.".to_owned(),
-            ],
-        ),
-    };
-    if change == Change::Rescheduled {
-        if let Some(p) = place {
-            paragraphs.insert(1, if lang == Lang::Da { format!("Sted: {p}") } else { format!("Place: {p}") });
-        }
-        if seated && !meeting.online_url.is_empty() && meeting.format != crate::domain::MeetingFormat::Physical {
-            paragraphs.push(match lang {
-                Lang::Da => format!("Link til at deltage online: {}", meeting.online_url),
-                Lang::En => format!("Link to join online: {}", meeting.online_url),
-            });
-        }
+words! {
+    struct Changed<'a> in "mail/words/meeting_changed.txt" {
+        lang: Lang,
+        name: &'a str,
+        title: &'a str,
+        when: String,
+        place: Option<&'a str>,
+        joining: Option<&'a str>,
     }
-    Notice {
-        lang: lang.code(),
-        subject,
-        greeting: if lang == Lang::Da { format!("Kære {name}") } else { format!("Dear {name}") },
-        paragraphs,
-        action: None,
-        footer: Vec::new(),
+}
+
+words! {
+    struct Cancelled<'a> in "mail/words/meeting_cancelled.txt" {
+        lang: Lang,
+        name: &'a str,
+        title: &'a str,
+        when: String,
+    }
+}
+
+pub(super) fn notice(
+    meeting: &Meeting,
+    change: Change,
+    lang: Lang,
+    name: &str,
+    seated: bool,
+) -> askama::Result<Notice> {
+    let (title, when) = (&meeting.title, span(meeting, lang));
+    match change {
+        Change::Rescheduled => Changed {
+            lang,
+            name,
+            title,
+            when,
+            place: Some(meeting.venue.as_str()).filter(|v| !v.is_empty()),
+            joining: joining(meeting).filter(|_| seated),
+        }
+        .notice(None),
+        Change::Cancelled => Cancelled { lang, name, title, when }.notice(None),
     }
 }

@@ -36,6 +36,14 @@ pub struct EvaluationMail {
 }
 
 #[derive(Template)]
+#[template(path = "mail/evaluation/subject.txt", escape = "none")]
+struct EvaluationSubject<'a> {
+    lang: Lang,
+    title: &'a str,
+    reminder: bool,
+}
+
+#[derive(Template)]
 #[template(path = "mail/evaluation/body.txt", escape = "none")]
 struct MailText<'a> {
     m: &'a EvaluationMail,
@@ -90,7 +98,7 @@ pub async fn queue(
             });
             format!("{}/unsubscribe/{}", ctx.base_url, t.expose())
         });
-        let m = mail(ctx, meeting, r, &token, closes_at, e.anonymous, reminder, unsubscribe);
+        let m = mail(ctx, meeting, r, &token, closes_at, e.anonymous, reminder, unsubscribe)?;
         messages.push(compose(ctx, campaign.id, r, &m)?);
     }
     insert_link_tokens(tx, &tokens).await?;
@@ -108,15 +116,10 @@ fn mail(
     anonymous: bool,
     reminder: bool,
     unsubscribe_url: Option<String>,
-) -> EvaluationMail {
+) -> askama::Result<EvaluationMail> {
     let lang = Lang::from_code(&r.language);
-    let subject = match (lang, reminder) {
-        (Lang::Da, false) => format!("Evaluering: {}", meeting.title),
-        (Lang::Da, true) => format!("Påmindelse om evaluering: {}", meeting.title),
-        (Lang::En, false) => format!("Evaluation: {}", meeting.title),
-        (Lang::En, true) => format!("Reminder, evaluation: {}", meeting.title),
-    };
-    EvaluationMail {
+    let subject = subject(lang, &meeting.title, reminder)?;
+    Ok(EvaluationMail {
         lang: lang.code(),
         subject,
         name: r.name.clone(),
@@ -127,7 +130,11 @@ fn mail(
         anonymous,
         reminder,
         unsubscribe_url,
-    }
+    })
+}
+
+pub(super) fn subject(lang: Lang, title: &str, reminder: bool) -> askama::Result<String> {
+    Ok(EvaluationSubject { lang, title, reminder }.render()?.trim().to_owned())
 }
 
 fn compose(ctx: &MailContext, campaign: CampaignId, r: &Recipient, m: &EvaluationMail) -> anyhow::Result<NewMessage> {

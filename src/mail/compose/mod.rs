@@ -4,6 +4,18 @@
 //! ([`notices`]), answers ([`rsvp`]), changes to a meeting ([`changes`]),
 //! reminders, evaluations — queuing it in the outbox.
 //!
+//! What a mail says is in templates, never in Rust: each kind of notice has
+//! one file, `templates/mail/words/<kind>.txt`, with the Danish and the
+//! English side by side in blocks (subject, greeting, paragraphs one a line,
+//! button, footer) that [`words`] renders into a [`notices::Notice`]; the
+//! notice's layout is `templates/mail/notice/body.{html,txt}` on
+//! `templates/mail/layout.html`. Invitations and evaluations have their own
+//! bodies and a `subject.txt` beside them. Every text matches on the
+//! language, so one left out does not compile; short fixed words (the
+//! caption of the check-in code) are a `texts!` table. Rust only gathers the
+//! values — titles, dates written out by `Lang::date` and `Lang::time`,
+//! links — and picks the template.
+//!
 //! Names and subjects arrive as domain types without line breaks, and lettre
 //! encodes them (RFC 2047) on top of that; the tests in `tests/journeys/mail.rs` check
 //! what reaches a real SMTP server.
@@ -16,6 +28,7 @@ pub mod notices;
 pub mod personal;
 pub mod reminders;
 pub mod rsvp;
+mod words;
 
 use std::sync::Arc;
 

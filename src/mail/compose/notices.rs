@@ -1,12 +1,13 @@
 //! Single mails to one person: sign-up confirmation, "you are already on the
 //! list", profile links, leave confirmations. Each is queued in the outbox in
-//! the caller's transaction.
+//! the caller's transaction; its words are in `templates/mail/words/`.
 
 use askama::Template;
 use jiff::SignedDuration;
 
 use super::Outgoing;
 use super::context::MailContext;
+use super::words::{Words, words};
 use crate::domain::{Email, PersonId, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::store::WriteTx;
@@ -14,6 +15,7 @@ use crate::store::outbox::enqueue;
 use crate::store::tokens::insert_link_token;
 
 /// A short mail: greeting, paragraphs, at most one button, small print.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     pub lang: &'static str,
     pub subject: String,
@@ -132,38 +134,18 @@ pub async fn confirm_signup(
 ) -> anyhow::Result<()> {
     let (url, hash) = link_and_token(tx, ctx, TokenPurpose::Confirm, to.person, Some(ttl)).await?;
     crate::store::subscriptions::attach_token(tx, request, &hash).await?;
-    let days = ttl.as_hours() / 24;
-    let n = match to.lang {
-        Lang::Da => Notice {
-            lang: "da",
-            subject: "Bekræft din tilmelding til Dialogforum".into(),
-            greeting: "Hej".into(),
-            paragraphs: vec![
-                "Vi har modtaget en tilmelding til Dialogforums mailingliste med denne adresse.".into(),
-                "Klik på knappen og bekræft på siden, der åbner, for at komme på listen.".into(),
-            ],
-            action: Some(("Bekræft tilmeldingen".into(), url)),
-            footer: vec![format!(
-                "Linket virker i {days} dage. Har du ikke bedt om at komme på listen, kan du se bort fra denne mail; så sker der intet."
-            )],
-        },
-        Lang::En => Notice {
-            lang: "en",
-            subject: "Confirm your Dialogforum sign-up".into(),
-            greeting: "Hello".into(),
-            paragraphs: vec![
-                "We received a request to put this address on the Dialogforum mailing list.".into(),
-                "Follow the button and confirm on the page that opens to join the list.".into(),
-            ],
-            action: Some(("Confirm the sign-up".into(), url)),
-            footer: vec![format!(
-                "The link works for {days} days. If you did not ask to join, ignore this mail and nothing will happen."
-            )],
-        },
-    };
+    let n = confirm_signup_notice(to.lang, url, ttl.as_hours() / 24)?;
     // The name was typed by whoever filled in the form: it stays out of the
     // mail entirely, headers included, so a "name" with a link in it reaches nobody.
     queue(tx, ctx, "confirm", To { name: "", ..to }, &n).await
+}
+
+words! {
+    struct SignupConfirm in "mail/words/signup_confirm.txt" { lang: Lang, days: i64 }
+}
+
+pub(super) fn confirm_signup_notice(lang: Lang, url: String, days: i64) -> askama::Result<Notice> {
+    SignupConfirm { lang, days }.notice(Some(url))
 }
 
 /// Tells someone already on the list so, with a link to their profile.
@@ -177,29 +159,16 @@ pub async fn already_subscribed(
     ttl: SignedDuration,
 ) -> anyhow::Result<()> {
     let url = link(tx, ctx, TokenPurpose::Profile, to.person, Some(ttl)).await?;
-    let n = match to.lang {
-        Lang::Da => Notice {
-            lang: "da",
-            subject: "Du er allerede på Dialogforums mailingliste".into(),
-            greeting: "Hej".into(),
-            paragraphs: vec![
-                "Nogen (måske dig) har forsøgt at tilmelde denne adresse, men den er allerede på listen.".into(),
-            ],
-            action: Some(("Se og ret dine oplysninger".into(), url)),
-            footer: vec!["Har du ikke selv forsøgt at tilmelde dig, kan du se bort fra denne mail.".into()],
-        },
-        Lang::En => Notice {
-            lang: "en",
-            subject: "You are already on the Dialogforum mailing list".into(),
-            greeting: "Hello".into(),
-            paragraphs: vec![
-                "Someone (perhaps you) tried to sign this address up, but it is already on the list.".into(),
-            ],
-            action: Some(("See and change your details".into(), url)),
-            footer: vec!["If this was not you, ignore this mail.".into()],
-        },
-    };
+    let n = already_subscribed_notice(to.lang, url)?;
     queue(tx, ctx, "already-subscribed", To { name: "", ..to }, &n).await
+}
+
+words! {
+    struct SignupAlready in "mail/words/signup_already.txt" { lang: Lang }
+}
+
+pub(super) fn already_subscribed_notice(lang: Lang, url: String) -> askama::Result<Notice> {
+    SignupAlready { lang }.notice(Some(url))
 }
 
 /// Sends a link to the person's own profile page.
@@ -208,25 +177,15 @@ pub async fn already_subscribed(
 /// The database failed or the mail could not be built.
 pub async fn profile_link(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: SignedDuration) -> anyhow::Result<()> {
     let url = link(tx, ctx, TokenPurpose::Profile, to.person, Some(ttl)).await?;
-    let n = match to.lang {
-        Lang::Da => Notice {
-            lang: "da",
-            subject: "Dit link til dine oplysninger i Dialogforum".into(),
-            greeting: "Hej".into(),
-            paragraphs: vec!["Her er linket til at se, rette, hente eller slette dine oplysninger.".into()],
-            action: Some(("Åbn dine oplysninger".into(), url)),
-            footer: vec!["Har du ikke bedt om linket, kan du se bort fra denne mail.".into()],
-        },
-        Lang::En => Notice {
-            lang: "en",
-            subject: "Your link to your Dialogforum details".into(),
-            greeting: "Hello".into(),
-            paragraphs: vec!["Here is the link to see, change, download or erase your details.".into()],
-            action: Some(("Open your details".into(), url)),
-            footer: vec!["If you did not ask for this link, ignore this mail.".into()],
-        },
-    };
-    queue(tx, ctx, "profile-link", to, &n).await
+    queue(tx, ctx, "profile-link", to, &profile_link_notice(to.lang, url)?).await
+}
+
+words! {
+    struct ProfileLink in "mail/words/profile_link.txt" { lang: Lang }
+}
+
+pub(super) fn profile_link_notice(lang: Lang, url: String) -> askama::Result<Notice> {
+    ProfileLink { lang }.notice(Some(url))
 }
 
 /// Asks someone who wrote to the leave address (or "afmeld" to the join
@@ -238,36 +197,15 @@ pub async fn profile_link(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: 
 /// The database failed or the mail could not be built.
 pub async fn confirm_leave(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: SignedDuration) -> anyhow::Result<()> {
     let url = link(tx, ctx, TokenPurpose::Unsubscribe, to.person, Some(ttl)).await?;
-    let days = ttl.as_hours() / 24;
-    let n = match to.lang {
-        Lang::Da => Notice {
-            lang: "da",
-            subject: "Bekræft, at du vil af Dialogforums mailingliste".into(),
-            greeting: "Hej".into(),
-            paragraphs: vec![
-                "Vi har modtaget en mail om at tage denne adresse af Dialogforums mailingliste.".into(),
-                "Klik på knappen og bekræft på siden, der åbner, for at blive frameldt.".into(),
-            ],
-            action: Some(("Frameld mig".into(), url)),
-            footer: vec![format!(
-                "Linket virker i {days} dage. Vil du blive på listen, kan du se bort fra denne mail; så sker der intet."
-            )],
-        },
-        Lang::En => Notice {
-            lang: "en",
-            subject: "Confirm that you want to leave the Dialogforum mailing list".into(),
-            greeting: "Hello".into(),
-            paragraphs: vec![
-                "We received a mail asking us to take this address off the Dialogforum mailing list.".into(),
-                "Follow the button and confirm on the page that opens to leave the list.".into(),
-            ],
-            action: Some(("Take me off the list".into(), url)),
-            footer: vec![format!(
-                "The link works for {days} days. To stay on the list, ignore this mail and nothing will happen."
-            )],
-        },
-    };
-    queue(tx, ctx, "leave-confirm", to, &n).await
+    queue(tx, ctx, "leave-confirm", to, &confirm_leave_notice(to.lang, url, ttl.as_hours() / 24)?).await
+}
+
+words! {
+    struct LeaveConfirm in "mail/words/leave_confirm.txt" { lang: Lang, days: i64 }
+}
+
+pub(super) fn confirm_leave_notice(lang: Lang, url: String, days: i64) -> askama::Result<Notice> {
+    LeaveConfirm { lang, days }.notice(Some(url))
 }
 
 /// Records a sign-up request (web or mail) and, in the same transaction,
@@ -339,24 +277,7 @@ pub async fn failed_logins(
     failures: i64,
     window_minutes: u64,
 ) -> anyhow::Result<()> {
-    let n = Notice {
-        lang: "da",
-        subject: "Mislykkede forsøg på at logge ind på din konto i Dialogforum".into(),
-        greeting: "Hej".into(),
-        paragraphs: vec![
-            format!(
-                "Nogen har prøvet at logge ind på din konto med en forkert adgangskode {failures} gange inden for {window_minutes} minutter."
-            ),
-            "Din konto er ikke spærret: du kan stadig logge ind med din adgangskode. Flere forkerte forsøg bliver \
-             bremset, så det tager lidt længere at logge ind, indtil forsøgene hører op."
-                .into(),
-            "Var det dig, behøver du ikke gøre noget. Var det ikke dig, så skift gerne din adgangskode under \
-             \"Skift adgangskode\", og sig det til en administrator."
-                .into(),
-        ],
-        action: Some(("Log ind".into(), format!("{}/login", ctx.base_url))),
-        footer: vec![format!("Denne besked sendes højst én gang inden for {window_minutes} minutter.")],
-    };
+    let n = login_warning_notice(&ctx.base_url, failures, window_minutes)?;
     let message = ctx.composer.compose(&Outgoing {
         kind: "login-warning",
         to: email,
@@ -371,4 +292,12 @@ pub async fn failed_logins(
     })?;
     enqueue(tx, &message).await?;
     Ok(())
+}
+
+words! {
+    struct LoginWarning in "mail/words/login_warning.txt" { lang: Lang, failures: i64, window_minutes: u64 }
+}
+
+pub(super) fn login_warning_notice(base_url: &str, failures: i64, window_minutes: u64) -> askama::Result<Notice> {
+    LoginWarning { lang: Lang::Da, failures, window_minutes }.notice(Some(format!("{base_url}/login")))
 }

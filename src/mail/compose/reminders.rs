@@ -9,6 +9,7 @@ use jiff::SignedDuration;
 
 use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice};
+use super::words::{Words, joining, span, words};
 use crate::config::Reminders;
 use crate::domain::{MeetingFormat, Token, TokenPurpose};
 use crate::i18n::Lang;
@@ -73,9 +74,9 @@ async fn remind(
                     registration: Some(*registration),
                     expires_at: Some(expires),
                 });
-                deadline_notice(meeting, lang, &r.name, &format!("{}/rsvp/{}", ctx.base_url, rsvp.expose()))
+                deadline_notice(meeting, lang, &r.name, &format!("{}/rsvp/{}", ctx.base_url, rsvp.expose()))?
             }
-            ReminderKind::Start => start_notice(meeting, lang, &r.name, &ctx.base_url),
+            ReminderKind::Start => start_notice(meeting, lang, &r.name, &ctx.base_url)?,
         };
         let to = To { person: r.person_id, email: &r.email, name: &r.name, lang };
         let kind_name = match kind {
@@ -91,88 +92,54 @@ async fn remind(
     Ok(messages.len())
 }
 
-fn when(meeting: &Meeting, lang: Lang) -> String {
-    format!(
-        "{}, {}–{}",
-        lang.date(meeting.starts_at),
-        lang.time(meeting.starts_at),
-        lang.time(meeting.ends_at).trim_start_matches("kl. ")
-    )
+words! {
+    struct DeadlineReminder<'a> in "mail/words/reminder_deadline.txt" {
+        lang: Lang,
+        name: &'a str,
+        title: &'a str,
+        when: String,
+        deadline: Option<String>,
+    }
 }
 
-fn greeting(lang: Lang, name: &str) -> String {
-    if lang == Lang::Da { format!("Kære {name}") } else { format!("Dear {name}") }
+words! {
+    struct StartReminder<'a> in "mail/words/reminder_start.txt" {
+        lang: Lang,
+        name: &'a str,
+        title: &'a str,
+        date: String,
+        when: String,
+        place: Option<&'a str>,
+        joining: Option<&'a str>,
+    }
 }
 
 /// The reminder to answer before the deadline.
-fn deadline_notice(meeting: &Meeting, lang: Lang, name: &str, rsvp_url: &str) -> Notice {
-    let title = &meeting.title;
-    let when = when(meeting, lang);
-    let deadline = meeting.registration_deadline.map(|d| format!("{} {}", lang.date(d), lang.time(d)));
-    let (subject, mut paragraphs, button) = match lang {
-        Lang::Da => (
-            format!("Påmindelse: svar på invitationen til {title}"),
-            vec![format!("Du har endnu ikke svaret på invitationen til {title} ({when}).")],
-            "Svar på invitationen",
-        ),
-        Lang::En => (
-            format!("Reminder: answer the invitation to {title}"),
-            vec![format!("You have not yet answered the invitation to {title} ({when}).")],
-            "Answer the invitation",
-        ),
-    };
-    if let Some(d) = deadline {
-        paragraphs.push(match lang {
-            Lang::Da => format!("Fristen for tilmelding er {d}."),
-            Lang::En => format!("The registration deadline is {d}."),
-        });
+pub(super) fn deadline_notice(meeting: &Meeting, lang: Lang, name: &str, rsvp_url: &str) -> askama::Result<Notice> {
+    DeadlineReminder {
+        lang,
+        name,
+        title: &meeting.title,
+        when: span(meeting, lang),
+        deadline: meeting.registration_deadline.map(|d| format!("{} {}", lang.date(d), lang.time(d))),
     }
-    Notice {
-        lang: lang.code(),
-        subject,
-        greeting: greeting(lang, name),
-        paragraphs,
-        action: Some((button.to_owned(), rsvp_url.to_owned())),
-        footer: Vec::new(),
-    }
+    .notice(Some(rsvp_url.to_owned()))
 }
 
 /// The practical information before the start, with the joining link for
 /// virtual and hybrid meetings (it goes only to people with a seat).
-fn start_notice(meeting: &Meeting, lang: Lang, name: &str, base_url: &str) -> Notice {
-    let title = &meeting.title;
-    let mut paragraphs = vec![match lang {
-        Lang::Da => format!("Vi glæder os til at se dig til {title}."),
-        Lang::En => format!("We look forward to seeing you at {title}."),
-    }];
-    paragraphs.push(match lang {
-        Lang::Da => format!("Tidspunkt: {}", when(meeting, lang)),
-        Lang::En => format!("When: {}", when(meeting, lang)),
-    });
-    if meeting.format != MeetingFormat::Virtual && !meeting.venue.is_empty() {
-        paragraphs.push(match lang {
-            Lang::Da => format!("Sted: {}", meeting.venue),
-            Lang::En => format!("Place: {}", meeting.venue),
-        });
-    }
-    if meeting.format != MeetingFormat::Physical && !meeting.online_url.is_empty() {
-        paragraphs.push(match lang {
-            Lang::Da => format!("Link til at deltage online: {}", meeting.online_url),
-            Lang::En => format!("Link to join online: {}", meeting.online_url),
-        });
-    }
+pub(super) fn start_notice(meeting: &Meeting, lang: Lang, name: &str, base_url: &str) -> askama::Result<Notice> {
     let page =
         format!("{base_url}/meetings/{}", meeting.number.map_or_else(|| meeting.id.to_string(), |n| n.to_string()));
-    let (subject, button) = match lang {
-        Lang::Da => (format!("Påmindelse: {title}, {}", lang.date(meeting.starts_at)), "Se programmet"),
-        Lang::En => (format!("Reminder: {title}, {}", lang.date(meeting.starts_at)), "See the programme"),
-    };
-    Notice {
-        lang: lang.code(),
-        subject,
-        greeting: greeting(lang, name),
-        paragraphs,
-        action: Some((button.to_owned(), page)),
-        footer: Vec::new(),
+    StartReminder {
+        lang,
+        name,
+        title: &meeting.title,
+        date: lang.date(meeting.starts_at),
+        when: span(meeting, lang),
+        place: (meeting.format != MeetingFormat::Virtual && !meeting.venue.is_empty())
+            .then_some(meeting.venue.as_str()),
+        joining: joining(meeting),
     }
+    .notice(Some(page))
 }

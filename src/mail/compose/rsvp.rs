@@ -9,9 +9,10 @@ use askama::Template;
 use super::campaign::{CalendarMethod, calendar_entry};
 use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice, queue_with};
+use super::words::{Words, joining, start, words};
 use super::{InlineImage, Outgoing};
-use crate::domain::{MeetingFormat, RegistrationId};
-use crate::i18n::Lang;
+use crate::domain::RegistrationId;
+use crate::i18n::{Lang, texts};
 use crate::store::WriteTx;
 use crate::store::meetings::Meeting;
 use crate::store::outbox::{NewMessage, enqueue};
@@ -21,6 +22,15 @@ use crate::store::rsvp::Seat;
 const QR_SCALE: usize = 5;
 /// The blank margin the QR standard asks for, in modules.
 const QR_QUIET_ZONE: usize = 4;
+
+texts! {
+    /// The words beside the check-in QR code.
+    struct CheckinTexts {
+        caption => "Vis denne QR-kode ved indgangen, så tjekker vi dig hurtigt ind:",
+            "Show this QR code at the entrance and we will check you in quickly:";
+        alt => "QR-kode til indtjekning", "QR code for check-in";
+    }
+}
 
 /// The check-in link of one registration, shown as a QR code and as text.
 struct Checkin {
@@ -96,14 +106,8 @@ fn compose_with_checkin(
     let c = Checkin {
         url,
         content_id: format!("checkin-{}@{id_domain}", uuid::Uuid::new_v4().simple()),
-        caption: match to.lang {
-            Lang::Da => "Vis denne QR-kode ved indgangen, så tjekker vi dig hurtigt ind:",
-            Lang::En => "Show this QR code at the entrance and we will check you in quickly:",
-        },
-        alt: match to.lang {
-            Lang::Da => "QR-kode til indtjekning",
-            Lang::En => "QR code for check-in",
-        },
+        caption: CheckinTexts::get(to.lang).caption,
+        alt: CheckinTexts::get(to.lang).alt,
         size,
     };
     Ok(ctx.composer.compose_with_image(
@@ -121,13 +125,6 @@ fn compose_with_checkin(
         },
         &InlineImage { content_id: c.content_id.clone(), png },
     )?)
-}
-
-fn joining(meeting: &Meeting, lang: Lang) -> Option<String> {
-    (meeting.format != MeetingFormat::Physical && !meeting.online_url.is_empty()).then(|| match lang {
-        Lang::Da => format!("Link til at deltage online: {}", meeting.online_url),
-        Lang::En => format!("Link to join online: {}", meeting.online_url),
-    })
 }
 
 /// Confirms an answer to `registration`. `rsvp_url` lets the person change it.
@@ -159,65 +156,42 @@ pub fn confirmation(
     seat: Seat,
     rsvp_url: Option<&str>,
 ) -> anyhow::Result<NewMessage> {
-    let lang = to.lang;
-    let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
-    let (subject, mut paragraphs) = match (seat, lang) {
-        (Seat::Attending, Lang::Da) => (
-            format!("Du er tilmeldt: {}", meeting.title),
-            vec![format!(
-                "Tak for din tilmelding til {} ({when}). Mødet er sat i din kalender med den vedhæftede fil.",
-                meeting.title
-            )],
-        ),
-        (Seat::Attending, Lang::En) => (
-            format!("You are registered: {}", meeting.title),
-            vec![format!(
-                "Thank you for registering for {} ({when}). The attached file puts the meeting in your calendar.",
-                meeting.title
-            )],
-        ),
-        (Seat::Waitlisted { place }, Lang::Da) => (
-            format!("Du er på venteliste: {}", meeting.title),
-            vec![format!(
-                "Mødet er fuldt. Du er nr. {place} på ventelisten og får besked, så snart der bliver en plads."
-            )],
-        ),
-        (Seat::Waitlisted { place }, Lang::En) => (
-            format!("You are on the waiting list: {}", meeting.title),
-            vec![format!(
-                "The meeting is full. You are number {place} on the waiting list and will hear from us as soon as a seat comes free."
-            )],
-        ),
-        (Seat::Declined, Lang::Da) => (
-            format!("Tak for dit svar: {}", meeting.title),
-            vec![format!("Vi har noteret, at du ikke deltager i {} ({when}).", meeting.title)],
-        ),
-        (Seat::Declined, Lang::En) => (
-            format!("Thank you for your answer: {}", meeting.title),
-            vec![format!("We have noted that you will not attend {} ({when}).", meeting.title)],
-        ),
-    };
-    if seat == Seat::Attending {
-        paragraphs.extend(joining(meeting, lang));
-    }
-    let action = rsvp_url.map(|u| {
-        let label = if lang == Lang::Da { "Se eller ændr dit svar" } else { "See or change your answer" };
-        (label.to_owned(), u.to_owned())
-    });
-    let n = Notice {
-        lang: lang.code(),
-        subject,
-        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
-        paragraphs,
-        action,
-        footer: Vec::new(),
-    };
+    let n = confirmation_notice(meeting, to.lang, to.name, seat, rsvp_url)?;
     if seat == Seat::Attending {
         let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
         let url = checkin_url(&ctx.base_url, meeting, registration);
         return compose_with_checkin(ctx, "rsvp-confirm", to, &n, ics, url);
     }
     compose_notice(ctx, "rsvp-confirm", to, &n, None)
+}
+
+words! {
+    struct Confirmation<'a> in "mail/words/rsvp_confirm.txt" {
+        lang: Lang,
+        name: &'a str,
+        title: &'a str,
+        when: String,
+        seat: Seat,
+        joining: Option<&'a str>,
+    }
+}
+
+pub(super) fn confirmation_notice(
+    meeting: &Meeting,
+    lang: Lang,
+    name: &str,
+    seat: Seat,
+    rsvp_url: Option<&str>,
+) -> askama::Result<Notice> {
+    Confirmation {
+        lang,
+        name,
+        title: &meeting.title,
+        when: start(meeting, lang),
+        seat,
+        joining: joining(meeting).filter(|_| seat == Seat::Attending),
+    }
+    .notice(rsvp_url.map(str::to_owned))
 }
 
 /// The news of a seat from the waiting list, built but not queued.
@@ -230,27 +204,24 @@ pub fn promotion(
     meeting: &Meeting,
     registration: RegistrationId,
 ) -> anyhow::Result<NewMessage> {
-    let lang = to.lang;
-    let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
-    let mut paragraphs = vec![match lang {
-        Lang::Da => format!("Der er blevet en plads til dig på {} ({when}). Du er nu tilmeldt.", meeting.title),
-        Lang::En => format!("A seat has come free for you at {} ({when}). You are now registered.", meeting.title),
-    }];
-    paragraphs.extend(joining(meeting, lang));
-    let n = Notice {
-        lang: lang.code(),
-        subject: match lang {
-            Lang::Da => format!("Du har fået en plads: {}", meeting.title),
-            Lang::En => format!("You have a seat: {}", meeting.title),
-        },
-        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
-        paragraphs,
-        action: None,
-        footer: Vec::new(),
-    };
+    let n = promotion_notice(meeting, to.lang, to.name)?;
     let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
     let url = checkin_url(&ctx.base_url, meeting, registration);
     compose_with_checkin(ctx, "rsvp-promoted", to, &n, ics, url)
+}
+
+words! {
+    struct Promotion<'a> in "mail/words/rsvp_promoted.txt" {
+        lang: Lang,
+        name: &'a str,
+        title: &'a str,
+        when: String,
+        joining: Option<&'a str>,
+    }
+}
+
+pub(super) fn promotion_notice(meeting: &Meeting, lang: Lang, name: &str) -> askama::Result<Notice> {
+    Promotion { lang, name, title: &meeting.title, when: start(meeting, lang), joining: joining(meeting) }.notice(None)
 }
 
 /// Invites a colleague to whom an invitation was passed on, with their own link.
@@ -265,29 +236,29 @@ pub async fn colleague_invitation(
     from_name: &str,
     rsvp_url: &str,
 ) -> anyhow::Result<()> {
-    let lang = to.lang;
-    let when = format!("{}, {}", lang.date(meeting.starts_at), lang.time(meeting.starts_at));
-    let n = Notice {
-        lang: lang.code(),
-        subject: format!("Invitation: {}", meeting.title),
-        greeting: if lang == Lang::Da { format!("Kære {}", to.name) } else { format!("Dear {}", to.name) },
-        paragraphs: vec![match lang {
-            Lang::Da => format!(
-                "{from_name} har givet sin invitation til Dialogforum videre til dig: {} ({when}). Svar venligst via knappen.",
-                meeting.title
-            ),
-            Lang::En => format!(
-                "{from_name} has passed their invitation to Dialogforum on to you: {} ({when}). Please answer with the button.",
-                meeting.title
-            ),
-        }],
-        action: Some((
-            if lang == Lang::Da { "Svar på invitationen" } else { "Answer the invitation" }.to_owned(),
-            rsvp_url.to_owned(),
-        )),
-        footer: Vec::new(),
-    };
+    let n = colleague_notice(meeting, to.lang, to.name, from_name, rsvp_url)?;
     // An invitation: no joining link until they have a seat.
     let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
     queue_with(tx, ctx, "invitation", to, &n, Some(ics)).await
+}
+
+words! {
+    struct Colleague<'a> in "mail/words/colleague_invitation.txt" {
+        lang: Lang,
+        name: &'a str,
+        from_name: &'a str,
+        title: &'a str,
+        when: String,
+    }
+}
+
+pub(super) fn colleague_notice(
+    meeting: &Meeting,
+    lang: Lang,
+    name: &str,
+    from_name: &str,
+    rsvp_url: &str,
+) -> askama::Result<Notice> {
+    Colleague { lang, name, from_name, title: &meeting.title, when: start(meeting, lang) }
+        .notice(Some(rsvp_url.to_owned()))
 }
