@@ -11,7 +11,9 @@
 
 use jiff::ZonedDateTime;
 
-use crate::domain::{Broken, MEETING_YEARS, MeetingFormat, MeetingStatus, ParseError, Timestamp, copenhagen};
+use crate::domain::{
+    Broken, MEETING_YEARS, MeetingFormat, MeetingStatus, ParseError, PublicPhase, Timestamp, copenhagen,
+};
 
 /// Declares a table of texts, each given in Danish and then in English:
 ///
@@ -225,6 +227,19 @@ impl Lang {
         }
     }
 
+    /// Where a meeting stands, as the public pages say it: "Tilmelding åben
+    /// til 20. februar 2030", "Tilmelding lukket", "Afholdt", "Aflyst".
+    #[must_use]
+    pub fn public_phase(self, p: PublicPhase) -> String {
+        let t = self.texts();
+        match p {
+            PublicPhase::Open { until } => format!("{} {}", t.phase_open_until, self.date(until)),
+            PublicPhase::Closed => t.phase_closed.to_owned(),
+            PublicPhase::Held => t.phase_held.to_owned(),
+            PublicPhase::Cancelled => t.phase_cancelled.to_owned(),
+        }
+    }
+
     /// The name of a meeting status.
     #[must_use]
     pub const fn status(self, s: MeetingStatus) -> &'static str {
@@ -302,6 +317,11 @@ texts! {
         status_evaluated => "Evalueret", "Evaluated";
         status_archived => "Arkiveret", "Archived";
         status_cancelled => "Aflyst", "Cancelled";
+        phase_open_until => "Tilmelding åben til", "Registration open until";
+        phase_closed => "Tilmelding lukket", "Registration closed";
+        phase_held => "Afholdt", "Held";
+        phase_cancelled => "Aflyst", "Cancelled";
+        add_to_calendar => "Tilføj til kalender", "Add to calendar";
         months: [&'static str; 12] => [
             "januar",
             "februar",

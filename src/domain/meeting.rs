@@ -1,5 +1,7 @@
 //! Meetings: their format, where they are in their life, and registrations.
 
+use super::Timestamp;
+
 macro_rules! str_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $s:literal),* $(,)? } $msg:literal) => {
         $(#[$doc])*
@@ -114,6 +116,48 @@ impl MeetingStatus {
     }
 }
 
+/// Where a meeting stands as the public sees it: the organisers' working
+/// states (published, evaluated, archived) are not the public's business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicPhase {
+    /// Answers are taken until the given instant (the deadline, or the start).
+    Open { until: Timestamp },
+    /// Before the meeting, with answers no longer taken.
+    Closed,
+    /// The meeting has taken place.
+    Held,
+    /// The meeting was cancelled.
+    Cancelled,
+}
+
+impl PublicPhase {
+    /// The phase at `now` of a meeting in `status` from `starts_at` to
+    /// `ends_at` whose answers close at `deadline` (the start when none is set).
+    #[must_use]
+    pub fn of(
+        status: MeetingStatus,
+        starts_at: Timestamp,
+        ends_at: Timestamp,
+        deadline: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Self {
+        let until = deadline.unwrap_or(starts_at);
+        match status {
+            MeetingStatus::Cancelled => Self::Cancelled,
+            MeetingStatus::Held | MeetingStatus::Evaluated | MeetingStatus::Archived => Self::Held,
+            _ if ends_at < now => Self::Held,
+            s if s.accepts_answers() && now <= until => Self::Open { until },
+            _ => Self::Closed,
+        }
+    }
+
+    /// Whether the meeting is still to come, so a calendar entry makes sense.
+    #[must_use]
+    pub const fn is_upcoming(self) -> bool {
+        matches!(self, Self::Open { .. } | Self::Closed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::MeetingStatus::{self, Archived, Cancelled, Closed, Draft, Held, Open, Published};
@@ -135,5 +179,21 @@ mod tests {
         assert_eq!(answering, [&Published, &Open]);
         let followed: Vec<_> = MeetingStatus::ALL.iter().filter(|s| s.has_people()).collect();
         assert_eq!(followed, [&Published, &Open, &Closed]);
+    }
+
+    #[test]
+    fn the_public_sees_open_until_the_deadline_then_closed_then_held_and_never_a_working_state() {
+        use super::PublicPhase;
+        let t = |s: &str| -> super::Timestamp { s.parse().unwrap() };
+        let (start, end, deadline) = (t("2030-03-01T08:00:00Z"), t("2030-03-01T11:00:00Z"), t("2030-02-20T22:59:00Z"));
+        let phase = |status, now| PublicPhase::of(status, start, end, Some(deadline), t(now));
+        assert_eq!(phase(Published, "2030-02-01T00:00:00Z"), PublicPhase::Open { until: deadline });
+        assert_eq!(phase(Open, "2030-02-21T00:00:00Z"), PublicPhase::Closed, "after the deadline");
+        assert_eq!(phase(Closed, "2030-02-01T00:00:00Z"), PublicPhase::Closed);
+        assert_eq!(phase(Published, "2030-03-02T00:00:00Z"), PublicPhase::Held, "once it has ended");
+        assert_eq!(phase(MeetingStatus::Evaluated, "2030-02-01T00:00:00Z"), PublicPhase::Held);
+        assert_eq!(phase(Cancelled, "2030-03-02T00:00:00Z"), PublicPhase::Cancelled);
+        let no_deadline = PublicPhase::of(Open, start, end, None, t("2030-02-28T00:00:00Z"));
+        assert_eq!(no_deadline, PublicPhase::Open { until: start }, "open until the start");
     }
 }

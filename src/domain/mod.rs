@@ -5,6 +5,7 @@
 mod cvr;
 mod email;
 pub mod evaluation;
+mod file_name;
 mod ids;
 mod meeting;
 mod meeting_rules;
@@ -16,8 +17,9 @@ mod user;
 
 pub use cvr::{Cvr, CvrError};
 pub use email::Email;
+pub use file_name::{FileName, FileNameError};
 pub use ids::{CampaignId, MeetingId, OrganisationId, OutboxId, PersonId, RegistrationId, UserId};
-pub use meeting::{MeetingFormat, MeetingStatus, RegistrationStatus};
+pub use meeting::{MeetingFormat, MeetingStatus, PublicPhase, RegistrationStatus};
 pub use meeting_rules::{Broken, MeetingField, MeetingShape, is_track_key};
 pub use text::{Name, ParseError, SingleLine, name_key};
 pub use time::{MEETING_YEARS, Timestamp, copenhagen, is_meeting_time, link_expiry, shifted};

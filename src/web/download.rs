@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use utoipa::IntoParams;
 
-use crate::domain::PersonStatus;
+use crate::domain::{FileName, PersonStatus};
 use crate::forum;
 pub use crate::forum::exports::What;
 use crate::i18n::Lang;
@@ -130,4 +130,45 @@ pub fn download(state: &AppState, actor: Actor, what: What, format: Format, lang
         HeaderValue::from_str(&disposition).map_err(|e| Error::Internal(e.into()))?,
     );
     Ok(res)
+}
+
+/// The characters a `filename*` value keeps as they are: RFC 8187's
+/// `attr-char` (section 3.2.1); every other byte of the UTF-8 is percent-encoded.
+const ATTR_CHAR_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// A `Content-Disposition` that downloads a file under its own name (RFC
+/// 6266): `filename=` with an ASCII fallback for old clients, then
+/// `filename*=UTF-8''…` with the name itself, which clients that know it prefer.
+#[must_use]
+pub fn attachment(name: &FileName) -> String {
+    let encoded = percent_encoding::utf8_percent_encode(name.as_str(), ATTR_CHAR_ESCAPES);
+    format!("attachment; filename=\"{}\"; filename*=UTF-8''{encoded}", name.ascii_fallback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attachment;
+    use crate::domain::FileName;
+
+    #[test]
+    fn a_download_keeps_its_name_with_an_ascii_fallback() {
+        let name = FileName::parse("Oplæg – Cybersikkerhed.pdf").unwrap();
+        assert_eq!(
+            attachment(&name),
+            "attachment; filename=\"Oplaeg - Cybersikkerhed.pdf\"; \
+             filename*=UTF-8''Opl%C3%A6g%20%E2%80%93%20Cybersikkerhed.pdf"
+        );
+    }
 }

@@ -185,6 +185,22 @@ impl Browser {
         panic!("no new page after pressing Enter");
     }
 
+    /// The checkbox `#id` and the text of its label sit on one line, the text
+    /// to the right of the box (not detached above or below it).
+    async fn assert_beside(&self, id: &str) {
+        let boxes = self
+            .js(
+                "const b = document.getElementById(arguments[0]).getBoundingClientRect();\
+                 const l = document.querySelector(`label[for='${arguments[0]}']`).getBoundingClientRect();\
+                 return {box_top: b.top, box_height: b.height, box_right: b.right, label_top: l.top, label_left: l.left};",
+                vec![json!(id)],
+            )
+            .await;
+        let f = |k: &str| boxes[k].as_f64().unwrap_or(f64::NAN);
+        let same_line = (f("box_top") - f("label_top")).abs() < f("box_height");
+        assert!(same_line && f("label_left") >= f("box_right"), "#{id} and its label are apart: {boxes}");
+    }
+
     /// Signs in on the login page the browser shows, by keyboard.
     async fn sign_in(&self, email: &str) {
         self.type_into("#email", email).await;
@@ -255,6 +271,7 @@ async fn joining_the_list_by_keyboard_alone(engine: Engine) {
     let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let mut b = Browser::start().await;
     b.goto(&format!("{}/subscribe", app.base)).await;
+    b.assert_beside("consent").await;
 
     // A first try without consent comes back with the message linked to the field.
     b.type_into("#name", "Åse Øster").await;
@@ -264,6 +281,7 @@ async fn joining_the_list_by_keyboard_alone(engine: Engine) {
     b.check("da").await;
     let described = b.js("return document.getElementById('consent').getAttribute('aria-describedby');", vec![]).await;
     assert_eq!(described, json!("consent-error"), "the error is tied to its field");
+    b.assert_beside("consent").await;
     // The error summary's link takes the keyboard to the field.
     let link_el = b.tab_to(".error-summary a[href='#consent']").await;
     link_el.send_keys(&Key::Enter.to_string()).await.unwrap();
@@ -307,6 +325,7 @@ async fn joining_the_list_by_keyboard_alone(engine: Engine) {
     b.check("da").await;
     let described = b.js("return document.getElementById('confirm').getAttribute('aria-describedby');", vec![]).await;
     assert_eq!(described, json!("confirm-error"));
+    b.assert_beside("confirm").await;
     b.stop().await;
     app.stop().await;
 }
@@ -340,6 +359,7 @@ async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
     let mut b = Browser::start().await;
     b.goto(&rsvp).await;
     b.check("da").await;
+    b.assert_beside("list_organisation").await;
     b.tick("#answer-yes").await;
     // A radio group is one Tab stop; the arrow keys choose within it.
     b.tick("#track-ai").await;
@@ -512,6 +532,7 @@ async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
     let mut b = Browser::start().await;
     b.goto(&evaluation).await;
     b.check("da").await;
+    b.assert_beside("contact_me").await;
     // A rating is a radio group: Tab into it, then the arrow keys.
     b.tick("#q-overall-1").await;
     for _ in 0..3 {
@@ -591,3 +612,35 @@ async fn inviting_a_segment_by_keyboard_alone_asks_for_a_confirmation_and_keeps_
     app.stop().await;
 }
 both_engines!(inviting_a_segment_by_keyboard_alone_asks_for_a_confirmation_and_keeps_the_audience);
+
+async fn the_meeting_page_and_a_broken_link_pass_axe_by_keyboard(engine: Engine) {
+    let (app, token) = TestApp::with_token(engine, "sekretariat@kl.example", Role::Organiser).await;
+    let body = json!({
+        "title": "Cybersikkerhed i kommunerne", "number": 41,
+        "description": "**Velkommen.**\n\nVi taler om *leverandørstyring* og [NIS2](https://kl.example/nis2).",
+        "starts_at": "2030-05-01T09:00:00+02:00", "ends_at": "2030-05-01T12:00:00+02:00",
+        "format": "physical", "venue": "KL-huset, Weidekampsgade 10, København S",
+        "programme": [{"starts_at": "2030-05-01T09:30:00+02:00", "ends_at": "2030-05-01T10:00:00+02:00",
+                       "title": "Trusselsbilledet", "description": "Hvad ser *CFCS*?"}]
+    });
+    app.api(&token).published_meeting(&body).await;
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/meetings/41", app.base)).await;
+    b.check("da").await;
+    b.tab_to("a[href='/meetings/41/calendar.ics']").await;
+    b.goto(&format!("{}/lang/en?back=/meetings/41", app.base)).await;
+    b.check("en").await;
+    b.tab_to("a[href='/meetings/41/calendar.ics']").await;
+    b.goto(&format!("{}/lang/da?back=/", app.base)).await;
+
+    // A link that does not work offers a new one, reachable by keyboard.
+    b.goto(&format!("{}/rsvp/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", app.base)).await;
+    b.check("da").await;
+    b.type_into("#email", "nogen@firma.example").await;
+    b.press("form[action='/me'] button[type='submit']").await;
+    assert!(b.text().await.contains("Tjek din indbakke"), "{}", b.text().await);
+    b.check("da").await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(the_meeting_page_and_a_broken_link_pass_axe_by_keyboard);

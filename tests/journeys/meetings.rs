@@ -581,13 +581,13 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
 
     // Before the meeting the public page shows neither.
     let html = text(app.get("/meetings/31").await, 200).await;
-    assert!(!html.contains("Groen_it.pdf") && !html.contains("Alfa Data A/S"), "{html}");
+    assert!(!html.contains("Grøn it.pdf") && !html.contains("Alfa Data A/S"), "{html}");
     assert_eq!(app.get("/meetings/31").await.status(), 200);
 
     // Once held, both; the file downloads as an attachment that is never sniffed.
     assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "held")]).await.status(), 303);
     let html = text(app.get("/meetings/31").await, 200).await;
-    assert!(html.contains("Groen_it.pdf"), "{html}");
+    assert!(html.contains("Grøn it.pdf"), "{html}");
     assert!(html.contains("Alfa Data A/S"), "{html}");
     assert!(!html.contains("Beta Consult") && !html.contains("Gamma IT"), "only those who agreed and came: {html}");
     let href = html
@@ -601,7 +601,10 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
     let res = app.get(&href).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/pdf");
-    assert_eq!(res.headers()["content-disposition"], "attachment; filename=\"Groen_it.pdf\"");
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"Groen it.pdf\"; filename*=UTF-8''Gr%C3%B8n%20it.pdf"
+    );
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.bytes().await.unwrap().to_vec(), pdf);
     assert_eq!(app.get(&format!("/meetings/31/materials/{}", uuid::Uuid::now_v7())).await.status(), 404);

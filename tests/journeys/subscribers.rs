@@ -814,12 +814,12 @@ async fn an_expired_profile_link_explains_itself_and_shows_nothing(engine: Engin
     let profile = dialogforum::domain::TokenPurpose::Profile;
     let link = common::expired_link(app.store(), profile, id_of(&karen), dialogforum::store::now()).await;
     let res = app.get(&format!("/me/{link}")).await;
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), 410, "gone");
     let html = res.text().await.unwrap();
     assert!(html.contains("Linket er udløbet") && !html.contains("Karen"));
-    assert_eq!(app.get(&format!("/me/{link}/data.json")).await.status(), 404);
+    assert_eq!(app.get(&format!("/me/{link}/data.json")).await.status(), 410);
     let res = app.post_form(&format!("/me/{link}/erase"), &[("confirm", "yes")]).await;
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), 410);
     assert_eq!(person(&app, id_of(&karen)).await.name, "Karen Blixtoft");
     app.stop().await;
 }

@@ -338,6 +338,10 @@ pub enum CalendarMethod {
     Request,
     /// Take the meeting out: it is cancelled.
     Cancel,
+    /// Offer the meeting to anyone's calendar, as the public page does: no
+    /// answer is asked for, and the entry has a UID of its own so that adding
+    /// it never replaces the entry of an invitation (with its joining link).
+    Publish,
 }
 
 impl CalendarMethod {
@@ -347,6 +351,7 @@ impl CalendarMethod {
         match self {
             Self::Request => "REQUEST",
             Self::Cancel => "CANCEL",
+            Self::Publish => "PUBLISH",
         }
     }
 }
@@ -406,7 +411,7 @@ fn push_line(out: &mut String, line: &str) {
 /// A calendar entry for the meeting (iCalendar, RFC 5545): the same UID every
 /// time, the meeting's SEQUENCE, local times in Europe/Copenhagen with their
 /// VTIMEZONE, the sender as ORGANIZER. `Request` adds or updates the entry,
-/// `Cancel` withdraws it. The answer goes through the personal RSVP link in
+/// `Cancel` withdraws it, `Publish` offers it to anyone. The answer goes through the personal RSVP link in
 /// the mail, so the entry names no attendee. `joining` puts the online
 /// joining link in LOCATION: only for mail to people with a seat, never in
 /// invitations.
@@ -432,9 +437,10 @@ pub fn calendar_entry(
     };
     let cn = from.name.as_deref().unwrap_or("Dialogforum").replace('"', "");
     let status = match method {
-        CalendarMethod::Request => "CONFIRMED",
+        CalendarMethod::Request | CalendarMethod::Publish => "CONFIRMED",
         CalendarMethod::Cancel => "CANCELLED",
     };
+    let public = if method == CalendarMethod::Publish { "-public" } else { "" };
     let mut out = String::new();
     for l in ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Dialogforum//dialogforum//DA", "CALSCALE:GREGORIAN"] {
         push_line(&mut out, l);
@@ -445,7 +451,7 @@ pub fn calendar_entry(
     }
     let lines = [
         "BEGIN:VEVENT".to_owned(),
-        format!("UID:meeting-{}@{domain}", meeting.id),
+        format!("UID:meeting-{}{public}@{domain}", meeting.id),
         format!("SEQUENCE:{}", meeting.ical_sequence),
         format!("DTSTAMP:{}", crate::store::now().strftime("%Y%m%dT%H%M%SZ")),
         format!("DTSTART;TZID=Europe/Copenhagen:{}", local(meeting.starts_at)),

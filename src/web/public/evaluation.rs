@@ -16,6 +16,7 @@ use crate::i18n::{Lang, Texts, texts};
 use crate::store::evaluations::{Evaluation, NewResponse, Saved};
 use crate::store::meetings::Meeting;
 use crate::web::extract::{Fields, Path};
+use crate::web::public::links::{self, Broken, LinkKind};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes for answering evaluations.
@@ -153,16 +154,22 @@ struct Found {
     evaluation: Evaluation,
 }
 
-async fn load(state: &AppState, raw: &str) -> Result<Found> {
-    let token = Token::from_presented(raw).ok_or(Error::NotFound)?;
-    let link = state.store.link_token(&token.hash(), TokenPurpose::Evaluation).await?.ok_or(Error::NotFound)?;
+/// What a link leads to, or why it leads nowhere: an evaluation not (yet)
+/// sent is no more there than an unknown link; one that has closed still
+/// opens, and its page says so.
+async fn load(state: &AppState, raw: &str) -> Result<std::result::Result<Found, Broken>> {
+    let Some(token) = Token::from_presented(raw) else { return Ok(Err(Broken::Unknown)) };
+    let Some(link) = state.store.link_token(&token.hash(), TokenPurpose::Evaluation).await? else {
+        return Ok(Err(Broken::Unknown));
+    };
     let (Some(person), Some(registration)) = (link.person_id, link.registration_id) else {
-        return Err(Error::NotFound);
+        return Ok(Err(Broken::Unknown));
     };
     let meeting = state.store.meeting(state.store.registration(registration).await?.meeting_id).await?;
-    let evaluation =
-        state.store.evaluation(meeting.id).await?.filter(|e| e.sent_at.is_some()).ok_or(Error::NotFound)?;
-    Ok(Found { token, person, meeting, evaluation })
+    let Some(evaluation) = state.store.evaluation(meeting.id).await?.filter(|e| e.sent_at.is_some()) else {
+        return Ok(Err(Broken::Unknown));
+    };
+    Ok(Ok(Found { token, person, meeting, evaluation }))
 }
 
 fn views(q: &Questionnaire, answers: &Answers, lang: Lang, errors: &[(String, String)]) -> Vec<QuestionView> {
@@ -224,7 +231,10 @@ fn view(ctx: &Ctx, raw: &str, f: &Found, answers: &Answers, errors: Vec<(String,
 }
 
 async fn page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
-    let f = load(&state, &raw).await?;
+    let f = match load(&state, &raw).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(links::broken(&ctx, LinkKind::Evaluation, why)),
+    };
     let e = EvalTexts::get(ctx.lang);
     let previous = state.store.evaluation_response(f.meeting.id, &response_key(&f.token)).await?;
     let mut page = view(&ctx, &raw, &f, previous.as_ref().unwrap_or(&Answers::default()), Vec::new());
@@ -239,7 +249,10 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) 
 }
 
 async fn submit(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, fields: Fields) -> Result<Response> {
-    let f = load(&state, &raw).await?;
+    let f = match load(&state, &raw).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(links::broken(&ctx, LinkKind::Evaluation, why)),
+    };
     let e = EvalTexts::get(ctx.lang);
     let contact_me = fields.get("contact_me") == "yes";
     let read = f.evaluation.questionnaire.read_answers(&fields).map_err(|errors| {

@@ -3,6 +3,7 @@
 //! invitation, the profile, the evaluation form).
 
 pub mod evaluation;
+pub mod links;
 pub mod pages;
 pub mod profile;
 pub mod rsvp;

@@ -10,9 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use crate::domain::{MeetingStatus, Timestamp};
+use crate::domain::{FileName, MeetingStatus, PublicPhase, Timestamp};
 use crate::i18n::{Lang, Texts};
+use crate::mail::compose::campaign::{CalendarMethod, calendar_entry};
 use crate::store::meetings::{Meeting, MeetingFilter};
+use crate::web::download;
 use crate::web::extract::Path;
 use crate::web::views::MeetingView;
 use crate::web::{AppState, Ctx, Error, Result, error_detail, needs_dressing, replace_body, safe_redirect};
@@ -24,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/meetings", get(meetings))
         .route("/meetings/{number}", get(meeting))
         .route("/meetings/{number}/materials/{id}", get(material))
+        .route("/meetings/{number}/calendar.ics", get(calendar))
         .route("/lang/{code}", get(switch_language))
         .route("/accessibility", get(accessibility))
         .route("/static/site.css", get(stylesheet))
@@ -152,7 +155,8 @@ async fn material(State(state): State<AppState>, Path((key, id)): Path<(String, 
         return Err(Error::NotFound);
     }
     let (file, data) = state.store.material(found.id, id).await?;
-    let disposition = format!("attachment; filename=\"{}\"", file.filename.replace(['"', '\\'], "_"));
+    let name = FileName::parse(&file.filename).map_err(|e| Error::Internal(e.into()))?;
+    let disposition = download::attachment(&name);
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_str(&file.content_type).map_err(|e| Error::Internal(e.into()))?),
         (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| Error::Internal(e.into()))?),
@@ -160,6 +164,30 @@ async fn material(State(state): State<AppState>, Path((key, id)): Path<(String, 
         (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600")),
     ];
     Ok((headers, data).into_response())
+}
+
+/// The calendar entry of a meeting still to come, for anyone's calendar:
+/// `METHOD:PUBLISH`, the venue (never the joining link), the public page as
+/// URL and description, no attendee and nothing personal.
+async fn calendar(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response> {
+    let found = public_meeting(&state, &key).await?;
+    let phase =
+        PublicPhase::of(found.status, found.starts_at, found.ends_at, found.registration_deadline, Timestamp::now());
+    if !phase.is_upcoming() {
+        return Err(Error::NotFound);
+    }
+    let ics = calendar_entry(&found, &state.composer, state.settings.base_url(), CalendarMethod::Publish, false);
+    let name = format!("dialogforum-{}.ics", found.number.map_or_else(|| found.id.to_string(), |n| n.to_string()));
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8; method=PUBLISH")),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                .map_err(|e| Error::Internal(e.into()))?,
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    Ok((headers, ics).into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -24,6 +24,7 @@ use crate::store::people::Interest;
 use crate::store::subscribers::{Changes, Subscriber};
 use crate::web::extract::{Fields, Path};
 use crate::web::forms::{InterestBox, PersonFields, boxes, message, person_fields};
+use crate::web::public::links::{self, Broken, LinkKind};
 use crate::web::{AppState, ClientIp, Ctx, Result};
 
 /// Routes of the profile.
@@ -154,14 +155,11 @@ async fn holder(state: &AppState, raw: &str) -> Result<std::result::Result<Perso
 
 /// The page for a link that does not work, with a way to ask for a new one.
 fn refused(ctx: &Ctx, why: Refusal) -> Response {
-    let t = ctx.lang.texts();
-    let title = match why {
-        Refusal::Unknown => t.link_invalid_title,
-        Refusal::Expired => t.link_expired_title,
+    let why = match why {
+        Refusal::Unknown => Broken::Unknown,
+        Refusal::Expired => Broken::Expired,
     };
-    let mut page = message(ctx, title, t.profile_link_invalid_text);
-    page.link = Some(("/me", t.profile_request_title));
-    (StatusCode::NOT_FOUND, page).into_response()
+    links::broken(ctx, LinkKind::Profile, why)
 }
 
 async fn profile(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {

@@ -17,6 +17,7 @@ use crate::store::meetings::Meeting;
 use crate::store::rsvp::{Answer, Registration, Seat};
 use crate::store::subscriptions::Consent;
 use crate::web::extract::Path;
+use crate::web::public::links::{self, Broken, LinkKind};
 use crate::web::views::MeetingView;
 use crate::web::{AppState, ClientIp, Ctx, Error, Result};
 
@@ -133,17 +134,19 @@ fn status_text(s: RegistrationStatus, lang: Lang) -> Option<&'static str> {
     Some(if lang == Lang::Da { da } else { en })
 }
 
-/// The registration and meeting behind a token, or a page explaining why not.
-async fn load(state: &AppState, raw: &str) -> Result<Option<(Token, Registration, Meeting)>> {
-    let Some(token) = Token::from_presented(raw) else { return Ok(None) };
-    let Some(found) = state.store.link_token(&token.hash(), TokenPurpose::Rsvp).await? else { return Ok(None) };
+/// The registration and meeting behind a token, or why there is none.
+async fn load(state: &AppState, raw: &str) -> Result<std::result::Result<(Registration, Meeting), Broken>> {
+    let Some(token) = Token::from_presented(raw) else { return Ok(Err(Broken::Unknown)) };
+    let Some(found) = state.store.link_token(&token.hash(), TokenPurpose::Rsvp).await? else {
+        return Ok(Err(Broken::Unknown));
+    };
     if found.expired(Timestamp::now()) {
-        return Ok(None);
+        return Ok(Err(Broken::Expired));
     }
-    let Some(id) = found.registration_id else { return Ok(None) };
+    let Some(id) = found.registration_id else { return Ok(Err(Broken::Unknown)) };
     let reg = state.store.registration(id).await?;
     let meeting = state.store.meeting(reg.meeting_id).await?;
-    Ok(Some((token, reg, meeting)))
+    Ok(Ok((reg, meeting)))
 }
 
 fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
@@ -178,7 +181,10 @@ fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
 }
 
 async fn page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
-    let Some((_, reg, m)) = load(&state, &raw).await? else { return Err(Error::NotFound) };
+    let (reg, m) = match load(&state, &raw).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(links::broken(&ctx, LinkKind::Rsvp, why)),
+    };
     Ok(view(&ctx, &raw, &reg, &m).into_response())
 }
 
@@ -251,7 +257,10 @@ async fn submit(
     Path(raw): Path<String>,
     axum::Form(form): axum::Form<Form>,
 ) -> Result<Response> {
-    let Some((_, reg, m)) = load(&state, &raw).await? else { return Err(Error::NotFound) };
+    let (reg, m) = match load(&state, &raw).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(links::broken(&ctx, LinkKind::Rsvp, why)),
+    };
     let r = RsvpTexts::get(ctx.lang);
     let mut page = view(&ctx, &raw, &reg, &m);
     if page.closed.is_some() {
@@ -320,7 +329,10 @@ async fn colleague(
     Path(raw): Path<String>,
     axum::Form(form): axum::Form<ColleagueForm>,
 ) -> Result<Response> {
-    let Some((_, reg, m)) = load(&state, &raw).await? else { return Err(Error::NotFound) };
+    let (reg, m) = match load(&state, &raw).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(links::broken(&ctx, LinkKind::Rsvp, why)),
+    };
     let r = RsvpTexts::get(ctx.lang);
     let mut page = view(&ctx, &raw, &reg, &m);
     if page.closed.is_some() {
