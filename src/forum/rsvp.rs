@@ -16,11 +16,12 @@ use super::{Forum, ForumError, Refusal, Result};
 use crate::domain::{Email, MeetingId, Name, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose, link_expiry};
 use crate::i18n::Lang;
 use crate::mail::compose::notices::To;
+use crate::mail::compose::rsvp as rsvp_mail;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::meetings::Meeting;
 use crate::store::outbox::{NewMessage, enqueue_many};
 use crate::store::people::{NewPerson, insert_person_if_new};
-use crate::store::rsvp::{self as store, Answer, Registration, Seat};
+use crate::store::rsvp::{self as store, Answer, PassOn, Registration, Seat};
 use crate::store::{StoreError, WriteTx};
 
 /// How many answers one transaction takes at most.
@@ -73,12 +74,17 @@ pub fn may_pass_to(inviter: &Email, colleague: &Email) -> bool {
 }
 
 /// Passes the invitation `reg` to `meeting` on to a colleague (see
-/// [`may_pass_to`]): they get their own invitation and link in `lang`, the
-/// old link stops working, and a seat it held goes to the waiting list.
+/// [`may_pass_to`]), who gets a fresh link of their own in `lang`; the old
+/// link stops working. A seat moves to the colleague with its track, and a
+/// place on the waiting list with its number (see
+/// [`store::pass_on`](crate::store::rsvp::pass_on)): the colleague is told
+/// they have it and may answer no. The holder gets a confirmation with a
+/// calendar cancellation. Diet, access needs and comment stay behind.
 ///
 /// # Errors
 /// [`Refusal::ColleagueRefused`] when the colleague is invited already, left
 /// the list or bounced; the three are one answer, so nobody learns who left.
+/// [`Refusal::PassedOn`] when the invitation was passed on meanwhile.
 pub async fn pass_on(
     forum: &Forum,
     reg: &Registration,
@@ -102,10 +108,10 @@ pub async fn pass_on(
         interests: Vec::new(),
     };
     let (colleague, _) = insert_person_if_new(&mut tx, &person, None).await?;
-    let (new_reg, promoted) = match store::pass_on(&mut tx, reg.id, colleague).await {
-        Ok(x) => x,
-        Err(StoreError::Conflict(_)) => return Err(Refusal::ColleagueRefused.into()),
-        Err(e) => return Err(e.into()),
+    let passed = match store::pass_on(&mut tx, reg.id, colleague).await? {
+        PassOn::Done(passed) => passed,
+        PassOn::PassedBefore => return Err(Refusal::PassedOn.into()),
+        PassOn::ColleagueInvited => return Err(Refusal::ColleagueRefused.into()),
     };
     let token = Token::generate();
     let expires = link_expiry(meeting.ends_at);
@@ -114,20 +120,29 @@ pub async fn pass_on(
         &token.hash(),
         TokenPurpose::Rsvp,
         Some(colleague),
-        Some(new_reg),
+        Some(passed.registration),
         Some(expires),
     )
     .await?;
     let url = format!("{}/rsvp/{}", forum.mail.base_url, token.expose());
     let to = To { person: colleague, email, name: name.as_str(), lang };
-    crate::mail::compose::rsvp::colleague_invitation(&mut tx, &forum.mail, to, meeting, &reg.name, &url).await?;
-    let messages = promotion_mails(forum, meeting, &promoted).await?;
+    let mail = &forum.mail;
+    match passed.seat {
+        Some(seat) => {
+            rsvp_mail::passed_to(&mut tx, mail, to, meeting, passed.registration, seat, &reg.name, &url).await?;
+        }
+        None => rsvp_mail::colleague_invitation(&mut tx, mail, to, meeting, &reg.name, &url).await?,
+    }
+    let holder_email = Email::parse(&reg.email).map_err(anyhow::Error::from)?;
+    let holder = To { person: reg.person_id, email: &holder_email, name: &reg.name, lang };
+    rsvp_mail::passed_from(&mut tx, mail, holder, meeting, name.as_str(), passed.seat.is_some()).await?;
+    let messages = promotion_mails(forum, meeting, &passed.promoted).await?;
     enqueue_many(&mut tx, &messages).await?;
     let entry = Entry {
         action: "rsvp.passed_on",
         subject_kind: "registration",
         subject_id: Some(reg.id.uuid()),
-        detail: "",
+        detail: if passed.seat.is_some() { "with the seat" } else { "" },
         row_count: None,
     };
     audit::record(&mut tx, &Actor::Person(reg.person_id.uuid()), &entry).await?;

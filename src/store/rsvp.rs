@@ -479,43 +479,122 @@ pub async fn check_in(tx: &mut WriteTx, meeting: MeetingId, id: RegistrationId, 
     Ok(())
 }
 
-/// Passes an invitation on to a colleague: the colleague gets a registration
-/// of their own (as invited), the original one is cancelled and points to it,
-/// so its link stops working. A seat the original person held is given to the
-/// waiting list. Returns the new registration and those promoted.
+/// What passing an invitation on did: the colleague's registration, where
+/// it stands, and who got a seat from the waiting list because of it.
+#[derive(Debug, Clone)]
+pub struct PassedOn {
+    /// The colleague's registration.
+    pub registration: RegistrationId,
+    /// The seat or the place on the waiting list the colleague took over;
+    /// `None` when there was none to take over (an unanswered or declined
+    /// invitation, or a colleague at another organisation), and the colleague
+    /// has a plain invitation.
+    pub seat: Option<Seat>,
+    /// Who got a seat because the holder's was freed instead of moved.
+    pub promoted: Vec<RegistrationId>,
+}
+
+/// The outcome of passing an invitation on.
+#[derive(Debug, Clone)]
+pub enum PassOn {
+    Done(PassedOn),
+    /// The invitation went to a colleague before.
+    PassedBefore,
+    /// The colleague has an invitation to the meeting already.
+    ColleagueInvited,
+}
+
+/// Passes the invitation `from` on to `colleague`. A seat moves with its
+/// track, and a place on the waiting list with its number, when the
+/// colleague is at the holder's organisation (so the per-organisation limit
+/// stays as it was); diet, access needs, comment and the consent to be
+/// listed are the holder's and stay behind. Otherwise the colleague gets a
+/// plain invitation and a seat the holder had goes to the waiting list.
+/// The holder's registration is cancelled and points to the colleague's.
+///
+/// The meeting is locked before the registration is read, so an answer
+/// recorded at the same moment is seen, never a stale seat.
 ///
 /// # Errors
-/// [`StoreError::Conflict`] when the colleague already has a registration for
-/// the meeting or the invitation was passed on before.
-pub async fn pass_on(
-    tx: &mut WriteTx,
-    from: RegistrationId,
-    colleague: PersonId,
-) -> Result<(RegistrationId, Vec<RegistrationId>)> {
+/// The database failed.
+pub async fn pass_on(tx: &mut WriteTx, from: RegistrationId, colleague: PersonId) -> Result<PassOn> {
+    lock_meeting_of(tx, from).await?;
     let reg = registration_in(tx, from).await?;
+    pass_on_judged(tx, &reg, colleague).await
+}
+
+/// The moves of [`pass_on`], judged on `reg` as given. Correct only with a
+/// `reg` read after the meeting was locked; the race tests' control passes
+/// one read before, to show what a stale seat would do.
+///
+/// # Errors
+/// As [`pass_on`].
+pub async fn pass_on_judged(tx: &mut WriteTx, reg: &Registration, colleague: PersonId) -> Result<PassOn> {
     if reg.replaced_by.is_some() {
-        return Err(StoreError::Conflict("the invitation was passed on before".into()));
+        return Ok(PassOn::PassedBefore);
     }
-    lock_meeting(tx, reg.meeting_id).await?;
     let (new, created) = super::registrations::ensure_invited(tx, reg.meeting_id, colleague).await?;
     if !created {
-        return Err(StoreError::Conflict("the colleague is already invited to this meeting".into()));
+        return Ok(PassOn::ColleagueInvited);
     }
+    let organisations: Vec<Option<Uuid>> = on_tx!(tx, |c| {
+        sqlx::query_scalar("select organisation_id from person where id in ($1, $2)")
+            .bind(reg.person_id.uuid())
+            .bind(colleague.uuid())
+            .fetch_all(&mut *c)
+            .await?
+    });
+    let same_organisation = organisations.len() == 2 && organisations[0] == organisations[1];
+    let moves =
+        same_organisation && matches!(reg.status, RegistrationStatus::Attending | RegistrationStatus::Waitlisted);
     let at = db_time(now());
     on_tx!(tx, |c| {
         sqlx::query(
             "update registration set status = 'cancelled', replaced_by = $2, waitlist_position = null, \
              updated_at = $3 where id = $1",
         )
-        .bind(from.uuid())
+        .bind(reg.id.uuid())
         .bind(new.uuid())
         .bind(at)
         .execute(&mut *c)
         .await?;
+        if moves {
+            sqlx::query(
+                "update registration set status = $2, track_key = $3, waitlist_position = $4, answered_at = $5, \
+                 updated_at = $5 where id = $1",
+            )
+            .bind(new.uuid())
+            .bind(reg.status.as_str())
+            .bind(reg.track.as_deref())
+            .bind(reg.waitlist_position)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        }
     });
-    let promoted =
-        if reg.status == RegistrationStatus::Attending { promote(tx, reg.meeting_id).await? } else { Vec::new() };
-    Ok((new, promoted))
+    let seat = match (moves, reg.status) {
+        (true, RegistrationStatus::Attending) => Some(Seat::Attending),
+        (true, _) => {
+            let ahead: i64 = on_tx!(tx, |c| {
+                sqlx::query_scalar(
+                    "select count(*) from registration where meeting_id = $1 and status = 'waitlisted' \
+                     and waitlist_position < $2",
+                )
+                .bind(reg.meeting_id.uuid())
+                .bind(reg.waitlist_position.unwrap_or(0))
+                .fetch_one(&mut *c)
+                .await?
+            });
+            Some(Seat::Waitlisted { place: ahead + 1 })
+        }
+        (false, _) => None,
+    };
+    let promoted = if reg.status == RegistrationStatus::Attending && !moves {
+        promote(tx, reg.meeting_id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(PassOn::Done(PassedOn { registration: new, seat, promoted }))
 }
 
 /// A registration's consent to a public listing, as it stands.

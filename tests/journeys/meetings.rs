@@ -10,7 +10,6 @@ use crate::common::PostForm as _;
 use common::smtp::Received;
 use common::{Engine, SignedIn, TestApp, add_person, api_token, send_invitations, text};
 use dialogforum::domain::{MeetingId, MeetingStatus, PersonId, PersonStatus, Role};
-use mail_parser::MimeHeaders as _;
 
 const ORGANISER: &str = "organiser@forum.example";
 
@@ -225,26 +224,19 @@ async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engin
     let form = [("csrf", csrf.as_str()), ("audience", "all")];
     text(send_invitations(&http, &format!("{page}/invitations"), &form).await.1, 200).await;
     let first = smtp.wait_for(1, 20).await;
-    assert!(attached_ics(&first[0]).contains("SEQUENCE:0\r\n"));
+    assert!(first[0].calendar().contains("SEQUENCE:0\r\n"));
 
     let mut moved = details(&csrf, "22", "AI i det offentlige", "2027-05-06");
     moved.iter_mut().find(|(k, _)| *k == "starts_at").unwrap().1 = "2027-05-06T14:00".into();
     assert_eq!(http.post_form(&page, &moved).await.status(), 303);
     let msgs = smtp.wait_for(2, 20).await;
     assert_eq!(msgs.len(), 2);
-    let ics = attached_ics(&msgs[1]);
+    let ics = msgs[1].calendar();
     assert!(ics.contains("SEQUENCE:1\r\n") && ics.contains("DTSTART;TZID=Europe/Copenhagen:20270506T140000"), "{ics}");
     assert_eq!(audit_count(&app, "meeting.reschedule").await, 1);
     app.stop().await;
 }
 both_engines!(rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence);
-
-/// The calendar entry attached to a message.
-fn attached_ics(m: &Received) -> String {
-    let parsed = mail_parser::MessageParser::default().parse(&m.data).unwrap();
-    let a = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
-    String::from_utf8_lossy(a.contents()).into_owned()
-}
 
 fn parsed(m: &Received) -> (String, String, String) {
     let p = mail_parser::MessageParser::default().parse(&m.data).expect("MIME");

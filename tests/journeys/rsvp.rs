@@ -284,56 +284,146 @@ async fn cancellations_move_the_waiting_list_up_in_order_with_one_mail_each(engi
 }
 both_engines!(cancellations_move_the_waiting_list_up_in_order_with_one_mail_each);
 
-async fn an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat(engine: Engine) {
+/// Passes the invitation behind `token` on to a colleague at `email`.
+async fn pass_on(app: &TestApp, token: &str, name: &str, email: &str) -> reqwest::Response {
+    app.post_form(&format!("/rsvp/{token}/colleague"), &[("colleague_name", name), ("colleague_email", email)]).await
+}
+
+/// The colleague's own answer link, from the mail that reached them.
+fn own_link(m: &common::smtp::Received) -> String {
+    m.link_path("/rsvp/").trim_start_matches("/rsvp/").to_owned()
+}
+
+async fn a_seat_passed_on_goes_to_the_colleague_with_its_track_and_a_fresh_link(engine: Engine) {
     let (app, smtp, token) = spawn(engine).await;
-    let m = meeting(&app, &token, 1, None, json!([])).await;
-    let people = invite(&app, m, 2, |i| format!("Firma {i}")).await;
-    for (t, _) in &people {
-        app.rsvp(t, "yes").await;
-    }
+    let m = meeting(&app, &token, 1, None, json!([{"key": "ai", "title": "AI"}])).await;
+    let people = invite(&app, m, 2, |i| ["Nordlys IT A/S", "Fjord ApS"][i].to_owned()).await;
+    let ((holder, holder_reg), (queued, queued_reg)) = (&people[0], &people[1]);
+    let yes = [("answer", "yes"), ("track", "ai"), ("diet", "vegetar"), ("access_needs", "kørestol")];
+    assert_eq!(app.post_form(&format!("/rsvp/{holder}"), &yes).await.status(), 200);
+    assert_eq!(app.post_form(&format!("/rsvp/{queued}"), &yes).await.status(), 200);
     assert_eq!(counts(&app, m).await, (1, 1, 0));
     smtp.wait_for(2, 10).await;
-    let (first, first_reg) = &people[0];
-    let holder = app.store().registration(*first_reg).await.unwrap();
-    let domain = holder.email.split('@').nth(1).unwrap().to_owned();
+    let domain = |reg: RegistrationId| {
+        let store = app.store().clone();
+        async move { store.registration(reg).await.unwrap().email.split('@').nth(1).unwrap().to_owned() }
+    };
 
-    let res = app
-        .post_form(
-            &format!("/rsvp/{first}/colleague"),
-            &[("colleague_name", "Kollega"), ("colleague_email", "kollega@andet.example")],
-        )
+    // Outside the organisation is not a colleague.
+    let outside = pass_on(&app, holder, "Kollega", "kollega@andet.example").await;
+    assert_eq!(outside.status(), 422, "a colleague is someone at the same organisation");
+    assert!(outside.text().await.unwrap().contains(r#"id="colleague_email-error""#));
+
+    // The place on the waiting list passes on with its number.
+    let queued_colleague = format!("kim@{}", domain(*queued_reg).await);
+    assert_eq!(pass_on(&app, queued, "Kim Kollega", &queued_colleague).await.status(), 200);
+    let to_kim = smtp.wait_for_mail("the waiting place to Kim", |r| r.to == [queued_colleague.clone()]).await;
+    assert!(to_kim.subject().starts_with("Du er på venteliste"), "{}", to_kim.subject());
+    assert!(to_kim.plain().contains("nr. 1 på ventelisten"), "{}", to_kim.plain());
+
+    // The seat passes on with its track; diet and access needs stay behind.
+    let colleague = format!("lea@{}", domain(*holder_reg).await);
+    assert_eq!(pass_on(&app, holder, "Lea Kollega", &colleague).await.status(), 200);
+    let to_lea = smtp.wait_for_mail("the seat to Lea", |r| r.to == [colleague.clone()]).await;
+    assert!(to_lea.subject().starts_with("Du er tilmeldt"), "{}", to_lea.subject());
+    assert!(to_lea.plain().contains("Person 00 har givet sin plads"), "{}", to_lea.plain());
+    let ics = to_lea.calendar();
+    assert!(ics.contains("METHOD:REQUEST"), "{ics}");
+    let lea_link = own_link(&to_lea);
+    assert_ne!(&lea_link, holder, "a link of their own");
+    let regs = app.store().registrations(m).await.unwrap();
+    let lea = regs.iter().find(|r| r.email == colleague).expect("Lea's registration");
+    assert_eq!((lea.status.as_str(), lea.track.as_deref()), ("attending", Some("ai")));
+    assert_eq!((lea.diet.as_str(), lea.access_needs.as_str()), ("", ""), "the holder's needs stay behind");
+    assert_eq!(counts(&app, m).await, (1, 1, 0), "nobody else got the seat");
+
+    // The holder is told, and the entry leaves their calendar.
+    let holder_email = app.store().registration(*holder_reg).await.unwrap().email;
+    let to_holder = smtp
+        .wait_for_mail("the holder's confirmation", |r| {
+            r.to == [holder_email.clone()] && r.subject().starts_with("Givet videre")
+        })
         .await;
-    assert_eq!(res.status(), 422, "a colleague is someone at the same organisation");
-    assert!(res.text().await.unwrap().contains(r#"id="colleague_email-error""#));
+    assert!(to_holder.plain().contains("videre til Lea Kollega sammen med din plads"), "{}", to_holder.plain());
+    assert!(to_holder.calendar().contains("METHOD:CANCEL"), "{}", to_holder.calendar());
 
-    let colleague = format!("kollega@{domain}");
-    let res = app
-        .http
-        .post_form(
-            format!("{}/rsvp/{first}/colleague", app.base),
-            &[("colleague_name", "Kim Kollega"), ("colleague_email", colleague.as_str())],
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let msgs = smtp.wait_for(4, 10).await;
-    let to_colleague: Vec<_> = msgs.iter().filter(|m| m.to == vec![colleague.clone()]).collect();
-    assert_eq!(to_colleague.len(), 1, "the colleague gets one invitation");
-    let text =
-        mail_parser::MessageParser::default().parse(&to_colleague[0].data).unwrap().body_text(0).unwrap().into_owned();
-    let link = text.split_whitespace().find(|w| w.contains("/rsvp/")).unwrap().to_owned();
-    assert!(!link.contains(first.as_str()), "a link of their own");
-
-    // The original link no longer works; the waiting list moved up.
-    let res = app.rsvp(first, "yes").await;
-    assert_eq!(res.status(), 409);
-    assert_eq!(app.store().registration(people[1].1).await.unwrap().status.as_str(), "attending");
-    let path = link.split_once("/rsvp/").unwrap().1;
-    let res = app.rsvp(path, "yes").await;
-    assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("venteliste"), "the colleague queues like anyone else");
+    // The old link no longer works; Lea can say no, and then Kim gets the seat.
+    assert_eq!(app.rsvp(holder, "yes").await.status(), 409);
+    assert_eq!(app.rsvp(&lea_link, "no").await.status(), 200);
+    let regs = app.store().registrations(m).await.unwrap();
+    let kim = regs.iter().find(|r| r.email == queued_colleague).expect("Kim's registration");
+    assert_eq!(kim.status.as_str(), "attending", "the waiting list moves up as usual");
     app.stop().await;
 }
-both_engines!(an_invitation_passed_on_to_a_colleague_gives_them_their_own_link_and_frees_the_seat);
+both_engines!(a_seat_passed_on_goes_to_the_colleague_with_its_track_and_a_fresh_link);
+
+/// A meeting with one seat, held by one person, with one more on the waiting
+/// list; returns the holder's token and registration and the colleague's address.
+async fn one_seat_held(app: &TestApp, token: &str) -> (MeetingId, String, RegistrationId, String) {
+    let m = meeting(app, token, 1, None, json!([])).await;
+    let people = invite(app, m, 2, |i| ["Nordlys IT A/S", "Fjord ApS"][i].to_owned()).await;
+    for (t, _) in &people {
+        assert_eq!(app.rsvp(t, "yes").await.status(), 200);
+    }
+    let (holder, reg) = people[0].clone();
+    let email = app.store().registration(reg).await.unwrap().email;
+    let colleague = format!("lea@{}", email.split('@').nth(1).unwrap());
+    (m, holder, reg, colleague)
+}
+
+/// Whoever holds seats at `m`: never more than its one, and never both the
+/// colleague and the person waiting.
+async fn one_seat_holder(app: &TestApp, m: MeetingId) -> Vec<String> {
+    let regs = app.store().registrations(m).await.unwrap();
+    regs.iter().filter(|r| r.status.as_str() == "attending").map(|r| r.email.clone()).collect()
+}
+
+async fn a_pass_on_racing_a_cancellation_never_gives_the_seat_twice(engine: Engine) {
+    let (app, _smtp, token) = spawn(engine).await;
+    for _ in 0..6 {
+        let (m, holder, _, colleague) = one_seat_held(&app, &token).await;
+        let (passed, cancelled) =
+            tokio::join!(pass_on(&app, &holder, "Lea Kollega", &colleague), app.rsvp(&holder, "no"));
+        let (passed, cancelled) = (passed.status().as_u16(), cancelled.status().as_u16());
+        let seats = one_seat_holder(&app, m).await;
+        assert_eq!(seats.len(), 1, "exactly one seat is held ({passed}, {cancelled}): {seats:?}");
+        // Whichever came first decides: a seat passed on before the "no"
+        // stays with the colleague (the "no" is refused); a "no" first gives
+        // the seat to the waiting list and the colleague a plain invitation.
+        if seats[0] == colleague {
+            assert_eq!((passed, cancelled), (200, 409));
+        } else {
+            assert_eq!((passed, cancelled), (200, 200));
+        }
+    }
+    app.stop().await;
+}
+both_engines!(a_pass_on_racing_a_cancellation_never_gives_the_seat_twice);
+
+async fn a_pass_on_judged_on_a_stale_seat_gives_it_twice_which_is_what_the_race_test_would_catch(engine: Engine) {
+    let (app, _smtp, token) = spawn(engine).await;
+    let (m, holder, reg, colleague) = one_seat_held(&app, &token).await;
+    // The holder's registration as read before the meeting was locked...
+    let stale = app.store().registration(reg).await.unwrap();
+    // ...then the "no" lands first, and the waiting list takes the seat...
+    assert_eq!(app.rsvp(&holder, "no").await.status(), 200);
+    // ...and the pass-on goes on from the stale read.
+    let mut tx = app.store().begin().await.unwrap();
+    let person = NewPerson {
+        email: Email::parse(&colleague).unwrap(),
+        name: Name::parse("Lea Kollega").unwrap(),
+        organisation: Some(Name::parse("Nordlys IT A/S").unwrap()),
+        status: PersonStatus::Guest,
+        interests: vec![],
+    };
+    let (lea, _) = insert_person_if_new(&mut tx, &person, None).await.unwrap();
+    dialogforum::store::rsvp::pass_on_judged(&mut tx, &stale, lea).await.unwrap();
+    tx.commit().await.unwrap();
+    let seats = one_seat_holder(&app, m).await;
+    assert_eq!(seats.len(), 2, "the control must give the seat twice, else the race test proves nothing: {seats:?}");
+    app.stop().await;
+}
+both_engines!(a_pass_on_judged_on_a_stale_seat_gives_it_twice_which_is_what_the_race_test_would_catch);
 
 async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: Engine) {
     let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
@@ -407,13 +497,26 @@ async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_sig
     )
     .await;
     let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
-    let m = meeting(&app, &token, 1, None, json!([])).await;
+    // A virtual meeting has no entrance, so its seat mail shows no code to show there.
+    let online = meeting(&app, &token, 1, None, json!([])).await;
+    let (answer, _) = invite(&app, online, 1, |_| "Nordlys IT A/S".to_owned()).await.remove(0);
+    assert_eq!(app.rsvp(&answer, "yes").await.status(), 200);
+    let virtual_seat = smtp.wait_for(1, 10).await.remove(0);
+    assert!(qr_codes(&virtual_seat.data).is_empty(), "no check-in code for a virtual meeting");
+    assert!(!virtual_seat.plain().contains("indgangen") && virtual_seat.plain().contains("https://meet.example/df"));
+
+    let body = json!({
+        "title": "Kapacitetsprøve i huset", "starts_at": "2030-03-02T09:00:00+01:00",
+        "ends_at": "2030-03-02T12:00:00+01:00", "format": "hybrid", "venue": "KL-huset",
+        "online_url": "https://meet.example/df", "capacity": 1
+    });
+    let m: MeetingId = app.api(&token).published_meeting(&body).await.parse().unwrap();
     let people = invite(&app, m, 2, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS"][i].to_owned()).await;
     for (t, _) in &people {
         let res = app.rsvp(t, "yes").await;
         assert_eq!(res.status(), 200);
     }
-    let msgs = smtp.wait_for(2, 10).await;
+    let msgs = smtp.wait_for(3, 10).await[1..].to_vec();
     let seat =
         msgs.iter().find(|m| subject_of(&m.data).starts_with("Du er tilmeldt")).expect("a confirmation of the seat");
     let expected = format!("https://forum.example/admin/meetings/{m}/checkin/{}", people[0].1);
@@ -442,7 +545,7 @@ async fn a_seat_mail_carries_a_qr_code_that_opens_the_persons_check_in_for_a_sig
     // A seat that comes free: the promotion mail carries the promoted person's code.
     let res = app.rsvp(&people[0].0, "no").await;
     assert_eq!(res.status(), 200);
-    let msgs = smtp.wait_for(4, 10).await;
+    let msgs = smtp.wait_for(5, 10).await;
     let promoted =
         msgs.iter().find(|m| subject_of(&m.data).starts_with("Du har fået en plads")).expect("a promotion mail");
     assert_eq!(

@@ -1,8 +1,9 @@
 //! Mails about a person's answer: the confirmation of every answer (with the
 //! calendar entry and, for virtual meetings, the joining link when they got a
-//! seat), and the news that a seat came free for someone on the waiting list.
-//! Mail that gives a seat carries a QR code with the person's check-in link
-//! for the organisers at the door.
+//! seat), the news that a seat came free for someone on the waiting list, and
+//! the two mails of an invitation passed on to a colleague. Mail that gives a
+//! seat at a meeting with a door carries a QR code with the person's check-in
+//! link for the organisers there.
 
 use askama::Template;
 
@@ -11,7 +12,7 @@ use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice, queue_with};
 use super::words::{Words, joining, start, words};
 use super::{InlineImage, Outgoing};
-use crate::domain::RegistrationId;
+use crate::domain::{MeetingFormat, RegistrationId};
 use crate::i18n::{Lang, texts};
 use crate::store::WriteTx;
 use crate::store::meetings::Meeting;
@@ -127,6 +128,24 @@ fn compose_with_checkin(
     )?)
 }
 
+/// A mail that gives a seat: the calendar entry with the joining link, and
+/// for a meeting with a door (physical or hybrid) the check-in code; a
+/// virtual meeting has no entrance to show a code at.
+fn seat_mail(
+    ctx: &MailContext,
+    kind: &'static str,
+    to: To<'_>,
+    meeting: &Meeting,
+    registration: RegistrationId,
+    n: &Notice,
+) -> anyhow::Result<NewMessage> {
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
+    if meeting.format == MeetingFormat::Virtual {
+        return compose_notice(ctx, kind, to, n, Some(ics));
+    }
+    compose_with_checkin(ctx, kind, to, n, ics, checkin_url(&ctx.base_url, meeting, registration))
+}
+
 /// Confirms an answer to `registration`. `rsvp_url` lets the person change it.
 ///
 /// # Errors
@@ -158,9 +177,7 @@ pub fn confirmation(
 ) -> anyhow::Result<NewMessage> {
     let n = confirmation_notice(meeting, to.lang, to.name, seat, rsvp_url)?;
     if seat == Seat::Attending {
-        let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
-        let url = checkin_url(&ctx.base_url, meeting, registration);
-        return compose_with_checkin(ctx, "rsvp-confirm", to, &n, ics, url);
+        return seat_mail(ctx, "rsvp-confirm", to, meeting, registration, &n);
     }
     compose_notice(ctx, "rsvp-confirm", to, &n, None)
 }
@@ -205,9 +222,7 @@ pub fn promotion(
     registration: RegistrationId,
 ) -> anyhow::Result<NewMessage> {
     let n = promotion_notice(meeting, to.lang, to.name)?;
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
-    let url = checkin_url(&ctx.base_url, meeting, registration);
-    compose_with_checkin(ctx, "rsvp-promoted", to, &n, ics, url)
+    seat_mail(ctx, "rsvp-promoted", to, meeting, registration, &n)
 }
 
 words! {
@@ -261,4 +276,89 @@ pub(super) fn colleague_notice(
 ) -> askama::Result<Notice> {
     Colleague { lang, name, from_name, title: &meeting.title, when: start(meeting, lang) }
         .notice(Some(rsvp_url.to_owned()))
+}
+
+/// Tells a colleague that a seat, or a place on the waiting list, was passed
+/// on to them, with their own link to answer no; a seat comes with the
+/// calendar entry and the check-in code as any seat does.
+///
+/// # Errors
+/// The mail could not be built or queued.
+#[allow(clippy::too_many_arguments)]
+pub async fn passed_to(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    to: To<'_>,
+    meeting: &Meeting,
+    registration: RegistrationId,
+    seat: Seat,
+    from_name: &str,
+    rsvp_url: &str,
+) -> anyhow::Result<()> {
+    let n = PassedTo {
+        lang: to.lang,
+        name: to.name,
+        from_name,
+        title: &meeting.title,
+        when: start(meeting, to.lang),
+        seat,
+        joining: joining(meeting).filter(|_| seat == Seat::Attending),
+    }
+    .notice(Some(rsvp_url.to_owned()))?;
+    let message = if seat == Seat::Attending {
+        seat_mail(ctx, "rsvp-passed-to", to, meeting, registration, &n)?
+    } else {
+        compose_notice(ctx, "rsvp-passed-to", to, &n, None)?
+    };
+    enqueue(tx, &message).await?;
+    Ok(())
+}
+
+words! {
+    struct PassedTo<'a> in "mail/words/rsvp_passed_to.txt" {
+        lang: Lang,
+        name: &'a str,
+        from_name: &'a str,
+        title: &'a str,
+        when: String,
+        seat: Seat,
+        joining: Option<&'a str>,
+    }
+}
+
+/// Confirms to the person who passed their invitation on that it went to
+/// `colleague`, with a calendar cancellation for the entry they were sent.
+///
+/// # Errors
+/// The mail could not be built or queued.
+pub async fn passed_from(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    to: To<'_>,
+    meeting: &Meeting,
+    colleague: &str,
+    moved: bool,
+) -> anyhow::Result<()> {
+    let n = PassedFrom {
+        lang: to.lang,
+        name: to.name,
+        colleague,
+        title: &meeting.title,
+        when: start(meeting, to.lang),
+        moved,
+    }
+    .notice(None)?;
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Cancel, false);
+    queue_with(tx, ctx, "rsvp-passed-from", to, &n, Some(ics)).await
+}
+
+words! {
+    struct PassedFrom<'a> in "mail/words/rsvp_passed_from.txt" {
+        lang: Lang,
+        name: &'a str,
+        colleague: &'a str,
+        title: &'a str,
+        when: String,
+        moved: bool,
+    }
 }

@@ -58,8 +58,8 @@ texts! {
         unknown_track => "Vælg et af sporene.", "Choose one of the tracks.";
         current => "Dit nuværende svar", "Your current answer";
         colleague_title => "Send en kollega i stedet", "Send a colleague instead";
-        colleague_text => "Kan du ikke selv komme, kan du give invitationen videre til en kollega i din organisation. Kollegaen får sin egen invitation, og dit link holder op med at virke.",
-            "If you cannot come yourself, you can pass the invitation on to a colleague in your organisation. Your colleague gets an invitation of their own, and your link stops working.";
+        colleague_text => "Kan du ikke selv komme, kan du give invitationen videre til en kollega i din organisation. Har du en plads eller en plads på ventelisten, overtager kollegaen den; dine oplysninger om kost, tilgængelighed og kommentarer følger ikke med. Kollegaen får sit eget link, og dit link holder op med at virke.",
+            "If you cannot come yourself, you can pass the invitation on to a colleague in your organisation. If you have a seat or a place on the waiting list, your colleague takes it over; what you told us about diet, access needs and comments stays behind. Your colleague gets a link of their own, and your link stops working.";
         colleague_name => "Kollegaens navn", "Your colleague's name";
         colleague_email => "Kollegaens e-mailadresse", "Your colleague's email address";
         colleague_send => "Giv invitationen videre", "Pass the invitation on";
@@ -321,8 +321,9 @@ struct ColleagueForm {
 }
 
 /// Passes the invitation on to a colleague at the same organisation (an
-/// address in the same domain): the colleague gets their own invitation and
-/// link, and this link stops working.
+/// address in the same domain): the colleague takes over the seat or the
+/// place on the waiting list, if any, with a link of their own, and this
+/// link stops working (see [`forum::rsvp::pass_on`]).
 async fn colleague(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -4,6 +4,7 @@
 //! on the same port, and counts concurrent connections. Also a raw SMTP
 //! client, for talking to the app's own inbound listener.
 
+use mail_parser::MimeHeaders as _;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -41,6 +42,13 @@ impl Received {
     pub fn subject(&self) -> String {
         let parsed = mail_parser::MessageParser::default().parse(&self.data).expect("MIME");
         parsed.subject().unwrap_or_default().to_owned()
+    }
+
+    /// The calendar entry attached to the message (`invitation.ics`), decoded.
+    pub fn calendar(&self) -> String {
+        let parsed = mail_parser::MessageParser::default().parse(&self.data).expect("MIME");
+        let a = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
+        String::from_utf8_lossy(a.contents()).into_owned()
     }
 
     /// The first link in the text part whose path starts with `prefix`, as written.
