@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::domain::{Timestamp, copenhagen};
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, AuditFilter, AuditRow, Entry};
+use crate::transfer::export::csv_sink::{BOM, neutralise};
 use crate::web::auth::Organiser;
 use crate::web::{AppState, Ctx, Error, Result};
 
@@ -28,12 +29,31 @@ const PAGE: u32 = 50;
 /// The most entries one CSV file holds.
 const CSV_LIMIT: u32 = 1_000_000;
 
-/// The byte-order mark that tells Excel the file is UTF-8.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// Text a spreadsheet would take for a formula, with a `'` in front.
-fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}").into() } else { s.into() }
+/// The entries as a CSV file for Excel: UTF-8 with a byte-order mark,
+/// `;`-separated, CRLF line ends, formula-like text neutralised.
+fn csv_of(found: &[AuditRow], a: &AuditTexts) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(BOM.to_vec());
+    w.write_record(a.csv_headers)?;
+    for r in found {
+        let at = r.at.to_zoned_datetime(copenhagen()).strftime("%Y-%m-%d %H:%M:%S").to_string();
+        let id = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+        let rows = r.row_count.map(|n| n.to_string()).unwrap_or_default();
+        w.write_record([
+            at.as_str(),
+            &neutralise(&actor_name(r, a)),
+            &id(r.actor_id),
+            &neutralise(&r.action),
+            &neutralise(&r.subject_kind),
+            &id(r.subject_id),
+            &neutralise(&r.detail),
+            &rows,
+        ])?;
+    }
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// A date and time in Copenhagen, in `lang`.
@@ -158,6 +178,19 @@ pub struct Row {
     pub rows: String,
 }
 
+impl Row {
+    fn of(r: &AuditRow, lang: Lang) -> Self {
+        Self {
+            at: when(lang, r.at),
+            actor: actor_name(r, AuditTexts::get(lang)),
+            action: r.action.clone(),
+            subject: subject(r),
+            detail: r.detail.clone(),
+            rows: r.row_count.map(|n| n.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
 fn actor_name(r: &AuditRow, a: &AuditTexts) -> String {
     match r.actor_kind.as_str() {
         "person" => a.people.to_owned(),
@@ -232,17 +265,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Q
         actors,
         actions: state.store.audit_actions().await?,
         next: found.last().filter(|_| more).map(|r| r.id),
-        rows: found
-            .iter()
-            .map(|r| Row {
-                at: when(ctx.lang, r.at),
-                actor: actor_name(r, a),
-                action: r.action.clone(),
-                subject: subject(r),
-                detail: r.detail.clone(),
-                rows: r.row_count.map(|n| n.to_string()).unwrap_or_default(),
-            })
-            .collect(),
+        rows: found.iter().map(|r| Row::of(r, ctx.lang)).collect(),
         query: q.query_string(),
         errors,
     };
@@ -264,35 +287,7 @@ async fn export(
         Error::invalid(field, message)
     })?;
     let found = state.store.audit_entries(&filter).await?;
-    let mut out = BOM.to_vec();
-    {
-        let mut w = csv::WriterBuilder::new()
-            .delimiter(b';')
-            .terminator(csv::Terminator::CRLF)
-            .quote_style(csv::QuoteStyle::Necessary)
-            .from_writer(&mut out);
-        let csv_error = |e: csv::Error| Error::Internal(e.into());
-        w.write_record(a.csv_headers).map_err(csv_error)?;
-        for r in &found {
-            let at = r.at.to_zoned_datetime(copenhagen()).strftime("%Y-%m-%d %H:%M:%S").to_string();
-            let actor = actor_name(r, a);
-            let actor_id = r.actor_id.map(|id| id.to_string()).unwrap_or_default();
-            let subject_id = r.subject_id.map(|id| id.to_string()).unwrap_or_default();
-            let rows = r.row_count.map(|n| n.to_string()).unwrap_or_default();
-            w.write_record([
-                at.as_str(),
-                &neutralise(&actor),
-                &actor_id,
-                &neutralise(&r.action),
-                &neutralise(&r.subject_kind),
-                &subject_id,
-                &neutralise(&r.detail),
-                &rows,
-            ])
-            .map_err(csv_error)?;
-        }
-        w.flush().map_err(|e| Error::Internal(e.into()))?;
-    }
+    let out = csv_of(&found, a).map_err(Error::Internal)?;
     let detail = q.query_string();
     audit::record_read(
         &state.store,

@@ -138,34 +138,48 @@ async fn list_subscribers(
     ApiUser(user): ApiUser,
     Query(q): Query<SubscriberQuery>,
 ) -> Result<Json<SubscriberPage>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::BadRequest("limit: must be between 1 and 200".into()));
-    }
-    let status = match nonempty(q.status.as_ref()) {
-        None => None,
-        Some(s) => match PersonStatus::parse(s) {
-            Ok(PersonStatus::Guest) | Err(_) => {
+    let filter = q.filter(&state).await?;
+    let detail = search_detail(&filter);
+    let (people, more) =
+        forum::list::find(&state.forum, &Actor::of(&user), filter, "subscribers.list", &detail).await?;
+    let next = if more { people.last().map(encode_cursor) } else { None };
+    Ok(Json(SubscriberPage { items: people.into_iter().map(SubscriberJson::from).collect(), next }))
+}
+
+impl SubscriberQuery {
+    /// The search the query asks for, each parameter checked.
+    async fn filter(&self, state: &AppState) -> Result<SubscriberFilter> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(Error::BadRequest("limit: must be between 1 and 200".into()));
+        }
+        let status = match nonempty(self.status.as_ref()).map(PersonStatus::parse) {
+            None => None,
+            Some(Ok(PersonStatus::Guest) | Err(_)) => {
                 return Err(Error::BadRequest("status: must be pending, confirmed, unsubscribed or bounced".into()));
             }
-            Ok(status) => Some(status),
-        },
-    };
-    let interest = nonempty(q.interest.as_ref()).map(str::to_owned);
-    if let Some(key) = &interest {
-        known_interests(&state, "interest", std::slice::from_ref(key))
-            .await
-            .map_err(|_| Error::BadRequest(format!("interest: there is no interest {key:?}")))?;
+            Some(Ok(status)) => Some(status),
+        };
+        let interest = nonempty(self.interest.as_ref()).map(str::to_owned);
+        if let Some(key) = &interest {
+            known_interests(state, "interest", std::slice::from_ref(key))
+                .await
+                .map_err(|_| Error::BadRequest(format!("interest: there is no interest {key:?}")))?;
+        }
+        Ok(SubscriberFilter {
+            q: nonempty(self.q.as_ref()).map(str::to_owned),
+            status,
+            interest,
+            organisation: nonempty(self.organisation.as_ref()).map(str::to_owned),
+            before: self.cursor.as_deref().map(decode_cursor).transpose()?,
+            limit,
+        })
     }
-    let filter = SubscriberFilter {
-        q: nonempty(q.q.as_ref()).map(str::to_owned),
-        status,
-        interest,
-        organisation: nonempty(q.organisation.as_ref()).map(str::to_owned),
-        before: q.cursor.as_deref().map(decode_cursor).transpose()?,
-        limit,
-    };
-    // The search itself is recorded: which filters, and how many people it showed.
+}
+
+/// What the audit entry of a search records: which filters, and whether it
+/// was a later page.
+fn search_detail(filter: &SubscriberFilter) -> String {
     let search = [
         ("q", filter.q.as_deref()),
         ("status", filter.status.map(PersonStatus::as_str)),
@@ -177,11 +191,7 @@ async fn list_subscribers(
     .collect::<Vec<_>>()
     .join("; ");
     let page = if filter.before.is_some() { "; a later page" } else { "" };
-    let detail = format!("{search}{page}");
-    let (people, more) =
-        forum::list::find(&state.forum, &Actor::of(&user), filter, "subscribers.list", &detail).await?;
-    let next = if more { people.last().map(encode_cursor) } else { None };
-    Ok(Json(SubscriberPage { items: people.into_iter().map(SubscriberJson::from).collect(), next }))
+    format!("{search}{page}")
 }
 
 /// One person, guests included.

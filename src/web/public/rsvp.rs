@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::domain::{Email, MeetingStatus, RegistrationStatus, SingleLine, Timestamp, Token, TokenPurpose};
+use crate::domain::{Email, MeetingStatus, Name, RegistrationStatus, SingleLine, Timestamp, Token, TokenPurpose};
 use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{LISTING_CONSENT_VERSION, Lang, Texts, texts};
 use crate::store::meetings::Meeting;
@@ -103,6 +103,15 @@ struct RsvpPage {
 impl RsvpPage {
     fn error(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+
+    /// Shows the form again as it was filled in, with the messages by the fields.
+    fn keep(&mut self, e: Entered, errors: Vec<(&'static str, String)>) {
+        self.errors = errors;
+        self.attend = e.attend;
+        self.track = e.track.unwrap_or_default();
+        (self.diet, self.access_needs, self.comment) = (e.diet, e.access_needs, e.comment);
+        self.list_organisation = e.list_organisation;
     }
 }
 
@@ -212,6 +221,22 @@ struct Entered {
     list_organisation: bool,
 }
 
+impl Entered {
+    /// The answer to record: a track only with a yes, and the consent to be
+    /// listed, with its text and the client address as proof, when given.
+    fn answer(self, lang: Lang, proof: &str) -> Answer {
+        let attend = self.attend == Some(true);
+        let listing = self.list_organisation.then(|| Consent {
+            text: RsvpTexts::get(lang).listing.to_owned(),
+            version: LISTING_CONSENT_VERSION.to_owned(),
+            method: "web",
+            proof: proof.to_owned(),
+        });
+        let track = if attend { self.track } else { None };
+        Answer { attend, track, diet: self.diet, access_needs: self.access_needs, comment: self.comment, listing }
+    }
+}
+
 impl Form {
     /// Reads the form against meeting `m`, with a message by each field that
     /// is wrong: an answer must be chosen, a "yes" to a meeting with tracks
@@ -261,55 +286,48 @@ async fn submit(
         Ok(found) => found,
         Err(why) => return Ok(links::broken(&ctx, LinkKind::Rsvp, why)),
     };
-    let r = RsvpTexts::get(ctx.lang);
     let mut page = view(&ctx, &raw, &reg, &m);
     if page.closed.is_some() {
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
-    let (entered, errors) = form.read(&m, ctx.lang);
-    let Entered { attend, track, diet, access_needs, comment, list_organisation } = entered;
-    let Some(attend) = attend.filter(|_| errors.is_empty()) else {
-        page.errors = errors;
-        page.attend = attend;
-        page.track = track.unwrap_or_default();
-        (page.diet, page.access_needs, page.comment) = (diet, access_needs, comment);
-        page.list_organisation = list_organisation;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let answer = match form.read(&m, ctx.lang) {
+        (entered, errors) if errors.is_empty() && entered.attend.is_some() => entered.answer(ctx.lang, &ip.0),
+        (entered, errors) => {
+            page.keep(entered, errors);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
-    let listing = list_organisation.then(|| Consent {
-        text: r.listing.to_owned(),
-        version: LISTING_CONSENT_VERSION.to_owned(),
-        method: "web",
-        proof: ip.0.clone(),
-    });
-    let answer = Answer { attend, track: if attend { track } else { None }, diet, access_needs, comment, listing };
     // What the page shows next: the answer as recorded, without reading it back.
     let mut after = reg.clone();
     (after.track, after.diet, after.access_needs, after.comment) =
         (answer.track.clone(), answer.diet.clone(), answer.access_needs.clone(), answer.comment.clone());
     after.list_organisation = answer.listing.is_some();
     let rsvp_url = format!("{}/rsvp/{raw}", state.settings.base_url());
-    let seat = match forum::rsvp::answer(&state.forum, &reg, &m, answer, ctx.lang, rsvp_url).await {
-        Ok(seat) => seat,
+    match forum::rsvp::answer(&state.forum, &reg, &m, answer, ctx.lang, rsvp_url).await {
+        Ok(seat) => Ok(answered(&ctx, &raw, after, &m, seat).into_response()),
         Err(ForumError::Refused(Refusal::PassedOn)) => {
-            page.closed = Some(r.passed_on);
-            return Ok((StatusCode::CONFLICT, page).into_response());
+            page.closed = Some(page.r.passed_on);
+            Ok((StatusCode::CONFLICT, page).into_response())
         }
-        Err(e) => return Err(e.into()),
-    };
+        Err(e) => Err(e.into()),
+    }
+}
 
+/// The page after an answer was recorded, saying what it led to.
+fn answered(ctx: &Ctx, raw: &str, mut after: Registration, m: &Meeting, seat: Seat) -> RsvpPage {
+    let r = RsvpTexts::get(ctx.lang);
     after.status = match seat {
         Seat::Attending => RegistrationStatus::Attending,
         Seat::Waitlisted { .. } => RegistrationStatus::Waitlisted,
         Seat::Declined => RegistrationStatus::Declined,
     };
-    let mut page = view(&ctx, &raw, &after, &m);
+    let mut page = view(ctx, raw, &after, m);
     page.outcome = Some(match seat {
         Seat::Attending => r.now_attending.to_owned(),
         Seat::Waitlisted { place } => format!("{} {place}.", r.now_waitlisted),
         Seat::Declined => r.now_declined.to_owned(),
     });
-    Ok(page.into_response())
+    page
 }
 
 #[derive(serde::Deserialize)]
@@ -318,6 +336,30 @@ struct ColleagueForm {
     colleague_name: String,
     #[serde(default)]
     colleague_email: String,
+}
+
+impl ColleagueForm {
+    /// The colleague's name and address, which must be at the inviter's
+    /// organisation (the same mail domain); or the messages by the fields.
+    fn read(&self, inviter: &Email, lang: Lang) -> std::result::Result<(Name, Email), Vec<(&'static str, String)>> {
+        let mut errors = Vec::new();
+        let name = Name::parse(&self.colleague_name).map_err(|e| errors.push(("colleague_name", lang.refused(e)))).ok();
+        let email = match Email::parse(&self.colleague_email) {
+            Ok(e) if forum::rsvp::may_pass_to(inviter, &e) => Some(e),
+            Ok(_) => {
+                errors.push(("colleague_email", RsvpTexts::get(lang).colleague_domain.to_owned()));
+                None
+            }
+            Err(e) => {
+                errors.push(("colleague_email", lang.refused(e)));
+                None
+            }
+        };
+        match (name, email) {
+            (Some(name), Some(email)) => Ok((name, email)),
+            _ => Err(errors),
+        }
+    }
 }
 
 /// Passes the invitation on to a colleague at the same organisation (an
@@ -334,41 +376,33 @@ async fn colleague(
         Ok(found) => found,
         Err(why) => return Ok(links::broken(&ctx, LinkKind::Rsvp, why)),
     };
-    let r = RsvpTexts::get(ctx.lang);
     let mut page = view(&ctx, &raw, &reg, &m);
     if page.closed.is_some() {
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
-    let mut errors = Vec::new();
-    let name = crate::domain::Name::parse(&form.colleague_name)
-        .map_err(|e| errors.push(("colleague_name", ctx.lang.refused(e))))
-        .ok();
     let inviter = Email::parse(&reg.email).map_err(|e| Error::Internal(e.into()))?;
-    let email = Email::parse(&form.colleague_email)
-        .map_err(|e| errors.push(("colleague_email", ctx.lang.refused(e))))
-        .ok()
-        .filter(|e| {
-            let same = forum::rsvp::may_pass_to(&inviter, e);
-            if !same {
-                errors.push(("colleague_email", r.colleague_domain.to_owned()));
-            }
-            same
-        });
-    let (Some(name), Some(email)) = (name, email) else {
-        page.errors = errors;
-        (page.colleague_name, page.colleague_email) = (form.colleague_name, form.colleague_email);
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let (name, email) = match form.read(&inviter, ctx.lang) {
+        Ok(found) => found,
+        Err(errors) => {
+            page.errors = errors;
+            (page.colleague_name, page.colleague_email) = (form.colleague_name, form.colleague_email);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
     match forum::rsvp::pass_on(&state.forum, &reg, &m, &name, &email, ctx.lang).await {
         Ok(()) => {}
         Err(ForumError::Refused(Refusal::ColleagueRefused)) => {
-            page.errors = vec![("colleague_email", r.colleague_taken.to_owned())];
+            page.errors = vec![("colleague_email", page.r.colleague_taken.to_owned())];
             (page.colleague_name, page.colleague_email) = (form.colleague_name, form.colleague_email);
+            return Ok((StatusCode::CONFLICT, page).into_response());
+        }
+        Err(ForumError::Refused(Refusal::PassedOn)) => {
+            page.closed = Some(page.r.passed_on);
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
         Err(e) => return Err(e.into()),
     }
     let mut page = view(&ctx, &raw, &state.store.registration(reg.id).await?, &m);
-    page.outcome = Some(r.colleague_done.to_owned());
+    page.outcome = Some(page.r.colleague_done.to_owned());
     Ok(page.into_response())
 }
