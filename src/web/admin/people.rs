@@ -85,6 +85,17 @@ struct Row {
     status: &'static str,
 }
 
+impl From<Subscriber> for Row {
+    fn from(s: Subscriber) -> Self {
+        Self {
+            id: s.id.uuid().to_string(),
+            name: s.name,
+            organisation: s.organisation.unwrap_or_default(),
+            status: s.status.as_str(),
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/people.html")]
 struct ListPage {
@@ -155,15 +166,7 @@ async fn list(
         q,
         status: status_code.to_owned(),
         statuses: ["pending", "confirmed", "unsubscribed", "bounced", ""],
-        rows: found
-            .into_iter()
-            .map(|s| Row {
-                id: s.id.uuid().to_string(),
-                name: s.name,
-                organisation: s.organisation.unwrap_or_default(),
-                status: s.status.as_str(),
-            })
-            .collect(),
+        rows: found.into_iter().map(Row::from).collect(),
         next,
     })
 }

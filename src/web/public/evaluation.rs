@@ -248,6 +248,25 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) 
     Ok(page.into_response())
 }
 
+/// The answers given, or the messages by the questions: an answer must be
+/// of its question's kind, and a form with no answer at all must at least
+/// offer to help with the next meeting.
+fn read(
+    questionnaire: &Questionnaire,
+    fields: &Fields,
+    contact_me: bool,
+    lang: Lang,
+) -> std::result::Result<Answers, Vec<(String, String)>> {
+    let answers = questionnaire
+        .read_answers(fields)
+        .map_err(|errors| errors.into_iter().map(|(key, e)| (key, wording(lang, e).to_owned())).collect::<Vec<_>>())?;
+    if answers.is_empty() && !contact_me {
+        let first = questionnaire.questions.first().map(|q| q.key.clone()).unwrap_or_default();
+        return Err(vec![(first, EvalTexts::get(lang).nothing.to_owned())]);
+    }
+    Ok(answers)
+}
+
 async fn submit(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, fields: Fields) -> Result<Response> {
     let f = match load(&state, &raw).await? {
         Ok(found) => found,
@@ -255,17 +274,7 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>
     };
     let e = EvalTexts::get(ctx.lang);
     let contact_me = fields.get("contact_me") == "yes";
-    let read = f.evaluation.questionnaire.read_answers(&fields).map_err(|errors| {
-        errors.into_iter().map(|(key, e)| (key, wording(ctx.lang, e).to_owned())).collect::<Vec<_>>()
-    });
-    let answers = match read {
-        Ok(a) if a.is_empty() && !contact_me => {
-            let first = f.evaluation.questionnaire.questions.first().map(|q| q.key.clone()).unwrap_or_default();
-            Err(vec![(first, e.nothing.to_owned())])
-        }
-        other => other,
-    };
-    let answers = match answers {
+    let answers = match read(&f.evaluation.questionnaire, &fields, contact_me, ctx.lang) {
         Ok(a) => a,
         Err(errors) => {
             // Put back what was typed, so nothing is lost.
@@ -275,32 +284,19 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let response = NewResponse {
-        meeting: f.meeting.id,
-        person: f.person,
-        key: response_key(&f.token),
-        answers: &answers,
-        volunteer: contact_me,
+    let (meeting, person, key) = (f.meeting.id, f.person, response_key(&f.token));
+    let response = NewResponse { meeting, person, key, answers: &answers, volunteer: contact_me };
+    let refused = match state.store.save_evaluation_response(&response).await? {
+        Saved::First | Saved::Replaced => None,
+        Saved::Closed => Some(e.closed),
+        Saved::AnsweredElsewhere => Some(e.elsewhere),
+        Saved::NotRecipient => return Err(Error::NotFound),
     };
-    let refused = |reason: &'static str| {
+    if let Some(reason) = refused {
         let mut page = view(&ctx, &raw, &f, &Answers::default(), Vec::new());
         page.closed = Some(reason);
-        (StatusCode::CONFLICT, page).into_response()
-    };
-    match state.store.save_evaluation_response(&response).await? {
-        Saved::First | Saved::Replaced => {}
-        Saved::Closed => return Ok(refused(e.closed)),
-        Saved::AnsweredElsewhere => return Ok(refused(e.elsewhere)),
-        Saved::NotRecipient => return Err(Error::NotFound),
+        return Ok((StatusCode::CONFLICT, page).into_response());
     }
-    Ok(ThanksPage {
-        lang: ctx.lang,
-        t: ctx.lang.texts(),
-        e,
-        path: ctx.path,
-        token: raw,
-        title: f.meeting.title,
-        closes: when(ctx.lang, f.evaluation.closes_at),
-    }
-    .into_response())
+    let (closes, title) = (when(ctx.lang, f.evaluation.closes_at), f.meeting.title);
+    Ok(ThanksPage { closes, title, token: raw, e, lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path }.into_response())
 }

@@ -92,19 +92,13 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, ip: ClientIp, fields: F
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let signup = Signup {
-        email: email.clone(),
-        name: name.clone(),
-        organisation,
-        interests,
-        language: ctx.lang.code(),
-        consent: Consent {
-            text: t.consent_label.to_owned(),
-            version: CONSENT_VERSION.to_owned(),
-            method: "web",
-            proof: ip.0.clone(),
-        },
+    let consent = Consent {
+        text: t.consent_label.to_owned(),
+        version: CONSENT_VERSION.to_owned(),
+        method: "web",
+        proof: ip.0.clone(),
     };
+    let signup = Signup { email, name, organisation, interests, language: ctx.lang.code(), consent };
     match list::sign_up(&state.forum, &state.settings.security, &signup, ctx.lang, &ip.0).await {
         Ok(()) => Ok(message(&ctx, t.check_mail_title, t.check_mail_text).into_response()),
         Err(ForumError::Refused(Refusal::TooManySignups)) => {

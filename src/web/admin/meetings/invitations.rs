@@ -375,8 +375,7 @@ async fn act(
 ) -> Result<Response> {
     let m = state.store.meeting(id).await?;
     let form = InviteForm::read(&fields);
-    let action = fields.get("action");
-    let lang = ctx.lang;
+    let (action, lang) = (fields.get("action"), ctx.lang);
     let mut errors: Errors = Vec::new();
     if let Err(e) = personal::check(&form.message) {
         errors.push(("message".into(), message_error(lang, &e)));
@@ -391,10 +390,7 @@ async fn act(
     // The message belongs to the meeting: kept whatever the button.
     forum::campaigns::keep_message(&state.forum, &organiser.actor(), m.id, &form.message).await?;
     let Some(target) = target else {
-        let (to, name) = (&organiser.user.email, &organiser.user.name);
-        forum::campaigns::send_test(&state.forum, &organiser.actor(), &m, &form.message, to, name, lang).await?;
-        page.notice = Some(format!("{} {to}.", lang.pick("En prøve er sendt til", "A test was sent to")));
-        return Ok(page.into_response());
+        return test(&state, &organiser, page, &m, &form.message).await;
     };
     match action {
         "preview" => {
@@ -409,6 +405,20 @@ async fn act(
         "confirm" => return send(&state, &organiser, page, &m, target, send_at, &fields).await,
         _ => return Err(Error::BadRequest("action: must be preview, test, send or confirm".into())),
     }
+    Ok(page.into_response())
+}
+
+/// Sends a test of the invitation to the organiser alone.
+async fn test(
+    state: &AppState,
+    organiser: &Organiser,
+    mut page: InvitationPage,
+    m: &Meeting,
+    message: &str,
+) -> Result<Response> {
+    let (to, lang) = (&organiser.user.email, page.lang);
+    forum::campaigns::send_test(&state.forum, &organiser.actor(), m, message, to, &organiser.user.name, lang).await?;
+    page.notice = Some(format!("{} {to}.", lang.pick("En prøve er sendt til", "A test was sent to")));
     Ok(page.into_response())
 }
 
@@ -503,12 +513,19 @@ async fn send(
     let who = organiser.actor();
     let cid = forum::campaigns::invite(&state.forum, &who, organiser.user.id, m, target, send_at).await?;
     tracing::info!(campaign = %cid, meeting = %m.id, "invitations confirmed");
-    let n = page.invitations(confirm.people.len());
-    page.notice = Some(match (send_at, lang) {
-        (Some(at), Lang::Da) => format!("{n} sendes {} {}.", lang.date(at), lang.time(at)),
-        (Some(at), Lang::En) => format!("{n} go out on {} at {}.", lang.date(at), lang.time(at)),
-        (None, Lang::Da) => format!("{n} sendes nu."),
-        (None, Lang::En) => format!("{n} are going out now."),
-    });
+    page.notice = Some(page.sent(confirm.people.len(), send_at));
     Ok(page.into_response())
+}
+
+impl InvitationPage {
+    /// "2 invitationer sendes nu." and the like.
+    fn sent(&self, n: usize, send_at: Option<Timestamp>) -> String {
+        let (n, lang) = (self.invitations(n), self.lang);
+        match (send_at, lang) {
+            (Some(at), Lang::Da) => format!("{n} sendes {} {}.", lang.date(at), lang.time(at)),
+            (Some(at), Lang::En) => format!("{n} go out on {} at {}.", lang.date(at), lang.time(at)),
+            (None, Lang::Da) => format!("{n} sendes nu."),
+            (None, Lang::En) => format!("{n} are going out now."),
+        }
+    }
 }
