@@ -625,21 +625,6 @@ pub fn meeting_file_stem(what: &str, m: &Meeting, lang: Lang) -> String {
 /// → `_`) for old clients, and the exact name as RFC 6266 / RFC 8187 `filename*`.
 #[must_use]
 pub fn content_disposition(stem: &str, ext: &str) -> String {
-    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    // RFC 8187 attr-char, less the letters and digits that are never encoded.
-    const ATTR: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'!')
-        .remove(b'#')
-        .remove(b'$')
-        .remove(b'&')
-        .remove(b'+')
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'^')
-        .remove(b'_')
-        .remove(b'`')
-        .remove(b'|')
-        .remove(b'~');
     let full = format!("{stem}.{ext}");
     let mut ascii = String::with_capacity(full.len());
     for c in full.chars() {
@@ -654,7 +639,31 @@ pub fn content_disposition(stem: &str, ext: &str) -> String {
             _ => ascii.push('_'),
         }
     }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", utf8_percent_encode(&full, ATTR))
+    attachment(&full, &ascii)
+}
+
+/// A `Content-Disposition` that downloads a file under its own `name` (RFC
+/// 6266): `filename=` with the `ascii` fallback for old clients, then
+/// `filename*=UTF-8''…` with the name itself, which clients that know it
+/// prefer. The fallback must hold no `"` or `\`.
+#[must_use]
+pub fn attachment(name: &str, ascii: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    // RFC 8187 attr-char (section 3.2.1), less the letters and digits that are never encoded.
+    const ATTR: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'!')
+        .remove(b'#')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'^')
+        .remove(b'_')
+        .remove(b'`')
+        .remove(b'|')
+        .remove(b'~');
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", utf8_percent_encode(name, ATTR))
 }
 
 #[cfg(test)]

@@ -132,29 +132,11 @@ pub fn download(state: &AppState, actor: Actor, what: What, format: Format, lang
     Ok(res)
 }
 
-/// The characters a `filename*` value keeps as they are: RFC 8187's
-/// `attr-char` (section 3.2.1); every other byte of the UTF-8 is percent-encoded.
-const ATTR_CHAR_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
-
-/// A `Content-Disposition` that downloads a file under its own name (RFC
-/// 6266): `filename=` with an ASCII fallback for old clients, then
-/// `filename*=UTF-8''…` with the name itself, which clients that know it prefer.
+/// A `Content-Disposition` that downloads an uploaded file under its own
+/// name, with an ASCII fallback (see [`export::attachment`]).
 #[must_use]
 pub fn attachment(name: &FileName) -> String {
-    let encoded = percent_encoding::utf8_percent_encode(name.as_str(), ATTR_CHAR_ESCAPES);
-    format!("attachment; filename=\"{}\"; filename*=UTF-8''{encoded}", name.ascii_fallback())
+    export::attachment(name.as_str(), &name.ascii_fallback())
 }
 
 #[cfg(test)]
