@@ -210,6 +210,17 @@ async fn held_is_refused_before_the_start_and_a_meeting_held_by_mistake_is_reope
     let reopened: Vec<String> = audited(&app, "meeting.reopen").await.into_iter().map(|(d, _)| d).collect();
     assert_eq!(reopened, ["held -> closed", "closed -> open", "held -> open"]);
     assert_eq!(audited(&app, "meeting.held").await.len(), 2);
+
+    // Cancelled in the API with a message, refused by its field when it holds a control character.
+    let cancel = format!("/meetings/{id}/cancel");
+    let res = app.api(&token).post(&cancel, &json!({"message": "Ny dato\u{7} følger."})).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(res.text().await.unwrap().contains("message: no control characters other than line breaks"));
+    let res = app.api(&token).post(&cancel, &json!({"message": "Ny dato følger.\r\nVenlig hilsen"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(audited(&app, "meeting.cancelled").await, [("Ny dato følger.\nVenlig hilsen".to_owned(), Some(0))]);
+    assert_eq!(app.api(&token).act(&format!("/meetings/{id}/reopen")).await.status(), 409, "a cancellation stays");
     app.stop().await;
 }
 both_engines!(held_is_refused_before_the_start_and_a_meeting_held_by_mistake_is_reopened);
