@@ -165,6 +165,10 @@ impl Lang {
                 "Teksten må ikke indeholde linjeskift eller kontroltegn.",
                 "The text may not contain line breaks or control characters.",
             ),
+            ParseError::ControlInText => pick(
+                "Teksten må ikke indeholde kontroltegn; linjeskift er fine.",
+                "The text may not contain control characters; line breaks are fine.",
+            ),
             ParseError::InvisibleCharacter => pick(
                 "Teksten må ikke indeholde usynlige tegn eller tegn, der vender skriveretningen.",
                 "The text may not contain invisible characters or characters that change the writing direction.",

@@ -114,6 +114,47 @@ impl MeetingStatus {
     pub fn may_become(self, to: Self) -> bool {
         Self::allowed_from(to).contains(&self)
     }
+
+    /// Whether a meeting in this status that starts at `starts_at` may move
+    /// to `to` at `now`: where [`Self::may_become`] allows, and to held only
+    /// once the meeting has begun.
+    ///
+    /// # Errors
+    /// [`MoveRefused::NotAllowed`] or [`MoveRefused::NotStarted`].
+    pub fn may_move(self, to: Self, starts_at: Timestamp, now: Timestamp) -> Result<(), MoveRefused> {
+        if !self.may_become(to) {
+            return Err(MoveRefused::NotAllowed);
+        }
+        if to == Self::Held && now < starts_at {
+            return Err(MoveRefused::NotStarted);
+        }
+        Ok(())
+    }
+
+    /// Where a meeting marked held, or closed for answers, by mistake goes
+    /// back to: a held one to where it stood before it was held — open while
+    /// answers are still due (`answers_due`: its deadline, or else its start,
+    /// has not passed), closed after; a closed one to open. `None` for every
+    /// other status: a cancellation has been mailed, and an evaluated or
+    /// archived meeting has moved on.
+    #[must_use]
+    pub const fn reopened(self, answers_due: bool) -> Option<Self> {
+        match self {
+            Self::Held if answers_due => Some(Self::Open),
+            Self::Held => Some(Self::Closed),
+            Self::Closed => Some(Self::Open),
+            _ => None,
+        }
+    }
+}
+
+/// Why a meeting may not make a move now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveRefused {
+    /// Not from the status it is in.
+    NotAllowed,
+    /// Not held before it has begun.
+    NotStarted,
 }
 
 /// Where a meeting stands as the public sees it: the organisers' working
@@ -171,6 +212,23 @@ mod tests {
         assert!(!Held.may_become(Cancelled));
         assert!(!Archived.may_become(Draft));
         assert!(MeetingStatus::ALL.iter().all(|s| !s.may_become(Draft)), "nothing leads back to a draft");
+    }
+
+    #[test]
+    fn a_meeting_is_held_only_once_it_has_begun_and_a_mistake_can_be_undone() {
+        use super::MoveRefused;
+        let t = |s: &str| -> super::Timestamp { s.parse().unwrap() };
+        let start = t("2030-03-01T08:00:00Z");
+        assert_eq!(Open.may_move(Held, start, t("2030-03-01T07:59:59Z")), Err(MoveRefused::NotStarted));
+        assert_eq!(Open.may_move(Held, start, start), Ok(()));
+        assert_eq!(Draft.may_move(Held, start, start), Err(MoveRefused::NotAllowed));
+        assert_eq!(Open.may_move(Cancelled, start, t("2030-01-01T00:00:00Z")), Ok(()));
+        assert_eq!(Held.reopened(true), Some(Open));
+        assert_eq!(Held.reopened(false), Some(Closed));
+        assert_eq!(Closed.reopened(false), Some(Open));
+        for s in [Draft, Published, Open, MeetingStatus::Evaluated, Archived, Cancelled] {
+            assert_eq!(s.reopened(true), None, "{s}");
+        }
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub enum ParseError {
     /// A password Argon2 refused to hash (not expected with its defaults).
     #[error("the password could not be hashed")]
     Unhashable,
+    /// A control character other than a line break or a tab, in text that
+    /// may run over several lines.
+    #[error("no control characters other than line breaks")]
+    ControlInText,
     /// A name from a fixed set that is not in it; the message lists the set.
     #[error("{0}")]
     Unknown(&'static str),
@@ -128,6 +132,60 @@ impl fmt::Display for SingleLine {
     }
 }
 
+/// A few lines of plain text one person writes to others, such as the
+/// organisers' word in a cancellation: line breaks kept (CR LF and a lone CR
+/// become LF, so none reaches the wire unpaired), trailing spaces and empty
+/// lines at either end trimmed, no other control characters, nothing
+/// invisible, at most `MAX` characters. It is body text only: it never goes
+/// into a header, and HTML shows it as the text it is. May be empty.
+#[derive(Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(transparent)]
+pub struct Note(String);
+
+impl Note {
+    /// Longest accepted text, in characters.
+    pub const MAX: usize = 1000;
+
+    /// Parses a note.
+    ///
+    /// # Errors
+    /// Too long, or containing control characters other than line breaks
+    /// and tabs, or invisible characters.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let unified = input.replace("\r\n", "\n").replace('\r', "\n");
+        let lines: Vec<&str> = unified.lines().map(str::trim_end).collect();
+        let s = lines.join("\n").trim_matches('\n').to_owned();
+        if s.chars().count() > Self::MAX {
+            return Err(ParseError::TooLong { max: Self::MAX });
+        }
+        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(ParseError::ControlInText);
+        }
+        if s.chars().any(is_invisible_format) {
+            return Err(ParseError::InvisibleCharacter);
+        }
+        Ok(Self(s))
+    }
+
+    /// The text, lines separated by LF.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the note is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
 /// A person's or organisation's name: a non-empty [`SingleLine`].
 #[derive(Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
@@ -189,11 +247,11 @@ macro_rules! serde_by_parsing {
         }
     )*};
 }
-serde_by_parsing!(SingleLine, Name);
+serde_by_parsing!(SingleLine, Name, Note);
 
 #[cfg(test)]
 mod tests {
-    use super::{Name, SingleLine};
+    use super::{Name, Note, ParseError, SingleLine};
 
     #[test]
     fn line_breaks_are_refused_so_they_never_reach_a_header() {
@@ -212,5 +270,15 @@ mod tests {
             assert!(crate::domain::Email::parse(&format!("{bad}@firma.dk")).is_err(), "{bad:?}");
         }
         assert_eq!(Name::parse("Søren Ærø – KL").unwrap().as_str(), "Søren Ærø – KL");
+    }
+
+    #[test]
+    fn a_note_keeps_its_lines_as_lf_and_refuses_other_control_characters() {
+        let n = Note::parse("\r\n  Kære alle,\r\n.\rVi ses.  \n\n").unwrap();
+        assert_eq!(n.as_str(), "  Kære alle,\n.\nVi ses.");
+        assert_eq!(Note::parse("a\u{0}b"), Err(ParseError::ControlInText));
+        assert_eq!(Note::parse("a\u{202E}b"), Err(ParseError::InvisibleCharacter));
+        assert_eq!(Note::parse(&"x".repeat(Note::MAX + 1)), Err(ParseError::TooLong { max: Note::MAX }));
+        assert!(Note::parse("   \r\n ").unwrap().is_empty());
     }
 }

@@ -1,16 +1,17 @@
-//! Creating a meeting, changing it and moving it through its life, with the
-//! mail each step owes the people on it; and its materials.
+//! Creating a meeting, changing it and moving it through its life (and back,
+//! when it was marked held or closed by mistake), with the mail each step
+//! owes the people on it; and its materials.
 
 use uuid::Uuid;
 
 use super::{Forum, Refusal, Result};
-use crate::domain::{Broken, MeetingField, MeetingId, MeetingShape, MeetingStatus};
+use crate::domain::{Broken, MeetingField, MeetingId, MeetingShape, MeetingStatus, MoveRefused, Note};
 use crate::mail::compose::changes::{Change, queue_change};
 use crate::store::StoreError;
 use crate::store::audit::{Actor, record_on_meeting};
 use crate::store::materials::{delete_material, insert_material};
 use crate::store::meetings::{
-    Meeting, NewMeeting, insert_meeting, move_status, replace_tracks, update_meeting, update_meeting_details,
+    Meeting, NewMeeting, insert_meeting, move_back, move_status, replace_tracks, update_meeting, update_meeting_details,
 };
 
 /// Adds a file to meeting `id`'s materials under `filename`.
@@ -128,40 +129,89 @@ pub async fn update(forum: &Forum, who: &Actor, seen: &Meeting, mut m: Meeting) 
     Ok(())
 }
 
-/// Moves meeting `id` to `to`, where [`MeetingStatus::allowed_from`]
-/// permits. Cancelling raises the calendar sequence and tells everyone
-/// invited who has not declined, in the same transaction. Returns the
-/// meeting as it now is.
+/// Whether meeting `m` may move to `to` now, by
+/// [`MeetingStatus::may_move`]: the moves its status allows, and held only
+/// once it has begun. Pages ask before they show a confirm step.
+///
+/// # Errors
+/// [`Refusal::Transition`] or [`Refusal::NotStarted`].
+pub fn may_move(m: &Meeting, to: MeetingStatus) -> std::result::Result<(), Refusal> {
+    m.status.may_move(to, m.starts_at, crate::store::now()).map_err(|why| match why {
+        MoveRefused::NotAllowed => Refusal::Transition { from: m.status, to },
+        MoveRefused::NotStarted => Refusal::NotStarted { starts_at: m.starts_at },
+    })
+}
+
+/// Moves meeting `id` to `to`, where [`may_move`] permits. Cancelling is
+/// [`cancel`] without a note. Returns the meeting as it now is.
 ///
 /// # Errors
 /// [`Refusal::Transition`] when the move is not allowed from where the
-/// meeting is, [`Refusal::Broken`] when a draft that is not complete would
-/// leave its draft, [`Refusal::Stale`] when it changed while being cancelled.
+/// meeting is, [`Refusal::NotStarted`] when it is to be held before it has
+/// begun, [`Refusal::Broken`] when a draft that is not complete would leave
+/// its draft, [`Refusal::Stale`] when it changed while being cancelled.
 pub async fn transition(forum: &Forum, who: &Actor, id: MeetingId, to: MeetingStatus) -> Result<Meeting> {
+    if to == MeetingStatus::Cancelled {
+        return cancel(forum, who, id, &Note::default()).await;
+    }
     let seen = forum.store.meeting(id).await?;
-    // A draft going public must be complete (a virtual one needs its link);
-    // one that is cancelled need not be.
-    if seen.status == MeetingStatus::Draft && to.is_public() && to != MeetingStatus::Cancelled {
+    may_move(&seen, to)?;
+    // A draft going public must be complete (a virtual one needs its link).
+    if seen.status == MeetingStatus::Draft && to.is_public() {
         keeps_the_rules(&MeetingShape { status: to, ..seen.shape() }, &[])?;
     }
     let mut tx = forum.store.begin().await?;
-    let mut queued = None;
-    if to == MeetingStatus::Cancelled {
-        if !seen.status.may_become(to) {
-            return Err(Refusal::Transition { from: seen.status, to }.into());
-        }
-        let mut m = seen.clone();
-        m.status = MeetingStatus::Cancelled;
-        m.ical_sequence = seen.ical_sequence + 1;
-        if !update_meeting(&mut tx, &seen, &m).await? {
-            return Err(Refusal::Stale.into());
-        }
-        queued = Some(queue_change(&mut tx, &forum.mail, &m, Change::Cancelled).await?);
-    } else if let Err(e) = move_status(&mut tx, id, to).await? {
+    if let Err(e) = move_status(&mut tx, id, to).await? {
         return Err(Refusal::Transition { from: e.from, to: e.to }.into());
     }
-    record_on_meeting(&mut tx, who, &format!("meeting.{to}"), id, "", rows(queued)).await?;
+    record_on_meeting(&mut tx, who, &format!("meeting.{to}"), id, "", None).await?;
     tx.commit().await?;
-    forum.wake_if(queued.unwrap_or(0));
+    Ok(forum.store.meeting(id).await?)
+}
+
+/// Cancels meeting `id`: raises the calendar sequence and tells everyone
+/// invited who has not declined, with the organisers' `note` (empty for
+/// none) in the mail, in the same transaction as the audit entry. Returns
+/// the meeting as it now is.
+///
+/// # Errors
+/// [`Refusal::Transition`] when the meeting has been held (or is cancelled),
+/// [`Refusal::Stale`] when it changed while being cancelled.
+pub async fn cancel(forum: &Forum, who: &Actor, id: MeetingId, note: &Note) -> Result<Meeting> {
+    let seen = forum.store.meeting(id).await?;
+    may_move(&seen, MeetingStatus::Cancelled)?;
+    let mut m = seen.clone();
+    m.status = MeetingStatus::Cancelled;
+    m.ical_sequence = seen.ical_sequence + 1;
+    let mut tx = forum.store.begin().await?;
+    if !update_meeting(&mut tx, &seen, &m).await? {
+        return Err(Refusal::Stale.into());
+    }
+    let queued = queue_change(&mut tx, &forum.mail, &m, Change::Cancelled(note)).await?;
+    record_on_meeting(&mut tx, who, "meeting.cancelled", id, note.as_str(), rows(Some(queued))).await?;
+    tx.commit().await?;
+    forum.wake_if(queued);
+    Ok(forum.store.meeting(id).await?)
+}
+
+/// Undoes a meeting marked held, or closed for answers, by mistake: moves it
+/// back where [`MeetingStatus::reopened`] says, with an audit entry naming
+/// both statuses. Returns the meeting as it now is.
+///
+/// # Errors
+/// [`Refusal::Transition`] when the meeting is neither held nor closed,
+/// [`Refusal::Stale`] when its status changed meanwhile.
+pub async fn reopen(forum: &Forum, who: &Actor, id: MeetingId) -> Result<Meeting> {
+    let seen = forum.store.meeting(id).await?;
+    let answers_due = crate::store::now() <= seen.registration_deadline.unwrap_or(seen.starts_at);
+    let Some(to) = seen.status.reopened(answers_due) else {
+        return Err(Refusal::Transition { from: seen.status, to: MeetingStatus::Open }.into());
+    };
+    let mut tx = forum.store.begin().await?;
+    if !move_back(&mut tx, id, seen.status, to).await? {
+        return Err(Refusal::Stale.into());
+    }
+    record_on_meeting(&mut tx, who, "meeting.reopen", id, &format!("{} -> {to}", seen.status), None).await?;
+    tx.commit().await?;
     Ok(forum.store.meeting(id).await?)
 }

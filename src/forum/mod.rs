@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, Semaphore};
 
-use crate::domain::{Broken, MeetingField, MeetingStatus};
+use crate::domain::{Broken, MeetingField, MeetingStatus, Timestamp};
 use crate::i18n::Lang;
 use crate::mail::MailContext;
 use crate::store::{Store, StoreError};
@@ -97,6 +97,9 @@ pub enum Refusal {
     /// The meeting may not move to that status from where it is.
     #[error("the meeting is {from}; it cannot become {to}")]
     Transition { from: MeetingStatus, to: MeetingStatus },
+    /// A meeting is marked held only once it has begun.
+    #[error("the meeting starts at {starts_at}; it can be marked as held once it has begun")]
+    NotStarted { starts_at: Timestamp },
     /// The invitation was passed on to a colleague; this link no longer answers.
     #[error("the invitation was passed on to a colleague")]
     PassedOn,

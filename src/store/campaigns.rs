@@ -370,6 +370,47 @@ pub async fn registered_recipients(tx: &mut WriteTx, meeting: MeetingId) -> Resu
     rows.into_iter().map(|r| Ok((recipient(r.person)?, r.registration == "attending"))).collect()
 }
 
+/// How many of those [`registered_recipients`] reaches hold a seat, wait
+/// for one, or have not answered: who hears of a change to the meeting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegisteredCounts {
+    pub attending: i64,
+    pub waitlisted: i64,
+    pub invited: i64,
+}
+
+impl RegisteredCounts {
+    /// Everyone counted.
+    #[must_use]
+    pub const fn total(self) -> i64 {
+        self.attending + self.waitlisted + self.invited
+    }
+}
+
+impl Store {
+    /// [`RegisteredCounts`] of meeting `meeting`, by the same rule as
+    /// [`registered_recipients`].
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn registered_counts(&self, meeting: MeetingId) -> Result<RegisteredCounts> {
+        let sql = "select r.status, count(*) from registration r join person p on p.id = r.person_id \
+                   where r.meeting_id = $1 and r.status in ('invited', 'attending', 'waitlisted') \
+                   and p.status <> 'bounced' group by r.status";
+        let rows: Vec<(String, i64)> =
+            on_pool!(self, |db| sqlx::query_as(sql).bind(meeting.uuid()).fetch_all(db).await?);
+        let mut counts = RegisteredCounts::default();
+        for (status, n) in rows {
+            match status.as_str() {
+                "attending" => counts.attending = n,
+                "waitlisted" => counts.waitlisted = n,
+                _ => counts.invited = n,
+            }
+        }
+        Ok(counts)
+    }
+}
+
 /// Records how many messages the expansion queued.
 pub async fn set_total(tx: &mut WriteTx, id: CampaignId, total: i64) -> Result<()> {
     on_tx!(tx, |c| {

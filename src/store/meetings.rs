@@ -499,6 +499,26 @@ pub async fn move_status(
     Ok(Ok(from))
 }
 
+/// Moves meeting `id` from `from` back to `to` (a mistake undone, outside
+/// the forward moves of [`MeetingStatus::allowed_from`]), provided it is still
+/// `from`; `false` when it is not.
+///
+/// # Errors
+/// The database failed.
+pub async fn move_back(tx: &mut WriteTx, id: MeetingId, from: MeetingStatus, to: MeetingStatus) -> Result<bool> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query("update meeting set status = $1, updated_at = $2 where id = $3 and status = $4")
+            .bind(to.as_str())
+            .bind(db_time(now()))
+            .bind(id.uuid())
+            .bind(from.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
+    Ok(n == 1)
+}
+
 /// Writes every field an organiser edits (number, title, description,
 /// themes, times, format, venue, joining link, capacities, deadline) and the
 /// calendar sequence, provided nobody changed the meeting's status or

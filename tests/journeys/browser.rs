@@ -644,3 +644,69 @@ async fn the_meeting_page_and_a_broken_link_pass_axe_by_keyboard(engine: Engine)
     app.stop().await;
 }
 both_engines!(the_meeting_page_and_a_broken_link_pass_axe_by_keyboard);
+
+async fn cancelling_with_a_message_and_reopening_a_meeting_held_by_mistake_by_keyboard_alone(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
+    let res = app.http.post_form(&rsvp, &[("answer", "yes"), ("track", "ai")]).await;
+    assert_eq!(res.status(), 200);
+
+    let mut b = Browser::start().await;
+    let page = format!("{}/admin/meetings/{meeting}", app.base);
+    b.goto(&page).await;
+    b.sign_in("sekretariat@kl.example").await;
+    b.goto(&page).await;
+
+    // Before the start, "held" is refused by its button, the reason tied to it.
+    b.press("#status-held").await;
+    let text = b.text().await;
+    assert!(text.contains("Mødet er ikke begyndt endnu. Det kan markeres som afholdt fra 1. marts 2030"), "{text}");
+    let described =
+        b.js("return document.getElementById('status-held').getAttribute('aria-describedby');", vec![]).await;
+    assert_eq!(described, json!("status-held-hint status-held-error"));
+    b.check("da").await;
+
+    // Cancelling: the confirm step says who is mailed and takes the organisers' message.
+    b.press("#status-cancelled").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Aflys mødet?") && text.contains("Mødet aflyses. 1 tilmeldt får en mail om aflysningen"),
+        "{text}"
+    );
+    assert_eq!(app.store().meeting(meeting.parse().unwrap()).await.unwrap().status.as_str(), "published");
+    b.check("da").await;
+    b.screenshot("cancel-confirm").await;
+    b.type_into("#message", "Vi finder en ny dato.\n.\nVenlig hilsen").await;
+    b.press("#confirm button[type='submit']").await;
+    assert!(b.text().await.contains("Mødet er aflyst."), "{}", b.text().await);
+    b.check("da").await;
+    let mail = smtp.wait_for_mail("the cancellation", |m| m.subject().starts_with("Aflyst:")).await;
+    assert_eq!(mail.to, ["mette@nordlys-it.example"]);
+    let plain = mail.plain();
+    let lines: Vec<&str> = plain.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let at = lines.iter().position(|l| *l == "Besked fra arrangørerne:").expect("the message");
+    assert_eq!(lines[at + 1..at + 4], ["Vi finder en ny dato.", ".", "Venlig hilsen"], "{plain}");
+
+    // A meeting that has begun, marked held by mistake and reopened.
+    let body = json!({"title": "Dialogforum 42: Data på tværs", "number": 42,
+        "starts_at": "2030-06-01T09:00:00+02:00", "ends_at": "2030-06-01T12:00:00+02:00",
+        "format": "physical", "venue": "KL-huset"});
+    let second = app.api(&token).published_meeting(&body).await;
+    hold(&app, &second).await;
+    b.goto(&format!("{}/admin/meetings/{second}", app.base)).await;
+    b.press("#status-held").await;
+    assert!(b.text().await.contains("Markér mødet som afholdt?"), "{}", b.text().await);
+    b.check("da").await;
+    b.press("#confirm button[type='submit']").await;
+    assert!(b.text().await.contains("Mødet er markeret som afholdt."), "{}", b.text().await);
+    b.check("da").await;
+    b.press("form[action$='/reopen'] button[type='submit']").await;
+    assert!(b.text().await.contains("Mødet er genåbnet."), "{}", b.text().await);
+    b.check("da").await;
+    let m: Value = app.api(&token).get(&format!("/meetings/{second}")).await.json().await.unwrap();
+    assert_eq!(m["status"], "closed", "its answers were no longer due");
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(cancelling_with_a_message_and_reopening_a_meeting_held_by_mistake_by_keyboard_alone);

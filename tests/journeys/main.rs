@@ -19,5 +19,6 @@ mod meetings;
 mod organiser;
 mod public_page;
 mod rsvp;
+mod safety;
 mod subscribers;
 mod trust;

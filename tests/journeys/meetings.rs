@@ -154,8 +154,12 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
     assert_eq!(http.post_form(format!("{page}/programme/2"), &up).await.status(), 303);
     assert_eq!(http.post_form(format!("{page}/programme/0"), &up).await.status(), 409, "stale version");
     let html = text(http.get(&page).send().await.unwrap(), 200).await;
-    let remove = [("csrf", csrf.as_str()), ("version", &version_of(&html)), ("action", "remove")];
-    assert_eq!(http.post_form(format!("{page}/programme/0"), &remove).await.status(), 303);
+    let version = version_of(&html);
+    let remove = [("csrf", csrf.as_str()), ("version", &version), ("action", "remove")];
+    let asked = text(http.post_form(format!("{page}/programme/0"), &remove).await, 200).await;
+    assert!(asked.contains("Fjern punktet fra programmet?"), "the first press only asks: {asked}");
+    let confirmed = [("csrf", csrf.as_str()), ("version", &version), ("action", "remove"), ("confirm", "yes")];
+    assert_eq!(http.post_form(format!("{page}/programme/0"), &confirmed).await.status(), 303);
     let m = app.store().meeting(id).await.unwrap();
     let titles: Vec<&str> = m.programme.iter().map(|p| p.title.as_str()).collect();
     assert_eq!(titles, ["Indkøb af AI", "AI i sagsbehandling"]);
@@ -192,8 +196,16 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
     let html = text(http.get(&page).send().await.unwrap(), 200).await;
     assert!(html.contains(r#"value="published""#) && !html.contains(r#"value="archived""#), "{html}");
     assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "archived")]).await.status(), 409);
-    for to in ["published", "closed", "held", "archived"] {
+    for to in ["published", "closed"] {
         let res = http.post_form(&status, &[("csrf", csrf.as_str()), ("to", to)]).await;
+        assert_eq!(res.status(), 303, "to {to}");
+        assert_eq!(app.store().meeting(id).await.unwrap().status.as_str(), to);
+    }
+    // Held once it has begun, and only on the confirmation.
+    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "held")]).await.status(), 409);
+    crate::safety::begun(&app, id).await;
+    for to in ["held", "archived"] {
+        let res = http.post_form(&status, &[("csrf", csrf.as_str()), ("to", to), ("confirm", "yes")]).await;
         assert_eq!(res.status(), 303, "to {to}");
         assert_eq!(app.store().meeting(id).await.unwrap().status.as_str(), to);
     }
@@ -271,7 +283,8 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
     let earlier = create_meeting(&app, &http, &csrf, "20", "2026-09-01").await;
     for to in ["published", "held"] {
         let status = format!("{}/admin/meetings/{earlier}/status", app.base);
-        assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", to)]).await.status(), 303);
+        let form = [("csrf", csrf.as_str()), ("to", to), ("confirm", "yes")];
+        assert_eq!(http.post_form(&status, &form).await.status(), 303);
     }
     for (person, status, checked_in) in
         [(mette, "attending", false), (soren, "attending", true), (declined, "declined", false)]
@@ -577,7 +590,9 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
     assert_eq!(app.get("/meetings/31").await.status(), 200);
 
     // Once held, both; the file downloads as an attachment that is never sniffed.
-    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "held")]).await.status(), 303);
+    crate::safety::begun(&app, id).await;
+    let held = [("csrf", csrf.as_str()), ("to", "held"), ("confirm", "yes")];
+    assert_eq!(http.post_form(&status, &held).await.status(), 303);
     let html = text(app.get("/meetings/31").await, 200).await;
     assert!(html.contains("Grøn it.pdf"), "{html}");
     assert!(html.contains("Alfa Data A/S"), "{html}");
@@ -635,6 +650,7 @@ async fn the_api_invites_an_organisation_and_moves_a_meeting_only_where_allowed(
     let res = app.api(&token).post(&format!("/meetings/{id}/invitations"), &both).await;
     assert_eq!(res.status(), 422);
 
+    crate::safety::begun(&app, id.parse().unwrap()).await;
     for (path, status) in [("close", "closed"), ("held", "held"), ("archive", "archived")] {
         let res = app.api(&token).act(&format!("/meetings/{id}/{path}")).await;
         assert_eq!(res.status(), 200, "{path}");

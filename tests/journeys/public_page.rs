@@ -148,6 +148,7 @@ async fn a_material_downloads_under_its_own_danish_name(engine: Engine) {
             .contains("Oplæg – Cybersikkerhed.pdf")
     );
 
+    crate::safety::begun(&app, id.parse().unwrap()).await;
     assert_eq!(app.api(&token).act(&format!("/meetings/{id}/held")).await.status(), 200);
     let html = text(app.get("/meetings/40").await, 200).await;
     assert!(html.contains(">Oplæg – Cybersikkerhed.pdf</a>"), "{html}");

@@ -716,8 +716,15 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
     let mine = admin.get(format!("{tokens}?mine=1")).send().await.unwrap().text().await.unwrap();
     assert!(!mine.contains("Regneark"), "only the admin's own");
 
-    // Disabled: sessions and tokens stop working; enabled again, the token works.
-    let res = admin.post_form(format!("{users}/{id}/disable"), &[("csrf", csrf.as_str())]).await;
+    // Disabled, once confirmed: sessions and tokens stop working; enabled again, the token works.
+    let asked =
+        common::text(admin.post_form(format!("{users}/{id}/disable"), &[("csrf", csrf.as_str())]).await, 200).await;
+    assert!(
+        asked.contains("new@forum.example spærres") && asked.contains("brugerens ene API-nøgle holder op med at virke"),
+        "the first press says what will happen: {asked}"
+    );
+    assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200, "not yet");
+    let res = admin.post_form(format!("{users}/{id}/disable"), &[("csrf", csrf.as_str()), ("confirm", "yes")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 303);
     assert_eq!(app.api(&token).get("/meetings").await.status(), 401);

@@ -1,5 +1,6 @@
 //! Mail about a change to a meeting people are invited to: a new time or
-//! place, or its cancellation. Each carries the calendar entry with the same
+//! place, or its cancellation (with the organisers' word, when they wrote
+//! one: plain body text, never a header). Each carries the calendar entry with the same
 //! UID and the raised SEQUENCE, so calendars update or withdraw the entry they
 //! have. Queued in the caller's transaction, the one that makes the change.
 
@@ -7,6 +8,7 @@ use super::campaign::{CalendarMethod, calendar_entry};
 use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice};
 use super::words::{Words, joining, span, words};
+use crate::domain::Note;
 use crate::i18n::Lang;
 use crate::store::WriteTx;
 use crate::store::campaigns::registered_recipients;
@@ -15,11 +17,11 @@ use crate::store::outbox::enqueue_many;
 
 /// What happened to the meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub enum Change<'a> {
     /// Its time or place changed.
     Rescheduled,
-    /// It is cancelled.
-    Cancelled,
+    /// It is cancelled, with the organisers' note (empty for none).
+    Cancelled(&'a Note),
 }
 
 /// Queues one notice of the change, with the calendar entry of `meeting` as
@@ -32,12 +34,12 @@ pub async fn queue_change(
     tx: &mut WriteTx,
     ctx: &MailContext,
     meeting: &Meeting,
-    change: Change,
+    change: Change<'_>,
 ) -> anyhow::Result<usize> {
     let recipients = registered_recipients(tx, meeting.id).await?;
     let method = match change {
         Change::Rescheduled => CalendarMethod::Request,
-        Change::Cancelled => CalendarMethod::Cancel,
+        Change::Cancelled(_) => CalendarMethod::Cancel,
     };
     let with_link = calendar_entry(meeting, &ctx.composer, &ctx.base_url, method, true);
     let without_link = calendar_entry(meeting, &ctx.composer, &ctx.base_url, method, false);
@@ -49,7 +51,7 @@ pub async fn queue_change(
         let to = To { person: r.person_id, email: &r.email, name: &r.name, lang };
         let kind = match change {
             Change::Rescheduled => "meeting-changed",
-            Change::Cancelled => "meeting-cancelled",
+            Change::Cancelled(_) => "meeting-cancelled",
         };
         messages.push(compose_notice(ctx, kind, to, &n, Some(ics))?);
     }
@@ -74,12 +76,14 @@ words! {
         name: &'a str,
         title: &'a str,
         when: String,
+        /// The organisers' note, one paragraph a line.
+        note: Option<&'a str>,
     }
 }
 
 pub(super) fn notice(
     meeting: &Meeting,
-    change: Change,
+    change: Change<'_>,
     lang: Lang,
     name: &str,
     seated: bool,
@@ -95,6 +99,9 @@ pub(super) fn notice(
             joining: joining(meeting).filter(|_| seated),
         }
         .notice(None),
-        Change::Cancelled => Cancelled { lang, name, title, when }.notice(None),
+        Change::Cancelled(note) => {
+            let note = Some(note.as_str()).filter(|n| !n.is_empty());
+            Cancelled { lang, name, title, when, note }.notice(None)
+        }
     }
 }

@@ -261,7 +261,8 @@ mod tests {
         says(&n(Lang::En, false), "Changed: AI i den offentlige sektor", "The attached file updates your calendar.");
         assert_eq!(n(Lang::En, false).paragraphs.len(), 3, "no joining link without a seat");
 
-        let n = |lang| change_notice(&m, Change::Cancelled, lang, "Anna", true).unwrap();
+        let no_message = crate::domain::Note::default();
+        let n = |lang| change_notice(&m, Change::Cancelled(&no_message), lang, "Anna", true).unwrap();
         says(
             &n(Lang::Da),
             "Aflyst: AI i den offentlige sektor",
@@ -272,6 +273,16 @@ mod tests {
             "Cancelled: AI i den offentlige sektor",
             "The attached file takes the meeting out of your calendar.",
         );
+        assert_eq!(n(Lang::Da).paragraphs.len(), 2, "no message heading without a message");
+        let message = crate::domain::Note::parse("Vi finder en ny dato.\r\n.\r\nVenlig hilsen").unwrap();
+        let n = change_notice(&m, Change::Cancelled(&message), Lang::Da, "Anna", true).unwrap();
+        assert_eq!(
+            n.paragraphs[2..],
+            ["Besked fra arrangørerne:", "Vi finder en ny dato.", ".", "Venlig hilsen"],
+            "each line of the note is a paragraph"
+        );
+        let n = change_notice(&m, Change::Cancelled(&message), Lang::En, "Anna", true).unwrap();
+        assert_eq!(n.paragraphs[2], "A message from the organisers:");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod charts;
 pub mod checkin;
+pub mod confirm;
 pub mod evaluations;
 pub mod exports;
 pub mod home;

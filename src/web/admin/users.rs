@@ -1,7 +1,7 @@
 //! Admin pages for accounts and API tokens: list, add with a role, change a
-//! role, disable (which ends the account's sessions and stops its tokens),
-//! and create (shown once) or revoke API tokens. Admins only; every change is
-//! in the audit log.
+//! role, disable (which ends the account's sessions and stops its tokens,
+//! so the page first says so and asks), and create (shown once) or revoke
+//! API tokens. Admins only; every change is in the audit log.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::audit::when;
+use super::confirm::ConfirmStep;
 use crate::domain::{Email, Role, Timestamp, UserId};
 use crate::forum::accounts;
 use crate::forum::{ForumError, Refusal};
@@ -45,7 +46,11 @@ texts! {
         disabled => "spærret", "disabled";
         created => "Oprettet", "Created";
         change_role => "Skift rolle", "Change role";
-        disable => "Spær", "Disable";
+        disable => "Spær …", "Disable …";
+        disable_heading => "Spær brugeren?", "Disable the user?";
+        disable_button => "Ja, spær brugeren", "Yes, disable the user";
+        disable_after => "Brugeren kan genåbnes senere.",
+            "The user can be enabled again later.";
         enable => "Genåbn", "Enable";
         add_user => "Tilføj bruger", "Add a user";
         initial_password => "Første adgangskode", "First password";
@@ -118,6 +123,8 @@ struct UsersPage {
     name: String,
     role: String,
     errors: Vec<(&'static str, String)>,
+    /// Disabling an account, asked before it is done.
+    confirm: Option<ConfirmStep>,
 }
 
 impl UsersPage {
@@ -139,6 +146,7 @@ async fn users_view(state: &AppState, ctx: &Ctx, organiser: &Organiser) -> Resul
         name: String::new(),
         role: "organiser".to_owned(),
         errors: Vec::new(),
+        confirm: None,
     })
 }
 
@@ -214,13 +222,61 @@ async fn set_disabled(state: AppState, ctx: Ctx, organiser: Organiser, id: UserI
     Ok(Redirect::to("/admin/users").into_response())
 }
 
+/// Disables an account once the admin has confirmed it; the first press says
+/// whose sessions end and how many tokens stop working.
 async fn disable(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<UserId>,
-    OrganiserForm { organiser, .. }: OrganiserForm,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    set_disabled(state, ctx, organiser, id, true).await
+    if fields.get("confirm") == "yes" {
+        return set_disabled(state, ctx, organiser, id, true).await;
+    }
+    if let Some(refused) = refuse_self(&state, &ctx, &organiser, id).await? {
+        return Ok(refused);
+    }
+    let account = state.store.account(id).await?;
+    let now = Timestamp::now();
+    let tokens = state
+        .store
+        .api_tokens(Some(id))
+        .await?
+        .iter()
+        .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|at| at > now))
+        .count();
+    let u = UserTexts::get(ctx.lang);
+    let email = account.user.email.to_string();
+    let what = match ctx.lang {
+        Lang::Da => format!(
+            "{email} spærres: brugerens sessioner slutter med det samme, brugeren kan ikke logge ind, og {}.",
+            match tokens {
+                0 => "brugeren har ingen API-nøgler i brug".to_owned(),
+                1 => "brugerens ene API-nøgle holder op med at virke".to_owned(),
+                n => format!("brugerens {n} API-nøgler holder op med at virke"),
+            }
+        ),
+        Lang::En => format!(
+            "{email} is disabled: the user's sessions end at once, the user cannot sign in, and {}.",
+            match tokens {
+                0 => "the user has no API tokens in use".to_owned(),
+                1 => "the user's one API token stops working".to_owned(),
+                n => format!("the user's {n} API tokens stop working"),
+            }
+        ),
+    };
+    let mut page = users_view(&state, &ctx, &organiser).await?;
+    page.confirm = Some(
+        ConfirmStep::new(
+            ctx.lang,
+            u.disable_heading,
+            vec![what, u.disable_after.to_owned()],
+            format!("/admin/users/{}/disable", id.uuid()),
+            u.disable_button,
+        )
+        .back_to("/admin/users".to_owned()),
+    );
+    Ok(page.into_response())
 }
 
 async fn enable(

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Problem;
-use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonId, Timestamp};
+use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, Note, OrganisationId, PersonId, Timestamp};
 use crate::forum::{self, campaigns::Move};
 use crate::store::audit::Actor;
 use crate::store::campaigns::{Audience, Guest, Progress, Target};
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/close", post(close_registration))
         .route("/meetings/{id}/held", post(mark_held))
         .route("/meetings/{id}/archive", post(archive))
+        .route("/meetings/{id}/reopen", post(reopen))
         .route("/campaigns/{id}", get(progress))
         .route("/campaigns/{id}/pause", post(pause))
         .route("/campaigns/{id}/resume", post(resume))
@@ -261,7 +262,8 @@ async fn close_registration(
     meeting_transition(&state, &user, id, MeetingStatus::Closed).await
 }
 
-/// Marks a meeting as held (from published, open or closed).
+/// Marks a meeting as held (from published, open or closed), once it has
+/// begun; before its start the answer is 409.
 #[utoipa::path(post, path = "/meetings/{id}/held", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn mark_held(
@@ -270,6 +272,21 @@ async fn mark_held(
     Path(id): Path<MeetingId>,
 ) -> Result<Json<super::MeetingJson>> {
     meeting_transition(&state, &user, id, MeetingStatus::Held).await
+}
+
+/// Undoes a meeting marked held or closed by mistake: a held meeting goes
+/// back to `open` while its registration deadline (or, without one, its
+/// start) has not passed and to `closed` after; a closed one goes to `open`.
+/// 409 from any other status.
+#[utoipa::path(post, path = "/meetings/{id}/reopen", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn reopen(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<MeetingId>,
+) -> Result<Json<super::MeetingJson>> {
+    let m = forum::meetings::reopen(&state.forum, &Actor::of(&user), id).await?;
+    Ok(Json(super::MeetingJson::from(&m)))
 }
 
 /// Archives a meeting that was held (or evaluated).
@@ -283,15 +300,32 @@ async fn archive(
     meeting_transition(&state, &user, id, MeetingStatus::Archived).await
 }
 
+/// What may come with a cancellation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    /// The organisers' word to everyone told, as plain text in the body of
+    /// the cancellation mail: line breaks kept, at most 1,000 characters.
+    #[serde(default, deserialize_with = "super::null_as_default")]
+    message: String,
+}
+
 /// Cancels a meeting that has not been held. Everyone invited who has not
 /// declined gets, in the same transaction, a notice with a calendar entry that
-/// withdraws the meeting (`METHOD:CANCEL`, same UID, SEQUENCE one higher).
+/// withdraws the meeting (`METHOD:CANCEL`, same UID, SEQUENCE one higher) and
+/// the `message`, when the optional JSON body gives one.
 #[utoipa::path(post, path = "/meetings/{id}/cancel", params(("id" = Uuid, Path, description = "meeting id")),
-    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    request_body(content = Option<CancelInput>, description = "optional"),
+    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn cancel_meeting(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<MeetingId>,
+    body: std::result::Result<Option<Json<CancelInput>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, id, MeetingStatus::Cancelled).await
+    let message = body?.map(|Json(b)| b.message).unwrap_or_default();
+    let note = Note::parse(&message).map_err(|e| Error::invalid("message", e))?;
+    let m = forum::meetings::cancel(&state.forum, &Actor::of(&user), id, &note).await?;
+    Ok(Json(super::MeetingJson::from(&m)))
 }

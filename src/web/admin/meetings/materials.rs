@@ -1,6 +1,7 @@
 //! Uploading and removing a meeting's materials (PDF, PPTX, DOCX). The type
 //! is read from the content's first bytes and must agree with the name; the
-//! upload route has its own body limit from `[materials] max_bytes`.
+//! upload route has its own body limit from `[materials] max_bytes`. A file
+//! is removed only once the organiser has confirmed it.
 
 use std::time::Duration;
 
@@ -19,9 +20,10 @@ use crate::config::Settings;
 use crate::domain::{FileName, FileNameError, MeetingId};
 use crate::forum;
 use crate::i18n::Lang;
+use crate::web::admin::confirm::ConfirmStep;
 use crate::web::auth::Organiser;
 use crate::web::extract::{OrganiserForm, OrganiserUpload, Path, Upload};
-use crate::web::{AppState, Ctx, Result};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// What a PDF starts with.
 const PDF: &[u8] = b"%PDF-";
@@ -142,11 +144,38 @@ const fn refusal(lang: Lang, e: FileNameError) -> &'static str {
     }
 }
 
+/// Removes a file once the organiser has confirmed it; the first press shows
+/// what will go.
 async fn remove(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path((id, material)): Path<(MeetingId, Uuid)>,
-    OrganiserForm { organiser, .. }: OrganiserForm,
+    OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
+    if fields.get("confirm") != "yes" {
+        let m = state.store.meeting(id).await?;
+        let file = state.store.materials(id).await?.into_iter().find(|f| f.id == material).ok_or(Error::NotFound)?;
+        let lang = ctx.lang;
+        let kb = (file.size + 1023) / 1024;
+        let what = vec![match lang {
+            Lang::Da => format!(
+                "Filen «{}» ({kb} kB) fjernes fra mødets materialer og kan ikke længere hentes, heller ikke fra den offentlige side.",
+                file.filename
+            ),
+            Lang::En => format!(
+                "The file «{}» ({kb} kB) is removed from the meeting's materials and can no longer be downloaded, from the public page either.",
+                file.filename
+            ),
+        }];
+        let heading = lang.pick("Fjern filen?", "Remove the file?");
+        let button = lang.pick("Ja, fjern filen", "Yes, remove the file");
+        let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+        page.confirm = Some(
+            ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{id}/materials/{material}/delete"), button)
+                .back_to(format!("/admin/meetings/{id}#materials")),
+        );
+        return Ok(page.into_response());
+    }
     forum::meetings::remove_material(&state.forum, &organiser.actor(), id, material).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=material#materials")).into_response())
 }

@@ -1,7 +1,10 @@
 //! Organiser pages for meetings: the list, creating and editing a meeting
 //! (details, tracks and the programme, item by item, reordered with
-//! buttons), and moving it through its life. Every change needs the CSRF
-//! token and a role that may write, and leaves an audit entry.
+//! buttons), and moving it through its life — and back, when it was marked
+//! held or closed by mistake. Cancelling, marking as held and removing a
+//! programme item or a file each ask first, on the same page, what they will
+//! do ([`ConfirmStep`]); only the confirmation does it. Every change needs
+//! the CSRF token and a role that may write, and leaves an audit entry.
 
 mod form;
 mod invitations;
@@ -19,12 +22,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use self::form::{DetailsForm, ItemForm};
-use crate::domain::{MeetingFormat, MeetingId, MeetingStatus};
+use super::confirm::{ConfirmStep, ConfirmTexts, NoteField, listed};
+use crate::domain::{MeetingFormat, MeetingId, MeetingStatus, Note};
 use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::record_on_meeting;
-use crate::store::db_time;
+use crate::store::campaigns::RegisteredCounts;
 use crate::store::meetings::{Meeting, MeetingFilter, replace_programme};
+use crate::store::{db_time, now};
 use crate::web::auth::Organiser;
 use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
@@ -36,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/meetings/new", get(new_page).post(create))
         .route("/admin/meetings/{id}", get(edit_page).post(save))
         .route("/admin/meetings/{id}/status", post(change_status))
+        .route("/admin/meetings/{id}/reopen", post(reopen))
         .route("/admin/meetings/{id}/programme", post(add_item))
         .route("/admin/meetings/{id}/programme/{index}", post(change_item))
         .merge(invitations::router())
@@ -116,6 +122,16 @@ async fn list(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> 
     })
 }
 
+/// A button that ends the meeting's run (held, cancelled), asked before done.
+struct Closing {
+    to: &'static str,
+    /// The button's id, which its messages are tied to.
+    id: String,
+    label: &'static str,
+    /// Why it may not be pressed yet (held before the start).
+    hint: Option<String>,
+}
+
 /// A programme item as the edit page lists it.
 struct ItemRow {
     time: String,
@@ -146,8 +162,15 @@ struct MeetingPage {
     /// The item being edited (its index), or `None` when adding one.
     editing: Option<usize>,
     item: ItemForm,
-    /// The status changes allowed now: (target, button label).
+    /// The status changes allowed now that need no confirmation: (target,
+    /// button label).
     moves: Vec<(&'static str, &'static str)>,
+    /// The label of the button that undoes "held" or "closed".
+    reopen: Option<&'static str>,
+    /// Marking as held and cancelling, when allowed, apart from the rest.
+    closing: Vec<Closing>,
+    /// The act the organiser is asked to confirm.
+    confirm: Option<ConfirmStep>,
     /// The meeting's files as (id, name, size in kB).
     materials: Vec<(String, String, i64)>,
     errors: Errors,
@@ -165,18 +188,24 @@ impl MeetingPage {
 
     fn new(ctx: &Ctx, organiser: &Organiser, m: Option<&Meeting>) -> Self {
         let lang = ctx.lang;
-        let moves = m.map_or_else(Vec::new, |m| {
-            [
-                (MeetingStatus::Published, lang.pick("Offentliggør", "Publish")),
-                (MeetingStatus::Closed, lang.pick("Luk for tilmelding", "Close registration")),
-                (MeetingStatus::Held, lang.pick("Markér som afholdt", "Mark as held")),
-                (MeetingStatus::Archived, lang.pick("Arkivér", "Archive")),
-                (MeetingStatus::Cancelled, lang.pick("Aflys mødet", "Cancel the meeting")),
-            ]
-            .into_iter()
-            .filter(|(to, _)| m.status.may_become(*to))
-            .map(|(to, label)| (to.as_str(), label))
-            .collect()
+        let allowed = |moves: &[(MeetingStatus, &'static str)]| -> Vec<(MeetingStatus, &'static str)> {
+            moves.iter().copied().filter(|(to, _)| m.is_some_and(|m| m.status.may_become(*to))).collect()
+        };
+        let moves = allowed(&[
+            (MeetingStatus::Published, lang.pick("Offentliggør", "Publish")),
+            (MeetingStatus::Closed, lang.pick("Luk for tilmelding", "Close registration")),
+            (MeetingStatus::Archived, lang.pick("Arkivér", "Archive")),
+        ]);
+        let closing = allowed(&[
+            (MeetingStatus::Held, lang.pick("Markér som afholdt …", "Mark as held …")),
+            (MeetingStatus::Cancelled, lang.pick("Aflys mødet …", "Cancel the meeting …")),
+        ]);
+        let reopen = m.and_then(|m| match m.status {
+            MeetingStatus::Held => {
+                Some(lang.pick("Genåbn mødet (markeret som afholdt ved en fejl)", "Reopen (marked as held by mistake)"))
+            }
+            MeetingStatus::Closed => Some(lang.pick("Åbn for tilmelding igen", "Open registration again")),
+            _ => None,
         });
         Self {
             lang,
@@ -220,7 +249,24 @@ impl MeetingPage {
             tracks: m.map_or_else(Vec::new, |m| m.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect()),
             editing: None,
             item: ItemForm::default(),
-            moves,
+            moves: moves.into_iter().map(|(to, label)| (to.as_str(), label)).collect(),
+            reopen,
+            closing: closing
+                .into_iter()
+                .map(|(to, label)| Closing {
+                    to: to.as_str(),
+                    id: format!("status-{to}"),
+                    label,
+                    hint: m.filter(|m| to == MeetingStatus::Held && now() < m.starts_at).map(|m| {
+                        let at = format!("{}, {}", lang.date(m.starts_at), lang.time(m.starts_at));
+                        match lang {
+                            Lang::Da => format!("Kan markeres som afholdt, når mødet er begyndt: {at}."),
+                            Lang::En => format!("Can be marked as held once the meeting has begun: {at}."),
+                        }
+                    }),
+                })
+                .collect(),
+            confirm: None,
             materials: Vec::new(),
             errors: Vec::new(),
             notice: None,
@@ -299,6 +345,12 @@ async fn edit_page(
     }
     page.notice = q.done.as_deref().map(|d| match d {
         "status" => ctx.lang.pick("Mødets status er ændret.", "The meeting's status has changed."),
+        "cancelled" => ctx.lang.pick(
+            "Mødet er aflyst. Aflysningen sendes nu til de tilmeldte og inviterede.",
+            "The meeting is cancelled. The cancellation is being sent to those registered and invited.",
+        ),
+        "held" => ctx.lang.pick("Mødet er markeret som afholdt.", "The meeting is marked as held."),
+        "reopened" => ctx.lang.pick("Mødet er genåbnet.", "The meeting is reopened."),
         "programme" => ctx.lang.pick("Programmet er gemt.", "The programme is saved."),
         "material" => ctx.lang.pick("Materialerne er opdateret.", "The materials are updated."),
         _ => ctx.lang.pick("Ændringerne er gemt.", "The changes are saved."),
@@ -336,6 +388,8 @@ async fn save(
 
 /// Moves the meeting through its life; a draft that is not complete enough
 /// to go public comes back with the message by the field that lacks.
+/// Marking as held and cancelling first show what they will do and act only
+/// on the confirmation; held before the start is refused by its button.
 async fn change_status(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -343,8 +397,56 @@ async fn change_status(
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
     let to = MeetingStatus::parse(fields.get("to")).map_err(|e| Error::invalid("to", e))?;
+    let m = state.store.meeting(id).await?;
+    let lang = ctx.lang;
+    match forum::meetings::may_move(&m, to) {
+        Ok(()) => {}
+        Err(Refusal::NotStarted { starts_at }) => {
+            let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+            let at = format!("{}, {}", lang.date(starts_at), lang.time(starts_at));
+            let why = match lang {
+                Lang::Da => format!("Mødet er ikke begyndt endnu. Det kan markeres som afholdt fra {at}."),
+                Lang::En => format!("The meeting has not begun yet. It can be marked as held from {at}."),
+            };
+            page.errors = vec![(format!("status-{to}"), why)];
+            return Ok((StatusCode::CONFLICT, page).into_response());
+        }
+        Err(refusal) => return Err(ForumError::Refused(refusal).into()),
+    }
+    let confirmed = fields.get("confirm") == "yes";
+    let action = format!("/admin/meetings/{id}/status");
+    match to {
+        MeetingStatus::Cancelled => return cancel(&state, &ctx, &organiser, &m, &fields).await,
+        MeetingStatus::Held if !confirmed => {
+            let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+            let what = vec![
+                lang.pick(
+                    "Mødet markeres som afholdt. Tilmeldingen lukker, og mødets materialer og de deltagende organisationer vises på den offentlige side. Ingen får en mail.",
+                    "The meeting is marked as held. Registration closes, and the meeting's materials and the organisations that took part are shown on the public page. Nobody is mailed.",
+                )
+                .to_owned(),
+                lang.pick(
+                    "Er det en fejl, kan mødet genåbnes bagefter.",
+                    "Should it be a mistake, the meeting can be reopened afterwards.",
+                )
+                .to_owned(),
+            ];
+            let heading = lang.pick("Markér mødet som afholdt?", "Mark the meeting as held?");
+            let button = lang.pick("Ja, markér som afholdt", "Yes, mark as held");
+            page.confirm = Some(
+                ConfirmStep::new(lang, heading, what, action, button)
+                    .with(vec![("to", to.as_str().to_owned())])
+                    .back_to(format!("/admin/meetings/{id}")),
+            );
+            return Ok(page.into_response());
+        }
+        _ => {}
+    }
     match forum::meetings::transition(&state.forum, &organiser.actor(), id, to).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/meetings/{id}?done=status")).into_response()),
+        Ok(_) => {
+            let done = if to == MeetingStatus::Held { "held" } else { "status" };
+            Ok(Redirect::to(&format!("/admin/meetings/{id}?done={done}")).into_response())
+        }
         Err(e @ ForumError::Refused(Refusal::Broken(_))) => {
             let mut page = page_for(&state, &ctx, &organiser, &state.store.meeting(id).await?).await?;
             page.errors = form_errors(e, ctx.lang)?;
@@ -352,6 +454,109 @@ async fn change_status(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// "23 tilmeldte, 4 på ventelisten og 2 inviterede uden svar": who hears
+/// of a change to the meeting.
+fn who_hears(lang: Lang, c: RegisteredCounts) -> String {
+    let mut parts = Vec::new();
+    let mut part = |n: i64, da: (&str, &str), en: (&str, &str)| {
+        if n > 0 {
+            let (one, many) = match lang {
+                Lang::Da => da,
+                Lang::En => en,
+            };
+            parts.push(format!("{n} {}", if n == 1 { one } else { many }));
+        }
+    };
+    part(c.attending, ("tilmeldt", "tilmeldte"), ("attendee", "attendees"));
+    part(c.waitlisted, ("på ventelisten", "på ventelisten"), ("on the waiting list", "on the waiting list"));
+    part(
+        c.invited,
+        ("inviteret uden svar", "inviterede uden svar"),
+        ("invited person who has not answered", "invited people who have not answered"),
+    );
+    listed(lang, &parts)
+}
+
+/// Cancelling: first what it will do and to whom, with a field for the
+/// organisers' word in the mail; then, once confirmed with the same numbers,
+/// the cancellation itself.
+async fn cancel(
+    state: &AppState,
+    ctx: &Ctx,
+    organiser: &Organiser,
+    m: &Meeting,
+    fields: &crate::web::extract::Fields,
+) -> Result<Response> {
+    let lang = ctx.lang;
+    let counts = state.store.registered_counts(m.id).await?;
+    let key = format!("{}.{}.{}", counts.attending, counts.waitlisted, counts.invited);
+    let note = Note::parse(fields.get("message"));
+    let confirmed = fields.get("confirm") == "yes";
+    let changed = confirmed && fields.get("key") != key;
+    if let (true, false, Ok(note)) = (confirmed, changed, &note) {
+        forum::meetings::cancel(&state.forum, &organiser.actor(), m.id, note).await?;
+        return Ok(Redirect::to(&format!("/admin/meetings/{}?done=cancelled", m.id)).into_response());
+    }
+    let mut what = vec![if counts.total() == 0 {
+        lang.pick(
+            "Mødet aflyses. Ingen er tilmeldt eller inviteret, så ingen får en mail.",
+            "The meeting is cancelled. Nobody is registered or invited, so nobody is mailed.",
+        )
+        .to_owned()
+    } else {
+        let who = who_hears(lang, counts);
+        match lang {
+            Lang::Da => format!(
+                "Mødet aflyses. {who} får en mail om aflysningen med en kalenderpost, der fjerner mødet fra kalenderen."
+            ),
+            Lang::En => format!(
+                "The meeting is cancelled. {who} will get a mail about the cancellation, with a calendar entry that takes the meeting out of their calendar."
+            ),
+        }
+    }];
+    what.push(lang.pick("En aflysning kan ikke fortrydes.", "A cancellation cannot be undone.").to_owned());
+    let heading = lang.pick("Aflys mødet?", "Cancel the meeting?");
+    let button = lang.pick("Ja, aflys mødet", "Yes, cancel the meeting");
+    let mut step = ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{}/status", m.id), button)
+        .with(vec![("to", "cancelled".to_owned()), ("key", key)])
+        .back_to(format!("/admin/meetings/{}", m.id));
+    let error = note.as_ref().err().map(|e| lang.refused(*e));
+    step.note = Some(NoteField {
+        label: lang.pick("Besked med i mailen (valgfri)", "Message in the mail (optional)"),
+        hint: lang.pick(
+            "Almindelig tekst, højst 1.000 tegn. Står under aflysningen i mailen til alle, der får den.",
+            "Plain text, at most 1,000 characters. It follows the cancellation in the mail to everyone who gets it.",
+        ),
+        value: fields.get("message").to_owned(),
+        error: error.clone(),
+    });
+    let mut page = page_for(state, ctx, organiser, m).await?;
+    page.confirm = Some(step);
+    if let Some(e) = error {
+        page.errors = vec![("message".into(), e)];
+        return Ok(invalid(page));
+    }
+    if changed {
+        page.notice = Some(ConfirmTexts::get(lang).changed);
+    }
+    Ok(page.into_response())
+}
+
+/// Undoes "held" or "closed" set by mistake, through [`forum::meetings::reopen`].
+async fn reopen(
+    State(state): State<AppState>,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, .. }: OrganiserForm,
+) -> Result<Response> {
+    forum::meetings::reopen(&state.forum, &organiser.actor(), id).await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=reopened")).into_response())
+}
+
+/// What a programme form made from an older version of the meeting gets.
+fn stale() -> Error {
+    Error::Conflict("the programme changed meanwhile; reload the page and retry".into())
 }
 
 /// Saves a new programme, refusing a form made from an older version.
@@ -363,7 +568,7 @@ async fn save_programme(
     items: &[crate::store::meetings::ProgrammeItem],
     detail: &str,
 ) -> Result<Response> {
-    let refused = || Error::Conflict("the programme changed meanwhile; reload the page and retry".into());
+    let refused = stale;
     if version.parse::<i64>().ok() != Some(db_time(m.updated_at)) {
         return Err(refused());
     }
@@ -412,6 +617,30 @@ async fn change_item(
     }
     let mut items = m.programme.clone();
     let action = fields.get("action");
+    if action == "remove" && fields.get("confirm") != "yes" {
+        if fields.get("version").parse::<i64>().ok() != Some(db_time(m.updated_at)) {
+            return Err(stale());
+        }
+        let item = &m.programme[index];
+        let lang = ctx.lang;
+        let title = match item.starts_at {
+            Some(t) => format!("«{}» ({})", item.title, lang.time(t)),
+            None => format!("«{}»", item.title),
+        };
+        let what = vec![match lang {
+            Lang::Da => format!("Punktet {title} fjernes fra programmet, også på mødets offentlige side."),
+            Lang::En => format!("The item {title} is removed from the programme, on the meeting's public page too."),
+        }];
+        let heading = lang.pick("Fjern punktet fra programmet?", "Remove the item from the programme?");
+        let button = lang.pick("Ja, fjern punktet", "Yes, remove the item");
+        let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+        page.confirm = Some(
+            ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{id}/programme/{index}"), button)
+                .with(vec![("action", "remove".to_owned()), ("version", fields.get("version").to_owned())])
+                .back_to(format!("/admin/meetings/{id}#programme")),
+        );
+        return Ok(page.into_response());
+    }
     match action {
         "up" if index > 0 => items.swap(index, index - 1),
         "down" if index + 1 < items.len() => items.swap(index, index + 1),
