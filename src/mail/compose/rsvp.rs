@@ -46,6 +46,7 @@ struct Checkin {
 struct SeatText<'a> {
     m: &'a Notice,
     c: &'a Checkin,
+    f: &'a super::footer::Footer,
 }
 
 #[derive(Template)]
@@ -53,6 +54,7 @@ struct SeatText<'a> {
 struct SeatHtml<'a> {
     m: &'a Notice,
     c: &'a Checkin,
+    f: &'a super::footer::Footer,
 }
 
 /// The page an organiser opens at the door to check `registration` in.
@@ -118,8 +120,8 @@ fn compose_with_checkin(
             person_id: Some(to.person),
             campaign_id: None,
             subject: &n.subject,
-            text: SeatText { m: n, c: &c }.render()?,
-            html: SeatHtml { m: n, c: &c }.render()?,
+            text: SeatText { m: n, c: &c, f: ctx.composer.footer() }.render()?,
+            html: SeatHtml { m: n, c: &c, f: ctx.composer.footer() }.render()?,
             unsubscribe_url: None,
             ics: Some(ics),
         },
