@@ -332,3 +332,20 @@ async fn diet_access_needs_and_comments_are_deleted_after_the_meeting_and_their_
     app.stop().await;
 }
 both_engines!(diet_access_needs_and_comments_are_deleted_after_the_meeting_and_their_counts_kept);
+
+#[test]
+fn a_contact_without_a_phone_number_or_a_retention_of_zero_days_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("dialogforum.db").display());
+    for (var, value, key) in [
+        ("DIALOGFORUM_CONTACT__PHONE", "ring til os", "contact.phone"),
+        ("DIALOGFORUM_CONTACT__EMAIL", "sekretariatet", "contact.email"),
+        ("DIALOGFORUM_SECURITY__SENSITIVE_RETENTION_DAYS", "0", "security.sensitive_retention_days"),
+        ("DIALOGFORUM_ACCESSIBILITY__STATUS", "mostly", "accessibility.status"),
+    ] {
+        let out = common::cli(&["migrate"], &[("DIALOGFORUM_DATABASE__URL", db.as_str()), (var, value)], "");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
+        assert!(stderr.contains(key), "{var}={value} names {key}: {stderr}");
+    }
+}
