@@ -156,7 +156,8 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         .map(Email::parse)
         .transpose()
         .context("mail.reply_to")?;
-    let mut composer = Composer::new(&from, &settings.mail.from_name, reply_to.as_ref(), &settings.mail.list_id)?;
+    let mut composer = Composer::new(&from, &settings.mail.from_name, reply_to.as_ref(), &settings.mail.list_id)?
+        .with_footer(crate::mail::compose::footer::Footer::from_settings(&settings));
     let mail = &settings.mail;
     if !mail.dkim_key_file.as_os_str().is_empty() {
         let key = std::fs::read_to_string(&mail.dkim_key_file)

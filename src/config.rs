@@ -23,6 +23,72 @@ pub struct Settings {
     pub evaluation: Evaluation,
     pub reminders: Reminders,
     pub materials: Materials,
+    pub contact: Contact,
+    pub privacy: Privacy,
+    pub accessibility: Accessibility,
+}
+
+/// The secretariat that runs the forum: the public body people contact, and
+/// the data controller named in the privacy notice.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// The body's name, the same in both languages.
+    pub organisation: String,
+    /// Its postal address, the same in both languages.
+    pub address: String,
+    pub email: String,
+    pub phone: String,
+}
+
+impl Contact {
+    /// The phone number as a `tel:` URI's digits (RFC 3966): `+4533123456`.
+    #[must_use]
+    pub fn phone_uri(&self) -> String {
+        self.phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
+    }
+}
+
+/// What the privacy notice names besides the controller.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Privacy {
+    /// The data protection officer's mail address; empty = not shown.
+    pub dpo_email: String,
+    /// The data protection officer's phone number; empty = not shown.
+    pub dpo_phone: String,
+    /// The company that sends the mail as a processor; empty = "our mail provider".
+    pub mail_processor: String,
+    /// The company that hosts the service as a processor; empty = not named.
+    pub hosting_processor: String,
+}
+
+/// How far the site complies with WCAG 2.1 AA (EN 301 549), in the words of
+/// the WAS-Tool's statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compliance {
+    Full,
+    Partial,
+    None,
+}
+
+/// A known deviation from the accessibility requirements, in both languages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    pub da: String,
+    pub en: String,
+}
+
+/// The accessibility statement's configurable parts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accessibility {
+    pub status: Compliance,
+    /// The day the statement was prepared or last reviewed.
+    pub prepared: jiff::civil::Date,
+    pub deviations: Vec<Deviation>,
 }
 
 /// Files organisers upload to a meeting.
@@ -188,6 +254,9 @@ pub struct Security {
     pub concurrent_password_checks: u32,
     /// Months the audit log is kept before the retention job deletes entries; at least 6.
     pub audit_retention_months: u32,
+    /// Days after a meeting ends at which diet, access needs and comments on
+    /// its registrations are deleted, their counts kept; 1-3650.
+    pub sensitive_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -347,6 +416,7 @@ impl Settings {
         if self.security.audit_retention_months < 6 {
             return bad("security.audit_retention_months", "must be at least 6");
         }
+        self.validate_public_duties()?;
         if self.security.concurrent_password_checks == 0 {
             return bad("security.concurrent_password_checks", "must be at least 1");
         }
@@ -355,6 +425,48 @@ impl Settings {
         }
         if self.security.session_idle_minutes == 0 || self.security.session_absolute_hours == 0 {
             return bad("security.session_idle_minutes", "session lifetimes must be positive");
+        }
+        Ok(())
+    }
+
+    /// The contact, the privacy notice's and the accessibility statement's settings.
+    fn validate_public_duties(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if !(1..=3650).contains(&self.security.sensitive_retention_days) {
+            return bad("security.sensitive_retention_days", "must be between 1 and 3650");
+        }
+        let c = &self.contact;
+        for (key, value) in [("contact.organisation", &c.organisation), ("contact.address", &c.address)] {
+            if crate::domain::Name::parse(value).is_err() {
+                return bad(key, "must be one line of text, not empty");
+            }
+        }
+        if crate::domain::Email::parse(&c.email).is_err() {
+            return bad("contact.email", "must be a mail address such as sekretariat@example.dk");
+        }
+        let phone = |p: &str| {
+            p.chars().filter(char::is_ascii_digit).count() >= 8
+                && p.chars().all(|ch| ch.is_ascii_digit() || matches!(ch, '+' | ' ' | '-'))
+        };
+        if !phone(&c.phone) {
+            return bad("contact.phone", "must be a phone number such as +45 33 12 34 56");
+        }
+        let p = &self.privacy;
+        if !p.dpo_email.is_empty() && crate::domain::Email::parse(&p.dpo_email).is_err() {
+            return bad("privacy.dpo_email", "must be empty or a mail address");
+        }
+        if !p.dpo_phone.is_empty() && !phone(&p.dpo_phone) {
+            return bad("privacy.dpo_phone", "must be empty or a phone number such as +45 33 12 34 56");
+        }
+        for (key, value) in
+            [("privacy.mail_processor", &p.mail_processor), ("privacy.hosting_processor", &p.hosting_processor)]
+        {
+            if crate::domain::SingleLine::parse(value).is_err() {
+                return bad(key, "must be one line of text");
+            }
+        }
+        if self.accessibility.deviations.iter().any(|d| d.da.trim().is_empty() || d.en.trim().is_empty()) {
+            return bad("accessibility.deviations", "each deviation needs a Danish (da) and an English (en) text");
         }
         Ok(())
     }

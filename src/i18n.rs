@@ -290,6 +290,11 @@ texts! {
         footer_about => "Dialogforum samler kommunale it-leverandører og konsulenthuse til dialog med kommunerne.",
             "Dialogforum brings municipal IT suppliers and consultancies into dialogue with the municipalities.";
         accessibility => "Tilgængelighedserklæring", "Accessibility statement";
+        privacy => "Privatlivspolitik", "Privacy notice";
+        secretariat => "Sekretariatet", "The secretariat";
+        mail_label => "E-mail", "Email";
+        phone_label => "Telefon", "Phone";
+        privacy_link => "Sådan behandler vi dine oplysninger", "How we process your data";
         home_title => "Dialogforum", "Dialogforum";
         home_intro => "Dialogforum er et strategisk forum, hvor kommunerne mødes med it-leverandører og konsulenthuse om digitalisering, it-sikkerhed og den gode markedsdialog.",
             "Dialogforum is a strategic forum where the municipalities meet IT suppliers and consultancies on digitalisation, IT security and good market dialogue.";
@@ -382,8 +387,6 @@ texts! {
         bad_request_title => "Forespørgslen kunne ikke behandles", "The request could not be processed";
         back_home => "Til forsiden", "Back to the home page";
         accessibility_title => "Tilgængelighedserklæring", "Accessibility statement";
-        accessibility_text => "Dialogforum skal kunne bruges af alle. Siderne er bygget efter WCAG 2.1 niveau AA: de virker uden JavaScript, kan betjenes med tastatur, har synligt fokus, og felter har tilknyttede etiketter. Oplever du problemer med tilgængeligheden, så skriv til sekretariatet.",
-            "Dialogforum must be usable by everyone. The pages follow WCAG 2.1 level AA: they work without JavaScript, can be used with a keyboard, show visible focus, and fields have labels. If you meet an accessibility problem, please write to the secretariat.";
         demo_notice => "Demodata: mødehistorikken er hentet fra forummets offentlige side; personerne er opdigtede.",
             "Demo data: the meeting history is taken from the forum's public page; the people are fictional.";
         subscribe_title => "Tilmeld dig mailinglisten", "Join the mailing list";

@@ -148,7 +148,8 @@ pub async fn run_reminders(
     }
 }
 
-/// Applies the retention `Policy` (stale sign-ups, old audit entries) at
+/// Applies the retention `Policy` (stale sign-ups, old audit entries, the
+/// notes on registrations for meetings long over) at
 /// start and then once an hour until `shutdown` turns true. A pass that
 /// fails is logged and tried again an hour later.
 ///
@@ -170,6 +171,7 @@ pub async fn run_retention(
                 messages = p.messages,
                 rate_counters = p.rate_counters,
                 audit_entries = p.audit_entries,
+                registration_notes = p.registration_notes,
                 "retention purge"
             ),
             Err(e) => tracing::warn!(error = %e, "retention purge failed; retried in an hour"),

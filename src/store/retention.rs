@@ -1,11 +1,13 @@
 //! Retention: sign-ups that were never confirmed, old rate-limit counters and
 //! audit entries past their retention are deleted once they have served their
-//! purpose.
+//! purpose; what people wrote on their registrations (diet, access needs,
+//! comment — which can say something about their health) is deleted some days
+//! after the meeting, its counts kept.
 
 use jiff::{SignedDuration, Span};
 
-use super::{Result, Store, audit, db_time, now, on_tx, rate};
-use crate::domain::copenhagen;
+use super::{Result, Store, WriteTx, audit, db_time, from_db_time, now, on_pool, on_tx, rate};
+use crate::domain::{MeetingId, Timestamp, copenhagen};
 
 /// How long things are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,19 +16,38 @@ pub struct Policy {
     pub pending_days: u64,
     /// Months the audit log is kept (at least six).
     pub audit_months: u32,
+    /// Days after a meeting's end at which diet, access needs and comments
+    /// on its registrations are deleted.
+    pub sensitive_days: u32,
 }
 
 impl From<u64> for Policy {
-    /// The given pending days, with the audit log kept the minimum six months.
+    /// The given pending days, with the audit log kept the minimum six months
+    /// and registration notes the default 30 days.
     fn from(pending_days: u64) -> Self {
-        Self { pending_days, audit_months: 6 }
+        Self { pending_days, audit_months: 6, sensitive_days: 30 }
     }
 }
 
 impl From<&crate::config::Security> for Policy {
     fn from(s: &crate::config::Security) -> Self {
-        Self { pending_days: s.pending_retention_days, audit_months: s.audit_retention_months.max(6) }
+        Self {
+            pending_days: s.pending_retention_days,
+            audit_months: s.audit_retention_months.max(6),
+            sensitive_days: s.sensitive_retention_days,
+        }
     }
+}
+
+/// How many registrations with a seat said something about diet, access
+/// needs or had a comment, for a meeting whose notes were deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoteCounts {
+    pub diet: i64,
+    pub access_needs: i64,
+    pub comments: i64,
+    /// When the notes were deleted.
+    pub purged_at: Timestamp,
 }
 
 /// How many rows a purge removed.
@@ -38,6 +59,8 @@ pub struct Purged {
     pub messages: u64,
     pub rate_counters: u64,
     pub audit_entries: u64,
+    /// Registrations whose diet, access needs and comment were cleared.
+    pub registration_notes: u64,
 }
 
 /// Deletes sign-up requests never confirmed that were made more than
@@ -105,8 +128,77 @@ pub async fn purge(store: &Store, policy: impl Into<Policy>) -> Result<Purged> {
     }
     let rate_counters = rate::purge(&mut tx, now() - SignedDuration::from_hours(24)).await?;
     let audit_entries = audit::purge(&mut tx, audit_cutoff(policy.audit_months)).await?;
+    let registration_notes = purge_notes(&mut tx, policy.sensitive_days).await?;
     tx.commit().await?;
-    Ok(Purged { pending, link_tokens, messages, rate_counters, audit_entries })
+    Ok(Purged { pending, link_tokens, messages, rate_counters, audit_entries, registration_notes })
+}
+
+/// Clears diet, access needs and comment on every registration for a meeting
+/// that ended more than `days` days ago, after storing for each such meeting
+/// (once) how many registrations with a seat had each. Returns how many
+/// registrations were cleared; they are counted in the audit log.
+async fn purge_notes(tx: &mut WriteTx, days: u32) -> Result<u64> {
+    let ended_before = db_time(now() - SignedDuration::from_hours(i64::from(days.min(36_500)) * 24));
+    let at = db_time(now());
+    let cleared = on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into registration_note_count (meeting_id, diet, access_needs, comments, purged_at) \
+             select m.id, \
+               (select count(*) from registration r where r.meeting_id = m.id and r.status = 'attending' and r.diet <> ''), \
+               (select count(*) from registration r where r.meeting_id = m.id and r.status = 'attending' and r.access_needs <> ''), \
+               (select count(*) from registration r where r.meeting_id = m.id and r.status = 'attending' and r.comment <> ''), \
+               $2 \
+             from meeting m where m.ends_at < $1 \
+             and not exists (select 1 from registration_note_count n where n.meeting_id = m.id)",
+        )
+        .bind(ended_before)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query(
+            "update registration set diet = '', access_needs = '', comment = '' \
+             where (diet <> '' or access_needs <> '' or comment <> '') \
+             and meeting_id in (select meeting_id from registration_note_count)",
+        )
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    if cleared > 0 {
+        let entry = audit::Entry {
+            action: "retention.purge",
+            subject_kind: "registration",
+            subject_id: None,
+            detail: "diet, access needs and comments after the meeting",
+            row_count: Some(i64::try_from(cleared).unwrap_or(i64::MAX)),
+        };
+        audit::record(tx, &audit::Actor::System("retention"), &entry).await?;
+    }
+    Ok(cleared)
+}
+
+impl Store {
+    /// The counts kept for `meeting` when its registration notes were
+    /// deleted; `None` while they are still there.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn note_counts(&self, meeting: MeetingId) -> Result<Option<NoteCounts>> {
+        let row: Option<(i64, i64, i64, i64)> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select diet, access_needs, comments, purged_at from registration_note_count where meeting_id = $1",
+            )
+            .bind(meeting.uuid())
+            .fetch_optional(db)
+            .await?
+        });
+        Ok(row.map(|(diet, access_needs, comments, at)| NoteCounts {
+            diet,
+            access_needs,
+            comments,
+            purged_at: from_db_time(at),
+        }))
+    }
 }
 
 /// The instant `months` calendar months ago in Copenhagen (never fewer than six).

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod forms;
 pub mod health;
 pub mod public;
+pub mod site;
 pub mod state;
 pub mod views;
 
@@ -60,7 +61,9 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::csrf::CsrfLayer::new().with_insecure_bypass(|method, uri| {
             method == axum::http::Method::POST && uri.path().starts_with("/unsubscribe/")
         }))
-        .layer(middleware::from_fn(public::dress_errors));
+        .layer(middleware::from_fn(public::dress_errors))
+        // Outside the error pages, which show the footer too.
+        .layer(middleware::from_fn_with_state(state.clone(), site::provide));
     // Every API route: a valid token and a role that may do what is asked.
     let guard = middleware::from_fn_with_state(state.clone(), auth::guard_api);
     let api =

@@ -710,3 +710,34 @@ async fn cancelling_with_a_message_and_reopening_a_meeting_held_by_mistake_by_ke
     app.stop().await;
 }
 both_engines!(cancelling_with_a_message_and_reopening_a_meeting_held_by_mistake_by_keyboard_alone);
+
+async fn the_privacy_notice_and_accessibility_statement_pass_axe_and_the_footer_links_are_reached_by_keyboard(
+    engine: Engine,
+) {
+    let app = TestApp::spawn(engine).await;
+    let mut b = Browser::start().await;
+    for (lang, privacy, accessibility) in
+        [("da", "Privatlivspolitik", "Tilgængelighedserklæring"), ("en", "Privacy notice", "Accessibility statement")]
+    {
+        b.goto(&format!("{}/lang/{lang}?back=/", app.base)).await;
+        for path in ["/privacy", "/accessibility"] {
+            b.goto(&format!("{}{path}", app.base)).await;
+            b.check(lang).await;
+        }
+        // From the top of a page, Tab reaches both footer links, and Enter opens them.
+        b.goto(&format!("{}/subscribe", app.base)).await;
+        b.press("footer a[href='/privacy']").await;
+        assert_eq!(b.path().await, "/privacy");
+        assert!(b.text().await.contains(privacy), "{}", b.text().await);
+        b.goto(&format!("{}/meetings", app.base)).await;
+        b.press("footer a[href='/accessibility']").await;
+        assert_eq!(b.path().await, "/accessibility");
+        assert!(b.text().await.contains(accessibility), "{}", b.text().await);
+        // The contact in the footer is reachable too.
+        b.tab_to("footer a[href^='mailto:']").await;
+        b.tab_to("footer a[href^='tel:']").await;
+    }
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(the_privacy_notice_and_accessibility_statement_pass_axe_and_the_footer_links_are_reached_by_keyboard);

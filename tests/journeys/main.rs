@@ -17,6 +17,7 @@ mod list;
 mod mail;
 mod meetings;
 mod organiser;
+mod public_duties;
 mod public_page;
 mod rsvp;
 mod safety;

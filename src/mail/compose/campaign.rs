@@ -97,6 +97,8 @@ pub struct Invitation {
     pub message_html: String,
     /// The same message as plain text.
     pub message_text: String,
+    /// The small print at its foot.
+    pub footer: super::footer::Footer,
 }
 
 #[derive(Template)]
@@ -112,12 +114,14 @@ struct InvitationSubject<'a> {
 #[template(path = "mail/invitation/body.txt", escape = "none")]
 struct InvitationText<'a> {
     m: &'a Invitation,
+    f: &'a super::footer::Footer,
 }
 
 #[derive(Template)]
 #[template(path = "mail/invitation/body.html")]
 struct InvitationHtml<'a> {
     m: &'a Invitation,
+    f: &'a super::footer::Footer,
 }
 
 /// Queues an invitation to everyone not invited to this meeting before (by an
@@ -234,6 +238,7 @@ pub fn invitation(
         unsubscribe_url: letter.unsubscribe_url.clone(),
         message_html,
         message_text,
+        footer: ctx.composer.footer().clone(),
     })
 }
 
@@ -242,7 +247,7 @@ pub fn invitation(
 /// # Errors
 /// A template failed to render.
 pub fn invitation_bodies(m: &Invitation) -> askama::Result<(String, String)> {
-    Ok((InvitationText { m }.render()?, InvitationHtml { m }.render()?))
+    Ok((InvitationText { m, f: &m.footer }.render()?, InvitationHtml { m, f: &m.footer }.render()?))
 }
 
 /// Composes an invitation into a message for the outbox.

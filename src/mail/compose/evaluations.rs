@@ -47,12 +47,14 @@ struct EvaluationSubject<'a> {
 #[template(path = "mail/evaluation/body.txt", escape = "none")]
 struct MailText<'a> {
     m: &'a EvaluationMail,
+    f: &'a super::footer::Footer,
 }
 
 #[derive(Template)]
 #[template(path = "mail/evaluation/body.html")]
 struct MailHtml<'a> {
     m: &'a EvaluationMail,
+    f: &'a super::footer::Footer,
 }
 
 /// Expands an evaluation campaign: the first send goes to those who attended
@@ -145,8 +147,8 @@ fn compose(ctx: &MailContext, campaign: CampaignId, r: &Recipient, m: &Evaluatio
         person_id: Some(r.person_id),
         campaign_id: Some(campaign),
         subject: &m.subject,
-        text: MailText { m }.render()?,
-        html: MailHtml { m }.render()?,
+        text: MailText { m, f: ctx.composer.footer() }.render()?,
+        html: MailHtml { m, f: ctx.composer.footer() }.render()?,
         unsubscribe_url: m.unsubscribe_url.clone(),
         ics: None,
     })?)

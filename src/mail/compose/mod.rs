@@ -16,6 +16,11 @@
 //! values — titles, dates written out by `Lang::date` and `Lang::time`,
 //! links — and picks the template.
 //!
+//! Every body ends with the same footer (`templates/mail/footer.{html,txt}`,
+//! values in [`footer::Footer`], carried by the [`Composer`]): the
+//! secretariat's contact and links to the privacy notice and the
+//! accessibility statement.
+//!
 //! Names and subjects arrive as domain types without line breaks, and lettre
 //! encodes them (RFC 2047) on top of that; the tests in `tests/journeys/mail.rs` check
 //! what reaches a real SMTP server.
@@ -24,6 +29,7 @@ pub mod campaign;
 pub mod changes;
 pub mod context;
 pub mod evaluations;
+pub mod footer;
 pub mod notices;
 pub mod personal;
 pub mod reminders;
@@ -54,6 +60,8 @@ pub struct Composer {
     /// `mailto:` URI of the leave address, offered after the HTTPS URL in
     /// `List-Unsubscribe` (RFC 2369) while the inbound listener runs.
     leave_mailto: Option<String>,
+    /// The small print at the foot of every body.
+    footer: footer::Footer,
 }
 
 /// The headers a DKIM signature covers. Those a message lacks are signed as
@@ -134,7 +142,21 @@ impl Composer {
             id_domain: from.domain().to_owned(),
             dkim: None,
             leave_mailto: None,
+            footer: footer::Footer::default(),
         })
+    }
+
+    /// Ends every body with `footer` from now on.
+    #[must_use]
+    pub fn with_footer(mut self, footer: footer::Footer) -> Self {
+        self.footer = footer;
+        self
+    }
+
+    /// The small print at the foot of every body.
+    #[must_use]
+    pub const fn footer(&self) -> &footer::Footer {
+        &self.footer
     }
 
     /// Offers `leave` as a `mailto:` (subject `afmeld`) after the HTTPS URL in

@@ -7,6 +7,7 @@ use jiff::SignedDuration;
 
 use super::Outgoing;
 use super::context::MailContext;
+use super::footer::Footer;
 use super::words::{Words, words};
 use crate::domain::{Email, PersonId, Token, TokenPurpose};
 use crate::i18n::Lang;
@@ -29,12 +30,14 @@ pub struct Notice {
 #[template(path = "mail/notice/body.txt", escape = "none")]
 struct NoticeText<'a> {
     m: &'a Notice,
+    f: &'a Footer,
 }
 
 #[derive(Template)]
 #[template(path = "mail/notice/body.html")]
 struct NoticeHtml<'a> {
     m: &'a Notice,
+    f: &'a Footer,
 }
 
 /// Who a notice goes to.
@@ -77,8 +80,8 @@ pub(crate) fn compose_notice(
         person_id: Some(to.person),
         campaign_id: None,
         subject: &n.subject,
-        text: NoticeText { m: n }.render()?,
-        html: NoticeHtml { m: n }.render()?,
+        text: NoticeText { m: n, f: ctx.composer.footer() }.render()?,
+        html: NoticeHtml { m: n, f: ctx.composer.footer() }.render()?,
         unsubscribe_url: None,
         ics,
     })?)
@@ -285,8 +288,8 @@ pub async fn failed_logins(
         person_id: None,
         campaign_id: None,
         subject: &n.subject,
-        text: NoticeText { m: &n }.render()?,
-        html: NoticeHtml { m: &n }.render()?,
+        text: NoticeText { m: &n, f: ctx.composer.footer() }.render()?,
+        html: NoticeHtml { m: &n, f: ctx.composer.footer() }.render()?,
         unsubscribe_url: None,
         ics: None,
     })?;

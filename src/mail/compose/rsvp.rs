@@ -47,6 +47,7 @@ struct Checkin {
 struct SeatText<'a> {
     m: &'a Notice,
     c: &'a Checkin,
+    f: &'a super::footer::Footer,
 }
 
 #[derive(Template)]
@@ -54,6 +55,7 @@ struct SeatText<'a> {
 struct SeatHtml<'a> {
     m: &'a Notice,
     c: &'a Checkin,
+    f: &'a super::footer::Footer,
 }
 
 /// The page an organiser opens at the door to check `registration` in.
@@ -119,8 +121,8 @@ fn compose_with_checkin(
             person_id: Some(to.person),
             campaign_id: None,
             subject: &n.subject,
-            text: SeatText { m: n, c: &c }.render()?,
-            html: SeatHtml { m: n, c: &c }.render()?,
+            text: SeatText { m: n, c: &c, f: ctx.composer.footer() }.render()?,
+            html: SeatHtml { m: n, c: &c, f: ctx.composer.footer() }.render()?,
             unsubscribe_url: None,
             ics: Some(ics),
         },

@@ -1,6 +1,8 @@
 //! Organiser page with a meeting's registrations: counts per status and per
 //! track, everyone with a seat with diet, access needs, comment and check-in
-//! time, the waiting list in its order, and those who declined or cancelled.
+//! time, the waiting list in its order, and those who declined or cancelled,
+//! with how many wrote about diet, access needs or a comment (kept as counts
+//! once the notes are deleted after the meeting).
 //! Reading it is recorded in the audit log like the API's list. Viewers see
 //! the counts only: names and what people told us are for organisers.
 
@@ -14,6 +16,7 @@ use crate::domain::{MeetingId, RegistrationStatus};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, Entry};
 use crate::store::meetings::Meeting;
+use crate::store::retention::NoteCounts;
 use crate::store::rsvp::Registration;
 use crate::web::auth::Organiser;
 use crate::web::extract::Path;
@@ -52,6 +55,10 @@ struct RegistrationsPage {
     others: Vec<(Row, &'static str)>,
     /// The reader is a viewer: counts only.
     counts_only: bool,
+    /// How many with a seat wrote about diet, access needs, or a comment.
+    notes: (i64, i64, i64),
+    /// When those notes were deleted after the meeting, if they were.
+    notes_purged: Option<String>,
 }
 
 impl RegistrationsPage {
@@ -110,18 +117,35 @@ async fn page(
 ) -> Result<RegistrationsPage> {
     let meeting = state.store.meeting(id).await?;
     let regs = state.store.registrations(meeting.id).await?;
+    let kept = state.store.note_counts(meeting.id).await?;
     let counts_only = !organiser.user.role.can_write();
     if !counts_only {
         let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
         audit::record_read(&state.store, &organiser.actor(), &entry).await?;
     }
-    Ok(view(ctx, &meeting, regs, counts_only))
+    Ok(view(ctx, &meeting, regs, kept, counts_only))
 }
 
-/// The page for `meeting` with its registrations `regs`; only the counts
-/// when `counts_only`.
-fn view(ctx: Ctx, meeting: &Meeting, mut regs: Vec<Registration>, counts_only: bool) -> RegistrationsPage {
+/// The page for `meeting` with its registrations `regs`, and the counts of
+/// their notes `kept` when the notes were deleted; only the counts when
+/// `counts_only`.
+fn view(
+    ctx: Ctx,
+    meeting: &Meeting,
+    mut regs: Vec<Registration>,
+    kept: Option<NoteCounts>,
+    counts_only: bool,
+) -> RegistrationsPage {
     let lang = ctx.lang;
+    let seated = |f: fn(&Registration) -> &str| {
+        let n = regs.iter().filter(|r| r.status == RegistrationStatus::Attending && !f(r).is_empty()).count();
+        i64::try_from(n).unwrap_or(i64::MAX)
+    };
+    let notes = kept.map_or_else(
+        || (seated(|r| &r.diet), seated(|r| &r.access_needs), seated(|r| &r.comment)),
+        |k| (k.diet, k.access_needs, k.comments),
+    );
+    let notes_purged = kept.map(|k| lang.date(k.purged_at));
     let track_title = |key: &Option<String>| {
         key.as_deref()
             .map(|k| meeting.tracks.iter().find(|t| t.key == k).map_or_else(|| k.to_owned(), |t| t.title.clone()))
@@ -182,5 +206,7 @@ fn view(ctx: Ctx, meeting: &Meeting, mut regs: Vec<Registration>, counts_only: b
         ],
         others,
         counts_only,
+        notes,
+        notes_purged,
     }
 }

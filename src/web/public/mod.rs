@@ -1,12 +1,14 @@
 //! What anyone may open, without an account: the forum's pages, joining and
 //! leaving the list, the personal pages behind a link in a mail (answering an
-//! invitation, the profile, the evaluation form).
+//! invitation, the profile, the evaluation form), and the privacy notice and
+//! accessibility statement a public body owes its visitors.
 
 pub mod evaluation;
 pub mod links;
 pub mod pages;
 pub mod profile;
 pub mod rsvp;
+pub mod statements;
 pub mod subscribe;
 
 use axum::Router;
@@ -22,4 +24,5 @@ pub fn router() -> Router<AppState> {
         .merge(rsvp::router())
         .merge(evaluation::router())
         .merge(profile::router())
+        .merge(statements::router())
 }

@@ -1,5 +1,5 @@
 //! Public pages: the home page, the meetings and their archive, a meeting,
-//! the language switch and the accessibility statement.
+//! the language switch and the stylesheet.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -28,7 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{number}/materials/{id}", get(material))
         .route("/meetings/{number}/calendar.ics", get(calendar))
         .route("/lang/{code}", get(switch_language))
-        .route("/accessibility", get(accessibility))
         .route("/static/site.css", get(stylesheet))
 }
 
@@ -204,18 +203,6 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<Back>) -> Res
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     res
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "accessibility.html")]
-struct AccessibilityPage {
-    lang: Lang,
-    t: &'static Texts,
-    path: String,
-}
-
-async fn accessibility(ctx: Ctx) -> AccessibilityPage {
-    AccessibilityPage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path }
 }
 
 async fn stylesheet() -> impl IntoResponse {

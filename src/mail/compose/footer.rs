@@ -1,0 +1,41 @@
+//! The small print at the foot of every mail: the secretariat's contact and
+//! links to the privacy notice and the accessibility statement. Its words
+//! are in `templates/mail/footer.{html,txt}`; the composer carries the values.
+
+use crate::config::Settings;
+
+/// The values of every mail's footer. Empty (the default) shows no footer,
+/// for composers built without settings.
+#[derive(Debug, Clone, Default)]
+pub struct Footer {
+    pub organisation: String,
+    pub address: String,
+    pub email: String,
+    pub phone: String,
+    /// The privacy notice, an absolute URL.
+    pub privacy_url: String,
+    /// The accessibility statement, an absolute URL.
+    pub accessibility_url: String,
+}
+
+impl Footer {
+    /// The footer of the service configured by `s`.
+    #[must_use]
+    pub fn from_settings(s: &Settings) -> Self {
+        let c = &s.contact;
+        Self {
+            organisation: c.organisation.clone(),
+            address: c.address.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            privacy_url: format!("{}/privacy", s.base_url()),
+            accessibility_url: format!("{}/accessibility", s.base_url()),
+        }
+    }
+
+    /// Whether there is a footer to show.
+    #[must_use]
+    pub fn is_shown(&self) -> bool {
+        !self.privacy_url.is_empty()
+    }
+}

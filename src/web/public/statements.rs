@@ -1,0 +1,206 @@
+//! What a Danish public body must show about its site: the privacy notice
+//! (GDPR Art. 13) and the accessibility statement (webtilgængelighedsloven
+//! § 4, in the structure of Digitaliseringsstyrelsen's WAS-Tool). Both are
+//! written from the configuration, and the notice's retention periods from
+//! the settings the retention job applies, so neither states what the
+//! service does not do.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+
+use crate::config::{Compliance, Contact, Settings};
+use crate::i18n::{Lang, Texts};
+use crate::web::{AppState, Ctx};
+
+/// Routes of the two statements.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/privacy", get(privacy)).route("/accessibility", get(accessibility))
+}
+
+/// Where Digitaliseringsstyrelsen explains how to complain about an inaccessible public site.
+pub const DIGST_COMPLAINTS: &str =
+    "https://digst.dk/digital-inklusion/webtilgaengelighed/oplever-du-ikke-tilgaengeligt-indhold/";
+
+/// Datatilsynet, the Danish supervisory authority (GDPR Art. 77).
+pub const DATATILSYNET: &str = "https://www.datatilsynet.dk/";
+
+/// How long one kind of data is kept, as the notice says it.
+pub struct Kept {
+    pub what: &'static str,
+    pub how_long: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    contact: Contact,
+    dpo_email: String,
+    dpo_phone: String,
+    mail_processor: String,
+    hosting_processor: String,
+    kept: Vec<Kept>,
+}
+
+impl PrivacyPage {
+    const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
+        self.lang.pick(da, en)
+    }
+}
+
+async fn privacy(State(state): State<AppState>, ctx: Ctx) -> PrivacyPage {
+    let s = &state.settings;
+    PrivacyPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        contact: s.contact.clone(),
+        dpo_email: s.privacy.dpo_email.clone(),
+        dpo_phone: s.privacy.dpo_phone.clone(),
+        mail_processor: s.privacy.mail_processor.clone(),
+        hosting_processor: s.privacy.hosting_processor.clone(),
+        kept: retention(s, ctx.lang),
+        path: ctx.path,
+    }
+}
+
+/// Every kind of personal data the service keeps and for how long, from the
+/// settings that the retention job (`forum::timers::run_retention`) and the
+/// link checks apply.
+#[must_use]
+pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
+    let en = lang == Lang::En;
+    let days = |n: u64| match (en, n) {
+        (false, 1) => "1 dag".to_owned(),
+        (false, n) => format!("{n} dage"),
+        (true, 1) => "1 day".to_owned(),
+        (true, n) => format!("{n} days"),
+    };
+    let kept = |da: &'static str, en: &'static str, how_long: String| Kept { what: lang.pick(da, en), how_long };
+    let until_erased = lang.pick(
+        "indtil du sletter dine oplysninger på din side (eller beder sekretariatet om det).",
+        "until you erase your data on your page (or ask the secretariat to).",
+    );
+    let sec = &s.security;
+    let (pending, notes) = (days(sec.pending_retention_days), days(u64::from(sec.sensitive_retention_days)));
+    let (ttl, audit) = (sec.token_ttl_hours, sec.audit_retention_months);
+    vec![
+        kept(
+            "Tilmeldinger til mailinglisten, der aldrig blev bekræftet",
+            "Sign-ups to the mailing list that were never confirmed",
+            if en { format!("Deleted {pending} after the sign-up.") } else { format!("Slettes {pending} efter tilmeldingen.") },
+        ),
+        kept(
+            "Links til at bekræfte en tilmelding eller se dine oplysninger",
+            "Links to confirm a sign-up or see your details",
+            if en { format!("Work for {ttl} hours.") } else { format!("Virker i {ttl} timer.") },
+        ),
+        kept(
+            "Navn, e-mailadresse, organisation, interesser, sprog og dit samtykke (med tidspunkt og IP-adresse som bevis)",
+            "Name, email address, organisation, interests, language and your consent (with time and IP address as proof)",
+            lang.pick(
+                "Så længe du er på listen. Framelder du dig, gemmer vi adressen markeret som frameldt, så du ikke får flere mails, indtil du sletter dine oplysninger på din side.",
+                "While you are on the list. If you leave, we keep the address marked as left, so that you get no more mail, until you erase your data on your page.",
+            )
+            .to_owned(),
+        ),
+        kept(
+            "Kost, tilgængelighedsbehov og kommentarer på en tilmelding til et møde",
+            "Diet, access needs and comments on a registration for a meeting",
+            if en {
+                format!("Deleted {notes} after the meeting. Only the number of registrations with each kind is kept.")
+            } else {
+                format!("Slettes {notes} efter mødet. Kun antallet af tilmeldinger med hver slags oplysning gemmes.")
+            },
+        ),
+        kept(
+            "Dit svar på en invitation, dit spor, om du kom, og om din organisation må stå på listen over deltagere",
+            "Your answer to an invitation, your track, whether you came, and whether your organisation may be listed",
+            lang.pick("Gemmes, ", "Kept ").to_owned() + until_erased,
+        ),
+        kept(
+            "Mails, vi har sendt dig",
+            "Mail we sent you",
+            lang.pick(
+                "Indholdet slettes, når mailen er afsendt. Modtager, emne og tidspunkt gemmes, ",
+                "The content is deleted once the mail has been sent. Recipient, subject and time are kept ",
+            )
+            .to_owned()
+                + until_erased,
+        ),
+        kept(
+            "Svar på evalueringer",
+            "Answers to evaluations",
+            lang.pick(
+                "Gemmes uden forbindelse til dig, så de kan ikke føres tilbage til dig. Melder du dig til planlægningsgruppen, gemmes det for sig, indtil du sletter dine oplysninger.",
+                "Stored without any link to you, so they cannot be traced back to you. If you volunteer for the planning group, that is stored apart, until you erase your data.",
+            )
+            .to_owned(),
+        ),
+        kept(
+            "Loggen over, hvem der har set, ændret, hentet eller slettet personoplysninger",
+            "The log of who viewed, changed, downloaded or erased personal data",
+            if en {
+                format!("{audit} months; then the entries are deleted.")
+            } else {
+                format!("{audit} måneder; derefter slettes indførslerne.")
+            },
+        ),
+        kept(
+            "Din forbindelses IP-adresse, talt for at begrænse misbrug af formularerne",
+            "Your connection's IP address, counted to limit misuse of the forms",
+            lang.pick("Slettes efter 1 dag.", "Deleted after 1 day.").to_owned(),
+        ),
+    ]
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accessibility.html")]
+struct AccessibilityPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    contact: Contact,
+    site: String,
+    status: Compliance,
+    prepared: String,
+    /// The known deviations, in the reader's language.
+    deviations: Vec<String>,
+    complaints: &'static str,
+}
+
+impl AccessibilityPage {
+    const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
+        self.lang.pick(da, en)
+    }
+}
+
+async fn accessibility(State(state): State<AppState>, ctx: Ctx) -> AccessibilityPage {
+    let s = &state.settings;
+    let a = &s.accessibility;
+    // The day at noon in Copenhagen, so the date reads the same in any time zone.
+    let prepared = a
+        .prepared
+        .at(12, 0, 0, 0)
+        .to_zoned_datetime(crate::domain::copenhagen())
+        .map_or_else(|_| a.prepared.to_string(), |z| ctx.lang.date(z.timestamp()));
+    AccessibilityPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        contact: s.contact.clone(),
+        site: s.base_url().to_owned(),
+        status: a.status,
+        prepared,
+        deviations: a
+            .deviations
+            .iter()
+            .map(|d| if ctx.lang == Lang::En { d.en.clone() } else { d.da.clone() })
+            .collect(),
+        complaints: DIGST_COMPLAINTS,
+        path: ctx.path,
+    }
+}
