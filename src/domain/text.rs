@@ -219,6 +219,36 @@ impl Name {
     }
 }
 
+/// The form in which a typed search and a name are compared when case and
+/// accents should not matter, either way round: lower case, accents dropped,
+/// and the Danish letters and their spellings without them made the same
+/// (æ, ä and "ae" as "a"; ø, ö and "oe" as "o"; å and "aa" as "a"; "ue" and
+/// ü as "u"). So "KAERGAARD" and "Kærgaard" meet as "kargard", and "Soren"
+/// and "Søren" as "soren". A few more names than typed may match (Michael
+/// becomes "michal"), which a search at the door can bear.
+#[must_use]
+pub fn search_fold(text: &str) -> String {
+    let mut spelt = String::with_capacity(text.len() + 4);
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match c {
+            'æ' | 'ä' => spelt.push_str("ae"),
+            'ø' | 'ö' => spelt.push_str("oe"),
+            'å' => spelt.push_str("aa"),
+            'ü' => spelt.push_str("ue"),
+            'ß' => spelt.push_str("ss"),
+            'á' | 'à' | 'â' | 'ã' => spelt.push('a'),
+            'é' | 'è' | 'ê' | 'ë' => spelt.push('e'),
+            'í' | 'ì' | 'î' | 'ï' => spelt.push('i'),
+            'ó' | 'ò' | 'ô' | 'õ' => spelt.push('o'),
+            'ú' | 'ù' | 'û' => spelt.push('u'),
+            'ñ' => spelt.push('n'),
+            'ç' => spelt.push('c'),
+            c => spelt.push(c),
+        }
+    }
+    spelt.replace("aa", "a").replace("ae", "a").replace("oe", "o").replace("ue", "u")
+}
+
 /// [`Name::key`] for text not yet parsed, such as a search filter.
 #[must_use]
 pub fn name_key(text: &str) -> String {
@@ -280,5 +310,24 @@ mod tests {
         assert_eq!(Note::parse("a\u{202E}b"), Err(ParseError::InvisibleCharacter));
         assert_eq!(Note::parse(&"x".repeat(Note::MAX + 1)), Err(ParseError::TooLong { max: Note::MAX }));
         assert!(Note::parse("   \r\n ").unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::search_fold;
+
+    #[test]
+    fn a_search_ignores_case_and_danish_letters_both_ways() {
+        let found = |typed: &str, name: &str| search_fold(name).contains(&search_fold(typed));
+        assert!(found("KAERGAARD", "Mette Kærgaard"));
+        assert!(found("kærgård", "Mette Kaergaard"));
+        assert!(found("Soren", "Søren Holm"));
+        assert!(found("SØREN", "Soeren Holm"));
+        assert!(found("aase", "Åse Øster"));
+        assert!(found("oster", "Åse Øster"));
+        assert!(found("jonsson", "Lena Jönsson"));
+        assert!(found("rene", "René Ørsted"));
+        assert!(!found("Søren", "Sara Holm"));
     }
 }

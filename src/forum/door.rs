@@ -4,15 +4,15 @@
 //! transaction, and each look at the list of people is recorded as a read.
 
 use super::{Forum, Refusal, Result};
-use crate::domain::{MeetingId, RegistrationId, RegistrationStatus};
+use crate::domain::{MeetingId, RegistrationId, RegistrationStatus, search_fold};
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::rsvp::{self, Registration, WaitlistMove};
 
 /// Whether `r` matches what was typed in the door's search box (already
-/// trimmed and lower-cased); an empty search matches everyone.
+/// trimmed and folded by [`search_fold`]); an empty search matches everyone.
 fn matches(r: &Registration, needle: &str) -> bool {
-    needle.is_empty() || r.name.to_lowercase().contains(needle) || r.organisation.to_lowercase().contains(needle)
+    needle.is_empty() || search_fold(&r.name).contains(needle) || search_fold(&r.organisation).contains(needle)
 }
 
 /// The people attending `meeting`, and those of them matching `q` (by name
@@ -34,7 +34,7 @@ pub async fn attending(
         .into_iter()
         .filter(|r| r.status == RegistrationStatus::Attending)
         .collect();
-    let needle = q.trim().to_lowercase();
+    let needle = search_fold(q.trim());
     let found: Vec<_> = attending.iter().filter(|r| matches(r, &needle)).cloned().collect();
     let entry = if needle.is_empty() {
         Entry::read("checkin.view", "meeting", Some(meeting.uuid()), "", found.len())
