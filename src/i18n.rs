@@ -453,9 +453,11 @@ texts! {
             "Off the list, because mail to the address came back";
         profile_status_guest => "Gæst, ikke på mailinglisten", "Guest, not on the mailing list";
         data_title => "Hent dine data", "Download your data";
-        data_text => "Hent alt, hvad vi har om dig, som en fil i JSON-format: dine oplysninger, dine samtykker, dine tilmeldinger til møder, de mails, vi har sendt dig, og loggen over, hvad der er gjort med dine data.",
-            "Download everything we hold about you as a JSON file: your details, your consents, your registrations for meetings, the mails we sent you, and the log of what was done with your data.";
+        data_text => "Se eller hent alt, hvad vi har om dig: dine oplysninger, dine samtykker, dine tilmeldinger til møder, de mails, vi har sendt dig, og loggen over, hvad der er gjort med dine data.",
+            "See or download everything we hold about you: your details, your consents, your registrations for meetings, the mails we sent you, and the log of what was done with your data.";
         data_link => "Hent mine data (JSON)", "Download my data (JSON)";
+        data_page_link => "Se mine data", "See my data";
+        data_csv_link => "Hent mine data som regneark (CSV)", "Download my data as a spreadsheet (CSV)";
         erase_title => "Slet dig", "Erase your data";
         erase_text => "Vi sletter dit navn, din adresse, dine samtykker, dine tilmeldinger og alt, hvad du har skrevet til os, og du får ingen flere mails. Det kan ikke fortrydes. Tilbage bliver kun loggen over, hvad der er sket, uden navn og adresse.",
             "We erase your name, your address, your consents, your registrations and everything you wrote to us, and you get no more mail. This cannot be undone. Only the log of what happened remains, without name or address.";

@@ -6,13 +6,13 @@ use jiff::SignedDuration;
 
 use super::{Forum, Refusal, Result};
 use crate::config::Security;
-use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token};
+use crate::domain::{Email, Name, PersonId, Timestamp, Token};
 use crate::i18n::Lang;
 use crate::mail::compose::notices::{self, To};
 use crate::store::audit::{Actor, Entry, record_on_person, record_read};
 use crate::store::erasure::{self, Erased};
 use crate::store::rate;
-use crate::store::subscribers::{self, Changes, NewSubscriber, Subscriber, SubscriberFilter};
+use crate::store::subscribers::{self, Changes, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
 use crate::store::subscriptions::{self, Consent, Signup};
 use crate::store::{StoreError, WriteTx};
 
@@ -72,8 +72,10 @@ async fn within_hourly_budget(mut tx: WriteTx, limits: &Security, ip: &str) -> R
     }
 }
 
-/// Sends a link to their own page to the person at `email`, if they are
-/// pending or confirmed and have not had the day's links already; `ip`
+/// Sends a link to their own page to the person at `email`, whoever the
+/// service holds data about (on the list or not: a guest, someone who left,
+/// an address that bounced), if they have not had the day's links already;
+/// `ip`
 /// counts against the hourly budget sign-ups share. The caller answers the
 /// same whatever happened, so nobody learns who is on the list.
 ///
@@ -83,7 +85,7 @@ pub async fn send_profile_link(forum: &Forum, limits: &Security, email: &Email, 
     let mut tx = within_hourly_budget(forum.store.begin().await?, limits, ip).await?;
     let found = subscribers::person_by_email(&mut tx, email).await?;
     let mut queued = 0;
-    if let Some(person) = found.filter(|p| matches!(p.status, PersonStatus::Pending | PersonStatus::Confirmed)) {
+    if let Some(person) = found {
         let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
         let sent_today = subscriptions::mails_since(&mut tx, email, "profile-link", day_ago).await?;
         if sent_today < i64::from(limits.confirmations_per_address_per_day) {
@@ -100,6 +102,27 @@ pub async fn send_profile_link(forum: &Forum, limits: &Security, email: &Email, 
     tx.commit().await?;
     forum.wake_if(queued);
     Ok(())
+}
+
+/// Everything held about `person`, for themselves; the reading is recorded in
+/// the audit log as an export in `shape` (`data.json`, `data.csv`, `page`),
+/// so it shows in the next look.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such person.
+pub async fn own_data(forum: &Forum, person: PersonId, shape: &str) -> Result<PersonalData> {
+    let data = forum.store.personal_data(person).await?;
+    let mut tx = forum.store.begin().await?;
+    let entry = Entry {
+        action: "person.export",
+        subject_kind: "person",
+        subject_id: Some(person.uuid()),
+        detail: shape,
+        row_count: Some(1),
+    };
+    crate::store::audit::record(&mut tx, &Actor::Person(person.uuid()), &entry).await?;
+    tx.commit().await?;
+    Ok(data)
 }
 
 /// Confirms `person`'s subscription with their link `token`, taking

@@ -319,6 +319,11 @@ async fn joining_the_list_by_keyboard_alone(engine: Engine) {
     b.check("da").await;
     let value = b.js("return document.getElementById('organisation').value;", vec![]).await;
     assert_eq!(value, json!("Fjordkode og Søn ApS"));
+    // One's own data as a page, reached by keyboard from the profile.
+    b.press(&format!("a[href='{}/data']", profile.trim_start_matches(&app.base))).await;
+    assert!(b.text().await.contains("Dine oplysninger"), "{}", b.text().await);
+    b.check("da").await;
+    b.goto(&profile).await;
 
     // Erasing oneself needs the box ticked: the refusal is announced by the field.
     b.press("form[action$='/erase'] button[type='submit']").await;

@@ -349,3 +349,61 @@ fn a_contact_without_a_phone_number_or_a_retention_of_zero_days_stops_start_up_n
         assert!(stderr.contains(key), "{var}={value} names {key}: {stderr}");
     }
 }
+
+async fn a_guest_and_someone_who_left_reach_their_own_data_as_a_page_and_a_spreadsheet(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let upcoming = meeting(&app, &token, "Markedsdialog 2031", 20).await;
+    let guest =
+        json!({"guests": [{"email": "gaest@firma.example", "name": "Gerda Gæst", "organisation": "Firma A/S"}]});
+    app.api(&token).invite(&upcoming, &guest).await;
+    let invitation = smtp.wait_for_mail("the guest's invitation", |m| m.to == ["gaest@firma.example"]).await;
+    let rsvp = invitation.link_path("/rsvp/");
+    let answer = [("answer", "yes"), ("diet", "glutenfri"), ("access_needs", "trappefri adgang")];
+    assert_eq!(app.post_form(&rsvp, &answer).await.status(), 200);
+    common::add_person(app.store(), "gone@firma.example", "Gustav Gået", "Firma A/S", PersonStatus::Unsubscribed).await;
+
+    for (email, name) in [("gaest@firma.example", "Gerda Gæst"), ("gone@firma.example", "Gustav Gået")] {
+        // Asking for one's page works whether or not one is on the list.
+        text(app.post_form("/me", &[("email", email)]).await, 200).await;
+        let link = smtp.wait_for_mail("the profile link", |m| m.to == [email] && m.plain().contains("/me/")).await;
+        let page = link.link_path("/me/");
+        let html = text(app.get(&page).await, 200).await;
+        assert!(html.contains(name) && html.contains(&format!("{page}/data.csv")), "{html}");
+
+        // The data as a page to read, with dates written out and statuses in words.
+        let html = text(app.get(&format!("{page}/data")).await, 200).await;
+        assert!(html.contains("Dine data") && html.contains(name), "{html}");
+        let iso = html.as_bytes().windows(6).any(|w| {
+            w[0].is_ascii_digit() && w[1] == b'T' && w[2].is_ascii_digit() && w[3].is_ascii_digit() && w[4] == b':'
+        });
+        assert!(!iso && !html.contains(">attending<"), "no raw timestamps or statuses: {html}");
+
+        // And as a spreadsheet.
+        let res = app.get(&format!("{page}/data.csv")).await;
+        assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = String::from_utf8(res.bytes().await.unwrap().to_vec()).unwrap();
+        assert!(csv.starts_with("\u{feff}Afsnit;Nr.;Felt;Værdi\r\n"), "{csv}");
+        assert!(csv.contains(&format!("Dine oplysninger;1;Navn;{name}")), "{csv}");
+        if email.starts_with("gaest") {
+            let html = text(app.get(&format!("{page}/data")).await, 200).await;
+            assert!(
+                html.contains("glutenfri") && html.contains("trappefri adgang") && html.contains("tilmeldt"),
+                "{html}"
+            );
+            assert!(csv.contains("Dine tilmeldinger;1;Kost;glutenfri"), "{csv}");
+        }
+        // Each look is in the log the person sees next time.
+        let json: Value = app.get(&format!("{page}/data.json")).await.json().await.unwrap();
+        let looks: Vec<&str> = json["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] == "person.export")
+            .filter_map(|a| a["detail"].as_str())
+            .collect();
+        assert!(looks.starts_with(&["page", "data.csv"]), "{looks:?}");
+    }
+    app.stop().await;
+}
+both_engines!(a_guest_and_someone_who_left_reach_their_own_data_as_a_page_and_a_spreadsheet);

@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 
 use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
 use crate::forum::{self, ForumError, list};
-use crate::i18n::{Lang, Texts};
-use crate::store::audit::{self, Actor, Entry};
+use crate::i18n::{Lang, Texts, texts};
+use crate::store::audit::Actor;
 use crate::store::people::Interest;
 use crate::store::subscribers::{Changes, Subscriber};
 use crate::web::extract::{Fields, Path};
@@ -27,12 +27,46 @@ use crate::web::forms::{InterestBox, PersonFields, boxes, message, person_fields
 use crate::web::public::links::{self, Broken, LinkKind};
 use crate::web::{AppState, ClientIp, Ctx, Result};
 
+mod own_data;
+
+texts! {
+    /// The words of the page of one's own data.
+    pub struct DataTexts {
+        title => "Dine data", "Your data";
+        intro => "Alt, hvad Dialogforum har om dig, som det står i dag. Organisatorernes navne er udeladt.",
+            "Everything Dialogforum holds about you, as it is today. The organisers' names are left out.";
+        profile => "Dine oplysninger", "Your details";
+        consents => "Dine samtykker", "Your consents";
+        registrations => "Dine tilmeldinger", "Your registrations";
+        messages => "Mails til dig", "Mail to you";
+        log => "Hvad der er gjort med dine data", "What was done with your data";
+        none => "Intet.", "Nothing.";
+        csv_headers: [&'static str; 4] => ["Afsnit", "Nr.", "Felt", "Værdi"], ["Section", "No.", "Field", "Value"];
+        csv_link => "Hent som CSV (regneark)", "Download as CSV (spreadsheet)";
+        page_link => "Se dine data som en side", "See your data as a page";
+        back => "Tilbage til din side", "Back to your page";
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "profile_data.html")]
+struct DataPage {
+    lang: Lang,
+    t: &'static Texts,
+    d: &'static DataTexts,
+    path: String,
+    token: String,
+    sections: Vec<own_data::Section>,
+}
+
 /// Routes of the profile.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(request_form).post(request_link))
         .route("/me/{token}", get(profile).post(save))
         .route("/me/{token}/data.json", get(download))
+        .route("/me/{token}/data", get(data_page))
+        .route("/me/{token}/data.csv", get(data_csv))
         .route("/me/{token}/erase", post(erase))
 }
 
@@ -221,23 +255,51 @@ async fn download(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<Strin
         Ok(id) => id,
         Err(why) => return Ok(refused(&ctx, why)),
     };
-    let data = state.store.personal_data(id).await?;
-    let mut tx = state.store.begin().await?;
-    let entry = Entry {
-        action: "person.export",
-        subject_kind: "person",
-        subject_id: Some(id.uuid()),
-        detail: "data.json",
-        row_count: Some(1),
+    let data = list::own_data(&state.forum, id, "data.json").await?;
+    Ok(attached(Json(data).into_response(), "dialogforum-data.json"))
+}
+
+/// Everything held about the person as a page to read, in their language.
+async fn data_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
+    let id = match holder(&state, &raw).await? {
+        Ok(id) => id,
+        Err(why) => return Ok(refused(&ctx, why)),
     };
-    audit::record(&mut tx, &Actor::Person(id.uuid()), &entry).await?;
-    tx.commit().await?;
-    let mut res = Json(data).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"dialogforum-data.json\""),
-    );
-    Ok(res)
+    let data = list::own_data(&state.forum, id, "page").await?;
+    let lang = ctx.lang;
+    let page = DataPage {
+        lang,
+        t: lang.texts(),
+        d: DataTexts::get(lang),
+        path: ctx.path,
+        token: raw,
+        sections: own_data::sections(&data, lang),
+    };
+    Ok(page.into_response())
+}
+
+/// Everything held about the person as CSV for a spreadsheet: one row a
+/// value, under its section and item.
+async fn data_csv(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
+    let id = match holder(&state, &raw).await? {
+        Ok(id) => id,
+        Err(why) => return Ok(refused(&ctx, why)),
+    };
+    let data = list::own_data(&state.forum, id, "data.csv").await?;
+    let csv = own_data::csv(&own_data::sections(&data, ctx.lang), DataTexts::get(ctx.lang))
+        .map_err(crate::web::Error::Internal)?;
+    let mut res = (StatusCode::OK, csv).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    Ok(attached(res, "dialogforum-data.csv"))
+}
+
+/// `res` as a download named `file`.
+fn attached(mut res: Response, file: &'static str) -> Response {
+    let value = format!("attachment; filename=\"{file}\"");
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
 }
 
 /// Erases the person once they ticked the box, and says goodbye.
