@@ -8,23 +8,13 @@ use jiff::SignedDuration;
 use super::Outgoing;
 use super::context::MailContext;
 use super::footer::Footer;
+pub use super::words::Notice;
 use super::words::{Words, words};
 use crate::domain::{Email, PersonId, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::store::WriteTx;
 use crate::store::outbox::enqueue;
 use crate::store::tokens::insert_link_token;
-
-/// A short mail: greeting, paragraphs, at most one button, small print.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub lang: &'static str,
-    pub subject: String,
-    pub greeting: String,
-    pub paragraphs: Vec<String>,
-    pub action: Option<(String, String)>,
-    pub footer: Vec<String>,
-}
 
 #[derive(Template)]
 #[template(path = "mail/notice/body.txt", escape = "none")]

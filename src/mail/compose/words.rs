@@ -4,9 +4,20 @@
 //! title, dates already written out by [`Lang::date`] and [`Lang::time`], a
 //! link) and picks the template; what the mail says is in the template.
 
-use super::notices::Notice;
 use crate::i18n::Lang;
 use crate::store::meetings::Meeting;
+
+/// A short mail: greeting, paragraphs, at most one button, small print; what
+/// a words template renders into, laid out by `mail/notice/body.{html,txt}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub lang: &'static str,
+    pub subject: String,
+    pub greeting: String,
+    pub paragraphs: Vec<String>,
+    pub action: Option<(String, String)>,
+    pub footer: Vec<String>,
+}
 
 /// Declares the values of one kind of notice and derives its words template
 /// (`struct Name in "mail/words/kind.txt" { lang: Lang, … }`), rendered one
