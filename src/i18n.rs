@@ -421,7 +421,7 @@ texts! {
         person_confirmed => "På listen", "On the list";
         person_unsubscribed => "Frameldt", "Left the list";
         person_bounced => "Mails kommer retur", "Mail bounces";
-        registration_invited => "Inviteret", "Invited";
+        registration_invited => "Inviteret, intet svar", "Invited, no answer";
         registration_attending => "Tilmeldt", "Attending";
         registration_declined => "Afbud", "Declined";
         registration_waitlisted => "På venteliste", "On the waiting list";

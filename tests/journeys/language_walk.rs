@@ -27,6 +27,9 @@ const ENGLISH: &[&str] = &[
     "published",
     "organiser",
     "viewer",
+    "must",
+    "characters",
+    "password",
     "admin",
     "guest",
     "paused",
@@ -58,6 +61,9 @@ const DANISH: &[&str] = &[
     "arrangør",
     "læser",
     "afholdt",
+    "skal",
+    "tegn",
+    "adgangskoden",
 ];
 
 /// The text a person reads on a page: no scripts or styles, no attribute
@@ -270,6 +276,13 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
             assert!(html.contains(&format!(r#"<html lang="{lang}""#)), "{path} is in {lang}");
             found.extend(faults(path, lang, &visible_text(&html, other)));
         }
+        // A refusal speaks the page's language too.
+        let res = admin
+            .post("/admin/password", &[("current", common::PASSWORD), ("new", "short"), ("repeat", "short")])
+            .await;
+        let html = common::text(res, 422).await;
+        assert!(html.contains(if lang == "da" { "Adgangskoden skal" } else { "The password must" }), "{html}");
+        found.extend(faults("/admin/password (refused)", lang, &visible_text(&html, other)));
     }
     assert!(found.is_empty(), "{} faults:\n{}", found.len(), found.join("\n"));
     app.stop().await;
