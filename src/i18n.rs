@@ -12,7 +12,8 @@
 use jiff::ZonedDateTime;
 
 use crate::domain::{
-    Broken, MEETING_YEARS, MeetingFormat, MeetingStatus, ParseError, PublicPhase, Timestamp, copenhagen,
+    Broken, MEETING_YEARS, MeetingFormat, MeetingStatus, ParseError, PersonStatus, PublicPhase, RegistrationStatus,
+    Role, Timestamp, copenhagen,
 };
 
 /// Declares a table of texts, each given in Danish and then in English:
@@ -259,6 +260,95 @@ impl Lang {
             MeetingStatus::Cancelled => t.status_cancelled,
         }
     }
+
+    /// The name of a meeting status as stored (`"open"`), or "–" for an unknown one.
+    #[must_use]
+    pub fn status_named(self, stored: &str) -> &'static str {
+        MeetingStatus::parse(stored).map_or("–", |s| self.status(s))
+    }
+
+    /// A person's standing on the list, in words.
+    #[must_use]
+    pub const fn person_status(self, s: PersonStatus) -> &'static str {
+        let t = self.texts();
+        match s {
+            PersonStatus::Guest => t.person_guest,
+            PersonStatus::Pending => t.person_pending,
+            PersonStatus::Confirmed => t.person_confirmed,
+            PersonStatus::Unsubscribed => t.person_unsubscribed,
+            PersonStatus::Bounced => t.person_bounced,
+        }
+    }
+
+    /// A person's standing as stored (`"confirmed"`), in words; "–" for an unknown one.
+    #[must_use]
+    pub fn person_status_named(self, stored: &str) -> &'static str {
+        PersonStatus::parse(stored).map_or("–", |s| self.person_status(s))
+    }
+
+    /// Where a registration stands, in words.
+    #[must_use]
+    pub const fn registration_status(self, s: RegistrationStatus) -> &'static str {
+        let t = self.texts();
+        match s {
+            RegistrationStatus::Invited => t.registration_invited,
+            RegistrationStatus::Attending => t.registration_attending,
+            RegistrationStatus::Declined => t.registration_declined,
+            RegistrationStatus::Waitlisted => t.registration_waitlisted,
+            RegistrationStatus::Cancelled => t.registration_cancelled,
+        }
+    }
+
+    /// A registration's status as stored (`"attending"`), in words; "–" for an unknown one.
+    #[must_use]
+    pub fn registration_status_named(self, stored: &str) -> &'static str {
+        RegistrationStatus::parse(stored).map_or("–", |s| self.registration_status(s))
+    }
+
+    /// The name of an organiser role.
+    #[must_use]
+    pub const fn role(self, r: Role) -> &'static str {
+        let t = self.texts();
+        match r {
+            Role::Admin => t.role_admin,
+            Role::Organiser => t.role_organiser,
+            Role::Viewer => t.role_viewer,
+        }
+    }
+
+    /// An organiser role as stored (`"viewer"`), in words; "–" for an unknown one.
+    #[must_use]
+    pub fn role_named(self, stored: &str) -> &'static str {
+        Role::parse(stored).map_or("–", |r| self.role(r))
+    }
+
+    /// Where a mailing stands, from its stored state (`"scheduled"`); "–" for an unknown one.
+    #[must_use]
+    pub fn campaign_state(self, stored: &str) -> &'static str {
+        let t = self.texts();
+        match stored {
+            "scheduled" => t.campaign_scheduled,
+            "sending" => t.campaign_sending,
+            "paused" => t.campaign_paused,
+            "done" => t.campaign_done,
+            "cancelled" => t.campaign_cancelled,
+            "failed" => t.campaign_failed,
+            _ => "–",
+        }
+    }
+
+    /// Where a message in the outbox stands, from its stored status (`"queued"`).
+    #[must_use]
+    pub fn outbox_status(self, stored: &str) -> &'static str {
+        let t = self.texts();
+        match stored {
+            "queued" => t.outbox_queued,
+            "sending" => t.outbox_sending,
+            "sent" => t.outbox_sent,
+            "failed" => t.outbox_failed,
+            _ => "–",
+        }
+    }
 }
 
 /// The version of the consent text shown on the sign-up form; recorded with each consent.
@@ -326,6 +416,29 @@ texts! {
         status_evaluated => "Evalueret", "Evaluated";
         status_archived => "Arkiveret", "Archived";
         status_cancelled => "Aflyst", "Cancelled";
+        person_guest => "Gæst", "Guest";
+        person_pending => "Venter på bekræftelse", "Awaiting confirmation";
+        person_confirmed => "På listen", "On the list";
+        person_unsubscribed => "Frameldt", "Left the list";
+        person_bounced => "Mails kommer retur", "Mail bounces";
+        registration_invited => "Inviteret, intet svar", "Invited, no answer";
+        registration_attending => "Tilmeldt", "Attending";
+        registration_declined => "Afbud", "Declined";
+        registration_waitlisted => "På venteliste", "On the waiting list";
+        registration_cancelled => "Afmeldt", "Cancelled";
+        role_admin => "Administrator", "Administrator";
+        role_organiser => "Arrangør", "Organiser";
+        role_viewer => "Læser", "Viewer";
+        campaign_scheduled => "planlagt", "scheduled";
+        campaign_sending => "sender", "sending";
+        campaign_paused => "på pause", "paused";
+        campaign_done => "færdig", "done";
+        campaign_cancelled => "aflyst", "cancelled";
+        campaign_failed => "fejlet", "failed";
+        outbox_queued => "I kø", "Queued";
+        outbox_sending => "Sendes", "Sending";
+        outbox_sent => "Sendt", "Sent";
+        outbox_failed => "Fejlet", "Failed";
         phase_open_until => "Tilmelding åben til", "Registration open until";
         phase_closed => "Tilmelding lukket", "Registration closed";
         phase_held => "Afholdt", "Held";

@@ -13,6 +13,7 @@ mod exports;
 mod foundation;
 mod hardening;
 mod inbound;
+mod language_walk;
 mod list;
 mod mail;
 mod meetings;

@@ -691,7 +691,7 @@ async fn admins_manage_users_and_api_tokens(engine: Engine) {
     assert_eq!(res.status(), 303);
     assert_eq!(newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().status(), 200);
     assert!(
-        newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().text().await.unwrap().contains("(organiser)"),
+        newcomer.get(format!("{}/admin", app.base)).send().await.unwrap().text().await.unwrap().contains("(Arrangør)"),
         "the new role counts at once"
     );
 
@@ -809,8 +809,8 @@ async fn the_dashboard_shows_the_next_meeting_mailings_growth_and_bounces(engine
     let squeezed: String = html.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(squeezed.contains("Det 17. møde"), "{squeezed}");
     assert!(
-        squeezed.contains("<tr><td>attending</td><td>2</td></tr>")
-            && squeezed.contains("<tr><td>declined</td><td>1</td></tr>"),
+        squeezed.contains("<tr><td>Tilmeldt</td><td>2</td></tr>")
+            && squeezed.contains("<tr><td>Afbud</td><td>1</td></tr>"),
         "{squeezed}"
     );
     assert!(squeezed.contains("2 sendt af 4, 1 fejlet"), "{squeezed}");

@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::{Timestamp, copenhagen};
+use crate::domain::{MeetingStatus, PersonStatus, RegistrationStatus, Role, Timestamp, copenhagen};
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, AuditFilter, AuditRow, Entry};
 use crate::transfer::export::csv_sink::{BOM, neutralise};
@@ -174,6 +174,8 @@ pub struct Row {
     pub actor: String,
     pub action: String,
     pub subject: String,
+    /// The subject's id, for the link to its entries; never shown.
+    pub subject_id: Option<String>,
     pub detail: String,
     pub rows: String,
 }
@@ -183,9 +185,10 @@ impl Row {
         Self {
             at: when(lang, r.at),
             actor: actor_name(r, AuditTexts::get(lang)),
-            action: r.action.clone(),
-            subject: subject(r),
-            detail: r.detail.clone(),
+            action: action(&r.action, lang),
+            subject: subject(r, lang),
+            subject_id: r.subject_id.map(|id| id.to_string()),
+            detail: detail(&r.detail, lang),
             rows: r.row_count.map(|n| n.to_string()).unwrap_or_default(),
         }
     }
@@ -200,11 +203,123 @@ fn actor_name(r: &AuditRow, a: &AuditTexts) -> String {
     }
 }
 
-fn subject(r: &AuditRow) -> String {
-    match r.subject_id {
-        Some(id) => format!("{} {id}", r.subject_kind),
-        None => r.subject_kind.clone(),
+/// What was done, in words; an action without words (a newer one) as its code.
+fn action(code: &str, lang: Lang) -> String {
+    if let Some(status) = code.strip_prefix("meeting.").and_then(|s| MeetingStatus::parse(s).ok()) {
+        return format!("{}: {}", lang.pick("Møde", "Meeting"), lang.status(status).to_lowercase());
     }
+    let (da, en) = match code {
+        "audit.export" => ("Revisionslog hentet", "Audit log downloaded"),
+        "campaign.create" => ("Udsendelse oprettet", "Mailing created"),
+        "campaign.state" => ("Udsendelse ændret", "Mailing changed"),
+        "checkin.person" => ("Person set ved indtjekning", "Person seen at check-in"),
+        "checkin.search" => ("Søgning ved indtjekning", "Search at check-in"),
+        "checkin.view" => ("Indtjekning åbnet", "Check-in opened"),
+        "demo.load" => ("Demodata indlæst", "Demo data loaded"),
+        "evaluation.close" => ("Evaluering lukket", "Evaluation closed"),
+        "evaluation.remind" => ("Påmindelse om evaluering", "Evaluation reminder"),
+        "evaluation.send" => ("Evaluering sendt ud", "Evaluation sent out"),
+        "export.evaluation" => ("Evaluering hentet", "Evaluation downloaded"),
+        "export.participants" => ("Deltagerliste hentet", "Participant list downloaded"),
+        "export.subscribers" => ("Mailingliste hentet", "Mailing list downloaded"),
+        "interest.add" => ("Interesse tilføjet", "Interest added"),
+        "interest.move" => ("Interesse flyttet", "Interest moved"),
+        "interest.remove" => ("Interesse fjernet", "Interest removed"),
+        "interest.rename" => ("Interesse omdøbt", "Interest renamed"),
+        "invitation.test" => ("Prøveinvitation", "Test invitation"),
+        "login.failed" => ("Mislykket login", "Failed sign-in"),
+        "login.throttled" => ("Login bremset", "Sign-in throttled"),
+        "material.delete" => ("Materiale slettet", "Material deleted"),
+        "material.upload" => ("Materiale lagt op", "Material uploaded"),
+        "meeting.create" => ("Møde oprettet", "Meeting created"),
+        "meeting.invitation_message" => ("Invitationstekst ændret", "Invitation text changed"),
+        "meeting.programme" => ("Program ændret", "Programme changed"),
+        "meeting.reopen" => ("Møde genåbnet", "Meeting reopened"),
+        "meeting.reschedule" => ("Møde flyttet", "Meeting rescheduled"),
+        "meeting.update" => ("Møde ændret", "Meeting changed"),
+        "organisation.cvr" => ("CVR-nummer ændret", "CVR number changed"),
+        "person.bounced" => ("Mails kom retur", "Mail bounced"),
+        "person.complaint" => ("Klage over mail", "Complaint about mail"),
+        "person.confirm" => ("Tilmelding bekræftet", "Sign-up confirmed"),
+        "person.erase" => ("Person slettet", "Person erased"),
+        "person.export" => ("Personens data hentet", "Person's data downloaded"),
+        "person.leave" => ("Frameldt listen", "Left the list"),
+        "person.profile_link" => ("Link til egne oplysninger", "Link to own details"),
+        "person.search" => ("Søgning efter personer", "Search for people"),
+        "person.signup" => ("Tilmeldt listen", "Signed up to the list"),
+        "person.soft_bounce" => ("Mail midlertidigt afvist", "Mail temporarily refused"),
+        "person.update" | "subscriber.update" => ("Person ændret", "Person changed"),
+        "person.view" | "subscriber.view" => ("Person set", "Person viewed"),
+        "registration.check_in" => ("Tjekket ind", "Checked in"),
+        "registration.check_in_undone" => ("Indtjekning fortrudt", "Check-in undone"),
+        "registration.erase" => ("Tilmelding slettet", "Registration erased"),
+        "registrations.view" => ("Tilmeldinger set", "Registrations viewed"),
+        "retention.purge" => ("Gamle oplysninger slettet", "Old data purged"),
+        "rsvp.attending" => ("Svar: kommer", "Answer: attending"),
+        "rsvp.declined" => ("Svar: afbud", "Answer: declined"),
+        "rsvp.passed_on" => ("Invitation givet videre", "Invitation passed on"),
+        "rsvp.waitlisted" => ("Svar: på venteliste", "Answer: on the waiting list"),
+        "subscriber.create" => ("Person oprettet", "Person created"),
+        "subscribers.import" => ("Personer importeret", "People imported"),
+        "subscribers.list" => ("Personliste set", "List of people viewed"),
+        "token.create" => ("API-nøgle oprettet", "API token created"),
+        "token.revoke" => ("API-nøgle tilbagekaldt", "API token revoked"),
+        "user.create" => ("Bruger oprettet", "User created"),
+        "user.disable" => ("Bruger spærret", "User disabled"),
+        "user.enable" => ("Bruger genåbnet", "User enabled"),
+        "user.password_change" => ("Adgangskode skiftet", "Password changed"),
+        "user.role" => ("Rolle ændret", "Role changed"),
+        "user.set_up" => ("Bruger sat op", "User set up"),
+        "waitlist.move" => ("Flyttet på ventelisten", "Moved on the waiting list"),
+        "waitlist.reorder" => ("Ventelisten ordnet", "Waiting list reordered"),
+        _ => return code.to_owned(),
+    };
+    lang.pick(da, en).to_owned()
+}
+
+/// What an entry is about, in words; its id stays in the link.
+fn subject(r: &AuditRow, lang: Lang) -> String {
+    let word = match r.subject_kind.as_str() {
+        "meeting" => lang.pick("Møde", "Meeting"),
+        "person" => lang.pick("Person", "Person"),
+        "registration" => lang.pick("Tilmelding", "Registration"),
+        "campaign" => lang.pick("Udsendelse", "Mailing"),
+        "user" => lang.pick("Bruger", "User"),
+        "api_token" => lang.pick("API-nøgle", "API token"),
+        "organisation" => lang.pick("Organisation", "Organisation"),
+        "evaluation" => lang.pick("Evaluering", "Evaluation"),
+        "audit_log" => lang.pick("Revisionslog", "Audit log"),
+        other => return other.to_owned(),
+    };
+    word.to_owned()
+}
+
+/// A detail made of stored status names (`"attending"`, `"draft published"`)
+/// said in words; any other detail, such as a search term, as it was written.
+fn detail(stored: &str, lang: Lang) -> String {
+    let word = |w: &str| -> Option<&'static str> {
+        RegistrationStatus::parse(w)
+            .map(|s| lang.registration_status(s))
+            .or_else(|_| MeetingStatus::parse(w).map(|s| lang.status(s)))
+            .or_else(|_| PersonStatus::parse(w).map(|s| lang.person_status(s)))
+            .or_else(|_| Role::parse(w).map(|r| lang.role(r)))
+            .ok()
+    };
+    let tokens: Vec<&str> =
+        stored.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+    if tokens.is_empty() || !tokens.iter().all(|w| word(w).is_some()) {
+        return stored.to_owned();
+    }
+    let mut out = String::new();
+    let mut rest = stored;
+    for w in tokens {
+        let at = rest.find(w).unwrap_or(0);
+        out.push_str(&rest[..at]);
+        out.push_str(word(w).unwrap_or(w));
+        rest = &rest[at + w.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Template, WebTemplate)]
@@ -222,7 +337,8 @@ struct AuditPage {
     until: String,
     /// Accounts to choose from: (id, address).
     actors: Vec<(String, String)>,
-    actions: Vec<String>,
+    /// Each action's code and its words.
+    actions: Vec<(String, String)>,
     rows: Vec<Row>,
     errors: Vec<(&'static str, String)>,
     /// The query string of the CSV download and of the next page.
@@ -263,7 +379,16 @@ async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Q
         from: text(q.from.as_ref()).to_owned(),
         until: text(q.until.as_ref()).to_owned(),
         actors,
-        actions: state.store.audit_actions().await?,
+        actions: state
+            .store
+            .audit_actions()
+            .await?
+            .into_iter()
+            .map(|c| {
+                let w = action(&c, ctx.lang);
+                (c, w)
+            })
+            .collect(),
         next: found.last().filter(|_| more).map(|r| r.id),
         rows: found.iter().map(|r| Row::of(r, ctx.lang)).collect(),
         query: q.query_string(),

@@ -76,15 +76,7 @@ impl Row {
             "evaluation" => say("Evaluering", "Evaluation"),
             _ => say("Besked", "Notice"),
         };
-        let state = match p.state.as_str() {
-            "scheduled" => say("planlagt", "scheduled"),
-            "sending" => say("sender", "sending"),
-            "paused" => say("på pause", "paused"),
-            "done" => say("færdig", "done"),
-            "cancelled" => say("aflyst", "cancelled"),
-            "failed" => say("fejlet", "failed"),
-            _ => "–",
-        };
+        let state = lang.campaign_state(&p.state);
         let s = p.state.as_str();
         Self {
             id: p.id.to_string(),

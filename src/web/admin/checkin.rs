@@ -160,17 +160,6 @@ struct PersonPage {
     labels: &'static Labels,
 }
 
-fn status_words(s: RegistrationStatus, lang: Lang) -> &'static str {
-    let (da, en) = match s {
-        RegistrationStatus::Invited => ("inviteret, har ikke svaret", "invited, no answer yet"),
-        RegistrationStatus::Attending => ("tilmeldt", "registered"),
-        RegistrationStatus::Declined => ("deltager ikke", "not attending"),
-        RegistrationStatus::Waitlisted => ("på venteliste", "on the waiting list"),
-        RegistrationStatus::Cancelled => ("afmeldt", "cancelled"),
-    };
-    if lang == Lang::En { en } else { da }
-}
-
 /// One person's check-in, as the QR code in their confirmation opens it.
 /// Opening it changes nothing: the button does.
 async fn person(
@@ -193,7 +182,7 @@ async fn person(
         meeting_id: id.to_string(),
         title: meeting.title,
         csrf: organiser.csrf,
-        no_seat: (r.status != RegistrationStatus::Attending).then(|| status_words(r.status, ctx.lang)),
+        no_seat: (r.status != RegistrationStatus::Attending).then(|| ctx.lang.registration_status(r.status)),
         row: Row {
             id: r.id.to_string(),
             name: r.name,

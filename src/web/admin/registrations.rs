@@ -68,47 +68,6 @@ impl RegistrationsPage {
     }
 }
 
-fn status_label(lang: Lang, s: RegistrationStatus) -> &'static str {
-    let en = lang == Lang::En;
-    match s {
-        RegistrationStatus::Invited => {
-            if en {
-                "invited, no answer"
-            } else {
-                "inviteret, intet svar"
-            }
-        }
-        RegistrationStatus::Attending => {
-            if en {
-                "attending"
-            } else {
-                "deltager"
-            }
-        }
-        RegistrationStatus::Waitlisted => {
-            if en {
-                "waiting list"
-            } else {
-                "venteliste"
-            }
-        }
-        RegistrationStatus::Declined => {
-            if en {
-                "declined"
-            } else {
-                "afbud"
-            }
-        }
-        RegistrationStatus::Cancelled => {
-            if en {
-                "cancelled"
-            } else {
-                "annulleret"
-            }
-        }
-    }
-}
-
 async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -167,8 +126,10 @@ fn view(
         RegistrationStatus::Declined,
         RegistrationStatus::Cancelled,
     ];
-    let by_status =
-        statuses.iter().map(|s| (status_label(lang, *s), regs.iter().filter(|r| r.status == *s).count())).collect();
+    let by_status = statuses
+        .iter()
+        .map(|s| (lang.registration_status(*s), regs.iter().filter(|r| r.status == *s).count()))
+        .collect();
     let by_track = meeting
         .tracks
         .iter()
@@ -187,7 +148,7 @@ fn view(
     let others = regs
         .iter()
         .filter(|r| matches!(r.status, RegistrationStatus::Declined | RegistrationStatus::Cancelled))
-        .map(|r| (row(r), status_label(lang, r.status)))
+        .map(|r| (row(r), lang.registration_status(r.status)))
         .collect();
     RegistrationsPage {
         lang,

@@ -81,8 +81,6 @@ texts! {
         expires_hint => "Tom = indtil den tilbagekaldes. Højst 3650.", "Empty = until it is revoked. At most 3650.";
         expiry_range => "Skriv et antal dage fra 1 til 3650, eller lad feltet stå tomt.",
             "Enter a number of days from 1 to 3650, or leave the field empty.";
-        roles: [(&'static str, &'static str); 3] => [("admin", "administrator"), ("organiser", "arrangør"), ("viewer", "læser")],
-            [("admin", "admin"), ("organiser", "organiser"), ("viewer", "viewer")];
     }
 }
 
@@ -128,6 +126,11 @@ struct UsersPage {
 }
 
 impl UsersPage {
+    /// Each role's code and its name, for the role menus.
+    fn roles(&self) -> Vec<(&'static str, &'static str)> {
+        Role::ALL.iter().map(|r| (r.as_str(), self.lang.role(*r))).collect()
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
     }
