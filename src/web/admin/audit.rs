@@ -361,13 +361,10 @@ async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Q
     };
     let more = found.len() > PAGE as usize;
     found.truncate(PAGE as usize);
-    let actors = state
-        .store
-        .accounts()
-        .await?
-        .into_iter()
-        .map(|acc| (acc.user.id.uuid().to_string(), acc.user.email.to_string()))
-        .collect();
+    let accounts = state.store.accounts().await?;
+    let actors = accounts.into_iter().map(|acc| (acc.user.id.uuid().to_string(), acc.user.email.to_string())).collect();
+    let codes = state.store.audit_actions().await?;
+    let actions = codes.into_iter().map(|c| (action(&c, ctx.lang), c)).map(|(w, c)| (c, w)).collect();
     let page = AuditPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -379,16 +376,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Q
         from: text(q.from.as_ref()).to_owned(),
         until: text(q.until.as_ref()).to_owned(),
         actors,
-        actions: state
-            .store
-            .audit_actions()
-            .await?
-            .into_iter()
-            .map(|c| {
-                let w = action(&c, ctx.lang);
-                (c, w)
-            })
-            .collect(),
+        actions,
         next: found.last().filter(|_| more).map(|r| r.id),
         rows: found.iter().map(|r| Row::of(r, ctx.lang)).collect(),
         query: q.query_string(),

@@ -248,9 +248,25 @@ async fn disable(
         .iter()
         .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|at| at > now))
         .count();
+    let what = disable_words(ctx.lang, &account.user.email.to_string(), tokens);
     let u = UserTexts::get(ctx.lang);
-    let email = account.user.email.to_string();
-    let what = match ctx.lang {
+    let mut page = users_view(&state, &ctx, &organiser).await?;
+    page.confirm = Some(
+        ConfirmStep::new(
+            ctx.lang,
+            u.disable_heading,
+            vec![what, u.disable_after.to_owned()],
+            format!("/admin/users/{}/disable", id.uuid()),
+            u.disable_button,
+        )
+        .back_to("/admin/users".to_owned()),
+    );
+    Ok(page.into_response())
+}
+
+/// What disabling the account at `email` with `tokens` API tokens in use does.
+fn disable_words(lang: Lang, email: &str, tokens: usize) -> String {
+    match lang {
         Lang::Da => format!(
             "{email} spærres: brugerens sessioner slutter med det samme, brugeren kan ikke logge ind, og {}.",
             match tokens {
@@ -267,19 +283,7 @@ async fn disable(
                 n => format!("the user's {n} API tokens stop working"),
             }
         ),
-    };
-    let mut page = users_view(&state, &ctx, &organiser).await?;
-    page.confirm = Some(
-        ConfirmStep::new(
-            ctx.lang,
-            u.disable_heading,
-            vec![what, u.disable_after.to_owned()],
-            format!("/admin/users/{}/disable", id.uuid()),
-            u.disable_button,
-        )
-        .back_to("/admin/users".to_owned()),
-    );
-    Ok(page.into_response())
+    }
 }
 
 async fn enable(

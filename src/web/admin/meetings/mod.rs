@@ -397,47 +397,22 @@ async fn change_status(
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
     let to = MeetingStatus::parse(fields.get("to")).map_err(|e| Error::invalid("to", e))?;
-    let m = state.store.meeting(id).await?;
-    let lang = ctx.lang;
+    let (m, lang) = (state.store.meeting(id).await?, ctx.lang);
     match forum::meetings::may_move(&m, to) {
         Ok(()) => {}
         Err(Refusal::NotStarted { starts_at }) => {
             let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-            let at = format!("{}, {}", lang.date(starts_at), lang.time(starts_at));
-            let why = match lang {
-                Lang::Da => format!("Mødet er ikke begyndt endnu. Det kan markeres som afholdt fra {at}."),
-                Lang::En => format!("The meeting has not begun yet. It can be marked as held from {at}."),
-            };
-            page.errors = vec![(format!("status-{to}"), why)];
+            page.errors = vec![(format!("status-{to}"), not_started(lang, starts_at))];
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
         Err(refusal) => return Err(ForumError::Refused(refusal).into()),
     }
-    let confirmed = fields.get("confirm") == "yes";
-    let action = format!("/admin/meetings/{id}/status");
+    let (confirmed, action) = (fields.get("confirm") == "yes", format!("/admin/meetings/{id}/status"));
     match to {
         MeetingStatus::Cancelled => return cancel(&state, &ctx, &organiser, &m, &fields).await,
         MeetingStatus::Held if !confirmed => {
             let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-            let what = vec![
-                lang.pick(
-                    "Mødet markeres som afholdt. Tilmeldingen lukker, og mødets materialer og de deltagende organisationer vises på den offentlige side. Ingen får en mail.",
-                    "The meeting is marked as held. Registration closes, and the meeting's materials and the organisations that took part are shown on the public page. Nobody is mailed.",
-                )
-                .to_owned(),
-                lang.pick(
-                    "Er det en fejl, kan mødet genåbnes bagefter.",
-                    "Should it be a mistake, the meeting can be reopened afterwards.",
-                )
-                .to_owned(),
-            ];
-            let heading = lang.pick("Markér mødet som afholdt?", "Mark the meeting as held?");
-            let button = lang.pick("Ja, markér som afholdt", "Yes, mark as held");
-            page.confirm = Some(
-                ConfirmStep::new(lang, heading, what, action, button)
-                    .with(vec![("to", to.as_str().to_owned())])
-                    .back_to(format!("/admin/meetings/{id}")),
-            );
+            page.confirm = Some(held_step(lang, id, action));
             return Ok(page.into_response());
         }
         _ => {}
@@ -499,6 +474,93 @@ async fn cancel(
         forum::meetings::cancel(&state.forum, &organiser.actor(), m.id, note).await?;
         return Ok(Redirect::to(&format!("/admin/meetings/{}?done=cancelled", m.id)).into_response());
     }
+    let error = note.as_ref().err().map(|e| lang.refused(*e));
+    let step = cancel_step(lang, m, counts, key, fields.get("message"), error.clone());
+    let mut page = page_for(state, ctx, organiser, m).await?;
+    page.confirm = Some(step);
+    if let Some(e) = error {
+        page.errors = vec![("message".into(), e)];
+        return Ok(invalid(page));
+    }
+    if changed {
+        page.notice = Some(ConfirmTexts::get(lang).changed);
+    }
+    Ok(page.into_response())
+}
+
+/// Asks to confirm the removal of programme item `index` of `m`, unless the
+/// page was out of date (`version`).
+async fn confirm_removal(
+    state: &AppState,
+    ctx: &Ctx,
+    organiser: &Organiser,
+    m: &Meeting,
+    index: usize,
+    version: &str,
+) -> Result<Response> {
+    if version.parse::<i64>().ok() != Some(db_time(m.updated_at)) {
+        return Err(stale());
+    }
+    let mut page = page_for(state, ctx, organiser, m).await?;
+    page.confirm = Some(remove_item_step(ctx.lang, m, index, version));
+    Ok(page.into_response())
+}
+
+/// The confirm step of removing programme item `index` of `m`, as of `version`.
+fn remove_item_step(lang: Lang, m: &Meeting, index: usize, version: &str) -> ConfirmStep {
+    let (id, item) = (m.id, &m.programme[index]);
+    let title = match item.starts_at {
+        Some(t) => format!("«{}» ({})", item.title, lang.time(t)),
+        None => format!("«{}»", item.title),
+    };
+    let what = vec![match lang {
+        Lang::Da => format!("Punktet {title} fjernes fra programmet, også på mødets offentlige side."),
+        Lang::En => format!("The item {title} is removed from the programme, on the meeting's public page too."),
+    }];
+    let heading = lang.pick("Fjern punktet fra programmet?", "Remove the item from the programme?");
+    let button = lang.pick("Ja, fjern punktet", "Yes, remove the item");
+    ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{id}/programme/{index}"), button)
+        .with(vec![("action", "remove".to_owned()), ("version", version.to_owned())])
+        .back_to(format!("/admin/meetings/{id}#programme"))
+}
+
+/// Why a meeting cannot be marked as held yet.
+fn not_started(lang: Lang, starts_at: crate::domain::Timestamp) -> String {
+    let at = format!("{}, {}", lang.date(starts_at), lang.time(starts_at));
+    match lang {
+        Lang::Da => format!("Mødet er ikke begyndt endnu. Det kan markeres som afholdt fra {at}."),
+        Lang::En => format!("The meeting has not begun yet. It can be marked as held from {at}."),
+    }
+}
+
+/// The confirm step of marking meeting `id` as held.
+fn held_step(lang: Lang, id: MeetingId, action: String) -> ConfirmStep {
+    let what = vec![
+        lang.pick(
+            "Mødet markeres som afholdt. Tilmeldingen lukker, og mødets materialer og de deltagende organisationer vises på den offentlige side. Ingen får en mail.",
+            "The meeting is marked as held. Registration closes, and the meeting's materials and the organisations that took part are shown on the public page. Nobody is mailed.",
+        )
+        .to_owned(),
+        lang.pick("Er det en fejl, kan mødet genåbnes bagefter.", "Should it be a mistake, the meeting can be reopened afterwards.")
+            .to_owned(),
+    ];
+    let heading = lang.pick("Markér mødet som afholdt?", "Mark the meeting as held?");
+    let button = lang.pick("Ja, markér som afholdt", "Yes, mark as held");
+    ConfirmStep::new(lang, heading, what, action, button)
+        .with(vec![("to", MeetingStatus::Held.as_str().to_owned())])
+        .back_to(format!("/admin/meetings/{id}"))
+}
+
+/// The confirm step of a cancellation: who will hear of it, that it cannot
+/// be undone, and the optional message for the mail.
+fn cancel_step(
+    lang: Lang,
+    m: &Meeting,
+    counts: RegisteredCounts,
+    key: String,
+    message: &str,
+    error: Option<String>,
+) -> ConfirmStep {
     let mut what = vec![if counts.total() == 0 {
         lang.pick(
             "Mødet aflyses. Ingen er tilmeldt eller inviteret, så ingen får en mail.",
@@ -522,26 +584,16 @@ async fn cancel(
     let mut step = ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{}/status", m.id), button)
         .with(vec![("to", "cancelled".to_owned()), ("key", key)])
         .back_to(format!("/admin/meetings/{}", m.id));
-    let error = note.as_ref().err().map(|e| lang.refused(*e));
     step.note = Some(NoteField {
         label: lang.pick("Besked med i mailen (valgfri)", "Message in the mail (optional)"),
         hint: lang.pick(
             "Almindelig tekst, højst 1.000 tegn. Står under aflysningen i mailen til alle, der får den.",
             "Plain text, at most 1,000 characters. It follows the cancellation in the mail to everyone who gets it.",
         ),
-        value: fields.get("message").to_owned(),
-        error: error.clone(),
+        value: message.to_owned(),
+        error,
     });
-    let mut page = page_for(state, ctx, organiser, m).await?;
-    page.confirm = Some(step);
-    if let Some(e) = error {
-        page.errors = vec![("message".into(), e)];
-        return Ok(invalid(page));
-    }
-    if changed {
-        page.notice = Some(ConfirmTexts::get(lang).changed);
-    }
-    Ok(page.into_response())
+    step
 }
 
 /// Undoes "held" or "closed" set by mistake, through [`forum::meetings::reopen`].
@@ -618,28 +670,7 @@ async fn change_item(
     let mut items = m.programme.clone();
     let action = fields.get("action");
     if action == "remove" && fields.get("confirm") != "yes" {
-        if fields.get("version").parse::<i64>().ok() != Some(db_time(m.updated_at)) {
-            return Err(stale());
-        }
-        let item = &m.programme[index];
-        let lang = ctx.lang;
-        let title = match item.starts_at {
-            Some(t) => format!("«{}» ({})", item.title, lang.time(t)),
-            None => format!("«{}»", item.title),
-        };
-        let what = vec![match lang {
-            Lang::Da => format!("Punktet {title} fjernes fra programmet, også på mødets offentlige side."),
-            Lang::En => format!("The item {title} is removed from the programme, on the meeting's public page too."),
-        }];
-        let heading = lang.pick("Fjern punktet fra programmet?", "Remove the item from the programme?");
-        let button = lang.pick("Ja, fjern punktet", "Yes, remove the item");
-        let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-        page.confirm = Some(
-            ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{id}/programme/{index}"), button)
-                .with(vec![("action", "remove".to_owned()), ("version", fields.get("version").to_owned())])
-                .back_to(format!("/admin/meetings/{id}#programme")),
-        );
-        return Ok(page.into_response());
+        return confirm_removal(&state, &ctx, &organiser, &m, index, fields.get("version")).await;
     }
     match action {
         "up" if index > 0 => items.swap(index, index - 1),
