@@ -153,17 +153,7 @@ async fn queue_invitations(
             registration: Some(registration),
             expires_at: Some(expires),
         });
-        let unsubscribe = (r.status == PersonStatus::Confirmed).then(|| {
-            let t = Token::generate();
-            tokens.push(NewLinkToken {
-                hash: t.hash(),
-                purpose: TokenPurpose::Unsubscribe,
-                person: Some(r.person_id),
-                registration: None,
-                expires_at: None,
-            });
-            format!("{}/unsubscribe/{}", ctx.base_url, t.expose())
-        });
+        let unsubscribe = unsubscribe_link(ctx, r, &mut tokens);
         let letter = Letter {
             to: &r.email,
             name: &r.name,
@@ -294,6 +284,22 @@ pub fn test_invitation(
     let m = invitation(ctx, meeting, message, &letter, true)?;
     let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
     compose_invitation(ctx, &m, &letter, None, None, "invitation-test", &ics)
+}
+
+/// The one-click leave link of a member on the list (none for a guest or
+/// someone who left), with its token added to `tokens` for the caller to store.
+pub(super) fn unsubscribe_link(ctx: &MailContext, r: &Recipient, tokens: &mut Vec<NewLinkToken>) -> Option<String> {
+    (r.status == PersonStatus::Confirmed).then(|| {
+        let t = Token::generate();
+        tokens.push(NewLinkToken {
+            hash: t.hash(),
+            purpose: TokenPurpose::Unsubscribe,
+            person: Some(r.person_id),
+            registration: None,
+            expires_at: None,
+        });
+        format!("{}/unsubscribe/{}", ctx.base_url, t.expose())
+    })
 }
 
 /// How many invitations a campaign to `target` would queue for `meeting`

@@ -6,8 +6,9 @@ use anyhow::Context;
 use askama::Template;
 
 use super::Outgoing;
+use super::campaign::unsubscribe_link;
 use super::context::MailContext;
-use crate::domain::{CampaignId, PersonStatus, Timestamp, Token, TokenPurpose};
+use crate::domain::{CampaignId, Timestamp, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::store::campaigns::{Expansion, Recipient};
 use crate::store::evaluations::{add_recipients, attendees, evaluation_in, non_responders};
@@ -89,17 +90,7 @@ pub async fn queue(
             registration: Some(*registration),
             expires_at: Some(closes_at),
         });
-        let unsubscribe = (r.status == PersonStatus::Confirmed).then(|| {
-            let t = Token::generate();
-            tokens.push(NewLinkToken {
-                hash: t.hash(),
-                purpose: TokenPurpose::Unsubscribe,
-                person: Some(r.person_id),
-                registration: None,
-                expires_at: None,
-            });
-            format!("{}/unsubscribe/{}", ctx.base_url, t.expose())
-        });
+        let unsubscribe = unsubscribe_link(ctx, r, &mut tokens);
         let m = mail(ctx, meeting, r, &token, closes_at, e.anonymous, reminder, unsubscribe)?;
         messages.push(compose(ctx, campaign.id, r, &m)?);
     }
