@@ -131,21 +131,25 @@ pub fn markdown(text: &str) -> String {
     personal::render(text, &literal).map_or_else(|_| paragraphs(text), |(html, _)| html)
 }
 
+/// Escapes text for HTML and SVG, in content and in attribute values.
+#[must_use]
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Plain text as HTML paragraphs, split at blank lines, every character escaped.
 fn paragraphs(text: &str) -> String {
-    let escape = |s: &str| {
-        s.chars().fold(String::with_capacity(s.len()), |mut out, c| {
-            match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&#39;"),
-                c => out.push(c),
-            }
-            out
-        })
-    };
     let mut html = String::new();
     for p in text.replace("\r\n", "\n").split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
         html.push_str("<p>");

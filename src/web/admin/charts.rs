@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::web::views::escape;
+
 /// One bar.
 #[derive(Debug, Clone)]
 pub struct Bar {
@@ -20,23 +22,6 @@ const ROW: f64 = 30.0;
 const BAR: f64 = 20.0;
 /// Longest label drawn; the data table carries the full text.
 const LABEL_CHARS: usize = 28;
-
-/// Escapes text for SVG content and attribute values.
-#[must_use]
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn shorten(s: &str) -> String {
     if s.chars().count() <= LABEL_CHARS {
