@@ -8,7 +8,7 @@ use crate::common;
 use crate::common::PostForm as _;
 
 use common::smtp::Received;
-use common::{Engine, SignedIn, TestApp, add_person, api_token, send_invitations, text};
+use common::{Engine, SignedIn, TestApp, add_person, api_token, send_invitations, text, upload_body};
 use dialogforum::domain::{MeetingId, MeetingStatus, PersonId, PersonStatus, Role};
 
 const ORGANISER: &str = "organiser@forum.example";
@@ -542,19 +542,6 @@ async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engi
 }
 both_engines!(reminders_reach_the_unanswered_and_the_attending_once_each);
 
-/// A `multipart/form-data` body with the CSRF field and one file.
-fn upload_body(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "dialogforum-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\n\
-         Content-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(data);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn materials_and_consenting_organisations_appear_on_the_public_page_after_the_meeting(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let SignedIn { http, csrf, .. } = app.sign_in_as(ORGANISER, Role::Organiser).await;
@@ -565,13 +552,13 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
     let upload = format!("{}/admin/meetings/{id}/materials", app.base);
 
     // A web page named .pdf is refused by the file field; so is a forged form.
-    let (ct, body) = upload_body(&csrf, "slides.pdf", b"<html><script>alert(1)</script></html>");
+    let (ct, body) = upload_body(&csrf, "slides.pdf", "application/octet-stream", b"<html><script>alert(1)</script></html>");
     let html = text(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap(), 422).await;
     assert!(html.contains(r#"id="file-error""#) && html.contains(r##"href="#file""##), "{html}");
-    let (ct, body) = upload_body("forged", "slides.pdf", b"%PDF-1.4 forged");
+    let (ct, body) = upload_body("forged", "slides.pdf", "application/octet-stream", b"%PDF-1.4 forged");
     assert_eq!(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 403);
     let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
-    let (ct, body) = upload_body(&csrf, "Grøn it.pdf", &pdf);
+    let (ct, body) = upload_body(&csrf, "Grøn it.pdf", "application/octet-stream", &pdf);
     assert_eq!(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 303);
     assert_eq!(audit_count(&app, "material.upload").await, 1);
 

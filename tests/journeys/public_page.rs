@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::{Engine, SignedIn, TestApp, add_person, invite_person, text};
+use common::{Engine, SignedIn, TestApp, add_person, invite_person, text, upload_body};
 use dialogforum::domain::{PersonStatus, Role, TokenPurpose};
 use serde_json::json;
 
@@ -109,20 +109,6 @@ async fn an_upcoming_meeting_offers_a_calendar_entry_with_nothing_personal_in_it
 }
 both_engines!(an_upcoming_meeting_offers_a_calendar_entry_with_nothing_personal_in_it);
 
-/// A `multipart/form-data` body with the CSRF field and one file, its name
-/// sent as UTF-8 the way browsers do.
-fn upload_body(csrf: &str, filename: &str, data: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "dialogforum-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\n\
-         Content-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/pdf\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(data);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn a_material_downloads_under_its_own_danish_name(engine: Engine) {
     let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     let id = meeting_40(&app, &token).await;
@@ -131,11 +117,11 @@ async fn a_material_downloads_under_its_own_danish_name(engine: Engine) {
     let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
 
     // A name that turns its writing direction is refused by the field.
-    let (ct, body) = upload_body(&csrf, "Oplæg\u{202E}fdp.exe.pdf", &pdf);
+    let (ct, body) = upload_body(&csrf, "Oplæg\u{202E}fdp.exe.pdf", "application/pdf", &pdf);
     let html = text(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap(), 422).await;
     assert!(html.contains(r#"id="file-error""#) && html.contains("skriveretningen"), "{html}");
 
-    let (ct, body) = upload_body(&csrf, "Oplæg – Cybersikkerhed.pdf", &pdf);
+    let (ct, body) = upload_body(&csrf, "Oplæg – Cybersikkerhed.pdf", "application/pdf", &pdf);
     assert_eq!(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 303);
     assert!(
         http.get(app.url(&format!("/admin/meetings/{id}")))

@@ -688,3 +688,17 @@ pub async fn api_token(app: &TestApp, email: &str, role: dialogforum::domain::Ro
     tx.commit().await.expect("commit");
     token.expose().to_owned()
 }
+
+/// A `multipart/form-data` body with the CSRF field and one file, its name
+/// sent as UTF-8 the way browsers do: the content type and the body.
+pub fn upload_body(csrf: &str, filename: &str, content_type: &str, data: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "dialogforum-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
