@@ -191,7 +191,15 @@ pub struct Mail {
     pub file_dir: PathBuf,
     pub list_id: String,
     pub max_connections: u32,
+    /// Messages per minute; 0 = use `rate_per_second`.
+    pub rate_per_minute: f64,
     pub rate_per_second: u32,
+    /// Messages per rolling 24 hours, all instances together; 0 = no cap.
+    pub daily_cap: u32,
+    /// Seconds of the first pause after a throttling answer.
+    pub throttle_pause_secs: u64,
+    /// A provider whose limits the other settings cannot exceed.
+    pub profile: MailProfile,
     pub batch_size: u32,
     pub lease_secs: u64,
     pub backoff_base_secs: u64,
@@ -200,6 +208,52 @@ pub struct Mail {
     pub poll_interval_ms: u64,
     /// Seconds between attempts to expand a campaign that failed to expand.
     pub campaign_retry_secs: u64,
+}
+
+/// A mail provider with known sending limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MailProfile {
+    /// No provider limits beyond the settings.
+    #[serde(rename = "")]
+    None,
+    /// Microsoft 365 authenticated SMTP submission: 30 messages a minute, 3
+    /// connections, 10,000 recipients a day ("Exchange Online limits",
+    /// Microsoft Learn, sending limits across Office 365 options).
+    ExchangeOnline,
+}
+
+impl Mail {
+    /// Messages per minute after the profile's cap; 0 = no limit.
+    #[must_use]
+    pub fn effective_rate_per_minute(&self) -> f64 {
+        let own =
+            if self.rate_per_minute > 0.0 { self.rate_per_minute } else { f64::from(self.rate_per_second) * 60.0 };
+        match self.profile {
+            MailProfile::None => own,
+            MailProfile::ExchangeOnline if own > 0.0 => own.min(30.0),
+            MailProfile::ExchangeOnline => 30.0,
+        }
+    }
+
+    /// Simultaneous SMTP connections after the profile's cap.
+    #[must_use]
+    pub fn effective_max_connections(&self) -> u32 {
+        match self.profile {
+            MailProfile::None => self.max_connections,
+            MailProfile::ExchangeOnline => self.max_connections.clamp(1, 3),
+        }
+    }
+
+    /// Messages per rolling 24 hours after the profile's cap; 0 = no cap.
+    #[must_use]
+    pub fn effective_daily_cap(&self) -> u32 {
+        match self.profile {
+            MailProfile::None => self.daily_cap,
+            MailProfile::ExchangeOnline if self.daily_cap > 0 => self.daily_cap.min(10_000),
+            MailProfile::ExchangeOnline => 10_000,
+        }
+    }
 }
 
 /// The DKIM key type.
@@ -341,52 +395,7 @@ impl Settings {
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be at least 1");
         }
-        if crate::domain::Email::parse(&self.mail.from).is_err() {
-            return bad("mail.from", "must be a mail address such as dialogforum@example.dk");
-        }
-        if !self.mail.reply_to.is_empty() && crate::domain::Email::parse(&self.mail.reply_to).is_err() {
-            return bad("mail.reply_to", "must be empty or a mail address");
-        }
-        if !self.mail.bounce_address.is_empty() && crate::domain::Email::parse(&self.mail.bounce_address).is_err() {
-            return bad("mail.bounce_address", "must be empty or a mail address");
-        }
-        if self.mail.transport == Transport::Smtp {
-            match url::Url::parse(&self.mail.smtp_url) {
-                // Opportunistic STARTTLS can be stripped by anyone on the path, so
-                // credentials need TLS from the first byte or STARTTLS insisted on.
-                Ok(u)
-                    if u.scheme() == "smtp"
-                        && !u.username().is_empty()
-                        && !u.query_pairs().any(|(k, v)| k == "tls" && v == "required")
-                        && !self.mail.allow_plaintext_auth =>
-                {
-                    return bad(
-                        "mail.smtp_url",
-                        "has a user name and password but no TLS: use smtps://, add ?tls=required, \
-                         or set mail.allow_plaintext_auth = true for a relay on this host",
-                    );
-                }
-                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
-                _ => {
-                    return bad(
-                        "mail.smtp_url",
-                        "must be smtp://host:port or smtps://user:pass@host:port when mail.transport = \"smtp\"",
-                    );
-                }
-            }
-        }
-        if self.mail.max_connections == 0 {
-            return bad("mail.max_connections", "must be at least 1");
-        }
-        if self.mail.batch_size == 0 {
-            return bad("mail.batch_size", "must be at least 1");
-        }
-        if self.mail.lease_secs == 0 {
-            return bad("mail.lease_secs", "must be at least 1");
-        }
-        if self.mail.backoff_base_secs > self.mail.backoff_max_secs {
-            return bad("mail.backoff_base_secs", "must not exceed mail.backoff_max_secs");
-        }
+        self.validate_mail()?;
         if !self.inbound.bind.is_empty() && self.inbound.bind.parse::<SocketAddr>().is_err() {
             return bad("inbound.bind", "must be empty or an address such as 0.0.0.0:2525");
         }
@@ -425,6 +434,70 @@ impl Settings {
         }
         if self.security.session_idle_minutes == 0 || self.security.session_absolute_hours == 0 {
             return bad("security.session_idle_minutes", "session lifetimes must be positive");
+        }
+        Ok(())
+    }
+
+    /// The `[mail]` settings: addresses, the SMTP URL and the sending limits.
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if crate::domain::Email::parse(&self.mail.from).is_err() {
+            return bad("mail.from", "must be a mail address such as dialogforum@example.dk");
+        }
+        if !self.mail.reply_to.is_empty() && crate::domain::Email::parse(&self.mail.reply_to).is_err() {
+            return bad("mail.reply_to", "must be empty or a mail address");
+        }
+        if !self.mail.bounce_address.is_empty() && crate::domain::Email::parse(&self.mail.bounce_address).is_err() {
+            return bad("mail.bounce_address", "must be empty or a mail address");
+        }
+        if self.mail.transport == Transport::Smtp {
+            match url::Url::parse(&self.mail.smtp_url) {
+                // Opportunistic STARTTLS can be stripped by anyone on the path, so
+                // credentials need TLS from the first byte or STARTTLS insisted on.
+                Ok(u)
+                    if u.scheme() == "smtp"
+                        && !u.username().is_empty()
+                        && !u.query_pairs().any(|(k, v)| k == "tls" && v == "required")
+                        && !self.mail.allow_plaintext_auth =>
+                {
+                    return bad(
+                        "mail.smtp_url",
+                        "has a user name and password but no TLS: use smtps://, add ?tls=required, \
+                         or set mail.allow_plaintext_auth = true for a relay on this host",
+                    );
+                }
+                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
+                _ => {
+                    return bad(
+                        "mail.smtp_url",
+                        "must be smtp://host:port or smtps://user:pass@host:port when mail.transport = \"smtp\"",
+                    );
+                }
+            }
+        }
+        if self.mail.max_connections == 0 {
+            return bad("mail.max_connections", "must be at least 1");
+        }
+        if !self.mail.rate_per_minute.is_finite() || self.mail.rate_per_minute < 0.0 {
+            return bad(
+                "mail.rate_per_minute",
+                "must be 0 (no limit) or a positive number of messages a minute, such as 30 or 0.5",
+            );
+        }
+        if self.mail.rate_per_minute > 0.0 && self.mail.rate_per_minute < 0.1 {
+            return bad(
+                "mail.rate_per_minute",
+                "must be at least 0.1 (one message every ten minutes) or 0 for no limit",
+            );
+        }
+        if self.mail.batch_size == 0 {
+            return bad("mail.batch_size", "must be at least 1");
+        }
+        if self.mail.lease_secs == 0 {
+            return bad("mail.lease_secs", "must be at least 1");
+        }
+        if self.mail.backoff_base_secs > self.mail.backoff_max_secs {
+            return bad("mail.backoff_base_secs", "must not exceed mail.backoff_max_secs");
         }
         Ok(())
     }

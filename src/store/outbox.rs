@@ -68,6 +68,9 @@ pub enum Outcome {
     /// came, so another worker may hold it now. Back in the queue as it was,
     /// unless someone else has claimed it since.
     Release,
+    /// The server asked us to slow down: back in the queue until the given
+    /// instant, and the attempt does not count towards giving up.
+    Deferred { at: Timestamp, error: String },
 }
 
 /// Counts of messages by state.
@@ -280,6 +283,15 @@ impl Store {
                     )
                     .bind(id.uuid())
                     .bind(owner.0),
+                    Outcome::Deferred { at: next, error } => sqlx::query(
+                        "update outbox set status = 'queued', next_attempt_at = $3, lease_until = null, \
+                         claimed_by = null, last_error = $4, attempts = attempts - 1 \
+                         where id = $1 and claimed_by = $2 and status = 'sending'",
+                    )
+                    .bind(id.uuid())
+                    .bind(owner.0)
+                    .bind(db_time(*next))
+                    .bind(error.as_str()),
                 };
                 q.execute(&mut *c).await?;
             });
@@ -303,6 +315,20 @@ impl Store {
             }
         }
         Ok(c)
+    }
+
+    /// How many messages were handed to the mail server since `since`, with
+    /// those claimed for sending now: what counts against a daily cap.
+    pub async fn handed_over_since(&self, since: Timestamp) -> Result<i64> {
+        Ok(super::on_pool!(self, |db| {
+            sqlx::query_scalar(
+                "select (select count(*) from outbox where status = 'sent' and sent_at > $1) \
+                 + (select count(*) from outbox where status = 'sending')",
+            )
+            .bind(db_time(since))
+            .fetch_one(db)
+            .await?
+        }))
     }
 
     /// The earliest instant at which a message becomes due, if any waits.

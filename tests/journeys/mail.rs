@@ -265,6 +265,97 @@ async fn the_connection_limit_and_the_rate_limit_are_honoured(engine: Engine) {
 }
 both_engines!(the_connection_limit_and_the_rate_limit_are_honoured);
 
+/// Microsoft 365's limit for authenticated SMTP, about 30 messages a minute,
+/// held over two minutes: 61 messages, the first to the last 120 s apart.
+async fn thirty_a_minute_are_held_within_a_few_percent_over_two_minutes(engine: Engine) {
+    let (app, smtp) =
+        TestApp::with_mail(engine, &[("mail.profile", "exchange-online"), ("mail.max_connections", "8")]).await;
+    queue_many(app.store(), 61).await;
+    app.running.state.mail_wake.notify_one();
+    let msgs = smtp.wait_for(61, 180).await;
+    assert_eq!(msgs.len(), 61);
+    assert!(
+        smtp.max_concurrent_connections() <= 3,
+        "the profile allows 3 connections; saw {}",
+        smtp.max_concurrent_connections()
+    );
+    let span = (msgs.last().unwrap().at - msgs.first().unwrap().at).as_secs_f64();
+    let per_minute = 60.0 * 60.0 / span;
+    assert!((29.1..=30.9).contains(&per_minute), "60 intervals in {span:.1} s: {per_minute:.2} a minute");
+    assert_eq!(per_recipient(&msgs).len(), 61, "each once");
+    app.stop().await;
+}
+both_engines!(thirty_a_minute_are_held_within_a_few_percent_over_two_minutes);
+
+/// A 432 pauses every connection before its next message, and the refused
+/// message goes out after the pause, once, without counting as an attempt.
+async fn a_busy_server_slows_the_sender_down_and_loses_nothing(engine: Engine) {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn_with_smtp(
+        engine,
+        &smtp,
+        &[("mail.throttle_pause_secs", "2"), ("mail.max_connections", "1"), ("mail.max_attempts", "1")],
+    )
+    .await;
+    smtp.throttle_next(2);
+    queue_many(app.store(), 6).await;
+    app.running.state.mail_wake.notify_one();
+    let c = wait_for_counts(app.store(), |c| c.sent == 6, 30).await;
+    assert_eq!((c.sent, c.failed, c.queued), (6, 0, 0), "a throttled message is not given up: {c:?}");
+    let refused = smtp.throttled_at();
+    assert_eq!(refused.len(), 2);
+    // After the first 432 nothing arrives for the pause; the second, right
+    // after it, doubles the pause: 2 s, then at least 4 s.
+    let msgs = smtp.messages();
+    assert!(msgs.iter().all(|m| m.at >= refused[0] + Duration::from_secs(2)), "a message went out during the pause");
+    assert!(refused[1] >= refused[0] + Duration::from_secs(2));
+    assert!(
+        msgs.iter().all(|m| m.at >= refused[1] + Duration::from_secs(4)),
+        "the second 432 in a row pauses twice as long"
+    );
+    assert_eq!(per_recipient(&msgs).len(), 6, "each once");
+    assert!(msgs.iter().all(|m| m.to.len() == 1));
+    app.stop().await;
+}
+both_engines!(a_busy_server_slows_the_sender_down_and_loses_nothing);
+
+/// A daily cap holds back what does not fit, and the rest goes out once the
+/// 24-hour window has moved past the earlier sends.
+async fn the_daily_cap_holds_the_rest_until_the_window_moves_on(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[("mail.daily_cap", "5")]).await;
+    queue_many(app.store(), 8).await;
+    app.running.state.mail_wake.notify_one();
+    let c = wait_for_counts(app.store(), |c| c.sent == 5, 15).await;
+    assert_eq!((c.sent, c.queued), (5, 3));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.messages().len(), 5, "nothing beyond the cap");
+    // A day later, as far as the outbox can tell.
+    let day_ago = dialogforum::store::db_time(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(25));
+    on_db!(app.db, |pool| {
+        sqlx::query("update outbox set sent_at = $1 where status = 'sent'").bind(day_ago).execute(&pool).await.unwrap();
+    });
+    let c = wait_for_counts(app.store(), |c| c.sent == 8, 15).await;
+    assert_eq!((c.sent, c.queued), (8, 0));
+    assert_eq!(per_recipient(&smtp.messages()).len(), 8, "each once");
+    app.stop().await;
+}
+both_engines!(the_daily_cap_holds_the_rest_until_the_window_moves_on);
+
+/// At a limited rate the mailing page says when a sending campaign will be done.
+async fn the_mailing_page_says_when_a_paced_campaign_will_be_done(engine: Engine) {
+    let (app, _smtp, token, meeting) = demo_forum(engine, &[("mail.rate_per_minute", "30")]).await;
+    let id = app.api(&token).invite(&meeting, &serde_json::json!({"audience": {"all": true}})).await;
+    app.api(&token).campaign_in_state(&id, "sending").await;
+    let organiser = app.sign_in("secretariat@forum.example").await;
+    let page = organiser.page("/admin/campaigns").await;
+    assert!(page.contains("forventes færdig"), "{page}");
+    organiser.http.get(app.url("/lang/en")).send().await.unwrap();
+    let page = organiser.page("/admin/campaigns").await;
+    assert!(page.contains("expected to finish"), "{page}");
+    app.stop().await;
+}
+both_engines!(the_mailing_page_says_when_a_paced_campaign_will_be_done);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_postgres_database_send_each_message_once() {
     if common::postgres_url().is_none() {

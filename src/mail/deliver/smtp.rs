@@ -55,6 +55,34 @@ pub enum SendError {
     Permanent(String),
     /// A 4xx reply, a broken connection, a timeout: try again later.
     Transient(String),
+    /// The server is busy or the sender is over one of its limits (see
+    /// [`is_throttling`]): every connection should pause, then try again.
+    Throttled(String),
+}
+
+/// Whether a reply says "slow down" rather than "this message failed": 421
+/// (service not available, closing), 432 (Exchange's concurrent-connection
+/// limit, 4.3.2), 452 (insufficient resources, too many recipients), and
+/// texts of throttling or of Exchange Online's daily submission quota, which
+/// it answers as 554 5.2.0 `SubmissionQuotaExceededException`.
+#[must_use]
+pub fn is_throttling(code: Option<u16>, text: &str) -> bool {
+    if matches!(code, Some(421 | 432 | 452)) {
+        return true;
+    }
+    let text = text.to_ascii_lowercase();
+    [
+        "error (421)",
+        "error (432)",
+        "error (452)",
+        "throttl",
+        "submissionquotaexceeded",
+        "rate limit",
+        "too many connections",
+        "4.4.2 message submission rate",
+    ]
+    .iter()
+    .any(|t| text.contains(t))
 }
 
 impl SmtpTarget {
@@ -90,7 +118,10 @@ impl SmtpTarget {
     /// # Errors
     /// Always transient: the server may be back later.
     pub async fn connect(&self) -> Result<Connection, SendError> {
-        let transient = |e: &dyn std::fmt::Display| SendError::Transient(format!("connect: {e}"));
+        let transient = |e: &dyn std::fmt::Display| {
+            let text = format!("connect: {e}");
+            if is_throttling(None, &text) { SendError::Throttled(text) } else { SendError::Transient(text) }
+        };
         let tls = || TlsParameters::new(self.host.clone()).map_err(|e| transient(&e));
         let mut conn = if self.tls == TlsMode::Wrapper {
             AsyncSmtpConnection::connect_tokio1(
@@ -177,9 +208,40 @@ impl Connection {
 }
 
 fn classify(e: lettre::transport::smtp::Error) -> SendError {
-    if e.is_permanent() { SendError::Permanent(e.to_string()) } else { SendError::Transient(e.to_string()) }
+    let text = e.to_string();
+    if is_throttling(e.status().map(u16::from), &text) {
+        SendError::Throttled(text)
+    } else if e.is_permanent() {
+        SendError::Permanent(text)
+    } else {
+        SendError::Transient(text)
+    }
 }
 
 fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_throttling;
+
+    #[test]
+    fn busy_and_over_limit_answers_are_throttling_and_refusals_are_not() {
+        for code in [421, 432, 452] {
+            assert!(is_throttling(Some(code), ""), "{code}");
+        }
+        assert!(is_throttling(
+            Some(554),
+            "permanent error (554): 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException"
+        ));
+        assert!(is_throttling(Some(451), "4.7.500 Server busy, throttled, try again later"));
+        assert!(is_throttling(None, "connect: transient error (421): 4.7.0 Too many connections"));
+        assert!(is_throttling(None, "connect: transient error (432): 4.3.2 Concurrent connections limit exceeded"));
+        for (code, text) in
+            [(450, "4.2.1 mailbox busy"), (550, "5.1.1 user unknown"), (552, "5.3.4 message size exceeded")]
+        {
+            assert!(!is_throttling(Some(code), text), "{code} {text}");
+        }
+    }
 }

@@ -42,8 +42,12 @@ pub struct WorkerSettings {
     /// How long a claim lasts unless renewed; a live worker renews it every third of this.
     pub lease: Duration,
     pub max_connections: u32,
-    /// Messages per second; 0 = unlimited.
-    pub rate_per_second: u32,
+    /// Messages per minute, spread evenly; 0 = unlimited.
+    pub rate_per_minute: f64,
+    /// Messages per rolling 24 hours, all instances together; 0 = no cap.
+    pub daily_cap: u32,
+    /// The first pause of every connection after a throttling answer.
+    pub throttle_pause: Duration,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub max_attempts: u32,
@@ -57,8 +61,10 @@ impl WorkerSettings {
         Self {
             batch_size: m.batch_size,
             lease: Duration::from_secs(m.lease_secs),
-            max_connections: m.max_connections,
-            rate_per_second: m.rate_per_second,
+            max_connections: m.effective_max_connections(),
+            rate_per_minute: m.effective_rate_per_minute(),
+            daily_cap: m.effective_daily_cap(),
+            throttle_pause: Duration::from_secs(m.throttle_pause_secs),
             backoff_base: Duration::from_secs(m.backoff_base_secs),
             backoff_max: Duration::from_secs(m.backoff_max_secs),
             max_attempts: m.max_attempts,
@@ -72,10 +78,7 @@ impl WorkerSettings {
     /// most 1.5 × d(n) ≤ 2 × d(n) = d(n + 1) until the cap, and the cap is a fixed point.
     #[must_use]
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let exp = attempts.saturating_sub(1).min(30);
-        let base = self.backoff_base.saturating_mul(1 << exp).min(self.backoff_max);
-        let jitter = base.mul_f64(rand::rng().random_range(0.0..0.5));
-        (base + jitter).min(self.backoff_max)
+        doubling(self.backoff_base, attempts, self.backoff_max)
     }
 
     /// How many messages to claim at once. With a rate limit, half a second's
@@ -83,8 +86,22 @@ impl WorkerSettings {
     /// their turn and a paused campaign stops within about a second. (However
     /// long they wait, the renewals keep their lease.)
     fn claim_size(&self) -> u32 {
-        if self.rate_per_second == 0 { self.batch_size } else { self.batch_size.min(self.rate_per_second / 2).max(1) }
+        if self.rate_per_minute > 0.0 {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a small positive number")]
+            let half_second = (self.rate_per_minute / 120.0) as u32;
+            self.batch_size.min(half_second).max(1)
+        } else {
+            self.batch_size
+        }
     }
+}
+
+/// `base` doubled `n - 1` times, with up to half again as jitter, capped at `max`.
+fn doubling(base: Duration, n: u32, max: Duration) -> Duration {
+    let exp = n.saturating_sub(1).min(30);
+    let base = base.saturating_mul(1 << exp).min(max);
+    let jitter = base.mul_f64(rand::rng().random_range(0.0..0.5));
+    (base + jitter).min(max)
 }
 
 /// Delivers what the outbox holds until told to stop.
@@ -124,7 +141,7 @@ impl Worker {
         let (job_tx, job_rx) = mpsc::channel::<Claimed>(batch * 2);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (out_tx, out_rx) = mpsc::unbounded_channel::<(OutboxId, Outcome)>();
-        let pace = Arc::new(Pace::new(self.settings.rate_per_second));
+        let pace = Arc::new(Pace::new(self.settings.rate_per_minute));
 
         let mut lanes = Vec::new();
         for _ in 0..self.settings.max_connections.max(1) {
@@ -154,10 +171,22 @@ impl Worker {
                 p = job_tx.reserve_many(batch) => match p { Ok(p) => p, Err(_) => break },
                 _ = shutdown.changed() => continue,
             };
+            let limit = match self.allowance(claim_size).await {
+                Some(0) => {
+                    drop(permits);
+                    tokio::select! {
+                        () = tokio::time::sleep(self.settings.poll_interval.max(Duration::from_secs(1))) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+                Some(n) => n,
+                None => claim_size,
+            };
             // The lease is counted from before the claim was asked for, so this
             // worker never thinks it holds a row longer than the database does.
             let since = Instant::now();
-            match self.store.claim_due(owner, claim_size, lease).await {
+            match self.store.claim_due(owner, limit, lease).await {
                 Ok(jobs) if !jobs.is_empty() => {
                     metrics::counter!("dialogforum_mail_claimed_total").increment(jobs.len() as u64);
                     held.add(jobs.iter().map(|j| j.id), since);
@@ -192,6 +221,34 @@ impl Worker {
         let _ = stop_renewing.send(());
         let _ = renewer.await;
         tracing::info!("mail worker stopped");
+    }
+}
+
+impl Worker {
+    /// How many messages the daily cap lets this worker claim now (`None`: no
+    /// cap). At the cap the worker looks again every poll interval (at least a
+    /// second): one count on an index. It counts what every instance sent in the last 24 hours and what
+    /// is claimed for sending, so instances stay under the cap together; two
+    /// instances claiming at the same instant can pass it by one claim each.
+    async fn allowance(&self, claim_size: u32) -> Option<u32> {
+        let cap = self.settings.daily_cap;
+        if cap == 0 {
+            return None;
+        }
+        let since = Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(24)).unwrap_or(Timestamp::MIN);
+        match self.store.handed_over_since(since).await {
+            Ok(n) => {
+                let left = u32::try_from(i64::from(cap) - n).unwrap_or(0);
+                if left == 0 {
+                    tracing::info!(cap, "daily sending cap reached; the rest waits for the window to move on");
+                }
+                Some(left.min(claim_size))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count the day's mail; not sending until it can");
+                Some(0)
+            }
+        }
     }
 }
 
@@ -312,7 +369,19 @@ async fn run_lane(
             Ok((to, from)) => match Envelope::new(Some(from), vec![to]) {
                 Err(e) => Outcome::Failed { error: format!("invalid envelope: {e}") },
                 Ok(envelope) => match lane.deliver(&envelope, &job.raw, &job.id.to_string()).await {
-                    Ok(()) => Outcome::Sent,
+                    Ok(()) => {
+                        pace.accepted().await;
+                        Outcome::Sent
+                    }
+                    Err(SendError::Throttled(error)) => {
+                        let pause = pace.throttled(settings.throttle_pause, settings.backoff_max).await;
+                        metrics::counter!("dialogforum_mail_throttled_total").increment(1);
+                        tracing::warn!(to = %mask(&job.recipient), %error, ?pause, "the mail server asks us to slow down; every connection pauses");
+                        let at = Timestamp::now()
+                            .checked_add(jiff::SignedDuration::try_from(pause).unwrap_or(jiff::SignedDuration::MAX))
+                            .unwrap_or(Timestamp::MAX);
+                        Outcome::Deferred { at, error }
+                    }
                     Err(SendError::Permanent(error)) => {
                         tracing::warn!(to = %mask(&job.recipient), %error, "mail refused permanently");
                         Outcome::Failed { error }
@@ -384,6 +453,7 @@ async fn record(
                 Outcome::Retry { .. } => "dialogforum_mail_retried_total",
                 Outcome::Failed { .. } => "dialogforum_mail_failed_total",
                 Outcome::Release => "dialogforum_mail_released_total",
+                Outcome::Deferred { .. } => "dialogforum_mail_deferred_total",
             };
             metrics::counter!(name).increment(1);
         }
@@ -391,28 +461,107 @@ async fn record(
     }
 }
 
-/// Spaces messages evenly to honour a rate limit across all lanes.
+/// Spaces messages evenly to honour a rate limit across all lanes, and
+/// pauses them all when the server says it is busy.
 struct Pace {
     interval: Option<Duration>,
-    next: Mutex<Instant>,
+    state: Mutex<PaceState>,
+}
+
+struct PaceState {
+    /// The earliest instant the next message may go.
+    next: Instant,
+    /// Throttling answers since the last accepted message.
+    streak: u32,
 }
 
 impl Pace {
-    fn new(rate_per_second: u32) -> Self {
+    fn new(rate_per_minute: f64) -> Self {
         Self {
-            interval: (rate_per_second > 0).then(|| Duration::from_secs(1) / rate_per_second),
-            next: Mutex::new(Instant::now()),
+            interval: (rate_per_minute > 0.0).then(|| Duration::from_mins(1).div_f64(rate_per_minute)),
+            state: Mutex::new(PaceState { next: Instant::now(), streak: 0 }),
         }
     }
 
     async fn wait(&self) {
-        let Some(interval) = self.interval else { return };
         let at = {
-            let mut next = self.next.lock().await;
-            let at = (*next).max(Instant::now());
-            *next = at + interval;
+            let mut state = self.state.lock().await;
+            let at = state.next.max(Instant::now());
+            state.next = at + self.interval.unwrap_or_default();
             at
         };
         tokio::time::sleep_until(at.into()).await;
+    }
+
+    /// Pauses every lane after a throttling answer: `base`, doubled for each
+    /// further answer of the kind before a message is accepted, with jitter,
+    /// at most `max`. Returns the pause.
+    async fn throttled(&self, base: Duration, max: Duration) -> Duration {
+        let mut state = self.state.lock().await;
+        state.streak = state.streak.saturating_add(1);
+        let pause = doubling(base, state.streak, max);
+        state.next = state.next.max(Instant::now() + pause);
+        pause
+    }
+
+    /// A message was accepted: the next throttling answer starts from the base pause again.
+    async fn accepted(&self) {
+        self.state.lock().await.streak = 0;
+    }
+}
+
+/// About how long `messages` take to leave at `rate_per_minute` (0 = no
+/// limit) under a cap of `daily_cap` messages per 24 hours (0 = none), of
+/// which `handed_over` were used in the last 24 hours. `None` when no limit
+/// binds: then the server's speed decides. What does not fit under the cap
+/// today is counted a whole day later per cap's worth, which is where the
+/// rolling window frees room at the latest.
+#[must_use]
+pub fn time_to_send(messages: i64, rate_per_minute: f64, daily_cap: u32, handed_over: i64) -> Option<Duration> {
+    let messages = messages.max(0);
+    #[allow(clippy::cast_precision_loss, reason = "message counts are far below 2^52")]
+    let by_rate = (rate_per_minute > 0.0).then(|| Duration::from_secs_f64(messages as f64 * 60.0 / rate_per_minute));
+    let cap = i64::from(daily_cap);
+    let left_today = (cap - handed_over).max(0);
+    let by_cap = (cap > 0 && messages > left_today).then(|| {
+        let days = (messages - left_today + cap - 1) / cap;
+        Duration::from_secs(u64::try_from(days).unwrap_or(u64::MAX).saturating_mul(24 * 3600))
+    });
+    match (by_rate, by_cap) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or_default().max(b.unwrap_or_default())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thirty_a_minute_send_three_thousand_in_a_hundred_minutes() {
+        assert_eq!(time_to_send(3000, 30.0, 0, 0), Some(Duration::from_mins(100)));
+        assert_eq!(time_to_send(1, 0.5, 0, 0), Some(Duration::from_mins(2)));
+        assert_eq!(time_to_send(3000, 0.0, 0, 0), None, "no limit: the server decides");
+    }
+
+    #[test]
+    fn what_the_daily_cap_leaves_over_waits_a_day_per_cap() {
+        let day = Duration::from_hours(24);
+        assert_eq!(time_to_send(9000, 30.0, 10_000, 0), Some(Duration::from_hours(5)));
+        assert_eq!(time_to_send(3000, 30.0, 10_000, 9000), Some(day));
+        assert_eq!(time_to_send(25_000, 0.0, 10_000, 0), Some(2 * day));
+    }
+
+    #[test]
+    fn a_fractional_rate_spaces_messages_evenly_and_claims_one_at_a_time() {
+        let pace = Pace::new(30.0);
+        assert_eq!(pace.interval, Some(Duration::from_secs(2)));
+        assert_eq!(Pace::new(0.5).interval, Some(Duration::from_mins(2)));
+        assert_eq!(Pace::new(0.0).interval, None);
+        let mut s = WorkerSettings::from_settings(&crate::config::Settings::load(None).unwrap().mail);
+        s.rate_per_minute = 30.0;
+        assert_eq!(s.claim_size(), 1);
+        s.rate_per_minute = 6000.0;
+        assert_eq!(s.claim_size(), 50);
     }
 }

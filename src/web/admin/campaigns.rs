@@ -9,9 +9,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::domain::CampaignId;
+use crate::domain::{CampaignId, Timestamp};
 use crate::forum::{self, campaigns::Move};
 use crate::i18n::{Lang, Texts, texts};
+use crate::mail::deliver::worker::time_to_send;
 use crate::store::campaigns::{EXPANSION_ATTEMPTS, Progress};
 use crate::web::auth::Organiser;
 use crate::web::extract::{OrganiserForm, Path};
@@ -46,6 +47,8 @@ texts! {
         cancel => "Aflys", "Cancel";
         of => "af", "of";
         failed => "fejlet", "failed";
+        /// Before the estimated time the rest of a mailing has left.
+        finish => "forventes færdig", "expected to finish";
         /// Before the reason a campaign could not be expanded.
         failure => "Kunne ikke forberedes", "Could not be prepared";
     }
@@ -63,6 +66,8 @@ struct Row {
     total: i64,
     /// Why its expansion failed, with the attempts so far.
     failure: Option<String>,
+    /// When its queued mail is expected to have left, at the configured pace.
+    finish: Option<String>,
     can_pause: bool,
     can_resume: bool,
     can_cancel: bool,
@@ -91,6 +96,7 @@ impl Row {
                 Lang::Da => format!("{f} (forsøg {} af {EXPANSION_ATTEMPTS})", p.attempts),
                 Lang::En => format!("{f} (attempt {} of {EXPANSION_ATTEMPTS})", p.attempts),
             }),
+            finish: None,
             can_pause: matches!(s, "scheduled" | "sending"),
             can_resume: s == "paused",
             can_cancel: matches!(s, "scheduled" | "sending" | "paused"),
@@ -111,7 +117,9 @@ struct CampaignsPage {
 }
 
 async fn page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<CampaignsPage> {
-    let rows = state.store.recent_campaigns(SHOWN).await?;
+    let campaigns = state.store.recent_campaigns(SHOWN).await?;
+    let mut rows: Vec<Row> = campaigns.iter().map(|(p, title)| Row::new(ctx.lang, p, title.clone())).collect();
+    estimate_finish(&state, ctx.lang, &campaigns.iter().map(|(p, _)| p).collect::<Vec<_>>(), &mut rows).await?;
     Ok(CampaignsPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -119,8 +127,38 @@ async fn page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> 
         path: ctx.path,
         csrf: organiser.csrf.clone(),
         can_write: organiser.user.role.can_write(),
-        rows: rows.into_iter().map(|(p, title)| Row::new(ctx.lang, &p, title)).collect(),
+        rows,
     })
+}
+
+/// Sets the expected finish of each mailing that is sending: the mail queued
+/// by it and by the mailings before it, at the configured rate and daily cap.
+async fn estimate_finish(state: &AppState, lang: Lang, campaigns: &[&Progress], rows: &mut [Row]) -> Result<()> {
+    let mail = &state.settings.mail;
+    let (rate, cap) = (mail.effective_rate_per_minute(), mail.effective_daily_cap());
+    if rate == 0.0 && cap == 0 {
+        return Ok(());
+    }
+    let handed_over = if cap > 0 {
+        let day_ago = Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(24)).unwrap_or(Timestamp::MIN);
+        state.store.handed_over_since(day_ago).await?
+    } else {
+        0
+    };
+    let mut order: Vec<usize> = (0..campaigns.len()).filter(|&i| campaigns[i].state == "sending").collect();
+    order.sort_by_key(|&i| campaigns[i].scheduled_at);
+    let mut ahead = 0;
+    for i in order {
+        ahead += campaigns[i].queued;
+        if campaigns[i].queued > 0
+            && let Some(d) = time_to_send(ahead, rate, cap, handed_over)
+            && let Ok(d) = jiff::SignedDuration::try_from(d)
+            && let Ok(at) = Timestamp::now().checked_add(d)
+        {
+            rows[i].finish = Some(format!("{} {}", lang.date(at), lang.time(at)));
+        }
+    }
+    Ok(())
 }
 
 async fn change(

@@ -98,6 +98,11 @@ struct State {
     connections: usize,
     /// How long the server waits before it accepts a message (a slow server).
     accept_delay: std::time::Duration,
+    /// How many of the next recipients to answer 432, the way Exchange
+    /// Online answers a sender over its limits.
+    throttle_next: usize,
+    /// When each of those answers was given.
+    throttled_at: Vec<Instant>,
 }
 
 /// The server; clone to share.
@@ -150,6 +155,17 @@ impl SmtpServer {
     /// Answers RCPT TO for `recipient` with `code` from now on.
     pub fn reply_to_rcpt(&self, recipient: &str, code: u16) {
         self.state.lock().unwrap().rcpt_rules.insert(recipient.to_lowercase(), code);
+    }
+
+    /// Answers the next `n` recipients, whoever they are, with Exchange
+    /// Online's "432 4.3.2 … limit exceeded".
+    pub fn throttle_next(&self, n: usize) {
+        self.state.lock().unwrap().throttle_next = n;
+    }
+
+    /// When the server answered 432, in order.
+    pub fn throttled_at(&self) -> Vec<Instant> {
+        self.state.lock().unwrap().throttled_at.clone()
     }
 
     /// Waits `delay` after each message's data before answering that it was
@@ -317,6 +333,14 @@ impl Handler for Recorder {
     }
 
     fn rcpt(&mut self, to: &str) -> Response {
+        {
+            let mut state = self.state.lock().unwrap();
+            if state.throttle_next > 0 {
+                state.throttle_next -= 1;
+                state.throttled_at.push(Instant::now());
+                return Response::custom(432, "4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded".to_owned());
+            }
+        }
         let code = self.state.lock().unwrap().rcpt_rules.get(&to.to_lowercase()).copied();
         match code {
             Some(c) if c >= 500 => Response::custom(c, "5.1.1 No such user here".to_owned()),
