@@ -37,6 +37,7 @@ pub mod subscribers;
 pub mod subscriptions;
 pub mod tokens;
 pub mod users;
+pub mod year;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -24,3 +24,4 @@ mod rsvp;
 mod safety;
 mod subscribers;
 mod trust;
+mod year;

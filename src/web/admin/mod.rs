@@ -17,6 +17,7 @@ pub mod meetings;
 pub mod people;
 pub mod registrations;
 pub mod users;
+pub mod year;
 
 use axum::Router;
 
@@ -37,4 +38,5 @@ pub fn router() -> Router<AppState> {
         .merge(exports::router())
         .merge(users::router())
         .merge(audit::router())
+        .merge(year::router())
 }
