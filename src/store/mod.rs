@@ -20,6 +20,7 @@ pub mod audit;
 pub mod bounces;
 pub mod campaigns;
 pub mod dialect;
+pub mod dossier;
 pub mod erasure;
 pub mod evaluations;
 pub mod exports;

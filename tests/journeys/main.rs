@@ -8,6 +8,7 @@
 mod common;
 
 mod browser;
+mod dossier;
 mod evaluations;
 mod exports;
 mod foundation;

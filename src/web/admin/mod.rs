@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod charts;
 pub mod checkin;
 pub mod confirm;
+pub mod dossier;
 pub mod evaluations;
 pub mod exports;
 pub mod home;
@@ -39,4 +40,5 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(audit::router())
         .merge(year::router())
+        .merge(dossier::router())
 }
