@@ -139,13 +139,24 @@ async fn a_meetings_dossier_lists_what_happened_in_order_with_its_files(engine: 
         }
     }
 
-    // Taking it is recorded.
+    // In English, the index and the file names follow the organiser's language.
+    let res = viewer.http.get(app.url("/lang/en")).send().await.unwrap();
+    assert!(res.status().is_redirection());
+    let res = viewer.http.get(app.url(&format!("/admin/meetings/{meeting}/dossier.zip"))).send().await.unwrap();
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.contains("filename=\"dossier-meeting-7.zip\""), "{disposition}");
+    let files = unzip(res.bytes().await.unwrap().to_vec());
+    let index = String::from_utf8(files[0].1.clone()).unwrap();
+    assert!(index.contains(r#"<html lang="en">"#) && index.contains(">Meeting created<"), "{index}");
+    assert!(index.contains(">Meeting cancelled<") && index.contains("-registrations.csv"), "{index}");
+
+    // Taking it is recorded, each time.
     let downloads: i64 =
         on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from audit_log where action = 'meeting.dossier'")
             .fetch_one(&pool)
             .await
             .unwrap());
-    assert_eq!(downloads, 1);
+    assert_eq!(downloads, 2);
     app.stop().await;
 }
 both_engines!(a_meetings_dossier_lists_what_happened_in_order_with_its_files);

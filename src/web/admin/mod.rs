@@ -1,8 +1,9 @@
 //! The organiser workspace, every page under `/admin`: the dashboard, the
-//! meetings with their invitations, materials, check-in and evaluation, the
-//! mailing list, campaigns, exports, accounts and the audit log. Every route
-//! here is behind [`crate::web::auth::guard_pages`]: a live session, and a
-//! role that may do what the request asks.
+//! meetings with their invitations, materials, check-in, evaluation and
+//! dossier, the mailing list, campaigns, exports, the annual picture,
+//! accounts and the audit log. Every route here is behind
+//! [`crate::web::auth::guard_pages`]: a live session, and a role that may do
+//! what the request asks.
 
 pub mod audit;
 pub mod campaigns;
