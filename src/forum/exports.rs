@@ -1,7 +1,8 @@
 //! Exporting: a meeting's participants, its public list of organisations,
-//! the mailing list and a meeting's evaluation results, written row by row
-//! as they come from the database. An export of personal data leaves an
-//! audit entry (who, what, how many rows), also when it is broken off.
+//! the mailing list, a meeting's evaluation results and the annual picture
+//! of a period, written row by row as they come from the database. An
+//! export of personal data leaves an audit entry (who, what, how many
+//! rows), also when it is broken off.
 
 use crate::domain::{PersonStatus, Role, copenhagen};
 use crate::i18n::Lang;
@@ -9,7 +10,8 @@ use crate::store::Store;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::evaluations::Results;
 use crate::store::meetings::Meeting;
-use crate::transfer::export::{self, EVALUATION, Job, ORGANISATIONS, PARTICIPANTS, SUBSCRIBERS, Table};
+use crate::store::year::Annual;
+use crate::transfer::export::{self, EVALUATION, Job, ORGANISATIONS, PARTICIPANTS, SUBSCRIBERS, Table, YEAR};
 
 /// What to export.
 pub enum What {
@@ -19,6 +21,8 @@ pub enum What {
     /// Results are read before the export starts, so a meeting without an
     /// evaluation is refused rather than exported as an empty file.
     Evaluation(Meeting, Box<Results>),
+    /// The annual picture of a period: figures only, no personal data.
+    Annual(Box<Annual>),
 }
 
 impl What {
@@ -39,6 +43,7 @@ impl What {
             Self::Organisations(_) => &ORGANISATIONS,
             Self::Subscribers(_) => &SUBSCRIBERS,
             Self::Evaluation(..) => &EVALUATION,
+            Self::Annual(_) => &YEAR,
         }
     }
 
@@ -46,7 +51,7 @@ impl What {
     /// write, and leaves an audit entry.
     #[must_use]
     pub const fn is_personal(&self) -> bool {
-        !matches!(self, Self::Organisations(_))
+        !matches!(self, Self::Organisations(_) | Self::Annual(_))
     }
 
     /// Whether `role` may take this export.
@@ -60,7 +65,7 @@ impl What {
     pub const fn meeting(&self) -> Option<&Meeting> {
         match self {
             Self::Participants(m) | Self::Organisations(m) | Self::Evaluation(m, _) => Some(m),
-            Self::Subscribers(_) => None,
+            Self::Subscribers(_) | Self::Annual(_) => None,
         }
     }
 
@@ -70,6 +75,11 @@ impl What {
         let word = self.table().file_word(lang);
         if let Some(m) = self.meeting() {
             (export::meeting_file_stem(word, m, lang), export::meeting_sheet(m, lang))
+        } else if let Self::Annual(a) = self {
+            (
+                format!("{word}-{}-{}", a.period.from(), a.period.to()),
+                lang.pick("Årsoversigt", "Annual picture").to_owned(),
+            )
         } else {
             let today = jiff::Timestamp::now().to_zoned_datetime(copenhagen()).date();
             (format!("{word}-{today}"), word.to_owned())
@@ -80,7 +90,7 @@ impl What {
         match self {
             Self::Subscribers(_) => "export.subscribers",
             Self::Evaluation(..) => "export.evaluation",
-            Self::Participants(_) | Self::Organisations(_) => "export.participants",
+            Self::Participants(_) | Self::Organisations(_) | Self::Annual(_) => "export.participants",
         }
     }
 }
@@ -113,6 +123,7 @@ pub async fn write(
         What::Organisations(m) => export::organisations(store, m.id, job).await,
         What::Subscribers(status) => export::subscribers(store, *status, lang, job, counted).await,
         What::Evaluation(_, results) => export::evaluation(results, lang, job).await,
+        What::Annual(a) => export::annual(a, lang, job).await,
     };
     if what.is_personal() {
         let (rows, detail) = match &written {

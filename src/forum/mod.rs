@@ -15,6 +15,7 @@
 pub mod accounts;
 pub mod campaigns;
 pub mod door;
+pub mod dossier;
 pub mod evaluations;
 pub mod exports;
 pub mod list;

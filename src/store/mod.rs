@@ -20,6 +20,7 @@ pub mod audit;
 pub mod bounces;
 pub mod campaigns;
 pub mod dialect;
+pub mod dossier;
 pub mod erasure;
 pub mod evaluations;
 pub mod exports;
@@ -37,6 +38,7 @@ pub mod subscribers;
 pub mod subscriptions;
 pub mod tokens;
 pub mod users;
+pub mod year;
 
 use std::str::FromStr;
 use std::sync::Arc;

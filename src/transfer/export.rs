@@ -38,6 +38,7 @@ use crate::store::Store;
 use crate::store::evaluations::Results;
 use crate::store::exports::{ListMember, Participant};
 use crate::store::meetings::Meeting;
+use crate::store::year::Annual;
 
 /// What a column holds, which decides the cell type in XLSX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +153,27 @@ pub const EVALUATION: Table = Table {
         col("count", "Antal", "Count", Kind::Number, 9.0),
         col("share", "Andel", "Share", Kind::Share, 9.0),
         col("average", "Gennemsnit", "Average", Kind::Number, 11.0),
+    ],
+};
+
+/// The annual picture of a period: a line per meeting held (with how many
+/// were invited, registered, came and stayed away), then lines of single
+/// figures (organisations by how often they took part, the list, bounces)
+/// in the value column, then a line per meeting of each recurring
+/// evaluation question (the average of a rating, the share of the first
+/// option of a choice).
+pub const YEAR: Table = Table {
+    file_da: "årsoversigt",
+    file_en: "annual-picture",
+    columns: &[
+        col("section", "Afsnit", "Section", Kind::Text, 16.0),
+        col("item", "Emne", "Item", Kind::Text, 48.0),
+        col("date", "Dato", "Date", Kind::Text, 11.0),
+        col("invited", "Inviterede", "Invited", Kind::Number, 10.0),
+        col("registered", "Tilmeldte", "Registered", Kind::Number, 10.0),
+        col("attended", "Deltog", "Attended", Kind::Number, 10.0),
+        col("no_show", "Udeblev", "No-show", Kind::Number, 10.0),
+        col("value", "Værdi", "Value", Kind::Number, 10.0),
     ],
 };
 
@@ -515,6 +537,123 @@ pub fn evaluation_rows(r: &Results, lang: Lang) -> Vec<Vec<Cell>> {
     rows
 }
 
+/// A meeting as the annual picture names it: "3. møde: Title" or "Meeting
+/// 3: Title", or the title alone.
+#[must_use]
+pub fn held_meeting_label(number: Option<i32>, title: &str, lang: Lang) -> String {
+    match (number, lang) {
+        (Some(n), Lang::Da) => format!("{n}. møde: {title}"),
+        (Some(n), Lang::En) => format!("Meeting {n}: {title}"),
+        (None, _) => title.to_owned(),
+    }
+}
+
+/// The annual picture as rows of [`YEAR`].
+#[must_use]
+pub fn annual_rows(a: &Annual, lang: Lang) -> Vec<Vec<Cell>> {
+    let pick = |da: &'static str, en: &'static str| Cell::text(lang.pick(da, en));
+    let date = |t: Timestamp| Cell::Text(t.to_zoned_datetime(crate::domain::copenhagen()).date().to_string());
+    let figure = |section: &str, item: String, value: Cell| {
+        vec![
+            Cell::text(section),
+            Cell::Text(item),
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            Cell::Empty,
+            value,
+        ]
+    };
+    let mut rows = Vec::new();
+    for m in &a.meetings {
+        rows.push(vec![
+            pick("Møde", "Meeting"),
+            Cell::Text(held_meeting_label(m.number, &m.title, lang)),
+            date(m.starts_at),
+            Cell::Int(m.invited),
+            Cell::Int(m.registered),
+            Cell::Int(m.attended),
+            Cell::Int(m.no_show),
+            Cell::Empty,
+        ]);
+    }
+    let meetings = lang.pick("Møder", "Meetings");
+    rows.push(figure(
+        meetings,
+        lang.pick("Holdt", "Held").to_owned(),
+        Cell::Int(i64::try_from(a.meetings.len()).unwrap_or(0)),
+    ));
+    rows.push(figure(meetings, lang.pick("Aflyst", "Cancelled").to_owned(), Cell::Int(a.cancelled)));
+    let organisations = lang.pick("Organisationer", "Organisations");
+    for (n, count) in &a.organisations {
+        let item = match (lang, *n) {
+            (Lang::Da, 1) => "Deltog i 1 møde".to_owned(),
+            (Lang::Da, n) => format!("Deltog i {n} møder"),
+            (Lang::En, 1) => "Took part in 1 meeting".to_owned(),
+            (Lang::En, n) => format!("Took part in {n} meetings"),
+        };
+        rows.push(figure(organisations, item, Cell::Int(*count)));
+    }
+    rows.push(figure(organisations, lang.pick("I alt", "In all").to_owned(), Cell::Int(a.organisations_total())));
+    let list = lang.pick("Listen", "The list");
+    rows.push(figure(list, lang.pick("Ved periodens start", "At the start").to_owned(), Cell::Int(a.list.at_start)));
+    rows.push(figure(list, lang.pick("Kommet til", "Joined").to_owned(), Cell::Int(a.list.joined)));
+    rows.push(figure(list, lang.pick("Forladt", "Left").to_owned(), Cell::Int(a.list.left)));
+    rows.push(figure(list, lang.pick("Vækst", "Growth").to_owned(), Cell::Int(a.list.growth())));
+    rows.push(figure(
+        list,
+        lang.pick("Frafald", "Churn").to_owned(),
+        a.list.churn().map_or(Cell::Empty, Cell::Decimal),
+    ));
+    let bounces = lang.pick("Returmails", "Bounces");
+    rows.push(figure(bounces, lang.pick("Hårde", "Hard").to_owned(), Cell::Int(a.bounces.hard)));
+    rows.push(figure(bounces, lang.pick("Bløde", "Soft").to_owned(), Cell::Int(a.bounces.soft)));
+    rows.push(figure(bounces, lang.pick("Klager", "Complaints").to_owned(), Cell::Int(a.bounces.complaints)));
+    let en = lang == Lang::En;
+    for s in &a.trend {
+        let text = if en && !s.text_en.is_empty() { &s.text_en } else { &s.text_da };
+        let first = s.options.first();
+        for p in &s.points {
+            let value = if s.kind == QuestionKind::Rating {
+                p.average.map_or(Cell::Empty, Cell::Decimal)
+            } else {
+                first
+                    .and_then(|o| p.shares.iter().find(|(k, _)| *k == o.0))
+                    .map_or(Cell::Empty, |(_, v)| Cell::Decimal(*v))
+            };
+            let what = match first {
+                Some(o) if s.kind != QuestionKind::Rating => {
+                    let label = if en && !o.2.is_empty() { &o.2 } else { &o.1 };
+                    format!("{text} ({label})")
+                }
+                _ => text.clone(),
+            };
+            let mut row = figure(
+                lang.pick("Evaluering", "Evaluation"),
+                format!("{what}: {}", held_meeting_label(p.number, &p.title, lang)),
+                value,
+            );
+            row[2] = date(p.starts_at);
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// Writes the annual picture into `job`; returns how many rows.
+///
+/// # Errors
+/// The writer failed.
+pub async fn annual(a: &Annual, lang: Lang, job: &mut Job) -> anyhow::Result<u64> {
+    let rows = annual_rows(a, lang);
+    let n = rows.len() as u64;
+    for row in rows {
+        job.push(row).await?;
+    }
+    Ok(n)
+}
+
 /// Writes evaluation results into `job`; returns how many rows.
 ///
 /// # Errors
@@ -684,7 +823,7 @@ mod tests {
 
     #[test]
     fn every_table_has_unique_keys() {
-        for t in [&PARTICIPANTS, &SUBSCRIBERS, &ORGANISATIONS, &EVALUATION] {
+        for t in [&PARTICIPANTS, &SUBSCRIBERS, &ORGANISATIONS, &EVALUATION, &YEAR] {
             let mut keys: Vec<_> = t.columns.iter().map(|c| c.key).collect();
             keys.sort_unstable();
             keys.dedup();

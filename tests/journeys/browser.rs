@@ -413,6 +413,8 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         (format!("/admin/meetings/{meeting}/evaluation"), None),
         (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
         ("/admin/evaluations".to_owned(), None),
+        ("/admin/year?from=2020-01-01&to=2026-12-31".to_owned(), None),
+        ("/admin/year?from=2026-12-31&to=2026-01-01".to_owned(), None),
         ("/admin/campaigns".to_owned(), None),
         ("/admin/people".to_owned(), Some("people")),
         ("/admin/organisations".to_owned(), None),

@@ -241,6 +241,7 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         format!("/admin/meetings/{past}/registrations"),
         format!("/admin/meetings/{past}/evaluation/results"),
         "/admin/evaluations".to_owned(),
+        "/admin/year?from=2020-01-01&to=2026-12-31".to_owned(),
         "/admin/campaigns".to_owned(),
         "/admin/people".to_owned(),
         format!("/admin/people/{person}"),

@@ -8,6 +8,7 @@
 mod common;
 
 mod browser;
+mod dossier;
 mod evaluations;
 mod exports;
 mod foundation;
@@ -24,3 +25,4 @@ mod rsvp;
 mod safety;
 mod subscribers;
 mod trust;
+mod year;

@@ -674,7 +674,7 @@ fn meeting_label(lang: Lang, p: &crate::store::evaluations::TrendPoint) -> Strin
     }
 }
 
-fn series_view(s: &TrendSeries, lang: Lang) -> SeriesView {
+pub(crate) fn series_view(s: &TrendSeries, lang: Lang) -> SeriesView {
     let l = Labels::get(lang);
     let en = lang == Lang::En;
     let text = if en && !s.text_en.is_empty() { s.text_en.clone() } else { s.text_da.clone() };

@@ -53,6 +53,7 @@ texts! {
         organisations => "Organisationer", "Organisations";
         interests => "Interesser", "Interests";
         evaluations => "Evalueringer", "Evaluations";
+        year => "Årsoversigt", "Annual picture";
         exports => "Eksport", "Exports";
         users => "Brugere", "Users";
         tokens => "API-nøgler", "API tokens";

@@ -1,14 +1,16 @@
 //! The organiser workspace, every page under `/admin`: the dashboard, the
-//! meetings with their invitations, materials, check-in and evaluation, the
-//! mailing list, campaigns, exports, accounts and the audit log. Every route
-//! here is behind [`crate::web::auth::guard_pages`]: a live session, and a
-//! role that may do what the request asks.
+//! meetings with their invitations, materials, check-in, evaluation and
+//! dossier, the mailing list, campaigns, exports, the annual picture,
+//! accounts and the audit log. Every route here is behind
+//! [`crate::web::auth::guard_pages`]: a live session, and a role that may do
+//! what the request asks.
 
 pub mod audit;
 pub mod campaigns;
 pub mod charts;
 pub mod checkin;
 pub mod confirm;
+pub mod dossier;
 pub mod evaluations;
 pub mod exports;
 pub mod home;
@@ -17,6 +19,7 @@ pub mod meetings;
 pub mod people;
 pub mod registrations;
 pub mod users;
+pub mod year;
 
 use axum::Router;
 
@@ -37,4 +40,6 @@ pub fn router() -> Router<AppState> {
         .merge(exports::router())
         .merge(users::router())
         .merge(audit::router())
+        .merge(year::router())
+        .merge(dossier::router())
 }
