@@ -180,6 +180,10 @@ pub struct Mail {
     pub smtp_url: String,
     /// Lets a user name and password in `smtp_url` travel without TLS (a relay on this host only).
     pub allow_plaintext_auth: bool,
+    /// A file holding a current OAuth 2.0 access token: sign in with XOAUTH2 as the user of `smtp_url`.
+    pub oauth2_token_file: PathBuf,
+    /// A command printing a current OAuth 2.0 access token, when there is no token file.
+    pub oauth2_token_command: String,
     pub from: String,
     pub from_name: String,
     pub reply_to: String,
@@ -474,6 +478,17 @@ impl Settings {
                     );
                 }
             }
+        }
+        let oauth2 = !self.mail.oauth2_token_file.as_os_str().is_empty() || !self.mail.oauth2_token_command.is_empty();
+        if oauth2
+            && self.mail.transport == Transport::Smtp
+            && url::Url::parse(&self.mail.smtp_url).is_ok_and(|u| u.username().is_empty() || u.password().is_some())
+        {
+            return bad(
+                "mail.smtp_url",
+                "with an OAuth2 token source, name the mailbox as the user and give no password, \
+                 such as smtp://dialogforum%40kommune.dk@smtp.office365.com:587?tls=required",
+            );
         }
         if self.mail.max_connections == 0 {
             return bad("mail.max_connections", "must be at least 1");

@@ -734,3 +734,73 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
     app.stop().await;
 }
 both_engines!(a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calendar_entry);
+
+/// Microsoft 365 takes no passwords: the outbox signs in with XOAUTH2 as the
+/// mailbox named in `smtp_url`, with a token read from a file on every new
+/// connection. A stale token keeps the mail queued, not failed; once the
+/// deployment's helper has written a fresh one, the mail goes out.
+async fn the_outbox_signs_in_with_an_oauth2_token_from_a_file_or_a_command(engine: Engine) {
+    let server = common::xoauth2::OAuthSmtp::start("fresh-token-1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "stale-token\n").unwrap();
+    let url = format!("smtp://dialogforum%40forum.example@{}", server.addr);
+    let file = token_file.display().to_string();
+    let settings = [
+        ("mail.transport", "smtp"),
+        ("mail.smtp_url", url.as_str()),
+        ("mail.allow_plaintext_auth", "true"),
+        ("mail.oauth2_token_file", file.as_str()),
+        ("mail.max_connections", "1"),
+    ];
+    let app = TestApp::spawn_with(engine, &settings).await;
+    queue_many(app.store(), 2).await;
+    app.running.state.mail_wake.notify_one();
+    common::eventually("a refused sign-in", 10, || async { server.sign_ins() }, |s| !s.is_empty()).await;
+    let c = app.store().outbox_counts().await.unwrap();
+    assert_eq!((c.sent, c.failed), (0, 0), "a stale token fails nothing: {c:?}");
+    assert!(server.messages().is_empty());
+
+    std::fs::write(&token_file, "fresh-token-1").unwrap();
+    let c = wait_for_counts(app.store(), |c| c.sent == 2, 20).await;
+    assert_eq!((c.sent, c.failed), (2, 0));
+    assert_eq!(server.messages().len(), 2);
+    let sign_ins = server.sign_ins();
+    assert_eq!(sign_ins.first().unwrap(), &("dialogforum@forum.example".to_owned(), "stale-token".to_owned()));
+    assert_eq!(sign_ins.last().unwrap(), &("dialogforum@forum.example".to_owned(), "fresh-token-1".to_owned()));
+    app.stop().await;
+
+    // The same from a command, the deployment's own token helper.
+    server.rotate("fresh-token-2");
+    let settings = [
+        ("mail.transport", "smtp"),
+        ("mail.smtp_url", url.as_str()),
+        ("mail.allow_plaintext_auth", "true"),
+        ("mail.oauth2_token_command", "printf fresh-token-2"),
+    ];
+    let app = TestApp::spawn_with(engine, &settings).await;
+    queue_many(app.store(), 1).await;
+    app.running.state.mail_wake.notify_one();
+    wait_for_counts(app.store(), |c| c.sent == 1, 20).await;
+    assert_eq!(server.sign_ins().last().unwrap().1, "fresh-token-2");
+    app.stop().await;
+}
+both_engines!(the_outbox_signs_in_with_an_oauth2_token_from_a_file_or_a_command);
+
+/// A password and a token source together are refused at start, with the fix.
+#[test]
+fn an_oauth2_token_source_wants_the_mailbox_as_user_and_no_password() {
+    let out = cli(
+        &["migrate"],
+        &[
+            ("DIALOGFORUM_MAIL__TRANSPORT", "smtp"),
+            ("DIALOGFORUM_MAIL__SMTP_URL", "smtps://dialogforum%40forum.example:secret@smtp.example:465"),
+            ("DIALOGFORUM_MAIL__OAUTH2_TOKEN_COMMAND", "get-token"),
+        ],
+        "",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("mail.smtp_url") && err.contains("no password"), "{err}");
+    assert!(!err.contains("secret"), "the password is not shown: {err}");
+}

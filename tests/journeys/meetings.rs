@@ -552,7 +552,8 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
     let upload = format!("{}/admin/meetings/{id}/materials", app.base);
 
     // A web page named .pdf is refused by the file field; so is a forged form.
-    let (ct, body) = upload_body(&csrf, "slides.pdf", "application/octet-stream", b"<html><script>alert(1)</script></html>");
+    let (ct, body) =
+        upload_body(&csrf, "slides.pdf", "application/octet-stream", b"<html><script>alert(1)</script></html>");
     let html = text(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap(), 422).await;
     assert!(html.contains(r#"id="file-error""#) && html.contains(r##"href="#file""##), "{html}");
     let (ct, body) = upload_body("forged", "slides.pdf", "application/octet-stream", b"%PDF-1.4 forged");

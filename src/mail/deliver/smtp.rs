@@ -15,6 +15,8 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use tokio::net::TcpStream;
 
+use crate::mail::oauth2::TokenSource;
+
 /// Where and how to reach the SMTP server.
 #[derive(Clone)]
 pub struct SmtpTarget {
@@ -22,6 +24,10 @@ pub struct SmtpTarget {
     port: u16,
     tls: TlsMode,
     credentials: Option<Credentials>,
+    /// The user name in the URL, for XOAUTH2.
+    user: String,
+    /// Sign in with XOAUTH2 as `user`, with a token from this source.
+    oauth2: Option<TokenSource>,
     timeout: Duration,
     hello: ClientId,
 }
@@ -33,6 +39,7 @@ impl std::fmt::Debug for SmtpTarget {
             .field("port", &self.port)
             .field("tls", &self.tls)
             .field("auth", &self.credentials.is_some())
+            .field("oauth2", &self.oauth2.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -110,7 +117,27 @@ impl SmtpTarget {
             let decode = |s: &str| percent_decode(s);
             Credentials::new(decode(u.username()), decode(u.password().unwrap_or("")))
         });
-        Ok(Self { host, port, tls, credentials, timeout: Duration::from_mins(1), hello: ClientId::default() })
+        Ok(Self {
+            host,
+            port,
+            tls,
+            credentials,
+            user: percent_decode(u.username()),
+            oauth2: None,
+            timeout: Duration::from_mins(1),
+            hello: ClientId::default(),
+        })
+    }
+
+    /// Signs in with XOAUTH2 as the URL's user, with tokens from `source`,
+    /// instead of with the URL's password.
+    #[must_use]
+    pub fn with_oauth2(mut self, source: Option<TokenSource>) -> Self {
+        if source.is_some() {
+            self.credentials = None;
+            self.oauth2 = source;
+        }
+        self
     }
 
     /// Opens, greets, secures and authenticates a connection.
@@ -149,7 +176,11 @@ impl SmtpTarget {
             }
             conn
         };
-        if let Some(c) = &self.credentials {
+        if let Some(source) = &self.oauth2 {
+            let token = source.token().await.map_err(|e| SendError::Transient(format!("connect: {e}")))?;
+            let c = Credentials::new(self.user.clone(), token);
+            conn.auth(&[Mechanism::Xoauth2], &c).await.map_err(|e| transient(&e))?;
+        } else if let Some(c) = &self.credentials {
             conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await.map_err(|e| transient(&e))?;
         }
         Ok(Connection { inner: conn })

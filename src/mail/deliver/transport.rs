@@ -25,7 +25,9 @@ impl Transport {
     /// An unusable SMTP URL; the message names the key.
     pub fn from_settings(mail: &config::Mail) -> Result<Self, String> {
         Ok(match mail.transport {
-            config::Transport::Smtp => Self::Smtp(SmtpTarget::from_url(&mail.smtp_url)?),
+            config::Transport::Smtp => Self::Smtp(SmtpTarget::from_url(&mail.smtp_url)?.with_oauth2(
+                crate::mail::oauth2::TokenSource::from_settings(&mail.oauth2_token_file, &mail.oauth2_token_command),
+            )),
             config::Transport::File => Self::File(mail.file_dir.clone()),
             config::Transport::Log => Self::Log,
         })

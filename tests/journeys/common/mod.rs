@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 pub mod smtp;
+pub mod xoauth2;
 
 use std::path::PathBuf;
 
