@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `demo`, `user add`, `token create`,
-//! `import`, `export`, `campaign`.
+//! `import`, `export`, `campaign`, `backup`, `restore`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -61,6 +61,20 @@ enum Command {
     Campaign {
         #[command(subcommand)]
         command: CampaignCommand,
+    },
+    /// Copy the SQLite database to FILE while the service runs (PostgreSQL: pg_dump, see the README).
+    Backup {
+        /// The file to write; it must not exist yet unless --force is given.
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the SQLite database with the backup FILE (stop the service first);
+    /// the old database is kept as <name>.before-restore.
+    Restore {
+        /// A file written by `dialogforum backup`.
+        file: PathBuf,
     },
 }
 
@@ -268,7 +282,40 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Campaign { command: CampaignCommand::Status { id, watch } } => {
             campaign_status(&settings, &id, watch).await
         }
+        Command::Backup { file, force } => backup(&settings, &file, force).await,
+        Command::Restore { file } => restore(&settings, &file).await,
     }
+}
+
+/// `backup FILE`: an online copy of the SQLite database.
+async fn backup(settings: &Settings, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    if !settings.database.url.starts_with("sqlite:") {
+        bail!("{}", crate::backup::POSTGRES_BACKUP);
+    }
+    let done = crate::backup::backup(&settings.database.url, file, force).await?;
+    println!(
+        "backup written to {} ({} KiB, {} migrations, integrity check ok)",
+        file.display(),
+        done.bytes.div_ceil(1024),
+        done.migrations
+    );
+    Ok(())
+}
+
+/// `restore FILE`: the SQLite database replaced by a backup.
+async fn restore(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    if !settings.database.url.starts_with("sqlite:") {
+        bail!("{}", crate::backup::POSTGRES_RESTORE);
+    }
+    let done = crate::backup::restore(file, &settings.database.url).await?;
+    println!("restored {} into {} ({} migrations)", file.display(), done.target.display(), done.migrations);
+    if let Some(kept) = &done.kept {
+        println!("the database that was there is kept as {}", kept.display());
+    }
+    if done.pending > 0 {
+        println!("the backup lacks {} newer migration(s); the service applies them when it starts", done.pending);
+    }
+    Ok(())
 }
 
 async fn campaign_status(settings: &Settings, id: &str, watch: bool) -> anyhow::Result<()> {
