@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `demo`, `user add`, `token create`,
-//! `import`, `export`, `campaign`, `backup`, `restore`.
+//! `import`, `export`, `campaign`, `backup`, `restore`, `doctor`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -76,6 +76,9 @@ enum Command {
         /// A file written by `dialogforum backup`.
         file: PathBuf,
     },
+    /// Check the configuration, the database and its migrations, the SMTP server
+    /// (without sending) and the base URL; print the DNS records to publish.
+    Doctor,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +165,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
+        Err(e) if matches!(cli.command, Command::Doctor) => {
+            print!("{}", crate::doctor::Report::unreadable_configuration(&e.to_string()).render());
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -284,6 +291,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Backup { file, force } => backup(&settings, &file, force).await,
         Command::Restore { file } => restore(&settings, &file).await,
+        Command::Doctor => {
+            let report = crate::doctor::run(&settings).await;
+            print!("{}", report.render());
+            if report.failed() {
+                bail!("doctor found problems: the lines marked FAIL say what to fix");
+            }
+            Ok(())
+        }
     }
 }
 

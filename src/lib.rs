@@ -4,7 +4,7 @@
 //!
 //! Dependencies point one way: `domain` ← (`i18n`, `store`) ← `mail` ← `forum` ← `web` ← `app` ← `cli`;
 //! `supervise` (restarting background tasks) depends on none of them; `backup`
-//! (SQLite copies) stands on `store`.
+//! (SQLite copies) stands on `store`, `doctor` (checks for operators) beside `app`.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -12,6 +12,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod domain;
 pub mod forum;
 pub mod i18n;

@@ -1,6 +1,6 @@
 //! Operating the service from the command line: a backup of a running
 //! service under writes, restored with nothing lost (SQLite; PostgreSQL gets
-//! the pointer to pg_dump and pg_restore).
+//! the pointer to pg_dump and pg_restore), and `doctor`'s verdicts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -138,3 +138,96 @@ async fn a_backup_taken_under_writes_restores_with_nothing_lost(engine: Engine) 
     assert!(fresh.with_file_name("dialogforum.db.before-restore").exists());
 }
 both_engines!(a_backup_taken_under_writes_restores_with_nothing_lost);
+
+/// Runs `doctor` off the test's runtime, which serves the test SMTP server meanwhile.
+async fn doctor(env: Vec<(String, String)>) -> (bool, String) {
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run(&["doctor"], &env)
+    })
+    .await
+    .unwrap()
+}
+
+async fn doctor_names_a_wrong_smtp_password_and_a_missing_migration(engine: Engine) {
+    use dialogforum::store::dialect::Dialect;
+    let db = common::TestDb::new(engine).await;
+    // The database as the release before this one left it: every migration
+    // but the newest applied.
+    let (dialect, folder) = match engine {
+        Engine::Sqlite => (Dialect::Sqlite, "sqlite"),
+        Engine::Postgres => (Dialect::Postgres, "postgres"),
+    };
+    let known = dialogforum::store::schema::known(dialect);
+    let (newest, older) = (known[known.len() - 1].clone(), known[known.len() - 2].version);
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(folder);
+    let migrator = sqlx::migrate::Migrator::new(folder).await.unwrap();
+    // Opening creates the SQLite file, empty.
+    dialogforum::store::Store::connect(&db.url, &dialogforum::store::ConnectOptions::default())
+        .await
+        .unwrap()
+        .close()
+        .await;
+    on_db!(db, |pool| migrator.run_to(older, &pool).await.unwrap());
+
+    let smtp = crate::common::smtp::SmtpServer::start_with_login("forum-relay", "det rigtige kodeord").await;
+    let settings = |password: &str| {
+        vec![
+            ("DIALOGFORUM_DATABASE__URL".to_owned(), db.url.clone()),
+            ("DIALOGFORUM_MAIL__FROM".to_owned(), "dialogforum@forum.example".to_owned()),
+            ("DIALOGFORUM_MAIL__TRANSPORT".to_owned(), "smtp".to_owned()),
+            ("DIALOGFORUM_MAIL__SMTP_URL".to_owned(), format!("smtp://forum-relay:{password}@{}", smtp.addr)),
+            ("DIALOGFORUM_MAIL__ALLOW_PLAINTEXT_AUTH".to_owned(), "true".to_owned()),
+        ]
+    };
+
+    let (ok, text) = doctor(settings("forkert-kodeord")).await;
+    assert!(!ok, "doctor fails when a check fails:\n{text}");
+    assert!(text.contains("FAIL     SMTP login: the server refused the user name and password"), "{text}");
+    assert!(text.contains("fix: correct the user name and password in mail.smtp_url"), "{text}");
+    assert!(text.contains(&format!("FAIL     migrations: the database lacks migration {newest}")), "{text}");
+    assert!(text.contains("fix: run `dialogforum migrate`"), "{text}");
+    assert!(text.contains("ok       SMTP connection"), "{text}");
+    assert!(text.contains("warning  SMTP TLS: the server does not offer STARTTLS"), "{text}");
+    assert!(!text.contains("forkert-kodeord"), "the password is never shown:\n{text}");
+    assert!(smtp.messages().is_empty(), "doctor sends nothing");
+    assert!(smtp.commands().iter().any(|c| c.trim().eq_ignore_ascii_case("QUIT")), "doctor says goodbye");
+
+    // Fixed as the fixes say, with a DKIM key: every check passes or warns, and
+    // the DNS records carry the key's public half.
+    let (ok, text) = run(&["migrate"], &[("DIALOGFORUM_DATABASE__URL", db.url.as_str())]);
+    assert!(ok, "{text}");
+    let key = tempfile::NamedTempFile::new().unwrap();
+    // RFC 8032 §7.1, test 1: the seed, and the public key it gives.
+    std::fs::write(key.path(), "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=\n").unwrap();
+    let mut env = settings("det%20rigtige%20kodeord");
+    env.push(("DIALOGFORUM_MAIL__DKIM_KEY_FILE".to_owned(), key.path().display().to_string()));
+    env.push(("DIALOGFORUM_MAIL__DKIM_ALGORITHM".to_owned(), "ed25519".to_owned()));
+    let (ok, text) = doctor(env).await;
+    assert!(ok, "no check fails:\n{text}");
+    assert!(text.contains("ok       SMTP login: the server accepted the user name and password"), "{text}");
+    assert!(text.contains("ok       migrations: all"), "{text}");
+    assert!(text.contains("0 failed"), "{text}");
+    assert!(
+        text.contains(
+            "dialogforum._domainkey.forum.example. IN TXT \"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\""
+        ),
+        "{text}"
+    );
+    assert!(text.contains("forum.example. IN TXT \"v=spf1 "), "{text}");
+    assert!(text.contains("_dmarc.forum.example. IN TXT \"v=DMARC1; p=quarantine;"), "{text}");
+    assert!(text.contains("skipped  IMAP: not configured"), "{text}");
+    assert!(smtp.messages().is_empty(), "doctor sends nothing");
+
+    // A configuration that cannot be read is a verdict too.
+    let mut env = settings("det%20rigtige%20kodeord");
+    env.push(("DIALOGFORUM_DATABASE__MAX_CONNECTIONS".to_owned(), "0".to_owned()));
+    let (ok, text) = doctor(env).await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("FAIL     configuration: ") && text.contains("database.max_connections: must be at least 1"),
+        "{text}"
+    );
+    db.drop_db().await;
+}
+both_engines!(doctor_names_a_wrong_smtp_password_and_a_missing_migration);
