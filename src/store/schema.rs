@@ -142,3 +142,51 @@ impl Store {
         Ok(MigrationStatus::compare(self.dialect(), rows.as_deref()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows a database migrated by this binary has.
+    fn all_applied() -> Vec<Applied> {
+        SQLITE_MIGRATIONS
+            .iter()
+            .map(|m| Applied { version: m.version, success: true, checksum: m.checksum.to_vec() })
+            .collect()
+    }
+
+    #[test]
+    fn a_database_migrated_by_this_binary_is_current() {
+        let status = MigrationStatus::compare(Dialect::Sqlite, Some(&all_applied()));
+        assert!(status.is_current(), "{status:?}");
+        assert_eq!(status.applied, known(Dialect::Sqlite).len());
+    }
+
+    #[test]
+    fn each_way_of_differing_is_named() {
+        let newest = known(Dialect::Sqlite).pop().unwrap();
+        let mut rows = all_applied();
+        rows.pop();
+        let status = MigrationStatus::compare(Dialect::Sqlite, Some(&rows));
+        assert_eq!(status.missing, vec![newest]);
+        assert!(!status.is_current());
+
+        let mut rows = all_applied();
+        rows.push(Applied { version: 9999, success: true, checksum: Vec::new() });
+        rows[0].checksum = vec![0; 48];
+        rows[1].success = false;
+        let status = MigrationStatus::compare(Dialect::Sqlite, Some(&rows));
+        assert_eq!(status.unknown, vec![9999]);
+        assert_eq!(status.changed[0].version, rows[0].version);
+        assert_eq!(status.failed, vec![rows[1].version]);
+        assert!(status.missing.is_empty());
+    }
+
+    #[test]
+    fn without_a_migrations_table_everything_is_missing() {
+        let status = MigrationStatus::compare(Dialect::Postgres, None);
+        assert!(!status.has_table);
+        assert_eq!(status.missing, known(Dialect::Postgres));
+        assert_eq!(status.missing[0].to_string(), "0001 (core)");
+    }
+}

@@ -92,9 +92,16 @@ async fn a_backup_taken_under_writes_restores_with_nothing_lost(engine: Engine) 
     assert_eq!(check, "ok");
     copy.close().await;
 
-    // A second backup to the same name is refused, unless forced.
-    let (ok, text) = run(&["backup", backup_arg], &env);
+    // A backup to a name that is taken is refused, unless forced; the copy
+    // restored below stays the one taken under writes.
+    let other = files.path().join("another-backup.db");
+    let other_arg = other.to_str().unwrap();
+    let (ok, text) = run(&["backup", other_arg], &env);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["backup", other_arg], &env);
     assert!(!ok && text.contains("already exists") && text.contains("--force"), "{text}");
+    let (ok, text) = run(&["backup", "--force", other_arg], &env);
+    assert!(ok && text.contains("backup written to"), "{text}");
 
     // Restoring over the running service's database is refused.
     let (ok, text) = run(&["restore", backup_arg], &env);
