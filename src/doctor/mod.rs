@@ -1,9 +1,10 @@
 //! `dialogforum doctor`: checks the configuration, the database and its
 //! migrations, the SMTP server (connect, TLS, login — nothing is sent), the
-//! inbound side and the base URL, each with a verdict, the finding in words
-//! and the fix; then prints the DNS records to publish.
+//! inbound side and the base URL (and that it answers), each with a verdict,
+//! the finding in words and the fix; then prints the DNS records to publish.
 
 pub mod dns;
+mod http;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -122,7 +123,8 @@ pub async fn run(settings: &Settings) -> Report {
     let (dkim_check, dkim) = dkim(settings);
     checks.push(dkim_check);
     checks.extend(inbound(settings));
-    checks.push(base_url(settings).await);
+    checks.push(base_url(settings));
+    checks.push(health(settings).await);
     let dns = dns::records(settings, dkim.as_deref());
     Report { checks, dns }
 }
@@ -366,14 +368,13 @@ fn inbound(settings: &Settings) -> Vec<Check> {
     vec![listener, Check::skipped("IMAP", "not configured")]
 }
 
-/// The base URL: https, not this machine, and answering.
-async fn base_url(settings: &Settings) -> Check {
+/// The base URL: https, and not this machine.
+fn base_url(settings: &Settings) -> Check {
     const TOPIC: &str = "base URL";
     let base = settings.base_url();
     let Ok(url) = url::Url::parse(base) else {
         return Check::fail(TOPIC, format!("{base} is not a URL"), "set server.base_url to https://forum.example.dk");
     };
-    let host = url.host_str().unwrap_or_default().to_owned();
     if url.scheme() != "https" {
         return Check::warn(
             TOPIC,
@@ -381,26 +382,38 @@ async fn base_url(settings: &Settings) -> Check {
             "put TLS in front (see the README's reverse proxy example) and set server.base_url to https://…",
         );
     }
-    if host == "localhost" || url.host().is_some_and(|h| matches!(h, url::Host::Ipv4(ip) if ip.is_loopback())) {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => true,
+    };
+    if loopback {
         return Check::warn(
             TOPIC,
             format!("{base} points at this machine: links in mail lead nowhere for readers"),
             "set server.base_url to the address people reach the forum at",
         );
     }
-    let port = url.port_or_known_default().unwrap_or(443);
-    match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect((host.as_str(), port))).await {
-        Ok(Ok(_)) => Check::ok(TOPIC, format!("{base} is https and {host}:{port} accepts connections")),
-        Ok(Err(e)) => Check::warn(
-            TOPIC,
-            format!("{host}:{port} cannot be reached from here ({e})"),
-            "check the DNS name and that the reverse proxy runs (it may only be reachable from outside)",
-        ),
-        Err(_) => Check::warn(
-            TOPIC,
-            format!("{host}:{port} did not answer within 3 s"),
-            "check the DNS name and that the reverse proxy runs (it may only be reachable from outside)",
-        ),
+    Check::ok(TOPIC, format!("{base} is https"))
+}
+
+/// `GET {base}/healthz`: the name resolves, the certificate is valid, the
+/// proxy forwards and the service answers. A warning only when not, since
+/// the address may be reachable from outside alone, or the service stopped.
+async fn health(settings: &Settings) -> Check {
+    const TOPIC: &str = "health check";
+    let target = format!("{}/healthz", settings.base_url());
+    let fix = "check the DNS name, that the reverse proxy runs and forwards to server.bind, and that the \
+               service runs (the address may answer from outside only)";
+    let Ok(url) = url::Url::parse(&target) else {
+        return Check::warn(TOPIC, format!("{target} is not a URL"), "correct server.base_url");
+    };
+    match tokio::time::timeout(LIMIT, http::status(&url)).await {
+        Ok(Ok(status)) if status.starts_with("200") => Check::ok(TOPIC, format!("GET {target} answered {status}")),
+        Ok(Ok(status)) => Check::warn(TOPIC, format!("GET {target} answered {status}, not 200 OK"), fix),
+        Ok(Err(e)) => Check::warn(TOPIC, format!("GET {target} failed: {e}"), fix),
+        Err(_) => Check::warn(TOPIC, format!("GET {target} had no answer within {} s", LIMIT.as_secs()), fix),
     }
 }
 

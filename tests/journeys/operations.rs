@@ -207,7 +207,10 @@ async fn doctor_names_a_wrong_smtp_password_and_a_missing_migration(engine: Engi
     let key = tempfile::NamedTempFile::new().unwrap();
     // RFC 8032 §7.1, test 1: the seed, and the public key it gives.
     std::fs::write(key.path(), "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=\n").unwrap();
+    // A service running at the base URL answers its health check.
+    let service = TestApp::spawn(engine).await;
     let mut env = settings("det%20rigtige%20kodeord");
+    env.push(("DIALOGFORUM_SERVER__BASE_URL".to_owned(), service.base.clone()));
     env.push(("DIALOGFORUM_MAIL__DKIM_KEY_FILE".to_owned(), key.path().display().to_string()));
     env.push(("DIALOGFORUM_MAIL__DKIM_ALGORITHM".to_owned(), "ed25519".to_owned()));
     let (ok, text) = doctor(env).await;
@@ -224,6 +227,8 @@ async fn doctor_names_a_wrong_smtp_password_and_a_missing_migration(engine: Engi
     assert!(text.contains("forum.example. IN TXT \"v=spf1 "), "{text}");
     assert!(text.contains("_dmarc.forum.example. IN TXT \"v=DMARC1; p=quarantine;"), "{text}");
     assert!(text.contains("skipped  IMAP: not configured"), "{text}");
+    assert!(text.contains(&format!("ok       health check: GET {}/healthz answered 200 OK", service.base)), "{text}");
+    service.stop().await;
     assert!(smtp.messages().is_empty(), "doctor sends nothing");
 
     // A configuration that cannot be read is a verdict too.
