@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `demo`, `user add`, `token create`,
-//! `import`, `export`, `campaign`.
+//! `import`, `export`, `campaign`, `backup`, `restore`, `doctor`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -62,6 +62,23 @@ enum Command {
         #[command(subcommand)]
         command: CampaignCommand,
     },
+    /// Copy the SQLite database to FILE while the service runs (PostgreSQL: pg_dump, see the README).
+    Backup {
+        /// The file to write; it must not exist yet unless --force is given.
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the SQLite database with the backup FILE (stop the service first);
+    /// the old database is kept as <name>.before-restore.
+    Restore {
+        /// A file written by `dialogforum backup`.
+        file: PathBuf,
+    },
+    /// Check the configuration, the database and its migrations, the SMTP server
+    /// (without sending) and the base URL; print the DNS records to publish.
+    Doctor,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +165,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
+        Err(e) if matches!(cli.command, Command::Doctor) => {
+            print!("{}", crate::doctor::Report::unreadable_configuration(&e.to_string()).render());
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -268,7 +289,48 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Campaign { command: CampaignCommand::Status { id, watch } } => {
             campaign_status(&settings, &id, watch).await
         }
+        Command::Backup { file, force } => backup(&settings, &file, force).await,
+        Command::Restore { file } => restore(&settings, &file).await,
+        Command::Doctor => {
+            let report = crate::doctor::run(&settings).await;
+            print!("{}", report.render());
+            if report.failed() {
+                bail!("doctor found problems: the lines marked FAIL say what to fix");
+            }
+            Ok(())
+        }
     }
+}
+
+/// `backup FILE`: an online copy of the SQLite database.
+async fn backup(settings: &Settings, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    if !settings.database.url.starts_with("sqlite:") {
+        bail!("{}", crate::backup::POSTGRES_BACKUP);
+    }
+    let done = crate::backup::backup(&settings.database.url, file, force).await?;
+    println!(
+        "backup written to {} ({} KiB, {} migrations, integrity check ok)",
+        file.display(),
+        done.bytes.div_ceil(1024),
+        done.migrations
+    );
+    Ok(())
+}
+
+/// `restore FILE`: the SQLite database replaced by a backup.
+async fn restore(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    if !settings.database.url.starts_with("sqlite:") {
+        bail!("{}", crate::backup::POSTGRES_RESTORE);
+    }
+    let done = crate::backup::restore(file, &settings.database.url).await?;
+    println!("restored {} into {} ({} migrations)", file.display(), done.target.display(), done.migrations);
+    if let Some(kept) = &done.kept {
+        println!("the database that was there is kept as {}", kept.display());
+    }
+    if done.pending > 0 {
+        println!("the backup lacks {} newer migration(s); the service applies them when it starts", done.pending);
+    }
+    Ok(())
 }
 
 async fn campaign_status(settings: &Settings, id: &str, watch: bool) -> anyhow::Result<()> {

@@ -3,13 +3,16 @@
 //! evaluations and exports.
 //!
 //! Dependencies point one way: `domain` ← (`i18n`, `store`) ← `mail` ← `forum` ← `web` ← `app` ← `cli`;
-//! `supervise` (restarting background tasks) depends on none of them.
+//! `supervise` (restarting background tasks) depends on none of them; `backup`
+//! (SQLite copies) stands on `store`, `doctor` (checks for operators) beside `app`.
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod domain;
 pub mod forum;
 pub mod i18n;

@@ -34,6 +34,7 @@ pub mod rate;
 pub mod registrations;
 pub mod retention;
 pub mod rsvp;
+pub mod schema;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod tokens;

@@ -18,6 +18,7 @@ mod language_walk;
 mod list;
 mod mail;
 mod meetings;
+mod operations;
 mod organiser;
 mod public_duties;
 mod public_page;

@@ -1,4 +1,5 @@
-//! Our own SMTP connections, built on lettre's protocol client.
+//! Our own SMTP connections, built on lettre's protocol client, and a trial
+//! connection (connect, TLS, login, no message) for `doctor`.
 //!
 //! lettre 0.11's stock transport never sets `TCP_NODELAY` and writes the
 //! message and the end-of-data marker separately, so each message waits for
@@ -176,14 +177,197 @@ impl SmtpTarget {
             }
             conn
         };
-        if let Some(source) = &self.oauth2 {
-            let token = source.token().await.map_err(|e| SendError::Transient(format!("connect: {e}")))?;
-            let c = Credentials::new(self.user.clone(), token);
-            conn.auth(&[Mechanism::Xoauth2], &c).await.map_err(|e| transient(&e))?;
-        } else if let Some(c) = &self.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await.map_err(|e| transient(&e))?;
+        match self.login().await {
+            Login::None => {}
+            Login::NoToken(why) => return Err(SendError::Transient(format!("connect: {why}"))),
+            Login::With(mechanisms, c, _) => {
+                conn.auth(mechanisms, &c).await.map_err(|e| transient(&e))?;
+            }
         }
         Ok(Connection { inner: conn })
+    }
+}
+
+/// How one step of a trial connection went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// It worked; the text says how.
+    Done(String),
+    /// It worked, with a reservation the text names.
+    Doubtful(String),
+    /// It does not apply, or an earlier step failed; the text says which.
+    Skipped(String),
+    /// It failed; the text says how, in the server's words where it gave any.
+    Failed(String),
+}
+
+/// A trial connection: connect and greet, secure, log in, then `QUIT`.
+/// Nothing is sent.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub connect: Step,
+    pub tls: Step,
+    pub auth: Step,
+}
+
+impl SmtpTarget {
+    /// `host:port`, for messages.
+    #[must_use]
+    pub fn endpoint(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Tries each step of a connection as [`SmtpTarget::connect`] takes them,
+    /// each within `limit`, and says how far it got.
+    pub async fn probe(&self, limit: Duration) -> Probe {
+        let mut probe = Probe {
+            connect: Step::Failed(String::new()),
+            tls: Step::Skipped("not tried: no connection".into()),
+            auth: Step::Skipped("not tried: no connection".into()),
+        };
+        let tls = match TlsParameters::new(self.host.clone()) {
+            Ok(t) => t,
+            Err(e) => {
+                probe.connect = Step::Failed(format!("TLS cannot be set up for {}: {e}", self.host));
+                return probe;
+            }
+        };
+        let opened = if self.tls == TlsMode::Wrapper {
+            self.probe_wrapped(limit, tls, &mut probe).await
+        } else {
+            self.probe_plain(limit, tls, &mut probe).await
+        };
+        let Some(mut conn) = opened else { return probe };
+        probe.auth = match self.login().await {
+            Login::None => Step::Skipped(
+                "mail.smtp_url has no user name: the server must relay for this host without a login".into(),
+            ),
+            Login::NoToken(why) => Step::Failed(format!("no OAuth2 token to log in with: {why}")),
+            Login::With(mechanisms, c, what) => match tokio::time::timeout(limit, conn.auth(mechanisms, &c)).await {
+                Ok(Ok(_)) => Step::Done(format!("the server accepted {what}")),
+                Ok(Err(e)) if e.is_permanent() => Step::Failed(format!("the server refused {what} ({e})")),
+                Ok(Err(e)) if e.is_client() => Step::Failed(format!(
+                    "the server offers no login this service can use ({}), or offers it only over TLS",
+                    mechanisms.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ")
+                )),
+                Ok(Err(e)) => Step::Failed(format!("the login did not go through: {e}")),
+                Err(_) => Step::Failed(format!("no answer to the login within {} s", limit.as_secs())),
+            },
+        };
+        let _ = tokio::time::timeout(limit, conn.quit()).await;
+        probe
+    }
+
+    /// Connects with TLS from the first byte; fills in the connect and TLS steps.
+    async fn probe_wrapped(
+        &self,
+        limit: Duration,
+        tls: TlsParameters,
+        probe: &mut Probe,
+    ) -> Option<AsyncSmtpConnection> {
+        let endpoint = self.endpoint();
+        let opened = AsyncSmtpConnection::connect_tokio1(
+            (self.host.as_str(), self.port),
+            Some(limit),
+            &self.hello,
+            Some(tls),
+            None,
+        );
+        match tokio::time::timeout(limit, opened).await {
+            Ok(Ok(c)) => {
+                probe.connect = Step::Done(format!("{endpoint} answered the greeting"));
+                probe.tls = Step::Done("TLS from the first byte (smtps://), certificate valid".into());
+                Some(c)
+            }
+            Ok(Err(e)) if e.is_tls() => {
+                probe.connect = Step::Done(format!("{endpoint} accepted the connection"));
+                probe.tls = Step::Failed(format!("the TLS handshake failed: {e}"));
+                None
+            }
+            Ok(Err(e)) => {
+                probe.connect = Step::Failed(format!("cannot connect to {endpoint}: {e}"));
+                None
+            }
+            Err(_) => {
+                probe.connect = Step::Failed(format!("no answer from {endpoint} within {} s", limit.as_secs()));
+                None
+            }
+        }
+    }
+
+    /// Connects in the clear and asks for STARTTLS when the server offers it
+    /// (or the URL insists); fills in the connect and TLS steps.
+    async fn probe_plain(&self, limit: Duration, tls: TlsParameters, probe: &mut Probe) -> Option<AsyncSmtpConnection> {
+        let endpoint = self.endpoint();
+        let late = || format!("no answer from {endpoint} within {} s", limit.as_secs());
+        let opened = async {
+            let stream = TcpStream::connect((self.host.as_str(), self.port)).await?;
+            stream.set_nodelay(true)?;
+            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
+                .await
+                .map_err(std::io::Error::other)
+        };
+        let mut conn = match tokio::time::timeout(limit, opened).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                probe.connect = Step::Failed(format!("cannot connect to {endpoint}: {e}"));
+                return None;
+            }
+            Err(_) => {
+                probe.connect = Step::Failed(late());
+                return None;
+            }
+        };
+        probe.connect = Step::Done(format!("{endpoint} answered the greeting and EHLO"));
+        if conn.can_starttls() {
+            match tokio::time::timeout(limit, conn.starttls(tls, &self.hello)).await {
+                Ok(Ok(())) => probe.tls = Step::Done("STARTTLS, certificate valid".into()),
+                Ok(Err(e)) => {
+                    probe.tls = Step::Failed(format!("STARTTLS failed: {e}"));
+                    probe.auth = Step::Skipped("not tried: no secure connection".into());
+                    return None;
+                }
+                Err(_) => {
+                    probe.tls = Step::Failed(late());
+                    return None;
+                }
+            }
+        } else if self.tls == TlsMode::Required {
+            probe.tls = Step::Failed("the server does not offer STARTTLS, and mail.smtp_url asks for it".into());
+            probe.auth = Step::Skipped("not tried: no secure connection".into());
+            let _ = conn.quit().await;
+            return None;
+        } else {
+            probe.tls = Step::Doubtful("the server does not offer STARTTLS: mail travels unencrypted".into());
+        }
+        Some(conn)
+    }
+}
+
+/// How a connection logs in.
+enum Login {
+    /// It does not: the server relays for this host.
+    None,
+    /// With XOAUTH2, but the token source gave no token; the text says why.
+    NoToken(String),
+    /// With these mechanisms and credentials, named for messages.
+    With(&'static [Mechanism], Credentials, &'static str),
+}
+
+impl SmtpTarget {
+    /// The login the settings ask for: XOAUTH2 with a fresh token when a
+    /// token source is set, else the URL's user name and password.
+    async fn login(&self) -> Login {
+        if let Some(source) = &self.oauth2 {
+            return match source.token().await {
+                Ok(token) => Login::With(&[Mechanism::Xoauth2], Credentials::new(self.user.clone(), token), "the OAuth2 token"),
+                Err(why) => Login::NoToken(why),
+            };
+        }
+        match &self.credentials {
+            Some(c) => Login::With(&[Mechanism::Plain, Mechanism::Login], c.clone(), "the user name and password"),
+            None => Login::None,
+        }
     }
 }
 

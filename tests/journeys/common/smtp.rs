@@ -1,7 +1,8 @@
 //! A real SMTP server on a local port for tests, built on the `mailin`
 //! protocol state machine. It records every command line and message, can
 //! answer chosen recipients with 4xx or 5xx, can be stopped and started again
-//! on the same port, and counts concurrent connections. Also a raw SMTP
+//! on the same port, counts concurrent connections, and can ask for a login
+//! (AUTH PLAIN or LOGIN, without TLS) with one user name and password. Also a raw SMTP
 //! client, for talking to the app's own inbound listener.
 
 use mail_parser::MimeHeaders as _;
@@ -11,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use mailin::{Action, Handler, Response, SessionBuilder};
+use mailin::{Action, AuthMechanism, Handler, Response, SessionBuilder};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -103,6 +104,8 @@ struct State {
     throttle_next: usize,
     /// When each of those answers was given.
     throttled_at: Vec<Instant>,
+    /// The user name and password a client must log in with, if any.
+    login: Option<(String, String)>,
 }
 
 /// The server; clone to share.
@@ -120,6 +123,14 @@ impl SmtpServer {
         let addr = listener.local_addr().expect("address");
         let server = Self { addr, state: Arc::default(), task: Arc::default() };
         server.serve(listener);
+        server
+    }
+
+    /// Starts on a free local port, offering AUTH PLAIN and LOGIN and taking
+    /// only `user` with `password`.
+    pub async fn start_with_login(user: &str, password: &str) -> Self {
+        let server = Self::start().await;
+        server.state.lock().unwrap().login = Some((user.to_owned(), password.to_owned()));
         server
     }
 
@@ -357,6 +368,18 @@ impl Handler for Recorder {
         Ok(())
     }
 
+    fn auth_plain(&mut self, _authorization_id: &str, authentication_id: &str, password: &str) -> Response {
+        self.auth_login(authentication_id, password)
+    }
+
+    fn auth_login(&mut self, username: &str, password: &str) -> Response {
+        let state = self.state.lock().unwrap();
+        match &state.login {
+            Some((u, p)) if u == username && p == password => mailin::response::AUTH_OK,
+            _ => mailin::response::INVALID_CREDENTIALS,
+        }
+    }
+
     fn data_end(&mut self) -> Response {
         let message = Received {
             from: std::mem::take(&mut self.from),
@@ -383,7 +406,10 @@ async fn session(stream: tokio::net::TcpStream, ip: IpAddr, state: Arc<Mutex<Sta
 async fn converse(stream: tokio::net::TcpStream, ip: IpAddr, state: Arc<Mutex<State>>) -> io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    let builder = SessionBuilder::new("smtp.test.example");
+    let mut builder = SessionBuilder::new("smtp.test.example");
+    if state.lock().unwrap().login.is_some() {
+        builder.enable_auth(AuthMechanism::Plain).enable_auth(AuthMechanism::Login).insecure_enable_plaintext_auth();
+    }
     let mut session = builder
         .build(ip, Recorder { state: Arc::clone(&state), from: String::new(), to: Vec::new(), data: Vec::new() });
     write.write_all(&session.greeting().buffer()?).await?;
