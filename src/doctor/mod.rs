@@ -277,7 +277,11 @@ async fn smtp(settings: &Settings) -> Vec<Check> {
     if settings.mail.transport != Transport::Smtp {
         return vec![Check::skipped("SMTP", "mail.transport is not \"smtp\"")];
     }
-    let target = match SmtpTarget::from_url(&settings.mail.smtp_url) {
+    let oauth2 = crate::mail::oauth2::TokenSource::from_settings(
+        &settings.mail.oauth2_token_file,
+        &settings.mail.oauth2_token_command,
+    );
+    let target = match SmtpTarget::from_url(&settings.mail.smtp_url).map(|t| t.with_oauth2(oauth2)) {
         Ok(t) => t,
         Err(e) => {
             return vec![Check::fail("SMTP", e, "give mail.smtp_url as smtp://host:587?tls=required or smtps://…")];
