@@ -22,5 +22,6 @@ mod public_duties;
 mod public_page;
 mod rsvp;
 mod safety;
+mod seats;
 mod subscribers;
 mod trust;

@@ -1,4 +1,4 @@
-//! A meeting's registrations and check-in at the door.
+//! A meeting's registrations, check-in at the door, and the draw of a lottery's seats.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/registrations", get(list))
         .route("/meetings/{id}/checkins", post(check_in))
         .route("/meetings/{id}/waitlist", post(reorder_waitlist))
+        .route("/meetings/{id}/allocate", post(allocate))
 }
 
 /// One person's registration.
@@ -169,4 +170,40 @@ async fn reorder_waitlist(
     let waiting = door::reorder_waitlist(&state.forum, &Actor::of(&user), meeting.id, &first).await?;
     let items = waiting.into_iter().map(RegistrationJson::from).collect();
     Ok(Json(Waitlist { items, next: None }))
+}
+
+/// The draw of a lottery's seats.
+#[derive(Serialize, ToSchema)]
+pub struct DrawJson {
+    /// The seed the draw was made from (64 hex digits): each applicant's ticket
+    /// is the SHA-256 of the seed's bytes followed by the registration id, and
+    /// seats go in ascending order of tickets within the limits.
+    seed: String,
+    #[schema(format = DateTime)]
+    drawn_at: String,
+    /// Registration ids given a seat, in drawn order.
+    seated: Vec<Uuid>,
+    /// Registration ids on the waiting list, first in line first.
+    waitlist: Vec<Uuid>,
+}
+
+/// Draws the seats of a lottery meeting now, instead of at the end of its
+/// application window, and tells every applicant by mail.
+#[utoipa::path(post, path = "/meetings/{id}/allocate", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = DrawJson), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn allocate(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<MeetingId>,
+) -> Result<Json<DrawJson>> {
+    let drawn = crate::forum::rsvp::allocate(&state.forum, &Actor::of(&user), id).await?;
+    let m = state.store.meeting(id).await?;
+    let record = m.drawn.ok_or_else(|| Error::Internal(anyhow::anyhow!("the draw was not recorded")))?;
+    Ok(Json(DrawJson {
+        seed: record.seed.to_hex(),
+        drawn_at: rfc3339(record.at),
+        seated: drawn.seated.iter().map(|r| r.uuid()).collect(),
+        waitlist: drawn.waitlist.iter().map(|r| r.uuid()).collect(),
+    }))
 }
