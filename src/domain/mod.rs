@@ -22,7 +22,7 @@ pub use file_name::{FileName, FileNameError};
 pub use ids::{CampaignId, MeetingId, OrganisationId, OutboxId, PersonId, RegistrationId, UserId};
 pub use meeting::{MeetingFormat, MeetingStatus, MoveRefused, PublicPhase, RegistrationStatus};
 pub use meeting_rules::{Broken, MeetingField, MeetingShape, is_track_key};
-pub use seating::{Allocation, DrawSeed, Seating};
+pub use seating::{Allocation, DrawSeed, Reason, ReasonError, Seating};
 pub use text::{Name, Note, ParseError, SingleLine, name_key, search_fold};
 pub use time::{MEETING_YEARS, Timestamp, copenhagen, is_meeting_time, link_expiry, shifted};
 pub use token::{Token, TokenHash, TokenPurpose};

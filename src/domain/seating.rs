@@ -117,6 +117,37 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Why an organiser changed by hand who has a seat: a note that says something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+/// Why a reason was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReasonError {
+    #[error("a reason is needed")]
+    Empty,
+    #[error(transparent)]
+    Note(#[from] super::ParseError),
+}
+
+impl Reason {
+    /// Reads a reason: a [`super::Note`] that is not empty.
+    ///
+    /// # Errors
+    /// An empty text, or one a note may not be.
+    pub fn parse(s: &str) -> Result<Self, ReasonError> {
+        let note = super::Note::parse(s)?;
+        let text = note.as_str().trim();
+        if text.is_empty() { Err(ReasonError::Empty) } else { Ok(Self(text.to_owned())) }
+    }
+
+    /// The reason as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One who applied for a seat: their registration, organisation and track.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant<I, O> {
@@ -240,6 +271,14 @@ mod tests {
             assert!(n + usize::from(before) <= 2, "organisation {org} has {n}");
         }
         assert!(out.seated.iter().filter(|id| of(id).track.as_deref() == Some("a")).count() <= 3);
+    }
+
+    #[test]
+    fn a_reason_says_something() {
+        use super::{Reason, ReasonError};
+        assert_eq!(Reason::parse("  \n ").unwrap_err(), ReasonError::Empty);
+        assert_eq!(Reason::parse(" Taler på mødet ").unwrap().as_str(), "Taler på mødet");
+        assert!(matches!(Reason::parse(&"x".repeat(2000)), Err(ReasonError::Note(_))));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::subscriptions::{Consent, sha256_hex};
 use super::{Result, Store, StoreError, WriteTx, db_time, dialect, from_db_time, now, on_pool, on_tx};
 use crate::domain::seating::{Applicant, Draw, DrawLimits};
-use crate::domain::{Allocation, DrawSeed, MeetingId, PersonId, RegistrationId, RegistrationStatus, Timestamp};
+use crate::domain::{Allocation, DrawSeed, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, Timestamp};
 
 /// The purpose of a consent record for naming the person's organisation on a
 /// meeting's public list of participants.
@@ -890,4 +890,66 @@ pub async fn draw(
         }
     });
     Ok(Some(drawn))
+}
+
+/// A change an organiser made by hand to who has a seat, with its reason.
+#[derive(Debug, Clone)]
+pub struct SeatChange {
+    pub at: Timestamp,
+    /// What was done (`waitlist.move`, `waitlist.reorder`, …) and how.
+    pub action: String,
+    /// The person it concerned, if one and not erased since.
+    pub name: Option<String>,
+    pub reason: String,
+    /// Who made it, as the audit log names them.
+    pub by: String,
+}
+
+/// Records on `meeting`'s own record that `by` changed by hand who has a
+/// seat (`action`, about `registration` when it concerned one person),
+/// for `reason`.
+pub async fn record_seat_change(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    registration: Option<RegistrationId>,
+    action: &str,
+    reason: &Reason,
+    by: &str,
+) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into seat_change (id, meeting_id, registration_id, action, reason, changed_by, changed_at) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(meeting.uuid())
+        .bind(registration.map(RegistrationId::uuid))
+        .bind(action)
+        .bind(reason.as_str())
+        .bind(by)
+        .bind(db_time(now()))
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
+impl Store {
+    /// The changes organisers made by hand to who has a seat at `meeting`, oldest first.
+    pub async fn seat_changes(&self, meeting: MeetingId) -> Result<Vec<SeatChange>> {
+        let rows: Vec<(i64, String, Option<String>, String, String)> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select s.changed_at, s.action, p.name, s.reason, s.changed_by from seat_change s \
+                 left join registration r on r.id = s.registration_id left join person p on p.id = r.person_id \
+                 where s.meeting_id = $1 order by s.changed_at, s.id",
+            )
+            .bind(meeting.uuid())
+            .fetch_all(db)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(at, action, name, reason, by)| SeatChange { at: from_db_time(at), action, name, reason, by })
+            .collect())
+    }
 }

@@ -237,6 +237,12 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         seat_links.push(format!("/rsvp/{link}"));
     }
     assert_eq!(api.act(&format!("/meetings/{drawn}/allocate")).await.status(), 200);
+    let registered: Value = api.json(&format!("/meetings/{meeting}/registrations")).await;
+    let waiting =
+        registered["items"].as_array().unwrap().iter().find(|r| r["status"] == "waitlisted").expect("one waits")["id"]
+            .clone();
+    let moved = json!({"order": [waiting], "reason": "Oplægsholder"});
+    assert_eq!(api.post(&format!("/meetings/{meeting}/waitlist"), &moved).await.status(), 200);
     api.invite(&meeting, &json!({"audience": {"all": true}, "send_at": "2031-04-01T09:00:00+02:00"})).await;
     api.invite(&meeting, &json!({"audience": {"all": true}, "send_at": "2031-04-02T09:00:00+02:00"})).await;
 

@@ -246,3 +246,58 @@ async fn a_lottery_draws_by_itself_when_its_application_window_closes(engine: En
     app.stop().await;
 }
 both_engines!(a_lottery_draws_by_itself_when_its_application_window_closes);
+
+async fn a_move_on_the_waiting_list_asks_for_a_reason_kept_with_the_meeting_and_in_the_audit_log(engine: Engine) {
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, json!({"capacity": 1})).await;
+    let people = invite(&app, m, "p", 3, 3).await;
+    for (rsvp, _) in &people {
+        assert_eq!(app.rsvp(rsvp, "yes").await.status(), 200);
+    }
+    let waiting = || async {
+        let regs = registrations(&app, &token, m).await;
+        regs.into_iter()
+            .filter(|r| r["status"] == "waitlisted")
+            .map(|r| r["email"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(waiting().await, [people[1].1.clone(), people[2].1.clone()]);
+    let last = registrations(&app, &token, m).await.into_iter().find(|r| r["email"] == people[2].1.as_str()).unwrap();
+    let last = last["id"].as_str().unwrap().to_owned();
+
+    // The API asks for the reason, and changes nothing without it.
+    let api = app.api(&token);
+    let res = api.post(&format!("/meetings/{m}/waitlist"), &json!({"order": [last], "reason": null})).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(res.text().await.unwrap().contains("reason"));
+    assert_eq!(waiting().await, [people[1].1.clone(), people[2].1.clone()], "nothing moved");
+
+    // The page asks in a confirm step, and keeps what was typed when it refuses.
+    let organiser = app.sign_in("org@forum.example").await;
+    let path = format!("/admin/meetings/{m}/waitlist/{last}");
+    let html = common::text(organiser.post(&path, &[("to", "top")]).await, 200).await;
+    assert!(html.contains("Begrundelse (påkrævet)") && html.contains(r#"name="message""#), "{html}");
+    let res = organiser.post(&path, &[("to", "top"), ("confirm", "yes"), ("message", "  ")]).await;
+    let html = common::text(res, 422).await;
+    assert!(html.contains(r#"id="message-error""#) && html.contains("Skriv en begrundelse."), "{html}");
+    assert_eq!(waiting().await, [people[1].1.clone(), people[2].1.clone()], "nothing moved");
+    let res =
+        organiser.post(&path, &[("to", "top"), ("confirm", "yes"), ("message", "Oplægsholder fra Firma 2")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(waiting().await, [people[2].1.clone(), people[1].1.clone()]);
+
+    // The meeting's record shows the change, its reason and who made it; so does the audit log.
+    let html = common::text(organiser.get(&format!("/admin/meetings/{m}/registrations")).await, 200).await;
+    assert!(html.contains("Flyttet øverst på ventelisten") && html.contains("Oplægsholder fra Firma 2"), "{html}");
+    assert!(!html.contains("org@forum.example"), "the organiser's address is masked");
+    let audited: Vec<String> = on_db!(app.db, |pool| sqlx::query_scalar(
+        "select detail from audit_log where action = 'waitlist.move' order by id"
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap());
+    assert_eq!(audited, ["top; reason: Oplægsholder fra Firma 2"]);
+    app.stop().await;
+}
+both_engines!(a_move_on_the_waiting_list_asks_for_a_reason_kept_with_the_meeting_and_in_the_audit_log);

@@ -76,6 +76,8 @@ struct RegistrationsPage {
     /// A lottery that may be drawn now.
     can_draw: bool,
     confirm: Option<ConfirmStep>,
+    /// Changes made by hand to who has a seat: (when, what, whom, reason, by whom).
+    changes: Vec<(String, &'static str, String, String, String)>,
 }
 
 impl RegistrationsPage {
@@ -99,7 +101,11 @@ async fn page(
         let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
         audit::record_read(&state.store, &organiser.actor(), &entry).await?;
     }
-    Ok(view(ctx, &meeting, regs, kept, counts_only, organiser.csrf))
+    let mut page = view(ctx, &meeting, regs, kept, counts_only, organiser.csrf);
+    if !counts_only {
+        page.changes = changes(&state, &meeting, page.lang).await?;
+    }
+    Ok(page)
 }
 
 /// Draws the seats of a lottery meeting now ([`forum::rsvp::allocate`]),
@@ -129,6 +135,7 @@ async fn allocate(
         let heading = lang.pick("Træk pladserne nu?", "Draw the seats now?");
         let button = lang.pick("Ja, træk pladserne", "Yes, draw the seats");
         let mut page = view(ctx, &meeting, regs, kept, false, organiser.csrf.clone());
+        page.changes = changes(&state, &meeting, lang).await?;
         page.confirm = Some(
             ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{id}/allocate"), button)
                 .back_to(format!("/admin/meetings/{id}/registrations")),
@@ -137,6 +144,31 @@ async fn allocate(
     }
     forum::rsvp::allocate(&state.forum, &organiser.actor(), id).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}/registrations")).into_response())
+}
+
+/// The changes organisers made by hand to who has a seat at `meeting`, as the page shows them.
+async fn changes(
+    state: &AppState,
+    meeting: &Meeting,
+    lang: Lang,
+) -> Result<Vec<(String, &'static str, String, String, String)>> {
+    let what = |action: &str| match action {
+        "waitlist.move.top" => lang.pick("Flyttet øverst på ventelisten", "Moved to the top of the waiting list"),
+        "waitlist.move.up" => lang.pick("Flyttet op på ventelisten", "Moved up the waiting list"),
+        "waitlist.move.down" => lang.pick("Flyttet ned på ventelisten", "Moved down the waiting list"),
+        "waitlist.reorder" => lang.pick("Ventelisten ordnet på ny", "Waiting list reordered"),
+        _ => lang.pick("Ændret", "Changed"),
+    };
+    Ok(state
+        .store
+        .seat_changes(meeting.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let when = format!("{} {}", lang.date(c.at), lang.time(c.at));
+            (when, what(&c.action), c.name.unwrap_or_default(), c.reason, c.by)
+        })
+        .collect())
 }
 
 /// The sentences that say how `meeting` gives its seats.
@@ -270,5 +302,6 @@ fn view(
             && meeting.drawn.is_none()
             && meeting.status.accepts_answers(),
         confirm: None,
+        changes: Vec::new(),
     }
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Problem, rfc3339};
-use crate::domain::{MeetingId, RegistrationId};
+use crate::domain::{MeetingId, Reason, ReasonError, RegistrationId};
 use crate::forum::{ForumError, door};
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
@@ -143,6 +143,9 @@ pub struct WaitlistOrder {
     /// named keep their order behind them, so naming one id moves that person
     /// to the top.
     order: Vec<Uuid>,
+    /// Why (required): kept in the audit log and the meeting's record of seat changes.
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// The waiting list, first in line first.
@@ -166,8 +169,12 @@ async fn reorder_waitlist(
 ) -> Result<Json<Waitlist>> {
     let meeting = state.store.meeting(id).await?;
     let Json(w) = body?;
+    let reason = Reason::parse(w.reason.as_deref().unwrap_or_default()).map_err(|e| match e {
+        ReasonError::Empty => Error::invalid("reason", "give the reason for the change; it is kept with the meeting"),
+        ReasonError::Note(e) => Error::invalid("reason", e),
+    })?;
     let first: Vec<RegistrationId> = w.order.into_iter().map(RegistrationId::from_uuid).collect();
-    let waiting = door::reorder_waitlist(&state.forum, &Actor::of(&user), meeting.id, &first).await?;
+    let waiting = door::reorder_waitlist(&state.forum, &Actor::of(&user), meeting.id, &first, &reason).await?;
     let items = waiting.into_iter().map(RegistrationJson::from).collect();
     Ok(Json(Waitlist { items, next: None }))
 }
