@@ -161,6 +161,8 @@ impl Lang {
             Broken::CloseBeforeOpening => "The application deadline must be after the opening.".into(),
             Broken::CloseAfterStart if da => "Ansøgningsfristen skal ligge før mødet.".into(),
             Broken::CloseAfterStart => "The application deadline must be before the meeting.".into(),
+            Broken::AlreadyDrawn if da => "Pladserne er trukket; lodtrækningen og dens frist kan ikke ændres.".into(),
+            Broken::AlreadyDrawn => "The seats have been drawn; the lottery and its deadline cannot change.".into(),
         }
     }
 

@@ -95,12 +95,22 @@ pub enum Broken {
     CloseBeforeOpening,
     /// An application window closing at or after the start.
     CloseAfterStart,
+    /// A change to how seats are given after the lottery was drawn.
+    AlreadyDrawn,
 }
 
 /// Whether `s` may be a track's key: lowercase ASCII letters, digits and hyphens.
 #[must_use]
 pub fn is_track_key(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The rule broken when a meeting whose lottery was drawn (`before`) is
+/// given another way of handing out its seats (`after`): the draw stands.
+#[must_use]
+pub fn seating_change_after_draw(before: Seating, after: Seating) -> Option<(MeetingField, Broken)> {
+    let same = before.allocation == after.allocation && before.applications_close_at == after.applications_close_at;
+    (!same).then_some((MeetingField::ApplicationsCloseAt, Broken::AlreadyDrawn))
 }
 
 impl MeetingShape<'_> {
@@ -260,6 +270,21 @@ mod tests {
         assert_eq!(m.broken(), [(MeetingField::ApplicationsCloseAt, Broken::CloseAfterStart)]);
         m.seating.applications_close_at = None;
         assert_eq!(m.broken(), [(MeetingField::ApplicationsCloseAt, Broken::CloseNeeded)]);
+    }
+
+    #[test]
+    fn a_drawn_lottery_keeps_its_way_of_giving_seats() {
+        use crate::domain::{Allocation, Seating};
+        let close: Timestamp = "2027-05-01T10:00:00Z".parse().unwrap();
+        let drawn =
+            Seating { allocation: Allocation::Lottery, applications_close_at: Some(close), ..Seating::default() };
+        assert_eq!(super::seating_change_after_draw(drawn, drawn), None);
+        let opened_later = Seating { registration_opens_at: Some(close), ..drawn };
+        assert_eq!(super::seating_change_after_draw(drawn, opened_later), None, "the opening time is not the draw's");
+        assert_eq!(
+            super::seating_change_after_draw(drawn, Seating::default()),
+            Some((MeetingField::ApplicationsCloseAt, Broken::AlreadyDrawn))
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use email::Email;
 pub use file_name::{FileName, FileNameError};
 pub use ids::{CampaignId, MeetingId, OrganisationId, OutboxId, PersonId, RegistrationId, UserId};
 pub use meeting::{MeetingFormat, MeetingStatus, MoveRefused, PublicPhase, RegistrationStatus};
-pub use meeting_rules::{Broken, MeetingField, MeetingShape, is_track_key};
+pub use meeting_rules::{Broken, MeetingField, MeetingShape, is_track_key, seating_change_after_draw};
 pub use seating::{Allocation, DrawSeed, Reason, ReasonError, Seating};
 pub use text::{Name, Note, ParseError, SingleLine, name_key, search_fold};
 pub use time::{MEETING_YEARS, Timestamp, copenhagen, is_meeting_time, link_expiry, shifted};

@@ -210,6 +210,9 @@ async fn a_lottery_draws_ten_of_forty_within_two_per_organisation_reproducibly_a
         }
     }
 
+    let res = api.patch(&format!("/meetings/{m}"), &json!({"allocation": "first_come"})).await;
+    assert_eq!(res.status(), 422, "the draw stands");
+
     // Answers after the draw go first come onto the waiting list.
     let late = invite(&app, m, "late", 1, 1).await;
     let res = app.rsvp(&late[0].0, "yes").await;
@@ -301,3 +304,42 @@ async fn a_move_on_the_waiting_list_asks_for_a_reason_kept_with_the_meeting_and_
     app.stop().await;
 }
 both_engines!(a_move_on_the_waiting_list_asks_for_a_reason_kept_with_the_meeting_and_in_the_audit_log);
+
+async fn the_meeting_form_takes_an_opening_time_and_a_lottery_with_each_mistake_by_its_field(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let organiser = app.sign_in_as("org@forum.example", Role::Organiser).await;
+    let form = |allocation: &'static str, close: &'static str| {
+        vec![
+            ("title", "Markedsdialog om AI"),
+            ("starts_at", "2030-03-01T09:00"),
+            ("ends_at", "2030-03-01T12:00"),
+            ("format", "physical"),
+            ("registration_opens_at", "2030-02-01T10:00"),
+            ("allocation", allocation),
+            ("applications_close_at", close),
+        ]
+    };
+    let html = common::text(organiser.post("/admin/meetings/new", &form("lottery", "")).await, 422).await;
+    assert!(html.contains(r#"id="applications_close_at-error""#), "{html}");
+    assert!(html.contains("Et møde med lodtrækning skal have en ansøgningsfrist."));
+    assert!(html.contains(r#"value="2030-02-01T10:00""#), "what was typed is kept");
+    let html =
+        common::text(organiser.post("/admin/meetings/new", &form("first_come", "2030-02-10T10:00")).await, 422).await;
+    assert!(html.contains("Kun et møde med lodtrækning har en ansøgningsfrist."));
+    let html =
+        common::text(organiser.post("/admin/meetings/new", &form("lottery", "2030-01-10T10:00")).await, 422).await;
+    assert!(html.contains("Ansøgningsfristen skal ligge efter åbningen."));
+
+    let res = organiser.post("/admin/meetings/new", &form("lottery", "2030-02-10T10:00")).await;
+    assert_eq!(res.status(), 303);
+    let id: MeetingId =
+        res.headers()["location"].to_str().unwrap().trim_start_matches("/admin/meetings/").parse().unwrap();
+    let m = app.store().meeting(id).await.unwrap();
+    assert_eq!(m.seating.allocation.as_str(), "lottery");
+    assert_eq!(m.seating.registration_opens_at.unwrap().to_string(), "2030-02-01T09:00:00Z");
+    assert_eq!(m.seating.applications_close_at.unwrap().to_string(), "2030-02-10T09:00:00Z");
+    let html = organiser.page(&format!("/admin/meetings/{id}")).await;
+    assert!(html.contains(r#"id="allocation-lottery" name="allocation" value="lottery" checked"#), "{html}");
+    app.stop().await;
+}
+both_engines!(the_meeting_form_takes_an_opening_time_and_a_lottery_with_each_mistake_by_its_field);
