@@ -779,7 +779,7 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
         }))
         .await;
     let mut links = Vec::new();
-    for (n, m) in [&lottery, &lottery, &later].into_iter().enumerate() {
+    for (n, m) in [&lottery, &lottery, &later, &lottery].into_iter().enumerate() {
         let email = format!("ansoeger{n}@nordlys-it.example");
         let who = common::add_person(app.store(), &email, "Mette Bæk", "Nordlys IT A/S", PersonStatus::Confirmed).await;
         let (_, link) = common::invite_person(app.store(), m.parse().unwrap(), who).await;
@@ -798,7 +798,9 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
     b.press("form[action^='/rsvp/'] button[type='submit']").await;
     assert!(b.text().await.contains("Din ansøgning er modtaget"), "{}", b.text().await);
     b.check("da").await;
-    assert_eq!(app.rsvp(links[1].rsplit('/').next().unwrap(), "yes").await.status(), 200);
+    for n in [1, 3] {
+        assert_eq!(app.rsvp(links[n].rsplit('/').next().unwrap(), "yes").await.status(), 200);
+    }
 
     b.goto(&format!("{}/admin", app.base)).await;
     b.sign_in("sekretariat@kl.example").await;
@@ -813,6 +815,19 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
     let seed = b.client.find(Locator::Css("#draw-seed")).await.expect("the seed is shown").text().await.unwrap();
     let drawn: Value = api.json(&format!("/meetings/{lottery}")).await;
     assert_eq!(drawn["draw_seed"].as_str(), Some(seed.as_str()));
+    b.check("da").await;
+
+    // A move on the waiting list asks for a reason in a confirm step.
+    b.goto(&format!("{}/admin/meetings/{lottery}/waitlist", app.base)).await;
+    b.press("ol.waitlist li:nth-child(2) button[value='top']").await;
+    b.check("da").await;
+    b.press("#confirm button[type='submit']").await;
+    assert!(b.client.find(Locator::Css("#message-error")).await.is_ok(), "the missing reason is said by the field");
+    b.check("da").await;
+    b.type_into("#message", "Oplægsholder på mødet").await;
+    b.press("#confirm button[type='submit']").await;
+    b.goto(&format!("{}/admin/meetings/{lottery}/registrations", app.base)).await;
+    assert!(b.text().await.contains("Oplægsholder på mødet"), "the meeting's record has the reason");
     b.check("da").await;
     b.goto(&format!("{}/lang/en?back=/admin/meetings/{lottery}/registrations", app.base)).await;
     b.check("en").await;
