@@ -88,6 +88,7 @@ async fn setup(store: &Store) -> Vec<String> {
         status: MeetingStatus::Open,
         tracks: vec![],
         programme: vec![],
+        seating: dialogforum::domain::Seating::default(),
     };
     let id = insert_meeting(&mut tx, &meeting).await.expect("meeting");
     let mut regs = Vec::new();

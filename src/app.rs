@@ -223,6 +223,12 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         Arc::clone(&campaign_wake),
         settings.security.concurrent_password_checks as usize,
     );
+    if opts.worker {
+        let f = forum.clone();
+        handles.push(
+            tasks.spawn(supervise::LOTTERIES, shutdown_rx.clone(), move |stop| timers::run_lotteries(f.clone(), stop)),
+        );
+    }
     let password_checks = Arc::clone(&forum.password_checks);
     let state = AppState::new(Inner {
         store,

@@ -151,6 +151,18 @@ impl Lang {
             Broken::TrackKey => "A track's key is lowercase letters, digits and hyphens.".into(),
             Broken::TrackTwice if da => "Hvert spor skal have sin egen nøgle.".into(),
             Broken::TrackTwice => "Each track needs a key of its own.".into(),
+            Broken::OpensAfterStart if da => "Tilmeldingen skal åbne, før mødet begynder.".into(),
+            Broken::OpensAfterStart => "Registration must open before the meeting starts.".into(),
+            Broken::CloseWithoutLottery if da => "Kun et møde med lodtrækning har en ansøgningsfrist.".into(),
+            Broken::CloseWithoutLottery => "Only a meeting with a lottery has an application deadline.".into(),
+            Broken::CloseNeeded if da => "Et møde med lodtrækning skal have en ansøgningsfrist.".into(),
+            Broken::CloseNeeded => "A meeting with a lottery needs an application deadline.".into(),
+            Broken::CloseBeforeOpening if da => "Ansøgningsfristen skal ligge efter åbningen.".into(),
+            Broken::CloseBeforeOpening => "The application deadline must be after the opening.".into(),
+            Broken::CloseAfterStart if da => "Ansøgningsfristen skal ligge før mødet.".into(),
+            Broken::CloseAfterStart => "The application deadline must be before the meeting.".into(),
+            Broken::AlreadyDrawn if da => "Pladserne er trukket; lodtrækningen og dens frist kan ikke ændres.".into(),
+            Broken::AlreadyDrawn => "The seats have been drawn; the lottery and its deadline cannot change.".into(),
         }
     }
 

@@ -18,6 +18,8 @@ pub const REMINDERS: &str = "reminders";
 pub const RETENTION: &str = "retention";
 /// The inbound SMTP listener.
 pub const INBOUND: &str = "inbound";
+/// The draw of lottery meetings at the end of their application window.
+pub const LOTTERIES: &str = "lotteries";
 
 /// The pause before the first restart.
 const FIRST_PAUSE: Duration = Duration::from_secs(1);

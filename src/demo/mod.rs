@@ -120,6 +120,7 @@ fn historic(m: HistoricMeeting) -> anyhow::Result<NewMeeting> {
                 cancelled: false,
             })
             .collect(),
+        seating: crate::domain::Seating::default(),
     })
 }
 
@@ -178,6 +179,7 @@ fn upcoming(today: Date) -> anyhow::Result<NewMeeting> {
             item("12:00", "Frokost og netværk", vec![], None)?,
             item("13:00", "Dialog ved borde og opsamling i plenum", vec![], None)?,
         ],
+        seating: crate::domain::Seating::default(),
     })
 }
 

@@ -2,13 +2,15 @@
 //! form and the API: times within the years a meeting may take place, an end
 //! after the start, a deadline before the end, an `https://` joining link
 //! (required once a virtual or hybrid meeting is past its draft), whole
-//! positive capacities, and track keys that are well-formed and unique.
+//! positive capacities, track keys that are well-formed and unique, and fair
+//! seats: an opening time before the start, and an application window only
+//! for a lottery, which closes after the opening and before the start.
 //!
 //! The edges read their input (form text, JSON) into a [`MeetingShape`] and
 //! report each [`Broken`] rule by the field it names; the words for each rule,
 //! in both languages, live in `crate::i18n`.
 
-use super::{MeetingFormat, MeetingStatus, Timestamp, is_meeting_time};
+use super::{Allocation, MeetingFormat, MeetingStatus, Seating, Timestamp, is_meeting_time};
 
 /// The facts about a meeting that its rules look at.
 #[derive(Debug, Clone)]
@@ -24,6 +26,7 @@ pub struct MeetingShape<'a> {
     pub per_organisation_limit: Option<i32>,
     /// Each track's key and capacity, in order.
     pub tracks: Vec<(&'a str, Option<i32>)>,
+    pub seating: Seating,
 }
 
 /// A field a rule is about.
@@ -40,6 +43,8 @@ pub enum MeetingField {
     TrackKey(usize),
     /// The capacity of the track at this position.
     TrackCapacity(usize),
+    RegistrationOpensAt,
+    ApplicationsCloseAt,
 }
 
 impl MeetingField {
@@ -57,6 +62,8 @@ impl MeetingField {
             Self::PerOrganisationLimit => "per_organisation_limit".into(),
             Self::TrackKey(i) => format!("tracks[{i}].key"),
             Self::TrackCapacity(i) => format!("tracks[{i}].capacity"),
+            Self::RegistrationOpensAt => "registration_opens_at".into(),
+            Self::ApplicationsCloseAt => "applications_close_at".into(),
         }
     }
 }
@@ -78,12 +85,32 @@ pub enum Broken {
     TrackKey,
     /// A track key used twice.
     TrackTwice,
+    /// Answers opening at or after the start.
+    OpensAfterStart,
+    /// An application window for a meeting that is not a lottery.
+    CloseWithoutLottery,
+    /// A lottery without the end of its application window.
+    CloseNeeded,
+    /// An application window closing at or before the opening.
+    CloseBeforeOpening,
+    /// An application window closing at or after the start.
+    CloseAfterStart,
+    /// A change to how seats are given after the lottery was drawn.
+    AlreadyDrawn,
 }
 
 /// Whether `s` may be a track's key: lowercase ASCII letters, digits and hyphens.
 #[must_use]
 pub fn is_track_key(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The rule broken when a meeting whose lottery was drawn (`before`) is
+/// given another way of handing out its seats (`after`): the draw stands.
+#[must_use]
+pub fn seating_change_after_draw(before: Seating, after: Seating) -> Option<(MeetingField, Broken)> {
+    let same = before.allocation == after.allocation && before.applications_close_at == after.applications_close_at;
+    (!same).then_some((MeetingField::ApplicationsCloseAt, Broken::AlreadyDrawn))
 }
 
 impl MeetingShape<'_> {
@@ -128,7 +155,34 @@ impl MeetingShape<'_> {
             }
             count(&mut out, MeetingField::TrackCapacity(i), *capacity);
         }
+        self.seating_broken(&mut out);
         out
+    }
+
+    /// The rules of fair seats (see the module's description).
+    fn seating_broken(&self, out: &mut Vec<(MeetingField, Broken)>) {
+        let Seating { registration_opens_at: opens, allocation, applications_close_at: close } = self.seating;
+        if opens.is_some_and(|t| !is_meeting_time(t)) {
+            out.push((MeetingField::RegistrationOpensAt, Broken::OutsideYears));
+        } else if opens.is_some_and(|t| t >= self.starts_at) {
+            out.push((MeetingField::RegistrationOpensAt, Broken::OpensAfterStart));
+        }
+        match (allocation, close) {
+            (Allocation::FirstCome, Some(_)) => {
+                out.push((MeetingField::ApplicationsCloseAt, Broken::CloseWithoutLottery));
+            }
+            (Allocation::Lottery, None) => out.push((MeetingField::ApplicationsCloseAt, Broken::CloseNeeded)),
+            (Allocation::Lottery, Some(c)) if !is_meeting_time(c) => {
+                out.push((MeetingField::ApplicationsCloseAt, Broken::OutsideYears));
+            }
+            (Allocation::Lottery, Some(c)) if opens.is_some_and(|o| c <= o) => {
+                out.push((MeetingField::ApplicationsCloseAt, Broken::CloseBeforeOpening));
+            }
+            (Allocation::Lottery, Some(c)) if c >= self.starts_at => {
+                out.push((MeetingField::ApplicationsCloseAt, Broken::CloseAfterStart));
+            }
+            _ => {}
+        }
     }
 }
 
@@ -151,6 +205,7 @@ mod tests {
             capacity: Some(60),
             per_organisation_limit: None,
             tracks: Vec::new(),
+            seating: crate::domain::Seating::default(),
         }
     }
 
@@ -194,6 +249,42 @@ mod tests {
         assert_eq!(m.broken(), [(MeetingField::OnlineUrl, Broken::LinkNeeded)]);
         m.online_url = "https://meet.example/df";
         assert!(m.broken().is_empty());
+    }
+
+    #[test]
+    fn an_opening_comes_before_the_start_and_only_a_lottery_has_an_application_window() {
+        use crate::domain::{Allocation, Seating};
+        let start: Timestamp = "2027-05-07T07:30:00Z".parse().unwrap();
+        let day = SignedDuration::from_hours(24);
+        let mut m = shape(start);
+        m.seating = Seating { registration_opens_at: Some(start), ..Seating::default() };
+        assert_eq!(m.broken(), [(MeetingField::RegistrationOpensAt, Broken::OpensAfterStart)]);
+        m.seating.registration_opens_at = Some(start - day * 10);
+        m.seating.applications_close_at = Some(start - day);
+        assert_eq!(m.broken(), [(MeetingField::ApplicationsCloseAt, Broken::CloseWithoutLottery)]);
+        m.seating.allocation = Allocation::Lottery;
+        assert!(m.broken().is_empty());
+        m.seating.applications_close_at = Some(start - day * 11);
+        assert_eq!(m.broken(), [(MeetingField::ApplicationsCloseAt, Broken::CloseBeforeOpening)]);
+        m.seating.applications_close_at = Some(start);
+        assert_eq!(m.broken(), [(MeetingField::ApplicationsCloseAt, Broken::CloseAfterStart)]);
+        m.seating.applications_close_at = None;
+        assert_eq!(m.broken(), [(MeetingField::ApplicationsCloseAt, Broken::CloseNeeded)]);
+    }
+
+    #[test]
+    fn a_drawn_lottery_keeps_its_way_of_giving_seats() {
+        use crate::domain::{Allocation, Seating};
+        let close: Timestamp = "2027-05-01T10:00:00Z".parse().unwrap();
+        let drawn =
+            Seating { allocation: Allocation::Lottery, applications_close_at: Some(close), ..Seating::default() };
+        assert_eq!(super::seating_change_after_draw(drawn, drawn), None);
+        let opened_later = Seating { registration_opens_at: Some(close), ..drawn };
+        assert_eq!(super::seating_change_after_draw(drawn, opened_later), None, "the opening time is not the draw's");
+        assert_eq!(
+            super::seating_change_after_draw(drawn, Seating::default()),
+            Some((MeetingField::ApplicationsCloseAt, Broken::AlreadyDrawn))
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The organiser's hand on who comes: finding people at the door, checking
-//! them in (or undoing it), and moving people on the waiting list. The page
+//! them in (or undoing it), and moving people on the waiting list, which
+//! asks for a reason kept in the audit log and the meeting's record. The page
 //! and the API call the same functions; each change is audited in its
 //! transaction, and each look at the list of people is recorded as a read.
 
 use super::{Forum, Refusal, Result};
-use crate::domain::{MeetingId, RegistrationId, RegistrationStatus, search_fold};
+use crate::domain::{MeetingId, Reason, RegistrationId, RegistrationStatus, search_fold};
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::rsvp::{self, Registration, WaitlistMove};
@@ -73,7 +74,8 @@ pub async fn check_in(
     Ok(())
 }
 
-/// Moves `registration` on `meeting`'s waiting list by one place or to its head.
+/// Moves `registration` on `meeting`'s waiting list by one place or to its
+/// head, for `reason`, which goes into the audit log and the meeting's record.
 ///
 /// # Errors
 /// [`StoreError::NotFound`] when `registration` is not on the waiting list.
@@ -83,6 +85,7 @@ pub async fn move_waitlisted(
     meeting: MeetingId,
     registration: RegistrationId,
     how: WaitlistMove,
+    reason: &Reason,
 ) -> Result<()> {
     let mut tx = forum.store.begin().await?;
     rsvp::move_waitlisted(&mut tx, meeting, registration, how).await?;
@@ -91,20 +94,24 @@ pub async fn move_waitlisted(
         WaitlistMove::Up => "up",
         WaitlistMove::Down => "down",
     };
+    let detail = format!("{to}; reason: {}", reason.as_str());
     let entry = Entry {
         action: "waitlist.move",
         subject_kind: "registration",
         subject_id: Some(registration.uuid()),
-        detail: to,
+        detail: &detail,
         row_count: None,
     };
     audit::record(&mut tx, who, &entry).await?;
+    let action = format!("waitlist.move.{to}");
+    rsvp::record_seat_change(&mut tx, meeting, Some(registration), &action, reason, &label(who)).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Puts `first` at the head of `meeting`'s waiting list, in that order; the
-/// others keep their order behind them. Returns the waiting list as it now is.
+/// others keep their order behind them, for `reason`, which goes into the
+/// audit log and the meeting's record. Returns the waiting list as it now is.
 ///
 /// # Errors
 /// [`Refusal::WaitlistOrder`] when an id is named twice or is not on the
@@ -114,6 +121,7 @@ pub async fn reorder_waitlist(
     who: &Actor,
     meeting: MeetingId,
     first: &[RegistrationId],
+    reason: &Reason,
 ) -> Result<Vec<Registration>> {
     let mut tx = forum.store.begin().await?;
     rsvp::reorder_waitlist(&mut tx, meeting, first).await.map_err(|e| match e {
@@ -121,15 +129,28 @@ pub async fn reorder_waitlist(
         other => super::ForumError::from(other),
     })?;
     let count = i64::try_from(first.len()).ok();
+    let detail = format!("reason: {}", reason.as_str());
     let entry = Entry {
         action: "waitlist.reorder",
         subject_kind: "meeting",
         subject_id: Some(meeting.uuid()),
-        detail: "",
+        detail: &detail,
         row_count: count,
     };
     audit::record(&mut tx, who, &entry).await?;
+    let one = if first.len() == 1 { first.first().copied() } else { None };
+    rsvp::record_seat_change(&mut tx, meeting, one, "waitlist.reorder", reason, &label(who)).await?;
     tx.commit().await?;
     let all = forum.store.registrations(meeting).await?;
     Ok(all.into_iter().filter(|r| r.status == RegistrationStatus::Waitlisted).collect())
+}
+
+/// Who acted, as a meeting's record of seat changes names them: the masked
+/// address of an organiser, never a full one.
+fn label(who: &Actor) -> String {
+    match who {
+        Actor::User { label, .. } => label.clone(),
+        Actor::Person(_) => "person".to_owned(),
+        Actor::System(what) => (*what).to_owned(),
+    }
 }

@@ -5,7 +5,9 @@
 use uuid::Uuid;
 
 use super::{Forum, Refusal, Result};
-use crate::domain::{Broken, MeetingField, MeetingId, MeetingShape, MeetingStatus, MoveRefused, Note};
+use crate::domain::{
+    Broken, MeetingField, MeetingId, MeetingShape, MeetingStatus, MoveRefused, Note, seating_change_after_draw,
+};
 use crate::mail::compose::changes::{Change, queue_change};
 use crate::store::StoreError;
 use crate::store::audit::{Actor, record_on_meeting};
@@ -101,6 +103,11 @@ pub async fn update(forum: &Forum, who: &Actor, seen: &Meeting, mut m: Meeting) 
     // A meeting stored before a rule existed stays editable: an edit may not
     // break a rule, but need not mend one it did not touch.
     keeps_the_rules(&m.shape(), &seen.shape().broken())?;
+    if seen.drawn.is_some()
+        && let Some(broken) = seating_change_after_draw(seen.seating, m.seating)
+    {
+        return Err(Refusal::Broken(vec![broken]).into());
+    }
     let removed =
         seen.programme.iter().filter_map(|p| p.track.as_ref()).find(|k| !m.tracks.iter().any(|t| &t.key == *k));
     if let Some(k) = removed {

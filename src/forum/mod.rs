@@ -133,6 +133,12 @@ pub enum Refusal {
     /// The address or the password is wrong (which, is not said).
     #[error("the address or the password is wrong")]
     WrongPassword,
+    /// The meeting takes answers only from its opening time.
+    #[error("registration opens at {opens_at}; nothing was recorded")]
+    NotOpenYet { opens_at: Timestamp },
+    /// Only a lottery meeting draws its seats, and only once.
+    #[error("the meeting's seats are not drawn by lottery, or were drawn already")]
+    NoDraw,
 }
 
 /// The first broken rule as the API says it: `field: what is wrong`.

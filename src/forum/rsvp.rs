@@ -13,7 +13,11 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Forum, ForumError, Refusal, Result};
-use crate::domain::{Email, MeetingId, Name, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose, link_expiry};
+use crate::domain::seating::Draw;
+use crate::domain::{
+    DrawSeed, Email, MeetingId, Name, PersonId, PersonStatus, RegistrationId, Timestamp, Token, TokenPurpose,
+    link_expiry,
+};
 use crate::i18n::Lang;
 use crate::mail::compose::notices::To;
 use crate::mail::compose::rsvp as rsvp_mail;
@@ -33,7 +37,11 @@ const DESK_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 /// confirmation to the person (in `lang`, linking to `rsvp_url`) and the
 /// news to anyone it lets in from the waiting list. Returns the seat it got.
 ///
+/// Before the meeting's opening time nothing is recorded. In a lottery not
+/// yet drawn a "yes" is an application ([`Seat::Applied`]).
+///
 /// # Errors
+/// [`Refusal::NotOpenYet`] before the opening time,
 /// [`Refusal::PassedOn`] when the invitation went to a colleague meanwhile,
 /// [`StoreError::NotFound`] when the registration is gone (erased).
 pub async fn answer(
@@ -44,6 +52,9 @@ pub async fn answer(
     lang: Lang,
     rsvp_url: String,
 ) -> Result<Seat> {
+    if let Some(opens_at) = meeting.seating.opens_later(Timestamp::now()) {
+        return Err(Refusal::NotOpenYet { opens_at }.into());
+    }
     let email = Email::parse(&reg.email).map_err(anyhow::Error::from)?;
     let (reply, outcome) = oneshot::channel();
     let job = Job {
@@ -324,6 +335,7 @@ async fn record_batch(forum: &Forum, meeting: MeetingId, jobs: &[Job]) -> Result
             Seat::Attending => "rsvp.attending",
             Seat::Waitlisted { .. } => "rsvp.waitlisted",
             Seat::Declined => "rsvp.declined",
+            Seat::Applied => "rsvp.applied",
         };
         let entry = Entry {
             action,
@@ -338,4 +350,61 @@ async fn record_batch(forum: &Forum, meeting: MeetingId, jobs: &[Job]) -> Result
     enqueue_many(&mut tx, &messages).await?;
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Draws the seats of lottery meeting `id` now (see
+/// [`store::draw`](crate::store::rsvp::draw)), and tells every applicant by
+/// mail: a seat comes with its confirmation and calendar file, a place on the
+/// waiting list with its number. The seed and the outcome go into the audit
+/// log. Returns the draw.
+///
+/// # Errors
+/// [`Refusal::NoDraw`] when the meeting is no lottery or was drawn already,
+/// [`StoreError::NotFound`] when there is no such meeting.
+pub async fn allocate(forum: &Forum, who: &Actor, id: MeetingId) -> Result<Draw<RegistrationId>> {
+    let meeting = forum.store.meeting(id).await?;
+    let seed = DrawSeed::generate();
+    let mut tx = forum.store.begin().await?;
+    let Some(drawn) = store::draw(&mut tx, id, &seed, Timestamp::now()).await? else {
+        return Err(Refusal::NoDraw.into());
+    };
+    let mut messages = Vec::with_capacity(drawn.seated.len() + drawn.waitlist.len());
+    let placed = drawn
+        .seated
+        .iter()
+        .map(|r| (*r, Seat::Attending))
+        .chain((1_i64..).zip(&drawn.waitlist).map(|(place, r)| (*r, Seat::Waitlisted { place })));
+    for (registration, seat) in placed {
+        let p = forum.store.registration(registration).await?;
+        let (email, _, _, language) = forum.store.person_contact(p.person_id).await?;
+        let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
+        messages.push(rsvp_mail::confirmation(&forum.mail, to, &meeting, registration, seat, None)?);
+    }
+    enqueue_many(&mut tx, &messages).await?;
+    let detail =
+        format!("seed {}; {} seated, {} on the waiting list", seed.to_hex(), drawn.seated.len(), drawn.waitlist.len());
+    let rows = i64::try_from(drawn.seated.len() + drawn.waitlist.len()).unwrap_or(i64::MAX);
+    audit::record_on_meeting(&mut tx, who, "meeting.draw", id, &detail, Some(rows)).await?;
+    tx.commit().await?;
+    forum.wake_if(messages.len());
+    Ok(drawn)
+}
+
+/// Draws every lottery whose application window has closed and that is not
+/// drawn yet. Safe with several instances: each meeting is drawn once.
+/// Returns how many were drawn.
+///
+/// # Errors
+/// The database failed, or a mail could not be composed.
+pub async fn draw_due(forum: &Forum) -> Result<usize> {
+    let mut n = 0;
+    for id in forum.store.lotteries_due(Timestamp::now()).await? {
+        match allocate(forum, &Actor::System("lottery"), id).await {
+            Ok(_) => n += 1,
+            // Another instance drew it meanwhile.
+            Err(ForumError::Refused(Refusal::NoDraw)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }

@@ -1,7 +1,8 @@
 //! The service's timers, each a supervised task of its own (see
 //! [`crate::supervise`]): the campaign runner, which expands due campaigns
 //! and marks them done when their last message is sent or has failed; the
-//! reminders before deadlines and meetings; and the hourly retention purge.
+//! reminders before deadlines and meetings; the draw of lottery meetings when
+//! their application window closes; and the hourly retention purge.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,6 +180,28 @@ pub async fn run_retention(
         tokio::select! {
             () = tokio::time::sleep(Duration::from_hours(1)) => {}
             _ = shutdown.wait_for(|s| *s) => {}
+        }
+    }
+}
+
+/// Draws the seats of lottery meetings whose application window has closed,
+/// once a second until `shutdown` turns true (see [`crate::forum::rsvp::draw_due`]).
+///
+/// # Errors
+/// The database failed or a mail could not be built; the supervisor starts
+/// the loop again.
+pub async fn run_lotteries(forum: crate::forum::Forum, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let n = crate::forum::rsvp::draw_due(&forum).await.context("drawing due lotteries")?;
+        if n > 0 {
+            tracing::info!(meetings = n, "lottery seats drawn");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => {}
         }
     }
 }

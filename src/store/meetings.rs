@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Result, Store, StoreError, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
-use crate::domain::{MeetingFormat, MeetingId, MeetingShape, MeetingStatus, Timestamp};
+use crate::domain::{Allocation, DrawSeed, MeetingFormat, MeetingId, MeetingShape, MeetingStatus, Seating, Timestamp};
 
 /// A speaker in a programme item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,8 +64,19 @@ pub struct Meeting {
     pub ical_sequence: i32,
     pub tracks: Vec<Track>,
     pub programme: Vec<ProgrammeItem>,
+    /// When answers open and how seats are given.
+    pub seating: Seating,
+    /// The lottery's draw, once made.
+    pub drawn: Option<Drawn>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A lottery's draw as recorded: when, and from which seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drawn {
+    pub at: Timestamp,
+    pub seed: DrawSeed,
 }
 
 /// What is needed to create a meeting.
@@ -86,6 +97,7 @@ pub struct NewMeeting {
     pub status: MeetingStatus,
     pub tracks: Vec<Track>,
     pub programme: Vec<ProgrammeItem>,
+    pub seating: Seating,
 }
 
 /// The [`MeetingShape`] of a [`Meeting`] or a [`NewMeeting`], which have the same fields.
@@ -102,6 +114,7 @@ macro_rules! shape {
             capacity: $m.capacity,
             per_organisation_limit: $m.per_organisation_limit,
             tracks: $m.tracks.iter().map(|t| (t.key.as_str(), t.capacity)).collect(),
+            seating: $m.seating,
         }
     };
 }
@@ -150,6 +163,11 @@ struct MeetingRow {
     registration_deadline: Option<i64>,
     status: String,
     ical_sequence: i32,
+    registration_opens_at: Option<i64>,
+    allocation: String,
+    applications_close_at: Option<i64>,
+    draw_seed: Option<String>,
+    drawn_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -175,7 +193,8 @@ struct ItemRow {
 }
 
 const MEETING_COLUMNS: &str = "select id, number, title, description, themes, starts_at, ends_at, format, venue, \
-     online_url, capacity, per_organisation_limit, registration_deadline, status, ical_sequence, created_at, updated_at \
+     online_url, capacity, per_organisation_limit, registration_deadline, status, ical_sequence, \
+     registration_opens_at, allocation, applications_close_at, draw_seed, drawn_at, created_at, updated_at \
      from meeting";
 
 impl MeetingRow {
@@ -199,6 +218,17 @@ impl MeetingRow {
             ical_sequence: self.ical_sequence,
             tracks: Vec::new(),
             programme: Vec::new(),
+            seating: Seating {
+                registration_opens_at: self.registration_opens_at.map(from_db_time),
+                allocation: Allocation::parse(&self.allocation).map_err(corrupt)?,
+                applications_close_at: self.applications_close_at.map(from_db_time),
+            },
+            drawn: match (self.drawn_at, self.draw_seed) {
+                (Some(at), Some(seed)) => {
+                    Some(Drawn { at: from_db_time(at), seed: DrawSeed::parse(&seed).map_err(corrupt)? })
+                }
+                _ => None,
+            },
             created_at: from_db_time(self.created_at),
             updated_at: from_db_time(self.updated_at),
         })
@@ -342,8 +372,9 @@ pub async fn insert_meeting(tx: &mut WriteTx, m: &NewMeeting) -> Result<MeetingI
     on_tx!(tx, |c| {
         sqlx::query(
             "insert into meeting (id, number, title, description, themes, starts_at, ends_at, format, venue, \
-             online_url, capacity, per_organisation_limit, registration_deadline, status, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+             online_url, capacity, per_organisation_limit, registration_deadline, status, created_at, updated_at, \
+             registration_opens_at, allocation, applications_close_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18)",
         )
         .bind(id.uuid())
         .bind(m.number)
@@ -360,6 +391,9 @@ pub async fn insert_meeting(tx: &mut WriteTx, m: &NewMeeting) -> Result<MeetingI
         .bind(m.registration_deadline.map(db_time))
         .bind(m.status.as_str())
         .bind(at)
+        .bind(m.seating.registration_opens_at.map(db_time))
+        .bind(m.seating.allocation.as_str())
+        .bind(m.seating.applications_close_at.map(db_time))
         .execute(&mut *c)
         .await?;
     });
@@ -531,7 +565,8 @@ pub async fn update_meeting_details(tx: &mut WriteTx, seen: &Meeting, m: &Meetin
         sqlx::query(
             "update meeting set number = $1, title = $2, description = $3, themes = $4, starts_at = $5, \
              ends_at = $6, format = $7, venue = $8, online_url = $9, capacity = $10, per_organisation_limit = $11, \
-             registration_deadline = $12, ical_sequence = $13, updated_at = $14 \
+             registration_deadline = $12, ical_sequence = $13, updated_at = $14, registration_opens_at = $18, \
+             allocation = $19, applications_close_at = $20 \
              where id = $15 and status = $16 and ical_sequence = $17",
         )
         .bind(m.number)
@@ -551,6 +586,9 @@ pub async fn update_meeting_details(tx: &mut WriteTx, seen: &Meeting, m: &Meetin
         .bind(m.id.uuid())
         .bind(seen.status.as_str())
         .bind(seen.ical_sequence)
+        .bind(m.seating.registration_opens_at.map(db_time))
+        .bind(m.seating.allocation.as_str())
+        .bind(m.seating.applications_close_at.map(db_time))
         .execute(&mut *c)
         .await?
         .rows_affected()

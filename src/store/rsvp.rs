@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::subscriptions::{Consent, sha256_hex};
 use super::{Result, Store, StoreError, WriteTx, db_time, dialect, from_db_time, now, on_pool, on_tx};
-use crate::domain::{MeetingId, PersonId, RegistrationId, RegistrationStatus, Timestamp};
+use crate::domain::seating::{Applicant, Draw, DrawLimits};
+use crate::domain::{Allocation, DrawSeed, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, Timestamp};
 
 /// The purpose of a consent record for naming the person's organisation on a
 /// meeting's public list of participants.
@@ -39,6 +40,8 @@ pub enum Seat {
         place: i64,
     },
     Declined,
+    /// An application for a seat in a lottery not yet drawn.
+    Applied,
 }
 
 /// Whether seat allocation is serialised. Only [`Locking::PerMeeting`] is
@@ -267,6 +270,8 @@ struct Standing {
     last_place: Option<i64>,
     /// People waiting ahead of this registration: all who wait, when it does not.
     ahead: i64,
+    allocation: String,
+    drawn_at: Option<i64>,
 }
 
 /// Binds: `$1` the registration, `$2` the chosen track.
@@ -283,7 +288,8 @@ const STANDING: &str = "select r.meeting_id, r.person_id, r.status, r.track_key,
          and w.status = 'waitlisted') as last_place, \
      (select count(*) from registration w where w.meeting_id = r.meeting_id and w.status = 'waitlisted' \
          and w.id <> r.id and (r.status <> 'waitlisted' or w.waitlist_position < r.waitlist_position \
-         or (w.waitlist_position = r.waitlist_position and w.id < r.id))) as ahead \
+         or (w.waitlist_position = r.waitlist_position and w.id < r.id))) as ahead, \
+     m.allocation, m.drawn_at \
      from registration r join meeting m on m.id = r.meeting_id join person p on p.id = r.person_id \
      where r.id = $1";
 
@@ -402,6 +408,11 @@ async fn decide(
         set(tx, id, RegistrationStatus::Attending, a, None).await?;
         return Ok((Seat::Attending, Vec::new()));
     }
+    if s.allocation == Allocation::Lottery.as_str() && s.drawn_at.is_none() {
+        // An application: on the waiting list without a number until the draw.
+        set(tx, id, RegistrationStatus::Waitlisted, a, None).await?;
+        return Ok((Seat::Applied, Vec::new()));
+    }
     if judged_early.unwrap_or_else(|| s.fits(track)) {
         set(tx, id, RegistrationStatus::Attending, a, None).await?;
         // Moving to another track frees a seat in the old one.
@@ -427,6 +438,10 @@ async fn lock_meeting_of(tx: &mut WriteTx, id: RegistrationId) -> Result<()> {
 /// Gives free seats to the waiting list, first come first served, skipping
 /// those whose track or organisation is still full.
 async fn promote(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<RegistrationId>> {
+    if lottery_pending(tx, meeting).await? {
+        // Seats of a lottery are drawn, not handed to whoever applied first.
+        return Ok(Vec::new());
+    }
     let sql =
         format!("{SELECT} where r.meeting_id = $1 and r.status = 'waitlisted' order by r.waitlist_position, r.id");
     let waiting: Vec<Row> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -755,4 +770,186 @@ pub async fn move_waitlisted(
     }
     renumber(tx, &order).await?;
     Ok(order)
+}
+
+/// Whether `meeting` hands out its seats by a lottery not yet drawn.
+async fn lottery_pending(tx: &mut WriteTx, meeting: MeetingId) -> Result<bool> {
+    let n: i64 = on_tx!(tx, |c| {
+        sqlx::query_scalar("select count(*) from meeting where id = $1 and allocation = 'lottery' and drawn_at is null")
+            .bind(meeting.uuid())
+            .fetch_one(&mut *c)
+            .await?
+    });
+    Ok(n > 0)
+}
+
+impl Store {
+    /// Lottery meetings whose application window closed by `at` and which are not drawn yet.
+    pub async fn lotteries_due(&self, at: Timestamp) -> Result<Vec<MeetingId>> {
+        let ids: Vec<Uuid> = on_pool!(self, |db| {
+            sqlx::query_scalar(
+                "select id from meeting where allocation = 'lottery' and drawn_at is null \
+                 and applications_close_at <= $1 and status in ('published', 'open') \
+                 order by applications_close_at, id",
+            )
+            .bind(db_time(at))
+            .fetch_all(db)
+            .await?
+        });
+        Ok(ids.into_iter().map(MeetingId::from_uuid).collect())
+    }
+}
+
+/// Draws the seats of lottery meeting `meeting` from `seed` among those who
+/// applied (see [`crate::domain::seating`]), records the seed and the time
+/// `at` on the meeting, and writes each applicant's seat or numbered place
+/// on the waiting list. The seed is recorded by a conditional update, which
+/// also serialises the draw with the answers: of several instances trying at
+/// once, one draws and the others get `None`, as they do for a meeting that
+/// is no lottery or was drawn before.
+///
+/// # Errors
+/// The database failed.
+pub async fn draw(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    seed: &DrawSeed,
+    at: Timestamp,
+) -> Result<Option<Draw<RegistrationId>>> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query(
+            "update meeting set draw_seed = $2, drawn_at = $3 \
+             where id = $1 and allocation = 'lottery' and drawn_at is null",
+        )
+        .bind(meeting.uuid())
+        .bind(seed.to_hex())
+        .bind(db_time(at))
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    if n == 0 {
+        return Ok(None);
+    }
+    let (capacity, per_organisation): (Option<i32>, Option<i32>) = on_tx!(tx, |c| {
+        sqlx::query_as("select capacity, per_organisation_limit from meeting where id = $1")
+            .bind(meeting.uuid())
+            .fetch_one(&mut *c)
+            .await?
+    });
+    let tracks: Vec<(String, Option<i32>)> = on_tx!(tx, |c| {
+        sqlx::query_as("select key, capacity from track where meeting_id = $1")
+            .bind(meeting.uuid())
+            .fetch_all(&mut *c)
+            .await?
+    });
+    let people: Vec<(Uuid, String, Option<Uuid>, Option<String>)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+            "select r.id, r.status, p.organisation_id, r.track_key from registration r \
+             join person p on p.id = r.person_id \
+             where r.meeting_id = $1 and r.status in ('attending', 'waitlisted')",
+        )
+        .bind(meeting.uuid())
+        .fetch_all(&mut *c)
+        .await?
+    });
+    let mut limits = DrawLimits {
+        capacity: capacity.map(i64::from),
+        per_organisation: per_organisation.map(i64::from),
+        track_capacity: tracks.into_iter().filter_map(|(k, c)| c.map(|c| (k, i64::from(c)))).collect(),
+        seated: Vec::new(),
+    };
+    let mut applicants = Vec::new();
+    for (id, status, organisation, track) in people {
+        if status == RegistrationStatus::Attending.as_str() {
+            limits.seated.push((organisation, track));
+        } else {
+            applicants.push(Applicant { id: RegistrationId::from_uuid(id), organisation, track });
+        }
+    }
+    let drawn = crate::domain::seating::draw(applicants, &limits, seed);
+    let at = db_time(at);
+    on_tx!(tx, |c| {
+        for id in &drawn.seated {
+            sqlx::query(
+                "update registration set status = 'attending', waitlist_position = null, updated_at = $2 \
+                 where id = $1",
+            )
+            .bind(id.uuid())
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        }
+        for (place, id) in (1_i64..).zip(&drawn.waitlist) {
+            sqlx::query("update registration set waitlist_position = $2, updated_at = $3 where id = $1")
+                .bind(id.uuid())
+                .bind(place)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+        }
+    });
+    Ok(Some(drawn))
+}
+
+/// A change an organiser made by hand to who has a seat, with its reason.
+#[derive(Debug, Clone)]
+pub struct SeatChange {
+    pub at: Timestamp,
+    /// What was done (`waitlist.move`, `waitlist.reorder`, …) and how.
+    pub action: String,
+    /// The person it concerned, if one and not erased since.
+    pub name: Option<String>,
+    pub reason: String,
+    /// Who made it, as the audit log names them.
+    pub by: String,
+}
+
+/// Records on `meeting`'s own record that `by` changed by hand who has a
+/// seat (`action`, about `registration` when it concerned one person),
+/// for `reason`.
+pub async fn record_seat_change(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    registration: Option<RegistrationId>,
+    action: &str,
+    reason: &Reason,
+    by: &str,
+) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into seat_change (id, meeting_id, registration_id, action, reason, changed_by, changed_at) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(meeting.uuid())
+        .bind(registration.map(RegistrationId::uuid))
+        .bind(action)
+        .bind(reason.as_str())
+        .bind(by)
+        .bind(db_time(now()))
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
+impl Store {
+    /// The changes organisers made by hand to who has a seat at `meeting`, oldest first.
+    pub async fn seat_changes(&self, meeting: MeetingId) -> Result<Vec<SeatChange>> {
+        let rows: Vec<(i64, String, Option<String>, String, String)> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select s.changed_at, s.action, p.name, s.reason, s.changed_by from seat_change s \
+                 left join registration r on r.id = s.registration_id left join person p on p.id = r.person_id \
+                 where s.meeting_id = $1 order by s.changed_at, s.id",
+            )
+            .bind(meeting.uuid())
+            .fetch_all(db)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(at, action, name, reason, by)| SeatChange { at: from_db_time(at), action, name, reason, by })
+            .collect())
+    }
 }

@@ -759,3 +759,85 @@ async fn the_privacy_notice_and_accessibility_statement_pass_axe_and_the_footer_
     app.stop().await;
 }
 both_engines!(the_privacy_notice_and_accessibility_statement_pass_axe_and_the_footer_links_are_reached_by_keyboard);
+
+async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(engine: Engine) {
+    use dialogforum::domain::PersonStatus;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let api = app.api(&token);
+    let lottery = api
+        .published_meeting(&json!({
+            "title": "Markedsdialog med lodtrækning", "starts_at": "2030-03-01T09:00:00+01:00",
+            "ends_at": "2030-03-01T12:00:00+01:00", "format": "physical", "venue": "KL-huset", "capacity": 1,
+            "per_organisation_limit": 1, "allocation": "lottery", "applications_close_at": "2030-02-01T12:00:00+01:00"
+        }))
+        .await;
+    let opens = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).strftime("%Y-%m-%dT%H:%M:%SZ");
+    let later = api
+        .published_meeting(&json!({
+            "title": "Markedsdialog med åbningstid", "starts_at": "2030-03-02T09:00:00+01:00",
+            "ends_at": "2030-03-02T12:00:00+01:00", "format": "physical", "venue": "KL-huset",
+            "registration_opens_at": opens.to_string()
+        }))
+        .await;
+    let mut links = Vec::new();
+    for (n, m) in [&lottery, &lottery, &later, &lottery].into_iter().enumerate() {
+        let email = format!("ansoeger{n}@nordlys-it.example");
+        let who = common::add_person(app.store(), &email, "Mette Bæk", "Nordlys IT A/S", PersonStatus::Confirmed).await;
+        let (_, link) = common::invite_person(app.store(), m.parse().unwrap(), who).await;
+        links.push(format!("{}/rsvp/{link}", app.base));
+    }
+
+    let mut b = Browser::start().await;
+    // Before the opening: the time, and no form.
+    b.goto(&links[2]).await;
+    assert!(b.text().await.contains("Tilmeldingen er ikke åbnet endnu"));
+    b.check("da").await;
+    // A lottery: a yes is an application.
+    b.goto(&links[0]).await;
+    b.check("da").await;
+    b.tick("#answer-yes").await;
+    b.press("form[action^='/rsvp/'] button[type='submit']").await;
+    assert!(b.text().await.contains("Din ansøgning er modtaget"), "{}", b.text().await);
+    b.check("da").await;
+    for n in [1, 3] {
+        assert_eq!(app.rsvp(links[n].rsplit('/').next().unwrap(), "yes").await.status(), 200);
+    }
+
+    b.goto(&format!("{}/admin", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    b.goto(&format!("{}/admin/meetings/{lottery}/registrations", app.base)).await;
+    b.check("da").await;
+    b.press(&format!("form[action='/admin/meetings/{lottery}/allocate'] button[type='submit']")).await;
+    assert!(b.text().await.contains("Træk pladserne nu?"), "a confirm step comes first");
+    b.check("da").await;
+    let drawn: Value = api.json(&format!("/meetings/{lottery}")).await;
+    assert!(drawn["drawn_at"].is_null(), "the first press draws nothing");
+    b.press("#confirm button[type='submit']").await;
+    let seed = b.client.find(Locator::Css("#draw-seed")).await.expect("the seed is shown").text().await.unwrap();
+    let drawn: Value = api.json(&format!("/meetings/{lottery}")).await;
+    assert_eq!(drawn["draw_seed"].as_str(), Some(seed.as_str()));
+    b.check("da").await;
+
+    // A move on the waiting list asks for a reason in a confirm step.
+    b.goto(&format!("{}/admin/meetings/{lottery}/waitlist", app.base)).await;
+    b.press("ol.waitlist li:nth-child(2) button[value='top']").await;
+    b.check("da").await;
+    b.press("#confirm button[type='submit']").await;
+    assert!(b.client.find(Locator::Css("#message-error")).await.is_ok(), "the missing reason is said by the field");
+    b.check("da").await;
+    b.type_into("#message", "Oplægsholder på mødet").await;
+    b.press("#confirm button[type='submit']").await;
+    b.goto(&format!("{}/admin/meetings/{lottery}/registrations", app.base)).await;
+    assert!(b.text().await.contains("Oplægsholder på mødet"), "the meeting's record has the reason");
+    b.check("da").await;
+    b.goto(&format!("{}/lang/en?back=/admin/meetings/{lottery}/registrations", app.base)).await;
+    b.check("en").await;
+    b.goto(&links[2]).await;
+    assert!(b.text().await.contains("Registration is not open yet"));
+    b.check("en").await;
+    smtp.wait_for(4, 30).await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass);

@@ -212,6 +212,37 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         rsvp.get_or_insert(link);
     }
     let (rsvp, person) = (rsvp.unwrap(), person_id.unwrap());
+    // Fair seats: a lottery drawn, a lottery taking applications, and a meeting not open yet.
+    let lottery = json!({
+        "title": "Lodtrækning om pladserne", "starts_at": "2030-12-03T09:00:00+01:00",
+        "ends_at": "2030-12-03T12:00:00+01:00", "format": "physical", "capacity": 1,
+        "allocation": "lottery", "applications_close_at": "2030-11-01T09:00:00+01:00"
+    });
+    let (drawn, applying) = (api.published_meeting(&lottery).await, api.published_meeting(&lottery).await);
+    let opens = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).strftime("%Y-%m-%dT%H:%M:%SZ");
+    let later = api
+        .published_meeting(&json!({
+            "title": "Åbner senere", "starts_at": "2030-12-04T09:00:00+01:00", "ends_at": "2030-12-04T12:00:00+01:00",
+            "format": "physical", "registration_opens_at": opens.to_string()
+        }))
+        .await;
+    let mut seat_links = Vec::new();
+    for (n, m) in [&drawn, &applying, &later].into_iter().enumerate() {
+        let email = format!("ansoeger{n}@walk.example");
+        let who = common::add_person(app.store(), &email, "Ansøger", "Nordlys IT A/S", PersonStatus::Confirmed).await;
+        let (_, link) = common::invite_person(app.store(), m.parse().expect("a meeting id"), who).await;
+        if n < 2 {
+            assert_eq!(app.rsvp(&link, "yes").await.status(), 200, "{email} applies");
+        }
+        seat_links.push(format!("/rsvp/{link}"));
+    }
+    assert_eq!(api.act(&format!("/meetings/{drawn}/allocate")).await.status(), 200);
+    let registered: Value = api.json(&format!("/meetings/{meeting}/registrations")).await;
+    let waiting =
+        registered["items"].as_array().unwrap().iter().find(|r| r["status"] == "waitlisted").expect("one waits")["id"]
+            .clone();
+    let moved = json!({"order": [waiting], "reason": "Oplægsholder"});
+    assert_eq!(api.post(&format!("/meetings/{meeting}/waitlist"), &moved).await.status(), 200);
     api.invite(&meeting, &json!({"audience": {"all": true}, "send_at": "2031-04-01T09:00:00+02:00"})).await;
     api.invite(&meeting, &json!({"audience": {"all": true}, "send_at": "2031-04-02T09:00:00+02:00"})).await;
 
@@ -252,6 +283,8 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         "/admin/users".to_owned(),
         "/admin/tokens".to_owned(),
         "/admin/password".to_owned(),
+        format!("/admin/meetings/{drawn}/registrations"),
+        format!("/admin/meetings/{applying}/registrations"),
     ];
     let public = [
         "/".to_owned(),
@@ -263,6 +296,9 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         "/privacy".to_owned(),
         "/accessibility".to_owned(),
         format!("/rsvp/{rsvp}"),
+        seat_links[0].clone(),
+        seat_links[1].clone(),
+        seat_links[2].clone(),
     ];
 
     let admin = app.sign_in("sekretariat@kl.example").await;

@@ -24,6 +24,7 @@ mod public_duties;
 mod public_page;
 mod rsvp;
 mod safety;
+mod seats;
 mod subscribers;
 mod trust;
 mod year;

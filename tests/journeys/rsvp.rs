@@ -584,7 +584,8 @@ async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_th
     assert_eq!(waiting(&app, m).await, vec![reg(1), reg(2), reg(3)], "first come, first served");
 
     let api = format!("{}/api/v1/meetings/{m}/waitlist", app.base);
-    let res = app.http.post(&api).bearer_auth(&token).json(&json!({"order": [reg(3)]})).send().await.unwrap();
+    let body = json!({"order": [reg(3)], "reason": "Taler på mødet"});
+    let res = app.http.post(&api).bearer_auth(&token).json(&body).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let items: Vec<String> = res.json::<Value>().await.unwrap()["items"]
         .as_array()
@@ -593,7 +594,8 @@ async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_th
         .map(|i| i["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(items, [reg(3), reg(1), reg(2)].map(|r| r.to_string()));
-    let res = app.http.post(&api).bearer_auth(&token).json(&json!({"order": [reg(0)]})).send().await.unwrap();
+    let body = json!({"order": [reg(0)], "reason": "Fejl"});
+    let res = app.http.post(&api).bearer_auth(&token).json(&body).send().await.unwrap();
     assert_eq!(res.status(), 422, "only people on the waiting list can be ordered");
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 
@@ -603,7 +605,10 @@ async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_th
     let (p3, p1) = (html.find("Person 03").unwrap(), html.find("Person 01").unwrap());
     assert!(p3 < p1, "the page shows the new order");
     assert_eq!(csrf_of(&html), door.csrf, "the page's form carries the session's token");
-    let res = door.post(&format!("/admin/meetings/{m}/waitlist/{}", reg(2)), &[("to", "up")]).await;
+    let path = format!("/admin/meetings/{m}/waitlist/{}", reg(2));
+    let res = door.post(&path, &[("to", "up")]).await;
+    assert_eq!(res.status(), 200, "a confirm step asks for the reason first");
+    let res = door.post(&path, &[("to", "up"), ("confirm", "yes"), ("message", "Bestyrelsesmedlem")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(waiting(&app, m).await, vec![reg(3), reg(2), reg(1)]);
 

@@ -152,6 +152,8 @@ mod tests {
             ical_sequence: 0,
             tracks: Vec::new(),
             programme: Vec::new(),
+            seating: crate::domain::Seating::default(),
+            drawn: None,
             created_at: at("2026-01-01T00:00:00Z"),
             updated_at: at("2026-01-01T00:00:00Z"),
         }
@@ -329,6 +331,16 @@ mod tests {
             &n(Lang::En, Seat::Declined),
             "Thank you for your answer: AI i den offentlige sektor",
             "We have noted that you will not attend AI i den offentlige sektor (3 December 2026, 13:00).",
+        );
+        says(
+            &n(Lang::Da, Seat::Applied),
+            "Vi har modtaget din ansøgning om en plads: AI i den offentlige sektor",
+            "Pladserne til AI i den offentlige sektor (3. december 2026, kl. 13.00) fordeles ved lodtrækning, når ansøgningsfristen udløber. Du får besked på mail om, hvorvidt du har fået en plads eller er kommet på ventelisten.",
+        );
+        says(
+            &n(Lang::En, Seat::Applied),
+            "We have your application for a seat: AI i den offentlige sektor",
+            "The seats for AI i den offentlige sektor (3 December 2026, 13:00) are drawn by lottery when the application period ends. We will tell you by mail whether you have a seat or a place on the waiting list.",
         );
         assert_eq!(n(Lang::Da, Seat::Declined).paragraphs.len(), 1, "no joining link without a seat");
         assert_eq!(n(Lang::Da, Seat::Declined).action, Some(("Se eller ændr dit svar".into(), "r".into())));

@@ -1,7 +1,8 @@
 //! Check-in at the door: a page that works on a phone — search by name or
 //! organisation, one tap to check someone in, one to undo. The QR code in a
 //! confirmation mail opens one person's check-in page. Beside it, the waiting
-//! list, which organisers may reorder.
+//! list, which organisers may reorder, each move with a reason asked for in
+//! a confirm step.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,11 +12,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use axum::http::StatusCode;
+
 use crate::domain::MeetingId;
-use crate::domain::{RegistrationId, RegistrationStatus};
+use crate::domain::{Reason, ReasonError, RegistrationId, RegistrationStatus};
 use crate::forum::door;
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::rsvp;
+use crate::web::admin::confirm::{ConfirmStep, NoteField};
 use crate::web::auth::Organiser;
 use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
@@ -75,6 +79,12 @@ texts! {
         up => "Op", "Up";
         down => "Ned", "Down";
         top => "Øverst", "To the top";
+        move_heading => "Flyt på ventelisten?", "Move on the waiting list?";
+        move_button => "Ja, flyt", "Yes, move";
+        reason => "Begrundelse (påkrævet)", "Reason (required)";
+        reason_hint => "Hvorfor ændres rækkefølgen? Begrundelsen gemmes i mødets logbog og i revisionsloggen, for at alle behandles ens.",
+            "Why does the order change? The reason is kept in the meeting's record and in the audit log, so that everyone is treated alike.";
+        reason_needed => "Skriv en begrundelse.", "Give a reason.";
     }
 }
 
@@ -205,6 +215,7 @@ struct WaitlistPage {
     csrf: String,
     rows: Vec<Row>,
     labels: &'static Labels,
+    confirm: Option<ConfirmStep>,
 }
 
 /// The waiting list in order, with buttons to move people up, down or to the top.
@@ -214,6 +225,10 @@ async fn waitlist(
     organiser: Organiser,
     Path(id): Path<MeetingId>,
 ) -> Result<WaitlistPage> {
+    waitlist_page(&state, ctx, organiser.csrf, id).await
+}
+
+async fn waitlist_page(state: &AppState, ctx: Ctx, csrf: String, id: MeetingId) -> Result<WaitlistPage> {
     let meeting = state.store.meeting(id).await?;
     let rows = state
         .store
@@ -235,9 +250,10 @@ async fn waitlist(
         path: ctx.path,
         meeting_id: id.to_string(),
         title: meeting.title,
-        csrf: organiser.csrf,
+        csrf,
         rows,
         labels: Labels::get(ctx.lang),
+        confirm: None,
     })
 }
 
@@ -247,8 +263,11 @@ struct Move {
     to: String,
 }
 
+/// Moves a person on the waiting list, after a confirm step that asks for
+/// the reason (sent back with the message by the field when it is missing).
 async fn move_waitlisted(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path((id, registration)): Path<(MeetingId, RegistrationId)>,
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
@@ -259,6 +278,37 @@ async fn move_waitlisted(
         "down" => rsvp::WaitlistMove::Down,
         _ => return Err(Error::BadRequest("to must be top, up or down".into())),
     };
-    door::move_waitlisted(&state.forum, &organiser.actor(), id, registration, how).await?;
-    Ok(Redirect::to(&format!("/admin/meetings/{id}/waitlist#r-{registration}")).into_response())
+    let written = fields.get("message").to_owned();
+    let refused = match (fields.get("confirm"), Reason::parse(&written)) {
+        ("yes", Ok(reason)) => {
+            door::move_waitlisted(&state.forum, &organiser.actor(), id, registration, how, &reason).await?;
+            return Ok(Redirect::to(&format!("/admin/meetings/{id}/waitlist#r-{registration}")).into_response());
+        }
+        ("yes", Err(ReasonError::Empty)) => Some(Labels::get(ctx.lang).reason_needed.to_owned()),
+        ("yes", Err(ReasonError::Note(e))) => Some(ctx.lang.refused(e)),
+        _ => None,
+    };
+    let lang = ctx.lang;
+    let l = Labels::get(lang);
+    let who = state.store.registration(registration).await?;
+    let place = match form.to.as_str() {
+        "top" => l.top,
+        "up" => l.up,
+        _ => l.down,
+    };
+    let what = vec![format!("{}: {} — {place}", l.waitlist, who.name)];
+    let mut step = ConfirmStep::new(
+        lang,
+        l.move_heading,
+        what,
+        format!("/admin/meetings/{id}/waitlist/{registration}"),
+        l.move_button,
+    )
+    .with(vec![("to", form.to.clone())])
+    .back_to(format!("/admin/meetings/{id}/waitlist"));
+    step.note = Some(NoteField { label: l.reason, hint: l.reason_hint, value: written, error: refused.clone() });
+    let mut page = waitlist_page(&state, ctx, organiser.csrf, id).await?;
+    page.confirm = Some(step);
+    let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, page).into_response())
 }

@@ -5,26 +5,35 @@
 //! once the notes are deleted after the meeting).
 //! Reading it is recorded in the audit log like the API's list. Viewers see
 //! the counts only: names and what people told us are for organisers.
+//! It also says how seats are given (an opening time, a lottery), shows a
+//! lottery's recorded draw (time and seed), and before the draw offers to
+//! draw now, with a confirm step.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 
-use crate::domain::{MeetingId, RegistrationStatus};
+use crate::domain::{Allocation, MeetingId, RegistrationStatus};
+use crate::forum;
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::{self, Entry};
 use crate::store::meetings::Meeting;
 use crate::store::retention::NoteCounts;
 use crate::store::rsvp::Registration;
+use crate::web::admin::confirm::ConfirmStep;
 use crate::web::auth::Organiser;
+use crate::web::extract::OrganiserForm;
 use crate::web::extract::Path;
 use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the registrations page.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/meetings/{id}/registrations", get(page))
+    Router::new()
+        .route("/admin/meetings/{id}/registrations", get(page))
+        .route("/admin/meetings/{id}/allocate", post(allocate))
 }
 
 /// One registration as the page shows it.
@@ -59,6 +68,16 @@ struct RegistrationsPage {
     notes: (i64, i64, i64),
     /// When those notes were deleted after the meeting, if they were.
     notes_purged: Option<String>,
+    csrf: String,
+    /// How seats are given, a sentence each: the opening time, the lottery and its draw.
+    seating: Vec<String>,
+    /// The seed of a lottery's draw, once made.
+    seed: Option<String>,
+    /// A lottery that may be drawn now.
+    can_draw: bool,
+    confirm: Option<ConfirmStep>,
+    /// Changes made by hand to who has a seat: (when, what, whom, reason, by whom).
+    changes: Vec<(String, &'static str, String, String, String)>,
 }
 
 impl RegistrationsPage {
@@ -82,7 +101,112 @@ async fn page(
         let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
         audit::record_read(&state.store, &organiser.actor(), &entry).await?;
     }
-    Ok(view(ctx, &meeting, regs, kept, counts_only))
+    let mut page = view(ctx, &meeting, regs, kept, counts_only, organiser.csrf);
+    if !counts_only {
+        page.changes = changes(&state, &meeting, page.lang).await?;
+    }
+    Ok(page)
+}
+
+/// Draws the seats of a lottery meeting now ([`forum::rsvp::allocate`]),
+/// after a confirm step that says how many applied and that everyone is told.
+async fn allocate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
+    if fields.get("confirm") != "yes" {
+        let meeting = state.store.meeting(id).await?;
+        let regs = state.store.registrations(meeting.id).await?;
+        let kept = state.store.note_counts(meeting.id).await?;
+        let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
+        audit::record_read(&state.store, &organiser.actor(), &entry).await?;
+        let lang = ctx.lang;
+        let n = regs.iter().filter(|r| r.status == RegistrationStatus::Waitlisted).count();
+        let what = vec![match lang {
+            Lang::Da => format!(
+                "Pladserne trækkes nu blandt de {n} ansøgere, inden for grænserne pr. organisation og pr. spor, i stedet for ved ansøgningsfristen. Alle ansøgere får besked på mail. Lodtrækningen kan ikke gøres om."
+            ),
+            Lang::En => format!(
+                "The seats are drawn now among the {n} applicants, within the limits per organisation and per track, instead of at the application deadline. Every applicant is told by mail. The draw cannot be undone."
+            ),
+        }];
+        let heading = lang.pick("Træk pladserne nu?", "Draw the seats now?");
+        let button = lang.pick("Ja, træk pladserne", "Yes, draw the seats");
+        let mut page = view(ctx, &meeting, regs, kept, false, organiser.csrf.clone());
+        page.changes = changes(&state, &meeting, lang).await?;
+        page.confirm = Some(
+            ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{id}/allocate"), button)
+                .back_to(format!("/admin/meetings/{id}/registrations")),
+        );
+        return Ok(page.into_response());
+    }
+    forum::rsvp::allocate(&state.forum, &organiser.actor(), id).await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{id}/registrations")).into_response())
+}
+
+/// The changes organisers made by hand to who has a seat at `meeting`, as the page shows them.
+async fn changes(
+    state: &AppState,
+    meeting: &Meeting,
+    lang: Lang,
+) -> Result<Vec<(String, &'static str, String, String, String)>> {
+    let what = |action: &str| match action {
+        "waitlist.move.top" => lang.pick("Flyttet øverst på ventelisten", "Moved to the top of the waiting list"),
+        "waitlist.move.up" => lang.pick("Flyttet op på ventelisten", "Moved up the waiting list"),
+        "waitlist.move.down" => lang.pick("Flyttet ned på ventelisten", "Moved down the waiting list"),
+        "waitlist.reorder" => lang.pick("Ventelisten ordnet på ny", "Waiting list reordered"),
+        _ => lang.pick("Ændret", "Changed"),
+    };
+    Ok(state
+        .store
+        .seat_changes(meeting.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let when = format!("{} {}", lang.date(c.at), lang.time(c.at));
+            (when, what(&c.action), c.name.unwrap_or_default(), c.reason, c.by)
+        })
+        .collect())
+}
+
+/// The sentences that say how `meeting` gives its seats.
+fn seating(meeting: &Meeting, lang: Lang) -> Vec<String> {
+    let at = |t| format!("{} {}", lang.date(t), lang.time(t));
+    let mut out = Vec::new();
+    if let Some(t) = meeting.seating.registration_opens_at {
+        out.push(format!("{} {}.", lang.pick("Tilmeldingen åbner", "Registration opens"), at(t)));
+    }
+    if meeting.seating.allocation == Allocation::Lottery {
+        let close = meeting.seating.applications_close_at.map(at).unwrap_or_default();
+        out.push(format!(
+            "{} {close}.",
+            lang.pick(
+                "Pladserne fordeles ved lodtrækning blandt dem, der har svaret ja, ved ansøgningsfristen",
+                "Seats are drawn by lottery among those who answered yes, at the application deadline"
+            )
+        ));
+        match meeting.drawn {
+            Some(d) => out.push(format!(
+                "{} {}. {}",
+                lang.pick("Lodtrækningen blev foretaget", "The draw was made on"),
+                at(d.at),
+                lang.pick(
+                    "Hver ansøgers lod er SHA-256 af frøets 32 byte efterfulgt af tilmeldingens id; pladserne gik i lodsedlernes rækkefølge inden for grænserne, og resten kom på ventelisten i samme rækkefølge. Med frøet kan lodtrækningen gentages og efterprøves.",
+                    "Each applicant's ticket is the SHA-256 of the seed's 32 bytes followed by the registration's id; seats went in the order of the tickets within the limits, and the rest joined the waiting list in the same order. With the seed the draw can be repeated and checked."
+                )
+            )),
+            None => out.push(
+                lang.pick(
+                    "Lodtrækningen er ikke foretaget endnu. Svar, der kommer efter den, får en plads efter først til mølle, hvis der er en ledig.",
+                    "The draw has not been made yet. Answers that come after it get a seat first come, first served, if one is free.",
+                )
+                .to_owned(),
+            ),
+        }
+    }
+    out
 }
 
 /// The page for `meeting` with its registrations `regs`, and the counts of
@@ -94,6 +218,7 @@ fn view(
     mut regs: Vec<Registration>,
     kept: Option<NoteCounts>,
     counts_only: bool,
+    csrf: String,
 ) -> RegistrationsPage {
     let lang = ctx.lang;
     let seated = |f: fn(&Registration) -> &str| {
@@ -169,5 +294,14 @@ fn view(
         counts_only,
         notes,
         notes_purged,
+        csrf,
+        seating: seating(meeting, lang),
+        seed: meeting.drawn.map(|d| d.seed.to_hex()),
+        can_draw: !counts_only
+            && meeting.seating.allocation == Allocation::Lottery
+            && meeting.drawn.is_none()
+            && meeting.status.accepts_answers(),
+        confirm: None,
+        changes: Vec::new(),
     }
 }

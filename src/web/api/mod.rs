@@ -22,7 +22,8 @@ use super::auth::ApiUser;
 use super::extract::Path;
 use super::{AppState, Error, Result, error_detail, needs_dressing, replace_body};
 use crate::domain::{
-    Broken, MeetingFormat, MeetingId, MeetingStatus, Name, SingleLine, Timestamp, copenhagen, is_meeting_time,
+    Allocation, Broken, MeetingFormat, MeetingId, MeetingStatus, Name, Seating, SingleLine, Timestamp, copenhagen,
+    is_meeting_time,
 };
 use crate::forum;
 use crate::i18n::Lang;
@@ -54,12 +55,12 @@ pub fn router() -> Router<AppState> {
         campaigns::progress, campaigns::pause, campaigns::resume, campaigns::cancel_campaign,
         evaluations::questionnaire, evaluations::replace_questionnaire, evaluations::send, evaluations::remind,
         evaluations::close, evaluations::get_results, evaluations::get_trend,
-        registrations::list, registrations::check_in, registrations::reorder_waitlist,
+        registrations::list, registrations::check_in, registrations::reorder_waitlist, registrations::allocate,
         subscribers::list_subscribers, subscribers::create_subscriber, subscribers::get_subscriber,
         subscribers::update_subscriber, subscribers::delete_subscriber, subscribers::import_subscribers),
     components(schemas(exports::OrganisationList, exports::ListedOrganisationJson, MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput, MeetingPatch,
         campaigns::CancelInput, campaigns::InvitationInput, campaigns::AudienceInput, campaigns::GuestInput, campaigns::CampaignCreated,
-        campaigns::CampaignJson, registrations::RegistrationJson, registrations::RegistrationList, registrations::CheckIn, registrations::WaitlistOrder, registrations::Waitlist, subscribers::SubscriberJson, subscribers::SubscriberPage, subscribers::SubscriberInput,
+        campaigns::CampaignJson, registrations::RegistrationJson, registrations::RegistrationList, registrations::CheckIn, registrations::WaitlistOrder, registrations::Waitlist, registrations::DrawJson, subscribers::SubscriberJson, subscribers::SubscriberPage, subscribers::SubscriberInput,
         subscribers::SubscriberPatch, crate::transfer::import::Report, crate::transfer::import::Reject)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -160,6 +161,19 @@ pub struct MeetingJson {
     status: String,
     tracks: Vec<TrackJson>,
     programme: Vec<ProgrammeItemJson>,
+    /// Answers are taken from this instant; `null`: from publication.
+    #[schema(format = DateTime)]
+    registration_opens_at: Option<String>,
+    /// `first_come` or `lottery`.
+    allocation: String,
+    /// For a lottery: the end of the application window, when the seats are drawn.
+    #[schema(format = DateTime)]
+    applications_close_at: Option<String>,
+    /// For a lottery once drawn: when.
+    #[schema(format = DateTime)]
+    drawn_at: Option<String>,
+    /// For a lottery once drawn: the seed the draw was made from (64 hex digits).
+    draw_seed: Option<String>,
 }
 
 /// A parallel track.
@@ -235,6 +249,11 @@ impl From<&Meeting> for MeetingJson {
                     cancelled: p.cancelled,
                 })
                 .collect(),
+            registration_opens_at: m.seating.registration_opens_at.map(rfc3339),
+            allocation: m.seating.allocation.as_str().to_owned(),
+            applications_close_at: m.seating.applications_close_at.map(rfc3339),
+            drawn_at: m.drawn.map(|d| rfc3339(d.at)),
+            draw_seed: m.drawn.map(|d| d.seed.to_hex()),
         }
     }
 }
@@ -329,6 +348,19 @@ pub struct MeetingInput {
     tracks: Vec<TrackInput>,
     #[serde(default, deserialize_with = "null_as_default")]
     programme: Vec<ProgrammeItemInput>,
+    /// Answers are taken from this instant; absent or `null`: from publication.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    registration_opens_at: Option<Timestamp>,
+    /// `first_come` (the default) or `lottery`.
+    allocation: Option<String>,
+    /// For a lottery (and only then): the end of the application window, when the seats are drawn.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    applications_close_at: Option<Timestamp>,
+}
+
+/// Reads the name of an allocation.
+fn allocation(s: &str) -> Result<Allocation> {
+    Allocation::parse(s).map_err(|e| Error::invalid("allocation", e))
 }
 
 /// A track of a new meeting.
@@ -433,6 +465,11 @@ impl MeetingInput {
             status: MeetingStatus::Draft,
             tracks,
             programme,
+            seating: Seating {
+                registration_opens_at: self.registration_opens_at,
+                allocation: self.allocation.as_deref().map(allocation).transpose()?.unwrap_or_default(),
+                applications_close_at: self.applications_close_at,
+            },
         })
     }
 }
@@ -470,6 +507,12 @@ pub struct MeetingPatch {
     capacity: Option<i32>,
     #[schema(value_type = Option<String>, format = DateTime)]
     registration_deadline: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    registration_opens_at: Option<Timestamp>,
+    /// `first_come` or `lottery`; `first_come` removes the application window.
+    allocation: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    applications_close_at: Option<Timestamp>,
 }
 
 impl MeetingPatch {
@@ -496,6 +539,18 @@ impl MeetingPatch {
         }
         if self.registration_deadline.is_some() {
             out.registration_deadline = self.registration_deadline;
+        }
+        if self.registration_opens_at.is_some() {
+            out.seating.registration_opens_at = self.registration_opens_at;
+        }
+        if let Some(a) = self.allocation.as_deref().map(allocation).transpose()? {
+            out.seating.allocation = a;
+            if a == Allocation::FirstCome {
+                out.seating.applications_close_at = None;
+            }
+        }
+        if self.applications_close_at.is_some() {
+            out.seating.applications_close_at = self.applications_close_at;
         }
         Ok(out)
     }

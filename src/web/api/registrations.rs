@@ -1,4 +1,4 @@
-//! A meeting's registrations and check-in at the door.
+//! A meeting's registrations, check-in at the door, and the draw of a lottery's seats.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Problem, rfc3339};
-use crate::domain::{MeetingId, RegistrationId};
+use crate::domain::{MeetingId, Reason, ReasonError, RegistrationId};
 use crate::forum::{ForumError, door};
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/registrations", get(list))
         .route("/meetings/{id}/checkins", post(check_in))
         .route("/meetings/{id}/waitlist", post(reorder_waitlist))
+        .route("/meetings/{id}/allocate", post(allocate))
 }
 
 /// One person's registration.
@@ -142,6 +143,9 @@ pub struct WaitlistOrder {
     /// named keep their order behind them, so naming one id moves that person
     /// to the top.
     order: Vec<Uuid>,
+    /// Why (required): kept in the audit log and the meeting's record of seat changes.
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// The waiting list, first in line first.
@@ -165,8 +169,48 @@ async fn reorder_waitlist(
 ) -> Result<Json<Waitlist>> {
     let meeting = state.store.meeting(id).await?;
     let Json(w) = body?;
+    let reason = Reason::parse(w.reason.as_deref().unwrap_or_default()).map_err(|e| match e {
+        ReasonError::Empty => Error::invalid("reason", "give the reason for the change; it is kept with the meeting"),
+        ReasonError::Note(e) => Error::invalid("reason", e),
+    })?;
     let first: Vec<RegistrationId> = w.order.into_iter().map(RegistrationId::from_uuid).collect();
-    let waiting = door::reorder_waitlist(&state.forum, &Actor::of(&user), meeting.id, &first).await?;
+    let waiting = door::reorder_waitlist(&state.forum, &Actor::of(&user), meeting.id, &first, &reason).await?;
     let items = waiting.into_iter().map(RegistrationJson::from).collect();
     Ok(Json(Waitlist { items, next: None }))
+}
+
+/// The draw of a lottery's seats.
+#[derive(Serialize, ToSchema)]
+pub struct DrawJson {
+    /// The seed the draw was made from (64 hex digits): each applicant's ticket
+    /// is the SHA-256 of the seed's bytes followed by the registration id, and
+    /// seats go in ascending order of tickets within the limits.
+    seed: String,
+    #[schema(format = DateTime)]
+    drawn_at: String,
+    /// Registration ids given a seat, in drawn order.
+    seated: Vec<Uuid>,
+    /// Registration ids on the waiting list, first in line first.
+    waitlist: Vec<Uuid>,
+}
+
+/// Draws the seats of a lottery meeting now, instead of at the end of its
+/// application window, and tells every applicant by mail.
+#[utoipa::path(post, path = "/meetings/{id}/allocate", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 200, body = DrawJson), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn allocate(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<MeetingId>,
+) -> Result<Json<DrawJson>> {
+    let drawn = crate::forum::rsvp::allocate(&state.forum, &Actor::of(&user), id).await?;
+    let m = state.store.meeting(id).await?;
+    let record = m.drawn.ok_or_else(|| Error::Internal(anyhow::anyhow!("the draw was not recorded")))?;
+    Ok(Json(DrawJson {
+        seed: record.seed.to_hex(),
+        drawn_at: rfc3339(record.at),
+        seated: drawn.seated.iter().map(|r| r.uuid()).collect(),
+        waitlist: drawn.waitlist.iter().map(|r| r.uuid()).collect(),
+    }))
 }

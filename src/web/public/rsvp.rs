@@ -1,6 +1,8 @@
 //! Answering an invitation: `/rsvp/{token}` shows the meeting and a form; only
 //! the POST records the answer, through [`crate::forum::rsvp`]. The answer can
-//! change until the deadline.
+//! change until the deadline. Before the meeting's opening time the page
+//! says when it opens and offers no form; in a lottery not yet drawn a "yes"
+//! is an application.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -69,6 +71,12 @@ texts! {
             "Give an address in your own organisation (the same domain as yours).";
         colleague_taken => "Invitationen kan ikke gives videre til den adresse. Er din kollega allerede inviteret, har vedkommende sit eget link.",
             "The invitation cannot be passed on to that address. If your colleague is invited already, they have a link of their own.";
+        not_open => "Tilmeldingen er ikke åbnet endnu. Alle får samme chance: den åbner", "Registration is not open yet. Everyone gets the same chance: it opens";
+        lottery => "Pladserne fordeles ved lodtrækning blandt dem, der svarer ja senest",
+            "Seats are drawn by lottery among those who answer yes by";
+        now_applied => "Din ansøgning er modtaget. Efter lodtrækningen får du besked på mail, om du har fået en plads.",
+            "Your application is received. After the draw we will tell you by mail whether you have a seat.";
+        applied => "Ansøgt om en plads (lodtrækning)", "Applied for a seat (lottery)";
     }
 }
 
@@ -93,6 +101,10 @@ struct RsvpPage {
     deadline: String,
     /// Why the form is not shown, if it is not.
     closed: Option<&'static str>,
+    /// When answers open, while they are not open yet.
+    opens: Option<String>,
+    /// When the lottery's application window closes, while it takes applications.
+    lottery: Option<String>,
     /// The outcome of the answer just given.
     outcome: Option<String>,
     errors: Vec<(&'static str, String)>,
@@ -121,7 +133,9 @@ fn deadline(m: &Meeting) -> Timestamp {
 }
 
 fn closed_reason(m: &Meeting, reg: &Registration, r: &'static RsvpTexts) -> Option<&'static str> {
-    if reg.replaced_by.is_some() {
+    if m.seating.opens_later(Timestamp::now()).is_some() && reg.replaced_by.is_none() && m.status.accepts_answers() {
+        Some(r.not_open)
+    } else if reg.replaced_by.is_some() {
         Some(r.passed_on)
     } else if m.status == MeetingStatus::Cancelled {
         Some(r.cancelled)
@@ -160,6 +174,8 @@ async fn load(state: &AppState, raw: &str) -> Result<std::result::Result<(Regist
 
 fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
     let r = RsvpTexts::get(ctx.lang);
+    let at = |t: Timestamp| format!("{} {}", ctx.lang.date(t), ctx.lang.time(t));
+    let applied = reg.status == RegistrationStatus::Waitlisted && reg.waitlist_position.is_none();
     RsvpPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -169,7 +185,7 @@ fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
         m: MeetingView::new(m, ctx.lang),
         tracks: m.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect(),
         name: reg.name.clone(),
-        current: status_text(reg.status, ctx.lang),
+        current: if applied { Some(r.applied) } else { status_text(reg.status, ctx.lang) },
         attend: match reg.status {
             RegistrationStatus::Attending | RegistrationStatus::Waitlisted => Some(true),
             RegistrationStatus::Declined => Some(false),
@@ -182,6 +198,8 @@ fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
         list_organisation: reg.list_organisation,
         deadline: format!("{} {}", ctx.lang.date(deadline(m)), ctx.lang.time(deadline(m))),
         closed: closed_reason(m, reg, r),
+        opens: m.seating.opens_later(Timestamp::now()).map(at),
+        lottery: m.seating.applications_close_at.filter(|_| m.seating.takes_applications(m.drawn.is_some())).map(at),
         outcome: None,
         errors: Vec::new(),
         colleague_name: String::new(),
@@ -309,6 +327,11 @@ async fn submit(
             page.closed = Some(page.r.passed_on);
             Ok((StatusCode::CONFLICT, page).into_response())
         }
+        Err(ForumError::Refused(Refusal::NotOpenYet { opens_at })) => {
+            page.closed = Some(page.r.not_open);
+            page.opens = Some(format!("{} {}", ctx.lang.date(opens_at), ctx.lang.time(opens_at)));
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -318,7 +341,7 @@ fn answered(ctx: &Ctx, raw: &str, mut after: Registration, m: &Meeting, seat: Se
     let r = RsvpTexts::get(ctx.lang);
     after.status = match seat {
         Seat::Attending => RegistrationStatus::Attending,
-        Seat::Waitlisted { .. } => RegistrationStatus::Waitlisted,
+        Seat::Waitlisted { .. } | Seat::Applied => RegistrationStatus::Waitlisted,
         Seat::Declined => RegistrationStatus::Declined,
     };
     let mut page = view(ctx, raw, &after, m);
@@ -326,6 +349,7 @@ fn answered(ctx: &Ctx, raw: &str, mut after: Registration, m: &Meeting, seat: Se
         Seat::Attending => r.now_attending.to_owned(),
         Seat::Waitlisted { place } => format!("{} {place}.", r.now_waitlisted),
         Seat::Declined => r.now_declined.to_owned(),
+        Seat::Applied => r.now_applied.to_owned(),
     });
     page
 }

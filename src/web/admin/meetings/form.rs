@@ -6,7 +6,8 @@ use jiff::civil::{DateTime, Time};
 
 use super::Errors;
 use crate::domain::{
-    Broken, MeetingField, MeetingFormat, MeetingShape, MeetingStatus, Name, SingleLine, Timestamp, copenhagen,
+    Allocation, Broken, MeetingField, MeetingFormat, MeetingShape, MeetingStatus, Name, Seating, SingleLine, Timestamp,
+    copenhagen,
 };
 use crate::i18n::Lang;
 use crate::store::meetings::{Meeting, NewMeeting, ProgrammeItem, Speaker, Track};
@@ -45,6 +46,10 @@ pub struct DetailsForm {
     pub registration_deadline: String,
     /// One track a line: `key | title | capacity`.
     pub tracks: String,
+    pub registration_opens_at: String,
+    /// `first_come` or `lottery`.
+    pub allocation: String,
+    pub applications_close_at: String,
 }
 
 /// The details form, checked.
@@ -62,6 +67,7 @@ pub struct Details {
     pub per_organisation_limit: Option<i32>,
     pub registration_deadline: Option<Timestamp>,
     pub tracks: Vec<Track>,
+    pub seating: Seating,
 }
 
 impl DetailsForm {
@@ -90,6 +96,9 @@ impl DetailsForm {
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
+            registration_opens_at: m.seating.registration_opens_at.map(local).unwrap_or_default(),
+            allocation: m.seating.allocation.as_str().to_owned(),
+            applications_close_at: m.seating.applications_close_at.map(local).unwrap_or_default(),
         }
     }
 
@@ -110,6 +119,9 @@ impl DetailsForm {
             per_organisation_limit: f("per_organisation_limit"),
             registration_deadline: f("registration_deadline"),
             tracks: f("tracks"),
+            registration_opens_at: f("registration_opens_at"),
+            allocation: f("allocation"),
+            applications_close_at: f("applications_close_at"),
         }
     }
 
@@ -130,11 +142,17 @@ impl DetailsForm {
         let mut time = |s: &str, name: &str| parse_local(s).ok_or_else(|| fail(name, when)).ok();
         let starts_at = time(&self.starts_at, "starts_at");
         let ends_at = time(&self.ends_at, "ends_at");
-        let registration_deadline = if self.registration_deadline.trim().is_empty() {
-            None
-        } else {
-            time(&self.registration_deadline, "registration_deadline")
+        let mut optional_time = |s: &str, name: &str| if s.trim().is_empty() { None } else { time(s, name) };
+        let registration_deadline = optional_time(&self.registration_deadline, "registration_deadline");
+        let registration_opens_at = optional_time(&self.registration_opens_at, "registration_opens_at");
+        let applications_close_at = optional_time(&self.applications_close_at, "applications_close_at");
+        let allocation = match self.allocation.trim() {
+            "" => Allocation::FirstCome,
+            a => Allocation::parse(a)
+                .map_err(|_| fail("allocation", lang.pick("Vælg en fordeling.", "Choose an allocation.")))
+                .unwrap_or_default(),
         };
+        let seating = Seating { registration_opens_at, allocation, applications_close_at };
         let format = MeetingFormat::parse(&self.format)
             .map_err(|_| fail("format", lang.pick("Vælg en form.", "Choose a format.")))
             .ok();
@@ -158,6 +176,7 @@ impl DetailsForm {
                 capacity,
                 per_organisation_limit,
                 tracks: tracks.iter().map(|t| (t.key.as_str(), t.capacity)).collect(),
+                seating,
             };
             for (field, rule) in shape.broken() {
                 fail(&form_field(field), &lang.broken(rule));
@@ -179,6 +198,7 @@ impl DetailsForm {
                     per_organisation_limit,
                     registration_deadline,
                     tracks,
+                    seating,
                 })
             }
             _ => Err(errors),
@@ -250,6 +270,7 @@ impl Details {
             status: MeetingStatus::Draft,
             tracks: self.tracks,
             programme: Vec::new(),
+            seating: self.seating,
         }
     }
 
@@ -269,6 +290,7 @@ impl Details {
         m.per_organisation_limit = self.per_organisation_limit;
         m.registration_deadline = self.registration_deadline;
         m.tracks.clone_from(&self.tracks);
+        m.seating = self.seating;
         m
     }
 }
