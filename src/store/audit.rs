@@ -168,7 +168,28 @@ pub struct AuditRow {
     pub row_count: Option<i64>,
 }
 
-type RawRow = (i64, i64, String, Option<Uuid>, String, String, String, Option<Uuid>, String, Option<i64>);
+/// An entry as the database returns it: `id, at, actor_kind, actor_id,
+/// actor_label, action, subject_kind, subject_id, detail, row_count`.
+pub(super) type RawRow = (i64, i64, String, Option<Uuid>, String, String, String, Option<Uuid>, String, Option<i64>);
+
+impl From<RawRow> for AuditRow {
+    fn from(
+        (id, at, actor_kind, actor_id, actor_label, action, subject_kind, subject_id, detail, row_count): RawRow,
+    ) -> Self {
+        Self {
+            id,
+            at: from_db_time(at),
+            actor_kind,
+            actor_id,
+            actor_label,
+            action,
+            subject_kind,
+            subject_id,
+            detail,
+            row_count,
+        }
+    }
+}
 
 impl Store {
     /// Entries matching `filter`, newest first, at most `filter.limit`.
@@ -197,23 +218,7 @@ impl Store {
             .fetch_all(db)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, at, actor_kind, actor_id, actor_label, action, subject_kind, subject_id, detail, row_count)| {
-                AuditRow {
-                    id,
-                    at: from_db_time(at),
-                    actor_kind,
-                    actor_id,
-                    actor_label,
-                    action,
-                    subject_kind,
-                    subject_id,
-                    detail,
-                    row_count,
-                }
-            })
-            .collect())
+        Ok(rows.into_iter().map(AuditRow::from).collect())
     }
 
     /// The actions that occur in the log, for a filter's choices.

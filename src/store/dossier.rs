@@ -34,7 +34,6 @@ pub struct RegistrationSummary {
 }
 
 type CampaignRow = (Uuid, String, String, String, i64, i64, i32, i64, i64);
-type RawAudit = (i64, i64, String, Option<Uuid>, String, String, String, Option<Uuid>, String, Option<i64>);
 
 impl Store {
     /// The meeting's mailings, oldest first, with how many were sent and failed.
@@ -91,7 +90,7 @@ impl Store {
 
     /// The audit entries about the meeting and about its mailings, oldest first.
     pub async fn meeting_audit(&self, meeting: MeetingId) -> Result<Vec<AuditRow>> {
-        let rows: Vec<RawAudit> = on_pool!(self, |db| {
+        let rows: Vec<super::audit::RawRow> = on_pool!(self, |db| {
             sqlx::query_as(
                 "select id, at, actor_kind, actor_id, actor_label, action, subject_kind, subject_id, detail, row_count \
                  from audit_log where subject_id = $1 \
@@ -101,22 +100,6 @@ impl Store {
             .fetch_all(db)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, at, actor_kind, actor_id, actor_label, action, subject_kind, subject_id, detail, row_count)| {
-                AuditRow {
-                    id,
-                    at: from_db_time(at),
-                    actor_kind,
-                    actor_id,
-                    actor_label,
-                    action,
-                    subject_kind,
-                    subject_id,
-                    detail,
-                    row_count,
-                }
-            })
-            .collect())
+        Ok(rows.into_iter().map(AuditRow::from).collect())
     }
 }
