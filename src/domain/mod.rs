@@ -24,4 +24,4 @@ pub use meeting_rules::{Broken, MeetingField, MeetingShape, is_track_key};
 pub use text::{Name, Note, ParseError, SingleLine, name_key, search_fold};
 pub use time::{MEETING_YEARS, Timestamp, copenhagen, is_meeting_time, link_expiry, shifted};
 pub use token::{Token, TokenHash, TokenPurpose};
-pub use user::{PersonStatus, Role};
+pub use user::{PersonStatus, Role, Suppression};

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, Semaphore};
 
-use crate::domain::{Broken, MeetingField, MeetingStatus, Timestamp};
+use crate::domain::{Broken, MeetingField, MeetingStatus, Suppression, Timestamp};
 use crate::i18n::Lang;
 use crate::mail::MailContext;
 use crate::store::{Store, StoreError};
@@ -132,6 +132,10 @@ pub enum Refusal {
     /// The address or the password is wrong (which, is not said).
     #[error("the address or the password is wrong")]
     WrongPassword,
+    /// An organiser added an address whose owner left the list or was
+    /// erased; only the person's own confirmed sign-up puts it back.
+    #[error("email: {}", Lang::En.suppression(*.0))]
+    Suppressed(Suppression),
 }
 
 /// The first broken rule as the API says it: `field: what is wrong`.

@@ -35,6 +35,7 @@ pub mod retention;
 pub mod rsvp;
 pub mod subscribers;
 pub mod subscriptions;
+pub mod suppression;
 pub mod tokens;
 pub mod users;
 

@@ -14,6 +14,7 @@ mod foundation;
 mod hardening;
 mod inbound;
 mod language_walk;
+mod lawful;
 mod list;
 mod mail;
 mod meetings;

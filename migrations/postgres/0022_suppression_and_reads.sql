@@ -1,0 +1,12 @@
+-- Addresses that must not be put on the list again by anyone but the person
+-- themselves: those who left the list and those whose data was erased. Only
+-- the SHA-256 of the normalised (trimmed, lower-case) address is kept, with
+-- why and since when; no name, no id, nothing else about the person, so the
+-- row outlives an erasure. A sign-up the person confirms themselves removes it.
+-- People who left before this table existed are still known by their person
+-- row (status 'unsubscribed'), which the check reads too.
+create table suppressed_address (
+    address_sha256 bytea primary key,
+    reason text not null check (reason in ('unsubscribed', 'erased')),
+    since bigint not null
+);

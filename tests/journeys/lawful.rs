@@ -1,0 +1,125 @@
+//! Lists that stay clean and lawful: an address whose owner left the list or
+//! was erased stays off it (import, an organiser's add, a colleague's
+//! pass-on) until the person signs up again themselves.
+
+use crate::common;
+
+use common::{Engine, TestApp};
+use dialogforum::domain::{MeetingId, PersonStatus, Role};
+use serde_json::{Value, json};
+
+/// Imports `csv` through the API and returns the report.
+async fn import(app: &TestApp, token: &str, csv: &str) -> Value {
+    let res = app
+        .http
+        .post(app.url("/api/v1/subscribers/import"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// Adds a person through the API and returns the answer.
+async fn add(app: &TestApp, token: &str, email: &str, name: &str) -> reqwest::Response {
+    app.api(token)
+        .post("/subscribers", &json!({"email": email, "name": name, "organisation": "Blixtoft Rådgivning"}))
+        .await
+}
+
+async fn erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_signs_up_again(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let karen: Value = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft").await.json().await.unwrap();
+    let bo: Value = add(&app, &token, "bo@blixtoft.example", "Bo Blixtoft").await.json().await.unwrap();
+
+    // Karen is erased; Bo leaves the list.
+    let karen_url = app.url(&format!("/api/v1/subscribers/{}", karen["id"].as_str().unwrap()));
+    let res = app.http.delete(&karen_url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let res = app
+        .api(&token)
+        .patch(&format!("/subscribers/{}", bo["id"].as_str().unwrap()), &json!({"status": "unsubscribed"}))
+        .await;
+    assert_eq!(res.status(), 200);
+
+    // An old spreadsheet with both of them in it, in other case and spacing.
+    let csv = "email,name,organisation\r\n KAREN@Blixtoft.example ,Karen Blixtoft,Blixtoft Rådgivning\r\n\
+               anna@nordlys-it.example,Anna Bøgh,Nordlys IT A/S\r\n\
+               Bo@blixtoft.example,Bo Blixtoft,Blixtoft Rådgivning\r\n\
+               not-an-address,X,Y\r\n";
+    let report = import(&app, &token, csv).await;
+    assert_eq!((report["imported"].as_i64(), report["already_known"].as_i64()), (Some(1), Some(0)), "{report}");
+    let rejected = report["rejected"].as_array().unwrap();
+    let lines: Vec<i64> = rejected.iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    assert_eq!(lines, [2, 4, 5], "every reject by its line, in order: {report}");
+    let reason = |i: usize| rejected[i]["reason"].as_str().unwrap().to_owned();
+    assert!(reason(0).contains("was erased") && reason(0).contains("own confirmed sign-up"), "{report}");
+    assert!(reason(1).contains("asked not to be contacted"), "{report}");
+    assert!(reason(2).starts_with("email"), "{report}");
+
+    // An organiser's own add is refused with the reason too.
+    for (email, words) in
+        [("karen@blixtoft.example", "was erased"), ("bo@blixtoft.example", "asked not to be contacted")]
+    {
+        let res = add(&app, &token, email, "Someone").await;
+        assert_eq!(res.status(), 409, "{email}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let problem: Value = res.json().await.unwrap();
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.starts_with("email: ") && detail.contains(words), "{problem}");
+    }
+
+    // A colleague cannot pass an invitation on to the erased address.
+    let meeting = json!({"title": "Markedsdialog", "starts_at": "2030-03-01T09:00:00+01:00",
+        "ends_at": "2030-03-01T12:00:00+01:00", "format": "virtual", "online_url": "https://meet.example/df"});
+    let meeting: MeetingId = app.api(&token).published_meeting(&meeting).await.parse().unwrap();
+    let ole = common::add_person(
+        app.store(),
+        "ole@blixtoft.example",
+        "Ole Blixtoft",
+        "Blixtoft Rådgivning",
+        PersonStatus::Confirmed,
+    )
+    .await;
+    let (_, rsvp) = common::invite_person(app.store(), meeting, ole).await;
+    assert_eq!(app.rsvp(&rsvp, "yes").await.status(), 200);
+    for colleague in ["karen@blixtoft.example", "bo@blixtoft.example"] {
+        let res = app
+            .post_form(
+                &format!("/rsvp/{rsvp}/colleague"),
+                &[("colleague_name", "Kollega"), ("colleague_email", colleague)],
+            )
+            .await;
+        assert_eq!(res.status(), 409, "{colleague}");
+        assert!(res.text().await.unwrap().contains(r#"id="colleague_email-error""#));
+    }
+
+    // Karen signs up again herself and confirms: the address is hers to use again.
+    let signup = [
+        ("name", "Karen Blixtoft"),
+        ("email", "karen@blixtoft.example"),
+        ("organisation", "Blixtoft Rådgivning"),
+        ("consent", "yes"),
+    ];
+    assert_eq!(app.post_form("/subscribe", &signup).await.status(), 200);
+    let mail = smtp.wait_for_mail("Karen's confirmation", |m| m.to == ["karen@blixtoft.example"]).await;
+    let report = import(&app, &token, "email,name,organisation\r\nkaren@blixtoft.example,Karen,X\r\n").await;
+    assert_eq!(report["rejected"].as_array().unwrap().len(), 1, "not before she confirms: {report}");
+    let res = app.http.post(app.local(&mail.link("/confirm/"))).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let report = import(&app, &token, "email,name,organisation\r\nkaren@blixtoft.example,Karen,X\r\n").await;
+    assert_eq!(report["already_known"], 1, "{report}");
+    assert!(report["rejected"].as_array().unwrap().is_empty(), "{report}");
+    let found: Value = app.api(&token).json("/subscribers?q=karen").await;
+    assert_eq!(found["items"][0]["status"], "confirmed");
+
+    // Bo is still kept off.
+    let report = import(&app, &token, "email,name,organisation\r\nbo@blixtoft.example,Bo,X\r\n").await;
+    assert_eq!(report["rejected"].as_array().unwrap().len(), 1, "{report}");
+    app.stop().await;
+}
+both_engines!(erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_signs_up_again);
