@@ -123,3 +123,63 @@ async fn erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_si
     app.stop().await;
 }
 both_engines!(erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_signs_up_again);
+
+async fn a_persons_own_data_lists_when_organisers_read_or_exported_it_but_not_who(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let karen: Value = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft").await.json().await.unwrap();
+    let id = karen["id"].as_str().unwrap().to_owned();
+
+    // An organiser opens her page, and the list is exported with her on it.
+    let organiser = app.sign_in("secretariat@forum.example").await;
+    assert!(organiser.page(&format!("/admin/people/{id}")).await.contains("Karen Blixtoft"));
+    let csv = app.api(&token).get("/subscribers.csv").await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.text().await.unwrap().contains("karen@blixtoft.example"));
+    // Someone who joins later was not in that export.
+    let later = common::add_person(
+        app.store(),
+        "lea@blixtoft.example",
+        "Lea Blixtoft",
+        "Blixtoft Rådgivning",
+        PersonStatus::Confirmed,
+    )
+    .await;
+    assert!(app.store().personal_data(later).await.unwrap().reads.is_empty());
+
+    // Karen asks for her own data.
+    assert_eq!(app.post_form("/me", &[("email", "karen@blixtoft.example")]).await.status(), 200);
+    let mail = smtp.wait_for_mail("Karen's profile link", |m| m.to == ["karen@blixtoft.example"]).await;
+    let me = mail.link_path("/me/");
+    let page = common::text(app.get(&format!("{me}/data")).await, 200).await;
+    assert!(page.contains("Hvornår organisatorerne så eller eksporterede dine data"), "{page}");
+    assert!(page.contains("En organisator så dine oplysninger."), "{page}");
+    assert!(page.contains("Mailinglisten blev eksporteret, mens du var på den."), "{page}");
+    let csv = common::text(app.get(&format!("{me}/data.csv")).await, 200).await;
+    assert!(csv.contains("Mailinglisten blev eksporteret, mens du var på den."), "{csv}");
+    let json = common::text(app.get(&format!("{me}/data.json")).await, 200).await;
+    let data: Value = serde_json::from_str(&json).unwrap();
+    let actions: Vec<&str> = data["reads"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["person.view", "export.subscribers"], "{json}");
+
+    // Which organiser it was is not said on the page, in the spreadsheet or in the reads.
+    let email = dialogforum::domain::Email::parse("secretariat@forum.example").unwrap();
+    let (account, _) = app.store().user_for_login(&email).await.unwrap().unwrap();
+    let account_id = account.id.to_string();
+    let reads = data["reads"].to_string();
+    for text in [&page, &csv, &reads] {
+        for needle in ["secretariat", "s***@forum.example", account_id.as_str()] {
+            assert!(!text.contains(needle), "{needle} in:\n{text}");
+        }
+    }
+
+    // In English too.
+    let http = common::client();
+    assert!(http.get(app.url("/lang/en")).send().await.unwrap().status().is_redirection());
+    let page = http.get(app.url(&format!("{me}/data"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("When organisers viewed or exported your data"), "{page}");
+    assert!(page.contains("An organiser viewed your details."), "{page}");
+    assert!(page.contains("The mailing list was exported while you were on it."), "{page}");
+    app.stop().await;
+}
+both_engines!(a_persons_own_data_lists_when_organisers_read_or_exported_it_but_not_who);
