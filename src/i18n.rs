@@ -612,6 +612,15 @@ impl Lang {
             }
         }
     }
+
+    /// What stands in place of a breakdown group with fewer than `minimum` answers.
+    #[must_use]
+    pub fn hidden_group(self, minimum: u32) -> String {
+        match self {
+            Self::Da => format!("skjult: færre end {minimum} svar"),
+            Self::En => format!("hidden: fewer than {minimum} answers"),
+        }
+    }
 }
 
 #[cfg(test)]

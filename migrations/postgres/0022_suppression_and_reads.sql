@@ -10,3 +10,8 @@ create table suppressed_address (
     reason text not null check (reason in ('unsubscribed', 'erased')),
     since bigint not null
 );
+
+-- The track whose seat the person who answered an evaluation held, kept with
+-- the anonymous answer so that results can be broken down by track. A group
+-- with fewer answers than evaluation.breakdown_minimum is never shown.
+alter table evaluation_response add column track_key text;

@@ -1,6 +1,7 @@
 //! Evaluations: a meeting's questionnaire, who it went to, the answers, and
-//! the results computed from them — per meeting ([`results`]) and per stable
-//! question across meetings ([`trend`]).
+//! the results computed from them — per meeting ([`results`], broken down by
+//! track with small groups hidden in [`results_by`]) and per stable question
+//! across meetings ([`trend`]).
 //!
 //! Anonymity is kept by the schema: an answer row carries no person (unless
 //! the questionnaire is not anonymous) and no token hash, only a
@@ -14,7 +15,7 @@ use uuid::Uuid;
 
 use super::campaigns::Recipient;
 use super::{Result, Store, StoreError, TxInner, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
-use crate::domain::evaluation::{Answer, Answers, QuestionKind, Questionnaire};
+use crate::domain::evaluation::{Answer, Answers, BreakdownMinimum, QuestionKind, Questionnaire};
 use crate::domain::{CampaignId, Email, MeetingId, PersonId, PersonStatus, RegistrationId, Timestamp};
 
 /// A meeting's evaluation as stored. A meeting without one uses the
@@ -255,15 +256,19 @@ impl Store {
             on_tx!(tx, |c| {
                 // A random id (not time-ordered) and no timestamp, so rows
                 // cannot be matched to people by when they were written.
+                // The track of their seat goes with the answer, for breakdowns
+                // that hide groups smaller than the configured minimum.
                 sqlx::query(
-                    "insert into evaluation_response (id, meeting_id, response_key, person_id, answers) \
-                     values ($1, $2, $3, $4, $5)",
+                    "insert into evaluation_response (id, meeting_id, response_key, person_id, answers, track_key) \
+                     values ($1, $2, $3, $4, $5, (select track_key from registration \
+                     where meeting_id = $2 and person_id = $6 and status = 'attending'))",
                 )
                 .bind(Uuid::new_v4())
                 .bind(r.meeting.uuid())
                 .bind(r.key.as_slice())
                 .bind((!anonymous).then_some(r.person.uuid()))
                 .bind(Json(r.answers))
+                .bind(r.person.uuid())
                 .execute(&mut *c)
                 .await?;
             });
@@ -488,6 +493,33 @@ pub struct Results {
     pub response_rate: Option<f64>,
     /// One entry per question, in the questionnaire's order.
     pub questions: Vec<QuestionResult>,
+    /// The fewest answers a group of [`Results::by_track`] needs to be shown.
+    pub breakdown_minimum: u32,
+    /// The answers by the track of the seat, one group per track of the
+    /// meeting (none when it has no tracks); see [`results_by`].
+    pub by_track: Vec<GroupResult>,
+}
+
+/// One group of a breakdown (a track), shown only when it has at least the
+/// configured minimum of answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupResult {
+    pub key: String,
+    pub title: String,
+    /// Too few answered in this group (or in it and one other, see
+    /// [`results_by`]) for its results to be shown.
+    pub hidden: bool,
+    /// How many answered; `None` when hidden.
+    pub responses: Option<i64>,
+    /// The average of each rating question, in the questionnaire's order; empty when hidden.
+    pub averages: Vec<GroupAverage>,
+}
+
+/// A rating question's average within one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupAverage {
+    pub key: String,
+    pub average: Option<f64>,
 }
 
 /// Counts answers against a questionnaire.
@@ -540,7 +572,62 @@ pub fn tally(meeting_id: MeetingId, e: &Evaluation, answers: &[Answers]) -> Resu
         responses,
         response_rate: rate(responses, e.recipients),
         questions,
+        breakdown_minimum: BreakdownMinimum::DEFAULT.get(),
+        by_track: Vec::new(),
     }
+}
+
+/// The breakdown of `answers` (each with the track of its seat) over
+/// `tracks`, hiding every group with fewer than `minimum` answers. When only
+/// one group would be hidden, the smallest shown one is hidden with it, so
+/// that the hidden group cannot be worked out from the totals and the others.
+#[must_use]
+pub fn breakdown(
+    e: &Evaluation,
+    tracks: &[(String, String)],
+    answers: &[(Answers, Option<String>)],
+    minimum: BreakdownMinimum,
+) -> Vec<GroupResult> {
+    let ratings: Vec<&str> =
+        e.questionnaire.questions.iter().filter(|q| q.kind == QuestionKind::Rating).map(|q| q.key.as_str()).collect();
+    let mut groups: Vec<GroupResult> = tracks
+        .iter()
+        .map(|(key, title)| {
+            let mine: Vec<&Answers> =
+                answers.iter().filter(|(_, t)| t.as_deref() == Some(key.as_str())).map(|(a, _)| a).collect();
+            let averages = ratings
+                .iter()
+                .map(|q| {
+                    let given: Vec<i64> = mine
+                        .iter()
+                        .filter_map(|a| if let Some(Answer::Rating(n)) = a.get(q) { Some(i64::from(*n)) } else { None })
+                        .collect();
+                    #[allow(clippy::cast_precision_loss)] // counts are far below 2^52
+                    let average = (!given.is_empty()).then(|| given.iter().sum::<i64>() as f64 / given.len() as f64);
+                    GroupAverage { key: (*q).to_owned(), average }
+                })
+                .collect();
+            let n = i64::try_from(mine.len()).unwrap_or(i64::MAX);
+            GroupResult {
+                key: key.clone(),
+                title: title.clone(),
+                hidden: !minimum.shows(n),
+                responses: Some(n),
+                averages,
+            }
+        })
+        .collect();
+    if groups.iter().filter(|g| g.hidden).count() == 1 {
+        let smallest = groups.iter_mut().filter(|g| !g.hidden).min_by_key(|g| g.responses);
+        if let Some(g) = smallest {
+            g.hidden = true;
+        }
+    }
+    for g in groups.iter_mut().filter(|g| g.hidden) {
+        g.responses = None;
+        g.averages.clear();
+    }
+    groups
 }
 
 /// A meeting's evaluation results: response rate, the distribution of every
@@ -550,15 +637,30 @@ pub fn tally(meeting_id: MeetingId, e: &Evaluation, answers: &[Answers]) -> Resu
 /// # Errors
 /// [`StoreError::NotFound`] when the meeting has no evaluation; a database failure.
 pub async fn results(store: &Store, meeting: MeetingId) -> Result<Results> {
+    results_by(store, meeting, BreakdownMinimum::DEFAULT).await
+}
+
+/// As [`results`], with the breakdown by track hiding groups of fewer than
+/// `minimum` answers (`evaluation.breakdown_minimum`; see [`breakdown`]).
+///
+/// # Errors
+/// As [`results`].
+pub async fn results_by(store: &Store, meeting: MeetingId, minimum: BreakdownMinimum) -> Result<Results> {
     let e = store.evaluation(meeting).await?.ok_or(StoreError::NotFound)?;
-    let rows: Vec<Json<Answers>> = on_pool!(store, |db| {
-        sqlx::query_scalar("select answers from evaluation_response where meeting_id = $1 order by id")
+    let rows: Vec<(Json<Answers>, Option<String>)> = on_pool!(store, |db| {
+        sqlx::query_as("select answers, track_key from evaluation_response where meeting_id = $1 order by id")
             .bind(meeting.uuid())
             .fetch_all(db)
             .await?
     });
-    let answers: Vec<Answers> = rows.into_iter().map(|j| j.0).collect();
-    Ok(tally(meeting, &e, &answers))
+    let answers: Vec<(Answers, Option<String>)> = rows.into_iter().map(|(j, t)| (j.0, t)).collect();
+    let plain: Vec<Answers> = answers.iter().map(|(a, _)| a.clone()).collect();
+    let mut results = tally(meeting, &e, &plain);
+    let tracks: Vec<(String, String)> =
+        store.meeting(meeting).await?.tracks.into_iter().map(|t| (t.key, t.title)).collect();
+    results.by_track = breakdown(&e, &tracks, &answers, minimum);
+    results.breakdown_minimum = minimum.get();
+    Ok(results)
 }
 
 /// One meeting's value in a trend.

@@ -183,3 +183,72 @@ async fn a_persons_own_data_lists_when_organisers_read_or_exported_it_but_not_wh
     app.stop().await;
 }
 both_engines!(a_persons_own_data_lists_when_organisers_read_or_exported_it_but_not_who);
+
+async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[("evaluation.breakdown_minimum", "3")]).await;
+    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
+    let body = json!({"title": "Markedsdialog om sikkerhed", "starts_at": start.to_string(),
+        "ends_at": (start + jiff::SignedDuration::from_hours(3)).to_string(), "format": "physical", "venue": "KL-huset",
+        "tracks": [{"key": "ai", "title": "Kunstig intelligens"}, {"key": "green", "title": "Grøn it"},
+                   {"key": "cyber", "title": "Cybersikkerhed"}, {"key": "data", "title": "Data"}]});
+    let meeting: MeetingId = app.api(&token).published_meeting(&body).await.parse().unwrap();
+
+    // Four in one track, three (the minimum) in another, two in each of the last two.
+    let seats = [("ai", 4), ("green", 3), ("cyber", 2), ("data", 2)];
+    let mut n = 0;
+    for (track, count) in seats {
+        for _ in 0..count {
+            n += 1;
+            let email = format!("p{n}@firma{n}.example");
+            let person = common::add_person(
+                app.store(),
+                &email,
+                &format!("Deltager {n}"),
+                &format!("Firma {n}"),
+                PersonStatus::Confirmed,
+            )
+            .await;
+            let (reg, _) = common::invite_person(app.store(), meeting, person).await;
+            let sql = "update registration set status = 'attending', track_key = $1 where id = $2";
+            on_db!(app.db, |pool| {
+                sqlx::query(sql).bind(track).bind(reg.uuid()).execute(&pool).await.unwrap();
+            });
+        }
+    }
+    let res = app.api(&token).post(&format!("/meetings/{meeting}/evaluation/send"), &json!({})).await;
+    assert_eq!(res.status(), 202);
+    let mails = smtp.wait_for(n, 20).await;
+    for (i, mail) in mails.iter().enumerate() {
+        let path = mail.link_path("/evaluation/");
+        let rating = if i % 2 == 0 { "5" } else { "4" };
+        assert_eq!(app.post_form(&path, &[("q-overall", rating)]).await.status(), 200, "{path}");
+    }
+
+    // The API: the two small tracks say only that they are hidden.
+    let r = app.api(&token).json(&format!("/meetings/{meeting}/evaluation/results")).await;
+    assert_eq!(r["responses"], n, "{r}");
+    assert_eq!(r["breakdown_minimum"], 3);
+    let group = |key: &str| r["by_track"].as_array().unwrap().iter().find(|g| g["key"] == key).unwrap().clone();
+    assert_eq!((group("ai")["hidden"].as_bool(), group("ai")["responses"].as_i64()), (Some(false), Some(4)), "{r}");
+    assert_eq!(group("green")["responses"], 3, "a group of exactly the minimum is shown: {r}");
+    assert!(group("green")["averages"][0]["average"].is_f64(), "{r}");
+    for small in ["cyber", "data"] {
+        let g = group(small);
+        assert_eq!(g["hidden"], true, "{r}");
+        assert!(g["responses"].is_null() && g["averages"].as_array().unwrap().is_empty(), "{r}");
+    }
+
+    // The organiser's page and the export.
+    let organiser = app.sign_in("secretariat@forum.example").await;
+    let page = organiser.page(&format!("/admin/meetings/{meeting}/evaluation/results")).await;
+    assert!(page.contains("Svar fordelt på spor") && page.contains("Kunstig intelligens"), "{page}");
+    assert_eq!(page.matches("skjult: færre end 3 svar").count(), 2, "{page}");
+    let csv = app.api(&token).get(&format!("/meetings/{meeting}/evaluation/results.csv")).await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.matches("skjult: færre end 3 svar").count(), 2, "{csv}");
+    assert!(csv.contains("Spor: Grøn it"), "{csv}");
+    app.stop().await;
+}
+both_engines!(a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results);
