@@ -466,6 +466,26 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
 }
 both_engines!(an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes);
 
+async fn evaluation_results_by_track_pass_axe_in_danish_and_english(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[("evaluation.breakdown_minimum", "3")]).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (meeting, _) = crate::lawful::answered_in_tracks(&app, &smtp, &token).await;
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/admin", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    let results = format!("{}/admin/meetings/{meeting}/evaluation/results", app.base);
+    b.goto(&results).await;
+    assert!(b.text().await.contains("skjult: færre end 3 svar"));
+    b.check("da").await;
+    b.press("a[hreflang='en']").await;
+    b.goto(&results).await;
+    assert!(b.text().await.contains("hidden: fewer than 3 answers"));
+    b.check("en").await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(evaluation_results_by_track_pass_axe_in_danish_and_english);
+
 async fn the_unsubscribe_page_and_an_expired_link_pass_axe(engine: Engine) {
     use dialogforum::domain::{Email, Name, PersonStatus, Token, TokenPurpose};
     use dialogforum::store::people::{NewPerson, insert_person_if_new};

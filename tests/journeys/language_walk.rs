@@ -212,6 +212,18 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         rsvp.get_or_insert(link);
     }
     let (rsvp, person) = (rsvp.unwrap(), person_id.unwrap());
+    // A link to the first person's own page, whose data page lists the organisers' reads.
+    let profile = dialogforum::domain::Token::generate();
+    let mut tx = app.store().begin().await.unwrap();
+    let link = dialogforum::store::tokens::NewLinkToken {
+        hash: profile.hash(),
+        purpose: dialogforum::domain::TokenPurpose::Profile,
+        person: Some(person),
+        registration: None,
+        expires_at: None,
+    };
+    dialogforum::store::tokens::insert_link_tokens(&mut tx, &[link]).await.unwrap();
+    tx.commit().await.unwrap();
     api.invite(&meeting, &json!({"audience": {"all": true}, "send_at": "2031-04-01T09:00:00+02:00"})).await;
     api.invite(&meeting, &json!({"audience": {"all": true}, "send_at": "2031-04-02T09:00:00+02:00"})).await;
 
@@ -262,6 +274,7 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         "/privacy".to_owned(),
         "/accessibility".to_owned(),
         format!("/rsvp/{rsvp}"),
+        format!("/me/{}/data", profile.expose()),
     ];
 
     let admin = app.sign_in("sekretariat@kl.example").await;

@@ -184,17 +184,20 @@ async fn a_persons_own_data_lists_when_organisers_read_or_exported_it_but_not_wh
 }
 both_engines!(a_persons_own_data_lists_when_organisers_read_or_exported_it_but_not_who);
 
-async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[("evaluation.breakdown_minimum", "3")]).await;
-    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+/// A meeting two days past with four tracks, whose evaluation was answered
+/// by four people in one track, three in another and two in each of the
+/// last two; returns the meeting and how many answered.
+pub(crate) async fn answered_in_tracks(
+    app: &TestApp,
+    smtp: &common::smtp::SmtpServer,
+    token: &str,
+) -> (MeetingId, usize) {
     let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
     let body = json!({"title": "Markedsdialog om sikkerhed", "starts_at": start.to_string(),
         "ends_at": (start + jiff::SignedDuration::from_hours(3)).to_string(), "format": "physical", "venue": "KL-huset",
         "tracks": [{"key": "ai", "title": "Kunstig intelligens"}, {"key": "green", "title": "Grøn it"},
                    {"key": "cyber", "title": "Cybersikkerhed"}, {"key": "data", "title": "Data"}]});
-    let meeting: MeetingId = app.api(&token).published_meeting(&body).await.parse().unwrap();
-
-    // Four in one track, three (the minimum) in another, two in each of the last two.
+    let meeting: MeetingId = app.api(token).published_meeting(&body).await.parse().unwrap();
     let seats = [("ai", 4), ("green", 3), ("cyber", 2), ("data", 2)];
     let mut n = 0;
     for (track, count) in seats {
@@ -216,7 +219,7 @@ async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(en
             });
         }
     }
-    let res = app.api(&token).post(&format!("/meetings/{meeting}/evaluation/send"), &json!({})).await;
+    let res = app.api(token).post(&format!("/meetings/{meeting}/evaluation/send"), &json!({})).await;
     assert_eq!(res.status(), 202);
     let mails = smtp.wait_for(n, 20).await;
     for (i, mail) in mails.iter().enumerate() {
@@ -224,6 +227,13 @@ async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(en
         let rating = if i % 2 == 0 { "5" } else { "4" };
         assert_eq!(app.post_form(&path, &[("q-overall", rating)]).await.status(), 200, "{path}");
     }
+    (meeting, n)
+}
+
+async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[("evaluation.breakdown_minimum", "3")]).await;
+    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (meeting, n) = answered_in_tracks(&app, &smtp, &token).await;
 
     // The API: the two small tracks say only that they are hidden.
     let r = app.api(&token).json(&format!("/meetings/{meeting}/evaluation/results")).await;
@@ -249,6 +259,12 @@ async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(en
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.matches("skjult: færre end 3 svar").count(), 2, "{csv}");
     assert!(csv.contains("Spor: Grøn it"), "{csv}");
+
+    // In English too.
+    assert!(organiser.get("/lang/en").await.status().is_redirection());
+    let page = organiser.page(&format!("/admin/meetings/{meeting}/evaluation/results")).await;
+    assert!(page.contains("Answers by track") && page.contains("Kunstig intelligens"), "{page}");
+    assert_eq!(page.matches("hidden: fewer than 3 answers").count(), 2, "{page}");
     app.stop().await;
 }
 both_engines!(a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results);

@@ -204,7 +204,7 @@ fn actor_name(r: &AuditRow, a: &AuditTexts) -> String {
 }
 
 /// What was done, in words; an action without words (a newer one) as its code.
-fn action(code: &str, lang: Lang) -> String {
+pub(crate) fn action(code: &str, lang: Lang) -> String {
     if let Some(status) = code.strip_prefix("meeting.").and_then(|s| MeetingStatus::parse(s).ok()) {
         return format!("{}: {}", lang.pick("Møde", "Meeting"), lang.status(status).to_lowercase());
     }

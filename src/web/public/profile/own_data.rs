@@ -86,7 +86,7 @@ pub fn sections(data: &PersonalData, lang: Lang) -> Vec<Section> {
             vec![
                 (pick("Tidspunkt", "Time"), when(a.at)),
                 (pick("Hvem", "Who"), who.to_owned()),
-                (pick("Handling", "Action"), a.action.clone()),
+                (pick("Handling", "Action"), crate::web::admin::audit::action(&a.action, lang)),
             ]
         })
         .collect();
