@@ -120,6 +120,10 @@ async fn erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_si
     // Bo is still kept off.
     let report = import(&app, &token, "email,name,organisation\r\nbo@blixtoft.example,Bo,X\r\n").await;
     assert_eq!(report["rejected"].as_array().unwrap().len(), 1, "{report}");
+
+    // The privacy notice says what is kept, and why.
+    let privacy = common::text(app.get("/privacy").await, 200).await;
+    assert!(privacy.contains("En envejskode (SHA-256) af din e-mailadresse"), "{privacy}");
     app.stop().await;
 }
 both_engines!(erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_signs_up_again);
