@@ -15,3 +15,14 @@ create table suppressed_address (
 -- the anonymous answer so that results can be broken down by track. A group
 -- with fewer answers than evaluation.breakdown_minimum is never shown.
 alter table evaluation_response add column track_key text;
+
+-- Free-text answers can be held back until an organiser has read them: with
+-- hold_texts set, a text answer shows in the results only once released here.
+-- A changed answer is held again. No time is kept, so a release says nothing
+-- about when the answer came.
+alter table evaluation add column hold_texts boolean not null default false;
+create table evaluation_text_release (
+    response_id uuid not null references evaluation_response (id) on delete cascade,
+    question_key text not null,
+    primary key (response_id, question_key)
+);

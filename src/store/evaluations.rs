@@ -35,6 +35,8 @@ pub struct Evaluation {
     pub closes_at: Option<Timestamp>,
     /// When non-responders get a reminder.
     pub reminder_at: Option<Timestamp>,
+    /// Free-text answers show in the results only once an organiser released them.
+    pub hold_texts: bool,
 }
 
 impl Evaluation {
@@ -50,6 +52,7 @@ impl Evaluation {
             sent_at: None,
             closes_at: None,
             reminder_at: None,
+            hold_texts: false,
         }
     }
 
@@ -70,6 +73,7 @@ struct EvaluationRow {
     sent_at: Option<i64>,
     closes_at: Option<i64>,
     reminder_at: Option<i64>,
+    hold_texts: bool,
 }
 
 impl From<EvaluationRow> for Evaluation {
@@ -83,12 +87,13 @@ impl From<EvaluationRow> for Evaluation {
             sent_at: r.sent_at.map(from_db_time),
             closes_at: r.closes_at.map(from_db_time),
             reminder_at: r.reminder_at.map(from_db_time),
+            hold_texts: r.hold_texts,
         }
     }
 }
 
-const EVALUATION: &str = "select meeting_id, questions, anonymous, demo, recipients, sent_at, closes_at, reminder_at \
-                          from evaluation where meeting_id = $1";
+const EVALUATION: &str = "select meeting_id, questions, anonymous, demo, recipients, sent_at, closes_at, reminder_at, \
+                          hold_texts from evaluation where meeting_id = $1";
 
 /// What became of an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +229,15 @@ impl Store {
             return Ok(Saved::NotRecipient);
         }
         let replaced = on_tx!(tx, |c| {
+            // A changed answer is read again before it shows.
+            sqlx::query(
+                "delete from evaluation_text_release where response_id = \
+                 (select id from evaluation_response where meeting_id = $1 and response_key = $2)",
+            )
+            .bind(r.meeting.uuid())
+            .bind(r.key.as_slice())
+            .execute(&mut *c)
+            .await?;
             sqlx::query("update evaluation_response set answers = $3 where meeting_id = $1 and response_key = $2")
                 .bind(r.meeting.uuid())
                 .bind(r.key.as_slice())
@@ -493,6 +507,8 @@ pub struct Results {
     pub response_rate: Option<f64>,
     /// One entry per question, in the questionnaire's order.
     pub questions: Vec<QuestionResult>,
+    /// Free-text answers held back until an organiser has read them.
+    pub texts_held: i64,
     /// The fewest answers a group of [`Results::by_track`] needs to be shown.
     pub breakdown_minimum: u32,
     /// The answers by the track of the seat, one group per track of the
@@ -572,6 +588,7 @@ pub fn tally(meeting_id: MeetingId, e: &Evaluation, answers: &[Answers]) -> Resu
         responses,
         response_rate: rate(responses, e.recipients),
         questions,
+        texts_held: 0,
         breakdown_minimum: BreakdownMinimum::DEFAULT.get(),
         by_track: Vec::new(),
     }
@@ -647,20 +664,123 @@ pub async fn results(store: &Store, meeting: MeetingId) -> Result<Results> {
 /// As [`results`].
 pub async fn results_by(store: &Store, meeting: MeetingId, minimum: BreakdownMinimum) -> Result<Results> {
     let e = store.evaluation(meeting).await?.ok_or(StoreError::NotFound)?;
-    let rows: Vec<(Json<Answers>, Option<String>)> = on_pool!(store, |db| {
-        sqlx::query_as("select answers, track_key from evaluation_response where meeting_id = $1 order by id")
+    let rows: Vec<(Uuid, Json<Answers>, Option<String>)> = on_pool!(store, |db| {
+        sqlx::query_as("select id, answers, track_key from evaluation_response where meeting_id = $1 order by id")
             .bind(meeting.uuid())
             .fetch_all(db)
             .await?
     });
-    let answers: Vec<(Answers, Option<String>)> = rows.into_iter().map(|(j, t)| (j.0, t)).collect();
+    let released = if e.hold_texts { released_texts(store, meeting).await? } else { Vec::new() };
+    let mut held = 0;
+    let answers: Vec<(Answers, Option<String>)> = rows
+        .into_iter()
+        .map(|(id, Json(mut a), t)| {
+            if e.hold_texts {
+                // What nobody has read yet stays out of the results.
+                let before = a.0.len();
+                a.0.retain(|key, answer| !matches!(answer, Answer::Text(_)) || released.contains(&(id, key.clone())));
+                held += a.0.len().abs_diff(before);
+            }
+            (a, t)
+        })
+        .collect();
     let plain: Vec<Answers> = answers.iter().map(|(a, _)| a.clone()).collect();
     let mut results = tally(meeting, &e, &plain);
+    results.texts_held = i64::try_from(held).unwrap_or(i64::MAX);
     let tracks: Vec<(String, String)> =
         store.meeting(meeting).await?.tracks.into_iter().map(|t| (t.key, t.title)).collect();
     results.by_track = breakdown(&e, &tracks, &answers, minimum);
     results.breakdown_minimum = minimum.get();
     Ok(results)
+}
+
+/// The (answer, question) pairs of `meeting` whose free text was released.
+async fn released_texts(store: &Store, meeting: MeetingId) -> Result<Vec<(Uuid, String)>> {
+    Ok(on_pool!(store, |db| {
+        sqlx::query_as(
+            "select r.response_id, r.question_key from evaluation_text_release r \
+             join evaluation_response e on e.id = r.response_id where e.meeting_id = $1",
+        )
+        .bind(meeting.uuid())
+        .fetch_all(db)
+        .await?
+    }))
+}
+
+/// A free-text answer waiting to be read, by its answer's random id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldText {
+    pub response: Uuid,
+    pub question_key: String,
+    pub text: String,
+}
+
+impl Store {
+    /// The free-text answers of `meeting` not yet released, by question in
+    /// the questionnaire's order; none when texts are not held.
+    pub async fn held_texts(&self, meeting: MeetingId) -> Result<Vec<HeldText>> {
+        let Some(e) = self.evaluation(meeting).await?.filter(|e| e.hold_texts) else { return Ok(Vec::new()) };
+        let rows: Vec<(Uuid, Json<Answers>)> = on_pool!(self, |db| {
+            sqlx::query_as("select id, answers from evaluation_response where meeting_id = $1 order by id")
+                .bind(meeting.uuid())
+                .fetch_all(db)
+                .await?
+        });
+        let released = released_texts(self, meeting).await?;
+        let mut held = Vec::new();
+        for q in e.questionnaire.questions.iter().filter(|q| q.kind == QuestionKind::Text) {
+            for (id, Json(a)) in &rows {
+                if let Some(Answer::Text(t)) = a.get(&q.key)
+                    && !released.contains(&(*id, q.key.clone()))
+                {
+                    held.push(HeldText { response: *id, question_key: q.key.clone(), text: t.clone() });
+                }
+            }
+        }
+        Ok(held)
+    }
+}
+
+/// Holds free-text answers of `meeting` back until released (`hold`), or shows them all.
+pub async fn set_hold_texts(tx: &mut WriteTx, meeting: MeetingId, hold: bool) -> Result<()> {
+    ensure(tx, meeting).await?;
+    on_tx!(tx, |c| {
+        sqlx::query("update evaluation set hold_texts = $2, updated_at = $3 where meeting_id = $1")
+            .bind(meeting.uuid())
+            .bind(hold)
+            .bind(db_time(now()))
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Releases the free-text answer to `question_key` in answer `response` of `meeting`.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when `meeting` has no such answer.
+pub async fn release_text(tx: &mut WriteTx, meeting: MeetingId, response: Uuid, question_key: &str) -> Result<()> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into evaluation_text_release (response_id, question_key) \
+             select id, $3 from evaluation_response where id = $2 and meeting_id = $1 \
+             on conflict (response_id, question_key) do nothing",
+        )
+        .bind(meeting.uuid())
+        .bind(response)
+        .bind(question_key)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    let known: bool = on_tx!(tx, |c| {
+        sqlx::query_scalar("select count(*) > 0 from evaluation_response where id = $1 and meeting_id = $2")
+            .bind(response)
+            .bind(meeting.uuid())
+            .fetch_one(&mut *c)
+            .await?
+    });
+    if n == 0 && !known { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 /// One meeting's value in a trend.

@@ -412,6 +412,7 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         (format!("/admin/meetings/{meeting}/waitlist"), None),
         (format!("/admin/meetings/{meeting}/evaluation"), None),
         (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
+        (format!("/admin/meetings/{past}/evaluation/texts"), None),
         ("/admin/evaluations".to_owned(), None),
         ("/admin/campaigns".to_owned(), None),
         ("/admin/people".to_owned(), Some("people")),
@@ -481,6 +482,16 @@ async fn evaluation_results_by_track_pass_axe_in_danish_and_english(engine: Engi
     b.goto(&results).await;
     assert!(b.text().await.contains("hidden: fewer than 3 answers"));
     b.check("en").await;
+    // The free-text answers held back for reading, with a release button each.
+    let organiser = app.sign_in("sekretariat@kl.example").await;
+    let texts = format!("/admin/meetings/{meeting}/evaluation/texts");
+    assert_eq!(organiser.post(&format!("{texts}/hold"), &[("hold", "yes")]).await.status(), 303);
+    b.goto(&format!("{}{texts}", app.base)).await;
+    assert!(b.text().await.contains("Comment number 1") || b.text().await.contains("Kommentar nummer 1"));
+    b.check("en").await;
+    b.press("a[hreflang='da']").await;
+    b.goto(&format!("{}{texts}", app.base)).await;
+    b.check("da").await;
     b.stop().await;
     app.stop().await;
 }

@@ -252,6 +252,7 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         format!("/admin/meetings/{past}"),
         format!("/admin/meetings/{past}/registrations"),
         format!("/admin/meetings/{past}/evaluation/results"),
+        format!("/admin/meetings/{past}/evaluation/texts"),
         "/admin/evaluations".to_owned(),
         "/admin/campaigns".to_owned(),
         "/admin/people".to_owned(),

@@ -229,7 +229,8 @@ pub(crate) async fn answered_in_tracks(
     for (i, mail) in mails.iter().enumerate() {
         let path = mail.link_path("/evaluation/");
         let rating = if i % 2 == 0 { "5" } else { "4" };
-        assert_eq!(app.post_form(&path, &[("q-overall", rating)]).await.status(), 200, "{path}");
+        let comment = format!("Kommentar nummer {}", i + 1);
+        assert_eq!(app.post_form(&path, &[("q-overall", rating), ("q-comments", &comment)]).await.status(), 200);
     }
     (meeting, n)
 }
@@ -272,3 +273,74 @@ async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(en
     app.stop().await;
 }
 both_engines!(a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results);
+
+async fn free_text_answers_can_be_held_until_an_organiser_has_read_them(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
+    let body = json!({"title": "Markedsdialog om data", "starts_at": start.to_string(),
+        "ends_at": (start + jiff::SignedDuration::from_hours(3)).to_string(), "format": "physical", "venue": "KL-huset"});
+    let meeting: MeetingId = app.api(&token).published_meeting(&body).await.parse().unwrap();
+    for n in 1..=2 {
+        let email = format!("p{n}@firma{n}.example");
+        let person = common::add_person(
+            app.store(),
+            &email,
+            &format!("Deltager {n}"),
+            &format!("Firma {n}"),
+            PersonStatus::Confirmed,
+        )
+        .await;
+        let (reg, _) = common::invite_person(app.store(), meeting, person).await;
+        on_db!(app.db, |pool| {
+            sqlx::query("update registration set status = 'attending' where id = $1")
+                .bind(reg.uuid())
+                .execute(&pool)
+                .await
+                .unwrap();
+        });
+    }
+    let organiser = app.sign_in("secretariat@forum.example").await;
+    let texts = format!("/admin/meetings/{meeting}/evaluation/texts");
+    let res = organiser.post(&format!("{texts}/hold"), &[("hold", "yes")]).await;
+    assert_eq!(res.status(), 303);
+    let res = app.api(&token).post(&format!("/meetings/{meeting}/evaluation/send"), &json!({})).await;
+    assert_eq!(res.status(), 202);
+    let mails = smtp.wait_for(2, 20).await;
+    for (mail, comment) in mails.iter().zip(["Anna fra Nordlys talte for længe", "Godt møde"]) {
+        let path = mail.link_path("/evaluation/");
+        assert_eq!(app.post_form(&path, &[("q-overall", "5"), ("q-comments", comment)]).await.status(), 200);
+    }
+
+    // Nothing of what was written shows before it is read.
+    let results = format!("/meetings/{meeting}/evaluation/results");
+    let comments = |r: &Value| {
+        r["questions"].as_array().unwrap().iter().find(|q| q["key"] == "comments").unwrap()["texts"].clone()
+    };
+    let r = app.api(&token).json(&results).await;
+    assert_eq!((comments(&r), r["texts_held"].as_i64()), (json!([]), Some(2)), "{r}");
+    let page = organiser.page(&format!("/admin/meetings/{meeting}/evaluation/results")).await;
+    assert!(page.contains("2 fritekstsvar venter på at blive læst") && !page.contains("Godt møde"), "{page}");
+
+    // The organiser reads both and releases one.
+    let review = organiser.page(&texts).await;
+    assert!(review.contains("Anna fra Nordlys talte for længe") && review.contains("Godt møde"), "{review}");
+    let after = &review[review.find("Godt møde").unwrap()..];
+    let at = after.find(r#"name="response" value=""#).unwrap() + r#"name="response" value=""#.len();
+    let response: String = after[at..].chars().take_while(|c| *c != '"').collect();
+    let res = organiser.post(&format!("{texts}/release"), &[("response", &response), ("key", "comments")]).await;
+    assert_eq!(res.status(), 303);
+    let r = app.api(&token).json(&results).await;
+    assert_eq!((comments(&r), r["texts_held"].as_i64()), (json!(["Godt møde"]), Some(1)), "{r}");
+    let csv = app.api(&token).get(&format!("{results}.csv")).await.text().await.unwrap();
+    assert!(csv.contains("Godt møde") && !csv.contains("Anna fra Nordlys"), "{csv}");
+    let review = organiser.page(&texts).await;
+    assert!(!review.contains("Godt møde") && review.contains("Anna fra Nordlys"), "{review}");
+
+    // Not holding them any more shows everything.
+    assert_eq!(organiser.post(&format!("{texts}/hold"), &[]).await.status(), 303);
+    let r = app.api(&token).json(&results).await;
+    assert_eq!(comments(&r).as_array().unwrap().len(), 2, "{r}");
+    app.stop().await;
+}
+both_engines!(free_text_answers_can_be_held_until_an_organiser_has_read_them);

@@ -217,6 +217,8 @@ pub(crate) fn action(code: &str, lang: Lang) -> String {
         "checkin.view" => ("Indtjekning åbnet", "Check-in opened"),
         "demo.load" => ("Demodata indlæst", "Demo data loaded"),
         "evaluation.close" => ("Evaluering lukket", "Evaluation closed"),
+        "evaluation.hold_texts" => ("Fritekstsvar holdt tilbage eller vist", "Free-text answers held or shown"),
+        "evaluation.release_text" => ("Fritekstsvar frigivet", "Free-text answer released"),
         "evaluation.remind" => ("Påmindelse om evaluering", "Evaluation reminder"),
         "evaluation.send" => ("Evaluering sendt ud", "Evaluation sent out"),
         "export.evaluation" => ("Evaluering hentet", "Evaluation downloaded"),

@@ -97,6 +97,9 @@ texts! {
         by_track_note => "Et spor med for få svar vises ikke, så de enkelte virksomheder ikke kan kendes.",
             "A track with too few answers is not shown, so that single companies cannot be recognised.";
         track => "Spor", "Track";
+        review => "Fritekstsvar til gennemsyn", "Free-text answers to review";
+        texts_held => "fritekstsvar venter på at blive læst og vises ikke endnu.",
+            "free-text answers are waiting to be read and are not shown yet.";
         volunteers => "Vil kontaktes om planlægningsgruppen", "Would like to be contacted about the planning group";
         meeting => "Møde", "Meeting";
         no_evaluations => "Ingen evalueringer er sendt endnu.", "No evaluation has been sent yet.";
@@ -628,6 +631,8 @@ struct ResultsPage {
     responses: i64,
     rate: String,
     questions: Vec<QuestionView>,
+    /// Free-text answers held back until read.
+    texts_held: i64,
     /// The breakdown by track as a table: its head and one row per track.
     by_track: (Vec<String>, Vec<Vec<String>>),
     volunteers: Vec<(String, String)>,
@@ -696,6 +701,7 @@ async fn results_page(
         responses: r.responses,
         rate: r.response_rate.map_or_else(|| "–".to_owned(), |x| percent(ctx.lang, x)),
         questions: question_views(&r, ctx.lang),
+        texts_held: r.texts_held,
         by_track: by_track_table(&r, ctx.lang),
         volunteers,
     })

@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod charts;
 pub mod checkin;
 pub mod confirm;
+pub mod evaluation_texts;
 pub mod evaluations;
 pub mod exports;
 pub mod home;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(meetings::router())
         .merge(checkin::router())
         .merge(evaluations::router())
+        .merge(evaluation_texts::router())
         .merge(registrations::router())
         .merge(campaigns::router())
         .merge(people::router())

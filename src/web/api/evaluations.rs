@@ -235,6 +235,8 @@ pub struct ResultsJson {
     /// Between 0 and 1; null when sent to nobody.
     response_rate: Option<f64>,
     questions: Vec<QuestionResultJson>,
+    /// Free-text answers held back until an organiser has read and released them; not in `texts`.
+    texts_held: i64,
     /// The fewest answers a group of `by_track` needs to be shown (`evaluation.breakdown_minimum`).
     breakdown_minimum: u32,
     /// The answers by the track of the seat, one group per track; a smaller
@@ -290,6 +292,7 @@ impl From<Results> for ResultsJson {
                     texts: q.texts,
                 })
                 .collect(),
+            texts_held: r.texts_held,
             breakdown_minimum: r.breakdown_minimum,
             by_track: r
                 .by_track
