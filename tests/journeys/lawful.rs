@@ -336,6 +336,8 @@ async fn free_text_answers_can_be_held_until_an_organiser_has_read_them(engine: 
     assert!(csv.contains("Godt møde") && !csv.contains("Anna fra Nordlys"), "{csv}");
     let review = organiser.page(&texts).await;
     assert!(!review.contains("Godt møde") && review.contains("Anna fra Nordlys"), "{review}");
+    let viewer = app.sign_in_as("viewer@forum.example", Role::Viewer).await;
+    assert_eq!(viewer.get(&texts).await.status(), 403, "a viewer does not read what is held");
 
     // Not holding them any more shows everything.
     assert_eq!(organiser.post(&format!("{texts}/hold"), &[]).await.status(), 303);

@@ -74,6 +74,10 @@ impl ReviewPage {
 }
 
 async fn page(State(state): State<AppState>, ctx: Ctx, o: Organiser, Path(id): Path<MeetingId>) -> Result<ReviewPage> {
+    // What nobody has read yet may name someone: it is for those who release it.
+    if !o.user.role.can_write() {
+        return Err(Error::Forbidden("reading held answers needs the organiser or admin role"));
+    }
     let meeting = state.store.meeting(id).await?;
     let e = state.store.evaluation_or_default(meeting.id).await?;
     let en = ctx.lang == Lang::En;
