@@ -117,6 +117,13 @@ pub struct Evaluation {
     pub reminder_after_days: u32,
     /// Days after sending at which answers are no longer taken, unless the organiser gives a date.
     pub close_after_days: u32,
+    /// The fewest answers a group of a breakdown (a track) needs to be shown; smaller groups are hidden.
+    #[serde(default = "default_breakdown_minimum")]
+    pub breakdown_minimum: u32,
+}
+
+const fn default_breakdown_minimum() -> u32 {
+    crate::domain::evaluation::BreakdownMinimum::DEFAULT.get()
 }
 
 #[derive(Debug, Clone, Deserialize)]

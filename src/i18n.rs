@@ -13,7 +13,7 @@ use jiff::ZonedDateTime;
 
 use crate::domain::{
     Broken, MEETING_YEARS, MeetingFormat, MeetingStatus, ParseError, PersonStatus, PublicPhase, RegistrationStatus,
-    Role, Timestamp, copenhagen,
+    Role, Suppression, Timestamp, copenhagen,
 };
 
 /// Declares a table of texts, each given in Danish and then in English:
@@ -596,6 +596,42 @@ texts! {
         profile_link_invalid_text => "Linket er ukendt eller udløbet. Bed om et nyt link til dine oplysninger.",
             "The link is unknown or has expired. Ask for a new link to your details.";
         profile_language_required => "Vælg dansk eller engelsk.", "Choose Danish or English.";
+    }
+}
+
+/// Why an address may not be added: said to the organiser who tried, in the
+/// import report and the API's problem detail.
+impl Lang {
+    /// Why an address in `s` cannot be put on the list by anyone but its owner.
+    #[must_use]
+    pub const fn suppression(self, s: Suppression) -> &'static str {
+        match (self, s) {
+            (Self::Da, Suppression::Unsubscribed) => {
+                "adressen har bedt om ikke at blive kontaktet (den har forladt listen); \
+                 kun personens egen bekræftede tilmelding kan sætte den på igen"
+            }
+            (Self::En, Suppression::Unsubscribed) => {
+                "the address has asked not to be contacted (it left the list); \
+                 only the person's own confirmed sign-up can put it back"
+            }
+            (Self::Da, Suppression::Erased) => {
+                "adressens oplysninger er slettet, og den må ikke tilføjes igen; \
+                 kun personens egen bekræftede tilmelding kan sætte den på igen"
+            }
+            (Self::En, Suppression::Erased) => {
+                "the address was erased and may not be added again; \
+                 only the person's own confirmed sign-up can put it back"
+            }
+        }
+    }
+
+    /// What stands in place of a breakdown group with fewer than `minimum` answers.
+    #[must_use]
+    pub fn hidden_group(self, minimum: u32) -> String {
+        match self {
+            Self::Da => format!("skjult: færre end {minimum} svar"),
+            Self::En => format!("hidden: fewer than {minimum} answers"),
+        }
     }
 }
 

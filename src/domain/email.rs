@@ -72,6 +72,14 @@ impl Email {
         format!("{first}***@{domain}")
     }
 
+    /// The SHA-256 of the normalised address: what the list of suppressed
+    /// addresses keeps in place of the address itself.
+    #[must_use]
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+
     /// The domain part.
     #[must_use]
     pub fn domain(&self) -> &str {
@@ -137,6 +145,14 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn the_digest_is_of_the_normalised_address() {
+        let a = Email::parse(" Anna.Berg@Firma.DK ").unwrap();
+        let b = Email::parse("anna.berg@firma.dk").unwrap();
+        assert_eq!(a.digest(), b.digest());
+        assert_ne!(a.digest(), Email::parse("anna.berg@firma.de").unwrap().digest());
     }
 
     #[test]

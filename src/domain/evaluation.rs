@@ -78,6 +78,41 @@ impl Question {
     }
 }
 
+/// The fewest answers a group of a breakdown (a track, say) may have for its
+/// results to be shown: with 35 companies in the room, a group of two can be
+/// told apart. Set by `evaluation.breakdown_minimum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakdownMinimum(u32);
+
+impl BreakdownMinimum {
+    /// The minimum when the configuration names none.
+    pub const DEFAULT: Self = Self(5);
+
+    /// A minimum of `n` answers; below 2 a group would be one person, so 2 is the least.
+    #[must_use]
+    pub fn new(n: u32) -> Self {
+        Self(n.max(2))
+    }
+
+    /// The number of answers.
+    #[must_use]
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Whether a group of `answers` answers may be shown.
+    #[must_use]
+    pub fn shows(self, answers: i64) -> bool {
+        answers >= i64::from(self.0)
+    }
+}
+
+impl Default for BreakdownMinimum {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// A key for a question or an option: lowercase ASCII letters, digits, `_`
 /// and `-`, 1–40 characters, starting with a letter.
 ///
@@ -347,6 +382,14 @@ pub fn response_key(token: &Token) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_breakdown_group_under_the_minimum_is_not_shown() {
+        let five = super::BreakdownMinimum::DEFAULT;
+        assert!(!five.shows(4) && five.shows(5) && five.shows(35));
+        assert!(!five.shows(0));
+        assert_eq!(super::BreakdownMinimum::new(0).get(), 2, "a group of one is never shown");
+    }
+
     use super::*;
 
     fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

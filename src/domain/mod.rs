@@ -28,4 +28,4 @@ pub use seating::{Allocation, DrawSeed, Reason, ReasonError, Seating};
 pub use text::{Name, Note, ParseError, SingleLine, name_key, search_fold};
 pub use time::{MEETING_YEARS, Timestamp, copenhagen, is_meeting_time, link_expiry, shifted};
 pub use token::{Token, TokenHash, TokenPurpose};
-pub use user::{PersonStatus, Role};
+pub use user::{PersonStatus, Role, Suppression};

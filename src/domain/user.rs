@@ -35,3 +35,11 @@ impl Role {
         matches!(self, Self::Admin)
     }
 }
+
+str_enum!(
+    /// Why an address may not be put on the list by an organiser, an import
+    /// or a colleague: the person left the list, or their data was erased.
+    /// Only the person's own confirmed sign-up lifts it.
+    Suppression { Unsubscribed = "unsubscribed", Erased = "erased" }
+    "suppression must be unsubscribed or erased"
+);

@@ -1,6 +1,6 @@
 //! Evaluations of a meeting: sending the questionnaire once the meeting has
 //! ended (a campaign now and a reminder campaign later), reminding now and
-//! closing now. The campaign runner expands the campaigns into mail
+//! closing now, and holding free-text answers back until they are read. The campaign runner expands the campaigns into mail
 //! ([`crate::mail::compose::evaluations::queue`]).
 
 use jiff::SignedDuration;
@@ -147,4 +147,35 @@ pub async fn close(forum: &Forum, who: &Actor, meeting: &Meeting) -> Result<(), 
     record_on_meeting(&mut tx, who, "evaluation.close", meeting.id, "", None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Holds the free-text answers of `meeting` back until an organiser has read
+/// and released them (`hold`), or shows them all again.
+///
+/// # Errors
+/// The database failed.
+pub async fn hold_texts(forum: &Forum, who: &Actor, meeting: &Meeting, hold: bool) -> Result<(), StoreError> {
+    let mut tx = forum.store.begin().await?;
+    crate::store::evaluations::set_hold_texts(&mut tx, meeting.id, hold).await?;
+    let detail = if hold { "held until read" } else { "shown" };
+    record_on_meeting(&mut tx, who, "evaluation.hold_texts", meeting.id, detail, None).await?;
+    tx.commit().await
+}
+
+/// Releases one held free-text answer of `meeting` into its results.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when the meeting has no such answer.
+pub async fn release_text(
+    forum: &Forum,
+    who: &Actor,
+    meeting: &Meeting,
+    response: uuid::Uuid,
+    question_key: &str,
+) -> Result<(), StoreError> {
+    let mut tx = forum.store.begin().await?;
+    crate::store::evaluations::release_text(&mut tx, meeting.id, response, question_key).await?;
+    // The answer's id would let the log be matched against the answers; the question is enough.
+    record_on_meeting(&mut tx, who, "evaluation.release_text", meeting.id, question_key, Some(1)).await?;
+    tx.commit().await
 }

@@ -4,6 +4,7 @@
 //! export of personal data leaves an audit entry (who, what, how many
 //! rows), also when it is broken off.
 
+use crate::domain::evaluation::BreakdownMinimum;
 use crate::domain::{PersonStatus, Role, copenhagen};
 use crate::i18n::Lang;
 use crate::store::Store;
@@ -26,12 +27,17 @@ pub enum What {
 }
 
 impl What {
-    /// The evaluation results of `m`.
+    /// The evaluation results of `m`, with breakdown groups of fewer than
+    /// `minimum` answers hidden.
     ///
     /// # Errors
     /// [`crate::store::StoreError::NotFound`] when the meeting has no evaluation.
-    pub async fn evaluation_of(store: &Store, m: Meeting) -> Result<Self, crate::store::StoreError> {
-        let results = crate::store::evaluations::results(store, m.id).await?;
+    pub async fn evaluation_of(
+        store: &Store,
+        m: Meeting,
+        minimum: BreakdownMinimum,
+    ) -> Result<Self, crate::store::StoreError> {
+        let results = crate::store::evaluations::results_by(store, m.id, minimum).await?;
         Ok(Self::Evaluation(m, Box::new(results)))
     }
 

@@ -14,7 +14,7 @@ use crate::store::erasure::{self, Erased};
 use crate::store::rate;
 use crate::store::subscribers::{self, Changes, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
 use crate::store::subscriptions::{self, Consent, Signup};
-use crate::store::{StoreError, WriteTx};
+use crate::store::{StoreError, WriteTx, suppression};
 
 /// Answers a sign-up from the form: a confirmation mail to a new address, a
 /// "you are already on the list" mail to a known one, within the per-address
@@ -159,9 +159,13 @@ pub async fn leave(forum: &Forum, person: PersonId) -> Result<()> {
 /// Adds `new` as confirmed, by an organiser, with `consent` as the basis.
 ///
 /// # Errors
-/// [`Refusal::AddressKnown`] when the address is on the list already.
+/// [`Refusal::Suppressed`] when the address's owner left the list or was
+/// erased; [`Refusal::AddressKnown`] when the address is on the list already.
 pub async fn add(forum: &Forum, who: &Actor, new: &NewSubscriber, consent: &Consent) -> Result<PersonId> {
     let mut tx = forum.store.begin().await?;
+    if let Some(reason) = suppression::check(&mut tx, &new.email).await? {
+        return Err(Refusal::Suppressed(reason).into());
+    }
     let id = match subscribers::insert_confirmed(&mut tx, new, consent).await {
         Ok(id) => id,
         Err(StoreError::Conflict(_)) => return Err(Refusal::AddressKnown.into()),

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, Semaphore};
 
-use crate::domain::{Broken, MeetingField, MeetingStatus, Timestamp};
+use crate::domain::{Broken, MeetingField, MeetingStatus, Suppression, Timestamp};
 use crate::i18n::Lang;
 use crate::mail::MailContext;
 use crate::store::{Store, StoreError};
@@ -139,6 +139,10 @@ pub enum Refusal {
     /// Only a lottery meeting draws its seats, and only once.
     #[error("the meeting's seats are not drawn by lottery, or were drawn already")]
     NoDraw,
+    /// An organiser added an address whose owner left the list or was
+    /// erased; only the person's own confirmed sign-up puts it back.
+    #[error("email: {}", Lang::En.suppression(*.0))]
+    Suppressed(Suppression),
 }
 
 /// The first broken rule as the API says it: `field: what is wrong`.

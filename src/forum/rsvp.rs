@@ -94,7 +94,8 @@ pub fn may_pass_to(inviter: &Email, colleague: &Email) -> bool {
 ///
 /// # Errors
 /// [`Refusal::ColleagueRefused`] when the colleague is invited already, left
-/// the list or bounced; the three are one answer, so nobody learns who left.
+/// the list, was erased or bounced; these are one answer, so nobody learns
+/// who left.
 /// [`Refusal::PassedOn`] when the invitation was passed on meanwhile.
 pub async fn pass_on(
     forum: &Forum,
@@ -109,6 +110,9 @@ pub async fn pass_on(
     if let Some((_, status)) = crate::store::subscriptions::person_status(&mut tx, email).await?
         && matches!(status, PersonStatus::Unsubscribed | PersonStatus::Bounced)
     {
+        return Err(Refusal::ColleagueRefused.into());
+    }
+    if crate::store::suppression::check(&mut tx, email).await?.is_some() {
         return Err(Refusal::ColleagueRefused.into());
     }
     let person = NewPerson {

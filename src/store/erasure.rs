@@ -10,10 +10,12 @@
 //! entries stay, being pseudonymous (the person's UUID), but any detail that
 //! names their address or name (an organiser's search, say) is blanked.
 //!
-//! What remains: audit entries with the person's UUID, among them one per
-//! meeting they were registered for with the registration's status, so that
-//! the counts of past meetings can still be derived, and one for the erasure
-//! itself with the number of rows removed from each table.
+//! What remains: the SHA-256 of the address in the list of suppressed
+//! addresses (see [`super::suppression`]), so that no import or organiser
+//! puts it back on the list; audit entries with the person's UUID, among
+//! them one per meeting they were registered for with the registration's
+//! status, so that the counts of past meetings can still be derived, and one
+//! for the erasure itself with the number of rows removed from each table.
 
 use std::fmt::Write as _;
 
@@ -22,7 +24,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Actor, Entry};
 use super::{Result, StoreError, WriteTx, on_tx};
-use crate::domain::PersonId;
+use crate::domain::{Email, PersonId, Suppression};
 
 /// What an erasure removed, by table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -130,6 +132,10 @@ pub async fn erase_person(tx: &mut WriteTx, person: PersonId, actor: &Actor) -> 
             .await?
     });
     let (email, name, organisation) = found.ok_or(StoreError::NotFound)?;
+    // Kept as a hash only, so that nobody but the person puts the address back.
+    if let Ok(address) = Email::parse(&email) {
+        super::suppression::suppress(tx, &address, Suppression::Erased).await?;
+    }
     let registered = record_registrations(tx, id, actor).await?;
     let mut erased = delete_rows(tx, id, &email).await?;
     erased.campaigns = scrub_campaigns(tx, id, &email).await?;

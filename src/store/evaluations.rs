@@ -1,6 +1,7 @@
 //! Evaluations: a meeting's questionnaire, who it went to, the answers, and
-//! the results computed from them — per meeting ([`results`]) and per stable
-//! question across meetings ([`trend`]).
+//! the results computed from them — per meeting ([`results`], broken down by
+//! track with small groups hidden in [`results_by`]) and per stable question
+//! across meetings ([`trend`]).
 //!
 //! Anonymity is kept by the schema: an answer row carries no person (unless
 //! the questionnaire is not anonymous) and no token hash, only a
@@ -14,7 +15,7 @@ use uuid::Uuid;
 
 use super::campaigns::Recipient;
 use super::{Result, Store, StoreError, TxInner, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
-use crate::domain::evaluation::{Answer, Answers, QuestionKind, Questionnaire};
+use crate::domain::evaluation::{Answer, Answers, BreakdownMinimum, QuestionKind, Questionnaire};
 use crate::domain::{CampaignId, Email, MeetingId, PersonId, PersonStatus, RegistrationId, Timestamp};
 
 /// A meeting's evaluation as stored. A meeting without one uses the
@@ -34,6 +35,8 @@ pub struct Evaluation {
     pub closes_at: Option<Timestamp>,
     /// When non-responders get a reminder.
     pub reminder_at: Option<Timestamp>,
+    /// Free-text answers show in the results only once an organiser released them.
+    pub hold_texts: bool,
 }
 
 impl Evaluation {
@@ -49,6 +52,7 @@ impl Evaluation {
             sent_at: None,
             closes_at: None,
             reminder_at: None,
+            hold_texts: false,
         }
     }
 
@@ -69,6 +73,7 @@ struct EvaluationRow {
     sent_at: Option<i64>,
     closes_at: Option<i64>,
     reminder_at: Option<i64>,
+    hold_texts: bool,
 }
 
 impl From<EvaluationRow> for Evaluation {
@@ -82,12 +87,13 @@ impl From<EvaluationRow> for Evaluation {
             sent_at: r.sent_at.map(from_db_time),
             closes_at: r.closes_at.map(from_db_time),
             reminder_at: r.reminder_at.map(from_db_time),
+            hold_texts: r.hold_texts,
         }
     }
 }
 
-const EVALUATION: &str = "select meeting_id, questions, anonymous, demo, recipients, sent_at, closes_at, reminder_at \
-                          from evaluation where meeting_id = $1";
+const EVALUATION: &str = "select meeting_id, questions, anonymous, demo, recipients, sent_at, closes_at, reminder_at, \
+                          hold_texts from evaluation where meeting_id = $1";
 
 /// What became of an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +229,15 @@ impl Store {
             return Ok(Saved::NotRecipient);
         }
         let replaced = on_tx!(tx, |c| {
+            // A changed answer is read again before it shows.
+            sqlx::query(
+                "delete from evaluation_text_release where response_id = \
+                 (select id from evaluation_response where meeting_id = $1 and response_key = $2)",
+            )
+            .bind(r.meeting.uuid())
+            .bind(r.key.as_slice())
+            .execute(&mut *c)
+            .await?;
             sqlx::query("update evaluation_response set answers = $3 where meeting_id = $1 and response_key = $2")
                 .bind(r.meeting.uuid())
                 .bind(r.key.as_slice())
@@ -255,15 +270,19 @@ impl Store {
             on_tx!(tx, |c| {
                 // A random id (not time-ordered) and no timestamp, so rows
                 // cannot be matched to people by when they were written.
+                // The track of their seat goes with the answer, for breakdowns
+                // that hide groups smaller than the configured minimum.
                 sqlx::query(
-                    "insert into evaluation_response (id, meeting_id, response_key, person_id, answers) \
-                     values ($1, $2, $3, $4, $5)",
+                    "insert into evaluation_response (id, meeting_id, response_key, person_id, answers, track_key) \
+                     values ($1, $2, $3, $4, $5, (select track_key from registration \
+                     where meeting_id = $2 and person_id = $6 and status = 'attending'))",
                 )
                 .bind(Uuid::new_v4())
                 .bind(r.meeting.uuid())
                 .bind(r.key.as_slice())
                 .bind((!anonymous).then_some(r.person.uuid()))
                 .bind(Json(r.answers))
+                .bind(r.person.uuid())
                 .execute(&mut *c)
                 .await?;
             });
@@ -488,6 +507,35 @@ pub struct Results {
     pub response_rate: Option<f64>,
     /// One entry per question, in the questionnaire's order.
     pub questions: Vec<QuestionResult>,
+    /// Free-text answers held back until an organiser has read them.
+    pub texts_held: i64,
+    /// The fewest answers a group of [`Results::by_track`] needs to be shown.
+    pub breakdown_minimum: u32,
+    /// The answers by the track of the seat, one group per track of the
+    /// meeting (none when it has no tracks); see [`results_by`].
+    pub by_track: Vec<GroupResult>,
+}
+
+/// One group of a breakdown (a track), shown only when it has at least the
+/// configured minimum of answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupResult {
+    pub key: String,
+    pub title: String,
+    /// Too few answered in this group (or in it and one other, see
+    /// [`results_by`]) for its results to be shown.
+    pub hidden: bool,
+    /// How many answered; `None` when hidden.
+    pub responses: Option<i64>,
+    /// The average of each rating question, in the questionnaire's order; empty when hidden.
+    pub averages: Vec<GroupAverage>,
+}
+
+/// A rating question's average within one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupAverage {
+    pub key: String,
+    pub average: Option<f64>,
 }
 
 /// Counts answers against a questionnaire.
@@ -540,7 +588,63 @@ pub fn tally(meeting_id: MeetingId, e: &Evaluation, answers: &[Answers]) -> Resu
         responses,
         response_rate: rate(responses, e.recipients),
         questions,
+        texts_held: 0,
+        breakdown_minimum: BreakdownMinimum::DEFAULT.get(),
+        by_track: Vec::new(),
     }
+}
+
+/// The breakdown of `answers` (each with the track of its seat) over
+/// `tracks`, hiding every group with fewer than `minimum` answers. When only
+/// one group would be hidden, the smallest shown one is hidden with it, so
+/// that the hidden group cannot be worked out from the totals and the others.
+#[must_use]
+pub fn breakdown(
+    e: &Evaluation,
+    tracks: &[(String, String)],
+    answers: &[(Answers, Option<String>)],
+    minimum: BreakdownMinimum,
+) -> Vec<GroupResult> {
+    let ratings: Vec<&str> =
+        e.questionnaire.questions.iter().filter(|q| q.kind == QuestionKind::Rating).map(|q| q.key.as_str()).collect();
+    let mut groups: Vec<GroupResult> = tracks
+        .iter()
+        .map(|(key, title)| {
+            let mine: Vec<&Answers> =
+                answers.iter().filter(|(_, t)| t.as_deref() == Some(key.as_str())).map(|(a, _)| a).collect();
+            let averages = ratings
+                .iter()
+                .map(|q| {
+                    let given: Vec<i64> = mine
+                        .iter()
+                        .filter_map(|a| if let Some(Answer::Rating(n)) = a.get(q) { Some(i64::from(*n)) } else { None })
+                        .collect();
+                    #[allow(clippy::cast_precision_loss)] // counts are far below 2^52
+                    let average = (!given.is_empty()).then(|| given.iter().sum::<i64>() as f64 / given.len() as f64);
+                    GroupAverage { key: (*q).to_owned(), average }
+                })
+                .collect();
+            let n = i64::try_from(mine.len()).unwrap_or(i64::MAX);
+            GroupResult {
+                key: key.clone(),
+                title: title.clone(),
+                hidden: !minimum.shows(n),
+                responses: Some(n),
+                averages,
+            }
+        })
+        .collect();
+    if groups.iter().filter(|g| g.hidden).count() == 1 {
+        let smallest = groups.iter_mut().filter(|g| !g.hidden).min_by_key(|g| g.responses);
+        if let Some(g) = smallest {
+            g.hidden = true;
+        }
+    }
+    for g in groups.iter_mut().filter(|g| g.hidden) {
+        g.responses = None;
+        g.averages.clear();
+    }
+    groups
 }
 
 /// A meeting's evaluation results: response rate, the distribution of every
@@ -550,15 +654,133 @@ pub fn tally(meeting_id: MeetingId, e: &Evaluation, answers: &[Answers]) -> Resu
 /// # Errors
 /// [`StoreError::NotFound`] when the meeting has no evaluation; a database failure.
 pub async fn results(store: &Store, meeting: MeetingId) -> Result<Results> {
+    results_by(store, meeting, BreakdownMinimum::DEFAULT).await
+}
+
+/// As [`results`], with the breakdown by track hiding groups of fewer than
+/// `minimum` answers (`evaluation.breakdown_minimum`; see [`breakdown`]).
+///
+/// # Errors
+/// As [`results`].
+pub async fn results_by(store: &Store, meeting: MeetingId, minimum: BreakdownMinimum) -> Result<Results> {
     let e = store.evaluation(meeting).await?.ok_or(StoreError::NotFound)?;
-    let rows: Vec<Json<Answers>> = on_pool!(store, |db| {
-        sqlx::query_scalar("select answers from evaluation_response where meeting_id = $1 order by id")
+    let rows: Vec<(Uuid, Json<Answers>, Option<String>)> = on_pool!(store, |db| {
+        sqlx::query_as("select id, answers, track_key from evaluation_response where meeting_id = $1 order by id")
             .bind(meeting.uuid())
             .fetch_all(db)
             .await?
     });
-    let answers: Vec<Answers> = rows.into_iter().map(|j| j.0).collect();
-    Ok(tally(meeting, &e, &answers))
+    let released = if e.hold_texts { released_texts(store, meeting).await? } else { Vec::new() };
+    let mut held = 0;
+    let answers: Vec<(Answers, Option<String>)> = rows
+        .into_iter()
+        .map(|(id, Json(mut a), t)| {
+            if e.hold_texts {
+                // What nobody has read yet stays out of the results.
+                let before = a.0.len();
+                a.0.retain(|key, answer| !matches!(answer, Answer::Text(_)) || released.contains(&(id, key.clone())));
+                held += a.0.len().abs_diff(before);
+            }
+            (a, t)
+        })
+        .collect();
+    let plain: Vec<Answers> = answers.iter().map(|(a, _)| a.clone()).collect();
+    let mut results = tally(meeting, &e, &plain);
+    results.texts_held = i64::try_from(held).unwrap_or(i64::MAX);
+    let tracks: Vec<(String, String)> =
+        store.meeting(meeting).await?.tracks.into_iter().map(|t| (t.key, t.title)).collect();
+    results.by_track = breakdown(&e, &tracks, &answers, minimum);
+    results.breakdown_minimum = minimum.get();
+    Ok(results)
+}
+
+/// The (answer, question) pairs of `meeting` whose free text was released.
+async fn released_texts(store: &Store, meeting: MeetingId) -> Result<Vec<(Uuid, String)>> {
+    Ok(on_pool!(store, |db| {
+        sqlx::query_as(
+            "select r.response_id, r.question_key from evaluation_text_release r \
+             join evaluation_response e on e.id = r.response_id where e.meeting_id = $1",
+        )
+        .bind(meeting.uuid())
+        .fetch_all(db)
+        .await?
+    }))
+}
+
+/// A free-text answer waiting to be read, by its answer's random id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldText {
+    pub response: Uuid,
+    pub question_key: String,
+    pub text: String,
+}
+
+impl Store {
+    /// The free-text answers of `meeting` not yet released, by question in
+    /// the questionnaire's order; none when texts are not held.
+    pub async fn held_texts(&self, meeting: MeetingId) -> Result<Vec<HeldText>> {
+        let Some(e) = self.evaluation(meeting).await?.filter(|e| e.hold_texts) else { return Ok(Vec::new()) };
+        let rows: Vec<(Uuid, Json<Answers>)> = on_pool!(self, |db| {
+            sqlx::query_as("select id, answers from evaluation_response where meeting_id = $1 order by id")
+                .bind(meeting.uuid())
+                .fetch_all(db)
+                .await?
+        });
+        let released = released_texts(self, meeting).await?;
+        let mut held = Vec::new();
+        for q in e.questionnaire.questions.iter().filter(|q| q.kind == QuestionKind::Text) {
+            for (id, Json(a)) in &rows {
+                if let Some(Answer::Text(t)) = a.get(&q.key)
+                    && !released.contains(&(*id, q.key.clone()))
+                {
+                    held.push(HeldText { response: *id, question_key: q.key.clone(), text: t.clone() });
+                }
+            }
+        }
+        Ok(held)
+    }
+}
+
+/// Holds free-text answers of `meeting` back until released (`hold`), or shows them all.
+pub async fn set_hold_texts(tx: &mut WriteTx, meeting: MeetingId, hold: bool) -> Result<()> {
+    ensure(tx, meeting).await?;
+    on_tx!(tx, |c| {
+        sqlx::query("update evaluation set hold_texts = $2, updated_at = $3 where meeting_id = $1")
+            .bind(meeting.uuid())
+            .bind(hold)
+            .bind(db_time(now()))
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Releases the free-text answer to `question_key` in answer `response` of `meeting`.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when `meeting` has no such answer.
+pub async fn release_text(tx: &mut WriteTx, meeting: MeetingId, response: Uuid, question_key: &str) -> Result<()> {
+    let n = on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into evaluation_text_release (response_id, question_key) \
+             select id, $3 from evaluation_response where id = $2 and meeting_id = $1 \
+             on conflict (response_id, question_key) do nothing",
+        )
+        .bind(meeting.uuid())
+        .bind(response)
+        .bind(question_key)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    });
+    let known: bool = on_tx!(tx, |c| {
+        sqlx::query_scalar("select count(*) > 0 from evaluation_response where id = $1 and meeting_id = $2")
+            .bind(response)
+            .bind(meeting.uuid())
+            .fetch_one(&mut *c)
+            .await?
+    });
+    if n == 0 && !known { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 /// One meeting's value in a trend.

@@ -37,6 +37,7 @@ pub mod rsvp;
 pub mod schema;
 pub mod subscribers;
 pub mod subscriptions;
+pub mod suppression;
 pub mod tokens;
 pub mod users;
 pub mod year;

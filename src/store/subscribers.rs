@@ -365,7 +365,36 @@ pub struct PersonalData {
     pub messages: Vec<MessageData>,
     /// Entries of the audit log about them or by them.
     pub audit: Vec<AuditData>,
+    /// When organisers read or exported their data, oldest first (see [`ReadData`]).
+    pub reads: Vec<ReadData>,
 }
+
+/// A time an organiser read or exported the person's data, without who did.
+///
+/// Read from the audit log, where every such look is recorded once: a look
+/// at the person themselves (their page in the organisers' pages or the API,
+/// their registration opened at the door) by its subject, and a look at many
+/// people at once by the time it was made. An export of the mailing list is
+/// one entry, not one per person in it; it is listed for everyone who was in
+/// the register (not a guest) and had not left the list at the time. A look
+/// at a meeting's registrations (the page, the door list, the participants'
+/// export) is listed for everyone who was invited to or registered for it by
+/// then. So the list errs on the side of telling: an export filtered to
+/// other statuses is listed too. Searches are not listed, as the log keeps
+/// what was searched for and how many were found, not who.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadData {
+    pub at: Timestamp,
+    /// The audit action: `person.view`, `subscriber.view`, `checkin.person`,
+    /// `registrations.view`, `checkin.view`, `export.participants` or
+    /// `export.subscribers`.
+    pub action: String,
+    /// The meeting it concerned, by title, when it concerned one.
+    pub meeting: Option<String>,
+}
+
+/// Actions on one meeting's registrations that show everyone registered.
+const MEETING_READS: &str = "('registrations.view', 'checkin.view', 'export.participants')";
 
 /// The person's details.
 #[derive(Debug, Clone, Serialize)]
@@ -572,6 +601,7 @@ impl Store {
             .fetch_all(db)
             .await?
         });
+        let reads = self.reads_of(&p).await?;
         let interests = self.interests_of(&[p.id]).await?.remove(&p.id).unwrap_or_default();
         Ok(PersonalData {
             profile: Profile {
@@ -609,6 +639,51 @@ impl Store {
                     row_count,
                 })
                 .collect(),
+            reads,
         })
+    }
+
+    /// The organisers' reads of the person `p` (see [`ReadData`]).
+    async fn reads_of(&self, p: &ProfileRow) -> Result<Vec<ReadData>> {
+        let own: Vec<(i64, i64, String, Option<String>)> = on_pool!(self, |db| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "select a.id, a.at, a.action, null as meeting from audit_log a where a.actor_kind = 'user' \
+                 and a.subject_id = $1 and a.action in ('person.view', 'subscriber.view') \
+                 union all \
+                 select a.id, a.at, a.action, m.title from audit_log a \
+                 join registration r on r.person_id = $1 join meeting m on m.id = r.meeting_id \
+                 where a.actor_kind = 'user' and a.at >= r.created_at \
+                 and ((a.action = 'checkin.person' and a.subject_id = r.id) \
+                 or (a.action in {MEETING_READS} and a.subject_id = r.meeting_id))"
+            )))
+            .bind(p.id)
+            .fetch_all(db)
+            .await?
+        });
+        let lists: Vec<(i64, i64, String)> = if p.status == "guest" {
+            Vec::new()
+        } else {
+            on_pool!(self, |db| {
+                sqlx::query_as(
+                    "select id, at, action from audit_log where actor_kind = 'user' \
+                     and action = 'export.subscribers' and at >= $1 and ($2 is null or at < $2)",
+                )
+                .bind(p.created_at)
+                .bind(p.left_at)
+                .fetch_all(db)
+                .await?
+            })
+        };
+        let mut reads: Vec<(i64, ReadData)> = own
+            .into_iter()
+            .map(|(id, at, action, meeting)| (id, ReadData { at: from_db_time(at), action, meeting }))
+            .chain(
+                lists
+                    .into_iter()
+                    .map(|(id, at, action)| (id, ReadData { at: from_db_time(at), action, meeting: None })),
+            )
+            .collect();
+        reads.sort_by_key(|(id, _)| *id);
+        Ok(reads.into_iter().map(|(_, r)| r).collect())
     }
 }

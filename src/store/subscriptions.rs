@@ -4,7 +4,9 @@
 use uuid::Uuid;
 
 use super::{Result, Store, WriteTx, db_time, from_db_time, now, on_pool, on_tx, people};
-use crate::domain::{Email, Name, PersonId, PersonStatus, RegistrationId, Timestamp, TokenHash, TokenPurpose};
+use crate::domain::{
+    Email, Name, PersonId, PersonStatus, RegistrationId, Suppression, Timestamp, TokenHash, TokenPurpose,
+};
 
 /// The mail kinds that are list mail: they stop the moment a person leaves.
 pub const LIST_MAIL: &[&str] = &["invitation", "reminder", "evaluation", "announcement"];
@@ -226,7 +228,8 @@ pub async fn mails_since(tx: &mut WriteTx, email: &Email, kind: &str, since: Tim
 /// mailed for a [`request`], the request is applied to the person now: the
 /// name, organisation (when one was named), language and interests (when any
 /// were chosen) typed with it, status `confirmed` (which lifts a bounce's
-/// suppression), and the consent it recorded, confirmed. Returns false when
+/// suppression), and the consent it recorded, confirmed; the address leaves
+/// the list of suppressed addresses ([`super::suppression`]). Returns false when
 /// nothing changed (the person was confirmed already).
 pub async fn confirm(tx: &mut WriteTx, person: PersonId, token: &TokenHash) -> Result<bool> {
     let at = db_time(now());
@@ -244,6 +247,11 @@ pub async fn confirm(tx: &mut WriteTx, person: PersonId, token: &TokenHash) -> R
         Some(r) => apply_request(tx, person, r, at).await?,
         None => confirm_pending(tx, person, at).await?,
     };
+    if changed {
+        // The person asked to be on the list themselves: nobody keeps them off it.
+        let email = email_of(tx, person).await?;
+        super::suppression::lift(tx, &email).await?;
+    }
     on_tx!(tx, |c| {
         sqlx::query("update link_token set used_at = $2 where hash = $1 and used_at is null")
             .bind(token.as_bytes())
@@ -382,15 +390,16 @@ pub async fn set_organisation_if_missing(tx: &mut WriteTx, person: PersonId, org
 }
 
 /// Takes a person off the list at once: status `unsubscribed`, consent
-/// withdrawn, and their queued list mail withdrawn (campaigns already queued
-/// included). Returns false when they were not on the list.
+/// withdrawn, their queued list mail withdrawn (campaigns already queued
+/// included) and their address suppressed. Returns false when they were not
+/// on the list.
 pub async fn leave(tx: &mut WriteTx, person: PersonId) -> Result<bool> {
     let at = db_time(now());
     let kinds = LIST_MAIL.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
     let cancel = format!(
         "update outbox set status = 'cancelled', raw = null where person_id = $1 and status = 'queued' and kind in ({kinds})"
     );
-    Ok(on_tx!(tx, |c| {
+    let left = on_tx!(tx, |c| {
         let n = sqlx::query(
             "update person set status = 'unsubscribed', left_at = $2, list_consent = false, updated_at = $2 \
              where id = $1 and status in ('pending', 'confirmed')",
@@ -407,7 +416,20 @@ pub async fn leave(tx: &mut WriteTx, person: PersonId) -> Result<bool> {
             .await?;
         sqlx::query(sqlx::AssertSqlSafe(cancel.clone())).bind(person.uuid()).execute(&mut *c).await?;
         n == 1
-    }))
+    });
+    if left {
+        let email = email_of(tx, person).await?;
+        super::suppression::suppress(tx, &email, Suppression::Unsubscribed).await?;
+    }
+    Ok(left)
+}
+
+/// The address of `person`.
+async fn email_of(tx: &mut WriteTx, person: PersonId) -> Result<Email> {
+    let email: String = on_tx!(tx, |c| {
+        sqlx::query_scalar("select email from person where id = $1").bind(person.uuid()).fetch_one(&mut *c).await?
+    });
+    Email::parse(&email).map_err(|e| super::StoreError::Database(sqlx::Error::Decode(e.into())))
 }
 
 impl Store {

@@ -534,6 +534,38 @@ pub fn evaluation_rows(r: &Results, lang: Lang) -> Vec<Vec<Cell>> {
             rows.push(head(Cell::text(t.clone()), Cell::Empty, Cell::Empty, Cell::Empty));
         }
     }
+    // By track: a group under the minimum says only that it is hidden.
+    for g in &r.by_track {
+        let kind = Cell::text(if en { format!("Track: {}", g.title) } else { format!("Spor: {}", g.title) });
+        let Some(n) = g.responses.filter(|_| !g.hidden) else {
+            let hidden = lang.hidden_group(r.breakdown_minimum);
+            rows.push(vec![Cell::Empty, Cell::Empty, kind, Cell::text(hidden), Cell::Empty, Cell::Empty, Cell::Empty]);
+            continue;
+        };
+        rows.push(vec![
+            Cell::Empty,
+            Cell::Empty,
+            kind.clone(),
+            Cell::text(if en { "(answered)" } else { "(besvaret)" }),
+            Cell::Int(n),
+            Cell::Empty,
+            Cell::Empty,
+        ]);
+        for a in &g.averages {
+            let text = r.questions.iter().find(|q| q.key == a.key).map_or_else(String::new, |q| {
+                if en && !q.text_en.is_empty() { q.text_en.clone() } else { q.text_da.clone() }
+            });
+            rows.push(vec![
+                Cell::text(a.key.clone()),
+                Cell::text(text),
+                kind.clone(),
+                Cell::Empty,
+                Cell::Empty,
+                Cell::Empty,
+                a.average.map_or(Cell::Empty, Cell::Decimal),
+            ]);
+        }
+    }
     rows
 }
 

@@ -10,9 +10,11 @@
 //! recognised by the bytes not being UTF-8.
 //!
 //! Imported people are `confirmed`, with the import recorded as the basis of
-//! their consent. Every rejected line is reported with its number and reason;
-//! a later line with an address seen earlier in the file is reported and
-//! skipped (the first wins); an address already on the list is left as it is.
+//! their consent. Every rejected line is reported with its number and reason,
+//! among them addresses whose owners left the list or were erased
+//! ([`crate::store::suppression`]); a later line with an address seen earlier
+//! in the file is reported and skipped (the first wins); an address already
+//! on the list is left as it is.
 //! The whole file is imported in one transaction with its audit entry: when
 //! the database fails, nothing of it is imported.
 
@@ -22,9 +24,10 @@ use std::io::Read;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use crate::domain::{Email, Name, PersonStatus};
+use crate::i18n::Lang;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::people::{ConsentRecord, NewPerson, insert_person_if_new};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, suppression};
 
 /// One line that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -112,13 +115,19 @@ pub async fn subscribers(
     };
 
     let mut tx = store.begin().await?;
-    for person in &people {
+    for (line, person) in &people {
+        if let Some(reason) = suppression::check(&mut tx, &person.email).await? {
+            let reason = format!("email: {}", Lang::En.suppression(reason));
+            report.rejected.push(Reject { line: *line, reason });
+            continue;
+        }
         if insert_person_if_new(&mut tx, person, Some(&consent)).await?.1 {
             report.imported += 1;
         } else {
             report.already_known += 1;
         }
     }
+    report.rejected.sort_by_key(|r| r.line);
     let detail = format!(
         "{} imported, {} already known, {} rejected; read as {}",
         report.imported,
@@ -173,7 +182,7 @@ fn read_people(
     text: &str,
     interest_keys: &HashMap<String, String>,
     mut on_progress: impl FnMut(u64),
-) -> Result<(Vec<NewPerson>, Report), ImportError> {
+) -> Result<(Vec<(u64, NewPerson)>, Report), ImportError> {
     let header = text.lines().next().unwrap_or("");
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter(header))
@@ -250,7 +259,7 @@ fn read_people(
             .unwrap_or_default();
         interests.sort();
         interests.dedup();
-        people.push(NewPerson { email, name, organisation, status: PersonStatus::Confirmed, interests });
+        people.push((line, NewPerson { email, name, organisation, status: PersonStatus::Confirmed, interests }));
     }
     on_progress(rows);
     Ok((people, report))
@@ -296,7 +305,7 @@ mod tests {
                     ;worse;;\r\n";
         let (people, report) = read_people(text, &keys, |_| {}).unwrap();
         assert_eq!(people.len(), 1, "a name with a line break is refused: {people:?}");
-        assert_eq!(people[0].interests, ["ai", "green-it"]);
+        assert_eq!(people[0].1.interests, ["ai", "green-it"]);
         let lines: Vec<u64> = report.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, [5, 7, 8, 9], "{:?}", report.rejected);
         assert!(report.rejected[1].reason.contains("line 2"), "{:?}", report.rejected);

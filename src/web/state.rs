@@ -40,6 +40,14 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The fewest answers a group of an evaluation's breakdown needs to be shown.
+    #[must_use]
+    pub fn breakdown_minimum(&self) -> crate::domain::evaluation::BreakdownMinimum {
+        crate::domain::evaluation::BreakdownMinimum::new(self.settings.evaluation.breakdown_minimum)
+    }
+}
+
 impl Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {

@@ -412,6 +412,7 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         (format!("/admin/meetings/{meeting}/waitlist"), None),
         (format!("/admin/meetings/{meeting}/evaluation"), None),
         (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
+        (format!("/admin/meetings/{past}/evaluation/texts"), None),
         ("/admin/evaluations".to_owned(), None),
         ("/admin/year?from=2020-01-01&to=2026-12-31".to_owned(), None),
         ("/admin/year?from=2026-12-31&to=2026-01-01".to_owned(), None),
@@ -467,6 +468,36 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
     app.stop().await;
 }
 both_engines!(an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes);
+
+async fn evaluation_results_by_track_pass_axe_in_danish_and_english(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[("evaluation.breakdown_minimum", "3")]).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (meeting, _) = crate::lawful::answered_in_tracks(&app, &smtp, &token).await;
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/admin", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    let results = format!("{}/admin/meetings/{meeting}/evaluation/results", app.base);
+    b.goto(&results).await;
+    assert!(b.text().await.contains("skjult: færre end 3 svar"));
+    b.check("da").await;
+    b.press("a[hreflang='en']").await;
+    b.goto(&results).await;
+    assert!(b.text().await.contains("hidden: fewer than 3 answers"));
+    b.check("en").await;
+    // The free-text answers held back for reading, with a release button each.
+    let organiser = app.sign_in("sekretariat@kl.example").await;
+    let texts = format!("/admin/meetings/{meeting}/evaluation/texts");
+    assert_eq!(organiser.post(&format!("{texts}/hold"), &[("hold", "yes")]).await.status(), 303);
+    b.goto(&format!("{}{texts}", app.base)).await;
+    assert!(b.text().await.contains("Comment number 1") || b.text().await.contains("Kommentar nummer 1"));
+    b.check("en").await;
+    b.press("a[hreflang='da']").await;
+    b.goto(&format!("{}{texts}", app.base)).await;
+    b.check("da").await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(evaluation_results_by_track_pass_axe_in_danish_and_english);
 
 async fn the_unsubscribe_page_and_an_expired_link_pass_axe(engine: Engine) {
     use dialogforum::domain::{Email, Name, PersonStatus, Token, TokenPurpose};

@@ -243,6 +243,18 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
             .clone();
     let moved = json!({"order": [waiting], "reason": "Oplægsholder"});
     assert_eq!(api.post(&format!("/meetings/{meeting}/waitlist"), &moved).await.status(), 200);
+    // A link to the first person's own page, whose data page lists the organisers' reads.
+    let profile = dialogforum::domain::Token::generate();
+    let mut tx = app.store().begin().await.unwrap();
+    let link = dialogforum::store::tokens::NewLinkToken {
+        hash: profile.hash(),
+        purpose: dialogforum::domain::TokenPurpose::Profile,
+        person: Some(person),
+        registration: None,
+        expires_at: None,
+    };
+    dialogforum::store::tokens::insert_link_tokens(&mut tx, &[link]).await.unwrap();
+    tx.commit().await.unwrap();
     api.invite(&meeting, &json!({"audience": {"all": true}, "send_at": "2031-04-01T09:00:00+02:00"})).await;
     api.invite(&meeting, &json!({"audience": {"all": true}, "send_at": "2031-04-02T09:00:00+02:00"})).await;
 
@@ -271,6 +283,7 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         format!("/admin/meetings/{past}"),
         format!("/admin/meetings/{past}/registrations"),
         format!("/admin/meetings/{past}/evaluation/results"),
+        format!("/admin/meetings/{past}/evaluation/texts"),
         "/admin/evaluations".to_owned(),
         "/admin/year?from=2020-01-01&to=2026-12-31".to_owned(),
         "/admin/campaigns".to_owned(),
@@ -299,6 +312,7 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         seat_links[0].clone(),
         seat_links[1].clone(),
         seat_links[2].clone(),
+        format!("/me/{}/data", profile.expose()),
     ];
 
     let admin = app.sign_in("sekretariat@kl.example").await;

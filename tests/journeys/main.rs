@@ -15,6 +15,7 @@ mod foundation;
 mod hardening;
 mod inbound;
 mod language_walk;
+mod lawful;
 mod list;
 mod mail;
 mod meetings;

@@ -49,7 +49,7 @@ pub async fn expand(store: &Store, ctx: &MailContext, id: CampaignId) -> anyhow:
 
 /// Everyone a campaign reaches, each address once: the audience's confirmed
 /// members, then guests not already among them. Guests are not put on the
-/// list; a guest who left the list or bounced is not written to.
+/// list; a guest who left the list, was erased or bounced is not written to.
 async fn recipients(tx: &mut WriteTx, campaign: &Expansion) -> anyhow::Result<Vec<Recipient>> {
     recipients_of(tx, &campaign.target).await
 }
@@ -60,7 +60,9 @@ async fn recipients_of(tx: &mut WriteTx, target: &Target) -> anyhow::Result<Vec<
         None => Vec::new(),
     };
     for g in &target.guests {
-        if out.iter().any(|r| r.email == g.email) {
+        if out.iter().any(|r| r.email == g.email)
+            || crate::store::suppression::check(tx, &g.email).await? == Some(crate::domain::Suppression::Erased)
+        {
             continue;
         }
         let guest = NewPerson {

@@ -204,7 +204,7 @@ fn actor_name(r: &AuditRow, a: &AuditTexts) -> String {
 }
 
 /// What was done, in words; an action without words (a newer one) as its code.
-fn action(code: &str, lang: Lang) -> String {
+pub(crate) fn action(code: &str, lang: Lang) -> String {
     if let Some(status) = code.strip_prefix("meeting.").and_then(|s| MeetingStatus::parse(s).ok()) {
         return format!("{}: {}", lang.pick("Møde", "Meeting"), lang.status(status).to_lowercase());
     }
@@ -217,6 +217,8 @@ fn action(code: &str, lang: Lang) -> String {
         "checkin.view" => ("Indtjekning åbnet", "Check-in opened"),
         "demo.load" => ("Demodata indlæst", "Demo data loaded"),
         "evaluation.close" => ("Evaluering lukket", "Evaluation closed"),
+        "evaluation.hold_texts" => ("Fritekstsvar holdt tilbage eller vist", "Free-text answers held or shown"),
+        "evaluation.release_text" => ("Fritekstsvar frigivet", "Free-text answer released"),
         "evaluation.remind" => ("Påmindelse om evaluering", "Evaluation reminder"),
         "evaluation.send" => ("Evaluering sendt ud", "Evaluation sent out"),
         "export.evaluation" => ("Evaluering hentet", "Evaluation downloaded"),

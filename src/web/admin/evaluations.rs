@@ -16,7 +16,7 @@ use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
 use crate::domain::{MeetingId, MeetingStatus, ParseError, Timestamp, copenhagen};
 use crate::forum::evaluations::{self as use_case, SendError};
 use crate::i18n::{Lang, Texts, texts};
-use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, trend};
+use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, results_by, trend};
 use crate::store::meetings::Meeting;
 use crate::web::auth::Organiser;
 use crate::web::extract::{Fields, OrganiserForm, Path};
@@ -93,6 +93,13 @@ texts! {
         share => "Andel", "Share";
         free_text => "Fritekstsvar", "Free-text answers";
         no_text => "Ingen fritekstsvar.", "No free-text answers.";
+        by_track => "Svar fordelt på spor", "Answers by track";
+        by_track_note => "Et spor med for få svar vises ikke, så de enkelte virksomheder ikke kan kendes.",
+            "A track with too few answers is not shown, so that single companies cannot be recognised.";
+        track => "Spor", "Track";
+        review => "Fritekstsvar til gennemsyn", "Free-text answers to review";
+        texts_held => "fritekstsvar venter på at blive læst og vises ikke endnu.",
+            "free-text answers are waiting to be read and are not shown yet.";
         volunteers => "Vil kontaktes om planlægningsgruppen", "Would like to be contacted about the planning group";
         meeting => "Møde", "Meeting";
         no_evaluations => "Ingen evalueringer er sendt endnu.", "No evaluation has been sent yet.";
@@ -624,7 +631,47 @@ struct ResultsPage {
     responses: i64,
     rate: String,
     questions: Vec<QuestionView>,
+    /// Free-text answers held back until read.
+    texts_held: i64,
+    /// The breakdown by track as a table: its head and one row per track.
+    by_track: (Vec<String>, Vec<Vec<String>>),
     volunteers: Vec<(String, String)>,
+}
+
+/// The breakdown of `r` by track as a table in `lang`: a track under the
+/// minimum says only that it is hidden.
+fn by_track_table(r: &Results, lang: Lang) -> (Vec<String>, Vec<Vec<String>>) {
+    let l = Labels::get(lang);
+    let en = lang == Lang::En;
+    let ratings: Vec<&crate::store::evaluations::QuestionResult> =
+        r.questions.iter().filter(|q| q.kind == QuestionKind::Rating).collect();
+    let mut head = vec![l.track.to_owned(), l.responses.to_owned()];
+    head.extend(ratings.iter().map(|q| {
+        let text = if en && !q.text_en.is_empty() { &q.text_en } else { &q.text_da };
+        format!("{}: {text}", l.average)
+    }));
+    let rows = r
+        .by_track
+        .iter()
+        .map(|g| {
+            let mut row = vec![g.title.clone()];
+            if let Some(n) = g.responses.filter(|_| !g.hidden) {
+                row.push(n.to_string());
+                row.extend(ratings.iter().map(|q| {
+                    g.averages
+                        .iter()
+                        .find(|a| a.key == q.key)
+                        .and_then(|a| a.average)
+                        .map_or_else(|| "–".to_owned(), |a| num(lang, a, 2))
+                }));
+            } else {
+                row.push(lang.hidden_group(r.breakdown_minimum));
+                row.extend(ratings.iter().map(|_| "–".to_owned()));
+            }
+            row
+        })
+        .collect();
+    (head, rows)
 }
 
 async fn results_page(
@@ -634,7 +681,7 @@ async fn results_page(
     Path(id): Path<MeetingId>,
 ) -> Result<ResultsPage> {
     let meeting = state.store.meeting(id).await?;
-    let r = results(&state.store, meeting.id).await?;
+    let r = results_by(&state.store, meeting.id, state.breakdown_minimum()).await?;
     // Who volunteered is for organisers; viewers see the answers only.
     let volunteers =
         if o.user.role.can_write() { state.store.evaluation_volunteers(meeting.id).await? } else { Vec::new() };
@@ -654,6 +701,8 @@ async fn results_page(
         responses: r.responses,
         rate: r.response_rate.map_or_else(|| "–".to_owned(), |x| percent(ctx.lang, x)),
         questions: question_views(&r, ctx.lang),
+        texts_held: r.texts_held,
+        by_track: by_track_table(&r, ctx.lang),
         volunteers,
     })
 }

@@ -152,7 +152,9 @@ async fn download(
         "participants" => What::Participants(meeting(q.meeting.as_deref()).await?),
         "organisations" => What::Organisations(meeting(q.meeting.as_deref()).await?),
         "subscribers" => What::Subscribers(options.status()?),
-        "evaluation" => What::evaluation_of(&state.store, meeting(q.meeting.as_deref()).await?).await?,
+        "evaluation" => {
+            What::evaluation_of(&state.store, meeting(q.meeting.as_deref()).await?, state.breakdown_minimum()).await?
+        }
         _ => return Err(Error::NotFound),
     };
     download::check_role(organiser.user.role, &what)?;

@@ -11,6 +11,7 @@ pub mod charts;
 pub mod checkin;
 pub mod confirm;
 pub mod dossier;
+pub mod evaluation_texts;
 pub mod evaluations;
 pub mod exports;
 pub mod home;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(meetings::router())
         .merge(checkin::router())
         .merge(evaluations::router())
+        .merge(evaluation_texts::router())
         .merge(registrations::router())
         .merge(campaigns::router())
         .merge(people::router())

@@ -17,7 +17,7 @@ use crate::domain::{MeetingId, Timestamp};
 use crate::forum::evaluations::{self as use_case, SendError};
 use crate::store::StoreError;
 use crate::store::audit::Actor;
-use crate::store::evaluations::{Results, TrendSeries, results, trend};
+use crate::store::evaluations::{Results, TrendSeries, results_by, trend};
 use crate::web::auth::ApiUser;
 use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
@@ -235,6 +235,32 @@ pub struct ResultsJson {
     /// Between 0 and 1; null when sent to nobody.
     response_rate: Option<f64>,
     questions: Vec<QuestionResultJson>,
+    /// Free-text answers held back until an organiser has read and released them; not in `texts`.
+    texts_held: i64,
+    /// The fewest answers a group of `by_track` needs to be shown (`evaluation.breakdown_minimum`).
+    breakdown_minimum: u32,
+    /// The answers by the track of the seat, one group per track; a smaller
+    /// group than the minimum is `hidden`, without its count or averages.
+    by_track: Vec<GroupJson>,
+}
+
+/// One group of a breakdown.
+#[derive(Serialize, ToSchema)]
+pub struct GroupJson {
+    key: String,
+    title: String,
+    hidden: bool,
+    /// Null when hidden.
+    responses: Option<i64>,
+    /// The average of each rating question; empty when hidden.
+    averages: Vec<GroupAverageJson>,
+}
+
+/// A rating question's average within a group.
+#[derive(Serialize, ToSchema)]
+pub struct GroupAverageJson {
+    key: String,
+    average: Option<f64>,
 }
 
 impl From<Results> for ResultsJson {
@@ -266,6 +292,23 @@ impl From<Results> for ResultsJson {
                     texts: q.texts,
                 })
                 .collect(),
+            texts_held: r.texts_held,
+            breakdown_minimum: r.breakdown_minimum,
+            by_track: r
+                .by_track
+                .into_iter()
+                .map(|g| GroupJson {
+                    key: g.key,
+                    title: g.title,
+                    hidden: g.hidden,
+                    responses: g.responses,
+                    averages: g
+                        .averages
+                        .into_iter()
+                        .map(|a| GroupAverageJson { key: a.key, average: a.average })
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -279,7 +322,7 @@ async fn get_results(
     Path(id): Path<MeetingId>,
 ) -> Result<Json<ResultsJson>> {
     let m = state.store.meeting(id).await?;
-    Ok(Json(results(&state.store, m.id).await?.into()))
+    Ok(Json(results_by(&state.store, m.id, state.breakdown_minimum()).await?.into()))
 }
 
 /// One meeting's value for a question.

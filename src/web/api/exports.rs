@@ -196,7 +196,7 @@ async fn evaluation_csv(
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let (format, lang) = (q.csv()?, q.lang()?);
-    let what = What::evaluation_of(&state.store, meeting(&state, id).await?).await?;
+    let what = What::evaluation_of(&state.store, meeting(&state, id).await?, state.breakdown_minimum()).await?;
     api_download(&state, &user, what, format, lang)
 }
 
@@ -214,6 +214,6 @@ async fn evaluation_xlsx(
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
     let lang = q.lang()?;
-    let what = What::evaluation_of(&state.store, meeting(&state, id).await?).await?;
+    let what = What::evaluation_of(&state.store, meeting(&state, id).await?, state.breakdown_minimum()).await?;
     api_download(&state, &user, what, Format::Xlsx, lang)
 }

@@ -40,6 +40,8 @@ texts! {
         registrations => "Dine tilmeldinger", "Your registrations";
         messages => "Mails til dig", "Mail to you";
         log => "Hvad der er gjort med dine data", "What was done with your data";
+        reads => "Hvornår organisatorerne så eller eksporterede dine data",
+            "When organisers viewed or exported your data";
         none => "Intet.", "Nothing.";
         csv_headers: [&'static str; 4] => ["Afsnit", "Nr.", "Felt", "Værdi"], ["Section", "No.", "Field", "Value"];
         csv_link => "Hent som CSV (regneark)", "Download as CSV (spreadsheet)";

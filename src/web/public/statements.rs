@@ -88,6 +88,7 @@ pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
     let sec = &s.security;
     let (pending, notes) = (days(sec.pending_retention_days), days(u64::from(sec.sensitive_retention_days)));
     let (ttl, audit) = (sec.token_ttl_hours, sec.audit_retention_months);
+    let minimum = crate::domain::evaluation::BreakdownMinimum::new(s.evaluation.breakdown_minimum).get();
     vec![
         kept(
             "Tilmeldinger til mailinglisten, der aldrig blev bekræftet",
@@ -132,12 +133,13 @@ pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
             .to_owned()
                 + until_erased,
         ),
+        kept("Svar på evalueringer", "Answers to evaluations", evaluation_answers_kept(lang, minimum)),
         kept(
-            "Svar på evalueringer",
-            "Answers to evaluations",
+            "En envejskode (SHA-256) af din e-mailadresse, når du har frameldt dig listen eller fået dine oplysninger slettet",
+            "A one-way code (SHA-256) of your email address, once you have left the list or had your data erased",
             lang.pick(
-                "Gemmes uden forbindelse til dig, så de kan ikke føres tilbage til dig. Melder du dig til planlægningsgruppen, gemmes det for sig, indtil du sletter dine oplysninger.",
-                "Stored without any link to you, so they cannot be traced back to you. If you volunteer for the planning group, that is stored apart, until you erase your data.",
+                "Gemmes, så ingen andre end du selv kan sætte adressen på listen igen (ved en import, en arrangør eller en kollega). Den slettes, når du selv tilmelder dig igen og bekræfter det.",
+                "Kept so that nobody but you can put the address back on the list (by an import, an organiser or a colleague). It is deleted when you sign up again yourself and confirm it.",
             )
             .to_owned(),
         ),
@@ -145,9 +147,13 @@ pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
             "Loggen over, hvem der har set, ændret, hentet eller slettet personoplysninger",
             "The log of who viewed, changed, downloaded or erased personal data",
             if en {
-                format!("{audit} months; then the entries are deleted.")
+                format!(
+                    "{audit} months; then the entries are deleted. When organisers viewed or exported your data is shown with your data on your page, without who did it."
+                )
             } else {
-                format!("{audit} måneder; derefter slettes indførslerne.")
+                format!(
+                    "{audit} måneder; derefter slettes indførslerne. Hvornår arrangørerne så eller hentede dine oplysninger, står sammen med dine data på din side, uden hvem der gjorde det."
+                )
             },
         ),
         kept(
@@ -156,6 +162,23 @@ pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
             lang.pick("Slettes efter 1 dag.", "Deleted after 1 day.").to_owned(),
         ),
     ]
+}
+
+/// How long evaluation answers are kept and what goes with them, with the
+/// fewest answers a track needs to be shown on its own.
+fn evaluation_answers_kept(lang: Lang, minimum: u32) -> String {
+    match lang {
+        Lang::Da => format!(
+            "Gemmes uden forbindelse til dig, så de kan ikke føres tilbage til dig. Melder du dig til \
+             planlægningsgruppen, gemmes det for sig, indtil du sletter dine oplysninger. Sporet for din plads \
+             gemmes med svaret; et spor med færre end {minimum} svar vises aldrig for sig."
+        ),
+        Lang::En => format!(
+            "Stored without any link to you, so they cannot be traced back to you. If you volunteer for the \
+             planning group, that is stored apart, until you erase your data. The track of your seat is kept with \
+             the answer; a track with fewer than {minimum} answers is never shown on its own."
+        ),
+    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -4,7 +4,7 @@
 
 use crate::domain::{PersonStatus, RegistrationStatus, Timestamp};
 use crate::i18n::Lang;
-use crate::store::subscribers::PersonalData;
+use crate::store::subscribers::{PersonalData, ReadData};
 
 use super::{DataTexts, status_text};
 
@@ -86,9 +86,14 @@ pub fn sections(data: &PersonalData, lang: Lang) -> Vec<Section> {
             vec![
                 (pick("Tidspunkt", "Time"), when(a.at)),
                 (pick("Hvem", "Who"), who.to_owned()),
-                (pick("Handling", "Action"), a.action.clone()),
+                (pick("Handling", "Action"), crate::web::admin::audit::action(&a.action, lang)),
             ]
         })
+        .collect();
+    let reads = data
+        .reads
+        .iter()
+        .map(|r| vec![(pick("Tidspunkt", "Time"), when(r.at)), (pick("Hvad", "What"), read_words(r, lang))])
         .collect();
     vec![
         Section { title: d.profile, items: vec![profile] },
@@ -96,7 +101,29 @@ pub fn sections(data: &PersonalData, lang: Lang) -> Vec<Section> {
         Section { title: d.registrations, items: registrations },
         Section { title: d.messages, items: messages },
         Section { title: d.log, items: log },
+        Section { title: d.reads, items: reads },
     ]
+}
+
+/// What an organiser's read of the person's data was, in words; who read it is not said.
+fn read_words(r: &ReadData, lang: Lang) -> String {
+    let meeting = r.meeting.as_deref().unwrap_or_default();
+    let da = lang == Lang::Da;
+    match r.action.as_str() {
+        "person.view" | "subscriber.view" if da => "En organisator så dine oplysninger.".into(),
+        "person.view" | "subscriber.view" => "An organiser viewed your details.".into(),
+        "checkin.person" if da => format!("Din tilmelding til »{meeting}« blev åbnet ved indgangen."),
+        "checkin.person" => format!("Your registration for “{meeting}” was opened at the door."),
+        "registrations.view" if da => format!("Tilmeldingerne til »{meeting}« blev vist, med din."),
+        "registrations.view" => format!("The registrations for “{meeting}” were viewed, yours among them."),
+        "checkin.view" if da => format!("Listen ved indgangen til »{meeting}« blev vist, med dig på."),
+        "checkin.view" => format!("The door list of “{meeting}” was viewed, with you on it."),
+        "export.participants" if da => format!("Deltagerlisten til »{meeting}« blev eksporteret, med dig på."),
+        "export.participants" => format!("The participant list of “{meeting}” was exported, with you on it."),
+        "export.subscribers" if da => "Mailinglisten blev eksporteret, mens du var på den.".into(),
+        "export.subscribers" => "The mailing list was exported while you were on it.".into(),
+        other => other.to_owned(),
+    }
 }
 
 /// A registration's status in words.
