@@ -10,6 +10,7 @@ mod ids;
 mod meeting;
 mod meeting_rules;
 pub mod password;
+pub mod report;
 mod text;
 mod time;
 mod token;

@@ -19,6 +19,7 @@ pub mod evaluations;
 pub mod exports;
 pub mod list;
 pub mod meetings;
+pub mod reports;
 pub mod rsvp;
 pub mod timers;
 
@@ -132,6 +133,16 @@ pub enum Refusal {
     /// The address or the password is wrong (which, is not said).
     #[error("the address or the password is wrong")]
     WrongPassword,
+    /// The meeting's report is not where the step starts from (only a draft
+    /// is approved, only an approved report is published).
+    #[error("the report is {state}; it cannot be {to}")]
+    ReportState { state: &'static str, to: &'static str },
+    /// A report without a section cannot be approved.
+    #[error("sections: the report has no section yet")]
+    ReportEmpty,
+    /// A report is published once the meeting has taken place.
+    #[error("the meeting has not ended yet; its report can be published once it has")]
+    ReportTooEarly,
 }
 
 /// The first broken rule as the API says it: `field: what is wrong`.

@@ -31,6 +31,7 @@ pub mod overview;
 pub mod people;
 pub mod rate;
 pub mod registrations;
+pub mod reports;
 pub mod retention;
 pub mod rsvp;
 pub mod subscribers;

@@ -20,6 +20,7 @@ mod meetings;
 mod organiser;
 mod public_duties;
 mod public_page;
+mod reports;
 mod rsvp;
 mod safety;
 mod subscribers;

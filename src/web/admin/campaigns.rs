@@ -74,6 +74,7 @@ impl Row {
         let kind = match p.kind.as_str() {
             "invitation" => say("Invitation", "Invitation"),
             "evaluation" => say("Evaluering", "Evaluation"),
+            "report" => say("Referat", "Report"),
             _ => say("Besked", "Notice"),
         };
         let state = lang.campaign_state(&p.state);

@@ -16,6 +16,7 @@ pub mod interests;
 pub mod meetings;
 pub mod people;
 pub mod registrations;
+pub mod reports;
 pub mod users;
 
 use axum::Router;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(checkin::router())
         .merge(evaluations::router())
         .merge(registrations::router())
+        .merge(reports::router())
         .merge(campaigns::router())
         .merge(people::router())
         .merge(interests::router())

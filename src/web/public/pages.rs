@@ -92,6 +92,8 @@ struct MeetingPage {
     materials: Vec<(String, String, i64)>,
     /// After the meeting: the organisations that agreed to be listed.
     organisations: Vec<String>,
+    /// After the meeting: its published report, as (heading, HTML) per section.
+    report: Vec<(String, String)>,
 }
 
 impl MeetingPage {
@@ -123,6 +125,13 @@ fn is_over(m: &Meeting) -> bool {
 
 async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<MeetingPage> {
     let found = public_meeting(&state, &key).await?;
+    let report = if is_over(&found) {
+        state.store.published_report(found.id).await?.map_or_else(Vec::new, |sections| {
+            sections.as_slice().iter().map(|s| (s.title.clone(), crate::web::views::markdown(&s.body))).collect()
+        })
+    } else {
+        Vec::new()
+    };
     let (materials, organisations) = if is_over(&found) {
         let view = MeetingView::new(&found, ctx.lang);
         let files = state
@@ -143,6 +152,7 @@ async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String
         m: MeetingView::new(&found, ctx.lang),
         materials,
         organisations,
+        report,
     })
 }
 

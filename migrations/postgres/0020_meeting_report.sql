@@ -1,0 +1,21 @@
+-- The report after a meeting: its working copy (sections in order) and where
+-- it stands, draft -> approved -> published. What the public page shows and
+-- the mail carries is the copy taken when it was last published
+-- (published_sections, a JSON array of {title, body}), so a change after
+-- publication stays off the page until it is approved and published again.
+create table meeting_report (
+    meeting_id uuid primary key references meeting (id) on delete cascade,
+    state text not null check (state in ('draft', 'approved', 'published')),
+    updated_at bigint not null,
+    approved_at bigint,
+    published_at bigint,
+    published_sections text
+);
+
+create table report_section (
+    meeting_id uuid not null references meeting_report (meeting_id) on delete cascade,
+    position integer not null,
+    title text not null,
+    body text not null,
+    primary key (meeting_id, position)
+);

@@ -1,0 +1,132 @@
+//! The report after a meeting: writing its sections, approving it and
+//! publishing it to the public meeting page, mailed (as a campaign of kind
+//! [`KIND`]) to the whole list, to those who attended, or to nobody. Each
+//! step is audited on the meeting. Equal treatment in a market dialogue
+//! (udbudsloven § 2) is why the whole list is the default audience: what
+//! some suppliers heard at the meeting, all may read.
+
+use super::{Forum, Refusal, Result};
+use crate::domain::report::{Mailing, ReportState, Sections};
+use crate::domain::{CampaignId, MeetingStatus, Timestamp, UserId};
+use crate::store::audit::{Actor, record_on_meeting};
+use crate::store::campaigns::{Audience, NewCampaign, Target, insert_campaign};
+use crate::store::meetings::Meeting;
+use crate::store::reports::{self, Report, report_in};
+use crate::store::{Store, now};
+
+pub use crate::mail::compose::report::KIND;
+
+/// A meeting's report as others read it (the meeting's dossier, say): where
+/// it stands, its working sections and, once published, when and what.
+///
+/// # Errors
+/// The database failed.
+pub async fn report_of(store: &Store, meeting: &Meeting) -> Result<Option<Report>> {
+    Ok(store.report(meeting.id).await?)
+}
+
+/// Whether the meeting has taken place, so that its report, materials and
+/// participants may be shown: it has ended, or was marked held, and was not
+/// cancelled.
+#[must_use]
+pub fn has_taken_place(m: &Meeting, at: Timestamp) -> bool {
+    m.status != MeetingStatus::Cancelled
+        && (m.ends_at < at
+            || matches!(m.status, MeetingStatus::Held | MeetingStatus::Evaluated | MeetingStatus::Archived))
+}
+
+/// Replaces the report's sections. A report that was approved (or
+/// published) returns to draft and must be approved again; a published
+/// report stays on the public page, as it was published, until the new
+/// version is published.
+///
+/// # Errors
+/// The database failed.
+pub async fn write(forum: &Forum, who: &Actor, meeting: &Meeting, sections: &Sections) -> Result<Report> {
+    let mut tx = forum.store.begin().await?;
+    let before = report_in(&mut tx, meeting.id).await?.map(|r| r.state);
+    reports::save_sections(&mut tx, meeting.id, sections, now()).await?;
+    let detail = match before {
+        Some(ReportState::Draft) | None => String::new(),
+        Some(state) => format!("{state} → draft"),
+    };
+    let count = i64::try_from(sections.as_slice().len()).ok();
+    record_on_meeting(&mut tx, who, "report.write", meeting.id, &detail, count).await?;
+    let report = report_in(&mut tx, meeting.id).await?.ok_or(crate::store::StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Approves the draft report.
+///
+/// # Errors
+/// [`Refusal::ReportState`] unless it is a draft, [`Refusal::ReportEmpty`]
+/// when it has no section.
+pub async fn approve(forum: &Forum, who: &Actor, meeting: &Meeting) -> Result<Report> {
+    let mut tx = forum.store.begin().await?;
+    let report = report_in(&mut tx, meeting.id).await?.ok_or(Refusal::ReportEmpty)?;
+    if report.state != ReportState::Draft {
+        return Err(Refusal::ReportState { state: report.state.as_str(), to: "approved" }.into());
+    }
+    if report.sections.is_empty() {
+        return Err(Refusal::ReportEmpty.into());
+    }
+    reports::approve(&mut tx, meeting.id, ReportState::Draft, now()).await?;
+    record_on_meeting(&mut tx, who, "report.approve", meeting.id, "", None).await?;
+    let report = report_in(&mut tx, meeting.id).await?.ok_or(crate::store::StoreError::NotFound)?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Publishes the approved report on the public meeting page and, unless
+/// `mail` is [`Mailing::None`], mails it by a campaign: to every confirmed
+/// member of the list, or to the confirmed members who attended. People who
+/// left the list or whose address bounced are not written to. Returns the
+/// campaign.
+///
+/// # Errors
+/// [`Refusal::ReportState`] unless it is approved, [`Refusal::ReportTooEarly`]
+/// before the meeting has taken place.
+pub async fn publish(
+    forum: &Forum,
+    who: &Actor,
+    by: Option<UserId>,
+    meeting: &Meeting,
+    mail: Mailing,
+) -> Result<Option<CampaignId>> {
+    let at = now();
+    if !has_taken_place(meeting, at) {
+        return Err(Refusal::ReportTooEarly.into());
+    }
+    let mut tx = forum.store.begin().await?;
+    let report =
+        report_in(&mut tx, meeting.id).await?.ok_or(Refusal::ReportState { state: "draft", to: "published" })?;
+    if report.state != ReportState::Approved || !reports::publish(&mut tx, meeting.id, &report.sections, at).await? {
+        return Err(Refusal::ReportState { state: report.state.as_str(), to: "published" }.into());
+    }
+    let audience = match mail {
+        Mailing::List => Some(Audience::All),
+        Mailing::Attendees => Some(Audience::AttendeesOf(vec![meeting.id])),
+        Mailing::None => None,
+    };
+    let campaign = match audience {
+        Some(audience) => {
+            let c = NewCampaign {
+                kind: KIND,
+                meeting_id: Some(meeting.id),
+                subject: meeting.title.clone(),
+                target: Target { audience: Some(audience), guests: Vec::new() },
+                scheduled_at: at,
+                created_by: by,
+            };
+            Some(insert_campaign(&mut tx, &c).await?)
+        }
+        None => None,
+    };
+    record_on_meeting(&mut tx, who, "report.publish", meeting.id, mail.as_str(), None).await?;
+    tx.commit().await?;
+    if campaign.is_some() {
+        forum.campaign_wake.notify_one();
+    }
+    Ok(campaign)
+}
