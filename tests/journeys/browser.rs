@@ -402,6 +402,10 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         .as_str()
         .unwrap()
         .to_owned();
+    // The past meeting's report changed and approved: its page offers publication.
+    let report = json!({"sections": [{"title": "Velkomst", "body": "Tak for **sidst**."}]});
+    assert_eq!(app.api(&token).put(&format!("/meetings/{past}/report"), &report).await.status(), 200);
+    assert_eq!(app.api(&token).act(&format!("/meetings/{past}/report/approve")).await.status(), 200);
     let pages = [
         ("/admin".to_owned(), Some("dashboard")),
         ("/admin/meetings".to_owned(), None),
@@ -412,6 +416,8 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         (format!("/admin/meetings/{meeting}/waitlist"), None),
         (format!("/admin/meetings/{meeting}/evaluation"), None),
         (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
+        (format!("/admin/meetings/{past}/report"), None),
+        (format!("/admin/meetings/{meeting}/report"), None),
         ("/admin/evaluations".to_owned(), None),
         ("/admin/campaigns".to_owned(), None),
         ("/admin/people".to_owned(), Some("people")),

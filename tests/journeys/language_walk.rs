@@ -220,6 +220,10 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         .as_str()
         .unwrap()
         .to_owned();
+    // The past meeting's report changed and approved: its page offers publication.
+    let report = json!({"sections": [{"title": "Velkomst", "body": "Tak for sidst."}]});
+    assert_eq!(api.put(&format!("/meetings/{past}/report"), &report).await.status(), 200);
+    assert_eq!(api.act(&format!("/meetings/{past}/report/approve")).await.status(), 200);
     let listing = common::text(app.get("/meetings").await, 200).await;
     let number: String = listing
         .split(r#"href="/meetings/"#)
@@ -240,6 +244,8 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         format!("/admin/meetings/{past}"),
         format!("/admin/meetings/{past}/registrations"),
         format!("/admin/meetings/{past}/evaluation/results"),
+        format!("/admin/meetings/{past}/report"),
+        format!("/admin/meetings/{meeting}/report"),
         "/admin/evaluations".to_owned(),
         "/admin/campaigns".to_owned(),
         "/admin/people".to_owned(),
