@@ -19,3 +19,15 @@ create table report_section (
     body text not null,
     primary key (meeting_id, position)
 );
+
+-- Materials released at a set time: hidden from the public page until then
+-- (without a time they show once the meeting is over, as before), and mailed
+-- to everyone at that minute by a campaign. material_release records which
+-- files each such campaign carried; its outbox rows say to whom and when.
+alter table material add column release_at bigint;
+
+create table material_release (
+    campaign_id uuid not null references campaign (id) on delete cascade,
+    material_id uuid not null references material (id) on delete cascade,
+    primary key (campaign_id, material_id)
+);

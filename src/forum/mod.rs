@@ -143,6 +143,9 @@ pub enum Refusal {
     /// A report is published once the meeting has taken place.
     #[error("the meeting has not ended yet; its report can be published once it has")]
     ReportTooEarly,
+    /// Every file of the meeting is public already, or it has none.
+    #[error("no material of the meeting waits to be released")]
+    NothingToRelease,
 }
 
 /// The first broken rule as the API says it: `field: what is wrong`.

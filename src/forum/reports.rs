@@ -3,18 +3,22 @@
 //! [`KIND`]) to the whole list, to those who attended, or to nobody. Each
 //! step is audited on the meeting. Equal treatment in a market dialogue
 //! (udbudsloven § 2) is why the whole list is the default audience: what
-//! some suppliers heard at the meeting, all may read.
+//! some suppliers heard at the meeting, all may read. For the same reason
+//! the meeting's materials can be released at a set time: public from that
+//! minute and mailed to everyone then (a campaign of kind [`MATERIALS_KIND`]
+//! that records which files it carried).
 
 use super::{Forum, Refusal, Result};
 use crate::domain::report::{Mailing, ReportState, Sections};
 use crate::domain::{CampaignId, MeetingStatus, Timestamp, UserId};
 use crate::store::audit::{Actor, record_on_meeting};
 use crate::store::campaigns::{Audience, NewCampaign, Target, insert_campaign};
+use crate::store::materials::{record_release, set_release, withdraw_scheduled_releases};
 use crate::store::meetings::Meeting;
 use crate::store::reports::{self, Report, report_in};
 use crate::store::{Store, now};
 
-pub use crate::mail::compose::report::KIND;
+pub use crate::mail::compose::report::{KIND, MATERIALS_KIND};
 
 /// A meeting's report as others read it (the meeting's dossier, say): where
 /// it stands, its working sections and, once published, when and what.
@@ -104,26 +108,84 @@ pub async fn publish(
     if report.state != ReportState::Approved || !reports::publish(&mut tx, meeting.id, &report.sections, at).await? {
         return Err(Refusal::ReportState { state: report.state.as_str(), to: "published" }.into());
     }
-    let audience = match mail {
-        Mailing::List => Some(Audience::All),
-        Mailing::Attendees => Some(Audience::AttendeesOf(vec![meeting.id])),
-        Mailing::None => None,
-    };
-    let campaign = match audience {
-        Some(audience) => {
-            let c = NewCampaign {
-                kind: KIND,
-                meeting_id: Some(meeting.id),
-                subject: meeting.title.clone(),
-                target: Target { audience: Some(audience), guests: Vec::new() },
-                scheduled_at: at,
-                created_by: by,
-            };
-            Some(insert_campaign(&mut tx, &c).await?)
-        }
+    let campaign = match mailing(KIND, meeting, mail, at, by) {
+        Some(c) => Some(insert_campaign(&mut tx, &c).await?),
         None => None,
     };
     record_on_meeting(&mut tx, who, "report.publish", meeting.id, mail.as_str(), None).await?;
+    tx.commit().await?;
+    if campaign.is_some() {
+        forum.campaign_wake.notify_one();
+    }
+    Ok(campaign)
+}
+
+/// The campaign of `kind` that mails `meeting`'s news to whom `mail` says, at `at`.
+fn mailing(
+    kind: &'static str,
+    meeting: &Meeting,
+    mail: Mailing,
+    at: Timestamp,
+    by: Option<UserId>,
+) -> Option<NewCampaign> {
+    let audience = match mail {
+        Mailing::List => Audience::All,
+        Mailing::Attendees => Audience::AttendeesOf(vec![meeting.id]),
+        Mailing::None => return None,
+    };
+    Some(NewCampaign {
+        kind,
+        meeting_id: Some(meeting.id),
+        subject: meeting.title.clone(),
+        target: Target { audience: Some(audience), guests: Vec::new() },
+        scheduled_at: at,
+        created_by: by,
+    })
+}
+
+/// Releases the meeting's files that are not public yet at `at` (now, when
+/// that has passed): they show on the public page from that minute and,
+/// unless `mail` is [`Mailing::None`], a campaign mails their links to the
+/// list or to the attendees at that minute, recording which files it
+/// carried. A release set earlier for a later time is withdrawn. Returns
+/// the campaign.
+///
+/// # Errors
+/// [`Refusal::NothingToRelease`] when every file is public already.
+pub async fn release_materials(
+    forum: &Forum,
+    who: &Actor,
+    by: Option<UserId>,
+    meeting: &Meeting,
+    at: Timestamp,
+    mail: Mailing,
+) -> Result<Option<CampaignId>> {
+    let now = now();
+    let at = at.max(now);
+    let over = has_taken_place(meeting, now);
+    let waiting: Vec<_> =
+        forum.store.materials(meeting.id).await?.into_iter().filter(|f| !f.is_public(over, now)).collect();
+    if waiting.is_empty() {
+        return Err(Refusal::NothingToRelease.into());
+    }
+    let ids: Vec<uuid::Uuid> = waiting.iter().map(|f| f.id).collect();
+    let mut tx = forum.store.begin().await?;
+    // A release set for later and not yet gone out is replaced by this one,
+    // so that nobody gets the files twice.
+    withdraw_scheduled_releases(&mut tx, meeting.id).await?;
+    set_release(&mut tx, meeting.id, &ids, at).await?;
+    let campaign = match mailing(MATERIALS_KIND, meeting, mail, at, by) {
+        Some(c) => {
+            let id = insert_campaign(&mut tx, &c).await?;
+            record_release(&mut tx, id, &ids).await?;
+            Some(id)
+        }
+        None => None,
+    };
+    let names: Vec<&str> = waiting.iter().map(|f| f.filename.as_str()).collect();
+    let detail = format!("{}: {}", mail.as_str(), names.join(", "));
+    let count = i64::try_from(ids.len()).ok();
+    record_on_meeting(&mut tx, who, "materials.release", meeting.id, &detail, count).await?;
     tx.commit().await?;
     if campaign.is_some() {
         forum.campaign_wake.notify_one();

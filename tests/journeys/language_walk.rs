@@ -220,6 +220,12 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         .as_str()
         .unwrap()
         .to_owned();
+    // A file waiting for release, so the meeting's report page offers it.
+    let mut tx = app.store().begin().await.unwrap();
+    dialogforum::store::materials::insert_material(&mut tx, id, "Program.pdf", "application/pdf", b"%PDF-1.7")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     // The past meeting's report changed and approved: its page offers publication.
     let report = json!({"sections": [{"title": "Velkomst", "body": "Tak for sidst."}]});
     assert_eq!(api.put(&format!("/meetings/{past}/report"), &report).await.status(), 200);

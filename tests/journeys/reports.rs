@@ -204,3 +204,73 @@ async fn an_organiser_writes_approves_and_publishes_the_report_on_its_page(engin
     app.stop().await;
 }
 both_engines!(an_organiser_writes_approves_and_publishes_the_report_on_its_page);
+
+async fn materials_released_at_a_set_time_reach_the_page_and_every_member_together(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 10);
+    let body = json!({
+        "title": "Markedsdialog om cybersikkerhed", "number": 73, "starts_at": start.to_string(),
+        "ends_at": (start + jiff::SignedDuration::from_hours(3)).to_string(), "format": "physical", "venue": "KL-huset"
+    });
+    let id = app.api(&token).published_meeting(&body).await;
+    members(&app, &id).await;
+    let mut tx = app.store().begin().await.unwrap();
+    let file = dialogforum::store::materials::insert_material(
+        &mut tx,
+        id.parse().unwrap(),
+        "Oplæg om NIS2.pdf",
+        "application/pdf",
+        b"%PDF-1.7 oplaeg",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let download = format!("/meetings/73/materials/{file}");
+    assert!(!text(app.get("/meetings/73").await, 200).await.contains("Oplæg om NIS2.pdf"), "not before the meeting");
+    assert_eq!(app.get(&download).await.status(), 404);
+
+    let org = app.sign_in("org@forum.example").await;
+    let path = format!("/admin/meetings/{id}/report");
+    assert!(org.page(&path).await.contains("Oplæg om NIS2.pdf (vises efter mødet)"));
+    let release = format!("/admin/meetings/{id}/materials/release");
+    let res = org.post(&release, &[("release_at", "i morgen"), ("release_mail", "list")]).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(r#"id="release_at-error""#) && page.contains(r#"value="i morgen""#), "{page}");
+
+    // Set for tomorrow: hidden until then.
+    let tomorrow = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24))
+        .to_zoned_datetime(dialogforum::domain::copenhagen())
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string();
+    let res = org.post(&release, &[("release_at", tomorrow.as_str()), ("release_mail", "none")]).await;
+    assert_eq!(res.status(), 303);
+    assert!(org.page(&path).await.contains("Oplæg om NIS2.pdf (frigives "), "the time it goes out");
+    assert_eq!(app.get(&download).await.status(), 404, "not before its time");
+
+    // Released now, to the whole list.
+    let res = org.post(&release, &[("release_at", ""), ("release_mail", "list")]).await;
+    assert_eq!(res.status(), 303);
+    assert!(text(app.get("/meetings/73").await, 200).await.contains("Oplæg om NIS2.pdf"));
+    let res = app.get(&download).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"%PDF-1.7 oplaeg");
+    smtp.wait_for(2, 30).await;
+    app.outbox_settled().await;
+    let mut to: Vec<(String, String)> = smtp
+        .messages()
+        .iter()
+        .filter(|m| m.text().contains("Materialer"))
+        .map(|m| (m.to[0].clone(), m.plain()))
+        .collect();
+    to.sort();
+    let who: Vec<&str> = to.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(who, ["came@firma.example", "never@firma.example"]);
+    assert!(to[0].1.contains(&download), "the link to the file: {}", to[0].1);
+    let campaigns = org.page("/admin/campaigns").await;
+    assert!(campaigns.contains("Materialer"), "the release is in the campaign list");
+    assert!(app.store().audit_actions().await.unwrap().iter().any(|a| a == "materials.release"));
+    app.stop().await;
+}
+both_engines!(materials_released_at_a_set_time_reach_the_page_and_every_member_together);

@@ -41,6 +41,9 @@ pub async fn expand(store: &Store, ctx: &MailContext, id: CampaignId) -> anyhow:
             super::evaluations::queue(&mut tx, ctx, &campaign, m, true).await?
         }
         (super::report::KIND, Some(m)) => super::report::queue(&mut tx, store, ctx, &campaign, m, &recipients).await?,
+        (super::report::MATERIALS_KIND, Some(m)) => {
+            super::report::queue_materials(&mut tx, ctx, &campaign, m, &recipients).await?
+        }
         (kind, _) => anyhow::bail!("campaign kind {kind:?} cannot be expanded"),
     };
     set_total(&mut tx, campaign.id, i64::try_from(queued)?).await?;

@@ -1,8 +1,9 @@
 //! The report mail: expanding a report campaign into one mail per member it
 //! reaches, each carrying the published report, the meeting's materials as
 //! links, the organisations that agreed to be listed and, once the
-//! evaluation has closed, its headline figures. Publishing is a use case in
-//! [`crate::forum::reports`].
+//! evaluation has closed, its headline figures. Also the mail that releases
+//! a meeting's materials at a set time, with their links. Publishing and
+//! releasing are use cases in [`crate::forum::reports`].
 
 use anyhow::Context;
 use askama::Template;
@@ -16,6 +17,7 @@ use crate::domain::{CampaignId, PersonStatus};
 use crate::i18n::Lang;
 use crate::store::campaigns::{Expansion, Recipient};
 use crate::store::evaluations::results;
+use crate::store::materials::released_by;
 use crate::store::meetings::Meeting;
 use crate::store::outbox::{NewMessage, enqueue_many};
 use crate::store::reports::report_in;
@@ -24,6 +26,8 @@ use crate::store::{Store, WriteTx, now};
 
 /// The campaign kind of a report mailing.
 pub const KIND: &str = "report";
+/// The campaign kind of a release of materials.
+pub const MATERIALS_KIND: &str = "materials";
 
 /// One section as the mail shows it.
 pub struct MailSection {
@@ -105,6 +109,7 @@ pub async fn queue(
         .materials(meeting.id)
         .await?
         .into_iter()
+        .filter(|f| f.is_public(true, now()))
         .map(|f| (f.filename, format!("{url}/materials/{}", f.id)))
         .collect();
     let organisations = store.listed_organisations(meeting.id).await?;
@@ -226,4 +231,93 @@ fn compose(ctx: &MailContext, campaign: CampaignId, r: &Recipient, m: &ReportMai
         unsubscribe_url: m.unsubscribe_url.clone(),
         ics: None,
     })?)
+}
+
+/// The materials mail's fields, shared by its text and HTML bodies.
+pub struct MaterialsMail {
+    pub lang: &'static str,
+    pub subject: String,
+    pub name: String,
+    pub title: String,
+    pub date: String,
+    pub meeting_url: String,
+    /// (file name, download link).
+    pub materials: Vec<(String, String)>,
+    pub unsubscribe_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/materials/subject.txt", escape = "none")]
+struct MaterialsSubject<'a> {
+    lang: Lang,
+    title: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/materials/body.txt", escape = "none")]
+struct MaterialsText<'a> {
+    m: &'a MaterialsMail,
+    f: &'a super::footer::Footer,
+}
+
+#[derive(Template)]
+#[template(path = "mail/materials/body.html")]
+struct MaterialsHtml<'a> {
+    m: &'a MaterialsMail,
+    f: &'a super::footer::Footer,
+}
+
+/// Expands a release of materials, at its time: one mail to each of
+/// `recipients` with links to the files the campaign carries (those still
+/// there). Returns how many messages were queued.
+///
+/// # Errors
+/// The database failed or a message could not be built.
+pub async fn queue_materials(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    campaign: &Expansion,
+    meeting: &Meeting,
+    recipients: &[Recipient],
+) -> anyhow::Result<usize> {
+    let url = meeting_url(meeting, &ctx.base_url);
+    let files: Vec<(String, String)> = released_by(tx, campaign.id)
+        .await
+        .context("the released files")?
+        .into_iter()
+        .map(|(id, name)| (name, format!("{url}/materials/{id}")))
+        .collect();
+    if files.is_empty() {
+        return Ok(0);
+    }
+    let mut tokens = Vec::with_capacity(recipients.len());
+    let mut messages = Vec::with_capacity(recipients.len());
+    for r in recipients.iter().filter(|r| !matches!(r.status, PersonStatus::Unsubscribed | PersonStatus::Bounced)) {
+        let lang = Lang::from_code(&r.language);
+        let m = MaterialsMail {
+            lang: lang.code(),
+            subject: MaterialsSubject { lang, title: &meeting.title }.render()?.trim().to_owned(),
+            name: r.name.clone(),
+            title: meeting.title.clone(),
+            date: lang.date(meeting.starts_at),
+            meeting_url: url.clone(),
+            materials: files.clone(),
+            unsubscribe_url: unsubscribe_link(ctx, r, &mut tokens),
+        };
+        messages.push(ctx.composer.compose(&Outgoing {
+            kind: MATERIALS_KIND,
+            to: &r.email,
+            to_name: Some(&r.name),
+            person_id: Some(r.person_id),
+            campaign_id: Some(campaign.id),
+            subject: &m.subject,
+            text: MaterialsText { m: &m, f: ctx.composer.footer() }.render()?,
+            html: MaterialsHtml { m: &m, f: ctx.composer.footer() }.render()?,
+            unsubscribe_url: m.unsubscribe_url.clone(),
+            ics: None,
+        })?);
+    }
+    insert_link_tokens(tx, &tokens).await?;
+    enqueue_many(tx, &messages).await?;
+    Ok(messages.len())
 }

@@ -231,6 +231,7 @@ fn action(code: &str, lang: Lang) -> String {
         "login.throttled" => ("Login bremset", "Sign-in throttled"),
         "material.delete" => ("Materiale slettet", "Material deleted"),
         "material.upload" => ("Materiale lagt op", "Material uploaded"),
+        "materials.release" => ("Materialer frigivet", "Materials released"),
         "meeting.create" => ("Møde oprettet", "Meeting created"),
         "meeting.invitation_message" => ("Invitationstekst ændret", "Invitation text changed"),
         "meeting.programme" => ("Program ændret", "Programme changed"),

@@ -75,6 +75,7 @@ impl Row {
             "invitation" => say("Invitation", "Invitation"),
             "evaluation" => say("Evaluering", "Evaluation"),
             "report" => say("Referat", "Report"),
+            "materials" => say("Materialer", "Materials"),
             _ => say("Besked", "Notice"),
         };
         let state = lang.campaign_state(&p.state);

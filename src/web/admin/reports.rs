@@ -1,7 +1,7 @@
 //! The organiser page for the report after a meeting: write its sections
 //! (a heading and Markdown text each; add, change, remove), start them from
 //! the programme, approve the report, and publish it with the choice of who
-//! gets it by mail.
+//! gets it by mail; and release the meeting's materials at a set time.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/meetings/{id}/report", get(page).post(save))
         .route("/admin/meetings/{id}/report/approve", post(approve))
         .route("/admin/meetings/{id}/report/publish", post(publish))
+        .route("/admin/meetings/{id}/materials/release", post(release))
 }
 
 texts! {
@@ -81,6 +82,20 @@ texts! {
         published_mailed => "Referatet er offentliggjort på mødets side og sendes nu på mail.",
             "The report is published on the meeting's page and is being mailed.";
         preview => "Sådan ser det ud", "How it looks";
+        materials => "Materialer", "Materials";
+        materials_intro => "Materialerne kan frigives på et fast tidspunkt, så alle får dem i samme minut: de vises på mødets offentlige side fra da og sendes samtidig på mail. Uden tidspunkt vises de, når mødet er afholdt.",
+            "The materials can be released at a set time, so that everyone gets them in the same minute: they show on the meeting's public page from then and are mailed at the same time. Without a time they show once the meeting has taken place.";
+        no_materials => "Mødet har ingen materialer. De lægges op på mødets side.", "The meeting has no materials. They are uploaded on the meeting's page.";
+        public_now => "offentlig", "public";
+        public_at => "frigives", "released";
+        after_meeting => "vises efter mødet", "shown after the meeting";
+        release_at => "Frigiv kl. (valgfri)", "Release at (optional)";
+        release_hint => "Dato og klokkeslæt, dansk tid. Tom: nu.", "Date and time, Danish time. Empty: now.";
+        release_mail => "Hvem skal have materialerne på mail?", "Who gets the materials by mail?";
+        release => "Frigiv materialerne", "Release the materials";
+        bad_time => "Skriv dato og klokkeslæt som 2027-03-05T10:00.", "Write the date and time as 2027-03-05T10:00.";
+        nothing => "Alle materialer er allerede offentlige.", "Every material is public already.";
+        released => "Materialerne frigives på det valgte tidspunkt.", "The materials are released at the chosen time.";
     }
 }
 
@@ -116,6 +131,11 @@ struct ReportPage {
     can_approve: bool,
     can_publish: bool,
     taken_place: bool,
+    /// The meeting's files: (name, when they are public, in words).
+    materials: Vec<(String, String)>,
+    /// Whether a file waits to be released.
+    can_release: bool,
+    release_at: String,
     notice: Option<&'static str>,
     errors: Vec<(String, String)>,
 }
@@ -146,6 +166,20 @@ async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Re
     };
     let taken_place = use_case::has_taken_place(m, Timestamp::now());
     let number = m.number.map_or_else(|| m.id.to_string(), |n| n.to_string());
+    let now = Timestamp::now();
+    let files = state.store.materials(m.id).await?;
+    let can_release = files.iter().any(|f| !f.is_public(taken_place, now));
+    let materials = files
+        .into_iter()
+        .map(|f| {
+            let when = match f.release_at {
+                _ if f.is_public(taken_place, now) => l.public_now.to_owned(),
+                Some(at) => format!("{} {} {}", l.public_at, lang.date(at), lang.time(at)),
+                None => l.after_meeting.to_owned(),
+            };
+            (f.filename, when)
+        })
+        .collect();
     Ok(ReportPage {
         lang,
         t: lang.texts(),
@@ -169,6 +203,9 @@ async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Re
         can_approve: report.as_ref().is_some_and(|r| r.state == ReportState::Draft && !r.sections.is_empty()),
         can_publish: report.as_ref().is_some_and(|r| r.state == ReportState::Approved),
         taken_place,
+        materials,
+        can_release,
+        release_at: String::new(),
         notice: None,
         errors: Vec::new(),
     })
@@ -201,6 +238,7 @@ async fn page(
         "approved" => l.approved,
         "published" => l.published,
         "mailed" => l.published_mailed,
+        "released" => l.released,
         _ => l.saved,
     });
     Ok(page)
@@ -270,6 +308,7 @@ async fn refused(
         ForumError::Refused(Refusal::ReportEmpty) => ("sections", l.empty),
         ForumError::Refused(Refusal::ReportTooEarly) => ("publish", l.too_early),
         ForumError::Refused(Refusal::ReportState { .. }) => ("sections", l.wrong_state),
+        ForumError::Refused(Refusal::NothingToRelease) => ("materials", l.nothing),
         other => return Err(other.into()),
     };
     page.errors = vec![(field.to_owned(), message.to_owned())];
@@ -302,6 +341,37 @@ async fn publish(
             let done = if campaign.is_some() { "mailed" } else { "published" };
             Ok(Redirect::to(&format!("/admin/meetings/{id}/report?done={done}")).into_response())
         }
+        Err(e) => refused(&state, &ctx, &organiser, &meeting, e).await,
+    }
+}
+
+/// Reads a `datetime-local` value as Copenhagen time.
+fn local_time(s: &str) -> Option<Timestamp> {
+    let dt: jiff::civil::DateTime = s.trim().parse().ok()?;
+    dt.to_zoned_datetime(crate::domain::copenhagen()).ok().map(|z| z.timestamp())
+}
+
+/// Releases the materials at the time given (now when empty), mailed as chosen.
+async fn release(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
+    let meeting = state.store.meeting(id).await?;
+    let typed = fields.get("release_at");
+    let at = if typed.trim().is_empty() { Some(Timestamp::now()) } else { local_time(typed) };
+    let Some(at) = at else {
+        let mut page = page_for(&state, &ctx, &organiser, &meeting).await?;
+        typed.clone_into(&mut page.release_at);
+        page.errors = vec![("release_at".to_owned(), page.l.bad_time.to_owned())];
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let mail = Mailing::parse(fields.get("release_mail")).unwrap_or(Mailing::List);
+    match use_case::release_materials(&state.forum, &organiser.actor(), Some(organiser.user.id), &meeting, at, mail)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/meetings/{id}/report?done=released#materials")).into_response()),
         Err(e) => refused(&state, &ctx, &organiser, &meeting, e).await,
     }
 }

@@ -132,19 +132,19 @@ async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String
     } else {
         Vec::new()
     };
-    let (materials, organisations) = if is_over(&found) {
-        let view = MeetingView::new(&found, ctx.lang);
-        let files = state
-            .store
-            .materials(found.id)
-            .await?
-            .into_iter()
-            .map(|f| (format!("{}/materials/{}", view.url, f.id), f.filename, (f.size + 1023) / 1024))
-            .collect();
-        (files, state.store.listed_organisations(found.id).await?)
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let over = is_over(&found);
+    let now = Timestamp::now();
+    let view = MeetingView::new(&found, ctx.lang);
+    // Files show from their release time, or else once the meeting is over.
+    let materials = state
+        .store
+        .materials(found.id)
+        .await?
+        .into_iter()
+        .filter(|f| f.is_public(over, now))
+        .map(|f| (format!("{}/materials/{}", view.url, f.id), f.filename, (f.size + 1023) / 1024))
+        .collect();
+    let organisations = if over { state.store.listed_organisations(found.id).await? } else { Vec::new() };
     Ok(MeetingPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -156,14 +156,14 @@ async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String
     })
 }
 
-/// A file of a meeting that has taken place, always as a download: never
-/// shown inline, never sniffed into another type.
+/// A file of a meeting that has taken place, or released at its time,
+/// always as a download: never shown inline, never sniffed into another type.
 async fn material(State(state): State<AppState>, Path((key, id)): Path<(String, uuid::Uuid)>) -> Result<Response> {
     let found = public_meeting(&state, &key).await?;
-    if !is_over(&found) {
+    let (file, data) = state.store.material(found.id, id).await?;
+    if !file.is_public(is_over(&found), Timestamp::now()) {
         return Err(Error::NotFound);
     }
-    let (file, data) = state.store.material(found.id, id).await?;
     let name = FileName::parse(&file.filename).map_err(|e| Error::Internal(e.into()))?;
     let disposition = download::attachment(&name);
     let headers = [
