@@ -1,7 +1,7 @@
 -- The report after a meeting: its working copy (sections in order) and where
 -- it stands, draft -> approved -> published. What the public page shows and
 -- the mail carries is the copy taken when it was last published
--- (published_sections, a JSON array of {title, body}), so a change after
+-- (published_sections, a JSON array of {title, body, materials}), so a change after
 -- publication stays off the page until it is approved and published again.
 create table meeting_report (
     meeting_id uuid primary key references meeting (id) on delete cascade,
@@ -17,6 +17,8 @@ create table report_section (
     position integer not null,
     title text not null,
     body text not null,
+    -- The meeting's files that belong with this section: a JSON array of ids.
+    materials text not null default '[]',
     primary key (meeting_id, position)
 );
 

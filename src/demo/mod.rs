@@ -245,7 +245,7 @@ async fn insert_meeting_if_new(tx: &mut crate::store::WriteTx, m: &NewMeeting) -
 /// Gives a past meeting its summary from the forum's page as a published
 /// report of one section, as the page itself has it.
 async fn publish_summary(tx: &mut crate::store::WriteTx, id: MeetingId, summary: &str) -> anyhow::Result<()> {
-    let sections = Sections::parse([("Fra mødet".to_owned(), summary.to_owned())])?;
+    let sections = Sections::parse([("Fra mødet".to_owned(), summary.to_owned(), Vec::new())])?;
     let at = crate::store::now();
     reports::save_sections(tx, id, &sections, at).await?;
     reports::approve(tx, id, ReportState::Draft, at).await?;

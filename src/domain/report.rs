@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use uuid::Uuid;
+
 use super::text::{ParseError, SingleLine, is_invisible_format};
 
 /// Where a report stands.
@@ -47,12 +49,15 @@ impl fmt::Display for ReportState {
     }
 }
 
-/// One section of a report: a heading and its text in Markdown (the safe
-/// subset of the invitation's message).
+/// One section of a report: a heading, its text in Markdown (the safe
+/// subset of the invitation's message) and the meeting's files that belong
+/// with it (a speaker's slides under the talk, say).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     pub title: String,
     pub body: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<Uuid>,
 }
 
 /// What is wrong with a section, and in which field.
@@ -106,14 +111,16 @@ impl Sections {
     /// invitation's message takes.
     pub const MAX_BODY: usize = 4000;
 
-    /// Parses sections as typed: headings trimmed, bodies with CR LF made LF
-    /// and trailing spaces and empty lines at either end trimmed.
+    /// Parses sections as typed (heading, text, files): headings trimmed,
+    /// bodies with CR LF made LF and trailing spaces and empty lines at
+    /// either end trimmed, each file once. Whether the files are the
+    /// meeting's is for the caller to check.
     ///
     /// # Errors
     /// The first thing wrong, by its section's index and field.
-    pub fn parse(input: impl IntoIterator<Item = (String, String)>) -> Result<Self, SectionError> {
+    pub fn parse(input: impl IntoIterator<Item = (String, String, Vec<Uuid>)>) -> Result<Self, SectionError> {
         let mut out = Vec::new();
-        for (i, (title, body)) in input.into_iter().enumerate() {
+        for (i, (title, body, mut materials)) in input.into_iter().enumerate() {
             if i >= Self::MAX {
                 return Err(SectionError::TooMany { max: Self::MAX });
             }
@@ -122,7 +129,9 @@ impl Sections {
                 return Err(SectionError::NoTitle(i));
             }
             let body = parse_body(&body).map_err(|e| SectionError::Body(i, e))?;
-            out.push(Section { title: title.into_string(), body });
+            let mut seen = std::collections::HashSet::new();
+            materials.retain(|id| seen.insert(*id));
+            out.push(Section { title: title.into_string(), body, materials });
         }
         Ok(Self(out))
     }
@@ -137,6 +146,12 @@ impl Sections {
     #[must_use]
     pub fn as_slice(&self) -> &[Section] {
         &self.0
+    }
+
+    /// Every file some section carries.
+    #[must_use]
+    pub fn materials(&self) -> Vec<Uuid> {
+        self.0.iter().flat_map(|s| s.materials.iter().copied()).collect()
     }
 
     /// Whether there is no section.
@@ -204,7 +219,7 @@ mod tests {
     use super::{ParseError, SectionError, Sections};
 
     fn one(title: &str, body: &str) -> Result<Sections, SectionError> {
-        Sections::parse([(title.to_owned(), body.to_owned())])
+        Sections::parse([(title.to_owned(), body.to_owned(), Vec::new())])
     }
 
     #[test]
@@ -220,7 +235,7 @@ mod tests {
         assert_eq!(one("a\nb", "x"), Err(SectionError::Title(0, ParseError::ControlCharacter)));
         assert_eq!(one("a", &"x".repeat(4001)), Err(SectionError::Body(0, ParseError::TooLong { max: 4000 })));
         assert_eq!(one("a", "x\u{202E}y"), Err(SectionError::Body(0, ParseError::InvisibleCharacter)));
-        let many = (0..41).map(|i| (format!("s{i}"), String::new()));
+        let many = (0..41).map(|i| (format!("s{i}"), String::new(), Vec::new()));
         assert_eq!(Sections::parse(many), Err(SectionError::TooMany { max: 40 }));
     }
 }

@@ -146,6 +146,9 @@ pub enum Refusal {
     /// Every file of the meeting is public already, or it has none.
     #[error("no material of the meeting waits to be released")]
     NothingToRelease,
+    /// A report section names a file that is not the meeting's.
+    #[error("sections[{0}].materials: no such file of the meeting")]
+    UnknownMaterial(usize),
 }
 
 /// The first broken rule as the API says it: `field: what is wrong`.

@@ -45,8 +45,13 @@ pub fn has_taken_place(m: &Meeting, at: Timestamp) -> bool {
 /// version is published.
 ///
 /// # Errors
-/// The database failed.
+/// [`Refusal::UnknownMaterial`] when a section names a file that is not
+/// the meeting's.
 pub async fn write(forum: &Forum, who: &Actor, meeting: &Meeting, sections: &Sections) -> Result<Report> {
+    let files: Vec<uuid::Uuid> = forum.store.materials(meeting.id).await?.into_iter().map(|f| f.id).collect();
+    if let Some(i) = sections.as_slice().iter().position(|s| s.materials.iter().any(|m| !files.contains(m))) {
+        return Err(Refusal::UnknownMaterial(i).into());
+    }
     let mut tx = forum.store.begin().await?;
     let before = report_in(&mut tx, meeting.id).await?.map(|r| r.state);
     reports::save_sections(&mut tx, meeting.id, sections, now()).await?;

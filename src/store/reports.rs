@@ -22,12 +22,14 @@ pub struct Report {
 }
 
 type ReportRow = (String, i64, Option<i64>, Option<i64>, Option<String>);
+/// A section as stored: heading, text, files as a JSON array.
+type SectionRow = (String, String, String);
 
 fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Database(sqlx::Error::Decode(Box::new(e)))
 }
 
-fn report(meeting: MeetingId, row: ReportRow, sections: Vec<(String, String)>) -> Result<Report> {
+fn report(meeting: MeetingId, row: ReportRow, sections: Vec<SectionRow>) -> Result<Report> {
     let (state, updated_at, approved_at, published_at, published) = row;
     let published = match published {
         Some(json) => Some(Sections::from_stored(serde_json::from_str::<Vec<Section>>(&json).map_err(corrupt)?)),
@@ -36,7 +38,14 @@ fn report(meeting: MeetingId, row: ReportRow, sections: Vec<(String, String)>) -
     Ok(Report {
         meeting_id: meeting,
         state: ReportState::parse(&state).map_err(corrupt)?,
-        sections: Sections::from_stored(sections.into_iter().map(|(title, body)| Section { title, body }).collect()),
+        sections: Sections::from_stored(
+            sections
+                .into_iter()
+                .map(|(title, body, materials)| {
+                    Ok(Section { title, body, materials: serde_json::from_str(&materials).map_err(corrupt)? })
+                })
+                .collect::<Result<_>>()?,
+        ),
         updated_at: from_db_time(updated_at),
         approved_at: approved_at.map(from_db_time),
         published_at: published_at.map(from_db_time),
@@ -46,7 +55,7 @@ fn report(meeting: MeetingId, row: ReportRow, sections: Vec<(String, String)>) -
 
 const REPORT: &str =
     "select state, updated_at, approved_at, published_at, published_sections from meeting_report where meeting_id = $1";
-const SECTIONS: &str = "select title, body from report_section where meeting_id = $1 order by position";
+const SECTIONS: &str = "select title, body, materials from report_section where meeting_id = $1 order by position";
 
 impl Store {
     /// The meeting's report, if one was written.
@@ -54,7 +63,7 @@ impl Store {
         let row: Option<ReportRow> =
             on_pool!(self, |db| sqlx::query_as(REPORT).bind(meeting.uuid()).fetch_optional(db).await?);
         let Some(row) = row else { return Ok(None) };
-        let sections: Vec<(String, String)> =
+        let sections: Vec<SectionRow> =
             on_pool!(self, |db| sqlx::query_as(SECTIONS).bind(meeting.uuid()).fetch_all(db).await?);
         report(meeting, row, sections).map(Some)
     }
@@ -67,7 +76,7 @@ impl Store {
 
 /// The meeting's report inside `tx`, if one was written.
 pub async fn report_in(tx: &mut WriteTx, meeting: MeetingId) -> Result<Option<Report>> {
-    let found: Option<(ReportRow, Vec<(String, String)>)> = on_tx!(tx, |c| {
+    let found: Option<(ReportRow, Vec<SectionRow>)> = on_tx!(tx, |c| {
         let row: Option<ReportRow> = sqlx::query_as(REPORT).bind(meeting.uuid()).fetch_optional(&mut *c).await?;
         match row {
             Some(row) => Some((row, sqlx::query_as(SECTIONS).bind(meeting.uuid()).fetch_all(&mut *c).await?)),
@@ -92,13 +101,17 @@ pub async fn save_sections(tx: &mut WriteTx, meeting: MeetingId, sections: &Sect
         .await?;
         sqlx::query("delete from report_section where meeting_id = $1").bind(id).execute(&mut *c).await?;
         for (position, s) in (0_i32..).zip(sections.as_slice()) {
-            sqlx::query("insert into report_section (meeting_id, position, title, body) values ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(position)
-                .bind(&s.title)
-                .bind(&s.body)
-                .execute(&mut *c)
-                .await?;
+            let materials = serde_json::to_string(&s.materials).unwrap_or_else(|_| "[]".to_owned());
+            sqlx::query(
+                "insert into report_section (meeting_id, position, title, body, materials) values ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(position)
+            .bind(&s.title)
+            .bind(&s.body)
+            .bind(materials)
+            .execute(&mut *c)
+            .await?;
         }
     });
     Ok(())

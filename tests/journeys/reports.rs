@@ -34,6 +34,22 @@ async fn members(app: &TestApp, meeting: &str) {
     common::invite_person(store, meeting.parse().unwrap(), came).await;
 }
 
+/// Stores a file for the meeting; returns its id.
+async fn material(app: &TestApp, meeting: &str, name: &str) -> String {
+    let mut tx = app.store().begin().await.unwrap();
+    let id = dialogforum::store::materials::insert_material(
+        &mut tx,
+        meeting.parse().unwrap(),
+        name,
+        "application/pdf",
+        b"%PDF-1.7",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id.to_string()
+}
+
 /// The report mails received so far, by recipient.
 fn report_mails(smtp: &SmtpServer) -> Vec<(String, String, String)> {
     let mut out: Vec<(String, String, String)> = smtp
@@ -64,8 +80,17 @@ async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engin
     let problem: Value = bad.json().await.unwrap();
     assert!(problem["detail"].as_str().unwrap().starts_with("sections[0].title:"), "{problem}");
 
+    // A speaker's slides belong with the talk; another file stays in the general list.
+    let slides = material(&app, &id, "Oplæg om AI.pdf").await;
+    let other = material(&app, &id, "Deltagerliste.pdf").await;
+    let unknown = json!({"sections": [{"title": "Velkomst", "materials": [uuid::Uuid::now_v7()]}]});
+    let res = api.put(&path, &unknown).await;
+    assert_eq!(res.status(), 422, "a file that is not the meeting's");
+    let problem: Value = res.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().starts_with("sections[0].materials:"), "{problem}");
+
     let sections = json!({"sections": [
-        {"title": "Velkomst", "body": "KL bød **velkommen** til 40 leverandører."},
+        {"title": "Velkomst", "body": "KL bød **velkommen** til 40 leverandører.", "materials": [slides]},
         {"title": "Dialog ved bordene", "body": "- Udbud i moduler\n- Krav til data\n\n<script>alert(1)</script>"}
     ]});
     let res = api.put(&path, &sections).await;
@@ -107,12 +132,18 @@ async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engin
     assert!(body.contains("Dialog ved bordene") && body.contains("- Udbud i moduler"), "{body}");
     assert!(body.contains("/meetings/71"), "the meeting's page: {body}");
     assert!(body.contains("/unsubscribe/"), "a way off the list: {body}");
+    let under_talk = body.find("- Oplæg om AI.pdf: ").expect("the slides in the mail");
+    assert!(under_talk < body.find("Dialog ved bordene").unwrap(), "the slides under their section: {body}");
+    assert!(body.contains(&format!("/meetings/71/materials/{other}")), "the other file too: {body}");
 
     let page = text(app.get("/meetings/71").await, 200).await;
     let report_at =
         page.find("KL bød <strong>velkommen</strong> til 40 leverandører.").expect("the report on the page");
     assert!(report_at < page.find("<h2>Program").unwrap_or(usize::MAX), "the report comes first");
     assert!(page.contains("&lt;script&gt;") && !page.contains("<script>alert"), "no markup passes through");
+    let slides_at = page.find(&format!("/meetings/71/materials/{slides}")).expect("the slides on the page");
+    assert!(slides_at < page.find("Dialog ved bordene").unwrap(), "under the talk they belong with");
+    assert!(page.find(&format!("/meetings/71/materials/{other}")).unwrap() > slides_at);
 
     let read = api.json(&path).await;
     assert_eq!(read["state"], "published");
@@ -137,6 +168,7 @@ async fn an_organiser_writes_approves_and_publishes_the_report_on_its_page(engin
     assert!(meeting.contains(&format!(r#"<a href="{path}">Referat</a>"#)), "the meeting links to its report");
     let page = org.page(&path).await;
     assert!(page.contains("Intet referat endnu"), "{page}");
+    let slides = material(&app, &id, "Slides.pdf").await;
     let from_programme = org.page(&format!("{path}?from=programme")).await;
     assert!(from_programme.contains(r#"value="Dialog ved bordene""#), "one section per programme item");
 
@@ -146,8 +178,15 @@ async fn an_organiser_writes_approves_and_publishes_the_report_on_its_page(engin
     let page = res.text().await.unwrap();
     assert!(page.contains(r#"id="title-0-error""#) && page.contains("Noget blev sagt."), "{page}");
 
-    let res = org.post(&path, &[("count", "0"), ("title-0", "Velkomst"), ("body-0", "Tak for sidst.")]).await;
+    let res = org
+        .post(
+            &path,
+            &[("count", "0"), ("title-0", "Velkomst"), ("body-0", "Tak for sidst."), ("materials-0", slides.as_str())],
+        )
+        .await;
     assert_eq!(res.status(), 303);
+    let page = org.page(&path).await;
+    assert!(page.contains(&format!(r#"name="materials-0" value="{slides}" checked"#)), "{page}");
     let res = org
         .post(
             &path,

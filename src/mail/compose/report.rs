@@ -34,6 +34,8 @@ pub struct MailSection {
     pub title: String,
     pub html: String,
     pub text: String,
+    /// The files that belong with it: (file name, download link).
+    pub materials: Vec<(String, String)>,
 }
 
 /// The report mail's fields, shared by its text and HTML bodies.
@@ -77,7 +79,8 @@ struct MailHtml<'a> {
 /// What every mail of one campaign shares, before it is addressed.
 struct Shared {
     sections: Sections,
-    materials: Vec<(String, String)>,
+    /// Every public file: (id, file name, download link).
+    materials: Vec<(uuid::Uuid, String, String)>,
     organisations: Vec<String>,
     evaluation: Option<Headline>,
 }
@@ -110,7 +113,7 @@ pub async fn queue(
         .await?
         .into_iter()
         .filter(|f| f.is_public(true, now()))
-        .map(|f| (f.filename, format!("{url}/materials/{}", f.id)))
+        .map(|f| (f.id, f.filename, format!("{url}/materials/{}", f.id)))
         .collect();
     let organisations = store.listed_organisations(meeting.id).await?;
     let evaluation = match store.evaluation(meeting.id).await? {
@@ -195,6 +198,7 @@ fn mail(
 ) -> askama::Result<ReportMail> {
     let lang = Lang::from_code(&r.language);
     let subject = ReportSubject { lang, title: &meeting.title }.render()?.trim().to_owned();
+    let attached = shared.sections.materials();
     Ok(ReportMail {
         lang: lang.code(),
         subject,
@@ -208,10 +212,21 @@ fn mail(
             .iter()
             .map(|s| {
                 let (html, text) = rendered(&s.body);
-                MailSection { title: s.title.clone(), html, text }
+                let materials = shared
+                    .materials
+                    .iter()
+                    .filter(|(id, ..)| s.materials.contains(id))
+                    .map(|(_, name, url)| (name.clone(), url.clone()))
+                    .collect();
+                MailSection { title: s.title.clone(), html, text, materials }
             })
             .collect(),
-        materials: shared.materials.clone(),
+        materials: shared
+            .materials
+            .iter()
+            .filter(|(id, ..)| !attached.contains(id))
+            .map(|(_, name, url)| (name.clone(), url.clone()))
+            .collect(),
         organisations: shared.organisations.clone(),
         figures: figures(lang, shared),
         unsubscribe_url,

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::domain::report::{Mailing, ReportState, SectionError, Sections};
 use crate::domain::{MeetingId, Timestamp};
@@ -82,6 +83,7 @@ texts! {
         published_mailed => "Referatet er offentliggjort på mødets side og sendes nu på mail.",
             "The report is published on the meeting's page and is being mailed.";
         preview => "Sådan ser det ud", "How it looks";
+        section_files => "Materialer, der hører til afsnittet", "Materials that belong with the section";
         materials => "Materialer", "Materials";
         materials_intro => "Materialerne kan frigives på et fast tidspunkt, så alle får dem i samme minut: de vises på mødets offentlige side fra da og sendes samtidig på mail. Uden tidspunkt vises de, når mødet er afholdt.",
             "The materials can be released at a set time, so that everyone gets them in the same minute: they show on the meeting's public page from then and are mailed at the same time. Without a time they show once the meeting has taken place.";
@@ -104,6 +106,8 @@ pub struct EditSection {
     pub index: usize,
     pub title: String,
     pub body: String,
+    /// Ids of the files that belong with it.
+    pub chosen: Vec<String>,
     pub preview: String,
 }
 
@@ -133,6 +137,10 @@ struct ReportPage {
     taken_place: bool,
     /// The meeting's files: (name, when they are public, in words).
     materials: Vec<(String, String)>,
+    /// The meeting's files a section may carry: (id, name).
+    choices: Vec<(String, String)>,
+    /// The files ticked in the empty slot that adds a section.
+    new_chosen: Vec<String>,
     /// Whether a file waits to be released.
     can_release: bool,
     release_at: String,
@@ -146,8 +154,14 @@ impl ReportPage {
     }
 }
 
-fn edit(index: usize, title: &str, body: &str) -> EditSection {
-    EditSection { index, title: title.to_owned(), body: body.to_owned(), preview: markdown(body) }
+fn edit(index: usize, title: &str, body: &str, chosen: &[Uuid]) -> EditSection {
+    EditSection {
+        index,
+        title: title.to_owned(),
+        body: body.to_owned(),
+        chosen: chosen.iter().map(Uuid::to_string).collect(),
+        preview: markdown(body),
+    }
 }
 
 async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Result<ReportPage> {
@@ -156,7 +170,9 @@ async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Re
     let report = use_case::report_of(&state.store, m).await?;
     let sections: Vec<EditSection> = report
         .as_ref()
-        .map(|r| r.sections.as_slice().iter().enumerate().map(|(i, s)| edit(i, &s.title, &s.body)).collect())
+        .map(|r| {
+            r.sections.as_slice().iter().enumerate().map(|(i, s)| edit(i, &s.title, &s.body, &s.materials)).collect()
+        })
         .unwrap_or_default();
     let state_index = match report.as_ref().map(|r| r.state) {
         None => 0,
@@ -168,6 +184,7 @@ async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Re
     let number = m.number.map_or_else(|| m.id.to_string(), |n| n.to_string());
     let now = Timestamp::now();
     let files = state.store.materials(m.id).await?;
+    let choices = files.iter().map(|f| (f.id.to_string(), f.filename.clone())).collect();
     let can_release = files.iter().any(|f| !f.is_public(taken_place, now));
     let materials = files
         .into_iter()
@@ -204,6 +221,8 @@ async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Re
         can_publish: report.as_ref().is_some_and(|r| r.state == ReportState::Approved),
         taken_place,
         materials,
+        choices,
+        new_chosen: Vec::new(),
         can_release,
         release_at: String::new(),
         notice: None,
@@ -230,8 +249,13 @@ async fn page(
     let mut page = page_for(&state, &ctx, &organiser, &meeting).await?;
     let l = page.l;
     if q.from.as_deref() == Some("programme") && page.sections.is_empty() {
-        page.sections =
-            meeting.programme.iter().filter(|i| !i.cancelled).enumerate().map(|(n, i)| edit(n, &i.title, "")).collect();
+        page.sections = meeting
+            .programme
+            .iter()
+            .filter(|i| !i.cancelled)
+            .enumerate()
+            .map(|(n, i)| edit(n, &i.title, "", &[]))
+            .collect();
         page.new_index = page.sections.len();
     }
     page.notice = q.done.as_deref().map(|d| match d {
@@ -244,15 +268,21 @@ async fn page(
     Ok(page)
 }
 
-/// The slots of the editor as sent: (index, heading, text), the empty new
-/// slot left out, and the one whose remove button was pressed.
-fn slots(fields: &Fields) -> Vec<(usize, String, String)> {
+/// One slot of the editor as sent: index, heading, text, files.
+type Slot = (usize, String, String, Vec<Uuid>);
+
+/// The slots of the editor as sent, the empty new slot left out, and the
+/// one whose remove button was pressed.
+fn slots(fields: &Fields) -> Vec<Slot> {
     let count: usize = fields.get("count").parse().unwrap_or(0).min(Sections::MAX + 1);
     let removed: Option<usize> = fields.get("remove").parse().ok();
     (0..=count)
         .filter(|i| Some(*i) != removed)
-        .map(|i| (i, fields.get(&format!("title-{i}")).to_owned(), fields.get(&format!("body-{i}")).to_owned()))
-        .filter(|(i, t, b)| *i < count || !(t.trim().is_empty() && b.trim().is_empty()))
+        .map(|i| {
+            let files = fields.all(&format!("materials-{i}")).filter_map(|v| v.parse().ok()).collect();
+            (i, fields.get(&format!("title-{i}")).to_owned(), fields.get(&format!("body-{i}")).to_owned(), files)
+        })
+        .filter(|(i, t, b, _)| *i < count || !(t.trim().is_empty() && b.trim().is_empty()))
         .collect()
 }
 
@@ -266,21 +296,32 @@ async fn save(
 ) -> Result<Response> {
     let meeting = state.store.meeting(id).await?;
     let typed = slots(&fields);
-    match Sections::parse(typed.iter().map(|(_, t, b)| (t.clone(), b.clone()))) {
-        Ok(sections) => {
-            use_case::write(&state.forum, &organiser.actor(), &meeting, &sections).await?;
-            Ok(Redirect::to(&format!("/admin/meetings/{id}/report?done=saved#sections")).into_response())
-        }
+    match Sections::parse(typed.iter().map(|(_, t, b, m)| (t.clone(), b.clone(), m.clone()))) {
+        Ok(sections) => match use_case::write(&state.forum, &organiser.actor(), &meeting, &sections).await {
+            Ok(_) => Ok(Redirect::to(&format!("/admin/meetings/{id}/report?done=saved#sections")).into_response()),
+            // A file removed meanwhile: the page shows the files there are now.
+            Err(ForumError::Refused(Refusal::UnknownMaterial(_))) => {
+                let mut page = page_for(&state, &ctx, &organiser, &meeting).await?;
+                page.errors = vec![("sections".to_owned(), page.l.wrong_state.to_owned())];
+                Ok((StatusCode::CONFLICT, page).into_response())
+            }
+            Err(e) => Err(e.into()),
+        },
         Err(e) => {
             let mut page = page_for(&state, &ctx, &organiser, &meeting).await?;
             let l = page.l;
             let count: usize = fields.get("count").parse().unwrap_or(0).min(Sections::MAX + 1);
-            page.sections =
-                typed.iter().filter(|(i, ..)| *i < count).enumerate().map(|(n, (_, t, b))| edit(n, t, b)).collect();
+            page.sections = typed
+                .iter()
+                .filter(|(i, ..)| *i < count)
+                .enumerate()
+                .map(|(n, (_, t, b, m))| edit(n, t, b, m))
+                .collect();
             page.new_index = page.sections.len();
-            if let Some((_, t, b)) = typed.iter().find(|(i, ..)| *i == count) {
+            if let Some((_, t, b, m)) = typed.iter().find(|(i, ..)| *i == count) {
                 page.new_title.clone_from(t);
                 page.new_body.clone_from(b);
+                page.new_chosen = m.iter().map(Uuid::to_string).collect();
             }
             let message = match e {
                 SectionError::NoTitle(_) => l.no_title.to_owned(),

@@ -52,11 +52,14 @@ pub struct SectionJson {
     title: String,
     #[serde(default, deserialize_with = "super::null_as_default")]
     body: String,
+    /// Ids of the meeting's materials that belong with this section.
+    #[serde(default, deserialize_with = "super::null_as_default")]
+    materials: Vec<Uuid>,
 }
 
 impl From<&Section> for SectionJson {
     fn from(s: &Section) -> Self {
-        Self { title: s.title.clone(), body: s.body.clone() }
+        Self { title: s.title.clone(), body: s.body.clone(), materials: s.materials.clone() }
     }
 }
 
@@ -141,7 +144,7 @@ async fn write(
 ) -> Result<Json<ReportJson>> {
     let m = state.store.meeting(id).await?;
     let Json(input) = body?;
-    let sections = Sections::parse(input.sections.into_iter().map(|s| (s.title, s.body)))?;
+    let sections = Sections::parse(input.sections.into_iter().map(|s| (s.title, s.body, s.materials)))?;
     let report = use_case::write(&state.forum, &user.actor(), &m, &sections).await?;
     Ok(Json(ReportJson::from(&report)))
 }

@@ -89,12 +89,16 @@ struct MeetingPage {
     path: String,
     m: MeetingView,
     /// After the meeting: its files as (download path, name, size in kB).
-    materials: Vec<(String, String, i64)>,
+    materials: Vec<FileLink>,
     /// After the meeting: the organisations that agreed to be listed.
     organisations: Vec<String>,
-    /// After the meeting: its published report, as (heading, HTML) per section.
-    report: Vec<(String, String)>,
+    /// After the meeting: its published report, per section its heading,
+    /// its HTML and its files (as `materials`).
+    report: Vec<(String, String, Vec<FileLink>)>,
 }
+
+/// A file as the page links it: (download path, name, size in kB).
+type FileLink = (String, String, i64);
 
 impl MeetingPage {
     const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
@@ -125,25 +129,35 @@ fn is_over(m: &Meeting) -> bool {
 
 async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<MeetingPage> {
     let found = public_meeting(&state, &key).await?;
-    let report = if is_over(&found) {
-        state.store.published_report(found.id).await?.map_or_else(Vec::new, |sections| {
-            sections.as_slice().iter().map(|s| (s.title.clone(), crate::web::views::markdown(&s.body))).collect()
-        })
-    } else {
-        Vec::new()
-    };
     let over = is_over(&found);
     let now = Timestamp::now();
     let view = MeetingView::new(&found, ctx.lang);
-    // Files show from their release time, or else once the meeting is over.
-    let materials = state
+    let published = if over { state.store.published_report(found.id).await? } else { None };
+    // Files show from their release time, or else once the meeting is over;
+    // those that belong with a section of the report show under it.
+    let files: Vec<(uuid::Uuid, FileLink)> = state
         .store
         .materials(found.id)
         .await?
         .into_iter()
         .filter(|f| f.is_public(over, now))
-        .map(|f| (format!("{}/materials/{}", view.url, f.id), f.filename, (f.size + 1023) / 1024))
+        .map(|f| (f.id, (format!("{}/materials/{}", view.url, f.id), f.filename, (f.size + 1023) / 1024)))
         .collect();
+    let (report, attached) = published.map_or_else(
+        || (Vec::new(), Vec::new()),
+        |sections| {
+            let report = sections
+                .as_slice()
+                .iter()
+                .map(|s| {
+                    let own = files.iter().filter(|(id, _)| s.materials.contains(id)).map(|(_, f)| f.clone()).collect();
+                    (s.title.clone(), crate::web::views::markdown(&s.body), own)
+                })
+                .collect();
+            (report, sections.materials())
+        },
+    );
+    let materials = files.into_iter().filter(|(id, _)| !attached.contains(id)).map(|(_, f)| f).collect();
     let organisations = if over { state.store.listed_organisations(found.id).await? } else { Vec::new() };
     Ok(MeetingPage {
         lang: ctx.lang,
