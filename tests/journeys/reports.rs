@@ -23,15 +23,29 @@ async fn past_meeting(app: &TestApp, token: &str, number: i32) -> String {
     app.api(token).published_meeting(&body).await
 }
 
-/// The members: one who came, one who never registered, one who left the
-/// list and one whose address bounced.
+/// The members: one who came (and agreed to have the organisation listed),
+/// one who never registered, one who left the list and one whose address
+/// bounced.
 async fn members(app: &TestApp, meeting: &str) {
     let store = app.store();
     let came = add_person(store, "came@firma.example", "Karen Kom", "Nordlys IT A/S", PersonStatus::Confirmed).await;
     add_person(store, "never@firma.example", "Niels Aldrig", "Fjord Sikkerhed ApS", PersonStatus::Confirmed).await;
     add_person(store, "left@firma.example", "Lise Gået", "Grøn Kode ApS", PersonStatus::Unsubscribed).await;
     add_person(store, "bounced@firma.example", "Bo Retur", "Aarhus Consult", PersonStatus::Bounced).await;
-    common::invite_person(store, meeting.parse().unwrap(), came).await;
+    let (registration, _) = common::invite_person(store, meeting.parse().unwrap(), came).await;
+    let sql = "update registration set status = 'attending', list_organisation = true where id = $1";
+    match app.db.engine {
+        Engine::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
+            sqlx::query(sql).bind(registration.uuid()).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Engine::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+            sqlx::query(sql).bind(registration.uuid()).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
 }
 
 /// Stores a file for the meeting; returns its id.
@@ -112,6 +126,13 @@ async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engin
     assert_eq!(res.json::<Value>().await.unwrap()["state"], "draft");
     assert_eq!(api.act(&format!("{path}/approve")).await.status(), 200);
 
+    // The evaluation went to the one who came and has closed: the mail gives its figures.
+    let res = api.post(&format!("/meetings/{id}/evaluation/send"), &json!({})).await;
+    assert_eq!(res.status(), 202);
+    let evaluation = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    api.campaign_in_state(&evaluation, "done").await;
+    assert_eq!(api.act(&format!("/meetings/{id}/evaluation/close")).await.status(), 200);
+
     let res = api.post(&format!("{path}/publish"), &json!({"mail": "everyone"})).await;
     assert_eq!(res.status(), 422, "an unknown audience is refused");
     let res = api.post(&format!("{path}/publish"), &json!({"mail": "list"})).await;
@@ -132,6 +153,10 @@ async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engin
     assert!(body.contains("Dialog ved bordene") && body.contains("- Udbud i moduler"), "{body}");
     assert!(body.contains("/meetings/71"), "the meeting's page: {body}");
     assert!(body.contains("/unsubscribe/"), "a way off the list: {body}");
+    let organisations = body.find("Deltagende organisationer").expect("the participating organisations");
+    assert!(body[organisations..].contains("- Nordlys IT A/S"), "the consenting organisation: {body}");
+    assert!(!body.contains("Fjord Sikkerhed"), "only organisations that agreed to be listed: {body}");
+    assert!(body.contains("0 af 1 deltagere besvarede evalueringen."), "the evaluation's figures: {body}");
     let under_talk = body.find("- Oplæg om AI.pdf: ").expect("the slides in the mail");
     assert!(under_talk < body.find("Dialog ved bordene").unwrap(), "the slides under their section: {body}");
     assert!(body.contains(&format!("/meetings/71/materials/{other}")), "the other file too: {body}");
