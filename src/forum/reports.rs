@@ -55,12 +55,13 @@ pub async fn write(forum: &Forum, who: &Actor, meeting: &Meeting, sections: &Sec
     let mut tx = forum.store.begin().await?;
     let before = report_in(&mut tx, meeting.id).await?.map(|r| r.state);
     reports::save_sections(&mut tx, meeting.id, sections, now()).await?;
-    let detail = match before {
-        Some(ReportState::Draft) | None => String::new(),
-        Some(state) => format!("{state} → draft"),
+    // The audit log says in its own words when a change sent the report back to draft.
+    let action = match before {
+        Some(ReportState::Approved | ReportState::Published) => "report.back_to_draft",
+        Some(ReportState::Draft) | None => "report.write",
     };
     let count = i64::try_from(sections.as_slice().len()).ok();
-    record_on_meeting(&mut tx, who, "report.write", meeting.id, &detail, count).await?;
+    record_on_meeting(&mut tx, who, action, meeting.id, "", count).await?;
     let report = report_in(&mut tx, meeting.id).await?.ok_or(crate::store::StoreError::NotFound)?;
     tx.commit().await?;
     Ok(report)
@@ -117,7 +118,7 @@ pub async fn publish(
         Some(c) => Some(insert_campaign(&mut tx, &c).await?),
         None => None,
     };
-    record_on_meeting(&mut tx, who, "report.publish", meeting.id, mail.as_str(), None).await?;
+    record_on_meeting(&mut tx, who, &format!("report.publish.{}", mail.as_str()), meeting.id, "", None).await?;
     tx.commit().await?;
     if campaign.is_some() {
         forum.campaign_wake.notify_one();
@@ -188,9 +189,9 @@ pub async fn release_materials(
         None => None,
     };
     let names: Vec<&str> = waiting.iter().map(|f| f.filename.as_str()).collect();
-    let detail = format!("{}: {}", mail.as_str(), names.join(", "));
+    let action = format!("materials.release.{}", mail.as_str());
     let count = i64::try_from(ids.len()).ok();
-    record_on_meeting(&mut tx, who, "materials.release", meeting.id, &detail, count).await?;
+    record_on_meeting(&mut tx, who, &action, meeting.id, &names.join(", "), count).await?;
     tx.commit().await?;
     if campaign.is_some() {
         forum.campaign_wake.notify_one();

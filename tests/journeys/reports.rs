@@ -170,11 +170,13 @@ async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engin
     assert!(slides_at < page.find("Dialog ved bordene").unwrap(), "under the talk they belong with");
     assert!(page.find(&format!("/meetings/71/materials/{other}")).unwrap() > slides_at);
 
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert!(doc["paths"]["/meetings/{id}/report"]["put"].is_object(), "the report is in the OpenAPI document");
     let read = api.json(&path).await;
     assert_eq!(read["state"], "published");
     assert_eq!(read["published_sections"][0]["title"], "Velkomst");
     let audit = app.store().audit_actions().await.unwrap();
-    for action in ["report.write", "report.approve", "report.publish"] {
+    for action in ["report.write", "report.approve", "report.back_to_draft", "report.publish.list"] {
         assert!(audit.iter().any(|a| a == action), "{action} in {audit:?}");
     }
     app.stop().await;
@@ -334,7 +336,7 @@ async fn materials_released_at_a_set_time_reach_the_page_and_every_member_togeth
     assert!(to[0].1.contains(&download), "the link to the file: {}", to[0].1);
     let campaigns = org.page("/admin/campaigns").await;
     assert!(campaigns.contains("Materialer"), "the release is in the campaign list");
-    assert!(app.store().audit_actions().await.unwrap().iter().any(|a| a == "materials.release"));
+    assert!(app.store().audit_actions().await.unwrap().iter().any(|a| a == "materials.release.list"));
     app.stop().await;
 }
 both_engines!(materials_released_at_a_set_time_reach_the_page_and_every_member_together);
