@@ -22,7 +22,7 @@ use crate::store::meetings::Meeting;
 use crate::web::auth::Organiser;
 use crate::web::extract::{Fields, OrganiserForm, Path};
 use crate::web::views::markdown;
-use crate::web::{AppState, Ctx, Result};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the report page.
 pub fn router() -> Router<AppState> {
@@ -376,7 +376,8 @@ async fn publish(
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
     let meeting = state.store.meeting(id).await?;
-    let mail = Mailing::parse(fields.get("mail")).unwrap_or(Mailing::List);
+    // The form always sends one of its choices; anything else is refused, never guessed.
+    let mail = Mailing::parse(fields.get("mail")).map_err(|e| Error::BadRequest(e.to_string()))?;
     match use_case::publish(&state.forum, &organiser.actor(), Some(organiser.user.id), &meeting, mail).await {
         Ok(campaign) => {
             let done = if campaign.is_some() { "mailed" } else { "published" };
@@ -408,7 +409,7 @@ async fn release(
         page.errors = vec![("release_at".to_owned(), page.l.bad_time.to_owned())];
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let mail = Mailing::parse(fields.get("release_mail")).unwrap_or(Mailing::List);
+    let mail = Mailing::parse(fields.get("release_mail")).map_err(|e| Error::BadRequest(e.to_string()))?;
     match use_case::release_materials(&state.forum, &organiser.actor(), Some(organiser.user.id), &meeting, at, mail)
         .await
     {
