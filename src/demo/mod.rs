@@ -1,6 +1,7 @@
 //! Demo data: the forum's sixteen meetings from 2014 to 2024, taken from its
 //! public page (Danish), one upcoming meeting and a few fictional supplier
-//! contacts, and made-up evaluation results for the last few meetings.
+//! contacts, and made-up evaluation results for the last few meetings. Each
+//! past meeting's summary from the page is its published report.
 //! Loading it twice changes nothing.
 
 mod evaluations;
@@ -12,11 +13,13 @@ use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use crate::domain::{Email, MeetingFormat, MeetingStatus, Name, PersonStatus, copenhagen};
+use crate::domain::report::{ReportState, Sections};
+use crate::domain::{Email, MeetingFormat, MeetingId, MeetingStatus, Name, PersonStatus, copenhagen};
 use crate::store::Store;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::meetings::{NewMeeting, ProgrammeItem, Speaker, Track, insert_meeting, number_taken};
 use crate::store::people::{ConsentRecord, NewPerson, insert_person_if_new, upsert_interest};
+use crate::store::reports;
 
 const HISTORY: &str = include_str!("history.toml");
 
@@ -198,8 +201,11 @@ pub async fn load(store: &Store, today: Date) -> anyhow::Result<Report> {
         upsert_interest(&mut tx, key, da, en, pos).await?;
     }
     for m in &meetings {
-        if insert_meeting_if_new(&mut tx, m).await? {
+        if let Some(id) = insert_meeting_if_new(&mut tx, m).await? {
             report.meetings_added += 1;
+            if m.status == MeetingStatus::Archived && !m.description.is_empty() {
+                publish_summary(&mut tx, id, &m.description).await?;
+            }
         }
     }
     let consent = ConsentRecord {
@@ -230,11 +236,21 @@ pub async fn load(store: &Store, today: Date) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-async fn insert_meeting_if_new(tx: &mut crate::store::WriteTx, m: &NewMeeting) -> anyhow::Result<bool> {
+async fn insert_meeting_if_new(tx: &mut crate::store::WriteTx, m: &NewMeeting) -> anyhow::Result<Option<MeetingId>> {
     let number = m.number.context("demo meetings have numbers")?;
     if number_taken(tx, number).await? {
-        return Ok(false);
+        return Ok(None);
     }
-    insert_meeting(tx, m).await?;
-    Ok(true)
+    Ok(Some(insert_meeting(tx, m).await?))
+}
+
+/// Gives a past meeting its summary from the forum's page as a published
+/// report of one section, as the page itself has it.
+async fn publish_summary(tx: &mut crate::store::WriteTx, id: MeetingId, summary: &str) -> anyhow::Result<()> {
+    let sections = Sections::parse([("Fra mødet".to_owned(), summary.to_owned(), Vec::new())])?;
+    let at = crate::store::now();
+    reports::save_sections(tx, id, &sections, at).await?;
+    reports::approve(tx, id, ReportState::Draft, at).await?;
+    reports::publish(tx, id, &sections, at).await?;
+    Ok(())
 }

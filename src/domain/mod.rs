@@ -12,6 +12,7 @@ mod meeting_rules;
 pub mod password;
 mod period;
 pub mod seating;
+pub mod report;
 mod text;
 mod time;
 mod token;

@@ -20,6 +20,7 @@ pub mod evaluations;
 pub mod exports;
 pub mod list;
 pub mod meetings;
+pub mod reports;
 pub mod rsvp;
 pub mod timers;
 
@@ -143,6 +144,22 @@ pub enum Refusal {
     /// erased; only the person's own confirmed sign-up puts it back.
     #[error("email: {}", Lang::En.suppression(*.0))]
     Suppressed(Suppression),
+    /// The meeting's report is not where the step starts from (only a draft
+    /// is approved, only an approved report is published).
+    #[error("the report is {state}; it cannot be {to}")]
+    ReportState { state: &'static str, to: &'static str },
+    /// A report without a section cannot be approved.
+    #[error("sections: the report has no section yet")]
+    ReportEmpty,
+    /// A report is published once the meeting has taken place.
+    #[error("the meeting has not ended yet; its report can be published once it has")]
+    ReportTooEarly,
+    /// Every file of the meeting is public already, or it has none.
+    #[error("no material of the meeting waits to be released")]
+    NothingToRelease,
+    /// A report section names a file that is not the meeting's.
+    #[error("sections[{0}].materials: no such file of the meeting")]
+    UnknownMaterial(usize),
 }
 
 /// The first broken rule as the API says it: `field: what is wrong`.

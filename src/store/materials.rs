@@ -16,6 +16,18 @@ pub struct Material {
     pub content_type: String,
     pub size: i64,
     pub created_at: Timestamp,
+    /// When it becomes public and is mailed; `None`: once the meeting is over.
+    pub release_at: Option<Timestamp>,
+}
+
+impl Material {
+    /// Whether the public may see and download it at `at`, for a meeting
+    /// that `is_over` (has taken place) or not: from its release time when
+    /// it has one, else once the meeting is over.
+    #[must_use]
+    pub fn is_public(&self, is_over: bool, at: Timestamp) -> bool {
+        self.release_at.map_or(is_over, |r| r <= at)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -26,6 +38,7 @@ struct MaterialRow {
     content_type: String,
     size: i64,
     created_at: i64,
+    release_at: Option<i64>,
 }
 
 impl From<MaterialRow> for Material {
@@ -37,6 +50,7 @@ impl From<MaterialRow> for Material {
             content_type: r.content_type,
             size: r.size,
             created_at: from_db_time(r.created_at),
+            release_at: r.release_at.map(from_db_time),
         }
     }
 }
@@ -82,12 +96,70 @@ pub async fn delete_material(tx: &mut WriteTx, meeting: MeetingId, id: Uuid) -> 
     Ok(n == 1)
 }
 
+/// Sets the release time of the meeting's files `ids`; returns how many changed.
+pub async fn set_release(tx: &mut WriteTx, meeting: MeetingId, ids: &[Uuid], at: Timestamp) -> Result<u64> {
+    let mut n = 0;
+    for id in ids {
+        n += on_tx!(tx, |c| {
+            sqlx::query("update material set release_at = $3 where id = $1 and meeting_id = $2")
+                .bind(id)
+                .bind(meeting.uuid())
+                .bind(db_time(at))
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+    }
+    Ok(n)
+}
+
+/// Withdraws the meeting's releases still waiting for their time (their files
+/// are being released anew); returns how many.
+pub async fn withdraw_scheduled_releases(tx: &mut WriteTx, meeting: MeetingId) -> Result<u64> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query(
+            "update campaign set state = 'cancelled' where meeting_id = $1 and kind = 'materials' and state = 'scheduled'",
+        )
+        .bind(meeting.uuid())
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+    }))
+}
+
+/// Records that campaign `campaign` carries the files `ids`.
+pub async fn record_release(tx: &mut WriteTx, campaign: crate::domain::CampaignId, ids: &[Uuid]) -> Result<()> {
+    for id in ids {
+        on_tx!(tx, |c| {
+            sqlx::query("insert into material_release (campaign_id, material_id) values ($1, $2)")
+                .bind(campaign.uuid())
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+        });
+    }
+    Ok(())
+}
+
+/// The files campaign `campaign` carries, by name, with their ids.
+pub async fn released_by(tx: &mut WriteTx, campaign: crate::domain::CampaignId) -> Result<Vec<(Uuid, String)>> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_as(
+            "select m.id, m.filename from material_release r join material m on m.id = r.material_id \
+             where r.campaign_id = $1 order by m.created_at, m.id",
+        )
+        .bind(campaign.uuid())
+        .fetch_all(&mut *c)
+        .await?
+    }))
+}
+
 impl Store {
     /// The meeting's files, oldest first.
     pub async fn materials(&self, meeting: MeetingId) -> Result<Vec<Material>> {
         let rows: Vec<MaterialRow> = on_pool!(self, |db| {
             sqlx::query_as(
-                "select id, meeting_id, filename, content_type, size, created_at from material \
+                "select id, meeting_id, filename, content_type, size, created_at, release_at from material \
                  where meeting_id = $1 order by created_at, id",
             )
             .bind(meeting.uuid())
@@ -110,7 +182,7 @@ impl Store {
         }
         let found: Option<WithData> = on_pool!(self, |db| {
             sqlx::query_as(
-                "select id, meeting_id, filename, content_type, size, created_at, data from material \
+                "select id, meeting_id, filename, content_type, size, created_at, release_at, data from material \
                  where id = $1 and meeting_id = $2",
             )
             .bind(id)

@@ -32,6 +32,7 @@ pub mod overview;
 pub mod people;
 pub mod rate;
 pub mod registrations;
+pub mod reports;
 pub mod retention;
 pub mod rsvp;
 pub mod schema;

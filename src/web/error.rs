@@ -83,6 +83,9 @@ impl From<crate::forum::ForumError> for Error {
                 None => Self::BadRequest("the meeting's details break its rules".into()),
             },
             ForumError::Refused(Refusal::WaitlistOrder(why)) => Self::invalid("order", why),
+            ForumError::Refused(Refusal::UnknownMaterial(i)) => {
+                Self::invalid(format!("sections[{i}].materials"), "no such file of the meeting")
+            }
             ForumError::Refused(r) => Self::Conflict(r.to_string()),
             ForumError::Store(e) => e.into(),
             ForumError::Busy => Self::Unavailable,

@@ -402,6 +402,17 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         .as_str()
         .unwrap()
         .to_owned();
+    // A file waiting for release, so the meeting's report page offers it.
+    let mut tx = app.store().begin().await.unwrap();
+    let id: dialogforum::domain::MeetingId = meeting.parse().unwrap();
+    dialogforum::store::materials::insert_material(&mut tx, id, "Program.pdf", "application/pdf", b"%PDF-1.7")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // The past meeting's report changed and approved: its page offers publication.
+    let report = json!({"sections": [{"title": "Velkomst", "body": "Tak for **sidst**."}]});
+    assert_eq!(app.api(&token).put(&format!("/meetings/{past}/report"), &report).await.status(), 200);
+    assert_eq!(app.api(&token).act(&format!("/meetings/{past}/report/approve")).await.status(), 200);
     let pages = [
         ("/admin".to_owned(), Some("dashboard")),
         ("/admin/meetings".to_owned(), None),
@@ -413,6 +424,8 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         (format!("/admin/meetings/{meeting}/evaluation"), None),
         (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
         (format!("/admin/meetings/{past}/evaluation/texts"), None),
+        (format!("/admin/meetings/{past}/report"), None),
+        (format!("/admin/meetings/{meeting}/report"), None),
         ("/admin/evaluations".to_owned(), None),
         ("/admin/year?from=2020-01-01&to=2026-12-31".to_owned(), None),
         ("/admin/year?from=2026-12-31&to=2026-01-01".to_owned(), None),

@@ -263,6 +263,16 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         .as_str()
         .unwrap()
         .to_owned();
+    // A file waiting for release, so the meeting's report page offers it.
+    let mut tx = app.store().begin().await.unwrap();
+    dialogforum::store::materials::insert_material(&mut tx, id, "Program.pdf", "application/pdf", b"%PDF-1.7")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // The past meeting's report changed and approved: its page offers publication.
+    let report = json!({"sections": [{"title": "Velkomst", "body": "Tak for sidst."}]});
+    assert_eq!(api.put(&format!("/meetings/{past}/report"), &report).await.status(), 200);
+    assert_eq!(api.act(&format!("/meetings/{past}/report/approve")).await.status(), 200);
     let listing = common::text(app.get("/meetings").await, 200).await;
     let number: String = listing
         .split(r#"href="/meetings/"#)
@@ -284,6 +294,8 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         format!("/admin/meetings/{past}/registrations"),
         format!("/admin/meetings/{past}/evaluation/results"),
         format!("/admin/meetings/{past}/evaluation/texts"),
+        format!("/admin/meetings/{past}/report"),
+        format!("/admin/meetings/{meeting}/report"),
         "/admin/evaluations".to_owned(),
         "/admin/year?from=2020-01-01&to=2026-12-31".to_owned(),
         "/admin/campaigns".to_owned(),

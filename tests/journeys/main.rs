@@ -23,6 +23,7 @@ mod operations;
 mod organiser;
 mod public_duties;
 mod public_page;
+mod reports;
 mod rsvp;
 mod safety;
 mod seats;

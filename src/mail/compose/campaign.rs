@@ -40,6 +40,10 @@ pub async fn expand(store: &Store, ctx: &MailContext, id: CampaignId) -> anyhow:
         (super::evaluations::REMINDER_KIND, Some(m)) => {
             super::evaluations::queue(&mut tx, ctx, &campaign, m, true).await?
         }
+        (super::report::KIND, Some(m)) => super::report::queue(&mut tx, store, ctx, &campaign, m, &recipients).await?,
+        (super::report::MATERIALS_KIND, Some(m)) => {
+            super::report::queue_materials(&mut tx, ctx, &campaign, m, &recipients).await?
+        }
         (kind, _) => anyhow::bail!("campaign kind {kind:?} cannot be expanded"),
     };
     set_total(&mut tx, campaign.id, i64::try_from(queued)?).await?;
@@ -340,7 +344,7 @@ fn place(meeting: &Meeting, lang: Lang) -> String {
 }
 
 /// The meeting's public page.
-fn meeting_url(meeting: &Meeting, base_url: &str) -> String {
+pub(super) fn meeting_url(meeting: &Meeting, base_url: &str) -> String {
     format!("{base_url}/meetings/{}", meeting.number.map_or_else(|| meeting.id.to_string(), |n| n.to_string()))
 }
 

@@ -33,6 +33,7 @@ pub mod footer;
 pub mod notices;
 pub mod personal;
 pub mod reminders;
+pub mod report;
 pub mod rsvp;
 mod words;
 

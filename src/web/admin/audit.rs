@@ -233,6 +233,9 @@ pub(crate) fn action(code: &str, lang: Lang) -> String {
         "login.throttled" => ("Login bremset", "Sign-in throttled"),
         "material.delete" => ("Materiale slettet", "Material deleted"),
         "material.upload" => ("Materiale lagt op", "Material uploaded"),
+        "materials.release.list" => ("Materialer frigivet til listen", "Materials released to the list"),
+        "materials.release.attendees" => ("Materialer frigivet til deltagerne", "Materials released to the attendees"),
+        "materials.release.none" => ("Materialer frigivet uden mail", "Materials released without mail"),
         "meeting.create" => ("Møde oprettet", "Meeting created"),
         "meeting.invitation_message" => ("Invitationstekst ændret", "Invitation text changed"),
         "meeting.programme" => ("Program ændret", "Programme changed"),
@@ -256,6 +259,16 @@ pub(crate) fn action(code: &str, lang: Lang) -> String {
         "registration.check_in_undone" => ("Indtjekning fortrudt", "Check-in undone"),
         "registration.erase" => ("Tilmelding slettet", "Registration erased"),
         "registrations.view" => ("Tilmeldinger set", "Registrations viewed"),
+        "report.approve" => ("Referat godkendt", "Report approved"),
+        "report.back_to_draft" => ("Referat ændret og tilbage til kladde", "Report changed and back to draft"),
+        "report.publish.attendees" => {
+            ("Referat offentliggjort og sendt til deltagerne", "Report published and mailed to the attendees")
+        }
+        "report.publish.list" => {
+            ("Referat offentliggjort og sendt til listen", "Report published and mailed to the list")
+        }
+        "report.publish.none" => ("Referat offentliggjort uden mail", "Report published without mail"),
+        "report.write" => ("Referat skrevet", "Report written"),
         "retention.purge" => ("Gamle oplysninger slettet", "Old data purged"),
         "rsvp.attending" => ("Svar: kommer", "Answer: attending"),
         "rsvp.declined" => ("Svar: afbud", "Answer: declined"),

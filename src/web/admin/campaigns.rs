@@ -79,6 +79,8 @@ impl Row {
         let kind = match p.kind.as_str() {
             "invitation" => say("Invitation", "Invitation"),
             "evaluation" => say("Evaluering", "Evaluation"),
+            "report" => say("Referat", "Report"),
+            "materials" => say("Materialer", "Materials"),
             _ => say("Besked", "Notice"),
         };
         let state = lang.campaign_state(&p.state);

@@ -19,6 +19,7 @@ pub mod interests;
 pub mod meetings;
 pub mod people;
 pub mod registrations;
+pub mod reports;
 pub mod users;
 pub mod year;
 
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(evaluations::router())
         .merge(evaluation_texts::router())
         .merge(registrations::router())
+        .merge(reports::router())
         .merge(campaigns::router())
         .merge(people::router())
         .merge(interests::router())

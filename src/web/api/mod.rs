@@ -4,6 +4,7 @@ mod campaigns;
 mod evaluations;
 pub mod exports;
 mod registrations;
+mod reports;
 mod subscribers;
 
 use axum::Json;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(evaluations::router())
         .merge(exports::router())
         .merge(registrations::router())
+        .merge(reports::router())
         .merge(subscribers::router())
 }
 
@@ -102,7 +104,9 @@ impl utoipa::Modify for BearerAuth {
 
 /// The OpenAPI document of what exists.
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(reports::ReportDoc::openapi());
+    Json(doc)
 }
 
 /// An error (RFC 9457).

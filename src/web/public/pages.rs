@@ -89,10 +89,16 @@ struct MeetingPage {
     path: String,
     m: MeetingView,
     /// After the meeting: its files as (download path, name, size in kB).
-    materials: Vec<(String, String, i64)>,
+    materials: Vec<FileLink>,
     /// After the meeting: the organisations that agreed to be listed.
     organisations: Vec<String>,
+    /// After the meeting: its published report, per section its heading,
+    /// its HTML and its files (as `materials`).
+    report: Vec<(String, String, Vec<FileLink>)>,
 }
+
+/// A file as the page links it: (download path, name, size in kB).
+type FileLink = (String, String, i64);
 
 impl MeetingPage {
     const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
@@ -123,19 +129,36 @@ fn is_over(m: &Meeting) -> bool {
 
 async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<MeetingPage> {
     let found = public_meeting(&state, &key).await?;
-    let (materials, organisations) = if is_over(&found) {
-        let view = MeetingView::new(&found, ctx.lang);
-        let files = state
-            .store
-            .materials(found.id)
-            .await?
-            .into_iter()
-            .map(|f| (format!("{}/materials/{}", view.url, f.id), f.filename, (f.size + 1023) / 1024))
-            .collect();
-        (files, state.store.listed_organisations(found.id).await?)
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let over = is_over(&found);
+    let now = Timestamp::now();
+    let view = MeetingView::new(&found, ctx.lang);
+    let published = if over { state.store.published_report(found.id).await? } else { None };
+    // Files show from their release time, or else once the meeting is over;
+    // those that belong with a section of the report show under it.
+    let files: Vec<(uuid::Uuid, FileLink)> = state
+        .store
+        .materials(found.id)
+        .await?
+        .into_iter()
+        .filter(|f| f.is_public(over, now))
+        .map(|f| (f.id, (format!("{}/materials/{}", view.url, f.id), f.filename, (f.size + 1023) / 1024)))
+        .collect();
+    let (report, attached) = published.map_or_else(
+        || (Vec::new(), Vec::new()),
+        |sections| {
+            let report = sections
+                .as_slice()
+                .iter()
+                .map(|s| {
+                    let own = files.iter().filter(|(id, _)| s.materials.contains(id)).map(|(_, f)| f.clone()).collect();
+                    (s.title.clone(), crate::web::views::markdown(&s.body), own)
+                })
+                .collect();
+            (report, sections.materials())
+        },
+    );
+    let materials = files.into_iter().filter(|(id, _)| !attached.contains(id)).map(|(_, f)| f).collect();
+    let organisations = if over { state.store.listed_organisations(found.id).await? } else { Vec::new() };
     Ok(MeetingPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -143,17 +166,18 @@ async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String
         m: MeetingView::new(&found, ctx.lang),
         materials,
         organisations,
+        report,
     })
 }
 
-/// A file of a meeting that has taken place, always as a download: never
-/// shown inline, never sniffed into another type.
+/// A file of a meeting that has taken place, or released at its time,
+/// always as a download: never shown inline, never sniffed into another type.
 async fn material(State(state): State<AppState>, Path((key, id)): Path<(String, uuid::Uuid)>) -> Result<Response> {
     let found = public_meeting(&state, &key).await?;
-    if !is_over(&found) {
+    let (file, data) = state.store.material(found.id, id).await?;
+    if !file.is_public(is_over(&found), Timestamp::now()) {
         return Err(Error::NotFound);
     }
-    let (file, data) = state.store.material(found.id, id).await?;
     let name = FileName::parse(&file.filename).map_err(|e| Error::Internal(e.into()))?;
     let disposition = download::attachment(&name);
     let headers = [
