@@ -66,6 +66,9 @@ texts! {
         checked_in => "Tjekket ind", "Checked in";
         no_show => "Udeblev", "No-show";
         listed => "organisationer må nævnes", "organisations may be named";
+        report => "Referatet offentliggjort", "Report published";
+        report_file => "referat.md", "report.md";
+        sections => "afsnit", "sections";
         evaluation => "Evalueringens resultater", "Evaluation results";
         evaluation_file => "evaluering.csv", "evaluation.csv";
         evaluation_note => "Fritekstsvar er udeladt.", "Free-text answers are left out.";
@@ -317,8 +320,16 @@ pub async fn gather(forum: &Forum, who: &Actor, id: MeetingId, lang: Lang) -> Re
         ),
         files: registrations(&summary, &listed, lang)?,
     });
-    // The meeting's report, once there is one, joins here as an entry dated
-    // when it was published, with its sections as a file.
+    if let Some(report) = store.report(id).await?
+        && let (Some(published_at), Some(sections)) = (report.published_at, &report.published)
+    {
+        entries.push(DossierEntry {
+            at: published_at,
+            title: x.report.to_owned(),
+            detail: format!("{} {}", sections.as_slice().len(), x.sections),
+            files: vec![DossierFile { name: x.report_file.to_owned(), bytes: report_text(&m, sections).into_bytes() }],
+        });
+    }
     if let Some(e) = store.evaluation(id).await?
         && let Some(sent_at) = e.sent_at
     {
@@ -352,4 +363,14 @@ pub async fn gather(forum: &Forum, who: &Actor, id: MeetingId, lang: Lang) -> Re
         made_at,
         entries,
     })
+}
+
+/// The report as published, in Markdown: the meeting's title, then each
+/// section's heading and text.
+fn report_text(m: &Meeting, sections: &crate::domain::report::Sections) -> String {
+    let mut out = format!("# {}\n", m.title);
+    for section in sections.as_slice() {
+        let _ = write!(out, "\n## {}\n\n{}\n", section.title, section.body);
+    }
+    out
 }

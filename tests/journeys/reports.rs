@@ -179,6 +179,20 @@ async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engin
     for action in ["report.write", "report.approve", "report.back_to_draft", "report.publish.list"] {
         assert!(audit.iter().any(|a| a == action), "{action} in {audit:?}");
     }
+
+    // The meeting's dossier carries the report as published, dated with its publication.
+    let org = app.sign_in("org@forum.example").await;
+    let zip = org.http.get(app.url(&format!("/admin/meetings/{id}/dossier.zip"))).send().await.unwrap();
+    assert_eq!(zip.status(), 200);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.bytes().await.unwrap().to_vec())).unwrap();
+    let mut read = |suffix: &str| {
+        let name =
+            archive.file_names().filter_map(Result::ok).find(|n| n.ends_with(suffix)).expect(suffix).into_owned();
+        std::io::read_to_string(archive.by_name(&name).unwrap()).unwrap()
+    };
+    let report = read("referat.md");
+    assert!(report.contains("## Velkomst") && report.contains("KL bød **velkommen**"), "{report}");
+    assert!(read("index.html").contains("Referatet offentliggjort"));
     app.stop().await;
 }
 both_engines!(a_report_is_drafted_approved_published_and_mailed_to_every_member);

@@ -360,7 +360,9 @@ impl SmtpTarget {
     async fn login(&self) -> Login {
         if let Some(source) = &self.oauth2 {
             return match source.token().await {
-                Ok(token) => Login::With(&[Mechanism::Xoauth2], Credentials::new(self.user.clone(), token), "the OAuth2 token"),
+                Ok(token) => {
+                    Login::With(&[Mechanism::Xoauth2], Credentials::new(self.user.clone(), token), "the OAuth2 token")
+                }
                 Err(why) => Login::NoToken(why),
             };
         }
