@@ -424,10 +424,10 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         (format!("/admin/meetings/{meeting}/evaluation"), None),
         (format!("/admin/meetings/{past}/evaluation/results"), Some("evaluation-results")),
         (format!("/admin/meetings/{past}/evaluation/texts"), None),
-        (format!("/admin/meetings/{past}/report"), None),
+        (format!("/admin/meetings/{past}/report"), Some("report")),
         (format!("/admin/meetings/{meeting}/report"), None),
         ("/admin/evaluations".to_owned(), None),
-        ("/admin/year?from=2020-01-01&to=2026-12-31".to_owned(), None),
+        ("/admin/year?from=2020-01-01&to=2026-12-31".to_owned(), Some("annual-picture")),
         ("/admin/year?from=2026-12-31&to=2026-01-01".to_owned(), None),
         ("/admin/campaigns".to_owned(), None),
         ("/admin/people".to_owned(), Some("people")),
@@ -862,6 +862,7 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
     let drawn: Value = api.json(&format!("/meetings/{lottery}")).await;
     assert_eq!(drawn["draw_seed"].as_str(), Some(seed.as_str()));
     b.check("da").await;
+    b.screenshot("lottery").await;
 
     // A move on the waiting list asks for a reason in a confirm step.
     b.goto(&format!("{}/admin/meetings/{lottery}/waitlist", app.base)).await;
@@ -885,3 +886,43 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
     app.stop().await;
 }
 both_engines!(a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass);
+
+async fn a_report_is_written_approved_and_published_and_the_year_read_by_keyboard_alone(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let fifteen = app.store().meeting_by_number(15).await.unwrap().id;
+
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/login?next=/admin/meetings/{fifteen}/report", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    b.check("da").await;
+    // The demo's summary is the first section; a second one is added by keyboard.
+    b.type_into("#title-1", "Dialog ved bordene").await;
+    b.type_into("#body-1", "Leverandørerne ønskede **udbud i moduler**.").await;
+    b.press("form[action$='/report'] button[aria-describedby='save-hint']").await;
+    b.check("da").await;
+    let report: Value = app.api(&token).json(&format!("/meetings/{fifteen}/report")).await;
+    assert_eq!(report["state"], "draft", "a change sends the report back to draft: {report}");
+    assert_eq!(report["sections"][1]["title"], "Dialog ved bordene");
+    b.press("#approve").await;
+    b.check("da").await;
+    b.press("#publish").await;
+    b.check("da").await;
+    let report: Value = app.api(&token).json(&format!("/meetings/{fifteen}/report")).await;
+    assert_eq!(report["state"], "published", "{report}");
+
+    b.goto(&format!("{}/meetings/15", app.base)).await;
+    assert!(b.text().await.contains("udbud i moduler"), "the public page shows the published report");
+    b.check("da").await;
+
+    b.goto(&format!("{}/admin/year?from=2015-01-01&to=2026-12-31", app.base)).await;
+    b.check("da").await;
+    b.press("form[action='/admin/year'] button[type='submit']").await;
+    assert!(b.path().await.starts_with("/admin/year"));
+    b.tab_to("a[href^='/admin/year.csv']").await;
+    b.check("da").await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(a_report_is_written_approved_and_published_and_the_year_read_by_keyboard_alone);
