@@ -292,6 +292,30 @@ pub fn test_invitation(
     compose_invitation(ctx, &m, &letter, None, None, "invitation-test", &ics)
 }
 
+/// One message of a mailing to `r`, with the rendered text and HTML bodies
+/// and, for a member on the list, the leave link.
+pub(super) fn to_recipient(
+    ctx: &MailContext,
+    (kind, campaign): (&'static str, CampaignId),
+    r: &Recipient,
+    subject: &str,
+    (text, html): (String, String),
+    unsubscribe_url: Option<String>,
+) -> anyhow::Result<crate::store::outbox::NewMessage> {
+    Ok(ctx.composer.compose(&Outgoing {
+        kind,
+        to: &r.email,
+        to_name: Some(&r.name),
+        person_id: Some(r.person_id),
+        campaign_id: Some(campaign),
+        subject,
+        text,
+        html,
+        unsubscribe_url,
+        ics: None,
+    })?)
+}
+
 /// The one-click leave link of a member on the list (none for a guest or
 /// someone who left), with its token added to `tokens` for the caller to store.
 pub(super) fn unsubscribe_link(ctx: &MailContext, r: &Recipient, tokens: &mut Vec<NewLinkToken>) -> Option<String> {

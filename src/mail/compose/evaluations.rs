@@ -5,8 +5,7 @@
 use anyhow::Context;
 use askama::Template;
 
-use super::Outgoing;
-use super::campaign::unsubscribe_link;
+use super::campaign::{to_recipient, unsubscribe_link};
 use super::context::MailContext;
 use crate::domain::{CampaignId, Timestamp, Token, TokenPurpose};
 use crate::i18n::Lang;
@@ -131,16 +130,7 @@ pub(super) fn subject(lang: Lang, title: &str, reminder: bool) -> askama::Result
 }
 
 fn compose(ctx: &MailContext, campaign: CampaignId, r: &Recipient, m: &EvaluationMail) -> anyhow::Result<NewMessage> {
-    Ok(ctx.composer.compose(&Outgoing {
-        kind: KIND,
-        to: &r.email,
-        to_name: Some(&r.name),
-        person_id: Some(r.person_id),
-        campaign_id: Some(campaign),
-        subject: &m.subject,
-        text: MailText { m, f: ctx.composer.footer() }.render()?,
-        html: MailHtml { m, f: ctx.composer.footer() }.render()?,
-        unsubscribe_url: m.unsubscribe_url.clone(),
-        ics: None,
-    })?)
+    let f = ctx.composer.footer();
+    let bodies = (MailText { m, f }.render()?, MailHtml { m, f }.render()?);
+    to_recipient(ctx, (KIND, campaign), r, &m.subject, bodies, m.unsubscribe_url.clone())
 }

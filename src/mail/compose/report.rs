@@ -9,7 +9,7 @@ use anyhow::Context;
 use askama::Template;
 
 use super::Outgoing;
-use super::campaign::{meeting_url, unsubscribe_link};
+use super::campaign::{meeting_url, to_recipient, unsubscribe_link};
 use super::context::MailContext;
 use super::personal::{self, Values};
 use crate::domain::report::Sections;
@@ -234,18 +234,9 @@ fn mail(
 }
 
 fn compose(ctx: &MailContext, campaign: CampaignId, r: &Recipient, m: &ReportMail) -> anyhow::Result<NewMessage> {
-    Ok(ctx.composer.compose(&Outgoing {
-        kind: KIND,
-        to: &r.email,
-        to_name: Some(&r.name),
-        person_id: Some(r.person_id),
-        campaign_id: Some(campaign),
-        subject: &m.subject,
-        text: MailText { m, f: ctx.composer.footer() }.render()?,
-        html: MailHtml { m, f: ctx.composer.footer() }.render()?,
-        unsubscribe_url: m.unsubscribe_url.clone(),
-        ics: None,
-    })?)
+    let f = ctx.composer.footer();
+    let bodies = (MailText { m, f }.render()?, MailHtml { m, f }.render()?);
+    to_recipient(ctx, (KIND, campaign), r, &m.subject, bodies, m.unsubscribe_url.clone())
 }
 
 /// The materials mail's fields, shared by its text and HTML bodies.
