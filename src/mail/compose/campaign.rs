@@ -10,6 +10,7 @@ use super::Composer;
 use super::Outgoing;
 use super::context::MailContext;
 use super::personal::{self, MessageError, Values};
+use super::recipient::{meeting_url, unsubscribe_link};
 use crate::domain::{CampaignId, Email, MeetingFormat, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::store::campaigns::{Expansion, Recipient, Target, audience_members, recipient_by_id, set_total, take};
@@ -292,46 +293,6 @@ pub fn test_invitation(
     compose_invitation(ctx, &m, &letter, None, None, "invitation-test", &ics)
 }
 
-/// One message of a mailing to `r`, with the rendered text and HTML bodies
-/// and, for a member on the list, the leave link.
-pub(super) fn to_recipient(
-    ctx: &MailContext,
-    (kind, campaign): (&'static str, CampaignId),
-    r: &Recipient,
-    subject: &str,
-    (text, html): (String, String),
-    unsubscribe_url: Option<String>,
-) -> anyhow::Result<crate::store::outbox::NewMessage> {
-    Ok(ctx.composer.compose(&Outgoing {
-        kind,
-        to: &r.email,
-        to_name: Some(&r.name),
-        person_id: Some(r.person_id),
-        campaign_id: Some(campaign),
-        subject,
-        text,
-        html,
-        unsubscribe_url,
-        ics: None,
-    })?)
-}
-
-/// The one-click leave link of a member on the list (none for a guest or
-/// someone who left), with its token added to `tokens` for the caller to store.
-pub(super) fn unsubscribe_link(ctx: &MailContext, r: &Recipient, tokens: &mut Vec<NewLinkToken>) -> Option<String> {
-    (r.status == PersonStatus::Confirmed).then(|| {
-        let t = Token::generate();
-        tokens.push(NewLinkToken {
-            hash: t.hash(),
-            purpose: TokenPurpose::Unsubscribe,
-            person: Some(r.person_id),
-            registration: None,
-            expires_at: None,
-        });
-        format!("{}/unsubscribe/{}", ctx.base_url, t.expose())
-    })
-}
-
 /// How many invitations a campaign to `target` would queue for `meeting`
 /// now: the very expansion the runner does (deduplication, people who left
 /// the list or bounced, people already invited), run in a transaction that
@@ -365,11 +326,6 @@ fn place(meeting: &Meeting, lang: Lang) -> String {
         MeetingFormat::Hybrid => format!("{} ({})", meeting.venue, lang.format(MeetingFormat::Hybrid)),
         MeetingFormat::Physical => meeting.venue.clone(),
     }
-}
-
-/// The meeting's public page.
-pub(super) fn meeting_url(meeting: &Meeting, base_url: &str) -> String {
-    format!("{base_url}/meetings/{}", meeting.number.map_or_else(|| meeting.id.to_string(), |n| n.to_string()))
 }
 
 /// What a calendar entry asks of the calendar that receives it (RFC 5546).

@@ -5,8 +5,8 @@
 use anyhow::Context;
 use askama::Template;
 
-use super::campaign::{to_recipient, unsubscribe_link};
 use super::context::MailContext;
+use super::recipient::{to_recipient, unsubscribe_link};
 use crate::domain::{CampaignId, Timestamp, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::store::campaigns::{Expansion, Recipient};

@@ -32,6 +32,7 @@ pub mod evaluations;
 pub mod footer;
 pub mod notices;
 pub mod personal;
+mod recipient;
 pub mod reminders;
 pub mod report;
 pub mod rsvp;

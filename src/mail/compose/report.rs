@@ -9,9 +9,9 @@ use anyhow::Context;
 use askama::Template;
 
 use super::Outgoing;
-use super::campaign::{meeting_url, to_recipient, unsubscribe_link};
 use super::context::MailContext;
 use super::personal::{self, Values};
+use super::recipient::{meeting_url, to_recipient, unsubscribe_link};
 use crate::domain::report::Sections;
 use crate::domain::{CampaignId, PersonStatus};
 use crate::i18n::Lang;
