@@ -514,28 +514,16 @@ pub async fn move_status(
         sqlx::query_scalar("select status from meeting where id = $1").bind(id.uuid()).fetch_one(&mut *c).await?
     });
     let from = MeetingStatus::parse(&from).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
-    if !from.may_become(to) {
-        return Ok(Err(NotAllowed { from, to }));
-    }
-    let n = on_tx!(tx, |c| {
-        sqlx::query("update meeting set status = $1, updated_at = $2 where id = $3 and status = $4")
-            .bind(to.as_str())
-            .bind(db_time(now()))
-            .bind(id.uuid())
-            .bind(from.as_str())
-            .execute(&mut *c)
-            .await?
-            .rows_affected()
-    });
-    if n == 0 {
+    if !from.may_become(to) || !move_back(tx, id, from, to).await? {
         return Ok(Err(NotAllowed { from, to }));
     }
     Ok(Ok(from))
 }
 
-/// Moves meeting `id` from `from` back to `to` (a mistake undone, outside
-/// the forward moves of [`MeetingStatus::allowed_from`]), provided it is still
-/// `from`; `false` when it is not.
+/// Moves meeting `id` from `from` to `to`, provided it is still `from`;
+/// `false` when it is not. Used for the forward moves [`move_status`] has
+/// checked, and alone for a mistake undone (outside the forward moves of
+/// [`MeetingStatus::allowed_from`]).
 ///
 /// # Errors
 /// The database failed.
