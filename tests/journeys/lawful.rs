@@ -207,20 +207,7 @@ pub(crate) async fn answered_in_tracks(
     for (track, count) in seats {
         for _ in 0..count {
             n += 1;
-            let email = format!("p{n}@firma{n}.example");
-            let person = common::add_person(
-                app.store(),
-                &email,
-                &format!("Deltager {n}"),
-                &format!("Firma {n}"),
-                PersonStatus::Confirmed,
-            )
-            .await;
-            let (reg, _) = common::invite_person(app.store(), meeting, person).await;
-            let sql = "update registration set status = 'attending', track_key = $1 where id = $2";
-            on_db!(app.db, |pool| {
-                sqlx::query(sql).bind(track).bind(reg.uuid()).execute(&pool).await.unwrap();
-            });
+            seated(app, meeting, n, Some(track)).await;
         }
     }
     let res = app.api(token).post(&format!("/meetings/{meeting}/evaluation/send"), &json!({})).await;
@@ -282,23 +269,7 @@ async fn free_text_answers_can_be_held_until_an_organiser_has_read_them(engine: 
         "ends_at": (start + jiff::SignedDuration::from_hours(3)).to_string(), "format": "physical", "venue": "KL-huset"});
     let meeting: MeetingId = app.api(&token).published_meeting(&body).await.parse().unwrap();
     for n in 1..=2 {
-        let email = format!("p{n}@firma{n}.example");
-        let person = common::add_person(
-            app.store(),
-            &email,
-            &format!("Deltager {n}"),
-            &format!("Firma {n}"),
-            PersonStatus::Confirmed,
-        )
-        .await;
-        let (reg, _) = common::invite_person(app.store(), meeting, person).await;
-        on_db!(app.db, |pool| {
-            sqlx::query("update registration set status = 'attending' where id = $1")
-                .bind(reg.uuid())
-                .execute(&pool)
-                .await
-                .unwrap();
-        });
+        seated(&app, meeting, n, None).await;
     }
     let organiser = app.sign_in("secretariat@forum.example").await;
     let texts = format!("/admin/meetings/{meeting}/evaluation/texts");
@@ -346,3 +317,21 @@ async fn free_text_answers_can_be_held_until_an_organiser_has_read_them(engine: 
     app.stop().await;
 }
 both_engines!(free_text_answers_can_be_held_until_an_organiser_has_read_them);
+
+/// Member `n` (`p{n}@firma{n}.example`, of Firma n) with a seat at `meeting`, on `track` if given.
+async fn seated(app: &TestApp, meeting: MeetingId, n: usize, track: Option<&str>) {
+    let email = format!("p{n}@firma{n}.example");
+    let person = common::add_person(
+        app.store(),
+        &email,
+        &format!("Deltager {n}"),
+        &format!("Firma {n}"),
+        PersonStatus::Confirmed,
+    )
+    .await;
+    let (reg, _) = common::invite_person(app.store(), meeting, person).await;
+    let sql = "update registration set status = 'attending', track_key = $1 where id = $2";
+    on_db!(app.db, |pool| {
+        sqlx::query(sql).bind(track).bind(reg.uuid()).execute(&pool).await.unwrap();
+    });
+}
