@@ -20,6 +20,7 @@ use crate::mail::inbound::{self, InboundSettings};
 use crate::mail::{Composer, Transport, Worker, WorkerSettings};
 use crate::store::{ConnectOptions, Store};
 use crate::supervise::{self, Tasks};
+use crate::web::public::cache::PageCache;
 use crate::web::{self, AppState, state::Inner};
 
 /// The process-wide metrics recorder; installed once, shared by every app in the process.
@@ -229,6 +230,14 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
             tasks.spawn(supervise::LOTTERIES, shutdown_rx.clone(), move |stop| timers::run_lotteries(f.clone(), stop)),
         );
     }
+    let pages = Arc::new(PageCache::new(Duration::from_secs(settings.server.page_cache_secs)));
+    if pages.is_on() {
+        let (db, cache) = (store.clone(), Arc::clone(&pages));
+        let poll = Duration::from_millis(settings.server.page_version_poll_ms.max(10));
+        handles.push(tasks.spawn(supervise::PAGES, shutdown_rx.clone(), move |stop| {
+            crate::web::public::cache::follow(db.clone(), Arc::clone(&cache), poll, stop)
+        }));
+    }
     let password_checks = Arc::clone(&forum.password_checks);
     let state = AppState::new(Inner {
         store,
@@ -240,6 +249,7 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         campaign_wake,
         metrics: metrics_handle(),
         tasks,
+        pages,
     });
     let app = web::router(state.clone());
     let mut stop = shutdown_rx;

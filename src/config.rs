@@ -136,6 +136,10 @@ pub struct Server {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A Bearer token that `/metrics` asks for; empty = open.
     pub metrics_token: Secret,
+    /// Seconds a rendered public page is kept at most; 0 = none is kept.
+    pub page_cache_secs: u64,
+    /// Milliseconds between looks at the public pages' version.
+    pub page_version_poll_ms: u64,
 }
 
 /// A setting that must not reach the log: `Debug` shows only whether it is set.

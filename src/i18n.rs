@@ -58,7 +58,7 @@ macro_rules! texts {
 pub(crate) use texts;
 
 /// A page language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Lang {
     #[default]
     Da,

@@ -20,6 +20,8 @@ pub const RETENTION: &str = "retention";
 pub const INBOUND: &str = "inbound";
 /// The draw of lottery meetings at the end of their application window.
 pub const LOTTERIES: &str = "lotteries";
+/// The look at the public pages' version, on every instance.
+pub const PAGES: &str = "pages";
 
 /// The pause before the first restart.
 const FIRST_PAUSE: Duration = Duration::from_secs(1);

@@ -29,6 +29,7 @@ pub mod meetings;
 pub mod organisations;
 pub mod outbox;
 pub mod overview;
+pub mod pages;
 pub mod people;
 pub mod rate;
 pub mod registrations;

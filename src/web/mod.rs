@@ -72,6 +72,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .nest("/api/v1", api)
         .merge(pages)
+        // Kept public pages need none of the layers above; every write, by page
+        // or API, has the version looked at again.
+        .layer(middleware::from_fn_with_state(state.clone(), public::cache::serve))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -134,6 +137,14 @@ impl Ctx {
         let lang =
             cookie(parts.headers.get_all(header::COOKIE).iter(), "lang").map_or(Lang::Da, |v| Lang::from_code(&v));
         Self { lang, path: parts.uri.path().to_owned() }
+    }
+
+    /// The context of a request not yet taken apart, as a middleware has it.
+    #[must_use]
+    pub fn of(req: &Request) -> Self {
+        let lang =
+            cookie(req.headers().get_all(header::COOKIE).iter(), "lang").map_or(Lang::Da, |v| Lang::from_code(&v));
+        Self { lang, path: req.uri().path().to_owned() }
     }
 }
 

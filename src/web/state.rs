@@ -30,6 +30,8 @@ pub struct Inner {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// The background tasks, for readiness.
     pub tasks: crate::supervise::Tasks,
+    /// The public pages as rendered.
+    pub pages: Arc<crate::web::public::cache::PageCache>,
 }
 
 impl AppState {

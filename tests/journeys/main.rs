@@ -21,6 +21,7 @@ mod mail;
 mod meetings;
 mod operations;
 mod organiser;
+mod page_cache;
 mod public_duties;
 mod public_page;
 mod reports;

@@ -3,6 +3,7 @@
 //! invitation, the profile, the evaluation form), and the privacy notice and
 //! accessibility statement a public body owes its visitors.
 
+pub mod cache;
 pub mod evaluation;
 pub mod links;
 pub mod pages;
