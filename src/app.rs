@@ -151,27 +151,7 @@ pub async fn start(settings: Settings, opts: StartOptions) -> anyhow::Result<Run
 /// # Errors
 /// The address cannot be bound, or the mail settings are unusable.
 pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptions) -> anyhow::Result<Running> {
-    let from = Email::parse(&settings.mail.from).context("mail.from")?;
-    let reply_to = Some(settings.mail.reply_to.as_str())
-        .filter(|s| !s.is_empty())
-        .map(Email::parse)
-        .transpose()
-        .context("mail.reply_to")?;
-    let mut composer = Composer::new(&from, &settings.mail.from_name, reply_to.as_ref(), &settings.mail.list_id)?
-        .with_footer(crate::mail::compose::footer::Footer::from_settings(&settings));
-    let mail = &settings.mail;
-    if !mail.dkim_key_file.as_os_str().is_empty() {
-        let key = std::fs::read_to_string(&mail.dkim_key_file)
-            .with_context(|| format!("mail.dkim_key_file: cannot read {}", mail.dkim_key_file.display()))?;
-        let domain = if mail.dkim_domain.is_empty() { from.domain() } else { mail.dkim_domain.as_str() };
-        let ed25519 = mail.dkim_algorithm == crate::config::DkimAlgorithm::Ed25519;
-        composer = composer.with_dkim(&mail.dkim_selector, domain, &key, ed25519).context("mail.dkim_key_file")?;
-    }
-    if !settings.inbound.bind.is_empty() {
-        // The listener takes mail for the leave address, so list mail may name it.
-        let inbound = InboundSettings::from_settings(&settings).map_err(anyhow::Error::msg)?;
-        composer = composer.with_leave_address(&inbound.leave_address);
-    }
+    let composer = build_composer(&settings)?;
     let transport = Transport::from_settings(&settings.mail).map_err(anyhow::Error::msg)?;
     let mail_wake = Arc::new(Notify::new());
     let campaign_wake = Arc::new(Notify::new());
@@ -230,14 +210,7 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
             tasks.spawn(supervise::LOTTERIES, shutdown_rx.clone(), move |stop| timers::run_lotteries(f.clone(), stop)),
         );
     }
-    let pages = Arc::new(PageCache::new(Duration::from_secs(settings.server.page_cache_secs)));
-    if pages.is_on() {
-        let (db, cache) = (store.clone(), Arc::clone(&pages));
-        let poll = Duration::from_millis(settings.server.page_version_poll_ms.max(10));
-        handles.push(tasks.spawn(supervise::PAGES, shutdown_rx.clone(), move |stop| {
-            crate::web::public::cache::follow(db.clone(), Arc::clone(&cache), poll, stop)
-        }));
-    }
+    let pages = start_page_cache(&settings, &store, &tasks, &shutdown_rx, &mut handles);
     let password_checks = Arc::clone(&forum.password_checks);
     let state = AppState::new(Inner {
         store,
@@ -262,6 +235,53 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
     });
     tracing::info!(%addr, "listening");
     Ok(Running { addr, state, shutdown, server, tasks: handles, inbound_addr })
+}
+
+/// The composer of every mail: the sender, its footer, DKIM signing and the
+/// leave address when the inbound listener takes mail for it.
+fn build_composer(settings: &Settings) -> anyhow::Result<Composer> {
+    let from = Email::parse(&settings.mail.from).context("mail.from")?;
+    let reply_to = Some(settings.mail.reply_to.as_str())
+        .filter(|s| !s.is_empty())
+        .map(Email::parse)
+        .transpose()
+        .context("mail.reply_to")?;
+    let mut composer = Composer::new(&from, &settings.mail.from_name, reply_to.as_ref(), &settings.mail.list_id)?
+        .with_footer(crate::mail::compose::footer::Footer::from_settings(settings));
+    let mail = &settings.mail;
+    if !mail.dkim_key_file.as_os_str().is_empty() {
+        let key = std::fs::read_to_string(&mail.dkim_key_file)
+            .with_context(|| format!("mail.dkim_key_file: cannot read {}", mail.dkim_key_file.display()))?;
+        let domain = if mail.dkim_domain.is_empty() { from.domain() } else { mail.dkim_domain.as_str() };
+        let ed25519 = mail.dkim_algorithm == crate::config::DkimAlgorithm::Ed25519;
+        composer = composer.with_dkim(&mail.dkim_selector, domain, &key, ed25519).context("mail.dkim_key_file")?;
+    }
+    if !settings.inbound.bind.is_empty() {
+        // The listener takes mail for the leave address, so list mail may name it.
+        let inbound = InboundSettings::from_settings(settings).map_err(anyhow::Error::msg)?;
+        composer = composer.with_leave_address(&inbound.leave_address);
+    }
+    Ok(composer)
+}
+
+/// The cache of rendered public pages, with the look at their version
+/// started under supervision on every instance, unless it is turned off.
+fn start_page_cache(
+    settings: &Settings,
+    store: &Store,
+    tasks: &Tasks,
+    shutdown: &watch::Receiver<bool>,
+    handles: &mut Vec<JoinHandle<()>>,
+) -> Arc<PageCache> {
+    let pages = Arc::new(PageCache::new(Duration::from_secs(settings.server.page_cache_secs)));
+    if pages.is_on() {
+        let (db, cache) = (store.clone(), Arc::clone(&pages));
+        let poll = Duration::from_millis(settings.server.page_version_poll_ms.max(10));
+        handles.push(tasks.spawn(supervise::PAGES, shutdown.clone(), move |stop| {
+            crate::web::public::cache::follow(db.clone(), Arc::clone(&cache), poll, stop)
+        }));
+    }
+    pages
 }
 
 /// Binds `inbound.bind` and starts the inbound SMTP listener under

@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn a_page_rendered_before_a_change_is_not_served_after_it() {
-        let cache = PageCache::new(Duration::from_secs(60));
+        let cache = PageCache::new(Duration::from_mins(1));
         let key = ("/meetings".to_owned(), Lang::Da);
         cache.version.store(7, Ordering::Release);
         cache.keep(key.clone(), 7, Bytes::from_static(b"<p>old</p>"), HeaderValue::from_static("text/html"));
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn the_same_content_keeps_its_tag_and_date_and_a_match_answers_304() {
-        let cache = PageCache::new(Duration::from_secs(60));
+        let cache = PageCache::new(Duration::from_mins(1));
         let key = ("/".to_owned(), Lang::En);
         let first = cache.keep(key.clone(), 1, Bytes::from_static(b"same"), HeaderValue::from_static("text/html"));
         let again = cache.keep(key, 2, Bytes::from_static(b"same"), HeaderValue::from_static("text/html"));
