@@ -930,7 +930,7 @@ async fn a_report_is_written_approved_and_published_and_the_year_read_by_keyboar
 }
 both_engines!(a_report_is_written_approved_and_published_and_the_year_read_by_keyboard_alone);
 
-async fn importing_a_list_from_the_page_by_keyboard_alone(engine: Engine) {
+async fn importing_a_list_and_adding_a_person_from_the_pages_by_keyboard_alone(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
     let file = std::env::temp_dir().join(format!("dialogforum-import-{}.csv", uuid::Uuid::now_v7()));
@@ -965,11 +965,24 @@ async fn importing_a_list_from_the_page_by_keyboard_alone(engine: Engine) {
     b.press("td a[href^='/admin/people/']").await;
     assert!(b.text().await.contains("Import af en liste"), "{}", b.text().await);
     b.check("da").await;
+    // Adding by hand: the form passes, and without a reason it says so by the field.
+    b.goto(&people).await;
+    b.press("a[href='/admin/people/new']").await;
+    b.check("da").await;
+    b.type_into("#name", "Mette Jensen").await;
+    b.type_into("#email", "mette@energi.example").await;
+    b.press("form[action='/admin/people/new'] button[type='submit']").await;
+    assert!(b.text().await.contains("Skriv hvorfor personen tilføjes."), "{}", b.text().await);
+    b.check("da").await;
+    b.type_into("#reason", "Bad om det ved mødet i marts.").await;
+    b.press("form[action='/admin/people/new'] button[type='submit']").await;
+    assert!(b.text().await.contains("Personen er tilføjet til listen."), "{}", b.text().await);
+    b.check("da").await;
     std::fs::remove_file(&file).unwrap();
     b.stop().await;
     app.stop().await;
 }
-both_engines!(importing_a_list_from_the_page_by_keyboard_alone);
+both_engines!(importing_a_list_and_adding_a_person_from_the_pages_by_keyboard_alone);
 
 async fn copying_a_meeting_by_keyboard_alone(engine: Engine) {
     let (app, token) = TestApp::with_token(engine, "sekretariat@kl.example", Role::Organiser).await;

@@ -139,7 +139,7 @@ async fn a_csv_imported_from_the_page_reports_each_skipped_line_by_number_and_re
 }
 both_engines!(a_csv_imported_from_the_page_reports_each_skipped_line_by_number_and_reason);
 
-async fn a_persons_history_shows_a_registration_and_a_mail_sent_in_readable_dates(engine: Engine) {
+async fn a_persons_history_shows_a_registration_a_mail_sent_and_a_bounce_in_readable_dates(engine: Engine) {
     let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     let token = api_token(&app, ORGANISER, Role::Organiser).await;
     let meeting = meeting_with_programme(&app, &token).await;
@@ -149,8 +149,14 @@ async fn a_persons_history_shows_a_registration_and_a_mail_sent_in_readable_date
     app.api(&token).invite(&meeting, &json!({"audience": {"all": true}})).await;
     smtp.wait_for_mail("the invitation", |m| m.to == ["mette@energi.example"]).await;
     app.outbox_settled().await;
-
     let page = app.sign_in(ORGANISER).await;
+    let html = page.page(&format!("/admin/people/{person}")).await;
+    assert!(html.contains("Ingen mail er kommet retur."), "{html}");
+    let mut tx = app.store().begin().await.unwrap();
+    let soft = dialogforum::store::bounces::BounceKind::Soft;
+    dialogforum::store::bounces::record_bounce(&mut tx, person, soft, "4.2.2", 5).await.unwrap();
+    tx.commit().await.unwrap();
+
     let html = page.page(&format!("/admin/people/{person}")).await;
     assert!(html.contains("Historik"), "{html}");
     let mails = &html[html.find(r#"<table id="mails">"#).expect("the mails")..];
@@ -158,10 +164,11 @@ async fn a_persons_history_shows_a_registration_and_a_mail_sent_in_readable_date
     assert!(row.contains("<td>Invitation</td><td>Sendt</td>"), "{row}");
     assert!(row.contains(" kl. ") && !row.contains('T') && !row.contains("+00"), "a readable date: {row}");
     assert!(html.contains("<td>Dialogforum 44: Data på tværs</td><td>Inviteret, intet svar</td>"), "{html}");
-    assert!(html.contains("Ingen mail er kommet retur."), "{html}");
+    let bounces = &html[html.find("Returneret mail og klager").unwrap()..];
+    assert!(bounces.contains(" kl. ") && bounces.contains("<td>Midlertidigt afvist</td>"), "{bounces}");
     app.stop().await;
 }
-both_engines!(a_persons_history_shows_a_registration_and_a_mail_sent_in_readable_dates);
+both_engines!(a_persons_history_shows_a_registration_a_mail_sent_and_a_bounce_in_readable_dates);
 
 async fn a_copied_meeting_is_a_draft_with_the_programme_tracks_and_questionnaire_and_no_people(engine: Engine) {
     let app = TestApp::spawn(engine).await;
