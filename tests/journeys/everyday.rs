@@ -92,6 +92,12 @@ async fn a_person_added_by_hand_is_audited_with_the_reason_and_shows_in_the_list
     // The same address again is refused by the address field.
     let html = text(page.post("/admin/people/new", &form).await, 422).await;
     assert!(html.contains("Adressen er allerede på listen."), "{html}");
+
+    // A viewer is refused the register and both forms.
+    let viewer = app.sign_in_as("viewer@forum.example", Role::Viewer).await;
+    for path in ["/admin/people", "/admin/people/new", "/admin/people/import"] {
+        assert_eq!(viewer.get(path).await.status(), 403, "{path}");
+    }
     app.stop().await;
 }
 both_engines!(a_person_added_by_hand_is_audited_with_the_reason_and_shows_in_the_list);

@@ -30,7 +30,7 @@ use crate::transfer::import::{ImportError, Report};
 use crate::web::auth::Organiser;
 use crate::web::extract::{OrganiserForm, OrganiserUpload, Path, Upload};
 use crate::web::forms::{InterestBox, PersonFields, boxes, person_fields};
-use crate::web::{AppState, Ctx, Result};
+use crate::web::{AppState, Ctx, Error, Result};
 
 /// Largest CSV file the import page takes, in bytes.
 const IMPORT_MAX: usize = 20 * 1024 * 1024;
@@ -425,6 +425,9 @@ impl AddPage {
 }
 
 async fn new_page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<AddPage> {
+    if !organiser.user.role.can_write() {
+        return Err(Error::Forbidden("adding people needs the organiser or admin role"));
+    }
     let all = state.store.interests().await?;
     Ok(AddPage {
         lang: ctx.lang,
@@ -527,8 +530,11 @@ impl ImportPage {
     }
 }
 
-async fn import_page(ctx: Ctx, organiser: Organiser) -> ImportPage {
-    ImportPage {
+async fn import_page(ctx: Ctx, organiser: Organiser) -> Result<ImportPage> {
+    if !organiser.user.role.can_write() {
+        return Err(Error::Forbidden("importing people needs the organiser or admin role"));
+    }
+    Ok(ImportPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
         p: PeopleTexts::get(ctx.lang),
@@ -536,7 +542,7 @@ async fn import_page(ctx: Ctx, organiser: Organiser) -> ImportPage {
         csrf: organiser.csrf.clone(),
         report: None,
         errors: Vec::new(),
-    }
+    })
 }
 
 /// Imports the uploaded file through [`list::import`] and shows what it did,
@@ -551,7 +557,7 @@ async fn import(
         Upload::File { data, .. } if data.len() <= IMPORT_MAX => {
             match list::import(&state.forum, &organiser.actor(), &data).await {
                 Ok(report) => {
-                    let mut page = import_page(ctx, organiser).await;
+                    let mut page = import_page(ctx, organiser).await?;
                     page.report = Some(ImportReport::of(lang, report));
                     return Ok(page.into_response());
                 }
@@ -562,7 +568,7 @@ async fn import(
         Upload::File { .. } | Upload::TooLarge => p.import_too_large.to_owned(),
         Upload::Missing => p.import_choose.to_owned(),
     };
-    let mut page = import_page(ctx, organiser).await;
+    let mut page = import_page(ctx, organiser).await?;
     page.errors = vec![("file", refusal)];
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
