@@ -223,6 +223,9 @@ async fn a_copied_meeting_is_a_draft_with_the_programme_tracks_and_questionnaire
     assert_eq!(app.store().registered_counts(copy).await.unwrap().total(), 0, "no registrations come along");
     assert_eq!(app.store().registered_counts(id).await.unwrap().total(), 1, "the original keeps its own");
     assert_eq!(audit(&app, "meeting.copy").await, ["Dialogforum 44: Data på tværs"]);
+    let admin = app.sign_in_as("admin@forum.example", Role::Admin).await;
+    let log = admin.page("/admin/audit").await;
+    assert!(log.contains("Møde kopieret som start på det næste"), "{log}");
 
     // The API copies too, answering 201 with the draft.
     let res = app.api(&token).act(&format!("/meetings/{id}/copy")).await;
