@@ -27,6 +27,6 @@ pub use meeting_rules::{Broken, MeetingField, MeetingShape, is_track_key, seatin
 pub use period::{Period, PeriodError};
 pub use seating::{Allocation, DrawSeed, Reason, ReasonError, Seating};
 pub use text::{Name, Note, ParseError, SingleLine, name_key, search_fold};
-pub use time::{MEETING_YEARS, Timestamp, copenhagen, is_meeting_time, link_expiry, shifted};
+pub use time::{MEETING_YEARS, Timestamp, copenhagen, is_meeting_time, link_expiry, shifted, weeks_on, weeks_to_next};
 pub use token::{Token, TokenHash, TokenPurpose};
 pub use user::{PersonStatus, Role, Suppression};

@@ -45,9 +45,39 @@ pub fn link_expiry(ends_at: Timestamp) -> Timestamp {
     shifted(ends_at, jiff::SignedDuration::from_hours(24 * 30))
 }
 
+/// How many whole weeks a copy of a meeting that started at `starts_at` is
+/// moved so that it starts after `now`: at least one, so a copy never lands
+/// on the day of the meeting it was made from.
+#[must_use]
+pub fn weeks_to_next(starts_at: Timestamp, now: Timestamp) -> i64 {
+    let week = 7 * 24 * 3600;
+    let behind = now.as_second() - starts_at.as_second();
+    if behind < 0 { 1 } else { behind / week + 1 }
+}
+
+/// `t` moved `weeks` weeks on in Copenhagen time, so the clock time stays the
+/// same across a change to or from summer time; held as it is if that would
+/// leave the calendar.
+#[must_use]
+pub fn weeks_on(t: Timestamp, weeks: i64) -> Timestamp {
+    t.to_zoned_datetime(copenhagen()).checked_add(jiff::Span::new().weeks(weeks)).map_or(t, |z| z.timestamp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_moves_whole_weeks_past_now_keeping_the_clock_time() {
+        let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let start = at("2026-10-20T09:00:00+02:00");
+        assert_eq!(weeks_to_next(start, at("2026-10-01T00:00:00Z")), 1, "a future meeting moves one week");
+        let weeks = weeks_to_next(start, at("2026-11-04T12:00:00Z"));
+        assert_eq!(weeks, 3);
+        let moved = weeks_on(start, weeks);
+        assert_eq!(moved, at("2026-11-10T09:00:00+01:00"), "09.00 in winter time as in summer time");
+        assert!(moved > at("2026-11-04T12:00:00Z"));
+    }
 
     #[test]
     fn shifting_past_the_end_of_time_holds_at_the_end_instead_of_panicking() {

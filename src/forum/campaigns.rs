@@ -6,9 +6,11 @@
 use super::{Forum, Refusal, Result};
 use crate::domain::{CampaignId, Email, MeetingId, Timestamp, UserId};
 use crate::i18n::Lang;
-use crate::mail::compose::campaign::test_invitation;
+use crate::mail::compose::campaign::{count_invitees, count_recipients, test_invitation};
+use crate::mail::compose::evaluations::{KIND as EVALUATION, REMINDER_KIND as EVALUATION_REMINDER};
 use crate::store::audit::{self, Actor, Entry, record_on_meeting};
 use crate::store::campaigns::{NewCampaign, Target, insert_campaign};
+use crate::store::evaluations::{attendees, non_responders};
 use crate::store::meetings::{Meeting, set_invitation_message};
 use crate::store::now;
 use crate::store::outbox::enqueue_many;
@@ -41,6 +43,33 @@ pub async fn invite(
     tx.commit().await?;
     forum.campaign_wake.notify_one();
     Ok(id)
+}
+
+/// How many a mailing of `kind` about `meeting` to `target` would reach if
+/// it went now: for one still waiting for its time, what the organisers' list
+/// shows instead of its progress. An invitation leaves out those already on
+/// the meeting; an evaluation goes to those who attended, its reminder to
+/// those of them who have not answered.
+///
+/// # Errors
+/// The database failed.
+pub async fn expected_reach(forum: &Forum, kind: &str, meeting: Option<MeetingId>, target: &Target) -> Result<usize> {
+    let n = match (kind, meeting) {
+        ("invitation", Some(id)) => count_invitees(&forum.store, &forum.store.meeting(id).await?, target).await?,
+        (k, Some(id)) if k == EVALUATION || k == EVALUATION_REMINDER => {
+            let mut tx = forum.store.begin().await?;
+            let n = if k == EVALUATION {
+                attendees(&mut tx, id).await?.len()
+            } else {
+                non_responders(&mut tx, id).await?.len()
+            };
+            // Only read: nothing to keep.
+            drop(tx);
+            n
+        }
+        _ => count_recipients(&forum.store, target).await?,
+    };
+    Ok(n)
 }
 
 /// Whether people may be invited to `meeting` now: only while it takes answers.

@@ -1,12 +1,13 @@
 //! The mailing list: joining by the form and confirming by the link, leaving,
-//! an organiser adding a person, changing one and erasing one. Each runs in
-//! one transaction with its audit entry.
+//! an organiser adding a person (by the API or by hand with a reason),
+//! importing a list, changing one and erasing one. Each runs in one
+//! transaction with its audit entry.
 
 use jiff::SignedDuration;
 
 use super::{Forum, Refusal, Result};
 use crate::config::Security;
-use crate::domain::{Email, Name, PersonId, Timestamp, Token};
+use crate::domain::{Email, Name, Note, PersonId, Timestamp, Token};
 use crate::i18n::Lang;
 use crate::mail::compose::notices::{self, To};
 use crate::store::audit::{Actor, Entry, record_on_person, record_read};
@@ -15,6 +16,7 @@ use crate::store::rate;
 use crate::store::subscribers::{self, Changes, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
 use crate::store::subscriptions::{self, Consent, Signup};
 use crate::store::{StoreError, WriteTx, suppression};
+use crate::transfer::import::{self, ImportError, Report};
 
 /// Answers a sign-up from the form: a confirmation mail to a new address, a
 /// "you are already on the list" mail to a known one, within the per-address
@@ -162,6 +164,52 @@ pub async fn leave(forum: &Forum, person: PersonId) -> Result<()> {
 /// [`Refusal::Suppressed`] when the address's owner left the list or was
 /// erased; [`Refusal::AddressKnown`] when the address is on the list already.
 pub async fn add(forum: &Forum, who: &Actor, new: &NewSubscriber, consent: &Consent) -> Result<PersonId> {
+    add_with(forum, who, new, consent, "").await
+}
+
+/// Adds `new` by hand from the organisers' pages: confirmed at once, as an
+/// addition through the API is, so no confirmation mail goes out. The
+/// organiser's `reason` is the basis of the consent, kept with it and in the
+/// audit entry.
+///
+/// # Errors
+/// As [`add`].
+pub async fn add_by_hand(forum: &Forum, who: &Actor, new: &NewSubscriber, reason: &Note) -> Result<PersonId> {
+    let by = match who {
+        Actor::User { id, .. } => format!("organiser account {id}"),
+        Actor::Person(_) | Actor::System(_) => "the service".to_owned(),
+    };
+    let consent = Consent {
+        text: format!(
+            "Tilføjet af en arrangør, der har samtykket på personens vegne. Begrundelse: {}",
+            reason.as_str()
+        ),
+        version: "organiser".into(),
+        method: "web",
+        proof: format!("organisers' pages, {by}"),
+    };
+    add_with(forum, who, new, &consent, reason.as_str()).await
+}
+
+/// Imports a CSV file of people by the rules of [`import::subscribers`]
+/// (the same as the command line's and the API's), as organiser `who`.
+///
+/// # Errors
+/// [`ImportError::File`] for a file that cannot be read as a list;
+/// [`ImportError::Store`] when the database failed (nothing is imported).
+pub async fn import(forum: &Forum, who: &Actor, data: &[u8]) -> std::result::Result<Report, ImportError> {
+    let report = import::subscribers(&forum.store, data, who, |_| {}).await?;
+    tracing::info!(imported = report.imported, rejected = report.rejected.len(), "people imported from a file");
+    Ok(report)
+}
+
+async fn add_with(
+    forum: &Forum,
+    who: &Actor,
+    new: &NewSubscriber,
+    consent: &Consent,
+    detail: &str,
+) -> Result<PersonId> {
     let mut tx = forum.store.begin().await?;
     if let Some(reason) = suppression::check(&mut tx, &new.email).await? {
         return Err(Refusal::Suppressed(reason).into());
@@ -171,7 +219,7 @@ pub async fn add(forum: &Forum, who: &Actor, new: &NewSubscriber, consent: &Cons
         Err(StoreError::Conflict(_)) => return Err(Refusal::AddressKnown.into()),
         Err(e) => return Err(e.into()),
     };
-    record_on_person(&mut tx, who, "subscriber.create", id, "", Some(1)).await?;
+    record_on_person(&mut tx, who, "subscriber.create", id, detail, Some(1)).await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -1,19 +1,23 @@
-//! Creating a meeting, changing it and moving it through its life (and back,
-//! when it was marked held or closed by mistake), with the mail each step
-//! owes the people on it; and its materials.
+//! Creating a meeting (or copying one as the start of the next), changing it
+//! and moving it through its life (and back, when it was marked held or
+//! closed by mistake), with the mail each step owes the people on it; and
+//! its materials.
 
 use uuid::Uuid;
 
 use super::{Forum, Refusal, Result};
 use crate::domain::{
-    Broken, MeetingField, MeetingId, MeetingShape, MeetingStatus, MoveRefused, Note, seating_change_after_draw,
+    Broken, MeetingField, MeetingId, MeetingShape, MeetingStatus, MoveRefused, Note, Seating, Timestamp,
+    seating_change_after_draw, weeks_on, weeks_to_next,
 };
 use crate::mail::compose::changes::{Change, queue_change};
 use crate::store::StoreError;
 use crate::store::audit::{Actor, record_on_meeting};
+use crate::store::evaluations::copy_questionnaire;
 use crate::store::materials::{delete_material, insert_material};
 use crate::store::meetings::{
-    Meeting, NewMeeting, insert_meeting, move_back, move_status, replace_tracks, update_meeting, update_meeting_details,
+    Meeting, NewMeeting, ProgrammeItem, insert_meeting, invitation_message_in, move_back, move_status, replace_tracks,
+    set_invitation_message, update_meeting, update_meeting_details,
 };
 
 /// Adds a file to meeting `id`'s materials under `filename`.
@@ -71,6 +75,80 @@ pub async fn create(forum: &Forum, who: &Actor, new: &NewMeeting) -> Result<Meet
     record_on_meeting(&mut tx, who, "meeting.create", id, &new.title, None).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// What marks the title of a copy, until the organiser gives it its own.
+pub const COPY_MARK: &str = " (kopi)";
+
+/// Copies meeting `id` as the start of the next one: its texts, format and
+/// venue, tracks, programme, personal invitation text and questionnaire, as
+/// a draft with the title marked and without a number. Its times move on by
+/// whole weeks until it starts after now, for the organiser to set; nothing
+/// of the people on the original (registrations, mail, evaluation answers)
+/// or of its status, draw and report comes along. Audited on the copy.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such meeting; [`Refusal::Broken`]
+/// when the moved times leave the years meetings may take place in.
+pub async fn copy(forum: &Forum, who: &Actor, id: MeetingId) -> Result<MeetingId> {
+    let from = forum.store.meeting(id).await?;
+    let weeks = weeks_to_next(from.starts_at, crate::store::now());
+    let on = |t: Timestamp| weeks_on(t, weeks);
+    let new = NewMeeting {
+        number: None,
+        title: format!("{}{COPY_MARK}", from.title),
+        description: from.description.clone(),
+        themes: from.themes.clone(),
+        starts_at: on(from.starts_at),
+        ends_at: on(from.ends_at),
+        format: from.format,
+        venue: from.venue.clone(),
+        online_url: from.online_url.clone(),
+        capacity: from.capacity,
+        per_organisation_limit: from.per_organisation_limit,
+        registration_deadline: from.registration_deadline.map(on),
+        status: MeetingStatus::Draft,
+        tracks: from.tracks.clone(),
+        programme: from
+            .programme
+            .iter()
+            .map(|p| ProgrammeItem {
+                starts_at: p.starts_at.map(on),
+                ends_at: p.ends_at.map(on),
+                cancelled: false,
+                ..p.clone()
+            })
+            .collect(),
+        seating: Seating {
+            registration_opens_at: from.seating.registration_opens_at.map(on),
+            allocation: from.seating.allocation,
+            applications_close_at: from.seating.applications_close_at.map(on),
+        },
+    };
+    keeps_the_rules(&new.shape(), &[])?;
+    let mut tx = forum.store.begin().await?;
+    let copy = insert_meeting(&mut tx, &new).await?;
+    let message = invitation_message_in(&mut tx, id).await?;
+    if !message.is_empty() {
+        set_invitation_message(&mut tx, copy, &message).await?;
+    }
+    copy_questionnaire(&mut tx, id, copy).await?;
+    record_on_meeting(&mut tx, who, "meeting.copy", copy, &from.title, None).await?;
+    tx.commit().await?;
+    Ok(copy)
+}
+
+/// Whether meeting `m` may go where `to` leads as it stands: a draft going
+/// public must be complete (a virtual one needs its link). Pages ask before
+/// they show a confirm step.
+///
+/// # Errors
+/// [`Refusal::Broken`] naming what is missing.
+pub fn ready_for(m: &Meeting, to: MeetingStatus) -> Result<()> {
+    if m.status == MeetingStatus::Draft && to.is_public() {
+        keeps_the_rules(&MeetingShape { status: to, ..m.shape() }, &[])?;
+    }
+    Ok(())
 }
 
 /// Refuses details that break a meeting rule, but for those in `already`.
@@ -163,10 +241,7 @@ pub async fn transition(forum: &Forum, who: &Actor, id: MeetingId, to: MeetingSt
     }
     let seen = forum.store.meeting(id).await?;
     may_move(&seen, to)?;
-    // A draft going public must be complete (a virtual one needs its link).
-    if seen.status == MeetingStatus::Draft && to.is_public() {
-        keeps_the_rules(&MeetingShape { status: to, ..seen.shape() }, &[])?;
-    }
+    ready_for(&seen, to)?;
     let mut tx = forum.store.begin().await?;
     if let Err(e) = move_status(&mut tx, id, to).await? {
         return Err(Refusal::Transition { from: e.from, to: e.to }.into());
@@ -201,6 +276,14 @@ pub async fn cancel(forum: &Forum, who: &Actor, id: MeetingId, note: &Note) -> R
     Ok(forum.store.meeting(id).await?)
 }
 
+/// Where [`reopen`] would take `m` now: open while answers are still due,
+/// closed after; `None` when it is neither held nor closed.
+#[must_use]
+pub fn reopens_to(m: &Meeting) -> Option<MeetingStatus> {
+    let answers_due = crate::store::now() <= m.registration_deadline.unwrap_or(m.starts_at);
+    m.status.reopened(answers_due)
+}
+
 /// Undoes a meeting marked held, or closed for answers, by mistake: moves it
 /// back where [`MeetingStatus::reopened`] says, with an audit entry naming
 /// both statuses. Returns the meeting as it now is.
@@ -210,8 +293,7 @@ pub async fn cancel(forum: &Forum, who: &Actor, id: MeetingId, note: &Note) -> R
 /// [`Refusal::Stale`] when its status changed meanwhile.
 pub async fn reopen(forum: &Forum, who: &Actor, id: MeetingId) -> Result<Meeting> {
     let seen = forum.store.meeting(id).await?;
-    let answers_due = crate::store::now() <= seen.registration_deadline.unwrap_or(seen.starts_at);
-    let Some(to) = seen.status.reopened(answers_due) else {
+    let Some(to) = reopens_to(&seen) else {
         return Err(Refusal::Transition { from: seen.status, to: MeetingStatus::Open }.into());
     };
     let mut tx = forum.store.begin().await?;

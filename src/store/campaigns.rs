@@ -642,17 +642,32 @@ impl Store {
 
     /// The most recent campaigns, latest first, each with its progress and
     /// the title of its meeting.
-    pub async fn recent_campaigns(&self, limit: i64) -> Result<Vec<(Progress, Option<String>)>> {
-        type Row = (Uuid, String, Option<Uuid>, String, i64, i32, i64, i64, i64, Option<String>, i32, Option<String>);
+    pub async fn recent_campaigns(&self, limit: i64) -> Result<Vec<(Progress, Option<String>, Option<Target>)>> {
+        type Row = (
+            Uuid,
+            String,
+            Option<Uuid>,
+            String,
+            i64,
+            i32,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            i32,
+            Option<String>,
+            Json<serde_json::Value>,
+        );
         let rows: Vec<Row> = on_pool!(self, |db| {
             sqlx::query_as(
                 "select c.id, c.kind, c.meeting_id, c.state, c.scheduled_at, c.total, \
                  count(case when o.status in ('queued', 'sending') then 1 end), \
                  count(case when o.status = 'sent' then 1 end), \
-                 count(case when o.status = 'failed' then 1 end), m.title, c.attempts, c.failure \
+                 count(case when o.status = 'failed' then 1 end), m.title, c.attempts, c.failure, c.audience \
                  from campaign c left join outbox o on o.campaign_id = c.id \
                  left join meeting m on m.id = c.meeting_id \
-                 group by c.id, c.kind, c.meeting_id, c.state, c.scheduled_at, c.total, m.title, c.attempts, c.failure \
+                 group by c.id, c.kind, c.meeting_id, c.state, c.scheduled_at, c.total, m.title, c.attempts, \
+                 c.failure, c.audience \
                  order by c.scheduled_at desc, c.id desc limit $1",
             )
             .bind(limit)
@@ -661,7 +676,7 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, kind, meeting, state, at, total, queued, sent, failed, title, attempts, failure)| {
+            .map(|(id, kind, meeting, state, at, total, queued, sent, failed, title, attempts, failure, audience)| {
                 let progress = Progress {
                     id: CampaignId::from_uuid(id),
                     kind,
@@ -675,7 +690,7 @@ impl Store {
                     attempts,
                     failure,
                 };
-                (progress, title)
+                (progress, title, serde_json::from_value(audience.0).ok())
             })
             .collect())
     }

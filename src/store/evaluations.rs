@@ -331,6 +331,25 @@ async fn ensure(tx: &mut WriteTx, meeting: MeetingId) -> Result<()> {
     Ok(())
 }
 
+/// Gives meeting `to` the questionnaire of meeting `from`, if it has one of
+/// its own (otherwise `to` keeps the standard one): the questions, whether
+/// answers are anonymous and whether free texts are held; nothing sent or
+/// answered.
+pub async fn copy_questionnaire(tx: &mut WriteTx, from: MeetingId, to: MeetingId) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into evaluation (meeting_id, questions, anonymous, hold_texts, created_at, updated_at) \
+             select $2, questions, anonymous, hold_texts, $3, $3 from evaluation where meeting_id = $1",
+        )
+        .bind(from.uuid())
+        .bind(to.uuid())
+        .bind(db_time(now()))
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
 /// Marks the evaluation sent, with its closing and reminder times; false when
 /// it was sent before (nothing changes then).
 pub async fn mark_sent(

@@ -23,7 +23,7 @@ use std::io::Read;
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-use crate::domain::{Email, Name, PersonStatus};
+use crate::domain::{Email, Name, ParseError, PersonStatus, Suppression};
 use crate::i18n::Lang;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::people::{ConsentRecord, NewPerson, insert_person_if_new};
@@ -34,7 +34,58 @@ use crate::store::{Store, StoreError, suppression};
 pub struct Reject {
     /// The line number in the file, counting the header as line 1.
     pub line: u64,
+    /// Why, in English (the API and the command line).
     pub reason: String,
+    /// Why, to be said in the reader's language ([`Why::said`]).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub why: Why,
+}
+
+impl Reject {
+    fn new(line: u64, why: Why) -> Self {
+        Self { line, reason: why.said(Lang::En), why }
+    }
+}
+
+/// Why a line was not imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// The CSV reader could not read the line (its English explanation).
+    Unreadable(String),
+    Email(ParseError),
+    Name(ParseError),
+    Organisation(ParseError),
+    /// The address stands on an earlier line, which is kept.
+    Repeated {
+        first: u64,
+    },
+    /// The address's owner left the list or was erased.
+    Suppressed(Suppression),
+}
+
+impl Why {
+    /// The reason in `lang`, naming the column it concerns.
+    #[must_use]
+    pub fn said(&self, lang: Lang) -> String {
+        let en = lang == Lang::En;
+        match self {
+            Self::Unreadable(e) if en => format!("unreadable line: {e}"),
+            Self::Unreadable(e) => format!("linjen kan ikke læses ({e})"),
+            Self::Email(e) if en => format!("email: {e}"),
+            Self::Email(e) => format!("e-mail: {}", lang.refused(*e)),
+            Self::Name(e) if en => format!("name: {e}"),
+            Self::Name(e) => format!("navn: {}", lang.refused(*e)),
+            Self::Organisation(e) if en => format!("organisation: {e}"),
+            Self::Organisation(e) => format!("organisation: {}", lang.refused(*e)),
+            Self::Repeated { first } if en => {
+                format!("the address appears earlier in the file (line {first}); the first is kept")
+            }
+            Self::Repeated { first } => format!("adressen står tidligere i filen (linje {first}); den første beholdes"),
+            Self::Suppressed(s) if en => format!("email: {}", lang.suppression(*s)),
+            Self::Suppressed(s) => format!("e-mail: {}", lang.suppression(*s)),
+        }
+    }
 }
 
 /// What an import did.
@@ -48,12 +99,45 @@ pub struct Report {
 /// Why a file could not be imported at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// The file itself is unusable (no usable header row, unreadable); the text says why.
+    /// The file itself is unusable (no usable header row, unreadable).
     #[error("{0}")]
-    File(String),
+    File(FileProblem),
     /// The database failed; nothing was imported.
     #[error("the database failed; nothing was imported")]
     Store(#[from] StoreError),
+}
+
+/// What makes a whole file unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileProblem {
+    /// It could not be read (the reader's English explanation).
+    #[error("reading the CSV file: {0}")]
+    Unreadable(String),
+    /// The header row could not be read.
+    #[error("reading the header row: {0}")]
+    Header(String),
+    /// The header row lacks a required column; `found` lists what it names.
+    #[error(
+        "the header row must name the columns email, name and organisation \
+         (or e-mail/mail, navn and virksomhed/firma; found: {found})"
+    )]
+    Columns { found: String },
+}
+
+impl FileProblem {
+    /// What is wrong with the file, in `lang`.
+    #[must_use]
+    pub fn said(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (_, Lang::En) => self.to_string(),
+            (Self::Unreadable(e), Lang::Da) => format!("Filen kan ikke læses ({e})."),
+            (Self::Header(e), Lang::Da) => format!("Første linje kan ikke læses ({e})."),
+            (Self::Columns { found }, Lang::Da) => format!(
+                "Første linje skal navngive kolonnerne e-mail, navn og organisation \
+                 (eller email/mail, name og virksomhed/firma). Filen har: {found}"
+            ),
+        }
+    }
 }
 
 /// Largest file read, in bytes.
@@ -97,7 +181,7 @@ pub async fn subscribers(
     input
         .take(MAX_BYTES)
         .read_to_end(&mut bytes)
-        .map_err(|e| ImportError::File(format!("reading the CSV file: {e}")))?;
+        .map_err(|e| ImportError::File(FileProblem::Unreadable(e.to_string())))?;
     let (text, encoding) = decode(&bytes);
     // Interests by key and by either title, so that a file may use the words people see.
     let mut interest_keys: HashMap<String, String> = HashMap::new();
@@ -117,8 +201,7 @@ pub async fn subscribers(
     let mut tx = store.begin().await?;
     for (line, person) in &people {
         if let Some(reason) = suppression::check(&mut tx, &person.email).await? {
-            let reason = format!("email: {}", Lang::En.suppression(reason));
-            report.rejected.push(Reject { line: *line, reason });
+            report.rejected.push(Reject::new(*line, Why::Suppressed(reason)));
             continue;
         }
         if insert_person_if_new(&mut tx, person, Some(&consent)).await?.1 {
@@ -189,14 +272,11 @@ fn read_people(
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| ImportError::File(format!("reading the header row: {e}")))?.clone();
+    let headers = reader.headers().map_err(|e| ImportError::File(FileProblem::Header(e.to_string())))?.clone();
     let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().to_lowercase().as_str()));
     let (Some(email_col), Some(name_col), Some(org_col)) = (column(EMAIL), column(NAME), column(ORGANISATION)) else {
-        return Err(ImportError::File(format!(
-            "the header row must name the columns email, name and organisation \
-             (or e-mail/mail, navn and virksomhed/firma; found: {})",
-            headers.iter().collect::<Vec<_>>().join(", ")
-        )));
+        let found = headers.iter().collect::<Vec<_>>().join(", ");
+        return Err(ImportError::File(FileProblem::Columns { found }));
     };
     let interests_col = column(INTERESTS);
 
@@ -214,7 +294,7 @@ fn read_people(
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(rows + 1, |p| lines.of(p.byte()));
-                report.rejected.push(Reject { line, reason: format!("unreadable line: {e}") });
+                report.rejected.push(Reject::new(line, Why::Unreadable(e.to_string())));
                 continue;
             }
         };
@@ -225,27 +305,23 @@ fn read_people(
         }
         let field = |col: usize| record.get(col).unwrap_or("");
         let parsed = Email::parse(field(email_col))
-            .map_err(|e| format!("email: {e}"))
-            .and_then(|email| Ok((email, Name::parse(field(name_col)).map_err(|e| format!("name: {e}"))?)))
+            .map_err(Why::Email)
+            .and_then(|email| Ok((email, Name::parse(field(name_col)).map_err(Why::Name)?)))
             .and_then(|(email, name)| {
                 let org = field(org_col);
-                let organisation = if org.is_empty() {
-                    None
-                } else {
-                    Some(Name::parse(org).map_err(|e| format!("organisation: {e}"))?)
-                };
+                let organisation =
+                    if org.is_empty() { None } else { Some(Name::parse(org).map_err(Why::Organisation)?) };
                 Ok((email, name, organisation))
             });
         let (email, name, organisation) = match parsed {
             Ok(p) => p,
-            Err(reason) => {
-                report.rejected.push(Reject { line, reason });
+            Err(why) => {
+                report.rejected.push(Reject::new(line, why));
                 continue;
             }
         };
-        if let Some(first) = first_line.get(&email) {
-            let reason = format!("the address appears earlier in the file (line {first}); the first is kept");
-            report.rejected.push(Reject { line, reason });
+        if let Some(&first) = first_line.get(&email) {
+            report.rejected.push(Reject::new(line, Why::Repeated { first }));
             continue;
         }
         first_line.insert(email.clone(), line);

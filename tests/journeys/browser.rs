@@ -20,6 +20,7 @@ use std::time::Duration;
 use common::smtp::{Received, SmtpServer};
 use common::{Engine, TestApp};
 use dialogforum::domain::Role;
+use fantoccini::actions::InputSource as _;
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -764,6 +765,8 @@ async fn cancelling_with_a_message_and_reopening_a_meeting_held_by_mistake_by_ke
     assert!(b.text().await.contains("Mødet er markeret som afholdt."), "{}", b.text().await);
     b.check("da").await;
     b.press("form[action$='/reopen'] button[type='submit']").await;
+    assert!(b.text().await.contains("Genåbn mødet?"), "{}", b.text().await);
+    b.press("#confirm button[type='submit']").await;
     assert!(b.text().await.contains("Mødet er genåbnet."), "{}", b.text().await);
     b.check("da").await;
     let m: Value = app.api(&token).get(&format!("/meetings/{second}")).await.json().await.unwrap();
@@ -926,3 +929,88 @@ async fn a_report_is_written_approved_and_published_and_the_year_read_by_keyboar
     app.stop().await;
 }
 both_engines!(a_report_is_written_approved_and_published_and_the_year_read_by_keyboard_alone);
+
+async fn importing_a_list_and_adding_a_person_from_the_pages_by_keyboard_alone(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let file = std::env::temp_dir().join(format!("dialogforum-import-{}.csv", uuid::Uuid::now_v7()));
+    let csv =
+        "Navn;E-mail;Virksomhed\r\nÅse Ørsted;aase@nordlys.example;Nordlys IT A/S\r\nBo Boesen;bo@;Fjord Data\r\n";
+    std::fs::write(&file, csv).unwrap();
+
+    let mut b = Browser::start().await;
+    let people = format!("{}/admin/people", app.base);
+    b.goto(&people).await;
+    b.sign_in("sekretariat@kl.example").await;
+    b.goto(&people).await;
+    b.press("a[href='/admin/people/import']").await;
+    b.check("da").await;
+    let input = b.tab_to("#file").await;
+    input.send_keys(file.to_str().unwrap()).await.unwrap();
+    // A file field takes whatever is typed into it as a path: the Tab that
+    // leaves it goes to the keyboard itself.
+    let tab = fantoccini::actions::KeyActions::new("keyboard".to_owned())
+        .then(fantoccini::actions::KeyAction::Down { value: Key::Tab.into() })
+        .then(fantoccini::actions::KeyAction::Up { value: Key::Tab.into() });
+    b.client.perform_actions(tab).await.unwrap();
+    b.press("form[action='/admin/people/import'] button[type='submit']").await;
+    let text = b.text().await;
+    assert!(text.contains("Resultat af importen") && text.contains("Linjer, der blev sprunget over"), "{text}");
+    assert!(text.contains("3\te-mail: Skriv en gyldig e-mailadresse"), "{text}");
+    b.check("da").await;
+    b.screenshot("import-report").await;
+
+    // The person imported is on the list, and her page shows how she came there.
+    b.goto(&format!("{people}?q=nordlys")).await;
+    b.press("td a[href^='/admin/people/']").await;
+    assert!(b.text().await.contains("Import af en liste"), "{}", b.text().await);
+    b.check("da").await;
+    // Adding by hand: the form passes, and without a reason it says so by the field.
+    b.goto(&people).await;
+    b.press("a[href='/admin/people/new']").await;
+    b.check("da").await;
+    b.type_into("#name", "Mette Jensen").await;
+    b.type_into("#email", "mette@energi.example").await;
+    b.press("form[action='/admin/people/new'] button[type='submit']").await;
+    assert!(b.text().await.contains("Skriv hvorfor personen tilføjes."), "{}", b.text().await);
+    b.check("da").await;
+    b.type_into("#reason", "Bad om det ved mødet i marts.").await;
+    b.press("form[action='/admin/people/new'] button[type='submit']").await;
+    assert!(b.text().await.contains("Personen er tilføjet til listen."), "{}", b.text().await);
+    b.check("da").await;
+    std::fs::remove_file(&file).unwrap();
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(importing_a_list_and_adding_a_person_from_the_pages_by_keyboard_alone);
+
+async fn copying_a_meeting_by_keyboard_alone(engine: Engine) {
+    let (app, token) = TestApp::with_token(engine, "sekretariat@kl.example", Role::Organiser).await;
+    let body = json!({
+        "title": "Dialogforum 46: Grøn it", "number": 46,
+        "starts_at": "2030-09-01T09:00:00+02:00", "ends_at": "2030-09-01T12:00:00+02:00",
+        "format": "physical", "venue": "KL-huset",
+        "tracks": [{"key": "buy", "title": "Indkøb"}],
+        "programme": [{"starts_at": "2030-09-01T09:30:00+02:00", "ends_at": "2030-09-01T10:00:00+02:00",
+                       "title": "Krav til strømforbrug", "track": "buy"}]
+    });
+    let id = app.api(&token).published_meeting(&body).await;
+    let mut b = Browser::start().await;
+    let page = format!("{}/admin/meetings/{id}", app.base);
+    b.goto(&page).await;
+    b.sign_in("sekretariat@kl.example").await;
+    b.goto(&page).await;
+    b.press(&format!("form[action='/admin/meetings/{id}/copy'] button[type='submit']")).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Dette er en kopi, gemt som kladde.") && text.contains("Dialogforum 46: Grøn it (kopi)"),
+        "{text}"
+    );
+    assert!(text.contains("Krav til strømforbrug") && text.contains("Kladde"), "{text}");
+    assert!(!b.path().await.contains(&id), "the copy is a meeting of its own");
+    b.check("da").await;
+    b.screenshot("meeting-copy").await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(copying_a_meeting_by_keyboard_alone);

@@ -301,6 +301,8 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         "/admin/campaigns".to_owned(),
         "/admin/people".to_owned(),
         format!("/admin/people/{person}"),
+        "/admin/people/new".to_owned(),
+        "/admin/people/import".to_owned(),
         "/admin/organisations".to_owned(),
         "/admin/interests".to_owned(),
         "/admin/exports".to_owned(),

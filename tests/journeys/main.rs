@@ -10,6 +10,7 @@ mod common;
 mod browser;
 mod dossier;
 mod evaluations;
+mod everyday;
 mod exports;
 mod foundation;
 mod hardening;

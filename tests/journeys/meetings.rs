@@ -197,7 +197,7 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
     assert!(html.contains(r#"value="published""#) && !html.contains(r#"value="archived""#), "{html}");
     assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "archived")]).await.status(), 409);
     for to in ["published", "closed"] {
-        let res = http.post_form(&status, &[("csrf", csrf.as_str()), ("to", to)]).await;
+        let res = http.post_form(&status, &[("csrf", csrf.as_str()), ("to", to), ("confirm", "yes")]).await;
         assert_eq!(res.status(), 303, "to {to}");
         assert_eq!(app.store().meeting(id).await.unwrap().status.as_str(), to);
     }
@@ -229,7 +229,9 @@ async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engin
     let id = create_meeting(&app, &http, &csrf, "22", "2027-05-06").await;
     let page = format!("{}/admin/meetings/{id}", app.base);
     assert_eq!(
-        http.post_form(format!("{page}/status"), &[("csrf", csrf.as_str()), ("to", "published")]).await.status(),
+        http.post_form(format!("{page}/status"), &[("csrf", csrf.as_str()), ("to", "published"), ("confirm", "yes")])
+            .await
+            .status(),
         303
     );
     add_person(app.store(), "anna@nordlys.example", "Anna Bøgh", "Nordlys IT", PersonStatus::Confirmed).await;
@@ -356,7 +358,10 @@ async fn the_invitation_page_counts_like_the_send_previews_tests_and_sends_a_per
     let asked: Vec<_> = form.iter().copied().chain([("action", "send")]).collect();
     assert_eq!(http.post_form(&page, &asked).await.status(), 409);
     let status = format!("{}/admin/meetings/{id}/status", app.base);
-    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
+    assert_eq!(
+        http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published"), ("confirm", "yes")]).await.status(),
+        303
+    );
     let html = text(send_invitations(&http, &page, &form).await.1, 200).await;
     assert!(html.contains("2 invitationer sendes nu"), "{html}");
     let msgs = smtp.wait_for(3, 20).await;
@@ -408,7 +413,10 @@ async fn an_invitation_waits_for_a_confirmation_naming_its_audience_and_a_second
     let energi = energi.to_string();
     let id = create_meeting(&app, &http, &csrf, "23", "2027-06-03").await;
     let status = format!("{}/admin/meetings/{id}/status", app.base);
-    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
+    assert_eq!(
+        http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published"), ("confirm", "yes")]).await.status(),
+        303
+    );
     let page = format!("{}/admin/meetings/{id}/invitations", app.base);
     let form = [("csrf", csrf.as_str()), ("audience", "organisations"), ("organisations", energi.as_str())];
 
@@ -505,7 +513,10 @@ async fn reminders_reach_the_unanswered_and_the_attending_once_each(engine: Engi
     assert_eq!(dialogforum::mail::compose::reminders::send_due(store, &ctx, settings).await.unwrap(), 0);
 
     let status = format!("{}/admin/meetings/{id}/status", app.base);
-    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
+    assert_eq!(
+        http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published"), ("confirm", "yes")]).await.status(),
+        303
+    );
     app.running.state.campaign_wake.notify_one();
     let msgs = smtp.wait_for(2, 20).await;
 
@@ -548,7 +559,10 @@ async fn materials_and_consenting_organisations_appear_on_the_public_page_after_
     let store = app.store();
     let id = create_meeting(&app, &http, &csrf, "31", "2027-06-10").await;
     let status = format!("{}/admin/meetings/{id}/status", app.base);
-    assert_eq!(http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published")]).await.status(), 303);
+    assert_eq!(
+        http.post_form(&status, &[("csrf", csrf.as_str()), ("to", "published"), ("confirm", "yes")]).await.status(),
+        303
+    );
     let upload = format!("{}/admin/meetings/{id}/materials", app.base);
 
     // A web page named .pdf is refused by the file field; so is a forged form.

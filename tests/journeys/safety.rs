@@ -190,7 +190,14 @@ async fn held_is_refused_before_the_start_and_a_meeting_held_by_mistake_is_reope
     // Reopened on the page: its answers were no longer due, so registration stays closed.
     let html = page.page(&format!("/admin/meetings/{id}")).await;
     assert!(html.contains("Genåbn mødet (markeret som afholdt ved en fejl)"), "{html}");
-    assert_eq!(page.post(&format!("/admin/meetings/{id}/reopen"), &[]).await.status(), 303);
+    let asked = text(page.post(&format!("/admin/meetings/{id}/reopen"), &[]).await, 200).await;
+    assert!(
+        asked.contains("Genåbn mødet?") && asked.contains("Mødet går tilbage til «lukket for tilmelding»"),
+        "{asked}"
+    );
+    assert_eq!(status(&app, id).await, "held", "the first press only asks");
+    let res = page.post(&format!("/admin/meetings/{id}/reopen"), &[("confirm", "yes")]).await;
+    assert_eq!(res.status(), 303);
     assert_eq!(status(&app, id).await, "closed");
     // A closed meeting opens again, in the API.
     let res = app.api(&token).act(&format!("/meetings/{id}/reopen")).await;

@@ -304,6 +304,19 @@ pub async fn count_invitees(store: &Store, meeting: &Meeting, target: &Target) -
     Ok(invitees(store, meeting, target).await?.len())
 }
 
+/// How many a campaign to `target` would reach now: the audience's confirmed
+/// members and the guests, each address once.
+///
+/// # Errors
+/// The database failed.
+pub async fn count_recipients(store: &Store, target: &Target) -> anyhow::Result<usize> {
+    let mut tx = store.begin().await?;
+    let found = recipients_of(&mut tx, target).await?;
+    // Dropped without commit: guests looked up on the way are not kept.
+    drop(tx);
+    Ok(found.len())
+}
+
 /// Who a campaign to `target` would invite to `meeting` now, as
 /// [`count_invitees`] counts them, ordered by address.
 ///

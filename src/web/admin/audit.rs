@@ -237,6 +237,7 @@ pub(crate) fn action(code: &str, lang: Lang) -> String {
         "materials.release.attendees" => ("Materialer frigivet til deltagerne", "Materials released to the attendees"),
         "materials.release.none" => ("Materialer frigivet uden mail", "Materials released without mail"),
         "meeting.create" => ("Møde oprettet", "Meeting created"),
+        "meeting.copy" => ("Møde kopieret som start på det næste", "Meeting copied as the start of the next"),
         "meeting.invitation_message" => ("Invitationstekst ændret", "Invitation text changed"),
         "meeting.programme" => ("Program ændret", "Programme changed"),
         "meeting.reopen" => ("Møde genåbnet", "Meeting reopened"),

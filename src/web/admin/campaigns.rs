@@ -1,6 +1,8 @@
 //! Organiser page for mailings: every campaign (invitations, calendar
-//! updates, evaluations, reminders) with its state and progress, and buttons
-//! to pause, resume or cancel one — the same transitions as the API.
+//! updates, evaluations, reminders) with its meeting, its kind and its
+//! audience in words, its state and progress — or, while it waits for its
+//! time, when it goes and how many it would reach — and buttons to pause,
+//! resume or cancel one: the same transitions as the API.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,11 +11,15 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
 use crate::domain::{CampaignId, Timestamp};
 use crate::forum::{self, campaigns::Move};
 use crate::i18n::{Lang, Texts, texts};
 use crate::mail::deliver::worker::time_to_send;
-use crate::store::campaigns::{EXPANSION_ATTEMPTS, Progress};
+use crate::store::campaigns::{Audience, EXPANSION_ATTEMPTS, Progress, Target};
+use crate::store::meetings::MeetingFilter;
 use crate::web::auth::Organiser;
 use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
@@ -37,6 +43,18 @@ texts! {
         none => "Der er ingen udsendelser endnu.", "There are no mailings yet.";
         caption => "Udsendelser, nyeste først", "Mailings, latest first";
         mailing => "Udsendelse", "Mailing";
+        audience => "Modtagere", "Audience";
+        waiting => "Sendes", "Goes out";
+        recipients => "modtagere", "recipients";
+        recipient => "modtager", "recipient";
+        everyone => "Alle på listen", "Everyone on the list";
+        interests => "Interesser", "Interests";
+        organisations => "Organisationer", "Organisations";
+        attendees_of => "Deltagerne i", "Those who attended";
+        attended => "Dem, der deltog i mødet", "Those who attended the meeting";
+        not_answered => "Deltagere, der ikke har svaret", "Attendees who have not answered";
+        people => "bestemte personer", "chosen people";
+        guests => "gæster", "guests";
         meeting => "Møde", "Meeting";
         when => "Tidspunkt", "Time";
         state => "Status", "State";
@@ -58,6 +76,10 @@ texts! {
 struct Row {
     id: String,
     kind: &'static str,
+    /// Who it goes to, in words.
+    audience: String,
+    /// While it waits for its time: how many it would reach now.
+    expected: Option<String>,
     meeting: String,
     when: String,
     state: &'static str,
@@ -79,6 +101,7 @@ impl Row {
         let kind = match p.kind.as_str() {
             "invitation" => say("Invitation", "Invitation"),
             "evaluation" => say("Evaluering", "Evaluation"),
+            "evaluation_reminder" => say("Påmindelse om evalueringen", "Evaluation reminder"),
             "report" => say("Referat", "Report"),
             "materials" => say("Materialer", "Materials"),
             _ => say("Besked", "Notice"),
@@ -88,6 +111,8 @@ impl Row {
         Self {
             id: p.id.to_string(),
             kind,
+            audience: String::new(),
+            expected: None,
             meeting: meeting.unwrap_or_else(|| "–".to_owned()),
             when: format!("{} {}", lang.date(p.scheduled_at), lang.time(p.scheduled_at)),
             state,
@@ -120,17 +145,91 @@ struct CampaignsPage {
 
 async fn page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<CampaignsPage> {
     let campaigns = state.store.recent_campaigns(SHOWN).await?;
-    let mut rows: Vec<Row> = campaigns.iter().map(|(p, title)| Row::new(ctx.lang, p, title.clone())).collect();
-    estimate_finish(&state, ctx.lang, &campaigns.iter().map(|(p, _)| p).collect::<Vec<_>>(), &mut rows).await?;
+    let names = Names::load(&state, ctx.lang).await?;
+    let c = CampaignTexts::get(ctx.lang);
+    let mut rows = Vec::with_capacity(campaigns.len());
+    for (p, title, target) in &campaigns {
+        let mut row = Row::new(ctx.lang, p, title.clone());
+        row.audience = names.audience(c, &p.kind, target.as_ref());
+        if p.state == "scheduled"
+            && let Some(target) = target
+        {
+            let n = forum::campaigns::expected_reach(&state.forum, &p.kind, p.meeting_id, target).await?;
+            row.expected = Some(format!("{n} {}", if n == 1 { c.recipient } else { c.recipients }));
+        }
+        rows.push(row);
+    }
+    let progress: Vec<&Progress> = campaigns.iter().map(|(p, _, _)| p).collect();
+    estimate_finish(&state, ctx.lang, &progress, &mut rows).await?;
     Ok(CampaignsPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
-        p: CampaignTexts::get(ctx.lang),
+        p: c,
         path: ctx.path,
         csrf: organiser.csrf.clone(),
         can_write: organiser.user.role.can_write(),
         rows,
     })
+}
+
+/// The names an audience is told in: interests, organisations and meetings by id.
+struct Names {
+    interests: HashMap<String, String>,
+    organisations: HashMap<String, String>,
+    meetings: HashMap<String, String>,
+}
+
+impl Names {
+    async fn load(state: &AppState, lang: Lang) -> Result<Self> {
+        let interests = state
+            .store
+            .interests()
+            .await?
+            .into_iter()
+            .map(|i| (i.key, if lang == Lang::En { i.title_en } else { i.title_da }))
+            .collect();
+        let organisations =
+            state.store.organisations().await?.into_iter().map(|o| (o.id.to_string(), o.name)).collect();
+        let meetings = state
+            .store
+            .meetings(MeetingFilter::default())
+            .await?
+            .into_iter()
+            .map(|m| (m.id.to_string(), m.title))
+            .collect();
+        Ok(Self { interests, organisations, meetings })
+    }
+
+    /// "Organisationer: Nordlys IT A/S, Fjord Data ApS + 2 gæster".
+    fn audience(&self, c: &CampaignTexts, kind: &str, target: Option<&Target>) -> String {
+        let named = |map: &HashMap<String, String>, keys: Vec<String>| {
+            keys.iter().map(|k| map.get(k).map_or("–", String::as_str)).collect::<Vec<_>>().join(", ")
+        };
+        let Some(target) = target else { return "–".to_owned() };
+        let mut words = match &target.audience {
+            Some(Audience::All) => c.everyone.to_owned(),
+            Some(Audience::Interests(keys)) => format!("{}: {}", c.interests, named(&self.interests, keys.clone())),
+            Some(Audience::Organisations(ids)) => format!(
+                "{}: {}",
+                c.organisations,
+                named(&self.organisations, ids.iter().map(ToString::to_string).collect())
+            ),
+            Some(Audience::AttendeesOf(ids)) => {
+                format!("{} {}", c.attendees_of, named(&self.meetings, ids.iter().map(ToString::to_string).collect()))
+            }
+            Some(Audience::People(ids)) => format!("{} {}", ids.len(), c.people),
+            None if kind == crate::mail::compose::evaluations::KIND => c.attended.to_owned(),
+            None if kind == crate::mail::compose::evaluations::REMINDER_KIND => c.not_answered.to_owned(),
+            None => String::new(),
+        };
+        if !target.guests.is_empty() {
+            if !words.is_empty() {
+                words.push_str(" + ");
+            }
+            let _ = write!(words, "{} {}", target.guests.len(), c.guests);
+        }
+        if words.is_empty() { "–".to_owned() } else { words }
+    }
 }
 
 /// Sets the expected finish of each mailing that is sending: the mail queued

@@ -25,9 +25,14 @@ pub mod year;
 
 use axum::Router;
 
-pub use meetings::upload_router;
-
+use crate::config::Settings;
 use crate::web::AppState;
+
+/// The routes that take uploads, each with its own body limit: a meeting's
+/// materials and the import of a list of people.
+pub fn upload_router(settings: &Settings) -> Router<AppState> {
+    meetings::upload_router(settings).merge(people::upload_router())
+}
 
 /// Every organiser page but the uploads ([`upload_router`]).
 pub fn router() -> Router<AppState> {

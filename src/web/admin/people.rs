@@ -1,34 +1,57 @@
 //! Organiser pages for people and organisations: searching the register,
-//! reading and editing one person, erasing them, and setting the CVR number
-//! of an organisation. Every search is recorded in the audit log; every
-//! change needs the CSRF token and a role that may write.
+//! adding a person by hand, importing a CSV file with its report line by
+//! line, reading one person with their history (consents, registrations,
+//! mail, bounces), editing and erasing them, and setting the CVR number of
+//! an organisation. Every search is recorded in the audit log; every change
+//! needs the CSRF token and a role that may write.
 
 use askama::Template;
 use askama_web::WebTemplate;
+use std::time::Duration;
+
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use uuid::Uuid;
 
-use crate::domain::{Cvr, CvrError, Name, OrganisationId, PersonId, PersonStatus};
-use crate::forum::list;
+use crate::domain::{Cvr, CvrError, Email, Name, Note, OrganisationId, PersonId, PersonStatus, Timestamp};
+use crate::forum::{ForumError, Refusal, list};
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, Entry};
 use crate::store::from_db_time;
 use crate::store::organisations::{self, Organisation};
-use crate::store::subscribers::{Changes, ConsentData, RegistrationData, Subscriber, SubscriberFilter};
+use crate::store::subscribers::{Changes, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
+use crate::transfer::import::{ImportError, Report};
 use crate::web::auth::Organiser;
-use crate::web::extract::{OrganiserForm, Path};
+use crate::web::extract::{OrganiserForm, OrganiserUpload, Path, Upload};
 use crate::web::forms::{InterestBox, PersonFields, boxes, person_fields};
-use crate::web::{AppState, Ctx, Result};
+use crate::web::{AppState, Ctx, Error, Result};
+
+/// Largest CSV file the import page takes, in bytes.
+const IMPORT_MAX: usize = 20 * 1024 * 1024;
+
+/// The import route, with room for a large list; merged outside the pages'
+/// general body limit.
+pub fn upload_router() -> Router<AppState> {
+    let limit = IMPORT_MAX + 64 * 1024;
+    Router::new()
+        .route("/admin/people/import", post(import))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_mins(5)))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(DefaultBodyLimit::max(limit))
+}
 
 /// Routes of the people and organisation pages.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/people", get(list))
+        .route("/admin/people/new", get(new_page).post(add))
+        .route("/admin/people/import", get(import_page))
         .route("/admin/people/{id}", get(detail).post(save))
         .route("/admin/people/{id}/erase", post(erase))
         .route("/admin/organisations", get(organisations_page))
@@ -71,6 +94,41 @@ texts! {
         cvr_checksum => "Det er ikke et gyldigt CVR-nummer. Tjek cifrene.",
             "This is not a valid CVR number. Check the digits.";
         set_cvr => "Gem CVR-nummer", "Save CVR number";
+        add_title => "Tilføj en person", "Add a person";
+        add_intro => "Personen kommer på listen med det samme, uden en bekræftelsesmail, som når en person tilføjes gennem API'et. Skriv hvorfor: begrundelsen gemmes som grundlaget for samtykket og i loggen.",
+            "The person joins the list at once, without a confirmation mail, as when a person is added through the API. Say why: the reason is kept as the basis of the consent and in the log.";
+        add_button => "Tilføj personen", "Add the person";
+        added => "Personen er tilføjet til listen.", "The person is added to the list.";
+        language => "Sprog i mails", "Language of mails";
+        reason => "Begrundelse", "Reason";
+        reason_hint => "Fx: Bad om at komme på listen ved mødet den 3. marts.",
+            "E.g.: Asked to join the list at the meeting on 3 March.";
+        reason_required => "Skriv hvorfor personen tilføjes.", "Say why the person is added.";
+        address_known => "Adressen er allerede på listen.", "The address is on the list already.";
+        import_title => "Importér personer fra en CSV-fil", "Import people from a CSV file";
+        import_intro => "Første linje navngiver kolonnerne: e-mail, navn og organisation, og gerne interesser (nøgler eller titler adskilt af komma). Semikolon, komma og tabulator fungerer, og filen kan være gemt af Excel. Importerede personer kommer på listen som bekræftede; en adresse, der allerede er på listen, bliver som den er; en adresse, hvis ejer har forladt listen eller er slettet, springes over.",
+            "The first line names the columns: email, name and organisation, and optionally interests (keys or titles separated by commas). Semicolons, commas and tabs work, and the file may be saved by Excel. Imported people join the list as confirmed; an address on the list already is left as it is; an address whose owner left the list or was erased is skipped.";
+        import_file => "CSV-fil", "CSV file";
+        import_button => "Importér", "Import";
+        import_choose => "Vælg en CSV-fil.", "Choose a CSV file.";
+        import_too_large => "Filen er for stor; højst 20 MB.", "The file is too large; at most 20 MB.";
+        import_report => "Resultat af importen", "What the import did";
+        imported => "Tilføjet", "Added";
+        already_known => "Allerede på listen (uændret)", "On the list already (unchanged)";
+        skipped => "Sprunget over", "Skipped";
+        skipped_lines => "Linjer, der blev sprunget over", "Lines skipped";
+        line => "Linje", "Line";
+        why => "Årsag", "Reason";
+        nothing_skipped => "Ingen linjer blev sprunget over.", "No line was skipped.";
+        history => "Historik", "History";
+        mails => "Mails", "Mails";
+        mail_kind => "Mail", "Mail";
+        when => "Tidspunkt", "Time";
+        no_mails => "Ingen mails til personen.", "No mail to the person.";
+        bounces => "Returneret mail og klager", "Returned mail and complaints";
+        no_bounces => "Ingen mail er kommet retur.", "No mail came back.";
+        no_registrations => "Ingen tilmeldinger.", "No registrations.";
+        answered => "Svarede", "Answered";
     }
 }
 
@@ -103,6 +161,7 @@ struct ListPage {
     t: &'static Texts,
     p: &'static PeopleTexts,
     path: String,
+    can_write: bool,
     q: String,
     status: String,
     statuses: [&'static str; 5],
@@ -163,6 +222,7 @@ async fn list(
         t: ctx.lang.texts(),
         p: PeopleTexts::get(ctx.lang),
         path: ctx.path,
+        can_write: organiser.user.role.can_write(),
         q,
         status: status_code.to_owned(),
         statuses: ["pending", "confirmed", "unsubscribed", "bounced", ""],
@@ -186,10 +246,11 @@ struct PersonPage {
     name: String,
     organisation: String,
     interests: Vec<InterestBox>,
-    consents: Vec<ConsentData>,
-    registrations: Vec<RegistrationData>,
+    history: History,
     errors: Vec<(&'static str, String)>,
     saved: bool,
+    /// Just added by hand.
+    added: bool,
 }
 
 impl PersonPage {
@@ -214,11 +275,307 @@ async fn person_page(state: &AppState, ctx: &Ctx, organiser: &Organiser, person:
         name: person.name.clone(),
         organisation: person.organisation.clone().unwrap_or_default(),
         interests: boxes(&all, &person.interests, ctx.lang),
-        consents: data.consents,
-        registrations: data.registrations,
+        history: History::of(ctx.lang, data),
         errors: Vec::new(),
         saved: false,
+        added: false,
     })
+}
+
+/// "2. december 2026 kl. 21.48" or "2 December 2026 13:00".
+fn when(lang: Lang, t: Timestamp) -> String {
+    format!("{} {}", lang.date(t), lang.time(t))
+}
+
+/// A consent as the person's page lists it.
+struct ConsentRow {
+    purpose: &'static str,
+    method: &'static str,
+    given: String,
+    withdrawn: String,
+}
+
+/// A registration as the person's page lists it.
+struct RegistrationRow {
+    meeting: String,
+    status: String,
+    answered: String,
+}
+
+/// A mail or a bounce as the person's page lists it: (when, what, state).
+type Event = (String, String, &'static str);
+
+/// What happened with a person, in readable dates, oldest first.
+struct History {
+    consents: Vec<ConsentRow>,
+    registrations: Vec<RegistrationRow>,
+    mails: Vec<Event>,
+    bounces: Vec<Event>,
+}
+
+impl History {
+    fn of(lang: Lang, data: PersonalData) -> Self {
+        let say = |da: &'static str, en: &'static str| lang.pick(da, en);
+        let consents = data
+            .consents
+            .into_iter()
+            .map(|c| ConsentRow {
+                purpose: match c.purpose.as_str() {
+                    "mailing-list" => say("Mailinglisten", "The mailing list"),
+                    "listing" | "participant-listing" => {
+                        say("Organisationen på deltagerlisten", "The organisation on the list of participants")
+                    }
+                    _ => say("Andet", "Other"),
+                },
+                method: match c.method.as_str() {
+                    "web" if c.text_version == "organiser" => say("Tilføjet af en arrangør", "Added by an organiser"),
+                    "web" => say("Formularen på nettet", "The web form"),
+                    "email" => say("Mail til tilmeldingsadressen", "Mail to the join address"),
+                    "import" => say("Import af en liste", "Import of a list"),
+                    "api" => say("Tilføjet gennem API'et", "Added through the API"),
+                    _ => say("Demodata", "Demo data"),
+                },
+                given: when(lang, c.given_at),
+                withdrawn: c.withdrawn_at.map(|t| when(lang, t)).unwrap_or_default(),
+            })
+            .collect();
+        let registrations = data
+            .registrations
+            .into_iter()
+            .map(|r| RegistrationRow {
+                meeting: r.meeting_title,
+                status: lang.registration_status_named(&r.status).to_owned(),
+                answered: r.answered_at.map(|t| when(lang, t)).unwrap_or_default(),
+            })
+            .collect();
+        let mails = data
+            .messages
+            .into_iter()
+            .map(|m| {
+                (when(lang, m.sent_at.unwrap_or(m.created_at)), mail_kind(lang, &m.kind), lang.outbox_status(&m.status))
+            })
+            .collect();
+        let bounces = data
+            .audit
+            .into_iter()
+            .filter_map(|a| {
+                let what = match a.action.as_str() {
+                    "person.bounced" => {
+                        say("Afvist permanent: adressen virker ikke", "Refused for good: the address does not work")
+                    }
+                    "person.soft_bounce" => say("Midlertidigt afvist", "Refused for now"),
+                    "person.complaint" => say("Meldt som uønsket", "Reported as unwanted"),
+                    _ => return None,
+                };
+                Some((when(lang, a.at), what.to_owned(), ""))
+            })
+            .collect();
+        Self { consents, registrations, mails, bounces }
+    }
+}
+
+/// What kind of mail `kind` (as the outbox stores it) is, in words.
+fn mail_kind(lang: Lang, kind: &str) -> String {
+    let say = |da: &'static str, en: &'static str| lang.pick(da, en).to_owned();
+    match kind {
+        "invitation" => say("Invitation", "Invitation"),
+        "invitation-test" => say("Prøve på en invitation", "Test of an invitation"),
+        "confirm" | "signup-confirm" | "confirmation" => {
+            say("Bekræft tilmelding til listen", "Confirm joining the list")
+        }
+        "already-subscribed" => say("Allerede på listen", "Already on the list"),
+        "profile-link" => say("Link til egne oplysninger", "Link to their own details"),
+        "leave-confirm" => say("Bekræft framelding", "Confirm leaving"),
+        "rsvp-confirm" => say("Svar på en invitation modtaget", "Answer to an invitation received"),
+        "rsvp-promoted" => say("Plads fra ventelisten", "Seat from the waiting list"),
+        "rsvp-passed-to" | "rsvp-passed-from" => say("Plads givet videre", "Seat passed on"),
+        "reminder-start" | "reminder-deadline" => say("Påmindelse om et møde", "Reminder of a meeting"),
+        "meeting-changed" => say("Mødet er ændret", "The meeting has changed"),
+        "meeting-cancelled" => say("Mødet er aflyst", "The meeting is cancelled"),
+        "evaluation" => say("Evaluering", "Evaluation"),
+        "evaluation_reminder" => say("Påmindelse om evalueringen", "Reminder of the evaluation"),
+        "report" => say("Referat", "Report"),
+        "materials" => say("Materialer", "Materials"),
+        _ => say("Besked", "Notice"),
+    }
+}
+
+/// The form that adds a person by hand.
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/person_new.html")]
+struct AddPage {
+    lang: Lang,
+    t: &'static Texts,
+    p: &'static PeopleTexts,
+    path: String,
+    csrf: String,
+    name: String,
+    email: String,
+    organisation: String,
+    language: String,
+    reason: String,
+    interests: Vec<InterestBox>,
+    errors: Vec<(&'static str, String)>,
+}
+
+impl AddPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+async fn new_page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<AddPage> {
+    if !organiser.user.role.can_write() {
+        return Err(Error::Forbidden("adding people needs the organiser or admin role"));
+    }
+    let all = state.store.interests().await?;
+    Ok(AddPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        p: PeopleTexts::get(ctx.lang),
+        path: ctx.path,
+        csrf: organiser.csrf.clone(),
+        name: String::new(),
+        email: String::new(),
+        organisation: String::new(),
+        language: "da".to_owned(),
+        reason: String::new(),
+        interests: boxes(&all, &[], ctx.lang),
+        errors: Vec::new(),
+    })
+}
+
+/// Adds a person by hand through [`list::add_by_hand`]; what is wrong comes
+/// back by its field.
+async fn add(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
+    let (lang, p) = (ctx.lang, PeopleTexts::get(ctx.lang));
+    let all = state.store.interests().await?;
+    let PersonFields { name, organisation, interests, mut errors, .. } = person_fields(&fields, &all, lang);
+    let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", lang.refused(e)))).ok();
+    let language = if fields.get("language") == "en" { "en" } else { "da" };
+    let reason = match Note::parse(fields.get("reason")) {
+        Ok(r) if r.as_str().is_empty() => {
+            errors.push(("reason", p.reason_required.to_owned()));
+            None
+        }
+        Ok(r) => Some(r),
+        Err(e) => {
+            errors.push(("reason", lang.refused(e)));
+            None
+        }
+    };
+    let outcome = match (name, email, reason) {
+        (Some(name), Some(email), Some(reason)) if errors.is_empty() => {
+            let new = NewSubscriber { email, name, organisation, interests: interests.clone(), language };
+            match list::add_by_hand(&state.forum, &organiser.actor(), &new, &reason).await {
+                Ok(id) => return Ok(Redirect::to(&format!("/admin/people/{id}?done=added")).into_response()),
+                Err(ForumError::Refused(Refusal::AddressKnown)) => p.address_known.to_owned(),
+                Err(ForumError::Refused(Refusal::Suppressed(why))) => lang.suppression(why).to_owned(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => String::new(),
+    };
+    if !outcome.is_empty() {
+        errors.push(("email", outcome));
+    }
+    let mut page = new_page(State(state), ctx, organiser).await?;
+    fields.get("name").clone_into(&mut page.name);
+    fields.get("email").clone_into(&mut page.email);
+    fields.get("organisation").clone_into(&mut page.organisation);
+    language.clone_into(&mut page.language);
+    fields.get("reason").clone_into(&mut page.reason);
+    page.interests = boxes(&all, &interests, lang);
+    page.errors = errors;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// An import's report as the page shows it.
+struct ImportReport {
+    imported: usize,
+    already_known: usize,
+    /// (line, reason in the reader's language).
+    skipped: Vec<(u64, String)>,
+}
+
+impl ImportReport {
+    fn of(lang: Lang, r: Report) -> Self {
+        Self {
+            imported: r.imported,
+            already_known: r.already_known,
+            skipped: r.rejected.into_iter().map(|x| (x.line, x.why.said(lang))).collect(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/people_import.html")]
+struct ImportPage {
+    lang: Lang,
+    t: &'static Texts,
+    p: &'static PeopleTexts,
+    path: String,
+    csrf: String,
+    report: Option<ImportReport>,
+    errors: Vec<(&'static str, String)>,
+}
+
+impl ImportPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+async fn import_page(ctx: Ctx, organiser: Organiser) -> Result<ImportPage> {
+    if !organiser.user.role.can_write() {
+        return Err(Error::Forbidden("importing people needs the organiser or admin role"));
+    }
+    Ok(ImportPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        p: PeopleTexts::get(ctx.lang),
+        path: ctx.path,
+        csrf: organiser.csrf.clone(),
+        report: None,
+        errors: Vec::new(),
+    })
+}
+
+/// Imports the uploaded file through [`list::import`] and shows what it did,
+/// line by line; a file that cannot be read comes back by the file field.
+async fn import(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    OrganiserUpload { organiser, upload }: OrganiserUpload,
+) -> Result<Response> {
+    let (lang, p) = (ctx.lang, PeopleTexts::get(ctx.lang));
+    let refusal = match upload {
+        Upload::File { data, .. } if data.len() <= IMPORT_MAX => {
+            match list::import(&state.forum, &organiser.actor(), &data).await {
+                Ok(report) => {
+                    let mut page = import_page(ctx, organiser).await?;
+                    page.report = Some(ImportReport::of(lang, report));
+                    return Ok(page.into_response());
+                }
+                Err(ImportError::File(why)) => why.said(lang),
+                Err(ImportError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Upload::File { .. } | Upload::TooLarge => p.import_too_large.to_owned(),
+        Upload::Missing => p.import_choose.to_owned(),
+    };
+    let mut page = import_page(ctx, organiser).await?;
+    page.errors = vec![("file", refusal)];
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    done: Option<String>,
 }
 
 async fn detail(
@@ -226,9 +583,11 @@ async fn detail(
     ctx: Ctx,
     organiser: Organiser,
     Path(id): Path<PersonId>,
+    Query(q): Query<DetailQuery>,
 ) -> Result<PersonPage> {
     let person = state.store.subscriber(id).await?;
-    let page = person_page(&state, &ctx, &organiser, &person).await?;
+    let mut page = person_page(&state, &ctx, &organiser, &person).await?;
+    page.added = q.done.as_deref() == Some("added");
     audit::record_read(&state.store, &organiser.actor(), &Entry::read("person.view", "person", Some(id.uuid()), "", 1))
         .await?;
     Ok(page)

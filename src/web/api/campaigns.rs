@@ -1,5 +1,6 @@
-//! Invitations, campaign progress, pausing and cancelling, and the meeting
-//! transitions that go with them.
+//! Invitations, campaign progress, pausing and cancelling, the meeting
+//! transitions that go with them, and copying a meeting as the start of the
+//! next one.
 
 use crate::web::extract::Path;
 use axum::extract::State;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/held", post(mark_held))
         .route("/meetings/{id}/archive", post(archive))
         .route("/meetings/{id}/reopen", post(reopen))
+        .route("/meetings/{id}/copy", post(copy_meeting))
         .route("/campaigns/{id}", get(progress))
         .route("/campaigns/{id}/pause", post(pause))
         .route("/campaigns/{id}/resume", post(resume))
@@ -287,6 +289,21 @@ async fn reopen(
 ) -> Result<Json<super::MeetingJson>> {
     let m = forum::meetings::reopen(&state.forum, &Actor::of(&user), id).await?;
     Ok(Json(super::MeetingJson::from(&m)))
+}
+
+/// Copies a meeting as the start of the next one: a draft with the title
+/// marked "(kopi)", no number, the same texts, format, venue, tracks,
+/// programme, invitation text and questionnaire, its times moved on by whole
+/// weeks until it starts after now. Registrations and status stay behind.
+#[utoipa::path(post, path = "/meetings/{id}/copy", params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 201, body = super::MeetingJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn copy_meeting(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<MeetingId>,
+) -> Result<(StatusCode, Json<super::MeetingJson>)> {
+    let copy = forum::meetings::copy(&state.forum, &Actor::of(&user), id).await?;
+    Ok((StatusCode::CREATED, Json(super::MeetingJson::from(&state.store.meeting(copy).await?))))
 }
 
 /// Archives a meeting that was held (or evaluated).

@@ -53,7 +53,7 @@ pub fn router() -> Router<AppState> {
         exports::organisations_csv, exports::organisations_xlsx, exports::subscribers_csv, exports::subscribers_xlsx,
         exports::evaluation_csv, exports::evaluation_xlsx,
         create_meeting, get_meeting, update_meeting, campaigns::invite, campaigns::publish, campaigns::cancel_meeting,
-        campaigns::close_registration, campaigns::mark_held, campaigns::reopen, campaigns::archive,
+        campaigns::close_registration, campaigns::mark_held, campaigns::reopen, campaigns::archive, campaigns::copy_meeting,
         campaigns::progress, campaigns::pause, campaigns::resume, campaigns::cancel_campaign,
         evaluations::questionnaire, evaluations::replace_questionnaire, evaluations::send, evaluations::remind,
         evaluations::close, evaluations::get_results, evaluations::get_trend,

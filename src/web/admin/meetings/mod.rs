@@ -1,9 +1,10 @@
 //! Organiser pages for meetings: the list, creating and editing a meeting
 //! (details, tracks and the programme, item by item, reordered with
 //! buttons), and moving it through its life — and back, when it was marked
-//! held or closed by mistake. Cancelling, marking as held and removing a
-//! programme item or a file each ask first, on the same page, what they will
-//! do ([`ConfirmStep`]); only the confirmation does it. Every change needs
+//! held or closed by mistake — and copying it as the start of the next one.
+//! Publishing, cancelling, marking as held, reopening, archiving and removing
+//! a programme item or a file each ask first, on the same page, what they
+//! will do ([`ConfirmStep`]); only the confirmation does it. Every change needs
 //! the CSRF token and a role that may write, and leaves an audit entry.
 
 mod form;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/meetings/{id}", get(edit_page).post(save))
         .route("/admin/meetings/{id}/status", post(change_status))
         .route("/admin/meetings/{id}/reopen", post(reopen))
+        .route("/admin/meetings/{id}/copy", post(copy))
         .route("/admin/meetings/{id}/programme", post(add_item))
         .route("/admin/meetings/{id}/programme/{index}", post(change_item))
         .merge(invitations::router())
@@ -351,6 +353,10 @@ async fn edit_page(
         ),
         "held" => ctx.lang.pick("Mødet er markeret som afholdt.", "The meeting is marked as held."),
         "reopened" => ctx.lang.pick("Mødet er genåbnet.", "The meeting is reopened."),
+        "copied" => ctx.lang.pick(
+            "Dette er en kopi, gemt som kladde. Programmet, sporene, teksterne og spørgeskemaet er med, men ingen tilmeldinger. Tidspunkterne er flyttet hele uger frem: ret titlen og datoerne, før mødet offentliggøres.",
+            "This is a copy, saved as a draft. The programme, tracks, texts and questionnaire came along, but no registrations. The times moved on by whole weeks: set the title and the dates before the meeting is published.",
+        ),
         "programme" => ctx.lang.pick("Programmet er gemt.", "The programme is saved."),
         "material" => ctx.lang.pick("Materialerne er opdateret.", "The materials are updated."),
         _ => ctx.lang.pick("Ændringerne er gemt.", "The changes are saved."),
@@ -413,6 +419,15 @@ async fn change_status(
         MeetingStatus::Held if !confirmed => {
             let mut page = page_for(&state, &ctx, &organiser, &m).await?;
             page.confirm = Some(held_step(lang, id, action));
+            return Ok(page.into_response());
+        }
+        MeetingStatus::Published | MeetingStatus::Archived if !confirmed => {
+            let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+            if let Err(e) = forum::meetings::ready_for(&m, to) {
+                page.errors = form_errors(e, lang)?;
+                return Ok(invalid(page));
+            }
+            page.confirm = Some(move_step(lang, &m, to, action));
             return Ok(page.into_response());
         }
         _ => {}
@@ -596,14 +611,114 @@ fn cancel_step(
     step
 }
 
-/// Undoes "held" or "closed" set by mistake, through [`forum::meetings::reopen`].
+/// Undoes "held" or "closed" set by mistake, through
+/// [`forum::meetings::reopen`], once the organiser has confirmed where it
+/// goes back to.
 async fn reopen(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
+    if fields.get("confirm") != "yes" {
+        let m = state.store.meeting(id).await?;
+        let Some(to) = forum::meetings::reopens_to(&m) else {
+            return Err(ForumError::Refused(Refusal::Transition { from: m.status, to: MeetingStatus::Open }).into());
+        };
+        let mut page = page_for(&state, &ctx, &organiser, &m).await?;
+        page.confirm = Some(reopen_step(ctx.lang, &m, to));
+        return Ok(page.into_response());
+    }
+    forum::meetings::reopen(&state.forum, &organiser.actor(), id).await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=reopened")).into_response())
+}
+
+/// Copies the meeting as the start of the next one, through
+/// [`forum::meetings::copy`], and opens the copy.
+async fn copy(
     State(state): State<AppState>,
     Path(id): Path<MeetingId>,
     OrganiserForm { organiser, .. }: OrganiserForm,
 ) -> Result<Response> {
-    forum::meetings::reopen(&state.forum, &organiser.actor(), id).await?;
-    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=reopened")).into_response())
+    let copy = forum::meetings::copy(&state.forum, &organiser.actor(), id).await?;
+    Ok(Redirect::to(&format!("/admin/meetings/{copy}?done=copied")).into_response())
+}
+
+/// The confirm step of publishing or archiving `m`: what changes, and that
+/// nobody is mailed.
+fn move_step(lang: Lang, m: &Meeting, to: MeetingStatus, action: String) -> ConfirmStep {
+    let (heading, what, button) = if to == MeetingStatus::Published {
+        let at = format!("{} {}", lang.date(m.starts_at), lang.time(m.starts_at));
+        let what = match lang {
+            Lang::Da => vec![
+                format!(
+                    "«{}» den {at} vises på de offentlige sider for alle, og der kan inviteres til mødet og svares på invitationerne.",
+                    m.title
+                ),
+                "Ingen får en mail nu; invitationer sendes fra siden Invitationer.".to_owned(),
+            ],
+            Lang::En => vec![
+                format!(
+                    "«{}» on {at} is shown on the public pages to everyone, and people can be invited and answer.",
+                    m.title
+                ),
+                "Nobody is mailed now; invitations are sent from the Invitations page.".to_owned(),
+            ],
+        };
+        (
+            lang.pick("Offentliggør mødet?", "Publish the meeting?"),
+            what,
+            lang.pick("Ja, offentliggør mødet", "Yes, publish the meeting"),
+        )
+    } else {
+        let what = vec![
+            lang.pick(
+                "Mødet arkiveres. Den offentlige side viser det fortsat som afholdt, med materialer og referat.",
+                "The meeting is archived. The public page still shows it as held, with its materials and report.",
+            )
+            .to_owned(),
+            lang.pick(
+                "Et arkiveret møde kan ikke genåbnes eller skifte status igen. Ingen får en mail.",
+                "An archived meeting cannot be reopened or change its status again. Nobody is mailed.",
+            )
+            .to_owned(),
+        ];
+        (
+            lang.pick("Arkivér mødet?", "Archive the meeting?"),
+            what,
+            lang.pick("Ja, arkivér mødet", "Yes, archive the meeting"),
+        )
+    };
+    ConfirmStep::new(lang, heading, what, action, button)
+        .with(vec![("to", to.as_str().to_owned())])
+        .back_to(format!("/admin/meetings/{}", m.id))
+}
+
+/// The confirm step of reopening `m`, which goes back to `to`.
+fn reopen_step(lang: Lang, m: &Meeting, to: MeetingStatus) -> ConfirmStep {
+    let mut what = vec![if to == MeetingStatus::Open {
+        let until = m.registration_deadline.unwrap_or(m.starts_at);
+        let at = format!("{} {}", lang.date(until), lang.time(until));
+        match lang {
+            Lang::Da => format!(
+                "Mødet åbner for tilmelding igen: de inviterede kan svare indtil {at}, og de tilmeldte beholder deres pladser."
+            ),
+            Lang::En => format!(
+                "The meeting opens for registration again: those invited can answer until {at}, and those registered keep their seats."
+            ),
+        }
+    } else {
+        lang.pick(
+            "Mødet går tilbage til «lukket for tilmelding»: de tilmeldte beholder deres pladser, og ingen nye svar tages imod.",
+            "The meeting goes back to \"registration closed\": those registered keep their seats, and no new answers are taken.",
+        )
+        .to_owned()
+    }];
+    what.push(lang.pick("Ingen får en mail.", "Nobody is mailed.").to_owned());
+    let heading = lang.pick("Genåbn mødet?", "Reopen the meeting?");
+    let button = lang.pick("Ja, genåbn mødet", "Yes, reopen the meeting");
+    ConfirmStep::new(lang, heading, what, format!("/admin/meetings/{}/reopen", m.id), button)
+        .back_to(format!("/admin/meetings/{}", m.id))
 }
 
 /// What a programme form made from an older version of the meeting gets.
