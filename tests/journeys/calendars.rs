@@ -393,3 +393,39 @@ async fn a_reschedule_updates_only_seat_holders_calendars_and_stale_or_stray_rep
     app.stop().await;
 }
 both_engines!(a_reschedule_updates_only_seat_holders_calendars_and_stale_or_stray_replies_change_nothing);
+
+async fn a_seat_left_for_a_full_track_is_taken_out_of_the_calendar(engine: Engine) {
+    let (app, smtp, token) = spawn(engine).await;
+    let body = json!({
+        "title": "Spor", "starts_at": "2030-06-03T09:00:00+02:00", "ends_at": "2030-06-03T12:00:00+02:00",
+        "format": "physical", "venue": "KL-huset", "capacity": 10,
+        "tracks": [{"key": "ai", "title": "AI", "capacity": 1}, {"key": "sikkerhed", "title": "Sikkerhed", "capacity": 1}]
+    });
+    let m: MeetingId = app.api(&token).published_meeting(&body).await.parse().unwrap();
+    let (anna, anna_link) = invited(&app, m, "anna@nordlys-it.example", "Anna Bøgh").await;
+    let (_, bo_link) = invited(&app, m, "bo@fjord.example", "Bo Berg").await;
+    let yes = |track| [("answer", "yes"), ("track", track)];
+    assert_eq!(app.post_form(&format!("/rsvp/{anna_link}"), &yes("ai")).await.status(), 200);
+    assert_eq!(app.post_form(&format!("/rsvp/{bo_link}"), &yes("sikkerhed")).await.status(), 200);
+    app.outbox_settled().await;
+    let before = smtp.messages().len();
+
+    // Anna asks for the full track: she waits for it, and her entry leaves her calendar.
+    assert_eq!(app.post_form(&format!("/rsvp/{anna_link}"), &yes("sikkerhed")).await.status(), 200);
+    assert_eq!(status(&app, anna).await, RegistrationStatus::Waitlisted);
+    app.outbox_settled().await;
+    let after = smtp.messages()[before..].to_vec();
+    let [mail] = after.as_slice() else { panic!("one mail: {after:?}") };
+    assert!(mail.subject().starts_with("Du er på venteliste"), "{}", mail.subject());
+    let (ics, method) = calendar_of(mail).expect("the withdrawal of her entry");
+    assert_eq!((method.as_str(), ics.get("UID")), ("CANCEL", Some(uid(m).as_str())));
+    the_attendee(&ics, "anna@nordlys-it.example", "Anna Bøgh", "DECLINED");
+
+    // Bo, who keeps his seat, answering again in his calendar changes nothing.
+    let again = google_reply("bo@fjord.example", &uid(m), 0, "ACCEPTED");
+    mail_to_organizer(&app, "bo@fjord.example", &again).await;
+    app.outbox_settled().await;
+    assert_eq!(smtp.messages().len(), before + 1, "nothing sent");
+    app.stop().await;
+}
+both_engines!(a_seat_left_for_a_full_track_is_taken_out_of_the_calendar);
