@@ -6,14 +6,15 @@
 //!
 //! The SMTP conversation is `mailin`'s state machine; this module does the I/O
 //! and the decisions. It accepts only our own bounce addresses, the join
-//! address, the leave address and the organiser address (no open relay), limits line length,
-//! recipients, message size, connections (in all and per peer), messages per
-//! peer and hour, commands and errors per session, idle time and session time,
+//! address, the leave address and the organiser address (no open relay),
+//! limits line length, recipients, message size, connections (in all and per
+//! peer), messages per peer and hour, commands and errors per session, idle time and session time,
 //! and answers 250 only after what a message means has been recorded (451 if
 //! the database is away or a request to join is over the sign-up budget, so
 //! the sender tries again). It never answers a bounce, a complaint or
 //! anything automatic; the only mail it sets off is the confirmation that a
-//! person's own request to join or leave calls for.
+//! person's own request to join or leave calls for, and the confirmation of
+//! an answer given from their calendar.
 
 pub mod calendar;
 pub mod requests;
