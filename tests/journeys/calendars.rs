@@ -372,6 +372,10 @@ async fn a_reschedule_updates_only_seat_holders_calendars_and_stale_or_stray_rep
     let public =
         outlook_reply("cy@nordlys-it.example", "Cy Dahl", &format!("meeting-{m}-public@forum.example"), 1, "ACCEPTED");
     mail_to_organizer(&app, "cy@nordlys-it.example", &public).await;
+    let tentative = outlook_reply("anna@nordlys-it.example", "Anna Bøgh", &uid(m), 1, "TENTATIVE");
+    mail_to_organizer(&app, "anna@nordlys-it.example", &tentative).await;
+    let stranger = google_reply("eve@nordlys-it.example", &uid(m), 1, "ACCEPTED");
+    mail_to_organizer(&app, "eve@nordlys-it.example", &stranger).await;
     app.outbox_settled().await;
     let states = (status(&app, anna).await, status(&app, bo).await, status(&app, cy).await);
     assert_eq!(states, (RegistrationStatus::Attending, RegistrationStatus::Waitlisted, RegistrationStatus::Invited));
@@ -429,3 +433,11 @@ async fn a_seat_left_for_a_full_track_is_taken_out_of_the_calendar(engine: Engin
     app.stop().await;
 }
 both_engines!(a_seat_left_for_a_full_track_is_taken_out_of_the_calendar);
+
+#[test]
+fn an_organiser_address_that_is_no_address_stops_start_up_naming_the_key() {
+    let out = common::cli(&["migrate"], &[("DIALOGFORUM_MAIL__ORGANIZER", "svar at forum")], "");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mail.organizer: must be empty or a mail address"), "{err}");
+}
