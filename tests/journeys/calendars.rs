@@ -434,6 +434,24 @@ async fn a_seat_left_for_a_full_track_is_taken_out_of_the_calendar(engine: Engin
 }
 both_engines!(a_seat_left_for_a_full_track_is_taken_out_of_the_calendar);
 
+async fn an_invitation_passed_on_before_an_answer_offers_the_colleague_the_meeting_and_withdraws_nothing(
+    engine: Engine,
+) {
+    let (app, smtp, token) = spawn(engine).await;
+    let m = meeting(&app, &token, "Cybersikkerhed", 5).await;
+    let (_, anna_link) = invited(&app, m, "anna@nordlys-it.example", "Anna Bøgh").await;
+    let form = [("colleague_name", "Lea Kollega"), ("colleague_email", "lea@nordlys-it.example")];
+    assert_eq!(app.post_form(&format!("/rsvp/{anna_link}/colleague"), &form).await.status(), 200);
+    let to_lea = smtp.wait_for_mail("Lea's invitation", |r| r.to == ["lea@nordlys-it.example"]).await;
+    let (ics, method) = calendar_of(&to_lea).expect("the meeting to add");
+    assert_eq!((method.as_str(), ics.attendees().len()), ("PUBLISH", 0), "{}", ics.raw);
+    let to_anna = smtp.wait_for_mail("Anna's confirmation", |r| r.to == ["anna@nordlys-it.example"]).await;
+    assert!(calendar_of(&to_anna).is_none(), "Anna held no seat, so there is no entry of hers to withdraw");
+    assert!(!to_anna.plain().contains("kalender"), "{}", to_anna.plain());
+    app.stop().await;
+}
+both_engines!(an_invitation_passed_on_before_an_answer_offers_the_colleague_the_meeting_and_withdraws_nothing);
+
 #[test]
 fn an_organiser_address_that_is_no_address_stops_start_up_naming_the_key() {
     let out = common::cli(&["migrate"], &[("DIALOGFORUM_MAIL__ORGANIZER", "svar at forum")], "");
