@@ -189,14 +189,6 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         }));
     }
 
-    let inbound_mail = MailContext { composer: composer.clone(), base_url: settings.base_url().to_owned() };
-    let inbound_addr =
-        start_inbound(&settings, &store, inbound_mail, Arc::clone(&mail_wake), &tasks, &shutdown_rx, &mut handles)
-            .await?;
-    let listener = TcpListener::bind(settings.server.bind)
-        .await
-        .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
-    let addr = listener.local_addr()?;
     let forum = crate::forum::Forum::new(
         store.clone(),
         (*ctx).clone(),
@@ -204,6 +196,13 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         Arc::clone(&campaign_wake),
         settings.security.concurrent_password_checks as usize,
     );
+    let inbound_mail = MailContext { composer: composer.clone(), base_url: settings.base_url().to_owned() };
+    let inbound = (inbound_mail, Arc::clone(&mail_wake), forum.clone());
+    let inbound_addr = start_inbound(&settings, &store, inbound, &tasks, &shutdown_rx, &mut handles).await?;
+    let listener = TcpListener::bind(settings.server.bind)
+        .await
+        .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
+    let addr = listener.local_addr()?;
     if opts.worker {
         let f = forum.clone();
         handles.push(
@@ -247,7 +246,8 @@ fn build_composer(settings: &Settings) -> anyhow::Result<Composer> {
         .transpose()
         .context("mail.reply_to")?;
     let mut composer = Composer::new(&from, &settings.mail.from_name, reply_to.as_ref(), &settings.mail.list_id)?
-        .with_footer(crate::mail::compose::footer::Footer::from_settings(settings));
+        .with_footer(crate::mail::compose::footer::Footer::from_settings(settings))
+        .with_organizer(&settings.organizer().context("mail.organizer")?)?;
     let mail = &settings.mail;
     if !mail.dkim_key_file.as_os_str().is_empty() {
         let key = std::fs::read_to_string(&mail.dkim_key_file)
@@ -290,8 +290,7 @@ fn start_page_cache(
 async fn start_inbound(
     settings: &Settings,
     store: &Store,
-    mail: MailContext,
-    mail_wake: Arc<Notify>,
+    (mail, mail_wake, forum): (MailContext, Arc<Notify>, crate::forum::Forum),
     tasks: &Tasks,
     shutdown: &watch::Receiver<bool>,
     handles: &mut Vec<JoinHandle<()>>,
@@ -308,14 +307,14 @@ async fn start_inbound(
     let store = store.clone();
     handles.push(tasks.spawn(supervise::INBOUND, shutdown.clone(), move |stop| {
         let listener = bound.take();
-        let (store, settings, mail, wake) =
-            (store.clone(), inbound_settings.clone(), mail.clone(), Arc::clone(&mail_wake));
+        let (store, settings, mail, wake, forum) =
+            (store.clone(), inbound_settings.clone(), mail.clone(), Arc::clone(&mail_wake), forum.clone());
         async move {
             let listener = match listener {
                 Some(l) => l,
                 None => TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} again"))?,
             };
-            inbound::serve(listener, store, settings, mail, wake, stop).await;
+            inbound::serve(listener, store, settings, mail, wake, forum, stop).await;
             Ok(())
         }
     }));

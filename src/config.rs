@@ -198,6 +198,8 @@ pub struct Mail {
     pub from: String,
     pub from_name: String,
     pub reply_to: String,
+    /// The ORGANIZER of calendar entries, where calendar replies arrive; empty = `from`.
+    pub organizer: String,
     pub bounce_address: String,
     pub dkim_key_file: PathBuf,
     pub dkim_algorithm: DkimAlgorithm,
@@ -462,6 +464,9 @@ impl Settings {
         if !self.mail.reply_to.is_empty() && crate::domain::Email::parse(&self.mail.reply_to).is_err() {
             return bad("mail.reply_to", "must be empty or a mail address");
         }
+        if !self.mail.organizer.is_empty() && crate::domain::Email::parse(&self.mail.organizer).is_err() {
+            return bad("mail.organizer", "must be empty or a mail address");
+        }
         if !self.mail.bounce_address.is_empty() && crate::domain::Email::parse(&self.mail.bounce_address).is_err() {
             return bad("mail.bounce_address", "must be empty or a mail address");
         }
@@ -577,6 +582,15 @@ impl Settings {
     pub fn bounce_base(&self) -> Result<crate::domain::Email, crate::domain::ParseError> {
         let base = if self.mail.bounce_address.is_empty() { &self.mail.from } else { &self.mail.bounce_address };
         crate::domain::Email::parse(base)
+    }
+
+    /// The ORGANIZER of calendar entries: `mail.organizer`, or `mail.from` when it is empty.
+    ///
+    /// # Errors
+    /// The address does not parse.
+    pub fn organizer(&self) -> Result<crate::domain::Email, crate::domain::ParseError> {
+        let address = if self.mail.organizer.is_empty() { &self.mail.from } else { &self.mail.organizer };
+        crate::domain::Email::parse(address)
     }
 
     /// Whether links and cookies are served over https.

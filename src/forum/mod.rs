@@ -13,6 +13,7 @@
 //! come back as the other arms of [`ForumError`].
 
 pub mod accounts;
+pub mod calendar;
 pub mod campaigns;
 pub mod door;
 pub mod dossier;

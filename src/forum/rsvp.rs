@@ -150,7 +150,8 @@ pub async fn pass_on(
     }
     let holder_email = Email::parse(&reg.email).map_err(anyhow::Error::from)?;
     let holder = To { person: reg.person_id, email: &holder_email, name: &reg.name, lang };
-    rsvp_mail::passed_from(&mut tx, mail, holder, meeting, name.as_str(), passed.seat.is_some()).await?;
+    let held_seat = reg.status == crate::domain::RegistrationStatus::Attending;
+    rsvp_mail::passed_from(&mut tx, mail, holder, meeting, name.as_str(), passed.seat.is_some(), held_seat).await?;
     let messages = promotion_mails(forum, meeting, &passed.promoted).await?;
     enqueue_many(&mut tx, &messages).await?;
     let entry = Entry {
@@ -312,18 +313,19 @@ async fn record_batch(forum: &Forum, meeting: MeetingId, jobs: &[Job]) -> Result
     let mut messages = Vec::with_capacity(jobs.len());
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let (seat, promoted) = match store::answer_locked(&mut tx, meeting, job.registration, &job.answer).await {
-            Ok(x) => x,
-            Err(StoreError::Conflict(_)) => {
-                outcomes.push(Outcome::PassedOn);
-                continue;
-            }
-            Err(StoreError::NotFound) => {
-                outcomes.push(Outcome::Gone);
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let (seat, held_seat, promoted) =
+            match store::answer_locked(&mut tx, meeting, job.registration, &job.answer).await {
+                Ok(x) => x,
+                Err(StoreError::Conflict(_)) => {
+                    outcomes.push(Outcome::PassedOn);
+                    continue;
+                }
+                Err(StoreError::NotFound) => {
+                    outcomes.push(Outcome::Gone);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
         let to = To { person: job.person, email: &job.email, name: &job.name, lang: job.lang };
         let url = Some(job.rsvp_url.as_str());
         messages.push(crate::mail::compose::rsvp::confirmation(
@@ -333,6 +335,7 @@ async fn record_batch(forum: &Forum, meeting: MeetingId, jobs: &[Job]) -> Result
             job.registration,
             seat,
             url,
+            held_seat,
         )?);
         messages.extend(promotion_mails(forum, &job.meeting, &promoted).await?);
         let action = match seat {
@@ -382,7 +385,7 @@ pub async fn allocate(forum: &Forum, who: &Actor, id: MeetingId) -> Result<Draw<
         let p = forum.store.registration(registration).await?;
         let (email, _, _, language) = forum.store.person_contact(p.person_id).await?;
         let to = To { person: p.person_id, email: &email, name: &p.name, lang: Lang::from_code(&language) };
-        messages.push(rsvp_mail::confirmation(&forum.mail, to, &meeting, registration, seat, None)?);
+        messages.push(rsvp_mail::confirmation(&forum.mail, to, &meeting, registration, seat, None, false)?);
     }
     enqueue_many(&mut tx, &messages).await?;
     let detail =

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use super::subscriptions::{Consent, sha256_hex};
 use super::{Result, Store, StoreError, WriteTx, db_time, dialect, from_db_time, now, on_pool, on_tx};
 use crate::domain::seating::{Applicant, Draw, DrawLimits};
-use crate::domain::{Allocation, DrawSeed, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, Timestamp};
+use crate::domain::{
+    Allocation, DrawSeed, Email, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, Timestamp,
+};
 
 /// The purpose of a consent record for naming the person's organisation on a
 /// meeting's public list of participants.
@@ -143,6 +145,20 @@ impl Store {
         let row: Row =
             on_pool!(self, |db| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id.uuid()).fetch_one(db).await?);
         row.try_into()
+    }
+
+    /// The registration of the person with address `email` to `meeting`, if any.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn registration_by_email(&self, meeting: MeetingId, email: &Email) -> Result<Option<Registration>> {
+        let sql = format!("{SELECT} where r.meeting_id = $1 and p.email = $2");
+        let row: Option<Row> = on_pool!(self, |db| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(meeting.uuid())
+            .bind(email.as_str())
+            .fetch_optional(db)
+            .await?);
+        row.map(Registration::try_from).transpose()
     }
 
     /// A meeting's registrations: attending and invited first by name, then
@@ -339,7 +355,7 @@ pub async fn answer(
     if locking == Locking::PerMeeting {
         lock_meeting_of(&mut tx, id).await?;
     }
-    let (seat, promoted) = decide(&mut tx, None, id, a, judged_early).await?;
+    let (seat, _, promoted) = decide(&mut tx, None, id, a, judged_early).await?;
     Ok((tx, seat, promoted))
 }
 
@@ -360,7 +376,8 @@ pub async fn fill_free_seats(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec
 /// Records one answer of a batch, in a transaction that holds the meeting's
 /// lock ([`lock_for_answers`]): each answer is judged after those recorded
 /// before it in the transaction, exactly as if they came one at a time.
-/// Returns what the answer led to and the people promoted.
+/// Returns what the answer led to, whether the person held a seat before it,
+/// and the people promoted.
 ///
 /// # Errors
 /// The database failed; [`StoreError::NotFound`] when the registration is not
@@ -371,19 +388,20 @@ pub async fn answer_locked(
     meeting: MeetingId,
     id: RegistrationId,
     a: &Answer,
-) -> Result<(Seat, Vec<RegistrationId>)> {
+) -> Result<(Seat, bool, Vec<RegistrationId>)> {
     decide(tx, Some(meeting), id, a, None).await
 }
 
 /// The seat for an answer, judged on what `tx` sees (or on `judged_early`,
-/// the control's stale judgment), written to the registration.
+/// the control's stale judgment), written to the registration; with whether
+/// the registration held a seat before.
 async fn decide(
     tx: &mut WriteTx,
     expected_meeting: Option<MeetingId>,
     id: RegistrationId,
     a: &Answer,
     judged_early: Option<bool>,
-) -> Result<(Seat, Vec<RegistrationId>)> {
+) -> Result<(Seat, bool, Vec<RegistrationId>)> {
     let track = a.track.as_deref();
     let s: Standing =
         on_tx!(tx, |c| sqlx::query_as(STANDING).bind(id.uuid()).bind(track).fetch_optional(&mut *c).await?)
@@ -399,25 +417,26 @@ async fn decide(
         RegistrationStatus::parse(&s.status).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
     let listed = Listed { id, person: PersonId::from_uuid(s.person_id), meeting, now: s.list_organisation };
     record_listing(tx, &listed, a.listing.as_ref()).await?;
+    let held = status == RegistrationStatus::Attending;
     if !a.attend {
         set(tx, id, RegistrationStatus::Declined, a, None).await?;
         let promoted = if status == RegistrationStatus::Attending { promote(tx, meeting).await? } else { Vec::new() };
-        return Ok((Seat::Declined, promoted));
+        return Ok((Seat::Declined, held, promoted));
     }
     if status == RegistrationStatus::Attending && s.track_key.as_deref() == track {
         set(tx, id, RegistrationStatus::Attending, a, None).await?;
-        return Ok((Seat::Attending, Vec::new()));
+        return Ok((Seat::Attending, held, Vec::new()));
     }
     if s.allocation == Allocation::Lottery.as_str() && s.drawn_at.is_none() {
         // An application: on the waiting list without a number until the draw.
         set(tx, id, RegistrationStatus::Waitlisted, a, None).await?;
-        return Ok((Seat::Applied, Vec::new()));
+        return Ok((Seat::Applied, held, Vec::new()));
     }
     if judged_early.unwrap_or_else(|| s.fits(track)) {
         set(tx, id, RegistrationStatus::Attending, a, None).await?;
         // Moving to another track frees a seat in the old one.
         let promoted = if status == RegistrationStatus::Attending { promote(tx, meeting).await? } else { Vec::new() };
-        return Ok((Seat::Attending, promoted));
+        return Ok((Seat::Attending, held, promoted));
     }
     let position = match (status, s.waitlist_position) {
         (RegistrationStatus::Waitlisted, Some(p)) => p,
@@ -426,7 +445,7 @@ async fn decide(
     set(tx, id, RegistrationStatus::Waitlisted, a, Some(position)).await?;
     // Someone with a seat who asks for a full track gives up the seat they had.
     let promoted = if status == RegistrationStatus::Attending { promote(tx, meeting).await? } else { Vec::new() };
-    Ok((Seat::Waitlisted { place: s.ahead + 1 }, promoted))
+    Ok((Seat::Waitlisted { place: s.ahead + 1 }, held, promoted))
 }
 
 /// Serialises seat allocation for the meeting of registration `id` until

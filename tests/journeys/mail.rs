@@ -494,7 +494,7 @@ async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_an
     let parsed = mail_parser::MessageParser::default().parse(&member.data).unwrap();
     let ics = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
     let ics = String::from_utf8_lossy(ics.contents()).into_owned();
-    assert!(ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:REQUEST"), "{ics}");
+    assert!(ics.contains("BEGIN:VEVENT") && ics.contains("METHOD:PUBLISH"), "an offer, not a request: {ics}");
     let m17 = app.store().meeting_by_number(17).await.unwrap();
     assert!(
         ics.contains(&format!("DTSTART;TZID=Europe/Copenhagen:{}", local_ical(m17.starts_at))),
@@ -504,8 +504,9 @@ async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_an
     assert!(props.iter().any(|(n, v)| n == "BEGIN" && v == "VTIMEZONE"), "a VTIMEZONE block: {ics}");
     assert_eq!(ical_prop(&props, "TZID").as_deref(), Some("Europe/Copenhagen"));
     assert_eq!(ical_prop(&props, "DTSTART;TZID=Europe/Copenhagen"), Some(local_ical(m17.starts_at)));
-    assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
+    assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}-public@forum.example", m17.id)));
     assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("0"));
+    assert!(ical_prop(&props, "ATTENDEE").is_none(), "{ics}");
     assert_eq!(ical_prop(&props, "STATUS").as_deref(), Some("CONFIRMED"));
     assert!(ical_prop(&props, "ORGANIZER").is_some_and(|o| o.starts_with("mailto:")), "{ics}");
     if !m17.online_url.is_empty() {
@@ -674,8 +675,15 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
     let rsvp = link.rsplit('/').next().unwrap().to_owned();
     let res = app.rsvp(&rsvp, "no").await;
     assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
-    let before = smtp.wait_for(invited + 1, 10).await.len();
-    assert_eq!(before, invited + 1, "the answer is confirmed");
+    // Another says yes and holds a seat: only their calendar has the entry.
+    let holder = msgs[1].to[0].clone();
+    let text = msgs[1].plain();
+    let link = text.lines().find(|l| l.contains("/rsvp/")).unwrap().trim().to_owned();
+    let yes = [("answer", "yes"), ("track", "ai")];
+    let res = app.post_form(&format!("/rsvp/{}", link.rsplit('/').next().unwrap()), &yes).await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let before = smtp.wait_for(invited + 2, 10).await.len();
+    assert_eq!(before, invited + 2, "the answers are confirmed");
 
     // Reschedule by a week.
     let m17 = app.store().meeting_by_number(17).await.unwrap();
@@ -695,6 +703,10 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
     assert_eq!(by.len(), expected, "exactly one each");
     assert!(!by.contains_key(&decliner), "who declined hears nothing");
     for m in updates {
+        if m.to[0] != holder {
+            assert!(!m.text().contains("text/calendar"), "no calendar entry without a seat");
+            continue;
+        }
         let (ics, ct) = attached_ics(m);
         assert_eq!(ct, "text/calendar; method=REQUEST");
         let props = ical_lines(&ics);
@@ -723,6 +735,10 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
     assert_eq!(by.len(), expected);
     assert!(!by.contains_key(&decliner));
     for m in cancels {
+        if m.to[0] != holder {
+            assert!(!m.text().contains("text/calendar"), "no calendar entry to withdraw without a seat");
+            continue;
+        }
         let (ics, ct) = attached_ics(m);
         assert_eq!(ct, "text/calendar; method=CANCEL");
         let props = ical_lines(&ics);

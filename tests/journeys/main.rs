@@ -8,6 +8,7 @@
 mod common;
 
 mod browser;
+mod calendars;
 mod dossier;
 mod evaluations;
 mod everyday;

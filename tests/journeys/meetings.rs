@@ -239,13 +239,18 @@ async fn rescheduling_on_the_page_tells_the_invited_with_a_higher_sequence(engin
     text(send_invitations(&http, &format!("{page}/invitations"), &form).await.1, 200).await;
     let first = smtp.wait_for(1, 20).await;
     assert!(first[0].calendar().contains("SEQUENCE:0\r\n"));
+    // Anna takes a seat: only a seat holder's calendar has the entry to update.
+    let yes = [("answer", "yes"), ("track", "ai")];
+    assert_eq!(app.post_form(&first[0].link_path("/rsvp/"), &yes).await.status(), 200);
+    let seat = smtp.wait_for(2, 20).await;
+    assert!(seat[1].calendar().contains("METHOD:REQUEST\r\n"), "{}", seat[1].calendar());
 
     let mut moved = details(&csrf, "22", "AI i det offentlige", "2027-05-06");
     moved.iter_mut().find(|(k, _)| *k == "starts_at").unwrap().1 = "2027-05-06T14:00".into();
     assert_eq!(http.post_form(&page, &moved).await.status(), 303);
-    let msgs = smtp.wait_for(2, 20).await;
-    assert_eq!(msgs.len(), 2);
-    let ics = msgs[1].calendar();
+    let msgs = smtp.wait_for(3, 20).await;
+    assert_eq!(msgs.len(), 3);
+    let ics = msgs[2].calendar();
     assert!(ics.contains("SEQUENCE:1\r\n") && ics.contains("DTSTART;TZID=Europe/Copenhagen:20270506T140000"), "{ics}");
     assert_eq!(audit_count(&app, "meeting.reschedule").await, 1);
     app.stop().await;

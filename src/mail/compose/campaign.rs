@@ -147,7 +147,8 @@ async fn queue_invitations(
     let mut tokens = Vec::with_capacity(fresh.len() * 2);
     let mut messages = Vec::with_capacity(fresh.len());
     let expires = crate::domain::link_expiry(meeting.ends_at);
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
+    // An offer to add the meeting, never a request: thousands get it, most will not come.
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Publish, None);
     let message = invitation_message_in(tx, meeting.id).await?;
     for r in fresh {
         let registration = RegistrationId::new();
@@ -289,7 +290,7 @@ pub fn test_invitation(
     let letter =
         Letter { to, name, organisation, lang, rsvp_url: format!("{}/rsvp/TEST", ctx.base_url), unsubscribe_url: None };
     let m = invitation(ctx, meeting, message, &letter, true)?;
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Publish, None);
     compose_invitation(ctx, &m, &letter, None, None, "invitation-test", &ics)
 }
 
@@ -344,9 +345,11 @@ fn place(meeting: &Meeting, lang: Lang) -> String {
 /// What a calendar entry asks of the calendar that receives it (RFC 5546).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalendarMethod {
-    /// Add the meeting, or update it when the UID is known and the SEQUENCE higher.
+    /// Add the meeting to a seat holder's calendar, or update it when the UID
+    /// is known and the SEQUENCE higher.
     Request,
-    /// Take the meeting out: it is cancelled.
+    /// Take the meeting out of a calendar: it is cancelled, or the person no
+    /// longer holds a seat.
     Cancel,
     /// Offer the meeting to anyone's calendar, as the public page does: no
     /// answer is asked for, and the entry has a UID of its own so that adding
@@ -418,39 +421,64 @@ fn push_line(out: &mut String, line: &str) {
     out.push_str("\r\n");
 }
 
-/// A calendar entry for the meeting (iCalendar, RFC 5545): the same UID every
-/// time, the meeting's SEQUENCE, local times in Europe/Copenhagen with their
-/// VTIMEZONE, the sender as ORGANIZER. `Request` adds or updates the entry,
-/// `Cancel` withdraws it, `Publish` offers it to anyone. The answer goes through the personal RSVP link in
-/// the mail, so the entry names no attendee. `joining` puts the online
-/// joining link in LOCATION: only for mail to people with a seat, never in
-/// invitations.
+/// The one person a calendar entry is for: the holder of a seat.
+#[derive(Debug, Clone, Copy)]
+pub struct Attendee<'a> {
+    pub name: &'a str,
+    pub email: &'a Email,
+}
+
+/// The UID of the entries of seat holders: one per meeting, so that an
+/// update or a cancellation replaces the entry a calendar has.
+#[must_use]
+pub fn seat_uid(meeting: crate::domain::MeetingId, domain: &str) -> String {
+    format!("meeting-{meeting}@{domain}")
+}
+
+/// A calendar entry for the meeting (iCalendar, RFC 5545; iTIP, RFC 5546):
+/// the meeting's SEQUENCE, local times in Europe/Copenhagen with their
+/// VTIMEZONE, the forum's monitored address ([`Composer::organizer`]) as
+/// ORGANIZER.
+///
+/// - `Publish` (no `attendee`) offers the meeting to anyone's calendar, as
+///   the invitation and the public page do: no attendee, no personal or
+///   joining link, and a UID of its own so that adding it never replaces a
+///   seat holder's entry.
+/// - `Request` (with the seat holder as `attendee`) adds or updates the seat
+///   holder's entry, naming them as the one ATTENDEE who accepted; only this
+///   kind carries the online joining link.
+/// - `Cancel` (with the person as `attendee`) withdraws that entry.
 #[must_use]
 pub fn calendar_entry(
     meeting: &Meeting,
     composer: &Composer,
     base_url: &str,
     method: CalendarMethod,
-    joining: bool,
+    attendee: Option<Attendee<'_>>,
 ) -> String {
-    let from = composer.from();
-    let domain = from.email.domain().to_owned();
+    let organizer = composer.organizer();
+    let domain = composer.from().email.domain().to_owned();
     let url = meeting_url(meeting, base_url);
     let local = |t: crate::domain::Timestamp| {
         t.to_zoned_datetime(crate::domain::copenhagen()).strftime("%Y%m%dT%H%M%S").to_string()
     };
+    let attendee = attendee.filter(|_| method != CalendarMethod::Publish);
+    let joining = method == CalendarMethod::Request && attendee.is_some();
     let online = joining && meeting.format != MeetingFormat::Physical && !meeting.online_url.is_empty();
     let location = match (meeting.format, online) {
         (MeetingFormat::Virtual, true) => meeting.online_url.clone(),
         (MeetingFormat::Hybrid, true) => format!("{}, {}", meeting.venue, meeting.online_url),
         _ => place(meeting, Lang::Da),
     };
-    let cn = from.name.as_deref().unwrap_or("Dialogforum").replace('"', "");
+    let cn = organizer.name.as_deref().unwrap_or("Dialogforum");
     let status = match method {
         CalendarMethod::Request | CalendarMethod::Publish => "CONFIRMED",
         CalendarMethod::Cancel => "CANCELLED",
     };
-    let public = if method == CalendarMethod::Publish { "-public" } else { "" };
+    let uid = match method {
+        CalendarMethod::Publish => format!("meeting-{}-public@{domain}", meeting.id),
+        _ => seat_uid(meeting.id, &domain),
+    };
     let mut out = String::new();
     for l in ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Dialogforum//dialogforum//DA", "CALSCALE:GREGORIAN"] {
         push_line(&mut out, l);
@@ -459,9 +487,9 @@ pub fn calendar_entry(
     for l in COPENHAGEN_VTIMEZONE {
         push_line(&mut out, l);
     }
-    let lines = [
+    let mut lines = vec![
         "BEGIN:VEVENT".to_owned(),
-        format!("UID:meeting-{}{public}@{domain}", meeting.id),
+        format!("UID:{uid}"),
         format!("SEQUENCE:{}", meeting.ical_sequence),
         format!("DTSTAMP:{}", crate::store::now().strftime("%Y%m%dT%H%M%SZ")),
         format!("DTSTART;TZID=Europe/Copenhagen:{}", local(meeting.starts_at)),
@@ -470,20 +498,39 @@ pub fn calendar_entry(
         format!("LOCATION:{}", ical_text(&location)),
         format!("DESCRIPTION:{}", ical_text(&url)),
         format!("URL:{url}"),
-        format!("ORGANIZER;CN=\"{cn}\":mailto:{}", from.email),
-        format!("STATUS:{status}"),
-        "END:VEVENT".to_owned(),
-        "END:VCALENDAR".to_owned(),
+        format!("ORGANIZER;CN={}:mailto:{}", param_value(cn), organizer.email),
     ];
+    if let Some(a) = attendee {
+        let partstat = if method == CalendarMethod::Cancel { "DECLINED" } else { "ACCEPTED" };
+        lines.push(format!(
+            "ATTENDEE;CN={};ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};RSVP=TRUE:mailto:{}",
+            param_value(a.name),
+            a.email
+        ));
+    }
+    lines.extend([format!("STATUS:{status}"), "END:VEVENT".to_owned(), "END:VCALENDAR".to_owned()]);
     for l in &lines {
         push_line(&mut out, l);
     }
     out
 }
 
+/// A parameter value (RFC 5545, 3.2), always quoted: a name may hold `,`,
+/// `;` or `:`. A double quote cannot be written in one, and control
+/// characters have no place in it, so both are left out.
+fn param_value(s: &str) -> String {
+    let kept: String = s.chars().filter(|c| *c != '"' && !c.is_control()).collect();
+    format!("\"{kept}\"")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{ical_text, push_line};
+    use super::{ical_text, param_value, push_line};
+
+    #[test]
+    fn a_name_is_one_quoted_parameter_value_whatever_it_holds() {
+        assert_eq!(param_value("Jensen, \"Anna\"; IT:\r\nX"), "\"Jensen, Anna; IT:X\"");
+    }
 
     #[test]
     fn long_lines_fold_at_75_octets_without_splitting_a_character() {

@@ -1,10 +1,12 @@
 //! Mail about a change to a meeting people are invited to: a new time or
 //! place, or its cancellation (with the organisers' word, when they wrote
-//! one: plain body text, never a header). Each carries the calendar entry with the same
-//! UID and the raised SEQUENCE, so calendars update or withdraw the entry they
-//! have. Queued in the caller's transaction, the one that makes the change.
+//! one: plain body text, never a header). Only seat holders have the
+//! meeting's calendar entry, so only their notice carries it, with the same
+//! UID and the raised SEQUENCE, so that their calendar updates or withdraws
+//! it; people invited or waiting get the news in words alone. Queued in the
+//! caller's transaction, the one that makes the change.
 
-use super::campaign::{CalendarMethod, calendar_entry};
+use super::campaign::{Attendee, CalendarMethod, calendar_entry};
 use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice};
 use super::words::{Words, joining, span, words};
@@ -24,9 +26,10 @@ pub enum Change<'a> {
     Cancelled(&'a Note),
 }
 
-/// Queues one notice of the change, with the calendar entry of `meeting` as
-/// it now stands, to everyone invited who has not declined. The joining link
-/// goes only to those with a seat. Returns how many were queued.
+/// Queues one notice of the change to everyone invited who has not declined.
+/// Those with a seat get their calendar entry of `meeting` as it now stands
+/// (`METHOD:REQUEST`, or `METHOD:CANCEL` for a cancelled meeting) and the
+/// joining link; the others get no calendar entry. Returns how many were queued.
 ///
 /// # Errors
 /// The database failed or a mail could not be built.
@@ -41,19 +44,20 @@ pub async fn queue_change(
         Change::Rescheduled => CalendarMethod::Request,
         Change::Cancelled(_) => CalendarMethod::Cancel,
     };
-    let with_link = calendar_entry(meeting, &ctx.composer, &ctx.base_url, method, true);
-    let without_link = calendar_entry(meeting, &ctx.composer, &ctx.base_url, method, false);
     let mut messages = Vec::with_capacity(recipients.len());
     for (r, seated) in &recipients {
         let lang = Lang::from_code(&r.language);
         let n = notice(meeting, change, lang, &r.name, *seated)?;
-        let ics = if *seated { with_link.clone() } else { without_link.clone() };
+        let ics = seated.then(|| {
+            let attendee = Attendee { name: &r.name, email: &r.email };
+            calendar_entry(meeting, &ctx.composer, &ctx.base_url, method, Some(attendee))
+        });
         let to = To { person: r.person_id, email: &r.email, name: &r.name, lang };
         let kind = match change {
             Change::Rescheduled => "meeting-changed",
             Change::Cancelled(_) => "meeting-cancelled",
         };
-        messages.push(compose_notice(ctx, kind, to, &n, Some(ics))?);
+        messages.push(compose_notice(ctx, kind, to, &n, ics)?);
     }
     enqueue_many(tx, &messages).await?;
     Ok(messages.len())
@@ -67,6 +71,8 @@ words! {
         when: String,
         place: Option<&'a str>,
         joining: Option<&'a str>,
+        /// The notice carries the seat holder's updated calendar entry.
+        seated: bool,
     }
 }
 
@@ -78,6 +84,8 @@ words! {
         when: String,
         /// The organisers' note, one paragraph a line.
         note: Option<&'a str>,
+        /// The notice carries the withdrawal of the seat holder's calendar entry.
+        seated: bool,
     }
 }
 
@@ -97,11 +105,12 @@ pub(super) fn notice(
             when,
             place: Some(meeting.venue.as_str()).filter(|v| !v.is_empty()),
             joining: joining(meeting).filter(|_| seated),
+            seated,
         }
         .notice(None),
         Change::Cancelled(note) => {
             let note = Some(note.as_str()).filter(|n| !n.is_empty());
-            Cancelled { lang, name, title, when, note }.notice(None)
+            Cancelled { lang, name, title, when, note, seated }.notice(None)
         }
     }
 }

@@ -64,6 +64,9 @@ pub struct Composer {
     leave_mailto: Option<String>,
     /// The small print at the foot of every body.
     footer: footer::Footer,
+    /// The ORGANIZER of calendar entries: the forum's monitored address,
+    /// where calendar replies arrive (`mail.organizer`); the sender unless set.
+    organizer: Mailbox,
 }
 
 /// The headers a DKIM signature covers. Those a message lacks are signed as
@@ -137,8 +140,10 @@ impl Composer {
                 address,
             ))
         };
+        let sender = mailbox(Some(from_name), from)?;
         Ok(Self {
-            from: mailbox(Some(from_name), from)?,
+            organizer: sender.clone(),
+            from: sender,
             reply_to: reply_to.map(|r| mailbox(None, r)).transpose()?,
             list_id: list_id.to_owned(),
             id_domain: from.domain().to_owned(),
@@ -153,6 +158,23 @@ impl Composer {
     pub fn with_footer(mut self, footer: footer::Footer) -> Self {
         self.footer = footer;
         self
+    }
+
+    /// Names `organizer` as the ORGANIZER of calendar entries from now on,
+    /// with the sender's display name.
+    ///
+    /// # Errors
+    /// An address lettre does not accept.
+    pub fn with_organizer(mut self, organizer: &Email) -> Result<Self, ComposeError> {
+        let address = organizer.as_str().parse().map_err(|_| ComposeError::Address(organizer.masked()))?;
+        self.organizer = Mailbox::new(self.from.name.clone(), address);
+        Ok(self)
+    }
+
+    /// The ORGANIZER of calendar entries.
+    #[must_use]
+    pub fn organizer(&self) -> &Mailbox {
+        &self.organizer
     }
 
     /// The small print at the foot of every body.

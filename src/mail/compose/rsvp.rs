@@ -7,7 +7,7 @@
 
 use askama::Template;
 
-use super::campaign::{CalendarMethod, calendar_entry};
+use super::campaign::{Attendee, CalendarMethod, calendar_entry};
 use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice, queue_with};
 use super::words::{Words, joining, start, words};
@@ -130,6 +130,17 @@ fn compose_with_checkin(
     )?)
 }
 
+/// The person a notice goes to, as the ATTENDEE of their calendar entry.
+fn attendee(to: To<'_>) -> Attendee<'_> {
+    Attendee { name: to.name, email: to.email }
+}
+
+/// The withdrawal of the calendar entry of `to`, who no longer holds a seat.
+#[must_use]
+pub fn cancellation(ctx: &MailContext, to: To<'_>, meeting: &Meeting) -> String {
+    calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Cancel, Some(attendee(to)))
+}
+
 /// A mail that gives a seat: the calendar entry with the joining link, and
 /// for a meeting with a door (physical or hybrid) the check-in code; a
 /// virtual meeting has no entrance to show a code at.
@@ -141,7 +152,7 @@ fn seat_mail(
     registration: RegistrationId,
     n: &Notice,
 ) -> anyhow::Result<NewMessage> {
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, true);
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, Some(attendee(to)));
     if meeting.format == MeetingFormat::Virtual {
         return compose_notice(ctx, kind, to, n, Some(ics));
     }
@@ -161,11 +172,14 @@ pub async fn confirm_answer(
     seat: Seat,
     rsvp_url: Option<&str>,
 ) -> anyhow::Result<()> {
-    enqueue(tx, &confirmation(ctx, to, meeting, registration, seat, rsvp_url)?).await?;
+    enqueue(tx, &confirmation(ctx, to, meeting, registration, seat, rsvp_url, false)?).await?;
     Ok(())
 }
 
 /// The confirmation of an answer, built but not queued (for callers that queue many at once).
+/// A seat comes with the seat holder's calendar entry (`METHOD:REQUEST`); a
+/// person who `held_seat` before and has none now gets its withdrawal
+/// (`METHOD:CANCEL`); anyone else no calendar entry.
 ///
 /// # Errors
 /// The mail could not be built.
@@ -176,12 +190,14 @@ pub fn confirmation(
     registration: RegistrationId,
     seat: Seat,
     rsvp_url: Option<&str>,
+    held_seat: bool,
 ) -> anyhow::Result<NewMessage> {
     let n = confirmation_notice(meeting, to.lang, to.name, seat, rsvp_url)?;
     if seat == Seat::Attending {
         return seat_mail(ctx, "rsvp-confirm", to, meeting, registration, &n);
     }
-    compose_notice(ctx, "rsvp-confirm", to, &n, None)
+    let ics = held_seat.then(|| cancellation(ctx, to, meeting));
+    compose_notice(ctx, "rsvp-confirm", to, &n, ics)
 }
 
 words! {
@@ -254,8 +270,8 @@ pub async fn colleague_invitation(
     rsvp_url: &str,
 ) -> anyhow::Result<()> {
     let n = colleague_notice(meeting, to.lang, to.name, from_name, rsvp_url)?;
-    // An invitation: no joining link until they have a seat.
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Request, false);
+    // An invitation: an offer to add the meeting, no joining link until they have a seat.
+    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Publish, None);
     queue_with(tx, ctx, "invitation", to, &n, Some(ics)).await
 }
 
@@ -329,7 +345,8 @@ words! {
 }
 
 /// Confirms to the person who passed their invitation on that it went to
-/// `colleague`, with a calendar cancellation for the entry they were sent.
+/// `colleague`, with the withdrawal of their calendar entry when they
+/// `held_seat`.
 ///
 /// # Errors
 /// The mail could not be built or queued.
@@ -340,6 +357,7 @@ pub async fn passed_from(
     meeting: &Meeting,
     colleague: &str,
     moved: bool,
+    held_seat: bool,
 ) -> anyhow::Result<()> {
     let n = PassedFrom {
         lang: to.lang,
@@ -348,10 +366,11 @@ pub async fn passed_from(
         title: &meeting.title,
         when: start(meeting, to.lang),
         moved,
+        held_seat,
     }
     .notice(None)?;
-    let ics = calendar_entry(meeting, &ctx.composer, &ctx.base_url, CalendarMethod::Cancel, false);
-    queue_with(tx, ctx, "rsvp-passed-from", to, &n, Some(ics)).await
+    let ics = held_seat.then(|| cancellation(ctx, to, meeting));
+    queue_with(tx, ctx, "rsvp-passed-from", to, &n, ics).await
 }
 
 words! {
@@ -362,5 +381,6 @@ words! {
         title: &'a str,
         when: String,
         moved: bool,
+        held_seat: bool,
     }
 }

@@ -271,8 +271,8 @@ mod tests {
                 "Link til at deltage online: https://meet.example/x",
             ]
         );
-        says(&n(Lang::En, false), "Changed: AI i den offentlige sektor", "The attached file updates your calendar.");
-        assert_eq!(n(Lang::En, false).paragraphs.len(), 3, "no joining link without a seat");
+        says(&n(Lang::En, true), "Changed: AI i den offentlige sektor", "The attached file updates your calendar.");
+        assert_eq!(n(Lang::En, false).paragraphs.len(), 2, "no calendar entry and no joining link without a seat");
 
         let no_message = crate::domain::Note::default();
         let n = |lang| change_notice(&m, Change::Cancelled(&no_message), lang, "Anna", true).unwrap();

@@ -1,19 +1,22 @@
 //! The inbound SMTP listener: receives the bounces and complaints that come
 //! back to the per-message return paths ([`crate::mail::deliver::verp`]) and suppresses the
 //! addresses that fail, and takes mail for the join and leave addresses, which
-//! ask to join or leave the list ([`requests`]).
+//! ask to join or leave the list ([`requests`]), and for the organiser
+//! address, where calendars send their replies ([`calendar`]).
 //!
 //! The SMTP conversation is `mailin`'s state machine; this module does the I/O
 //! and the decisions. It accepts only our own bounce addresses, the join
-//! address and the leave address (no open relay), limits line length,
-//! recipients, message size, connections (in all and per peer), messages per
-//! peer and hour, commands and errors per session, idle time and session time,
+//! address, the leave address and the organiser address (no open relay),
+//! limits line length, recipients, message size, connections (in all and per
+//! peer), messages per peer and hour, commands and errors per session, idle time and session time,
 //! and answers 250 only after what a message means has been recorded (451 if
 //! the database is away or a request to join is over the sign-up budget, so
 //! the sender tries again). It never answers a bounce, a complaint or
 //! anything automatic; the only mail it sets off is the confirmation that a
-//! person's own request to join or leave calls for.
+//! person's own request to join or leave calls for, and the confirmation of
+//! an answer given from their calendar.
 
+pub mod calendar;
 pub mod requests;
 use std::collections::HashMap;
 use std::io;
@@ -73,6 +76,8 @@ pub struct InboundSettings {
     pub join_address: Option<Email>,
     /// The address whose mail means "take me off the list" ([`verp::leave_address`]).
     pub leave_address: Email,
+    /// The ORGANIZER of calendar entries, whose mail may be a calendar's reply.
+    pub organizer: Email,
     /// How often and for how long the confirmations of requests by mail go out.
     pub limits: Limits,
     /// Largest message accepted, in bytes; larger ones get 552. No more than
@@ -112,10 +117,12 @@ impl InboundSettings {
         } else {
             Some(Email::parse(join).map_err(|e| format!("inbound.join_address: {e}"))?)
         };
+        let organizer = settings.organizer().map_err(|e| format!("mail.organizer: {e}"))?;
         Ok(Self {
             bounce_base,
             join_address,
             leave_address,
+            organizer,
             limits: Limits {
                 link_ttl: SignedDuration::from_hours(i64::try_from(security.token_ttl_hours).unwrap_or(168)),
                 mails_per_address_per_day: security.confirmations_per_address_per_day,
@@ -146,12 +153,13 @@ pub async fn serve(
     settings: InboundSettings,
     mail: MailContext,
     mail_wake: Arc<Notify>,
+    forum: crate::forum::Forum,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let host = settings.bounce_base.domain().to_owned();
     let max_connections = settings.max_connections;
     let per_peer = settings.max_connections_per_peer;
-    let inbox = Arc::new(Inbox { store, settings, host, mail, mail_wake, peers: Arc::new(Peers::default()) });
+    let inbox = Arc::new(Inbox { store, settings, host, mail, mail_wake, forum, peers: Arc::new(Peers::default()) });
     let slots = Arc::new(Semaphore::new(max_connections));
     let mut sessions = JoinSet::new();
     loop {
@@ -324,6 +332,8 @@ struct Inbox {
     mail_wake: Arc<Notify>,
     /// Connections and messages per peer.
     peers: Arc<Peers>,
+    /// Where calendar replies are applied.
+    forum: crate::forum::Forum,
 }
 
 /// Who a message is for.
@@ -335,6 +345,8 @@ enum Recipient {
     Join,
     /// The leave address.
     Leave,
+    /// The organiser address of calendar entries.
+    Organizer,
 }
 
 /// The message being received.
@@ -417,8 +429,8 @@ impl Handler for Collector {
 }
 
 impl Inbox {
-    /// Whether we take mail for `to`: our bounce addresses, the join address
-    /// and the leave address, nothing else.
+    /// Whether we take mail for `to`: our bounce addresses, the join address,
+    /// the leave address and the organiser address, nothing else.
     fn recipient(&self, to: &str) -> Result<Recipient, Response> {
         let Ok(to) = Email::parse(to) else {
             return Err(Response::custom(550, "5.1.3 Bad recipient address syntax".to_owned()));
@@ -428,6 +440,9 @@ impl Inbox {
         }
         if self.settings.leave_address == to {
             return Ok(Recipient::Leave);
+        }
+        if self.settings.organizer == to {
+            return Ok(Recipient::Organizer);
         }
         if to.domain() != self.settings.bounce_base.domain() {
             return Err(Response::custom(550, "5.7.1 Relaying denied".to_owned()));
@@ -479,6 +494,9 @@ impl Inbox {
                 return Ok(handled);
             }
         }
+        if envelope.recipients.contains(&Recipient::Organizer) {
+            calendar::act_on(&self.forum, reverse_path, &envelope.data).await?;
+        }
         let mut report = None;
         for recipient in &envelope.recipients {
             if let Recipient::Bounce(id) = recipient {
@@ -500,7 +518,7 @@ impl Inbox {
         to_leave_address: bool,
     ) -> anyhow::Result<Option<Handled>> {
         let settings = &self.settings;
-        let mut ours = vec![&settings.bounce_base, &settings.leave_address];
+        let mut ours = vec![&settings.bounce_base, &settings.leave_address, &settings.organizer];
         ours.extend(settings.join_address.as_ref());
         let letter = match requests::read(message, reverse_path, &ours) {
             Ok(letter) => letter,

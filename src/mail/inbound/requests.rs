@@ -159,7 +159,7 @@ fn from_mail_system(address: &Email) -> bool {
 
 /// Whether the envelope sender's domain and the From domain belong together:
 /// the same, or one a subdomain of the other (`bounce.firma.dk` and `firma.dk`).
-fn aligned(envelope: &str, from: &str) -> bool {
+pub(super) fn aligned(envelope: &str, from: &str) -> bool {
     let under = |sub: &str, parent: &str| sub.strip_suffix(parent).is_some_and(|head| head.ends_with('.'));
     envelope == from || under(envelope, from) || under(from, envelope)
 }

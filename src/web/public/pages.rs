@@ -199,7 +199,7 @@ async fn calendar(State(state): State<AppState>, Path(key): Path<String>) -> Res
     if !phase.is_upcoming() {
         return Err(Error::NotFound);
     }
-    let ics = calendar_entry(&found, &state.composer, state.settings.base_url(), CalendarMethod::Publish, false);
+    let ics = calendar_entry(&found, &state.composer, state.settings.base_url(), CalendarMethod::Publish, None);
     let name = format!("dialogforum-{}.ics", found.number.map_or_else(|| found.id.to_string(), |n| n.to_string()));
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8; method=PUBLISH")),
