@@ -166,8 +166,8 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
         let ed25519 = mail.dkim_algorithm == crate::config::DkimAlgorithm::Ed25519;
         composer = composer.with_dkim(&mail.dkim_selector, domain, &key, ed25519).context("mail.dkim_key_file")?;
     }
-    if !settings.inbound.bind.is_empty() {
-        // The listener takes mail for the leave address, so list mail may name it.
+    if !settings.inbound.bind.is_empty() || !settings.inbound.imap.is_empty() {
+        // The listener (or a mailbox reader) takes mail for the leave address, so list mail may name it.
         let inbound = InboundSettings::from_settings(&settings).map_err(anyhow::Error::msg)?;
         composer = composer.with_leave_address(&inbound.leave_address);
     }
@@ -254,9 +254,10 @@ pub async fn start_with_store(settings: Settings, store: Store, opts: StartOptio
     Ok(Running { addr, state, shutdown, server, tasks: handles, inbound_addr })
 }
 
-/// Binds `inbound.bind` and starts the inbound SMTP listener under
-/// supervision, unless the key is empty; returns the address it listens on.
-/// A restarted listener binds the same address again.
+/// Starts the readers of the IMAP mailboxes, and binds `inbound.bind` and
+/// starts the inbound SMTP listener under supervision, unless the key is
+/// empty; returns the address it listens on. A restarted listener binds the
+/// same address again.
 async fn start_inbound(
     settings: &Settings,
     store: &Store,
@@ -266,6 +267,7 @@ async fn start_inbound(
     shutdown: &watch::Receiver<bool>,
     handles: &mut Vec<JoinHandle<()>>,
 ) -> anyhow::Result<Option<SocketAddr>> {
+    start_imap(settings, store, &mail, &mail_wake, tasks, shutdown, handles)?;
     let bind = settings.inbound.bind.as_str();
     if bind.is_empty() {
         return Ok(None);
@@ -290,6 +292,31 @@ async fn start_inbound(
         }
     }));
     Ok(Some(addr))
+}
+
+/// Starts a supervised reader for each `[[inbound.imap]]` mailbox.
+fn start_imap(
+    settings: &Settings,
+    store: &Store,
+    mail: &MailContext,
+    mail_wake: &Arc<Notify>,
+    tasks: &Tasks,
+    shutdown: &watch::Receiver<bool>,
+    handles: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<()> {
+    let mailboxes = inbound::imap::Mailbox::from_settings(settings);
+    if mailboxes.is_empty() {
+        return Ok(());
+    }
+    let inbound_settings = InboundSettings::from_settings(settings).map_err(anyhow::Error::msg)?;
+    for mailbox in mailboxes {
+        let (store, inbound, mail, wake) =
+            (store.clone(), inbound_settings.clone(), mail.clone(), Arc::clone(mail_wake));
+        handles.push(tasks.spawn(supervise::IMAP, shutdown.clone(), move |stop| {
+            inbound::imap::read(store.clone(), inbound.clone(), mail.clone(), Arc::clone(&wake), mailbox.clone(), stop)
+        }));
+    }
+    Ok(())
 }
 
 /// A future that resolves when the process is asked to stop (SIGTERM or
