@@ -282,3 +282,23 @@ async fn xoauth2_signs_in_to_imap_with_a_token_from_the_file_or_the_command(engi
     db.drop_db().await;
 }
 both_engines!(xoauth2_signs_in_to_imap_with_a_token_from_the_file_or_the_command);
+
+/// A mailbox the service could not sign in to, or one without TLS, stops
+/// start-up with a message naming the mailbox's table.
+#[test]
+fn a_mailbox_without_a_way_to_sign_in_or_without_tls_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |table: &str| {
+        let file = dir.path().join("dialogforum.toml");
+        std::fs::write(&file, format!("[[inbound.imap]]\nhost = \"imap.example\"\nuser = \"{USER}\"\n{table}"))
+            .unwrap();
+        let out = common::cli(&["--config", file.to_str().unwrap(), "migrate"], &[], "");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run("");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("inbound.imap[0]: give a password, or an OAuth2 token source"), "{err}");
+    let (code, err) = run("password = \"x\"\ntls = \"none\"\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("tls") && err.contains("imaps") && err.contains("starttls"), "{err}");
+}
