@@ -177,7 +177,12 @@ async fn pass(inbox: &Inbox, mailbox: &Mailbox, stop: &watch::Receiver<bool>) ->
             }
             count += 1;
             if !mailbox.mark_delay.is_zero() {
-                tokio::time::sleep(mailbox.mark_delay).await;
+                // A shutdown cuts the wait short; the message is marked all the same.
+                let mut stopping = stop.clone();
+                tokio::select! {
+                    () = tokio::time::sleep(mailbox.mark_delay) => {}
+                    _ = stopping.wait_for(|s| *s) => {}
+                }
             }
         }
         mark(&mut session, mailbox, uid, can_move).await?;
