@@ -256,8 +256,8 @@ fn build_composer(settings: &Settings) -> anyhow::Result<Composer> {
         let ed25519 = mail.dkim_algorithm == crate::config::DkimAlgorithm::Ed25519;
         composer = composer.with_dkim(&mail.dkim_selector, domain, &key, ed25519).context("mail.dkim_key_file")?;
     }
-    if !settings.inbound.bind.is_empty() {
-        // The listener takes mail for the leave address, so list mail may name it.
+    if !settings.inbound.bind.is_empty() || !settings.inbound.imap.is_empty() {
+        // The listener (or a mailbox reader) takes mail for the leave address, so list mail may name it.
         let inbound = InboundSettings::from_settings(settings).map_err(anyhow::Error::msg)?;
         composer = composer.with_leave_address(&inbound.leave_address);
     }
@@ -284,9 +284,10 @@ fn start_page_cache(
     pages
 }
 
-/// Binds `inbound.bind` and starts the inbound SMTP listener under
-/// supervision, unless the key is empty; returns the address it listens on.
-/// A restarted listener binds the same address again.
+/// Starts the readers of the IMAP mailboxes, and binds `inbound.bind` and
+/// starts the inbound SMTP listener under supervision, unless the key is
+/// empty; returns the address it listens on. A restarted listener binds the
+/// same address again.
 async fn start_inbound(
     settings: &Settings,
     store: &Store,
@@ -295,6 +296,7 @@ async fn start_inbound(
     shutdown: &watch::Receiver<bool>,
     handles: &mut Vec<JoinHandle<()>>,
 ) -> anyhow::Result<Option<SocketAddr>> {
+    start_imap(settings, store, (&mail, &mail_wake, &forum), tasks, shutdown, handles)?;
     let bind = settings.inbound.bind.as_str();
     if bind.is_empty() {
         return Ok(None);
@@ -319,6 +321,32 @@ async fn start_inbound(
         }
     }));
     Ok(Some(addr))
+}
+
+/// Starts a supervised reader for each `[[inbound.imap]]` mailbox.
+fn start_imap(
+    settings: &Settings,
+    store: &Store,
+    (mail, mail_wake, forum): (&MailContext, &Arc<Notify>, &crate::forum::Forum),
+    tasks: &Tasks,
+    shutdown: &watch::Receiver<bool>,
+    handles: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<()> {
+    let mailboxes = inbound::imap::Mailbox::from_settings(settings);
+    if mailboxes.is_empty() {
+        return Ok(());
+    }
+    let inbound_settings = InboundSettings::from_settings(settings).map_err(anyhow::Error::msg)?;
+    for mailbox in mailboxes {
+        let (store, inbound, mail, wake, forum) =
+            (store.clone(), inbound_settings.clone(), mail.clone(), Arc::clone(mail_wake), forum.clone());
+        handles.push(tasks.spawn(supervise::IMAP, shutdown.clone(), move |stop| {
+            let (store, inbound, mail, wake, forum) =
+                (store.clone(), inbound.clone(), mail.clone(), Arc::clone(&wake), forum.clone());
+            inbound::imap::read(store, inbound, mail, wake, forum, mailbox.clone(), stop)
+        }));
+    }
+    Ok(())
 }
 
 /// A future that resolves when the process is asked to stop (SIGTERM or

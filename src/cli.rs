@@ -198,6 +198,10 @@ fn init_tracing(settings: &Settings) {
     if let Ok(quiet) = "mailin=off".parse() {
         filter = filter.add_directive(quiet);
     }
+    // async-imap traces IMAP commands, a LOGIN's password and an XOAUTH2 token among them.
+    if let Ok(quiet) = "async_imap=off".parse() {
+        filter = filter.add_directive(quiet);
+    }
     // Colours only for a person at a terminal, not in files and journals.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);

@@ -300,6 +300,86 @@ pub struct Inbound {
     pub max_session_secs: u64,
     /// Seconds a connection may take to send a line before it is closed.
     pub idle_timeout_secs: u64,
+    /// Mailboxes read by IMAP (`[[inbound.imap]]`), handled like mail to the listener.
+    #[serde(default)]
+    pub imap: Vec<ImapMailbox>,
+}
+
+/// How an IMAP connection is secured; there is no plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapTls {
+    /// TLS from the first byte (port 993).
+    #[default]
+    Imaps,
+    /// A plain connection upgraded with STARTTLS before anything else (port 143).
+    Starttls,
+}
+
+/// One mailbox the service reads by IMAP: the forum's mailbox where it lives
+/// (Microsoft 365, say), holding join, leave and bounce mail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapMailbox {
+    pub host: String,
+    /// 0 = 993 for `imaps`, 143 for `starttls`.
+    #[serde(default)]
+    pub port: u16,
+    #[serde(default)]
+    pub tls: ImapTls,
+    /// A PEM file of certificates trusted besides the public roots (a private CA); empty = none.
+    #[serde(default)]
+    pub ca_file: PathBuf,
+    pub user: String,
+    /// The password; empty = sign in with XOAUTH2.
+    #[serde(default)]
+    pub password: Secret,
+    /// A file holding a current OAuth 2.0 access token; empty = `mail.oauth2_token_file`.
+    #[serde(default)]
+    pub oauth2_token_file: PathBuf,
+    /// A command printing one; empty = `mail.oauth2_token_command`.
+    #[serde(default)]
+    pub oauth2_token_command: String,
+    /// The folder read.
+    #[serde(default = "default_imap_folder")]
+    pub folder: String,
+    /// Where a handled message is moved; empty = it stays and is marked read (`\Seen`).
+    #[serde(default)]
+    pub move_to: String,
+    /// Seconds between looks at the folder.
+    #[serde(default = "default_imap_poll_secs")]
+    pub poll_secs: u64,
+    /// Milliseconds a handled message waits before it is marked or moved; 0
+    /// in production. Lets a test stop the process in between, deterministically.
+    #[serde(default)]
+    pub mark_delay_ms: u64,
+}
+
+fn default_imap_folder() -> String {
+    "INBOX".to_owned()
+}
+
+const fn default_imap_poll_secs() -> u64 {
+    60
+}
+
+impl ImapMailbox {
+    /// The port: the one set, or the usual one for the TLS mode.
+    #[must_use]
+    pub fn effective_port(&self) -> u16 {
+        match (self.port, self.tls) {
+            (0, ImapTls::Imaps) => 993,
+            (0, ImapTls::Starttls) => 143,
+            (p, _) => p,
+        }
+    }
+
+    /// The name the mailbox goes by in logs, `doctor` and the record of what
+    /// was read: `user@host/folder`.
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!("{}@{}/{}", self.user, self.host, self.folder)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -419,6 +499,7 @@ impl Settings {
         if !self.inbound.join_address.is_empty() && crate::domain::Email::parse(&self.inbound.join_address).is_err() {
             return bad("inbound.join_address", "must be empty or a mail address");
         }
+        self.validate_imap()?;
         let inbound = &self.inbound;
         for (key, value) in [
             ("inbound.max_message_bytes", inbound.max_message_bytes),
@@ -529,6 +610,41 @@ impl Settings {
         }
         if self.mail.backoff_base_secs > self.mail.backoff_max_secs {
             return bad("mail.backoff_base_secs", "must not exceed mail.backoff_max_secs");
+        }
+        Ok(())
+    }
+
+    /// Each `[[inbound.imap]]` mailbox: where it is, and one way to sign in.
+    fn validate_imap(&self) -> Result<(), ConfigError> {
+        for (i, m) in self.inbound.imap.iter().enumerate() {
+            let bad = |why: &str| Err(ConfigError(format!("inbound.imap[{i}]: {why}")));
+            if m.host.trim().is_empty() || m.host.contains(['/', ' ']) {
+                return bad("host must be a host name such as outlook.office365.com");
+            }
+            if m.user.trim().is_empty() {
+                return bad("user must name the mailbox's user, such as dialogforum@kommune.dk");
+            }
+            if m.folder.trim().is_empty() {
+                return bad("folder must name the folder to read, such as INBOX");
+            }
+            if m.poll_secs == 0 {
+                return bad("poll_secs must be at least 1");
+            }
+            if m.move_to == m.folder {
+                return bad("move_to must be another folder than the one read");
+            }
+            let own_token = !m.oauth2_token_file.as_os_str().is_empty() || !m.oauth2_token_command.trim().is_empty();
+            let shared_token = !self.mail.oauth2_token_file.as_os_str().is_empty()
+                || !self.mail.oauth2_token_command.trim().is_empty();
+            if !m.password.is_empty() && own_token {
+                return bad("give a password or an OAuth2 token source, not both");
+            }
+            if m.password.is_empty() && !own_token && !shared_token {
+                return bad(
+                    "give a password, or an OAuth2 token source (oauth2_token_file or oauth2_token_command here \
+                     or in [mail]) to sign in with XOAUTH2",
+                );
+            }
         }
         Ok(())
     }

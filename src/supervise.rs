@@ -18,6 +18,8 @@ pub const REMINDERS: &str = "reminders";
 pub const RETENTION: &str = "retention";
 /// The inbound SMTP listener.
 pub const INBOUND: &str = "inbound";
+/// A reader of an IMAP mailbox (one task per `[[inbound.imap]]` mailbox).
+pub const IMAP: &str = "imap";
 /// The draw of lottery meetings at the end of their application window.
 pub const LOTTERIES: &str = "lotteries";
 /// The look at the public pages' version, on every instance.

@@ -123,6 +123,7 @@ pub async fn run(settings: &Settings) -> Report {
     let (dkim_check, dkim) = dkim(settings);
     checks.push(dkim_check);
     checks.extend(inbound(settings));
+    checks.extend(imap(settings).await);
     checks.push(base_url(settings));
     checks.push(health(settings).await);
     let dns = dns::records(settings, dkim.as_deref());
@@ -357,10 +358,12 @@ fn dkim(settings: &Settings) -> (Check, Option<String>) {
     }
 }
 
-/// Bounces, complaints and mail to the forum: the SMTP listener; IMAP is not
-/// among the ways in.
+/// Bounces, complaints and mail to the forum: the SMTP listener (IMAP
+/// mailboxes have checks of their own).
 fn inbound(settings: &Settings) -> Vec<Check> {
-    let listener = if settings.inbound.bind.is_empty() {
+    let listener = if settings.inbound.bind.is_empty() && !settings.inbound.imap.is_empty() {
+        Check::ok("inbound mail", "mail to the forum is read from IMAP mailboxes (the SMTP listener is off)")
+    } else if settings.inbound.bind.is_empty() {
         Check::warn(
             "inbound mail",
             "inbound.bind is empty: bounces and complaints are not read, so dead addresses stay on the list",
@@ -369,7 +372,45 @@ fn inbound(settings: &Settings) -> Vec<Check> {
     } else {
         Check::ok("inbound mail", format!("the SMTP listener takes mail on {}", settings.inbound.bind))
     };
-    vec![listener, Check::skipped("IMAP", "not configured")]
+    vec![listener]
+}
+
+/// Each IMAP mailbox: connect, TLS, sign in and open the folder read-only
+/// (EXAMINE), then log out. Nothing is changed in the mailbox.
+async fn imap(settings: &Settings) -> Vec<Check> {
+    let mailboxes = crate::mail::inbound::imap::Mailbox::from_settings(settings);
+    if mailboxes.is_empty() {
+        return vec![Check::skipped("IMAP", "not configured")];
+    }
+    let mut out = Vec::new();
+    for mailbox in &mailboxes {
+        let probe = crate::mail::inbound::imap::probe(mailbox).await;
+        let name = &mailbox.shown;
+        let step = |topic, step: Step, fix: &str| {
+            let mut check = self::step(topic, step, fix.to_owned());
+            check.finding = format!("{name}: {}", check.finding);
+            check
+        };
+        out.push(step(
+            "IMAP connection",
+            probe.connect,
+            "check host and port of this [[inbound.imap]] mailbox and that the firewall lets this host reach it",
+        ));
+        out.push(step(
+            "IMAP TLS",
+            probe.tls,
+            "use tls = \"imaps\" with port 993 or tls = \"starttls\" with port 143, as the provider documents; \
+             the certificate must be valid for the host name (a private CA goes in ca_file)",
+        ));
+        out.push(step(
+            "IMAP login",
+            probe.login,
+            "correct user and password of this [[inbound.imap]] mailbox, or its OAuth2 token source (the token \
+             needs the IMAP scope for the mailbox), and check that folder names an existing folder; nothing in \
+             the mailbox was changed",
+        ));
+    }
+    out
 }
 
 /// The base URL: https, and not this machine.

@@ -24,6 +24,7 @@ pub mod dossier;
 pub mod erasure;
 pub mod evaluations;
 pub mod exports;
+pub mod imap;
 pub mod materials;
 pub mod meetings;
 pub mod organisations;

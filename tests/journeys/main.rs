@@ -20,6 +20,7 @@ mod language_walk;
 mod lawful;
 mod list;
 mod mail;
+mod mailbox;
 mod meetings;
 mod operations;
 mod organiser;

@@ -17,6 +17,7 @@
 //! an answer given from their calendar.
 
 pub mod calendar;
+pub mod imap;
 pub mod requests;
 use std::collections::HashMap;
 use std::io;
@@ -41,6 +42,7 @@ use crate::mail::MailContext;
 use crate::mail::deliver::transport::mask;
 use crate::mail::deliver::verp;
 use crate::store::bounces::{self, BounceKind};
+use crate::store::imap::Fetched;
 use crate::store::rate::SignupBudget;
 use crate::store::{Store, StoreError};
 
@@ -156,10 +158,9 @@ pub async fn serve(
     forum: crate::forum::Forum,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let host = settings.bounce_base.domain().to_owned();
     let max_connections = settings.max_connections;
     let per_peer = settings.max_connections_per_peer;
-    let inbox = Arc::new(Inbox { store, settings, host, mail, mail_wake, forum, peers: Arc::new(Peers::default()) });
+    let inbox = Inbox::new(store, settings, mail, mail_wake, forum);
     let slots = Arc::new(Semaphore::new(max_connections));
     let mut sessions = JoinSet::new();
     loop {
@@ -429,6 +430,18 @@ impl Handler for Collector {
 }
 
 impl Inbox {
+    /// What the listener and the mailbox readers share.
+    fn new(
+        store: Store,
+        settings: InboundSettings,
+        mail: MailContext,
+        mail_wake: Arc<Notify>,
+        forum: crate::forum::Forum,
+    ) -> Arc<Self> {
+        let host = settings.bounce_base.domain().to_owned();
+        Arc::new(Self { store, settings, host, mail, mail_wake, forum, peers: Arc::new(Peers::default()) })
+    }
+
     /// Whether we take mail for `to`: our bounce addresses, the join address,
     /// the leave address and the organiser address, nothing else.
     fn recipient(&self, to: &str) -> Result<Recipient, Response> {
@@ -469,7 +482,7 @@ impl Inbox {
             );
             return Reply::new(552, "5.3.4 Message too big for system");
         }
-        match self.act_on(client, reverse_path, &envelope).await {
+        match self.act_on(client, reverse_path, &envelope.recipients, &envelope.data, None).await {
             Ok(Some(Handled::OverBudget)) => {
                 Reply::new(451, "4.7.1 Too many requests from your address or domain, try again later")
             }
@@ -481,27 +494,39 @@ impl Inbox {
         }
     }
 
-    /// Does what a complete message means for each of its recipients; what
-    /// became of a request to join or leave, if it was one. A request over the
-    /// budget stops there, so that the whole message comes again later.
-    async fn act_on(&self, client: IpAddr, reverse_path: &str, envelope: &Envelope) -> anyhow::Result<Option<Handled>> {
-        let to_leave = envelope.recipients.contains(&Recipient::Leave);
+    /// Does what the complete message `data` means for each of its
+    /// `recipients`, whether it came to the listener from `client` or was
+    /// `fetched` from a mailbox (then it is recorded in the transaction of
+    /// its effect); what became of a request to join or leave, if it was one.
+    /// A request over the budget stops there, so that the whole message
+    /// comes again later.
+    async fn act_on(
+        &self,
+        client: IpAddr,
+        reverse_path: &str,
+        recipients: &[Recipient],
+        data: &[u8],
+        fetched: Option<&Fetched>,
+    ) -> anyhow::Result<Option<Handled>> {
+        let to_leave = recipients.contains(&Recipient::Leave);
         let mut handled = None;
-        if to_leave || envelope.recipients.contains(&Recipient::Join) {
+        if to_leave || recipients.contains(&Recipient::Join) {
             // One request per message, even when it went to both addresses; leaving wins.
-            handled = self.list_request(client, reverse_path, &envelope.data, to_leave).await?;
+            handled = self.list_request(client, reverse_path, data, to_leave, fetched).await?;
             if handled == Some(Handled::OverBudget) {
                 return Ok(handled);
             }
         }
-        if envelope.recipients.contains(&Recipient::Organizer) {
-            calendar::act_on(&self.forum, reverse_path, &envelope.data).await?;
+        if recipients.contains(&Recipient::Organizer) {
+            // Applying an answer twice changes nothing the second time, so a
+            // reply fetched again after a crash before its marking is harmless.
+            calendar::act_on(&self.forum, reverse_path, data).await?;
         }
         let mut report = None;
-        for recipient in &envelope.recipients {
+        for recipient in recipients {
             if let Recipient::Bounce(id) = recipient {
-                let report = report.get_or_insert_with(|| classify(&envelope.data));
-                self.bounce(*id, report).await?;
+                let report = report.get_or_insert_with(|| classify(data));
+                self.bounce(*id, report, fetched).await?;
             }
         }
         Ok(handled)
@@ -516,6 +541,7 @@ impl Inbox {
         reverse_path: &str,
         message: &[u8],
         to_leave_address: bool,
+        fetched: Option<&Fetched>,
     ) -> anyhow::Result<Option<Handled>> {
         let settings = &self.settings;
         let mut ours = vec![&settings.bounce_base, &settings.leave_address, &settings.organizer];
@@ -530,9 +556,9 @@ impl Inbox {
         };
         let leave = to_leave_address || letter.asks_to_leave;
         let handled = if leave {
-            requests::leave(&self.store, &self.mail, settings.limits, &letter, client).await?
+            requests::leave(&self.store, &self.mail, settings.limits, &letter, client, fetched).await?
         } else {
-            requests::join(&self.store, &self.mail, settings.limits, &letter, client).await?
+            requests::join(&self.store, &self.mail, settings.limits, &letter, client, fetched).await?
         };
         let kind = match handled {
             Handled::OverBudget => "deferred",
@@ -551,8 +577,9 @@ impl Inbox {
         Ok(Some(handled))
     }
 
-    /// Mail to the bounce address of message `id`, read as `report`.
-    async fn bounce(&self, id: OutboxId, report: &Report) -> Result<(), StoreError> {
+    /// Mail to the bounce address of message `id`, read as `report`; a
+    /// message `fetched` from a mailbox is recorded with what it changed.
+    async fn bounce(&self, id: OutboxId, report: &Report, fetched: Option<&Fetched>) -> Result<(), StoreError> {
         let (kind, detail) = match report {
             Report::Hard { status } => (BounceKind::Hard, status.as_str()),
             Report::Soft { status } => (BounceKind::Soft, status.as_str()),
@@ -576,6 +603,9 @@ impl Inbox {
                 }
                 r => r?,
             };
+        if let Some(fetched) = fetched {
+            crate::store::imap::record(&mut tx, fetched, "bounce").await?;
+        }
         tx.commit().await?;
         let label = match kind {
             BounceKind::Hard => "hard",

@@ -24,6 +24,7 @@ use crate::i18n::{CONSENT_VERSION, EMAIL_CONSENT_TEXT, Lang};
 use crate::mail::MailContext;
 use crate::mail::compose::notices::{self, To};
 use crate::mail::deliver::verp;
+use crate::store::imap::{self, Fetched};
 use crate::store::rate::{self, SignupBudget};
 use crate::store::subscriptions::{self, Consent, Signup};
 use crate::store::{Store, WriteTx};
@@ -208,7 +209,8 @@ fn asks_to_leave(subject: &str) -> bool {
 /// proof and queues a confirmation (or "you are already on the list") in the
 /// same transaction, at most [`Limits::mails_per_address_per_day`] a day,
 /// within the budget of `client` (the connecting address) and the envelope
-/// domain.
+/// domain. A message `fetched` from a mailbox is recorded in the same
+/// transaction.
 ///
 /// # Errors
 /// The database failed or the mail could not be built.
@@ -218,6 +220,7 @@ pub async fn join(
     limits: Limits,
     letter: &Letter,
     client: IpAddr,
+    fetched: Option<&Fetched>,
 ) -> anyhow::Result<Handled> {
     let mut tx = store.begin().await?;
     if !within_budget(&mut tx, limits, letter, client).await? {
@@ -239,6 +242,7 @@ pub async fn join(
     let queue =
         notices::answer_signup(&mut tx, ctx, &signup, Lang::Da, limits.mails_per_address_per_day, limits.link_ttl)
             .await?;
+    record(&mut tx, fetched, "join").await?;
     tx.commit().await?;
     Ok(if queue { Handled::Queued } else { Handled::Quiet })
 }
@@ -256,7 +260,8 @@ async fn within_budget(tx: &mut WriteTx, limits: Limits, letter: &Letter, client
 /// a mail with a fresh unsubscribe link, in their language, at most
 /// [`Limits::mails_per_address_per_day`] a day; nobody else gets anything.
 /// Nothing about the person changes until they press the button. The request
-/// counts against the same budget as [`join`].
+/// counts against the same budget as [`join`], and a message `fetched` from a
+/// mailbox is recorded in its transaction as there.
 ///
 /// # Errors
 /// The database failed or the mail could not be built.
@@ -266,6 +271,7 @@ pub async fn leave(
     limits: Limits,
     letter: &Letter,
     client: IpAddr,
+    fetched: Option<&Fetched>,
 ) -> anyhow::Result<Handled> {
     let mut tx = store.begin().await?;
     if !within_budget(&mut tx, limits, letter, client).await? {
@@ -273,6 +279,7 @@ pub async fn leave(
     }
     let Some(member) = subscriptions::member_by_email(&mut tx, &letter.from).await? else {
         // Counted all the same: the budget is per request, as on the web, not per mail sent.
+        record(&mut tx, fetched, "leave").await?;
         tx.commit().await?;
         tracing::info!(from = %letter.from.masked(), "request to leave from an address not on the list; ignored");
         return Ok(Handled::Quiet);
@@ -280,6 +287,7 @@ pub async fn leave(
     let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
     let sent_today = subscriptions::mails_since(&mut tx, &letter.from, "leave-confirm", day_ago).await?;
     if sent_today >= i64::from(limits.mails_per_address_per_day) {
+        record(&mut tx, fetched, "leave").await?;
         tx.commit().await?;
         tracing::info!(to = %letter.from.masked(), "no more leave confirmations to this address today");
         return Ok(Handled::Quiet);
@@ -287,8 +295,17 @@ pub async fn leave(
     let to =
         To { person: member.person, email: &letter.from, name: &member.name, lang: Lang::from_code(&member.language) };
     notices::confirm_leave(&mut tx, ctx, to, limits.link_ttl).await?;
+    record(&mut tx, fetched, "leave").await?;
     tx.commit().await?;
     Ok(Handled::Queued)
+}
+
+/// Records a message fetched from a mailbox, if this one was.
+async fn record(tx: &mut WriteTx, fetched: Option<&Fetched>, outcome: &str) -> anyhow::Result<()> {
+    if let Some(fetched) = fetched {
+        imap::record(tx, fetched, outcome).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

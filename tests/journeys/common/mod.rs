@@ -2,6 +2,7 @@
 //! application started on port 0, and a real SMTP server on a local port.
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub mod imap;
 pub mod smtp;
 pub mod xoauth2;
 
