@@ -24,6 +24,7 @@ mod organiser;
 mod public_duties;
 mod public_page;
 mod reports;
+mod retention;
 mod rsvp;
 mod safety;
 mod seats;

@@ -307,7 +307,7 @@ async fn diet_access_needs_and_comments_are_deleted_after_the_meeting_and_their_
     let written = ("vegetar".to_owned(), "kørestol".to_owned(), "kommer lidt senere".to_owned());
     assert_eq!(notes(&app, &token, &older).await, std::slice::from_ref(&written));
 
-    let policy = Policy { pending_days: 7, audit_months: 6, sensitive_days: 30 };
+    let policy = Policy { pending_days: 7, audit_months: 6, sensitive_days: 30, registration_days: 1095 };
     let purged = retention::purge(app.store(), policy).await.unwrap();
     assert_eq!(purged.registration_notes, 1, "one registration cleared");
     assert_eq!(notes(&app, &token, &older).await, [(String::new(), String::new(), String::new())]);
