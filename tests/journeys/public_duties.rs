@@ -341,6 +341,7 @@ fn a_contact_without_a_phone_number_or_a_retention_of_zero_days_stops_start_up_n
         ("DIALOGFORUM_CONTACT__PHONE", "ring til os", "contact.phone"),
         ("DIALOGFORUM_CONTACT__EMAIL", "sekretariatet", "contact.email"),
         ("DIALOGFORUM_SECURITY__SENSITIVE_RETENTION_DAYS", "0", "security.sensitive_retention_days"),
+        ("DIALOGFORUM_SECURITY__REGISTRATION_RETENTION_DAYS", "10", "security.registration_retention_days"),
         ("DIALOGFORUM_ACCESSIBILITY__STATUS", "mostly", "accessibility.status"),
     ] {
         let out = common::cli(&["migrate"], &[("DIALOGFORUM_DATABASE__URL", db.as_str()), (var, value)], "");

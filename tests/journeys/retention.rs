@@ -3,7 +3,8 @@
 //! read the same figures after as before, while no registration, answer link
 //! or data-view entry of a former attendee is left; an export after the notes
 //! are deleted carries their counts; and a broken answer link's form mails a
-//! fresh one that works, answering an unknown address the same, without mail.
+//! fresh one that works (an evaluation link only to who has not answered),
+//! answering an unknown address the same, without mail.
 
 use crate::common;
 
@@ -287,3 +288,53 @@ async fn a_broken_answer_link_mails_a_fresh_one_and_an_unknown_address_gets_the_
     app.stop().await;
 }
 both_engines!(a_broken_answer_link_mails_a_fresh_one_and_an_unknown_address_gets_the_same_page);
+
+async fn a_broken_evaluation_link_mails_a_fresh_one_only_to_who_has_not_answered(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let start = Timestamp::now() - SignedDuration::from_hours(48);
+    let body = json!({"title": "Markedsdialog om data", "starts_at": start.to_string(),
+        "ends_at": (start + SignedDuration::from_hours(3)).to_string(), "format": "physical", "venue": "KL-huset"});
+    let meeting = app.api(&token).published_meeting(&body).await;
+    for email in ["karen@alfa.example", "lars@beta.example"] {
+        let person = common::add_person(app.store(), email, "Deltager", "Firma A/S", PersonStatus::Confirmed).await;
+        let (reg, _) = common::invite_person(app.store(), meeting.parse().unwrap(), person).await;
+        on_db!(app.db, |pool| {
+            sqlx::query("update registration set status = 'attending' where id = $1")
+                .bind(reg.uuid())
+                .execute(&pool)
+                .await
+                .unwrap();
+        });
+    }
+    let res = app.api(&token).post(&format!("/meetings/{meeting}/evaluation/send"), &json!({})).await;
+    assert_eq!(res.status(), 202);
+    let lars = smtp.wait_for_mail("Lars's evaluation", |m| m.to == ["lars@beta.example"]).await;
+    let answer = [("q-overall", "5")];
+    assert_eq!(app.post_form(&lars.link_path("/evaluation/"), &answer).await.status(), 200);
+
+    let html = text(app.get("/evaluation/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await, 404).await;
+    assert!(html.contains(r#"action="/evaluation""#), "{html}");
+    let karen = text(app.post_form("/evaluation", &[("email", "karen@alfa.example")]).await, 200).await;
+    let nobody = text(app.post_form("/evaluation", &[("email", "nobody@alfa.example")]).await, 200).await;
+    let main = |html: &str| html[html.find("<main").unwrap()..html.find("</main>").unwrap()].to_owned();
+    assert_eq!(main(&karen), main(&nobody));
+    let fresh = smtp
+        .wait_for_mail("Karen's fresh link", |m| {
+            m.to == ["karen@alfa.example"] && m.subject().starts_with("Dit nye link til evalueringen")
+        })
+        .await;
+    assert_eq!(app.post_form(&fresh.link_path("/evaluation/"), &[("q-overall", "4")]).await.status(), 200);
+    let results = app.api(&token).json(&format!("/meetings/{meeting}/evaluation/results")).await;
+    assert_eq!(results["responses"], 2, "{results}");
+
+    // Lars has answered: a second link could not count, so he gets his own page's link.
+    text(app.post_form("/evaluation", &[("email", "lars@beta.example")]).await, 200).await;
+    let profile =
+        smtp.wait_for_mail("Lars's page", |m| m.to == ["lars@beta.example"] && m.plain().contains("/me/")).await;
+    assert!(!profile.plain().contains("/evaluation/"), "{}", profile.plain());
+    app.outbox_settled().await;
+    assert!(smtp.messages().iter().all(|m| m.to != ["nobody@alfa.example"]));
+    app.stop().await;
+}
+both_engines!(a_broken_evaluation_link_mails_a_fresh_one_only_to_who_has_not_answered);
