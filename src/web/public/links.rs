@@ -155,8 +155,7 @@ async fn request(
     let email = match Email::parse(typed) {
         Ok(e) => e,
         Err(e) => {
-            let l = LinkTexts::get(ctx.lang);
-            let mut page = page(&ctx, kind, l.new_link_heading, "");
+            let mut page = page(&ctx, kind, ctx.lang.texts().link_invalid_title, "");
             (page.email, page.error) = (typed.to_owned(), Some(ctx.lang.refused(e)));
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
