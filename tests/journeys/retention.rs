@@ -1,5 +1,5 @@
 //! Registrations reduced to totals after the retention period: the annual
-//! picture, the meeting's export, its registrations page and its public page
+//! picture, the meeting's export, its registrations page, its dossier and its public page
 //! read the same figures after as before, while no registration, answer link
 //! or data-view entry of a former attendee is left; an export after the notes
 //! are deleted carries their counts; and a broken answer link's form mails a
@@ -110,6 +110,28 @@ fn table<'a>(html: &'a str, from: &str) -> &'a str {
     &html[at..at + html[at..].find("</table>").unwrap()]
 }
 
+/// The files of the meeting's dossier whose names end in `tilmeldinger.csv`
+/// or `organisationer.csv`: the registrations summarised and the listed
+/// organisations.
+async fn dossier_counts(organiser: &common::SignedIn, meeting: &str) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let res = organiser.get(&format!("/admin/meetings/{meeting}/dossier.zip")).await;
+    assert_eq!(res.status(), 200);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(res.bytes().await.unwrap())).unwrap();
+    let mut files = Vec::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let name = f.name().unwrap().into_owned();
+        if name.ends_with("tilmeldinger.csv") || name.ends_with("organisationer.csv") {
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            files.push((name, data));
+        }
+    }
+    assert_eq!(files.len(), 2, "{:?}", files.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    files
+}
+
 /// The line of `csv` that holds `what`.
 fn line<'a>(csv: &'a str, what: &str) -> &'a str {
     csv.lines().find(|l| l.contains(what)).unwrap_or_else(|| panic!("a line with {what:?} in {csv}"))
@@ -163,6 +185,8 @@ async fn registrations_past_their_period_are_reduced_to_totals_that_read_as_befo
     assert!(html.contains("Person dorte"), "{html}");
     let public = text(app.get("/meetings/41").await, 200).await;
     assert!(public.contains("Alfa A/S") && !public.contains("Beta ApS"), "the consenting organisation: {public}");
+    let dossier_before = dossier_counts(&organiser, &older).await;
+    assert!(String::from_utf8_lossy(&dossier_before[0].1).contains("Tilmeldt;2"), "{dossier_before:?}");
     let dortes_page = own_page(&app, people[0]).await;
     assert!(text(app.get(&dortes_page).await, 200).await.contains("Møde nummer 41"));
 
@@ -194,6 +218,7 @@ async fn registrations_past_their_period_are_reduced_to_totals_that_read_as_befo
     assert!(html.contains("reduceret til tal") && !html.contains("Person dorte"), "{html}");
     let public = text(app.get("/meetings/41").await, 200).await;
     assert!(public.contains("Alfa A/S") && !public.contains("Beta ApS"), "still listed: {public}");
+    assert_eq!(dossier_counts(&organiser, &older).await, dossier_before);
 
     // The export holds nobody, and the totals and the notes' counts.
     let export = csv(&app, &token, &format!("/meetings/{older}/participants.csv")).await;
