@@ -7,6 +7,7 @@
 
 use jiff::{SignedDuration, Span};
 
+use super::dialect::{SeatLock, lock_seats};
 use super::{Result, Store, WriteTx, audit, db_time, from_db_time, now, on_pool, on_tx, rate};
 use crate::domain::{MeetingId, Timestamp, copenhagen};
 
@@ -186,49 +187,33 @@ async fn purge_notes(tx: &mut WriteTx, days: u32) -> Result<u64> {
 }
 
 /// Reduces the registrations of every meeting that ended more than `days`
-/// days ago (none when `days` is 0) to totals: claims the meeting in
-/// `registration_reduction` (a conditional insert, so of several instances
-/// only one reduces a meeting), keeps the counts by status, track and
-/// check-in and per organisation, then deletes the registrations with their
-/// links, the evaluation's list of who it was sent to, the reminders sent,
-/// and the person on a named evaluation answer (the answer stays, as an
-/// anonymous one). One audit entry per meeting. Returns the registrations
-/// deleted.
+/// days ago (none when `days` is 0) to totals, in [`reduce_meeting`]; a
+/// meeting reduced before that has gained registrations since (an
+/// invitation to a meeting long over) has them added to its totals. One
+/// audit entry per meeting reduced. Returns the registrations deleted.
 async fn reduce(tx: &mut WriteTx, days: u32) -> Result<u64> {
     if days == 0 {
         return Ok(0);
     }
     let ended_before = db_time(now() - SignedDuration::from_hours(i64::from(days.min(36_500)) * 24));
-    let due: Vec<(uuid::Uuid, i64)> = on_tx!(tx, |c| {
-        sqlx::query_as(
-            "select m.id, (select count(*) from registration r where r.meeting_id = m.id) from meeting m \
-             where m.ends_at < $1 \
-             and not exists (select 1 from registration_reduction d where d.meeting_id = m.id) order by m.id",
+    let due: Vec<uuid::Uuid> = on_tx!(tx, |c| {
+        sqlx::query_scalar(
+            "select m.id from meeting m where m.ends_at < $1 \
+             and (not exists (select 1 from registration_reduction d where d.meeting_id = m.id) \
+                  or exists (select 1 from registration r where r.meeting_id = m.id)) order by m.id",
         )
         .bind(ended_before)
         .fetch_all(&mut *c)
         .await?
     });
-    let at = db_time(now());
     let mut deleted = 0;
-    for (meeting, count) in due {
-        let claimed = on_tx!(tx, |c| {
-            sqlx::query(
-                "insert into registration_reduction (meeting_id, registrations, reduced_at) values ($1, $2, $3) \
-                 on conflict (meeting_id) do nothing",
-            )
-            .bind(meeting)
-            .bind(count)
-            .bind(at)
-            .execute(&mut *c)
-            .await?
-            .rows_affected()
-                == 1
-        });
-        if !claimed {
+    for meeting in due {
+        // Serialises with answers and with another instance's pass over the same meeting.
+        lock_seats(tx, SeatLock::Meeting(meeting)).await?;
+        let (claimed, removed) = reduce_meeting(tx, meeting).await?;
+        if !claimed && removed == 0 {
             continue;
         }
-        let removed = reduce_meeting(tx, meeting).await?;
         deleted += removed;
         let entry = audit::Entry {
             action: "retention.reduce",
@@ -242,14 +227,32 @@ async fn reduce(tx: &mut WriteTx, days: u32) -> Result<u64> {
     Ok(deleted)
 }
 
-/// Keeps the totals of `meeting`'s registrations and deletes them, with what
-/// ties a person to the meeting; returns the registrations deleted.
-async fn reduce_meeting(tx: &mut WriteTx, meeting: uuid::Uuid) -> Result<u64> {
+/// Claims `meeting` in `registration_reduction` (a conditional insert: of
+/// several instances, the first claims it), adds its registrations to the
+/// counts kept by status, track and check-in and per organisation, then
+/// deletes them with their links, the evaluation's list of who it was sent
+/// to, the reminders sent, and the person on a named evaluation answer (the
+/// answer stays, as an anonymous one). Returns whether this claimed the
+/// meeting, and the registrations deleted.
+async fn reduce_meeting(tx: &mut WriteTx, meeting: uuid::Uuid) -> Result<(bool, u64)> {
+    let at = db_time(now());
     Ok(on_tx!(tx, |c| {
+        let claimed = sqlx::query(
+            "insert into registration_reduction (meeting_id, registrations, reduced_at) values ($1, 0, $2) \
+             on conflict (meeting_id) do nothing",
+        )
+        .bind(meeting)
+        .bind(at)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+            == 1;
         sqlx::query(
             "insert into registration_total (meeting_id, status, track_key, checked_in, registrations) \
              select $1, status, coalesce(track_key, ''), checked_in_at is not null, count(*) from registration \
-             where meeting_id = $1 group by status, coalesce(track_key, ''), checked_in_at is not null",
+             where meeting_id = $1 group by status, coalesce(track_key, ''), checked_in_at is not null \
+             on conflict (meeting_id, status, track_key, checked_in) \
+             do update set registrations = registration_total.registrations + excluded.registrations",
         )
         .bind(meeting)
         .execute(&mut *c)
@@ -263,7 +266,10 @@ async fn reduce_meeting(tx: &mut WriteTx, meeting: uuid::Uuid) -> Result<u64> {
              from registration r join person p on p.id = r.person_id \
              where r.meeting_id = $1 and p.organisation_id is not null group by p.organisation_id \
              having count(r.checked_in_at) > 0 \
-             or max(case when r.list_organisation and r.status = 'attending' then 1 else 0 end) = 1",
+             or max(case when r.list_organisation and r.status = 'attending' then 1 else 0 end) = 1 \
+             on conflict (meeting_id, organisation_id) do update set \
+             checked_in = registration_organisation_total.checked_in + excluded.checked_in, \
+             listed = registration_organisation_total.listed or excluded.listed",
         )
         .bind(meeting)
         .execute(&mut *c)
@@ -284,11 +290,17 @@ async fn reduce_meeting(tx: &mut WriteTx, meeting: uuid::Uuid) -> Result<u64> {
             .execute(&mut *c)
             .await?;
         sqlx::query("delete from reminder_sent where meeting_id = $1").bind(meeting).execute(&mut *c).await?;
-        sqlx::query("delete from registration where meeting_id = $1")
+        let removed = sqlx::query("delete from registration where meeting_id = $1")
             .bind(meeting)
             .execute(&mut *c)
             .await?
-            .rows_affected()
+            .rows_affected();
+        sqlx::query("update registration_reduction set registrations = registrations + $2 where meeting_id = $1")
+            .bind(meeting)
+            .bind(i64::try_from(removed).unwrap_or(i64::MAX))
+            .execute(&mut *c)
+            .await?;
+        (claimed, removed)
     }))
 }
 
