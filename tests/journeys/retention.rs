@@ -1,10 +1,11 @@
 //! Registrations reduced to totals after the retention period: the annual
-//! picture, the meeting's export, its registrations page, its dossier and its public page
-//! read the same figures after as before, while no registration, answer link
-//! or data-view entry of a former attendee is left; an export after the notes
-//! are deleted carries their counts; and a broken answer link's form mails a
-//! fresh one that works (an evaluation link only to who has not answered),
-//! answering an unknown address the same, without mail.
+//! picture, the meeting's export, its registrations page, its dossier and
+//! its public page read the same figures after as before, while no
+//! registration, answer link or data-view entry of a former attendee is
+//! left; an export after the notes are deleted carries their counts; and a
+//! broken answer link's form mails a fresh one that works (an evaluation
+//! link only to who has not answered), answering an unknown address the
+//! same, without mail.
 
 use crate::common;
 
