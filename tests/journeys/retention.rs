@@ -285,6 +285,10 @@ async fn the_privacy_notice_states_when_registrations_are_reduced(engine: Engine
     let res = app.http.get(app.url("/privacy")).header("cookie", "lang=da").send().await.unwrap();
     let html = text(res, 200).await;
     assert!(html.contains("Gemmes 730 dage efter mødet. Derefter slettes tilmeldingen"), "{html}");
+    let res = app.http.get(app.url("/privacy")).header("cookie", "lang=en").send().await.unwrap();
+    let html = text(res, 200).await;
+    assert!(html.contains("Kept 730 days after the meeting. Then the registration is deleted"), "{html}");
+    assert!(!html.contains("Gemmes"), "{html}");
     app.stop().await;
 }
 both_engines!(the_privacy_notice_states_when_registrations_are_reduced);

@@ -170,12 +170,12 @@ fn registrations_kept(days: u32, lang: Lang, until_erased: &str) -> String {
     match (lang, days) {
         (_, 0) => lang.pick("Gemmes, ", "Kept ").to_owned() + until_erased,
         (Lang::Da, n) => format!(
-            "Gemmes {n} dage efter mødet. Derefter slettes tilmeldingen, og kun antallet af tilmeldte, \
-             deltagere og afbud (pr. spor og pr. organisation) gemmes for mødet."
+            "Gemmes {n} dage efter mødet. Derefter slettes tilmeldingen, og for mødet gemmes kun tal: hvor \
+             mange der svarede hvad, pr. spor, hvor mange der kom, og hvilke organisationer der deltog."
         ),
         (Lang::En, n) => format!(
-            "Kept {n} days after the meeting. Then the registration is deleted, and only the numbers of \
-             registered, attending and cancelled (per track and per organisation) are kept for the meeting."
+            "Kept {n} days after the meeting. Then the registration is deleted, and only figures are kept for \
+             the meeting: how many answered what, per track, how many came, and which organisations took part."
         ),
     }
 }
