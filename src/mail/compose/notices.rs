@@ -310,9 +310,19 @@ pub async fn fresh_link(
     evaluation: bool,
     url: String,
 ) -> anyhow::Result<()> {
-    let when = super::words::start(meeting, to.lang);
-    let n = FreshLink { lang: to.lang, name: to.name, title: &meeting.title, when, evaluation }.notice(Some(url))?;
+    let n = fresh_link_notice(meeting, to.lang, to.name, evaluation, url)?;
     queue(tx, ctx, if evaluation { "evaluation-link" } else { "rsvp-link" }, to, &n).await
+}
+
+pub(super) fn fresh_link_notice(
+    meeting: &crate::store::meetings::Meeting,
+    lang: Lang,
+    name: &str,
+    evaluation: bool,
+    url: String,
+) -> askama::Result<Notice> {
+    let when = super::words::start(meeting, lang);
+    FreshLink { lang, name, title: &meeting.title, when, evaluation }.notice(Some(url))
 }
 
 words! {
