@@ -238,6 +238,22 @@ async fn registrations_past_their_period_are_reduced_to_totals_that_read_as_befo
         assert!(export.lines().any(|l| l.starts_with(&format!("{label};{n};"))), "{label}: {n} in {export}");
     }
 
+    // The same in XLSX, the counts as numbers.
+    let res = app.api(&token).get(&format!("/meetings/{older}/participants.xlsx")).await;
+    assert_eq!(res.status(), 200);
+    let body = res.bytes().await.unwrap().to_vec();
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(body)).unwrap();
+    let sheet = calamine::Reader::sheet_names(&book)[0].clone();
+    let range = calamine::Reader::worksheet_range(&mut book, &sheet).unwrap();
+    let kept: Vec<(String, f64)> = range
+        .rows()
+        .filter_map(|r| match (r.first(), r.get(1)) {
+            (Some(calamine::Data::String(label)), Some(calamine::Data::Float(n))) => Some((label.clone(), *n)),
+            _ => None,
+        })
+        .collect();
+    assert!(kept.contains(&("Tjekket ind".to_owned(), 1.0)) && kept.contains(&("Med kostønsker".to_owned(), 1.0)));
+
     // The newer meeting's export: its person, the notes gone, their counts kept.
     let export = csv(&app, &token, &format!("/meetings/{newer}/participants.csv")).await;
     let hans = line(&export, "hans@alfa.example");
