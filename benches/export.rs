@@ -135,8 +135,8 @@ async fn export_to(store: &Store, meeting: uuid::Uuid, format: Format, path: &st
     let file = std::fs::File::create(path).expect("output file");
     let sheet = "16. møde Sikkerhed og data".to_owned();
     let mut job = Job::start(Spec { table: &PARTICIPANTS, lang: Lang::Da, format, sheet }, Dest::File(file));
-    let id = dialogforum::domain::MeetingId::from_uuid(meeting);
-    let rows = export::participants(store, id, Lang::Da, &mut job, |_| {}).await.expect("export");
+    let m = store.meeting(dialogforum::domain::MeetingId::from_uuid(meeting)).await.expect("the meeting");
+    let rows = export::participants(store, &m, Lang::Da, &mut job, |_| {}).await.expect("export");
     job.finish().await.expect("finish");
     (rows, std::fs::metadata(path).map_or(0, |m| m.len()))
 }

@@ -408,6 +408,10 @@ pub struct Security {
     /// Days after a meeting ends at which diet, access needs and comments on
     /// its registrations are deleted, their counts kept; 1-3650.
     pub sensitive_retention_days: u32,
+    /// Days after a meeting ends at which its registrations are reduced to
+    /// totals; 0 keeps them until the person is erased. At least
+    /// `sensitive_retention_days` otherwise.
+    pub registration_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -654,6 +658,13 @@ impl Settings {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
         if !(1..=3650).contains(&self.security.sensitive_retention_days) {
             return bad("security.sensitive_retention_days", "must be between 1 and 3650");
+        }
+        let registrations = self.security.registration_retention_days;
+        if registrations != 0 && !(self.security.sensitive_retention_days..=36_500).contains(&registrations) {
+            return bad(
+                "security.registration_retention_days",
+                "must be 0 (kept until erased) or between sensitive_retention_days and 36500",
+            );
         }
         let c = &self.contact;
         for (key, value) in [("contact.organisation", &c.organisation), ("contact.address", &c.address)] {

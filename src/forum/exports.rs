@@ -125,7 +125,7 @@ pub async fn write(
         progress(n);
     };
     let written = match what {
-        What::Participants(m) => export::participants(store, m.id, lang, job, counted).await,
+        What::Participants(m) => export::participants(store, m, lang, job, counted).await,
         What::Organisations(m) => export::organisations(store, m.id, job).await,
         What::Subscribers(status) => export::subscribers(store, *status, lang, job, counted).await,
         What::Evaluation(_, results) => export::evaluation(results, lang, job).await,

@@ -7,7 +7,7 @@ use jiff::SignedDuration;
 
 use super::{Forum, Refusal, Result};
 use crate::config::Security;
-use crate::domain::{Email, Name, Note, PersonId, Timestamp, Token};
+use crate::domain::{Email, Name, Note, PersonId, Timestamp, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::mail::compose::notices::{self, To};
 use crate::store::audit::{Actor, Entry, record_on_person, record_read};
@@ -15,7 +15,7 @@ use crate::store::erasure::{self, Erased};
 use crate::store::rate;
 use crate::store::subscribers::{self, Changes, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
 use crate::store::subscriptions::{self, Consent, Signup};
-use crate::store::{StoreError, WriteTx, suppression};
+use crate::store::{StoreError, WriteTx, registrations, suppression, tokens};
 use crate::transfer::import::{self, ImportError, Report};
 
 /// Answers a sign-up from the form: a confirmation mail to a new address, a
@@ -77,33 +77,115 @@ async fn within_hourly_budget(mut tx: WriteTx, limits: &Security, ip: &str) -> R
 /// Sends a link to their own page to the person at `email`, whoever the
 /// service holds data about (on the list or not: a guest, someone who left,
 /// an address that bounced), if they have not had the day's links already;
-/// `ip`
-/// counts against the hourly budget sign-ups share. The caller answers the
-/// same whatever happened, so nobody learns who is on the list.
+/// `ip` counts against the hourly budget sign-ups share. The caller answers
+/// the same whatever happened, so nobody learns who is on the list.
 ///
 /// # Errors
 /// [`Refusal::TooManySignups`] when `ip` reached the hourly limit.
 pub async fn send_profile_link(forum: &Forum, limits: &Security, email: &Email, ip: &str) -> Result<()> {
+    send_fresh_link(forum, limits, LinkWanted::Profile, email, ip).await
+}
+
+/// The kind of personal link someone asks for again, from the page of a
+/// link of that kind that did not work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkWanted {
+    /// `/me/{token}`.
+    Profile,
+    /// `/rsvp/{token}`: one for each meeting not yet over that the person
+    /// has a registration for.
+    Rsvp,
+    /// `/evaluation/{token}`: one for each open evaluation sent to the
+    /// person that they have not answered.
+    Evaluation,
+}
+
+/// Mail kinds of the links asked for by address, which share the daily allowance per address.
+const ASKED_FOR: [&str; 3] = ["profile-link", "rsvp-link", "evaluation-link"];
+
+/// Sends the person at `email` fresh links of the kind `wanted`, or a link
+/// to their own page when they have nothing of that kind to answer (or
+/// asked for that), as [`send_profile_link`] does: the same limits, through
+/// the outbox, and the caller answers the same whatever happened. Each new
+/// link has its own random token, stored hashed; older links keep working
+/// as long as they did.
+///
+/// # Errors
+/// [`Refusal::TooManySignups`] when `ip` reached the hourly limit.
+pub async fn send_fresh_link(
+    forum: &Forum,
+    limits: &Security,
+    wanted: LinkWanted,
+    email: &Email,
+    ip: &str,
+) -> Result<()> {
     let mut tx = within_hourly_budget(forum.store.begin().await?, limits, ip).await?;
     let found = subscribers::person_by_email(&mut tx, email).await?;
     let mut queued = 0;
     if let Some(person) = found {
         let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
-        let sent_today = subscriptions::mails_since(&mut tx, email, "profile-link", day_ago).await?;
+        let mut sent_today = 0;
+        for kind in ASKED_FOR {
+            sent_today += subscriptions::mails_since(&mut tx, email, kind, day_ago).await?;
+        }
         if sent_today < i64::from(limits.confirmations_per_address_per_day) {
-            let ttl = SignedDuration::from_hours(i64::try_from(limits.token_ttl_hours).unwrap_or(168));
             let to = To { person: person.id, email, name: &person.name, lang: Lang::from_code(&person.language) };
-            notices::profile_link(&mut tx, &forum.mail, to, ttl).await?;
+            queued = match wanted {
+                LinkWanted::Profile => 0,
+                LinkWanted::Rsvp => answer_links(forum, &mut tx, to).await?,
+                LinkWanted::Evaluation => evaluation_links(forum, &mut tx, to).await?,
+            };
             let who = Actor::Person(person.id.uuid());
-            record_on_person(&mut tx, &who, "person.profile_link", person.id, "", None).await?;
-            queued = 1;
+            if queued == 0 {
+                let ttl = SignedDuration::from_hours(i64::try_from(limits.token_ttl_hours).unwrap_or(168));
+                notices::profile_link(&mut tx, &forum.mail, to, ttl).await?;
+                record_on_person(&mut tx, &who, "person.profile_link", person.id, "", None).await?;
+                queued = 1;
+            } else {
+                let detail = if wanted == LinkWanted::Rsvp { "rsvp" } else { "evaluation" };
+                let n = i64::try_from(queued).ok();
+                record_on_person(&mut tx, &who, "person.fresh_link", person.id, detail, n).await?;
+            }
         } else {
-            tracing::info!(to = %email.masked(), "no more profile links to this address today");
+            tracing::info!(to = %email.masked(), "no more links to this address today");
         }
     }
     tx.commit().await?;
     forum.wake_if(queued);
     Ok(())
+}
+
+/// Queues a fresh answer link for each of the person's registrations for a
+/// meeting not yet over; returns how many.
+async fn answer_links(forum: &Forum, tx: &mut WriteTx, to: To<'_>) -> Result<usize> {
+    let mut n = 0;
+    for (registration, meeting) in registrations::answerable(tx, to.person).await? {
+        let meeting = forum.store.meeting(meeting).await?;
+        let token = Token::generate();
+        let expires = crate::domain::link_expiry(meeting.ends_at);
+        let (purpose, person) = (TokenPurpose::Rsvp, Some(to.person));
+        tokens::insert_link_token(tx, &token.hash(), purpose, person, Some(registration), Some(expires)).await?;
+        let url = format!("{}/rsvp/{}", forum.mail.base_url, token.expose());
+        notices::fresh_link(tx, &forum.mail, to, &meeting, false, url).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Queues a fresh evaluation link for each open evaluation the person was
+/// sent and has not answered; returns how many.
+async fn evaluation_links(forum: &Forum, tx: &mut WriteTx, to: To<'_>) -> Result<usize> {
+    let mut n = 0;
+    for (registration, meeting, closes_at) in registrations::evaluations_to_answer(tx, to.person).await? {
+        let meeting = forum.store.meeting(meeting).await?;
+        let token = Token::generate();
+        let (purpose, person) = (TokenPurpose::Evaluation, Some(to.person));
+        tokens::insert_link_token(tx, &token.hash(), purpose, person, Some(registration), Some(closes_at)).await?;
+        let url = format!("{}/evaluation/{}", forum.mail.base_url, token.expose());
+        notices::fresh_link(tx, &forum.mail, to, &meeting, true, url).await?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Everything held about `person`, for themselves; the reading is recorded in

@@ -173,6 +173,7 @@ pub async fn run_retention(
                 rate_counters = p.rate_counters,
                 audit_entries = p.audit_entries,
                 registration_notes = p.registration_notes,
+                registrations = p.registrations,
                 "retention purge"
             ),
             Err(e) => tracing::warn!(error = %e, "retention purge failed; retried in an hour"),

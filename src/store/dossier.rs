@@ -65,27 +65,15 @@ impl Store {
             .collect())
     }
 
-    /// The meeting's registrations counted by status, with check-ins and no-shows.
+    /// The meeting's registrations counted by status, with check-ins and
+    /// no-shows (from the totals kept once they were reduced).
     pub async fn registration_summary(&self, meeting: MeetingId) -> Result<RegistrationSummary> {
-        let by_status: Vec<(String, i64)> = on_pool!(self, |db| {
-            sqlx::query_as(
-                "select status, count(*) from registration where meeting_id = $1 group by status order by status",
-            )
-            .bind(meeting.uuid())
-            .fetch_all(db)
-            .await?
-        });
-        let (checked_in, no_show): (i64, i64) = on_pool!(self, |db| {
-            sqlx::query_as(
-                "select (select count(*) from registration where meeting_id = $1 and checked_in_at is not null), \
-                 (select count(*) from registration where meeting_id = $1 and status = 'attending' \
-                  and checked_in_at is null)",
-            )
-            .bind(meeting.uuid())
-            .fetch_one(db)
-            .await?
-        });
-        Ok(RegistrationSummary { by_status, checked_in, no_show })
+        let totals = self.registration_totals(meeting).await?;
+        Ok(RegistrationSummary {
+            by_status: totals.by_status(),
+            checked_in: totals.checked_in(),
+            no_show: totals.no_show(),
+        })
     }
 
     /// The audit entries about the meeting and about its mailings, oldest first.

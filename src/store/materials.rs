@@ -195,14 +195,18 @@ impl Store {
     }
 
     /// The organisations of people who attended the meeting (or were checked
-    /// in) and agreed to have their organisation listed, by name, each once.
+    /// in) and agreed to have their organisation listed, by name, each once;
+    /// kept as such when the registrations were reduced to totals.
     pub async fn listed_organisations(&self, meeting: MeetingId) -> Result<Vec<String>> {
         let names: Vec<String> = on_pool!(self, |db| {
             sqlx::query_scalar(
-                "select distinct o.name from registration r join person p on p.id = r.person_id \
+                "select o.name from registration r join person p on p.id = r.person_id \
                  join organisation o on o.id = p.organisation_id \
                  where r.meeting_id = $1 and r.list_organisation = true \
-                 and (r.status = 'attending' or r.checked_in_at is not null) order by o.name",
+                 and (r.status = 'attending' or r.checked_in_at is not null) \
+                 union select o.name from registration_organisation_total t \
+                 join organisation o on o.id = t.organisation_id where t.meeting_id = $1 and t.listed = true \
+                 order by 1",
             )
             .bind(meeting.uuid())
             .fetch_all(db)

@@ -42,6 +42,7 @@ pub mod subscribers;
 pub mod subscriptions;
 pub mod suppression;
 pub mod tokens;
+pub mod totals;
 pub mod users;
 pub mod year;
 

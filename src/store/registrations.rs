@@ -68,3 +68,46 @@ pub async fn insert_invited(tx: &mut WriteTx, meeting: MeetingId, rows: &[(Regis
     }
     Ok(())
 }
+
+/// The person's registrations that a fresh answer link could still serve:
+/// for meetings not cancelled, not drafts and not yet over, and not passed on
+/// to someone else. Soonest first.
+pub async fn answerable(tx: &mut WriteTx, person: PersonId) -> Result<Vec<(RegistrationId, MeetingId)>> {
+    let rows: Vec<(Uuid, Uuid)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+            "select r.id, r.meeting_id from registration r join meeting m on m.id = r.meeting_id \
+             where r.person_id = $1 and r.replaced_by is null and m.ends_at > $2 \
+             and m.status not in ('draft', 'cancelled') order by m.starts_at, m.id",
+        )
+        .bind(person.uuid())
+        .bind(db_time(now()))
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows.into_iter().map(|(r, m)| (RegistrationId::from_uuid(r), MeetingId::from_uuid(m))).collect())
+}
+
+/// The evaluations sent to the person, still open and not yet answered by
+/// them, with the registration their link goes with and when each closes.
+pub async fn evaluations_to_answer(
+    tx: &mut WriteTx,
+    person: PersonId,
+) -> Result<Vec<(RegistrationId, MeetingId, crate::domain::Timestamp)>> {
+    let rows: Vec<(Uuid, Uuid, i64)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+            "select r.id, r.meeting_id, e.closes_at from evaluation_recipient s \
+             join evaluation e on e.meeting_id = s.meeting_id \
+             join registration r on r.meeting_id = s.meeting_id and r.person_id = s.person_id \
+             where s.person_id = $1 and s.answered = false and e.sent_at is not null and e.closes_at > $2 \
+             order by e.closes_at, r.meeting_id",
+        )
+        .bind(person.uuid())
+        .bind(db_time(now()))
+        .fetch_all(&mut *c)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(r, m, at)| (RegistrationId::from_uuid(r), MeetingId::from_uuid(m), super::from_db_time(at)))
+        .collect())
+}

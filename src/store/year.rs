@@ -2,8 +2,9 @@
 //! how many were invited, registered, came and stayed away; how often the
 //! organisations took part; how the list grew and shrank; and what bounced.
 //!
-//! Everything is counted from what the database holds now: people erased
-//! since are no longer counted, and the audit log (which the bounce figures
+//! Everything is counted from what the database holds now — the
+//! registrations, or the totals of a meeting whose registrations were reduced
+//! after the retention period: people erased since are no longer counted, and the audit log (which the bounce figures
 //! come from) keeps entries only as long as `security.audit_retention_months`.
 
 use std::collections::HashMap;
@@ -108,7 +109,7 @@ pub fn times_taken_part(held: usize, taking_part: &[(Uuid, Uuid)]) -> Vec<(i64, 
         .collect()
 }
 
-type MeetingRow = (Uuid, Option<i32>, String, i64, i64, i64, i64);
+type MeetingRow = (Uuid, Option<i32>, String, i64);
 
 impl Store {
     /// The annual picture of `period`, counted at `now`.
@@ -116,11 +117,7 @@ impl Store {
         let (start, end) = (db_time(period.start()), db_time(period.end()));
         let rows: Vec<MeetingRow> = on_pool!(self, |db| {
             sqlx::query_as(
-                "select m.id, m.number, m.title, m.starts_at, \
-                 (select count(*) from registration r where r.meeting_id = m.id), \
-                 (select count(*) from registration r where r.meeting_id = m.id \
-                  and (r.status = 'attending' or r.checked_in_at is not null)), \
-                 (select count(*) from registration r where r.meeting_id = m.id and r.checked_in_at is not null) \
+                "select m.id, m.number, m.title, m.starts_at \
                  from meeting m where m.starts_at >= $1 and m.starts_at < $2 and m.ends_at <= $3 \
                  and m.status not in ('draft', 'cancelled') order by m.starts_at, m.id",
             )
@@ -130,19 +127,22 @@ impl Store {
             .fetch_all(db)
             .await?
         });
-        let meetings: Vec<MeetingFigures> = rows
-            .into_iter()
-            .map(|(id, number, title, starts_at, invited, registered, attended)| MeetingFigures {
-                id: MeetingId::from_uuid(id),
+        // Counted from the registrations, or from the totals of a meeting reduced since.
+        let mut meetings = Vec::with_capacity(rows.len());
+        for (id, number, title, starts_at) in rows {
+            let id = MeetingId::from_uuid(id);
+            let totals = self.registration_totals(id).await?;
+            meetings.push(MeetingFigures {
+                id,
                 number,
                 title,
                 starts_at: from_db_time(starts_at),
-                invited,
-                registered,
-                attended,
-                no_show: registered - attended,
-            })
-            .collect();
+                invited: totals.all(),
+                registered: totals.registered(),
+                attended: totals.checked_in(),
+                no_show: totals.no_show(),
+            });
+        }
         let cancelled: i64 = on_pool!(self, |db| {
             sqlx::query_scalar(
                 "select count(*) from meeting where starts_at >= $1 and starts_at < $2 and status = 'cancelled'",
@@ -152,19 +152,16 @@ impl Store {
             .fetch_one(db)
             .await?
         });
-        let taking_part: Vec<(Uuid, Uuid)> = on_pool!(self, |db| {
-            sqlx::query_as(
-                "select distinct r.meeting_id, p.organisation_id from registration r \
-                 join person p on p.id = r.person_id join meeting m on m.id = r.meeting_id \
-                 where r.checked_in_at is not null and p.organisation_id is not null \
-                 and m.starts_at >= $1 and m.starts_at < $2 and m.ends_at <= $3 \
-                 and m.status not in ('draft', 'cancelled')",
-            )
-            .bind(start)
-            .bind(end)
-            .bind(db_time(now))
-            .fetch_all(db)
-            .await?
+        let held = "m.starts_at >= $1 and m.starts_at < $2 and m.ends_at <= $3 \
+                    and m.status not in ('draft', 'cancelled')";
+        let sql = super::totals::taking_part_sql(held);
+        let taking_part: Vec<super::totals::TakingPart> = on_pool!(self, |db| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(start)
+                .bind(end)
+                .bind(db_time(now))
+                .fetch_all(db)
+                .await?
         });
         let (at_start, joined, left): (i64, i64, i64) = on_pool!(self, |db| {
             sqlx::query_as(

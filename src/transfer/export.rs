@@ -32,12 +32,14 @@ use futures_util::TryStreamExt;
 use tokio::sync::mpsc;
 
 use crate::domain::evaluation::QuestionKind;
-use crate::domain::{MeetingId, PersonStatus, Timestamp};
+use crate::domain::{MeetingId, PersonStatus, RegistrationStatus, Timestamp};
 use crate::i18n::Lang;
 use crate::store::Store;
 use crate::store::evaluations::Results;
 use crate::store::exports::{ListMember, Participant};
 use crate::store::meetings::Meeting;
+use crate::store::retention::NoteCounts;
+use crate::store::totals::Totals;
 use crate::store::year::Annual;
 
 /// What a column holds, which decides the cell type in XLSX.
@@ -700,25 +702,91 @@ pub async fn evaluation(results: &Results, lang: Lang, job: &mut Job) -> anyhow:
 }
 
 /// Writes a meeting's participant list into `job`, calling `progress` with
-/// the running count; returns how many rows.
+/// the running count; returns how many people's rows. Once what people wrote was
+/// deleted after the meeting, or the registrations were reduced to totals,
+/// the counts kept follow the people (see [`kept_rows`]).
 ///
 /// # Errors
 /// The database or the writer failed.
 pub async fn participants(
     store: &Store,
-    meeting: MeetingId,
+    meeting: &Meeting,
     lang: Lang,
     job: &mut Job,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<u64> {
-    let mut rows = store.participants_stream(meeting);
+    let mut rows = store.participants_stream(meeting.id);
     let mut n = 0;
     while let Some(p) = rows.try_next().await? {
         job.push(participant_row(p, lang)).await?;
         n += 1;
         progress(n);
     }
+    drop(rows);
+    let notes = store.note_counts(meeting.id).await?;
+    let totals = store.registration_totals(meeting.id).await?;
+    // The counts are not people: the rows returned (and audited) are the people's.
+    for row in kept_rows(meeting, &totals, notes, lang) {
+        job.push(row).await?;
+    }
     Ok(n)
+}
+
+/// The counts kept for a meeting, as rows of [`PARTICIPANTS`] after the
+/// people: a blank row, then a line per figure with its words in the name
+/// column and the number in the next. Nothing while every registration and
+/// what people wrote are still there, since the rows say it all then.
+#[must_use]
+pub fn kept_rows(meeting: &Meeting, totals: &Totals, notes: Option<NoteCounts>, lang: Lang) -> Vec<Vec<Cell>> {
+    if totals.reduced.is_none() && notes.is_none() {
+        return Vec::new();
+    }
+    let width = PARTICIPANTS.columns.len();
+    let line = |label: String, value: Cell| {
+        let mut row = vec![Cell::Text(label), value];
+        row.resize(width, Cell::Empty);
+        row
+    };
+    let mut rows = vec![vec![Cell::Empty; width]];
+    if let Some(r) = totals.reduced {
+        let day = lang.date(r.at);
+        rows.push(line(
+            match lang {
+                Lang::Da => format!("Tilmeldingerne blev reduceret til tal den {day}"),
+                Lang::En => format!("The registrations were reduced to totals on {day}"),
+            },
+            Cell::Empty,
+        ));
+        for s in RegistrationStatus::ALL {
+            rows.push(line(lang.registration_status(*s).to_owned(), Cell::Int(totals.with_status(*s))));
+        }
+        rows.push(line(lang.pick("Tjekket ind", "Checked in").to_owned(), Cell::Int(totals.checked_in())));
+        rows.push(line(lang.pick("Udeblev", "No-show").to_owned(), Cell::Int(totals.no_show())));
+        for t in &meeting.tracks {
+            let label = match lang {
+                Lang::Da => format!("Spor {}: {}", t.title, lang.registration_status(RegistrationStatus::Attending)),
+                Lang::En => format!("Track {}: {}", t.title, lang.registration_status(RegistrationStatus::Attending)),
+            };
+            rows.push(line(label, Cell::Int(totals.on_track(&t.key, RegistrationStatus::Attending))));
+        }
+    }
+    if let Some(k) = notes {
+        let day = lang.date(k.purged_at);
+        rows.push(line(
+            match lang {
+                Lang::Da => format!("Kost, tilgængelighed og kommentarer blev slettet den {day}; antallet er gemt"),
+                Lang::En => format!("Diet, access needs and comments were deleted on {day}; the counts are kept"),
+            },
+            Cell::Empty,
+        ));
+        rows.push(line(lang.pick("Med kostønsker", "With diet needs").to_owned(), Cell::Int(k.diet)));
+        rows.push(line(
+            lang.pick("Med tilgængelighedsbehov", "With access needs").to_owned(),
+            Cell::Int(k.access_needs),
+        ));
+        rows.push(line(lang.pick("Med kommentar", "With a comment").to_owned(), Cell::Int(k.comments)));
+    }
+    rows
 }
 
 /// Writes the mailing list (only `status` when given) into `job`, calling

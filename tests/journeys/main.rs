@@ -28,6 +28,7 @@ mod page_cache;
 mod public_duties;
 mod public_page;
 mod reports;
+mod retention;
 mod rsvp;
 mod safety;
 mod seats;

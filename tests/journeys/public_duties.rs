@@ -307,7 +307,7 @@ async fn diet_access_needs_and_comments_are_deleted_after_the_meeting_and_their_
     let written = ("vegetar".to_owned(), "kørestol".to_owned(), "kommer lidt senere".to_owned());
     assert_eq!(notes(&app, &token, &older).await, std::slice::from_ref(&written));
 
-    let policy = Policy { pending_days: 7, audit_months: 6, sensitive_days: 30 };
+    let policy = Policy { pending_days: 7, audit_months: 6, sensitive_days: 30, registration_days: 1095 };
     let purged = retention::purge(app.store(), policy).await.unwrap();
     assert_eq!(purged.registration_notes, 1, "one registration cleared");
     assert_eq!(notes(&app, &token, &older).await, [(String::new(), String::new(), String::new())]);
@@ -341,6 +341,7 @@ fn a_contact_without_a_phone_number_or_a_retention_of_zero_days_stops_start_up_n
         ("DIALOGFORUM_CONTACT__PHONE", "ring til os", "contact.phone"),
         ("DIALOGFORUM_CONTACT__EMAIL", "sekretariatet", "contact.email"),
         ("DIALOGFORUM_SECURITY__SENSITIVE_RETENTION_DAYS", "0", "security.sensitive_retention_days"),
+        ("DIALOGFORUM_SECURITY__REGISTRATION_RETENTION_DAYS", "10", "security.registration_retention_days"),
         ("DIALOGFORUM_ACCESSIBILITY__STATUS", "mostly", "accessibility.status"),
     ] {
         let out = common::cli(&["migrate"], &[("DIALOGFORUM_DATABASE__URL", db.as_str()), (var, value)], "");

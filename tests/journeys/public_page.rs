@@ -166,18 +166,18 @@ async fn a_broken_or_expired_personal_link_offers_a_new_one_and_tells_nobody_who
     let expired_rsvp = common::expired_link(app.store(), TokenPurpose::Rsvp, person, yesterday).await;
     let expired_profile = common::expired_link(app.store(), TokenPurpose::Profile, person, yesterday).await;
     let unknown = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    for (path, status, says) in [
-        (format!("/rsvp/{unknown}"), 404, "Vi kan ikke finde invitationen"),
-        (format!("/rsvp/{expired_rsvp}"), 410, "Mødet er overstået"),
-        (format!("/me/{unknown}"), 404, "Vi kan ikke finde din side"),
-        (format!("/me/{expired_profile}"), 410, "for gammelt"),
-        (format!("/evaluation/{unknown}"), 404, "Vi kan ikke finde evalueringen"),
-        ("/rsvp/not-even-a-token".to_owned(), 404, "Linket virker ikke"),
+    for (path, status, says, action) in [
+        (format!("/rsvp/{unknown}"), 404, "Vi kan ikke finde invitationen", "/rsvp"),
+        (format!("/rsvp/{expired_rsvp}"), 410, "Mødet er overstået", "/rsvp"),
+        (format!("/me/{unknown}"), 404, "Vi kan ikke finde din side", "/me"),
+        (format!("/me/{expired_profile}"), 410, "for gammelt", "/me"),
+        (format!("/evaluation/{unknown}"), 404, "Vi kan ikke finde evalueringen", "/evaluation"),
+        ("/rsvp/not-even-a-token".to_owned(), 404, "Linket virker ikke", "/rsvp"),
     ] {
         let html = text(app.get(&path).await, status).await;
         assert!(html.contains(says), "{path}: {html}");
         assert!(
-            html.contains(r#"<form method="post" action="/me""#) && html.contains(r#"id="email""#),
+            html.contains(&format!(r#"<form method="post" action="{action}""#)) && html.contains(r#"id="email""#),
             "{path}: {html}"
         );
         assert!(html.contains("Send mig et nyt link") && !html.contains("Jens"), "{path}: {html}");
@@ -188,7 +188,7 @@ async fn a_broken_or_expired_personal_link_offers_a_new_one_and_tells_nobody_who
     let res = app.post_form(&format!("/rsvp/{expired_rsvp}"), &[("answer", "yes")]).await;
     assert_eq!(res.status(), 410, "an expired link records nothing");
 
-    // The form asks through /me: the same answer for a known and an unknown address.
+    // A profile link's form asks through /me: the same answer for a known and an unknown address.
     let known = text(app.post_form("/me", &[("email", "jens@groenkode.example")]).await, 200).await;
     let stranger = text(app.post_form("/me", &[("email", "nobody@groenkode.example")]).await, 200).await;
     assert_eq!(known, stranger);

@@ -621,16 +621,28 @@ async fn the_audit_log_only_grows_and_retention_removes_only_what_is_older_than_
         .is_ok());
     assert!(blanked, "an erasure may blank a detail");
 
-    let purged =
-        retention::purge(&store, Policy { pending_days: 7, audit_months: 12, sensitive_days: 30 }).await.unwrap();
+    let purged = retention::purge(
+        &store,
+        Policy { pending_days: 7, audit_months: 12, sensitive_days: 30, registration_days: 1095 },
+    )
+    .await
+    .unwrap();
     assert_eq!(purged.audit_entries, 1);
     assert_eq!(left().await, ["eleven", "(erased)", "five", "now"]);
-    let purged =
-        retention::purge(&store, Policy { pending_days: 7, audit_months: 6, sensitive_days: 30 }).await.unwrap();
+    let purged = retention::purge(
+        &store,
+        Policy { pending_days: 7, audit_months: 6, sensitive_days: 30, registration_days: 1095 },
+    )
+    .await
+    .unwrap();
     assert_eq!(purged.audit_entries, 2);
     assert_eq!(left().await, ["five", "now"]);
-    let purged =
-        retention::purge(&store, Policy { pending_days: 7, audit_months: 1, sensitive_days: 30 }).await.unwrap();
+    let purged = retention::purge(
+        &store,
+        Policy { pending_days: 7, audit_months: 1, sensitive_days: 30, registration_days: 1095 },
+    )
+    .await
+    .unwrap();
     assert_eq!(purged.audit_entries, 0, "never less than six months");
     store.close().await;
     db.drop_db().await;

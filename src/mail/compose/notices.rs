@@ -1,5 +1,6 @@
 //! Single mails to one person: sign-up confirmation, "you are already on the
-//! list", profile links, leave confirmations. Each is queued in the outbox in
+//! list", profile links, fresh links to answer an invitation or an evaluation,
+//! leave confirmations. Each is queued in the outbox in
 //! the caller's transaction; its words are in `templates/mail/words/`.
 
 use askama::Template;
@@ -293,4 +294,43 @@ words! {
 
 pub(super) fn login_warning_notice(base_url: &str, failures: i64, window_minutes: u64) -> askama::Result<Notice> {
     LoginWarning { lang: Lang::Da, failures, window_minutes }.notice(Some(format!("{base_url}/login")))
+}
+
+/// Sends a fresh personal link (`url`) to answer `meeting`'s invitation, or
+/// its evaluation when `evaluation`, asked for from the page of a link that
+/// did not work. Kind `rsvp-link` or `evaluation-link`.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn fresh_link(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    to: To<'_>,
+    meeting: &crate::store::meetings::Meeting,
+    evaluation: bool,
+    url: String,
+) -> anyhow::Result<()> {
+    let n = fresh_link_notice(meeting, to.lang, to.name, evaluation, url)?;
+    queue(tx, ctx, if evaluation { "evaluation-link" } else { "rsvp-link" }, to, &n).await
+}
+
+pub(super) fn fresh_link_notice(
+    meeting: &crate::store::meetings::Meeting,
+    lang: Lang,
+    name: &str,
+    evaluation: bool,
+    url: String,
+) -> askama::Result<Notice> {
+    let when = super::words::start(meeting, lang);
+    FreshLink { lang, name, title: &meeting.title, when, evaluation }.notice(Some(url))
+}
+
+words! {
+    struct FreshLink<'a> in "mail/words/fresh_link.txt" {
+        lang: Lang,
+        name: &'a str,
+        title: &'a str,
+        when: String,
+        evaluation: bool,
+    }
 }

@@ -167,6 +167,24 @@ mod tests {
     }
 
     #[test]
+    fn a_fresh_link_says_what_it_opens_in_both_languages() {
+        let m = meeting();
+        let n = |lang, evaluation| notices::fresh_link_notice(&m, lang, "Dorte", evaluation, "u".into()).unwrap();
+        says(
+            &n(Lang::Da, false),
+            "Dit nye link til at svare på invitationen: AI i den offentlige sektor",
+            "Her er et nyt personligt link til din tilmelding til AI i den offentlige sektor (3. december 2026, kl. 13.00). Med det kan du svare, ændre dit svar eller melde fra.",
+        );
+        says(
+            &n(Lang::En, true),
+            "Your new link to the evaluation: AI i den offentlige sektor",
+            "Here is a new personal link to the evaluation of AI i den offentlige sektor (3 December 2026, 13:00). It works until the evaluation closes.",
+        );
+        assert_eq!(n(Lang::Da, true).action.map(|a| a.0).as_deref(), Some("Svar på evalueringen"));
+        assert_eq!(n(Lang::En, false).greeting, "Dear Dorte");
+    }
+
+    #[test]
     fn list_notices_say_their_words_in_both_languages() {
         let n = |lang| notices::confirm_signup_notice(lang, "u".into(), 7).unwrap();
         says(

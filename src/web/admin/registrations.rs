@@ -2,7 +2,8 @@
 //! track, everyone with a seat with diet, access needs, comment and check-in
 //! time, the waiting list in its order, and those who declined or cancelled,
 //! with how many wrote about diet, access needs or a comment (kept as counts
-//! once the notes are deleted after the meeting).
+//! once the notes are deleted after the meeting, and read from the totals
+//! once the registrations were reduced after the retention period).
 //! Reading it is recorded in the audit log like the API's list. Viewers see
 //! the counts only: names and what people told us are for organisers.
 //! It also says how seats are given (an opening time, a lottery), shows a
@@ -23,6 +24,7 @@ use crate::store::audit::{self, Entry};
 use crate::store::meetings::Meeting;
 use crate::store::retention::NoteCounts;
 use crate::store::rsvp::Registration;
+use crate::store::totals::Totals;
 use crate::web::admin::confirm::ConfirmStep;
 use crate::web::auth::Organiser;
 use crate::web::extract::OrganiserForm;
@@ -68,6 +70,8 @@ struct RegistrationsPage {
     notes: (i64, i64, i64),
     /// When those notes were deleted after the meeting, if they were.
     notes_purged: Option<String>,
+    /// When the registrations were reduced to totals, and how many were checked in.
+    reduced: Option<(String, i64)>,
     csrf: String,
     /// How seats are given, a sentence each: the opening time, the lottery and its draw.
     seating: Vec<String>,
@@ -102,6 +106,7 @@ async fn page(
         audit::record_read(&state.store, &organiser.actor(), &entry).await?;
     }
     let mut page = view(ctx, &meeting, regs, kept, counts_only, organiser.csrf);
+    page.count_from_totals(&state.store.registration_totals(meeting.id).await?, &meeting);
     if !counts_only {
         page.changes = changes(&state, &meeting, page.lang).await?;
     }
@@ -144,6 +149,24 @@ async fn allocate(
     }
     forum::rsvp::allocate(&state.forum, &organiser.actor(), id).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}/registrations")).into_response())
+}
+
+impl RegistrationsPage {
+    /// Once the registrations were reduced to totals, the counts come from those.
+    fn count_from_totals(&mut self, totals: &Totals, meeting: &Meeting) {
+        let Some(reduced) = totals.reduced else { return };
+        let n = |k: i64| usize::try_from(k).unwrap_or(0);
+        for (label, count) in &mut self.by_status {
+            if let Some(s) = RegistrationStatus::ALL.iter().find(|s| self.lang.registration_status(**s) == *label) {
+                *count = n(totals.with_status(*s));
+            }
+        }
+        for ((_, attending, waiting), t) in self.by_track.iter_mut().zip(&meeting.tracks) {
+            *attending = n(totals.on_track(&t.key, RegistrationStatus::Attending));
+            *waiting = n(totals.on_track(&t.key, RegistrationStatus::Waitlisted));
+        }
+        self.reduced = Some((self.lang.date(reduced.at), totals.checked_in()));
+    }
 }
 
 /// The changes organisers made by hand to who has a seat at `meeting`, as the page shows them.
@@ -294,6 +317,7 @@ fn view(
         counts_only,
         notes,
         notes_purged,
+        reduced: None,
         csrf,
         seating: seating(meeting, lang),
         seed: meeting.drawn.map(|d| d.seed.to_hex()),

@@ -26,4 +26,5 @@ pub fn router() -> Router<AppState> {
         .merge(evaluation::router())
         .merge(profile::router())
         .merge(statements::router())
+        .merge(links::router())
 }

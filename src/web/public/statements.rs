@@ -121,7 +121,7 @@ pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
         kept(
             "Dit svar på en invitation, dit spor, om du kom, og om din organisation må stå på listen over deltagere",
             "Your answer to an invitation, your track, whether you came, and whether your organisation may be listed",
-            lang.pick("Gemmes, ", "Kept ").to_owned() + until_erased,
+            registrations_kept(sec.registration_retention_days, lang, until_erased),
         ),
         kept(
             "Mails, vi har sendt dig",
@@ -162,6 +162,22 @@ pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
             lang.pick("Slettes efter 1 dag.", "Deleted after 1 day.").to_owned(),
         ),
     ]
+}
+
+/// How long registrations are kept: `days` after the meeting, then only
+/// totals (0: until erased).
+fn registrations_kept(days: u32, lang: Lang, until_erased: &str) -> String {
+    match (lang, days) {
+        (_, 0) => lang.pick("Gemmes, ", "Kept ").to_owned() + until_erased,
+        (Lang::Da, n) => format!(
+            "Gemmes {n} dage efter mødet. Derefter slettes tilmeldingen, og for mødet gemmes kun tal: hvor \
+             mange der svarede hvad, pr. spor, hvor mange der kom, og hvilke organisationer der deltog."
+        ),
+        (Lang::En, n) => format!(
+            "Kept {n} days after the meeting. Then the registration is deleted, and only figures are kept for \
+             the meeting: how many answered what, per track, how many came, and which organisations took part."
+        ),
+    }
 }
 
 /// How long evaluation answers are kept and what goes with them, with the
