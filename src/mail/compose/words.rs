@@ -313,12 +313,12 @@ mod tests {
             "Thank you for registering for AI i den offentlige sektor (3 December 2026, 13:00). The attached file puts the meeting in your calendar.",
         );
         says(
-            &n(Lang::Da, Seat::Waitlisted { place: 3 }),
+            &n(Lang::Da, Seat::Waitlisted { place: 3, why: crate::domain::WaitReason::MeetingFull }),
             "Du er på venteliste: AI i den offentlige sektor",
             "Mødet er fuldt. Du er nr. 3 på ventelisten og får besked, så snart der bliver en plads.",
         );
         says(
-            &n(Lang::En, Seat::Waitlisted { place: 3 }),
+            &n(Lang::En, Seat::Waitlisted { place: 3, why: crate::domain::WaitReason::MeetingFull }),
             "You are on the waiting list: AI i den offentlige sektor",
             "The meeting is full. You are number 3 on the waiting list and will hear from us as soon as a seat comes free.",
         );
