@@ -229,6 +229,15 @@ async fn a_message_to_the_waiting_list_reaches_only_them_after_a_confirm_step(en
     .await
     .unwrap());
     assert_eq!(audited, [("waitlisted".to_owned(), Some(1))]);
+
+    // Someone who never answered is given a seat from the same list, beyond the full meeting.
+    let silent = registration_of(&app, &token, m, "silent@firma2.example").await;
+    let seat = format!("/admin/meetings/{m}/registrations/{silent}/seat");
+    let res =
+        organiser.post(&seat, &[("confirm", "yes"), ("beyond", "yes"), ("message", "Ringede og meldte sig")]).await;
+    assert_eq!(res.status(), 303);
+    let got = smtp.wait_for_mail("the seat", |msg| msg.to.iter().any(|t| t == "silent@firma2.example")).await;
+    assert!(got.subject().starts_with("Du er tilmeldt"), "{}", got.subject());
     app.stop().await;
 }
 both_engines!(a_message_to_the_waiting_list_reaches_only_them_after_a_confirm_step);
@@ -275,3 +284,95 @@ async fn a_walk_in_is_checked_in_on_the_door_list_and_in_the_participant_export(
     app.stop().await;
 }
 both_engines!(a_walk_in_is_checked_in_on_the_door_list_and_in_the_participant_export);
+
+async fn a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_messages(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let api = app.api(&token);
+    let tracks = json!([
+        {"key": "a", "title": "Spor A", "capacity": 1},
+        {"key": "b", "title": "Spor B", "capacity": 1},
+        {"key": "c", "title": "Spor C"}
+    ]);
+    let m = meeting(&app, &token, json!({"capacity": 10, "tracks": tracks})).await;
+    for (i, track) in ["a", "b", "a"].into_iter().enumerate() {
+        let rsvp = invited(&app, m, &format!("p{i}@firma{i}.example"), &format!("Person {i}"), "Firma").await;
+        yes(&app, &rsvp, track).await;
+    }
+    smtp.wait_for(3, 30).await;
+    let first = registration_of(&app, &token, m, "p0@firma0.example").await;
+
+    // A full track refuses the move with its reason; a move needs a reason.
+    let path = format!("/meetings/{m}/registrations/{first}/track");
+    let res = api.post(&path, &json!({"track": "b", "reason": "Ønsker spor B"})).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(res.text().await.unwrap().contains("The track you chose is full."));
+    let res = api.post(&path, &json!({"track": "c", "reason": null})).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("reason"));
+
+    // On the page, after a confirm step with the reason: the seat in track A goes to the waiting list.
+    let organiser = app.sign_in("org@forum.example").await;
+    let page = format!("/admin/meetings/{m}/registrations/{first}/track");
+    let html = common::text(organiser.post(&page, &[("track", "c")]).await, 200).await;
+    assert!(html.contains("Flyt til et andet spor?") && html.contains("Spor C"), "{html}");
+    let res = organiser.post(&page, &[("track", "c"), ("confirm", "yes"), ("message", "Ønsker spor C")]).await;
+    assert_eq!(res.status(), 303);
+    let moved = smtp
+        .wait_for_mail("the moved seat", |msg| {
+            msg.to.iter().any(|t| t == "p0@firma0.example") && msg.subject().starts_with("Du er tilmeldt")
+        })
+        .await;
+    assert!(moved.calendar().contains("BEGIN:VEVENT"));
+    smtp.wait_for_mail("the freed seat", |msg| {
+        msg.to.iter().any(|t| t == "p2@firma2.example") && msg.subject().starts_with("Du har fået en plads")
+    })
+    .await;
+    let list: Value = api.json(&format!("/meetings/{m}/registrations")).await;
+    let track_of = |email: &str| {
+        let r = list["items"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap();
+        (r["status"].as_str().unwrap().to_owned(), r["track"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(track_of("p0@firma0.example"), ("attending".to_owned(), "c".to_owned()));
+    assert_eq!(track_of("p2@firma2.example"), ("attending".to_owned(), "a".to_owned()));
+    let audited: Vec<String> =
+        on_db!(app.db, |pool| sqlx::query_scalar("select detail from audit_log where action = 'track.move'")
+            .fetch_all(&pool)
+            .await
+            .unwrap());
+    assert_eq!(audited, ["reason: Ønsker spor C"]);
+
+    // The API adds a person: a full track is refused with its reason until going beyond it is asked for.
+    let add = json!({"email": "ny@gaest.example", "name": "Ny Gæst", "track": "a", "reason": "Oplægsholder"});
+    let res = api.post(&format!("/meetings/{m}/registrations"), &add).await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("The track you chose is full."));
+    let mut beyond = add.clone();
+    beyond["beyond_limits"] = json!(true);
+    let res = api.post(&format!("/meetings/{m}/registrations"), &beyond).await;
+    assert_eq!(res.status(), 201);
+    let added: Value = res.json().await.unwrap();
+    assert_eq!((added["status"].as_str(), added["track"].as_str()), (Some("attending"), Some("a")));
+    smtp.wait_for_mail("the added seat", |msg| msg.to.iter().any(|t| t == "ny@gaest.example")).await;
+
+    // A message to everyone attending, by the API.
+    let res = api
+        .post(&format!("/meetings/{m}/messages"), &json!({"audience": "attending", "message": "Husk frokost."}))
+        .await;
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap()["queued"], 4);
+    let res = api.post(&format!("/meetings/{m}/messages"), &json!({"audience": "everyone", "message": "x"})).await;
+    assert_eq!(res.status(), 422);
+    let told = smtp.wait_for(10, 30).await;
+    let messages: Vec<_> = told.iter().filter(|msg| msg.subject().starts_with("Besked om")).collect();
+    assert_eq!(messages.len(), 4);
+    let seats_of_first = told
+        .iter()
+        .filter(|msg| msg.to.iter().any(|t| t == "p0@firma0.example") && msg.subject().starts_with("Du er tilmeldt"))
+        .count();
+    assert_eq!(seats_of_first, 2, "the first answer and the move");
+    assert!(messages.iter().all(|msg| msg.plain().contains("Husk frokost.")));
+    app.stop().await;
+}
+both_engines!(a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_messages);
