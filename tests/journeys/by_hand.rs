@@ -373,6 +373,20 @@ async fn a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_mess
         .count();
     assert_eq!(seats_of_first, 2, "the first answer and the move");
     assert!(messages.iter().all(|msg| msg.plain().contains("Husk frokost.")));
+
+    // Someone invited who has not answered is seated in the track chosen on their row.
+    invited(&app, m, "quiet@firma9.example", "Stille Person", "Firma 9").await;
+    let quiet = registration_of(&app, &token, m, "quiet@firma9.example").await;
+    let html = organiser.page(&format!("/admin/meetings/{m}/registrations")).await;
+    assert!(html.contains(&format!(r#"<select id="seat-track-{quiet}" name="track">"#)), "{html}");
+    let seat = format!("/admin/meetings/{m}/registrations/{quiet}/seat");
+    let html = common::text(organiser.post(&seat, &[("track", "c")]).await, 200).await;
+    assert!(html.contains(r#"name="track" value="c""#), "the step carries the track: {html}");
+    let res = organiser.post(&seat, &[("track", "c"), ("confirm", "yes"), ("message", "Oplægsholder i spor C")]).await;
+    assert_eq!(res.status(), 303);
+    let list: Value = api.json(&format!("/meetings/{m}/registrations")).await;
+    let r = list["items"].as_array().unwrap().iter().find(|r| r["email"] == "quiet@firma9.example").unwrap();
+    assert_eq!((r["status"].as_str(), r["track"].as_str()), (Some("attending"), Some("c")));
     app.stop().await;
 }
 both_engines!(a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_messages);

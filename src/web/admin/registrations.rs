@@ -642,6 +642,11 @@ async fn seat(
     let who = state.store.registration(registration).await?;
     let beyond = fields.get("beyond") == "yes";
     let written = fields.get("message").to_owned();
+    // The track chosen by the row's form, for someone who has none yet.
+    let chosen = Some(fields.get("track").to_owned()).filter(|t| !t.is_empty()).or_else(|| who.track.clone());
+    let carried = |beyond: bool| {
+        vec![("beyond", if beyond { "yes" } else { "" }.to_owned()), ("track", chosen.clone().unwrap_or_default())]
+    };
     let mut step = ConfirmStep::new(
         lang,
         if beyond { h.beyond_heading } else { h.seat_heading },
@@ -654,21 +659,20 @@ async fn seat(
         format!("/admin/meetings/{id}/registrations/{registration}/seat"),
         if beyond { h.beyond_button } else { h.seat_button },
     )
-    .with(vec![("beyond", if beyond { "yes" } else { "" }.to_owned())])
+    .with(carried(beyond))
     .back_to(format!("/admin/meetings/{id}/registrations"));
     let mut error = None;
     if fields.get("confirm") == "yes" {
         match reason(&written, lang) {
             Err(e) => error = Some(e),
             Ok(reason) => {
-                let by_hand = ByHandSeat { track: None, reason, beyond_limits: beyond };
+                let by_hand = ByHandSeat { track: chosen.clone(), reason, beyond_limits: beyond };
                 let actor = organiser.actor();
                 let done = if who.status == RegistrationStatus::Waitlisted {
                     forum::seats::seat_waitlisted(&state.forum, &actor, &meeting, registration, &by_hand).await
                 } else {
                     let newcomer = Newcomer::Known(who.person_id);
-                    let track = ByHandSeat { track: who.track.clone(), ..by_hand };
-                    forum::seats::add_by_hand(&state.forum, &actor, &meeting, newcomer, &track).await.map(|_| ())
+                    forum::seats::add_by_hand(&state.forum, &actor, &meeting, newcomer, &by_hand).await.map(|_| ())
                 };
                 match done {
                     Ok(()) => {
@@ -681,7 +685,7 @@ async fn seat(
                         step.button = h.beyond_button;
                         step.what.push(lang.wait_reason(why));
                         step.what.push(h.beyond_what.to_owned());
-                        step.fields = vec![("beyond", "yes".to_owned())];
+                        step.fields = carried(true);
                     }
                     Err(e) => error = Some(refusal_text(&e, lang, true).ok_or(e)?.1),
                 }
