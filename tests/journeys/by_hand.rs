@@ -274,6 +274,10 @@ async fn a_walk_in_is_checked_in_on_the_door_list_and_in_the_participant_export(
     let line = csv.lines().find(|l| l.contains("Walter Døgn")).expect("the walk-in is exported");
     assert!(line.contains("Dør ApS") && line.contains("Kunstig intelligens"), "{line}");
     assert!(!csv.contains("walk-in.invalid"), "no stand-in address: {csv}");
+    let list: Value = app.api(&token).json(&format!("/meetings/{m}/registrations")).await;
+    let walter = list["items"].as_array().unwrap().iter().find(|r| r["name"] == "Walter Døgn").unwrap();
+    assert_eq!((walter["status"].as_str(), walter["email"].as_str()), (Some("attending"), Some("")));
+    assert!(walter["checked_in_at"].is_string());
     let audited: i64 = on_db!(app.db, |pool| sqlx::query_scalar(
         "select count(*) from audit_log where action = 'registration.walk_in'"
     )

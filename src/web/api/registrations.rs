@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Problem, rfc3339};
-use crate::domain::{Email, MeetingId, Name, Note, Reason, ReasonError, RegistrationId};
+use crate::domain::{Email, MeetingId, Name, Note, Reason, ReasonError, RegistrationId, is_walk_in};
 use crate::forum::seats::{self, ByHandSeat, Newcomer};
 use crate::forum::{ForumError, door, meeting_mail};
 use crate::store::StoreError;
@@ -51,6 +51,7 @@ pub struct RegistrationJson {
     answered_at: Option<String>,
     person_id: Uuid,
     name: String,
+    /// Empty for a walk-in who gave no address.
     email: String,
     organisation: String,
 }
@@ -69,7 +70,8 @@ impl From<Registration> for RegistrationJson {
             answered_at: r.answered_at.map(rfc3339),
             person_id: r.person_id.uuid(),
             name: r.name,
-            email: r.email,
+            // A walk-in's stand-in is no address; nobody is to write to it.
+            email: if is_walk_in(&r.email) { String::new() } else { r.email },
             organisation: r.organisation,
         }
     }
