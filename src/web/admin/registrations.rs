@@ -371,9 +371,11 @@ fn view(
             (t.title.clone(), n(RegistrationStatus::Attending), n(RegistrationStatus::Waitlisted))
         })
         .collect();
-    let hand = Hand::new(meeting, &regs, lang);
+    let mut hand = Hand::new(meeting, &regs, lang);
     if counts_only {
         regs.clear();
+        // Which organisations come says who comes: for organisers only.
+        hand.by_organisation.clear();
     }
     regs.sort_by_key(|r| (r.waitlist_position.unwrap_or(i64::MAX), r.name.clone()));
     let of = |s: RegistrationStatus| regs.iter().filter(|r| r.status == s).map(row).collect::<Vec<_>>();
