@@ -13,7 +13,7 @@ use jiff::ZonedDateTime;
 
 use crate::domain::{
     Broken, MEETING_YEARS, MeetingFormat, MeetingStatus, ParseError, PersonStatus, PublicPhase, RegistrationStatus,
-    Role, Suppression, Timestamp, copenhagen,
+    Role, Suppression, Timestamp, WaitReason, copenhagen,
 };
 
 /// Declares a table of texts, each given in Danish and then in English:
@@ -317,6 +317,17 @@ impl Lang {
         RegistrationStatus::parse(stored).map_or("–", |s| self.registration_status(s))
     }
 
+    /// Why someone who said yes waits for a seat, as a sentence.
+    #[must_use]
+    pub fn wait_reason(self, why: WaitReason) -> String {
+        let t = self.texts();
+        match why {
+            WaitReason::MeetingFull => t.wait_meeting_full.to_owned(),
+            WaitReason::TrackFull => t.wait_track_full.to_owned(),
+            WaitReason::OrganisationQuota { limit } => format!("{} ({limit}).", t.wait_quota),
+        }
+    }
+
     /// The name of an organiser role.
     #[must_use]
     pub const fn role(self, r: Role) -> &'static str {
@@ -596,6 +607,10 @@ texts! {
         profile_link_invalid_text => "Linket er ukendt eller udløbet. Bed om et nyt link til dine oplysninger.",
             "The link is unknown or has expired. Ask for a new link to your details.";
         profile_language_required => "Vælg dansk eller engelsk.", "Choose Danish or English.";
+        wait_meeting_full => "Mødet er fuldt.", "The meeting is full.";
+        wait_track_full => "Det spor, du har valgt, er fuldt.", "The track you chose is full.";
+        wait_quota => "Din organisation har nået grænsen for antal pladser pr. organisation",
+            "Your organisation has reached the limit of seats per organisation";
     }
 }
 

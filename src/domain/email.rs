@@ -4,6 +4,15 @@ use std::fmt;
 
 use super::ParseError;
 
+/// The domain of the stand-in addresses of walk-ins without an address of their own.
+pub const WALK_IN_DOMAIN: &str = "walk-in.invalid";
+
+/// Whether the stored address `address` is a walk-in's stand-in, never shown or mailed.
+#[must_use]
+pub fn is_walk_in(address: &str) -> bool {
+    address.ends_with(WALK_IN_DOMAIN) && address.starts_with("walk-in-")
+}
+
 /// A mail address: one `@`, a dotted domain name (no IP literals), no spaces or
 /// control characters, at most 254 characters. Stored in lower case so the
 /// same person cannot be on the list twice.
@@ -56,6 +65,20 @@ impl Email {
             return bad();
         }
         Ok(Self(s.to_lowercase()))
+    }
+
+    /// A stand-in address for someone who came to a meeting's door without
+    /// giving one: unique, and at a domain reserved never to receive mail
+    /// (RFC 2606), so nothing is ever delivered to it.
+    #[must_use]
+    pub fn walk_in() -> Self {
+        Self(format!("walk-in-{}@{WALK_IN_DOMAIN}", uuid::Uuid::new_v4().simple()))
+    }
+
+    /// Whether this is a stand-in made by [`Email::walk_in`].
+    #[must_use]
+    pub fn is_walk_in(&self) -> bool {
+        is_walk_in(&self.0)
     }
 
     /// The address as text.

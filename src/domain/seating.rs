@@ -148,6 +148,54 @@ impl Reason {
     }
 }
 
+/// Why someone who answered yes waits for a seat: the first limit that keeps
+/// them out, told to them on the answer page and in the mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    /// Every seat at the meeting is taken.
+    MeetingFull,
+    /// The chosen track has no seat left.
+    TrackFull,
+    /// The person's organisation has its `limit` of seats already.
+    OrganisationQuota { limit: i64 },
+}
+
+/// Seats taken besides the person judged: at the meeting, in the chosen
+/// track, and by the person's organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Taken {
+    pub total: i64,
+    pub in_track: i64,
+    pub in_organisation: i64,
+}
+
+/// The limits a seat is judged on; `None`: no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeatLimits {
+    pub capacity: Option<i64>,
+    pub track_capacity: Option<i64>,
+    pub per_organisation: Option<i64>,
+}
+
+impl WaitReason {
+    /// The first limit, in the order meeting, track, organisation, that
+    /// `taken` leaves no room under; `None` when a seat fits.
+    #[must_use]
+    pub fn judge(taken: Taken, limits: SeatLimits) -> Option<Self> {
+        let full = |n: i64, limit: Option<i64>| limit.is_some_and(|l| n >= l);
+        if full(taken.total, limits.capacity) {
+            Some(Self::MeetingFull)
+        } else if full(taken.in_track, limits.track_capacity) {
+            Some(Self::TrackFull)
+        } else {
+            limits
+                .per_organisation
+                .filter(|&l| taken.in_organisation >= l)
+                .map(|limit| Self::OrganisationQuota { limit })
+        }
+    }
+}
+
 /// One who applied for a seat: their registration, organisation and track.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant<I, O> {
@@ -271,6 +319,18 @@ mod tests {
             assert!(n + usize::from(before) <= 2, "organisation {org} has {n}");
         }
         assert!(out.seated.iter().filter(|id| of(id).track.as_deref() == Some("a")).count() <= 3);
+    }
+
+    #[test]
+    fn the_first_full_limit_is_the_reason_for_waiting() {
+        use super::{SeatLimits, Taken, WaitReason};
+        let limits = SeatLimits { capacity: Some(10), track_capacity: Some(4), per_organisation: Some(2) };
+        let taken = |total, in_track, in_organisation| Taken { total, in_track, in_organisation };
+        assert_eq!(WaitReason::judge(taken(9, 3, 1), limits), None);
+        assert_eq!(WaitReason::judge(taken(10, 4, 2), limits), Some(WaitReason::MeetingFull));
+        assert_eq!(WaitReason::judge(taken(9, 4, 2), limits), Some(WaitReason::TrackFull));
+        assert_eq!(WaitReason::judge(taken(9, 3, 2), limits), Some(WaitReason::OrganisationQuota { limit: 2 }));
+        assert_eq!(WaitReason::judge(taken(100, 100, 100), SeatLimits::default()), None);
     }
 
     #[test]

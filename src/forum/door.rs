@@ -1,13 +1,16 @@
 //! The organiser's hand on who comes: finding people at the door, checking
-//! them in (or undoing it), and moving people on the waiting list, which
+//! them in (or undoing it), adding walk-ins, the printed door list, and
+//! moving people on the waiting list, which
 //! asks for a reason kept in the audit log and the meeting's record. The page
 //! and the API call the same functions; each change is audited in its
 //! transaction, and each look at the list of people is recorded as a read.
 
 use super::{Forum, Refusal, Result};
-use crate::domain::{MeetingId, Reason, RegistrationId, RegistrationStatus, search_fold};
+use crate::domain::{Email, MeetingId, Name, PersonStatus, Reason, RegistrationId, RegistrationStatus, search_fold};
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
+use crate::store::meetings::Meeting;
+use crate::store::people::{NewPerson, insert_person_if_new};
 use crate::store::rsvp::{self, Registration, WaitlistMove};
 
 /// Whether `r` matches what was typed in the door's search box (already
@@ -147,10 +150,84 @@ pub async fn reorder_waitlist(
 
 /// Who acted, as a meeting's record of seat changes names them: the masked
 /// address of an organiser, never a full one.
-fn label(who: &Actor) -> String {
+pub(super) fn label(who: &Actor) -> String {
     match who {
         Actor::User { label, .. } => label.clone(),
         Actor::Person(_) => "person".to_owned(),
         Actor::System(what) => (*what).to_owned(),
     }
+}
+
+/// Someone who came to the door without a seat: a name, perhaps an
+/// organisation and an address, and the track they join.
+#[derive(Debug, Clone)]
+pub struct WalkIn {
+    pub name: Name,
+    pub organisation: Option<Name>,
+    /// `None`: they gave none; a stand-in that never receives mail is kept.
+    pub email: Option<Email>,
+    pub track: Option<String>,
+}
+
+/// Adds `walk_in` to `meeting` as come: a seat, checked in now, whatever the
+/// limits (they are in the room), audited. Someone known by the address
+/// keeps their own details. Returns the registration.
+///
+/// # Errors
+/// [`Refusal::UnknownTrack`] for a track that is not the meeting's,
+/// [`Refusal::Suppressed`] for an address whose owner left the list or was
+/// erased (they can come in without it).
+pub async fn walk_in(forum: &Forum, who: &Actor, meeting: &Meeting, walk_in: WalkIn) -> Result<RegistrationId> {
+    if walk_in.track.as_deref().is_some_and(|k| !meeting.tracks.iter().any(|t| t.key == k)) {
+        return Err(Refusal::UnknownTrack.into());
+    }
+    let mut tx = forum.store.begin().await?;
+    let email = match walk_in.email {
+        Some(email) => {
+            if let Some(why) = crate::store::suppression::check(&mut tx, &email).await? {
+                return Err(Refusal::Suppressed(why).into());
+            }
+            email
+        }
+        None => Email::walk_in(),
+    };
+    let person = NewPerson {
+        email,
+        name: walk_in.name,
+        organisation: walk_in.organisation,
+        status: PersonStatus::Guest,
+        interests: Vec::new(),
+    };
+    let (person, _) = insert_person_if_new(&mut tx, &person, None).await?;
+    let registration =
+        rsvp::walk_in(&mut tx, meeting.id, person, walk_in.track.as_deref(), crate::store::now()).await?;
+    let entry = Entry {
+        action: "registration.walk_in",
+        subject_kind: "registration",
+        subject_id: Some(registration.uuid()),
+        detail: "",
+        row_count: None,
+    };
+    audit::record(&mut tx, who, &entry).await?;
+    tx.commit().await?;
+    Ok(registration)
+}
+
+/// Those with a seat at `meeting`, by name, for the printed list at the
+/// door; recorded as a read.
+///
+/// # Errors
+/// The database failed.
+pub async fn door_list(forum: &Forum, who: &Actor, meeting: MeetingId) -> Result<Vec<Registration>> {
+    let mut attending: Vec<_> = forum
+        .store
+        .registrations(meeting)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == RegistrationStatus::Attending)
+        .collect();
+    attending.sort_by(|a, b| search_fold(&a.name).cmp(&search_fold(&b.name)).then_with(|| a.id.cmp(&b.id)));
+    let entry = Entry::read("checkin.door_list", "meeting", Some(meeting.uuid()), "", attending.len());
+    audit::record_read(&forum.store, who, &entry).await?;
+    Ok(attending)
 }

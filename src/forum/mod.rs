@@ -20,9 +20,11 @@ pub mod dossier;
 pub mod evaluations;
 pub mod exports;
 pub mod list;
+pub mod meeting_mail;
 pub mod meetings;
 pub mod reports;
 pub mod rsvp;
+pub mod seats;
 pub mod timers;
 
 use std::ops::Deref;
@@ -30,7 +32,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, Semaphore};
 
-use crate::domain::{Broken, MeetingField, MeetingStatus, Suppression, Timestamp};
+use crate::domain::{Broken, MeetingField, MeetingStatus, RegistrationStatus, Suppression, Timestamp, WaitReason};
 use crate::i18n::Lang;
 use crate::mail::MailContext;
 use crate::store::{Store, StoreError};
@@ -161,6 +163,18 @@ pub enum Refusal {
     /// A report section names a file that is not the meeting's.
     #[error("sections[{0}].materials: no such file of the meeting")]
     UnknownMaterial(usize),
+    /// A seat given by hand would pass a full limit, and that was not confirmed.
+    #[error("{} Confirm going beyond the limit to give the seat anyway.", Lang::En.wait_reason(*.0))]
+    SeatFull(WaitReason),
+    /// A change by hand to a seat does not fit where the registration stands.
+    #[error("the registration is {}; the change does not apply to it", .0.as_str())]
+    SeatStands(RegistrationStatus),
+    /// The track named is not one of the meeting's, or none was named where the meeting has tracks.
+    #[error("track: choose one of the meeting's tracks")]
+    UnknownTrack,
+    /// Someone new added by hand needs a name.
+    #[error("name: the address is new to the forum; give the person's name")]
+    NameNeeded,
 }
 
 /// The first broken rule as the API says it: `field: what is wrong`.

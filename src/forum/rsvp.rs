@@ -183,7 +183,11 @@ pub async fn fill_free_seats(forum: &Forum, tx: &mut WriteTx, meeting: &Meeting)
 /// The news of a seat to each of `promoted`, built but not queued. A read
 /// beside the transaction is enough: a promoted person's address and name do
 /// not change with the answer that let them in.
-async fn promotion_mails(forum: &Forum, meeting: &Meeting, promoted: &[RegistrationId]) -> Result<Vec<NewMessage>> {
+pub(super) async fn promotion_mails(
+    forum: &Forum,
+    meeting: &Meeting,
+    promoted: &[RegistrationId],
+) -> Result<Vec<NewMessage>> {
     let mut messages = Vec::with_capacity(promoted.len());
     for id in promoted {
         let p = forum.store.registration(*id).await?;
@@ -376,11 +380,10 @@ pub async fn allocate(forum: &Forum, who: &Actor, id: MeetingId) -> Result<Draw<
         return Err(Refusal::NoDraw.into());
     };
     let mut messages = Vec::with_capacity(drawn.seated.len() + drawn.waitlist.len());
-    let placed = drawn
-        .seated
-        .iter()
-        .map(|r| (*r, Seat::Attending))
-        .chain((1_i64..).zip(&drawn.waitlist).map(|(place, r)| (*r, Seat::Waitlisted { place })));
+    let mut placed: Vec<(RegistrationId, Seat)> = drawn.seated.iter().map(|r| (*r, Seat::Attending)).collect();
+    for (place, r) in (1_i64..).zip(&drawn.waitlist) {
+        placed.push((*r, Seat::Waitlisted { place, why: store::why_waiting(&mut tx, *r).await? }));
+    }
     for (registration, seat) in placed {
         let p = forum.store.registration(registration).await?;
         let (email, _, _, language) = forum.store.person_contact(p.person_id).await?;

@@ -358,14 +358,14 @@ struct RegisteredRow {
 /// Everyone invited to the meeting who has not declined (registration
 /// `invited`, `attending` or `waitlisted`), with whether they hold a seat
 /// (`attending`), ordered by address. People whose address bounced are left
-/// out; someone who left the list still hears about a meeting they are
+/// out, and so are walk-ins who gave no address; someone who left the list still hears about a meeting they are
 /// registered for.
 pub async fn registered_recipients(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<(Recipient, bool)>> {
     let sql = "select p.id, p.email, p.name, o.name as organisation, p.status, p.language, r.status as registration \
                from registration r join person p on p.id = r.person_id \
                left join organisation o on o.id = p.organisation_id \
                where r.meeting_id = $1 and r.status in ('invited', 'attending', 'waitlisted') \
-               and p.status <> 'bounced' order by p.email";
+               and p.status <> 'bounced' and p.email not like '%@walk-in.invalid' order by p.email";
     let rows: Vec<RegisteredRow> = on_tx!(tx, |c| sqlx::query_as(sql).bind(meeting.uuid()).fetch_all(&mut *c).await?);
     rows.into_iter().map(|r| Ok((recipient(r.person)?, r.registration == "attending"))).collect()
 }
@@ -396,7 +396,7 @@ impl Store {
     pub async fn registered_counts(&self, meeting: MeetingId) -> Result<RegisteredCounts> {
         let sql = "select r.status, count(*) from registration r join person p on p.id = r.person_id \
                    where r.meeting_id = $1 and r.status in ('invited', 'attending', 'waitlisted') \
-                   and p.status <> 'bounced' group by r.status";
+                   and p.status <> 'bounced' and p.email not like '%@walk-in.invalid' group by r.status";
         let rows: Vec<(String, i64)> =
             on_pool!(self, |db| sqlx::query_as(sql).bind(meeting.uuid()).fetch_all(db).await?);
         let mut counts = RegisteredCounts::default();
@@ -593,7 +593,7 @@ pub async fn claim_reminders(
             "insert into reminder_sent (meeting_id, person_id, kind, sent_at) \
              select r.meeting_id, r.person_id, $2, $3 from registration r join person p on p.id = r.person_id \
              where r.meeting_id = $1 and r.status = $4 and p.status not in ('bounced', 'unsubscribed') \
-             and r.created_at <= $5 on conflict (meeting_id, person_id, kind) do nothing returning person_id",
+             and p.email not like '%@walk-in.invalid' and r.created_at <= $5 on conflict (meeting_id, person_id, kind) do nothing returning person_id",
         )
         .bind(meeting.uuid())
         .bind(kind.as_str())

@@ -415,11 +415,12 @@ const ATTENDEE: &str = "select p.id, p.email, p.name, o.name as organisation, p.
                         r.id as registration from registration r join person p on p.id = r.person_id \
                         left join organisation o on o.id = p.organisation_id \
                         where r.meeting_id = $1 and r.status = 'attending' \
-                        and p.status not in ('bounced', 'unsubscribed')";
+                        and p.status not in ('bounced', 'unsubscribed') \
+                        and p.email not like '%@walk-in.invalid'";
 
 /// Who attended the meeting: those checked in, or — when nobody was checked
 /// in — everyone registered as attending. People whose address bounced or who
-/// left the list are left out. Ordered by address.
+/// left the list are left out, and so are walk-ins who gave no address. Ordered by address.
 pub async fn attendees(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<(Recipient, RegistrationId)>> {
     let checked: i64 = on_tx!(tx, |c| {
         sqlx::query_scalar(

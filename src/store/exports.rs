@@ -108,7 +108,9 @@ impl From<ListMemberRow> for ListMember {
 
 /// Everyone who answered the invitation (all but the merely invited):
 /// attending, then the waiting list in order, then cancelled and declined.
-const PARTICIPANTS: &str = "select p.name, o.name as organisation, o.cvr, p.email, r.status, t.title as track, \
+/// A walk-in who gave no address has an empty one.
+const PARTICIPANTS: &str = "select p.name, o.name as organisation, o.cvr, \
+     case when p.email like '%@walk-in.invalid' then '' else p.email end as email, r.status, t.title as track, \
      r.diet, r.access_needs, r.checked_in_at, coalesce(r.answered_at, r.created_at) as registered_at \
      from registration r join person p on p.id = r.person_id \
      left join organisation o on o.id = p.organisation_id \

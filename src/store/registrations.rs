@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{Result, WriteTx, db_time, now, on_tx};
-use crate::domain::{MeetingId, PersonId, RegistrationId};
+use crate::domain::{MeetingId, PersonId, RegistrationId, RegistrationStatus};
 
 /// The person's registration for the meeting, created as `invited` if there
 /// is none yet (then `true`); an existing one is left as it is (`false`).
@@ -110,4 +110,54 @@ pub async fn evaluations_to_answer(
         .into_iter()
         .map(|(r, m, at)| (RegistrationId::from_uuid(r), MeetingId::from_uuid(m), super::from_db_time(at)))
         .collect())
+}
+
+/// One person a meeting's message goes to.
+#[derive(Debug, Clone)]
+pub struct Addressee {
+    pub person: PersonId,
+    pub email: crate::domain::Email,
+    pub name: String,
+    pub language: String,
+}
+
+/// Those registered for `meeting` as `status` (attending, waitlisted, or
+/// invited without an answer) whom mail can reach: not bounced, and not a
+/// walk-in who gave no address. Ordered by name.
+///
+/// # Errors
+/// The database failed, or a stored address no longer parses.
+pub async fn addressees(tx: &mut WriteTx, meeting: MeetingId, status: RegistrationStatus) -> Result<Vec<Addressee>> {
+    let rows: Vec<(Uuid, String, String, String)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+            "select p.id, p.email, p.name, p.language from registration r join person p on p.id = r.person_id \
+             where r.meeting_id = $1 and r.status = $2 and p.status <> 'bounced' \
+             and p.email not like '%@walk-in.invalid' order by p.name, p.id",
+        )
+        .bind(meeting.uuid())
+        .bind(status.as_str())
+        .fetch_all(&mut *c)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(id, email, name, language)| {
+            let email = crate::domain::Email::parse(&email)
+                .map_err(|e| super::StoreError::Database(sqlx::Error::Decode(e.into())))?;
+            Ok(Addressee { person: PersonId::from_uuid(id), email, name, language })
+        })
+        .collect()
+}
+
+impl super::Store {
+    /// [`addressees`], read on its own.
+    ///
+    /// # Errors
+    /// As [`addressees`].
+    pub async fn addressees(&self, meeting: MeetingId, status: RegistrationStatus) -> Result<Vec<Addressee>> {
+        let mut tx = self.begin().await?;
+        let found = addressees(&mut tx, meeting, status).await?;
+        // Nothing was written: the transaction only gave a consistent read.
+        tx.commit().await?;
+        Ok(found)
+    }
 }

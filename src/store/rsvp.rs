@@ -12,7 +12,8 @@ use super::subscriptions::{Consent, sha256_hex};
 use super::{Result, Store, StoreError, WriteTx, db_time, dialect, from_db_time, now, on_pool, on_tx};
 use crate::domain::seating::{Applicant, Draw, DrawLimits};
 use crate::domain::{
-    Allocation, DrawSeed, Email, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, Timestamp,
+    Allocation, DrawSeed, Email, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, SeatLimits,
+    Taken, Timestamp, WaitReason,
 };
 
 /// The purpose of a consent record for naming the person's organisation on a
@@ -37,9 +38,11 @@ pub struct Answer {
 pub enum Seat {
     /// A seat.
     Attending,
-    /// No seat free (meeting, track or organisation quota): on the waiting list at this place.
+    /// No seat free: on the waiting list at this place, for the reason `why`
+    /// (the meeting, the track or the organisation's quota is full).
     Waitlisted {
         place: i64,
+        why: WaitReason,
     },
     Declined,
     /// An application for a seat in a lottery not yet drawn.
@@ -211,11 +214,20 @@ const ATTENDING: &str = "select count(*), \
      from registration r join person p on p.id = r.person_id \
      where r.meeting_id = $1 and r.status = 'attending' and r.id <> $2";
 
-fn fits((total, in_track, in_org): (i64, i64, i64), track: Option<&str>, l: Limits) -> bool {
-    let under = |n: i64, limit: Option<i32>| limit.is_none_or(|l| n < i64::from(l));
-    under(total, l.capacity)
-        && (track.is_none() || under(in_track, l.track_capacity))
-        && under(in_org, l.per_organisation)
+/// What keeps a seat from someone with `counts` (in all, in `track`, of
+/// their organisation) under `l`; `None` when one fits.
+fn wait_reason((total, in_track, in_org): (i64, i64, i64), track: Option<&str>, l: Limits) -> Option<WaitReason> {
+    let taken = Taken { total, in_track, in_organisation: in_org };
+    let limits = SeatLimits {
+        capacity: l.capacity.map(i64::from),
+        track_capacity: l.track_capacity.filter(|_| track.is_some()).map(i64::from),
+        per_organisation: l.per_organisation.map(i64::from),
+    };
+    WaitReason::judge(taken, limits)
+}
+
+fn fits(counts: (i64, i64, i64), track: Option<&str>, l: Limits) -> bool {
+    wait_reason(counts, track, l).is_none()
 }
 
 /// People attending besides `reg`: in all, in `track`, and of `reg`'s organisation, as seen inside `tx`.
@@ -310,14 +322,52 @@ const STANDING: &str = "select r.meeting_id, r.person_id, r.status, r.track_key,
      where r.id = $1";
 
 impl Standing {
-    fn fits(&self, track: Option<&str>) -> bool {
+    /// What keeps a seat in `track` from this registration; `None` when one fits.
+    fn wait_reason(&self, track: Option<&str>) -> Option<WaitReason> {
         let limits = Limits {
             capacity: self.capacity,
             per_organisation: self.per_organisation_limit,
             track_capacity: self.track_capacity,
         };
-        fits((self.total, self.in_track, self.in_org), track, limits)
+        wait_reason((self.total, self.in_track, self.in_org), track, limits)
     }
+
+    fn fits(&self, track: Option<&str>) -> bool {
+        self.wait_reason(track).is_none()
+    }
+}
+
+impl Store {
+    /// Why registration `id` waits for a seat, as [`why_waiting`] judges it now.
+    ///
+    /// # Errors
+    /// The database failed; [`StoreError::NotFound`] for an unknown registration.
+    pub async fn why_waiting(&self, id: RegistrationId) -> Result<WaitReason> {
+        let mut tx = self.begin().await?;
+        let why = why_waiting(&mut tx, id).await?;
+        // Nothing was written: the transaction only gave a consistent read.
+        tx.commit().await?;
+        Ok(why)
+    }
+}
+
+/// Why registration `id` waits for a seat in its track, as `tx` sees the
+/// meeting now. Someone who would fit waits behind others on the list, and
+/// so for a full meeting.
+///
+/// # Errors
+/// The database failed; [`StoreError::NotFound`] for an unknown registration.
+pub async fn why_waiting(tx: &mut WriteTx, id: RegistrationId) -> Result<WaitReason> {
+    let track: Option<String> = on_tx!(tx, |c| {
+        sqlx::query_scalar("select track_key from registration where id = $1")
+            .bind(id.uuid())
+            .fetch_optional(&mut *c)
+            .await?
+            .ok_or(StoreError::NotFound)?
+    });
+    let s: Standing =
+        on_tx!(tx, |c| sqlx::query_as(STANDING).bind(id.uuid()).bind(track.as_deref()).fetch_one(&mut *c).await?);
+    Ok(s.wait_reason(track.as_deref()).unwrap_or(WaitReason::MeetingFull))
 }
 
 /// Records an answer and returns the open transaction with what the answer
@@ -445,7 +495,8 @@ async fn decide(
     set(tx, id, RegistrationStatus::Waitlisted, a, Some(position)).await?;
     // Someone with a seat who asks for a full track gives up the seat they had.
     let promoted = if status == RegistrationStatus::Attending { promote(tx, meeting).await? } else { Vec::new() };
-    Ok((Seat::Waitlisted { place: s.ahead + 1 }, held, promoted))
+    let why = s.wait_reason(track).unwrap_or(WaitReason::MeetingFull);
+    Ok((Seat::Waitlisted { place: s.ahead + 1, why }, held, promoted))
 }
 
 /// Serialises seat allocation for the meeting of registration `id` until
@@ -619,7 +670,8 @@ pub async fn pass_on_judged(tx: &mut WriteTx, reg: &Registration, colleague: Per
                 .fetch_one(&mut *c)
                 .await?
             });
-            Some(Seat::Waitlisted { place: ahead + 1 })
+            let why = why_waiting(tx, new).await?;
+            Some(Seat::Waitlisted { place: ahead + 1, why })
         }
         (false, _) => None,
     };
@@ -971,4 +1023,140 @@ impl Store {
             .map(|(at, action, name, reason, by)| SeatChange { at: from_db_time(at), action, name, reason, by })
             .collect())
     }
+}
+
+/// What a change by hand to someone's seat came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByHand {
+    /// The change is made.
+    Done,
+    /// A limit is full, and going beyond it was not confirmed: nothing changed.
+    Full(WaitReason),
+    /// The registration does not stand where the change starts from (it has
+    /// a seat already, say, or is not on the waiting list): nothing changed.
+    Stands(RegistrationStatus),
+}
+
+/// Gives registration `id` of `meeting` a seat in `track` by hand, when it
+/// stands as one of `from`. Unless `beyond_limits`, a full meeting, track or
+/// organisation quota refuses it with the reason. The person's notes stay;
+/// a place on the waiting list is given up.
+///
+/// # Errors
+/// The database failed; [`StoreError::NotFound`] when `id` is not a
+/// registration of `meeting`.
+pub async fn seat_by_hand(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    id: RegistrationId,
+    track: Option<&str>,
+    from: &[RegistrationStatus],
+    beyond_limits: bool,
+) -> Result<ByHand> {
+    lock_meeting(tx, meeting).await?;
+    let s: Standing =
+        on_tx!(tx, |c| sqlx::query_as(STANDING).bind(id.uuid()).bind(track).fetch_optional(&mut *c).await?)
+            .ok_or(StoreError::NotFound)?;
+    if s.meeting_id != meeting.uuid() {
+        return Err(StoreError::NotFound);
+    }
+    let status =
+        RegistrationStatus::parse(&s.status).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+    if s.replaced_by.is_some() {
+        return Ok(ByHand::Stands(RegistrationStatus::Cancelled));
+    }
+    if !from.contains(&status) {
+        return Ok(ByHand::Stands(status));
+    }
+    if let Some(why) = s.wait_reason(track).filter(|_| !beyond_limits) {
+        return Ok(ByHand::Full(why));
+    }
+    let at = db_time(now());
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "update registration set status = 'attending', track_key = $2, waitlist_position = null, \
+             answered_at = coalesce(answered_at, $3), updated_at = $3 where id = $1",
+        )
+        .bind(id.uuid())
+        .bind(track)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(ByHand::Done)
+}
+
+/// Moves the seat of registration `id` at `meeting` to `track`, when the
+/// track has room; the seat it leaves goes to the waiting list, whose people
+/// given a seat are returned.
+///
+/// # Errors
+/// The database failed; [`StoreError::NotFound`] when `id` is not a
+/// registration of `meeting`.
+pub async fn move_track(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    id: RegistrationId,
+    track: &str,
+) -> Result<(ByHand, Vec<RegistrationId>)> {
+    lock_meeting(tx, meeting).await?;
+    let s: Standing =
+        on_tx!(tx, |c| sqlx::query_as(STANDING).bind(id.uuid()).bind(track).fetch_optional(&mut *c).await?)
+            .ok_or(StoreError::NotFound)?;
+    if s.meeting_id != meeting.uuid() {
+        return Err(StoreError::NotFound);
+    }
+    let status =
+        RegistrationStatus::parse(&s.status).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+    if status != RegistrationStatus::Attending {
+        return Ok((ByHand::Stands(status), Vec::new()));
+    }
+    // Only the track is judged: the person keeps their seat at the meeting
+    // and in their organisation's quota.
+    let taken = Taken { in_track: s.in_track, ..Taken::default() };
+    let limits = SeatLimits { track_capacity: s.track_capacity.map(i64::from), ..SeatLimits::default() };
+    if let Some(why) = WaitReason::judge(taken, limits) {
+        return Ok((ByHand::Full(why), Vec::new()));
+    }
+    on_tx!(tx, |c| {
+        sqlx::query("update registration set track_key = $2, updated_at = $3 where id = $1")
+            .bind(id.uuid())
+            .bind(track)
+            .bind(db_time(now()))
+            .execute(&mut *c)
+            .await?;
+    });
+    let promoted = promote(tx, meeting).await?;
+    Ok((ByHand::Done, promoted))
+}
+
+/// Records person `person` as come to `meeting` at the door at `at`, in
+/// `track`: a seat, checked in, whatever the limits (they are in the room).
+/// Returns the registration.
+///
+/// # Errors
+/// The database failed.
+pub async fn walk_in(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    person: PersonId,
+    track: Option<&str>,
+    at: Timestamp,
+) -> Result<RegistrationId> {
+    lock_meeting(tx, meeting).await?;
+    let (id, _) = super::registrations::ensure_invited(tx, meeting, person).await?;
+    let at = db_time(at);
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "update registration set status = 'attending', track_key = coalesce($2, track_key), \
+             waitlist_position = null, checked_in_at = $3, answered_at = coalesce(answered_at, $3), \
+             updated_at = $3 where id = $1",
+        )
+        .bind(id.uuid())
+        .bind(track)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(id)
 }

@@ -58,9 +58,10 @@ impl Need {
         let file = path.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
         let export = file.rsplit_once('.').is_some_and(|(_, ext)| matches!(ext, "csv" | "xlsx"))
             || path.split('/').any(|segment| matches!(segment, "export" | "exports" | "download"));
-        let personal =
-            path.split('/').any(|segment| matches!(segment, "people" | "subscribers" | "checkin" | "waitlist"))
-                || (path.starts_with("/meetings/") && path.ends_with("/registrations"));
+        let personal = path
+            .split('/')
+            .any(|segment| matches!(segment, "people" | "subscribers" | "checkin" | "waitlist" | "door-list"))
+            || (path.starts_with("/meetings/") && path.ends_with("/registrations"));
         // A form to create something is for those who may create it.
         let creating = file == "new";
         if export {

@@ -86,6 +86,10 @@ impl From<crate::forum::ForumError> for Error {
             ForumError::Refused(Refusal::UnknownMaterial(i)) => {
                 Self::invalid(format!("sections[{i}].materials"), "no such file of the meeting")
             }
+            ForumError::Refused(Refusal::UnknownTrack) => Self::invalid("track", "choose one of the meeting's tracks"),
+            ForumError::Refused(Refusal::NameNeeded) => {
+                Self::invalid("name", "the address is new to the forum; give the person's name")
+            }
             ForumError::Refused(r) => Self::Conflict(r.to_string()),
             ForumError::Store(e) => e.into(),
             ForumError::Busy => Self::Unavailable,

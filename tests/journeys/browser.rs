@@ -1014,3 +1014,92 @@ async fn copying_a_meeting_by_keyboard_alone(engine: Engine) {
     app.stop().await;
 }
 both_engines!(copying_a_meeting_by_keyboard_alone);
+
+async fn a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keyboard_each_with_its_reason(
+    engine: Engine,
+) {
+    use dialogforum::domain::PersonStatus;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let api = app.api(&token);
+    let meeting = api
+        .published_meeting(&json!({
+            "title": "Markedsdialog om data", "starts_at": "2030-03-01T09:00:00+01:00",
+            "ends_at": "2030-03-01T12:00:00+01:00", "format": "physical", "venue": "KL-huset", "capacity": 1
+        }))
+        .await;
+    for (n, name) in ["Mette Bæk", "Søren Kærgaard"].into_iter().enumerate() {
+        let email = format!("deltager{n}@nordlys-it.example");
+        let who = common::add_person(app.store(), &email, name, "Nordlys IT A/S", PersonStatus::Confirmed).await;
+        let (_, link) = common::invite_person(app.store(), meeting.parse().unwrap(), who).await;
+        assert_eq!(app.rsvp(&link, "yes").await.status(), 200);
+    }
+    smtp.wait_for(2, 30).await;
+    let registered: Value = api.json(&format!("/meetings/{meeting}/registrations")).await;
+    let waiting = registered["items"].as_array().unwrap().iter().find(|r| r["status"] == "waitlisted").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut b = Browser::start().await;
+    let page = format!("{}/admin/meetings/{meeting}/registrations", app.base);
+    b.goto(&format!("{}/admin", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    b.goto(&page).await;
+    b.check("da").await;
+
+    // A person added by hand, with a reason; the full meeting asks to go beyond its limit.
+    b.type_into("#add-email", "gaest@ny.example").await;
+    b.type_into("#add-name", "Gæst Nygaard").await;
+    b.type_into("#add-organisation", "Ny ApS").await;
+    b.type_into("#add-reason", "Taler om datadeling").await;
+    b.press("form[action$='/registrations/add'] button[type='submit']").await;
+    let text = b.text().await;
+    assert!(text.contains("Giv pladsen ud over grænsen?") && text.contains("Mødet er fuldt."), "{text}");
+    b.check("da").await;
+    b.press("#confirm button[type='submit']").await;
+    assert!(b.text().await.contains("Personen er tilføjet med en plads"), "{}", b.text().await);
+    b.check("da").await;
+
+    // Someone on the waiting list given a seat, with a reason asked for by the field.
+    b.press(&format!("form[action$='/registrations/{waiting}/seat'] button[type='submit']")).await;
+    assert!(b.text().await.contains("Giv en plads?"), "{}", b.text().await);
+    b.check("da").await;
+    b.press("#confirm button[type='submit']").await;
+    assert!(b.client.find(Locator::Css("#message-error")).await.is_ok(), "the missing reason is said by the field");
+    b.check("da").await;
+    b.type_into("#message", "Kommunens kontaktperson").await;
+    b.press("#confirm button[type='submit']").await;
+    assert!(b.text().await.contains("Giv pladsen ud over grænsen?"), "{}", b.text().await);
+    b.press("#confirm button[type='submit']").await;
+    let text = b.text().await;
+    assert!(text.contains("Personen har fået en plads"), "{text}");
+    assert!(text.contains("Taler om datadeling") && text.contains("Kommunens kontaktperson"), "the reasons are listed");
+    b.check("da").await;
+    b.screenshot("seats-by-hand").await;
+
+    for to in ["gaest@ny.example", "deltager1@nordlys-it.example"] {
+        smtp.wait_for_mail(to, |m| m.to.iter().any(|t| t == to) && !m.subject().starts_with("Du er på venteliste"))
+            .await;
+    }
+    let audited: Vec<String> = on_db!(app.db, |pool| sqlx::query_scalar(
+        "select detail from audit_log where action in ('seat.add', 'waitlist.seat') order by id"
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap());
+    assert_eq!(
+        audited,
+        [
+            "reason: Taler om datadeling; beyond the limits, confirmed",
+            "reason: Kommunens kontaktperson; beyond the limits, confirmed"
+        ]
+    );
+    b.goto(&format!("{}/admin/meetings/{meeting}/door-list", app.base)).await;
+    b.check("da").await;
+    b.goto(&format!("{}/lang/en?back=/admin/meetings/{meeting}/registrations", app.base)).await;
+    b.check("en").await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keyboard_each_with_its_reason);

@@ -312,6 +312,8 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         "/admin/password".to_owned(),
         format!("/admin/meetings/{drawn}/registrations"),
         format!("/admin/meetings/{applying}/registrations"),
+        format!("/admin/meetings/{meeting}/checkin"),
+        format!("/admin/meetings/{meeting}/door-list"),
     ];
     let public = [
         "/".to_owned(),

@@ -8,6 +8,7 @@
 mod common;
 
 mod browser;
+mod by_hand;
 mod calendars;
 mod dossier;
 mod evaluations;

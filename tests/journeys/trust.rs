@@ -71,6 +71,11 @@ const PAGES: &[(&str, &str, Kind)] = &[
     ("POST", "/admin/tokens/{id}/revoke", Kind::AdminOnly),
     ("GET", "/admin/audit", Kind::AdminOnly),
     ("GET", "/admin/audit/export.csv", Kind::AdminOnly),
+    ("GET", "/admin/meetings/{id}/door-list", Kind::Personal),
+    ("POST", "/admin/meetings/{id}/walk-in", Kind::Change),
+    ("POST", "/admin/meetings/{id}/registrations/add", Kind::Change),
+    ("POST", "/admin/meetings/{id}/registrations/{id}/seat", Kind::Change),
+    ("POST", "/admin/meetings/{id}/message", Kind::Change),
     // Routes of any shape that may come later fall under the same rules.
     ("POST", "/admin/some/new/change", Kind::Change),
     ("GET", "/admin/meetings/{id}/participants.csv", Kind::Export),

@@ -30,6 +30,7 @@ pub mod changes;
 pub mod context;
 pub mod evaluations;
 pub mod footer;
+pub mod message;
 pub mod notices;
 pub mod personal;
 mod recipient;

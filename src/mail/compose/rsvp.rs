@@ -12,7 +12,7 @@ use super::context::MailContext;
 use super::notices::{Notice, To, compose_notice, queue_with};
 use super::words::{Words, joining, start, words};
 use super::{InlineImage, Outgoing};
-use crate::domain::{MeetingFormat, RegistrationId};
+use crate::domain::{MeetingFormat, RegistrationId, WaitReason};
 use crate::i18n::{Lang, texts};
 use crate::store::WriteTx;
 use crate::store::meetings::Meeting;

@@ -331,14 +331,26 @@ mod tests {
             "Thank you for registering for AI i den offentlige sektor (3 December 2026, 13:00). The attached file puts the meeting in your calendar.",
         );
         says(
-            &n(Lang::Da, Seat::Waitlisted { place: 3 }),
+            &n(Lang::Da, Seat::Waitlisted { place: 3, why: crate::domain::WaitReason::MeetingFull }),
             "Du er på venteliste: AI i den offentlige sektor",
             "Mødet er fuldt. Du er nr. 3 på ventelisten og får besked, så snart der bliver en plads.",
         );
         says(
-            &n(Lang::En, Seat::Waitlisted { place: 3 }),
+            &n(Lang::En, Seat::Waitlisted { place: 3, why: crate::domain::WaitReason::MeetingFull }),
             "You are on the waiting list: AI i den offentlige sektor",
             "The meeting is full. You are number 3 on the waiting list and will hear from us as soon as a seat comes free.",
+        );
+        let track = Seat::Waitlisted { place: 2, why: crate::domain::WaitReason::TrackFull };
+        says(
+            &n(Lang::Da, track),
+            "Du er på venteliste: AI i den offentlige sektor",
+            "Det spor, du har valgt, er fuldt. Du er nr. 2 på ventelisten og får besked, så snart der bliver en plads.",
+        );
+        let quota = Seat::Waitlisted { place: 1, why: crate::domain::WaitReason::OrganisationQuota { limit: 2 } };
+        says(
+            &n(Lang::En, quota),
+            "You are on the waiting list: AI i den offentlige sektor",
+            "Your organisation has reached the limit of seats per organisation (2). You are number 1 on the waiting list and will hear from us as soon as a seat comes free.",
         );
         says(
             &n(Lang::Da, Seat::Declined),

@@ -1,5 +1,6 @@
 //! Check-in at the door: a page that works on a phone — search by name or
-//! organisation, one tap to check someone in, one to undo. The QR code in a
+//! organisation, one tap to check someone in, one to undo, a form for
+//! walk-ins, and a printable door list with a box to tick for each person. The QR code in a
 //! confirmation mail opens one person's check-in page. Beside it, the waiting
 //! list, which organisers may reorder, each move with a reason asked for in
 //! a confirm step.
@@ -14,9 +15,9 @@ use serde::Deserialize;
 
 use axum::http::StatusCode;
 
-use crate::domain::MeetingId;
+use crate::domain::{Email, MeetingId, Name};
 use crate::domain::{Reason, ReasonError, RegistrationId, RegistrationStatus};
-use crate::forum::door;
+use crate::forum::{ForumError, Refusal, door};
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::rsvp;
 use crate::web::admin::confirm::{ConfirmStep, NoteField};
@@ -31,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/meetings/{id}/checkin/{registration}", get(person).post(toggle))
         .route("/admin/meetings/{id}/waitlist", get(waitlist))
         .route("/admin/meetings/{id}/waitlist/{registration}", post(move_waitlisted))
+        .route("/admin/meetings/{id}/walk-in", post(walk_in))
+        .route("/admin/meetings/{id}/door-list", get(door_list))
 }
 
 /// A person at the door.
@@ -56,6 +59,19 @@ struct CheckinPage {
     present: usize,
     attending: usize,
     labels: &'static Labels,
+    /// The meeting's tracks, (key, title), for a walk-in's track.
+    tracks: Vec<(String, String)>,
+    /// What the walk-in form holds: name, organisation, address, track.
+    walk: [String; 4],
+    /// Messages by the walk-in form's fields: (field id, message).
+    errors: Vec<(&'static str, String)>,
+}
+
+impl CheckinPage {
+    /// The message by the field `id`, if any.
+    fn error(&self, id: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == id).map(|(_, m)| m.as_str())
+    }
 }
 
 texts! {
@@ -85,12 +101,36 @@ texts! {
         reason_hint => "Hvorfor ændres rækkefølgen? Begrundelsen gemmes i mødets logbog og i revisionsloggen, for at alle behandles ens.",
             "Why does the order change? The reason is kept in the meeting's record and in the audit log, so that everyone is treated alike.";
         reason_needed => "Skriv en begrundelse.", "Give a reason.";
+        walk_in => "Tilføj en, der møder op uden tilmelding", "Add someone who comes without registering";
+        walk_in_hint => "Personen får en plads og er tjekket ind med det samme. Adressen er frivillig.",
+            "The person gets a seat and is checked in at once. The address is optional.";
+        walk_name => "Navn", "Name";
+        walk_organisation => "Organisation", "Organisation";
+        walk_email => "E-mailadresse (frivillig)", "Email address (optional)";
+        walk_track => "Spor", "Track";
+        walk_button => "Tilføj og tjek ind", "Add and check in";
+        no_track => "Intet spor", "No track";
+        door_list => "Dørliste til udskrift", "Door list to print";
+        door_hint => "Udskriv siden med browserens udskriftsfunktion. Sæt kryds ud for dem, der er kommet.",
+            "Print the page with the browser's print function. Tick those who have come.";
+        door_tick => "Kommet", "Arrived";
+        door_name => "Navn", "Name";
+        door_organisation => "Organisation", "Organisation";
+        door_track => "Spor", "Track";
+        door_nobody => "Ingen har en plads endnu.", "Nobody has a seat yet.";
+        back => "Tilbage til indtjekningen", "Back to check-in";
     }
 }
 
 #[derive(Deserialize)]
 struct Search {
     q: Option<String>,
+}
+
+/// The title of the track `key` of `meeting`; the key itself for one since removed.
+fn track_title(meeting: &crate::store::meetings::Meeting, key: Option<&str>) -> String {
+    key.map(|k| meeting.tracks.iter().find(|t| t.key == k).map_or_else(|| k.to_owned(), |t| t.title.clone()))
+        .unwrap_or_default()
 }
 
 async fn page(
@@ -107,13 +147,16 @@ async fn page(
         .into_iter()
         .map(|r| Row {
             id: r.id.to_string(),
+            track: track_title(&meeting, r.track.as_deref()),
             name: r.name,
             organisation: r.organisation,
-            track: r.track.unwrap_or_default(),
             checked_in: r.checked_in_at.map(|t| ctx.lang.time(t)),
         })
         .collect();
     Ok(CheckinPage {
+        tracks: meeting.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect(),
+        walk: Default::default(),
+        errors: Vec::new(),
         lang: ctx.lang,
         t: ctx.lang.texts(),
         path: ctx.path,
@@ -311,4 +354,102 @@ async fn move_waitlisted(
     page.confirm = Some(step);
     let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok((status, page).into_response())
+}
+
+/// Adds someone who came without registering, checked in at once; the form
+/// comes back with the message by the field when something is wrong.
+async fn walk_in(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<MeetingId>,
+    OrganiserForm { organiser, fields }: OrganiserForm,
+) -> Result<Response> {
+    let lang = ctx.lang;
+    let walk = ["walk-name", "walk-organisation", "walk-email", "walk-track"].map(|f| fields.get(f).to_owned());
+    let mut errors = Vec::new();
+    let name = Name::parse(&walk[0]).map_err(|e| errors.push(("walk-name", lang.refused(e)))).ok();
+    let organisation = Some(walk[1].trim())
+        .filter(|o| !o.is_empty())
+        .map(Name::parse)
+        .transpose()
+        .map_err(|e| errors.push(("walk-organisation", lang.refused(e))))
+        .ok()
+        .flatten();
+    let email = Some(walk[2].trim())
+        .filter(|o| !o.is_empty())
+        .map(Email::parse)
+        .transpose()
+        .map_err(|e| errors.push(("walk-email", lang.refused(e))))
+        .ok()
+        .flatten();
+    let meeting = state.store.meeting(id).await?;
+    if let (Some(name), true) = (name, errors.is_empty()) {
+        let track = Some(walk[3].clone()).filter(|t| !t.is_empty());
+        let w = door::WalkIn { name, organisation, email, track };
+        match door::walk_in(&state.forum, &organiser.actor(), &meeting, w).await {
+            Ok(r) => {
+                let q: String = url::form_urlencoded::byte_serialize(walk[0].as_bytes()).collect();
+                return Ok(Redirect::to(&format!("/admin/meetings/{id}/checkin?q={q}#r-{r}")).into_response());
+            }
+            Err(ForumError::Refused(Refusal::Suppressed(s))) => {
+                errors.push(("walk-email", lang.suppression(s).to_owned()));
+            }
+            Err(ForumError::Refused(Refusal::UnknownTrack)) => {
+                errors.push((
+                    "walk-track",
+                    lang.pick("Vælg et af mødets spor.", "Choose one of the meeting's tracks.").to_owned(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut page = page(State(state), ctx, organiser, Path(id), Query(Search { q: None })).await?;
+    page.walk = walk;
+    page.errors = errors;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/door_list.html")]
+struct DoorListPage {
+    lang: Lang,
+    t: &'static Texts,
+    path: String,
+    meeting_id: String,
+    title: String,
+    /// The meeting's date, as a person reads it.
+    date: String,
+    rows: Vec<Row>,
+    labels: &'static Labels,
+}
+
+/// Everyone with a seat by name, with organisation, track and a box to tick, for printing.
+async fn door_list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Path(id): Path<MeetingId>,
+) -> Result<DoorListPage> {
+    let meeting = state.store.meeting(id).await?;
+    let rows = door::door_list(&state.forum, &organiser.actor(), id)
+        .await?
+        .into_iter()
+        .map(|r| Row {
+            id: r.id.to_string(),
+            track: track_title(&meeting, r.track.as_deref()),
+            name: r.name,
+            organisation: r.organisation,
+            checked_in: r.checked_in_at.map(|t| ctx.lang.time(t)),
+        })
+        .collect();
+    Ok(DoorListPage {
+        lang: ctx.lang,
+        t: ctx.lang.texts(),
+        path: ctx.path,
+        meeting_id: id.to_string(),
+        date: ctx.lang.date(meeting.starts_at),
+        title: meeting.title,
+        rows,
+        labels: Labels::get(ctx.lang),
+    })
 }

@@ -58,11 +58,12 @@ pub fn router() -> Router<AppState> {
         evaluations::questionnaire, evaluations::replace_questionnaire, evaluations::send, evaluations::remind,
         evaluations::close, evaluations::get_results, evaluations::get_trend,
         registrations::list, registrations::check_in, registrations::reorder_waitlist, registrations::allocate,
+        registrations::add, registrations::seat, registrations::move_track, registrations::message,
         subscribers::list_subscribers, subscribers::create_subscriber, subscribers::get_subscriber,
         subscribers::update_subscriber, subscribers::delete_subscriber, subscribers::import_subscribers),
     components(schemas(exports::OrganisationList, exports::ListedOrganisationJson, MeetingJson, TrackJson, ProgrammeItemJson, SpeakerJson, MeetingPage, Problem, MeetingInput, MeetingPatch,
         campaigns::CancelInput, campaigns::InvitationInput, campaigns::AudienceInput, campaigns::GuestInput, campaigns::CampaignCreated,
-        campaigns::CampaignJson, registrations::RegistrationJson, registrations::RegistrationList, registrations::CheckIn, registrations::WaitlistOrder, registrations::Waitlist, registrations::DrawJson, subscribers::SubscriberJson, subscribers::SubscriberPage, subscribers::SubscriberInput,
+        campaigns::CampaignJson, registrations::RegistrationJson, registrations::RegistrationList, registrations::CheckIn, registrations::WaitlistOrder, registrations::Waitlist, registrations::DrawJson, registrations::AddInput, registrations::SeatInput, registrations::TrackInput, registrations::MessageInput, registrations::MessageQueued, subscribers::SubscriberJson, subscribers::SubscriberPage, subscribers::SubscriberInput,
         subscribers::SubscriberPatch, crate::transfer::import::Report, crate::transfer::import::Reject)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -87,6 +88,11 @@ where
 /// Reads `null` as `true`, for flags whose default is `true`.
 pub(super) fn null_as_yes<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
     Option::<bool>::deserialize(d).map(|v| v.unwrap_or(true))
+}
+
+/// Reads a flag where `null` means "no".
+pub(super) fn null_as_no<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Option::<bool>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 struct BearerAuth;

@@ -1,4 +1,7 @@
-//! A meeting's registrations, check-in at the door, and the draw of a lottery's seats.
+//! A meeting's registrations, check-in at the door, the draw of a lottery's
+//! seats, the changes organisers make by hand (adding a person, seating
+//! someone from the waiting list, moving a seat to another track, each with
+//! a reason), and a short message to one group of the meeting's people.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -8,8 +11,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Problem, rfc3339};
-use crate::domain::{MeetingId, Reason, ReasonError, RegistrationId};
-use crate::forum::{ForumError, door};
+use crate::domain::{Email, MeetingId, Name, Note, Reason, ReasonError, RegistrationId, is_walk_in};
+use crate::forum::seats::{self, ByHandSeat, Newcomer};
+use crate::forum::{ForumError, door, meeting_mail};
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::rsvp::Registration;
@@ -20,7 +24,10 @@ use crate::web::{AppState, Error, Result};
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/meetings/{id}/registrations", get(list))
+        .route("/meetings/{id}/registrations", get(list).post(add))
+        .route("/meetings/{id}/registrations/{registration}/seat", post(seat))
+        .route("/meetings/{id}/registrations/{registration}/track", post(move_track))
+        .route("/meetings/{id}/messages", post(message))
         .route("/meetings/{id}/checkins", post(check_in))
         .route("/meetings/{id}/waitlist", post(reorder_waitlist))
         .route("/meetings/{id}/allocate", post(allocate))
@@ -44,6 +51,7 @@ pub struct RegistrationJson {
     answered_at: Option<String>,
     person_id: Uuid,
     name: String,
+    /// Empty for a walk-in who gave no address.
     email: String,
     organisation: String,
 }
@@ -62,7 +70,8 @@ impl From<Registration> for RegistrationJson {
             answered_at: r.answered_at.map(rfc3339),
             person_id: r.person_id.uuid(),
             name: r.name,
-            email: r.email,
+            // A walk-in's stand-in is no address; nobody is to write to it.
+            email: if is_walk_in(&r.email) { String::new() } else { r.email },
             organisation: r.organisation,
         }
     }
@@ -213,4 +222,157 @@ async fn allocate(
         seated: drawn.seated.iter().map(|r| r.uuid()).collect(),
         waitlist: drawn.waitlist.iter().map(|r| r.uuid()).collect(),
     }))
+}
+
+/// The reason for a change by hand, required.
+fn reason_of(reason: Option<&str>) -> Result<Reason> {
+    Reason::parse(reason.unwrap_or_default()).map_err(|e| match e {
+        ReasonError::Empty => Error::invalid("reason", "give the reason for the change; it is kept with the meeting"),
+        ReasonError::Note(e) => Error::invalid("reason", e),
+    })
+}
+
+/// A person added by hand, with a seat.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddInput {
+    /// The person's address: someone the forum knows keeps their own details.
+    email: String,
+    /// Needed when the address is new to the forum (who then joins as a guest).
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    organisation: Option<String>,
+    /// Required when the meeting has tracks.
+    #[serde(default)]
+    track: Option<String>,
+    /// Why (required): kept in the audit log and the meeting's record of seat changes.
+    #[serde(default)]
+    reason: Option<String>,
+    /// Give the seat even when the meeting, the track or the organisation's quota is full.
+    #[serde(default, deserialize_with = "super::null_as_no")]
+    beyond_limits: bool,
+}
+
+/// Adds a person to the meeting with a seat, for a reason; they get the
+/// seat's confirmation by mail. A full limit answers 409 with the reason
+/// unless `beyond_limits`.
+#[utoipa::path(post, path = "/meetings/{id}/registrations", request_body = AddInput, params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 201, body = RegistrationJson), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn add(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<MeetingId>,
+    body: std::result::Result<Json<AddInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<(axum::http::StatusCode, Json<RegistrationJson>)> {
+    let meeting = state.store.meeting(id).await?;
+    let Json(a) = body?;
+    let email = Email::parse(&a.email).map_err(|e| Error::invalid("email", e))?;
+    let name = a.name.as_deref().filter(|n| !n.trim().is_empty()).map(Name::parse).transpose();
+    let name = name.map_err(|e| Error::invalid("name", e))?;
+    let organisation = a.organisation.as_deref().filter(|n| !n.trim().is_empty()).map(Name::parse).transpose();
+    let organisation = organisation.map_err(|e| Error::invalid("organisation", e))?;
+    let seat = ByHandSeat { track: a.track, reason: reason_of(a.reason.as_deref())?, beyond_limits: a.beyond_limits };
+    let newcomer = Newcomer::ByAddress { email, name, organisation };
+    let reg = seats::add_by_hand(&state.forum, &Actor::of(&user), &meeting, newcomer, &seat).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(state.store.registration(reg).await?.into())))
+}
+
+/// A seat given by hand to someone on the waiting list.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeatInput {
+    /// Why (required).
+    #[serde(default)]
+    reason: Option<String>,
+    /// Give the seat even when a limit is full.
+    #[serde(default, deserialize_with = "super::null_as_no")]
+    beyond_limits: bool,
+}
+
+/// Gives someone on the waiting list a seat, for a reason; they are told by mail.
+#[utoipa::path(post, path = "/meetings/{id}/registrations/{registration}/seat", request_body = SeatInput,
+    params(("id" = Uuid, Path, description = "meeting id"), ("registration" = Uuid, Path, description = "registration id")),
+    responses((status = 200, body = RegistrationJson), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn seat(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((id, registration)): Path<(MeetingId, RegistrationId)>,
+    body: std::result::Result<Json<SeatInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<RegistrationJson>> {
+    let meeting = state.store.meeting(id).await?;
+    let Json(s) = body?;
+    let by_hand = ByHandSeat { track: None, reason: reason_of(s.reason.as_deref())?, beyond_limits: s.beyond_limits };
+    seats::seat_waitlisted(&state.forum, &Actor::of(&user), &meeting, registration, &by_hand).await?;
+    Ok(Json(state.store.registration(registration).await?.into()))
+}
+
+/// A seat moved to another track.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackInput {
+    /// The key of the new track.
+    track: String,
+    /// Why (required).
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Moves a seat to another track that has room, for a reason; the person is told by mail.
+#[utoipa::path(post, path = "/meetings/{id}/registrations/{registration}/track", request_body = TrackInput,
+    params(("id" = Uuid, Path, description = "meeting id"), ("registration" = Uuid, Path, description = "registration id")),
+    responses((status = 200, body = RegistrationJson), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn move_track(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((id, registration)): Path<(MeetingId, RegistrationId)>,
+    body: std::result::Result<Json<TrackInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<RegistrationJson>> {
+    let meeting = state.store.meeting(id).await?;
+    let Json(t) = body?;
+    let reason = reason_of(t.reason.as_deref())?;
+    seats::move_track(&state.forum, &Actor::of(&user), &meeting, registration, &t.track, &reason).await?;
+    Ok(Json(state.store.registration(registration).await?.into()))
+}
+
+/// A short message to one group of the meeting's people.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageInput {
+    /// `attending`, `waitlisted` or `not_answered`.
+    audience: String,
+    /// Plain text, at most 1,000 characters; line breaks make paragraphs.
+    message: String,
+}
+
+/// How many messages were queued.
+#[derive(Serialize, ToSchema)]
+pub struct MessageQueued {
+    queued: usize,
+}
+
+/// Queues a short personal message to the meeting's attendees, its waiting
+/// list or those invited who have not answered.
+#[utoipa::path(post, path = "/meetings/{id}/messages", request_body = MessageInput, params(("id" = Uuid, Path, description = "meeting id")),
+    responses((status = 202, body = MessageQueued), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn message(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<MeetingId>,
+    body: std::result::Result<Json<MessageInput>, axum::extract::rejection::JsonRejection>,
+) -> Result<(axum::http::StatusCode, Json<MessageQueued>)> {
+    let meeting = state.store.meeting(id).await?;
+    let Json(m) = body?;
+    let audience = meeting_mail::audience_named(&m.audience)
+        .ok_or_else(|| Error::invalid("audience", "must be attending, waitlisted or not_answered"))?;
+    let note = Note::parse(&m.message).map_err(|e| Error::invalid("message", e))?;
+    if note.as_str().trim().is_empty() {
+        return Err(Error::invalid("message", "write a message"));
+    }
+    let expected = meeting_mail::audience(&state.forum, &meeting, audience).await?.len();
+    let queued = meeting_mail::send(&state.forum, &Actor::of(&user), &meeting, audience, &note, expected).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(MessageQueued { queued })))
 }

@@ -52,8 +52,7 @@ texts! {
             "The invitation was passed on to a colleague, and this link no longer works.";
         now_attending => "Du er tilmeldt. Vi har sendt en bekræftelse med en kalenderfil.",
             "You are registered. We have sent a confirmation with a calendar file.";
-        now_waitlisted => "Mødet er fuldt. Du er på ventelisten som nr.",
-            "The meeting is full. You are on the waiting list as number";
+        now_waitlisted => "Du er på ventelisten som nr.", "You are on the waiting list as number";
         now_declined => "Tak for dit svar. Vi har noteret, at du ikke deltager.",
             "Thank you for your answer. We have noted that you will not attend.";
         answer_required => "Vælg ja eller nej.", "Choose yes or no.";
@@ -92,6 +91,8 @@ struct RsvpPage {
     tracks: Vec<(String, String)>,
     name: String,
     current: Option<&'static str>,
+    /// Why a person on the waiting list waits, as a sentence.
+    waiting: Option<String>,
     attend: Option<bool>,
     track: String,
     diet: String,
@@ -186,6 +187,7 @@ fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
         tracks: m.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect(),
         name: reg.name.clone(),
         current: if applied { Some(r.applied) } else { status_text(reg.status, ctx.lang) },
+        waiting: None,
         attend: match reg.status {
             RegistrationStatus::Attending | RegistrationStatus::Waitlisted => Some(true),
             RegistrationStatus::Declined => Some(false),
@@ -212,7 +214,11 @@ async fn page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) 
         Ok(found) => found,
         Err(why) => return Ok(links::broken(&ctx, LinkKind::Rsvp, why)),
     };
-    Ok(view(&ctx, &raw, &reg, &m).into_response())
+    let mut page = view(&ctx, &raw, &reg, &m);
+    if reg.status == RegistrationStatus::Waitlisted && reg.waitlist_position.is_some() {
+        page.waiting = Some(ctx.lang.wait_reason(state.store.why_waiting(reg.id).await?));
+    }
+    Ok(page.into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -347,7 +353,7 @@ fn answered(ctx: &Ctx, raw: &str, mut after: Registration, m: &Meeting, seat: Se
     let mut page = view(ctx, raw, &after, m);
     page.outcome = Some(match seat {
         Seat::Attending => r.now_attending.to_owned(),
-        Seat::Waitlisted { place } => format!("{} {place}.", r.now_waitlisted),
+        Seat::Waitlisted { place, why } => format!("{} {} {place}.", ctx.lang.wait_reason(why), r.now_waitlisted),
         Seat::Declined => r.now_declined.to_owned(),
         Seat::Applied => r.now_applied.to_owned(),
     });

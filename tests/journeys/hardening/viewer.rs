@@ -70,6 +70,7 @@ async fn a_viewer_sees_counts_but_no_lists_of_people_on_pages_or_in_the_api(engi
         "/admin/people".to_owned(),
         format!("/admin/meetings/{meeting}/checkin"),
         format!("/admin/meetings/{meeting}/waitlist"),
+        format!("/admin/meetings/{meeting}/door-list"),
     ] {
         let res = reader.get(format!("{}{path}", app.base)).send().await.unwrap();
         assert_eq!(res.status(), 403, "viewer {path}");
