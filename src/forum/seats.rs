@@ -234,7 +234,8 @@ pub async fn move_track(
     let (outcome, promoted) = store::move_track(&mut tx, meeting.id, registration, track).await?;
     refused(outcome)?;
     let to = To { person: reg.person_id, email: &email, name: &name, lang: Lang::from_code(&language) };
-    let mut messages = vec![rsvp_mail::confirmation(&forum.mail, to, meeting, registration, Seat::Attending, None, true)?];
+    let mut messages =
+        vec![rsvp_mail::confirmation(&forum.mail, to, meeting, registration, Seat::Attending, None, true)?];
     messages.extend(promotion_mails(forum, meeting, &promoted).await?);
     enqueue_many(&mut tx, &messages).await?;
     let seat = ByHandSeat { track: Some(track.to_owned()), reason: reason.clone(), beyond_limits: false };

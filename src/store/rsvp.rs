@@ -12,8 +12,8 @@ use super::subscriptions::{Consent, sha256_hex};
 use super::{Result, Store, StoreError, WriteTx, db_time, dialect, from_db_time, now, on_pool, on_tx};
 use crate::domain::seating::{Applicant, Draw, DrawLimits};
 use crate::domain::{
-    Allocation, DrawSeed, Email, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, SeatLimits,
-    Taken, Timestamp, WaitReason,
+    Allocation, DrawSeed, Email, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, SeatLimits, Taken,
+    Timestamp, WaitReason,
 };
 
 /// The purpose of a consent record for naming the person's organisation on a
