@@ -1053,15 +1053,7 @@ pub async fn seat_by_hand(
     from: &[RegistrationStatus],
     beyond_limits: bool,
 ) -> Result<ByHand> {
-    lock_meeting(tx, meeting).await?;
-    let s: Standing =
-        on_tx!(tx, |c| sqlx::query_as(STANDING).bind(id.uuid()).bind(track).fetch_optional(&mut *c).await?)
-            .ok_or(StoreError::NotFound)?;
-    if s.meeting_id != meeting.uuid() {
-        return Err(StoreError::NotFound);
-    }
-    let status =
-        RegistrationStatus::parse(&s.status).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+    let (s, status) = standing(tx, meeting, id, track).await?;
     if s.replaced_by.is_some() {
         return Ok(ByHand::Stands(RegistrationStatus::Cancelled));
     }
@@ -1086,6 +1078,26 @@ pub async fn seat_by_hand(
     Ok(ByHand::Done)
 }
 
+/// Locks `meeting` and reads where registration `id` stands, with a view
+/// on `track`; [`StoreError::NotFound`] when it is not a registration of it.
+async fn standing(
+    tx: &mut WriteTx,
+    meeting: MeetingId,
+    id: RegistrationId,
+    track: Option<&str>,
+) -> Result<(Standing, RegistrationStatus)> {
+    lock_meeting(tx, meeting).await?;
+    let s: Standing =
+        on_tx!(tx, |c| sqlx::query_as(STANDING).bind(id.uuid()).bind(track).fetch_optional(&mut *c).await?)
+            .ok_or(StoreError::NotFound)?;
+    if s.meeting_id != meeting.uuid() {
+        return Err(StoreError::NotFound);
+    }
+    let status =
+        RegistrationStatus::parse(&s.status).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+    Ok((s, status))
+}
+
 /// Moves the seat of registration `id` at `meeting` to `track`, when the
 /// track has room; the seat it leaves goes to the waiting list, whose people
 /// given a seat are returned.
@@ -1099,15 +1111,7 @@ pub async fn move_track(
     id: RegistrationId,
     track: &str,
 ) -> Result<(ByHand, Vec<RegistrationId>)> {
-    lock_meeting(tx, meeting).await?;
-    let s: Standing =
-        on_tx!(tx, |c| sqlx::query_as(STANDING).bind(id.uuid()).bind(track).fetch_optional(&mut *c).await?)
-            .ok_or(StoreError::NotFound)?;
-    if s.meeting_id != meeting.uuid() {
-        return Err(StoreError::NotFound);
-    }
-    let status =
-        RegistrationStatus::parse(&s.status).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+    let (s, status) = standing(tx, meeting, id, Some(track)).await?;
     if status != RegistrationStatus::Attending {
         return Ok((ByHand::Stands(status), Vec::new()));
     }

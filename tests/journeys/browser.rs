@@ -307,7 +307,7 @@ async fn joining_the_list_by_keyboard_alone(engine: Engine) {
     // Asking for the profile link, then changing the organisation there.
     b.goto(&format!("{}/me", app.base)).await;
     b.type_into("#email", "aase@fjordkode.example").await;
-    b.press("form[action='/rsvp'] button[type='submit']").await;
+    b.press("form[action='/me'] button[type='submit']").await;
     b.check("da").await;
     let mail = smtp.wait_for(2, 10).await;
     let profile = link(&app, &mail[1], "/me/");

@@ -128,6 +128,19 @@ struct Search {
 }
 
 /// The title of the track `key` of `meeting`; the key itself for one since removed.
+impl Row {
+    /// A person at the door as the check-in page and the door list show them.
+    fn of(meeting: &crate::store::meetings::Meeting, lang: Lang, r: rsvp::Registration) -> Self {
+        Self {
+            id: r.id.to_string(),
+            track: track_title(meeting, r.track.as_deref()),
+            name: r.name,
+            organisation: r.organisation,
+            checked_in: r.checked_in_at.map(|t| lang.time(t)),
+        }
+    }
+}
+
 fn track_title(meeting: &crate::store::meetings::Meeting, key: Option<&str>) -> String {
     key.map(|k| meeting.tracks.iter().find(|t| t.key == k).map_or_else(|| k.to_owned(), |t| t.title.clone()))
         .unwrap_or_default()
@@ -145,13 +158,7 @@ async fn page(
     let (attending, found) = door::attending(&state.forum, &organiser.actor(), id, &q).await?;
     let rows = found
         .into_iter()
-        .map(|r| Row {
-            id: r.id.to_string(),
-            track: track_title(&meeting, r.track.as_deref()),
-            name: r.name,
-            organisation: r.organisation,
-            checked_in: r.checked_in_at.map(|t| ctx.lang.time(t)),
-        })
+        .map(|r| Row::of(&meeting, ctx.lang, r))
         .collect();
     Ok(CheckinPage {
         tracks: meeting.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect(),
@@ -434,13 +441,7 @@ async fn door_list(
     let rows = door::door_list(&state.forum, &organiser.actor(), id)
         .await?
         .into_iter()
-        .map(|r| Row {
-            id: r.id.to_string(),
-            track: track_title(&meeting, r.track.as_deref()),
-            name: r.name,
-            organisation: r.organisation,
-            checked_in: r.checked_in_at.map(|t| ctx.lang.time(t)),
-        })
+        .map(|r| Row::of(&meeting, ctx.lang, r))
         .collect();
     Ok(DoorListPage {
         lang: ctx.lang,
