@@ -926,3 +926,50 @@ async fn a_report_is_written_approved_and_published_and_the_year_read_by_keyboar
     app.stop().await;
 }
 both_engines!(a_report_is_written_approved_and_published_and_the_year_read_by_keyboard_alone);
+
+async fn a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_by_keyboard_alone(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    common::api_token(&app, "anna@kl.example", Role::Organiser).await;
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/login", app.base)).await;
+    b.press("a[href='/login/forgot']").await;
+    assert_eq!(b.path().await, "/login/forgot");
+    b.check("da").await;
+    b.type_into("#email", "anna@kl.example").await;
+    b.press("form[action='/login/forgot'] button[type='submit']").await;
+    assert!(b.text().await.contains("Tjek din mail"), "the same answer for every address");
+    b.check("da").await;
+
+    let mail = smtp.wait_for_mail("the reset link", |m| m.to.iter().any(|t| t == "anna@kl.example")).await;
+    b.goto(&link(&app, &mail, "/login/password/")).await;
+    b.check("da").await;
+    b.type_into("#new", "kort").await;
+    b.type_into("#repeat", "kort").await;
+    b.press("form.form button[type='submit']").await;
+    assert!(b.client.find(Locator::Css("#new-error")).await.is_ok(), "the message is by the field");
+    b.check("da").await;
+    b.type_into("#new", "en helt ny og lang adgangskode").await;
+    b.type_into("#repeat", "en helt ny og lang adgangskode").await;
+    b.press("form.form button[type='submit']").await;
+    assert_eq!(b.path().await, "/login?done=password");
+    assert!(b.text().await.contains("Adgangskoden er gemt"), "the confirmation is shown");
+    b.check("da").await;
+    b.type_into("#email", "anna@kl.example").await;
+    b.type_into("#password", "en helt ny og lang adgangskode").await;
+    b.press("form[action='/login'] button[type='submit']").await;
+    assert_eq!(b.path().await, "/admin");
+    b.screenshot("workspace-bar").await;
+
+    // The bar: a page reached from it is marked as the current one, and "Log ud" is in it.
+    b.press("nav.workspace a[href='/admin/meetings']").await;
+    assert_eq!(b.path().await, "/admin/meetings");
+    let current = b.js("return document.querySelector('nav.workspace [aria-current=page]').textContent;", vec![]).await;
+    assert_eq!(current, json!("Møder"));
+    b.check("da").await;
+    b.press("nav.workspace form[action='/logout'] button").await;
+    b.goto(&format!("{}/admin", app.base)).await;
+    assert_eq!(b.path().await.split('?').next(), Some("/login"), "signed out from the bar");
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_by_keyboard_alone);

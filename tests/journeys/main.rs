@@ -7,6 +7,7 @@
 #[macro_use]
 mod common;
 
+mod accounts;
 mod browser;
 mod dossier;
 mod evaluations;
