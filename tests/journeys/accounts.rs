@@ -164,3 +164,78 @@ async fn every_workspace_page_has_one_bar_with_the_current_page_marked_and_log_u
     app.stop().await;
 }
 both_engines!(every_workspace_page_has_one_bar_with_the_current_page_marked_and_log_ud_in_it);
+
+/// Adds an account with a name and the test password; returns an API token of it.
+async fn named_account(app: &TestApp, email: &str, name: &str, role: Role) -> String {
+    use dialogforum::domain::{Email, Token, password};
+    let hash = password::hash(PASSWORD).unwrap();
+    let mut tx = app.store().begin().await.unwrap();
+    let id = dialogforum::store::users::insert_user(&mut tx, &Email::parse(email).unwrap(), name, role, &hash)
+        .await
+        .unwrap();
+    let token = Token::generate();
+    dialogforum::store::users::create_api_token(&mut tx, id, "test", &token.hash(), None).await.unwrap();
+    tx.commit().await.unwrap();
+    token.expose().to_owned()
+}
+
+/// The rows of the audit page's table.
+fn audit_rows(html: &str) -> Vec<String> {
+    let Some(start) = html.find("<tbody>") else { return Vec::new() };
+    let body = &html[start..html[start..].find("</tbody>").map_or(html.len(), |e| start + e)];
+    body.split("<tr>").skip(1).map(str::to_owned).collect()
+}
+
+async fn the_audit_log_names_the_organiser_and_filters_by_meeting_person_and_action(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin_token = named_account(&app, "admin@forum.example", "Anna Andersen", Role::Admin).await;
+    let organiser_token = named_account(&app, "bo@forum.example", "Bo Bech", Role::Organiser).await;
+    let meeting = |title: &str, day: u32| {
+        serde_json::json!({
+            "title": title, "starts_at": format!("2030-05-{day:02}T09:00:00+02:00"),
+            "ends_at": format!("2030-05-{day:02}T12:00:00+02:00"), "format": "physical", "venue": "KL-huset"
+        })
+    };
+    let first = app.api(&admin_token).published_meeting(&meeting("Cybersikkerhed", 1)).await;
+    let second = app.api(&organiser_token).published_meeting(&meeting("Data og AI", 2)).await;
+    let person =
+        serde_json::json!({"email": "mette@energi.example", "name": "Mette Jensen", "organisation": "Grøn Energi"});
+    assert!(app.api(&organiser_token).post("/subscribers", &person).await.status().is_success());
+
+    let admin = app.sign_in("admin@forum.example").await;
+    let page = admin.page("/admin/audit").await;
+    assert!(page.contains("<option value=\"\" selected>Alle</option>"), "{page}");
+    assert!(page.contains(r#"id="meeting""#) && page.contains(r#"id="person""#) && page.contains(r#"id="action""#));
+    assert!(page.contains(r#"lang="da">Cybersikkerhed ("#), "the meetings to choose from: {page}");
+
+    // By meeting: only the entries about it, each naming the organiser.
+    let rows = audit_rows(&admin.page(&format!("/admin/audit?meeting={first}")).await);
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert!(row.contains("Anna Andersen") && !row.contains("Bo Bech"), "only the first meeting's entries: {row}");
+        assert!(row.contains(&format!("subject={first}")) && !row.contains(&second), "{row}");
+        assert!(!row.contains("admin@") && !row.contains("a***"), "a name, not an address: {row}");
+    }
+    assert!(rows.iter().any(|r| r.contains("Møde oprettet")), "{rows:?}");
+    let rows = audit_rows(&admin.page(&format!("/admin/audit?meeting={second}")).await);
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.contains("Bo Bech") && r.contains(&second)), "{rows:?}");
+
+    // By person: the person is the subject, shown as a word with a link, never by address.
+    let rows = audit_rows(&admin.page("/admin/audit?person=mette%40energi.example").await);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("Person oprettet") && rows[0].contains("Bo Bech"), "{rows:?}");
+    assert!(!rows[0].contains("mette@") && !rows[0].contains("Mette Jensen"), "the subject stays masked: {rows:?}");
+    let refused = common::text(admin.get("/admin/audit?person=not+an+address").await, 422).await;
+    assert!(refused.contains(r#"id="person-error""#), "{refused}");
+
+    // By action, with readable dates.
+    let rows = audit_rows(&admin.page("/admin/audit?action=meeting.create").await);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.contains("Møde oprettet") && r.contains(" kl. ")), "{rows:?}");
+    assert!(rows.iter().all(|r| !r.contains("T0") && !r.contains("+00:00")), "no raw timestamps: {rows:?}");
+    let both = format!("/admin/audit?action=meeting.create&meeting={second}");
+    let rows = audit_rows(&admin.page(&both).await);
+    assert_eq!(rows.len(), 1, "the filters narrow together: {rows:?}");
+    app.stop().await;
+}
+both_engines!(the_audit_log_names_the_organiser_and_filters_by_meeting_person_and_action);
