@@ -467,3 +467,42 @@ async fn the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it
     app.stop().await;
 }
 both_engines!(the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it_again_adds_none);
+
+async fn the_trend_of_a_choice_question_names_each_options_share_meeting_by_meeting(engine: Engine) {
+    let (app, _smtp, _token) = spawn(engine).await;
+    dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    let http = app.sign_in("org@forum.example").await.http;
+    for (lang, options, title) in [
+        (
+            "da",
+            ["Oftere", "Som nu", "Sjældnere"],
+            "Hvor ofte bør Dialogforum mødes?: andel for hvert svar, møde for møde",
+        ),
+        (
+            "en",
+            ["More often", "As now", "Less often"],
+            "How often should the forum meet?: share of each answer, meeting by meeting",
+        ),
+    ] {
+        http.get(app.url(&format!("/lang/{lang}"))).send().await.unwrap();
+        let html = http.get(app.url("/admin/evaluations")).send().await.unwrap().text().await.unwrap();
+        let start = html.find(r#"aria-labelledby="trend-frequency-title""#).expect("the frequency trend's chart");
+        let svg = &html[start..start + html[start..].find("</svg>").unwrap()];
+        assert!(svg.contains(&format!(r#"<title id="trend-frequency-title">{title}</title>"#)), "{svg}");
+        for option in options {
+            assert!(
+                svg.contains(&format!(r##"font-weight="700" fill="#1a1a1a">{option}</text>"##)),
+                "{option} in {svg}"
+            );
+        }
+        // Long labels are cut short in the image; the table has them whole.
+        let meetings = if lang == "da" { "16. møde (2024) (demo)" } else { "the 16th meeting (2024) (de…" };
+        assert_eq!(svg.matches(&format!(">{meetings}</text>")).count(), 3, "each option's bar at meeting 16: {svg}");
+        let table = &html[start..start + html[start..].find("</table>").unwrap()];
+        for option in options {
+            assert!(table.contains(&format!(r#"<th scope="col">{option}</th>"#)), "{option} heads a column: {table}");
+        }
+    }
+    app.stop().await;
+}
+both_engines!(the_trend_of_a_choice_question_names_each_options_share_meeting_by_meeting);

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::charts::{Bar, bar_chart};
+use super::charts::{Bar, Group, bar_chart, grouped_bar_chart};
 use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
 use crate::domain::{MeetingId, MeetingStatus, ParseError, Timestamp, copenhagen};
 use crate::forum::evaluations::{self as use_case, SendError};
@@ -42,6 +42,7 @@ texts! {
         heading => "Evaluering", "Evaluation";
         results => "Resultater", "Results";
         trend => "Udvikling på tværs af møder", "Trend across meetings";
+        share_per_option => "andel for hvert svar, møde for møde", "share of each answer, meeting by meeting";
         not_sent => "Evalueringen er ikke sendt endnu.", "The evaluation has not been sent yet.";
         sent_at => "Sendt", "Sent";
         closes_at => "Lukker", "Closes";
@@ -754,29 +755,35 @@ pub(crate) fn series_view(s: &TrendSeries, lang: Lang) -> SeriesView {
                 .collect(),
         }
     } else {
-        // The chart shows the share of the first option (the one a trend is
-        // usually read by); the table gives every option.
+        // Each option's share of those who answered, meeting by meeting,
+        // under the option's name; the table gives the same numbers.
         let option_label = |o: &(String, String, String)| if en && !o.2.is_empty() { o.2.clone() } else { o.1.clone() };
-        let first = s.options.first();
         let share_of = |p: &crate::store::evaluations::TrendPoint, key: &str| {
             p.shares.iter().find(|(k, _)| k == key).map_or(0.0, |(_, v)| *v)
         };
-        let bars: Vec<Bar> = s
-            .points
+        let groups: Vec<Group> = s
+            .options
             .iter()
-            .map(|p| {
-                let v = first.map_or(0.0, |o| share_of(p, &o.0));
-                Bar { label: meeting_label(lang, p), value: v * 100.0, shown: percent(lang, v) }
+            .map(|o| Group {
+                label: option_label(o),
+                bars: s
+                    .points
+                    .iter()
+                    .map(|p| {
+                        let v = share_of(p, &o.0);
+                        Bar { label: meeting_label(lang, p), value: v * 100.0, shown: percent(lang, v) }
+                    })
+                    .collect(),
             })
             .collect();
         let mut head = vec![l.meeting.to_owned()];
         head.extend(s.options.iter().map(option_label));
         head.push(l.answered.to_owned());
         ChartView {
-            svg: bar_chart(
+            svg: grouped_bar_chart(
                 &format!("trend-{}", s.key),
-                &format!("{text}: {}", first.map(option_label).unwrap_or_default()),
-                &bars,
+                &format!("{text}: {}", l.share_per_option),
+                &groups,
                 100.0,
             ),
             caption: text.clone(),
