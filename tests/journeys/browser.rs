@@ -973,3 +973,49 @@ async fn a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_
     app.stop().await;
 }
 both_engines!(a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_by_keyboard_alone);
+
+async fn a_questionnaire_is_built_with_the_row_editor_and_previewed_by_keyboard_alone(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let body = json!({
+        "title": "Temamøde om data", "starts_at": "2030-05-01T09:00:00+02:00", "ends_at": "2030-05-01T12:00:00+02:00",
+        "format": "physical", "venue": "KL-huset"
+    });
+    let meeting = app.api(&token).published_meeting(&body).await;
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/admin/meetings/{meeting}/evaluation", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    assert_eq!(b.path().await, format!("/admin/meetings/{meeting}/evaluation"));
+    b.check("da").await;
+
+    b.type_into("#new-da", "Hvordan var kaffen?").await;
+    let kind = b.tab_to("#new-kind").await;
+    kind.send_keys(&Key::Down.to_string()).await.unwrap();
+    b.type_into("#new-o0-da", "God").await;
+    b.type_into("#new-o1-da", "Dårlig").await;
+    b.press("form[action$='/evaluation/questions'] button[value='more']").await;
+    assert!(b.text().await.contains("Husk at gemme"), "one more row, not saved yet");
+    b.check("da").await;
+    b.type_into("#new-o2-da", "Middel").await;
+    b.press("form[action$='/evaluation/questions'] button:not([value])").await;
+    assert_eq!(b.path().await, format!("/admin/meetings/{meeting}/evaluation"));
+
+    let preview = b.js("return document.querySelector('section.preview').innerText;", vec![]).await;
+    let preview = preview.as_str().unwrap_or_default();
+    for seen in ["Hvordan var kaffen?", "(Ét svar)", "God", "Dårlig", "Middel"] {
+        assert!(preview.contains(seen), "{seen} in the preview: {preview}");
+    }
+    let order = b
+        .js(
+            "const p = document.querySelector('section.preview'); const s = document.getElementById('status-heading');\
+             return !!(p.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING);",
+            vec![],
+        )
+        .await;
+    assert_eq!(order, json!(true), "the send step comes after the preview");
+    b.check("da").await;
+    b.screenshot("questionnaire").await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(a_questionnaire_is_built_with_the_row_editor_and_previewed_by_keyboard_alone);
