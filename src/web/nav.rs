@@ -31,7 +31,7 @@ texts! {
 /// The signed-in organiser, as the navigation bar shows them.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    /// Their name, or their address when they have none.
+    /// Their name, or their masked address when they have none.
     pub name: String,
     pub role: Role,
     /// The CSRF token of their session, for the "Log ud" form.
