@@ -987,3 +987,14 @@ async fn trend_page(State(state): State<AppState>, ctx: Ctx, _o: Organiser) -> R
         ended,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_key_is_made_from_the_danish_text() {
+        assert_eq!(super::key_from("Dårlig"), "daarlig");
+        assert_eq!(super::key_from("Hvordan var frokosten?"), "hvordan_var_frokosten");
+        assert_eq!(super::key_from("1. Rigtig god!"), "rigtig_god");
+        assert_eq!(super::key_from(&"ø".repeat(50)).len(), 40);
+    }
+}

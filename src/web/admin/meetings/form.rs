@@ -494,3 +494,22 @@ impl ItemForm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_track_key_is_made_from_its_title() {
+        assert_eq!(super::track_key("Kunstig intelligens"), "kunstig-intelligens");
+        assert_eq!(super::track_key("  Grøn it & indkøb på tværs "), "groen-it-indkoeb-paa-tvaers");
+        assert_eq!(super::track_key("!!!"), "");
+    }
+
+    #[test]
+    fn rows_hold_the_lines_with_empty_rows_after_them() {
+        let rows = super::rows_of("ai | Kunstig intelligens | 40\nbuy | Indkøb");
+        assert_eq!(rows.len(), 2 + super::BLANK_ROWS);
+        assert_eq!(rows[0], (0, "ai".into(), "Kunstig intelligens".into(), "40".into(), true));
+        assert_eq!(rows[1], (1, "buy".into(), "Indkøb".into(), String::new(), true));
+        assert_eq!(rows[2], (2, String::new(), String::new(), String::new(), false));
+    }
+}
