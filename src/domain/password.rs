@@ -26,11 +26,14 @@ pub fn hash(password: &str) -> Result<String, ParseError> {
         .map_err(|_| ParseError::Unhashable)
 }
 
-/// Whether `password` matches `stored`. With `stored = None` it spends the
-/// same time and answers no, so unknown accounts cannot be told apart by timing.
+/// Whether `password` matches `stored`. With `stored = None`, or a stored
+/// value that is no Argon2 hash (an invited account without a password yet),
+/// it spends the same time and answers no, so such accounts cannot be told
+/// apart by timing.
 #[must_use]
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let stored = stored.filter(|s| s.starts_with("$argon2"));
     let dummy = DUMMY.get_or_init(|| hash("not a real password, only for timing").unwrap_or_default());
     let ok = PasswordVerifier::<str>::verify_password(&Argon2::default(), password.as_bytes(), stored.unwrap_or(dummy))
         .is_ok();

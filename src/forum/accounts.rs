@@ -1,6 +1,7 @@
 //! The organisers' accounts: signing in (with its throttles), changing one's
-//! password, adding an account, changing its role, disabling it, and the API
-//! tokens. Each change is audited in the transaction that makes it.
+//! password, resetting a forgotten one by mail, inviting an organiser by
+//! mail, setting one up from the command line, changing its role, disabling
+//! it, and the API tokens. Each change is audited in the transaction that makes it.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,7 +13,7 @@ use crate::config::Security;
 use crate::domain::{Email, ParseError, Role, Timestamp, Token, TokenHash, UserId, password};
 use crate::mail::compose::notices;
 use crate::store::audit::{self, Actor, Entry};
-use crate::store::users::{self, User};
+use crate::store::users::{self, AccountLinkPurpose, User};
 use crate::store::{Store, StoreError, rate};
 
 /// The audit entry for `action` on account `id`.
@@ -216,24 +217,6 @@ pub async fn change_password(
     Ok(Ok(ended))
 }
 
-/// Adds an account.
-///
-/// # Errors
-/// [`Refusal::AddressKnown`] when an account has the address.
-pub async fn add(store: &Store, who: &Actor, email: &Email, name: &str, role: Role, hash: &str) -> Result<UserId> {
-    let mut tx = store.begin().await?;
-    let id = match users::insert_user(&mut tx, email, name, role, hash).await {
-        Ok(id) => id,
-        Err(StoreError::Conflict(_)) => return Err(Refusal::AddressKnown.into()),
-        Err(e) => return Err(e.into()),
-    };
-    let entry = on_account("user.create", id, role.as_str());
-    audit::record(&mut tx, who, &entry).await?;
-    tx.commit().await?;
-    tracing::info!(user = %id, role = %role, "account added");
-    Ok(id)
-}
-
 /// Sets up an account from the command line: adds it, or gives an existing
 /// one `role` and the password behind `hash`.
 ///
@@ -314,4 +297,189 @@ pub async fn revoke_token(store: &Store, who: &Actor, id: uuid::Uuid) -> Result<
     tx.commit().await?;
     tracing::info!(token = %id, "API token revoked");
     Ok(())
+}
+
+/// How long a link to reset a forgotten password works.
+pub const RESET_LINK_MINUTES: i64 = 60;
+
+/// The least time a reset request takes to answer, whether or not the
+/// address has an account, so that the answer's timing tells nothing.
+const RESET_ANSWER_MILLIS: u64 = 400;
+
+/// Asks for a link to reset the password of the account at `email`, from
+/// `client` (an IP address), with the mail in `lang`.
+///
+/// Requests are counted per client against
+/// `security.signups_per_ip_per_hour`, before anything is looked up. Only an
+/// enabled account gets a link, and at most
+/// `security.confirmations_per_address_per_day` of them a day. The caller
+/// answers the same whatever happened, and every answer takes at least the
+/// same time, so nobody learns which addresses have accounts.
+///
+/// # Errors
+/// [`Refusal::Throttled`] when `client` reached the hourly limit (for any
+/// address alike).
+pub async fn request_reset(
+    forum: &Forum,
+    limits: &Security,
+    email: &Email,
+    lang: crate::i18n::Lang,
+    client: &str,
+) -> Result<()> {
+    let started = tokio::time::Instant::now();
+    let outcome = reset_link(forum, limits, email, lang, client).await;
+    tokio::time::sleep_until(started + std::time::Duration::from_millis(RESET_ANSWER_MILLIS)).await;
+    outcome
+}
+
+async fn reset_link(
+    forum: &Forum,
+    limits: &Security,
+    email: &Email,
+    lang: crate::i18n::Lang,
+    client: &str,
+) -> Result<()> {
+    let hour_ago = Timestamp::now() - SignedDuration::from_hours(1);
+    let (within, _) =
+        rate::take(&forum.store, &format!("reset-ip:{client}"), hour_ago, limits.signups_per_ip_per_hour).await?;
+    if !within {
+        tracing::warn!(account = email.masked(), "password reset requests throttled");
+        return Err(Refusal::Throttled.into());
+    }
+    let mut tx = forum.store.begin().await?;
+    let Some(user) = users::enabled_user(&mut tx, email).await? else {
+        tx.commit().await?;
+        tracing::info!(account = email.masked(), "password reset asked for an address without an account");
+        return Ok(());
+    };
+    let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
+    let sent = users::account_links_since(&mut tx, user.id, AccountLinkPurpose::Reset, day_ago).await?;
+    if sent >= i64::from(limits.confirmations_per_address_per_day) {
+        tx.commit().await?;
+        tracing::info!(account = email.masked(), "no more reset links to this account today");
+        return Ok(());
+    }
+    let token = Token::generate();
+    let expires = Timestamp::now() + SignedDuration::from_mins(RESET_LINK_MINUTES);
+    users::insert_account_link(&mut tx, user.id, &token.hash(), AccountLinkPurpose::Reset, expires).await?;
+    notices::password_reset(&mut tx, &forum.mail, &user.email, lang, &token, RESET_LINK_MINUTES).await?;
+    audit::record(&mut tx, &Actor::System("reset"), &on_account("user.reset_request", user.id, "")).await?;
+    tx.commit().await?;
+    forum.wake_if(1);
+    tracing::info!(user = %user.id, "password reset link queued");
+    Ok(())
+}
+
+/// Why a link mailed to an organiser does not set a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkRefused {
+    /// The link is unknown, used already, expired, or its account disabled.
+    Unusable,
+    /// The new password is refused, with the reason.
+    Password(ParseError),
+    /// The repetition differs.
+    Mismatch,
+}
+
+/// Whether the link with `token` still works, and for whom.
+///
+/// # Errors
+/// The database failed.
+pub async fn account_link(forum: &Forum, token: &Token) -> Result<Option<users::AccountLink>> {
+    let found = forum.store.account_link(&token.hash()).await?;
+    Ok(found.filter(|l| l.usable(Timestamp::now())))
+}
+
+/// Sets the password of the account behind the mailed link `token` to `new`
+/// (typed twice as `repeat`): the link then stops working, with every other
+/// open link of the account, and every session of the account ends. Audited
+/// as `user.password_reset` or, for an invitation, `user.invite_accepted`.
+///
+/// # Errors
+/// The database failed or no password check could start.
+pub async fn set_password_by_link(
+    forum: &Forum,
+    token: &Token,
+    new: String,
+    repeat: &str,
+) -> Result<std::result::Result<User, LinkRefused>> {
+    if account_link(forum, token).await?.is_none() {
+        return Ok(Err(LinkRefused::Unusable));
+    }
+    let same = new == repeat;
+    let hash = match hash_password(new).await? {
+        Err(e) => return Ok(Err(LinkRefused::Password(e))),
+        Ok(_) if !same => return Ok(Err(LinkRefused::Mismatch)),
+        Ok(hash) => hash,
+    };
+    let mut tx = forum.store.begin().await?;
+    let Some((user, purpose, ended)) = users::use_account_link(&mut tx, &token.hash(), Timestamp::now(), &hash).await?
+    else {
+        return Ok(Err(LinkRefused::Unusable));
+    };
+    let action = match purpose {
+        AccountLinkPurpose::Reset => "user.password_reset",
+        AccountLinkPurpose::Invite => "user.invite_accepted",
+    };
+    let entry = Entry {
+        action,
+        subject_kind: "user",
+        subject_id: Some(user.id.uuid()),
+        detail: "",
+        row_count: i64::try_from(ended).ok(),
+    };
+    audit::record(&mut tx, &Actor::of(&user), &entry).await?;
+    tx.commit().await?;
+    tracing::info!(user = %user.id, sessions_ended = ended, "password set by a mailed link");
+    Ok(Ok(user))
+}
+
+/// A new organiser an admin invites.
+#[derive(Debug, Clone)]
+pub struct Invitee {
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Adds the account of `invitee` with no password and mails them a link to
+/// choose one, which works once and for `security.token_ttl_hours`. The
+/// invitation says who invites (`by`) and with what role, in `lang`.
+///
+/// # Errors
+/// [`Refusal::AddressKnown`] when an account has the address.
+pub async fn invite(
+    forum: &Forum,
+    limits: &Security,
+    by: &User,
+    invitee: &Invitee,
+    lang: crate::i18n::Lang,
+) -> Result<UserId> {
+    let hours = i64::try_from(limits.token_ttl_hours).unwrap_or(168).max(1);
+    let token = Token::generate();
+    let mut tx = forum.store.begin().await?;
+    let id =
+        match users::insert_user(&mut tx, &invitee.email, &invitee.name, invitee.role, users::NO_PASSWORD_YET).await {
+            Ok(id) => id,
+            Err(StoreError::Conflict(_)) => return Err(Refusal::AddressKnown.into()),
+            Err(e) => return Err(e.into()),
+        };
+    let expires = Timestamp::now() + SignedDuration::from_hours(hours);
+    users::insert_account_link(&mut tx, id, &token.hash(), AccountLinkPurpose::Invite, expires).await?;
+    let inviter_name = if by.name.trim().is_empty() { by.email.to_string() } else { by.name.clone() };
+    let role = lang.role(invitee.role).to_lowercase();
+    let invitation = notices::Invitation {
+        email: &invitee.email,
+        name: &invitee.name,
+        inviter: &inviter_name,
+        role: &role,
+        lang,
+        days: (hours / 24).max(1),
+    };
+    notices::organiser_invite(&mut tx, &forum.mail, invitation, &token).await?;
+    audit::record(&mut tx, &Actor::of(by), &on_account("user.invite", id, invitee.role.as_str())).await?;
+    tx.commit().await?;
+    forum.wake_if(1);
+    tracing::info!(user = %id, role = %invitee.role, "organiser invited");
+    Ok(id)
 }

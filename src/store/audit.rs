@@ -151,6 +151,12 @@ pub struct AuditFilter {
     /// Only entries older than this entry (paging, newest first).
     pub before_id: Option<i64>,
     pub limit: u32,
+    /// Entries about this meeting: the meeting itself, its registrations
+    /// and its mailings.
+    pub meeting_id: Option<Uuid>,
+    /// Entries about the person at this address: the person and their
+    /// registrations.
+    pub person_email: Option<String>,
 }
 
 /// One entry as stored.
@@ -204,7 +210,14 @@ impl Store {
                  from audit_log where ($1 is null or actor_id = $1) and ($2 is null or actor_kind = $2) \
                  and ($3 is null or action = $3) and ($4 is null or subject_id = $4) \
                  and ($5 is null or lower(detail) like $5 escape '\\') and ($6 is null or at >= $6) \
-                 and ($7 is null or at < $7) and ($8 is null or id < $8) order by id desc limit $9",
+                 and ($7 is null or at < $7) and ($8 is null or id < $8) \
+                 and ($10 is null or subject_id = $10 \
+                      or subject_id in (select id from registration where meeting_id = $10) \
+                      or subject_id in (select id from campaign where meeting_id = $10)) \
+                 and ($11 is null or subject_id in (select id from person where email = $11) \
+                      or subject_id in (select r.id from registration r join person p on p.id = r.person_id \
+                                        where p.email = $11)) \
+                 order by id desc limit $9",
             )
             .bind(filter.actor_id)
             .bind(filter.actor_kind.as_deref())
@@ -215,6 +228,8 @@ impl Store {
             .bind(filter.until.map(db_time))
             .bind(filter.before_id)
             .bind(i64::from(filter.limit))
+            .bind(filter.meeting_id)
+            .bind(filter.person_email.as_deref())
             .fetch_all(db)
             .await?
         });

@@ -175,6 +175,8 @@ pub struct Account {
     pub user: User,
     pub created_at: Timestamp,
     pub disabled_at: Option<Timestamp>,
+    /// Invited by an admin, with no password set yet.
+    pub invited: bool,
 }
 
 /// An API token as the admin pages show it (never the token itself).
@@ -318,14 +320,15 @@ pub async fn revoke_api_token(tx: &mut WriteTx, id: Uuid) -> Result<UserId> {
     owner.map(UserId::from_uuid).ok_or(StoreError::NotFound)
 }
 
-type AccountRow = (Uuid, String, String, String, i64, Option<i64>);
+type AccountRow = (Uuid, String, String, String, i64, Option<i64>, String);
 
 fn account(r: AccountRow) -> Result<Account> {
-    let (id, email, name, role, created_at, disabled_at) = r;
+    let (id, email, name, role, created_at, disabled_at, hash_start) = r;
     Ok(Account {
         user: UserRow { id, email, name, role }.try_into()?,
         created_at: from_db_time(created_at),
         disabled_at: disabled_at.map(from_db_time),
+        invited: hash_start == NO_PASSWORD_YET,
     })
 }
 
@@ -333,9 +336,12 @@ impl Store {
     /// Every account, by address.
     pub async fn accounts(&self) -> Result<Vec<Account>> {
         let rows: Vec<AccountRow> = on_pool!(self, |db| {
-            sqlx::query_as("select id, email, name, role, created_at, disabled_at from app_user order by email")
-                .fetch_all(db)
-                .await?
+            sqlx::query_as(
+                "select id, email, name, role, created_at, disabled_at, substr(password_hash, 1, 8) from app_user \
+                 order by email",
+            )
+            .fetch_all(db)
+            .await?
         });
         rows.into_iter().map(account).collect()
     }
@@ -346,10 +352,13 @@ impl Store {
     /// [`StoreError::NotFound`]; the database failed.
     pub async fn account(&self, id: UserId) -> Result<Account> {
         let row: AccountRow = on_pool!(self, |db| {
-            sqlx::query_as("select id, email, name, role, created_at, disabled_at from app_user where id = $1")
-                .bind(id.uuid())
-                .fetch_one(db)
-                .await?
+            sqlx::query_as(
+                "select id, email, name, role, created_at, disabled_at, substr(password_hash, 1, 8) from app_user \
+                 where id = $1",
+            )
+            .bind(id.uuid())
+            .fetch_one(db)
+            .await?
         });
         account(row)
     }
@@ -391,5 +400,174 @@ impl Store {
                 expires_at: expires_at.map(from_db_time),
             })
             .collect())
+    }
+}
+
+/// What a link mailed to an organiser is for: resetting a forgotten
+/// password, or setting the first one after an admin's invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountLinkPurpose {
+    Reset,
+    Invite,
+}
+
+impl AccountLinkPurpose {
+    /// The name stored in the database.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+            Self::Invite => "invite",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        if s == "invite" { Self::Invite } else { Self::Reset }
+    }
+}
+
+/// The password hash an invited account holds until its owner sets one:
+/// no password matches it.
+pub const NO_PASSWORD_YET: &str = "!invited";
+
+/// A link mailed to an organiser, as looked up by its token's hash.
+#[derive(Debug, Clone)]
+pub struct AccountLink {
+    pub user: User,
+    pub purpose: AccountLinkPurpose,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}
+
+impl AccountLink {
+    /// Whether the link still works at `at`: not used, not expired.
+    #[must_use]
+    pub fn usable(&self, at: Timestamp) -> bool {
+        self.used_at.is_none() && self.expires_at > at
+    }
+}
+
+/// Records a link for `user`, stored as the hash of its token.
+pub async fn insert_account_link(
+    tx: &mut WriteTx,
+    user: UserId,
+    hash: &TokenHash,
+    purpose: AccountLinkPurpose,
+    expires_at: Timestamp,
+) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "insert into account_link (hash, user_id, purpose, created_at, expires_at) values ($1, $2, $3, $4, $5)",
+        )
+        .bind(hash.as_bytes())
+        .bind(user.uuid())
+        .bind(purpose.as_str())
+        .bind(db_time(now()))
+        .bind(db_time(expires_at))
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// How many links of `purpose` were made for `user` since `since`.
+pub async fn account_links_since(
+    tx: &mut WriteTx,
+    user: UserId,
+    purpose: AccountLinkPurpose,
+    since: Timestamp,
+) -> Result<i64> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_scalar("select count(*) from account_link where user_id = $1 and purpose = $2 and created_at > $3")
+            .bind(user.uuid())
+            .bind(purpose.as_str())
+            .bind(db_time(since))
+            .fetch_one(&mut *c)
+            .await?
+    }))
+}
+
+/// The enabled account at `email`, for a reset request.
+pub async fn enabled_user(tx: &mut WriteTx, email: &Email) -> Result<Option<User>> {
+    let row: Option<(Uuid, String, String, String)> = on_tx!(tx, |c| {
+        sqlx::query_as("select id, email, name, role from app_user where email = $1 and disabled_at is null")
+            .bind(email.as_str())
+            .fetch_optional(&mut *c)
+            .await?
+    });
+    row.map(|(id, email, name, role)| UserRow { id, email, name, role }.try_into()).transpose()
+}
+
+/// Uses the link behind `hash` if it still works at `at` and its account is
+/// enabled: marks it and every other open link of the account used, sets
+/// `password_hash`, and ends every session of the account. Returns the
+/// account and what the link was for, or `None` when the link does not work
+/// (unknown, used, expired), in which case nothing changed. The conditional
+/// update makes the link work once, however many use it at the same moment.
+pub async fn use_account_link(
+    tx: &mut WriteTx,
+    hash: &TokenHash,
+    at: Timestamp,
+    password_hash: &str,
+) -> Result<Option<(User, AccountLinkPurpose, u64)>> {
+    let at = db_time(at);
+    let used: Option<(Uuid, String)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+            "update account_link set used_at = $2 where hash = $1 and used_at is null and expires_at > $2 \
+             and user_id in (select id from app_user where disabled_at is null) returning user_id, purpose",
+        )
+        .bind(hash.as_bytes())
+        .bind(at)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    let Some((user_id, purpose)) = used else { return Ok(None) };
+    let (row, ended): (Option<(Uuid, String, String, String)>, u64) = on_tx!(tx, |c| {
+        sqlx::query("update account_link set used_at = $2 where user_id = $1 and used_at is null")
+            .bind(user_id)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("update app_user set password_hash = $2, password_changed_at = $3 where id = $1")
+            .bind(user_id)
+            .bind(password_hash)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
+        let ended = sqlx::query("delete from user_session where user_id = $1")
+            .bind(user_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        let row = sqlx::query_as("select id, email, name, role from app_user where id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *c)
+            .await?;
+        (row, ended)
+    });
+    let Some((id, email, name, role)) = row else { return Ok(None) };
+    Ok(Some((UserRow { id, email, name, role }.try_into()?, AccountLinkPurpose::parse(&purpose), ended)))
+}
+
+impl Store {
+    /// The link behind `hash` with its account, used or not.
+    pub async fn account_link(&self, hash: &TokenHash) -> Result<Option<AccountLink>> {
+        #[allow(clippy::type_complexity, reason = "one row of a query")]
+        let row: Option<(Uuid, String, String, String, String, i64, Option<i64>)> = on_pool!(self, |db| {
+            sqlx::query_as(
+                "select u.id, u.email, u.name, u.role, l.purpose, l.expires_at, l.used_at from account_link l \
+                 join app_user u on u.id = l.user_id where l.hash = $1 and u.disabled_at is null",
+            )
+            .bind(hash.as_bytes())
+            .fetch_optional(db)
+            .await?
+        });
+        let Some((id, email, name, role, purpose, expires_at, used_at)) = row else { return Ok(None) };
+        Ok(Some(AccountLink {
+            user: UserRow { id, email, name, role }.try_into()?,
+            purpose: AccountLinkPurpose::parse(&purpose),
+            expires_at: from_db_time(expires_at),
+            used_at: used_at.map(from_db_time),
+        }))
     }
 }

@@ -162,8 +162,13 @@ pub async fn guard_pages(State(state): State<AppState>, req: Request, next: Next
     if ambiguous(&raw) {
         return Error::NotFound.into_response();
     }
+    // Without a name, the masked address: pages that show what others did
+    // never carry a full address, the bar included.
+    let name =
+        if organiser.user.name.trim().is_empty() { organiser.user.email.masked() } else { organiser.user.name.clone() };
+    let shown = super::nav::SignedIn { name, role: organiser.user.role, csrf: organiser.csrf.clone() };
     parts.extensions.insert(organiser);
-    next.run(Request::from_parts(parts, body)).await
+    super::nav::scope(shown, next.run(Request::from_parts(parts, body))).await
 }
 
 /// In front of every API route but the OpenAPI document: a valid token of an

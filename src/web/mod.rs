@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod forms;
 pub mod health;
+pub mod nav;
 pub mod public;
 pub mod site;
 pub mod state;

@@ -1103,3 +1103,96 @@ async fn a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keybo
     app.stop().await;
 }
 both_engines!(a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keyboard_each_with_its_reason);
+
+async fn a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_by_keyboard_alone(engine: Engine) {
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    common::api_token(&app, "anna@kl.example", Role::Organiser).await;
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/login", app.base)).await;
+    b.press("a[href='/login/forgot']").await;
+    assert_eq!(b.path().await, "/login/forgot");
+    b.check("da").await;
+    b.type_into("#email", "anna@kl.example").await;
+    b.press("form[action='/login/forgot'] button[type='submit']").await;
+    assert!(b.text().await.contains("Tjek din mail"), "the same answer for every address");
+    b.check("da").await;
+
+    let mail = smtp.wait_for_mail("the reset link", |m| m.to.iter().any(|t| t == "anna@kl.example")).await;
+    b.goto(&link(&app, &mail, "/login/password/")).await;
+    b.check("da").await;
+    b.type_into("#new", "kort").await;
+    b.type_into("#repeat", "kort").await;
+    b.press("form.form button[type='submit']").await;
+    assert!(b.client.find(Locator::Css("#new-error")).await.is_ok(), "the message is by the field");
+    b.check("da").await;
+    b.type_into("#new", "en helt ny og lang adgangskode").await;
+    b.type_into("#repeat", "en helt ny og lang adgangskode").await;
+    b.press("form.form button[type='submit']").await;
+    assert_eq!(b.path().await, "/login?done=password");
+    assert!(b.text().await.contains("Adgangskoden er gemt"), "the confirmation is shown");
+    b.check("da").await;
+    b.type_into("#email", "anna@kl.example").await;
+    b.type_into("#password", "en helt ny og lang adgangskode").await;
+    b.press("form[action='/login'] button[type='submit']").await;
+    assert_eq!(b.path().await, "/admin");
+    b.screenshot("workspace-bar").await;
+
+    // The bar: a page reached from it is marked as the current one, and "Log ud" is in it.
+    b.press("nav.workspace a[href='/admin/meetings']").await;
+    assert_eq!(b.path().await, "/admin/meetings");
+    let current = b.js("return document.querySelector('nav.workspace [aria-current=page]').textContent;", vec![]).await;
+    assert_eq!(current, json!("Møder"));
+    b.check("da").await;
+    b.press("nav.workspace form[action='/logout'] button").await;
+    b.goto(&format!("{}/admin", app.base)).await;
+    assert_eq!(b.path().await.split('?').next(), Some("/login"), "signed out from the bar");
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_by_keyboard_alone);
+
+async fn a_questionnaire_is_built_with_the_row_editor_and_previewed_by_keyboard_alone(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let body = json!({
+        "title": "Temamøde om data", "starts_at": "2030-05-01T09:00:00+02:00", "ends_at": "2030-05-01T12:00:00+02:00",
+        "format": "physical", "venue": "KL-huset"
+    });
+    let meeting = app.api(&token).published_meeting(&body).await;
+    let mut b = Browser::start().await;
+    b.goto(&format!("{}/admin/meetings/{meeting}/evaluation", app.base)).await;
+    b.sign_in("sekretariat@kl.example").await;
+    assert_eq!(b.path().await, format!("/admin/meetings/{meeting}/evaluation"));
+    b.check("da").await;
+
+    b.type_into("#new-da", "Hvordan var kaffen?").await;
+    let kind = b.tab_to("#new-kind").await;
+    kind.send_keys(&Key::Down.to_string()).await.unwrap();
+    b.type_into("#new-o0-da", "God").await;
+    b.type_into("#new-o1-da", "Dårlig").await;
+    b.press("form[action$='/evaluation/questions'] button[value='more']").await;
+    assert!(b.text().await.contains("Husk at gemme"), "one more row, not saved yet");
+    b.check("da").await;
+    b.type_into("#new-o2-da", "Middel").await;
+    b.press("form[action$='/evaluation/questions'] button:not([value])").await;
+    assert_eq!(b.path().await, format!("/admin/meetings/{meeting}/evaluation"));
+
+    let preview = b.js("return document.querySelector('section.preview').innerText;", vec![]).await;
+    let preview = preview.as_str().unwrap_or_default();
+    for seen in ["Hvordan var kaffen?", "(Ét svar)", "God", "Dårlig", "Middel"] {
+        assert!(preview.contains(seen), "{seen} in the preview: {preview}");
+    }
+    let order = b
+        .js(
+            "const p = document.querySelector('section.preview'); const s = document.getElementById('status-heading');\
+             return !!(p.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING);",
+            vec![],
+        )
+        .await;
+    assert_eq!(order, json!(true), "the send step comes after the preview");
+    b.check("da").await;
+    b.screenshot("questionnaire").await;
+    b.stop().await;
+    app.stop().await;
+}
+both_engines!(a_questionnaire_is_built_with_the_row_editor_and_previewed_by_keyboard_alone);

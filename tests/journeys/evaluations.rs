@@ -467,3 +467,130 @@ async fn the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it
     app.stop().await;
 }
 both_engines!(the_demo_brings_evaluation_results_for_the_last_meetings_and_loading_it_again_adds_none);
+
+async fn the_trend_of_a_choice_question_names_each_options_share_meeting_by_meeting(engine: Engine) {
+    let (app, _smtp, _token) = spawn(engine).await;
+    dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
+    let http = app.sign_in("org@forum.example").await.http;
+    for (lang, options, title) in [
+        (
+            "da",
+            ["Oftere", "Som nu", "Sjældnere"],
+            "Hvor ofte bør Dialogforum mødes?: andel for hvert svar, møde for møde",
+        ),
+        (
+            "en",
+            ["More often", "As now", "Less often"],
+            "How often should the forum meet?: share of each answer, meeting by meeting",
+        ),
+    ] {
+        http.get(app.url(&format!("/lang/{lang}"))).send().await.unwrap();
+        let html = http.get(app.url("/admin/evaluations")).send().await.unwrap().text().await.unwrap();
+        let start = html.find(r#"aria-labelledby="trend-frequency-title""#).expect("the frequency trend's chart");
+        let svg = &html[start..start + html[start..].find("</svg>").unwrap()];
+        assert!(svg.contains(&format!(r#"<title id="trend-frequency-title">{title}</title>"#)), "{svg}");
+        for option in options {
+            assert!(
+                svg.contains(&format!(r##"font-weight="700" fill="#1a1a1a">{option}</text>"##)),
+                "{option} in {svg}"
+            );
+        }
+        // Long labels are cut short in the image; the table has them whole.
+        let meetings = if lang == "da" { "16. møde (2024) (demo)" } else { "the 16th meeting (2024) (de…" };
+        assert_eq!(svg.matches(&format!(">{meetings}</text>")).count(), 3, "each option's bar at meeting 16: {svg}");
+        let table = &html[start..start + html[start..].find("</table>").unwrap()];
+        for option in options {
+            assert!(table.contains(&format!(r#"<th scope="col">{option}</th>"#)), "{option} heads a column: {table}");
+        }
+    }
+    app.stop().await;
+}
+both_engines!(the_trend_of_a_choice_question_names_each_options_share_meeting_by_meeting);
+
+async fn a_question_is_built_with_option_rows_keys_made_from_the_text_and_previewed_before_the_send_step(
+    engine: Engine,
+) {
+    let (app, _smtp, token) = spawn(engine).await;
+    let m = meeting(&app, &token, "Temamøde", -1).await;
+    let organiser = app.sign_in("org@forum.example").await;
+    let page = format!("/admin/meetings/{m}/evaluation");
+    let add = format!("{page}/questions");
+    let html = organiser.page(&page).await;
+    assert!(html.contains(r#"id="new-o0-da""#) && html.contains(r#"id="new-o1-da""#), "two empty option rows");
+    assert!(!html.contains("nøgle | dansk | engelsk"), "no typed syntax to learn");
+    let preview = html.find("Forhåndsvisning: sådan ser deltagerne spørgeskemaet").expect("a preview");
+    assert!(
+        html.find("Send evalueringen").unwrap() > preview,
+        "the send step comes after the questions and the preview"
+    );
+    assert!(html[preview..].contains("Hvor stort var dit samlede udbytte"), "the preview shows the questions");
+
+    // A third row without JavaScript: the form comes back as typed, unsaved, with one more row.
+    let typed = [
+        ("new-key", ""),
+        ("new-kind", "single"),
+        ("new-da", "Hvordan var frokosten?"),
+        ("new-en", "How was the lunch?"),
+        ("new-rows", "2"),
+        ("new-o0-da", "Rigtig god"),
+        ("new-o0-en", "Very good"),
+        ("new-o1-da", "Dårlig"),
+    ];
+    let mut more = typed.to_vec();
+    more.push(("action", "more"));
+    let html = common::text(organiser.post(&add, &more).await, 200).await;
+    assert!(html.contains(r#"id="new-o2-da""#) && html.contains(r#"value="Rigtig god""#), "{html}");
+    assert!(html.contains(r#"role="status""#) && html.contains("Husk at gemme"), "{html}");
+    let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
+    assert!(q["questions"].as_array().unwrap().iter().all(|q| q["key"] != "hvordan_var_frokosten"), "nothing saved");
+
+    // Saved with the third row filled; the keys are made from the Danish text.
+    let mut third = typed.to_vec();
+    third[4] = ("new-rows", "3");
+    third.extend([("new-o2-da", "Middel"), ("new-o2-key", "")]);
+    assert_eq!(organiser.post(&add, &third).await.status(), 303);
+    let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
+    let lunch = q["questions"].as_array().unwrap().iter().find(|q| q["key"] == "hvordan_var_frokosten").unwrap();
+    let keys: Vec<&str> = lunch["options"].as_array().unwrap().iter().map(|o| o["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["rigtig_god", "daarlig", "middel"]);
+    assert_eq!(lunch["options"][2]["en"], "Middel", "the English falls back to the Danish");
+
+    // A row ticked for removal goes on the next save; a row without Danish text is refused by its field.
+    let html = organiser.page(&page).await;
+    let index = html.matches("/evaluation/questions/").count() - 1;
+    let prefix = format!("q{index}");
+    let f = |name: &str| format!("{prefix}-{name}");
+    let (key, kind, da, en, rows) = (f("key"), f("kind"), f("da"), f("en"), f("rows"));
+    let (o0, o1, o2, drop1, o3en) = (f("o0-da"), f("o1-da"), f("o2-da"), f("o1-drop"), f("o3-en"));
+    let (k0, k1, k2) = (f("o0-key"), f("o1-key"), f("o2-key"));
+    let mut save = vec![
+        ("action", "save"),
+        (key.as_str(), "hvordan_var_frokosten"),
+        (kind.as_str(), "single"),
+        (da.as_str(), "Hvordan var frokosten?"),
+        (en.as_str(), "How was the lunch?"),
+        (rows.as_str(), "4"),
+        (k0.as_str(), "rigtig_god"),
+        (o0.as_str(), "Rigtig god"),
+        (k1.as_str(), "daarlig"),
+        (o1.as_str(), "Dårlig"),
+        (k2.as_str(), "middel"),
+        (o2.as_str(), "Middel"),
+        (o3en.as_str(), "Only English"),
+    ];
+    let res = organiser.post(&format!("{add}/{index}"), &save).await;
+    let html = common::text(res, 422).await;
+    assert!(html.contains(&format!(r#"id="{prefix}-o3-da-error""#)), "{html}");
+    save.pop();
+    save.push((drop1.as_str(), "on"));
+    assert_eq!(organiser.post(&format!("{add}/{index}"), &save).await.status(), 303);
+    let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
+    let lunch = q["questions"].as_array().unwrap().iter().find(|q| q["key"] == "hvordan_var_frokosten").unwrap();
+    assert_eq!(lunch["options"].as_array().unwrap().len(), 2, "{lunch}");
+    let html = organiser.page(&page).await;
+    let preview = &html[html.find("Forhåndsvisning").unwrap()..];
+    assert!(preview.contains("Hvordan var frokosten?") && preview.contains("<li>Rigtig god</li>"), "{preview}");
+    assert!(!preview.contains("<li>Dårlig</li>") && preview.contains("(Ét svar)"), "{preview}");
+    app.stop().await;
+}
+both_engines!(a_question_is_built_with_option_rows_keys_made_from_the_text_and_previewed_before_the_send_step);

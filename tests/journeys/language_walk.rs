@@ -281,6 +281,19 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
+    // An invited organiser's link to choose a password.
+    let invited = dialogforum::domain::Token::generate();
+    let mut tx = app.store().begin().await.unwrap();
+    let email = dialogforum::domain::Email::parse("ny@kl.example").unwrap();
+    let no_password = dialogforum::store::users::NO_PASSWORD_YET;
+    let newcomer = dialogforum::store::users::insert_user(&mut tx, &email, "Ny Kollega", Role::Organiser, no_password)
+        .await
+        .unwrap();
+    let purpose = dialogforum::store::users::AccountLinkPurpose::Invite;
+    let until = dialogforum::store::now() + jiff::SignedDuration::from_hours(24);
+    dialogforum::store::users::insert_account_link(&mut tx, newcomer, &invited.hash(), purpose, until).await.unwrap();
+    tx.commit().await.unwrap();
+
     let organiser = [
         "/admin".to_owned(),
         "/admin/meetings".to_owned(),
@@ -329,6 +342,8 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
         seat_links[1].clone(),
         seat_links[2].clone(),
         format!("/me/{}/data", profile.expose()),
+        "/login/forgot".to_owned(),
+        format!("/login/password/{}", invited.expose()),
     ];
 
     let admin = app.sign_in("sekretariat@kl.example").await;
@@ -341,6 +356,9 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
             assert_eq!(res.status(), 200, "GET {path} in {lang}");
             let html = res.text().await.unwrap();
             assert!(html.contains(&format!(r#"<html lang="{lang}""#)), "{path} is in {lang}");
+            if path.starts_with("/admin") {
+                assert!(html.contains(r#"<nav class="workspace""#), "{path} has the workspace bar");
+            }
             found.extend(faults(path, lang, &visible_text(&html, other)));
         }
         // A refusal speaks the page's language too.

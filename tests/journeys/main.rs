@@ -7,6 +7,7 @@
 #[macro_use]
 mod common;
 
+mod accounts;
 mod browser;
 mod by_hand;
 mod calendars;

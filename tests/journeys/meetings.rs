@@ -170,7 +170,9 @@ async fn an_organiser_creates_a_meeting_builds_its_programme_and_takes_it_throug
     // Edit an item: move it to the other track.
     let html = text(http.get(format!("{page}?item=1")).send().await.unwrap(), 200).await;
     assert!(
-        html.contains(r#"value="13:15""#) && html.contains("Mette Jensen | Grøn Energi A/S | Chefkonsulent"),
+        html.contains(r#"value="13:15""#)
+            && html.contains(r#"id="speaker-0-name" name="speaker-0-name" type="text" value="Mette Jensen""#)
+            && html.contains(r#"value="Chefkonsulent""#),
         "{html}"
     );
     let form = [
@@ -707,3 +709,91 @@ async fn a_virtual_draft_goes_public_only_with_its_link_and_old_flaws_do_not_blo
     app.stop().await;
 }
 both_engines!(a_virtual_draft_goes_public_only_with_its_link_and_old_flaws_do_not_block_an_edit);
+
+async fn tracks_and_speakers_are_rows_to_fill_in_and_remove_with_keys_made_from_the_titles(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    api_token(&app, "organiser@forum.example", Role::Organiser).await;
+    let SignedIn { http, csrf, .. } = app.sign_in("organiser@forum.example").await;
+    let form = text(http.get(format!("{}/admin/meetings/new", app.base)).send().await.unwrap(), 200).await;
+    assert!(form.contains(r#"id="track-0-title""#) && form.contains(r#"id="track-1-title""#), "two empty rows");
+    assert!(!form.contains("nøgle | titel"), "no typed syntax to learn");
+
+    let mut new = details(&csrf, "31", "Data og AI", "2027-04-01");
+    new.retain(|(k, _)| *k != "tracks");
+    for (k, v) in [
+        ("track-rows", "3"),
+        ("track-0-key", ""),
+        ("track-0-title", "Kunstig intelligens"),
+        ("track-0-seats", "40"),
+        ("track-1-key", "buy"),
+        ("track-1-title", "Indkøb"),
+        ("track-1-seats", ""),
+        ("track-2-key", ""),
+        ("track-2-title", ""),
+        ("track-2-seats", ""),
+    ] {
+        new.push((k, v.to_owned()));
+    }
+    let res = http.post_form(format!("{}/admin/meetings/new", app.base), &new).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let page = format!("{}{}", app.base, res.headers()["location"].to_str().unwrap().split('?').next().unwrap());
+    let id: MeetingId = page.rsplit('/').next().unwrap().parse().unwrap();
+    let m = app.store().meeting(id).await.unwrap();
+    let tracks: Vec<(&str, &str, Option<i32>)> =
+        m.tracks.iter().map(|t| (t.key.as_str(), t.title.as_str(), t.capacity)).collect();
+    assert_eq!(tracks, [("kunstig-intelligens", "Kunstig intelligens", Some(40)), ("buy", "Indkøb", None)]);
+
+    // A track ticked for removal goes on the next save.
+    let html = text(http.get(&page).send().await.unwrap(), 200).await;
+    assert!(html.contains(r#"id="track-1-drop""#) && html.contains(r#"value="kunstig-intelligens""#), "{html}");
+    let mut save = details(&csrf, "31", "Data og AI", "2027-04-01");
+    save.retain(|(k, _)| *k != "tracks");
+    for (k, v) in [
+        ("track-rows", "2"),
+        ("track-0-key", "kunstig-intelligens"),
+        ("track-0-title", "Kunstig intelligens"),
+        ("track-0-seats", "40"),
+        ("track-1-key", "buy"),
+        ("track-1-title", "Indkøb"),
+        ("track-1-drop", "yes"),
+    ] {
+        save.push((k, v.to_owned()));
+    }
+    assert_eq!(http.post_form(&page, &save).await.status(), 303);
+    let m = app.store().meeting(id).await.unwrap();
+    assert_eq!(m.tracks.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(), ["kunstig-intelligens"]);
+
+    // Speakers as rows; a row with an organisation but no name is refused by the group.
+    let html = text(http.get(&page).send().await.unwrap(), 200).await;
+    let version = version_of(&html);
+    let item = |rows: &[(&'static str, &'static str)]| {
+        let mut form = vec![
+            ("csrf", csrf.clone()),
+            ("version", version.clone()),
+            ("start", "13:00".to_owned()),
+            ("end", String::new()),
+            ("item_title", "AI i sagsbehandling".to_owned()),
+            ("item_description", String::new()),
+            ("track", String::new()),
+            ("speaker-rows", "2".to_owned()),
+        ];
+        form.extend(rows.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        form
+    };
+    let refused = item(&[("speaker-0-organisation", "Grøn Energi A/S")]);
+    let html = text(http.post_form(format!("{page}/programme"), &refused).await, 422).await;
+    assert!(html.contains(r#"id="speakers-error""#) && html.contains(r#"value="Grøn Energi A/S""#), "{html}");
+    let fine = item(&[
+        ("speaker-0-name", "Mette Jensen"),
+        ("speaker-0-organisation", "Grøn Energi A/S"),
+        ("speaker-0-role", "Chefkonsulent"),
+        ("speaker-1-name", "Søren Holm"),
+    ]);
+    assert_eq!(http.post_form(format!("{page}/programme"), &fine).await.status(), 303);
+    let m = app.store().meeting(id).await.unwrap();
+    let speakers: Vec<(&str, &str, &str)> =
+        m.programme[0].speakers.iter().map(|s| (s.name.as_str(), s.organisation.as_str(), s.role.as_str())).collect();
+    assert_eq!(speakers, [("Mette Jensen", "Grøn Energi A/S", "Chefkonsulent"), ("Søren Holm", "", "")]);
+    app.stop().await;
+}
+both_engines!(tracks_and_speakers_are_rows_to_fill_in_and_remove_with_keys_made_from_the_titles);

@@ -334,3 +334,97 @@ words! {
         evaluation: bool,
     }
 }
+/// Queues a mail to an organiser account (no list member, so no person and
+/// no leave link) with the notice `n`.
+async fn queue_to_account(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    kind: &'static str,
+    email: &Email,
+    name: &str,
+    n: &Notice,
+) -> anyhow::Result<()> {
+    let message = ctx.composer.compose(&Outgoing {
+        kind,
+        to: email,
+        to_name: Some(name).filter(|n| !n.is_empty()),
+        person_id: None,
+        campaign_id: None,
+        subject: &n.subject,
+        text: NoticeText { m: n, f: ctx.composer.footer() }.render()?,
+        html: NoticeHtml { m: n, f: ctx.composer.footer() }.render()?,
+        unsubscribe_url: None,
+        ics: None,
+    })?;
+    enqueue(tx, &message).await?;
+    Ok(())
+}
+
+/// The page an organiser's link in a mail opens, for `token`.
+#[must_use]
+pub fn account_link_url(base_url: &str, token: &Token) -> String {
+    format!("{base_url}/login/password/{}", token.expose())
+}
+
+/// Mails the owner of organiser account `email` a link to choose a new
+/// password, which works once and for `minutes` minutes.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn password_reset(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    email: &Email,
+    lang: Lang,
+    token: &Token,
+    minutes: i64,
+) -> anyhow::Result<()> {
+    let n = password_reset_notice(lang, account_link_url(&ctx.base_url, token), minutes)?;
+    queue_to_account(tx, ctx, "password-reset", email, "", &n).await
+}
+
+words! {
+    struct PasswordReset in "mail/words/password_reset.txt" { lang: Lang, minutes: i64 }
+}
+
+pub(super) fn password_reset_notice(lang: Lang, url: String, minutes: i64) -> askama::Result<Notice> {
+    PasswordReset { lang, minutes }.notice(Some(url))
+}
+
+/// What an admin's invitation of a new organiser says.
+#[derive(Debug, Clone, Copy)]
+pub struct Invitation<'a> {
+    pub email: &'a Email,
+    pub name: &'a str,
+    /// Who invites, by name (or address).
+    pub inviter: &'a str,
+    /// The role given, in words.
+    pub role: &'a str,
+    pub lang: Lang,
+    pub days: i64,
+}
+
+/// Mails a new organiser a link to choose their first password, which works
+/// once and for `days` days.
+///
+/// # Errors
+/// The database failed or the mail could not be built.
+pub async fn organiser_invite(
+    tx: &mut WriteTx,
+    ctx: &MailContext,
+    invitation: Invitation<'_>,
+    token: &Token,
+) -> anyhow::Result<()> {
+    let n = organiser_invite_notice(invitation, account_link_url(&ctx.base_url, token))?;
+    queue_to_account(tx, ctx, "organiser-invite", invitation.email, invitation.name, &n).await
+}
+
+words! {
+    struct OrganiserInvite<'a> in "mail/words/organiser_invite.txt" {
+        lang: Lang, name: &'a str, inviter: &'a str, role: &'a str, days: i64
+    }
+}
+
+pub(super) fn organiser_invite_notice(i: Invitation<'_>, url: String) -> askama::Result<Notice> {
+    OrganiserInvite { lang: i.lang, name: i.name, inviter: i.inviter, role: i.role, days: i.days }.notice(Some(url))
+}

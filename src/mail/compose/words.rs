@@ -243,6 +243,40 @@ mod tests {
     }
 
     #[test]
+    fn account_mails_say_their_words_in_both_languages() {
+        let n = |lang| notices::password_reset_notice(lang, "u".into(), 60).unwrap();
+        says(
+            &n(Lang::Da),
+            "Nulstil din adgangskode til Dialogforum",
+            "Linket virker én gang og i 60 minutter. Har du ikke bedt om det, kan du se bort fra denne mail; din adgangskode er uændret.",
+        );
+        says(
+            &n(Lang::En),
+            "Reset your Dialogforum password",
+            "The link works once and for 60 minutes. If you did not ask for it, ignore this mail; your password is unchanged.",
+        );
+        let email = crate::domain::Email::parse("ny@forum.example").unwrap();
+        let invitation = |lang, name| notices::Invitation {
+            email: &email,
+            name,
+            inviter: "Anna Andersen",
+            role: "arrangør",
+            lang,
+            days: 7,
+        };
+        let n = notices::organiser_invite_notice(invitation(Lang::Da, "Mette Bæk"), "u".into()).unwrap();
+        says(
+            &n,
+            "Du er inviteret til Dialogforum",
+            "Anna Andersen har oprettet en konto til dig i Dialogforum som arrangør.",
+        );
+        assert_eq!(n.greeting, "Kære Mette Bæk");
+        let n = notices::organiser_invite_notice(invitation(Lang::En, ""), "u".into()).unwrap();
+        assert_eq!((n.subject.as_str(), n.greeting.as_str()), ("You are invited to Dialogforum", "Hello"));
+        assert_eq!(n.action, Some(("Choose your password".into(), "u".into())));
+    }
+
+    #[test]
     fn reminders_say_their_words_in_both_languages() {
         let m = meeting();
         let n = |lang| reminders::deadline_notice(&m, lang, "Anna", "r").unwrap();

@@ -1,5 +1,6 @@
-//! The audit log for admins: filtered by actor, action, subject and dates,
-//! paged newest first, and downloadable as CSV for a Danish Excel.
+//! The audit log for admins: which organiser (by name) did what, filtered by
+//! organiser, action, meeting, person, subject and dates with a plain GET
+//! form, paged newest first, and downloadable as CSV for a Danish Excel.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -31,7 +32,7 @@ const CSV_LIMIT: u32 = 1_000_000;
 
 /// The entries as a CSV file for Excel: UTF-8 with a byte-order mark,
 /// `;`-separated, CRLF line ends, formula-like text neutralised.
-fn csv_of(found: &[AuditRow], a: &AuditTexts) -> anyhow::Result<Vec<u8>> {
+fn csv_of(found: &[AuditRow], a: &AuditTexts, names: &Names) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
         .terminator(csv::Terminator::CRLF)
@@ -44,7 +45,7 @@ fn csv_of(found: &[AuditRow], a: &AuditTexts) -> anyhow::Result<Vec<u8>> {
         let rows = r.row_count.map(|n| n.to_string()).unwrap_or_default();
         w.write_record([
             at.as_str(),
-            &neutralise(&actor_name(r, a)),
+            &neutralise(&actor_name(r, a, names)),
             &id(r.actor_id),
             &neutralise(&r.action),
             &neutralise(&r.subject_kind),
@@ -86,6 +87,10 @@ texts! {
         none => "Ingen hændelser passer til filteret.", "No entries match the filter.";
         older => "Ældre hændelser", "Older entries";
         download => "Hent som CSV", "Download as CSV";
+        meeting => "Møde", "Meeting";
+        person => "Person (mailadresse)", "Person (mail address)";
+        person_hint => "Hændelser om personen og personens tilmeldinger.",
+            "Entries about the person and their registrations.";
         csv_headers: [&'static str; 8] => ["Tidspunkt", "Hvem", "Hvem (id)", "Handling", "Emne", "Emne (id)", "Søgeord eller note", "Rækker"],
             ["Time", "Who", "Who (id)", "Action", "Subject", "Subject (id)", "Search term or note", "Rows"];
     }
@@ -96,6 +101,8 @@ texts! {
 struct FilterQuery {
     actor: Option<String>,
     action: Option<String>,
+    meeting: Option<String>,
+    person: Option<String>,
     subject: Option<String>,
     from: Option<String>,
     until: Option<String>,
@@ -113,8 +120,18 @@ fn day_start(date: Date) -> Option<Timestamp> {
 
 impl FilterQuery {
     /// The store's filter, or the fields that are wrong.
-    fn parse(&self, limit: u32, a: &AuditTexts) -> std::result::Result<AuditFilter, Vec<(&'static str, String)>> {
+    fn parse(&self, limit: u32, lang: Lang) -> std::result::Result<AuditFilter, Vec<(&'static str, String)>> {
+        let a = AuditTexts::get(lang);
         let mut errors = Vec::new();
+        let person = text(self.person.as_ref());
+        let person_email = if person.is_empty() {
+            None
+        } else {
+            crate::domain::Email::parse(person)
+                .map(|e| e.as_str().to_owned())
+                .map_err(|e| errors.push(("person", lang.refused(e))))
+                .ok()
+        };
         let mut date = |field: &'static str, raw: &str, next_day: bool| {
             if raw.is_empty() {
                 return None;
@@ -143,7 +160,10 @@ impl FilterQuery {
             Err(_) => (None, (!subject.is_empty()).then(|| subject.to_owned())),
         };
         let action = text(self.action.as_ref());
+        let meeting = text(self.meeting.as_ref());
         Ok(AuditFilter {
+            meeting_id: (!meeting.is_empty()).then(|| Uuid::parse_str(meeting).unwrap_or(Uuid::nil())),
+            person_email,
             actor_id,
             actor_kind,
             action: (!action.is_empty()).then(|| action.to_owned()),
@@ -159,7 +179,13 @@ impl FilterQuery {
     /// The query string of this filter, without paging.
     fn query_string(&self) -> String {
         let mut out = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("actor", &self.actor), ("action", &self.action), ("subject", &self.subject)] {
+        for (k, v) in [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("meeting", &self.meeting),
+            ("person", &self.person),
+            ("subject", &self.subject),
+        ] {
             out.append_pair(k, text(v.as_ref()));
         }
         out.append_pair("from", text(self.from.as_ref()));
@@ -181,10 +207,10 @@ pub struct Row {
 }
 
 impl Row {
-    fn of(r: &AuditRow, lang: Lang) -> Self {
+    fn of(r: &AuditRow, lang: Lang, names: &Names) -> Self {
         Self {
             at: when(lang, r.at),
-            actor: actor_name(r, AuditTexts::get(lang)),
+            actor: actor_name(r, AuditTexts::get(lang), names),
             action: action(&r.action, lang),
             subject: subject(r, lang),
             subject_id: r.subject_id.map(|id| id.to_string()),
@@ -194,12 +220,27 @@ impl Row {
     }
 }
 
-fn actor_name(r: &AuditRow, a: &AuditTexts) -> String {
+/// The organisers' accounts by id: the name each is shown by.
+type Names = std::collections::HashMap<Uuid, String>;
+
+/// The name of each account that has one.
+fn names_of(accounts: &[crate::store::users::Account]) -> Names {
+    accounts
+        .iter()
+        .filter(|acc| !acc.user.name.trim().is_empty())
+        .map(|acc| (acc.user.id.uuid(), acc.user.name.trim().to_owned()))
+        .collect()
+}
+
+/// Who acted: an organiser by name (by the masked address recorded at the
+/// time when the account has no name or is gone), the people themselves, or
+/// the system.
+fn actor_name(r: &AuditRow, a: &AuditTexts, names: &Names) -> String {
     match r.actor_kind.as_str() {
         "person" => a.people.to_owned(),
         "system" if r.actor_label.is_empty() => a.system.to_owned(),
         "system" => format!("{} ({})", a.system, r.actor_label),
-        _ => r.actor_label.clone(),
+        _ => r.actor_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| r.actor_label.clone()),
     }
 }
 
@@ -286,7 +327,11 @@ pub(crate) fn action(code: &str, lang: Lang) -> String {
         "user.create" => ("Bruger oprettet", "User created"),
         "user.disable" => ("Bruger spærret", "User disabled"),
         "user.enable" => ("Bruger genåbnet", "User enabled"),
+        "user.invite" => ("Bruger inviteret", "User invited"),
+        "user.invite_accepted" => ("Invitation taget imod, adgangskode valgt", "Invitation accepted, password chosen"),
         "user.password_change" => ("Adgangskode skiftet", "Password changed"),
+        "user.password_reset" => ("Adgangskode nulstillet via mail", "Password reset by mail"),
+        "user.reset_request" => ("Link til ny adgangskode sendt", "Password reset link sent"),
         "user.role" => ("Rolle ændret", "Role changed"),
         "user.set_up" => ("Bruger sat op", "User set up"),
         "seat.add" => ("Tilføjet i hånden med plads", "Added by hand with a seat"),
@@ -359,8 +404,12 @@ struct AuditPage {
     subject: String,
     from: String,
     until: String,
-    /// Accounts to choose from: (id, address).
+    meeting: String,
+    person: String,
+    /// Accounts to choose from: (id, name or address).
     actors: Vec<(String, String)>,
+    /// Meetings to choose from: (id, title and date).
+    meetings: Vec<(String, String)>,
     /// Each action's code and its words.
     actions: Vec<(String, String)>,
     rows: Vec<Row>,
@@ -378,7 +427,7 @@ impl AuditPage {
 
 async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Query<FilterQuery>) -> Result<Response> {
     let a = AuditTexts::get(ctx.lang);
-    let parsed = q.parse(PAGE + 1, a);
+    let parsed = q.parse(PAGE + 1, ctx.lang);
     let (mut found, errors) = match &parsed {
         Ok(filter) => (state.store.audit_entries(filter).await?, Vec::new()),
         Err(errors) => (Vec::new(), errors.clone()),
@@ -386,7 +435,23 @@ async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Q
     let more = found.len() > PAGE as usize;
     found.truncate(PAGE as usize);
     let accounts = state.store.accounts().await?;
-    let actors = accounts.into_iter().map(|acc| (acc.user.id.uuid().to_string(), acc.user.email.to_string())).collect();
+    let names = names_of(&accounts);
+    let mut actors: Vec<(String, String)> = accounts
+        .iter()
+        .map(|acc| {
+            let id = acc.user.id.uuid();
+            (id.to_string(), names.get(&id).cloned().unwrap_or_else(|| acc.user.email.to_string()))
+        })
+        .collect();
+    actors.sort_by_key(|x| x.1.to_lowercase());
+    let filter = crate::store::meetings::MeetingFilter { public_only: false, limit: Some(500), before: None };
+    let meetings = state
+        .store
+        .meetings(filter)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.uuid().to_string(), format!("{} ({})", m.title, ctx.lang.date(m.starts_at))))
+        .collect();
     let codes = state.store.audit_actions().await?;
     let actions = codes.into_iter().map(|c| (action(&c, ctx.lang), c)).map(|(w, c)| (c, w)).collect();
     let page = AuditPage {
@@ -399,10 +464,13 @@ async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Q
         subject: text(q.subject.as_ref()).to_owned(),
         from: text(q.from.as_ref()).to_owned(),
         until: text(q.until.as_ref()).to_owned(),
+        meeting: text(q.meeting.as_ref()).to_owned(),
+        person: text(q.person.as_ref()).to_owned(),
         actors,
+        meetings,
         actions,
         next: found.last().filter(|_| more).map(|r| r.id),
-        rows: found.iter().map(|r| Row::of(r, ctx.lang)).collect(),
+        rows: found.iter().map(|r| Row::of(r, ctx.lang, &names)).collect(),
         query: q.query_string(),
         errors,
     };
@@ -419,12 +487,13 @@ async fn export(
     Query(q): Query<FilterQuery>,
 ) -> Result<Response> {
     let a = AuditTexts::get(ctx.lang);
-    let filter = q.parse(CSV_LIMIT, a).map_err(|e| {
+    let filter = q.parse(CSV_LIMIT, ctx.lang).map_err(|e| {
         let (field, message) = e.into_iter().next().unwrap_or(("from", String::new()));
         Error::invalid(field, message)
     })?;
     let found = state.store.audit_entries(&filter).await?;
-    let out = csv_of(&found, a).map_err(Error::Internal)?;
+    let names = names_of(&state.store.accounts().await?);
+    let out = csv_of(&found, a, &names).map_err(Error::Internal)?;
     let detail = q.query_string();
     audit::record_read(
         &state.store,

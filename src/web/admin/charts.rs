@@ -1,6 +1,8 @@
 //! Bar charts drawn on the server as SVG: no script, no style attributes. Each
 //! chart is an image with a title (`role="img"`); the page puts the same
-//! numbers in a data table next to it for screen readers.
+//! numbers in a data table next to it for screen readers. A grouped chart
+//! draws several series (a choice question's options, say), each under its
+//! own label inside the image, so no series is told apart by colour alone.
 
 use std::fmt::Write;
 
@@ -73,6 +75,77 @@ pub fn bar_chart(id: &str, title: &str, bars: &[Bar], max: f64) -> String {
     out
 }
 
+/// One labelled group of bars in a [`grouped_bar_chart`].
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Written above the group's bars, in bold.
+    pub label: String,
+    pub bars: Vec<Bar>,
+}
+
+/// The colours of successive groups; each is at least 4.5:1 against white.
+const PALETTE: [&str; 6] = ["#0b5394", "#8a4a00", "#2e6b1a", "#741b47", "#4a4a4a", "#0a6870"];
+
+/// A horizontal bar chart of several groups, each under its label and in a
+/// colour of its own: a choice question's options with each one's share per
+/// meeting, for instance. `max` is the value of a full-length bar (at least
+/// the largest value is used).
+#[must_use]
+pub fn grouped_bar_chart(id: &str, title: &str, groups: &[Group], max: f64) -> String {
+    let max = groups.iter().flat_map(|g| &g.bars).map(|b| b.value).fold(max, f64::max);
+    let rows = groups.iter().map(|g| g.bars.len() + 1).sum::<usize>();
+    #[allow(clippy::cast_precision_loss)] // a few dozen rows
+    let height = ROW * rows as f64 + 10.0;
+    let span = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
+    let id = escape(id);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-labelledby="{id}-title" viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet" focusable="false"><title id="{id}-title">{}</title>"#,
+        escape(title)
+    );
+    let mut row = 0usize;
+    for (n, g) in groups.iter().enumerate() {
+        let colour = PALETTE[n % PALETTE.len()];
+        #[allow(clippy::cast_precision_loss)]
+        let y = ROW * row as f64 + 5.0;
+        let _ = write!(
+            out,
+            r##"<rect x="0" y="{}" width="12" height="12" fill="{colour}"/><text x="18" y="{:.1}" font-size="14" font-weight="700" fill="#1a1a1a">{}</text>"##,
+            y + 5.0,
+            y + BAR * 0.75,
+            escape(&g.label)
+        );
+        row += 1;
+        for b in &g.bars {
+            #[allow(clippy::cast_precision_loss)]
+            let y = ROW * row as f64 + 5.0;
+            let w = if max > 0.0 {
+                (b.value.max(0.0) / max * span).max(if b.value > 0.0 { 2.0 } else { 0.0 })
+            } else {
+                0.0
+            };
+            let text_y = y + BAR * 0.75;
+            let _ = write!(
+                out,
+                r##"<text x="{}" y="{text_y}" text-anchor="end" font-size="14" fill="#1a1a1a">{}</text><rect x="{}" y="{y}" width="{w:.1}" height="{BAR}" fill="{colour}"/><text x="{:.1}" y="{text_y}" font-size="14" fill="#1a1a1a">{}</text>"##,
+                LABEL_WIDTH - 8.0,
+                escape(&shorten(&b.label)),
+                LABEL_WIDTH + 1.0,
+                LABEL_WIDTH + w + 6.0,
+                escape(&b.shown)
+            );
+            row += 1;
+        }
+    }
+    let _ = write!(
+        out,
+        r##"<line x1="{LABEL_WIDTH}" y1="0" x2="{LABEL_WIDTH}" y2="{height}" stroke="#4a4a4a" stroke-width="1"/>"##
+    );
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Bar, bar_chart};
@@ -95,5 +168,30 @@ mod tests {
         assert!(svg.contains("Too much &quot;talk&quot;"));
         assert!(!svg.contains("style="));
         assert_eq!(svg.matches("<rect").count(), 2);
+    }
+
+    #[test]
+    fn a_grouped_chart_names_each_group_and_each_bar() {
+        let bars = |a: f64, b: f64| {
+            vec![
+                Bar { label: "16. møde (2024)".into(), value: a, shown: format!("{a} %") },
+                Bar { label: "17. møde (2025)".into(), value: b, shown: format!("{b} %") },
+            ]
+        };
+        let svg = super::grouped_bar_chart(
+            "t",
+            "Hvor ofte?",
+            &[
+                super::Group { label: "Hvert halve år".into(), bars: bars(60.0, 40.0) },
+                super::Group { label: "Én gang om året & sjældnere".into(), bars: bars(40.0, 60.0) },
+            ],
+            100.0,
+        );
+        assert!(svg.contains(r#"role="img""#) && svg.contains("<title id=\"t-title\">Hvor ofte?</title>"));
+        assert!(svg.contains(">Hvert halve år</text>") && svg.contains(">Én gang om året &amp; sjældnere</text>"));
+        assert_eq!(svg.matches(">16. møde (2024)</text>").count(), 2, "each group names its meetings");
+        assert_eq!(svg.matches("<rect").count(), 6, "a key square per group and a bar per meeting");
+        assert!(svg.contains(r##"fill="#0b5394""##) && svg.contains(r##"fill="#8a4a00""##), "a colour per group");
+        assert!(!svg.contains("style="));
     }
 }

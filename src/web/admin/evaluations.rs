@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::charts::{Bar, bar_chart};
+use super::charts::{Bar, Group, bar_chart, grouped_bar_chart};
 use crate::domain::evaluation::{Choice, Question, QuestionKind, parse_key};
 use crate::domain::{MeetingId, MeetingStatus, ParseError, Timestamp, copenhagen};
 use crate::forum::evaluations::{self as use_case, SendError};
@@ -42,6 +42,7 @@ texts! {
         heading => "Evaluering", "Evaluation";
         results => "Resultater", "Results";
         trend => "Udvikling på tværs af møder", "Trend across meetings";
+        share_per_option => "andel for hvert svar, møde for møde", "share of each answer, meeting by meeting";
         not_sent => "Evalueringen er ikke sendt endnu.", "The evaluation has not been sent yet.";
         sent_at => "Sendt", "Sent";
         closes_at => "Lukker", "Closes";
@@ -55,14 +56,27 @@ texts! {
         locked => "Evalueringen er sendt, så spørgsmålene kan ikke længere ændres.",
             "The evaluation has been sent, so its questions can no longer change.";
         key => "Nøgle", "Key";
-        key_hint => "Fast nøgle, så spørgsmålet kan sammenlignes på tværs af møder (fx overall).",
-            "A fixed key, so the question can be compared across meetings (e.g. overall).";
+        key_hint => "Fast nøgle, så spørgsmålet kan sammenlignes på tværs af møder (fx overall). Tom: laves ud fra den danske tekst.",
+            "A fixed key, so the question can be compared across meetings (e.g. overall). Empty: made from the Danish text.";
         kind => "Type", "Type";
         text_da => "Spørgsmål på dansk", "Question in Danish";
         text_en => "Spørgsmål på engelsk", "Question in English";
         options => "Svarmuligheder", "Options";
-        options_hint => "Én pr. linje: nøgle | dansk | engelsk. Kun for valg-spørgsmål.",
-            "One per line: key | Danish | English. Choice questions only.";
+        options_hint => "Kun for valg-spørgsmål. Én svarmulighed pr. række; en tom nøgle laves ud fra den danske tekst.",
+            "Choice questions only. One option per row; an empty key is made from the Danish text.";
+        option_row => "Svarmulighed", "Option";
+        option_key => "Nøgle (valgfri)", "Key (optional)";
+        option_da => "Dansk", "Danish";
+        option_en => "Engelsk", "English";
+        drop_option => "Fjern ved næste gem", "Remove on the next save";
+        more_rows => "Flere svarmuligheder", "More options";
+        not_saved => "Der er plads til en svarmulighed mere. Husk at gemme.",
+            "There is room for one more option. Remember to save.";
+        preview => "Forhåndsvisning: sådan ser deltagerne spørgeskemaet", "Preview: the questionnaire as attendees see it";
+        preview_scale => "Skala fra 1 (dårligt) til 5 (godt)", "Scale from 1 (poor) to 5 (good)";
+        preview_one => "Ét svar", "One answer";
+        preview_many => "Et eller flere svar", "One or more answers";
+        preview_text => "Fritekst", "Free text";
         save => "Gem", "Save";
         up => "Flyt op", "Move up";
         down => "Flyt ned", "Move down";
@@ -141,9 +155,43 @@ pub struct EditQuestion {
     pub kind: &'static str,
     pub da: String,
     pub en: String,
-    pub options: String,
+    /// The options as rows: key, Danish, English.
+    pub options: Vec<(String, String, String)>,
+    /// Empty rows shown after them, for new options.
+    pub blank: usize,
     pub first: bool,
     pub last: bool,
+}
+
+impl EditQuestion {
+    /// The option rows with the empty ones after them: (row number, key, Danish, English, filled).
+    #[must_use]
+    pub fn rows(&self) -> Vec<(usize, &str, &str, &str, bool)> {
+        let filled = self.options.iter().map(|(k, d, e)| (k.as_str(), d.as_str(), e.as_str(), true));
+        filled
+            .chain(std::iter::repeat_n(("", "", "", false), self.blank))
+            .enumerate()
+            .map(|(i, (k, d, e, f))| (i, k, d, e, f))
+            .collect()
+    }
+}
+
+/// A key made from `text`: lower case, Danish letters spelt out, other
+/// characters as `_`, at most 40 characters, starting with a letter.
+fn key_from(text: &str) -> String {
+    let mut key = String::new();
+    for c in text.trim().to_lowercase().chars() {
+        match c {
+            'æ' => key.push_str("ae"),
+            'ø' => key.push_str("oe"),
+            'å' => key.push_str("aa"),
+            c if c.is_ascii_alphanumeric() => key.push(c),
+            _ if !key.ends_with('_') => key.push('_'),
+            _ => {}
+        }
+    }
+    let key = key.trim_matches('_').trim_start_matches(|c: char| c.is_ascii_digit() || c == '_');
+    key.chars().take(40).collect::<String>().trim_end_matches('_').to_owned()
 }
 
 fn edit_view(i: usize, n: usize, q: &Question) -> EditQuestion {
@@ -154,7 +202,8 @@ fn edit_view(i: usize, n: usize, q: &Question) -> EditQuestion {
         kind: q.kind.as_str(),
         da: q.da.clone(),
         en: q.en.clone(),
-        options: q.options.iter().map(|o| format!("{} | {} | {}", o.key, o.da, o.en)).collect::<Vec<_>>().join("\n"),
+        options: q.options.iter().map(|o| (o.key.clone(), o.da.clone(), o.en.clone())).collect(),
+        blank: 1,
         first: i == 0,
         last: i + 1 == n,
     }
@@ -194,6 +243,27 @@ impl EditorPage {
     fn error(&self, id: &str) -> Option<&str> {
         self.errors.iter().find(|(f, _)| f == id).map(|(_, m)| m.as_str())
     }
+
+    /// A text as attendees reading the page's language see it: the English
+    /// one on an English page when there is one, else the Danish.
+    fn shown<'a>(&self, da: &'a str, en: &'a str) -> &'a str {
+        if self.lang == Lang::En && !en.trim().is_empty() { en } else { da }
+    }
+
+    /// The label of option row `n`'s key field ("Svarmulighed 2: Nøgle (valgfri)").
+    fn key_label(&self, n: usize) -> String {
+        format!("{} {n}: {}", self.l.option_row, self.l.option_key)
+    }
+
+    /// How a question of `kind` is answered, in words, for the preview.
+    fn answered_by(&self, kind: &str) -> &'static str {
+        match kind {
+            "rating" => self.l.preview_scale,
+            "single" => self.l.preview_one,
+            "multiple" => self.l.preview_many,
+            _ => self.l.preview_text,
+        }
+    }
 }
 
 async fn editor_page(state: &AppState, ctx: &Ctx, o: &Organiser, meeting: &Meeting) -> Result<EditorPage> {
@@ -230,7 +300,8 @@ async fn editor_page(state: &AppState, ctx: &Ctx, o: &Organiser, meeting: &Meeti
             kind: "rating",
             da: String::new(),
             en: String::new(),
-            options: String::new(),
+            options: Vec::new(),
+            blank: 2,
             first: false,
             last: true,
         },
@@ -255,20 +326,7 @@ async fn editor(
 fn option_line(line: &str, lang: Lang) -> std::result::Result<Choice, String> {
     let parts: Vec<&str> = line.split('|').map(str::trim).collect();
     let (key, da, en) = match parts.as_slice() {
-        [text] => {
-            let key: String = text
-                .to_lowercase()
-                .chars()
-                .map(|c| match c {
-                    'æ' => 'e',
-                    'ø' => 'o',
-                    'å' => 'a',
-                    c if c.is_ascii_alphanumeric() => c,
-                    _ => '_',
-                })
-                .collect();
-            (key.trim_matches('_').to_owned(), *text, *text)
-        }
+        [text] => (key_from(text), *text, *text),
         [key, da] => ((*key).to_owned(), *da, *da),
         [key, da, en] => ((*key).to_owned(), *da, *en),
         _ => return Err(format!("“{line}”: {}", Labels::get(lang).option_shape)),
@@ -280,12 +338,44 @@ fn option_line(line: &str, lang: Lang) -> std::result::Result<Choice, String> {
     Ok(Choice { key, da: da.to_owned(), en: en.to_owned() })
 }
 
+/// The option rows a question's form sent (`{prefix}-o{i}-key`, `-da`,
+/// `-en`, `-drop`), leaving out empty rows and those ticked for removal.
+fn option_rows(fields: &Fields, prefix: &str) -> Vec<(usize, String, String, String)> {
+    let rows = fields.get(&format!("{prefix}-rows")).parse::<usize>().unwrap_or(0).min(100);
+    (0..rows)
+        .filter(|i| fields.get(&format!("{prefix}-o{i}-drop")).is_empty())
+        .map(|i| {
+            let get = |name: &str| fields.get(&format!("{prefix}-o{i}-{name}")).trim().to_owned();
+            (i, get("key"), get("da"), get("en"))
+        })
+        .filter(|(_, k, d, e)| !(k.is_empty() && d.is_empty() && e.is_empty()))
+        .collect()
+}
+
+/// Reads one option row; a refusal is keyed by the field it concerns.
+fn option_row(
+    prefix: &str,
+    row: &(usize, String, String, String),
+    lang: Lang,
+) -> std::result::Result<Choice, (String, String)> {
+    let (i, key, da, en) = row;
+    if da.is_empty() {
+        return Err((format!("{prefix}-o{i}-da"), lang.refused(ParseError::NoDanishText)));
+    }
+    let key = if key.is_empty() { key_from(da) } else { key.clone() };
+    let key = parse_key(&key).map_err(|e| (format!("{prefix}-o{i}-key"), lang.refused(e)))?;
+    let en = if en.is_empty() { da.clone() } else { en.clone() };
+    Ok(Choice { key, da: da.clone(), en })
+}
+
 /// Reads a question from the editor fields named `{prefix}-key` and so on;
 /// errors are keyed by those field ids.
 fn read_question(fields: &Fields, prefix: &str, lang: Lang) -> std::result::Result<Question, Vec<(String, String)>> {
     let id = |name: &str| format!("{prefix}-{name}");
     let mut errors = Vec::new();
-    let key = parse_key(fields.get(&id("key"))).map_err(|e| errors.push((id("key"), lang.refused(e)))).ok();
+    let typed_key = fields.get(&id("key")).trim();
+    let key = if typed_key.is_empty() { key_from(fields.get(&id("da"))) } else { typed_key.to_owned() };
+    let key = parse_key(&key).map_err(|e| errors.push((id("key"), lang.refused(e)))).ok();
     let kind =
         QuestionKind::parse(fields.get(&id("kind"))).map_err(|e| errors.push((id("kind"), lang.refused(e)))).ok();
     let da = fields.get(&id("da")).trim().to_owned();
@@ -295,6 +385,13 @@ fn read_question(fields: &Fields, prefix: &str, lang: Lang) -> std::result::Resu
     let en = fields.get(&id("en")).trim().to_owned();
     let mut options = Vec::new();
     if matches!(kind, Some(QuestionKind::Single | QuestionKind::Multiple)) {
+        for row in option_rows(fields, prefix) {
+            match option_row(prefix, &row, lang) {
+                Ok(c) => options.push(c),
+                Err(e) => errors.push(e),
+            }
+        }
+        // The lines of the older one-field form (`key | dansk | english`).
         for line in fields.get(&id("options")).lines().map(str::trim).filter(|l| !l.is_empty()) {
             match option_line(line, lang) {
                 Ok(c) => options.push(c),
@@ -318,7 +415,41 @@ fn draft(fields: &Fields, prefix: &str, into: &mut EditQuestion) {
     into.kind = QuestionKind::parse(&get("kind")).map_or("rating", QuestionKind::as_str);
     into.da = get("da");
     into.en = get("en");
-    into.options = get("options");
+    into.options = option_rows(fields, prefix).into_iter().map(|(_, k, d, e)| (k, d, e)).collect();
+    into.options.extend(get("options").lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| {
+        let mut parts = l.split('|').map(|p| p.trim().to_owned());
+        let first = parts.next().unwrap_or_default();
+        match (parts.next(), parts.next()) {
+            (Some(da), en) => (first, da, en.unwrap_or_default()),
+            (None, _) => (String::new(), first, String::new()),
+        }
+    }));
+    into.blank = 1;
+}
+
+/// Shows a question's form again as typed, unsaved, with one more empty
+/// option row: the step that adds rows without JavaScript.
+async fn more_rows(
+    state: &AppState,
+    ctx: &Ctx,
+    o: &Organiser,
+    meeting: &Meeting,
+    fields: &Fields,
+    prefix: &str,
+) -> Result<Response> {
+    let mut page = editor_page(state, ctx, o, meeting).await?;
+    let blank = fields.get(&format!("{prefix}-rows")).parse::<usize>().unwrap_or(0);
+    let q = if prefix == "new" {
+        Some(&mut page.new_question)
+    } else {
+        page.questions.iter_mut().find(|q| q.prefix == prefix)
+    };
+    if let Some(q) = q {
+        draft(fields, prefix, q);
+        q.blank = (blank + 1).saturating_sub(q.options.len()).max(1);
+    }
+    page.notice = Some(Labels::get(ctx.lang).not_saved);
+    Ok(page.into_response())
 }
 
 /// Applies an edit to the questionnaire and stores it, or re-renders the
@@ -366,6 +497,9 @@ async fn add_question(
     OrganiserForm { organiser: o, fields }: OrganiserForm,
 ) -> Result<Response> {
     let meeting = state.store.meeting(id).await?;
+    if fields.get("action") == "more" {
+        return more_rows(&state, &ctx, &o, &meeting, &fields, "new").await;
+    }
     let read = read_question(&fields, "new", ctx.lang);
     apply(
         &state,
@@ -391,6 +525,9 @@ async fn change_question(
     let meeting = state.store.meeting(id).await?;
     let prefix = format!("q{index}");
     let action = fields.get("action").to_owned();
+    if action == "more" {
+        return more_rows(&state, &ctx, &o, &meeting, &fields, &prefix).await;
+    }
     let read = if action == "save" { Some(read_question(&fields, &prefix, ctx.lang)) } else { None };
     apply(
         &state,
@@ -754,29 +891,35 @@ pub(crate) fn series_view(s: &TrendSeries, lang: Lang) -> SeriesView {
                 .collect(),
         }
     } else {
-        // The chart shows the share of the first option (the one a trend is
-        // usually read by); the table gives every option.
+        // Each option's share of those who answered, meeting by meeting,
+        // under the option's name; the table gives the same numbers.
         let option_label = |o: &(String, String, String)| if en && !o.2.is_empty() { o.2.clone() } else { o.1.clone() };
-        let first = s.options.first();
         let share_of = |p: &crate::store::evaluations::TrendPoint, key: &str| {
             p.shares.iter().find(|(k, _)| k == key).map_or(0.0, |(_, v)| *v)
         };
-        let bars: Vec<Bar> = s
-            .points
+        let groups: Vec<Group> = s
+            .options
             .iter()
-            .map(|p| {
-                let v = first.map_or(0.0, |o| share_of(p, &o.0));
-                Bar { label: meeting_label(lang, p), value: v * 100.0, shown: percent(lang, v) }
+            .map(|o| Group {
+                label: option_label(o),
+                bars: s
+                    .points
+                    .iter()
+                    .map(|p| {
+                        let v = share_of(p, &o.0);
+                        Bar { label: meeting_label(lang, p), value: v * 100.0, shown: percent(lang, v) }
+                    })
+                    .collect(),
             })
             .collect();
         let mut head = vec![l.meeting.to_owned()];
         head.extend(s.options.iter().map(option_label));
         head.push(l.answered.to_owned());
         ChartView {
-            svg: bar_chart(
+            svg: grouped_bar_chart(
                 &format!("trend-{}", s.key),
-                &format!("{text}: {}", first.map(option_label).unwrap_or_default()),
-                &bars,
+                &format!("{text}: {}", l.share_per_option),
+                &groups,
                 100.0,
             ),
             caption: text.clone(),
@@ -843,4 +986,15 @@ async fn trend_page(State(state): State<AppState>, ctx: Ctx, _o: Organiser) -> R
         series: series.iter().map(|s| series_view(s, ctx.lang)).collect(),
         ended,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_key_is_made_from_the_danish_text() {
+        assert_eq!(super::key_from("Dårlig"), "daarlig");
+        assert_eq!(super::key_from("Hvordan var frokosten?"), "hvordan_var_frokosten");
+        assert_eq!(super::key_from("1. Rigtig god!"), "rigtig_god");
+        assert_eq!(super::key_from(&"ø".repeat(50)).len(), 40);
+    }
 }

@@ -79,7 +79,6 @@ struct Dashboard {
     role: &'static str,
     can_write: bool,
     is_admin: bool,
-    csrf: String,
     next: Option<NextMeeting>,
     next_when: String,
     campaigns: Vec<CampaignUnderway>,
@@ -137,7 +136,6 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx, organiser: Organiser
         role: organiser.user.role.as_str(),
         can_write: organiser.user.role.can_write(),
         is_admin: organiser.user.role.is_admin(),
-        csrf: organiser.csrf,
         next_when: next
             .as_ref()
             .map(|m| format!("{} {}", ctx.lang.date(m.starts_at), ctx.lang.time(m.starts_at)))

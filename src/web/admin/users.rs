@@ -1,4 +1,4 @@
-//! Admin pages for accounts and API tokens: list, add with a role, change a
+//! Admin pages for accounts and API tokens: list, invite by mail with a role, change a
 //! role, disable (which ends the account's sessions and stops its tokens,
 //! so the page first says so and asks), and create (shown once) or revoke
 //! API tokens. Admins only; every change is in the audit log.
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::audit::when;
 use super::confirm::ConfirmStep;
-use crate::domain::{Email, Role, Timestamp, UserId};
+use crate::domain::{Email, Name, Role, Timestamp, UserId};
 use crate::forum::accounts;
 use crate::forum::{ForumError, Refusal};
 use crate::i18n::{Lang, Texts, texts};
@@ -52,11 +52,13 @@ texts! {
         disable_after => "Brugeren kan genåbnes senere.",
             "The user can be enabled again later.";
         enable => "Genåbn", "Enable";
-        add_user => "Tilføj bruger", "Add a user";
-        initial_password => "Første adgangskode", "First password";
-        password_hint => "Mindst 12 tegn. Giv den til brugeren ad en sikker vej; brugeren kan selv skifte den.",
-            "At least 12 characters. Give it to the user by a safe route; they can change it themselves.";
-        add_button => "Tilføj", "Add";
+        add_user => "Invitér en bruger", "Invite a user";
+        invite_intro => "Brugeren får en mail med et link til selv at vælge sin adgangskode. Linket virker én gang.",
+            "The user gets a mail with a link to choose their own password. The link works once.";
+        add_button => "Send invitationen", "Send the invitation";
+        invited => "inviteret, har ikke valgt adgangskode endnu", "invited, has not chosen a password yet";
+        invite_sent => "Invitationen er sendt. Brugeren vælger selv sin adgangskode fra linket i mailen.",
+            "The invitation is sent. The user chooses their own password from the link in the mail.";
         not_yourself => "Du kan ikke spærre dig selv eller fjerne din egen administratorrolle.",
             "You cannot disable yourself or take away your own admin role.";
         taken => "Der findes allerede en bruger med den adresse.", "There is already a user with this address.";
@@ -91,6 +93,8 @@ pub struct UserRow {
     pub name: String,
     pub role: &'static str,
     pub disabled: bool,
+    /// Invited, with no password chosen yet.
+    pub invited: bool,
     pub created: String,
     pub is_me: bool,
 }
@@ -102,6 +106,7 @@ fn user_row(a: &Account, me: UserId, lang: Lang) -> UserRow {
         name: a.user.name.clone(),
         role: a.user.role.as_str(),
         disabled: a.disabled_at.is_some(),
+        invited: a.invited,
         created: when(lang, a.created_at),
         is_me: a.user.id == me,
     }
@@ -123,6 +128,8 @@ struct UsersPage {
     errors: Vec<(&'static str, String)>,
     /// Disabling an account, asked before it is done.
     confirm: Option<ConfirmStep>,
+    /// What was just done.
+    notice: Option<&'static str>,
 }
 
 impl UsersPage {
@@ -150,13 +157,28 @@ async fn users_view(state: &AppState, ctx: &Ctx, organiser: &Organiser) -> Resul
         role: "organiser".to_owned(),
         errors: Vec::new(),
         confirm: None,
+        notice: None,
     })
 }
 
-async fn users_page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser) -> Result<UsersPage> {
-    users_view(&state, &ctx, &organiser).await
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
 }
 
+async fn users_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    organiser: Organiser,
+    Query(q): Query<DoneQuery>,
+) -> Result<UsersPage> {
+    let mut page = users_view(&state, &ctx, &organiser).await?;
+    page.notice = (q.done.as_deref() == Some("invited")).then_some(page.u.invite_sent);
+    Ok(page)
+}
+
+/// Invites a new organiser by mail ([`accounts::invite`]): the account gets
+/// no password until its owner chooses one from the link.
 async fn add_user(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -166,24 +188,29 @@ async fn add_user(
     let mut errors = Vec::new();
     let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", ctx.lang.refused(e)))).ok();
     let role = Role::parse(fields.get("role")).map_err(|e| errors.push(("role", ctx.lang.refused(e)))).ok();
-    let name = fields.get("name").trim().to_owned();
-    let hashed = accounts::hash_password(fields.get("password").to_owned())
-        .await?
-        .map_err(|e| errors.push(("password", ctx.lang.refused(e))))
-        .ok();
+    let typed_name = fields.get("name").trim();
+    let name = if typed_name.is_empty() {
+        Some(String::new())
+    } else {
+        Name::parse(typed_name)
+            .map(|n| n.as_str().to_owned())
+            .map_err(|e| errors.push(("name", ctx.lang.refused(e))))
+            .ok()
+    };
     let refuse = |mut errors: Vec<(&'static str, String)>, page: UsersPage| {
         let mut page = page;
         fields.get("email").clone_into(&mut page.email);
-        name.clone_into(&mut page.name);
+        typed_name.clone_into(&mut page.name);
         fields.get("role").clone_into(&mut page.role);
         page.errors.append(&mut errors);
         (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
     };
-    let (Some(email), Some(role), Some(hash), true) = (email, role, hashed, errors.is_empty()) else {
+    let (Some(email), Some(role), Some(name), true) = (email, role, name, errors.is_empty()) else {
         return Ok(refuse(errors, users_view(&state, &ctx, &organiser).await?));
     };
-    match accounts::add(&state.store, &organiser.actor(), &email, &name, role, &hash).await {
-        Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
+    let invitee = accounts::Invitee { email, name, role };
+    match accounts::invite(&state.forum, &state.settings.security, &organiser.user, &invitee, ctx.lang).await {
+        Ok(_) => Ok(Redirect::to("/admin/users?done=invited").into_response()),
         Err(ForumError::Refused(Refusal::AddressKnown)) => {
             Ok(refuse(vec![("email", u.taken.to_owned())], users_view(&state, &ctx, &organiser).await?))
         }

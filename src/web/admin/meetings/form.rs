@@ -1,6 +1,8 @@
 //! The meeting forms as typed text, and their parsing into a meeting and a
 //! programme item with a message by each field that is wrong. Times are
-//! entered in Europe/Copenhagen.
+//! entered in Europe/Copenhagen. Tracks and speakers come as rows of fields
+//! (a row to add, a box to remove one), read into the same lines the
+//! one-field form took.
 
 use jiff::civil::{DateTime, Time};
 
@@ -12,6 +14,64 @@ use crate::domain::{
 use crate::i18n::Lang;
 use crate::store::meetings::{Meeting, NewMeeting, ProgrammeItem, Speaker, Track};
 use crate::web::extract::Fields;
+
+/// One row of a row editor as the form shows it: its number, its three
+/// fields, and whether it holds something (and so can be removed).
+pub type Row = (usize, String, String, String, bool);
+
+/// How many empty rows a row editor offers for new entries.
+const BLANK_ROWS: usize = 2;
+
+/// The rows of `lines` (`a | b | c`, one a line) with empty rows after them.
+fn rows_of(lines: &str) -> Vec<Row> {
+    let filled = lines.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| {
+        let mut parts = l.splitn(3, '|').map(|p| p.trim().to_owned());
+        (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), true)
+    });
+    filled
+        .chain(std::iter::repeat_n((String::new(), String::new(), String::new(), false), BLANK_ROWS))
+        .enumerate()
+        .map(|(i, (a, b, c, f))| (i, a, b, c, f))
+        .collect()
+}
+
+/// The lines (`a | b | c`) of the rows a form sent under `prefix`
+/// (`{prefix}-rows`, `{prefix}-{i}-{name}`, `{prefix}-{i}-drop`), leaving out
+/// empty rows and those ticked for removal; `None` when the form sent no rows.
+/// `first` fills an empty first field from the second (a key from a title).
+fn lines_of_rows(fields: &Fields, prefix: &str, names: [&str; 3], first: fn(&str) -> String) -> Option<String> {
+    let rows = fields.get(&format!("{prefix}-rows")).parse::<usize>().ok()?.min(200);
+    let lines: Vec<String> = (0..rows)
+        .filter(|i| fields.get(&format!("{prefix}-{i}-drop")).is_empty())
+        .filter_map(|i| {
+            let get = |name: &str| fields.get(&format!("{prefix}-{i}-{name}")).trim().to_owned();
+            let (a, b, c) = (get(names[0]), get(names[1]), get(names[2]));
+            if a.is_empty() && b.is_empty() && c.is_empty() {
+                return None;
+            }
+            let a = if a.is_empty() { first(&b) } else { a };
+            Some(if c.is_empty() { format!("{a} | {b}") } else { format!("{a} | {b} | {c}") })
+        })
+        .collect();
+    Some(lines.join("\n"))
+}
+
+/// A track key made from its title: lower case, Danish letters spelt out,
+/// other characters as hyphens.
+fn track_key(title: &str) -> String {
+    let mut key = String::new();
+    for c in title.trim().to_lowercase().chars() {
+        match c {
+            'æ' => key.push_str("ae"),
+            'ø' => key.push_str("oe"),
+            'å' => key.push_str("aa"),
+            c if c.is_ascii_alphanumeric() => key.push(c),
+            _ if !key.ends_with('-') => key.push('-'),
+            _ => {}
+        }
+    }
+    key.trim_matches('-').chars().take(40).collect::<String>().trim_end_matches('-').to_owned()
+}
 
 /// The value of a `datetime-local` input for `t`, in Copenhagen time.
 fn local(t: Timestamp) -> String {
@@ -71,6 +131,12 @@ pub struct Details {
 }
 
 impl DetailsForm {
+    /// The tracks as rows (key, title, seats), with empty rows for new ones.
+    #[must_use]
+    pub fn track_rows(&self) -> Vec<Row> {
+        rows_of(&self.tracks)
+    }
+
     /// The form filled in from a meeting.
     pub fn from_meeting(m: &Meeting) -> Self {
         let n = |v: Option<i32>| v.map(|n| n.to_string()).unwrap_or_default();
@@ -118,7 +184,7 @@ impl DetailsForm {
             capacity: f("capacity"),
             per_organisation_limit: f("per_organisation_limit"),
             registration_deadline: f("registration_deadline"),
-            tracks: f("tracks"),
+            tracks: lines_of_rows(fields, "track", ["key", "title", "seats"], track_key).unwrap_or_else(|| f("tracks")),
             registration_opens_at: f("registration_opens_at"),
             allocation: f("allocation"),
             applications_close_at: f("applications_close_at"),
@@ -240,8 +306,8 @@ fn parse_tracks(text: &str, lang: Lang, fail: &mut dyn FnMut(&str, &str)) -> Vec
                 fail(
                     "tracks",
                     lang.pick(
-                        "Skriv ét spor pr. linje: nøgle | titel | pladser. Nøglen er små bogstaver, tal og bindestreg, og hver nøgle kun én gang.",
-                        "One track a line: key | title | seats. The key is lowercase letters, digits and hyphens, each key once.",
+                        "Hvert spor skal have en titel og et antal pladser som tal eller intet. Nøglen er små bogstaver, tal og bindestreg, og hver nøgle kun én gang.",
+                        "Each track needs a title, and its seats a number or nothing. The key is lowercase letters, digits and hyphens, each key once.",
                     ),
                 );
                 break;
@@ -310,6 +376,12 @@ pub struct ItemForm {
 }
 
 impl ItemForm {
+    /// The speakers as rows (name, organisation, role), with empty rows for new ones.
+    #[must_use]
+    pub fn speaker_rows(&self) -> Vec<Row> {
+        rows_of(&self.speakers)
+    }
+
     /// The form filled in from an item.
     pub fn from_item(p: &ProgrammeItem) -> Self {
         Self {
@@ -344,7 +416,8 @@ impl ItemForm {
             end: f("end"),
             title: f("item_title"),
             description: f("item_description"),
-            speakers: f("speakers"),
+            speakers: lines_of_rows(fields, "speaker", ["name", "organisation", "role"], |_| String::new())
+                .unwrap_or_else(|| f("speakers")),
             track: f("track"),
         }
     }
@@ -389,8 +462,8 @@ impl ItemForm {
                     errors.push((
                         "speakers".into(),
                         lang.pick(
-                            "Skriv én oplægsholder pr. linje: navn | organisation | rolle.",
-                            "One speaker a line: name | organisation | role.",
+                            "Hver oplægsholder skal have et navn; navn, organisation og rolle står på én linje hver.",
+                            "Each speaker needs a name; name, organisation and role are single lines.",
                         )
                         .into(),
                     ));
@@ -419,5 +492,24 @@ impl ItemForm {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_track_key_is_made_from_its_title() {
+        assert_eq!(super::track_key("Kunstig intelligens"), "kunstig-intelligens");
+        assert_eq!(super::track_key("  Grøn it & indkøb på tværs "), "groen-it-indkoeb-paa-tvaers");
+        assert_eq!(super::track_key("!!!"), "");
+    }
+
+    #[test]
+    fn rows_hold_the_lines_with_empty_rows_after_them() {
+        let rows = super::rows_of("ai | Kunstig intelligens | 40\nbuy | Indkøb");
+        assert_eq!(rows.len(), 2 + super::BLANK_ROWS);
+        assert_eq!(rows[0], (0, "ai".into(), "Kunstig intelligens".into(), "40".into(), true));
+        assert_eq!(rows[1], (1, "buy".into(), "Indkøb".into(), String::new(), true));
+        assert_eq!(rows[2], (2, String::new(), String::new(), String::new(), false));
     }
 }
