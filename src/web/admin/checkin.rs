@@ -156,10 +156,7 @@ async fn page(
     let meeting = state.store.meeting(id).await?;
     let q = search.q.unwrap_or_default();
     let (attending, found) = door::attending(&state.forum, &organiser.actor(), id, &q).await?;
-    let rows = found
-        .into_iter()
-        .map(|r| Row::of(&meeting, ctx.lang, r))
-        .collect();
+    let rows = found.into_iter().map(|r| Row::of(&meeting, ctx.lang, r)).collect();
     Ok(CheckinPage {
         tracks: meeting.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect(),
         walk: Default::default(),
