@@ -237,16 +237,10 @@ async fn person(
         t: ctx.lang.texts(),
         path: ctx.path,
         meeting_id: id.to_string(),
-        title: meeting.title,
+        title: meeting.title.clone(),
         csrf: organiser.csrf,
         no_seat: (r.status != RegistrationStatus::Attending).then(|| ctx.lang.registration_status(r.status)),
-        row: Row {
-            id: r.id.to_string(),
-            name: r.name,
-            organisation: r.organisation,
-            track: r.track.unwrap_or_default(),
-            checked_in: r.checked_in_at.map(|t| ctx.lang.time(t)),
-        },
+        row: Row::of(&meeting, ctx.lang, r),
         labels: Labels::get(ctx.lang),
     })
 }
@@ -283,13 +277,7 @@ async fn waitlist_page(state: &AppState, ctx: Ctx, csrf: String, id: MeetingId) 
         .await?
         .into_iter()
         .filter(|r| r.status == RegistrationStatus::Waitlisted)
-        .map(|r| Row {
-            id: r.id.to_string(),
-            name: r.name,
-            organisation: r.organisation,
-            track: r.track.unwrap_or_default(),
-            checked_in: None,
-        })
+        .map(|r| Row::of(&meeting, ctx.lang, r))
         .collect();
     Ok(WaitlistPage {
         lang: ctx.lang,
