@@ -1,7 +1,7 @@
 //! Typed extractors of the web edge: path parameters that answer 404 when
 //! they do not parse (a typed id such as `Path<MeetingId>`), the fields of an
-//! organiser's form whose CSRF token has already been checked, and a file an
-//! organiser uploads.
+//! organiser's form whose CSRF token has already been checked, the meeting an
+//! organiser page is about, and a file an organiser uploads.
 //!
 //! Who may send a form is not decided here: the role guard in front of every
 //! `/admin` route ([`crate::web::auth::guard_pages`]) has done that before a
@@ -15,6 +15,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::domain::MeetingId;
+use crate::store::meetings::Meeting;
 use crate::web::auth::Organiser;
 use crate::web::{AppState, Error};
 
@@ -110,6 +112,59 @@ impl FromRequest<AppState> for OrganiserForm {
         let fields = Fields::from_request(Request::from_parts(parts, body), state).await?;
         organiser.check_csrf(fields.get("csrf"))?;
         Ok(Self { organiser, fields })
+    }
+}
+
+/// The `{id}` of a path below `/admin/meetings/{id}`; other parameters of
+/// the path are left to the handler.
+#[derive(serde::Deserialize)]
+struct MeetingParam {
+    id: MeetingId,
+}
+
+impl MeetingParam {
+    async fn meeting(parts: &mut Parts, state: &AppState) -> Result<MeetingId, Error> {
+        Path::<Self>::from_request_parts(parts, state).await.map(|Path(p)| p.id)
+    }
+}
+
+/// An organiser page about the meeting in its path: who asks, and the
+/// meeting as stored now (404 when there is none).
+#[derive(Debug, Clone)]
+pub struct OrganiserMeeting {
+    pub organiser: Organiser,
+    pub meeting: Meeting,
+}
+
+impl FromRequestParts<AppState> for OrganiserMeeting {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let id = MeetingParam::meeting(parts, state).await?;
+        let organiser = Organiser::from_request_parts(parts, state).await?;
+        Ok(Self { organiser, meeting: state.store.meeting(id).await? })
+    }
+}
+
+/// An [`OrganiserForm`] about the meeting in its path: the meeting as stored
+/// now (404 when there is none), read once the form's CSRF token has matched.
+/// Takes the body, so it comes last among a handler's arguments.
+#[derive(Debug, Clone)]
+pub struct MeetingForm {
+    pub meeting: Meeting,
+    pub organiser: Organiser,
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for MeetingForm {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let id = MeetingParam::meeting(&mut parts, state).await?;
+        let OrganiserForm { organiser, fields } =
+            OrganiserForm::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self { meeting: state.store.meeting(id).await?, organiser, fields })
     }
 }
 
