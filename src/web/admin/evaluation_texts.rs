@@ -13,7 +13,7 @@ use crate::domain::MeetingId;
 use crate::forum::evaluations as use_case;
 use crate::i18n::{Lang, Texts, texts};
 use crate::web::auth::Organiser;
-use crate::web::extract::{OrganiserForm, Path};
+use crate::web::extract::{MeetingForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 texts! {
@@ -108,20 +108,16 @@ async fn page(State(state): State<AppState>, ctx: Ctx, o: Organiser, Path(id): P
 
 async fn hold(
     State(state): State<AppState>,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser: o, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser: o, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
     use_case::hold_texts(&state.forum, &o.actor(), &meeting, fields.get("hold") == "yes").await?;
     Ok(Redirect::to(&format!("/admin/meetings/{}/evaluation/texts", meeting.id)).into_response())
 }
 
 async fn release(
     State(state): State<AppState>,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser: o, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser: o, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
     let response: uuid::Uuid = fields.get("response").parse().map_err(|_| Error::NotFound)?;
     use_case::release_text(&state.forum, &o.actor(), &meeting, response, fields.get("key")).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{}/evaluation/texts#held", meeting.id)).into_response())

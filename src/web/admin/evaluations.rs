@@ -19,7 +19,7 @@ use crate::i18n::{Lang, Texts, texts};
 use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, results_by, trend};
 use crate::store::meetings::Meeting;
 use crate::web::auth::Organiser;
-use crate::web::extract::{Fields, OrganiserForm, Path};
+use crate::web::extract::{Fields, MeetingForm, OrganiserMeeting, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the evaluation pages.
@@ -194,6 +194,24 @@ fn key_from(text: &str) -> String {
     key.chars().take(40).collect::<String>().trim_end_matches('_').to_owned()
 }
 
+impl EditQuestion {
+    /// The empty form that adds a question after the `n` there are.
+    fn new_one(n: usize) -> Self {
+        Self {
+            index: n,
+            prefix: "new".to_owned(),
+            key: String::new(),
+            kind: "rating",
+            da: String::new(),
+            en: String::new(),
+            options: Vec::new(),
+            blank: 2,
+            first: false,
+            last: true,
+        }
+    }
+}
+
 fn edit_view(i: usize, n: usize, q: &Question) -> EditQuestion {
     EditQuestion {
         index: i,
@@ -293,18 +311,7 @@ async fn editor_page(state: &AppState, ctx: &Ctx, o: &Organiser, meeting: &Meeti
         anonymous: e.anonymous,
         demo: e.demo,
         questions: e.questionnaire.questions.iter().enumerate().map(|(i, q)| edit_view(i, n, q)).collect(),
-        new_question: EditQuestion {
-            index: n,
-            prefix: "new".to_owned(),
-            key: String::new(),
-            kind: "rating",
-            da: String::new(),
-            en: String::new(),
-            options: Vec::new(),
-            blank: 2,
-            first: false,
-            last: true,
-        },
+        new_question: EditQuestion::new_one(n),
         kinds: QuestionKind::ALL.iter().zip(l.kinds).map(|(k, label)| (k.as_str(), label)).collect(),
         notice: None,
         errors: Vec::new(),
@@ -314,10 +321,8 @@ async fn editor_page(state: &AppState, ctx: &Ctx, o: &Organiser, meeting: &Meeti
 async fn editor(
     State(state): State<AppState>,
     ctx: Ctx,
-    o: Organiser,
-    Path(id): Path<MeetingId>,
+    OrganiserMeeting { organiser: o, meeting }: OrganiserMeeting,
 ) -> Result<EditorPage> {
-    let meeting = state.store.meeting(id).await?;
     editor_page(&state, &ctx, &o, &meeting).await
 }
 
@@ -493,10 +498,8 @@ async fn apply(
 async fn add_question(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser: o, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser: o, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
     if fields.get("action") == "more" {
         return more_rows(&state, &ctx, &o, &meeting, &fields, "new").await;
     }
@@ -519,10 +522,9 @@ async fn add_question(
 async fn change_question(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, index)): Path<(MeetingId, usize)>,
-    OrganiserForm { organiser: o, fields }: OrganiserForm,
+    Path((_, index)): Path<(MeetingId, usize)>,
+    MeetingForm { meeting, organiser: o, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
     let prefix = format!("q{index}");
     let action = fields.get("action").to_owned();
     if action == "more" {
@@ -559,10 +561,8 @@ async fn change_question(
 async fn settings(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser: o, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser: o, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
     let anonymous = fields.get("anonymous") == "yes";
     apply(
         &state,
@@ -591,10 +591,8 @@ fn end_of_day(date: &str) -> Option<Timestamp> {
 async fn send(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser: o, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser: o, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
     let closes_on = fields.get("closes_on");
     let closes_at = if closes_on.trim().is_empty() { Ok(None) } else { end_of_day(closes_on).map(Some).ok_or(()) };
     let outcome = match closes_at {
@@ -626,10 +624,8 @@ async fn send(
 async fn remind(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser: o, .. }: OrganiserForm,
+    MeetingForm { meeting, organiser: o, .. }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
     let outcome = use_case::remind(&state.forum, &o.actor(), Some(o.user.id), &meeting).await;
     finish(&state, &ctx, &o, &meeting, outcome.map(|_| Labels::get(ctx.lang).reminded)).await
 }
@@ -637,10 +633,8 @@ async fn remind(
 async fn close(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser: o, .. }: OrganiserForm,
+    MeetingForm { meeting, organiser: o, .. }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
     let outcome = use_case::close(&state.forum, &o.actor(), &meeting).await;
     finish(&state, &ctx, &o, &meeting, outcome.map(|()| Labels::get(ctx.lang).closed_now)).await
 }
@@ -701,42 +695,35 @@ pub struct QuestionView {
     pub is_text: bool,
 }
 
-fn question_views(r: &Results, lang: Lang) -> Vec<QuestionView> {
+/// How many chose each answer of question `q` (titled `text`), as a bar
+/// chart with its table of counts and shares.
+fn answers_chart(q: &crate::store::evaluations::QuestionResult, text: &str, lang: Lang) -> ChartView {
     let l = Labels::get(lang);
+    let en = lang == Lang::En;
+    #[allow(clippy::cast_precision_loss)] // counts are small
+    let share = |n: i64| if q.answered > 0 { n as f64 / q.answered as f64 } else { 0.0 };
+    let label = |o: &crate::store::evaluations::OptionCount| {
+        if en && !o.label_en.is_empty() { o.label_en.clone() } else { o.label_da.clone() }
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let bars: Vec<Bar> =
+        q.options.iter().map(|o| Bar { label: label(o), value: o.count as f64, shown: o.count.to_string() }).collect();
+    ChartView {
+        svg: bar_chart(&format!("chart-{}", q.key), &format!("{text} ({} {})", l.answered, q.answered), &bars, 1.0),
+        caption: text.to_owned(),
+        head: vec![l.option.to_owned(), l.count.to_owned(), l.share.to_owned()],
+        rows: q.options.iter().map(|o| vec![label(o), o.count.to_string(), percent(lang, share(o.count))]).collect(),
+    }
+}
+
+fn question_views(r: &Results, lang: Lang) -> Vec<QuestionView> {
     let en = lang == Lang::En;
     r.questions
         .iter()
         .map(|q| {
             let text = if en && !q.text_en.is_empty() { q.text_en.clone() } else { q.text_da.clone() };
             let is_text = q.kind == QuestionKind::Text;
-            #[allow(clippy::cast_precision_loss)] // counts are small
-            let share = |n: i64| if q.answered > 0 { n as f64 / q.answered as f64 } else { 0.0 };
-            let chart = (!is_text).then(|| {
-                let label = |o: &crate::store::evaluations::OptionCount| {
-                    if en && !o.label_en.is_empty() { o.label_en.clone() } else { o.label_da.clone() }
-                };
-                #[allow(clippy::cast_precision_loss)]
-                let bars: Vec<Bar> = q
-                    .options
-                    .iter()
-                    .map(|o| Bar { label: label(o), value: o.count as f64, shown: o.count.to_string() })
-                    .collect();
-                ChartView {
-                    svg: bar_chart(
-                        &format!("chart-{}", q.key),
-                        &format!("{text} ({} {})", l.answered, q.answered),
-                        &bars,
-                        1.0,
-                    ),
-                    caption: text.clone(),
-                    head: vec![l.option.to_owned(), l.count.to_owned(), l.share.to_owned()],
-                    rows: q
-                        .options
-                        .iter()
-                        .map(|o| vec![label(o), o.count.to_string(), percent(lang, share(o.count))])
-                        .collect(),
-                }
-            });
+            let chart = (!is_text).then(|| answers_chart(q, &text, lang));
             QuestionView {
                 key: q.key.clone(),
                 text,
@@ -814,10 +801,8 @@ fn by_track_table(r: &Results, lang: Lang) -> (Vec<String>, Vec<Vec<String>>) {
 async fn results_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    o: Organiser,
-    Path(id): Path<MeetingId>,
+    OrganiserMeeting { organiser: o, meeting }: OrganiserMeeting,
 ) -> Result<ResultsPage> {
-    let meeting = state.store.meeting(id).await?;
     let r = results_by(&state.store, meeting.id, state.breakdown_minimum()).await?;
     // Who volunteered is for organisers; viewers see the answers only.
     let volunteers =
@@ -861,82 +846,75 @@ fn meeting_label(lang: Lang, p: &crate::store::evaluations::TrendPoint) -> Strin
 }
 
 pub(crate) fn series_view(s: &TrendSeries, lang: Lang) -> SeriesView {
-    let l = Labels::get(lang);
     let en = lang == Lang::En;
     let text = if en && !s.text_en.is_empty() { s.text_en.clone() } else { s.text_da.clone() };
-    let chart = if s.kind == QuestionKind::Rating {
-        let bars: Vec<Bar> = s
-            .points
-            .iter()
-            .map(|p| Bar {
-                label: meeting_label(lang, p),
-                value: p.average.unwrap_or(0.0),
-                shown: p.average.map_or_else(|| "–".to_owned(), |a| num(lang, a, 2)),
-            })
-            .collect();
-        ChartView {
-            svg: bar_chart(&format!("trend-{}", s.key), &format!("{text}: {}", l.average), &bars, 5.0),
-            caption: text.clone(),
-            head: vec![l.meeting.to_owned(), l.average.to_owned(), l.answered.to_owned()],
-            rows: s
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        meeting_label(lang, p),
-                        p.average.map_or_else(|| "–".to_owned(), |a| num(lang, a, 2)),
-                        p.answered.to_string(),
-                    ]
-                })
-                .collect(),
-        }
-    } else {
-        // Each option's share of those who answered, meeting by meeting,
-        // under the option's name; the table gives the same numbers.
-        let option_label = |o: &(String, String, String)| if en && !o.2.is_empty() { o.2.clone() } else { o.1.clone() };
-        let share_of = |p: &crate::store::evaluations::TrendPoint, key: &str| {
-            p.shares.iter().find(|(k, _)| k == key).map_or(0.0, |(_, v)| *v)
-        };
-        let groups: Vec<Group> = s
-            .options
-            .iter()
-            .map(|o| Group {
-                label: option_label(o),
-                bars: s
-                    .points
-                    .iter()
-                    .map(|p| {
-                        let v = share_of(p, &o.0);
-                        Bar { label: meeting_label(lang, p), value: v * 100.0, shown: percent(lang, v) }
-                    })
-                    .collect(),
-            })
-            .collect();
-        let mut head = vec![l.meeting.to_owned()];
-        head.extend(s.options.iter().map(option_label));
-        head.push(l.answered.to_owned());
-        ChartView {
-            svg: grouped_bar_chart(
-                &format!("trend-{}", s.key),
-                &format!("{text}: {}", l.share_per_option),
-                &groups,
-                100.0,
-            ),
-            caption: text.clone(),
-            head,
-            rows: s
-                .points
-                .iter()
-                .map(|p| {
-                    let mut row = vec![meeting_label(lang, p)];
-                    row.extend(s.options.iter().map(|o| percent(lang, share_of(p, &o.0))));
-                    row.push(p.answered.to_string());
-                    row
-                })
-                .collect(),
-        }
-    };
+    let chart =
+        if s.kind == QuestionKind::Rating { average_trend(s, &text, lang) } else { share_trend(s, &text, lang) };
     SeriesView { key: s.key.clone(), text, chart }
+}
+
+/// A rating question's average, meeting by meeting, with its table.
+fn average_trend(s: &TrendSeries, text: &str, lang: Lang) -> ChartView {
+    let l = Labels::get(lang);
+    let average =
+        |p: &crate::store::evaluations::TrendPoint| p.average.map_or_else(|| "–".to_owned(), |a| num(lang, a, 2));
+    let bars: Vec<Bar> = s
+        .points
+        .iter()
+        .map(|p| Bar { label: meeting_label(lang, p), value: p.average.unwrap_or(0.0), shown: average(p) })
+        .collect();
+    ChartView {
+        svg: bar_chart(&format!("trend-{}", s.key), &format!("{text}: {}", l.average), &bars, 5.0),
+        caption: text.to_owned(),
+        head: vec![l.meeting.to_owned(), l.average.to_owned(), l.answered.to_owned()],
+        rows: s.points.iter().map(|p| vec![meeting_label(lang, p), average(p), p.answered.to_string()]).collect(),
+    }
+}
+
+/// Each option's share of those who answered, meeting by meeting, under the
+/// option's name; the table gives the same numbers.
+fn share_trend(s: &TrendSeries, text: &str, lang: Lang) -> ChartView {
+    let l = Labels::get(lang);
+    let en = lang == Lang::En;
+    let option_label = |o: &(String, String, String)| if en && !o.2.is_empty() { o.2.clone() } else { o.1.clone() };
+    let share_of = |p: &crate::store::evaluations::TrendPoint, key: &str| {
+        p.shares.iter().find(|(k, _)| k == key).map_or(0.0, |(_, v)| *v)
+    };
+    let groups: Vec<Group> = s
+        .options
+        .iter()
+        .map(|o| Group {
+            label: option_label(o),
+            bars: s
+                .points
+                .iter()
+                .map(|p| {
+                    let v = share_of(p, &o.0);
+                    Bar { label: meeting_label(lang, p), value: v * 100.0, shown: percent(lang, v) }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut head = vec![l.meeting.to_owned()];
+    head.extend(s.options.iter().map(option_label));
+    head.push(l.answered.to_owned());
+    let rows = s
+        .points
+        .iter()
+        .map(|p| {
+            let mut row = vec![meeting_label(lang, p)];
+            row.extend(s.options.iter().map(|o| percent(lang, share_of(p, &o.0))));
+            row.push(p.answered.to_string());
+            row
+        })
+        .collect();
+    let title = format!("{text}: {}", l.share_per_option);
+    ChartView {
+        svg: grouped_bar_chart(&format!("trend-{}", s.key), &title, &groups, 100.0),
+        caption: text.to_owned(),
+        head,
+        rows,
+    }
 }
 
 #[derive(Template, WebTemplate)]
