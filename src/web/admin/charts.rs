@@ -43,36 +43,51 @@ pub fn bar_chart(id: &str, title: &str, bars: &[Bar], max: f64) -> String {
     let max = bars.iter().map(|b| b.value).fold(max, f64::max);
     #[allow(clippy::cast_precision_loss)] // a handful of bars
     let height = ROW * bars.len() as f64 + 10.0;
-    let span = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
-    let id = escape(id);
     let mut out = String::new();
+    open(&mut out, id, title, height);
+    axis(&mut out, height);
+    for (i, b) in bars.iter().enumerate() {
+        #[allow(clippy::cast_precision_loss)]
+        let y = ROW * i as f64 + 5.0;
+        bar_row(&mut out, b, y, max, PALETTE[0]);
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// Opens a chart `height` high, titled `title`, under the id `id`.
+fn open(out: &mut String, id: &str, title: &str, height: f64) {
+    let id = escape(id);
     let _ = write!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-labelledby="{id}-title" viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet" focusable="false"><title id="{id}-title">{}</title>"#,
         escape(title)
     );
+}
+
+/// The line the bars start from.
+fn axis(out: &mut String, height: f64) {
     let _ = write!(
         out,
         r##"<line x1="{LABEL_WIDTH}" y1="0" x2="{LABEL_WIDTH}" y2="{height}" stroke="#4a4a4a" stroke-width="1"/>"##
     );
-    for (i, b) in bars.iter().enumerate() {
-        #[allow(clippy::cast_precision_loss)]
-        let y = ROW * i as f64 + 5.0;
-        let w =
-            if max > 0.0 { (b.value.max(0.0) / max * span).max(if b.value > 0.0 { 2.0 } else { 0.0 }) } else { 0.0 };
-        let text_y = y + BAR * 0.75;
-        let _ = write!(
-            out,
-            r##"<text x="{}" y="{text_y}" text-anchor="end" font-size="14" fill="#1a1a1a">{}</text><rect x="{}" y="{y}" width="{w:.1}" height="{BAR}" fill="#0b5394"/><text x="{:.1}" y="{text_y}" font-size="14" fill="#1a1a1a">{}</text>"##,
-            LABEL_WIDTH - 8.0,
-            escape(&shorten(&b.label)),
-            LABEL_WIDTH + 1.0,
-            LABEL_WIDTH + w + 6.0,
-            escape(&b.shown)
-        );
-    }
-    out.push_str("</svg>");
-    out
+}
+
+/// Bar `b` in the row at `y`, in `colour`, its length its value's share of
+/// `max` (a value above nothing is seen however small).
+fn bar_row(out: &mut String, b: &Bar, y: f64, max: f64, colour: &str) {
+    let span = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
+    let w = if max > 0.0 { (b.value.max(0.0) / max * span).max(if b.value > 0.0 { 2.0 } else { 0.0 }) } else { 0.0 };
+    let text_y = y + BAR * 0.75;
+    let _ = write!(
+        out,
+        r##"<text x="{}" y="{text_y}" text-anchor="end" font-size="14" fill="#1a1a1a">{}</text><rect x="{}" y="{y}" width="{w:.1}" height="{BAR}" fill="{colour}"/><text x="{:.1}" y="{text_y}" font-size="14" fill="#1a1a1a">{}</text>"##,
+        LABEL_WIDTH - 8.0,
+        escape(&shorten(&b.label)),
+        LABEL_WIDTH + 1.0,
+        LABEL_WIDTH + w + 6.0,
+        escape(&b.shown)
+    );
 }
 
 /// One labelled group of bars in a [`grouped_bar_chart`].
@@ -96,14 +111,8 @@ pub fn grouped_bar_chart(id: &str, title: &str, groups: &[Group], max: f64) -> S
     let rows = groups.iter().map(|g| g.bars.len() + 1).sum::<usize>();
     #[allow(clippy::cast_precision_loss)] // a few dozen rows
     let height = ROW * rows as f64 + 10.0;
-    let span = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
-    let id = escape(id);
     let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-labelledby="{id}-title" viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet" focusable="false"><title id="{id}-title">{}</title>"#,
-        escape(title)
-    );
+    open(&mut out, id, title, height);
     let mut row = 0usize;
     for (n, g) in groups.iter().enumerate() {
         let colour = PALETTE[n % PALETTE.len()];
@@ -120,28 +129,11 @@ pub fn grouped_bar_chart(id: &str, title: &str, groups: &[Group], max: f64) -> S
         for b in &g.bars {
             #[allow(clippy::cast_precision_loss)]
             let y = ROW * row as f64 + 5.0;
-            let w = if max > 0.0 {
-                (b.value.max(0.0) / max * span).max(if b.value > 0.0 { 2.0 } else { 0.0 })
-            } else {
-                0.0
-            };
-            let text_y = y + BAR * 0.75;
-            let _ = write!(
-                out,
-                r##"<text x="{}" y="{text_y}" text-anchor="end" font-size="14" fill="#1a1a1a">{}</text><rect x="{}" y="{y}" width="{w:.1}" height="{BAR}" fill="{colour}"/><text x="{:.1}" y="{text_y}" font-size="14" fill="#1a1a1a">{}</text>"##,
-                LABEL_WIDTH - 8.0,
-                escape(&shorten(&b.label)),
-                LABEL_WIDTH + 1.0,
-                LABEL_WIDTH + w + 6.0,
-                escape(&b.shown)
-            );
+            bar_row(&mut out, b, y, max, colour);
             row += 1;
         }
     }
-    let _ = write!(
-        out,
-        r##"<line x1="{LABEL_WIDTH}" y1="0" x2="{LABEL_WIDTH}" y2="{height}" stroke="#4a4a4a" stroke-width="1"/>"##
-    );
+    axis(&mut out, height);
     out.push_str("</svg>");
     out
 }
