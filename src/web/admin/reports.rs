@@ -13,14 +13,15 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::domain::Timestamp;
 use crate::domain::report::{Mailing, ReportState, SectionError, Sections};
-use crate::domain::{MeetingId, Timestamp};
 use crate::forum::reports as use_case;
 use crate::forum::{ForumError, Refusal};
 use crate::i18n::{Lang, Texts, texts};
+use crate::store::materials::Material;
 use crate::store::meetings::Meeting;
 use crate::web::auth::Organiser;
-use crate::web::extract::{Fields, OrganiserForm, Path};
+use crate::web::extract::{Fields, MeetingForm, OrganiserMeeting};
 use crate::web::views::markdown;
 use crate::web::{AppState, Ctx, Error, Result};
 
@@ -164,6 +165,28 @@ fn edit(index: usize, title: &str, body: &str, chosen: &[Uuid]) -> EditSection {
     }
 }
 
+impl ReportPage {
+    /// With the meeting's files: listed with when they are public, offered
+    /// to the sections, and whether one waits to be released.
+    fn with_files(mut self, files: Vec<Material>) -> Self {
+        let (lang, l, now) = (self.lang, self.l, Timestamp::now());
+        self.choices = files.iter().map(|f| (f.id.to_string(), f.filename.clone())).collect();
+        self.can_release = files.iter().any(|f| !f.is_public(self.taken_place, now));
+        self.materials = files
+            .into_iter()
+            .map(|f| {
+                let when = match f.release_at {
+                    _ if f.is_public(self.taken_place, now) => l.public_now.to_owned(),
+                    Some(at) => format!("{} {} {}", l.public_at, lang.date(at), lang.time(at)),
+                    None => l.after_meeting.to_owned(),
+                };
+                (f.filename, when)
+            })
+            .collect();
+        self
+    }
+}
+
 async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Result<ReportPage> {
     let lang = ctx.lang;
     let l = Labels::get(lang);
@@ -182,22 +205,7 @@ async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Re
     };
     let taken_place = use_case::has_taken_place(m, Timestamp::now());
     let number = m.number.map_or_else(|| m.id.to_string(), |n| n.to_string());
-    let now = Timestamp::now();
-    let files = state.store.materials(m.id).await?;
-    let choices = files.iter().map(|f| (f.id.to_string(), f.filename.clone())).collect();
-    let can_release = files.iter().any(|f| !f.is_public(taken_place, now));
-    let materials = files
-        .into_iter()
-        .map(|f| {
-            let when = match f.release_at {
-                _ if f.is_public(taken_place, now) => l.public_now.to_owned(),
-                Some(at) => format!("{} {} {}", l.public_at, lang.date(at), lang.time(at)),
-                None => l.after_meeting.to_owned(),
-            };
-            (f.filename, when)
-        })
-        .collect();
-    Ok(ReportPage {
+    let page = ReportPage {
         lang,
         t: lang.texts(),
         l,
@@ -220,14 +228,15 @@ async fn page_for(state: &AppState, ctx: &Ctx, o: &Organiser, m: &Meeting) -> Re
         can_approve: report.as_ref().is_some_and(|r| r.state == ReportState::Draft && !r.sections.is_empty()),
         can_publish: report.as_ref().is_some_and(|r| r.state == ReportState::Approved),
         taken_place,
-        materials,
-        choices,
+        materials: Vec::new(),
+        choices: Vec::new(),
         new_chosen: Vec::new(),
-        can_release,
+        can_release: false,
         release_at: String::new(),
         notice: None,
         errors: Vec::new(),
-    })
+    };
+    Ok(page.with_files(state.store.materials(m.id).await?))
 }
 
 #[derive(Deserialize)]
@@ -241,11 +250,9 @@ struct PageQuery {
 async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<MeetingId>,
+    OrganiserMeeting { organiser, meeting }: OrganiserMeeting,
     Query(q): Query<PageQuery>,
 ) -> Result<ReportPage> {
-    let meeting = state.store.meeting(id).await?;
     let mut page = page_for(&state, &ctx, &organiser, &meeting).await?;
     let l = page.l;
     if q.from.as_deref() == Some("programme") && page.sections.is_empty() {
@@ -291,10 +298,9 @@ fn slots(fields: &Fields) -> Vec<Slot> {
 async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
+    let id = meeting.id;
     let typed = slots(&fields);
     match Sections::parse(typed.iter().map(|(_, t, b, m)| (t.clone(), b.clone(), m.clone()))) {
         Ok(sections) => match use_case::write(&state.forum, &organiser.actor(), &meeting, &sections).await {
@@ -309,29 +315,35 @@ async fn save(
         },
         Err(e) => {
             let mut page = page_for(&state, &ctx, &organiser, &meeting).await?;
-            let l = page.l;
-            let count: usize = fields.get("count").parse().unwrap_or(0).min(Sections::MAX + 1);
-            page.sections = typed
-                .iter()
-                .filter(|(i, ..)| *i < count)
-                .enumerate()
-                .map(|(n, (_, t, b, m))| edit(n, t, b, m))
-                .collect();
-            page.new_index = page.sections.len();
-            if let Some((_, t, b, m)) = typed.iter().find(|(i, ..)| *i == count) {
-                page.new_title.clone_from(t);
-                page.new_body.clone_from(b);
-                page.new_chosen = m.iter().map(Uuid::to_string).collect();
-            }
-            let message = match e {
-                SectionError::NoTitle(_) => l.no_title.to_owned(),
-                SectionError::Title(_, pe) | SectionError::Body(_, pe) => ctx.lang.refused(pe),
-                SectionError::TooMany { .. } => l.too_many.to_owned(),
-            };
-            let field = e.field().map_or_else(|| "sections".to_owned(), |(i, f)| format!("{f}-{i}"));
-            page.errors = vec![(field, message)];
+            page.typed_again(&typed, fields.get("count").parse().unwrap_or(0).min(Sections::MAX + 1));
+            page.errors = vec![page.section_error(e)];
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
+    }
+}
+
+impl ReportPage {
+    /// The editor as typed: the first `count` slots as sections, the one
+    /// after them as the new slot.
+    fn typed_again(&mut self, typed: &[Slot], count: usize) {
+        self.sections =
+            typed.iter().filter(|(i, ..)| *i < count).enumerate().map(|(n, (_, t, b, m))| edit(n, t, b, m)).collect();
+        self.new_index = self.sections.len();
+        if let Some((_, t, b, m)) = typed.iter().find(|(i, ..)| *i == count) {
+            self.new_title.clone_from(t);
+            self.new_body.clone_from(b);
+            self.new_chosen = m.iter().map(Uuid::to_string).collect();
+        }
+    }
+
+    /// What a refused section says, by the field it concerns.
+    fn section_error(&self, e: SectionError) -> (String, String) {
+        let message = match e {
+            SectionError::NoTitle(_) => self.l.no_title.to_owned(),
+            SectionError::Title(_, pe) | SectionError::Body(_, pe) => self.lang.refused(pe),
+            SectionError::TooMany { .. } => self.l.too_many.to_owned(),
+        };
+        (e.field().map_or_else(|| "sections".to_owned(), |(i, f)| format!("{f}-{i}")), message)
     }
 }
 
@@ -359,10 +371,9 @@ async fn refused(
 async fn approve(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, .. }: OrganiserForm,
+    MeetingForm { meeting, organiser, .. }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
+    let id = meeting.id;
     match use_case::approve(&state.forum, &organiser.actor(), &meeting).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/meetings/{id}/report?done=approved#publish")).into_response()),
         Err(e) => refused(&state, &ctx, &organiser, &meeting, e).await,
@@ -372,10 +383,9 @@ async fn approve(
 async fn publish(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
+    let id = meeting.id;
     // The form always sends one of its choices; anything else is refused, never guessed.
     let mail = Mailing::parse(fields.get("mail")).map_err(|e| Error::BadRequest(e.to_string()))?;
     match use_case::publish(&state.forum, &organiser.actor(), Some(organiser.user.id), &meeting, mail).await {
@@ -397,10 +407,9 @@ fn local_time(s: &str) -> Option<Timestamp> {
 async fn release(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let meeting = state.store.meeting(id).await?;
+    let id = meeting.id;
     let typed = fields.get("release_at");
     let at = if typed.trim().is_empty() { Some(Timestamp::now()) } else { local_time(typed) };
     let Some(at) = at else {
