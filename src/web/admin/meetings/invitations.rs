@@ -15,7 +15,7 @@ use axum::routing::get;
 
 use super::form::parse_local;
 use super::{Errors, error_of};
-use crate::domain::{Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonStatus, Timestamp};
+use crate::domain::{Email, MeetingId, MeetingStatus, Name, OrganisationId, PersonId, PersonStatus, Timestamp};
 use crate::forum;
 use crate::i18n::{Lang, Texts};
 use crate::mail::compose::campaign::{Letter, count_invitees, invitation, invitation_bodies, invitees};
@@ -24,7 +24,7 @@ use crate::store::campaigns::{Audience, Guest, Recipient, Target};
 use crate::store::meetings::{Meeting, MeetingFilter};
 use crate::store::subscribers::person_by_email;
 use crate::web::auth::Organiser;
-use crate::web::extract::{Fields, OrganiserForm, Path};
+use crate::web::extract::{Fields, MeetingForm, OrganiserMeeting};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the invitation page.
@@ -162,13 +162,14 @@ impl InvitationPage {
     }
 }
 
-async fn build_page(
+/// The interests, the organisations and the earlier meetings the audience
+/// may be chosen from, ticked as `form` has them.
+async fn choices(
     state: &AppState,
-    ctx: &Ctx,
-    organiser: &Organiser,
+    form: &InviteForm,
     m: &Meeting,
-    form: InviteForm,
-) -> Result<InvitationPage> {
+    lang: Lang,
+) -> Result<(Vec<Choice>, Vec<Choice>, Vec<Choice>)> {
     let tick = |list: &[String], v: &str| list.iter().any(|x| x == v);
     let interests = state
         .store
@@ -177,7 +178,7 @@ async fn build_page(
         .into_iter()
         .map(|i| {
             let checked = tick(&form.interests, &i.key);
-            (i.key, if ctx.lang == Lang::En { i.title_en } else { i.title_da }, checked)
+            (i.key, if lang == Lang::En { i.title_en } else { i.title_da }, checked)
         })
         .collect();
     let organisations = state
@@ -200,9 +201,20 @@ async fn build_page(
         .map(|x| {
             let id = x.id.to_string();
             let checked = tick(&form.attendees_of, &id);
-            (id, format!("{} ({})", x.title, ctx.lang.date(x.starts_at)), checked)
+            (id, format!("{} ({})", x.title, lang.date(x.starts_at)), checked)
         })
         .collect();
+    Ok((interests, organisations, meetings))
+}
+
+async fn build_page(
+    state: &AppState,
+    ctx: &Ctx,
+    organiser: &Organiser,
+    m: &Meeting,
+    form: InviteForm,
+) -> Result<InvitationPage> {
+    let (interests, organisations, meetings) = choices(state, &form, m, ctx.lang).await?;
     Ok(InvitationPage {
         lang: ctx.lang,
         t: ctx.lang.texts(),
@@ -235,10 +247,8 @@ async fn build_page(
 async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<MeetingId>,
+    OrganiserMeeting { organiser, meeting: m }: OrganiserMeeting,
 ) -> Result<InvitationPage> {
-    let m = state.store.meeting(id).await?;
     let form = InviteForm { message: state.store.invitation_message(m.id).await?, ..InviteForm::default() };
     build_page(&state, &ctx, &organiser, &m, form).await
 }
@@ -288,28 +298,9 @@ async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Er
             Some(Audience::AttendeesOf(ids))
         }
         "people" => {
-            let mut ids = Vec::new();
-            let mut unknown = Vec::new();
-            let mut tx = state.store.begin().await?;
-            for line in form.people.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                let found = match Email::parse(line) {
-                    Ok(e) => person_by_email(&mut tx, &e).await?.filter(|p| p.status == PersonStatus::Confirmed),
-                    Err(_) => None,
-                };
-                match found {
-                    Some(p) => ids.push(p.id),
-                    None => unknown.push(line.to_owned()),
-                }
-            }
-            drop(tx);
-            if !unknown.is_empty() {
-                let msg = match lang {
-                    Lang::Da => format!("Ikke på listen: {}", unknown.join(", ")),
-                    Lang::En => format!("Not on the list: {}", unknown.join(", ")),
-                };
+            let (ids, refused) = named_people(state, &form.people, lang).await?;
+            if let Some(msg) = refused {
                 fail("people", msg);
-            } else if ids.is_empty() {
-                fail("people", lang.pick("Skriv mindst én adresse.", "Enter at least one address.").into());
             }
             Some(Audience::People(ids))
         }
@@ -318,8 +309,54 @@ async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Er
             None
         }
     };
+    let (guests, refused) = guests(&form.guests, lang);
+    if let Some(msg) = refused {
+        fail("guests", msg);
+    }
+    if audience.is_none() && guests.is_empty() && form.audience == "none" {
+        fail(
+            "guests",
+            lang.pick("Vælg et publikum, gæster eller begge.", "Choose an audience, guests or both.").into(),
+        );
+    }
+    Ok(Target { audience, guests })
+}
+
+/// The people on the list named by address, one a line, and what is wrong
+/// with the lines: addresses not on the list, or none at all.
+async fn named_people(state: &AppState, lines: &str, lang: Lang) -> Result<(Vec<PersonId>, Option<String>)> {
+    let mut ids = Vec::new();
+    let mut unknown = Vec::new();
+    let mut tx = state.store.begin().await?;
+    for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let found = match Email::parse(line) {
+            Ok(e) => person_by_email(&mut tx, &e).await?.filter(|p| p.status == PersonStatus::Confirmed),
+            Err(_) => None,
+        };
+        match found {
+            Some(p) => ids.push(p.id),
+            None => unknown.push(line.to_owned()),
+        }
+    }
+    drop(tx);
+    let refused = if !unknown.is_empty() {
+        Some(match lang {
+            Lang::Da => format!("Ikke på listen: {}", unknown.join(", ")),
+            Lang::En => format!("Not on the list: {}", unknown.join(", ")),
+        })
+    } else if ids.is_empty() {
+        Some(lang.pick("Skriv mindst én adresse.", "Enter at least one address.").into())
+    } else {
+        None
+    };
+    Ok((ids, refused))
+}
+
+/// The guests, one a line as `name; address; organisation`, up to the first
+/// line that does not read, and what is wrong with that line.
+fn guests(lines: &str, lang: Lang) -> (Vec<Guest>, Option<String>) {
     let mut guests = Vec::new();
-    for (i, line) in form.guests.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+    for (i, line) in lines.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
         let parts: Vec<&str> = line.split(';').map(str::trim).collect();
         let name = parts.first().and_then(|n| Name::parse(n).ok());
         let email = parts.get(1).and_then(|e| Email::parse(e).ok());
@@ -336,18 +373,11 @@ async fn target(state: &AppState, form: &InviteForm, lang: Lang, errors: &mut Er
                     Lang::Da => format!("Linje {}: skriv navn; adresse; organisation.", i + 1),
                     Lang::En => format!("Line {}: write name; address; organisation.", i + 1),
                 };
-                fail("guests", msg);
-                break;
+                return (guests, Some(msg));
             }
         }
     }
-    if audience.is_none() && guests.is_empty() && form.audience == "none" {
-        fail(
-            "guests",
-            lang.pick("Vælg et publikum, gæster eller begge.", "Choose an audience, guests or both.").into(),
-        );
-    }
-    Ok(Target { audience, guests })
+    (guests, None)
 }
 
 /// The mail as the organiser would receive it, for the preview.
@@ -370,10 +400,8 @@ fn preview_for(state: &AppState, organiser: &Organiser, m: &Meeting, message: &s
 async fn act(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting: m, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let m = state.store.meeting(id).await?;
     let form = InviteForm::read(&fields);
     let (action, lang) = (fields.get("action"), ctx.lang);
     let mut errors: Errors = Vec::new();

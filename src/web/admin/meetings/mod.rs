@@ -29,10 +29,10 @@ use crate::forum::{self, ForumError, Refusal};
 use crate::i18n::{Lang, Texts};
 use crate::store::audit::record_on_meeting;
 use crate::store::campaigns::RegisteredCounts;
-use crate::store::meetings::{Meeting, MeetingFilter, replace_programme};
+use crate::store::meetings::{Meeting, MeetingFilter, ProgrammeItem, replace_programme};
 use crate::store::{db_time, now};
 use crate::web::auth::Organiser;
-use crate::web::extract::{OrganiserForm, Path};
+use crate::web::extract::{MeetingForm, OrganiserForm, OrganiserMeeting, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the meeting pages.
@@ -202,13 +202,6 @@ impl MeetingPage {
             (MeetingStatus::Held, lang.pick("Markér som afholdt …", "Mark as held …")),
             (MeetingStatus::Cancelled, lang.pick("Aflys mødet …", "Cancel the meeting …")),
         ]);
-        let reopen = m.and_then(|m| match m.status {
-            MeetingStatus::Held => {
-                Some(lang.pick("Genåbn mødet (markeret som afholdt ved en fejl)", "Reopen (marked as held by mistake)"))
-            }
-            MeetingStatus::Closed => Some(lang.pick("Åbn for tilmelding igen", "Open registration again")),
-            _ => None,
-        });
         Self {
             lang,
             t: lang.texts(),
@@ -221,58 +214,72 @@ impl MeetingPage {
             details: m.map(DetailsForm::from_meeting).unwrap_or_default(),
             formats: [MeetingFormat::Physical, MeetingFormat::Virtual, MeetingFormat::Hybrid]
                 .map(|f| (f.as_str(), lang.format(f))),
-            items: m.map_or_else(Vec::new, |m| {
-                m.programme
-                    .iter()
-                    .map(|p| ItemRow {
-                        time: p.starts_at.map(|t| lang.time(t)).unwrap_or_default(),
-                        title: p.title.clone(),
-                        speakers: p
-                            .speakers
-                            .iter()
-                            .map(|s| {
-                                if s.organisation.is_empty() {
-                                    s.name.clone()
-                                } else {
-                                    format!("{} ({})", s.name, s.organisation)
-                                }
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                        track: p
-                            .track
-                            .as_ref()
-                            .and_then(|k| m.tracks.iter().find(|t| &t.key == k))
-                            .map(|t| t.title.clone())
-                            .unwrap_or_default(),
-                    })
-                    .collect()
-            }),
+            items: m.map_or_else(Vec::new, |m| m.programme.iter().map(|p| ItemRow::of(m, p, lang)).collect()),
             tracks: m.map_or_else(Vec::new, |m| m.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect()),
             editing: None,
             item: ItemForm::default(),
             moves: moves.into_iter().map(|(to, label)| (to.as_str(), label)).collect(),
-            reopen,
-            closing: closing
-                .into_iter()
-                .map(|(to, label)| Closing {
-                    to: to.as_str(),
-                    id: format!("status-{to}"),
-                    label,
-                    hint: m.filter(|m| to == MeetingStatus::Held && now() < m.starts_at).map(|m| {
-                        let at = format!("{}, {}", lang.date(m.starts_at), lang.time(m.starts_at));
-                        match lang {
-                            Lang::Da => format!("Kan markeres som afholdt, når mødet er begyndt: {at}."),
-                            Lang::En => format!("Can be marked as held once the meeting has begun: {at}."),
-                        }
-                    }),
-                })
-                .collect(),
+            reopen: m.and_then(|m| reopen_label(m, lang)),
+            closing: closing.into_iter().map(|(to, label)| Closing::new(m, to, label, lang)).collect(),
             confirm: None,
             materials: Vec::new(),
             errors: Vec::new(),
             notice: None,
         }
+    }
+}
+
+impl ItemRow {
+    /// Programme item `p` of `m` as the edit page lists it.
+    fn of(m: &Meeting, p: &ProgrammeItem, lang: Lang) -> Self {
+        Self {
+            time: p.starts_at.map(|t| lang.time(t)).unwrap_or_default(),
+            title: p.title.clone(),
+            speakers: p
+                .speakers
+                .iter()
+                .map(|s| {
+                    if s.organisation.is_empty() { s.name.clone() } else { format!("{} ({})", s.name, s.organisation) }
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            track: p
+                .track
+                .as_ref()
+                .and_then(|k| m.tracks.iter().find(|t| &t.key == k))
+                .map(|t| t.title.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl Closing {
+    /// The button that moves `m` to `to`, saying why it may not be pressed
+    /// yet when the meeting has not begun.
+    fn new(m: Option<&Meeting>, to: MeetingStatus, label: &'static str, lang: Lang) -> Self {
+        Self {
+            to: to.as_str(),
+            id: format!("status-{to}"),
+            label,
+            hint: m.filter(|m| to == MeetingStatus::Held && now() < m.starts_at).map(|m| {
+                let at = format!("{}, {}", lang.date(m.starts_at), lang.time(m.starts_at));
+                match lang {
+                    Lang::Da => format!("Kan markeres som afholdt, når mødet er begyndt: {at}."),
+                    Lang::En => format!("Can be marked as held once the meeting has begun: {at}."),
+                }
+            }),
+        }
+    }
+}
+
+/// The label of the button that undoes "held" or "closed" on `m`, if either.
+const fn reopen_label(m: &Meeting, lang: Lang) -> Option<&'static str> {
+    match m.status {
+        MeetingStatus::Held => {
+            Some(lang.pick("Genåbn mødet (markeret som afholdt ved en fejl)", "Reopen (marked as held by mistake)"))
+        }
+        MeetingStatus::Closed => Some(lang.pick("Åbn for tilmelding igen", "Open registration again")),
+        _ => None,
     }
 }
 
@@ -297,29 +304,49 @@ fn invalid(page: MeetingPage) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
 }
 
+/// `page` with the details form as typed and what was refused in it.
+fn invalid_details(mut page: MeetingPage, details: DetailsForm, errors: Errors) -> Response {
+    page.details = details;
+    page.errors = errors;
+    invalid(page)
+}
+
+/// `page` with the item form as typed (editing item `editing`, or adding
+/// one) and what was refused in it.
+fn invalid_item(mut page: MeetingPage, editing: Option<usize>, item: ItemForm, errors: Errors) -> Response {
+    page.editing = editing;
+    page.item = item;
+    page.errors = errors;
+    invalid(page)
+}
+
+/// The edit page of `m` asking to confirm `step`.
+async fn asking(
+    state: &AppState,
+    ctx: &Ctx,
+    organiser: &Organiser,
+    m: &Meeting,
+    step: ConfirmStep,
+) -> Result<Response> {
+    let mut page = page_for(state, ctx, organiser, m).await?;
+    page.confirm = Some(step);
+    Ok(page.into_response())
+}
+
 async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
     let details = DetailsForm::read(&fields);
+    let page = || MeetingPage::new(&ctx, &organiser, None);
     let new = match details.parse(ctx.lang, MeetingStatus::Draft) {
         Ok(p) => p.into_new(),
-        Err(errors) => {
-            let mut page = MeetingPage::new(&ctx, &organiser, None);
-            page.details = details;
-            page.errors = errors;
-            return Ok(invalid(page));
-        }
+        Err(errors) => return Ok(invalid_details(page(), details, errors)),
     };
     let id = match forum::meetings::create(&state.forum, &organiser.actor(), &new).await {
         Ok(id) => id,
-        Err(e) => {
-            let mut page = MeetingPage::new(&ctx, &organiser, None);
-            page.details = details;
-            page.errors = form_errors(e, ctx.lang)?;
-            return Ok(invalid(page));
-        }
+        Err(e) => return Ok(invalid_details(page(), details, form_errors(e, ctx.lang)?)),
     };
     Ok(Redirect::to(&format!("/admin/meetings/{id}")).into_response())
 }
@@ -335,33 +362,36 @@ struct EditQuery {
 async fn edit_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<MeetingId>,
+    OrganiserMeeting { organiser, meeting: m }: OrganiserMeeting,
     Query(q): Query<EditQuery>,
 ) -> Result<MeetingPage> {
-    let m = state.store.meeting(id).await?;
     let mut page = page_for(&state, &ctx, &organiser, &m).await?;
     if let Some(i) = q.item.filter(|i| *i < m.programme.len()) {
         page.editing = Some(i);
         page.item = ItemForm::from_item(&m.programme[i]);
     }
-    page.notice = q.done.as_deref().map(|d| match d {
-        "status" => ctx.lang.pick("Mødets status er ændret.", "The meeting's status has changed."),
-        "cancelled" => ctx.lang.pick(
+    page.notice = q.done.as_deref().map(|d| done_notice(ctx.lang, d));
+    Ok(page)
+}
+
+/// The notice after a change, named by the redirect's `done`.
+fn done_notice(lang: Lang, done: &str) -> &'static str {
+    match done {
+        "status" => lang.pick("Mødets status er ændret.", "The meeting's status has changed."),
+        "cancelled" => lang.pick(
             "Mødet er aflyst. Aflysningen sendes nu til de tilmeldte og inviterede.",
             "The meeting is cancelled. The cancellation is being sent to those registered and invited.",
         ),
-        "held" => ctx.lang.pick("Mødet er markeret som afholdt.", "The meeting is marked as held."),
-        "reopened" => ctx.lang.pick("Mødet er genåbnet.", "The meeting is reopened."),
-        "copied" => ctx.lang.pick(
+        "held" => lang.pick("Mødet er markeret som afholdt.", "The meeting is marked as held."),
+        "reopened" => lang.pick("Mødet er genåbnet.", "The meeting is reopened."),
+        "copied" => lang.pick(
             "Dette er en kopi, gemt som kladde. Programmet, sporene, teksterne og spørgeskemaet er med, men ingen tilmeldinger. Tidspunkterne er flyttet hele uger frem: ret titlen og datoerne, før mødet offentliggøres.",
             "This is a copy, saved as a draft. The programme, tracks, texts and questionnaire came along, but no registrations. The times moved on by whole weeks: set the title and the dates before the meeting is published.",
         ),
-        "programme" => ctx.lang.pick("Programmet er gemt.", "The programme is saved."),
-        "material" => ctx.lang.pick("Materialerne er opdateret.", "The materials are updated."),
-        _ => ctx.lang.pick("Ændringerne er gemt.", "The changes are saved."),
-    });
-    Ok(page)
+        "programme" => lang.pick("Programmet er gemt.", "The programme is saved."),
+        "material" => lang.pick("Materialerne er opdateret.", "The materials are updated."),
+        _ => lang.pick("Ændringerne er gemt.", "The changes are saved."),
+    }
 }
 
 /// Saves the details form through [`forum::meetings::update`], showing what
@@ -369,27 +399,18 @@ async fn edit_page(
 async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting: seen, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let seen = state.store.meeting(id).await?;
     let details = DetailsForm::read(&fields);
     let parsed = match details.parse(ctx.lang, seen.status) {
         Ok(p) => p,
-        Err(errors) => {
-            let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
-            page.details = details;
-            page.errors = errors;
-            return Ok(invalid(page));
-        }
+        Err(errors) => return Ok(invalid_details(page_for(&state, &ctx, &organiser, &seen).await?, details, errors)),
     };
     if let Err(e) = forum::meetings::update(&state.forum, &organiser.actor(), &seen, parsed.apply(&seen)).await {
-        let mut page = page_for(&state, &ctx, &organiser, &seen).await?;
-        page.details = details;
-        page.errors = form_errors(e, ctx.lang)?;
-        return Ok(invalid(page));
+        let errors = form_errors(e, ctx.lang)?;
+        return Ok(invalid_details(page_for(&state, &ctx, &organiser, &seen).await?, details, errors));
     }
-    Ok(Redirect::to(&format!("/admin/meetings/{id}?done=saved")).into_response())
+    Ok(Redirect::to(&format!("/admin/meetings/{}?done=saved", seen.id)).into_response())
 }
 
 /// Moves the meeting through its life; a draft that is not complete enough
@@ -399,38 +420,26 @@ async fn save(
 async fn change_status(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting: m, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
     let to = MeetingStatus::parse(fields.get("to")).map_err(|e| Error::invalid("to", e))?;
-    let (m, lang) = (state.store.meeting(id).await?, ctx.lang);
+    let id = m.id;
     match forum::meetings::may_move(&m, to) {
         Ok(()) => {}
         Err(Refusal::NotStarted { starts_at }) => {
             let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-            page.errors = vec![(format!("status-{to}"), not_started(lang, starts_at))];
+            page.errors = vec![(format!("status-{to}"), not_started(ctx.lang, starts_at))];
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
         Err(refusal) => return Err(ForumError::Refused(refusal).into()),
     }
-    let (confirmed, action) = (fields.get("confirm") == "yes", format!("/admin/meetings/{id}/status"));
-    match to {
-        MeetingStatus::Cancelled => return cancel(&state, &ctx, &organiser, &m, &fields).await,
-        MeetingStatus::Held if !confirmed => {
-            let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-            page.confirm = Some(held_step(lang, id, action));
-            return Ok(page.into_response());
-        }
-        MeetingStatus::Published | MeetingStatus::Archived if !confirmed => {
-            let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-            if let Err(e) = forum::meetings::ready_for(&m, to) {
-                page.errors = form_errors(e, lang)?;
-                return Ok(invalid(page));
-            }
-            page.confirm = Some(move_step(lang, &m, to, action));
-            return Ok(page.into_response());
-        }
-        _ => {}
+    if to == MeetingStatus::Cancelled {
+        return cancel(&state, &ctx, &organiser, &m, &fields).await;
+    }
+    if fields.get("confirm") != "yes"
+        && let Some(asked) = ask_first(&state, &ctx, &organiser, &m, to).await?
+    {
+        return Ok(asked);
     }
     match forum::meetings::transition(&state.forum, &organiser.actor(), id, to).await {
         Ok(_) => {
@@ -444,6 +453,32 @@ async fn change_status(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The confirm step a move to `to` asks for first (held, published,
+/// archived) — or what keeps `m` from going public — or `None` when the move
+/// needs none.
+async fn ask_first(
+    state: &AppState,
+    ctx: &Ctx,
+    organiser: &Organiser,
+    m: &Meeting,
+    to: MeetingStatus,
+) -> Result<Option<Response>> {
+    let (lang, action) = (ctx.lang, format!("/admin/meetings/{}/status", m.id));
+    let step = match to {
+        MeetingStatus::Held => held_step(lang, m.id, action),
+        MeetingStatus::Published | MeetingStatus::Archived => {
+            if let Err(e) = forum::meetings::ready_for(m, to) {
+                let mut page = page_for(state, ctx, organiser, m).await?;
+                page.errors = form_errors(e, lang)?;
+                return Ok(Some(invalid(page)));
+            }
+            move_step(lang, m, to, action)
+        }
+        _ => return Ok(None),
+    };
+    asking(state, ctx, organiser, m, step).await.map(Some)
 }
 
 /// "23 tilmeldte, 4 på ventelisten og 2 inviterede uden svar": who hears
@@ -516,9 +551,7 @@ async fn confirm_removal(
     if version.parse::<i64>().ok() != Some(db_time(m.updated_at)) {
         return Err(stale());
     }
-    let mut page = page_for(state, ctx, organiser, m).await?;
-    page.confirm = Some(remove_item_step(ctx.lang, m, index, version));
-    Ok(page.into_response())
+    asking(state, ctx, organiser, m, remove_item_step(ctx.lang, m, index, version)).await
 }
 
 /// The confirm step of removing programme item `index` of `m`, as of `version`.
@@ -625,9 +658,7 @@ async fn reopen(
         let Some(to) = forum::meetings::reopens_to(&m) else {
             return Err(ForumError::Refused(Refusal::Transition { from: m.status, to: MeetingStatus::Open }).into());
         };
-        let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-        page.confirm = Some(reopen_step(ctx.lang, &m, to));
-        return Ok(page.into_response());
+        return asking(&state, &ctx, &organiser, &m, reopen_step(ctx.lang, &m, to)).await;
     }
     forum::meetings::reopen(&state.forum, &organiser.actor(), id).await?;
     Ok(Redirect::to(&format!("/admin/meetings/{id}?done=reopened")).into_response())
@@ -732,7 +763,7 @@ async fn save_programme(
     organiser: &Organiser,
     m: &Meeting,
     version: &str,
-    items: &[crate::store::meetings::ProgrammeItem],
+    items: &[ProgrammeItem],
     detail: &str,
 ) -> Result<Response> {
     let refused = stale;
@@ -752,19 +783,12 @@ async fn save_programme(
 async fn add_item(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting: m, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let m = state.store.meeting(id).await?;
     let form = ItemForm::read(&fields);
     let item = match form.parse(&m, ctx.lang) {
         Ok(item) => item,
-        Err(errors) => {
-            let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-            page.item = form;
-            page.errors = errors;
-            return Ok(invalid(page));
-        }
+        Err(errors) => return Ok(invalid_item(page_for(&state, &ctx, &organiser, &m).await?, None, form, errors)),
     };
     let mut items = m.programme.clone();
     let title = item.title.clone();
@@ -775,10 +799,9 @@ async fn add_item(
 async fn change_item(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, index)): Path<(MeetingId, usize)>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    Path((_, index)): Path<(MeetingId, usize)>,
+    MeetingForm { meeting: m, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let m = state.store.meeting(id).await?;
     if index >= m.programme.len() {
         return Err(Error::NotFound);
     }
@@ -799,11 +822,8 @@ async fn change_item(
             match form.parse(&m, ctx.lang) {
                 Ok(item) => items[index] = item,
                 Err(errors) => {
-                    let mut page = page_for(&state, &ctx, &organiser, &m).await?;
-                    page.editing = Some(index);
-                    page.item = form;
-                    page.errors = errors;
-                    return Ok(invalid(page));
+                    let page = page_for(&state, &ctx, &organiser, &m).await?;
+                    return Ok(invalid_item(page, Some(index), form, errors));
                 }
             }
         }
