@@ -13,7 +13,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -33,8 +33,7 @@ use crate::store::rsvp::Registration;
 use crate::store::totals::Totals;
 use crate::web::admin::confirm::{ConfirmStep, ConfirmTexts, NoteField, listed};
 use crate::web::auth::Organiser;
-use crate::web::extract::OrganiserForm;
-use crate::web::extract::Path;
+use crate::web::extract::{Fields, MeetingForm, OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the registrations page.
@@ -195,13 +194,8 @@ async fn page(
 /// The whole page for `organiser`, its reading recorded.
 async fn full(state: &AppState, ctx: Ctx, organiser: &Organiser, id: MeetingId) -> Result<RegistrationsPage> {
     let meeting = state.store.meeting(id).await?;
-    let regs = state.store.registrations(meeting.id).await?;
-    let kept = state.store.note_counts(meeting.id).await?;
+    let (regs, kept) = registrations(state, organiser, &meeting).await?;
     let counts_only = !organiser.user.role.can_write();
-    if !counts_only {
-        let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
-        audit::record_read(&state.store, &organiser.actor(), &entry).await?;
-    }
     let mut page = view(ctx, &meeting, regs, kept, counts_only, organiser.csrf.clone());
     page.count_from_totals(&state.store.registration_totals(meeting.id).await?, &meeting);
     if !counts_only {
@@ -214,6 +208,22 @@ async fn full(state: &AppState, ctx: Ctx, organiser: &Organiser, id: MeetingId) 
     Ok(page)
 }
 
+/// The registrations of `meeting` and the counts of their notes once those
+/// were deleted; reading them is recorded for an organiser who may see names.
+async fn registrations(
+    state: &AppState,
+    organiser: &Organiser,
+    meeting: &Meeting,
+) -> Result<(Vec<Registration>, Option<NoteCounts>)> {
+    let regs = state.store.registrations(meeting.id).await?;
+    let kept = state.store.note_counts(meeting.id).await?;
+    if organiser.user.role.can_write() {
+        let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
+        audit::record_read(&state.store, &organiser.actor(), &entry).await?;
+    }
+    Ok((regs, kept))
+}
+
 /// Draws the seats of a lottery meeting now ([`forum::rsvp::allocate`]),
 /// after a confirm step that says how many applied and that everyone is told.
 async fn allocate(
@@ -224,10 +234,7 @@ async fn allocate(
 ) -> Result<Response> {
     if fields.get("confirm") != "yes" {
         let meeting = state.store.meeting(id).await?;
-        let regs = state.store.registrations(meeting.id).await?;
-        let kept = state.store.note_counts(meeting.id).await?;
-        let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
-        audit::record_read(&state.store, &organiser.actor(), &entry).await?;
+        let (regs, kept) = registrations(&state, &organiser, &meeting).await?;
         let lang = ctx.lang;
         let n = regs.iter().filter(|r| r.status == RegistrationStatus::Waitlisted).count();
         let what = vec![match lang {
@@ -348,52 +355,10 @@ fn view(
     csrf: String,
 ) -> RegistrationsPage {
     let lang = ctx.lang;
-    let seated = |f: fn(&Registration) -> &str| {
-        let n = regs.iter().filter(|r| r.status == RegistrationStatus::Attending && !f(r).is_empty()).count();
-        i64::try_from(n).unwrap_or(i64::MAX)
-    };
-    let notes = kept.map_or_else(
-        || (seated(|r| &r.diet), seated(|r| &r.access_needs), seated(|r| &r.comment)),
-        |k| (k.diet, k.access_needs, k.comments),
-    );
+    let notes = kept.map_or_else(|| written_notes(&regs), |k| (k.diet, k.access_needs, k.comments));
     let notes_purged = kept.map(|k| lang.date(k.purged_at));
-    let track_title = |key: &Option<String>| {
-        key.as_deref()
-            .map(|k| meeting.tracks.iter().find(|t| t.key == k).map_or_else(|| k.to_owned(), |t| t.title.clone()))
-            .unwrap_or_default()
-    };
-    let row = |r: &Registration| Row {
-        id: r.id.to_string(),
-        track_key: r.track.clone().unwrap_or_default(),
-        name: r.name.clone(),
-        organisation: r.organisation.clone(),
-        track: track_title(&r.track),
-        diet: r.diet.clone(),
-        access_needs: r.access_needs.clone(),
-        comment: r.comment.clone(),
-        checked_in: r.checked_in_at.map(|t| lang.time(t)).unwrap_or_default(),
-    };
-    let statuses = [
-        RegistrationStatus::Attending,
-        RegistrationStatus::Waitlisted,
-        RegistrationStatus::Invited,
-        RegistrationStatus::Declined,
-        RegistrationStatus::Cancelled,
-    ];
-    let by_status = statuses
-        .iter()
-        .map(|s| (lang.registration_status(*s), regs.iter().filter(|r| r.status == *s).count()))
-        .collect();
-    let by_track = meeting
-        .tracks
-        .iter()
-        .map(|t| {
-            let n = |s: RegistrationStatus| {
-                regs.iter().filter(|r| r.status == s && r.track.as_deref() == Some(t.key.as_str())).count()
-            };
-            (t.title.clone(), n(RegistrationStatus::Attending), n(RegistrationStatus::Waitlisted))
-        })
-        .collect();
+    let row = |r: &Registration| Row::of(meeting, r, lang);
+    let (by_status, by_track) = (by_status(&regs, lang), by_track(meeting, &regs));
     let mut hand = Hand::new(meeting, &regs, lang);
     if counts_only {
         regs.clear();
@@ -441,6 +406,63 @@ fn view(
         errors: Vec::new(),
         done: None,
     }
+}
+
+impl Row {
+    /// Registration `r` of `meeting` as the page shows it.
+    fn of(meeting: &Meeting, r: &Registration, lang: Lang) -> Self {
+        let track = r
+            .track
+            .as_deref()
+            .map(|k| meeting.tracks.iter().find(|t| t.key == k).map_or_else(|| k.to_owned(), |t| t.title.clone()))
+            .unwrap_or_default();
+        Self {
+            id: r.id.to_string(),
+            track_key: r.track.clone().unwrap_or_default(),
+            name: r.name.clone(),
+            organisation: r.organisation.clone(),
+            track,
+            diet: r.diet.clone(),
+            access_needs: r.access_needs.clone(),
+            comment: r.comment.clone(),
+            checked_in: r.checked_in_at.map(|t| lang.time(t)).unwrap_or_default(),
+        }
+    }
+}
+
+/// How many with a seat wrote about diet, access needs, or a comment.
+fn written_notes(regs: &[Registration]) -> (i64, i64, i64) {
+    let seated = |f: fn(&Registration) -> &str| {
+        let n = regs.iter().filter(|r| r.status == RegistrationStatus::Attending && !f(r).is_empty()).count();
+        i64::try_from(n).unwrap_or(i64::MAX)
+    };
+    (seated(|r| &r.diet), seated(|r| &r.access_needs), seated(|r| &r.comment))
+}
+
+/// How many registrations have each status: (status label, count).
+fn by_status(regs: &[Registration], lang: Lang) -> Vec<(&'static str, usize)> {
+    let statuses = [
+        RegistrationStatus::Attending,
+        RegistrationStatus::Waitlisted,
+        RegistrationStatus::Invited,
+        RegistrationStatus::Declined,
+        RegistrationStatus::Cancelled,
+    ];
+    statuses.iter().map(|s| (lang.registration_status(*s), regs.iter().filter(|r| r.status == *s).count())).collect()
+}
+
+/// How many have a seat and how many wait on each track of `meeting`: (track title, attending, waitlisted).
+fn by_track(meeting: &Meeting, regs: &[Registration]) -> Vec<(String, usize, usize)> {
+    meeting
+        .tracks
+        .iter()
+        .map(|t| {
+            let n = |s: RegistrationStatus| {
+                regs.iter().filter(|r| r.status == s && r.track.as_deref() == Some(t.key.as_str())).count()
+            };
+            (t.title.clone(), n(RegistrationStatus::Attending), n(RegistrationStatus::Waitlisted))
+        })
+        .collect()
 }
 
 /// Seats taken and left at `meeting`: in all and per track, then per
@@ -550,7 +572,7 @@ async fn with_step(
 
 /// What was written in the field `first` of a form, or — on a confirm
 /// step, which names it `message` — in that.
-fn written<'a>(fields: &'a crate::web::extract::Fields, first: &str) -> &'a str {
+fn written<'a>(fields: &'a Fields, first: &str) -> &'a str {
     if fields.get("confirm") == "yes" { fields.get("message") } else { fields.get(first) }
 }
 
@@ -587,10 +609,7 @@ fn refusal_text(e: &ForumError, lang: Lang, has_seat: bool) -> Option<(&'static 
 type FieldErrors = Vec<(&'static str, String)>;
 
 /// Reads the form to add a person by hand: the newcomer, the seat, and what was typed.
-fn read_add(
-    fields: &crate::web::extract::Fields,
-    lang: Lang,
-) -> (std::result::Result<(Newcomer, ByHandSeat), FieldErrors>, AddValues) {
+fn read_add(fields: &Fields, lang: Lang) -> (std::result::Result<(Newcomer, ByHandSeat), FieldErrors>, AddValues) {
     let values = AddValues {
         email: fields.get("email").to_owned(),
         name: fields.get("name").to_owned(),
@@ -616,19 +635,15 @@ fn read_add(
 async fn add(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let lang = ctx.lang;
-    let meeting = state.store.meeting(id).await?;
+    let (lang, id) = (ctx.lang, meeting.id);
     let (read, values) = read_add(&fields, lang);
     let errors = match read {
         Err(errors) => errors,
         Ok((newcomer, seat)) => {
             match forum::seats::add_by_hand(&state.forum, &organiser.actor(), &meeting, newcomer, &seat).await {
-                Ok(_) => {
-                    return Ok(Redirect::to(&format!("/admin/meetings/{id}/registrations?done=added")).into_response());
-                }
+                Ok(_) => return Ok(back_with(id, "added")),
                 Err(ForumError::Refused(Refusal::SeatFull(why))) => {
                     let h = HandTexts::get(lang);
                     let fields = ["email", "name", "organisation", "track"].map(|f| (f, fields.get(f).to_owned()));
@@ -642,8 +657,7 @@ async fn add(
                     .with(fields.into_iter().chain([("beyond", "yes".to_owned())]).collect())
                     .back_to(format!("/admin/meetings/{id}/registrations"));
                     step.note = Some(reason_field(lang, &values.reason, None));
-                    let (page, status) = with_step(&state, ctx, &organiser, id, Some(step), Vec::new()).await?;
-                    return Ok((status, page).into_response());
+                    return ask(&state, ctx, &organiser, id, step).await;
                 }
                 Err(e) => vec![refusal_text(&e, lang, true).ok_or(e)?],
             }
@@ -654,64 +668,67 @@ async fn add(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
+/// A confirm step's form about one registration of the meeting in the path
+/// (`/admin/meetings/{id}/registrations/{registration}/…`): the meeting, the
+/// person as registered, who sent the form and its fields.
+struct RegistrationForm {
+    meeting: Meeting,
+    who: Registration,
+    organiser: Organiser,
+    fields: Fields,
+}
+
+impl FromRequest<AppState> for RegistrationForm {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
+        let (mut parts, body) = req.into_parts();
+        let Path((_, registration)) =
+            Path::<(MeetingId, RegistrationId)>::from_request_parts(&mut parts, state).await?;
+        let MeetingForm { meeting, organiser, fields } =
+            MeetingForm::from_request(Request::from_parts(parts, body), state).await?;
+        let who = state.store.registration(registration).await?;
+        Ok(Self { meeting, who, organiser, fields })
+    }
+}
+
+/// Back to the registrations of meeting `id`, saying what was `done`.
+fn back_with(id: MeetingId, done: &str) -> Response {
+    Redirect::to(&format!("/admin/meetings/{id}/registrations?done={done}")).into_response()
+}
+
+/// The page asking to confirm `step`; 422 when its field holds a message.
+async fn ask(state: &AppState, ctx: Ctx, organiser: &Organiser, id: MeetingId, step: ConfirmStep) -> Result<Response> {
+    let (page, status) = with_step(state, ctx, organiser, id, Some(step), Vec::new()).await?;
+    Ok((status, page).into_response())
+}
+
 /// Gives a seat by hand to someone on the waiting list, invited or who
 /// declined, after a confirm step that asks for the reason; a full limit
 /// asks again, to confirm going beyond it.
 async fn seat(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, registration)): Path<(MeetingId, RegistrationId)>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    RegistrationForm { meeting, who, organiser, fields }: RegistrationForm,
 ) -> Result<Response> {
     let (lang, h) = (ctx.lang, HandTexts::get(ctx.lang));
-    let meeting = state.store.meeting(id).await?;
-    let who = state.store.registration(registration).await?;
-    let beyond = fields.get("beyond") == "yes";
     let written = fields.get("message").to_owned();
     // The track chosen by the row's form, for someone who has none yet.
     let chosen = Some(fields.get("track").to_owned()).filter(|t| !t.is_empty()).or_else(|| who.track.clone());
-    let carried = |beyond: bool| {
-        vec![("beyond", if beyond { "yes" } else { "" }.to_owned()), ("track", chosen.clone().unwrap_or_default())]
-    };
-    let mut step = ConfirmStep::new(
-        lang,
-        if beyond { h.beyond_heading } else { h.seat_heading },
-        vec![format!(
-            "{}{}: {}",
-            who.name,
-            if who.organisation.is_empty() { String::new() } else { format!(", {}", who.organisation) },
-            lang.pick("får en plads ved mødet og besked på mail.", "gets a seat at the meeting and is told by mail.")
-        )],
-        format!("/admin/meetings/{id}/registrations/{registration}/seat"),
-        if beyond { h.beyond_button } else { h.seat_button },
-    )
-    .with(carried(beyond))
-    .back_to(format!("/admin/meetings/{id}/registrations"));
+    let beyond = fields.get("beyond") == "yes";
+    let mut step = seat_step(lang, &meeting, &who, chosen.as_deref(), beyond);
     let mut error = None;
     if fields.get("confirm") == "yes" {
         match reason(&written, lang) {
             Err(e) => error = Some(e),
             Ok(reason) => {
                 let by_hand = ByHandSeat { track: chosen.clone(), reason, beyond_limits: beyond };
-                let actor = organiser.actor();
-                let done = if who.status == RegistrationStatus::Waitlisted {
-                    forum::seats::seat_waitlisted(&state.forum, &actor, &meeting, registration, &by_hand).await
-                } else {
-                    let newcomer = Newcomer::Known(who.person_id);
-                    forum::seats::add_by_hand(&state.forum, &actor, &meeting, newcomer, &by_hand).await.map(|_| ())
-                };
-                match done {
-                    Ok(()) => {
-                        return Ok(
-                            Redirect::to(&format!("/admin/meetings/{id}/registrations?done=seated")).into_response()
-                        );
-                    }
+                match give_seat(&state, &organiser, &meeting, &who, &by_hand).await {
+                    Ok(()) => return Ok(back_with(meeting.id, "seated")),
                     Err(ForumError::Refused(Refusal::SeatFull(why))) => {
-                        step.heading = h.beyond_heading;
-                        step.button = h.beyond_button;
+                        step = seat_step(lang, &meeting, &who, chosen.as_deref(), true);
                         step.what.push(lang.wait_reason(why));
                         step.what.push(h.beyond_what.to_owned());
-                        step.fields = carried(true);
                     }
                     Err(e) => error = Some(refusal_text(&e, lang, true).ok_or(e)?.1),
                 }
@@ -719,56 +736,81 @@ async fn seat(
         }
     }
     step.note = Some(reason_field(lang, &written, error));
-    let (page, status) = with_step(&state, ctx, &organiser, id, Some(step), Vec::new()).await?;
-    Ok((status, page).into_response())
+    ask(&state, ctx, &organiser, meeting.id, step).await
+}
+
+/// The confirm step of giving `who` a seat at `meeting` on `track`, beyond
+/// the limits when `beyond`.
+fn seat_step(lang: Lang, meeting: &Meeting, who: &Registration, track: Option<&str>, beyond: bool) -> ConfirmStep {
+    let h = HandTexts::get(lang);
+    let (id, registration) = (meeting.id, who.id);
+    let organisation = if who.organisation.is_empty() { String::new() } else { format!(", {}", who.organisation) };
+    let gets =
+        lang.pick("får en plads ved mødet og besked på mail.", "gets a seat at the meeting and is told by mail.");
+    ConfirmStep::new(
+        lang,
+        if beyond { h.beyond_heading } else { h.seat_heading },
+        vec![format!("{}{organisation}: {gets}", who.name)],
+        format!("/admin/meetings/{id}/registrations/{registration}/seat"),
+        if beyond { h.beyond_button } else { h.seat_button },
+    )
+    .with(vec![("beyond", if beyond { "yes" } else { "" }.to_owned()), ("track", track.unwrap_or_default().to_owned())])
+    .back_to(format!("/admin/meetings/{id}/registrations"))
+}
+
+/// Gives `who` a seat by hand: from the waiting list, or as one more
+/// person with a seat when invited or declined.
+async fn give_seat(
+    state: &AppState,
+    organiser: &Organiser,
+    meeting: &Meeting,
+    who: &Registration,
+    by_hand: &ByHandSeat,
+) -> std::result::Result<(), ForumError> {
+    let actor = organiser.actor();
+    if who.status == RegistrationStatus::Waitlisted {
+        forum::seats::seat_waitlisted(&state.forum, &actor, meeting, who.id, by_hand).await
+    } else {
+        let newcomer = Newcomer::Known(who.person_id);
+        forum::seats::add_by_hand(&state.forum, &actor, meeting, newcomer, by_hand).await.map(|_| ())
+    }
 }
 
 /// Moves a seat to another track, after a confirm step that asks for the reason.
 async fn track(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((id, registration)): Path<(MeetingId, RegistrationId)>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    RegistrationForm { meeting, who, organiser, fields }: RegistrationForm,
 ) -> Result<Response> {
     let (lang, h) = (ctx.lang, HandTexts::get(ctx.lang));
-    let meeting = state.store.meeting(id).await?;
-    let who = state.store.registration(registration).await?;
+    let (id, registration) = (meeting.id, who.id);
     let key = fields.get("track").to_owned();
-    let title = meeting.tracks.iter().find(|t| t.key == key).map(|t| t.title.clone()).unwrap_or_default();
     let written = fields.get("message").to_owned();
     let mut error = None;
     if fields.get("confirm") == "yes" {
-        match reason(&written, lang) {
-            Err(e) => error = Some(e),
+        error = Some(match reason(&written, lang) {
+            Err(e) => e,
             Ok(reason) => {
                 match forum::seats::move_track(&state.forum, &organiser.actor(), &meeting, registration, &key, &reason)
                     .await
                 {
-                    Ok(()) => {
-                        return Ok(
-                            Redirect::to(&format!("/admin/meetings/{id}/registrations?done=moved")).into_response()
-                        );
-                    }
-                    Err(ForumError::Refused(Refusal::SeatFull(why))) => error = Some(lang.wait_reason(why)),
-                    Err(ForumError::Refused(Refusal::SeatStands(_))) => error = Some(h.no_seat.to_owned()),
-                    Err(ForumError::Refused(Refusal::UnknownTrack)) => error = Some(h.choose_track.to_owned()),
+                    Ok(()) => return Ok(back_with(id, "moved")),
+                    Err(ForumError::Refused(Refusal::SeatFull(why))) => lang.wait_reason(why),
+                    Err(ForumError::Refused(Refusal::SeatStands(_))) => h.no_seat.to_owned(),
+                    Err(ForumError::Refused(Refusal::UnknownTrack)) => h.choose_track.to_owned(),
                     Err(e) => return Err(e.into()),
                 }
             }
-        }
+        });
     }
-    let mut step = ConfirmStep::new(
-        lang,
-        h.track_heading,
-        vec![format!("{}: {} → {title}", who.name, lang.pick("nyt spor", "new track"))],
-        format!("/admin/meetings/{id}/registrations/{registration}/track"),
-        h.track_button,
-    )
-    .with(vec![("track", key)])
-    .back_to(format!("/admin/meetings/{id}/registrations"));
+    let title = meeting.tracks.iter().find(|t| t.key == key).map(|t| t.title.clone()).unwrap_or_default();
+    let what = vec![format!("{}: {} → {title}", who.name, lang.pick("nyt spor", "new track"))];
+    let action = format!("/admin/meetings/{id}/registrations/{registration}/track");
+    let mut step = ConfirmStep::new(lang, h.track_heading, what, action, h.track_button)
+        .with(vec![("track", key)])
+        .back_to(format!("/admin/meetings/{id}/registrations"));
     step.note = Some(reason_field(lang, &written, error));
-    let (page, status) = with_step(&state, ctx, &organiser, id, Some(step), Vec::new()).await?;
-    Ok((status, page).into_response())
+    ask(&state, ctx, &organiser, id, step).await
 }
 
 /// Mails a short message to the meeting's attendees, its waiting list or
@@ -777,21 +819,15 @@ async fn track(
 async fn message(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let (lang, h) = (ctx.lang, HandTexts::get(ctx.lang));
-    let meeting = state.store.meeting(id).await?;
+    let (lang, h, id) = (ctx.lang, HandTexts::get(ctx.lang), meeting.id);
     let chosen = fields.get("audience").to_owned();
     let Some(audience) = forum::meeting_mail::audience_named(&chosen) else {
         return Err(Error::BadRequest("audience must be attending, waitlisted or not_answered".into()));
     };
     let written = written(&fields, "mail-message").to_owned();
-    let note = match Note::parse(&written) {
-        Ok(n) if n.as_str().trim().is_empty() => Err(h.message_needed.to_owned()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(lang.refused(e)),
-    };
+    let note = message_note(&written, lang);
     let people = forum::meeting_mail::audience(&state.forum, &meeting, audience).await?;
     let confirmed = fields.get("confirm") == "yes";
     let mut what = Vec::new();
@@ -804,26 +840,44 @@ async fn message(
             let expected: usize = fields.get("count").parse().unwrap_or(usize::MAX);
             match forum::meeting_mail::send(&state.forum, &organiser.actor(), &meeting, audience, note, expected).await
             {
-                Ok(_) => {
-                    return Ok(Redirect::to(&format!("/admin/meetings/{id}/registrations?done=mailed")).into_response());
-                }
+                Ok(_) => return Ok(back_with(id, "mailed")),
                 Err(ForumError::Refused(Refusal::Stale)) => what.push(ConfirmTexts::get(lang).changed.to_owned()),
                 Err(e) => return Err(e.into()),
             }
         }
         _ => {}
     }
-    let label = audience_words(lang, audience);
     let names: Vec<String> = people.iter().map(|p| p.name.clone()).collect();
-    what.insert(0, format!("{} ({}): {}.", label, people.len(), listed(lang, &names)));
-    let mut step =
-        ConfirmStep::new(lang, h.message_heading, what, format!("/admin/meetings/{id}/message"), h.message_button)
-            .with(vec![("audience", chosen), ("count", people.len().to_string())])
-            .back_to(format!("/admin/meetings/{id}/registrations"));
+    let mut step = message_step(lang, id, audience, chosen, &names, what);
     let error = note.err().filter(|_| confirmed);
     step.note = Some(NoteField { label: h.message_label, hint: h.message_hint, value: written, error });
-    let (page, status) = with_step(&state, ctx, &organiser, id, Some(step), Vec::new()).await?;
-    Ok((status, page).into_response())
+    ask(&state, ctx, &organiser, id, step).await
+}
+
+/// The message as written, or what is wrong with it.
+fn message_note(written: &str, lang: Lang) -> std::result::Result<Note, String> {
+    match Note::parse(written) {
+        Ok(n) if n.as_str().trim().is_empty() => Err(HandTexts::get(lang).message_needed.to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(lang.refused(e)),
+    }
+}
+
+/// The confirm step of mailing the people named `names` (the `audience`
+/// chosen as `chosen`): who they are, then `what` else there is to say.
+fn message_step(
+    lang: Lang,
+    id: MeetingId,
+    audience: Audience,
+    chosen: String,
+    names: &[String],
+    mut what: Vec<String>,
+) -> ConfirmStep {
+    let h = HandTexts::get(lang);
+    what.insert(0, format!("{} ({}): {}.", audience_words(lang, audience), names.len(), listed(lang, names)));
+    ConfirmStep::new(lang, h.message_heading, what, format!("/admin/meetings/{id}/message"), h.message_button)
+        .with(vec![("audience", chosen), ("count", names.len().to_string())])
+        .back_to(format!("/admin/meetings/{id}/registrations"))
 }
 
 /// The page with the message form holding what was written and `error` by it.
