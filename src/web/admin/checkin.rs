@@ -19,10 +19,11 @@ use crate::domain::{Email, MeetingId, Name};
 use crate::domain::{Reason, ReasonError, RegistrationId, RegistrationStatus};
 use crate::forum::{ForumError, Refusal, door};
 use crate::i18n::{Lang, Texts, texts};
+use crate::store::meetings::Meeting;
 use crate::store::rsvp;
 use crate::web::admin::confirm::{ConfirmStep, NoteField};
 use crate::web::auth::Organiser;
-use crate::web::extract::{OrganiserForm, Path};
+use crate::web::extract::{MeetingForm, OrganiserForm, OrganiserMeeting, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the check-in page.
@@ -130,7 +131,7 @@ struct Search {
 /// The title of the track `key` of `meeting`; the key itself for one since removed.
 impl Row {
     /// A person at the door as the check-in page and the door list show them.
-    fn of(meeting: &crate::store::meetings::Meeting, lang: Lang, r: rsvp::Registration) -> Self {
+    fn of(meeting: &Meeting, lang: Lang, r: rsvp::Registration) -> Self {
         Self {
             id: r.id.to_string(),
             track: track_title(meeting, r.track.as_deref()),
@@ -141,7 +142,7 @@ impl Row {
     }
 }
 
-fn track_title(meeting: &crate::store::meetings::Meeting, key: Option<&str>) -> String {
+fn track_title(meeting: &Meeting, key: Option<&str>) -> String {
     key.map(|k| meeting.tracks.iter().find(|t| t.key == k).map_or_else(|| k.to_owned(), |t| t.title.clone()))
         .unwrap_or_default()
 }
@@ -149,12 +150,21 @@ fn track_title(meeting: &crate::store::meetings::Meeting, key: Option<&str>) -> 
 async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
-    organiser: Organiser,
-    Path(id): Path<MeetingId>,
+    OrganiserMeeting { organiser, meeting }: OrganiserMeeting,
     Query(search): Query<Search>,
 ) -> Result<CheckinPage> {
-    let meeting = state.store.meeting(id).await?;
-    let q = search.q.unwrap_or_default();
+    checkin_page(&state, ctx, organiser, meeting, search.q.unwrap_or_default()).await
+}
+
+/// The check-in page of `meeting`, those with a seat found by `q`.
+async fn checkin_page(
+    state: &AppState,
+    ctx: Ctx,
+    organiser: Organiser,
+    meeting: Meeting,
+    q: String,
+) -> Result<CheckinPage> {
+    let id = meeting.id;
     let (attending, found) = door::attending(&state.forum, &organiser.actor(), id, &q).await?;
     let rows = found.into_iter().map(|r| Row::of(&meeting, ctx.lang, r)).collect();
     Ok(CheckinPage {
@@ -314,33 +324,19 @@ async fn move_waitlisted(
         _ => return Err(Error::BadRequest("to must be top, up or down".into())),
     };
     let written = fields.get("message").to_owned();
+    let lang = ctx.lang;
     let refused = match (fields.get("confirm"), Reason::parse(&written)) {
         ("yes", Ok(reason)) => {
             door::move_waitlisted(&state.forum, &organiser.actor(), id, registration, how, &reason).await?;
             return Ok(Redirect::to(&format!("/admin/meetings/{id}/waitlist#r-{registration}")).into_response());
         }
-        ("yes", Err(ReasonError::Empty)) => Some(Labels::get(ctx.lang).reason_needed.to_owned()),
-        ("yes", Err(ReasonError::Note(e))) => Some(ctx.lang.refused(e)),
+        ("yes", Err(ReasonError::Empty)) => Some(Labels::get(lang).reason_needed.to_owned()),
+        ("yes", Err(ReasonError::Note(e))) => Some(lang.refused(e)),
         _ => None,
     };
-    let lang = ctx.lang;
-    let l = Labels::get(lang);
     let who = state.store.registration(registration).await?;
-    let place = match form.to.as_str() {
-        "top" => l.top,
-        "up" => l.up,
-        _ => l.down,
-    };
-    let what = vec![format!("{}: {} — {place}", l.waitlist, who.name)];
-    let mut step = ConfirmStep::new(
-        lang,
-        l.move_heading,
-        what,
-        format!("/admin/meetings/{id}/waitlist/{registration}"),
-        l.move_button,
-    )
-    .with(vec![("to", form.to.clone())])
-    .back_to(format!("/admin/meetings/{id}/waitlist"));
+    let l = Labels::get(lang);
+    let mut step = move_step(lang, id, &who, form.to);
     step.note = Some(NoteField { label: l.reason, hint: l.reason_hint, value: written, error: refused.clone() });
     let mut page = waitlist_page(&state, ctx, organiser.csrf, id).await?;
     page.confirm = Some(step);
@@ -348,33 +344,45 @@ async fn move_waitlisted(
     Ok((status, page).into_response())
 }
 
+/// The confirm step of moving `who` on the waiting list of meeting `id`
+/// `to` the top, up or down.
+fn move_step(lang: Lang, id: MeetingId, who: &rsvp::Registration, to: String) -> ConfirmStep {
+    let l = Labels::get(lang);
+    let place = match to.as_str() {
+        "top" => l.top,
+        "up" => l.up,
+        _ => l.down,
+    };
+    let what = vec![format!("{}: {} — {place}", l.waitlist, who.name)];
+    let action = format!("/admin/meetings/{id}/waitlist/{}", who.id);
+    ConfirmStep::new(lang, l.move_heading, what, action, l.move_button)
+        .with(vec![("to", to)])
+        .back_to(format!("/admin/meetings/{id}/waitlist"))
+}
+
+/// An optional field: `None` when left empty, else what `parse` reads.
+fn optional<T, E>(
+    typed: &str,
+    parse: impl FnOnce(&str) -> std::result::Result<T, E>,
+) -> std::result::Result<Option<T>, E> {
+    Some(typed.trim()).filter(|t| !t.is_empty()).map(parse).transpose()
+}
+
 /// Adds someone who came without registering, checked in at once; the form
 /// comes back with the message by the field when something is wrong.
 async fn walk_in(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(id): Path<MeetingId>,
-    OrganiserForm { organiser, fields }: OrganiserForm,
+    MeetingForm { meeting, organiser, fields }: MeetingForm,
 ) -> Result<Response> {
-    let lang = ctx.lang;
+    let (lang, id) = (ctx.lang, meeting.id);
     let walk = ["walk-name", "walk-organisation", "walk-email", "walk-track"].map(|f| fields.get(f).to_owned());
     let mut errors = Vec::new();
     let name = Name::parse(&walk[0]).map_err(|e| errors.push(("walk-name", lang.refused(e)))).ok();
-    let organisation = Some(walk[1].trim())
-        .filter(|o| !o.is_empty())
-        .map(Name::parse)
-        .transpose()
-        .map_err(|e| errors.push(("walk-organisation", lang.refused(e))))
-        .ok()
-        .flatten();
-    let email = Some(walk[2].trim())
-        .filter(|o| !o.is_empty())
-        .map(Email::parse)
-        .transpose()
-        .map_err(|e| errors.push(("walk-email", lang.refused(e))))
-        .ok()
-        .flatten();
-    let meeting = state.store.meeting(id).await?;
+    let organisation =
+        optional(&walk[1], Name::parse).map_err(|e| errors.push(("walk-organisation", lang.refused(e)))).ok().flatten();
+    let email =
+        optional(&walk[2], Email::parse).map_err(|e| errors.push(("walk-email", lang.refused(e)))).ok().flatten();
     if let (Some(name), true) = (name, errors.is_empty()) {
         let track = Some(walk[3].clone()).filter(|t| !t.is_empty());
         let w = door::WalkIn { name, organisation, email, track };
@@ -395,7 +403,7 @@ async fn walk_in(
             Err(e) => return Err(e.into()),
         }
     }
-    let mut page = page(State(state), ctx, organiser, Path(id), Query(Search { q: None })).await?;
+    let mut page = checkin_page(&state, ctx, organiser, meeting, String::new()).await?;
     page.walk = walk;
     page.errors = errors;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
