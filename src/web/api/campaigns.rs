@@ -3,7 +3,7 @@
 //! next one.
 
 use crate::web::extract::Path;
-use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,13 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Problem;
+use super::{Caller, Field, JsonBody, MeetingJson, Problem, accepted, created, optional_name};
 use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, Note, OrganisationId, PersonId, Timestamp};
 use crate::forum::{self, campaigns::Move};
 use crate::store::audit::Actor;
 use crate::store::campaigns::{Audience, Guest, Progress, Target};
-use crate::store::users::User;
-use crate::web::auth::ApiUser;
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
@@ -74,42 +72,41 @@ pub struct InvitationInput {
     send_at: Option<Timestamp>,
 }
 
+impl AudienceInput {
+    /// The one form of audience given.
+    fn parse(self) -> Result<Audience> {
+        Ok(match (self.all, self.interests, self.subscriber_ids, self.organisations, self.attendees_of) {
+            (Some(true), None, None, None, None) => Audience::All,
+            (None, Some(i), None, None, None) if !i.is_empty() => Audience::Interests(i),
+            (None, None, Some(ids), None, None) if !ids.is_empty() => {
+                Audience::People(ids.into_iter().map(PersonId::from_uuid).collect())
+            }
+            (None, None, None, Some(ids), None) if !ids.is_empty() => {
+                Audience::Organisations(ids.into_iter().map(OrganisationId::from_uuid).collect())
+            }
+            (None, None, None, None, Some(ids)) if !ids.is_empty() => {
+                Audience::AttendeesOf(ids.into_iter().map(MeetingId::from_uuid).collect())
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "audience",
+                    "give exactly one of {\"all\": true}, {\"interests\": [...]}, {\"subscriber_ids\": [...]}, \
+                     {\"organisations\": [...]} or {\"attendees_of\": [...]}",
+                ));
+            }
+        })
+    }
+}
+
 impl InvitationInput {
     fn target(self) -> Result<(Target, Option<Timestamp>)> {
-        let audience = match self.audience {
-            None => None,
-            Some(a) => Some(match (a.all, a.interests, a.subscriber_ids, a.organisations, a.attendees_of) {
-                (Some(true), None, None, None, None) => Audience::All,
-                (None, Some(i), None, None, None) if !i.is_empty() => Audience::Interests(i),
-                (None, None, Some(ids), None, None) if !ids.is_empty() => {
-                    Audience::People(ids.into_iter().map(PersonId::from_uuid).collect())
-                }
-                (None, None, None, Some(ids), None) if !ids.is_empty() => {
-                    Audience::Organisations(ids.into_iter().map(OrganisationId::from_uuid).collect())
-                }
-                (None, None, None, None, Some(ids)) if !ids.is_empty() => {
-                    Audience::AttendeesOf(ids.into_iter().map(MeetingId::from_uuid).collect())
-                }
-                _ => {
-                    return Err(Error::invalid(
-                        "audience",
-                        "give exactly one of {\"all\": true}, {\"interests\": [...]}, {\"subscriber_ids\": [...]}, \
-                         {\"organisations\": [...]} or {\"attendees_of\": [...]}",
-                    ));
-                }
-            }),
-        };
+        let audience = self.audience.map(AudienceInput::parse).transpose()?;
         let mut guests = Vec::new();
         for (i, g) in self.guests.into_iter().enumerate() {
             guests.push(Guest {
-                email: Email::parse(&g.email).map_err(|e| Error::invalid(format!("guests[{i}].email"), e))?,
-                name: Name::parse(&g.name).map_err(|e| Error::invalid(format!("guests[{i}].name"), e))?,
-                organisation: g
-                    .organisation
-                    .filter(|o| !o.trim().is_empty())
-                    .map(|o| Name::parse(&o))
-                    .transpose()
-                    .map_err(|e| Error::invalid(format!("guests[{i}].organisation"), e))?,
+                email: Email::parse(&g.email).field(format!("guests[{i}].email"))?,
+                name: Name::parse(&g.name).field(format!("guests[{i}].name"))?,
+                organisation: optional_name(&format!("guests[{i}].organisation"), g.organisation.as_deref())?,
             });
         }
         if audience.is_none() && guests.is_empty() {
@@ -134,16 +131,15 @@ pub struct CampaignCreated {
     responses((status = 202, body = CampaignCreated), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn invite(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<InvitationInput>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<InvitationInput>,
 ) -> Result<(StatusCode, Json<CampaignCreated>)> {
     let meeting = state.store.meeting(id).await?;
     let Json(input) = body?;
     let (target, send_at) = input.target()?;
     let cid = forum::campaigns::invite(&state.forum, &Actor::of(&user), user.id, &meeting, target, send_at).await?;
-    Ok((StatusCode::ACCEPTED, Json(CampaignCreated { id: cid.uuid(), state: "scheduled".into() })))
+    Ok(accepted(CampaignCreated { id: cid.uuid(), state: "scheduled".into() }))
 }
 
 /// A campaign's progress.
@@ -190,90 +186,67 @@ impl From<Progress> for CampaignJson {
 /// State and progress of a campaign. `done` only when every message is sent or has failed.
 #[utoipa::path(get, path = "/campaigns/{id}", params(("id" = Uuid, Path, description = "campaign id")),
     responses((status = 200, body = CampaignJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn progress(State(state): State<AppState>, _: ApiUser, Path(id): Path<CampaignId>) -> Result<Json<CampaignJson>> {
+async fn progress(Caller { state, .. }: Caller, Path(id): Path<CampaignId>) -> Result<Json<CampaignJson>> {
     Ok(Json(state.store.campaign_progress(id).await?.into()))
 }
 
-async fn transition(state: &AppState, user: &User, id: CampaignId, to: Move) -> Result<Json<CampaignJson>> {
-    forum::campaigns::change(&state.forum, &Actor::of(user), id, to).await?;
+/// Moves a campaign on, and answers with its progress.
+async fn transition(Caller { state, user }: Caller, id: CampaignId, to: Move) -> Result<Json<CampaignJson>> {
+    forum::campaigns::change(&state.forum, &Actor::of(&user), id, to).await?;
     Ok(Json(state.store.campaign_progress(id).await?.into()))
 }
 
 /// Pauses sending; messages already handed to the mail server are not recalled.
 #[utoipa::path(post, path = "/campaigns/{id}/pause", params(("id" = Uuid, Path, description = "campaign id")),
     responses((status = 200, body = CampaignJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn pause(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<CampaignId>,
-) -> Result<Json<CampaignJson>> {
-    transition(&state, &user, id, Move::Pause).await
+async fn pause(caller: Caller, Path(id): Path<CampaignId>) -> Result<Json<CampaignJson>> {
+    transition(caller, id, Move::Pause).await
 }
 
 /// Resumes a paused campaign; nothing already sent is sent again.
 #[utoipa::path(post, path = "/campaigns/{id}/resume", params(("id" = Uuid, Path, description = "campaign id")),
     responses((status = 200, body = CampaignJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn resume(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<CampaignId>,
-) -> Result<Json<CampaignJson>> {
-    transition(&state, &user, id, Move::Resume).await
+async fn resume(caller: Caller, Path(id): Path<CampaignId>) -> Result<Json<CampaignJson>> {
+    transition(caller, id, Move::Resume).await
 }
 
 /// Cancels a campaign: its queued messages are withdrawn.
 #[utoipa::path(post, path = "/campaigns/{id}/cancel", params(("id" = Uuid, Path, description = "campaign id")),
     responses((status = 200, body = CampaignJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn cancel_campaign(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<CampaignId>,
-) -> Result<Json<CampaignJson>> {
-    transition(&state, &user, id, Move::Cancel).await
+async fn cancel_campaign(caller: Caller, Path(id): Path<CampaignId>) -> Result<Json<CampaignJson>> {
+    transition(caller, id, Move::Cancel).await
 }
 
+/// Moves a meeting to another status, and answers with the meeting.
 async fn meeting_transition(
-    state: &AppState,
-    user: &User,
+    Caller { state, user }: Caller,
     id: MeetingId,
     to: MeetingStatus,
-) -> Result<Json<super::MeetingJson>> {
-    let m = crate::forum::meetings::transition(&state.forum, &Actor::of(user), id, to).await?;
-    Ok(Json(super::MeetingJson::from(&m)))
+) -> Result<Json<MeetingJson>> {
+    let m = forum::meetings::transition(&state.forum, &Actor::of(&user), id, to).await?;
+    Ok(Json(MeetingJson::from(&m)))
 }
 
 /// Publishes a draft: the meeting appears on the public pages and can be invited to.
 #[utoipa::path(post, path = "/meetings/{id}/publish", params(("id" = Uuid, Path, description = "meeting id")),
-    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn publish(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, id, MeetingStatus::Published).await
+    responses((status = 200, body = MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn publish(caller: Caller, Path(id): Path<MeetingId>) -> Result<Json<MeetingJson>> {
+    meeting_transition(caller, id, MeetingStatus::Published).await
 }
 
 /// Closes registration of a published (or open) meeting.
 #[utoipa::path(post, path = "/meetings/{id}/close", params(("id" = Uuid, Path, description = "meeting id")),
-    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn close_registration(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, id, MeetingStatus::Closed).await
+    responses((status = 200, body = MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn close_registration(caller: Caller, Path(id): Path<MeetingId>) -> Result<Json<MeetingJson>> {
+    meeting_transition(caller, id, MeetingStatus::Closed).await
 }
 
 /// Marks a meeting as held (from published, open or closed), once it has
 /// begun; before its start the answer is 409.
 #[utoipa::path(post, path = "/meetings/{id}/held", params(("id" = Uuid, Path, description = "meeting id")),
-    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn mark_held(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, id, MeetingStatus::Held).await
+    responses((status = 200, body = MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn mark_held(caller: Caller, Path(id): Path<MeetingId>) -> Result<Json<MeetingJson>> {
+    meeting_transition(caller, id, MeetingStatus::Held).await
 }
 
 /// Undoes a meeting marked held or closed by mistake: a held meeting goes
@@ -281,14 +254,10 @@ async fn mark_held(
 /// start) has not passed and to `closed` after; a closed one goes to `open`.
 /// 409 from any other status.
 #[utoipa::path(post, path = "/meetings/{id}/reopen", params(("id" = Uuid, Path, description = "meeting id")),
-    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn reopen(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<super::MeetingJson>> {
+    responses((status = 200, body = MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn reopen(Caller { state, user }: Caller, Path(id): Path<MeetingId>) -> Result<Json<MeetingJson>> {
     let m = forum::meetings::reopen(&state.forum, &Actor::of(&user), id).await?;
-    Ok(Json(super::MeetingJson::from(&m)))
+    Ok(Json(MeetingJson::from(&m)))
 }
 
 /// Copies a meeting as the start of the next one: a draft with the title
@@ -296,25 +265,20 @@ async fn reopen(
 /// programme, invitation text and questionnaire, its times moved on by whole
 /// weeks until it starts after now. Registrations and status stay behind.
 #[utoipa::path(post, path = "/meetings/{id}/copy", params(("id" = Uuid, Path, description = "meeting id")),
-    responses((status = 201, body = super::MeetingJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = MeetingJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn copy_meeting(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-) -> Result<(StatusCode, Json<super::MeetingJson>)> {
+) -> Result<(StatusCode, Json<MeetingJson>)> {
     let copy = forum::meetings::copy(&state.forum, &Actor::of(&user), id).await?;
-    Ok((StatusCode::CREATED, Json(super::MeetingJson::from(&state.store.meeting(copy).await?))))
+    Ok(created(MeetingJson::from(&state.store.meeting(copy).await?)))
 }
 
 /// Archives a meeting that was held (or evaluated).
 #[utoipa::path(post, path = "/meetings/{id}/archive", params(("id" = Uuid, Path, description = "meeting id")),
-    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn archive(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<super::MeetingJson>> {
-    meeting_transition(&state, &user, id, MeetingStatus::Archived).await
+    responses((status = 200, body = MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn archive(caller: Caller, Path(id): Path<MeetingId>) -> Result<Json<MeetingJson>> {
+    meeting_transition(caller, id, MeetingStatus::Archived).await
 }
 
 /// What may come with a cancellation.
@@ -333,16 +297,15 @@ pub struct CancelInput {
 /// the `message`, when the optional JSON body gives one.
 #[utoipa::path(post, path = "/meetings/{id}/cancel", params(("id" = Uuid, Path, description = "meeting id")),
     request_body(content = Option<CancelInput>, description = "optional"),
-    responses((status = 200, body = super::MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json"),
+    responses((status = 200, body = MeetingJson), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn cancel_meeting(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Option<Json<CancelInput>>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<super::MeetingJson>> {
+    body: std::result::Result<Option<Json<CancelInput>>, JsonRejection>,
+) -> Result<Json<MeetingJson>> {
     let message = body?.map(|Json(b)| b.message).unwrap_or_default();
-    let note = Note::parse(&message).map_err(|e| Error::invalid("message", e))?;
+    let note = Note::parse(&message).field("message")?;
     let m = forum::meetings::cancel(&state.forum, &Actor::of(&user), id, &note).await?;
-    Ok(Json(super::MeetingJson::from(&m)))
+    Ok(Json(MeetingJson::from(&m)))
 }

@@ -3,7 +3,6 @@
 //! and the trend across meetings.
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,14 +10,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Problem;
+use super::{Caller, Field, JsonBody, Problem, accepted};
 use crate::domain::evaluation::Questionnaire;
 use crate::domain::{MeetingId, Timestamp};
 use crate::forum::evaluations::{self as use_case, SendError};
 use crate::store::StoreError;
 use crate::store::audit::Actor;
-use crate::store::evaluations::{Results, TrendSeries, results_by, trend};
-use crate::web::auth::ApiUser;
+use crate::store::evaluations::{GroupResult, QuestionResult, Results, TrendSeries, results_by, trend};
 use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
 
@@ -62,11 +60,7 @@ const fn yes() -> bool {
 /// The meeting's questionnaire: the forum's usual one until it is edited.
 #[utoipa::path(get, path = "/meetings/{id}/evaluation", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = QuestionnaireJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn questionnaire(
-    State(state): State<AppState>,
-    _: ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<QuestionnaireJson>> {
+async fn questionnaire(Caller { state, .. }: Caller, Path(id): Path<MeetingId>) -> Result<Json<QuestionnaireJson>> {
     let m = state.store.meeting(id).await?;
     let e = state.store.evaluation_or_default(m.id).await?;
     Ok(Json(QuestionnaireJson { anonymous: e.anonymous, questions: e.questionnaire }))
@@ -78,14 +72,13 @@ async fn questionnaire(
     responses((status = 200, body = QuestionnaireJson), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn replace_questionnaire(
-    State(state): State<AppState>,
-    _: ApiUser,
+    Caller { state, .. }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<QuestionnaireJson>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<QuestionnaireJson>,
 ) -> Result<Json<QuestionnaireJson>> {
     let m = state.store.meeting(id).await?;
     let Json(input) = body?;
-    input.questions.validate().map_err(|e| Error::invalid("questions", e))?;
+    input.questions.validate().field("questions")?;
     match state.store.save_questionnaire(m.id, &input.questions, input.anonymous).await {
         Err(StoreError::Conflict(_)) => {
             return Err(Error::Conflict("the evaluation has been sent; its questions can no longer change".into()));
@@ -126,8 +119,7 @@ pub struct EvaluationSent {
     responses((status = 202, body = EvaluationSent), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn send(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<EvaluationSent>)> {
@@ -135,21 +127,18 @@ async fn send(
     let input: SendInput = if body.iter().all(u8::is_ascii_whitespace) {
         SendInput::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| Error::invalid("body", e))?
+        serde_json::from_slice(&body).field("body")?
     };
     let schedule = &state.settings.evaluation;
     let sent =
         use_case::send(&state.forum, &Actor::of(&user), Some(user.id), &meeting, schedule, input.closes_at).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(EvaluationSent {
-            id: sent.campaign.uuid(),
-            state: "scheduled".into(),
-            reminder_campaign_id: sent.reminder.map(crate::domain::CampaignId::uuid),
-            reminder_at: sent.reminder_at.map(super::rfc3339),
-            closes_at: super::rfc3339(sent.closes_at),
-        }),
-    ))
+    Ok(accepted(EvaluationSent {
+        id: sent.campaign.uuid(),
+        state: "scheduled".into(),
+        reminder_campaign_id: sent.reminder.map(crate::domain::CampaignId::uuid),
+        reminder_at: sent.reminder_at.map(super::rfc3339),
+        closes_at: super::rfc3339(sent.closes_at),
+    }))
 }
 
 /// A campaign started.
@@ -162,14 +151,10 @@ pub struct ReminderSent {
 /// brought forward). 409 before sending or after closing.
 #[utoipa::path(post, path = "/meetings/{id}/evaluation/remind", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 202, body = ReminderSent), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn remind(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<(StatusCode, Json<ReminderSent>)> {
+async fn remind(Caller { state, user }: Caller, Path(id): Path<MeetingId>) -> Result<(StatusCode, Json<ReminderSent>)> {
     let meeting = state.store.meeting(id).await?;
     let cid = use_case::remind(&state.forum, &Actor::of(&user), Some(user.id), &meeting).await?;
-    Ok((StatusCode::ACCEPTED, Json(ReminderSent { id: cid.uuid() })))
+    Ok(accepted(ReminderSent { id: cid.uuid() }))
 }
 
 /// The closing time.
@@ -182,11 +167,7 @@ pub struct Closed {
 /// Closes the evaluation now: no answer is taken or changed afterwards.
 #[utoipa::path(post, path = "/meetings/{id}/evaluation/close", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = Closed), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn close(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<Closed>> {
+async fn close(Caller { state, user }: Caller, Path(id): Path<MeetingId>) -> Result<Json<Closed>> {
     let meeting = state.store.meeting(id).await?;
     use_case::close(&state.forum, &Actor::of(&user), &meeting).await?;
     let e = state.store.evaluation_or_default(meeting.id).await?;
@@ -263,6 +244,37 @@ pub struct GroupAverageJson {
     average: Option<f64>,
 }
 
+impl From<QuestionResult> for QuestionResultJson {
+    fn from(q: QuestionResult) -> Self {
+        Self {
+            key: q.key,
+            kind: q.kind.as_str().to_owned(),
+            text_da: q.text_da,
+            text_en: q.text_en,
+            answered: q.answered,
+            options: q
+                .options
+                .into_iter()
+                .map(|o| OptionJson { key: o.key, label_da: o.label_da, label_en: o.label_en, count: o.count })
+                .collect(),
+            average: q.average,
+            texts: q.texts,
+        }
+    }
+}
+
+impl From<GroupResult> for GroupJson {
+    fn from(g: GroupResult) -> Self {
+        Self {
+            key: g.key,
+            title: g.title,
+            hidden: g.hidden,
+            responses: g.responses,
+            averages: g.averages.into_iter().map(|a| GroupAverageJson { key: a.key, average: a.average }).collect(),
+        }
+    }
+}
+
 impl From<Results> for ResultsJson {
     fn from(r: Results) -> Self {
         Self {
@@ -274,41 +286,10 @@ impl From<Results> for ResultsJson {
             recipients: r.recipients,
             responses: r.responses,
             response_rate: r.response_rate,
-            questions: r
-                .questions
-                .into_iter()
-                .map(|q| QuestionResultJson {
-                    key: q.key,
-                    kind: q.kind.as_str().to_owned(),
-                    text_da: q.text_da,
-                    text_en: q.text_en,
-                    answered: q.answered,
-                    options: q
-                        .options
-                        .into_iter()
-                        .map(|o| OptionJson { key: o.key, label_da: o.label_da, label_en: o.label_en, count: o.count })
-                        .collect(),
-                    average: q.average,
-                    texts: q.texts,
-                })
-                .collect(),
+            questions: r.questions.into_iter().map(QuestionResultJson::from).collect(),
             texts_held: r.texts_held,
             breakdown_minimum: r.breakdown_minimum,
-            by_track: r
-                .by_track
-                .into_iter()
-                .map(|g| GroupJson {
-                    key: g.key,
-                    title: g.title,
-                    hidden: g.hidden,
-                    responses: g.responses,
-                    averages: g
-                        .averages
-                        .into_iter()
-                        .map(|a| GroupAverageJson { key: a.key, average: a.average })
-                        .collect(),
-                })
-                .collect(),
+            by_track: r.by_track.into_iter().map(GroupJson::from).collect(),
         }
     }
 }
@@ -316,11 +297,7 @@ impl From<Results> for ResultsJson {
 /// Response rate, the distribution of each question, rating averages and free-text answers.
 #[utoipa::path(get, path = "/meetings/{id}/evaluation/results", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = ResultsJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn get_results(
-    State(state): State<AppState>,
-    _: ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<ResultsJson>> {
+async fn get_results(Caller { state, .. }: Caller, Path(id): Path<MeetingId>) -> Result<Json<ResultsJson>> {
     let m = state.store.meeting(id).await?;
     Ok(Json(results_by(&state.store, m.id, state.breakdown_minimum()).await?.into()))
 }
@@ -384,6 +361,6 @@ pub struct TrendList {
 
 /// Every rating and choice question, by stable key, across the meetings whose evaluation was sent.
 #[utoipa::path(get, path = "/evaluations/trend", responses((status = 200, body = TrendList)))]
-async fn get_trend(State(state): State<AppState>, _: ApiUser) -> Result<Json<TrendList>> {
+async fn get_trend(Caller { state, .. }: Caller) -> Result<Json<TrendList>> {
     Ok(Json(TrendList { items: trend(&state.store).await?.into_iter().map(TrendJson::from).collect() }))
 }

@@ -3,20 +3,17 @@
 //! from the database) or XLSX. Personal data needs the organiser or admin
 //! role, and every download of it is recorded in the audit log.
 
-use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::Problem;
+use super::{Caller, Problem};
 use crate::domain::MeetingId;
-use crate::i18n::Lang;
-use crate::store::audit::Actor;
-use crate::store::meetings::Meeting;
 use crate::transfer::export::{self, Format};
-use crate::web::auth::ApiUser;
 use crate::web::download::{ExportQuery, What, check_role, download};
 use crate::web::extract::Path;
 use crate::web::{AppState, Result};
@@ -35,19 +32,62 @@ pub fn router() -> Router<AppState> {
         .route("/subscribers.xlsx", get(subscribers_xlsx))
 }
 
-async fn meeting(state: &AppState, id: MeetingId) -> Result<Meeting> {
-    Ok(state.store.meeting(id).await?)
+/// What a download path names: which export, of which meeting.
+#[derive(Clone, Copy)]
+enum Of {
+    Participants(MeetingId),
+    Organisations(MeetingId),
+    Evaluation(MeetingId),
+    Subscribers,
 }
 
-fn api_download(
-    state: &AppState,
-    user: &crate::store::users::User,
-    what: What,
-    format: Format,
-    lang: Lang,
-) -> Result<Response> {
-    check_role(user.role, &what)?;
-    download(state, Actor::of(user), what, format, lang)
+/// The file a download path ends in: CSV takes its separator from the query.
+#[derive(Clone, Copy)]
+enum File {
+    Csv,
+    Xlsx,
+}
+
+/// A download as asked for: the account asking and the options in the
+/// query. Every download path takes this, so that each path's handler only
+/// says what it exports.
+pub struct Asked {
+    caller: Caller,
+    query: ExportQuery,
+}
+
+impl FromRequestParts<AppState> for Asked {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let caller = Caller::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let Query(query) = Query::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        Ok(Self { caller, query })
+    }
+}
+
+impl Asked {
+    /// The download of `of` as `file`: the options are read first (format,
+    /// language, then the mailing list's status filter), then the meeting,
+    /// then the role is checked against what the export holds.
+    async fn download(self, of: Of, file: File) -> Result<Response> {
+        let Self { caller: Caller { state, user }, query } = self;
+        let format = match file {
+            File::Csv => query.csv()?,
+            File::Xlsx => Format::Xlsx,
+        };
+        let lang = query.lang()?;
+        let what = match of {
+            Of::Participants(id) => What::Participants(state.store.meeting(id).await?),
+            Of::Organisations(id) => What::Organisations(state.store.meeting(id).await?),
+            Of::Evaluation(id) => {
+                What::evaluation_of(&state.store, state.store.meeting(id).await?, state.breakdown_minimum()).await?
+            }
+            Of::Subscribers => What::Subscribers(query.status()?),
+        };
+        check_role(user.role, &what)?;
+        download(&state, crate::store::audit::Actor::of(&user), what, format, lang)
+    }
 }
 
 /// A meeting's participant list as CSV: everyone who answered (attending, the
@@ -60,14 +100,8 @@ fn api_download(
     responses((status = 200, body = String, content_type = "text/csv"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn participants_csv(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response> {
-    let (format, lang) = (q.csv()?, q.lang()?);
-    api_download(&state, &user, What::Participants(meeting(&state, id).await?), format, lang)
+async fn participants_csv(Path(id): Path<MeetingId>, asked: Asked) -> Result<Response> {
+    asked.download(Of::Participants(id), File::Csv).await
 }
 
 /// A meeting's participant list as XLSX (same columns as the CSV; times are
@@ -77,14 +111,8 @@ async fn participants_csv(
     responses((status = 200, body = [u8], content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn participants_xlsx(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response> {
-    let lang = q.lang()?;
-    api_download(&state, &user, What::Participants(meeting(&state, id).await?), Format::Xlsx, lang)
+async fn participants_xlsx(Path(id): Path<MeetingId>, asked: Asked) -> Result<Response> {
+    asked.download(Of::Participants(id), File::Xlsx).await
 }
 
 /// One organisation on a public list.
@@ -106,12 +134,8 @@ pub struct OrganisationList {
 /// alphabetical order (æ, ø, å after z). Holds no personal data.
 #[utoipa::path(get, path = "/meetings/{id}/organisations", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = OrganisationList), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn organisations_json(
-    State(state): State<AppState>,
-    _: ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<OrganisationList>> {
-    let m = meeting(&state, id).await?;
+async fn organisations_json(Caller { state, .. }: Caller, Path(id): Path<MeetingId>) -> Result<Json<OrganisationList>> {
+    let m = state.store.meeting(id).await?;
     let names = export::public_organisations(&state.store, m.id).await?;
     Ok(Json(OrganisationList {
         items: names.into_iter().map(|name| ListedOrganisationJson { name }).collect(),
@@ -124,14 +148,8 @@ async fn organisations_json(
     params(("id" = Uuid, Path, description = "meeting id"), ExportQuery),
     responses((status = 200, body = String, content_type = "text/csv"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn organisations_csv(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response> {
-    let (format, lang) = (q.csv()?, q.lang()?);
-    api_download(&state, &user, What::Organisations(meeting(&state, id).await?), format, lang)
+async fn organisations_csv(Path(id): Path<MeetingId>, asked: Asked) -> Result<Response> {
+    asked.download(Of::Organisations(id), File::Csv).await
 }
 
 /// The public list of organisations as XLSX.
@@ -139,14 +157,8 @@ async fn organisations_csv(
     params(("id" = Uuid, Path, description = "meeting id"), ExportQuery),
     responses((status = 200, body = [u8], content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn organisations_xlsx(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response> {
-    let lang = q.lang()?;
-    api_download(&state, &user, What::Organisations(meeting(&state, id).await?), Format::Xlsx, lang)
+async fn organisations_xlsx(Path(id): Path<MeetingId>, asked: Asked) -> Result<Response> {
+    asked.download(Of::Organisations(id), File::Xlsx).await
 }
 
 /// The mailing list as CSV (never guests), oldest sign-up first. Columns:
@@ -156,13 +168,8 @@ async fn organisations_xlsx(
     responses((status = 200, body = String, content_type = "text/csv"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn subscribers_csv(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response> {
-    let (format, lang, status) = (q.csv()?, q.lang()?, q.status()?);
-    api_download(&state, &user, What::Subscribers(status), format, lang)
+async fn subscribers_csv(asked: Asked) -> Result<Response> {
+    asked.download(Of::Subscribers, File::Csv).await
 }
 
 /// The mailing list as XLSX.
@@ -170,13 +177,8 @@ async fn subscribers_csv(
     responses((status = 200, body = [u8], content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn subscribers_xlsx(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response> {
-    let (lang, status) = (q.lang()?, q.status()?);
-    api_download(&state, &user, What::Subscribers(status), Format::Xlsx, lang)
+async fn subscribers_xlsx(asked: Asked) -> Result<Response> {
+    asked.download(Of::Subscribers, File::Xlsx).await
 }
 
 /// A meeting's evaluation results as CSV: a summary line (responses of
@@ -189,15 +191,8 @@ async fn subscribers_xlsx(
     responses((status = 200, body = String, content_type = "text/csv"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn evaluation_csv(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response> {
-    let (format, lang) = (q.csv()?, q.lang()?);
-    let what = What::evaluation_of(&state.store, meeting(&state, id).await?, state.breakdown_minimum()).await?;
-    api_download(&state, &user, what, format, lang)
+async fn evaluation_csv(Path(id): Path<MeetingId>, asked: Asked) -> Result<Response> {
+    asked.download(Of::Evaluation(id), File::Csv).await
 }
 
 /// A meeting's evaluation results as XLSX (counts and averages are numbers,
@@ -207,13 +202,6 @@ async fn evaluation_csv(
     responses((status = 200, body = [u8], content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn evaluation_xlsx(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-    Query(q): Query<ExportQuery>,
-) -> Result<Response> {
-    let lang = q.lang()?;
-    let what = What::evaluation_of(&state.store, meeting(&state, id).await?, state.breakdown_minimum()).await?;
-    api_download(&state, &user, what, Format::Xlsx, lang)
+async fn evaluation_xlsx(Path(id): Path<MeetingId>, asked: Asked) -> Result<Response> {
+    asked.download(Of::Evaluation(id), File::Xlsx).await
 }

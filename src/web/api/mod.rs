@@ -9,7 +9,10 @@ mod subscribers;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, Request, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
@@ -30,6 +33,7 @@ use crate::forum;
 use crate::i18n::Lang;
 use crate::store::audit::Actor;
 use crate::store::meetings::{Meeting, MeetingFilter, NewMeeting, ProgrammeItem, Speaker, Track};
+use crate::store::users::User;
 
 /// Routes of the API, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -142,6 +146,23 @@ pub async fn dress_errors(req: Request, next: Next) -> Response {
     replace_body(res, "application/problem+json", serde_json::to_string(&problem).unwrap_or_default())
 }
 
+/// Who calls, and the state to answer from: what every handler of the API
+/// takes first. The account is the one [`ApiUser`] reads; the guard in
+/// front of the routes has already checked it and its role.
+pub struct Caller {
+    state: AppState,
+    user: User,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let ApiUser(user) = ApiUser::from_request_parts(parts, state).await?;
+        Ok(Self { state: state.clone(), user })
+    }
+}
+
 /// An instant as the API writes it: RFC 3339 with the Copenhagen offset.
 fn rfc3339(t: Timestamp) -> String {
     t.to_zoned_datetime(copenhagen()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
@@ -216,6 +237,34 @@ pub struct SpeakerJson {
     organisation: String,
 }
 
+impl From<&Track> for TrackJson {
+    fn from(t: &Track) -> Self {
+        Self { key: t.key.clone(), title: t.title.clone(), capacity: t.capacity }
+    }
+}
+
+impl From<&ProgrammeItem> for ProgrammeItemJson {
+    fn from(p: &ProgrammeItem) -> Self {
+        Self {
+            starts_at: p.starts_at.map(rfc3339),
+            ends_at: p.ends_at.map(rfc3339),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            speakers: p
+                .speakers
+                .iter()
+                .map(|s| SpeakerJson {
+                    name: s.name.clone(),
+                    role: s.role.clone(),
+                    organisation: s.organisation.clone(),
+                })
+                .collect(),
+            track: p.track.clone(),
+            cancelled: p.cancelled,
+        }
+    }
+}
+
 impl From<&Meeting> for MeetingJson {
     fn from(m: &Meeting) -> Self {
         Self {
@@ -233,32 +282,8 @@ impl From<&Meeting> for MeetingJson {
             per_organisation_limit: m.per_organisation_limit,
             registration_deadline: m.registration_deadline.map(rfc3339),
             status: m.status.as_str().to_owned(),
-            tracks: m
-                .tracks
-                .iter()
-                .map(|t| TrackJson { key: t.key.clone(), title: t.title.clone(), capacity: t.capacity })
-                .collect(),
-            programme: m
-                .programme
-                .iter()
-                .map(|p| ProgrammeItemJson {
-                    starts_at: p.starts_at.map(rfc3339),
-                    ends_at: p.ends_at.map(rfc3339),
-                    title: p.title.clone(),
-                    description: p.description.clone(),
-                    speakers: p
-                        .speakers
-                        .iter()
-                        .map(|s| SpeakerJson {
-                            name: s.name.clone(),
-                            role: s.role.clone(),
-                            organisation: s.organisation.clone(),
-                        })
-                        .collect(),
-                    track: p.track.clone(),
-                    cancelled: p.cancelled,
-                })
-                .collect(),
+            tracks: m.tracks.iter().map(TrackJson::from).collect(),
+            programme: m.programme.iter().map(ProgrammeItemJson::from).collect(),
             registration_opens_at: m.seating.registration_opens_at.map(rfc3339),
             allocation: m.seating.allocation.as_str().to_owned(),
             applications_close_at: m.seating.applications_close_at.map(rfc3339),
@@ -285,46 +310,86 @@ pub struct PageQuery {
     limit: Option<u32>,
 }
 
-fn encode_cursor(m: &Meeting) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}_{}", crate::store::db_time(m.starts_at), m.id))
+/// Items per page: 1–200, 50 when the query gives none.
+fn page_limit(limit: Option<u32>) -> Result<u32> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::BadRequest("limit: must be between 1 and 200".into()));
+    }
+    Ok(limit)
 }
 
-fn decode_cursor(c: &str) -> Result<(Timestamp, MeetingId)> {
+/// The cursor after an item of a list sorted by an instant, newest first:
+/// the instant and the id, so that items at the same instant keep an order.
+fn cursor(at: Timestamp, id: impl std::fmt::Display) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}_{id}", crate::store::db_time(at)))
+}
+
+/// Reads a [`cursor`] back; anything else is a 400.
+fn read_cursor<Id: std::str::FromStr>(c: &str) -> Result<(Timestamp, Id)> {
     let bad = || Error::BadRequest("cursor: not a cursor from this API; pass back the `next` value unchanged".into());
     let text = URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
     let (at, id) = text.split_once('_').ok_or_else(bad)?;
     Ok((crate::store::from_db_time(at.parse().map_err(|_| bad())?), id.parse().map_err(|_| bad())?))
 }
 
+/// A page of a list as the API answers it: the items as JSON, and the
+/// cursor after the last one when `more` follow (else `None`).
+fn page<T, J>(
+    items: Vec<T>,
+    more: bool,
+    cursor_after: impl Fn(&T) -> String,
+    json: impl FnMut(T) -> J,
+) -> (Vec<J>, Option<String>) {
+    let next = if more { items.last().map(cursor_after) } else { None };
+    (items.into_iter().map(json).collect(), next)
+}
+
+/// A request body read as JSON, or why it could not be: handlers look at it
+/// only once they have found what the path names, so that a missing
+/// resource answers 404 whatever the body.
+type JsonBody<T> = std::result::Result<Json<T>, JsonRejection>;
+
+/// 201 Created with the new resource.
+const fn created<T>(body: T) -> (StatusCode, Json<T>) {
+    (StatusCode::CREATED, Json(body))
+}
+
+/// 202 Accepted with what was started.
+const fn accepted<T>(body: T) -> (StatusCode, Json<T>) {
+    (StatusCode::ACCEPTED, Json(body))
+}
+
+/// Names the field a value of a request came from when it does not read:
+/// `Email::parse(&s).field("email")?` answers 422 naming `email`.
+trait Field<T> {
+    fn field(self, name: impl Into<String>) -> Result<T>;
+}
+
+impl<T, E: std::fmt::Display> Field<T> for std::result::Result<T, E> {
+    fn field(self, name: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::invalid(name, e))
+    }
+}
+
 /// Lists meetings, newest first, drafts included.
 #[utoipa::path(get, path = "/meetings", params(PageQuery),
     responses((status = 200, body = MeetingPage), (status = 401, body = Problem, content_type = "application/problem+json")))]
-async fn list_meetings(
-    State(state): State<AppState>,
-    _: ApiUser,
-    Query(q): Query<PageQuery>,
-) -> Result<Json<MeetingPage>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::BadRequest("limit: must be between 1 and 200".into()));
-    }
-    let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
+async fn list_meetings(Caller { state, .. }: Caller, Query(q): Query<PageQuery>) -> Result<Json<MeetingPage>> {
+    let limit = page_limit(q.limit)?;
+    let before = q.cursor.as_deref().map(read_cursor).transpose()?;
     let mut meetings =
         state.store.meetings(MeetingFilter { public_only: false, limit: Some(limit + 1), before }).await?;
     let more = meetings.len() > limit as usize;
     meetings.truncate(limit as usize);
-    let next = if more { meetings.last().map(encode_cursor) } else { None };
-    Ok(Json(MeetingPage { items: meetings.iter().map(MeetingJson::from).collect(), next }))
+    let (items, next) = page(meetings, more, |m| cursor(m.starts_at, m.id), |m| MeetingJson::from(&m));
+    Ok(Json(MeetingPage { items, next }))
 }
 
 /// One meeting.
 #[utoipa::path(get, path = "/meetings/{id}", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = MeetingJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn get_meeting(
-    State(state): State<AppState>,
-    _: ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<MeetingJson>> {
+async fn get_meeting(Caller { state, .. }: Caller, Path(id): Path<MeetingId>) -> Result<Json<MeetingJson>> {
     let m = state.store.meeting(id).await?;
     Ok(Json(MeetingJson::from(&m)))
 }
@@ -370,7 +435,7 @@ pub struct MeetingInput {
 
 /// Reads the name of an allocation.
 fn allocation(s: &str) -> Result<Allocation> {
-    Allocation::parse(s).map_err(|e| Error::invalid("allocation", e))
+    Allocation::parse(s).field("allocation")
 }
 
 /// A track of a new meeting.
@@ -409,8 +474,43 @@ pub struct SpeakerInput {
     organisation: String,
 }
 
+impl ProgrammeItemInput {
+    /// Reads the item given as `field`, whose track must be one of `tracks`.
+    fn parse(self, field: &str, tracks: &[Track]) -> Result<ProgrammeItem> {
+        if let Some(k) = &self.track
+            && !tracks.iter().any(|t| &t.key == k)
+        {
+            return Err(Error::invalid(format!("{field}.track"), "names no track of this meeting"));
+        }
+        Ok(ProgrammeItem {
+            starts_at: self.starts_at.map(|t| meeting_time(&format!("{field}.starts_at"), t)).transpose()?,
+            ends_at: self.ends_at.map(|t| meeting_time(&format!("{field}.ends_at"), t)).transpose()?,
+            title: Name::parse(&self.title).field(format!("{field}.title"))?.to_string(),
+            description: self.description,
+            speakers: self
+                .speakers
+                .into_iter()
+                .map(|s| {
+                    Ok(Speaker {
+                        name: line(&format!("{field}.speakers.name"), &s.name)?,
+                        role: line(&format!("{field}.speakers.role"), &s.role)?,
+                        organisation: line(&format!("{field}.speakers.organisation"), &s.organisation)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            track: self.track,
+            cancelled: false,
+        })
+    }
+}
+
+/// A name that may be left out: absent or blank is `None`.
+fn optional_name(field: &str, value: Option<&str>) -> Result<Option<Name>> {
+    value.filter(|n| !n.trim().is_empty()).map(Name::parse).transpose().field(field)
+}
+
 fn line(field: &str, value: &str) -> Result<String> {
-    SingleLine::parse(value).map(SingleLine::into_string).map_err(|e| Error::invalid(field, e))
+    SingleLine::parse(value).map(SingleLine::into_string).field(field)
 }
 
 /// `t`, if a meeting may take place then ([`is_meeting_time`]): the times
@@ -424,41 +524,19 @@ impl MeetingInput {
     /// cannot be read. The meeting rules (times in order, a sound link,
     /// positive counts, track keys) are kept by [`forum::meetings::create`].
     fn parse(self) -> Result<NewMeeting> {
-        let title = Name::parse(&self.title).map_err(|e| Error::invalid("title", e))?.to_string();
-        let format = MeetingFormat::parse(&self.format).map_err(|e| Error::invalid("format", e))?;
+        let title = Name::parse(&self.title).field("title")?.to_string();
+        let format = MeetingFormat::parse(&self.format).field("format")?;
         let mut tracks = Vec::new();
         for (i, t) in self.tracks.into_iter().enumerate() {
-            let title = Name::parse(&t.title).map_err(|e| Error::invalid(format!("tracks[{i}].title"), e))?;
+            let title = Name::parse(&t.title).field(format!("tracks[{i}].title"))?;
             tracks.push(Track { key: t.key, title: title.to_string(), capacity: t.capacity });
         }
-        let mut programme = Vec::new();
-        for (i, p) in self.programme.into_iter().enumerate() {
-            let field = format!("programme[{i}]");
-            if let Some(k) = &p.track
-                && !tracks.iter().any(|t| &t.key == k)
-            {
-                return Err(Error::invalid(format!("{field}.track"), "names no track of this meeting"));
-            }
-            programme.push(ProgrammeItem {
-                starts_at: p.starts_at.map(|t| meeting_time(&format!("{field}.starts_at"), t)).transpose()?,
-                ends_at: p.ends_at.map(|t| meeting_time(&format!("{field}.ends_at"), t)).transpose()?,
-                title: Name::parse(&p.title).map_err(|e| Error::invalid(format!("{field}.title"), e))?.to_string(),
-                description: p.description,
-                speakers: p
-                    .speakers
-                    .into_iter()
-                    .map(|s| {
-                        Ok(Speaker {
-                            name: line(&format!("{field}.speakers.name"), &s.name)?,
-                            role: line(&format!("{field}.speakers.role"), &s.role)?,
-                            organisation: line(&format!("{field}.speakers.organisation"), &s.organisation)?,
-                        })
-                    })
-                    .collect::<Result<_>>()?,
-                track: p.track,
-                cancelled: false,
-            });
-        }
+        let programme = self
+            .programme
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| p.parse(&format!("programme[{i}]"), &tracks))
+            .collect::<Result<_>>()?;
         Ok(NewMeeting {
             number: self.number,
             title,
@@ -490,15 +568,14 @@ impl MeetingInput {
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn create_meeting(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    body: std::result::Result<Json<MeetingInput>, axum::extract::rejection::JsonRejection>,
-) -> Result<(axum::http::StatusCode, Json<MeetingJson>)> {
+    Caller { state, user }: Caller,
+    body: JsonBody<MeetingInput>,
+) -> Result<(StatusCode, Json<MeetingJson>)> {
     let Json(input) = body?;
     let new = input.parse()?;
     let id = forum::meetings::create(&state.forum, &Actor::of(&user), &new).await?;
     let m = state.store.meeting(id).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(MeetingJson::from(&m))))
+    Ok(created(MeetingJson::from(&m)))
 }
 
 /// Changes to a meeting; absent fields stay as they are. Times are RFC 3339
@@ -531,7 +608,7 @@ impl MeetingPatch {
     fn apply(self, m: &Meeting) -> Result<Meeting> {
         let mut out = m.clone();
         if let Some(t) = self.title {
-            out.title = Name::parse(&t).map_err(|e| Error::invalid("title", e))?.to_string();
+            out.title = Name::parse(&t).field("title")?.to_string();
         }
         if let Some(d) = self.description {
             out.description = d;
@@ -576,10 +653,9 @@ impl MeetingPatch {
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_meeting(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<MeetingPatch>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<MeetingPatch>,
 ) -> Result<Json<MeetingJson>> {
     let seen = state.store.meeting(id).await?;
     let Json(patch) = body?;

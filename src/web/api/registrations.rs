@@ -3,21 +3,20 @@
 //! someone from the waiting list, moving a seat to another track, each with
 //! a reason), and a short message to one group of the meeting's people.
 
-use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Problem, rfc3339};
-use crate::domain::{Email, MeetingId, Name, Note, Reason, ReasonError, RegistrationId, is_walk_in};
+use super::{Caller, Field, JsonBody, Problem, accepted, created, optional_name, rfc3339};
+use crate::domain::{Email, MeetingId, Note, Reason, ReasonError, RegistrationId, is_walk_in};
 use crate::forum::seats::{self, ByHandSeat, Newcomer};
 use crate::forum::{ForumError, door, meeting_mail};
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::rsvp::Registration;
-use crate::web::auth::ApiUser;
 use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
 
@@ -88,25 +87,11 @@ pub struct RegistrationList {
 /// A meeting's registrations: attending, then the waiting list in order, then invited and the rest.
 #[utoipa::path(get, path = "/meetings/{id}/registrations", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = RegistrationList), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn list(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<RegistrationList>> {
+async fn list(Caller { state, user }: Caller, Path(id): Path<MeetingId>) -> Result<Json<RegistrationList>> {
     let meeting = state.store.meeting(id).await?;
     let regs = state.store.registrations(meeting.id).await?;
-    let mut tx = state.store.begin().await?;
-    let count = i64::try_from(regs.len()).ok();
-    let actor = Actor::of(&user);
-    let entry = Entry {
-        action: "registrations.view",
-        subject_kind: "meeting",
-        subject_id: Some(meeting.id.uuid()),
-        detail: "",
-        row_count: count,
-    };
-    audit::record(&mut tx, &actor, &entry).await?;
-    tx.commit().await?;
+    let entry = Entry::read("registrations.view", "meeting", Some(meeting.id.uuid()), "", regs.len());
+    audit::record_read(&state.store, &Actor::of(&user), &entry).await?;
     Ok(Json(RegistrationList { items: regs.into_iter().map(RegistrationJson::from).collect(), next: None }))
 }
 
@@ -128,10 +113,9 @@ const fn yes() -> bool {
 #[utoipa::path(post, path = "/meetings/{id}/checkins", request_body = CheckIn, params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = RegistrationJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn check_in(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<CheckIn>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<CheckIn>,
 ) -> Result<Json<RegistrationJson>> {
     let Json(c) = body?;
     let reg = RegistrationId::from_uuid(c.registration_id);
@@ -171,17 +155,13 @@ pub struct Waitlist {
     responses((status = 200, body = Waitlist), (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn reorder_waitlist(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<WaitlistOrder>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<WaitlistOrder>,
 ) -> Result<Json<Waitlist>> {
     let meeting = state.store.meeting(id).await?;
     let Json(w) = body?;
-    let reason = Reason::parse(w.reason.as_deref().unwrap_or_default()).map_err(|e| match e {
-        ReasonError::Empty => Error::invalid("reason", "give the reason for the change; it is kept with the meeting"),
-        ReasonError::Note(e) => Error::invalid("reason", e),
-    })?;
+    let reason = reason_of(w.reason.as_deref())?;
     let first: Vec<RegistrationId> = w.order.into_iter().map(RegistrationId::from_uuid).collect();
     let waiting = door::reorder_waitlist(&state.forum, &Actor::of(&user), meeting.id, &first, &reason).await?;
     let items = waiting.into_iter().map(RegistrationJson::from).collect();
@@ -208,11 +188,7 @@ pub struct DrawJson {
 #[utoipa::path(post, path = "/meetings/{id}/allocate", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = DrawJson), (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn allocate(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<MeetingId>,
-) -> Result<Json<DrawJson>> {
+async fn allocate(Caller { state, user }: Caller, Path(id): Path<MeetingId>) -> Result<Json<DrawJson>> {
     let drawn = crate::forum::rsvp::allocate(&state.forum, &Actor::of(&user), id).await?;
     let m = state.store.meeting(id).await?;
     let record = m.drawn.ok_or_else(|| Error::Internal(anyhow::anyhow!("the draw was not recorded")))?;
@@ -261,22 +237,19 @@ pub struct AddInput {
     responses((status = 201, body = RegistrationJson), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<AddInput>, axum::extract::rejection::JsonRejection>,
-) -> Result<(axum::http::StatusCode, Json<RegistrationJson>)> {
+    body: JsonBody<AddInput>,
+) -> Result<(StatusCode, Json<RegistrationJson>)> {
     let meeting = state.store.meeting(id).await?;
     let Json(a) = body?;
-    let email = Email::parse(&a.email).map_err(|e| Error::invalid("email", e))?;
-    let name = a.name.as_deref().filter(|n| !n.trim().is_empty()).map(Name::parse).transpose();
-    let name = name.map_err(|e| Error::invalid("name", e))?;
-    let organisation = a.organisation.as_deref().filter(|n| !n.trim().is_empty()).map(Name::parse).transpose();
-    let organisation = organisation.map_err(|e| Error::invalid("organisation", e))?;
+    let email = Email::parse(&a.email).field("email")?;
+    let name = optional_name("name", a.name.as_deref())?;
+    let organisation = optional_name("organisation", a.organisation.as_deref())?;
     let seat = ByHandSeat { track: a.track, reason: reason_of(a.reason.as_deref())?, beyond_limits: a.beyond_limits };
     let newcomer = Newcomer::ByAddress { email, name, organisation };
     let reg = seats::add_by_hand(&state.forum, &Actor::of(&user), &meeting, newcomer, &seat).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(state.store.registration(reg).await?.into())))
+    Ok(created(state.store.registration(reg).await?.into()))
 }
 
 /// A seat given by hand to someone on the waiting list.
@@ -297,10 +270,9 @@ pub struct SeatInput {
     responses((status = 200, body = RegistrationJson), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn seat(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path((id, registration)): Path<(MeetingId, RegistrationId)>,
-    body: std::result::Result<Json<SeatInput>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<SeatInput>,
 ) -> Result<Json<RegistrationJson>> {
     let meeting = state.store.meeting(id).await?;
     let Json(s) = body?;
@@ -326,10 +298,9 @@ pub struct TrackInput {
     responses((status = 200, body = RegistrationJson), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn move_track(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path((id, registration)): Path<(MeetingId, RegistrationId)>,
-    body: std::result::Result<Json<TrackInput>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<TrackInput>,
 ) -> Result<Json<RegistrationJson>> {
     let meeting = state.store.meeting(id).await?;
     let Json(t) = body?;
@@ -359,20 +330,19 @@ pub struct MessageQueued {
 #[utoipa::path(post, path = "/meetings/{id}/messages", request_body = MessageInput, params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 202, body = MessageQueued), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn message(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<MessageInput>, axum::extract::rejection::JsonRejection>,
-) -> Result<(axum::http::StatusCode, Json<MessageQueued>)> {
+    body: JsonBody<MessageInput>,
+) -> Result<(StatusCode, Json<MessageQueued>)> {
     let meeting = state.store.meeting(id).await?;
     let Json(m) = body?;
     let audience = meeting_mail::audience_named(&m.audience)
         .ok_or_else(|| Error::invalid("audience", "must be attending, waitlisted or not_answered"))?;
-    let note = Note::parse(&m.message).map_err(|e| Error::invalid("message", e))?;
+    let note = Note::parse(&m.message).field("message")?;
     if note.as_str().trim().is_empty() {
         return Err(Error::invalid("message", "write a message"));
     }
     let expected = meeting_mail::audience(&state.forum, &meeting, audience).await?.len();
     let queued = meeting_mail::send(&state.forum, &Actor::of(&user), &meeting, audience, &note, expected).await?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(MessageQueued { queued })))
+    Ok(accepted(MessageQueued { queued }))
 }

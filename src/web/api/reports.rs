@@ -2,7 +2,6 @@
 //! approve it, and publish it to the public meeting page with or without a
 //! mailing.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::Problem;
+use super::{Caller, Field, JsonBody, Problem};
 use crate::domain::MeetingId;
 use crate::domain::report::{Mailing, Section, SectionError, Sections};
 use crate::forum::reports as use_case;
+use crate::store::audit::Actor;
 use crate::store::reports::Report;
-use crate::web::auth::ApiUser;
 use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
 
@@ -124,7 +123,7 @@ pub struct ReportPublished {
 /// The meeting's report; 404 until one is written.
 #[utoipa::path(get, path = "/meetings/{id}/report", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = ReportJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn read(State(state): State<AppState>, _: ApiUser, Path(id): Path<MeetingId>) -> Result<Json<ReportJson>> {
+async fn read(Caller { state, .. }: Caller, Path(id): Path<MeetingId>) -> Result<Json<ReportJson>> {
     let m = state.store.meeting(id).await?;
     let report = use_case::report_of(&state.store, &m).await?.ok_or(Error::NotFound)?;
     Ok(Json(ReportJson::from(&report)))
@@ -137,24 +136,23 @@ async fn read(State(state): State<AppState>, _: ApiUser, Path(id): Path<MeetingI
     params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = ReportJson), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn write(
-    State(state): State<AppState>,
-    user: ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<ReportInput>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<ReportInput>,
 ) -> Result<Json<ReportJson>> {
     let m = state.store.meeting(id).await?;
     let Json(input) = body?;
     let sections = Sections::parse(input.sections.into_iter().map(|s| (s.title, s.body, s.materials)))?;
-    let report = use_case::write(&state.forum, &user.actor(), &m, &sections).await?;
+    let report = use_case::write(&state.forum, &Actor::of(&user), &m, &sections).await?;
     Ok(Json(ReportJson::from(&report)))
 }
 
 /// Approves the draft report (409 unless it is a draft with a section).
 #[utoipa::path(post, path = "/meetings/{id}/report/approve", params(("id" = Uuid, Path, description = "meeting id")),
     responses((status = 200, body = ReportJson), (status = 409, body = Problem, content_type = "application/problem+json")))]
-async fn approve(State(state): State<AppState>, user: ApiUser, Path(id): Path<MeetingId>) -> Result<Json<ReportJson>> {
+async fn approve(Caller { state, user }: Caller, Path(id): Path<MeetingId>) -> Result<Json<ReportJson>> {
     let m = state.store.meeting(id).await?;
-    let report = use_case::approve(&state.forum, &user.actor(), &m).await?;
+    let report = use_case::approve(&state.forum, &Actor::of(&user), &m).await?;
     Ok(Json(ReportJson::from(&report)))
 }
 
@@ -168,15 +166,14 @@ async fn approve(State(state): State<AppState>, user: ApiUser, Path(id): Path<Me
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn publish(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<MeetingId>,
-    body: std::result::Result<Json<PublishInput>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<PublishInput>,
 ) -> Result<(StatusCode, Json<ReportPublished>)> {
     let m = state.store.meeting(id).await?;
     let Json(input) = body?;
-    let mail = Mailing::parse(&input.mail).map_err(|e| Error::invalid("mail", e))?;
-    let who = crate::store::audit::Actor::of(&user);
+    let mail = Mailing::parse(&input.mail).field("mail")?;
+    let who = Actor::of(&user);
     let campaign = use_case::publish(&state.forum, &who, Some(user.id), &m, mail).await?;
     let report = use_case::report_of(&state.store, &m).await?.ok_or(Error::NotFound)?;
     let status = if campaign.is_some() { StatusCode::ACCEPTED } else { StatusCode::OK };

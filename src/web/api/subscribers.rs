@@ -8,24 +8,21 @@
 
 use crate::web::extract::Path;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Problem;
-use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp};
+use super::{Caller, Field, JsonBody, Problem, created, cursor, optional_name, page, page_limit, read_cursor};
+use crate::domain::{Email, Name, PersonId, PersonStatus};
 use crate::forum;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::subscribers::{Changes, NewSubscriber, Subscriber, SubscriberFilter};
 use crate::store::subscriptions::Consent;
 use crate::transfer::import::{self, ImportError, Report};
-use crate::web::auth::ApiUser;
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
@@ -97,17 +94,6 @@ pub struct SubscriberQuery {
     limit: Option<u32>,
 }
 
-fn encode_cursor(s: &Subscriber) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}_{}", crate::store::db_time(s.created_at), s.id))
-}
-
-fn decode_cursor(c: &str) -> Result<(Timestamp, PersonId)> {
-    let bad = || Error::BadRequest("cursor: not a cursor from this API; pass back the `next` value unchanged".into());
-    let text = URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
-    let (at, id) = text.split_once('_').ok_or_else(bad)?;
-    Ok((crate::store::from_db_time(at.parse().map_err(|_| bad())?), id.parse().map_err(|_| bad())?))
-}
-
 /// The interest keys that exist, or an error naming the first that does not.
 async fn known_interests(state: &AppState, field: &str, keys: &[String]) -> Result<Vec<String>> {
     let all = state.store.interests().await?;
@@ -134,25 +120,21 @@ fn nonempty(value: Option<&String>) -> Option<&str> {
     responses((status = 200, body = SubscriberPage), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json")))]
 async fn list_subscribers(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Query(q): Query<SubscriberQuery>,
 ) -> Result<Json<SubscriberPage>> {
     let filter = q.filter(&state).await?;
     let detail = search_detail(&filter);
     let (people, more) =
         forum::list::find(&state.forum, &Actor::of(&user), filter, "subscribers.list", &detail).await?;
-    let next = if more { people.last().map(encode_cursor) } else { None };
-    Ok(Json(SubscriberPage { items: people.into_iter().map(SubscriberJson::from).collect(), next }))
+    let (items, next) = page(people, more, |p| cursor(p.created_at, p.id), SubscriberJson::from);
+    Ok(Json(SubscriberPage { items, next }))
 }
 
 impl SubscriberQuery {
     /// The search the query asks for, each parameter checked.
     async fn filter(&self, state: &AppState) -> Result<SubscriberFilter> {
-        let limit = self.limit.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            return Err(Error::BadRequest("limit: must be between 1 and 200".into()));
-        }
+        let limit = page_limit(self.limit)?;
         let status = match nonempty(self.status.as_ref()).map(PersonStatus::parse) {
             None => None,
             Some(Ok(PersonStatus::Guest) | Err(_)) => {
@@ -171,7 +153,7 @@ impl SubscriberQuery {
             status,
             interest,
             organisation: nonempty(self.organisation.as_ref()).map(str::to_owned),
-            before: self.cursor.as_deref().map(decode_cursor).transpose()?,
+            before: self.cursor.as_deref().map(read_cursor).transpose()?,
             limit,
         })
     }
@@ -197,11 +179,7 @@ fn search_detail(filter: &SubscriberFilter) -> String {
 /// One person, guests included.
 #[utoipa::path(get, path = "/subscribers/{id}", params(("id" = Uuid, Path, description = "person id")),
     responses((status = 200, body = SubscriberJson), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn get_subscriber(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<PersonId>,
-) -> Result<Json<SubscriberJson>> {
+async fn get_subscriber(Caller { state, user }: Caller, Path(id): Path<PersonId>) -> Result<Json<SubscriberJson>> {
     let person = state.store.subscriber(id).await?;
     audit::record_read(
         &state.store,
@@ -235,29 +213,20 @@ fn language(field: &str, value: &str) -> Result<&'static str> {
     }
 }
 
-fn organisation(value: &str) -> Result<Option<Name>> {
-    if value.trim().is_empty() {
-        Ok(None)
-    } else {
-        Name::parse(value).map(Some).map_err(|e| Error::invalid("organisation", e))
-    }
-}
-
 /// Adds a person to the list as confirmed.
 #[utoipa::path(post, path = "/subscribers", request_body = SubscriberInput,
     responses((status = 201, body = SubscriberJson), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn create_subscriber(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    body: std::result::Result<Json<SubscriberInput>, axum::extract::rejection::JsonRejection>,
+    Caller { state, user }: Caller,
+    body: JsonBody<SubscriberInput>,
 ) -> Result<(StatusCode, Json<SubscriberJson>)> {
     let Json(input) = body?;
     let new = NewSubscriber {
-        email: Email::parse(&input.email).map_err(|e| Error::invalid("email", e))?,
-        name: Name::parse(&input.name).map_err(|e| Error::invalid("name", e))?,
-        organisation: organisation(input.organisation.as_deref().unwrap_or(""))?,
+        email: Email::parse(&input.email).field("email")?,
+        name: Name::parse(&input.name).field("name")?,
+        organisation: optional_name("organisation", input.organisation.as_deref())?,
         interests: known_interests(&state, "interests", &input.interests).await?,
         language: language("language", input.language.as_deref().unwrap_or("da"))?,
     };
@@ -268,7 +237,7 @@ async fn create_subscriber(
         proof: format!("API token of account {}", user.id),
     };
     let id = forum::list::add(&state.forum, &Actor::of(&user), &new, &consent).await?;
-    Ok((StatusCode::CREATED, Json(state.store.subscriber(id).await?.into())))
+    Ok(created(state.store.subscriber(id).await?.into()))
 }
 
 /// Reads `null` as `Some(None)`, so that a missing field and `null` differ.
@@ -303,10 +272,9 @@ pub struct SubscriberPatch {
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_subscriber(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
+    Caller { state, user }: Caller,
     Path(id): Path<PersonId>,
-    body: std::result::Result<Json<SubscriberPatch>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<SubscriberPatch>,
 ) -> Result<Json<SubscriberJson>> {
     let Json(input) = body?;
     let leave = match input.status.as_deref() {
@@ -315,8 +283,8 @@ async fn update_subscriber(
         Some(_) => return Err(Error::invalid("status", "can only be set to unsubscribed")),
     };
     let changes = Changes {
-        name: input.name.as_deref().map(Name::parse).transpose().map_err(|e| Error::invalid("name", e))?,
-        organisation: input.organisation.map(|o| organisation(o.as_deref().unwrap_or(""))).transpose()?,
+        name: input.name.as_deref().map(Name::parse).transpose().field("name")?,
+        organisation: input.organisation.map(|o| optional_name("organisation", o.as_deref())).transpose()?,
         interests: match &input.interests {
             Some(keys) => Some(known_interests(&state, "interests", keys).await?),
             None => None,
@@ -335,11 +303,7 @@ async fn update_subscriber(
 #[utoipa::path(delete, path = "/subscribers/{id}", params(("id" = Uuid, Path, description = "person id")),
     responses((status = 204, description = "erased"), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn delete_subscriber(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<PersonId>,
-) -> Result<StatusCode> {
+async fn delete_subscriber(Caller { state, user }: Caller, Path(id): Path<PersonId>) -> Result<StatusCode> {
     let erased = forum::list::erase(&state.forum, &Actor::of(&user), id).await?;
     tracing::info!(person = %id, rows = erased.total(), "person erased by an organiser");
     Ok(StatusCode::NO_CONTENT)
@@ -353,11 +317,7 @@ async fn delete_subscriber(
     request_body(content = String, content_type = "text/csv", description = "CSV with a header row naming email, name and organisation"),
     responses((status = 200, body = Report), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn import_subscribers(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    body: Bytes,
-) -> Result<Json<Report>> {
+async fn import_subscribers(Caller { state, user }: Caller, body: Bytes) -> Result<Json<Report>> {
     let report =
         import::subscribers(&state.store, &body[..], &Actor::of(&user), |_| {}).await.map_err(|e| match e {
             ImportError::File(why) => Error::invalid("file", why),
