@@ -246,8 +246,8 @@ async fn edge_stages(
     let lookup = concurrently(ANSWERS, move |i| {
         let (s, hashes) = (s.clone(), Arc::clone(&hashes));
         async move {
-            let found = s.link_token(&hashes[i], TokenPurpose::Rsvp).await.expect("token").expect("known token");
-            let reg = s.registration(found.registration_id.expect("registration")).await.expect("registration");
+            let found = s.registration_by_link(&hashes[i], TokenPurpose::Rsvp).await.expect("token");
+            let (_, reg) = found.expect("known token");
             s.meeting(reg.meeting_id).await.expect("meeting");
         }
     })
@@ -297,17 +297,15 @@ async fn desk_stages(forum: &Forum, meeting: MeetingId, invited: &[Invited]) -> 
         lap(1, &mut t);
         enqueue_many(&mut tx, &messages).await.expect("outbox");
         lap(2, &mut t);
-        for (i, (seat, _)) in batch.iter().zip(&seats) {
-            let action = if *seat == Seat::Attending { "rsvp.attending" } else { "rsvp.waitlisted" };
-            let e = Entry {
-                action,
-                subject_kind: "registration",
-                subject_id: Some(i.registration.uuid()),
-                detail: "",
-                row_count: None,
-            };
-            audit::record(&mut tx, &Actor::Person(i.person.uuid()), &e).await.expect("audit");
-        }
+        let entries: Vec<_> = batch
+            .iter()
+            .zip(&seats)
+            .map(|(i, (seat, _))| {
+                let action = if *seat == Seat::Attending { "rsvp.attending" } else { "rsvp.waitlisted" };
+                (Actor::Person(i.person.uuid()), Entry::on_registration(action, i.registration))
+            })
+            .collect();
+        audit::record_many(&mut tx, &entries).await.expect("audit");
         lap(3, &mut t);
         tx.commit().await.expect("commit");
         lap(4, &mut t);
