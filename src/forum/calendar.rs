@@ -4,9 +4,9 @@
 //! not answered is a "yes" — or, when it does not match an invitation, left
 //! without effect and said why.
 
-use super::rsvp::answer;
+use super::rsvp::{answer, fresh_link};
 use super::{ForumError, Refusal, Result};
-use crate::domain::{Email, MeetingId, PublicPhase, RegistrationStatus, Timestamp, Token, TokenPurpose, link_expiry};
+use crate::domain::{Email, MeetingId, PublicPhase, RegistrationStatus, Timestamp};
 use crate::i18n::Lang;
 use crate::store::StoreError;
 use crate::store::rsvp::{Answer, Seat};
@@ -128,35 +128,16 @@ pub async fn reply(forum: &super::Forum, reply: &CalendarReply, sender: &Email) 
         listing: None,
     };
     let (_, _, _, language) = forum.store.person_contact(reg.person_id).await?;
-    let rsvp_url = fresh_link(forum, &reg, meeting.ends_at).await?;
+    // A new answer link for the confirmation: the one in the invitation is known only to its reader.
+    let mut tx = forum.store.begin().await?;
+    let rsvp_url = fresh_link(forum, &mut tx, &meeting, reg.person_id, reg.id).await?;
+    tx.commit().await?;
     match answer(forum, &reg, &meeting, answer_given, Lang::from_code(&language), rsvp_url).await {
         Ok(seat) => Ok(Applied::Answered(seat)),
         Err(ForumError::Refused(Refusal::NotOpenYet { .. })) => unchanged("registration has not opened yet"),
         Err(ForumError::Refused(Refusal::PassedOn)) => unchanged("the invitation was passed on to a colleague"),
         Err(e) => Err(e),
     }
-}
-
-/// A new answer link for `reg`, for the confirmation: the one in the
-/// invitation is known only to its reader.
-async fn fresh_link(
-    forum: &super::Forum,
-    reg: &crate::store::rsvp::Registration,
-    ends_at: Timestamp,
-) -> Result<String> {
-    let token = Token::generate();
-    let mut tx = forum.store.begin().await?;
-    crate::store::tokens::insert_link_token(
-        &mut tx,
-        &token.hash(),
-        TokenPurpose::Rsvp,
-        Some(reg.person_id),
-        Some(reg.id),
-        Some(link_expiry(ends_at)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(format!("{}/rsvp/{}", forum.mail.base_url, token.expose()))
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@
 
 use super::{Forum, Refusal, Result};
 use crate::domain::{Email, MeetingId, Name, PersonStatus, Reason, RegistrationId, RegistrationStatus, search_fold};
-use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::meetings::Meeting;
 use crate::store::people::{NewPerson, insert_person_if_new};
 use crate::store::rsvp::{self, Registration, WaitlistMove};
+use crate::store::{StoreError, WriteTx};
 
 /// Whether `r` matches what was typed in the door's search box (already
 /// trimmed and folded by [`search_fold`]); an empty search matches everyone.
@@ -65,14 +65,7 @@ pub async fn check_in(
     let mut tx = forum.store.begin().await?;
     rsvp::check_in(&mut tx, meeting, registration, present.then(crate::store::now)).await?;
     let action = if present { "registration.check_in" } else { "registration.check_in_undone" };
-    let entry = Entry {
-        action,
-        subject_kind: "registration",
-        subject_id: Some(registration.uuid()),
-        detail: "",
-        row_count: None,
-    };
-    audit::record(&mut tx, who, &entry).await?;
+    audit::record(&mut tx, who, &Entry::on_registration(action, registration)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -98,16 +91,9 @@ pub async fn move_waitlisted(
         WaitlistMove::Down => "down",
     };
     let detail = format!("{to}; reason: {}", reason.as_str());
-    let entry = Entry {
-        action: "waitlist.move",
-        subject_kind: "registration",
-        subject_id: Some(registration.uuid()),
-        detail: &detail,
-        row_count: None,
-    };
-    audit::record(&mut tx, who, &entry).await?;
+    let entry = Entry { detail: &detail, ..Entry::on_registration("waitlist.move", registration) };
     let action = format!("waitlist.move.{to}");
-    rsvp::record_seat_change(&mut tx, meeting, Some(registration), &action, reason, &label(who)).await?;
+    record_change(&mut tx, who, meeting, &entry, &action, Some(registration), reason).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -140,12 +126,28 @@ pub async fn reorder_waitlist(
         detail: &detail,
         row_count: count,
     };
-    audit::record(&mut tx, who, &entry).await?;
     let one = if first.len() == 1 { first.first().copied() } else { None };
-    rsvp::record_seat_change(&mut tx, meeting, one, "waitlist.reorder", reason, &label(who)).await?;
+    record_change(&mut tx, who, meeting, &entry, "waitlist.reorder", one, reason).await?;
     tx.commit().await?;
     let all = forum.store.registrations(meeting).await?;
     Ok(all.into_iter().filter(|r| r.status == RegistrationStatus::Waitlisted).collect())
+}
+
+/// Records a change an organiser made to who has a seat or waits at
+/// `meeting`: in the audit log as `entry`, and on the meeting's record of
+/// seat changes as `action` on `registration` (if one), for `reason`.
+pub(super) async fn record_change(
+    tx: &mut WriteTx,
+    who: &Actor,
+    meeting: MeetingId,
+    entry: &Entry<'_>,
+    action: &str,
+    registration: Option<RegistrationId>,
+    reason: &Reason,
+) -> Result<()> {
+    audit::record(tx, who, entry).await?;
+    rsvp::record_seat_change(tx, meeting, registration, action, reason, &label(who)).await?;
+    Ok(())
 }
 
 /// Who acted, as a meeting's record of seat changes names them: the masked
@@ -201,14 +203,7 @@ pub async fn walk_in(forum: &Forum, who: &Actor, meeting: &Meeting, walk_in: Wal
     let (person, _) = insert_person_if_new(&mut tx, &person, None).await?;
     let registration =
         rsvp::walk_in(&mut tx, meeting.id, person, walk_in.track.as_deref(), crate::store::now()).await?;
-    let entry = Entry {
-        action: "registration.walk_in",
-        subject_kind: "registration",
-        subject_id: Some(registration.uuid()),
-        detail: "",
-        row_count: None,
-    };
-    audit::record(&mut tx, who, &entry).await?;
+    audit::record(&mut tx, who, &Entry::on_registration("registration.walk_in", registration)).await?;
     tx.commit().await?;
     Ok(registration)
 }

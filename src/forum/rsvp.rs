@@ -128,18 +128,7 @@ pub async fn pass_on(
         PassOn::PassedBefore => return Err(Refusal::PassedOn.into()),
         PassOn::ColleagueInvited => return Err(Refusal::ColleagueRefused.into()),
     };
-    let token = Token::generate();
-    let expires = link_expiry(meeting.ends_at);
-    crate::store::tokens::insert_link_token(
-        &mut tx,
-        &token.hash(),
-        TokenPurpose::Rsvp,
-        Some(colleague),
-        Some(passed.registration),
-        Some(expires),
-    )
-    .await?;
-    let url = format!("{}/rsvp/{}", forum.mail.base_url, token.expose());
+    let url = fresh_link(forum, &mut tx, meeting, colleague, passed.registration).await?;
     let to = To { person: colleague, email, name: name.as_str(), lang };
     let mail = &forum.mail;
     match passed.seat {
@@ -154,17 +143,39 @@ pub async fn pass_on(
     rsvp_mail::passed_from(&mut tx, mail, holder, meeting, name.as_str(), passed.seat.is_some(), held_seat).await?;
     let messages = promotion_mails(forum, meeting, &passed.promoted).await?;
     enqueue_many(&mut tx, &messages).await?;
-    let entry = Entry {
-        action: "rsvp.passed_on",
-        subject_kind: "registration",
-        subject_id: Some(reg.id.uuid()),
-        detail: if passed.seat.is_some() { "with the seat" } else { "" },
-        row_count: None,
-    };
+    let detail = if passed.seat.is_some() { "with the seat" } else { "" };
+    let entry = Entry { detail, ..Entry::on_registration("rsvp.passed_on", reg.id) };
     audit::record(&mut tx, &Actor::Person(reg.person_id.uuid()), &entry).await?;
     tx.commit().await?;
     forum.mail_wake.notify_one();
     Ok(())
+}
+
+/// Gives registration `registration` of `person` to `meeting` a fresh answer
+/// link in `tx`, valid until [`link_expiry`] after the meeting ends, and
+/// returns its URL.
+///
+/// # Errors
+/// The database failed.
+pub async fn fresh_link(
+    forum: &Forum,
+    tx: &mut WriteTx,
+    meeting: &Meeting,
+    person: PersonId,
+    registration: RegistrationId,
+) -> Result<String> {
+    let token = Token::generate();
+    let expires = link_expiry(meeting.ends_at);
+    crate::store::tokens::insert_link_token(
+        tx,
+        &token.hash(),
+        TokenPurpose::Rsvp,
+        Some(person),
+        Some(registration),
+        Some(expires),
+    )
+    .await?;
+    Ok(format!("{}/rsvp/{}", forum.mail.base_url, token.expose()))
 }
 
 /// After a change to `meeting` in `tx` (more seats, say), gives the free seats
@@ -310,57 +321,48 @@ async fn record_alone(forum: &Forum, meeting: MeetingId, job: &Job) -> Outcome {
 }
 
 /// Records a batch of answers to one meeting in one transaction, with their
-/// confirmations, the mails to anyone promoted, and the audit entries.
+/// confirmations, the mails to anyone promoted, and the audit entries. The
+/// seats are judged first, one answer after the other; the mails and the
+/// audit entries of the lot then go in with one insert each.
 async fn record_batch(forum: &Forum, meeting: MeetingId, jobs: &[Job]) -> Result<Vec<Outcome>, ForumError> {
     let mut tx = forum.store.begin().await?;
     store::lock_for_answers(&mut tx, meeting).await?;
-    let mut messages = Vec::with_capacity(jobs.len());
     let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut recorded = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let (seat, held_seat, promoted) =
-            match store::answer_locked(&mut tx, meeting, job.registration, &job.answer).await {
-                Ok(x) => x,
-                Err(StoreError::Conflict(_)) => {
-                    outcomes.push(Outcome::PassedOn);
-                    continue;
-                }
-                Err(StoreError::NotFound) => {
-                    outcomes.push(Outcome::Gone);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
+        match store::answer_locked(&mut tx, meeting, job.registration, &job.answer).await {
+            Ok((seat, held_seat, promoted)) => {
+                outcomes.push(Outcome::Seat(seat));
+                recorded.push((job, seat, held_seat, promoted));
+            }
+            Err(StoreError::Conflict(_)) => outcomes.push(Outcome::PassedOn),
+            Err(StoreError::NotFound) => outcomes.push(Outcome::Gone),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut messages = Vec::with_capacity(recorded.len());
+    let mut entries = Vec::with_capacity(recorded.len());
+    for (job, seat, held_seat, promoted) in recorded {
         let to = To { person: job.person, email: &job.email, name: &job.name, lang: job.lang };
         let url = Some(job.rsvp_url.as_str());
-        messages.push(crate::mail::compose::rsvp::confirmation(
-            &forum.mail,
-            to,
-            &job.meeting,
-            job.registration,
-            seat,
-            url,
-            held_seat,
-        )?);
+        messages.push(rsvp_mail::confirmation(&forum.mail, to, &job.meeting, job.registration, seat, url, held_seat)?);
         messages.extend(promotion_mails(forum, &job.meeting, &promoted).await?);
-        let action = match seat {
-            Seat::Attending => "rsvp.attending",
-            Seat::Waitlisted { .. } => "rsvp.waitlisted",
-            Seat::Declined => "rsvp.declined",
-            Seat::Applied => "rsvp.applied",
-        };
-        let entry = Entry {
-            action,
-            subject_kind: "registration",
-            subject_id: Some(job.registration.uuid()),
-            detail: "",
-            row_count: None,
-        };
-        audit::record(&mut tx, &Actor::Person(job.person.uuid()), &entry).await?;
-        outcomes.push(Outcome::Seat(seat));
+        entries.push((Actor::Person(job.person.uuid()), Entry::on_registration(seat_action(seat), job.registration)));
     }
     enqueue_many(&mut tx, &messages).await?;
+    audit::record_many(&mut tx, &entries).await?;
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// The audit action of an answer that led to `seat`.
+fn seat_action(seat: Seat) -> &'static str {
+    match seat {
+        Seat::Attending => "rsvp.attending",
+        Seat::Waitlisted { .. } => "rsvp.waitlisted",
+        Seat::Declined => "rsvp.declined",
+        Seat::Applied => "rsvp.applied",
+    }
 }
 
 /// Draws the seats of lottery meeting `id` now (see

@@ -5,16 +5,14 @@
 //! transaction. A full meeting, track or organisation quota refuses a seat
 //! with its reason unless the organiser confirmed going beyond it.
 
-use super::door::label;
-use super::rsvp::promotion_mails;
+use super::door::record_change;
+use super::rsvp::{fresh_link, promotion_mails};
 use super::{Forum, Refusal, Result};
-use crate::domain::{
-    Email, Name, PersonId, PersonStatus, Reason, RegistrationId, RegistrationStatus, Token, TokenPurpose, link_expiry,
-};
+use crate::domain::{Email, Name, PersonId, PersonStatus, Reason, RegistrationId, RegistrationStatus};
 use crate::i18n::Lang;
 use crate::mail::compose::notices::To;
 use crate::mail::compose::rsvp as rsvp_mail;
-use crate::store::audit::{self, Actor, Entry};
+use crate::store::audit::{Actor, Entry};
 use crate::store::meetings::Meeting;
 use crate::store::outbox::{enqueue, enqueue_many};
 use crate::store::people::{NewPerson, insert_person_if_new};
@@ -80,16 +78,8 @@ async fn record(
     seat: &ByHandSeat,
 ) -> Result<()> {
     let detail = detail(&seat.reason, seat.beyond_limits);
-    let entry = Entry {
-        action,
-        subject_kind: "registration",
-        subject_id: Some(registration.uuid()),
-        detail: &detail,
-        row_count: None,
-    };
-    audit::record(tx, who, &entry).await?;
-    store::record_seat_change(tx, meeting.id, Some(registration), action, &seat.reason, &label(who)).await?;
-    Ok(())
+    let entry = Entry { detail: &detail, ..Entry::on_registration(action, registration) };
+    record_change(tx, who, meeting.id, &entry, action, Some(registration), &seat.reason).await
 }
 
 /// Adds `newcomer` to `meeting` with a seat, for the reason given: they get
@@ -153,18 +143,7 @@ pub async fn add_by_hand(
         store::seat_by_hand(&mut tx, meeting.id, registration, seat.track.as_deref(), &from, seat.beyond_limits)
             .await?,
     )?;
-    let token = Token::generate();
-    let expires = link_expiry(meeting.ends_at);
-    crate::store::tokens::insert_link_token(
-        &mut tx,
-        &token.hash(),
-        TokenPurpose::Rsvp,
-        Some(person),
-        Some(registration),
-        Some(expires),
-    )
-    .await?;
-    let url = format!("{}/rsvp/{}", forum.mail.base_url, token.expose());
+    let url = fresh_link(forum, &mut tx, meeting, person, registration).await?;
     let to = To { person, email: &email, name: &name, lang };
     let message = rsvp_mail::confirmation(&forum.mail, to, meeting, registration, Seat::Attending, Some(&url), false)?;
     enqueue(&mut tx, &message).await?;

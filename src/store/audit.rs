@@ -55,6 +55,12 @@ impl<'a> Entry<'a> {
     ) -> Self {
         Self { action, subject_kind, subject_id, detail, row_count: Some(i64::try_from(rows).unwrap_or(i64::MAX)) }
     }
+
+    /// `action` on registration `id`, with no detail.
+    #[must_use]
+    pub fn on_registration(action: &'a str, id: crate::domain::RegistrationId) -> Self {
+        Self { action, subject_kind: "registration", subject_id: Some(id.uuid()), detail: "", row_count: None }
+    }
 }
 
 /// Appends an entry in the same transaction as the change it records.
@@ -81,6 +87,39 @@ pub async fn record(tx: &mut WriteTx, actor: &Actor, e: &Entry<'_>) -> Result<()
         .execute(&mut *c)
         .await?;
     });
+    Ok(())
+}
+
+/// Appends many entries in one statement, in the same transaction as the
+/// changes they record.
+pub async fn record_many(tx: &mut WriteTx, entries: &[(Actor, Entry<'_>)]) -> Result<()> {
+    let at = db_time(now());
+    // 9 values a row; 500 rows stay well below both engines' limits on bound values.
+    for chunk in entries.chunks(500) {
+        on_tx!(tx, |c| {
+            let mut q = sqlx::QueryBuilder::new(
+                "insert into audit_log (at, actor_kind, actor_id, actor_label, action, subject_kind, subject_id, \
+                 detail, row_count) ",
+            );
+            q.push_values(chunk, |mut row, (actor, e)| {
+                let (kind, id, label) = match actor {
+                    Actor::User { id, label } => ("user", Some(*id), label.as_str()),
+                    Actor::Person(id) => ("person", Some(*id), ""),
+                    Actor::System(what) => ("system", None, *what),
+                };
+                row.push_bind(at)
+                    .push_bind(kind)
+                    .push_bind(id)
+                    .push_bind(label.to_owned())
+                    .push_bind(e.action.to_owned())
+                    .push_bind(e.subject_kind.to_owned())
+                    .push_bind(e.subject_id)
+                    .push_bind(e.detail.to_owned())
+                    .push_bind(e.row_count);
+            });
+            q.build().execute(&mut *c).await?;
+        });
+    }
     Ok(())
 }
 

@@ -8,12 +8,12 @@
 
 use uuid::Uuid;
 
-use super::subscriptions::{Consent, sha256_hex};
+use super::subscriptions::{Consent, LinkToken, sha256_hex};
 use super::{Result, Store, StoreError, WriteTx, db_time, dialect, from_db_time, now, on_pool, on_tx};
 use crate::domain::seating::{Applicant, Draw, DrawLimits};
 use crate::domain::{
     Allocation, DrawSeed, Email, MeetingId, PersonId, Reason, RegistrationId, RegistrationStatus, SeatLimits, Taken,
-    Timestamp, WaitReason,
+    Timestamp, TokenHash, TokenPurpose, WaitReason,
 };
 
 /// The purpose of a consent record for naming the person's organisation on a
@@ -100,6 +100,16 @@ struct Row {
     list_organisation: bool,
 }
 
+/// A registration read with the link that leads to it.
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    link_person_id: Option<Uuid>,
+    link_expires_at: Option<i64>,
+    link_used_at: Option<i64>,
+    #[sqlx(flatten)]
+    registration: Row,
+}
+
 const SELECT: &str = "select r.id, r.meeting_id, r.person_id, r.status, r.track_key, r.diet, r.access_needs, \
      r.comment, r.waitlist_position, r.checked_in_at, r.replaced_by, p.name, p.email, o.name as organisation, \
      r.answered_at, r.list_organisation from registration r join person p on p.id = r.person_id \
@@ -148,6 +158,37 @@ impl Store {
         let row: Row =
             on_pool!(self, |db| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id.uuid()).fetch_one(db).await?);
         row.try_into()
+    }
+
+    /// The registration a link of `purpose` with `hash` leads to, with the
+    /// link, in one read; `None` when there is no such link or it leads to
+    /// no registration.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn registration_by_link(
+        &self,
+        hash: &TokenHash,
+        purpose: TokenPurpose,
+    ) -> Result<Option<(LinkToken, Registration)>> {
+        let sql = format!(
+            "select t.person_id as link_person_id, t.expires_at as link_expires_at, t.used_at as link_used_at, {} \
+             join link_token t on t.registration_id = r.id where t.hash = $1 and t.purpose = $2",
+            SELECT.trim_start_matches("select ")
+        );
+        let row: Option<LinkRow> = on_pool!(self, |db| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(hash.as_bytes())
+            .bind(purpose.as_str())
+            .fetch_optional(db)
+            .await?);
+        let Some(row) = row else { return Ok(None) };
+        let link = LinkToken {
+            person_id: row.link_person_id.map(PersonId::from_uuid),
+            registration_id: Some(RegistrationId::from_uuid(row.registration.id)),
+            expires_at: row.link_expires_at.map(from_db_time),
+            used_at: row.link_used_at.map(from_db_time),
+        };
+        Ok(Some((link, row.registration.try_into()?)))
     }
 
     /// The registration of the person with address `email` to `meeting`, if any.

@@ -193,11 +193,28 @@ pub fn confirmation(
     held_seat: bool,
 ) -> anyhow::Result<NewMessage> {
     let n = confirmation_notice(meeting, to.lang, to.name, seat, rsvp_url)?;
+    seat_or_notice(ctx, "rsvp-confirm", to, meeting, registration, seat, held_seat, &n)
+}
+
+/// Notice `n` about `seat`: a seat's mail for a seat ([`seat_mail`]);
+/// otherwise the plain notice, with the withdrawal of the calendar entry of
+/// one who `held_seat` before.
+#[allow(clippy::too_many_arguments)]
+fn seat_or_notice(
+    ctx: &MailContext,
+    kind: &'static str,
+    to: To<'_>,
+    meeting: &Meeting,
+    registration: RegistrationId,
+    seat: Seat,
+    held_seat: bool,
+    n: &Notice,
+) -> anyhow::Result<NewMessage> {
     if seat == Seat::Attending {
-        return seat_mail(ctx, "rsvp-confirm", to, meeting, registration, &n);
+        return seat_mail(ctx, kind, to, meeting, registration, n);
     }
     let ics = held_seat.then(|| cancellation(ctx, to, meeting));
-    compose_notice(ctx, "rsvp-confirm", to, &n, ics)
+    compose_notice(ctx, kind, to, n, ics)
 }
 
 words! {
@@ -323,11 +340,7 @@ pub async fn passed_to(
         joining: joining(meeting).filter(|_| seat == Seat::Attending),
     }
     .notice(Some(rsvp_url.to_owned()))?;
-    let message = if seat == Seat::Attending {
-        seat_mail(ctx, "rsvp-passed-to", to, meeting, registration, &n)?
-    } else {
-        compose_notice(ctx, "rsvp-passed-to", to, &n, None)?
-    };
+    let message = seat_or_notice(ctx, "rsvp-passed-to", to, meeting, registration, seat, false, &n)?;
     enqueue(tx, &message).await?;
     Ok(())
 }

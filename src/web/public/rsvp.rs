@@ -161,16 +161,37 @@ fn status_text(s: RegistrationStatus, lang: Lang) -> Option<&'static str> {
 /// The registration and meeting behind a token, or why there is none.
 async fn load(state: &AppState, raw: &str) -> Result<std::result::Result<(Registration, Meeting), Broken>> {
     let Some(token) = Token::from_presented(raw) else { return Ok(Err(Broken::Unknown)) };
-    let Some(found) = state.store.link_token(&token.hash(), TokenPurpose::Rsvp).await? else {
-        return Ok(Err(Broken::Unknown));
+    let hash = token.hash();
+    let Some((link, reg)) = state.store.registration_by_link(&hash, TokenPurpose::Rsvp).await? else {
+        // No registration behind it: an expired link still says so.
+        let expired =
+            state.store.link_token(&hash, TokenPurpose::Rsvp).await?.is_some_and(|t| t.expired(Timestamp::now()));
+        return Ok(Err(if expired { Broken::Expired } else { Broken::Unknown }));
     };
-    if found.expired(Timestamp::now()) {
+    if link.expired(Timestamp::now()) {
         return Ok(Err(Broken::Expired));
     }
-    let Some(id) = found.registration_id else { return Ok(Err(Broken::Unknown)) };
-    let reg = state.store.registration(id).await?;
     let meeting = state.store.meeting(reg.meeting_id).await?;
     Ok(Ok((reg, meeting)))
+}
+
+/// The registration and meeting behind a token with the page of its form,
+/// when the form takes an answer; otherwise the response to give: the page of
+/// a link that does not work, or the page saying why no answer is taken.
+async fn open_form(
+    state: &AppState,
+    ctx: &Ctx,
+    raw: &str,
+) -> Result<std::result::Result<(Registration, Meeting, RsvpPage), Response>> {
+    let (reg, m) = match load(state, raw).await? {
+        Ok(found) => found,
+        Err(why) => return Ok(Err(links::broken(ctx, LinkKind::Rsvp, why))),
+    };
+    let page = view(ctx, raw, &reg, &m);
+    if page.closed.is_some() {
+        return Ok(Err((StatusCode::CONFLICT, page).into_response()));
+    }
+    Ok(Ok((reg, m, page)))
 }
 
 fn view(ctx: &Ctx, raw: &str, reg: &Registration, m: &Meeting) -> RsvpPage {
@@ -306,14 +327,10 @@ async fn submit(
     Path(raw): Path<String>,
     axum::Form(form): axum::Form<Form>,
 ) -> Result<Response> {
-    let (reg, m) = match load(&state, &raw).await? {
-        Ok(found) => found,
-        Err(why) => return Ok(links::broken(&ctx, LinkKind::Rsvp, why)),
+    let (reg, m, mut page) = match open_form(&state, &ctx, &raw).await? {
+        Ok(open) => open,
+        Err(response) => return Ok(response),
     };
-    let mut page = view(&ctx, &raw, &reg, &m);
-    if page.closed.is_some() {
-        return Ok((StatusCode::CONFLICT, page).into_response());
-    }
     let answer = match form.read(&m, ctx.lang) {
         (entered, errors) if errors.is_empty() && entered.attend.is_some() => entered.answer(ctx.lang, &ip.0),
         (entered, errors) => {
@@ -402,14 +419,10 @@ async fn colleague(
     Path(raw): Path<String>,
     axum::Form(form): axum::Form<ColleagueForm>,
 ) -> Result<Response> {
-    let (reg, m) = match load(&state, &raw).await? {
-        Ok(found) => found,
-        Err(why) => return Ok(links::broken(&ctx, LinkKind::Rsvp, why)),
+    let (reg, m, mut page) = match open_form(&state, &ctx, &raw).await? {
+        Ok(open) => open,
+        Err(response) => return Ok(response),
     };
-    let mut page = view(&ctx, &raw, &reg, &m);
-    if page.closed.is_some() {
-        return Ok((StatusCode::CONFLICT, page).into_response());
-    }
     let inviter = Email::parse(&reg.email).map_err(|e| Error::Internal(e.into()))?;
     let (name, email) = match form.read(&inviter, ctx.lang) {
         Ok(found) => found,
