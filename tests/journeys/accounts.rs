@@ -23,7 +23,7 @@ async fn a_forgotten_password_is_reset_by_a_mailed_link_that_works_once(engine: 
     let login = common::text(app.get("/login").await, 200).await;
     assert!(login.contains(r#"<a href="/login/forgot">Glemt adgangskode?</a>"#), "{login}");
     let form = common::text(app.get("/login/forgot").await, 200).await;
-    assert!(form.contains(r#"action="/login/forgot""#) && form.contains(r#"id="email""#), "{form}");
+    common::assert_has(&form, &[r#"action="/login/forgot""#, r#"id="email""#]);
 
     // The same answer for an address with an account and one without.
     let known = common::text(app.post_form("/login/forgot", &[("email", "anna@forum.example")]).await, 200).await;
@@ -33,7 +33,7 @@ async fn a_forgotten_password_is_reset_by_a_mailed_link_that_works_once(engine: 
     let refused = common::text(app.post_form("/login/forgot", &[("email", "not an address")]).await, 422).await;
     assert!(refused.contains(r#"id="email-error""#), "the message stands by the field: {refused}");
 
-    let mail = smtp.wait_for_mail("the reset link", |m| m.to.iter().any(|t| t == "anna@forum.example")).await;
+    let mail = smtp.wait_for_mail("the reset link", |m| m.is_to("anna@forum.example")).await;
     assert_eq!(mail.subject(), "Nulstil din adgangskode til Dialogforum");
     app.outbox_settled().await;
     assert!(
@@ -45,10 +45,10 @@ async fn a_forgotten_password_is_reset_by_a_mailed_link_that_works_once(engine: 
 
     // Opening the link changes nothing; a refused password is named by its field.
     let page = common::text(app.http.get(&link).send().await.unwrap(), 200).await;
-    assert!(page.contains("Vælg en ny adgangskode") && page.contains("anna@forum.example"), "{page}");
+    common::assert_has(&page, &["Vælg en ny adgangskode", "anna@forum.example"]);
     let short = app.http.post(&link).form(&[("new", "short"), ("repeat", "short")]).send().await.unwrap();
     let short = common::text(short, 422).await;
-    assert!(short.contains(r#"id="new-error""#) && short.contains("mindst 12 tegn"), "{short}");
+    common::assert_has(&short, &[r#"id="new-error""#, "mindst 12 tegn"]);
     let differ = app.http.post(&link).form(&[("new", NEW_PASSWORD), ("repeat", "something else entirely")]);
     let differ = common::text(differ.send().await.unwrap(), 422).await;
     assert!(differ.contains(r#"id="repeat-error""#), "{differ}");
@@ -57,12 +57,12 @@ async fn a_forgotten_password_is_reset_by_a_mailed_link_that_works_once(engine: 
     assert_eq!(set.status(), 303);
     assert_eq!(set.headers()["location"], "/login?done=password");
     let signin = common::text(app.get("/login?done=password").await, 200).await;
-    assert!(signin.contains(r#"role="status""#) && signin.contains("Adgangskoden er gemt"), "{signin}");
+    common::assert_has(&signin, &[r#"role="status""#, "Adgangskoden er gemt"]);
 
     // The link works once; the old password and the old session are gone.
     let again = app.http.post(&link).form(&[("new", NEW_PASSWORD), ("repeat", NEW_PASSWORD)]).send().await.unwrap();
     let again = common::text(again, 410).await;
-    assert!(again.contains("Linket virker ikke") && again.contains(r#"href="/login/forgot""#), "{again}");
+    common::assert_has(&again, &["Linket virker ikke", r#"href="/login/forgot""#]);
     assert!(common::text(app.http.get(&link).send().await.unwrap(), 410).await.contains("Linket virker ikke"));
     let stale = before.get("/admin").await;
     assert!(stale.status().is_redirection(), "the session from before the reset has ended: {}", stale.status());
@@ -87,19 +87,19 @@ async fn an_invited_organiser_chooses_a_password_from_the_mail_and_signs_in_with
     let res =
         admin.post("/admin/users", &[("email", "not an address"), ("name", "Mette"), ("role", "organiser")]).await;
     let refused = common::text(res, 422).await;
-    assert!(refused.contains(r#"id="email-error""#) && refused.contains("Mette"), "{refused}");
+    common::assert_has(&refused, &[r#"id="email-error""#, "Mette"]);
     let res = admin
         .post("/admin/users", &[("email", "mette@forum.example"), ("name", "Mette Bæk"), ("role", "organiser")])
         .await;
     assert_eq!(res.status(), 303);
     let users = admin.page("/admin/users?done=invited").await;
-    assert!(users.contains("Invitationen er sendt") && users.contains(r#"role="status""#), "{users}");
-    assert!(users.contains("Mette Bæk") && users.contains("inviteret, har ikke valgt adgangskode endnu"), "{users}");
+    common::assert_has(&users, &["Invitationen er sendt", r#"role="status""#]);
+    common::assert_has(&users, &["Mette Bæk", "inviteret, har ikke valgt adgangskode endnu"]);
     let twice =
         admin.post("/admin/users", &[("email", "mette@forum.example"), ("name", "Mette"), ("role", "viewer")]).await;
     assert!(common::text(twice, 422).await.contains("Der findes allerede en bruger med den adresse."));
 
-    let mail = smtp.wait_for_mail("the invitation", |m| m.to.iter().any(|t| t == "mette@forum.example")).await;
+    let mail = smtp.wait_for_mail("the invitation", |m| m.is_to("mette@forum.example")).await;
     assert_eq!(mail.subject(), "Du er inviteret til Dialogforum");
     let text = mail.plain();
     assert!(
@@ -124,10 +124,7 @@ async fn an_invited_organiser_chooses_a_password_from_the_mail_and_signs_in_with
     let users = admin.page("/admin/users").await;
     assert!(!users.contains("inviteret, har ikke valgt"), "{users}");
     let audit = admin.page("/admin/audit").await;
-    assert!(
-        audit.contains("Bruger inviteret") && audit.contains("Invitation taget imod, adgangskode valgt"),
-        "{audit}"
-    );
+    common::assert_has(&audit, &["Bruger inviteret", "Invitation taget imod, adgangskode valgt"]);
     app.stop().await;
 }
 both_engines!(an_invited_organiser_chooses_a_password_from_the_mail_and_signs_in_with_the_role_given);

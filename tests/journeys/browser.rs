@@ -123,6 +123,18 @@ impl Browser {
         assert!(overflow["by"].as_i64().unwrap_or(0) <= 0, "{path} scrolls sideways at 320 px: {overflow}");
     }
 
+    /// Opens `url` and checks the page there, in `lang`.
+    async fn visit(&mut self, url: &str, lang: &str) {
+        self.goto(url).await;
+        self.check(lang).await;
+    }
+
+    /// Presses the button or link `css` and checks the page it leads to, in `lang`.
+    async fn follow(&mut self, css: &str, lang: &str) {
+        self.press(css).await;
+        self.check(lang).await;
+    }
+
     /// Presses Tab until the element matching `css` has the focus, and checks
     /// that the focus is visible there. Fails if it is not reachable.
     async fn tab_to(&self, css: &str) -> Element {
@@ -250,16 +262,14 @@ async fn the_public_pages_pass_axe_in_danish_and_english(engine: Engine) {
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     let mut b = Browser::start().await;
     for path in ["/", "/meetings", "/meetings/16", "/subscribe", "/accessibility", "/me", "/login", "/no/such/page"] {
-        b.goto(&format!("{}{path}", app.base)).await;
-        b.check("da").await;
+        b.visit(&format!("{}{path}", app.base), "da").await;
     }
     // The language switch is on every page and keeps the reader where they were.
     b.goto(&format!("{}/meetings", app.base)).await;
     b.press("a[hreflang='en']").await;
     assert_eq!(b.path().await, "/meetings");
     for path in ["/meetings", "/meetings/16", "/subscribe", "/accessibility"] {
-        b.goto(&format!("{}{path}", app.base)).await;
-        b.check("en").await;
+        b.visit(&format!("{}{path}", app.base), "en").await;
     }
     // The accessibility statement is linked from the footer of every page.
     assert!(b.client.find(Locator::Css("footer a[href='/accessibility']")).await.is_ok());
@@ -298,8 +308,7 @@ async fn joining_the_list_by_keyboard_alone(engine: Engine) {
 
     let mail = smtp.wait_for(1, 10).await;
     let confirm = link(&app, &mail[0], "/confirm/");
-    b.goto(&confirm).await;
-    b.check("da").await;
+    b.visit(&confirm, "da").await;
     b.press("main form button[type='submit']").await;
     assert!(b.text().await.contains("Du er nu på listen"), "{}", b.text().await);
     b.check("da").await;
@@ -307,17 +316,14 @@ async fn joining_the_list_by_keyboard_alone(engine: Engine) {
     // Asking for the profile link, then changing the organisation there.
     b.goto(&format!("{}/me", app.base)).await;
     b.type_into("#email", "aase@fjordkode.example").await;
-    b.press("form[action='/me'] button[type='submit']").await;
-    b.check("da").await;
+    b.follow("form[action='/me'] button[type='submit']", "da").await;
     let mail = smtp.wait_for(2, 10).await;
     let profile = link(&app, &mail[1], "/me/");
-    b.goto(&profile).await;
-    b.check("da").await;
+    b.visit(&profile, "da").await;
     let org = b.tab_to("#organisation").await;
     org.clear().await.unwrap();
     org.send_keys("Fjordkode og Søn ApS").await.unwrap();
-    b.press("form[action^='/me/'] button[type='submit']").await;
-    b.check("da").await;
+    b.follow("form[action^='/me/'] button[type='submit']", "da").await;
     let value = b.js("return document.getElementById('organisation').value;", vec![]).await;
     assert_eq!(value, json!("Fjordkode og Søn ApS"));
     // One's own data as a page, reached by keyboard from the profile.
@@ -327,8 +333,7 @@ async fn joining_the_list_by_keyboard_alone(engine: Engine) {
     b.goto(&profile).await;
 
     // Erasing oneself needs the box ticked: the refusal is announced by the field.
-    b.press("form[action$='/erase'] button[type='submit']").await;
-    b.check("da").await;
+    b.follow("form[action$='/erase'] button[type='submit']", "da").await;
     let described = b.js("return document.getElementById('confirm').getAttribute('aria-describedby');", vec![]).await;
     assert_eq!(described, json!("confirm-error"));
     b.assert_beside("confirm").await;
@@ -359,12 +364,10 @@ async fn invited_guest(app: &TestApp, smtp: &SmtpServer, token: &str) -> (String
 }
 
 async fn answering_an_invitation_by_keyboard_alone(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "sekretariat@kl.example").await;
     let (_, rsvp) = invited_guest(&app, &smtp, &token).await;
     let mut b = Browser::start().await;
-    b.goto(&rsvp).await;
-    b.check("da").await;
+    b.visit(&rsvp, "da").await;
     b.assert_beside("list_organisation").await;
     b.tick("#answer-yes").await;
     // A radio group is one Tab stop; the arrow keys choose within it.
@@ -441,8 +444,7 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
         ("/admin/password".to_owned(), None),
     ];
     for (path, shot) in pages {
-        b.goto(&format!("{}{path}", app.base)).await;
-        b.check("da").await;
+        b.visit(&format!("{}{path}", app.base), "da").await;
         if let Some(name) = shot {
             b.screenshot(name).await;
         }
@@ -458,8 +460,7 @@ async fn an_organiser_signs_in_checks_someone_in_and_every_workspace_page_passes
     // Check-in at the door on a phone: a search without Danish letters, in
     // capitals, finds "Mette Bæk", whose button is in view without
     // scrolling; then one key press on it.
-    b.goto(&format!("{}/admin/meetings/{meeting}/checkin", app.base)).await;
-    b.check("da").await;
+    b.visit(&format!("{}/admin/meetings/{meeting}/checkin", app.base), "da").await;
     b.client.set_window_size(390, 844).await.unwrap();
     b.type_into("#q", "METTE BAEK").await;
     b.press("form.search button[type='submit']").await;
@@ -506,8 +507,7 @@ async fn evaluation_results_by_track_pass_axe_in_danish_and_english(engine: Engi
     assert!(b.text().await.contains("Comment number 1") || b.text().await.contains("Kommentar nummer 1"));
     b.check("en").await;
     b.press("a[hreflang='da']").await;
-    b.goto(&format!("{}{texts}", app.base)).await;
-    b.check("da").await;
+    b.visit(&format!("{}{texts}", app.base), "da").await;
     b.stop().await;
     app.stop().await;
 }
@@ -553,12 +553,9 @@ async fn the_unsubscribe_page_and_an_expired_link_pass_axe(engine: Engine) {
     tx.commit().await.unwrap();
 
     let mut b = Browser::start().await;
-    b.goto(&format!("{}/me/{}", app.base, stale.expose())).await;
-    b.check("da").await;
-    b.goto(&format!("{}/unsubscribe/{}", app.base, leave.expose())).await;
-    b.check("da").await;
-    b.press("main form button[type='submit']").await;
-    b.check("da").await;
+    b.visit(&format!("{}/me/{}", app.base, stale.expose()), "da").await;
+    b.visit(&format!("{}/unsubscribe/{}", app.base, leave.expose()), "da").await;
+    b.follow("main form button[type='submit']", "da").await;
     assert_eq!(app.store().person_contact(person).await.unwrap().2, PersonStatus::Unsubscribed);
     b.stop().await;
     app.stop().await;
@@ -580,8 +577,7 @@ async fn hold(app: &TestApp, meeting: &str) {
 }
 
 async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "sekretariat@kl.example").await;
     let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
     let res = app.http.post_form(&rsvp, &[("answer", "yes"), ("track", "ai")]).await;
     assert_eq!(res.status(), 200);
@@ -593,8 +589,7 @@ async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
     let evaluation = link(&app, &mail, "/evaluation/");
 
     let mut b = Browser::start().await;
-    b.goto(&evaluation).await;
-    b.check("da").await;
+    b.visit(&evaluation, "da").await;
     b.assert_beside("contact_me").await;
     // A rating is a radio group: Tab into it, then the arrow keys.
     b.tick("#q-overall-1").await;
@@ -604,8 +599,7 @@ async fn answering_an_evaluation_by_keyboard_alone(engine: Engine) {
     let chosen = b.js("return document.querySelector('input[name=q-overall]:checked').value;", vec![]).await;
     assert_eq!(chosen, json!("4"));
     b.type_into("#q-next_themes", "Grøn it og indkøb").await;
-    b.press("form.evaluation button[type='submit']").await;
-    b.check("da").await;
+    b.follow("form.evaluation button[type='submit']", "da").await;
     assert!(b.client.find(Locator::Css("[role='status']")).await.is_ok(), "the thanks are announced");
     let results: Value =
         app.api(&token).get(&format!("/meetings/{meeting}/evaluation/results")).await.json().await.unwrap();
@@ -651,10 +645,7 @@ async fn inviting_a_segment_by_keyboard_alone_asks_for_a_confirmation_and_keeps_
     b.tick(&format!("#organisation-{energi}")).await;
     b.press("button[value='send']").await;
     let page = b.text().await;
-    assert!(
-        page.contains("Bekræft udsendelsen") && page.contains("Bestemte organisationer: Grøn Energi A/S"),
-        "{page}"
-    );
+    common::assert_has(&page, &["Bekræft udsendelsen", "Bestemte organisationer: Grøn Energi A/S"]);
     assert_eq!(store.meeting(id.parse().unwrap()).await.unwrap().status.as_str(), "published");
     b.check("da").await;
     b.screenshot("invitation-confirm").await;
@@ -688,17 +679,14 @@ async fn the_meeting_page_and_a_broken_link_pass_axe_by_keyboard(engine: Engine)
     });
     app.api(&token).published_meeting(&body).await;
     let mut b = Browser::start().await;
-    b.goto(&format!("{}/meetings/41", app.base)).await;
-    b.check("da").await;
+    b.visit(&format!("{}/meetings/41", app.base), "da").await;
     b.tab_to("a[href='/meetings/41/calendar.ics']").await;
-    b.goto(&format!("{}/lang/en?back=/meetings/41", app.base)).await;
-    b.check("en").await;
+    b.visit(&format!("{}/lang/en?back=/meetings/41", app.base), "en").await;
     b.tab_to("a[href='/meetings/41/calendar.ics']").await;
     b.goto(&format!("{}/lang/da?back=/", app.base)).await;
 
     // A link that does not work offers a new one, reachable by keyboard.
-    b.goto(&format!("{}/rsvp/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", app.base)).await;
-    b.check("da").await;
+    b.visit(&format!("{}/rsvp/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", app.base), "da").await;
     b.type_into("#email", "nogen@firma.example").await;
     b.press("form[action='/rsvp'] button[type='submit']").await;
     assert!(b.text().await.contains("Tjek din indbakke"), "{}", b.text().await);
@@ -709,8 +697,7 @@ async fn the_meeting_page_and_a_broken_link_pass_axe_by_keyboard(engine: Engine)
 both_engines!(the_meeting_page_and_a_broken_link_pass_axe_by_keyboard);
 
 async fn cancelling_with_a_message_and_reopening_a_meeting_held_by_mistake_by_keyboard_alone(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "sekretariat@kl.example").await;
     let (meeting, rsvp) = invited_guest(&app, &smtp, &token).await;
     let res = app.http.post_form(&rsvp, &[("answer", "yes"), ("track", "ai")]).await;
     assert_eq!(res.status(), 200);
@@ -733,10 +720,7 @@ async fn cancelling_with_a_message_and_reopening_a_meeting_held_by_mistake_by_ke
     // Cancelling: the confirm step says who is mailed and takes the organisers' message.
     b.press("#status-cancelled").await;
     let text = b.text().await;
-    assert!(
-        text.contains("Aflys mødet?") && text.contains("Mødet aflyses. 1 tilmeldt får en mail om aflysningen"),
-        "{text}"
-    );
+    common::assert_has(&text, &["Aflys mødet?", "Mødet aflyses. 1 tilmeldt får en mail om aflysningen"]);
     assert_eq!(app.store().meeting(meeting.parse().unwrap()).await.unwrap().status.as_str(), "published");
     b.check("da").await;
     b.screenshot("cancel-confirm").await;
@@ -786,8 +770,7 @@ async fn the_privacy_notice_and_accessibility_statement_pass_axe_and_the_footer_
     {
         b.goto(&format!("{}/lang/{lang}?back=/", app.base)).await;
         for path in ["/privacy", "/accessibility"] {
-            b.goto(&format!("{}{path}", app.base)).await;
-            b.check(lang).await;
+            b.visit(&format!("{}{path}", app.base), lang).await;
         }
         // From the top of a page, Tab reaches both footer links, and Enter opens them.
         b.goto(&format!("{}/subscribe", app.base)).await;
@@ -808,9 +791,7 @@ async fn the_privacy_notice_and_accessibility_statement_pass_axe_and_the_footer_
 both_engines!(the_privacy_notice_and_accessibility_statement_pass_axe_and_the_footer_links_are_reached_by_keyboard);
 
 async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(engine: Engine) {
-    use dialogforum::domain::PersonStatus;
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "sekretariat@kl.example").await;
     let api = app.api(&token);
     let lottery = api
         .published_meeting(&json!({
@@ -830,7 +811,7 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
     let mut links = Vec::new();
     for (n, m) in [&lottery, &lottery, &later, &lottery].into_iter().enumerate() {
         let email = format!("ansoeger{n}@nordlys-it.example");
-        let who = common::add_person(app.store(), &email, "Mette Bæk", "Nordlys IT A/S", PersonStatus::Confirmed).await;
+        let who = app.confirmed_person(&email, "Mette Bæk", "Nordlys IT A/S").await;
         let (_, link) = common::invite_person(app.store(), m.parse().unwrap(), who).await;
         links.push(format!("{}/rsvp/{link}", app.base));
     }
@@ -841,8 +822,7 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
     assert!(b.text().await.contains("Tilmeldingen er ikke åbnet endnu"));
     b.check("da").await;
     // A lottery: a yes is an application.
-    b.goto(&links[0]).await;
-    b.check("da").await;
+    b.visit(&links[0], "da").await;
     b.tick("#answer-yes").await;
     b.press("form[action^='/rsvp/'] button[type='submit']").await;
     assert!(b.text().await.contains("Din ansøgning er modtaget"), "{}", b.text().await);
@@ -853,8 +833,7 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
 
     b.goto(&format!("{}/admin", app.base)).await;
     b.sign_in("sekretariat@kl.example").await;
-    b.goto(&format!("{}/admin/meetings/{lottery}/registrations", app.base)).await;
-    b.check("da").await;
+    b.visit(&format!("{}/admin/meetings/{lottery}/registrations", app.base), "da").await;
     b.press(&format!("form[action='/admin/meetings/{lottery}/allocate'] button[type='submit']")).await;
     assert!(b.text().await.contains("Træk pladserne nu?"), "a confirm step comes first");
     b.check("da").await;
@@ -869,8 +848,7 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
 
     // A move on the waiting list asks for a reason in a confirm step.
     b.goto(&format!("{}/admin/meetings/{lottery}/waitlist", app.base)).await;
-    b.press("ol.waitlist li:nth-child(2) button[value='top']").await;
-    b.check("da").await;
+    b.follow("ol.waitlist li:nth-child(2) button[value='top']", "da").await;
     b.press("#confirm button[type='submit']").await;
     assert!(b.client.find(Locator::Css("#message-error")).await.is_ok(), "the missing reason is said by the field");
     b.check("da").await;
@@ -879,8 +857,7 @@ async fn a_lottery_is_drawn_by_keyboard_after_a_confirm_step_and_its_pages_pass(
     b.goto(&format!("{}/admin/meetings/{lottery}/registrations", app.base)).await;
     assert!(b.text().await.contains("Oplægsholder på mødet"), "the meeting's record has the reason");
     b.check("da").await;
-    b.goto(&format!("{}/lang/en?back=/admin/meetings/{lottery}/registrations", app.base)).await;
-    b.check("en").await;
+    b.visit(&format!("{}/lang/en?back=/admin/meetings/{lottery}/registrations", app.base), "en").await;
     b.goto(&links[2]).await;
     assert!(b.text().await.contains("Registration is not open yet"));
     b.check("en").await;
@@ -903,15 +880,12 @@ async fn a_report_is_written_approved_and_published_and_the_year_read_by_keyboar
     // The demo's summary is the first section; a second one is added by keyboard.
     b.type_into("#title-1", "Dialog ved bordene").await;
     b.type_into("#body-1", "Leverandørerne ønskede **udbud i moduler**.").await;
-    b.press("form[action$='/report'] button[aria-describedby='save-hint']").await;
-    b.check("da").await;
+    b.follow("form[action$='/report'] button[aria-describedby='save-hint']", "da").await;
     let report: Value = app.api(&token).json(&format!("/meetings/{fifteen}/report")).await;
     assert_eq!(report["state"], "draft", "a change sends the report back to draft: {report}");
     assert_eq!(report["sections"][1]["title"], "Dialog ved bordene");
-    b.press("#approve").await;
-    b.check("da").await;
-    b.press("#publish").await;
-    b.check("da").await;
+    b.follow("#approve", "da").await;
+    b.follow("#publish", "da").await;
     let report: Value = app.api(&token).json(&format!("/meetings/{fifteen}/report")).await;
     assert_eq!(report["state"], "published", "{report}");
 
@@ -919,8 +893,7 @@ async fn a_report_is_written_approved_and_published_and_the_year_read_by_keyboar
     assert!(b.text().await.contains("udbud i moduler"), "the public page shows the published report");
     b.check("da").await;
 
-    b.goto(&format!("{}/admin/year?from=2015-01-01&to=2026-12-31", app.base)).await;
-    b.check("da").await;
+    b.visit(&format!("{}/admin/year?from=2015-01-01&to=2026-12-31", app.base), "da").await;
     b.press("form[action='/admin/year'] button[type='submit']").await;
     assert!(b.path().await.starts_with("/admin/year"));
     b.tab_to("a[href^='/admin/year.csv']").await;
@@ -943,8 +916,7 @@ async fn importing_a_list_and_adding_a_person_from_the_pages_by_keyboard_alone(e
     b.goto(&people).await;
     b.sign_in("sekretariat@kl.example").await;
     b.goto(&people).await;
-    b.press("a[href='/admin/people/import']").await;
-    b.check("da").await;
+    b.follow("a[href='/admin/people/import']", "da").await;
     let input = b.tab_to("#file").await;
     input.send_keys(file.to_str().unwrap()).await.unwrap();
     // A file field takes whatever is typed into it as a path: the Tab that
@@ -955,7 +927,7 @@ async fn importing_a_list_and_adding_a_person_from_the_pages_by_keyboard_alone(e
     b.client.perform_actions(tab).await.unwrap();
     b.press("form[action='/admin/people/import'] button[type='submit']").await;
     let text = b.text().await;
-    assert!(text.contains("Resultat af importen") && text.contains("Linjer, der blev sprunget over"), "{text}");
+    common::assert_has(&text, &["Resultat af importen", "Linjer, der blev sprunget over"]);
     assert!(text.contains("3\te-mail: Skriv en gyldig e-mailadresse"), "{text}");
     b.check("da").await;
     b.screenshot("import-report").await;
@@ -967,8 +939,7 @@ async fn importing_a_list_and_adding_a_person_from_the_pages_by_keyboard_alone(e
     b.check("da").await;
     // Adding by hand: the form passes, and without a reason it says so by the field.
     b.goto(&people).await;
-    b.press("a[href='/admin/people/new']").await;
-    b.check("da").await;
+    b.follow("a[href='/admin/people/new']", "da").await;
     b.type_into("#name", "Mette Jensen").await;
     b.type_into("#email", "mette@energi.example").await;
     b.press("form[action='/admin/people/new'] button[type='submit']").await;
@@ -1002,11 +973,8 @@ async fn copying_a_meeting_by_keyboard_alone(engine: Engine) {
     b.goto(&page).await;
     b.press(&format!("form[action='/admin/meetings/{id}/copy'] button[type='submit']")).await;
     let text = b.text().await;
-    assert!(
-        text.contains("Dette er en kopi, gemt som kladde.") && text.contains("Dialogforum 46: Grøn it (kopi)"),
-        "{text}"
-    );
-    assert!(text.contains("Krav til strømforbrug") && text.contains("Kladde"), "{text}");
+    common::assert_has(&text, &["Dette er en kopi, gemt som kladde.", "Dialogforum 46: Grøn it (kopi)"]);
+    common::assert_has(&text, &["Krav til strømforbrug", "Kladde"]);
     assert!(!b.path().await.contains(&id), "the copy is a meeting of its own");
     b.check("da").await;
     b.screenshot("meeting-copy").await;
@@ -1018,20 +986,13 @@ both_engines!(copying_a_meeting_by_keyboard_alone);
 async fn a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keyboard_each_with_its_reason(
     engine: Engine,
 ) {
-    use dialogforum::domain::PersonStatus;
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "sekretariat@kl.example").await;
     let api = app.api(&token);
-    let meeting = api
-        .published_meeting(&json!({
-            "title": "Markedsdialog om data", "starts_at": "2030-03-01T09:00:00+01:00",
-            "ends_at": "2030-03-01T12:00:00+01:00", "format": "physical", "venue": "KL-huset", "capacity": 1
-        }))
-        .await;
+    let meeting = api.meeting_at_kl("Markedsdialog om data", json!({"capacity": 1})).await;
     for (n, name) in ["Mette Bæk", "Søren Kærgaard"].into_iter().enumerate() {
         let email = format!("deltager{n}@nordlys-it.example");
-        let who = common::add_person(app.store(), &email, name, "Nordlys IT A/S", PersonStatus::Confirmed).await;
-        let (_, link) = common::invite_person(app.store(), meeting.parse().unwrap(), who).await;
+        let who = app.confirmed_person(&email, name, "Nordlys IT A/S").await;
+        let (_, link) = common::invite_person(app.store(), meeting, who).await;
         assert_eq!(app.rsvp(&link, "yes").await.status(), 200);
     }
     smtp.wait_for(2, 30).await;
@@ -1045,8 +1006,7 @@ async fn a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keybo
     let page = format!("{}/admin/meetings/{meeting}/registrations", app.base);
     b.goto(&format!("{}/admin", app.base)).await;
     b.sign_in("sekretariat@kl.example").await;
-    b.goto(&page).await;
-    b.check("da").await;
+    b.visit(&page, "da").await;
 
     // A person added by hand, with a reason; the full meeting asks to go beyond its limit.
     b.type_into("#add-email", "gaest@ny.example").await;
@@ -1055,7 +1015,7 @@ async fn a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keybo
     b.type_into("#add-reason", "Taler om datadeling").await;
     b.press("form[action$='/registrations/add'] button[type='submit']").await;
     let text = b.text().await;
-    assert!(text.contains("Giv pladsen ud over grænsen?") && text.contains("Mødet er fuldt."), "{text}");
+    common::assert_has(&text, &["Giv pladsen ud over grænsen?", "Mødet er fuldt."]);
     b.check("da").await;
     b.press("#confirm button[type='submit']").await;
     assert!(b.text().await.contains("Personen er tilføjet med en plads"), "{}", b.text().await);
@@ -1079,15 +1039,10 @@ async fn a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keybo
     b.screenshot("seats-by-hand").await;
 
     for to in ["gaest@ny.example", "deltager1@nordlys-it.example"] {
-        smtp.wait_for_mail(to, |m| m.to.iter().any(|t| t == to) && !m.subject().starts_with("Du er på venteliste"))
-            .await;
+        smtp.wait_for_mail(to, |m| m.is_to(to) && !m.subject().starts_with("Du er på venteliste")).await;
     }
-    let audited: Vec<String> = on_db!(app.db, |pool| sqlx::query_scalar(
-        "select detail from audit_log where action in ('seat.add', 'waitlist.seat') order by id"
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap());
+    let audited =
+        app.db.strings("select detail from audit_log where action in ('seat.add', 'waitlist.seat') order by id").await;
     assert_eq!(
         audited,
         [
@@ -1095,10 +1050,8 @@ async fn a_person_is_added_by_hand_and_one_seated_from_the_waiting_list_by_keybo
             "reason: Kommunens kontaktperson; beyond the limits, confirmed"
         ]
     );
-    b.goto(&format!("{}/admin/meetings/{meeting}/door-list", app.base)).await;
-    b.check("da").await;
-    b.goto(&format!("{}/lang/en?back=/admin/meetings/{meeting}/registrations", app.base)).await;
-    b.check("en").await;
+    b.visit(&format!("{}/admin/meetings/{meeting}/door-list", app.base), "da").await;
+    b.visit(&format!("{}/lang/en?back=/admin/meetings/{meeting}/registrations", app.base), "en").await;
     b.stop().await;
     app.stop().await;
 }
@@ -1117,9 +1070,8 @@ async fn a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_
     assert!(b.text().await.contains("Tjek din mail"), "the same answer for every address");
     b.check("da").await;
 
-    let mail = smtp.wait_for_mail("the reset link", |m| m.to.iter().any(|t| t == "anna@kl.example")).await;
-    b.goto(&link(&app, &mail, "/login/password/")).await;
-    b.check("da").await;
+    let mail = smtp.wait_for_mail("the reset link", |m| m.is_to("anna@kl.example")).await;
+    b.visit(&link(&app, &mail, "/login/password/"), "da").await;
     b.type_into("#new", "kort").await;
     b.type_into("#repeat", "kort").await;
     b.press("form.form button[type='submit']").await;
@@ -1152,8 +1104,7 @@ async fn a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_
 both_engines!(a_forgotten_password_is_reset_from_the_mail_and_the_workspace_bar_used_by_keyboard_alone);
 
 async fn a_questionnaire_is_built_with_the_row_editor_and_previewed_by_keyboard_alone(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "sekretariat@kl.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "sekretariat@kl.example", Role::Organiser).await;
     let body = json!({
         "title": "Temamøde om data", "starts_at": "2030-05-01T09:00:00+02:00", "ends_at": "2030-05-01T12:00:00+02:00",
         "format": "physical", "venue": "KL-huset"

@@ -7,22 +7,17 @@
 use crate::common;
 
 use common::{Engine, TestApp};
-use dialogforum::domain::{MeetingId, PersonStatus, Role};
+use dialogforum::domain::{MeetingId, Role};
 use serde_json::{Value, json};
 
 /// A meeting published on 1 March 2030 with `extra` fields; returns its id.
 async fn meeting(app: &TestApp, token: &str, extra: Value) -> MeetingId {
-    let mut body = json!({
-        "title": "Markedsdialog om data", "starts_at": "2030-03-01T09:00:00+01:00",
-        "ends_at": "2030-03-01T12:00:00+01:00", "format": "physical", "venue": "KL-huset",
-    });
-    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    app.api(token).published_meeting(&body).await.parse().unwrap()
+    app.api(token).meeting_at_kl("Markedsdialog om data", extra).await
 }
 
 /// Invites a person on the list; returns their RSVP token.
 async fn invited(app: &TestApp, m: MeetingId, email: &str, name: &str, organisation: &str) -> String {
-    let person = common::add_person(app.store(), email, name, organisation, PersonStatus::Confirmed).await;
+    let person = app.confirmed_person(email, name, organisation).await;
     common::invite_person(app.store(), m, person).await.1
 }
 
@@ -48,8 +43,7 @@ fn seat_row(what: &str, limit: &str, taken: &str, left: &str) -> String {
 }
 
 async fn adding_by_hand_and_seating_from_the_waiting_list_mail_the_seat_and_keep_the_reasons(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let m = meeting(&app, &token, json!({"capacity": 2})).await;
     for (i, name) in ["Anna Ager", "Bo Bech", "Carl Cold"].iter().enumerate() {
         let rsvp = invited(&app, m, &format!("p{i}@firma{i}.example"), name, &format!("Firma {i}")).await;
@@ -67,18 +61,18 @@ async fn adding_by_hand_and_seating_from_the_waiting_list_mail_the_seat_and_keep
     let mut form = typed.to_vec();
     form.push(("add-reason", ""));
     let html = common::text(organiser.post(&add, &form).await, 422).await;
-    assert!(html.contains(r#"id="add-reason-error""#) && html.contains("Skriv en begrundelse."), "{html}");
+    common::assert_has(&html, &[r#"id="add-reason-error""#, "Skriv en begrundelse."]);
     assert!(html.contains(r#"value="Gæst Nygaard""#), "what was typed is kept");
     form.pop();
     form.push(("add-reason", "Taler om datadeling"));
     let html = common::text(organiser.post(&add, &form).await, 200).await;
-    assert!(html.contains("Giv pladsen ud over grænsen?") && html.contains("Mødet er fuldt."), "{html}");
+    common::assert_has(&html, &["Giv pladsen ud over grænsen?", "Mødet er fuldt."]);
     assert_eq!(app.store().registrations(m).await.unwrap().len(), 3, "nothing was added yet");
     let mut form = typed.to_vec();
     form.extend([("confirm", "yes"), ("beyond", "yes"), ("message", "Taler om datadeling")]);
     let res = organiser.post(&add, &form).await;
     assert_eq!(res.status(), 303);
-    let seat = smtp.wait_for_mail("the seat of the guest", |msg| msg.to.iter().any(|t| t == "gaest@ny.example")).await;
+    let seat = smtp.wait_for_mail("the seat of the guest", |msg| msg.is_to("gaest@ny.example")).await;
     assert!(seat.subject().starts_with("Du er tilmeldt: Markedsdialog om data"), "{}", seat.subject());
     assert!(seat.calendar().contains("BEGIN:VEVENT"));
     assert!(seat.link("/rsvp/").contains("/rsvp/"), "a link of their own to change the answer");
@@ -87,27 +81,23 @@ async fn adding_by_hand_and_seating_from_the_waiting_list_mail_the_seat_and_keep
     let waiting = registration_of(&app, &token, m, "p2@firma2.example").await;
     let path = format!("/admin/meetings/{m}/registrations/{waiting}/seat");
     let html = common::text(organiser.post(&path, &[]).await, 200).await;
-    assert!(html.contains("Giv en plads?") && html.contains("Carl Cold"), "{html}");
+    common::assert_has(&html, &["Giv en plads?", "Carl Cold"]);
     let html = common::text(organiser.post(&path, &[("confirm", "yes"), ("message", " ")]).await, 422).await;
-    assert!(html.contains(r#"id="message-error""#) && html.contains("Skriv en begrundelse."), "{html}");
+    common::assert_has(&html, &[r#"id="message-error""#, "Skriv en begrundelse."]);
     let reason = [("confirm", "yes"), ("message", "Kommunens kontaktperson")];
     let html = common::text(organiser.post(&path, &reason).await, 200).await;
-    assert!(html.contains("Giv pladsen ud over grænsen?") && html.contains("Mødet er fuldt."), "{html}");
+    common::assert_has(&html, &["Giv pladsen ud over grænsen?", "Mødet er fuldt."]);
     let res =
         organiser.post(&path, &[("confirm", "yes"), ("beyond", "yes"), ("message", "Kommunens kontaktperson")]).await;
     assert_eq!(res.status(), 303);
-    let news = smtp
-        .wait_for_mail("Carl's seat", |msg| {
-            msg.to.iter().any(|t| t == "p2@firma2.example") && msg.subject().starts_with("Du har fået en plads")
-        })
-        .await;
+    let news = smtp.wait_for_mail_to("p2@firma2.example", "Du har fået en plads").await;
     assert!(news.calendar().contains("BEGIN:VEVENT"));
 
     // The page counts the seats given beyond the limit and lists the changes with their reasons.
     let html = organiser.page(&page).await;
     assert!(html.contains(&seat_row("Mødet i alt", "2", "4", "0")), "{html}");
-    assert!(html.contains("Tilføjet i hånden med plads") && html.contains("Taler om datadeling"), "{html}");
-    assert!(html.contains("Plads fra ventelisten") && html.contains("Kommunens kontaktperson"), "{html}");
+    common::assert_has(&html, &["Tilføjet i hånden med plads", "Taler om datadeling"]);
+    common::assert_has(&html, &["Plads fra ventelisten", "Kommunens kontaktperson"]);
     let audited: Vec<(String, String)> = on_db!(app.db, |pool| sqlx::query_as(
         "select action, detail from audit_log where action in ('seat.add', 'waitlist.seat') order by id"
     )
@@ -126,8 +116,7 @@ async fn adding_by_hand_and_seating_from_the_waiting_list_mail_the_seat_and_keep
 both_engines!(adding_by_hand_and_seating_from_the_waiting_list_mail_the_seat_and_keep_the_reasons);
 
 async fn the_waiting_list_says_whether_the_meeting_the_track_or_the_organisations_quota_is_full(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let tracks = json!([{"key": "a", "title": "Spor A", "capacity": 1}, {"key": "b", "title": "Spor B"}]);
     let m = meeting(&app, &token, json!({"capacity": 3, "per_organisation_limit": 1, "tracks": tracks})).await;
     let people = [
@@ -146,7 +135,7 @@ async fn the_waiting_list_says_whether_the_meeting_the_track_or_the_organisation
     for (i, (email, organisation, track, why)) in people.iter().enumerate() {
         let rsvp = invited(&app, m, email, &format!("Person {i}"), organisation).await;
         let html = yes(&app, &rsvp, track).await;
-        let mail = smtp.wait_for_mail(email, |msg| msg.to.iter().any(|t| t == email)).await;
+        let mail = smtp.wait_for_mail(email, |msg| msg.is_to(email)).await;
         match why {
             None => {
                 assert!(html.contains("Du er tilmeldt."), "{email}: {html}");
@@ -184,8 +173,7 @@ async fn the_waiting_list_says_whether_the_meeting_the_track_or_the_organisation
 both_engines!(the_waiting_list_says_whether_the_meeting_the_track_or_the_organisations_quota_is_full);
 
 async fn a_message_to_the_waiting_list_reaches_only_them_after_a_confirm_step(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let m = meeting(&app, &token, json!({"capacity": 1})).await;
     let seated = invited(&app, m, "seat@firma0.example", "Sidde Plads", "Firma 0").await;
     let waiting = invited(&app, m, "wait@firma1.example", "Vente Liste", "Firma 1").await;
@@ -201,7 +189,7 @@ async fn a_message_to_the_waiting_list_reaches_only_them_after_a_confirm_step(en
     let text = "Vi forventer flere pladser.\r\nBcc: alle@evil.example\r\nSubject: falsk";
     let html =
         common::text(organiser.post(&path, &[("audience", "waitlisted"), ("mail-message", text)]).await, 200).await;
-    assert!(html.contains("Send beskeden?") && html.contains("på ventelisten (1): Vente Liste."), "{html}");
+    common::assert_has(&html, &["Send beskeden?", "på ventelisten (1): Vente Liste."]);
     let stale = [("audience", "waitlisted"), ("count", "2"), ("confirm", "yes"), ("message", text)];
     let html = common::text(organiser.post(&path, &stale).await, 200).await;
     assert!(html.contains("Tallene har ændret sig"), "a step that no longer holds is shown again: {html}");
@@ -236,7 +224,7 @@ async fn a_message_to_the_waiting_list_reaches_only_them_after_a_confirm_step(en
     let res =
         organiser.post(&seat, &[("confirm", "yes"), ("beyond", "yes"), ("message", "Ringede og meldte sig")]).await;
     assert_eq!(res.status(), 303);
-    let got = smtp.wait_for_mail("the seat", |msg| msg.to.iter().any(|t| t == "silent@firma2.example")).await;
+    let got = smtp.wait_for_mail("the seat", |msg| msg.is_to("silent@firma2.example")).await;
     assert!(got.subject().starts_with("Du er tilmeldt"), "{}", got.subject());
     app.stop().await;
 }
@@ -252,7 +240,7 @@ async fn a_walk_in_is_checked_in_on_the_door_list_and_in_the_participant_export(
     let walk = format!("/admin/meetings/{m}/walk-in");
     let html =
         common::text(organiser.post(&walk, &[("walk-name", ""), ("walk-email", "ikke en adresse")]).await, 422).await;
-    assert!(html.contains(r#"id="walk-name-error""#) && html.contains(r#"id="walk-email-error""#), "{html}");
+    common::assert_has(&html, &[r#"id="walk-name-error""#, r#"id="walk-email-error""#]);
     let res = organiser
         .post(
             &walk,
@@ -261,7 +249,7 @@ async fn a_walk_in_is_checked_in_on_the_door_list_and_in_the_participant_export(
         .await;
     assert_eq!(res.status(), 303);
     let html = organiser.page(&format!("/admin/meetings/{m}/checkin?q=walter")).await;
-    assert!(html.contains("Walter Døgn") && html.contains("tjekket ind"), "{html}");
+    common::assert_has(&html, &["Walter Døgn", "tjekket ind"]);
 
     let html = organiser.page(&format!("/admin/meetings/{m}/door-list")).await;
     assert!(html.contains("Walter Døgn") && html.contains("Dør ApS") && html.contains("Anna Ager"), "{html}");
@@ -272,26 +260,20 @@ async fn a_walk_in_is_checked_in_on_the_door_list_and_in_the_participant_export(
     let res = app.api(&token).get(&format!("/meetings/{m}/participants.csv")).await;
     let csv = res.text().await.unwrap();
     let line = csv.lines().find(|l| l.contains("Walter Døgn")).expect("the walk-in is exported");
-    assert!(line.contains("Dør ApS") && line.contains("Kunstig intelligens"), "{line}");
+    common::assert_has(&line, &["Dør ApS", "Kunstig intelligens"]);
     assert!(!csv.contains("walk-in.invalid"), "no stand-in address: {csv}");
     let list: Value = app.api(&token).json(&format!("/meetings/{m}/registrations")).await;
     let walter = list["items"].as_array().unwrap().iter().find(|r| r["name"] == "Walter Døgn").unwrap();
     assert_eq!((walter["status"].as_str(), walter["email"].as_str()), (Some("attending"), Some("")));
     assert!(walter["checked_in_at"].is_string());
-    let audited: i64 = on_db!(app.db, |pool| sqlx::query_scalar(
-        "select count(*) from audit_log where action = 'registration.walk_in'"
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap());
+    let audited = app.db.count("select count(*) from audit_log where action = 'registration.walk_in'").await;
     assert_eq!(audited, 1);
     app.stop().await;
 }
 both_engines!(a_walk_in_is_checked_in_on_the_door_list_and_in_the_participant_export);
 
 async fn a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_messages(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let api = app.api(&token);
     let tracks = json!([
         {"key": "a", "title": "Spor A", "capacity": 1},
@@ -320,19 +302,12 @@ async fn a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_mess
     let organiser = app.sign_in("org@forum.example").await;
     let page = format!("/admin/meetings/{m}/registrations/{first}/track");
     let html = common::text(organiser.post(&page, &[("track", "c")]).await, 200).await;
-    assert!(html.contains("Flyt til et andet spor?") && html.contains("Spor C"), "{html}");
+    common::assert_has(&html, &["Flyt til et andet spor?", "Spor C"]);
     let res = organiser.post(&page, &[("track", "c"), ("confirm", "yes"), ("message", "Ønsker spor C")]).await;
     assert_eq!(res.status(), 303);
-    let moved = smtp
-        .wait_for_mail("the moved seat", |msg| {
-            msg.to.iter().any(|t| t == "p0@firma0.example") && msg.subject().starts_with("Du er tilmeldt")
-        })
-        .await;
+    let moved = smtp.wait_for_mail_to("p0@firma0.example", "Du er tilmeldt").await;
     assert!(moved.calendar().contains("BEGIN:VEVENT"));
-    smtp.wait_for_mail("the freed seat", |msg| {
-        msg.to.iter().any(|t| t == "p2@firma2.example") && msg.subject().starts_with("Du har fået en plads")
-    })
-    .await;
+    smtp.wait_for_mail_to("p2@firma2.example", "Du har fået en plads").await;
     let list: Value = api.json(&format!("/meetings/{m}/registrations")).await;
     let track_of = |email: &str| {
         let r = list["items"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap();
@@ -340,11 +315,7 @@ async fn a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_mess
     };
     assert_eq!(track_of("p0@firma0.example"), ("attending".to_owned(), "c".to_owned()));
     assert_eq!(track_of("p2@firma2.example"), ("attending".to_owned(), "a".to_owned()));
-    let audited: Vec<String> =
-        on_db!(app.db, |pool| sqlx::query_scalar("select detail from audit_log where action = 'track.move'")
-            .fetch_all(&pool)
-            .await
-            .unwrap());
+    let audited = app.db.strings("select detail from audit_log where action = 'track.move'").await;
     assert_eq!(audited, ["reason: Ønsker spor C"]);
 
     // The API adds a person: a full track is refused with its reason until going beyond it is asked for.
@@ -358,7 +329,7 @@ async fn a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_mess
     assert_eq!(res.status(), 201);
     let added: Value = res.json().await.unwrap();
     assert_eq!((added["status"].as_str(), added["track"].as_str()), (Some("attending"), Some("a")));
-    smtp.wait_for_mail("the added seat", |msg| msg.to.iter().any(|t| t == "ny@gaest.example")).await;
+    smtp.wait_for_mail("the added seat", |msg| msg.is_to("ny@gaest.example")).await;
 
     // A message to everyone attending, by the API.
     let res = api
@@ -371,10 +342,8 @@ async fn a_seat_moves_to_a_track_with_room_and_the_api_adds_seats_and_sends_mess
     let told = smtp.wait_for(10, 30).await;
     let messages: Vec<_> = told.iter().filter(|msg| msg.subject().starts_with("Besked om")).collect();
     assert_eq!(messages.len(), 4);
-    let seats_of_first = told
-        .iter()
-        .filter(|msg| msg.to.iter().any(|t| t == "p0@firma0.example") && msg.subject().starts_with("Du er tilmeldt"))
-        .count();
+    let seats_of_first =
+        told.iter().filter(|msg| msg.is_to("p0@firma0.example") && msg.subject().starts_with("Du er tilmeldt")).count();
     assert_eq!(seats_of_first, 2, "the first answer and the move");
     assert!(messages.iter().all(|msg| msg.plain().contains("Husk frokost.")));
 

@@ -7,8 +7,8 @@
 use crate::common;
 
 use common::smtp::{Received, SmtpClient, SmtpServer};
-use common::{Engine, TestApp, add_person, invite_person};
-use dialogforum::domain::{MeetingId, PersonStatus, RegistrationId, RegistrationStatus, Role};
+use common::{Engine, TestApp, invite_person};
+use dialogforum::domain::{MeetingId, RegistrationId, RegistrationStatus, Role};
 use ical::parser::ical::component::{IcalTimeZone, IcalTimeZoneTransitionType};
 use ical::property::Property;
 use serde_json::json;
@@ -149,8 +149,33 @@ async fn meeting(app: &TestApp, token: &str, title: &str, capacity: i32) -> Meet
 
 /// Puts `email` on the list and invites them straight in the store.
 async fn invited(app: &TestApp, m: MeetingId, email: &str, name: &str) -> (RegistrationId, String) {
-    let person = add_person(app.store(), email, name, "Nordlys IT A/S", PersonStatus::Confirmed).await;
+    let person = app.confirmed_person(email, name, "Nordlys IT A/S").await;
     invite_person(app.store(), m, person).await
+}
+
+/// A meeting "Cybersikkerhed" of `capacity` seats with `email` invited to it:
+/// the meeting, the registration and its RSVP link.
+async fn one_invited(
+    app: &TestApp,
+    token: &str,
+    capacity: i32,
+    email: &str,
+    name: &str,
+) -> (MeetingId, RegistrationId, String) {
+    let m = meeting(app, token, "Cybersikkerhed", capacity).await;
+    let (reg, link) = invited(app, m, email, name).await;
+    (m, reg, link)
+}
+
+/// A one-seat meeting to which Anna and Bo are invited and both answer yes:
+/// Anna holds the seat and Bo waits for it. Their registrations and RSVP links.
+async fn anna_seated_bo_waiting(app: &TestApp, token: &str) -> (MeetingId, [(RegistrationId, String); 2]) {
+    let m = meeting(app, token, "Cybersikkerhed", 1).await;
+    let anna = invited(app, m, "anna@nordlys-it.example", "Anna Bøgh").await;
+    let bo = invited(app, m, "bo@fjord.example", "Bo Berg").await;
+    assert_eq!(app.rsvp(&anna.1, "yes").await.status(), 200);
+    assert_eq!(app.rsvp(&bo.1, "yes").await.status(), 200);
+    (m, [anna, bo])
 }
 
 async fn status(app: &TestApp, reg: RegistrationId) -> RegistrationStatus {
@@ -251,8 +276,7 @@ both_engines!(an_invitation_offers_the_meeting_to_the_calendar_and_asks_nothing_
 
 async fn a_seat_holders_entry_names_them_as_the_attendee_and_the_forum_as_organiser(engine: Engine) {
     let (app, smtp, token) = spawn(engine).await;
-    let m = meeting(&app, &token, "Cybersikkerhed", 10).await;
-    let (reg, link) = invited(&app, m, "anna@nordlys-it.example", "Anna Bøgh, IT").await;
+    let (m, reg, link) = one_invited(&app, &token, 10, "anna@nordlys-it.example", "Anna Bøgh, IT").await;
     assert_eq!(app.rsvp(&link, "yes").await.status(), 200);
     assert_eq!(status(&app, reg).await, RegistrationStatus::Attending);
     let mail = smtp.wait_for_mail("the seat", |r| r.to == ["anna@nordlys-it.example"]).await;
@@ -271,16 +295,11 @@ both_engines!(a_seat_holders_entry_names_them_as_the_attendee_and_the_forum_as_o
 
 async fn an_outlook_decline_mailed_to_the_organiser_frees_the_seat_for_the_next_in_line(engine: Engine) {
     let (app, smtp, token) = spawn(engine).await;
-    let m = meeting(&app, &token, "Cybersikkerhed", 1).await;
-    let (anna, anna_link) = invited(&app, m, "anna@nordlys-it.example", "Anna Bøgh").await;
-    let (bo, bo_link) = invited(&app, m, "bo@fjord.example", "Bo Berg").await;
-    assert_eq!(app.rsvp(&anna_link, "yes").await.status(), 200);
-    assert_eq!(app.rsvp(&bo_link, "yes").await.status(), 200);
+    let (m, [(anna, _), (bo, _)]) = anna_seated_bo_waiting(&app, &token).await;
     assert_eq!(status(&app, bo).await, RegistrationStatus::Waitlisted);
     let to_bo = smtp.wait_for_mail("Bo's place on the waiting list", |r| r.to == ["bo@fjord.example"]).await;
     assert!(calendar_of(&to_bo).is_none(), "no entry for a place on the waiting list");
-    app.outbox_settled().await;
-    let before = smtp.messages().len();
+    let before = app.delivered(&smtp).await;
 
     mail_to_organizer(
         &app,
@@ -304,16 +323,14 @@ async fn an_outlook_decline_mailed_to_the_organiser_frees_the_seat_for_the_next_
     assert_eq!(method, "CANCEL");
     assert_eq!(ics.get("UID"), Some(uid(m).as_str()));
     the_attendee(&ics, "anna@nordlys-it.example", "Anna Bøgh", "DECLINED");
-    app.outbox_settled().await;
-    assert_eq!(smtp.messages().len(), before + 2, "one mail each");
+    assert_eq!(app.delivered(&smtp).await, before + 2, "one mail each");
     app.stop().await;
 }
 both_engines!(an_outlook_decline_mailed_to_the_organiser_frees_the_seat_for_the_next_in_line);
 
 async fn an_accept_from_someone_invited_who_has_not_answered_gives_them_a_seat(engine: Engine) {
     let (app, smtp, token) = spawn(engine).await;
-    let m = meeting(&app, &token, "Cybersikkerhed", 5).await;
-    let (cy, _) = invited(&app, m, "cy@nordlys-it.example", "Cy Dahl").await;
+    let (m, cy, _) = one_invited(&app, &token, 5, "cy@nordlys-it.example", "Cy Dahl").await;
     mail_to_organizer(&app, "cy@nordlys-it.example", &google_reply("cy@nordlys-it.example", &uid(m), 0, "ACCEPTED"))
         .await;
     assert_eq!(status(&app, cy).await, RegistrationStatus::Attending);
@@ -328,14 +345,9 @@ both_engines!(an_accept_from_someone_invited_who_has_not_answered_gives_them_a_s
 
 async fn a_reschedule_updates_only_seat_holders_calendars_and_stale_or_stray_replies_change_nothing(engine: Engine) {
     let (app, smtp, token) = spawn(engine).await;
-    let m = meeting(&app, &token, "Cybersikkerhed", 1).await;
-    let (anna, anna_link) = invited(&app, m, "anna@nordlys-it.example", "Anna Bøgh").await;
-    let (bo, bo_link) = invited(&app, m, "bo@fjord.example", "Bo Berg").await;
+    let (m, [(anna, _), (bo, _)]) = anna_seated_bo_waiting(&app, &token).await;
     let (cy, _) = invited(&app, m, "cy@nordlys-it.example", "Cy Dahl").await;
-    assert_eq!(app.rsvp(&anna_link, "yes").await.status(), 200);
-    assert_eq!(app.rsvp(&bo_link, "yes").await.status(), 200);
-    app.outbox_settled().await;
-    let before = smtp.messages().len();
+    let before = app.delivered(&smtp).await;
 
     let api = app.api(&token);
     let patch = json!({"starts_at": "2030-11-04T09:00:00+01:00", "ends_at": "2030-11-04T12:00:00+01:00"});
@@ -411,8 +423,7 @@ async fn a_seat_left_for_a_full_track_is_taken_out_of_the_calendar(engine: Engin
     let yes = |track| [("answer", "yes"), ("track", track)];
     assert_eq!(app.post_form(&format!("/rsvp/{anna_link}"), &yes("ai")).await.status(), 200);
     assert_eq!(app.post_form(&format!("/rsvp/{bo_link}"), &yes("sikkerhed")).await.status(), 200);
-    app.outbox_settled().await;
-    let before = smtp.messages().len();
+    let before = app.delivered(&smtp).await;
 
     // Anna asks for the full track: she waits for it, and her entry leaves her calendar.
     assert_eq!(app.post_form(&format!("/rsvp/{anna_link}"), &yes("sikkerhed")).await.status(), 200);
@@ -428,8 +439,7 @@ async fn a_seat_left_for_a_full_track_is_taken_out_of_the_calendar(engine: Engin
     // Bo, who keeps his seat, answering again in his calendar changes nothing.
     let again = google_reply("bo@fjord.example", &uid(m), 0, "ACCEPTED");
     mail_to_organizer(&app, "bo@fjord.example", &again).await;
-    app.outbox_settled().await;
-    assert_eq!(smtp.messages().len(), before + 1, "nothing sent");
+    assert_eq!(app.delivered(&smtp).await, before + 1, "nothing sent");
     app.stop().await;
 }
 both_engines!(a_seat_left_for_a_full_track_is_taken_out_of_the_calendar);

@@ -9,7 +9,7 @@ use crate::common;
 use std::io::{Cursor, Read};
 
 use common::{Engine, TestApp};
-use dialogforum::domain::{MeetingId, PersonStatus, Role};
+use dialogforum::domain::{MeetingId, Role};
 use serde_json::json;
 
 /// Every file of the archive by name, in the archive's order.
@@ -26,8 +26,7 @@ fn unzip(bytes: Vec<u8>) -> Vec<(String, Vec<u8>)> {
 }
 
 async fn a_meetings_dossier_lists_what_happened_in_order_with_its_files(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let api = app.api(&token);
     let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 20);
     let meeting = api
@@ -44,7 +43,7 @@ async fn a_meetings_dossier_lists_what_happened_in_order_with_its_files(engine: 
         ("carl@bolge.example", "Carl Bølge", "Bølge Consult"),
     ];
     for (email, name, organisation) in people {
-        common::add_person(app.store(), email, name, organisation, PersonStatus::Confirmed).await;
+        app.confirmed_person(email, name, organisation).await;
     }
     let campaign = api.invite(&meeting, &json!({"audience": {"all": true}})).await;
     api.campaign_in_state(&campaign, "done").await;
@@ -120,12 +119,12 @@ async fn a_meetings_dossier_lists_what_happened_in_order_with_its_files(engine: 
 
     // The files.
     let invitation = file("-invitation-da.txt");
-    assert!(invitation.contains("Sikkerhed i skyen") && invitation.contains("[personligt-link]"), "{invitation}");
+    common::assert_has(&invitation, &["Sikkerhed i skyen", "[personligt-link]"]);
     assert!(file("-invitation-en.txt").contains("[personal-link]"));
     assert_eq!(file("-Oplæg om sky.pdf").as_bytes(), pdf);
     let registrations = file("-tilmeldinger.csv");
     assert!(registrations.starts_with('\u{feff}'), "a byte-order mark for Excel");
-    assert!(registrations.contains("Tjekket ind;0\r\n") && registrations.contains("Udeblev;1\r\n"), "{registrations}");
+    common::assert_has(&registrations, &["Tjekket ind;0\r\n", "Udeblev;1\r\n"]);
     assert_eq!(file("-organisationer.csv"), "\u{feff}Organisation\r\nNordlys IT A/S\r\n");
     let audit = file("-revisionslog.csv");
     for action in ["meeting.create", "campaign.create", "meeting.reschedule", "meeting.cancelled"] {
@@ -147,15 +146,11 @@ async fn a_meetings_dossier_lists_what_happened_in_order_with_its_files(engine: 
     assert!(disposition.contains("filename=\"dossier-meeting-7.zip\""), "{disposition}");
     let files = unzip(res.bytes().await.unwrap().to_vec());
     let index = String::from_utf8(files[0].1.clone()).unwrap();
-    assert!(index.contains(r#"<html lang="en">"#) && index.contains(">Meeting created<"), "{index}");
-    assert!(index.contains(">Meeting cancelled<") && index.contains("-registrations.csv"), "{index}");
+    common::assert_has(&index, &[r#"<html lang="en">"#, ">Meeting created<"]);
+    common::assert_has(&index, &[">Meeting cancelled<", "-registrations.csv"]);
 
     // Taking it is recorded, each time.
-    let downloads: i64 =
-        on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from audit_log where action = 'meeting.dossier'")
-            .fetch_one(&pool)
-            .await
-            .unwrap());
+    let downloads = app.db.count("select count(*) from audit_log where action = 'meeting.dossier'").await;
     assert_eq!(downloads, 2);
     app.stop().await;
 }

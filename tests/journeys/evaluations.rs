@@ -8,14 +8,13 @@ use crate::common::PostForm as _;
 
 use common::smtp::SmtpServer;
 use common::{Engine, TestApp, csrf_of};
-use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role};
+use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 use dialogforum::store::registrations::insert_invited;
 use serde_json::{Value, json};
 
 async fn spawn(engine: Engine) -> (TestApp, SmtpServer, String) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     (app, smtp, token)
 }
 
@@ -539,8 +538,8 @@ async fn a_question_is_built_with_option_rows_keys_made_from_the_text_and_previe
     let mut more = typed.to_vec();
     more.push(("action", "more"));
     let html = common::text(organiser.post(&add, &more).await, 200).await;
-    assert!(html.contains(r#"id="new-o2-da""#) && html.contains(r#"value="Rigtig god""#), "{html}");
-    assert!(html.contains(r#"role="status""#) && html.contains("Husk at gemme"), "{html}");
+    common::assert_has(&html, &[r#"id="new-o2-da""#, r#"value="Rigtig god""#]);
+    common::assert_has(&html, &[r#"role="status""#, "Husk at gemme"]);
     let q = api(&app, &token, &format!("/meetings/{m}/evaluation")).await;
     assert!(q["questions"].as_array().unwrap().iter().all(|q| q["key"] != "hvordan_var_frokosten"), "nothing saved");
 
@@ -589,7 +588,7 @@ async fn a_question_is_built_with_option_rows_keys_made_from_the_text_and_previe
     assert_eq!(lunch["options"].as_array().unwrap().len(), 2, "{lunch}");
     let html = organiser.page(&page).await;
     let preview = &html[html.find("Forhåndsvisning").unwrap()..];
-    assert!(preview.contains("Hvordan var frokosten?") && preview.contains("<li>Rigtig god</li>"), "{preview}");
+    common::assert_has(&preview, &["Hvordan var frokosten?", "<li>Rigtig god</li>"]);
     assert!(!preview.contains("<li>Dårlig</li>") && preview.contains("(Ét svar)"), "{preview}");
     app.stop().await;
 }

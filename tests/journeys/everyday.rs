@@ -7,8 +7,8 @@
 
 use crate::common;
 
-use common::{Engine, TestApp, add_person, api_token, invite_person, text, upload_body};
-use dialogforum::domain::{MeetingId, MeetingStatus, PersonStatus, Role};
+use common::{Engine, TestApp, invite_person, text, upload_body};
+use dialogforum::domain::{MeetingId, MeetingStatus, Role};
 use serde_json::{Value, json};
 
 const ORGANISER: &str = "secretariat@forum.example";
@@ -63,7 +63,7 @@ async fn a_person_added_by_hand_is_audited_with_the_reason_and_shows_in_the_list
     // Without a reason or with a broken address, the form comes back with the message by each field.
     let form = [("name", "Mette Jensen"), ("email", "mette@energi"), ("organisation", "Grøn Energi A/S")];
     let html = text(page.post("/admin/people/new", &form).await, 422).await;
-    assert!(html.contains(r#"id="email-error""#) && html.contains(r#"id="reason-error""#), "{html}");
+    common::assert_has(&html, &[r#"id="email-error""#, r#"id="reason-error""#]);
     assert!(html.contains("Skriv hvorfor personen tilføjes.") && html.contains(r#"value="Mette Jensen""#));
 
     let form = [
@@ -78,15 +78,14 @@ async fn a_person_added_by_hand_is_audited_with_the_reason_and_shows_in_the_list
     let to = res.headers()["location"].to_str().unwrap().to_owned();
     let html = page.page(&to).await;
     assert!(html.contains("Personen er tilføjet til listen."), "{html}");
-    assert!(html.contains("Tilføjet af en arrangør") && html.contains("På listen"), "{html}");
+    common::assert_has(&html, &["Tilføjet af en arrangør", "På listen"]);
     assert_eq!(person(&app, "mette@energi.example").await, ("confirmed".to_owned(), "en".to_owned()));
 
     // The register lists her; the log keeps the reason; nothing was mailed.
     let html = page.page("/admin/people?q=energi").await;
-    assert!(html.contains("Mette Jensen") && html.contains("Grøn Energi A/S"), "{html}");
+    common::assert_has(&html, &["Mette Jensen", "Grøn Energi A/S"]);
     assert_eq!(audit(&app, "subscriber.create").await, ["Bad om at komme på listen ved mødet i marts."]);
-    let queued: i64 =
-        on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from outbox").fetch_one(&pool).await.unwrap());
+    let queued = app.db.count("select count(*) from outbox").await;
     assert_eq!(queued, 0, "no confirmation mail, as when the API adds a person");
 
     // The same address again is refused by the address field.
@@ -105,7 +104,7 @@ both_engines!(a_person_added_by_hand_is_audited_with_the_reason_and_shows_in_the
 async fn a_csv_imported_from_the_page_reports_each_skipped_line_by_number_and_reason(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let page = app.sign_in_as(ORGANISER, Role::Organiser).await;
-    add_person(app.store(), "kendt@firma.example", "Kendt Person", "Firma A/S", PersonStatus::Confirmed).await;
+    app.confirmed_person("kendt@firma.example", "Kendt Person", "Firma A/S").await;
     let csv = "Navn;E-mail;Virksomhed\r\n\
                Åse Ørsted;aase@nordlys.example;Nordlys IT A/S\r\n\
                Bo Boesen;ikke-en-adresse;Fjord Data\r\n\
@@ -138,7 +137,7 @@ async fn a_csv_imported_from_the_page_reports_each_skipped_line_by_number_and_re
     assert!(page.get("/lang/da?back=/admin").await.status().is_redirection());
     let (ct, body) = upload_body(&page.csrf, "forkert.csv", "text/csv", b"fornavn;telefon\nAnna;12345678\n");
     let html = text(page.http.post(&upload).header("content-type", ct).body(body).send().await.unwrap(), 422).await;
-    assert!(html.contains(r#"id="file-error""#) && html.contains("Første linje skal navngive kolonnerne"), "{html}");
+    common::assert_has(&html, &[r#"id="file-error""#, "Første linje skal navngive kolonnerne"]);
     let (ct, body) = upload_body("forged", "liste.csv", "text/csv", csv.as_bytes());
     assert_eq!(page.http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 403);
     app.stop().await;
@@ -146,12 +145,9 @@ async fn a_csv_imported_from_the_page_reports_each_skipped_line_by_number_and_re
 both_engines!(a_csv_imported_from_the_page_reports_each_skipped_line_by_number_and_reason);
 
 async fn a_persons_history_shows_a_registration_a_mail_sent_and_a_bounce_in_readable_dates(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, ORGANISER).await;
     let meeting = meeting_with_programme(&app, &token).await;
-    let person =
-        add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
-            .await;
+    let person = app.confirmed_person("mette@energi.example", "Mette Jensen", "Grøn Energi A/S").await;
     app.api(&token).invite(&meeting, &json!({"audience": {"all": true}})).await;
     smtp.wait_for_mail("the invitation", |m| m.to == ["mette@energi.example"]).await;
     app.outbox_settled().await;
@@ -171,16 +167,15 @@ async fn a_persons_history_shows_a_registration_a_mail_sent_and_a_bounce_in_read
     assert!(row.contains(" kl. ") && !row.contains('T') && !row.contains("+00"), "a readable date: {row}");
     assert!(html.contains("<td>Dialogforum 44: Data på tværs</td><td>Inviteret, intet svar</td>"), "{html}");
     let bounces = &html[html.find("Returneret mail og klager").unwrap()..];
-    assert!(bounces.contains(" kl. ") && bounces.contains("<td>Midlertidigt afvist</td>"), "{bounces}");
+    common::assert_has(&bounces, &[" kl. ", "<td>Midlertidigt afvist</td>"]);
     app.stop().await;
 }
 both_engines!(a_persons_history_shows_a_registration_a_mail_sent_and_a_bounce_in_readable_dates);
 
 async fn a_copied_meeting_is_a_draft_with_the_programme_tracks_and_questionnaire_and_no_people(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     let id: MeetingId = meeting_with_programme(&app, &token).await.parse().unwrap();
-    let person = add_person(app.store(), "a@alfa.example", "Anne Alfa", "Alfa A/S", PersonStatus::Confirmed).await;
+    let person = app.confirmed_person("a@alfa.example", "Anne Alfa", "Alfa A/S").await;
     invite_person(app.store(), id, person).await;
     let mut questionnaire = dialogforum::domain::evaluation::Questionnaire::standard();
     questionnaire.questions.truncate(2);
@@ -195,7 +190,7 @@ async fn a_copied_meeting_is_a_draft_with_the_programme_tracks_and_questionnaire
     let to = res.headers()["location"].to_str().unwrap().to_owned();
     let html = page.page(&to).await;
     assert!(html.contains("Dette er en kopi, gemt som kladde."), "{html}");
-    assert!(html.contains("Dialogforum 44: Data på tværs (kopi)") && html.contains("Udbud i moduler"), "{html}");
+    common::assert_has(&html, &["Dialogforum 44: Data på tværs (kopi)", "Udbud i moduler"]);
 
     let copy: MeetingId = to.trim_start_matches("/admin/meetings/").split('?').next().unwrap().parse().unwrap();
     let (from, made) = (app.store().meeting(id).await.unwrap(), app.store().meeting(copy).await.unwrap());
@@ -237,11 +232,10 @@ async fn a_copied_meeting_is_a_draft_with_the_programme_tracks_and_questionnaire
 both_engines!(a_copied_meeting_is_a_draft_with_the_programme_tracks_and_questionnaire_and_no_people);
 
 async fn the_mailing_list_shows_a_scheduled_invitation_with_its_meeting_audience_time_and_count(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     let meeting = meeting_with_programme(&app, &token).await;
     for (email, name) in [("a@alfa.example", "Anne Alfa"), ("b@beta.example", "Bent Beta")] {
-        add_person(app.store(), email, name, "Alfa A/S", PersonStatus::Confirmed).await;
+        app.confirmed_person(email, name, "Alfa A/S").await;
     }
     let later = json!({"audience": {"all": true}, "send_at": "2031-04-01T09:00:00+02:00"});
     app.api(&token).invite(&meeting, &later).await;
@@ -249,23 +243,19 @@ async fn the_mailing_list_shows_a_scheduled_invitation_with_its_meeting_audience
     let page = app.sign_in(ORGANISER).await;
     let html = page.page("/admin/campaigns").await;
     let row = &html[html.find("<tbody>").unwrap()..html.find("</tbody>").unwrap()];
-    assert!(row.contains("<td>Invitation</td>") && row.contains("<td>Dialogforum 44: Data på tværs</td>"), "{row}");
+    common::assert_has(&row, &["<td>Invitation</td>", "<td>Dialogforum 44: Data på tværs</td>"]);
     assert!(row.contains("<td>Alle på listen</td>"), "{row}");
     assert!(row.contains("Sendes 1. april 2031 kl. 09.00: 2 modtagere"), "{row}");
     assert!(!row.contains("0 af 0"), "{row}");
     assert!(page.get("/lang/en?back=/admin").await.status().is_redirection());
     let html = page.page("/admin/campaigns").await;
-    assert!(
-        html.contains("Everyone on the list") && html.contains("Goes out 1 April 2031 09:00: 2 recipients"),
-        "{html}"
-    );
+    common::assert_has(&html, &["Everyone on the list", "Goes out 1 April 2031 09:00: 2 recipients"]);
     app.stop().await;
 }
 both_engines!(the_mailing_list_shows_a_scheduled_invitation_with_its_meeting_audience_time_and_count);
 
 async fn publishing_reopening_and_archiving_act_only_on_the_confirmation(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     let body = json!({"title": "Dialogforum 45", "starts_at": "2030-05-01T09:00:00+02:00",
         "ends_at": "2030-05-01T12:00:00+02:00", "format": "physical", "venue": "KL-huset"});
     let res = app.api(&token).post("/meetings", &body).await;
@@ -274,7 +264,7 @@ async fn publishing_reopening_and_archiving_act_only_on_the_confirmation(engine:
     let path = format!("/admin/meetings/{id}/status");
 
     let asked = text(page.post(&path, &[("to", "published")]).await, 200).await;
-    assert!(asked.contains("Offentliggør mødet?") && asked.contains("Ingen får en mail nu"), "{asked}");
+    common::assert_has(&asked, &["Offentliggør mødet?", "Ingen får en mail nu"]);
     assert!(asked.contains("vises på de offentlige sider for alle"), "{asked}");
     assert_eq!(status(&app, id).await, "draft", "the first press only asks");
     assert_eq!(page.post(&path, &[("to", "published"), ("confirm", "yes")]).await.status(), 303);
@@ -284,14 +274,14 @@ async fn publishing_reopening_and_archiving_act_only_on_the_confirmation(engine:
     assert_eq!(page.post(&path, &[("to", "held"), ("confirm", "yes")]).await.status(), 303);
     let reopen = format!("/admin/meetings/{id}/reopen");
     let asked = text(page.post(&reopen, &[]).await, 200).await;
-    assert!(asked.contains("Genåbn mødet?") && asked.contains("Ingen får en mail."), "{asked}");
+    common::assert_has(&asked, &["Genåbn mødet?", "Ingen får en mail."]);
     assert_eq!(status(&app, id).await, "held");
     assert_eq!(page.post(&reopen, &[("confirm", "yes")]).await.status(), 303);
     assert_eq!(status(&app, id).await, "closed");
     assert_eq!(page.post(&path, &[("to", "held"), ("confirm", "yes")]).await.status(), 303);
 
     let asked = text(page.post(&path, &[("to", "archived")]).await, 200).await;
-    assert!(asked.contains("Arkivér mødet?") && asked.contains("kan ikke genåbnes"), "{asked}");
+    common::assert_has(&asked, &["Arkivér mødet?", "kan ikke genåbnes"]);
     assert_eq!(status(&app, id).await, "held");
     assert_eq!(page.post(&path, &[("to", "archived"), ("confirm", "yes")]).await.status(), 303);
     assert_eq!(status(&app, id).await, "archived");

@@ -215,7 +215,7 @@ async fn an_organiser_signs_in_with_a_session_cookie_and_signs_out(engine: Engin
     assert_eq!(res.status(), 303);
     let cookie = set_cookie(&res);
     assert!(cookie.starts_with("dialogforum_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    common::assert_has(&cookie, &["HttpOnly", "SameSite=Lax"]);
     assert!(!cookie.contains("Secure"), "plain http in tests");
 
     let html = app.get("/admin").await.text().await.unwrap();
@@ -317,8 +317,7 @@ both_engines!(concurrent_writers_queue_instead_of_failing);
 
 #[test]
 fn the_cli_adds_users_creates_tokens_and_explains_bad_settings() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    let (_dir, db) = common::sqlite_in_tempdir("cli.db");
     let env = [("DIALOGFORUM_DATABASE__URL", db.as_str())];
 
     let out = cli(&["migrate"], &env, "");
@@ -394,8 +393,7 @@ async fn readiness_fails_while_postgres_refuses_connections_and_recovers_by_itse
 
 #[test]
 fn sigterm_stops_the_service_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/term.db", dir.path().display());
+    let (_dir, db) = common::sqlite_in_tempdir("term.db");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dialogforum"))
         .args(["serve"])
         .env("DIALOGFORUM_DATABASE__URL", &db)

@@ -229,7 +229,7 @@ async fn every_page_speaks_one_language_and_no_machine(engine: Engine) {
     let mut seat_links = Vec::new();
     for (n, m) in [&drawn, &applying, &later].into_iter().enumerate() {
         let email = format!("ansoeger{n}@walk.example");
-        let who = common::add_person(app.store(), &email, "Ansøger", "Nordlys IT A/S", PersonStatus::Confirmed).await;
+        let who = app.confirmed_person(&email, "Ansøger", "Nordlys IT A/S").await;
         let (_, link) = common::invite_person(app.store(), m.parse().expect("a meeting id"), who).await;
         if n < 2 {
             assert_eq!(app.rsvp(&link, "yes").await.status(), 200, "{email} applies");

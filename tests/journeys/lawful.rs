@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::{Engine, TestApp};
-use dialogforum::domain::{MeetingId, PersonStatus, Role};
+use dialogforum::domain::{MeetingId, Role};
 use serde_json::{Value, json};
 
 /// Imports `csv` through the API and returns the report.
@@ -31,8 +31,7 @@ async fn add(app: &TestApp, token: &str, email: &str, name: &str) -> reqwest::Re
 }
 
 async fn erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_signs_up_again(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "secretariat@forum.example").await;
     let karen: Value = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft").await.json().await.unwrap();
     let bo: Value = add(&app, &token, "bo@blixtoft.example", "Bo Blixtoft").await.json().await.unwrap();
 
@@ -77,14 +76,7 @@ async fn erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_si
     let meeting = json!({"title": "Markedsdialog", "starts_at": "2030-03-01T09:00:00+01:00",
         "ends_at": "2030-03-01T12:00:00+01:00", "format": "virtual", "online_url": "https://meet.example/df"});
     let meeting: MeetingId = app.api(&token).published_meeting(&meeting).await.parse().unwrap();
-    let ole = common::add_person(
-        app.store(),
-        "ole@blixtoft.example",
-        "Ole Blixtoft",
-        "Blixtoft Rådgivning",
-        PersonStatus::Confirmed,
-    )
-    .await;
+    let ole = app.confirmed_person("ole@blixtoft.example", "Ole Blixtoft", "Blixtoft Rådgivning").await;
     let (_, rsvp) = common::invite_person(app.store(), meeting, ole).await;
     assert_eq!(app.rsvp(&rsvp, "yes").await.status(), 200);
     for colleague in ["karen@blixtoft.example", "bo@blixtoft.example"] {
@@ -99,13 +91,7 @@ async fn erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_si
     }
 
     // Karen signs up again herself and confirms: the address is hers to use again.
-    let signup = [
-        ("name", "Karen Blixtoft"),
-        ("email", "karen@blixtoft.example"),
-        ("organisation", "Blixtoft Rådgivning"),
-        ("consent", "yes"),
-    ];
-    assert_eq!(app.post_form("/subscribe", &signup).await.status(), 200);
+    app.sign_up("karen@blixtoft.example", "Karen Blixtoft", "Blixtoft Rådgivning").await;
     let mail = smtp.wait_for_mail("Karen's confirmation", |m| m.to == ["karen@blixtoft.example"]).await;
     let report = import(&app, &token, "email,name,organisation\r\nkaren@blixtoft.example,Karen,X\r\n").await;
     assert_eq!(report["rejected"].as_array().unwrap().len(), 1, "not before she confirms: {report}");
@@ -129,8 +115,7 @@ async fn erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_si
 both_engines!(erased_and_unsubscribed_addresses_stay_off_the_list_until_the_person_signs_up_again);
 
 async fn a_persons_own_data_lists_when_organisers_read_or_exported_it_but_not_who(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "secretariat@forum.example").await;
     let karen: Value = add(&app, &token, "karen@blixtoft.example", "Karen Blixtoft").await.json().await.unwrap();
     let id = karen["id"].as_str().unwrap().to_owned();
 
@@ -141,14 +126,7 @@ async fn a_persons_own_data_lists_when_organisers_read_or_exported_it_but_not_wh
     assert_eq!(csv.status(), 200);
     assert!(csv.text().await.unwrap().contains("karen@blixtoft.example"));
     // Someone who joins later was not in that export.
-    let later = common::add_person(
-        app.store(),
-        "lea@blixtoft.example",
-        "Lea Blixtoft",
-        "Blixtoft Rådgivning",
-        PersonStatus::Confirmed,
-    )
-    .await;
+    let later = app.confirmed_person("lea@blixtoft.example", "Lea Blixtoft", "Blixtoft Rådgivning").await;
     assert!(app.store().personal_data(later).await.unwrap().reads.is_empty());
 
     // Karen asks for her own data.
@@ -244,7 +222,7 @@ async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(en
     // The organiser's page and the export.
     let organiser = app.sign_in("secretariat@forum.example").await;
     let page = organiser.page(&format!("/admin/meetings/{meeting}/evaluation/results")).await;
-    assert!(page.contains("Svar fordelt på spor") && page.contains("Kunstig intelligens"), "{page}");
+    common::assert_has(&page, &["Svar fordelt på spor", "Kunstig intelligens"]);
     assert_eq!(page.matches("skjult: færre end 3 svar").count(), 2, "{page}");
     let csv = app.api(&token).get(&format!("/meetings/{meeting}/evaluation/results.csv")).await;
     assert_eq!(csv.status(), 200);
@@ -255,15 +233,14 @@ async fn a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results(en
     // In English too.
     assert!(organiser.get("/lang/en").await.status().is_redirection());
     let page = organiser.page(&format!("/admin/meetings/{meeting}/evaluation/results")).await;
-    assert!(page.contains("Answers by track") && page.contains("Kunstig intelligens"), "{page}");
+    common::assert_has(&page, &["Answers by track", "Kunstig intelligens"]);
     assert_eq!(page.matches("hidden: fewer than 3 answers").count(), 2, "{page}");
     app.stop().await;
 }
 both_engines!(a_track_with_fewer_answers_than_the_minimum_is_hidden_in_the_results);
 
 async fn free_text_answers_can_be_held_until_an_organiser_has_read_them(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "secretariat@forum.example").await;
     let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
     let body = json!({"title": "Markedsdialog om data", "starts_at": start.to_string(),
         "ends_at": (start + jiff::SignedDuration::from_hours(3)).to_string(), "format": "physical", "venue": "KL-huset"});
@@ -295,7 +272,7 @@ async fn free_text_answers_can_be_held_until_an_organiser_has_read_them(engine: 
 
     // The organiser reads both and releases one.
     let review = organiser.page(&texts).await;
-    assert!(review.contains("Anna fra Nordlys talte for længe") && review.contains("Godt møde"), "{review}");
+    common::assert_has(&review, &["Anna fra Nordlys talte for længe", "Godt møde"]);
     let after = &review[review.find("Godt møde").unwrap()..];
     let at = after.find(r#"name="response" value=""#).unwrap() + r#"name="response" value=""#.len();
     let response: String = after[at..].chars().take_while(|c| *c != '"').collect();
@@ -321,14 +298,7 @@ both_engines!(free_text_answers_can_be_held_until_an_organiser_has_read_them);
 /// Member `n` (`p{n}@firma{n}.example`, of Firma n) with a seat at `meeting`, on `track` if given.
 async fn seated(app: &TestApp, meeting: MeetingId, n: usize, track: Option<&str>) {
     let email = format!("p{n}@firma{n}.example");
-    let person = common::add_person(
-        app.store(),
-        &email,
-        &format!("Deltager {n}"),
-        &format!("Firma {n}"),
-        PersonStatus::Confirmed,
-    )
-    .await;
+    let person = app.confirmed_person(&email, &format!("Deltager {n}"), &format!("Firma {n}")).await;
     let (reg, _) = common::invite_person(app.store(), meeting, person).await;
     let sql = "update registration set status = 'attending', track_key = $1 where id = $2";
     on_db!(app.db, |pool| {

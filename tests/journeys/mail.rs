@@ -48,6 +48,27 @@ async fn queue_many(store: &Store, n: usize) {
     tx.commit().await.unwrap();
 }
 
+/// Queues `n` letters, one to each of `who0@firma.example`, … and wakes the outbox worker.
+async fn send_many(app: &TestApp, n: usize) {
+    queue_many(app.store(), n).await;
+    app.running.state.mail_wake.notify_one();
+}
+
+/// Starts the app with mail and `settings`, sends it `n` letters and waits up
+/// to `secs` seconds until all `n` have arrived, which they must; returns them.
+async fn sent_in_bulk(
+    engine: Engine,
+    settings: &[(&str, &str)],
+    n: usize,
+    secs: u64,
+) -> (TestApp, SmtpServer, Vec<Received>) {
+    let (app, smtp) = TestApp::with_mail(engine, settings).await;
+    send_many(&app, n).await;
+    let msgs = smtp.wait_for(n, secs).await;
+    assert_eq!(msgs.len(), n);
+    (app, smtp, msgs)
+}
+
 fn per_recipient(msgs: &[Received]) -> HashMap<String, Vec<&Received>> {
     let mut m: HashMap<String, Vec<&Received>> = HashMap::new();
     for r in msgs {
@@ -83,8 +104,7 @@ async fn a_queued_message_arrives_once_as_text_and_html_with_list_headers(engine
 
     let c = wait_for_counts(app.store(), |c| c.sent == 1, 10).await;
     assert_eq!(c, OutboxCounts { sent: 1, ..OutboxCounts::default() });
-    app.outbox_settled().await;
-    assert_eq!(smtp.messages().len(), 1, "sent once, not again");
+    assert_eq!(app.delivered(&smtp).await, 1, "sent once, not again");
     app.stop().await;
 }
 both_engines!(a_queued_message_arrives_once_as_text_and_html_with_list_headers);
@@ -208,8 +228,7 @@ async fn an_smtp_outage_delays_mail_but_loses_none(engine: Engine) {
     let app =
         TestApp::spawn_with_smtp(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.backoff_max_secs", "2")])
             .await;
-    queue_many(app.store(), 4).await;
-    app.running.state.mail_wake.notify_one();
+    send_many(&app, 4).await;
     // Two seconds of outage: the messages wait.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let c = app.store().outbox_counts().await.unwrap();
@@ -234,8 +253,7 @@ async fn a_refused_recipient_fails_alone_and_a_busy_one_is_retried(engine: Engin
     let app =
         TestApp::spawn_with_smtp(engine, &smtp, &[("mail.backoff_base_secs", "1"), ("mail.max_connections", "1")])
             .await;
-    queue_many(app.store(), 4).await;
-    app.running.state.mail_wake.notify_one();
+    send_many(&app, 4).await;
 
     let c = wait_for_counts(app.store(), |c| c.sent == 2 && c.failed == 1, 10).await;
     assert_eq!((c.sent, c.failed), (2, 1), "550 fails only its own message; 451 waits: {c:?}");
@@ -251,12 +269,8 @@ async fn a_refused_recipient_fails_alone_and_a_busy_one_is_retried(engine: Engin
 both_engines!(a_refused_recipient_fails_alone_and_a_busy_one_is_retried);
 
 async fn the_connection_limit_and_the_rate_limit_are_honoured(engine: Engine) {
-    let (app, smtp) =
-        TestApp::with_mail(engine, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")]).await;
-    queue_many(app.store(), 30).await;
-    app.running.state.mail_wake.notify_one();
-    let msgs = smtp.wait_for(30, 20).await;
-    assert_eq!(msgs.len(), 30);
+    let (app, smtp, msgs) =
+        sent_in_bulk(engine, &[("mail.max_connections", "2"), ("mail.rate_per_second", "20")], 30, 20).await;
     assert!(smtp.max_concurrent_connections() <= 2, "saw {} connections at once", smtp.max_concurrent_connections());
     // 30 messages at 20/s: the last can arrive no sooner than 29/20 s after the first.
     let span = msgs.last().unwrap().at - msgs.first().unwrap().at;
@@ -268,12 +282,8 @@ both_engines!(the_connection_limit_and_the_rate_limit_are_honoured);
 /// Microsoft 365's limit for authenticated SMTP, about 30 messages a minute,
 /// held over two minutes: 61 messages, the first to the last 120 s apart.
 async fn thirty_a_minute_are_held_within_a_few_percent_over_two_minutes(engine: Engine) {
-    let (app, smtp) =
-        TestApp::with_mail(engine, &[("mail.profile", "exchange-online"), ("mail.max_connections", "8")]).await;
-    queue_many(app.store(), 61).await;
-    app.running.state.mail_wake.notify_one();
-    let msgs = smtp.wait_for(61, 180).await;
-    assert_eq!(msgs.len(), 61);
+    let (app, smtp, msgs) =
+        sent_in_bulk(engine, &[("mail.profile", "exchange-online"), ("mail.max_connections", "8")], 61, 180).await;
     assert!(
         smtp.max_concurrent_connections() <= 3,
         "the profile allows 3 connections; saw {}",
@@ -298,8 +308,7 @@ async fn a_busy_server_slows_the_sender_down_and_loses_nothing(engine: Engine) {
     )
     .await;
     smtp.throttle_next(2);
-    queue_many(app.store(), 6).await;
-    app.running.state.mail_wake.notify_one();
+    send_many(&app, 6).await;
     let c = wait_for_counts(app.store(), |c| c.sent == 6, 30).await;
     assert_eq!((c.sent, c.failed, c.queued), (6, 0, 0), "a throttled message is not given up: {c:?}");
     let refused = smtp.throttled_at();
@@ -323,8 +332,7 @@ both_engines!(a_busy_server_slows_the_sender_down_and_loses_nothing);
 /// 24-hour window has moved past the earlier sends.
 async fn the_daily_cap_holds_the_rest_until_the_window_moves_on(engine: Engine) {
     let (app, smtp) = TestApp::with_mail(engine, &[("mail.daily_cap", "5")]).await;
-    queue_many(app.store(), 8).await;
-    app.running.state.mail_wake.notify_one();
+    send_many(&app, 8).await;
     let c = wait_for_counts(app.store(), |c| c.sent == 5, 15).await;
     assert_eq!((c.sent, c.queued), (5, 3));
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -520,8 +528,7 @@ async fn an_invitation_reaches_each_member_and_guest_once_with_personal_links_an
     let again = api.invite(&meeting, &body).await;
     let p = api.campaign_in_state(&again, "done").await;
     assert_eq!((p["total"].as_i64(), p["sent"].as_i64()), (Some(0), Some(0)), "{p}");
-    app.outbox_settled().await;
-    assert_eq!(smtp.messages().len(), 9, "nobody is invited twice");
+    assert_eq!(app.delivered(&smtp).await, 9, "nobody is invited twice");
     app.stop().await;
 }
 both_engines!(an_invitation_reaches_each_member_and_guest_once_with_personal_links_and_a_calendar_entry);
@@ -647,6 +654,25 @@ fn ical_prop(props: &[(String, String)], name: &str) -> Option<String> {
 }
 
 /// The calendar entry attached to a message, and the MIME type it came with.
+/// The calendars sent to the seat `holder` among `msgs`, each with its
+/// properties, after checking that each is sent as `method` and that no one
+/// without a seat gets a calendar entry.
+fn holders_calendars(msgs: &[Received], holder: &str, method: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    for m in msgs {
+        if m.to[0] != holder {
+            assert!(!m.text().contains("text/calendar"), "no calendar entry without a seat");
+            continue;
+        }
+        let (ics, ct) = attached_ics(m);
+        assert_eq!(ct, format!("text/calendar; method={method}"));
+        let props = ical_lines(&ics);
+        assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some(method), "{ics}");
+        out.push((ics, props));
+    }
+    out
+}
+
 fn attached_ics(m: &Received) -> (String, String) {
     let parsed = mail_parser::MessageParser::default().parse(&m.data).unwrap();
     let a = parsed.attachments().find(|a| a.attachment_name() == Some("invitation.ics")).expect("invitation.ics");
@@ -702,15 +728,7 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
     let by = per_recipient(updates);
     assert_eq!(by.len(), expected, "exactly one each");
     assert!(!by.contains_key(&decliner), "who declined hears nothing");
-    for m in updates {
-        if m.to[0] != holder {
-            assert!(!m.text().contains("text/calendar"), "no calendar entry without a seat");
-            continue;
-        }
-        let (ics, ct) = attached_ics(m);
-        assert_eq!(ct, "text/calendar; method=REQUEST");
-        let props = ical_lines(&ics);
-        assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some("REQUEST"), "{ics}");
+    for (ics, props) in holders_calendars(updates, &holder, "REQUEST") {
         assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
         assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("1"), "one higher: {ics}");
         assert_eq!(ical_prop(&props, "DTSTART;TZID=Europe/Copenhagen"), Some(local_ical(starts)), "{ics}");
@@ -728,21 +746,12 @@ async fn a_rescheduled_meeting_updates_and_a_cancelled_one_withdraws_the_calenda
     let res = api.act(&format!("/meetings/{meeting}/cancel")).await;
     assert_eq!(res.status(), 200);
     let all = smtp.wait_for(before + expected, 10).await;
-    app.outbox_settled().await;
-    assert_eq!(smtp.messages().len(), before + expected);
+    assert_eq!(app.delivered(&smtp).await, before + expected);
     let cancels = &all[before..];
     let by = per_recipient(cancels);
     assert_eq!(by.len(), expected);
     assert!(!by.contains_key(&decliner));
-    for m in cancels {
-        if m.to[0] != holder {
-            assert!(!m.text().contains("text/calendar"), "no calendar entry to withdraw without a seat");
-            continue;
-        }
-        let (ics, ct) = attached_ics(m);
-        assert_eq!(ct, "text/calendar; method=CANCEL");
-        let props = ical_lines(&ics);
-        assert_eq!(ical_prop(&props, "METHOD").as_deref(), Some("CANCEL"), "{ics}");
+    for (_, props) in holders_calendars(cancels, &holder, "CANCEL") {
         assert_eq!(ical_prop(&props, "STATUS").as_deref(), Some("CANCELLED"));
         assert_eq!(ical_prop(&props, "SEQUENCE").as_deref(), Some("2"));
         assert_eq!(ical_prop(&props, "UID"), Some(format!("meeting-{}@forum.example", m17.id)));
@@ -770,8 +779,7 @@ async fn the_outbox_signs_in_with_an_oauth2_token_from_a_file_or_a_command(engin
         ("mail.max_connections", "1"),
     ];
     let app = TestApp::spawn_with(engine, &settings).await;
-    queue_many(app.store(), 2).await;
-    app.running.state.mail_wake.notify_one();
+    send_many(&app, 2).await;
     common::eventually("a refused sign-in", 10, || async { server.sign_ins() }, |s| !s.is_empty()).await;
     let c = app.store().outbox_counts().await.unwrap();
     assert_eq!((c.sent, c.failed), (0, 0), "a stale token fails nothing: {c:?}");
@@ -795,8 +803,7 @@ async fn the_outbox_signs_in_with_an_oauth2_token_from_a_file_or_a_command(engin
         ("mail.oauth2_token_command", "printf fresh-token-2"),
     ];
     let app = TestApp::spawn_with(engine, &settings).await;
-    queue_many(app.store(), 1).await;
-    app.running.state.mail_wake.notify_one();
+    send_many(&app, 1).await;
     wait_for_counts(app.store(), |c| c.sent == 1, 20).await;
     assert_eq!(server.sign_ins().last().unwrap().1, "fresh-token-2");
     app.stop().await;
@@ -817,6 +824,6 @@ fn an_oauth2_token_source_wants_the_mailbox_as_user_and_no_password() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("mail.smtp_url") && err.contains("no password"), "{err}");
+    common::assert_has(&err, &["mail.smtp_url", "no password"]);
     assert!(!err.contains("secret"), "the password is not shown: {err}");
 }

@@ -14,7 +14,7 @@ use common::smtp::{Received, SmtpServer};
 use common::{Engine, TestApp, TestDb};
 use dialogforum::app::{self, StartOptions};
 use dialogforum::config::{ImapMailbox, ImapTls};
-use dialogforum::domain::{PersonStatus, Role};
+use dialogforum::domain::Role;
 
 const JOIN: &str = "tilmeld@forum.example";
 const DONE: &str = "Dialogforum/Behandlet";
@@ -53,7 +53,7 @@ fn bounce_mail(verp: &str, recipient: &str) -> String {
 }
 
 fn confirmations_to(smtp: &SmtpServer, to: &str) -> Vec<Received> {
-    smtp.messages().into_iter().filter(|m| m.to.iter().any(|t| t == to) && m.link("/confirm/").contains('/')).collect()
+    smtp.messages().into_iter().filter(|m| m.is_to(to) && m.link("/confirm/").contains('/')).collect()
 }
 
 async fn person_status(db: &TestDb, email: &str) -> Option<String> {
@@ -73,7 +73,7 @@ async fn a_join_mail_and_a_bounce_in_the_mailbox_are_handled_once_each(engine: E
 
     // A real invitation to a member, whose address then bounces.
     let token = common::api_token(&app, "secretariat@forum.example", Role::Organiser).await;
-    common::add_person(app.store(), "bo@kunde.example", "Bo Berg", "Kunde A/S", PersonStatus::Confirmed).await;
+    app.confirmed_person("bo@kunde.example", "Bo Berg", "Kunde A/S").await;
     let api = app.api(&token);
     let meeting = api
         .published_meeting(&serde_json::json!({"title": "Dialogmøde", "starts_at": "2027-09-01T09:00:00+02:00",
@@ -215,19 +215,19 @@ async fn doctor_says_in_words_that_the_mailbox_refused_the_password(engine: Engi
     let db = TestDb::new(engine).await;
     let (report, code) = doctor(&db, &dovecot.toml(ImapTls::Imaps, "forkert-kodeord", "")).await;
     assert_eq!(code, Some(1), "{report}");
-    assert!(report.contains("ok       IMAP connection"), "{report}");
-    assert!(report.contains("ok       IMAP TLS"), "{report}");
-    assert!(
-        report.contains(
-            "FAIL     IMAP login: f***@forum.example@127.0.0.1/INBOX: the server refused the user name and password"
-        ),
-        "{report}"
+    common::assert_has(
+        &report,
+        &[
+            "ok       IMAP connection",
+            "ok       IMAP TLS",
+            "FAIL     IMAP login: f***@forum.example@127.0.0.1/INBOX: the server refused the user name and password",
+            "correct user and password of this [[inbound.imap]] mailbox",
+        ],
     );
-    assert!(report.contains("correct user and password of this [[inbound.imap]] mailbox"), "{report}");
     assert!(!report.contains("forkert-kodeord"), "the password is never shown");
 
     let (report, _) = doctor(&db, &dovecot.toml(ImapTls::Starttls, common::imap::PASSWORD, "")).await;
-    assert!(report.contains("ok       IMAP TLS") && report.contains("STARTTLS, certificate valid"), "{report}");
+    common::assert_has(&report, &["ok       IMAP TLS", "STARTTLS, certificate valid"]);
     assert!(report.contains("ok       IMAP login"), "{report}");
     assert_eq!(dovecot.messages("INBOX").len(), 0);
     db.drop_db().await;
@@ -252,7 +252,7 @@ async fn xoauth2_signs_in_to_imap_with_a_token_from_the_file_or_the_command(engi
     );
     let (report, code) = doctor(&db, &toml).await;
     assert_eq!(code, Some(1), "{report}");
-    assert!(report.contains("FAIL     IMAP login") && report.contains("refused the OAuth2 token"), "{report}");
+    common::assert_has(&report, &["FAIL     IMAP login", "refused the OAuth2 token"]);
     assert!(!report.contains("stale-token"), "the token is never shown");
 
     std::fs::write(&token_file, "fresh-token\n").unwrap();

@@ -106,7 +106,7 @@ async fn a_backup_taken_under_writes_restores_with_nothing_lost(engine: Engine) 
     // Restoring over the running service's database is refused.
     let (ok, text) = run(&["restore", backup_arg], &env);
     assert!(!ok, "restore while the service runs: {text}");
-    assert!(text.contains("in use") && text.contains("stop the service first"), "{text}");
+    common::assert_has(&text, &["in use", "stop the service first"]);
 
     // A file that is not a Dialogforum database is refused.
     let stray = files.path().join("notes.txt");
@@ -236,10 +236,7 @@ async fn doctor_names_a_wrong_smtp_password_and_a_missing_migration(engine: Engi
     env.push(("DIALOGFORUM_DATABASE__MAX_CONNECTIONS".to_owned(), "0".to_owned()));
     let (ok, text) = doctor(env).await;
     assert!(!ok, "{text}");
-    assert!(
-        text.contains("FAIL     configuration: ") && text.contains("database.max_connections: must be at least 1"),
-        "{text}"
-    );
+    common::assert_has(&text, &["FAIL     configuration: ", "database.max_connections: must be at least 1"]);
     db.drop_db().await;
 }
 both_engines!(doctor_names_a_wrong_smtp_password_and_a_missing_migration);

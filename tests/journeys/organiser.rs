@@ -21,23 +21,19 @@ async fn sign_in(app: &TestApp, email: &str) -> SignedIn {
 
 async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
     let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
-    let mette =
-        add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
-            .await;
-    add_person(app.store(), "soren@vind.example", "Søren Holm", "Vindkraft ApS", PersonStatus::Confirmed).await;
+    let mette = app.confirmed_person("mette@energi.example", "Mette Jensen", "Grøn Energi A/S").await;
+    app.confirmed_person("soren@vind.example", "Søren Holm", "Vindkraft ApS").await;
     let SignedIn { http, csrf, .. } = sign_in(&app, "organiser@forum.example").await;
     let url = |path: &str| format!("{}{path}", app.base);
 
     // Search, and the audit entry it leaves.
     let html = text(http.get(url("/admin/people")).query(&[("q", "mette")]).send().await.unwrap(), 200).await;
-    assert!(html.contains("Mette Jensen") && html.contains("Grøn Energi A/S"), "{html}");
+    common::assert_has(&html, &["Mette Jensen", "Grøn Energi A/S"]);
     assert!(!html.contains("Søren Holm"));
-    let audited: i64 = on_db!(app.db, |pool| sqlx::query_scalar(
-        "select count(*) from audit_log where action = 'person.search' and detail = 'mette' and row_count = 1"
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap());
+    let audited = app
+        .db
+        .count("select count(*) from audit_log where action = 'person.search' and detail = 'mette' and row_count = 1")
+        .await;
     assert_eq!(audited, 1);
     let html = text(http.get(url("/admin/people")).query(&[("status", "pending")]).send().await.unwrap(), 200).await;
     assert!(!html.contains("Mette Jensen") && !html.contains("Søren Holm"));
@@ -64,7 +60,7 @@ async fn an_organiser_searches_edits_sets_cvr_and_erases(engine: Engine) {
     let res = http.post_form(url(&action), &[("csrf", csrf.as_str()), ("cvr", "DK 1015 0817")]).await;
     assert_eq!(res.status(), 303);
     let html = text(http.get(url("/admin/organisations")).send().await.unwrap(), 200).await;
-    assert!(html.contains("10150817") && html.contains("Mette K. Jensen"), "{html}");
+    common::assert_has(&html, &["10150817", "Mette K. Jensen"]);
     let field = format!("cvr-{}", org.id.uuid());
     for (bad, message) in [("10150818", "Det er ikke et gyldigt CVR-nummer"), ("1234", "Et CVR-nummer har 8 cifre")] {
         let res = http.post_form(url(&action), &[("csrf", csrf.as_str()), ("cvr", bad)]).await;
@@ -89,9 +85,7 @@ both_engines!(an_organiser_searches_edits_sets_cvr_and_erases);
 
 async fn a_viewer_reads_but_gets_403_on_every_post(engine: Engine) {
     let app = TestApp::with_accounts(engine, &[("viewer@forum.example", Role::Viewer)]).await;
-    let id =
-        add_person(app.store(), "mette@energi.example", "Mette Jensen", "Grøn Energi A/S", PersonStatus::Confirmed)
-            .await;
+    let id = app.confirmed_person("mette@energi.example", "Mette Jensen", "Grøn Energi A/S").await;
     let org = app.store().organisations().await.unwrap().remove(0).id;
     let SignedIn { http, csrf, .. } = sign_in(&app, "viewer@forum.example").await;
     let url = |path: &str| format!("{}{path}", app.base);
@@ -136,15 +130,10 @@ async fn stale_pending_signups_and_old_rate_counters_are_purged(engine: Engine) 
     tx.commit().await.unwrap();
     let eight_days_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(8 * 24)).as_microsecond();
     let two_days_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48)).as_microsecond();
+    for id in [stale, member] {
+        db.update_by_id("update person set created_at = $1 where id = $2", eight_days_ago, id.uuid()).await;
+    }
     on_db!(db, |pool| {
-        for id in [stale, member] {
-            sqlx::query("update person set created_at = $1 where id = $2")
-                .bind(eight_days_ago)
-                .bind(id.uuid())
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
         sqlx::query(
             "insert into outbox (id, person_id, kind, recipient, message_id, status, next_attempt_at, created_at) \
              values ($1, $2, 'confirm', 'stale@example.dk', '<stale@test>', 'sent', $3, $3)",
@@ -182,14 +171,7 @@ both_engines!(stale_pending_signups_and_old_rate_counters_are_purged);
 async fn the_people_listing_pages_by_fifty(engine: Engine) {
     let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
     for i in 0..52 {
-        add_person(
-            app.store(),
-            &format!("p{i}@example.dk"),
-            &format!("Person {i}"),
-            "Same Org",
-            PersonStatus::Confirmed,
-        )
-        .await;
+        app.confirmed_person(&format!("p{i}@example.dk"), &format!("Person {i}"), "Same Org").await;
     }
     let http = sign_in(&app, "organiser@forum.example").await.http;
     let rows = |html: &str| html.matches(r#"<tr><td><a href="/admin/people/"#).count();
@@ -224,7 +206,7 @@ async fn organisers_add_rename_reorder_and_remove_interests(engine: Engine) {
         .post_form(page("/admin/interests"), &[("csrf", csrf.as_str()), ("title_da", " "), ("title_en", "Health")])
         .await;
     let html = text(res, 422).await;
-    assert!(html.contains(r#"id="new-da-error""#) && html.contains(r#"value="Health""#), "{html}");
+    common::assert_has(&html, &[r#"id="new-da-error""#, r#"value="Health""#]);
     assert_eq!(app.store().interests().await.unwrap().len(), 6);
 
     let res = http
@@ -293,7 +275,7 @@ async fn the_mailings_page_pauses_resumes_and_cancels_a_scheduled_invitation(eng
     let campaign = created["id"].as_str().or(created["campaign_id"].as_str()).expect("a campaign id").to_owned();
 
     let page = text(http.get(format!("{}/admin/campaigns", app.base)).send().await.unwrap(), 200).await;
-    assert!(page.contains("Grøn it i kommunerne") && page.contains("planlagt"), "{page}");
+    common::assert_has(&page, &["Grøn it i kommunerne", "planlagt"]);
     let state = |what: &'static str| {
         let http = http.clone();
         let url = format!("{}/admin/campaigns/{campaign}", app.base);

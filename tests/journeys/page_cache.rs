@@ -6,8 +6,8 @@
 
 use crate::common;
 
-use common::{Engine, TestApp, add_person, api_token, eventually, text};
-use dialogforum::domain::{PersonStatus, Role};
+use common::{Engine, TestApp, api_token, eventually, text};
+use dialogforum::domain::Role;
 use serde_json::json;
 
 const ORGANISER: &str = "organiser@forum.example";
@@ -32,8 +32,7 @@ async fn rename_behind_its_back(app: &TestApp, title: &str) {
 }
 
 async fn a_kept_page_answers_304_while_unchanged_and_shows_a_change_at_once(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     let id = meeting_41(&app, &token).await;
 
     let res = app.get("/meetings/41").await;
@@ -64,8 +63,7 @@ async fn a_kept_page_answers_304_while_unchanged_and_shows_a_change_at_once(engi
 both_engines!(a_kept_page_answers_304_while_unchanged_and_shows_a_change_at_once);
 
 async fn a_change_made_behind_its_back_shows_within_the_version_poll(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     meeting_41(&app, &token).await;
     assert!(text(app.get("/meetings/41").await, 200).await.contains("Cloud i kommunerne"));
     assert!(text(app.get("/meetings").await, 200).await.contains("Cloud i kommunerne"));
@@ -111,10 +109,9 @@ async fn without_the_poll_a_change_behind_its_back_is_not_seen_while_the_page_is
 both_engines!(without_the_poll_a_change_behind_its_back_is_not_seen_while_the_page_is_kept);
 
 async fn every_kind_of_change_to_a_public_page_raises_the_version(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     meeting_41(&app, &token).await;
-    add_person(app.store(), "mette@nordlys.example", "Mette Bæk", "Nordlys IT", PersonStatus::Confirmed).await;
+    app.confirmed_person("mette@nordlys.example", "Mette Bæk", "Nordlys IT").await;
     let store = app.store();
     let mut last = store.public_version().await.unwrap();
     // Each statement changes something a public page shows.

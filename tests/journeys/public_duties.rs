@@ -102,7 +102,7 @@ fn assert_mail_footer(what: &str, mail: &Received) {
 }
 
 async fn mail_to(smtp: &SmtpServer, what: &str, to: &str, subject_part: &str) -> Received {
-    smtp.wait_for_mail(what, |m| m.to.iter().any(|t| t == to) && m.subject().contains(subject_part)).await
+    smtp.wait_for_mail(what, |m| m.is_to(to) && m.subject().contains(subject_part)).await
 }
 
 async fn every_page_and_every_kind_of_mail_shows_the_contact_and_links_the_statements(engine: Engine) {
@@ -148,8 +148,7 @@ async fn every_page_and_every_kind_of_mail_shows_the_contact_and_links_the_state
 
     // An evaluation after a meeting that has taken place.
     let past = meeting(&app, &token, "Dialog om AI", -2).await;
-    let person =
-        common::add_person(app.store(), "cai@firma.example", "Cai Dahl", "Firma A/S", PersonStatus::Confirmed).await;
+    let person = app.confirmed_person("cai@firma.example", "Cai Dahl", "Firma A/S").await;
     let (reg, _) = common::invite_person(app.store(), past.parse().unwrap(), person).await;
     execute(&app, "update registration set status = 'attending' where id = $1", &[], &reg.to_string()).await;
     let evaluation_sent = app.api(&token).post(&format!("/meetings/{past}/evaluation/send"), &json!({})).await;
@@ -273,7 +272,7 @@ both_engines!(the_accessibility_statement_follows_its_configuration);
 /// diet, access needs and a comment through the answer form.
 async fn meeting_with_notes(app: &TestApp, token: &str, title: &str, email: &str, ended_days_ago: i64) -> String {
     let id = meeting(app, token, title, 10).await;
-    let person = common::add_person(app.store(), email, "Dorte Eg", "Firma A/S", PersonStatus::Confirmed).await;
+    let person = app.confirmed_person(email, "Dorte Eg", "Firma A/S").await;
     let (_, rsvp) = common::invite_person(app.store(), id.parse().unwrap(), person).await;
     let form =
         [("answer", "yes"), ("diet", "vegetar"), ("access_needs", "kørestol"), ("comment", "kommer lidt senere")];
@@ -335,8 +334,7 @@ both_engines!(diet_access_needs_and_comments_are_deleted_after_the_meeting_and_t
 
 #[test]
 fn a_contact_without_a_phone_number_or_a_retention_of_zero_days_stops_start_up_naming_the_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("dialogforum.db").display());
+    let (_dir, db) = common::sqlite_in_tempdir("dialogforum.db");
     for (var, value, key) in [
         ("DIALOGFORUM_CONTACT__PHONE", "ring til os", "contact.phone"),
         ("DIALOGFORUM_CONTACT__EMAIL", "sekretariatet", "contact.email"),
@@ -352,8 +350,7 @@ fn a_contact_without_a_phone_number_or_a_retention_of_zero_days_stops_start_up_n
 }
 
 async fn a_guest_and_someone_who_left_reach_their_own_data_as_a_page_and_a_spreadsheet(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let upcoming = meeting(&app, &token, "Markedsdialog 2031", 20).await;
     let guest =
         json!({"guests": [{"email": "gaest@firma.example", "name": "Gerda Gæst", "organisation": "Firma A/S"}]});

@@ -5,8 +5,8 @@
 
 use crate::common;
 
-use common::{Engine, SignedIn, TestApp, add_person, invite_person, text, upload_body};
-use dialogforum::domain::{PersonStatus, Role, TokenPurpose};
+use common::{Engine, SignedIn, TestApp, invite_person, text, upload_body};
+use dialogforum::domain::{Role, TokenPurpose};
 use serde_json::json;
 
 const ORGANISER: &str = "organiser@forum.example";
@@ -93,7 +93,7 @@ async fn an_upcoming_meeting_offers_a_calendar_entry_with_nothing_personal_in_it
     assert!(!ics.contains("/rsvp/") && !ics.contains("/me/"), "no personal link: {ics}");
     // 09.00 on 1 March in Copenhagen (CET, +01:00) is the meeting's instant, 08.00 UTC.
     assert!(ics.lines().any(|l| l == "DTSTART;TZID=Europe/Copenhagen:20300301T090000"), "{ics}");
-    assert!(ics.contains("TZID:Europe/Copenhagen") && ics.contains("TZOFFSETTO:+0100"), "{ics}");
+    common::assert_has(&ics, &["TZID:Europe/Copenhagen", "TZOFFSETTO:+0100"]);
     let meeting = app.api(&token).json(&format!("/meetings/{id}")).await;
     let starts: jiff::Timestamp = meeting["starts_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(starts, "2030-03-01T08:00:00Z".parse::<jiff::Timestamp>().unwrap(), "the same instant");
@@ -119,7 +119,7 @@ async fn a_material_downloads_under_its_own_danish_name(engine: Engine) {
     // A name that turns its writing direction is refused by the field.
     let (ct, body) = upload_body(&csrf, "Oplæg\u{202E}fdp.exe.pdf", "application/pdf", &pdf);
     let html = text(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap(), 422).await;
-    assert!(html.contains(r#"id="file-error""#) && html.contains("skriveretningen"), "{html}");
+    common::assert_has(&html, &[r#"id="file-error""#, "skriveretningen"]);
 
     let (ct, body) = upload_body(&csrf, "Oplæg – Cybersikkerhed.pdf", "application/pdf", &pdf);
     assert_eq!(http.post(&upload).header("content-type", ct).body(body).send().await.unwrap().status(), 303);
@@ -154,11 +154,9 @@ async fn a_material_downloads_under_its_own_danish_name(engine: Engine) {
 both_engines!(a_material_downloads_under_its_own_danish_name);
 
 async fn a_broken_or_expired_personal_link_offers_a_new_one_and_tells_nobody_who_is_on_the_list(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, ORGANISER).await;
     let id = meeting_40(&app, &token).await;
-    let person =
-        add_person(app.store(), "jens@groenkode.example", "Jens Ørum", "Grøn Kode", PersonStatus::Confirmed).await;
+    let person = app.confirmed_person("jens@groenkode.example", "Jens Ørum", "Grøn Kode").await;
     let (_, rsvp) = invite_person(app.store(), id.parse().unwrap(), person).await;
     assert_eq!(app.get(&format!("/rsvp/{rsvp}")).await.status(), 200, "the real link works");
 

@@ -7,7 +7,7 @@ use crate::common;
 
 use common::smtp::SmtpServer;
 use common::{Engine, TestApp, add_person, text};
-use dialogforum::domain::{PersonStatus, Role};
+use dialogforum::domain::PersonStatus;
 use serde_json::{Value, json};
 
 /// A published meeting with `number` that ended yesterday; returns its id.
@@ -80,8 +80,7 @@ fn report_mails(smtp: &SmtpServer) -> Vec<(String, String, String)> {
 }
 
 async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let api = app.api(&token);
     let id = past_meeting(&app, &token, 71).await;
     members(&app, &id).await;
@@ -150,7 +149,7 @@ async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engin
     let (_, subject, body) = &mails[1];
     assert_eq!(subject, "Referat: Markedsdialog om AI i velfærden");
     assert!(body.contains("Kære Niels Aldrig"), "{body}");
-    assert!(body.contains("Dialog ved bordene") && body.contains("- Udbud i moduler"), "{body}");
+    common::assert_has(&body, &["Dialog ved bordene", "- Udbud i moduler"]);
     assert!(body.contains("/meetings/71"), "the meeting's page: {body}");
     assert!(body.contains("/unsubscribe/"), "a way off the list: {body}");
     let organisations = body.find("Deltagende organisationer").expect("the participating organisations");
@@ -191,15 +190,26 @@ async fn a_report_is_drafted_approved_published_and_mailed_to_every_member(engin
         std::io::read_to_string(archive.by_name(&name).unwrap()).unwrap()
     };
     let report = read("referat.md");
-    assert!(report.contains("## Velkomst") && report.contains("KL bød **velkommen**"), "{report}");
+    common::assert_has(&report, &["## Velkomst", "KL bød **velkommen**"]);
     assert!(read("index.html").contains("Referatet offentliggjort"));
     app.stop().await;
 }
 both_engines!(a_report_is_drafted_approved_published_and_mailed_to_every_member);
 
+/// The report form's fields: `count`, then the title and body of each of
+/// `sections` in order (three at the most).
+fn report_form<'a>(count: &'a str, sections: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    const KEYS: [(&str, &str); 3] = [("title-0", "body-0"), ("title-1", "body-1"), ("title-2", "body-2")];
+    assert!(sections.len() <= KEYS.len(), "at most three sections");
+    let mut form = vec![("count", count)];
+    for (&(title_key, body_key), &(title, body)) in KEYS.iter().zip(sections) {
+        form.extend([(title_key, title), (body_key, body)]);
+    }
+    form
+}
+
 async fn an_organiser_writes_approves_and_publishes_the_report_on_its_page(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let id = past_meeting(&app, &token, 72).await;
     members(&app, &id).await;
     let org = app.sign_in("org@forum.example").await;
@@ -217,7 +227,7 @@ async fn an_organiser_writes_approves_and_publishes_the_report_on_its_page(engin
     let res = org.post(&path, &[("count", "0"), ("title-0", ""), ("body-0", "Noget blev sagt.")]).await;
     assert_eq!(res.status(), 422);
     let page = res.text().await.unwrap();
-    assert!(page.contains(r#"id="title-0-error""#) && page.contains("Noget blev sagt."), "{page}");
+    common::assert_has(&page, &[r#"id="title-0-error""#, "Noget blev sagt."]);
 
     let res = org
         .post(
@@ -228,35 +238,12 @@ async fn an_organiser_writes_approves_and_publishes_the_report_on_its_page(engin
     assert_eq!(res.status(), 303);
     let page = org.page(&path).await;
     assert!(page.contains(&format!(r#"name="materials-0" value="{slides}" checked"#)), "{page}");
-    let res = org
-        .post(
-            &path,
-            &[
-                ("count", "1"),
-                ("title-0", "Velkomst"),
-                ("body-0", "Tak for sidst."),
-                ("title-1", "Bordene"),
-                ("body-1", "Gode input."),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
+    let two = [("Velkomst", "Tak for sidst."), ("Bordene", "Gode input.")];
+    assert_eq!(org.post(&path, &report_form("1", &two)).await.status(), 303);
     // Removing a section keeps the others.
-    let res = org
-        .post(
-            &path,
-            &[
-                ("count", "2"),
-                ("title-0", "Velkomst"),
-                ("body-0", "Tak for sidst."),
-                ("title-1", "Bordene"),
-                ("body-1", "Gode input."),
-                ("title-2", ""),
-                ("body-2", ""),
-                ("remove", "0"),
-            ],
-        )
-        .await;
+    let mut form = report_form("2", &[two[0], two[1], ("", "")]);
+    form.push(("remove", "0"));
+    let res = org.post(&path, &form).await;
     assert_eq!(res.status(), 303);
     let page = org.page(&path).await;
     assert!(page.contains(r#"value="Bordene""#) && !page.contains(r#"value="Velkomst""#), "{page}");
@@ -265,7 +252,7 @@ async fn an_organiser_writes_approves_and_publishes_the_report_on_its_page(engin
     let res = org.post(&format!("{path}/approve"), &[]).await;
     assert_eq!(res.status(), 303);
     let page = org.page(&path).await;
-    assert!(page.contains("Godkendt") && page.contains(r#"name="mail" value="list" checked"#), "{page}");
+    common::assert_has(&page, &["Godkendt", r#"name="mail" value="list" checked"#]);
 
     let res = org.post(&format!("{path}/publish"), &[("mail", "none")]).await;
     assert_eq!(res.status(), 303);
@@ -286,8 +273,7 @@ async fn an_organiser_writes_approves_and_publishes_the_report_on_its_page(engin
 both_engines!(an_organiser_writes_approves_and_publishes_the_report_on_its_page);
 
 async fn materials_released_at_a_set_time_reach_the_page_and_every_member_together(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 10);
     let body = json!({
         "title": "Markedsdialog om cybersikkerhed", "number": 73, "starts_at": start.to_string(),
@@ -317,7 +303,7 @@ async fn materials_released_at_a_set_time_reach_the_page_and_every_member_togeth
     let res = org.post(&release, &[("release_at", "i morgen"), ("release_mail", "list")]).await;
     assert_eq!(res.status(), 422);
     let page = res.text().await.unwrap();
-    assert!(page.contains(r#"id="release_at-error""#) && page.contains(r#"value="i morgen""#), "{page}");
+    common::assert_has(&page, &[r#"id="release_at-error""#, r#"value="i morgen""#]);
 
     // Set for tomorrow: hidden until then.
     let tomorrow = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24))

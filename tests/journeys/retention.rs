@@ -10,7 +10,7 @@
 use crate::common;
 
 use common::{Engine, TestApp, text};
-use dialogforum::domain::{PersonId, PersonStatus, Role, Token, TokenPurpose};
+use dialogforum::domain::{PersonId, Role, Token, TokenPurpose};
 use dialogforum::store::retention::{self, Policy};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -37,7 +37,7 @@ async fn meeting(app: &TestApp, token: &str, number: i32, people: &[Guest<'_>]) 
     let mut ids = Vec::new();
     for (email, organisation, form) in people {
         let name = format!("Person {}", email.split('@').next().unwrap());
-        let person = common::add_person(app.store(), email, &name, organisation, PersonStatus::Confirmed).await;
+        let person = app.confirmed_person(email, &name, organisation).await;
         let (_, rsvp) = common::invite_person(app.store(), id.parse().unwrap(), person).await;
         if !form.is_empty() {
             assert_eq!(app.post_form(&format!("/rsvp/{rsvp}"), form).await.status(), 200, "{email} answers");
@@ -263,8 +263,7 @@ async fn registrations_past_their_period_are_reduced_to_totals_that_read_as_befo
     assert!(!export.contains("reduceret"), "{export}");
 
     // A registration that turns up afterwards is added to the totals on the next pass.
-    let late =
-        common::add_person(app.store(), "jonas@epsilon.example", "Jonas", "Epsilon ApS", PersonStatus::Confirmed).await;
+    let late = app.confirmed_person("jonas@epsilon.example", "Jonas", "Epsilon ApS").await;
     let (reg, _) = common::invite_person(app.store(), older.parse().unwrap(), late).await;
     on_db!(app.db, |pool| {
         sqlx::query("update registration set status = 'attending', checked_in_at = $1 where id = $2")
@@ -285,12 +284,8 @@ async fn registrations_past_their_period_are_reduced_to_totals_that_read_as_befo
     assert_eq!(again.registrations, 0);
     let annual_again = annual(String::from_utf8(organiser.get(&year).await.bytes().await.unwrap().to_vec()).unwrap());
     assert_eq!(annual_again, annual_later);
-    let audited: i64 = on_db!(app.db, |pool| sqlx::query_scalar(
-        "select count(*) from audit_log where action = 'retention.reduce' and row_count = 4"
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap());
+    let audited =
+        app.db.count("select count(*) from audit_log where action = 'retention.reduce' and row_count = 4").await;
     assert_eq!(audited, 1);
     app.stop().await;
 }
@@ -310,15 +305,14 @@ async fn the_privacy_notice_states_when_registrations_are_reduced(engine: Engine
 both_engines!(the_privacy_notice_states_when_registrations_are_reduced);
 
 async fn a_broken_answer_link_mails_a_fresh_one_and_an_unknown_address_gets_the_same_page(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     meeting(&app, &token, 43, &[("ida@alfa.example", "Alfa A/S", &[])]).await;
 
     // The broken link's page asks for a fresh answer link.
     let html = text(app.get("/rsvp/ikke-et-rigtigt-link").await, 404).await;
-    assert!(html.contains(r#"action="/rsvp""#) && html.contains("nyt personligt link til at svare"), "{html}");
+    common::assert_has(&html, &[r#"action="/rsvp""#, "nyt personligt link til at svare"]);
     let refused = text(app.post_form("/rsvp", &[("email", "ikke en adresse")]).await, 422).await;
-    assert!(refused.contains(r#"action="/rsvp""#) && refused.contains(r#"aria-invalid="true""#), "{refused}");
+    common::assert_has(&refused, &[r#"action="/rsvp""#, r#"aria-invalid="true""#]);
 
     // Known and unknown addresses get the same answer.
     let main = |html: &str| html[html.find("<main").unwrap()..html.find("</main>").unwrap()].to_owned();
@@ -354,14 +348,13 @@ async fn a_broken_answer_link_mails_a_fresh_one_and_an_unknown_address_gets_the_
 both_engines!(a_broken_answer_link_mails_a_fresh_one_and_an_unknown_address_gets_the_same_page);
 
 async fn a_broken_evaluation_link_mails_a_fresh_one_only_to_who_has_not_answered(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let start = Timestamp::now() - SignedDuration::from_hours(48);
     let body = json!({"title": "Markedsdialog om data", "starts_at": start.to_string(),
         "ends_at": (start + SignedDuration::from_hours(3)).to_string(), "format": "physical", "venue": "KL-huset"});
     let meeting = app.api(&token).published_meeting(&body).await;
     for email in ["karen@alfa.example", "lars@beta.example"] {
-        let person = common::add_person(app.store(), email, "Deltager", "Firma A/S", PersonStatus::Confirmed).await;
+        let person = app.confirmed_person(email, "Deltager", "Firma A/S").await;
         let (reg, _) = common::invite_person(app.store(), meeting.parse().unwrap(), person).await;
         on_db!(app.db, |pool| {
             sqlx::query("update registration set status = 'attending' where id = $1")

@@ -8,17 +8,14 @@ use crate::common::PostForm as _;
 
 use common::smtp::SmtpServer;
 use common::{Engine, TestApp, csrf_of};
-use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
+use dialogforum::domain::{Email, MeetingId, Name, PersonStatus, RegistrationId, Role};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
-use dialogforum::store::registrations::insert_invited;
 use dialogforum::store::rsvp::{Answer, Locking, Seat};
-use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use serde_json::{Value, json};
 
 /// The app sending to a test SMTP server, with an organiser's API token.
 async fn spawn(engine: Engine) -> (TestApp, SmtpServer, String) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     (app, smtp, token)
 }
 
@@ -32,6 +29,14 @@ async fn meeting(app: &TestApp, token: &str, capacity: i32, per_org: Option<i32>
     app.api(token).published_meeting(&body).await.parse().unwrap()
 }
 
+/// The app with an organiser's API token and a published meeting of
+/// `capacity` seats, without tracks or a limit per organisation.
+async fn with_meeting(engine: Engine, capacity: i32) -> (TestApp, String, MeetingId) {
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
+    let m = meeting(&app, &token, capacity, None, json!([])).await;
+    (app, token, m)
+}
+
 /// Invites `n` people (organisation `org(i)`) and returns their RSVP tokens and registrations.
 async fn invite(
     app: &TestApp,
@@ -39,35 +44,9 @@ async fn invite(
     n: usize,
     org: impl Fn(usize) -> String,
 ) -> Vec<(String, RegistrationId)> {
-    let mut tx = app.store().begin().await.unwrap();
-    let mut regs = Vec::new();
-    let mut tokens = Vec::new();
-    let mut out = Vec::new();
-    for i in 0..n {
-        let person = NewPerson {
-            email: Email::parse(&format!("p{i}@firma{}.example", org(i).len())).unwrap(),
-            name: Name::parse(&format!("Person {i:02}")).unwrap(),
-            organisation: Some(Name::parse(&org(i)).unwrap()),
-            status: PersonStatus::Confirmed,
-            interests: vec![],
-        };
-        let (pid, _) = insert_person_if_new(&mut tx, &person, None).await.unwrap();
-        let rid = RegistrationId::new();
-        regs.push((rid, pid));
-        let t = Token::generate();
-        tokens.push(NewLinkToken {
-            hash: t.hash(),
-            purpose: TokenPurpose::Rsvp,
-            person: Some(pid),
-            registration: Some(rid),
-            expires_at: None,
-        });
-        out.push((t.expose().to_owned(), rid));
-    }
-    insert_invited(&mut tx, meeting, &regs).await.unwrap();
-    insert_link_tokens(&mut tx, &tokens).await.unwrap();
-    tx.commit().await.unwrap();
-    out
+    let people: Vec<_> =
+        (0..n).map(|i| (format!("p{i}@firma{}.example", org(i).len()), format!("Person {i:02}"), org(i))).collect();
+    common::invite_many(app.store(), meeting, &people).await.into_iter().map(|(rid, token)| (token, rid)).collect()
 }
 
 async fn counts(app: &TestApp, meeting: MeetingId) -> (usize, usize, usize) {
@@ -155,8 +134,7 @@ async fn rush(app: &TestApp, tokens: &[(String, RegistrationId)], track: Option<
 }
 
 async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
-    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
-    let m = meeting(&app, &token, 5, None, json!([])).await;
+    let (app, _, m) = with_meeting(engine, 5).await;
     let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
     let codes = rush(&app, &people, None).await;
     assert!(codes.iter().all(|c| *c == 200), "no errors: {codes:?}");
@@ -171,8 +149,7 @@ async fn forty_people_rushing_for_five_seats_get_exactly_five(engine: Engine) {
 both_engines!(forty_people_rushing_for_five_seats_get_exactly_five);
 
 async fn without_serialisation_the_same_rush_oversells_which_is_what_the_test_above_would_catch(engine: Engine) {
-    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
-    let m = meeting(&app, &token, 5, None, json!([])).await;
+    let (app, _, m) = with_meeting(engine, 5).await;
     let people = invite(&app, m, 40, |i| format!("Firma {i}")).await;
     let yes = Answer {
         attend: true,
@@ -223,8 +200,7 @@ async fn organisation_and_track_limits_hold_under_a_rush(engine: Engine) {
 both_engines!(organisation_and_track_limits_hold_under_a_rush);
 
 async fn twenty_parallel_answers_with_one_token_make_one_registration(engine: Engine) {
-    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
-    let m = meeting(&app, &token, 5, None, json!([])).await;
+    let (app, _, m) = with_meeting(engine, 5).await;
     let one = invite(&app, m, 1, |_| "Firma".into()).await;
     let twenty: Vec<_> = std::iter::repeat_n(one[0].clone(), 20).collect();
     let codes = rush(&app, &twenty, None).await;
@@ -426,8 +402,7 @@ async fn a_pass_on_judged_on_a_stale_seat_gives_it_twice_which_is_what_the_race_
 both_engines!(a_pass_on_judged_on_a_stale_seat_gives_it_twice_which_is_what_the_race_test_would_catch);
 
 async fn the_door_check_in_page_finds_people_and_checks_them_in_and_out(engine: Engine) {
-    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
-    let m = meeting(&app, &token, 10, None, json!([])).await;
+    let (app, _, m) = with_meeting(engine, 10).await;
     let people = invite(&app, m, 3, |i| ["Nordlys IT A/S", "Fjord Sikkerhed ApS", "Grøn Kode ApS"][i].to_owned()).await;
     for (t, _) in &people {
         app.rsvp(t, "yes").await;
@@ -574,8 +549,7 @@ async fn waiting(app: &TestApp, meeting: MeetingId) -> Vec<RegistrationId> {
 }
 
 async fn the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_of_the_waiting_list(engine: Engine) {
-    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
-    let m = meeting(&app, &token, 1, None, json!([])).await;
+    let (app, token, m) = with_meeting(engine, 1).await;
     let people = invite(&app, m, 5, |i| format!("Firma {i}")).await;
     let reg = |i: usize| people[i].1;
     for (t, _) in &people[..4] {
@@ -631,8 +605,7 @@ both_engines!(the_next_free_seat_goes_to_whoever_the_organiser_moved_to_the_top_
 async fn a_tick_to_list_the_organisation_publicly_is_recorded_as_consent_and_answering_without_it_withdraws_it(
     engine: Engine,
 ) {
-    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
-    let m = meeting(&app, &token, 10, None, json!([])).await;
+    let (app, _, m) = with_meeting(engine, 10).await;
     let people = invite(&app, m, 1, |_| "Nordlys IT A/S".into()).await;
     let (rsvp, reg) = &people[0];
     let html = app.get(&format!("/rsvp/{rsvp}")).await.text().await.unwrap();
@@ -691,8 +664,7 @@ async fn a_seat_given_up_for_a_full_track_goes_to_the_waiting_list(engine: Engin
 both_engines!(a_seat_given_up_for_a_full_track_goes_to_the_waiting_list);
 
 async fn more_seats_go_to_the_waiting_list_at_once(engine: Engine) {
-    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
-    let m = meeting(&app, &token, 1, None, json!([])).await;
+    let (app, token, m) = with_meeting(engine, 1).await;
     let people = invite(&app, m, 3, |i| format!("Firma {i}")).await;
     for (t, _) in &people {
         let res = app.rsvp(t, "yes").await;

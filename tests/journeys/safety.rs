@@ -8,8 +8,8 @@
 use crate::common;
 
 use common::smtp::Received;
-use common::{Engine, SignedIn, TestApp, add_person, api_token, invite_person, text};
-use dialogforum::domain::{MeetingId, PersonStatus, Role};
+use common::{Engine, SignedIn, TestApp, invite_person, text};
+use dialogforum::domain::{MeetingId, Role};
 use dialogforum::store::db_time;
 use jiff::{SignedDuration, Timestamp};
 use mail_parser::MimeHeaders as _;
@@ -57,16 +57,9 @@ async fn status(app: &TestApp, id: MeetingId) -> String {
 
 /// Invites a new person on the list to `meeting` and gives the registration `status`.
 async fn registered(app: &TestApp, meeting: MeetingId, email: &str, name: &str, status: &str) {
-    let person = add_person(app.store(), email, name, "Kommune A/S", PersonStatus::Confirmed).await;
+    let person = app.confirmed_person(email, name, "Kommune A/S").await;
     let (reg, _) = invite_person(app.store(), meeting, person).await;
-    on_db!(app.db, |pool| {
-        sqlx::query("update registration set status = $1 where id = $2")
-            .bind(status)
-            .bind(reg.uuid())
-            .execute(&pool)
-            .await
-            .unwrap();
-    });
+    app.db.update_by_id("update registration set status = $1 where id = $2", status, reg.uuid()).await;
 }
 
 /// The header section of a message as it arrived.
@@ -75,8 +68,7 @@ fn head(m: &Received) -> String {
 }
 
 async fn cancelling_asks_first_and_the_mail_carries_the_organisers_message_intact(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, ORGANISER).await;
     let id = meeting(&app, &token, 50, json!([])).await;
     for (email, name, state) in [
         ("anna@kommune.example", "Anna Bøgh", "attending"),
@@ -92,7 +84,7 @@ async fn cancelling_asks_first_and_the_mail_carries_the_organisers_message_intac
 
     // The first press only asks, saying who will be mailed.
     let html = page.page(&format!("/admin/meetings/{id}")).await;
-    assert!(html.contains(r#"class="danger-zone""#) && html.contains(r#"id="status-cancelled""#), "{html}");
+    common::assert_has(&html, &[r#"class="danger-zone""#, r#"id="status-cancelled""#]);
     let asked = text(page.post(&status_path, &[("to", "cancelled")]).await, 200).await;
     assert!(
         asked.contains(
@@ -108,7 +100,7 @@ async fn cancelling_asks_first_and_the_mail_carries_the_organisers_message_intac
     // Numbers that changed since they were shown are shown again.
     let stale = [("to", "cancelled"), ("confirm", "yes"), ("key", "1.1.1"), ("message", "")];
     let again = text(page.post(&status_path, &stale).await, 200).await;
-    assert!(again.contains("Tallene har ændret sig") && again.contains("2 tilmeldte"), "{again}");
+    common::assert_has(&again, &["Tallene har ændret sig", "2 tilmeldte"]);
     assert_eq!(status(&app, id).await, "published");
 
     // A message too long is refused by its field, and nothing happens.
@@ -166,8 +158,7 @@ async fn cancelling_asks_first_and_the_mail_carries_the_organisers_message_intac
 both_engines!(cancelling_asks_first_and_the_mail_carries_the_organisers_message_intact);
 
 async fn held_is_refused_before_the_start_and_a_meeting_held_by_mistake_is_reopened(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     let id = meeting(&app, &token, 51, json!([])).await;
     let page = app.sign_in(ORGANISER).await;
     let status_path = format!("/admin/meetings/{id}/status");
@@ -187,7 +178,7 @@ async fn held_is_refused_before_the_start_and_a_meeting_held_by_mistake_is_reope
     // Once it has begun: asked first, then held.
     begun(&app, id).await;
     let asked = text(page.post(&status_path, &[("to", "held")]).await, 200).await;
-    assert!(asked.contains("Markér mødet som afholdt?") && asked.contains("Ingen får en mail."), "{asked}");
+    common::assert_has(&asked, &["Markér mødet som afholdt?", "Ingen får en mail."]);
     assert_eq!(status(&app, id).await, "published");
     assert_eq!(page.post(&status_path, &[("to", "held"), ("confirm", "yes")]).await.status(), 303);
     assert_eq!(status(&app, id).await, "held");
@@ -196,10 +187,7 @@ async fn held_is_refused_before_the_start_and_a_meeting_held_by_mistake_is_reope
     let html = page.page(&format!("/admin/meetings/{id}")).await;
     assert!(html.contains("Genåbn mødet (markeret som afholdt ved en fejl)"), "{html}");
     let asked = text(page.post(&format!("/admin/meetings/{id}/reopen"), &[]).await, 200).await;
-    assert!(
-        asked.contains("Genåbn mødet?") && asked.contains("Mødet går tilbage til «lukket for tilmelding»"),
-        "{asked}"
-    );
+    common::assert_has(&asked, &["Genåbn mødet?", "Mødet går tilbage til «lukket for tilmelding»"]);
     assert_eq!(status(&app, id).await, "held", "the first press only asks");
     let res = page.post(&format!("/admin/meetings/{id}/reopen"), &[("confirm", "yes")]).await;
     assert_eq!(res.status(), 303);
@@ -251,8 +239,7 @@ fn pdf_upload(csrf: &str, filename: &str) -> (String, Vec<u8>) {
 }
 
 async fn a_programme_item_or_a_file_is_removed_only_on_the_confirmation(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = api_token(&app, ORGANISER, Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, ORGANISER, Role::Organiser).await;
     let programme = json!([
         {"starts_at": "2030-03-01T09:30:00+01:00", "title": "Trusselsbilledet"},
         {"starts_at": "2030-03-01T10:30:00+01:00", "title": "Leverandørstyring"}

@@ -7,11 +7,8 @@ use crate::common;
 
 use common::{Engine, TestApp};
 use dialogforum::domain::seating::{Applicant, DrawLimits, draw};
-use dialogforum::domain::{DrawSeed, Email, MeetingId, Name, PersonStatus, RegistrationId, Role, Token, TokenPurpose};
+use dialogforum::domain::{DrawSeed, MeetingId, Role};
 use dialogforum::store::db_time;
-use dialogforum::store::people::{NewPerson, insert_person_if_new};
-use dialogforum::store::registrations::insert_invited;
-use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
@@ -22,45 +19,19 @@ fn rfc3339(t: Timestamp) -> String {
 
 /// Creates and publishes a meeting on 1 March 2030 with `extra` fields; returns its id.
 async fn meeting(app: &TestApp, token: &str, extra: Value) -> MeetingId {
-    let mut body = json!({
-        "title": "Markedsdialog om AI", "starts_at": "2030-03-01T09:00:00+01:00",
-        "ends_at": "2030-03-01T12:00:00+01:00", "format": "physical", "venue": "KL-huset",
-    });
-    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    app.api(token).published_meeting(&body).await.parse().unwrap()
+    app.api(token).meeting_at_kl("Markedsdialog om AI", extra).await
 }
 
 /// Invites `n` people, person `i` at organisation `Firma {i % orgs}` with the
 /// address `{who}{i}@firma{i % orgs}.example`; returns their RSVP tokens and addresses.
 async fn invite(app: &TestApp, meeting: MeetingId, who: &str, n: usize, orgs: usize) -> Vec<(String, String)> {
-    let mut tx = app.store().begin().await.unwrap();
-    let (mut registered, mut links, mut out) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..n {
-        let email = format!("{who}{i}@firma{}.example", i % orgs);
-        let person = NewPerson {
-            email: Email::parse(&email).unwrap(),
-            name: Name::parse(&format!("Person {i:02}")).unwrap(),
-            organisation: Some(Name::parse(&format!("Firma {}", i % orgs)).unwrap()),
-            status: PersonStatus::Confirmed,
-            interests: vec![],
-        };
-        let (pid, _) = insert_person_if_new(&mut tx, &person, None).await.unwrap();
-        let rid = RegistrationId::new();
-        registered.push((rid, pid));
-        let t = Token::generate();
-        links.push(NewLinkToken {
-            hash: t.hash(),
-            purpose: TokenPurpose::Rsvp,
-            person: Some(pid),
-            registration: Some(rid),
-            expires_at: None,
-        });
-        out.push((t.expose().to_owned(), email));
-    }
-    insert_invited(&mut tx, meeting, &registered).await.unwrap();
-    insert_link_tokens(&mut tx, &links).await.unwrap();
-    tx.commit().await.unwrap();
-    out
+    let people: Vec<_> = (0..n)
+        .map(|i| {
+            (format!("{who}{i}@firma{}.example", i % orgs), format!("Person {i:02}"), format!("Firma {}", i % orgs))
+        })
+        .collect();
+    let invited = common::invite_many(app.store(), meeting, &people).await;
+    invited.into_iter().zip(people).map(|((_, token), (email, _, _))| (token, email)).collect()
 }
 
 async fn registrations(app: &TestApp, token: &str, m: MeetingId) -> Vec<Value> {
@@ -121,8 +92,7 @@ async fn a_meeting_with_a_future_opening_time_refuses_answers_before_it_and_take
 both_engines!(a_meeting_with_a_future_opening_time_refuses_answers_before_it_and_takes_them_after);
 
 async fn a_lottery_draws_ten_of_forty_within_two_per_organisation_reproducibly_and_tells_everyone(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, token) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let api = app.api(&token);
     let close = Timestamp::now() + SignedDuration::from_hours(24 * 7);
     let m = meeting(
@@ -197,7 +167,7 @@ async fn a_lottery_draws_ten_of_forty_within_two_per_organisation_reproducibly_a
     let all = smtp.wait_for(80, 60).await;
     assert_eq!(all.len(), 80);
     for (_, email) in &people {
-        let mine: Vec<_> = all[40..].iter().filter(|msg| msg.to.iter().any(|t| t == email)).collect();
+        let mine: Vec<_> = all[40..].iter().filter(|msg| msg.is_to(email)).collect();
         assert_eq!(mine.len(), 1, "{email} is told once");
         let reg = registered.iter().find(|r| r["email"] == email.as_str()).unwrap();
         if reg["status"] == "attending" {
@@ -232,14 +202,7 @@ async fn a_lottery_draws_by_itself_when_its_application_window_closes(engine: En
     }
     // The window closes (moved, rather than waited for).
     let past = db_time(Timestamp::now() - SignedDuration::from_secs(1));
-    on_db!(app.db, |pool| {
-        sqlx::query("update meeting set applications_close_at = $1 where id = $2")
-            .bind(past)
-            .bind(m.uuid())
-            .execute(&pool)
-            .await
-            .unwrap();
-    });
+    app.db.update_by_id("update meeting set applications_close_at = $1 where id = $2", past, m.uuid()).await;
     let api = app.api(&token);
     let path = format!("/meetings/{m}");
     common::eventually("the draw", 30, || api.json(&path), |m| m["drawn_at"].is_string()).await;
@@ -280,10 +243,10 @@ async fn a_move_on_the_waiting_list_asks_for_a_reason_kept_with_the_meeting_and_
     let organiser = app.sign_in("org@forum.example").await;
     let path = format!("/admin/meetings/{m}/waitlist/{last}");
     let html = common::text(organiser.post(&path, &[("to", "top")]).await, 200).await;
-    assert!(html.contains("Begrundelse (påkrævet)") && html.contains(r#"name="message""#), "{html}");
+    common::assert_has(&html, &["Begrundelse (påkrævet)", r#"name="message""#]);
     let res = organiser.post(&path, &[("to", "top"), ("confirm", "yes"), ("message", "  ")]).await;
     let html = common::text(res, 422).await;
-    assert!(html.contains(r#"id="message-error""#) && html.contains("Skriv en begrundelse."), "{html}");
+    common::assert_has(&html, &[r#"id="message-error""#, "Skriv en begrundelse."]);
     assert_eq!(waiting().await, [people[1].1.clone(), people[2].1.clone()], "nothing moved");
     let res =
         organiser.post(&path, &[("to", "top"), ("confirm", "yes"), ("message", "Oplægsholder fra Firma 2")]).await;
@@ -292,14 +255,9 @@ async fn a_move_on_the_waiting_list_asks_for_a_reason_kept_with_the_meeting_and_
 
     // The meeting's record shows the change, its reason and who made it; so does the audit log.
     let html = common::text(organiser.get(&format!("/admin/meetings/{m}/registrations")).await, 200).await;
-    assert!(html.contains("Flyttet øverst på ventelisten") && html.contains("Oplægsholder fra Firma 2"), "{html}");
+    common::assert_has(&html, &["Flyttet øverst på ventelisten", "Oplægsholder fra Firma 2"]);
     assert!(!html.contains("org@forum.example"), "the organiser's address is masked");
-    let audited: Vec<String> = on_db!(app.db, |pool| sqlx::query_scalar(
-        "select detail from audit_log where action = 'waitlist.move' order by id"
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap());
+    let audited = app.db.strings("select detail from audit_log where action = 'waitlist.move' order by id").await;
     assert_eq!(audited, ["top; reason: Oplægsholder fra Firma 2"]);
     app.stop().await;
 }

@@ -60,6 +60,32 @@ async fn exec(app: &TestApp, sql: &str) {
 /// stored message would show too.
 async fn dump(app: &TestApp) -> String {
     let mut out = String::new();
+    for (table, row) in whole_rows(app).await {
+        let rows: Vec<String> =
+            on_db!(app.db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select {row} from \"{table}\"")))
+                .fetch_all(&pool)
+                .await
+                .unwrap());
+        for r in rows {
+            let text = match app.db.engine {
+                Engine::Sqlite => {
+                    let bytes: Vec<u8> =
+                        (0..r.len()).step_by(2).map(|i| u8::from_str_radix(&r[i..i + 2], 16).unwrap()).collect();
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+                Engine::Postgres => r,
+            };
+            writeln!(out, "{table}: {text}").unwrap();
+        }
+    }
+    out
+}
+
+/// Each table with the expression that reads one of its rows as one text,
+/// the columns parted by `|`: in `SQLite` as hex, in `PostgreSQL` as text
+/// with binary columns unescaped.
+async fn whole_rows(app: &TestApp) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     match app.db.engine {
         Engine::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
@@ -78,16 +104,7 @@ async fn dump(app: &TestApp) -> String {
                     .map(|c| format!("coalesce(hex(\"{c}\"), '')"))
                     .collect::<Vec<_>>()
                     .join(" || '7C' || ");
-                let rows: Vec<String> =
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select {row} from \"{table}\"")))
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap();
-                for hex in rows {
-                    let bytes: Vec<u8> =
-                        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
-                    writeln!(out, "{table}: {}", String::from_utf8_lossy(&bytes)).unwrap();
-                }
+                out.push((table, row));
             }
             pool.close().await;
         }
@@ -118,14 +135,7 @@ async fn dump(app: &TestApp) -> String {
                     )
                     .collect::<Vec<_>>()
                     .join(", ");
-                let rows: Vec<String> =
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select concat_ws('|', {row}) from \"{table}\"")))
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap();
-                for r in rows {
-                    writeln!(out, "{table}: {r}").unwrap();
-                }
+                out.push((table, format!("concat_ws('|', {row})")));
             }
             pool.close().await;
         }
@@ -188,13 +198,7 @@ async fn the_list_filters_by_search_status_interest_and_organisation_and_pages_t
         add(&app, &token, &format!("p{n}@bulk.example"), &format!("Bulk Person {n}"), "Bulk ApS", &[]).await;
     }
     // Pending: signed up on the web, not confirmed.
-    let signup = [
-        ("name", "Jonas Venter"),
-        ("email", "jonas@groenkode.example"),
-        ("organisation", "Grøn Kode ApS"),
-        ("consent", "yes"),
-    ];
-    assert_eq!(app.post_form("/subscribe", &signup).await.status(), 200);
+    app.sign_up("jonas@groenkode.example", "Jonas Venter", "Grøn Kode ApS").await;
     // Unsubscribed by an organiser, bounced by a returned mail.
     let res = app
         .api(&token)
@@ -421,8 +425,7 @@ async fn patch_changes_the_details_and_can_only_take_someone_off_the_list(engine
 both_engines!(patch_changes_the_details_and_can_only_take_someone_off_the_list);
 
 async fn a_viewer_may_not_list_read_change_import_or_erase(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let organiser = api_token(&app, "secretariat@forum.example", Role::Organiser).await;
+    let (app, organiser) = TestApp::with_token(engine, "secretariat@forum.example", Role::Organiser).await;
     let viewer = api_token(&app, "reader@forum.example", Role::Viewer).await;
     let anna = add(&app, &organiser, "anna@nordlys-it.example", "Anna Bøgh", "Nordlys IT A/S", &[]).await;
     let one = api(&app, &format!("/subscribers/{}", anna["id"].as_str().unwrap()));

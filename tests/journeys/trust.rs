@@ -8,9 +8,9 @@
 use crate::common;
 use crate::common::PostForm as _;
 
-use common::{Engine, PASSWORD, SignedIn, TestApp, TestDb, add_person, api_token, client, csrf_of};
+use common::{Engine, PASSWORD, SignedIn, TestApp, TestDb, api_token, client, csrf_of};
 use dialogforum::app::{self, StartOptions};
-use dialogforum::domain::{PersonStatus, Role};
+use dialogforum::domain::Role;
 use dialogforum::store::db_time;
 use dialogforum::store::retention::{self, Policy};
 
@@ -93,8 +93,7 @@ fn fill(path: &str) -> String {
 }
 
 async fn a_viewer_is_refused_every_change_and_export_and_anonymous_callers_must_sign_in(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let viewer_token = api_token(&app, "viewer@forum.example", Role::Viewer).await;
+    let (app, viewer_token) = TestApp::with_token(engine, "viewer@forum.example", Role::Viewer).await;
     let organiser_token = api_token(&app, "organiser@forum.example", Role::Organiser).await;
     let SignedIn { http: viewer, csrf, .. } = app.sign_in("viewer@forum.example").await;
     let anonymous = client();
@@ -281,6 +280,17 @@ async fn a_password_change_ends_the_other_sessions_and_keeps_this_one(engine: En
 }
 both_engines!(a_password_change_ends_the_other_sessions_and_keeps_this_one);
 
+/// Sets every session's last activity `minutes` ago.
+async fn last_seen_minutes_ago(app: &TestApp, minutes: i64) {
+    let at = jiff::Timestamp::now().as_microsecond() - minutes * 60_000_000;
+    on_db!(app.db, |pool| sqlx::query("update user_session set last_seen_at = $1")
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .rows_affected());
+}
+
 async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolute_timeouts(engine: Engine) {
     let app = TestApp::spawn_with(
         engine,
@@ -298,25 +308,15 @@ async fn sessions_are_fresh_at_login_and_end_at_logout_and_after_idle_and_absolu
 
     // Idle: last seen 61 minutes ago.
     let http = app.sign_in("organiser@forum.example").await.http;
-    let minutes_ago = |m: i64| jiff::Timestamp::now().as_microsecond() - m * 60_000_000;
-    on_db!(app.db, |pool| sqlx::query("update user_session set last_seen_at = $1")
-        .bind(minutes_ago(59))
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
+    last_seen_minutes_ago(&app, 59).await;
     assert_eq!(http.get(&admin).send().await.unwrap().status(), 200, "59 minutes idle is fine");
-    on_db!(app.db, |pool| sqlx::query("update user_session set last_seen_at = $1")
-        .bind(minutes_ago(61))
-        .execute(&pool)
-        .await
-        .unwrap()
-        .rows_affected());
+    last_seen_minutes_ago(&app, 61).await;
     let res = http.get(&admin).send().await.unwrap();
     assert_eq!(res.status(), 303, "61 minutes idle ends the session");
     assert_eq!(location(&res), "/login?next=%2Fadmin");
 
     // Absolute: started 12 hours and a minute ago, though active just now.
+    let minutes_ago = |m: i64| jiff::Timestamp::now().as_microsecond() - m * 60_000_000;
     let http = app.sign_in("organiser@forum.example").await.http;
     let ages = [
         (11 * 60 + 59, 200, "11 hours 59 minutes is fine"),
@@ -454,8 +454,8 @@ both_engines!(the_login_only_leads_back_to_paths_on_this_site);
 async fn views_searches_exports_and_erasures_of_personal_data_are_audited(engine: Engine) {
     let (app, token) = TestApp::with_token(engine, "organiser@forum.example", Role::Organiser).await;
     api_token(&app, "admin@forum.example", Role::Admin).await;
-    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
-    add_person(app.store(), "bo@firma.example", "Bo Berg", "Firma A/S", PersonStatus::Confirmed).await;
+    let anna = app.confirmed_person("anna@firma.example", "Anna Bøgh", "Firma A/S").await;
+    app.confirmed_person("bo@firma.example", "Bo Berg", "Firma A/S").await;
     let SignedIn { http, csrf, .. } = app.sign_in("organiser@forum.example").await;
 
     let res = http.get(format!("{}/admin/people/{}", app.base, anna.uuid())).send().await.unwrap();
@@ -516,7 +516,7 @@ async fn admins_read_and_filter_the_audit_log_and_others_are_refused(engine: Eng
         ],
     )
     .await;
-    add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
+    app.confirmed_person("anna@firma.example", "Anna Bøgh", "Firma A/S").await;
     let organiser = app.sign_in("organiser@forum.example").await.http;
     for i in 0..55 {
         let res = organiser.get(format!("{}/admin/people?q=term{i}", app.base)).send().await.unwrap();
@@ -584,6 +584,13 @@ async fn admins_read_and_filter_the_audit_log_and_others_are_refused(engine: Eng
 }
 both_engines!(admins_read_and_filter_the_audit_log_and_others_are_refused);
 
+/// Runs the retention purge with the audit log kept `audit_months` months
+/// (the other periods fixed); returns how many audit entries went.
+async fn audit_purged(store: &dialogforum::store::Store, audit_months: u32) -> u64 {
+    let policy = Policy { pending_days: 7, audit_months, sensitive_days: 30, registration_days: 1095 };
+    retention::purge(store, policy).await.unwrap().audit_entries
+}
+
 async fn the_audit_log_only_grows_and_retention_removes_only_what_is_older_than_configured(engine: Engine) {
     let db = TestDb::new(engine).await;
     let store = db.store().await;
@@ -626,29 +633,11 @@ async fn the_audit_log_only_grows_and_retention_removes_only_what_is_older_than_
         .is_ok());
     assert!(blanked, "an erasure may blank a detail");
 
-    let purged = retention::purge(
-        &store,
-        Policy { pending_days: 7, audit_months: 12, sensitive_days: 30, registration_days: 1095 },
-    )
-    .await
-    .unwrap();
-    assert_eq!(purged.audit_entries, 1);
+    assert_eq!(audit_purged(&store, 12).await, 1);
     assert_eq!(left().await, ["eleven", "(erased)", "five", "now"]);
-    let purged = retention::purge(
-        &store,
-        Policy { pending_days: 7, audit_months: 6, sensitive_days: 30, registration_days: 1095 },
-    )
-    .await
-    .unwrap();
-    assert_eq!(purged.audit_entries, 2);
+    assert_eq!(audit_purged(&store, 6).await, 2);
     assert_eq!(left().await, ["five", "now"]);
-    let purged = retention::purge(
-        &store,
-        Policy { pending_days: 7, audit_months: 1, sensitive_days: 30, registration_days: 1095 },
-    )
-    .await
-    .unwrap();
-    assert_eq!(purged.audit_entries, 0, "never less than six months");
+    assert_eq!(audit_purged(&store, 1).await, 0, "never less than six months");
     store.close().await;
     db.drop_db().await;
 }
@@ -768,10 +757,10 @@ both_engines!(admins_manage_users_and_api_tokens);
 
 async fn the_dashboard_shows_the_next_meeting_mailings_growth_and_bounces(engine: Engine) {
     let app = TestApp::with_accounts(engine, &[("organiser@forum.example", Role::Organiser)]).await;
-    let anna = add_person(app.store(), "anna@firma.example", "Anna Bøgh", "Firma A/S", PersonStatus::Confirmed).await;
-    let bo = add_person(app.store(), "bo@firma.example", "Bo Berg", "Firma A/S", PersonStatus::Confirmed).await;
-    let cy = add_person(app.store(), "cy@firma.example", "Cy Dahl", "Firma A/S", PersonStatus::Confirmed).await;
-    let dot = add_person(app.store(), "dot@firma.example", "Dot Eng", "Firma A/S", PersonStatus::Confirmed).await;
+    let anna = app.confirmed_person("anna@firma.example", "Anna Bøgh", "Firma A/S").await;
+    let bo = app.confirmed_person("bo@firma.example", "Bo Berg", "Firma A/S").await;
+    let cy = app.confirmed_person("cy@firma.example", "Cy Dahl", "Firma A/S").await;
+    let dot = app.confirmed_person("dot@firma.example", "Dot Eng", "Firma A/S").await;
     let now = jiff::Timestamp::now();
     let micros = |t: jiff::Timestamp| t.as_microsecond();
     let days = |d: i64| micros(now) - d * 86_400_000_000;

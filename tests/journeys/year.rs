@@ -145,8 +145,7 @@ fn cell(range: &calamine::Range<Data>, row: usize, col: usize) -> Data {
 }
 
 async fn the_annual_picture_adds_up_on_the_page_and_in_its_downloads(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
-    let token = common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, token) = TestApp::with_token(engine, "org@forum.example", Role::Organiser).await;
     let (nordlys, fjord, bolge, ny) =
         (Some("Nordlys IT A/S"), Some("Fjord Data ApS"), Some("Bølge Consult"), Some("Ny Leverandør I/S"));
 

@@ -131,6 +131,34 @@ impl TestDb {
         store
     }
 
+    /// The number a `select count(*)` without parameters reads, behind the application's back.
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        on_db!(self, |pool| sqlx::query_scalar(sql).fetch_one(&pool).await.expect(sql))
+    }
+
+    /// The text column a `select` without parameters reads, row by row.
+    pub async fn strings(&self, sql: &'static str) -> Vec<String> {
+        on_db!(self, |pool| sqlx::query_scalar(sql).fetch_all(&pool).await.expect(sql))
+    }
+
+    /// Runs a statement without parameters behind the application's back; returns the rows it changed.
+    pub async fn execute(&self, sql: &'static str) -> u64 {
+        on_db!(self, |pool| sqlx::query(sql).execute(&pool).await.expect(sql).rows_affected())
+    }
+
+    /// Runs `sql`, an update whose `$1` is `value` and `$2` the id of the row it changes.
+    pub async fn update_by_id<T>(&self, sql: &'static str, value: T, id: uuid::Uuid)
+    where
+        T: for<'t> sqlx::Encode<'t, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'t> sqlx::Encode<'t, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
+        on_db!(self, |pool| {
+            sqlx::query(sql).bind(value).bind(id).execute(&pool).await.expect(sql);
+        });
+    }
+
     /// Drops the `PostgreSQL` database (the `SQLite` folder goes with the value).
     pub async fn drop_db(self) {
         if let Some((admin, name)) = &self.pg
@@ -142,6 +170,14 @@ impl TestDb {
             pool.close().await;
         }
     }
+}
+
+/// A folder of its own and the address of the `SQLite` database `file` in it,
+/// for runs of the command line.
+pub fn sqlite_in_tempdir(file: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join(file).display());
+    (dir, url)
 }
 
 /// Settings for a test: port 0, the given database, mail to the log, fast polling.
@@ -179,6 +215,14 @@ pub fn client() -> reqwest::Client {
 pub fn csrf_of(html: &str) -> String {
     let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
     html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Asserts that `page` holds every one of `parts`; shows the page if not.
+#[track_caller]
+pub fn assert_has(page: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(page.contains(part), "{part:?} missing from: {page}");
+    }
 }
 
 /// The value of the hidden field `name` in a page's form.
@@ -288,6 +332,46 @@ pub async fn invite_person(
     insert_link_tokens(&mut tx, &[link]).await.expect("link token");
     tx.commit().await.expect("commit");
     (reg, token.expose().to_owned())
+}
+
+/// Puts confirmed people, each `(address, name, organisation)`, on the list and
+/// invites them all to `meeting` in one transaction, as a campaign does; returns
+/// each one's registration and RSVP token, in order.
+pub async fn invite_many(
+    store: &Store,
+    meeting: dialogforum::domain::MeetingId,
+    people: &[(String, String, String)],
+) -> Vec<(dialogforum::domain::RegistrationId, String)> {
+    use dialogforum::domain::{Email, Name, PersonStatus, RegistrationId, Token, TokenPurpose};
+    use dialogforum::store::people::{NewPerson, insert_person_if_new};
+    use dialogforum::store::tokens::{NewLinkToken, insert_link_tokens};
+    let mut tx = store.begin().await.expect("begin");
+    let (mut registered, mut links, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    for (email, name, organisation) in people {
+        let person = NewPerson {
+            email: Email::parse(email).expect("email"),
+            name: Name::parse(name).expect("name"),
+            organisation: Some(Name::parse(organisation).expect("organisation")),
+            status: PersonStatus::Confirmed,
+            interests: vec![],
+        };
+        let (pid, _) = insert_person_if_new(&mut tx, &person, None).await.expect("person");
+        let rid = RegistrationId::new();
+        registered.push((rid, pid));
+        let t = Token::generate();
+        links.push(NewLinkToken {
+            hash: t.hash(),
+            purpose: TokenPurpose::Rsvp,
+            person: Some(pid),
+            registration: Some(rid),
+            expires_at: None,
+        });
+        out.push((rid, t.expose().to_owned()));
+    }
+    dialogforum::store::registrations::insert_invited(&mut tx, meeting, &registered).await.expect("invite");
+    insert_link_tokens(&mut tx, &links).await.expect("link tokens");
+    tx.commit().await.expect("commit");
+    out
 }
 
 /// Stores a link token of `purpose` for `person` that expired at `expired_at`;
@@ -412,6 +496,17 @@ impl Api<'_> {
         self.app.http.patch(self.url(path)).bearer_auth(&self.token).json(body).send().await.expect("PATCH")
     }
 
+    /// Publishes a physical meeting `title` at KL-huset on 1 March 2030 from 9 to
+    /// 12, with the fields of `extra` (`{"capacity": 1}`, …) added; returns its id.
+    pub async fn meeting_at_kl(&self, title: &str, extra: serde_json::Value) -> dialogforum::domain::MeetingId {
+        let mut body = serde_json::json!({
+            "title": title, "starts_at": "2030-03-01T09:00:00+01:00",
+            "ends_at": "2030-03-01T12:00:00+01:00", "format": "physical", "venue": "KL-huset",
+        });
+        body.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
+        self.published_meeting(&body).await.parse().expect("a meeting id")
+    }
+
     /// Creates a meeting (which must answer 201) and publishes it; returns its id.
     pub async fn published_meeting(&self, body: &serde_json::Value) -> String {
         let res = self.post("/meetings", body).await;
@@ -493,6 +588,14 @@ impl TestApp {
         (app, smtp)
     }
 
+    /// Starts a mail server and the app sending to it, with an organiser account
+    /// for `email`; returns them with an API token of that account.
+    pub async fn organiser_with_mail(engine: Engine, email: &str) -> (Self, smtp::SmtpServer, String) {
+        let (app, smtp) = Self::with_mail(engine, &[]).await;
+        let token = api_token(&app, email, dialogforum::domain::Role::Organiser).await;
+        (app, smtp, token)
+    }
+
     /// Starts the app with mail going to `smtp`, and extra settings.
     pub async fn spawn_with_smtp(engine: Engine, smtp: &smtp::SmtpServer, extra: &[(&str, &str)]) -> Self {
         let url = smtp.url();
@@ -544,6 +647,23 @@ impl TestApp {
         self.http.post(self.url(path)).form(form).send().await.expect("POST")
     }
 
+    /// Puts a confirmed person on the list straight in the store (see [`add_person`]).
+    pub async fn confirmed_person(&self, email: &str, name: &str, organisation: &str) -> dialogforum::domain::PersonId {
+        add_person(self.store(), email, name, organisation, dialogforum::domain::PersonStatus::Confirmed).await
+    }
+
+    /// Posts the public sign-up form for `email`, consenting; gives the answer.
+    pub async fn subscribe(&self, email: &str, name: &str, organisation: &str) -> reqwest::Response {
+        let form = [("name", name), ("email", email), ("organisation", organisation), ("consent", "yes")];
+        self.post_form("/subscribe", &form).await
+    }
+
+    /// Signs `email` up on the public form, consenting; the form must be taken.
+    pub async fn sign_up(&self, email: &str, name: &str, organisation: &str) {
+        let res = self.subscribe(email, name, organisation).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.expect("body"));
+    }
+
     /// Answers an invitation through its RSVP link (`yes`, `no`, …).
     pub async fn rsvp(&self, token: &str, answer: &str) -> reqwest::Response {
         self.post_form(&format!("/rsvp/{token}"), &[("answer", answer)]).await
@@ -559,6 +679,12 @@ impl TestApp {
             |c| c.queued == 0 && c.sending == 0,
         )
         .await;
+    }
+
+    /// How many messages `smtp` has received once the outbox has settled.
+    pub async fn delivered(&self, smtp: &smtp::SmtpServer) -> usize {
+        self.outbox_settled().await;
+        smtp.messages().len()
     }
 
     /// Queues a composed message and wakes the outbox worker; returns its id.

@@ -28,6 +28,11 @@ pub struct Received {
 }
 
 impl Received {
+    /// Whether the message went to `address`.
+    pub fn is_to(&self, address: &str) -> bool {
+        self.to.iter().any(|t| t == address)
+    }
+
     /// The message as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.data).into_owned()
@@ -210,6 +215,11 @@ impl SmtpServer {
             assert!(Instant::now() < deadline, "no {what} arrived within 20 s");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits for the message to `to` whose subject starts with `subject`.
+    pub async fn wait_for_mail_to(&self, to: &str, subject: &str) -> Received {
+        self.wait_for_mail(&format!("\"{subject}\" to {to}"), |m| m.is_to(to) && m.subject().starts_with(subject)).await
     }
 
     /// Waits until at least `n` messages arrived, up to `secs` seconds.

@@ -50,11 +50,7 @@ async fn a_meeting_ending_at_the_end_of_time_does_not_stop_the_next_invitation(e
     let (app, smtp) = TestApp::with_mail(engine, &[]).await;
     dialogforum::demo::load(app.store(), jiff::civil::date(2026, 11, 27)).await.unwrap();
     let token = api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;
-    let list_size: i64 =
-        on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from person where status = 'confirmed'")
-            .fetch_one(&pool)
-            .await
-            .unwrap());
+    let list_size = app.db.count("select count(*) from person where status = 'confirmed'").await;
     assert!(list_size > 0, "the demo has people on the list");
 
     // A meeting whose end lies so late that "thirty days after" is past the last representable instant.
@@ -86,13 +82,7 @@ both_engines!(a_meeting_ending_at_the_end_of_time_does_not_stop_the_next_invitat
 async fn readiness_says_not_ready_without_showing_the_database_cause(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     assert_eq!(app.get("/readyz").await.status(), 200);
-    on_db!(app.db, |pool| sqlx::query(
-        "delete from _sqlx_migrations where version = (select max(version) from _sqlx_migrations)"
-    )
-    .execute(&pool)
-    .await
-    .unwrap()
-    .rows_affected());
+    app.db.execute("delete from _sqlx_migrations where version = (select max(version) from _sqlx_migrations)").await;
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
     let body = res.text().await.unwrap();
@@ -288,8 +278,7 @@ both_engines!(the_metrics_answer_only_with_the_token_when_one_is_set);
 
 #[test]
 fn a_metrics_token_shorter_than_16_characters_is_refused_at_start_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("dialogforum.db").display());
+    let (_dir, db) = common::sqlite_in_tempdir("dialogforum.db");
     let out = cli(
         &["migrate"],
         &[("DIALOGFORUM_DATABASE__URL", db.as_str()), ("DIALOGFORUM_SERVER__METRICS_TOKEN", "kort-hemmelig")],
@@ -297,6 +286,6 @@ fn a_metrics_token_shorter_than_16_characters_is_refused_at_start_up() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("server.metrics_token") && stderr.contains("16"), "{stderr}");
+    common::assert_has(&stderr, &["server.metrics_token", "16"]);
     assert!(!stderr.contains("kort-hemmelig"), "the token is not repeated: {stderr}");
 }

@@ -4,12 +4,11 @@
 //! set", and a subject that looks like an encoded word reaches the reader as
 //! typed.
 
-use crate::common::{Engine, TestApp, api_token, cli};
+use crate::common::{self, Engine, TestApp, api_token, cli};
 
 /// Runs `migrate` on a fresh SQLite file with the given SMTP URL and extra settings.
 fn migrate_with_smtp(url: &str, extra: &[(&str, &str)]) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("dialogforum.db").display());
+    let (_dir, db) = common::sqlite_in_tempdir("dialogforum.db");
     let mut env = vec![
         ("DIALOGFORUM_DATABASE__URL", db.as_str()),
         ("DIALOGFORUM_MAIL__TRANSPORT", "smtp"),
@@ -24,7 +23,7 @@ fn a_password_for_the_mail_server_without_tls_is_refused_at_start_up_unless_allo
     let out = migrate_with_smtp("smtp://forum:hemmeligt@relay.example:587", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("mail.smtp_url") && stderr.contains("TLS"), "{stderr}");
+    common::assert_has(&stderr, &["mail.smtp_url", "TLS"]);
     assert!(!stderr.contains("hemmeligt"), "the password is not repeated: {stderr}");
 
     for (url, extra) in [
@@ -40,20 +39,10 @@ fn a_password_for_the_mail_server_without_tls_is_refused_at_start_up_unless_allo
 
 async fn names_and_titles_with_direction_overrides_or_invisible_characters_are_refused(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let res = app
-        .post_form(
-            "/subscribe",
-            &[
-                ("name", "Anna \u{202E}gpj.exe"),
-                ("email", "anna@nordlys-it.example"),
-                ("organisation", "Nordlys IT A/S"),
-                ("consent", "yes"),
-            ],
-        )
-        .await;
+    let res = app.subscribe("anna@nordlys-it.example", "Anna \u{202E}gpj.exe", "Nordlys IT A/S").await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains(r#"id="name-error""#) && html.contains("usynlige tegn"), "{html}");
+    common::assert_has(&html, &[r#"id="name-error""#, "usynlige tegn"]);
     let english = app
         .http
         .post(app.url("/subscribe"))
@@ -64,10 +53,9 @@ async fn names_and_titles_with_direction_overrides_or_invisible_characters_are_r
         .unwrap();
     assert_eq!(english.status(), 422);
     let html = english.text().await.unwrap();
-    assert!(html.contains("invisible characters") && html.contains("Enter a valid e-mail address"), "{html}");
+    common::assert_has(&html, &["invisible characters", "Enter a valid e-mail address"]);
     assert!(!html.contains("usynlige") && !html.contains("Skriv en gyldig"), "no Danish on the English page: {html}");
-    let stored: i64 =
-        on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from person").fetch_one(&pool).await.unwrap());
+    let stored = app.db.count("select count(*) from person").await;
     assert_eq!(stored, 0, "nothing is stored");
 
     let token = api_token(&app, "secretariat@forum.example", dialogforum::domain::Role::Organiser).await;

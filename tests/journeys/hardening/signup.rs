@@ -7,7 +7,7 @@ use crate::common::PostForm as _;
 use dialogforum::domain::{Email, Name, PersonStatus};
 use dialogforum::store::people::{NewPerson, insert_person_if_new};
 
-use crate::common::smtp::Received;
+use crate::common::smtp::{Received, SmtpServer};
 use crate::common::{self, Engine, TestApp};
 
 /// The first link in the text part whose path starts with `prefix`, as a URL on the test server.
@@ -33,14 +33,7 @@ async fn stored(app: &TestApp, email: &str) -> (String, String, String) {
 
 async fn a_used_confirmation_link_says_already_confirmed_and_changes_nothing(engine: Engine) {
     let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let signup = [
-        ("name", "Søren Ærø"),
-        ("email", "soren@nordlys-it.example"),
-        ("organisation", "Nordlys IT A/S"),
-        ("consent", "yes"),
-    ];
-    let res = app.post_form("/subscribe", &signup).await;
-    assert_eq!(res.status(), 200);
+    app.sign_up("soren@nordlys-it.example", "Søren Ærø", "Nordlys IT A/S").await;
     let mail = smtp.wait_for(1, 10).await;
     let confirm = local_link(&app, &mail[0], "/confirm/");
     let res = app.http.post(&confirm).send().await.unwrap();
@@ -87,11 +80,13 @@ async fn known_person(app: &TestApp, email: &str, name: &str, organisation: &str
     .rows_affected());
 }
 
-/// Signs `email` up through the public form under the given name and organisation.
-async fn sign_up(app: &TestApp, email: &str, name: &str, organisation: &str) {
-    let form = [("name", name), ("email", email), ("organisation", organisation), ("consent", "yes")];
-    let res = app.post_form("/subscribe", &form).await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+/// The app with mail, where the address of `known` is already Karen Kommune
+/// of Kommunernes IT with the status given there; returns the address too.
+async fn karen_known_as(engine: Engine, known: (&'static str, PersonStatus)) -> (TestApp, SmtpServer, &'static str) {
+    let (email, status) = known;
+    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
+    known_person(&app, email, "Karen Kommune", "Kommunernes IT", status).await;
+    (app, smtp, email)
 }
 
 const KNOWN: [(&str, PersonStatus); 3] = [
@@ -109,7 +104,7 @@ async fn a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as
     assert_eq!(before[2], ("bounced".to_owned(), "Karen Kommune".to_owned(), "Kommunernes IT".to_owned()));
 
     for (email, _) in KNOWN {
-        sign_up(&app, email, "Angriber", "Angriber ApS").await;
+        app.sign_up(email, "Angriber", "Angriber ApS").await;
     }
     // Each address gets its confirmation: its owner may want to join.
     let mail = smtp.wait_for(3, 10).await;
@@ -125,10 +120,7 @@ async fn a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as
     for ((email, _), was) in KNOWN.iter().zip(&before) {
         assert_eq!(&stored(&app, email).await, was, "{email} was purged or changed");
     }
-    let requests: i64 = on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from signup_request")
-        .fetch_one(&pool)
-        .await
-        .unwrap());
+    let requests = app.db.count("select count(*) from signup_request").await;
     assert_eq!(requests, 0, "the stale requests are purged");
     // And their links are gone with them.
     let confirm = local_link(&app, &mail[0], "/confirm/");
@@ -140,13 +132,11 @@ async fn a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as
 both_engines!(a_strangers_sign_up_for_a_known_person_changes_nothing_and_is_purged_as_a_request);
 
 async fn a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_suppression(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let email = "afvist@kommune.example";
-    known_person(&app, email, "Karen Kommune", "Kommunernes IT", PersonStatus::Bounced).await;
+    let (app, smtp, email) = karen_known_as(engine, KNOWN[2]).await;
 
-    sign_up(&app, email, "Karen Kommune", "Kommunernes IT").await;
-    sign_up(&app, email, "Karen Kommune", "Kommunernes IT").await;
-    sign_up(&app, email, "Karen Kommune", "Kommunernes IT").await;
+    app.sign_up(email, "Karen Kommune", "Kommunernes IT").await;
+    app.sign_up(email, "Karen Kommune", "Kommunernes IT").await;
+    app.sign_up(email, "Karen Kommune", "Kommunernes IT").await;
     let mail = smtp.wait_for(1, 10).await;
     assert_eq!(mail.len(), 1);
     let queued: i64 = on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from outbox where recipient = $1")
@@ -169,10 +159,8 @@ async fn a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_s
 both_engines!(a_bounced_address_gets_one_confirmation_and_only_confirming_lifts_the_suppression);
 
 async fn confirming_applies_what_was_typed_with_the_request(engine: Engine) {
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let email = "tidligere@kommune.example";
-    known_person(&app, email, "Karen Kommune", "Kommunernes IT", PersonStatus::Unsubscribed).await;
-    sign_up(&app, email, "Karen Jensen", "Digitaliseringshuset A/S").await;
+    let (app, smtp, email) = karen_known_as(engine, KNOWN[1]).await;
+    app.sign_up(email, "Karen Jensen", "Digitaliseringshuset A/S").await;
     let mail = smtp.wait_for(1, 10).await;
     assert_eq!(stored(&app, email).await.1, "Karen Kommune", "unchanged before the link is used");
     let confirm = local_link(&app, &mail[0], "/confirm/");
@@ -199,10 +187,7 @@ async fn confirming_applies_what_was_typed_with_the_request(engine: Engine) {
 both_engines!(confirming_applies_what_was_typed_with_the_request);
 
 async fn an_invitation_is_not_passed_on_to_someone_who_left_or_bounced(engine: Engine) {
-    use dialogforum::domain::Role;
-
-    let (app, smtp) = TestApp::with_mail(engine, &[]).await;
-    let api = crate::common::api_token(&app, "org@forum.example", Role::Organiser).await;
+    let (app, smtp, api) = TestApp::organiser_with_mail(engine, "org@forum.example").await;
     let body = serde_json::json!({
         "title": "Videregivelse", "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T12:00:00+01:00",
         "format": "virtual", "online_url": "https://meet.example/df", "capacity": 10
@@ -236,16 +221,14 @@ async fn an_invitation_is_not_passed_on_to_someone_who_left_or_bounced(engine: E
     assert_eq!(answers[0], answers[1], "the same answer, whoever the address belongs to");
     assert_eq!(stored(&app, "tidligere@kommune.example").await.0, "unsubscribed");
     assert_eq!(stored(&app, "afvist@kommune.example").await.0, "bounced");
-    let queued: i64 =
-        on_db!(app.db, |pool| sqlx::query_scalar("select count(*) from outbox").fetch_one(&pool).await.unwrap());
+    let queued = app.db.count("select count(*) from outbox").await;
     assert_eq!(queued, 0, "nothing was mailed");
     // The invitation still works and can go to a colleague who may be mailed.
     let res = app.http.post_form(&rsvp, &[("colleague_name", "Kim"), ("colleague_email", "kim@kommune.example")]).await;
     assert_eq!(res.status(), 200);
     smtp.wait_for_mail("the colleague's invitation", |m| m.to == ["kim@kommune.example"]).await;
     smtp.wait_for_mail("the holder's confirmation", |m| m.to == ["inviteret@kommune.example"]).await;
-    app.outbox_settled().await;
-    assert_eq!(smtp.messages().len(), 2, "one mail to each, nothing to those who left or bounced");
+    assert_eq!(app.delivered(&smtp).await, 2, "one mail to each, nothing to those who left or bounced");
     app.stop().await;
 }
 both_engines!(an_invitation_is_not_passed_on_to_someone_who_left_or_bounced);
