@@ -7,7 +7,8 @@
 //! Run: `cargo bench --bench export`. This is a measurement, not a test: it
 //! prints seconds, peak resident memory (Linux `VmHWM`, reset before each
 //! phase through `/proc/self/clear_refs`) and file sizes, and asserts
-//! nothing about time. Goal: CSV < 0.5 s, XLSX < 2 s, peak RSS < 150 MB.
+//! nothing about time. Goal: CSV < 0.3 s, XLSX < 1.5 s, peak RSS flat (far below
+//! 150 MB, whatever the number of rows).
 
 use std::time::Instant;
 

@@ -490,7 +490,11 @@ impl Pace {
             state.next = at + self.interval.unwrap_or_default();
             at
         };
-        tokio::time::sleep_until(at.into()).await;
+        // A timer set for the present still waits for the timer's next tick
+        // (a millisecond in Tokio); without a limit or a pause nothing is due.
+        if at > Instant::now() {
+            tokio::time::sleep_until(at.into()).await;
+        }
     }
 
     /// Pauses every lane after a throttling answer: `base`, doubled for each

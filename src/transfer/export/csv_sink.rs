@@ -2,10 +2,13 @@
 //! quoting, formula-like text neutralised.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::Write;
 
+use jiff::tz::TimeZone;
+
 use super::{Cell, Separator, Table};
-use crate::domain::copenhagen;
+use crate::domain::{Timestamp, copenhagen};
 use crate::i18n::Lang;
 
 /// The byte-order mark that tells Excel the file is UTF-8.
@@ -16,6 +19,10 @@ pub struct CsvSink<W: Write> {
     out: csv::Writer<W>,
     decimal_comma: bool,
     line: csv::ByteRecord,
+    /// Copenhagen, looked up once rather than for every time cell.
+    zone: TimeZone,
+    /// Room for one number or time, reused from cell to cell.
+    scratch: String,
 }
 
 impl<W: Write> CsvSink<W> {
@@ -31,7 +38,13 @@ impl<W: Write> CsvSink<W> {
             .quote_style(csv::QuoteStyle::Necessary)
             .from_writer(inner);
         out.write_record(table.columns.iter().map(|c| c.header(lang)))?;
-        Ok(Self { out, decimal_comma: sep == Separator::Semicolon, line: csv::ByteRecord::new() })
+        Ok(Self {
+            out,
+            decimal_comma: sep == Separator::Semicolon,
+            line: csv::ByteRecord::new(),
+            zone: copenhagen(),
+            scratch: String::with_capacity(32),
+        })
     }
 
     /// Writes one row.
@@ -43,7 +56,11 @@ impl<W: Write> CsvSink<W> {
         for cell in cells {
             match cell {
                 Cell::Text(s) => self.line.push_field(neutralise(s).as_bytes()),
-                Cell::Int(n) => self.line.push_field(n.to_string().as_bytes()),
+                Cell::Int(n) => {
+                    self.scratch.clear();
+                    let _ = write!(self.scratch, "{n}");
+                    self.line.push_field(self.scratch.as_bytes());
+                }
                 Cell::Decimal(x) => {
                     // Four decimals are plenty for shares and averages.
                     let text = format!("{x:.4}");
@@ -52,8 +69,9 @@ impl<W: Write> CsvSink<W> {
                     self.line.push_field(text.as_bytes());
                 }
                 Cell::Time(t) => {
-                    let local = t.to_zoned_datetime(copenhagen());
-                    self.line.push_field(local.strftime("%Y-%m-%d %H:%M").to_string().as_bytes());
+                    self.scratch.clear();
+                    minutes(&mut self.scratch, *t, &self.zone);
+                    self.line.push_field(self.scratch.as_bytes());
                 }
                 Cell::Empty => self.line.push_field(b""),
             }
@@ -71,6 +89,13 @@ impl<W: Write> CsvSink<W> {
     }
 }
 
+/// Appends `t` as `YYYY-MM-DD HH:MM` in `zone`: what `strftime("%Y-%m-%d
+/// %H:%M")` gives, without parsing the pattern for every cell.
+fn minutes(out: &mut String, t: Timestamp, zone: &TimeZone) {
+    let d = zone.to_datetime(t);
+    let _ = write!(out, "{:04}-{:02}-{:02} {:02}:{:02}", d.year(), d.month(), d.day(), d.hour(), d.minute());
+}
+
 /// Text that a spreadsheet would take for a formula (it begins with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return) with a `'` in front, so it
 /// shows as the text it is; other text as it is.
@@ -82,6 +107,17 @@ pub fn neutralise(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_minutes_in_copenhagen_as_strftime_writes_them() {
+        let zone = copenhagen();
+        for t in ["2026-01-15T08:05:59Z", "2026-07-01T22:30:00Z", "2026-10-25T00:59:00Z", "0999-03-04T05:06:07Z"] {
+            let t: Timestamp = t.parse().unwrap();
+            let mut out = String::new();
+            minutes(&mut out, t, &zone);
+            assert_eq!(out, t.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string());
+        }
+    }
 
     #[test]
     fn formula_like_text_gets_an_apostrophe_and_other_text_stays() {
