@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::auth::{Organiser, cookie_name};
+use super::auth::{Need, Organiser, cookie_name, needs};
 use super::extract::{Fields, OrganiserForm};
 use super::forms::message;
 use super::{AppState, ClientIp, Ctx, Error, Result, safe_redirect};
@@ -28,9 +28,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
-        .route("/admin/password", get(password_page).post(change_password))
         .route("/login/forgot", get(forgot_page).post(forgot))
         .route("/login/password/{token}", get(link_page).post(set_by_link))
+        .merge(needs(Need::Own, Router::new().route("/admin/password", get(password_page).post(change_password))))
 }
 
 texts! {

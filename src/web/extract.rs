@@ -3,9 +3,9 @@
 //! organiser's form whose CSRF token has already been checked, the meeting an
 //! organiser page is about, and a file an organiser uploads.
 //!
-//! Who may send a form is not decided here: the role guard in front of every
-//! `/admin` route ([`crate::web::auth::guard_pages`]) has done that before a
-//! handler runs.
+//! Who may send a form is not decided here: the group of the route
+//! ([`crate::web::auth::needs`]) has done that before a handler runs, and the
+//! organiser these extractors take is only there once it has.
 
 use std::ops::Deref;
 

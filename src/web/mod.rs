@@ -57,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::upload_router(&state.settings))
         // The unsubscribe URL must take RFC 8058 one-click POSTs from anywhere; its
         // unguessable token is its protection, and it can only take someone off the list.
-        // Every page under /admin: a live session and a role that may do what is asked.
+        // Every page under /admin: a live session; each route's group then decides on the role.
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard_pages))
         .layer(tower_http::csrf::CsrfLayer::new().with_insecure_bypass(|method, uri| {
             method == axum::http::Method::POST && uri.path().starts_with("/unsubscribe/")
@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(public::dress_errors))
         // Outside the error pages, which show the footer too.
         .layer(middleware::from_fn_with_state(state.clone(), site::provide));
-    // Every API route: a valid token and a role that may do what is asked.
+    // Every API route: a valid token; each route's group then decides on the role.
     let guard = middleware::from_fn_with_state(state.clone(), auth::guard_api);
     let api =
         common(api::router().route_layer(guard).fallback(not_found)).layer(middleware::from_fn(api::dress_errors));

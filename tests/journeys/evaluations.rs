@@ -588,7 +588,7 @@ async fn a_question_is_built_with_option_rows_keys_made_from_the_text_and_previe
     assert_eq!(lunch["options"].as_array().unwrap().len(), 2, "{lunch}");
     let html = organiser.page(&page).await;
     let preview = &html[html.find("Forhåndsvisning").unwrap()..];
-    common::assert_has(&preview, &["Hvordan var frokosten?", "<li>Rigtig god</li>"]);
+    common::assert_has(preview, &["Hvordan var frokosten?", "<li>Rigtig god</li>"]);
     assert!(!preview.contains("<li>Dårlig</li>") && preview.contains("(Ét svar)"), "{preview}");
     app.stop().await;
 }

@@ -17,12 +17,12 @@ use crate::domain::{MeetingStatus, PersonStatus, RegistrationStatus, Role, Times
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, AuditFilter, AuditRow, Entry};
 use crate::transfer::export::csv_sink::{BOM, neutralise};
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the audit pages.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/audit", get(page)).route("/admin/audit/export.csv", get(export))
+    needs(Need::Admin, Router::new().route("/admin/audit", get(page)).route("/admin/audit/export.csv", get(export)))
 }
 
 /// How many entries one page shows.

@@ -20,7 +20,7 @@ use crate::i18n::{Lang, Texts, texts};
 use crate::mail::deliver::worker::time_to_send;
 use crate::store::campaigns::{Audience, EXPANSION_ATTEMPTS, Progress, Target};
 use crate::store::meetings::MeetingFilter;
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
@@ -29,7 +29,8 @@ const SHOWN: i64 = 100;
 
 /// Routes of the campaigns page.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/campaigns", get(page)).route("/admin/campaigns/{id}", post(change))
+    needs(Need::Read, Router::new().route("/admin/campaigns", get(page)))
+        .merge(needs(Need::Write, Router::new().route("/admin/campaigns/{id}", post(change))))
 }
 
 texts! {

@@ -23,18 +23,27 @@ use crate::store::meetings::Meeting;
 use crate::store::rsvp;
 use crate::web::admin::confirm::{ConfirmStep, NoteField};
 use crate::web::auth::Organiser;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::{MeetingForm, OrganiserForm, OrganiserMeeting, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the check-in page.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/meetings/{id}/checkin", get(page))
-        .route("/admin/meetings/{id}/checkin/{registration}", get(person).post(toggle))
-        .route("/admin/meetings/{id}/waitlist", get(waitlist))
-        .route("/admin/meetings/{id}/waitlist/{registration}", post(move_waitlisted))
-        .route("/admin/meetings/{id}/walk-in", post(walk_in))
-        .route("/admin/meetings/{id}/door-list", get(door_list))
+    needs(
+        Need::Personal,
+        Router::new()
+            .route("/admin/meetings/{id}/checkin", get(page))
+            .route("/admin/meetings/{id}/checkin/{registration}", get(person))
+            .route("/admin/meetings/{id}/waitlist", get(waitlist))
+            .route("/admin/meetings/{id}/door-list", get(door_list)),
+    )
+    .merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/admin/meetings/{id}/checkin/{registration}", post(toggle))
+            .route("/admin/meetings/{id}/waitlist/{registration}", post(move_waitlisted))
+            .route("/admin/meetings/{id}/walk-in", post(walk_in)),
+    ))
 }
 
 /// A person at the door.

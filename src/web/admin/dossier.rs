@@ -14,13 +14,13 @@ use crate::domain::MeetingId;
 use crate::forum;
 use crate::transfer::dossier::zip;
 use crate::transfer::export::content_disposition;
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::extract::Path;
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the dossier.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/meetings/{id}/dossier.zip", get(download))
+    needs(Need::Read, Router::new().route("/admin/meetings/{id}/dossier.zip", get(download)))
 }
 
 async fn download(

@@ -13,6 +13,7 @@ use crate::domain::MeetingId;
 use crate::forum::evaluations as use_case;
 use crate::i18n::{Lang, Texts, texts};
 use crate::web::auth::Organiser;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::{MeetingForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
@@ -37,10 +38,12 @@ texts! {
 
 /// Routes of the review page.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/meetings/{id}/evaluation/texts", get(page))
-        .route("/admin/meetings/{id}/evaluation/texts/hold", post(hold))
-        .route("/admin/meetings/{id}/evaluation/texts/release", post(release))
+    needs(Need::Read, Router::new().route("/admin/meetings/{id}/evaluation/texts", get(page))).merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/admin/meetings/{id}/evaluation/texts/hold", post(hold))
+            .route("/admin/meetings/{id}/evaluation/texts/release", post(release)),
+    ))
 }
 
 /// A held answer as the page shows it.

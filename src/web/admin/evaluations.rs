@@ -19,21 +19,29 @@ use crate::i18n::{Lang, Texts, texts};
 use crate::store::evaluations::{Evaluation, Results, TrendSeries, results, results_by, trend};
 use crate::store::meetings::Meeting;
 use crate::web::auth::Organiser;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::{Fields, MeetingForm, OrganiserMeeting, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the evaluation pages.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/evaluations", get(trend_page))
-        .route("/admin/meetings/{id}/evaluation", get(editor))
-        .route("/admin/meetings/{id}/evaluation/questions", post(add_question))
-        .route("/admin/meetings/{id}/evaluation/questions/{index}", post(change_question))
-        .route("/admin/meetings/{id}/evaluation/settings", post(settings))
-        .route("/admin/meetings/{id}/evaluation/send", post(send))
-        .route("/admin/meetings/{id}/evaluation/remind", post(remind))
-        .route("/admin/meetings/{id}/evaluation/close", post(close))
-        .route("/admin/meetings/{id}/evaluation/results", get(results_page))
+    needs(
+        Need::Read,
+        Router::new()
+            .route("/admin/evaluations", get(trend_page))
+            .route("/admin/meetings/{id}/evaluation", get(editor))
+            .route("/admin/meetings/{id}/evaluation/results", get(results_page)),
+    )
+    .merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/admin/meetings/{id}/evaluation/questions", post(add_question))
+            .route("/admin/meetings/{id}/evaluation/questions/{index}", post(change_question))
+            .route("/admin/meetings/{id}/evaluation/settings", post(settings))
+            .route("/admin/meetings/{id}/evaluation/send", post(send))
+            .route("/admin/meetings/{id}/evaluation/remind", post(remind))
+            .route("/admin/meetings/{id}/evaluation/close", post(close)),
+    ))
 }
 
 texts! {

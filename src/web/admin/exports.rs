@@ -15,13 +15,16 @@ use crate::domain::MeetingId;
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::meetings::MeetingFilter;
 use crate::transfer::export::{Format, Separator};
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::download::{self, ExportQuery, What};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the export page.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/exports", get(page)).route("/admin/exports/download", get(download))
+    needs(
+        Need::Export,
+        Router::new().route("/admin/exports", get(page)).route("/admin/exports/download", get(download)),
+    )
 }
 
 texts! {

@@ -15,13 +15,13 @@ use crate::i18n::{Lang, Texts, texts};
 use crate::store::meetings::MeetingFilter;
 use crate::store::outbox::OutboxCounts;
 use crate::store::overview::{BounceCounts, CampaignUnderway, NextMeeting};
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::views::MeetingView;
 use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the organiser workspace's front page.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin", get(dashboard))
+    needs(Need::Read, Router::new().route("/admin", get(dashboard)))
 }
 
 texts! {

@@ -16,13 +16,16 @@ use crate::domain::Name;
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, Entry};
 use crate::store::people::{self, Interest};
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::extract::{Fields, OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Result};
 
 /// Routes of the interests page.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/interests", get(page).post(add)).route("/admin/interests/{key}", post(change))
+    needs(Need::Read, Router::new().route("/admin/interests", get(page))).merge(needs(
+        Need::Write,
+        Router::new().route("/admin/interests", post(add)).route("/admin/interests/{key}", post(change)),
+    ))
 }
 
 texts! {

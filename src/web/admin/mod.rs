@@ -2,8 +2,8 @@
 //! meetings with their invitations, materials, check-in, evaluation and
 //! dossier, the mailing list, campaigns, exports, the annual picture,
 //! accounts and the audit log. Every route here is behind
-//! [`crate::web::auth::guard_pages`]: a live session, and a role that may do
-//! what the request asks.
+//! [`crate::web::auth::guard_pages`] (a live session) and in a route group
+//! ([`crate::web::auth::needs`]) that names the role it needs.
 
 pub mod audit;
 pub mod campaigns;

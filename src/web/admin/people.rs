@@ -27,7 +27,7 @@ use crate::store::from_db_time;
 use crate::store::organisations::{self, Organisation};
 use crate::store::subscribers::{Changes, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
 use crate::transfer::import::{ImportError, Report};
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::extract::{OrganiserForm, OrganiserUpload, Path, Upload};
 use crate::web::forms::{InterestBox, PersonFields, boxes, person_fields};
 use crate::web::{AppState, Ctx, Error, Result};
@@ -39,8 +39,7 @@ const IMPORT_MAX: usize = 20 * 1024 * 1024;
 /// general body limit.
 pub fn upload_router() -> Router<AppState> {
     let limit = IMPORT_MAX + 64 * 1024;
-    Router::new()
-        .route("/admin/people/import", post(import))
+    needs(Need::Write, Router::new().route("/admin/people/import", post(import)))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_mins(5)))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(DefaultBodyLimit::max(limit))
@@ -48,14 +47,22 @@ pub fn upload_router() -> Router<AppState> {
 
 /// Routes of the people and organisation pages.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/people", get(list))
-        .route("/admin/people/new", get(new_page).post(add))
-        .route("/admin/people/import", get(import_page))
-        .route("/admin/people/{id}", get(detail).post(save))
-        .route("/admin/people/{id}/erase", post(erase))
-        .route("/admin/organisations", get(organisations_page))
-        .route("/admin/organisations/{id}", post(set_cvr))
+    needs(
+        Need::Personal,
+        Router::new()
+            .route("/admin/people", get(list))
+            .route("/admin/people/import", get(import_page))
+            .route("/admin/people/{id}", get(detail)),
+    )
+    .merge(needs(Need::Read, Router::new().route("/admin/organisations", get(organisations_page))))
+    .merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/admin/people/new", get(new_page).post(add))
+            .route("/admin/people/{id}", post(save))
+            .route("/admin/people/{id}/erase", post(erase))
+            .route("/admin/organisations/{id}", post(set_cvr)),
+    ))
 }
 
 texts! {

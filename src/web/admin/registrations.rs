@@ -33,18 +33,21 @@ use crate::store::rsvp::Registration;
 use crate::store::totals::Totals;
 use crate::web::admin::confirm::{ConfirmStep, ConfirmTexts, NoteField, listed};
 use crate::web::auth::Organiser;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::{Fields, MeetingForm, OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the registrations page.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/meetings/{id}/registrations", get(page))
-        .route("/admin/meetings/{id}/allocate", post(allocate))
-        .route("/admin/meetings/{id}/registrations/add", post(add))
-        .route("/admin/meetings/{id}/registrations/{registration}/seat", post(seat))
-        .route("/admin/meetings/{id}/registrations/{registration}/track", post(track))
-        .route("/admin/meetings/{id}/message", post(message))
+    needs(Need::Read, Router::new().route("/admin/meetings/{id}/registrations", get(page))).merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/admin/meetings/{id}/allocate", post(allocate))
+            .route("/admin/meetings/{id}/registrations/add", post(add))
+            .route("/admin/meetings/{id}/registrations/{registration}/seat", post(seat))
+            .route("/admin/meetings/{id}/registrations/{registration}/track", post(track))
+            .route("/admin/meetings/{id}/message", post(message)),
+    ))
 }
 
 /// One registration as the page shows it.

@@ -21,17 +21,21 @@ use crate::i18n::{Lang, Texts, texts};
 use crate::store::materials::Material;
 use crate::store::meetings::Meeting;
 use crate::web::auth::Organiser;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::{Fields, MeetingForm, OrganiserMeeting};
 use crate::web::views::markdown;
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the report page.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/meetings/{id}/report", get(page).post(save))
-        .route("/admin/meetings/{id}/report/approve", post(approve))
-        .route("/admin/meetings/{id}/report/publish", post(publish))
-        .route("/admin/meetings/{id}/materials/release", post(release))
+    needs(Need::Read, Router::new().route("/admin/meetings/{id}/report", get(page))).merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/admin/meetings/{id}/report", post(save))
+            .route("/admin/meetings/{id}/report/approve", post(approve))
+            .route("/admin/meetings/{id}/report/publish", post(publish))
+            .route("/admin/meetings/{id}/materials/release", post(release)),
+    ))
 }
 
 texts! {

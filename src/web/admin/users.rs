@@ -20,19 +20,22 @@ use crate::forum::accounts;
 use crate::forum::{ForumError, Refusal};
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::users::{Account, ApiTokenInfo};
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::extract::{OrganiserForm, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the account and token pages.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", get(users_page).post(add_user))
-        .route("/admin/users/{id}/role", post(change_role))
-        .route("/admin/users/{id}/disable", post(disable))
-        .route("/admin/users/{id}/enable", post(enable))
-        .route("/admin/tokens", get(tokens_page).post(create_token))
-        .route("/admin/tokens/{id}/revoke", post(revoke_token))
+    needs(
+        Need::Admin,
+        Router::new()
+            .route("/admin/users", get(users_page).post(add_user))
+            .route("/admin/users/{id}/role", post(change_role))
+            .route("/admin/users/{id}/disable", post(disable))
+            .route("/admin/users/{id}/enable", post(enable))
+            .route("/admin/tokens", get(tokens_page).post(create_token))
+            .route("/admin/tokens/{id}/revoke", post(revoke_token)),
+    )
 }
 
 texts! {

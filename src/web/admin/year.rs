@@ -20,16 +20,16 @@ use crate::store::year::{Annual, annual_picture};
 use crate::transfer::export::{Format, Separator, held_meeting_label};
 use crate::web::admin::charts::{Bar, bar_chart};
 use crate::web::admin::evaluations::{ChartView, SeriesView, series_view};
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::download::{self, What};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the annual picture.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/year", get(page))
-        .route("/admin/year.csv", get(csv))
-        .route("/admin/year.xlsx", get(xlsx))
+    needs(Need::Read, Router::new().route("/admin/year", get(page))).merge(needs(
+        Need::Export,
+        Router::new().route("/admin/year.csv", get(csv)).route("/admin/year.xlsx", get(xlsx)),
+    ))
 }
 
 texts! {

@@ -16,23 +16,26 @@ use crate::domain::{CampaignId, Email, MeetingId, MeetingStatus, Name, Note, Org
 use crate::forum::{self, campaigns::Move};
 use crate::store::audit::Actor;
 use crate::store::campaigns::{Audience, Guest, Progress, Target};
+use crate::web::auth::{Need, needs};
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/meetings/{id}/invitations", post(invite))
-        .route("/meetings/{id}/publish", post(publish))
-        .route("/meetings/{id}/cancel", post(cancel_meeting))
-        .route("/meetings/{id}/close", post(close_registration))
-        .route("/meetings/{id}/held", post(mark_held))
-        .route("/meetings/{id}/archive", post(archive))
-        .route("/meetings/{id}/reopen", post(reopen))
-        .route("/meetings/{id}/copy", post(copy_meeting))
-        .route("/campaigns/{id}", get(progress))
-        .route("/campaigns/{id}/pause", post(pause))
-        .route("/campaigns/{id}/resume", post(resume))
-        .route("/campaigns/{id}/cancel", post(cancel_campaign))
+    needs(Need::Read, Router::new().route("/campaigns/{id}", get(progress))).merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/meetings/{id}/invitations", post(invite))
+            .route("/meetings/{id}/publish", post(publish))
+            .route("/meetings/{id}/cancel", post(cancel_meeting))
+            .route("/meetings/{id}/close", post(close_registration))
+            .route("/meetings/{id}/held", post(mark_held))
+            .route("/meetings/{id}/archive", post(archive))
+            .route("/meetings/{id}/reopen", post(reopen))
+            .route("/meetings/{id}/copy", post(copy_meeting))
+            .route("/campaigns/{id}/pause", post(pause))
+            .route("/campaigns/{id}/resume", post(resume))
+            .route("/campaigns/{id}/cancel", post(cancel_campaign)),
+    ))
 }
 
 /// Who to invite: exactly one of the three forms, or none when only guests are invited.

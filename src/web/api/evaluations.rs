@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,18 +17,27 @@ use crate::forum::evaluations::{self as use_case, SendError};
 use crate::store::StoreError;
 use crate::store::audit::Actor;
 use crate::store::evaluations::{GroupResult, QuestionResult, Results, TrendSeries, results_by, trend};
+use crate::web::auth::{Need, needs};
 use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/meetings/{id}/evaluation", get(questionnaire).put(replace_questionnaire))
-        .route("/meetings/{id}/evaluation/send", post(send))
-        .route("/meetings/{id}/evaluation/remind", post(remind))
-        .route("/meetings/{id}/evaluation/close", post(close))
-        .route("/meetings/{id}/evaluation/results", get(get_results))
-        .route("/evaluations/trend", get(get_trend))
+    needs(
+        Need::Read,
+        Router::new()
+            .route("/meetings/{id}/evaluation", get(questionnaire))
+            .route("/meetings/{id}/evaluation/results", get(get_results))
+            .route("/evaluations/trend", get(get_trend)),
+    )
+    .merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/meetings/{id}/evaluation", put(replace_questionnaire))
+            .route("/meetings/{id}/evaluation/send", post(send))
+            .route("/meetings/{id}/evaluation/remind", post(remind))
+            .route("/meetings/{id}/evaluation/close", post(close)),
+    ))
 }
 
 impl From<SendError> for Error {

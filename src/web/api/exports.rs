@@ -14,22 +14,25 @@ use utoipa::ToSchema;
 use super::{Caller, Problem};
 use crate::domain::MeetingId;
 use crate::transfer::export::{self, Format};
+use crate::web::auth::{Need, needs};
 use crate::web::download::{ExportQuery, What, check_role, download};
 use crate::web::extract::Path;
 use crate::web::{AppState, Result};
 
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/meetings/{id}/participants.csv", get(participants_csv))
-        .route("/meetings/{id}/participants.xlsx", get(participants_xlsx))
-        .route("/meetings/{id}/organisations", get(organisations_json))
-        .route("/meetings/{id}/organisations.csv", get(organisations_csv))
-        .route("/meetings/{id}/organisations.xlsx", get(organisations_xlsx))
-        .route("/meetings/{id}/evaluation/results.csv", get(evaluation_csv))
-        .route("/meetings/{id}/evaluation/results.xlsx", get(evaluation_xlsx))
-        .route("/subscribers.csv", get(subscribers_csv))
-        .route("/subscribers.xlsx", get(subscribers_xlsx))
+    needs(Need::Read, Router::new().route("/meetings/{id}/organisations", get(organisations_json))).merge(needs(
+        Need::Export,
+        Router::new()
+            .route("/meetings/{id}/participants.csv", get(participants_csv))
+            .route("/meetings/{id}/participants.xlsx", get(participants_xlsx))
+            .route("/meetings/{id}/organisations.csv", get(organisations_csv))
+            .route("/meetings/{id}/organisations.xlsx", get(organisations_xlsx))
+            .route("/meetings/{id}/evaluation/results.csv", get(evaluation_csv))
+            .route("/meetings/{id}/evaluation/results.xlsx", get(evaluation_xlsx))
+            .route("/subscribers.csv", get(subscribers_csv))
+            .route("/subscribers.xlsx", get(subscribers_xlsx)),
+    ))
 }
 
 /// What a download path names: which export, of which meeting.

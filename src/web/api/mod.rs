@@ -15,14 +15,14 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, patch, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::auth::ApiUser;
+use super::auth::{ApiUser, Need, needs};
 use super::extract::Path;
 use super::{AppState, Error, Result, error_detail, needs_dressing, replace_body};
 use crate::domain::{
@@ -38,9 +38,16 @@ use crate::store::users::User;
 /// Routes of the API, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
+        // Open to all; the one API route in no group (see `auth::guard_api`).
         .route("/openapi.json", get(openapi))
-        .route("/meetings", get(list_meetings).post(create_meeting))
-        .route("/meetings/{id}", get(get_meeting).patch(update_meeting))
+        .merge(needs(
+            Need::Read,
+            Router::new().route("/meetings", get(list_meetings)).route("/meetings/{id}", get(get_meeting)),
+        ))
+        .merge(needs(
+            Need::Write,
+            Router::new().route("/meetings", post(create_meeting)).route("/meetings/{id}", patch(update_meeting)),
+        ))
         .merge(campaigns::router())
         .merge(evaluations::router())
         .merge(exports::router())

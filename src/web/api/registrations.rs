@@ -17,19 +17,23 @@ use crate::forum::{ForumError, door, meeting_mail};
 use crate::store::StoreError;
 use crate::store::audit::{self, Actor, Entry};
 use crate::store::rsvp::Registration;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/meetings/{id}/registrations", get(list).post(add))
-        .route("/meetings/{id}/registrations/{registration}/seat", post(seat))
-        .route("/meetings/{id}/registrations/{registration}/track", post(move_track))
-        .route("/meetings/{id}/messages", post(message))
-        .route("/meetings/{id}/checkins", post(check_in))
-        .route("/meetings/{id}/waitlist", post(reorder_waitlist))
-        .route("/meetings/{id}/allocate", post(allocate))
+    needs(Need::Personal, Router::new().route("/meetings/{id}/registrations", get(list))).merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/meetings/{id}/registrations", post(add))
+            .route("/meetings/{id}/registrations/{registration}/seat", post(seat))
+            .route("/meetings/{id}/registrations/{registration}/track", post(move_track))
+            .route("/meetings/{id}/messages", post(message))
+            .route("/meetings/{id}/checkins", post(check_in))
+            .route("/meetings/{id}/waitlist", post(reorder_waitlist))
+            .route("/meetings/{id}/allocate", post(allocate)),
+    ))
 }
 
 /// One person's registration.

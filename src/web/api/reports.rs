@@ -3,7 +3,7 @@
 //! mailing.
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -15,15 +15,19 @@ use crate::domain::report::{Mailing, Section, SectionError, Sections};
 use crate::forum::reports as use_case;
 use crate::store::audit::Actor;
 use crate::store::reports::Report;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::Path;
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/meetings/{id}/report", get(read).put(write))
-        .route("/meetings/{id}/report/approve", post(approve))
-        .route("/meetings/{id}/report/publish", post(publish))
+    needs(Need::Read, Router::new().route("/meetings/{id}/report", get(read))).merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/meetings/{id}/report", put(write))
+            .route("/meetings/{id}/report/approve", post(approve))
+            .route("/meetings/{id}/report/publish", post(publish)),
+    ))
 }
 
 /// The part of the OpenAPI document these routes add.

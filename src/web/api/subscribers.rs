@@ -10,7 +10,7 @@ use crate::web::extract::Path;
 use axum::body::Bytes;
 use axum::extract::Query;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -23,14 +23,22 @@ use crate::store::audit::{self, Actor, Entry};
 use crate::store::subscribers::{Changes, NewSubscriber, Subscriber, SubscriberFilter};
 use crate::store::subscriptions::Consent;
 use crate::transfer::import::{self, ImportError, Report};
+use crate::web::auth::{Need, needs};
 use crate::web::{AppState, Error, Result};
 
 /// Routes, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/subscribers", get(list_subscribers).post(create_subscriber))
-        .route("/subscribers/import", post(import_subscribers))
-        .route("/subscribers/{id}", get(get_subscriber).patch(update_subscriber).delete(delete_subscriber))
+    needs(
+        Need::Personal,
+        Router::new().route("/subscribers", get(list_subscribers)).route("/subscribers/{id}", get(get_subscriber)),
+    )
+    .merge(needs(
+        Need::Write,
+        Router::new()
+            .route("/subscribers", post(create_subscriber))
+            .route("/subscribers/import", post(import_subscribers))
+            .route("/subscribers/{id}", patch(update_subscriber).delete(delete_subscriber)),
+    ))
 }
 
 /// A person on the list.

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::form::parse_local;
 use super::{Errors, error_of};
@@ -24,12 +24,14 @@ use crate::store::campaigns::{Audience, Guest, Recipient, Target};
 use crate::store::meetings::{Meeting, MeetingFilter};
 use crate::store::subscribers::person_by_email;
 use crate::web::auth::Organiser;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::{Fields, MeetingForm, OrganiserMeeting};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the invitation page.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/meetings/{id}/invitations", get(page).post(act))
+    needs(Need::Read, Router::new().route("/admin/meetings/{id}/invitations", get(page)))
+        .merge(needs(Need::Write, Router::new().route("/admin/meetings/{id}/invitations", post(act))))
 }
 
 /// A checkbox: (value, label, ticked).

@@ -21,7 +21,7 @@ use crate::domain::{FileName, FileNameError, MeetingId};
 use crate::forum;
 use crate::i18n::Lang;
 use crate::web::admin::confirm::ConfirmStep;
-use crate::web::auth::Organiser;
+use crate::web::auth::{Need, Organiser, needs};
 use crate::web::extract::{OrganiserForm, OrganiserUpload, Path, Upload};
 use crate::web::{AppState, Ctx, Error, Result};
 
@@ -36,8 +36,7 @@ pub fn upload_router(settings: &Settings) -> Router<AppState> {
     // Room for the other fields and the multipart framing.
     let limit = settings.materials.max_bytes + 64 * 1024;
     let timeout = Duration::from_secs(settings.server.request_timeout_secs.max(60));
-    Router::new()
-        .route("/admin/meetings/{id}/materials", post(upload))
+    needs(Need::Write, Router::new().route("/admin/meetings/{id}/materials", post(upload)))
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(RequestBodyLimitLayer::new(limit))
@@ -46,7 +45,7 @@ pub fn upload_router(settings: &Settings) -> Router<AppState> {
 
 /// Routes that take ordinary forms.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/meetings/{id}/materials/{material}/delete", post(remove))
+    needs(Need::Write, Router::new().route("/admin/meetings/{id}/materials/{material}/delete", post(remove)))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -32,20 +32,24 @@ use crate::store::campaigns::RegisteredCounts;
 use crate::store::meetings::{Meeting, MeetingFilter, ProgrammeItem, replace_programme};
 use crate::store::{db_time, now};
 use crate::web::auth::Organiser;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::{MeetingForm, OrganiserForm, OrganiserMeeting, Path};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the meeting pages.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/meetings", get(list))
-        .route("/admin/meetings/new", get(new_page).post(create))
-        .route("/admin/meetings/{id}", get(edit_page).post(save))
-        .route("/admin/meetings/{id}/status", post(change_status))
-        .route("/admin/meetings/{id}/reopen", post(reopen))
-        .route("/admin/meetings/{id}/copy", post(copy))
-        .route("/admin/meetings/{id}/programme", post(add_item))
-        .route("/admin/meetings/{id}/programme/{index}", post(change_item))
+    needs(Need::Read, Router::new().route("/admin/meetings", get(list)).route("/admin/meetings/{id}", get(edit_page)))
+        .merge(needs(
+            Need::Write,
+            Router::new()
+                .route("/admin/meetings/new", get(new_page).post(create))
+                .route("/admin/meetings/{id}", post(save))
+                .route("/admin/meetings/{id}/status", post(change_status))
+                .route("/admin/meetings/{id}/reopen", post(reopen))
+                .route("/admin/meetings/{id}/copy", post(copy))
+                .route("/admin/meetings/{id}/programme", post(add_item))
+                .route("/admin/meetings/{id}/programme/{index}", post(change_item)),
+        ))
         .merge(invitations::router())
         .merge(materials::router())
 }
