@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::auth::{Need, Organiser, cookie_name, needs};
 use super::extract::{Fields, OrganiserForm};
-use super::forms::message;
+use super::forms::{field_error, message};
 use super::{AppState, ClientIp, Ctx, Error, Result, safe_redirect};
 use crate::domain::{Email, Token};
 use crate::forum::accounts::{self, LinkRefused, PasswordChange};
@@ -193,7 +193,7 @@ impl PasswordPage {
     }
 
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
@@ -323,7 +323,7 @@ impl SetPasswordPage {
     }
 
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::domain::{MeetingFormat, MeetingStatus, PublicPhase, Timestamp};
 use crate::i18n::Lang;
 use crate::mail::compose::personal;
-use crate::store::meetings::Meeting;
+use crate::store::meetings::{Meeting, ProgrammeItem, Speaker};
 
 /// A meeting as the pages show it.
 pub struct MeetingView {
@@ -51,12 +51,7 @@ impl MeetingView {
         let time = if lang.time(m.starts_at) == lang.time(m.ends_at) {
             String::new()
         } else {
-            format!("{}–{}", lang.time(m.starts_at), lang.time(m.ends_at).trim_start_matches("kl. "))
-        };
-        let track_title = |key: &Option<String>| {
-            key.as_ref()
-                .map(|k| m.tracks.iter().find(|t| &t.key == k).map_or_else(|| k.clone(), |t| t.title.clone()))
-                .unwrap_or_default()
+            span(lang, m.starts_at, m.ends_at)
         };
         let phase = PublicPhase::of(m.status, m.starts_at, m.ends_at, m.registration_deadline, Timestamp::now());
         Self {
@@ -77,37 +72,43 @@ impl MeetingView {
             upcoming: phase.is_upcoming(),
             cancelled: m.status == MeetingStatus::Cancelled,
             tracks: m.tracks.iter().map(|t| (t.key.clone(), t.title.clone())).collect(),
-            programme: m
-                .programme
-                .iter()
-                .map(|p| ItemView {
-                    time: match (p.starts_at, p.ends_at) {
-                        (Some(s), Some(e)) if e > s => {
-                            format!("{}–{}", lang.time(s), lang.time(e).trim_start_matches("kl. "))
-                        }
-                        (Some(s), _) => lang.time(s),
-                        (None, _) => String::new(),
-                    },
-                    title: p.title.clone(),
-                    description_html: markdown(&p.description),
-                    speakers: p
-                        .speakers
-                        .iter()
-                        .map(|s| {
-                            let extra: Vec<&str> = [s.role.as_str(), s.organisation.as_str()]
-                                .into_iter()
-                                .filter(|x| !x.is_empty())
-                                .collect();
-                            if extra.is_empty() { s.name.clone() } else { format!("{} ({})", s.name, extra.join(", ")) }
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    track: track_title(&p.track),
-                    cancelled: p.cancelled,
-                })
-                .collect(),
+            programme: m.programme.iter().map(|p| ItemView::new(p, m, lang)).collect(),
         }
     }
+}
+
+impl ItemView {
+    /// Prepares an item of meeting `m`'s programme for the pages in `lang`.
+    fn new(p: &ProgrammeItem, m: &Meeting, lang: Lang) -> Self {
+        let track = p
+            .track
+            .as_ref()
+            .map(|k| m.tracks.iter().find(|t| &t.key == k).map_or_else(|| k.clone(), |t| t.title.clone()))
+            .unwrap_or_default();
+        Self {
+            time: match (p.starts_at, p.ends_at) {
+                (Some(s), Some(e)) if e > s => span(lang, s, e),
+                (Some(s), _) => lang.time(s),
+                (None, _) => String::new(),
+            },
+            title: p.title.clone(),
+            description_html: markdown(&p.description),
+            speakers: p.speakers.iter().map(speaker).collect::<Vec<_>>().join("; "),
+            track,
+            cancelled: p.cancelled,
+        }
+    }
+}
+
+/// From `start` to `end`, both times of day; the end without a leading "kl.".
+fn span(lang: Lang, start: Timestamp, end: Timestamp) -> String {
+    format!("{}–{}", lang.time(start), lang.time(end).trim_start_matches("kl. "))
+}
+
+/// A speaker by name, with their role and organisation where given.
+fn speaker(s: &Speaker) -> String {
+    let extra: Vec<&str> = [s.role.as_str(), s.organisation.as_str()].into_iter().filter(|x| !x.is_empty()).collect();
+    if extra.is_empty() { s.name.clone() } else { format!("{} ({})", s.name, extra.join(", ")) }
 }
 
 /// An organiser's Markdown text (a meeting's or a programme item's

@@ -17,7 +17,9 @@ use crate::domain::{MeetingStatus, PersonStatus, RegistrationStatus, Role, Times
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, AuditFilter, AuditRow, Entry};
 use crate::transfer::export::csv_sink::{BOM, neutralise};
-use crate::web::auth::{Need, Organiser, needs};
+use crate::web::auth::Organiser;
+use crate::web::forms::field_error;
+use crate::web::auth::{Need, needs};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the audit pages.
@@ -118,10 +120,39 @@ fn day_start(date: Date) -> Option<Timestamp> {
     date.to_datetime(jiff::civil::Time::midnight()).to_zoned_datetime(copenhagen()).ok().map(|z| z.timestamp())
 }
 
+/// The start of the day typed as `field` (of the next day, for the end of a
+/// period); none when left empty, and `bad_date` by the field when it is no date.
+fn date_field(
+    field: &'static str,
+    raw: &str,
+    next_day: bool,
+    bad_date: &'static str,
+    errors: &mut Vec<(&'static str, String)>,
+) -> Option<Timestamp> {
+    if raw.is_empty() {
+        return None;
+    }
+    let parsed = raw.parse::<Date>().ok().and_then(|d| if next_day { d.tomorrow().ok() } else { Some(d) });
+    let at = parsed.and_then(day_start);
+    if at.is_none() {
+        errors.push((field, bad_date.to_owned()));
+    }
+    at
+}
+
+/// The actor chosen, as the store filters by it: (an account's id, or a
+/// kind of actor: `person` or `system`). An id that does not read matches nothing.
+fn actor_filter(actor: &str) -> (Option<Uuid>, Option<String>) {
+    match actor {
+        "" => (None, None),
+        "person" | "system" => (None, Some(actor.to_owned())),
+        id => (Some(Uuid::parse_str(id).unwrap_or(Uuid::nil())), None),
+    }
+}
+
 impl FilterQuery {
     /// The store's filter, or the fields that are wrong.
     fn parse(&self, limit: u32, lang: Lang) -> std::result::Result<AuditFilter, Vec<(&'static str, String)>> {
-        let a = AuditTexts::get(lang);
         let mut errors = Vec::new();
         let person = text(self.person.as_ref());
         let person_email = if person.is_empty() {
@@ -132,28 +163,13 @@ impl FilterQuery {
                 .map_err(|e| errors.push(("person", lang.refused(e))))
                 .ok()
         };
-        let mut date = |field: &'static str, raw: &str, next_day: bool| {
-            if raw.is_empty() {
-                return None;
-            }
-            let parsed = raw.parse::<Date>().ok().and_then(|d| if next_day { d.tomorrow().ok() } else { Some(d) });
-            let at = parsed.and_then(day_start);
-            if at.is_none() {
-                errors.push((field, a.bad_date.to_owned()));
-            }
-            at
-        };
-        let from = date("from", text(self.from.as_ref()), false);
-        let until = date("until", text(self.until.as_ref()), true);
+        let bad_date = AuditTexts::get(lang).bad_date;
+        let from = date_field("from", text(self.from.as_ref()), false, bad_date, &mut errors);
+        let until = date_field("until", text(self.until.as_ref()), true, bad_date, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
-        let actor = text(self.actor.as_ref());
-        let (actor_id, actor_kind) = match actor {
-            "" => (None, None),
-            "person" | "system" => (None, Some(actor.to_owned())),
-            id => (Some(Uuid::parse_str(id).unwrap_or(Uuid::nil())), None),
-        };
+        let (actor_id, actor_kind) = actor_filter(text(self.actor.as_ref()));
         let subject = text(self.subject.as_ref());
         let (subject_id, detail) = match Uuid::parse_str(subject) {
             Ok(id) => (Some(id), None),
@@ -249,102 +265,108 @@ pub(crate) fn action(code: &str, lang: Lang) -> String {
     if let Some(status) = code.strip_prefix("meeting.").and_then(|s| MeetingStatus::parse(s).ok()) {
         return format!("{}: {}", lang.pick("Møde", "Meeting"), lang.status(status).to_lowercase());
     }
-    let (da, en) = match code {
-        "audit.export" => ("Revisionslog hentet", "Audit log downloaded"),
-        "campaign.create" => ("Udsendelse oprettet", "Mailing created"),
-        "campaign.state" => ("Udsendelse ændret", "Mailing changed"),
-        "checkin.person" => ("Person set ved indtjekning", "Person seen at check-in"),
-        "checkin.search" => ("Søgning ved indtjekning", "Search at check-in"),
-        "checkin.view" => ("Indtjekning åbnet", "Check-in opened"),
-        "demo.load" => ("Demodata indlæst", "Demo data loaded"),
-        "evaluation.close" => ("Evaluering lukket", "Evaluation closed"),
-        "evaluation.hold_texts" => ("Fritekstsvar holdt tilbage eller vist", "Free-text answers held or shown"),
-        "evaluation.release_text" => ("Fritekstsvar frigivet", "Free-text answer released"),
-        "evaluation.remind" => ("Påmindelse om evaluering", "Evaluation reminder"),
-        "evaluation.send" => ("Evaluering sendt ud", "Evaluation sent out"),
-        "export.evaluation" => ("Evaluering hentet", "Evaluation downloaded"),
-        "export.participants" => ("Deltagerliste hentet", "Participant list downloaded"),
-        "export.subscribers" => ("Mailingliste hentet", "Mailing list downloaded"),
-        "interest.add" => ("Interesse tilføjet", "Interest added"),
-        "interest.move" => ("Interesse flyttet", "Interest moved"),
-        "interest.remove" => ("Interesse fjernet", "Interest removed"),
-        "interest.rename" => ("Interesse omdøbt", "Interest renamed"),
-        "invitation.test" => ("Prøveinvitation", "Test invitation"),
-        "login.failed" => ("Mislykket login", "Failed sign-in"),
-        "login.throttled" => ("Login bremset", "Sign-in throttled"),
-        "material.delete" => ("Materiale slettet", "Material deleted"),
-        "material.upload" => ("Materiale lagt op", "Material uploaded"),
-        "materials.release.list" => ("Materialer frigivet til listen", "Materials released to the list"),
-        "materials.release.attendees" => ("Materialer frigivet til deltagerne", "Materials released to the attendees"),
-        "materials.release.none" => ("Materialer frigivet uden mail", "Materials released without mail"),
-        "meeting.create" => ("Møde oprettet", "Meeting created"),
-        "meeting.copy" => ("Møde kopieret som start på det næste", "Meeting copied as the start of the next"),
-        "meeting.invitation_message" => ("Invitationstekst ændret", "Invitation text changed"),
-        "meeting.programme" => ("Program ændret", "Programme changed"),
-        "meeting.reopen" => ("Møde genåbnet", "Meeting reopened"),
-        "meeting.reschedule" => ("Møde flyttet", "Meeting rescheduled"),
-        "meeting.update" => ("Møde ændret", "Meeting changed"),
-        "organisation.cvr" => ("CVR-nummer ændret", "CVR number changed"),
-        "person.bounced" => ("Mails kom retur", "Mail bounced"),
-        "person.complaint" => ("Klage over mail", "Complaint about mail"),
-        "person.confirm" => ("Tilmelding bekræftet", "Sign-up confirmed"),
-        "person.erase" => ("Person slettet", "Person erased"),
-        "person.export" => ("Personens data hentet", "Person's data downloaded"),
-        "person.leave" => ("Frameldt listen", "Left the list"),
-        "person.profile_link" => ("Link til egne oplysninger", "Link to own details"),
-        "person.fresh_link" => ("Nyt link til at svare", "New link to answer"),
-        "person.search" => ("Søgning efter personer", "Search for people"),
-        "person.signup" => ("Tilmeldt listen", "Signed up to the list"),
-        "person.soft_bounce" => ("Mail midlertidigt afvist", "Mail temporarily refused"),
-        "person.update" | "subscriber.update" => ("Person ændret", "Person changed"),
-        "person.view" | "subscriber.view" => ("Person set", "Person viewed"),
-        "registration.check_in" => ("Tjekket ind", "Checked in"),
-        "registration.check_in_undone" => ("Indtjekning fortrudt", "Check-in undone"),
-        "registration.erase" => ("Tilmelding slettet", "Registration erased"),
-        "registration.walk_in" => ("Tilføjet ved døren", "Added at the door"),
-        "registrations.view" => ("Tilmeldinger set", "Registrations viewed"),
-        "report.approve" => ("Referat godkendt", "Report approved"),
-        "report.back_to_draft" => ("Referat ændret og tilbage til kladde", "Report changed and back to draft"),
-        "report.publish.attendees" => {
-            ("Referat offentliggjort og sendt til deltagerne", "Report published and mailed to the attendees")
-        }
-        "report.publish.list" => {
-            ("Referat offentliggjort og sendt til listen", "Report published and mailed to the list")
-        }
-        "report.publish.none" => ("Referat offentliggjort uden mail", "Report published without mail"),
-        "report.write" => ("Referat skrevet", "Report written"),
-        "retention.purge" => ("Gamle oplysninger slettet", "Old data purged"),
-        "retention.reduce" => ("Tilmeldinger reduceret til tal", "Registrations reduced to totals"),
-        "rsvp.attending" => ("Svar: kommer", "Answer: attending"),
-        "rsvp.declined" => ("Svar: afbud", "Answer: declined"),
-        "rsvp.passed_on" => ("Invitation givet videre", "Invitation passed on"),
-        "rsvp.waitlisted" => ("Svar: på venteliste", "Answer: on the waiting list"),
-        "subscriber.create" => ("Person oprettet", "Person created"),
-        "subscribers.import" => ("Personer importeret", "People imported"),
-        "subscribers.list" => ("Personliste set", "List of people viewed"),
-        "token.create" => ("API-nøgle oprettet", "API token created"),
-        "token.revoke" => ("API-nøgle tilbagekaldt", "API token revoked"),
-        "user.create" => ("Bruger oprettet", "User created"),
-        "user.disable" => ("Bruger spærret", "User disabled"),
-        "user.enable" => ("Bruger genåbnet", "User enabled"),
-        "user.invite" => ("Bruger inviteret", "User invited"),
-        "user.invite_accepted" => ("Invitation taget imod, adgangskode valgt", "Invitation accepted, password chosen"),
-        "user.password_change" => ("Adgangskode skiftet", "Password changed"),
-        "user.password_reset" => ("Adgangskode nulstillet via mail", "Password reset by mail"),
-        "user.reset_request" => ("Link til ny adgangskode sendt", "Password reset link sent"),
-        "user.role" => ("Rolle ændret", "Role changed"),
-        "user.set_up" => ("Bruger sat op", "User set up"),
-        "seat.add" => ("Tilføjet i hånden med plads", "Added by hand with a seat"),
-        "track.move" => ("Flyttet til et andet spor", "Moved to another track"),
-        "checkin.door_list" => ("Dørliste set", "Door list viewed"),
-        "meeting.message" => ("Besked til mødets folk", "Message to the meeting's people"),
-        "waitlist.seat" => ("Plads fra ventelisten i hånden", "Seat from the waiting list by hand"),
-        "waitlist.move" => ("Flyttet på ventelisten", "Moved on the waiting list"),
-        "waitlist.reorder" => ("Ventelisten ordnet", "Waiting list reordered"),
-        _ => return code.to_owned(),
-    };
-    lang.pick(da, en).to_owned()
+    ACTIONS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or_else(|| code.to_owned(), |&(_, da, en)| lang.pick(da, en).to_owned())
 }
+
+/// Each action the log records, with its words: (code, Danish, English).
+const ACTIONS: &[(&str, &str, &str)] = &[
+    ("audit.export", "Revisionslog hentet", "Audit log downloaded"),
+    ("campaign.create", "Udsendelse oprettet", "Mailing created"),
+    ("campaign.state", "Udsendelse ændret", "Mailing changed"),
+    ("checkin.person", "Person set ved indtjekning", "Person seen at check-in"),
+    ("checkin.search", "Søgning ved indtjekning", "Search at check-in"),
+    ("checkin.view", "Indtjekning åbnet", "Check-in opened"),
+    ("demo.load", "Demodata indlæst", "Demo data loaded"),
+    ("evaluation.close", "Evaluering lukket", "Evaluation closed"),
+    ("evaluation.hold_texts", "Fritekstsvar holdt tilbage eller vist", "Free-text answers held or shown"),
+    ("evaluation.release_text", "Fritekstsvar frigivet", "Free-text answer released"),
+    ("evaluation.remind", "Påmindelse om evaluering", "Evaluation reminder"),
+    ("evaluation.send", "Evaluering sendt ud", "Evaluation sent out"),
+    ("export.evaluation", "Evaluering hentet", "Evaluation downloaded"),
+    ("export.participants", "Deltagerliste hentet", "Participant list downloaded"),
+    ("export.subscribers", "Mailingliste hentet", "Mailing list downloaded"),
+    ("interest.add", "Interesse tilføjet", "Interest added"),
+    ("interest.move", "Interesse flyttet", "Interest moved"),
+    ("interest.remove", "Interesse fjernet", "Interest removed"),
+    ("interest.rename", "Interesse omdøbt", "Interest renamed"),
+    ("invitation.test", "Prøveinvitation", "Test invitation"),
+    ("login.failed", "Mislykket login", "Failed sign-in"),
+    ("login.throttled", "Login bremset", "Sign-in throttled"),
+    ("material.delete", "Materiale slettet", "Material deleted"),
+    ("material.upload", "Materiale lagt op", "Material uploaded"),
+    ("materials.release.list", "Materialer frigivet til listen", "Materials released to the list"),
+    ("materials.release.attendees", "Materialer frigivet til deltagerne", "Materials released to the attendees"),
+    ("materials.release.none", "Materialer frigivet uden mail", "Materials released without mail"),
+    ("meeting.create", "Møde oprettet", "Meeting created"),
+    ("meeting.copy", "Møde kopieret som start på det næste", "Meeting copied as the start of the next"),
+    ("meeting.invitation_message", "Invitationstekst ændret", "Invitation text changed"),
+    ("meeting.programme", "Program ændret", "Programme changed"),
+    ("meeting.reopen", "Møde genåbnet", "Meeting reopened"),
+    ("meeting.reschedule", "Møde flyttet", "Meeting rescheduled"),
+    ("meeting.update", "Møde ændret", "Meeting changed"),
+    ("organisation.cvr", "CVR-nummer ændret", "CVR number changed"),
+    ("person.bounced", "Mails kom retur", "Mail bounced"),
+    ("person.complaint", "Klage over mail", "Complaint about mail"),
+    ("person.confirm", "Tilmelding bekræftet", "Sign-up confirmed"),
+    ("person.erase", "Person slettet", "Person erased"),
+    ("person.export", "Personens data hentet", "Person's data downloaded"),
+    ("person.leave", "Frameldt listen", "Left the list"),
+    ("person.profile_link", "Link til egne oplysninger", "Link to own details"),
+    ("person.fresh_link", "Nyt link til at svare", "New link to answer"),
+    ("person.search", "Søgning efter personer", "Search for people"),
+    ("person.signup", "Tilmeldt listen", "Signed up to the list"),
+    ("person.soft_bounce", "Mail midlertidigt afvist", "Mail temporarily refused"),
+    ("person.update", "Person ændret", "Person changed"),
+    ("subscriber.update", "Person ændret", "Person changed"),
+    ("person.view", "Person set", "Person viewed"),
+    ("subscriber.view", "Person set", "Person viewed"),
+    ("registration.check_in", "Tjekket ind", "Checked in"),
+    ("registration.check_in_undone", "Indtjekning fortrudt", "Check-in undone"),
+    ("registration.erase", "Tilmelding slettet", "Registration erased"),
+    ("registration.walk_in", "Tilføjet ved døren", "Added at the door"),
+    ("registrations.view", "Tilmeldinger set", "Registrations viewed"),
+    ("report.approve", "Referat godkendt", "Report approved"),
+    ("report.back_to_draft", "Referat ændret og tilbage til kladde", "Report changed and back to draft"),
+    (
+        "report.publish.attendees",
+        "Referat offentliggjort og sendt til deltagerne",
+        "Report published and mailed to the attendees",
+    ),
+    ("report.publish.list", "Referat offentliggjort og sendt til listen", "Report published and mailed to the list"),
+    ("report.publish.none", "Referat offentliggjort uden mail", "Report published without mail"),
+    ("report.write", "Referat skrevet", "Report written"),
+    ("retention.purge", "Gamle oplysninger slettet", "Old data purged"),
+    ("retention.reduce", "Tilmeldinger reduceret til tal", "Registrations reduced to totals"),
+    ("rsvp.attending", "Svar: kommer", "Answer: attending"),
+    ("rsvp.declined", "Svar: afbud", "Answer: declined"),
+    ("rsvp.passed_on", "Invitation givet videre", "Invitation passed on"),
+    ("rsvp.waitlisted", "Svar: på venteliste", "Answer: on the waiting list"),
+    ("subscriber.create", "Person oprettet", "Person created"),
+    ("subscribers.import", "Personer importeret", "People imported"),
+    ("subscribers.list", "Personliste set", "List of people viewed"),
+    ("token.create", "API-nøgle oprettet", "API token created"),
+    ("token.revoke", "API-nøgle tilbagekaldt", "API token revoked"),
+    ("user.create", "Bruger oprettet", "User created"),
+    ("user.disable", "Bruger spærret", "User disabled"),
+    ("user.enable", "Bruger genåbnet", "User enabled"),
+    ("user.invite", "Bruger inviteret", "User invited"),
+    ("user.invite_accepted", "Invitation taget imod, adgangskode valgt", "Invitation accepted, password chosen"),
+    ("user.password_change", "Adgangskode skiftet", "Password changed"),
+    ("user.password_reset", "Adgangskode nulstillet via mail", "Password reset by mail"),
+    ("user.reset_request", "Link til ny adgangskode sendt", "Password reset link sent"),
+    ("user.role", "Rolle ændret", "Role changed"),
+    ("user.set_up", "Bruger sat op", "User set up"),
+    ("seat.add", "Tilføjet i hånden med plads", "Added by hand with a seat"),
+    ("track.move", "Flyttet til et andet spor", "Moved to another track"),
+    ("checkin.door_list", "Dørliste set", "Door list viewed"),
+    ("meeting.message", "Besked til mødets folk", "Message to the meeting's people"),
+    ("waitlist.seat", "Plads fra ventelisten i hånden", "Seat from the waiting list by hand"),
+    ("waitlist.move", "Flyttet på ventelisten", "Moved on the waiting list"),
+    ("waitlist.reorder", "Ventelisten ordnet", "Waiting list reordered"),
+];
 
 /// What an entry is about, in words; its id stays in the link.
 fn subject(r: &AuditRow, lang: Lang) -> String {
@@ -421,7 +443,7 @@ struct AuditPage {
 
 impl AuditPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
@@ -436,22 +458,8 @@ async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Q
     found.truncate(PAGE as usize);
     let accounts = state.store.accounts().await?;
     let names = names_of(&accounts);
-    let mut actors: Vec<(String, String)> = accounts
-        .iter()
-        .map(|acc| {
-            let id = acc.user.id.uuid();
-            (id.to_string(), names.get(&id).cloned().unwrap_or_else(|| acc.user.email.to_string()))
-        })
-        .collect();
-    actors.sort_by_key(|x| x.1.to_lowercase());
-    let filter = crate::store::meetings::MeetingFilter { public_only: false, limit: Some(500), before: None };
-    let meetings = state
-        .store
-        .meetings(filter)
-        .await?
-        .into_iter()
-        .map(|m| (m.id.uuid().to_string(), format!("{} ({})", m.title, ctx.lang.date(m.starts_at))))
-        .collect();
+    let actors = actor_choices(&accounts, &names);
+    let meetings = meeting_choices(&state, ctx.lang).await?;
     let codes = state.store.audit_actions().await?;
     let actions = codes.into_iter().map(|c| (action(&c, ctx.lang), c)).map(|(w, c)| (c, w)).collect();
     let page = AuditPage {
@@ -476,6 +484,31 @@ async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Q
     };
     let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, page).into_response())
+}
+
+/// The accounts to choose from, by name (or address) in alphabetical order: (id, name).
+fn actor_choices(accounts: &[crate::store::users::Account], names: &Names) -> Vec<(String, String)> {
+    let mut actors: Vec<(String, String)> = accounts
+        .iter()
+        .map(|acc| {
+            let id = acc.user.id.uuid();
+            (id.to_string(), names.get(&id).cloned().unwrap_or_else(|| acc.user.email.to_string()))
+        })
+        .collect();
+    actors.sort_by_key(|x| x.1.to_lowercase());
+    actors
+}
+
+/// The latest 500 meetings to choose from: (id, title and date).
+async fn meeting_choices(state: &AppState, lang: Lang) -> Result<Vec<(String, String)>> {
+    let filter = crate::store::meetings::MeetingFilter { public_only: false, limit: Some(500), before: None };
+    Ok(state
+        .store
+        .meetings(filter)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.uuid().to_string(), format!("{} ({})", m.title, lang.date(m.starts_at))))
+        .collect())
 }
 
 /// The filtered log as CSV: UTF-8 with a byte-order mark, `;`, CRLF. The

@@ -19,17 +19,19 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use uuid::Uuid;
 
-use crate::domain::{Cvr, CvrError, Email, Name, Note, OrganisationId, PersonId, PersonStatus, Timestamp};
+use crate::domain::{Cvr, CvrError, Email, Note, OrganisationId, PersonId, PersonStatus, Timestamp};
 use crate::forum::{ForumError, Refusal, list};
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, Entry};
 use crate::store::from_db_time;
 use crate::store::organisations::{self, Organisation};
-use crate::store::subscribers::{Changes, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
+use crate::store::people::Interest;
+use crate::store::subscribers::{AuditData, ConsentData, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
 use crate::transfer::import::{ImportError, Report};
-use crate::web::auth::{Need, Organiser, needs};
-use crate::web::extract::{OrganiserForm, OrganiserUpload, Path, Upload};
-use crate::web::forms::{InterestBox, PersonFields, boxes, person_fields};
+use crate::web::auth::Organiser;
+use crate::web::extract::{Fields, OrganiserForm, OrganiserUpload, Path, Upload};
+use crate::web::forms::{InterestBox, PersonFields, boxes, changes, field_error, person_fields};
+use crate::web::auth::{Need, needs};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Largest CSV file the import page takes, in bytes.
@@ -262,7 +264,7 @@ struct PersonPage {
 
 impl PersonPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
@@ -322,30 +324,7 @@ struct History {
 
 impl History {
     fn of(lang: Lang, data: PersonalData) -> Self {
-        let say = |da: &'static str, en: &'static str| lang.pick(da, en);
-        let consents = data
-            .consents
-            .into_iter()
-            .map(|c| ConsentRow {
-                purpose: match c.purpose.as_str() {
-                    "mailing-list" => say("Mailinglisten", "The mailing list"),
-                    "listing" | "participant-listing" => {
-                        say("Organisationen på deltagerlisten", "The organisation on the list of participants")
-                    }
-                    _ => say("Andet", "Other"),
-                },
-                method: match c.method.as_str() {
-                    "web" if c.text_version == "organiser" => say("Tilføjet af en arrangør", "Added by an organiser"),
-                    "web" => say("Formularen på nettet", "The web form"),
-                    "email" => say("Mail til tilmeldingsadressen", "Mail to the join address"),
-                    "import" => say("Import af en liste", "Import of a list"),
-                    "api" => say("Tilføjet gennem API'et", "Added through the API"),
-                    _ => say("Demodata", "Demo data"),
-                },
-                given: when(lang, c.given_at),
-                withdrawn: c.withdrawn_at.map(|t| when(lang, t)).unwrap_or_default(),
-            })
-            .collect();
+        let consents = data.consents.into_iter().map(|c| ConsentRow::of(lang, c)).collect();
         let registrations = data
             .registrations
             .into_iter()
@@ -362,23 +341,48 @@ impl History {
                 (when(lang, m.sent_at.unwrap_or(m.created_at)), mail_kind(lang, &m.kind), lang.outbox_status(&m.status))
             })
             .collect();
-        let bounces = data
-            .audit
-            .into_iter()
-            .filter_map(|a| {
-                let what = match a.action.as_str() {
-                    "person.bounced" => {
-                        say("Afvist permanent: adressen virker ikke", "Refused for good: the address does not work")
-                    }
-                    "person.soft_bounce" => say("Midlertidigt afvist", "Refused for now"),
-                    "person.complaint" => say("Meldt som uønsket", "Reported as unwanted"),
-                    _ => return None,
-                };
-                Some((when(lang, a.at), what.to_owned(), ""))
-            })
-            .collect();
+        let bounces = data.audit.into_iter().filter_map(|a| bounce(lang, &a)).collect();
         Self { consents, registrations, mails, bounces }
     }
+}
+
+impl ConsentRow {
+    /// A consent in words: its purpose, how it was given, and when.
+    fn of(lang: Lang, c: ConsentData) -> Self {
+        let say = |da: &'static str, en: &'static str| lang.pick(da, en);
+        Self {
+            purpose: match c.purpose.as_str() {
+                "mailing-list" => say("Mailinglisten", "The mailing list"),
+                "listing" | "participant-listing" => {
+                    say("Organisationen på deltagerlisten", "The organisation on the list of participants")
+                }
+                _ => say("Andet", "Other"),
+            },
+            method: match c.method.as_str() {
+                "web" if c.text_version == "organiser" => say("Tilføjet af en arrangør", "Added by an organiser"),
+                "web" => say("Formularen på nettet", "The web form"),
+                "email" => say("Mail til tilmeldingsadressen", "Mail to the join address"),
+                "import" => say("Import af en liste", "Import of a list"),
+                "api" => say("Tilføjet gennem API'et", "Added through the API"),
+                _ => say("Demodata", "Demo data"),
+            },
+            given: when(lang, c.given_at),
+            withdrawn: c.withdrawn_at.map(|t| when(lang, t)).unwrap_or_default(),
+        }
+    }
+}
+
+/// An audit entry as a bounce or a complaint, if it is one.
+fn bounce(lang: Lang, a: &AuditData) -> Option<Event> {
+    let what = match a.action.as_str() {
+        "person.bounced" => {
+            lang.pick("Afvist permanent: adressen virker ikke", "Refused for good: the address does not work")
+        }
+        "person.soft_bounce" => lang.pick("Midlertidigt afvist", "Refused for now"),
+        "person.complaint" => lang.pick("Meldt som uønsket", "Reported as unwanted"),
+        _ => return None,
+    };
+    Some((when(lang, a.at), what.to_owned(), ""))
 }
 
 /// What kind of mail `kind` (as the outbox stores it) is, in words.
@@ -427,7 +431,42 @@ struct AddPage {
 
 impl AddPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
+    }
+
+    /// The empty form, with `all` interests to choose from.
+    fn blank(ctx: Ctx, organiser: &Organiser, all: &[Interest]) -> Self {
+        Self {
+            lang: ctx.lang,
+            t: ctx.lang.texts(),
+            p: PeopleTexts::get(ctx.lang),
+            interests: boxes(all, &[], ctx.lang),
+            path: ctx.path,
+            csrf: organiser.csrf.clone(),
+            name: String::new(),
+            email: String::new(),
+            organisation: String::new(),
+            language: "da".to_owned(),
+            reason: String::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Puts back what the form sent, with the message by each field that is wrong.
+    fn refill(
+        &mut self,
+        fields: &Fields,
+        language: &str,
+        interests: Vec<InterestBox>,
+        errors: Vec<(&'static str, String)>,
+    ) {
+        fields.get("name").clone_into(&mut self.name);
+        fields.get("email").clone_into(&mut self.email);
+        fields.get("organisation").clone_into(&mut self.organisation);
+        language.clone_into(&mut self.language);
+        fields.get("reason").clone_into(&mut self.reason);
+        self.interests = interests;
+        self.errors = errors;
     }
 }
 
@@ -436,20 +475,7 @@ async fn new_page(State(state): State<AppState>, ctx: Ctx, organiser: Organiser)
         return Err(Error::Forbidden("adding people needs the organiser or admin role"));
     }
     let all = state.store.interests().await?;
-    Ok(AddPage {
-        lang: ctx.lang,
-        t: ctx.lang.texts(),
-        p: PeopleTexts::get(ctx.lang),
-        path: ctx.path,
-        csrf: organiser.csrf.clone(),
-        name: String::new(),
-        email: String::new(),
-        organisation: String::new(),
-        language: "da".to_owned(),
-        reason: String::new(),
-        interests: boxes(&all, &[], ctx.lang),
-        errors: Vec::new(),
-    })
+    Ok(AddPage::blank(ctx, &organiser, &all))
 }
 
 /// Adds a person by hand through [`list::add_by_hand`]; what is wrong comes
@@ -459,14 +485,29 @@ async fn add(
     ctx: Ctx,
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
-    let (lang, p) = (ctx.lang, PeopleTexts::get(ctx.lang));
+    let lang = ctx.lang;
     let all = state.store.interests().await?;
     let PersonFields { name, organisation, interests, mut errors, .. } = person_fields(&fields, &all, lang);
     let email = Email::parse(fields.get("email")).map_err(|e| errors.push(("email", lang.refused(e)))).ok();
     let language = if fields.get("language") == "en" { "en" } else { "da" };
-    let reason = match Note::parse(fields.get("reason")) {
+    let reason = reason_field(&fields, lang, &mut errors);
+    if let (Some(name), Some(email), Some(reason), true) = (name, email, reason, errors.is_empty()) {
+        let new = NewSubscriber { email, name, organisation, interests: interests.clone(), language };
+        match list::add_by_hand(&state.forum, &organiser.actor(), &new, &reason).await {
+            Ok(id) => return Ok(Redirect::to(&format!("/admin/people/{id}?done=added")).into_response()),
+            Err(e) => errors.push(("email", add_refusal(lang, e)?)),
+        }
+    }
+    let mut page = AddPage::blank(ctx, &organiser, &all);
+    page.refill(&fields, language, boxes(&all, &interests, lang), errors);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// Why a person is added by hand, as the form gave it: required, and a valid note.
+fn reason_field(fields: &Fields, lang: Lang, errors: &mut Vec<(&'static str, String)>) -> Option<Note> {
+    match Note::parse(fields.get("reason")) {
         Ok(r) if r.as_str().is_empty() => {
-            errors.push(("reason", p.reason_required.to_owned()));
+            errors.push(("reason", PeopleTexts::get(lang).reason_required.to_owned()));
             None
         }
         Ok(r) => Some(r),
@@ -474,31 +515,16 @@ async fn add(
             errors.push(("reason", lang.refused(e)));
             None
         }
-    };
-    let outcome = match (name, email, reason) {
-        (Some(name), Some(email), Some(reason)) if errors.is_empty() => {
-            let new = NewSubscriber { email, name, organisation, interests: interests.clone(), language };
-            match list::add_by_hand(&state.forum, &organiser.actor(), &new, &reason).await {
-                Ok(id) => return Ok(Redirect::to(&format!("/admin/people/{id}?done=added")).into_response()),
-                Err(ForumError::Refused(Refusal::AddressKnown)) => p.address_known.to_owned(),
-                Err(ForumError::Refused(Refusal::Suppressed(why))) => lang.suppression(why).to_owned(),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        _ => String::new(),
-    };
-    if !outcome.is_empty() {
-        errors.push(("email", outcome));
     }
-    let mut page = new_page(State(state), ctx, organiser).await?;
-    fields.get("name").clone_into(&mut page.name);
-    fields.get("email").clone_into(&mut page.email);
-    fields.get("organisation").clone_into(&mut page.organisation);
-    language.clone_into(&mut page.language);
-    fields.get("reason").clone_into(&mut page.reason);
-    page.interests = boxes(&all, &interests, lang);
-    page.errors = errors;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// Why [`list::add_by_hand`] refused the address, in words; any other failure as an error.
+fn add_refusal(lang: Lang, e: ForumError) -> Result<String> {
+    match e {
+        ForumError::Refused(Refusal::AddressKnown) => Ok(PeopleTexts::get(lang).address_known.to_owned()),
+        ForumError::Refused(Refusal::Suppressed(why)) => Ok(lang.suppression(why).to_owned()),
+        e => Err(e.into()),
+    }
 }
 
 /// An import's report as the page shows it.
@@ -533,7 +559,20 @@ struct ImportPage {
 
 impl ImportPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
+    }
+
+    /// The import form, with what the last import did, or why the file was refused.
+    fn new(ctx: Ctx, organiser: &Organiser, report: Option<ImportReport>, errors: Vec<(&'static str, String)>) -> Self {
+        Self {
+            lang: ctx.lang,
+            t: ctx.lang.texts(),
+            p: PeopleTexts::get(ctx.lang),
+            path: ctx.path,
+            csrf: organiser.csrf.clone(),
+            report,
+            errors,
+        }
     }
 }
 
@@ -541,15 +580,7 @@ async fn import_page(ctx: Ctx, organiser: Organiser) -> Result<ImportPage> {
     if !organiser.user.role.can_write() {
         return Err(Error::Forbidden("importing people needs the organiser or admin role"));
     }
-    Ok(ImportPage {
-        lang: ctx.lang,
-        t: ctx.lang.texts(),
-        p: PeopleTexts::get(ctx.lang),
-        path: ctx.path,
-        csrf: organiser.csrf.clone(),
-        report: None,
-        errors: Vec::new(),
-    })
+    Ok(ImportPage::new(ctx, &organiser, None, Vec::new()))
 }
 
 /// Imports the uploaded file through [`list::import`] and shows what it did,
@@ -564,8 +595,7 @@ async fn import(
         Upload::File { data, .. } if data.len() <= IMPORT_MAX => {
             match list::import(&state.forum, &organiser.actor(), &data).await {
                 Ok(report) => {
-                    let mut page = import_page(ctx, organiser).await?;
-                    page.report = Some(ImportReport::of(lang, report));
+                    let page = ImportPage::new(ctx, &organiser, Some(ImportReport::of(lang, report)), Vec::new());
                     return Ok(page.into_response());
                 }
                 Err(ImportError::File(why)) => why.said(lang),
@@ -575,8 +605,7 @@ async fn import(
         Upload::File { .. } | Upload::TooLarge => p.import_too_large.to_owned(),
         Upload::Missing => p.import_choose.to_owned(),
     };
-    let mut page = import_page(ctx, organiser).await?;
-    page.errors = vec![("file", refusal)];
+    let page = ImportPage::new(ctx, &organiser, None, vec![("file", refusal)]);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -618,14 +647,7 @@ async fn save(
         page.errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let changes = Changes {
-        name: (name.as_str() != person.name).then_some(name),
-        organisation: (organisation.as_ref().map(Name::as_str) != person.organisation.as_deref())
-            .then_some(organisation),
-        interests: (chosen != person.interests).then_some(chosen),
-        language: None,
-    };
-    list::save(&state.forum, &organiser.actor(), id, &changes).await?;
+    list::save(&state.forum, &organiser.actor(), id, &changes(&person, name, organisation, chosen)).await?;
     let mut page = person_page(&state, &ctx, &organiser, &state.store.subscriber(id).await?).await?;
     page.saved = true;
     Ok(page.into_response())

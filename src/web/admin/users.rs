@@ -22,6 +22,7 @@ use crate::i18n::{Lang, Texts, texts};
 use crate::store::users::{Account, ApiTokenInfo};
 use crate::web::auth::{Need, Organiser, needs};
 use crate::web::extract::{OrganiserForm, Path};
+use crate::web::forms::field_error;
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the account and token pages.
@@ -142,7 +143,7 @@ impl UsersPage {
     }
 
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
@@ -369,7 +370,7 @@ struct TokensPage {
 
 impl TokensPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
@@ -429,28 +430,12 @@ async fn create_token(
     OrganiserForm { organiser, fields }: OrganiserForm,
 ) -> Result<Response> {
     let name = fields.get("name").trim().to_owned();
-    let owner = match fields.get("owner") {
-        "" => Some(organiser.user.id),
-        id => id.parse().ok(),
-    };
-    let account = match owner {
-        Some(id) => state.store.account(id).await.ok().filter(|a| a.disabled_at.is_none()),
-        None => None,
-    };
+    let account = token_owner(&state, &organiser, fields.get("owner")).await;
     let mut errors = Vec::new();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         errors.push(("name", ctx.lang.texts().required.to_owned()));
     }
-    let expires_days = match fields.get("expires_days").trim() {
-        "" => None,
-        days => {
-            let valid = days.parse::<u16>().ok().filter(|d| (1..=3650).contains(d));
-            if valid.is_none() {
-                errors.push(("expires_days", UserTexts::get(ctx.lang).expiry_range.to_owned()));
-            }
-            valid
-        }
-    };
+    let expires_days = expiry_field(fields.get("expires_days"), ctx.lang, &mut errors);
     let (Some(account), true) = (account, errors.is_empty()) else {
         if errors.is_empty() {
             errors.push(("owner", ctx.lang.texts().required.to_owned()));
@@ -470,6 +455,30 @@ async fn create_token(
         owner: account.user.email.to_string(),
     }
     .into_response())
+}
+
+/// The enabled account a new token is for: the one chosen as `owner`, or
+/// (when none is chosen) the organiser's own.
+async fn token_owner(state: &AppState, organiser: &Organiser, owner: &str) -> Option<Account> {
+    let id = match owner {
+        "" => Some(organiser.user.id),
+        id => id.parse().ok(),
+    }?;
+    state.store.account(id).await.ok().filter(|a| a.disabled_at.is_none())
+}
+
+/// In how many days a new token expires (none when left empty): 1 to 3650.
+fn expiry_field(typed: &str, lang: Lang, errors: &mut Vec<(&'static str, String)>) -> Option<u16> {
+    match typed.trim() {
+        "" => None,
+        days => {
+            let valid = days.parse::<u16>().ok().filter(|d| (1..=3650).contains(d));
+            if valid.is_none() {
+                errors.push(("expires_days", UserTexts::get(lang).expiry_range.to_owned()));
+            }
+            valid
+        }
+    }
 }
 
 async fn revoke_token(

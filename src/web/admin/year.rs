@@ -22,6 +22,7 @@ use crate::web::admin::charts::{Bar, bar_chart};
 use crate::web::admin::evaluations::{ChartView, SeriesView, series_view};
 use crate::web::auth::{Need, Organiser, needs};
 use crate::web::download::{self, What};
+use crate::web::forms::field_error;
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the annual picture.
@@ -140,7 +141,7 @@ struct YearPage {
 
 impl YearPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 
@@ -177,7 +178,6 @@ fn chart(id: &str, title: &str, head: Vec<String>, rows: Vec<Vec<String>>, bars:
     ChartView { svg: bar_chart(id, title, bars, 0.0), caption: title.to_owned(), head, rows }
 }
 
-#[allow(clippy::cast_precision_loss)] // counts are far below 2^52
 fn figures(a: &Annual, lang: Lang) -> Figures {
     let y = YearTexts::get(lang);
     let meetings: Vec<MeetingRow> = a
@@ -196,7 +196,25 @@ fn figures(a: &Annual, lang: Lang) -> Figures {
     let totals = meetings
         .iter()
         .fold([0; 4], |t, m| [t[0] + m.invited, t[1] + m.registered, t[2] + m.attended, t[3] + m.no_show]);
-    let attendance = chart(
+    Figures {
+        attendance: attendance_chart(&meetings, y),
+        meetings,
+        totals,
+        cancelled: a.cancelled,
+        organisations: organisations_chart(a, y),
+        organisations_total: a.organisations_total(),
+        list: list_chart(a, lang, y),
+        hard: a.bounces.hard,
+        soft: a.bounces.soft,
+        complaints: a.bounces.complaints,
+        trend: a.trend.iter().map(|s| series_view(s, lang)).collect(),
+    }
+}
+
+/// Who registered, came and stayed away, meeting by meeting.
+#[allow(clippy::cast_precision_loss)] // counts are far below 2^52
+fn attendance_chart(meetings: &[MeetingRow], y: &YearTexts) -> ChartView {
+    chart(
         "year-attendance",
         y.attendance_chart,
         vec![y.meeting.into(), y.registered.into(), y.attended.into(), y.no_show.into()],
@@ -208,13 +226,18 @@ fn figures(a: &Annual, lang: Lang) -> Figures {
             .iter()
             .map(|m| Bar { label: m.label.clone(), value: m.attended as f64, shown: m.attended.to_string() })
             .collect::<Vec<_>>(),
-    );
+    )
+}
+
+/// How many organisations took part once, twice and so on.
+#[allow(clippy::cast_precision_loss)] // counts are far below 2^52
+fn organisations_chart(a: &Annual, y: &YearTexts) -> ChartView {
     let held = a.meetings.len();
     let times = |n: i64| {
         let base = if n == 1 { y.one_meeting.to_owned() } else { format!("{n} {}", y.meetings_word) };
         if usize::try_from(n).is_ok_and(|n| n == held && n > 1) { format!("{base} ({})", y.every_time) } else { base }
     };
-    let organisations = chart(
+    chart(
         "year-organisations",
         y.organisations,
         vec![y.times.into(), y.organisations_count.into()],
@@ -223,9 +246,14 @@ fn figures(a: &Annual, lang: Lang) -> Figures {
             .iter()
             .map(|(n, c)| Bar { label: times(*n), value: *c as f64, shown: c.to_string() })
             .collect::<Vec<_>>(),
-    );
+    )
+}
+
+/// How the mailing list grew and shrank over the period.
+#[allow(clippy::cast_precision_loss)] // counts are far below 2^52
+fn list_chart(a: &Annual, lang: Lang, y: &YearTexts) -> ChartView {
     let l = a.list;
-    let list = chart(
+    chart(
         "year-list",
         y.list_chart,
         vec![y.measure.into(), lang.texts().count.into()],
@@ -240,20 +268,7 @@ fn figures(a: &Annual, lang: Lang) -> Figures {
             Bar { label: y.joined.into(), value: l.joined as f64, shown: l.joined.to_string() },
             Bar { label: y.left.into(), value: l.left as f64, shown: l.left.to_string() },
         ],
-    );
-    Figures {
-        meetings,
-        totals,
-        cancelled: a.cancelled,
-        attendance,
-        organisations,
-        organisations_total: a.organisations_total(),
-        list,
-        hard: a.bounces.hard,
-        soft: a.bounces.soft,
-        complaints: a.bounces.complaints,
-        trend: a.trend.iter().map(|s| series_view(s, lang)).collect(),
-    }
+    )
 }
 
 async fn page(State(state): State<AppState>, ctx: Ctx, _: Organiser, Query(q): Query<PeriodQuery>) -> Result<Response> {

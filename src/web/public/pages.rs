@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
+use crate::domain::report::Sections;
 use crate::domain::{FileName, MeetingStatus, PublicPhase, Timestamp};
 use crate::i18n::{Lang, Texts};
 use crate::mail::compose::campaign::{CalendarMethod, calendar_entry};
@@ -92,13 +93,15 @@ struct MeetingPage {
     materials: Vec<FileLink>,
     /// After the meeting: the organisations that agreed to be listed.
     organisations: Vec<String>,
-    /// After the meeting: its published report, per section its heading,
-    /// its HTML and its files (as `materials`).
-    report: Vec<(String, String, Vec<FileLink>)>,
+    /// After the meeting: its published report.
+    report: Vec<ReportSection>,
 }
 
 /// A file as the page links it: (download path, name, size in kB).
 type FileLink = (String, String, i64);
+
+/// A section of the published report: its heading, its HTML and its files.
+type ReportSection = (String, String, Vec<FileLink>);
 
 impl MeetingPage {
     const fn l(&self, da: &'static str, en: &'static str) -> &'static str {
@@ -130,44 +133,41 @@ fn is_over(m: &Meeting) -> bool {
 async fn meeting(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<MeetingPage> {
     let found = public_meeting(&state, &key).await?;
     let over = is_over(&found);
-    let now = Timestamp::now();
-    let view = MeetingView::new(&found, ctx.lang);
+    let m = MeetingView::new(&found, ctx.lang);
     let published = if over { state.store.published_report(found.id).await? } else { None };
-    // Files show from their release time, or else once the meeting is over;
-    // those that belong with a section of the report show under it.
-    let files: Vec<(uuid::Uuid, FileLink)> = state
+    let files = public_files(&state, &found, &m.url, over).await?;
+    let (report, attached) = published.map_or_else(|| (Vec::new(), Vec::new()), |s| report_sections(&s, &files));
+    let materials = files.into_iter().filter(|(id, _)| !attached.contains(id)).map(|(_, f)| f).collect();
+    let organisations = if over { state.store.listed_organisations(found.id).await? } else { Vec::new() };
+    Ok(MeetingPage { lang: ctx.lang, t: ctx.lang.texts(), path: ctx.path, m, materials, organisations, report })
+}
+
+/// The files of meeting `m` (whose page is at `url`) that may be shown, by
+/// id: each from its release time, or else once the meeting is over.
+async fn public_files(state: &AppState, m: &Meeting, url: &str, over: bool) -> Result<Vec<(uuid::Uuid, FileLink)>> {
+    let now = Timestamp::now();
+    Ok(state
         .store
-        .materials(found.id)
+        .materials(m.id)
         .await?
         .into_iter()
         .filter(|f| f.is_public(over, now))
-        .map(|f| (f.id, (format!("{}/materials/{}", view.url, f.id), f.filename, (f.size + 1023) / 1024)))
+        .map(|f| (f.id, (format!("{url}/materials/{}", f.id), f.filename, (f.size + 1023) / 1024)))
+        .collect())
+}
+
+/// The published report's sections, each its heading, its HTML and the
+/// `files` that belong with it; and the ids of every file some section carries.
+fn report_sections(sections: &Sections, files: &[(uuid::Uuid, FileLink)]) -> (Vec<ReportSection>, Vec<uuid::Uuid>) {
+    let report = sections
+        .as_slice()
+        .iter()
+        .map(|s| {
+            let own = files.iter().filter(|(id, _)| s.materials.contains(id)).map(|(_, f)| f.clone()).collect();
+            (s.title.clone(), crate::web::views::markdown(&s.body), own)
+        })
         .collect();
-    let (report, attached) = published.map_or_else(
-        || (Vec::new(), Vec::new()),
-        |sections| {
-            let report = sections
-                .as_slice()
-                .iter()
-                .map(|s| {
-                    let own = files.iter().filter(|(id, _)| s.materials.contains(id)).map(|(_, f)| f.clone()).collect();
-                    (s.title.clone(), crate::web::views::markdown(&s.body), own)
-                })
-                .collect();
-            (report, sections.materials())
-        },
-    );
-    let materials = files.into_iter().filter(|(id, _)| !attached.contains(id)).map(|(_, f)| f).collect();
-    let organisations = if over { state.store.listed_organisations(found.id).await? } else { Vec::new() };
-    Ok(MeetingPage {
-        lang: ctx.lang,
-        t: ctx.lang.texts(),
-        path: ctx.path,
-        m: MeetingView::new(&found, ctx.lang),
-        materials,
-        organisations,
-        report,
-    })
+    (report, sections.materials())
 }
 
 /// A file of a meeting that has taken place, or released at its time,

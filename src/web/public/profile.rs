@@ -11,19 +11,20 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::domain::{Email, Name, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
+use crate::domain::{Email, PersonId, PersonStatus, Timestamp, Token, TokenPurpose};
 use crate::forum::{self, ForumError, list};
 use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::Actor;
 use crate::store::people::Interest;
 use crate::store::subscribers::{Changes, Subscriber};
 use crate::web::extract::{Fields, Path};
-use crate::web::forms::{InterestBox, PersonFields, boxes, message, person_fields};
+use crate::web::forms::{InterestBox, PersonFields, boxes, changes, field_error, message, person_fields};
 use crate::web::public::links::{self, Broken, LinkKind};
 use crate::web::{AppState, ClientIp, Ctx, Result};
 
@@ -103,7 +104,7 @@ struct ProfilePage {
 
 impl ProfilePage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 
     /// The page for `person` as stored.
@@ -198,22 +199,38 @@ fn refused(ctx: &Ctx, why: Refusal) -> Response {
     links::broken(ctx, LinkKind::Profile, why)
 }
 
-async fn profile(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
-    let id = match holder(&state, &raw).await? {
-        Ok(id) => id,
-        Err(why) => return Ok(refused(&ctx, why)),
-    };
+/// The person behind the profile link in the path, with the link as given.
+/// A link that does not work is answered with its page, and the handler
+/// does not run.
+struct Holder {
+    id: PersonId,
+    raw: String,
+}
+
+impl FromRequestParts<AppState> for Holder {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Response> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        match holder(state, &raw).await {
+            Ok(Ok(id)) => Ok(Self { id, raw }),
+            Ok(Err(why)) => {
+                let Ok(ctx) = Ctx::from_request_parts(parts, state).await;
+                Err(refused(&ctx, why))
+            }
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+async fn profile(State(state): State<AppState>, ctx: Ctx, Holder { id, raw }: Holder) -> Result<Response> {
     let person = state.store.subscriber(id).await?;
     let all = state.store.interests().await?;
     Ok(ProfilePage::of(&ctx, &raw, &person, &all).into_response())
 }
 
 /// Saves the details form; a bad value brings the form back with the message by the field.
-async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, fields: Fields) -> Result<Response> {
-    let id = match holder(&state, &raw).await? {
-        Ok(id) => id,
-        Err(why) => return Ok(refused(&ctx, why)),
-    };
+async fn save(State(state): State<AppState>, ctx: Ctx, Holder { id, raw }: Holder, fields: Fields) -> Result<Response> {
     let person = state.store.subscriber(id).await?;
     let all = state.store.interests().await?;
     let PersonFields { name, organisation, organisation_text: org_text, interests: chosen, mut errors } =
@@ -238,11 +255,8 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, 
 
     // Only what differs is written, and named in the audit entry.
     let changes = Changes {
-        name: (name.as_str() != person.name).then_some(name),
-        organisation: (organisation.as_ref().map(Name::as_str) != person.organisation.as_deref())
-            .then_some(organisation),
-        interests: (chosen != person.interests).then_some(chosen),
         language: (language != person.language).then_some(language),
+        ..changes(&person, name, organisation, chosen)
     };
     list::save(&state.forum, &Actor::Person(id.uuid()), id, &changes).await?;
     let mut page = ProfilePage::of(&ctx, &raw, &state.store.subscriber(id).await?, &all);
@@ -252,21 +266,13 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, 
 
 /// Everything held about the person, as a JSON download. Reading it changes
 /// nothing, but is recorded in the audit log (and so appears in the next download).
-async fn download(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
-    let id = match holder(&state, &raw).await? {
-        Ok(id) => id,
-        Err(why) => return Ok(refused(&ctx, why)),
-    };
+async fn download(State(state): State<AppState>, Holder { id, .. }: Holder) -> Result<Response> {
     let data = list::own_data(&state.forum, id, "data.json").await?;
     Ok(attached(Json(data).into_response(), "dialogforum-data.json"))
 }
 
 /// Everything held about the person as a page to read, in their language.
-async fn data_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
-    let id = match holder(&state, &raw).await? {
-        Ok(id) => id,
-        Err(why) => return Ok(refused(&ctx, why)),
-    };
+async fn data_page(State(state): State<AppState>, ctx: Ctx, Holder { id, raw }: Holder) -> Result<Response> {
     let data = list::own_data(&state.forum, id, "page").await?;
     let lang = ctx.lang;
     let page = DataPage {
@@ -282,11 +288,7 @@ async fn data_page(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<Stri
 
 /// Everything held about the person as CSV for a spreadsheet: one row a
 /// value, under its section and item.
-async fn data_csv(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>) -> Result<Response> {
-    let id = match holder(&state, &raw).await? {
-        Ok(id) => id,
-        Err(why) => return Ok(refused(&ctx, why)),
-    };
+async fn data_csv(State(state): State<AppState>, ctx: Ctx, Holder { id, .. }: Holder) -> Result<Response> {
     let data = list::own_data(&state.forum, id, "data.csv").await?;
     let csv = own_data::csv(&own_data::sections(&data, ctx.lang), DataTexts::get(ctx.lang))
         .map_err(crate::web::Error::Internal)?;
@@ -305,11 +307,12 @@ fn attached(mut res: Response, file: &'static str) -> Response {
 }
 
 /// Erases the person once they ticked the box, and says goodbye.
-async fn erase(State(state): State<AppState>, ctx: Ctx, Path(raw): Path<String>, fields: Fields) -> Result<Response> {
-    let id = match holder(&state, &raw).await? {
-        Ok(id) => id,
-        Err(why) => return Ok(refused(&ctx, why)),
-    };
+async fn erase(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Holder { id, raw }: Holder,
+    fields: Fields,
+) -> Result<Response> {
     let t = ctx.lang.texts();
     if fields.get("confirm") != "yes" {
         let person = state.store.subscriber(id).await?;

@@ -73,22 +73,43 @@ async fn privacy(State(state): State<AppState>, ctx: Ctx) -> PrivacyPage {
 /// link checks apply.
 #[must_use]
 pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
-    let en = lang == Lang::En;
-    let days = |n: u64| match (en, n) {
-        (false, 1) => "1 dag".to_owned(),
-        (false, n) => format!("{n} dage"),
-        (true, 1) => "1 day".to_owned(),
-        (true, n) => format!("{n} days"),
-    };
-    let kept = |da: &'static str, en: &'static str, how_long: String| Kept { what: lang.pick(da, en), how_long };
-    let until_erased = lang.pick(
+    let mut kept = list_kept(s, lang);
+    kept.extend(meetings_kept(s, lang));
+    kept.extend(safeguards_kept(s, lang));
+    kept
+}
+
+impl Kept {
+    /// `what` (in Danish and English) is kept `how_long`.
+    const fn new(lang: Lang, da: &'static str, en: &'static str, how_long: String) -> Self {
+        Self { what: lang.pick(da, en), how_long }
+    }
+}
+
+/// `n` days in words.
+fn days(lang: Lang, n: u64) -> String {
+    match (lang, n) {
+        (Lang::Da, 1) => "1 dag".to_owned(),
+        (Lang::Da, n) => format!("{n} dage"),
+        (Lang::En, 1) => "1 day".to_owned(),
+        (Lang::En, n) => format!("{n} days"),
+    }
+}
+
+/// The end of a period that lasts until the person erases their data.
+const fn until_erased(lang: Lang) -> &'static str {
+    lang.pick(
         "indtil du sletter dine oplysninger på din side (eller beder sekretariatet om det).",
         "until you erase your data on your page (or ask the secretariat to).",
-    );
-    let sec = &s.security;
-    let (pending, notes) = (days(sec.pending_retention_days), days(u64::from(sec.sensitive_retention_days)));
-    let (ttl, audit) = (sec.token_ttl_hours, sec.audit_retention_months);
-    let minimum = crate::domain::evaluation::BreakdownMinimum::new(s.evaluation.breakdown_minimum).get();
+    )
+}
+
+/// Joining the list: sign-ups never confirmed, the links in the mails, and
+/// the details of a person on the list.
+fn list_kept(s: &Settings, lang: Lang) -> Vec<Kept> {
+    let en = lang == Lang::En;
+    let kept = |what_da, what_en, how_long| Kept::new(lang, what_da, what_en, how_long);
+    let (pending, ttl) = (days(lang, s.security.pending_retention_days), s.security.token_ttl_hours);
     vec![
         kept(
             "Tilmeldinger til mailinglisten, der aldrig blev bekræftet",
@@ -109,6 +130,19 @@ pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
             )
             .to_owned(),
         ),
+    ]
+}
+
+/// Taking part: what a registration carries, the answer itself, the mails
+/// sent and the answers to evaluations.
+fn meetings_kept(s: &Settings, lang: Lang) -> Vec<Kept> {
+    let en = lang == Lang::En;
+    let kept = |what_da, what_en, how_long| Kept::new(lang, what_da, what_en, how_long);
+    let sec = &s.security;
+    let notes = days(lang, u64::from(sec.sensitive_retention_days));
+    let minimum = crate::domain::evaluation::BreakdownMinimum::new(s.evaluation.breakdown_minimum).get();
+    let until_erased = until_erased(lang);
+    vec![
         kept(
             "Kost, tilgængelighedsbehov og kommentarer på en tilmelding til et møde",
             "Diet, access needs and comments on a registration for a meeting",
@@ -134,6 +168,16 @@ pub fn retention(s: &Settings, lang: Lang) -> Vec<Kept> {
                 + until_erased,
         ),
         kept("Svar på evalueringer", "Answers to evaluations", evaluation_answers_kept(lang, minimum)),
+    ]
+}
+
+/// What protects the person and the service: the code of an address that
+/// left, the log of who handled personal data, and the forms' IP counts.
+fn safeguards_kept(s: &Settings, lang: Lang) -> Vec<Kept> {
+    let en = lang == Lang::En;
+    let kept = |what_da, what_en, how_long| Kept::new(lang, what_da, what_en, how_long);
+    let audit = s.security.audit_retention_months;
+    vec![
         kept(
             "En envejskode (SHA-256) af din e-mailadresse, når du har frameldt dig listen eller fået dine oplysninger slettet",
             "A one-way code (SHA-256) of your email address, once you have left the list or had your data erased",

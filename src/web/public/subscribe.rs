@@ -19,7 +19,7 @@ use crate::forum::{ForumError, Refusal, list};
 use crate::i18n::{CONSENT_VERSION, Lang, Texts};
 use crate::store::subscriptions::{self, Consent, Signup};
 use crate::web::extract::{Fields, Path};
-use crate::web::forms::{InterestBox, MessagePage, PersonFields, boxes, message, person_fields};
+use crate::web::forms::{InterestBox, MessagePage, PersonFields, boxes, field_error, message, person_fields};
 use crate::web::{AppState, ClientIp, Ctx, Error, Result};
 
 /// Routes for joining and leaving.
@@ -47,7 +47,7 @@ struct FormPage {
 
 impl FormPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        field_error(&self.errors, field)
     }
 }
 

@@ -4,7 +4,9 @@
 
 use crate::domain::{PersonStatus, RegistrationStatus, Timestamp};
 use crate::i18n::Lang;
-use crate::store::subscribers::{PersonalData, ReadData};
+use crate::store::subscribers::{
+    AuditData, ConsentData, MessageData, PersonalData, Profile, ReadData, RegistrationData,
+};
 
 use super::{DataTexts, status_text};
 
@@ -17,92 +19,99 @@ pub struct Section {
 /// The sections of `data`, in `lang`.
 pub fn sections(data: &PersonalData, lang: Lang) -> Vec<Section> {
     let d = DataTexts::get(lang);
-    let when = |t: Timestamp| format!("{} {}", lang.date(t), lang.time(t));
-    let maybe = |t: Option<Timestamp>| t.map(when).unwrap_or_default();
+    vec![
+        Section { title: d.profile, items: vec![profile(&data.profile, lang)] },
+        Section { title: d.consents, items: data.consents.iter().map(|c| consent(c, lang)).collect() },
+        Section { title: d.registrations, items: data.registrations.iter().map(|r| registration(r, lang)).collect() },
+        Section { title: d.messages, items: data.messages.iter().map(|m| message(m, lang)).collect() },
+        Section { title: d.log, items: data.audit.iter().map(|a| log_entry(a, lang)).collect() },
+        Section { title: d.reads, items: data.reads.iter().map(|r| read(r, lang)).collect() },
+    ]
+}
+
+/// A time written out.
+fn when(lang: Lang, t: Timestamp) -> String {
+    format!("{} {}", lang.date(t), lang.time(t))
+}
+
+/// A time written out, or nothing.
+fn maybe(lang: Lang, t: Option<Timestamp>) -> String {
+    t.map(|t| when(lang, t)).unwrap_or_default()
+}
+
+/// The person's details.
+fn profile(p: &Profile, lang: Lang) -> Vec<(&'static str, String)> {
     let pick = |da, en| lang.pick(da, en);
-    let p = &data.profile;
     let status =
         PersonStatus::parse(&p.status).map_or_else(|_| p.status.clone(), |s| status_text(lang.texts(), s).to_owned());
-    let profile = vec![
+    vec![
         (pick("Navn", "Name"), p.name.clone()),
         (pick("E-mailadresse", "Email address"), p.email.clone()),
         (pick("Organisation", "Organisation"), p.organisation.clone().unwrap_or_default()),
         (pick("Interesser", "Interests"), p.interests.join(", ")),
         (pick("Status", "Status"), status),
         (pick("Sprog", "Language"), if p.language == "en" { "English".into() } else { "Dansk".into() }),
-        (pick("Oprettet", "Created"), when(p.created_at)),
-        (pick("Bekræftet", "Confirmed"), maybe(p.confirmed_at)),
-        (pick("Forladt listen", "Left the list"), maybe(p.left_at)),
-    ];
-    let consents = data
-        .consents
-        .iter()
-        .map(|c| {
-            vec![
-                (pick("Formål", "Purpose"), c.purpose.clone()),
-                (pick("Tekst", "Text"), c.text_shown.clone()),
-                (pick("Givet", "Given"), when(c.given_at)),
-                (pick("Trukket tilbage", "Withdrawn"), maybe(c.withdrawn_at)),
-            ]
-        })
-        .collect();
-    let registrations = data
-        .registrations
-        .iter()
-        .map(|r| {
-            vec![
-                (pick("Møde", "Meeting"), r.meeting_title.clone()),
-                (pick("Svar", "Answer"), registration_status(&r.status, lang)),
-                (pick("Spor", "Track"), r.track.clone().unwrap_or_default()),
-                (pick("Kost", "Diet"), r.diet.clone()),
-                (pick("Tilgængelighed", "Access needs"), r.access_needs.clone()),
-                (pick("Kommentar", "Comment"), r.comment.clone()),
-                (pick("Svaret", "Answered"), maybe(r.answered_at)),
-                (pick("Tjekket ind", "Checked in"), maybe(r.checked_in_at)),
-            ]
-        })
-        .collect();
-    let messages = data
-        .messages
-        .iter()
-        .map(|m| {
-            let sent = m.sent_at.map_or_else(|| pick("ikke sendt", "not sent").to_owned(), when);
-            vec![
-                (pick("Slags", "Kind"), m.kind.clone()),
-                (pick("Lagt i kø", "Queued"), when(m.created_at)),
-                (pick("Sendt", "Sent"), sent),
-            ]
-        })
-        .collect();
-    let log = data
-        .audit
-        .iter()
-        .map(|a| {
-            let who = match a.actor.as_str() {
-                "user" => pick("en organisator", "an organiser"),
-                "person" => pick("dig", "you"),
-                _ => pick("systemet", "the system"),
-            };
-            vec![
-                (pick("Tidspunkt", "Time"), when(a.at)),
-                (pick("Hvem", "Who"), who.to_owned()),
-                (pick("Handling", "Action"), crate::web::admin::audit::action(&a.action, lang)),
-            ]
-        })
-        .collect();
-    let reads = data
-        .reads
-        .iter()
-        .map(|r| vec![(pick("Tidspunkt", "Time"), when(r.at)), (pick("Hvad", "What"), read_words(r, lang))])
-        .collect();
-    vec![
-        Section { title: d.profile, items: vec![profile] },
-        Section { title: d.consents, items: consents },
-        Section { title: d.registrations, items: registrations },
-        Section { title: d.messages, items: messages },
-        Section { title: d.log, items: log },
-        Section { title: d.reads, items: reads },
+        (pick("Oprettet", "Created"), when(lang, p.created_at)),
+        (pick("Bekræftet", "Confirmed"), maybe(lang, p.confirmed_at)),
+        (pick("Forladt listen", "Left the list"), maybe(lang, p.left_at)),
     ]
+}
+
+/// One consent.
+fn consent(c: &ConsentData, lang: Lang) -> Vec<(&'static str, String)> {
+    let pick = |da, en| lang.pick(da, en);
+    vec![
+        (pick("Formål", "Purpose"), c.purpose.clone()),
+        (pick("Tekst", "Text"), c.text_shown.clone()),
+        (pick("Givet", "Given"), when(lang, c.given_at)),
+        (pick("Trukket tilbage", "Withdrawn"), maybe(lang, c.withdrawn_at)),
+    ]
+}
+
+/// One registration for a meeting.
+fn registration(r: &RegistrationData, lang: Lang) -> Vec<(&'static str, String)> {
+    let pick = |da, en| lang.pick(da, en);
+    vec![
+        (pick("Møde", "Meeting"), r.meeting_title.clone()),
+        (pick("Svar", "Answer"), registration_status(&r.status, lang)),
+        (pick("Spor", "Track"), r.track.clone().unwrap_or_default()),
+        (pick("Kost", "Diet"), r.diet.clone()),
+        (pick("Tilgængelighed", "Access needs"), r.access_needs.clone()),
+        (pick("Kommentar", "Comment"), r.comment.clone()),
+        (pick("Svaret", "Answered"), maybe(lang, r.answered_at)),
+        (pick("Tjekket ind", "Checked in"), maybe(lang, r.checked_in_at)),
+    ]
+}
+
+/// One mail to the person.
+fn message(m: &MessageData, lang: Lang) -> Vec<(&'static str, String)> {
+    let pick = |da, en| lang.pick(da, en);
+    let sent = m.sent_at.map_or_else(|| pick("ikke sendt", "not sent").to_owned(), |t| when(lang, t));
+    vec![
+        (pick("Slags", "Kind"), m.kind.clone()),
+        (pick("Lagt i kø", "Queued"), when(lang, m.created_at)),
+        (pick("Sendt", "Sent"), sent),
+    ]
+}
+
+/// One entry of the log about the person: when, by whom (never which organiser) and what.
+fn log_entry(a: &AuditData, lang: Lang) -> Vec<(&'static str, String)> {
+    let pick = |da, en| lang.pick(da, en);
+    let who = match a.actor.as_str() {
+        "user" => pick("en organisator", "an organiser"),
+        "person" => pick("dig", "you"),
+        _ => pick("systemet", "the system"),
+    };
+    vec![
+        (pick("Tidspunkt", "Time"), when(lang, a.at)),
+        (pick("Hvem", "Who"), who.to_owned()),
+        (pick("Handling", "Action"), crate::web::admin::audit::action(&a.action, lang)),
+    ]
+}
+
+/// One time an organiser read the person's data.
+fn read(r: &ReadData, lang: Lang) -> Vec<(&'static str, String)> {
+    vec![(lang.pick("Tidspunkt", "Time"), when(lang, r.at)), (lang.pick("Hvad", "What"), read_words(r, lang))]
 }
 
 /// What an organiser's read of the person's data was, in words; who read it is not said.
