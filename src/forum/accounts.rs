@@ -219,9 +219,6 @@ pub async fn change_password(
 
 /// Sets up an account from the command line: adds it, or gives an existing
 /// one `role` and the password behind `hash`.
-///
-/// # Errors
-/// The database failed.
 pub async fn set_up(store: &Store, email: &Email, role: Role, hash: &str) -> Result<UserId> {
     let mut tx = store.begin().await?;
     let id = users::upsert_user(&mut tx, email, role, hash).await?;
@@ -232,9 +229,6 @@ pub async fn set_up(store: &Store, email: &Email, role: Role, hash: &str) -> Res
 }
 
 /// Gives account `id` the role `role`.
-///
-/// # Errors
-/// The database failed.
 pub async fn set_role(store: &Store, who: &Actor, id: UserId, role: Role) -> Result<()> {
     let mut tx = store.begin().await?;
     users::set_role(&mut tx, id, role).await?;
@@ -246,9 +240,6 @@ pub async fn set_role(store: &Store, who: &Actor, id: UserId, role: Role) -> Res
 
 /// Disables account `id` (which ends its sessions and stops its tokens) or
 /// enables it again.
-///
-/// # Errors
-/// The database failed.
 pub async fn set_disabled(store: &Store, who: &Actor, id: UserId, disabled: bool) -> Result<()> {
     let mut tx = store.begin().await?;
     users::set_disabled(&mut tx, id, disabled).await?;
@@ -263,9 +254,6 @@ pub async fn set_disabled(store: &Store, who: &Actor, id: UserId, disabled: bool
 /// Creates an API token named `name` for account `owner`, valid for
 /// `days` days or without end, and returns it: it is shown once and stored
 /// only as a hash.
-///
-/// # Errors
-/// The database failed.
 pub async fn create_token(store: &Store, who: &Actor, owner: UserId, name: &str, days: Option<u16>) -> Result<Token> {
     let token = Token::generate();
     let expires = days.map(|d| Timestamp::now() + SignedDuration::from_hours(24 * i64::from(d)));
@@ -285,9 +273,6 @@ pub async fn create_token(store: &Store, who: &Actor, owner: UserId, name: &str,
 }
 
 /// Revokes API token `id`.
-///
-/// # Errors
-/// The database failed.
 pub async fn revoke_token(store: &Store, who: &Actor, id: uuid::Uuid) -> Result<()> {
     let mut tx = store.begin().await?;
     users::revoke_api_token(&mut tx, id).await?;
@@ -382,9 +367,6 @@ pub enum LinkRefused {
 }
 
 /// Whether the link with `token` still works, and for whom.
-///
-/// # Errors
-/// The database failed.
 pub async fn account_link(forum: &Forum, token: &Token) -> Result<Option<users::AccountLink>> {
     let found = forum.store.account_link(&token.hash()).await?;
     Ok(found.filter(|l| l.usable(Timestamp::now())))

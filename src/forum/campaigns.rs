@@ -6,7 +6,7 @@
 use super::{Forum, Refusal, Result};
 use crate::domain::{CampaignId, Email, MeetingId, Timestamp, UserId};
 use crate::i18n::Lang;
-use crate::mail::compose::campaign::{count_invitees, count_recipients, test_invitation};
+use crate::mail::compose::campaign::{KIND as INVITATION, count_invitees, count_recipients, test_invitation};
 use crate::mail::compose::evaluations::{KIND as EVALUATION, REMINDER_KIND as EVALUATION_REMINDER};
 use crate::store::audit::{self, Actor, Entry, record_on_meeting};
 use crate::store::campaigns::{NewCampaign, Target, insert_campaign};
@@ -30,7 +30,7 @@ pub async fn invite(
 ) -> Result<CampaignId> {
     may_invite(meeting)?;
     let campaign = NewCampaign {
-        kind: "invitation",
+        kind: INVITATION,
         meeting_id: Some(meeting.id),
         subject: meeting.title.clone(),
         target,
@@ -39,7 +39,7 @@ pub async fn invite(
     };
     let mut tx = forum.store.begin().await?;
     let id = insert_campaign(&mut tx, &campaign).await?;
-    record_on_meeting(&mut tx, who, "campaign.create", meeting.id, "invitation", None).await?;
+    record_on_meeting(&mut tx, who, "campaign.create", meeting.id, INVITATION, None).await?;
     tx.commit().await?;
     forum.campaign_wake.notify_one();
     Ok(id)
@@ -50,15 +50,12 @@ pub async fn invite(
 /// shows instead of its progress. An invitation leaves out those already on
 /// the meeting; an evaluation goes to those who attended, its reminder to
 /// those of them who have not answered.
-///
-/// # Errors
-/// The database failed.
 pub async fn expected_reach(forum: &Forum, kind: &str, meeting: Option<MeetingId>, target: &Target) -> Result<usize> {
     let n = match (kind, meeting) {
-        ("invitation", Some(id)) => count_invitees(&forum.store, &forum.store.meeting(id).await?, target).await?,
-        (k, Some(id)) if k == EVALUATION || k == EVALUATION_REMINDER => {
+        (INVITATION, Some(id)) => count_invitees(&forum.store, &forum.store.meeting(id).await?, target).await?,
+        (EVALUATION | EVALUATION_REMINDER, Some(id)) => {
             let mut tx = forum.store.begin().await?;
-            let n = if k == EVALUATION {
+            let n = if kind == EVALUATION {
                 attendees(&mut tx, id).await?.len()
             } else {
                 non_responders(&mut tx, id).await?.len()
@@ -82,9 +79,6 @@ pub fn may_invite(meeting: &Meeting) -> Result<()> {
 
 /// Keeps `message` as the meeting's personal invitation text, audited, when
 /// it differs from the one stored.
-///
-/// # Errors
-/// The database failed.
 pub async fn keep_message(forum: &Forum, who: &Actor, meeting: MeetingId, message: &str) -> Result<()> {
     if forum.store.invitation_message(meeting).await? == message {
         return Ok(());

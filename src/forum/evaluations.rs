@@ -151,9 +151,6 @@ pub async fn close(forum: &Forum, who: &Actor, meeting: &Meeting) -> Result<(), 
 
 /// Holds the free-text answers of `meeting` back until an organiser has read
 /// and released them (`hold`), or shows them all again.
-///
-/// # Errors
-/// The database failed.
 pub async fn hold_texts(forum: &Forum, who: &Actor, meeting: &Meeting, hold: bool) -> Result<(), StoreError> {
     let mut tx = forum.store.begin().await?;
     crate::store::evaluations::set_hold_texts(&mut tx, meeting.id, hold).await?;

@@ -38,9 +38,6 @@ pub async fn sign_up(forum: &Forum, limits: &Security, signup: &Signup, lang: La
 /// One page of the people `filter` matches (at most `filter.limit`, guests
 /// never), and whether more follow; the search is recorded as a read under
 /// `action` with `detail` (what was searched for), before anyone sees it.
-///
-/// # Errors
-/// The database failed.
 pub async fn find(
     forum: &Forum,
     who: &Actor,
@@ -212,9 +209,6 @@ pub async fn own_data(forum: &Forum, person: PersonId, shape: &str) -> Result<Pe
 /// Confirms `person`'s subscription with their link `token`, taking
 /// `organisation` when none is known yet. A link already used changes
 /// nothing.
-///
-/// # Errors
-/// Only a failure of the database.
 pub async fn confirm(forum: &Forum, person: PersonId, token: &Token, organisation: Option<&Name>) -> Result<()> {
     let mut tx = forum.store.begin().await?;
     if subscriptions::confirm(&mut tx, person, &token.hash()).await? {
@@ -228,9 +222,6 @@ pub async fn confirm(forum: &Forum, person: PersonId, token: &Token, organisatio
 }
 
 /// Takes `person` off the list at their own request.
-///
-/// # Errors
-/// Only a failure of the database.
 pub async fn leave(forum: &Forum, person: PersonId) -> Result<()> {
     let mut tx = forum.store.begin().await?;
     if subscriptions::leave(&mut tx, person).await? {

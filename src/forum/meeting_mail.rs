@@ -41,9 +41,6 @@ pub fn audience_named(name: &str) -> Option<Audience> {
 
 /// Who a message to `audience` of `meeting` reaches now: mail can reach
 /// them (not bounced, not a walk-in without an address). Ordered by name.
-///
-/// # Errors
-/// The database failed.
 pub async fn audience(forum: &Forum, meeting: &Meeting, audience: Audience) -> Result<Vec<Addressee>> {
     Ok(forum.store.addressees(meeting.id, status(audience)).await?)
 }

@@ -11,6 +11,11 @@
 //! comes back as a [`Refusal`], which the web edge turns into a form message
 //! or a problem+json answer; failures of the database or of composing mail
 //! come back as the other arms of [`ForumError`].
+//!
+//! Every function here fails only when the database does or a mail cannot
+//! be composed, unless its doc says otherwise.
+
+#![allow(clippy::missing_errors_doc, reason = "the module documentation says once how a use case fails")]
 
 pub mod accounts;
 pub mod calendar;

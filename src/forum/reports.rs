@@ -22,9 +22,6 @@ pub use crate::mail::compose::report::{KIND, MATERIALS_KIND};
 
 /// A meeting's report as others read it (the meeting's dossier, say): where
 /// it stands, its working sections and, once published, when and what.
-///
-/// # Errors
-/// The database failed.
 pub async fn report_of(store: &Store, meeting: &Meeting) -> Result<Option<Report>> {
     Ok(store.report(meeting.id).await?)
 }

@@ -71,7 +71,7 @@ impl Store {
 /// is written in the same transaction; it must never hold an address.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] if the person does not exist; otherwise the database failed.
+/// [`StoreError::NotFound`] if the person does not exist.
 pub async fn record_bounce(
     tx: &mut WriteTx,
     person: PersonId,

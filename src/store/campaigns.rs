@@ -390,9 +390,6 @@ impl RegisteredCounts {
 impl Store {
     /// [`RegisteredCounts`] of meeting `meeting`, by the same rule as
     /// [`registered_recipients`].
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn registered_counts(&self, meeting: MeetingId) -> Result<RegisteredCounts> {
         let sql = "select r.status, count(*) from registration r join person p on p.id = r.person_id \
                    where r.meeting_id = $1 and r.status in ('invited', 'attending', 'waitlisted') \
@@ -562,11 +559,20 @@ pub async fn meetings_due_for_reminder(
     Ok(ids.into_iter().map(MeetingId::from_uuid).collect())
 }
 
+/// A recipient read with the id of their registration for a meeting
+/// (selected `as registration`).
 #[derive(sqlx::FromRow)]
-struct RemindRow {
+pub(super) struct RecipientWithRegistration {
     #[sqlx(flatten)]
     person: RecipientRow,
     registration: Uuid,
+}
+
+impl RecipientWithRegistration {
+    /// The recipient and their registration.
+    pub(super) fn parse(self) -> Result<(Recipient, crate::domain::RegistrationId)> {
+        Ok((recipient(self.person)?, crate::domain::RegistrationId::from_uuid(self.registration)))
+    }
 }
 
 /// Claims the reminder of `kind` for everyone who should have it and has
@@ -588,7 +594,7 @@ pub async fn claim_reminders(
         ReminderKind::Start => "attending",
     };
     let at = db_time(now());
-    let (claimed, rows): (Vec<Uuid>, Vec<RemindRow>) = on_tx!(tx, |c| {
+    let (claimed, rows): (Vec<Uuid>, Vec<RecipientWithRegistration>) = on_tx!(tx, |c| {
         let claimed = sqlx::query_scalar(
             "insert into reminder_sent (meeting_id, person_id, kind, sent_at) \
              select r.meeting_id, r.person_id, $2, $3 from registration r join person p on p.id = r.person_id \
@@ -614,18 +620,12 @@ pub async fn claim_reminders(
         .await?;
         (claimed, rows)
     });
-    rows.into_iter()
-        .filter(|r| claimed.contains(&r.person.id))
-        .map(|r| Ok((recipient(r.person)?, crate::domain::RegistrationId::from_uuid(r.registration))))
-        .collect()
+    rows.into_iter().filter(|r| claimed.contains(&r.person.id)).map(RecipientWithRegistration::parse).collect()
 }
 
 impl Store {
     /// When an invitation to `meeting` aimed at exactly `target` was last
     /// created, unless it was cancelled: the same send a second time.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn same_invitation_created(&self, meeting: MeetingId, target: &Target) -> Result<Option<Timestamp>> {
         let rows: Vec<(Json<serde_json::Value>, i64)> = on_pool!(self, |db| {
             sqlx::query_as(

@@ -13,10 +13,10 @@ use serde::Serialize;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::campaigns::Recipient;
+use super::campaigns::{Recipient, RecipientWithRegistration};
 use super::{Result, Store, StoreError, TxInner, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
 use crate::domain::evaluation::{Answer, Answers, BreakdownMinimum, QuestionKind, Questionnaire};
-use crate::domain::{CampaignId, Email, MeetingId, PersonId, PersonStatus, RegistrationId, Timestamp};
+use crate::domain::{CampaignId, MeetingId, PersonId, RegistrationId, Timestamp};
 
 /// A meeting's evaluation as stored. A meeting without one uses the
 /// standard questionnaire until an organiser edits it or sends it.
@@ -140,7 +140,7 @@ impl Store {
     /// since answers already given refer to its questions.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when it was sent; a database failure.
+    /// [`StoreError::Conflict`] when it was sent.
     pub async fn save_questionnaire(&self, meeting: MeetingId, q: &Questionnaire, anonymous: bool) -> Result<()> {
         let mut tx = self.begin().await?;
         ensure(&mut tx, meeting).await?;
@@ -379,36 +379,10 @@ pub async fn mark_sent(
 /// Reads the evaluation inside a write transaction.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] when the meeting has none; a database failure.
+/// [`StoreError::NotFound`] when the meeting has none.
 pub async fn evaluation_in(tx: &mut WriteTx, meeting: MeetingId) -> Result<Evaluation> {
     let row: EvaluationRow = on_tx!(tx, |c| sqlx::query_as(EVALUATION).bind(meeting.uuid()).fetch_one(&mut *c).await?);
     Ok(row.into())
-}
-
-#[derive(sqlx::FromRow)]
-struct AttendeeRow {
-    id: Uuid,
-    email: String,
-    name: String,
-    organisation: Option<String>,
-    status: String,
-    language: String,
-    registration: Uuid,
-}
-
-fn attendee(r: AttendeeRow) -> Result<(Recipient, RegistrationId)> {
-    let corrupt = |e: crate::domain::ParseError| StoreError::Database(sqlx::Error::Decode(e.into()));
-    Ok((
-        Recipient {
-            person_id: PersonId::from_uuid(r.id),
-            email: Email::parse(&r.email).map_err(corrupt)?,
-            name: r.name,
-            organisation: r.organisation.unwrap_or_default(),
-            status: PersonStatus::parse(&r.status).map_err(corrupt)?,
-            language: r.language,
-        },
-        RegistrationId::from_uuid(r.registration),
-    ))
 }
 
 const ATTENDEE: &str = "select p.id, p.email, p.name, o.name as organisation, p.status, p.language, \
@@ -436,11 +410,11 @@ pub async fn attendees(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<(Reci
     } else {
         format!("{ATTENDEE} order by p.email")
     };
-    let rows: Vec<AttendeeRow> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+    let rows: Vec<RecipientWithRegistration> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(meeting.uuid())
         .fetch_all(&mut *c)
         .await?);
-    rows.into_iter().map(attendee).collect()
+    rows.into_iter().map(RecipientWithRegistration::parse).collect()
 }
 
 /// Recipients of the evaluation who have not answered, still reachable, by address.
@@ -449,11 +423,11 @@ pub async fn non_responders(tx: &mut WriteTx, meeting: MeetingId) -> Result<Vec<
         "{ATTENDEE} and exists (select 1 from evaluation_recipient e where e.meeting_id = r.meeting_id \
          and e.person_id = r.person_id and e.answered = false) order by p.email"
     );
-    let rows: Vec<AttendeeRow> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+    let rows: Vec<RecipientWithRegistration> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(meeting.uuid())
         .fetch_all(&mut *c)
         .await?);
-    rows.into_iter().map(attendee).collect()
+    rows.into_iter().map(RecipientWithRegistration::parse).collect()
 }
 
 /// Records who the evaluation was sent to and updates the count.
@@ -672,7 +646,7 @@ pub fn breakdown(
 /// This is the one source for the results page, the API and exports.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] when the meeting has no evaluation; a database failure.
+/// [`StoreError::NotFound`] when the meeting has no evaluation.
 pub async fn results(store: &Store, meeting: MeetingId) -> Result<Results> {
     results_by(store, meeting, BreakdownMinimum::DEFAULT).await
 }

@@ -20,9 +20,6 @@ pub struct Fetched {
 /// Records that `fetched` was handled, with what came of it (`join`, `bounce`,
 /// `ignored`, …), in the transaction of that effect. Recording it again
 /// changes nothing.
-///
-/// # Errors
-/// The database failed.
 pub async fn record(tx: &mut WriteTx, fetched: &Fetched, outcome: &str) -> Result<()> {
     let at = db_time(now());
     on_tx!(tx, |c| {
@@ -44,9 +41,6 @@ pub async fn record(tx: &mut WriteTx, fetched: &Fetched, outcome: &str) -> Resul
 impl Store {
     /// Records that `fetched` was handled, in a transaction of its own (for
     /// messages whose handling wrote nothing else).
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn record_fetched(&self, fetched: &Fetched, outcome: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         record(&mut tx, fetched, outcome).await?;
@@ -55,9 +49,6 @@ impl Store {
 
     /// Which of the UIDs from `from` upwards in `mailbox` (at `uid_validity`)
     /// have been handled.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn handled_uids(&self, mailbox: &str, uid_validity: u32, from: u32) -> Result<HashSet<u32>> {
         let rows: Vec<i64> = on_pool!(self, |db| {
             sqlx::query_scalar("select uid from imap_message where mailbox = $1 and uid_validity = $2 and uid >= $3")

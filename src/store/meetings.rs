@@ -524,9 +524,6 @@ pub async fn move_status(
 /// `false` when it is not. Used for the forward moves [`move_status`] has
 /// checked, and alone for a mistake undone (outside the forward moves of
 /// [`MeetingStatus::allowed_from`]).
-///
-/// # Errors
-/// The database failed.
 pub async fn move_back(tx: &mut WriteTx, id: MeetingId, from: MeetingStatus, to: MeetingStatus) -> Result<bool> {
     let n = on_tx!(tx, |c| {
         sqlx::query("update meeting set status = $1, updated_at = $2 where id = $3 and status = $4")

@@ -199,7 +199,7 @@ pub async fn add_interest(tx: &mut WriteTx, title_da: &Name, title_en: &Name) ->
 /// Renames an interest; its key, and so everyone's choice of it, stays.
 ///
 /// # Errors
-/// [`super::StoreError::NotFound`] for an unknown key; otherwise the database failed.
+/// [`super::StoreError::NotFound`] for an unknown key.
 pub async fn rename_interest(tx: &mut WriteTx, key: &str, title_da: &Name, title_en: &Name) -> Result<()> {
     let n = on_tx!(tx, |c| {
         sqlx::query("update interest set title_da = $2, title_en = $3 where key = $1")
@@ -216,7 +216,7 @@ pub async fn rename_interest(tx: &mut WriteTx, key: &str, title_da: &Name, title
 /// Removes an interest and everyone's choice of it.
 ///
 /// # Errors
-/// [`super::StoreError::NotFound`] for an unknown key; otherwise the database failed.
+/// [`super::StoreError::NotFound`] for an unknown key.
 pub async fn remove_interest(tx: &mut WriteTx, key: &str) -> Result<()> {
     let n = on_tx!(tx, |c| {
         sqlx::query("delete from person_interest where interest_key = $1").bind(key).execute(&mut *c).await?;
@@ -228,7 +228,7 @@ pub async fn remove_interest(tx: &mut WriteTx, key: &str) -> Result<()> {
 /// Moves an interest one place up (`up`) or down in the order shown to people.
 ///
 /// # Errors
-/// [`super::StoreError::NotFound`] for an unknown key; otherwise the database failed.
+/// [`super::StoreError::NotFound`] for an unknown key.
 pub async fn move_interest(tx: &mut WriteTx, key: &str, up: bool) -> Result<()> {
     on_tx!(tx, |c| {
         let mut keys: Vec<String> =

@@ -307,9 +307,6 @@ async fn reduce_meeting(tx: &mut WriteTx, meeting: uuid::Uuid) -> Result<(bool, 
 impl Store {
     /// The counts kept for `meeting` when its registration notes were
     /// deleted; `None` while they are still there.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn note_counts(&self, meeting: MeetingId) -> Result<Option<NoteCounts>> {
         let row: Option<(i64, i64, i64, i64)> = on_pool!(self, |db| {
             sqlx::query_as(

@@ -194,7 +194,7 @@ pub struct NewSubscriber {
 ///
 /// # Errors
 /// [`StoreError::Conflict`] when the address is known already (as anything,
-/// a guest included); otherwise the database failed.
+/// a guest included).
 pub async fn insert_confirmed(tx: &mut WriteTx, p: &NewSubscriber, consent: &Consent) -> Result<PersonId> {
     if person_by_email(tx, &p.email).await?.is_some() {
         return Err(StoreError::Conflict("person_email_key".into()));

@@ -93,9 +93,6 @@ type TallyRow = (String, String, bool, i64);
 impl Store {
     /// The registrations of `meeting` counted, from the registrations or
     /// from the totals kept once they were reduced.
-    ///
-    /// # Errors
-    /// The database failed.
     pub async fn registration_totals(&self, meeting: MeetingId) -> Result<Totals> {
         let rows: Vec<TallyRow> = on_pool!(self, |db| {
             sqlx::query_as(

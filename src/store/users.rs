@@ -5,6 +5,11 @@ use uuid::Uuid;
 use super::{Result, Store, StoreError, WriteTx, db_time, from_db_time, now, on_pool, on_tx};
 use crate::domain::{Email, Role, Timestamp, TokenHash, UserId};
 
+/// How often the use of a session or an API token is noted, in microseconds:
+/// at most once a minute, so that reading pages does not turn into a write per
+/// request.
+const NOTED_EVERY: i64 = 60_000_000;
+
 /// An organiser account.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -114,16 +119,8 @@ impl Store {
         // Refresh the idle clock at most once a minute, so that reading pages
         // does not turn into a write per request.
         let at = db_time(now());
-        if at - last_seen > 60_000_000 {
-            let mut tx = self.begin().await?;
-            on_tx!(tx, |c| {
-                sqlx::query("update user_session set last_seen_at = $1 where hash = $2")
-                    .bind(at)
-                    .bind(hash.as_bytes())
-                    .execute(&mut *c)
-                    .await?;
-            });
-            tx.commit().await?;
+        if at - last_seen > NOTED_EVERY {
+            self.note_use("update user_session set last_seen_at = $1 where hash = $2", at, hash).await?;
         }
         Ok(Some(UserRow { id, email, name, role }.try_into()?))
     }
@@ -154,18 +151,20 @@ impl Store {
         let Some((id, email, name, role, last_used)) = row else { return Ok(None) };
         // Noted at most once a minute, so that reading does not turn into a write per request.
         let at = db_time(now());
-        if last_used.is_none_or(|l| at - l > 60_000_000) {
-            let mut tx = self.begin().await?;
-            on_tx!(tx, |c| {
-                sqlx::query("update api_token set last_used_at = $1 where hash = $2")
-                    .bind(at)
-                    .bind(hash.as_bytes())
-                    .execute(&mut *c)
-                    .await?;
-            });
-            tx.commit().await?;
+        if last_used.is_none_or(|l| at - l > NOTED_EVERY) {
+            self.note_use("update api_token set last_used_at = $1 where hash = $2", at, hash).await?;
         }
         Ok(Some(UserRow { id, email, name, role }.try_into()?))
+    }
+
+    /// Notes the time `at` a session or API token was used: `update` sets it
+    /// (`$1`) on the row whose hash is `hash` (`$2`).
+    async fn note_use(&self, update: &'static str, at: i64, hash: &TokenHash) -> Result<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(tx, |c| {
+            sqlx::query(update).bind(at).bind(hash.as_bytes()).execute(&mut *c).await?;
+        });
+        tx.commit().await
     }
 }
 
@@ -196,7 +195,7 @@ pub struct ApiTokenInfo {
 /// Creates an account; an address already in use is a conflict.
 ///
 /// # Errors
-/// [`StoreError::Conflict`] for a known address; the database failed.
+/// [`StoreError::Conflict`] for a known address.
 pub async fn insert_user(
     tx: &mut WriteTx,
     email: &Email,
@@ -225,7 +224,7 @@ pub async fn insert_user(
 /// Gives an account another role.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] for an unknown account; the database failed.
+/// [`StoreError::NotFound`] for an unknown account.
 pub async fn set_role(tx: &mut WriteTx, id: UserId, role: Role) -> Result<()> {
     let n = on_tx!(tx, |c| {
         sqlx::query("update app_user set role = $2 where id = $1")
@@ -242,7 +241,7 @@ pub async fn set_role(tx: &mut WriteTx, id: UserId, role: Role) -> Result<()> {
 /// with it) or enables it again.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] for an unknown account; the database failed.
+/// [`StoreError::NotFound`] for an unknown account.
 pub async fn set_disabled(tx: &mut WriteTx, id: UserId, disabled: bool) -> Result<()> {
     let at = disabled.then(|| db_time(now()));
     let n = on_tx!(tx, |c| {
@@ -307,7 +306,7 @@ pub async fn create_api_token(
 /// Revokes an API token; returns its owner. Revoking twice changes nothing.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] for an unknown token; the database failed.
+/// [`StoreError::NotFound`] for an unknown token.
 pub async fn revoke_api_token(tx: &mut WriteTx, id: Uuid) -> Result<UserId> {
     let owner: Option<Uuid> = on_tx!(tx, |c| {
         sqlx::query("update api_token set revoked_at = $2 where id = $1 and revoked_at is null")
@@ -349,7 +348,7 @@ impl Store {
     /// One account, enabled or not.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`]; the database failed.
+    /// [`StoreError::NotFound`].
     pub async fn account(&self, id: UserId) -> Result<Account> {
         let row: AccountRow = on_pool!(self, |db| {
             sqlx::query_as(

@@ -6,11 +6,11 @@
 use anyhow::Context;
 use askama::Template;
 
-use super::Composer;
-use super::Outgoing;
 use super::context::MailContext;
+use super::footer::bodies;
 use super::personal::{self, MessageError, Values};
 use super::recipient::{meeting_url, unsubscribe_link};
+use super::{Composer, Outgoing, evaluations, report};
 use crate::domain::{CampaignId, Email, MeetingFormat, PersonId, PersonStatus, RegistrationId, Token, TokenPurpose};
 use crate::i18n::Lang;
 use crate::store::campaigns::{Expansion, Recipient, Target, audience_members, recipient_by_id, set_total, take};
@@ -21,6 +21,9 @@ use crate::store::registrations::{insert_invited, people_with_registration};
 use crate::store::tokens::{NewLinkToken, insert_link_tokens};
 use crate::store::{Store, WriteTx};
 
+/// The campaign kind of an invitation.
+pub const KIND: &str = "invitation";
+
 /// Expands campaign `id`, whose attempt has begun, in one transaction: a
 /// crash on the way leaves it scheduled with nothing queued, so nobody is
 /// lost or doubled. `None` when it is no longer scheduled.
@@ -30,22 +33,18 @@ use crate::store::{Store, WriteTx};
 pub async fn expand(store: &Store, ctx: &MailContext, id: CampaignId) -> anyhow::Result<Option<usize>> {
     let mut tx = store.begin().await?;
     let Some(campaign) = take(&mut tx, id).await.context("reading the campaign")? else { return Ok(None) };
-    let meeting = match campaign.meeting_id {
-        Some(id) => Some(store.meeting(id).await.context("reading the campaign's meeting")?),
-        None => None,
-    };
+    let kind = campaign.kind.as_str();
+    // Every kind there is mails about a meeting.
+    let Some(id) = campaign.meeting_id else { anyhow::bail!("campaign kind {kind:?} cannot be expanded") };
+    let m = &store.meeting(id).await.context("reading the campaign's meeting")?;
     let recipients = recipients(&mut tx, &campaign).await?;
-    let queued = match (campaign.kind.as_str(), &meeting) {
-        ("invitation", Some(m)) => queue_invitations(&mut tx, ctx, &campaign, m, &recipients).await?,
-        (super::evaluations::KIND, Some(m)) => super::evaluations::queue(&mut tx, ctx, &campaign, m, false).await?,
-        (super::evaluations::REMINDER_KIND, Some(m)) => {
-            super::evaluations::queue(&mut tx, ctx, &campaign, m, true).await?
-        }
-        (super::report::KIND, Some(m)) => super::report::queue(&mut tx, store, ctx, &campaign, m, &recipients).await?,
-        (super::report::MATERIALS_KIND, Some(m)) => {
-            super::report::queue_materials(&mut tx, ctx, &campaign, m, &recipients).await?
-        }
-        (kind, _) => anyhow::bail!("campaign kind {kind:?} cannot be expanded"),
+    let queued = match kind {
+        KIND => queue_invitations(&mut tx, ctx, &campaign, m, &recipients).await?,
+        evaluations::KIND => evaluations::queue(&mut tx, ctx, &campaign, m, false).await?,
+        evaluations::REMINDER_KIND => evaluations::queue(&mut tx, ctx, &campaign, m, true).await?,
+        report::KIND => report::queue(&mut tx, store, ctx, &campaign, m, &recipients).await?,
+        report::MATERIALS_KIND => report::queue_materials(&mut tx, ctx, &campaign, m, &recipients).await?,
+        _ => anyhow::bail!("campaign kind {kind:?} cannot be expanded"),
     };
     set_total(&mut tx, campaign.id, i64::try_from(queued)?).await?;
     tx.commit().await?;
@@ -89,7 +88,7 @@ async fn recipients_of(tx: &mut WriteTx, target: &Target) -> anyhow::Result<Vec<
 
 /// The invitation mail's fields, shared by its text and HTML bodies.
 pub struct Invitation {
-    pub lang: &'static str,
+    pub lang: Lang,
     pub subject: String,
     pub name: String,
     pub number: Option<String>,
@@ -117,18 +116,8 @@ struct InvitationSubject<'a> {
     test: bool,
 }
 
-#[derive(Template)]
-#[template(path = "mail/invitation/body.txt", escape = "none")]
-struct InvitationText<'a> {
-    m: &'a Invitation,
-    f: &'a super::footer::Footer,
-}
-
-#[derive(Template)]
-#[template(path = "mail/invitation/body.html")]
-struct InvitationHtml<'a> {
-    m: &'a Invitation,
-    f: &'a super::footer::Footer,
+bodies! {
+    fn bodies_with(Invitation) in "mail/invitation/body.txt", "mail/invitation/body.html"
 }
 
 /// Queues an invitation to everyone not invited to this meeting before (by an
@@ -171,7 +160,7 @@ async fn queue_invitations(
             unsubscribe_url: unsubscribe,
         };
         let m = invitation(ctx, meeting, &message, &letter, false)?;
-        messages.push(compose_invitation(ctx, &m, &letter, Some(r.person_id), Some(campaign.id), "invitation", &ics)?);
+        messages.push(compose_invitation(ctx, &m, &letter, Some(r.person_id), Some(campaign.id), KIND, &ics)?);
     }
     insert_invited(tx, meeting.id, &registrations).await?;
     insert_link_tokens(tx, &tokens).await?;
@@ -219,7 +208,7 @@ pub fn invitation(
         },
     )?;
     Ok(Invitation {
-        lang: lang.code(),
+        lang,
         subject,
         name: letter.name.to_owned(),
         number,
@@ -241,11 +230,8 @@ pub fn invitation(
 }
 
 /// The invitation's text and HTML bodies.
-///
-/// # Errors
-/// A template failed to render.
 pub fn invitation_bodies(m: &Invitation) -> askama::Result<(String, String)> {
-    Ok((InvitationText { m, f: &m.footer }.render()?, InvitationHtml { m, f: &m.footer }.render()?))
+    bodies_with(m, &m.footer)
 }
 
 /// Composes an invitation into a message for the outbox.
@@ -298,18 +284,12 @@ pub fn test_invitation(
 /// now: the very expansion the runner does (deduplication, people who left
 /// the list or bounced, people already invited), run in a transaction that
 /// is rolled back.
-///
-/// # Errors
-/// The database failed.
 pub async fn count_invitees(store: &Store, meeting: &Meeting, target: &Target) -> anyhow::Result<usize> {
     Ok(invitees(store, meeting, target).await?.len())
 }
 
 /// How many a campaign to `target` would reach now: the audience's confirmed
 /// members and the guests, each address once.
-///
-/// # Errors
-/// The database failed.
 pub async fn count_recipients(store: &Store, target: &Target) -> anyhow::Result<usize> {
     let mut tx = store.begin().await?;
     let found = recipients_of(&mut tx, target).await?;
@@ -320,9 +300,6 @@ pub async fn count_recipients(store: &Store, target: &Target) -> anyhow::Result<
 
 /// Who a campaign to `target` would invite to `meeting` now, as
 /// [`count_invitees`] counts them, ordered by address.
-///
-/// # Errors
-/// The database failed.
 pub async fn invitees(store: &Store, meeting: &Meeting, target: &Target) -> anyhow::Result<Vec<Recipient>> {
     let mut tx = store.begin().await?;
     let mut found = recipients_of(&mut tx, target).await?;

@@ -30,9 +30,6 @@ pub enum Change<'a> {
 /// Those with a seat get their calendar entry of `meeting` as it now stands
 /// (`METHOD:REQUEST`, or `METHOD:CANCEL` for a cancelled meeting) and the
 /// joining link; the others get no calendar entry. Returns how many were queued.
-///
-/// # Errors
-/// The database failed or a mail could not be built.
 pub async fn queue_change(
     tx: &mut WriteTx,
     ctx: &MailContext,

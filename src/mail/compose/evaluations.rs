@@ -6,6 +6,7 @@ use anyhow::Context;
 use askama::Template;
 
 use super::context::MailContext;
+use super::footer::bodies;
 use super::recipient::{to_recipient, unsubscribe_link};
 use crate::domain::{CampaignId, Timestamp, Token, TokenPurpose};
 use crate::i18n::Lang;
@@ -23,7 +24,7 @@ pub const REMINDER_KIND: &str = "evaluation_reminder";
 
 /// The evaluation mail's fields, shared by its text and HTML bodies.
 pub struct EvaluationMail {
-    pub lang: &'static str,
+    pub lang: Lang,
     pub subject: String,
     pub name: String,
     pub title: String,
@@ -43,27 +44,15 @@ struct EvaluationSubject<'a> {
     reminder: bool,
 }
 
-#[derive(Template)]
-#[template(path = "mail/evaluation/body.txt", escape = "none")]
-struct MailText<'a> {
-    m: &'a EvaluationMail,
-    f: &'a super::footer::Footer,
-}
-
-#[derive(Template)]
-#[template(path = "mail/evaluation/body.html")]
-struct MailHtml<'a> {
-    m: &'a EvaluationMail,
-    f: &'a super::footer::Footer,
+bodies! {
+    /// The evaluation mail's text and HTML bodies.
+    fn evaluation_bodies(EvaluationMail) in "mail/evaluation/body.txt", "mail/evaluation/body.html"
 }
 
 /// Expands an evaluation campaign: the first send goes to those who attended
 /// (and records them as recipients), the reminder to recipients who have not
 /// answered. Nothing is queued once the evaluation has closed. Returns how
 /// many messages were queued.
-///
-/// # Errors
-/// The database failed or a message could not be built.
 pub async fn queue(
     tx: &mut WriteTx,
     ctx: &MailContext,
@@ -112,7 +101,7 @@ fn mail(
     let lang = Lang::from_code(&r.language);
     let subject = subject(lang, &meeting.title, reminder)?;
     Ok(EvaluationMail {
-        lang: lang.code(),
+        lang,
         subject,
         name: r.name.clone(),
         title: meeting.title.clone(),
@@ -130,7 +119,6 @@ pub(super) fn subject(lang: Lang, title: &str, reminder: bool) -> askama::Result
 }
 
 fn compose(ctx: &MailContext, campaign: CampaignId, r: &Recipient, m: &EvaluationMail) -> anyhow::Result<NewMessage> {
-    let f = ctx.composer.footer();
-    let bodies = (MailText { m, f }.render()?, MailHtml { m, f }.render()?);
+    let bodies = evaluation_bodies(m, ctx.composer.footer())?;
     to_recipient(ctx, (KIND, campaign), r, &m.subject, bodies, m.unsubscribe_url.clone())
 }

@@ -39,3 +39,36 @@ impl Footer {
         !self.privacy_url.is_empty()
     }
 }
+
+/// Declares the bodies of a campaign mail: a text and an HTML template over
+/// the mail's fields `m` and the [`Footer`] `f` they end with
+/// (`fn name(Mail) in "mail/kind/body.txt", "mail/kind/body.html"`), and the
+/// function that renders both, text first.
+macro_rules! bodies {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($mail:ty) in $text:literal, $html:literal) => {
+        $(#[$meta])*
+        $vis fn $name(
+            m: &$mail,
+            f: &$crate::mail::compose::footer::Footer,
+        ) -> askama::Result<(String, String)> {
+            use askama::Template as _;
+
+            #[derive(askama::Template)]
+            #[template(path = $text, escape = "none")]
+            struct Text<'a> {
+                m: &'a $mail,
+                f: &'a $crate::mail::compose::footer::Footer,
+            }
+
+            #[derive(askama::Template)]
+            #[template(path = $html)]
+            struct Html<'a> {
+                m: &'a $mail,
+                f: &'a $crate::mail::compose::footer::Footer,
+            }
+
+            Ok((Text { m, f }.render()?, Html { m, f }.render()?))
+        }
+    };
+}
+pub(crate) use bodies;

@@ -46,9 +46,6 @@ pub(super) fn notice(
 }
 
 /// The message `note` about `meeting` to one person of `audience`, built but not queued.
-///
-/// # Errors
-/// The mail could not be built.
 pub fn meeting_message(
     ctx: &MailContext,
     to: To<'_>,

@@ -24,6 +24,11 @@
 //! Names and subjects arrive as domain types without line breaks, and lettre
 //! encodes them (RFC 2047) on top of that; the tests in `tests/journeys/mail.rs` check
 //! what reaches a real SMTP server.
+//!
+//! Every function here fails only when the database does or a mail cannot
+//! be rendered or built, unless its doc says otherwise.
+
+#![allow(clippy::missing_errors_doc, reason = "the module documentation says once how composing fails")]
 
 pub mod campaign;
 pub mod changes;

@@ -116,9 +116,6 @@ async fn link_and_token(
 /// Asks for the confirmation of sign-up `request`. The link opens a page with
 /// a button; only the button confirms, so mail scanners that fetch links
 /// confirm nothing.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn confirm_signup(
     tx: &mut WriteTx,
     ctx: &MailContext,
@@ -143,9 +140,6 @@ pub(super) fn confirm_signup_notice(lang: Lang, url: String, days: i64) -> askam
 }
 
 /// Tells someone already on the list so, with a link to their profile.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn already_subscribed(
     tx: &mut WriteTx,
     ctx: &MailContext,
@@ -166,9 +160,6 @@ pub(super) fn already_subscribed_notice(lang: Lang, url: String) -> askama::Resu
 }
 
 /// Sends a link to the person's own profile page.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn profile_link(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: SignedDuration) -> anyhow::Result<()> {
     let url = link(tx, ctx, TokenPurpose::Profile, to.person, Some(ttl)).await?;
     queue(tx, ctx, "profile-link", to, &profile_link_notice(to.lang, url)?).await
@@ -186,9 +177,6 @@ pub(super) fn profile_link_notice(lang: Lang, url: String) -> askama::Result<Not
 /// address) to confirm that they want to leave, with a fresh unsubscribe link.
 /// The link opens a page with a button, and only the button takes them off the
 /// list: the sender of a mail can be forged, a click in their inbox cannot.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn confirm_leave(tx: &mut WriteTx, ctx: &MailContext, to: To<'_>, ttl: SignedDuration) -> anyhow::Result<()> {
     let url = link(tx, ctx, TokenPurpose::Unsubscribe, to.person, Some(ttl)).await?;
     queue(tx, ctx, "leave-confirm", to, &confirm_leave_notice(to.lang, url, ttl.as_hours() / 24)?).await
@@ -207,9 +195,6 @@ pub(super) fn confirm_leave_notice(lang: Lang, url: String, days: i64) -> askama
 /// person — at most `per_day` such mails to one address in 24 hours, and
 /// audits the request. Returns whether a mail was queued; callers answer the
 /// same either way, so nothing is revealed about the address.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn answer_signup(
     tx: &mut WriteTx,
     ctx: &MailContext,
@@ -261,9 +246,6 @@ pub async fn answer_signup(
 /// Tells the owner of organiser account `email` that someone has tried
 /// `failures` wrong passwords on it within `window_minutes`, and what the
 /// service does about it. Organisers work in Danish; the mail is in Danish.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn failed_logins(
     tx: &mut WriteTx,
     ctx: &MailContext,
@@ -299,9 +281,6 @@ pub(super) fn login_warning_notice(base_url: &str, failures: i64, window_minutes
 /// Sends a fresh personal link (`url`) to answer `meeting`'s invitation, or
 /// its evaluation when `evaluation`, asked for from the page of a link that
 /// did not work. Kind `rsvp-link` or `evaluation-link`.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn fresh_link(
     tx: &mut WriteTx,
     ctx: &MailContext,
@@ -368,9 +347,6 @@ pub fn account_link_url(base_url: &str, token: &Token) -> String {
 
 /// Mails the owner of organiser account `email` a link to choose a new
 /// password, which works once and for `minutes` minutes.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn password_reset(
     tx: &mut WriteTx,
     ctx: &MailContext,
@@ -406,9 +382,6 @@ pub struct Invitation<'a> {
 
 /// Mails a new organiser a link to choose their first password, which works
 /// once and for `days` days.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn organiser_invite(
     tx: &mut WriteTx,
     ctx: &MailContext,

@@ -20,9 +20,6 @@ use crate::store::outbox::enqueue_many;
 use crate::store::tokens::{NewLinkToken, insert_link_tokens};
 
 /// Queues every reminder that is due now; returns how many were queued.
-///
-/// # Errors
-/// The database failed or a mail could not be built.
 pub async fn send_due(store: &Store, ctx: &MailContext, settings: Reminders) -> anyhow::Result<usize> {
     let now = crate::store::now();
     let mut queued = 0;

@@ -10,6 +10,7 @@ use askama::Template;
 
 use super::Outgoing;
 use super::context::MailContext;
+use super::footer::bodies;
 use super::personal::{self, Values};
 use super::recipient::{meeting_url, to_recipient, unsubscribe_link};
 use crate::domain::report::Sections;
@@ -40,7 +41,7 @@ pub struct MailSection {
 
 /// The report mail's fields, shared by its text and HTML bodies.
 pub struct ReportMail {
-    pub lang: &'static str,
+    pub lang: Lang,
     pub subject: String,
     pub name: String,
     pub title: String,
@@ -62,18 +63,9 @@ struct ReportSubject<'a> {
     title: &'a str,
 }
 
-#[derive(Template)]
-#[template(path = "mail/report/body.txt", escape = "none")]
-struct MailText<'a> {
-    m: &'a ReportMail,
-    f: &'a super::footer::Footer,
-}
-
-#[derive(Template)]
-#[template(path = "mail/report/body.html")]
-struct MailHtml<'a> {
-    m: &'a ReportMail,
-    f: &'a super::footer::Footer,
+bodies! {
+    /// The report mail's text and HTML bodies.
+    fn report_bodies(ReportMail) in "mail/report/body.txt", "mail/report/body.html"
 }
 
 /// What every mail of one campaign shares, before it is addressed.
@@ -92,9 +84,6 @@ type Headline = (i64, i64, Vec<(String, String, f64)>);
 /// Expands a report campaign: one mail to each of `recipients` with the
 /// report as published. Nothing is queued when the report is not published.
 /// Returns how many messages were queued.
-///
-/// # Errors
-/// The database failed or a message could not be built.
 pub async fn queue(
     tx: &mut WriteTx,
     store: &Store,
@@ -200,7 +189,7 @@ fn mail(
     let subject = ReportSubject { lang, title: &meeting.title }.render()?.trim().to_owned();
     let attached = shared.sections.materials();
     Ok(ReportMail {
-        lang: lang.code(),
+        lang,
         subject,
         name: r.name.clone(),
         title: meeting.title.clone(),
@@ -234,14 +223,13 @@ fn mail(
 }
 
 fn compose(ctx: &MailContext, campaign: CampaignId, r: &Recipient, m: &ReportMail) -> anyhow::Result<NewMessage> {
-    let f = ctx.composer.footer();
-    let bodies = (MailText { m, f }.render()?, MailHtml { m, f }.render()?);
+    let bodies = report_bodies(m, ctx.composer.footer())?;
     to_recipient(ctx, (KIND, campaign), r, &m.subject, bodies, m.unsubscribe_url.clone())
 }
 
 /// The materials mail's fields, shared by its text and HTML bodies.
 pub struct MaterialsMail {
-    pub lang: &'static str,
+    pub lang: Lang,
     pub subject: String,
     pub name: String,
     pub title: String,
@@ -259,26 +247,14 @@ struct MaterialsSubject<'a> {
     title: &'a str,
 }
 
-#[derive(Template)]
-#[template(path = "mail/materials/body.txt", escape = "none")]
-struct MaterialsText<'a> {
-    m: &'a MaterialsMail,
-    f: &'a super::footer::Footer,
-}
-
-#[derive(Template)]
-#[template(path = "mail/materials/body.html")]
-struct MaterialsHtml<'a> {
-    m: &'a MaterialsMail,
-    f: &'a super::footer::Footer,
+bodies! {
+    /// The materials mail's text and HTML bodies.
+    fn materials_bodies(MaterialsMail) in "mail/materials/body.txt", "mail/materials/body.html"
 }
 
 /// Expands a release of materials, at its time: one mail to each of
 /// `recipients` with links to the files the campaign carries (those still
 /// there). Returns how many messages were queued.
-///
-/// # Errors
-/// The database failed or a message could not be built.
 pub async fn queue_materials(
     tx: &mut WriteTx,
     ctx: &MailContext,
@@ -301,7 +277,7 @@ pub async fn queue_materials(
     for r in recipients.iter().filter(|r| !matches!(r.status, PersonStatus::Unsubscribed | PersonStatus::Bounced)) {
         let lang = Lang::from_code(&r.language);
         let m = MaterialsMail {
-            lang: lang.code(),
+            lang,
             subject: MaterialsSubject { lang, title: &meeting.title }.render()?.trim().to_owned(),
             name: r.name.clone(),
             title: meeting.title.clone(),
@@ -310,6 +286,7 @@ pub async fn queue_materials(
             materials: files.clone(),
             unsubscribe_url: unsubscribe_link(ctx, r, &mut tokens),
         };
+        let (text, html) = materials_bodies(&m, ctx.composer.footer())?;
         messages.push(ctx.composer.compose(&Outgoing {
             kind: MATERIALS_KIND,
             to: &r.email,
@@ -317,8 +294,8 @@ pub async fn queue_materials(
             person_id: Some(r.person_id),
             campaign_id: Some(campaign.id),
             subject: &m.subject,
-            text: MaterialsText { m: &m, f: ctx.composer.footer() }.render()?,
-            html: MaterialsHtml { m: &m, f: ctx.composer.footer() }.render()?,
+            text,
+            html,
             unsubscribe_url: m.unsubscribe_url.clone(),
             ics: None,
         })?);

@@ -11,7 +11,7 @@ use crate::store::meetings::Meeting;
 /// a words template renders into, laid out by `mail/notice/body.{html,txt}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    pub lang: &'static str,
+    pub lang: Lang,
     pub subject: String,
     pub greeting: String,
     pub paragraphs: Vec<String>,
@@ -68,19 +68,13 @@ pub(crate) trait Words {
     fn lang(&self) -> Lang;
 
     /// The rendered blocks: subject, greeting, paragraphs, button, footer.
-    ///
-    /// # Errors
-    /// A template failed to render.
     fn blocks(&self) -> askama::Result<[String; 5]>;
 
     /// The notice these words make; its button leads to `url` when given.
-    ///
-    /// # Errors
-    /// A template failed to render.
     fn notice(&self, url: Option<String>) -> askama::Result<Notice> {
         let [subject, greeting, paragraphs, button, footer] = self.blocks()?;
         Ok(Notice {
-            lang: self.lang().code(),
+            lang: self.lang(),
             subject: subject.trim().to_owned(),
             greeting: greeting.trim().to_owned(),
             paragraphs: lines(&paragraphs),

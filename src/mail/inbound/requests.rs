@@ -13,6 +13,11 @@
 //! Each request counts against the sign-up budget the web form spends too
 //! ([`rate::signup`]): per connecting address, and per envelope-sender domain,
 //! so forged senders cannot make the service mail strangers without end.
+//!
+//! Every function here fails only when the database does or a mail cannot
+//! be built, unless its doc says otherwise.
+
+#![allow(clippy::missing_errors_doc, reason = "the module documentation says once how a request fails")]
 
 use std::net::IpAddr;
 
@@ -211,9 +216,6 @@ fn asks_to_leave(subject: &str) -> bool {
 /// within the budget of `client` (the connecting address) and the envelope
 /// domain. A message `fetched` from a mailbox is recorded in the same
 /// transaction.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn join(
     store: &Store,
     ctx: &MailContext,
@@ -222,10 +224,9 @@ pub async fn join(
     client: IpAddr,
     fetched: Option<&Fetched>,
 ) -> anyhow::Result<Handled> {
-    let mut tx = store.begin().await?;
-    if !within_budget(&mut tx, limits, letter, client).await? {
+    let Some(mut tx) = begin_within_budget(store, limits, letter, client).await? else {
         return Ok(Handled::OverBudget);
-    }
+    };
     let signup = Signup {
         email: letter.from.clone(),
         name: letter.name.clone(),
@@ -247,13 +248,20 @@ pub async fn join(
     Ok(if queue { Handled::Queued } else { Handled::Quiet })
 }
 
-/// Counts a request by mail against the hour's sign-up budget; false when it is spent.
-async fn within_budget(tx: &mut WriteTx, limits: Limits, letter: &Letter, client: IpAddr) -> anyhow::Result<bool> {
-    let within = rate::signup(tx, &client.to_string(), Some(&letter.envelope_domain), limits.budget).await?;
-    if !within {
+/// Opens the transaction of a request by mail and counts the request against
+/// the hour's sign-up budget; `None` when the budget is spent.
+async fn begin_within_budget(
+    store: &Store,
+    limits: Limits,
+    letter: &Letter,
+    client: IpAddr,
+) -> anyhow::Result<Option<WriteTx>> {
+    let mut tx = store.begin().await?;
+    if !rate::signup(&mut tx, &client.to_string(), Some(&letter.envelope_domain), limits.budget).await? {
         tracing::warn!(%client, from = %letter.from.masked(), "sign-up budget spent; a request by mail deferred");
+        return Ok(None);
     }
-    Ok(within)
+    Ok(Some(tx))
 }
 
 /// A request to leave by mail: someone on the list (pending or confirmed) gets
@@ -262,9 +270,6 @@ async fn within_budget(tx: &mut WriteTx, limits: Limits, letter: &Letter, client
 /// Nothing about the person changes until they press the button. The request
 /// counts against the same budget as [`join`], and a message `fetched` from a
 /// mailbox is recorded in its transaction as there.
-///
-/// # Errors
-/// The database failed or the mail could not be built.
 pub async fn leave(
     store: &Store,
     ctx: &MailContext,
@@ -273,10 +278,9 @@ pub async fn leave(
     client: IpAddr,
     fetched: Option<&Fetched>,
 ) -> anyhow::Result<Handled> {
-    let mut tx = store.begin().await?;
-    if !within_budget(&mut tx, limits, letter, client).await? {
+    let Some(mut tx) = begin_within_budget(store, limits, letter, client).await? else {
         return Ok(Handled::OverBudget);
-    }
+    };
     let Some(member) = subscriptions::member_by_email(&mut tx, &letter.from).await? else {
         // Counted all the same: the budget is per request, as on the web, not per mail sent.
         record(&mut tx, fetched, "leave").await?;
