@@ -18,8 +18,8 @@ use crate::i18n::{Lang, Texts, texts};
 use crate::store::audit::{self, AuditFilter, AuditRow, Entry};
 use crate::transfer::export::csv_sink::{BOM, neutralise};
 use crate::web::auth::Organiser;
-use crate::web::forms::field_error;
 use crate::web::auth::{Need, needs};
+use crate::web::forms::field_error;
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Routes of the audit pages.

@@ -29,9 +29,9 @@ use crate::store::people::Interest;
 use crate::store::subscribers::{AuditData, ConsentData, NewSubscriber, PersonalData, Subscriber, SubscriberFilter};
 use crate::transfer::import::{ImportError, Report};
 use crate::web::auth::Organiser;
+use crate::web::auth::{Need, needs};
 use crate::web::extract::{Fields, OrganiserForm, OrganiserUpload, Path, Upload};
 use crate::web::forms::{InterestBox, PersonFields, boxes, changes, field_error, person_fields};
-use crate::web::auth::{Need, needs};
 use crate::web::{AppState, Ctx, Error, Result};
 
 /// Largest CSV file the import page takes, in bytes.
