@@ -27,10 +27,14 @@ use crate::store::users::AccountLinkPurpose;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
         .route("/login/forgot", get(forgot_page).post(forgot))
         .route("/login/password/{token}", get(link_page).post(set_by_link))
-        .merge(needs(Need::Own, Router::new().route("/admin/password", get(password_page).post(change_password))))
+        .merge(needs(
+            Need::Own,
+            Router::new()
+                .route("/logout", post(logout))
+                .route("/admin/password", get(password_page).post(change_password)),
+        ))
 }
 
 texts! {

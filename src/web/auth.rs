@@ -178,8 +178,8 @@ fn under_admin(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
 
-/// In front of every page: `/admin` and everything under it needs a live
-/// session (else the login page); the route's group then decides on the
+/// In front of every page: `/admin` and everything under it, and signing
+/// out, need a live session (else the login page); the route's group then decides on the
 /// role ([`needs`]). Whether a path is under `/admin` is read on the
 /// [`normalised`] path too. A path that is ambiguous (the router and
 /// [`normalised`] could read it differently) reaches no handler, and neither
@@ -189,7 +189,7 @@ pub async fn guard_pages(State(state): State<AppState>, req: Request, next: Next
     let Some(path) = normalised(&raw) else {
         return Error::NotFound.into_response();
     };
-    if !(under_admin(&path) || under_admin(&raw)) {
+    if !(under_admin(&path) || under_admin(&raw) || path == "/logout") {
         return if ambiguous(&raw) { Error::NotFound.into_response() } else { next.run(req).await };
     }
     let (mut parts, body) = req.into_parts();
