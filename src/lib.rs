@@ -2,7 +2,7 @@
 //! public body and its suppliers — mailing list, meetings, invitations, RSVPs,
 //! evaluations and exports.
 //!
-//! Dependencies point one way: `domain` ← (`i18n`, `store`) ← `mail` ← `forum` ← `web` ← `app` ← `cli`;
+//! Dependencies point one way: `domain` ← (`i18n`, `store`) ← `mail` ← `forum` ← (`web`, `inbound`) ← `app` ← `cli`;
 //! `supervise` (restarting background tasks) depends on none of them; `backup`
 //! (SQLite copies) stands on `store`, `doctor` (checks for operators) beside `app`.
 #![forbid(unsafe_code)]
@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod domain;
 pub mod forum;
 pub mod i18n;
+pub mod inbound;
 pub mod mail;
 pub mod store;
 pub mod supervise;

@@ -378,13 +378,13 @@ fn inbound(settings: &Settings) -> Vec<Check> {
 /// Each IMAP mailbox: connect, TLS, sign in and open the folder read-only
 /// (EXAMINE), then log out. Nothing is changed in the mailbox.
 async fn imap(settings: &Settings) -> Vec<Check> {
-    let mailboxes = crate::mail::inbound::imap::Mailbox::from_settings(settings);
+    let mailboxes = crate::inbound::imap::Mailbox::from_settings(settings);
     if mailboxes.is_empty() {
         return vec![Check::skipped("IMAP", "not configured")];
     }
     let mut out = Vec::new();
     for mailbox in &mailboxes {
-        let probe = crate::mail::inbound::imap::probe(mailbox).await;
+        let probe = crate::inbound::imap::probe(mailbox).await;
         let name = &mailbox.shown;
         let step = |topic, step: Step, fix: &str| {
             let mut check = self::step(topic, step, fix.to_owned());

@@ -1,3 +1,5 @@
+//! Mail that comes in, the second edge beside [`crate::web`]: like a page,
+//! it reads what arrived and calls the use cases of [`crate::forum`].
 //! The inbound SMTP listener: receives the bounces and complaints that come
 //! back to the per-message return paths ([`crate::mail::deliver::verp`]) and suppresses the
 //! addresses that fail, and takes mail for the join and leave addresses, which

@@ -2,13 +2,11 @@
 //! composer, and one module per kind of mail, each queued in the outbox in
 //! the transaction of the change that caused it); [`deliver`] hands the
 //! outbox to the world (the worker, the transports, our SMTP client, the
-//! per-message return paths); [`inbound`] receives what comes back (bounces,
-//! complaints, requests to join or leave the list); [`oauth2`] gives the
+//! per-message return paths); [`oauth2`] gives the
 //! access tokens that sign in to a mail server which takes no passwords.
 
 pub mod compose;
 pub mod deliver;
-pub mod inbound;
 pub mod oauth2;
 
 pub use compose::context::MailContext;
